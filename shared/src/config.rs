@@ -1,0 +1,543 @@
+//! Configuration of each function, read once from environment variables at cold start
+//! and validated: every missing or malformed variable is reported together, each naming
+//! the variable and the form it expects. README.md documents every variable.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::failures::RemediationPolicy;
+use crate::model::{LicenseType, OutputFormat};
+use crate::readiness::{LaunchWindow, OptOutTag};
+use crate::wave_policy::{Selector, WavePolicy};
+
+/// One variable that is missing or malformed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+    pub expected: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}; expected {}",
+            self.variable, self.problem, self.expected
+        )
+    }
+}
+
+/// Every problem found in the environment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+/// Looks a variable up by name; `None` when unset.
+type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+
+/// Reads variables through a lookup function, records every name it was asked for and
+/// collects errors instead of stopping at the first, so one start-up names them all.
+pub struct EnvReader<'a> {
+    lookup: Lookup<'a>,
+    errors: Vec<ConfigError>,
+    names: Vec<&'static str>,
+}
+
+impl<'a> EnvReader<'a> {
+    /// Reads from the process environment.
+    pub fn process() -> EnvReader<'static> {
+        EnvReader::new(|name| std::env::var(name).ok())
+    }
+
+    pub fn new(lookup: impl Fn(&str) -> Option<String> + 'a) -> Self {
+        Self {
+            lookup: Box::new(lookup),
+            errors: Vec::new(),
+            names: Vec::new(),
+        }
+    }
+
+    /// An empty value counts as unset: CloudFormation passes empty strings for optional
+    /// parameters left blank.
+    fn raw(&mut self, name: &'static str) -> Option<String> {
+        if !self.names.contains(&name) {
+            self.names.push(name);
+        }
+        (self.lookup)(name)
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    }
+
+    fn fail(&mut self, variable: &'static str, problem: String, expected: &str) {
+        self.errors.push(ConfigError {
+            variable,
+            problem,
+            expected: expected.to_owned(),
+        });
+    }
+
+    pub fn required_string(&mut self, name: &'static str, expected: &str) -> String {
+        match self.raw(name) {
+            Some(value) => value,
+            None => {
+                self.fail(name, "missing".into(), expected);
+                String::new()
+            }
+        }
+    }
+
+    pub fn optional_string(&mut self, name: &'static str) -> Option<String> {
+        self.raw(name)
+    }
+
+    /// Parses an optional variable; a malformed value is an error, not the default.
+    pub fn optional<T>(&mut self, name: &'static str, expected: &str) -> Option<T>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        let value = self.raw(name)?;
+        match value.parse() {
+            Ok(parsed) => Some(parsed),
+            Err(error) => {
+                self.fail(name, format!("`{value}` is invalid ({error})"), expected);
+                None
+            }
+        }
+    }
+
+    pub fn parse_or<T>(&mut self, name: &'static str, default: T, expected: &str) -> T
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        self.optional(name, expected).unwrap_or(default)
+    }
+
+    pub fn bool_or(&mut self, name: &'static str, default: bool) -> bool {
+        let Some(value) = self.raw(name) else {
+            return default;
+        };
+        match value.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            _ => {
+                self.fail(name, format!("`{value}` is not a boolean"), "true or false");
+                default
+            }
+        }
+    }
+
+    /// An integer within inclusive bounds.
+    pub fn int_or(&mut self, name: &'static str, default: u32, min: u32, max: u32) -> u32 {
+        let expected = format!("an integer from {min} to {max}");
+        match self.optional::<u32>(name, &expected) {
+            Some(value) if (min..=max).contains(&value) => value,
+            Some(value) => {
+                self.fail(name, format!("{value} is out of range"), &expected);
+                default
+            }
+            None => default,
+        }
+    }
+
+    /// A comma-separated list; blank items are ignored.
+    pub fn list<T>(&mut self, name: &'static str, expected: &str) -> Vec<T>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        let Some(value) = self.raw(name) else {
+            return Vec::new();
+        };
+        let mut items = Vec::new();
+        for item in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            match item.parse() {
+                Ok(parsed) => items.push(parsed),
+                Err(error) => self.fail(
+                    name,
+                    format!("item `{item}` is invalid ({error})"),
+                    expected,
+                ),
+            }
+        }
+        items
+    }
+
+    /// Reports an inconsistency between variables.
+    pub fn reject(&mut self, variable: &'static str, problem: &str, expected: &str) {
+        self.fail(variable, problem.to_owned(), expected);
+    }
+
+    /// The names read so far, in first-read order.
+    pub fn names(&self) -> &[&'static str] {
+        &self.names
+    }
+
+    pub fn finish<T>(self, value: T) -> Result<T, ConfigErrors> {
+        if self.errors.is_empty() {
+            Ok(value)
+        } else {
+            Err(ConfigErrors(self.errors))
+        }
+    }
+}
+
+/// The configuration of one function.
+pub trait FunctionConfig: Sized {
+    /// Reads every variable the function uses; problems are collected in `env`.
+    fn read(env: &mut EnvReader<'_>) -> Self;
+
+    /// Reads and validates the process environment.
+    fn from_env() -> Result<Self, ConfigErrors> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
+        let mut env = EnvReader::new(lookup);
+        let config = Self::read(&mut env);
+        env.finish(config)
+    }
+
+    /// Every variable the function reads, required or optional.
+    fn variables() -> Vec<&'static str> {
+        let mut env = EnvReader::new(|_| None);
+        let _ = Self::read(&mut env);
+        env.names().to_vec()
+    }
+}
+
+/// What every function needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommonConfig {
+    /// Name or ARN of the project's EventBridge bus.
+    pub event_bus_name: String,
+    /// Decide and publish as usual, but make no mutating SMS call.
+    pub dry_run: bool,
+    /// Attempts per AWS call, the first included (SDK standard retry mode).
+    pub max_attempts: u32,
+}
+
+impl CommonConfig {
+    fn read(env: &mut EnvReader<'_>) -> Self {
+        Self {
+            event_bus_name: env.required_string(
+                "EVENT_BUS_NAME",
+                "the name or ARN of the project's event bus",
+            ),
+            dry_run: env.bool_or("DRY_RUN", false),
+            max_attempts: env.int_or("AWS_CALL_MAX_ATTEMPTS", 5, 1, 20),
+        }
+    }
+}
+
+fn artifacts_bucket(env: &mut EnvReader<'_>) -> String {
+    env.required_string("ARTIFACTS_BUCKET", "the name of the artifacts S3 bucket")
+}
+
+/// The parameters of every replication job the autopilot creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobParameters {
+    pub frequency_hours: u32,
+    pub run_once: bool,
+    pub license_type: Option<LicenseType>,
+    pub role_name: Option<String>,
+    pub amis_to_keep: Option<u32>,
+    pub encrypted: bool,
+    pub kms_key_id: Option<String>,
+    /// Minutes from the decision to the seed replication (0: now).
+    pub seed_offset_minutes: u32,
+}
+
+impl JobParameters {
+    fn read(env: &mut EnvReader<'_>) -> Self {
+        let license_type =
+            env.optional_string("JOB_LICENSE_TYPE")
+                .and_then(
+                    |value| match LicenseType::from_wire(&value.to_ascii_uppercase()) {
+                        LicenseType::Unknown(_) => {
+                            env.reject(
+                                "JOB_LICENSE_TYPE",
+                                &format!("`{value}` is not a license type"),
+                                "AWS or BYOL",
+                            );
+                            None
+                        }
+                        known => Some(known),
+                    },
+                );
+        let parameters = Self {
+            frequency_hours: env.int_or("JOB_FREQUENCY_HOURS", 12, 1, 24),
+            run_once: env.bool_or("JOB_RUN_ONCE", false),
+            license_type,
+            role_name: env.optional_string("JOB_ROLE_NAME"),
+            amis_to_keep: env.optional("JOB_AMIS_TO_KEEP", "an integer from 0 to 100"),
+            encrypted: env.bool_or("JOB_ENCRYPTED", false),
+            kms_key_id: env.optional_string("JOB_KMS_KEY_ID"),
+            seed_offset_minutes: env.int_or("JOB_SEED_OFFSET_MINUTES", 0, 0, 43_200),
+        };
+        if parameters.amis_to_keep.is_some_and(|n| n > 100) {
+            env.reject(
+                "JOB_AMIS_TO_KEEP",
+                "out of range",
+                "an integer from 0 to 100",
+            );
+        }
+        if parameters.kms_key_id.is_some() && !parameters.encrypted {
+            env.reject(
+                "JOB_KMS_KEY_ID",
+                "set while JOB_ENCRYPTED is false",
+                "JOB_ENCRYPTED=true alongside a KMS key",
+            );
+        }
+        parameters
+    }
+}
+
+/// catalog-import: GetConnectors, then ImportServerCatalog when one is healthy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogImportConfig {
+    pub common: CommonConfig,
+}
+
+impl FunctionConfig for CatalogImportConfig {
+    fn read(env: &mut EnvReader<'_>) -> Self {
+        Self {
+            common: CommonConfig::read(env),
+        }
+    }
+}
+
+/// job-creator: the wave policy and the parameters of the jobs it creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobCreatorConfig {
+    pub common: CommonConfig,
+    pub policy: WavePolicy,
+    pub job: JobParameters,
+    /// CreateReplicationJob calls in flight at once.
+    pub create_concurrency: u32,
+}
+
+const SELECTOR_FORM: &str = "comma-separated vmName:GLOB, vmPath:GLOB or vmManagerName:GLOB";
+
+impl FunctionConfig for JobCreatorConfig {
+    fn read(env: &mut EnvReader<'_>) -> Self {
+        let common = CommonConfig::read(env);
+        let policy = WavePolicy {
+            include: env.list::<Selector>("WAVE_INCLUDE", SELECTOR_FORM),
+            exclude: env.list::<Selector>("WAVE_EXCLUDE", SELECTOR_FORM),
+            recreate_terminated: env.bool_or("WAVE_RECREATE_TERMINATED", false),
+            max_active_jobs: env.int_or("MAX_ACTIVE_JOBS", 50, 1, 1_000) as usize,
+        };
+        Self {
+            common,
+            policy,
+            job: JobParameters::read(env),
+            create_concurrency: env.int_or("CREATE_CONCURRENCY", 4, 1, 50),
+        }
+    }
+}
+
+/// job-watcher: where the failure snapshot lives and how failures are remediated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobWatcherConfig {
+    pub common: CommonConfig,
+    pub artifacts_bucket: String,
+    pub remediation: RemediationPolicy,
+    /// Used when a FAILED job is recreated.
+    pub job: JobParameters,
+}
+
+impl FunctionConfig for JobWatcherConfig {
+    fn read(env: &mut EnvReader<'_>) -> Self {
+        Self {
+            common: CommonConfig::read(env),
+            artifacts_bucket: artifacts_bucket(env),
+            remediation: RemediationPolicy {
+                max_attempts_per_server: env.int_or("REMEDIATION_MAX_ATTEMPTS", 3, 0, 100),
+                daily_on_demand_limit: env.int_or("ON_DEMAND_DAILY_LIMIT", 2, 0, 100),
+                recreate_failed: env.bool_or("REMEDIATION_RECREATE_FAILED", false),
+            },
+            job: JobParameters::read(env),
+        }
+    }
+}
+
+/// template-generator: the format of templates and where they are archived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateGeneratorConfig {
+    pub common: CommonConfig,
+    pub artifacts_bucket: String,
+    pub format: OutputFormat,
+}
+
+impl FunctionConfig for TemplateGeneratorConfig {
+    fn read(env: &mut EnvReader<'_>) -> Self {
+        let common = CommonConfig::read(env);
+        let artifacts_bucket = artifacts_bucket(env);
+        let format = match env.optional_string("TEMPLATE_FORMAT") {
+            None => OutputFormat::Json,
+            Some(value) => match OutputFormat::from_wire(&value.to_ascii_uppercase()) {
+                OutputFormat::Unknown(_) => {
+                    env.reject(
+                        "TEMPLATE_FORMAT",
+                        &format!("`{value}` is not a format"),
+                        "JSON or YAML",
+                    );
+                    OutputFormat::Json
+                }
+                known => known,
+            },
+        };
+        Self {
+            common,
+            artifacts_bucket,
+            format,
+        }
+    }
+}
+
+/// app-launcher: opt-out tag, launch window and how many apps it inspects at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppLauncherConfig {
+    pub common: CommonConfig,
+    pub opt_out: OptOutTag,
+    pub launch_window: Option<LaunchWindow>,
+    /// GetApp / LaunchApp calls in flight at once.
+    pub app_concurrency: u32,
+}
+
+impl FunctionConfig for AppLauncherConfig {
+    fn read(env: &mut EnvReader<'_>) -> Self {
+        Self {
+            common: CommonConfig::read(env),
+            opt_out: env.parse_or(
+                "LAUNCH_OPT_OUT_TAG",
+                OptOutTag {
+                    key: "autopilot:launch".into(),
+                    value: "false".into(),
+                },
+                "KEY=VALUE, e.g. autopilot:launch=false",
+            ),
+            launch_window: env.optional(
+                "LAUNCH_WINDOW",
+                "DAYS HH:MM-HH:MM in UTC, e.g. mon-fri 22:00-06:00",
+            ),
+            app_concurrency: env.int_or("APP_CONCURRENCY", 4, 1, 50),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn a_full_job_creator_configuration_is_read() {
+        let config = JobCreatorConfig::from_lookup(lookup(&[
+            ("EVENT_BUS_NAME", "autopilot"),
+            ("DRY_RUN", "true"),
+            ("WAVE_INCLUDE", "vmName:web-*, vmPath:/dc1/*"),
+            ("WAVE_EXCLUDE", "vmManagerName:lab"),
+            ("MAX_ACTIVE_JOBS", "20"),
+            ("JOB_FREQUENCY_HOURS", "6"),
+            ("JOB_LICENSE_TYPE", "byol"),
+            ("JOB_ENCRYPTED", "true"),
+            ("JOB_KMS_KEY_ID", "alias/sms"),
+            ("JOB_AMIS_TO_KEEP", "3"),
+            ("JOB_ROLE_NAME", ""),
+        ]))
+        .unwrap();
+        assert!(config.common.dry_run);
+        assert_eq!(config.policy.include.len(), 2);
+        assert_eq!(config.policy.max_active_jobs, 20);
+        assert_eq!(config.job.frequency_hours, 6);
+        assert_eq!(config.job.license_type, Some(LicenseType::Byol));
+        assert_eq!(config.job.amis_to_keep, Some(3));
+        assert_eq!(config.job.role_name, None, "empty means unset");
+        assert_eq!(config.create_concurrency, 4);
+    }
+
+    #[test]
+    fn every_bad_variable_is_named_with_its_expected_form() {
+        let errors = JobCreatorConfig::from_lookup(lookup(&[
+            ("DRY_RUN", "maybe"),
+            ("WAVE_INCLUDE", "hostname:web"),
+            ("JOB_FREQUENCY_HOURS", "48"),
+            ("JOB_KMS_KEY_ID", "alias/sms"),
+        ]))
+        .unwrap_err();
+        let variables: Vec<_> = errors.0.iter().map(|e| e.variable).collect();
+        assert_eq!(
+            variables,
+            [
+                "EVENT_BUS_NAME",
+                "DRY_RUN",
+                "WAVE_INCLUDE",
+                "JOB_FREQUENCY_HOURS",
+                "JOB_KMS_KEY_ID"
+            ]
+        );
+        let message = errors.to_string();
+        assert!(
+            message.contains("EVENT_BUS_NAME: missing; expected the name or ARN"),
+            "{message}"
+        );
+        assert!(
+            message.contains(
+                "JOB_FREQUENCY_HOURS: 48 is out of range; expected an integer from 1 to 24"
+            ),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn each_function_declares_the_variables_it_reads() {
+        assert_eq!(
+            CatalogImportConfig::variables(),
+            ["EVENT_BUS_NAME", "DRY_RUN", "AWS_CALL_MAX_ATTEMPTS"]
+        );
+        let watcher = JobWatcherConfig::variables();
+        assert!(watcher.contains(&"ARTIFACTS_BUCKET"));
+        assert!(watcher.contains(&"REMEDIATION_MAX_ATTEMPTS"));
+        assert!(watcher.contains(&"JOB_FREQUENCY_HOURS"));
+        assert!(!JobCreatorConfig::variables().contains(&"ARTIFACTS_BUCKET"));
+        assert!(TemplateGeneratorConfig::variables().contains(&"TEMPLATE_FORMAT"));
+        assert!(AppLauncherConfig::variables().contains(&"LAUNCH_WINDOW"));
+    }
+
+    #[test]
+    fn launcher_and_template_values_are_validated() {
+        let errors = AppLauncherConfig::from_lookup(lookup(&[
+            ("EVENT_BUS_NAME", "bus"),
+            ("LAUNCH_WINDOW", "someday 10:00-11:00"),
+            ("LAUNCH_OPT_OUT_TAG", "no-equals"),
+        ]))
+        .unwrap_err();
+        assert_eq!(errors.0.len(), 2, "{errors}");
+        let config = TemplateGeneratorConfig::from_lookup(lookup(&[
+            ("EVENT_BUS_NAME", "bus"),
+            ("ARTIFACTS_BUCKET", "b"),
+            ("TEMPLATE_FORMAT", "yaml"),
+        ]))
+        .unwrap();
+        assert_eq!(config.format, OutputFormat::Yaml);
+        let errors = TemplateGeneratorConfig::from_lookup(lookup(&[
+            ("EVENT_BUS_NAME", "bus"),
+            ("ARTIFACTS_BUCKET", "b"),
+            ("TEMPLATE_FORMAT", "xml"),
+        ]))
+        .unwrap_err();
+        assert_eq!(errors.0[0].variable, "TEMPLATE_FORMAT");
+    }
+}

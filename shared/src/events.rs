@@ -1,0 +1,326 @@
+//! The project's own events: one versioned detail struct per decision, published on
+//! the project's bus with source `sms-autopilot`. JSON Schemas generated from these
+//! structs are committed under `shared/schemas/` for subscribers.
+
+use schemars::{JsonSchema, Schema};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{AppId, Connector, JobId, ReplicationJobState, RunId, ServerId};
+
+/// `source` of every event this project publishes.
+pub const EVENT_SOURCE: &str = "sms-autopilot";
+
+/// Version of the detail schemas; bumped on any incompatible change.
+pub const DETAIL_VERSION: u32 = 1;
+
+/// A detail body and its EventBridge `detail-type`.
+pub trait DetailType: Serialize + DeserializeOwned + JsonSchema {
+    const DETAIL_TYPE: &'static str;
+}
+
+/// What is published: the body plus the fields every detail carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Detail<T> {
+    /// Schema version of this detail.
+    pub version: u32,
+    /// The decision was taken in dry-run mode: no mutating SMS call was made.
+    pub dry_run: bool,
+    #[serde(flatten)]
+    pub body: T,
+}
+
+impl<T: DetailType> Detail<T> {
+    pub fn new(body: T, dry_run: bool) -> Self {
+        Self {
+            version: DETAIL_VERSION,
+            dry_run,
+            body,
+        }
+    }
+}
+
+/// An event ready for PutEvents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingEvent {
+    pub detail_type: &'static str,
+    /// Serialized `Detail<T>`.
+    pub detail: String,
+    /// ARNs or ids the event is about, for EventBridge's `resources`.
+    pub resources: Vec<String>,
+}
+
+impl OutgoingEvent {
+    pub fn new<T: DetailType>(body: T, dry_run: bool) -> Self {
+        let detail = serde_json::to_string(&Detail::new(body, dry_run))
+            .expect("event details are plain data and always serialize");
+        Self {
+            detail_type: T::DETAIL_TYPE,
+            detail,
+            resources: Vec::new(),
+        }
+    }
+}
+
+macro_rules! detail_types {
+    ($($name:ident),+ $(,)?) => {
+        $(impl DetailType for $name {
+            const DETAIL_TYPE: &'static str = stringify!($name);
+        })+
+
+        /// Every detail-type this project publishes or accepts, with its schema.
+        pub fn all_schemas() -> Vec<(&'static str, Schema)> {
+            vec![$((stringify!($name), {
+                let mut schema = schemars::schema_for!(Detail<$name>);
+                schema.insert("title".into(), stringify!($name).into());
+                schema
+            })),+]
+        }
+    };
+}
+
+/// A manual request to re-import the catalog now (accepted by catalog-import).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportCatalogRequested {
+    /// Who asked, for the log.
+    #[serde(default)]
+    pub requested_by: Option<String>,
+}
+
+/// ImportServerCatalog was called.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogImportStarted {
+    pub healthy_connectors: Vec<String>,
+}
+
+/// No connector was healthy, so the import was not attempted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogImportSkipped {
+    pub reason: String,
+    pub connectors: Vec<Connector>,
+}
+
+/// A replication job was created (or already existed) for a server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicationJobCreated {
+    pub server_id: ServerId,
+    pub vm_name: Option<String>,
+    /// None when the job already existed or in dry-run mode.
+    pub replication_job_id: Option<JobId>,
+    pub already_existed: bool,
+}
+
+/// A server the wave will not replicate, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerSkipped {
+    pub server_id: ServerId,
+    pub vm_name: Option<String>,
+    pub reason: String,
+}
+
+/// A job entered FAILED or PAUSED_ON_FAILURE; published once per failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicationJobFailed {
+    pub replication_job_id: JobId,
+    pub server_id: ServerId,
+    pub vm_name: Option<String>,
+    pub state: ReplicationJobState,
+    pub status_message: Option<String>,
+}
+
+/// What the watcher did about a failed job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "action"
+)]
+pub enum RemediationAction {
+    /// StartOnDemandReplicationRun on a paused job.
+    OnDemandRunStarted,
+    /// The FAILED job was deleted and a new one created.
+    JobRecreated {
+        new_replication_job_id: Option<JobId>,
+    },
+    /// Nothing was done; the reason says why (budget, daily limit, policy).
+    Held { reason: String },
+}
+
+/// A remediation decision about a failed job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicationJobRemediated {
+    pub replication_job_id: JobId,
+    pub server_id: ServerId,
+    /// Remediation attempts for this server, this one included.
+    pub attempt: u32,
+    #[serde(flatten)]
+    pub action: RemediationAction,
+}
+
+/// A job that had failed is healthy again, or gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicationJobRecovered {
+    pub replication_job_id: JobId,
+    pub server_id: ServerId,
+    /// None when the job no longer exists.
+    pub state: Option<ReplicationJobState>,
+}
+
+/// A replication run completed with an AMI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicationRunCompleted {
+    pub replication_job_id: JobId,
+    pub replication_run_id: Option<RunId>,
+    pub server_id: Option<ServerId>,
+    pub ami_id: Option<String>,
+}
+
+/// Every member of an app has a completed run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppReady {
+    pub app_id: AppId,
+    pub app_name: Option<String>,
+    pub servers: u32,
+}
+
+/// An S3 object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Location {
+    pub bucket: String,
+    pub key: String,
+}
+
+/// A template was generated by SMS and archived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateGenerated {
+    pub app_id: AppId,
+    pub format: String,
+    /// Where SMS wrote it.
+    pub generated: Option<S3Location>,
+    /// Where the autopilot archived it.
+    pub archived: Option<S3Location>,
+}
+
+/// A change set for a launched app was generated and archived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeSetGenerated {
+    pub app_id: AppId,
+    pub format: String,
+    pub generated: Option<S3Location>,
+    pub archived: Option<S3Location>,
+}
+
+/// LaunchApp was accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppLaunched {
+    pub app_id: AppId,
+    pub app_name: Option<String>,
+    pub servers: u32,
+}
+
+/// LaunchApp was refused or failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppLaunchFailed {
+    pub app_id: AppId,
+    pub app_name: Option<String>,
+    pub error_code: String,
+    pub message: String,
+}
+
+detail_types!(
+    ImportCatalogRequested,
+    CatalogImportStarted,
+    CatalogImportSkipped,
+    ReplicationJobCreated,
+    ServerSkipped,
+    ReplicationJobFailed,
+    ReplicationJobRemediated,
+    ReplicationJobRecovered,
+    ReplicationRunCompleted,
+    AppReady,
+    TemplateGenerated,
+    ChangeSetGenerated,
+    AppLaunched,
+    AppLaunchFailed,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn schema_dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schemas")
+    }
+
+    fn rendered(schema: &Schema) -> String {
+        serde_json::to_string_pretty(schema).expect("schemas serialize") + "\n"
+    }
+
+    /// Regenerate with `UPDATE_SCHEMAS=1 cargo test -p autopilot-core committed_schemas`.
+    #[test]
+    fn committed_schemas_match_the_structs() {
+        let update = std::env::var_os("UPDATE_SCHEMAS").is_some();
+        let mut stale = Vec::new();
+        let schemas = all_schemas();
+        for (name, schema) in &schemas {
+            let path = schema_dir().join(format!("{name}.json"));
+            let fresh = rendered(schema);
+            if update {
+                std::fs::write(&path, &fresh).expect("schema dir is writable");
+            } else if std::fs::read_to_string(&path).ok().as_deref() != Some(fresh.as_str()) {
+                stale.push(name.to_string());
+            }
+        }
+        let committed = std::fs::read_dir(schema_dir())
+            .expect("shared/schemas exists")
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .filter(|file| {
+                !schemas
+                    .iter()
+                    .any(|(name, _)| file == &format!("{name}.json"))
+            })
+            .collect::<Vec<_>>();
+        assert!(
+            stale.is_empty() && committed.is_empty(),
+            "stale schemas {stale:?}, orphaned files {committed:?}; run UPDATE_SCHEMAS=1 cargo test -p autopilot-core committed_schemas"
+        );
+    }
+
+    #[test]
+    fn details_carry_version_and_dry_run_flat() {
+        let event = OutgoingEvent::new(
+            ReplicationJobRemediated {
+                replication_job_id: "sms-job-1".into(),
+                server_id: "s-1".into(),
+                attempt: 2,
+                action: RemediationAction::OnDemandRunStarted,
+            },
+            true,
+        );
+        assert_eq!(event.detail_type, "ReplicationJobRemediated");
+        let value: serde_json::Value = serde_json::from_str(&event.detail).unwrap();
+        assert_eq!(value["version"], 1);
+        assert_eq!(value["dryRun"], true);
+        assert_eq!(value["replicationJobId"], "sms-job-1");
+        assert_eq!(value["action"], "onDemandRunStarted");
+        let back: Detail<ReplicationJobRemediated> = serde_json::from_str(&event.detail).unwrap();
+        assert_eq!(back.body.attempt, 2);
+    }
+}

@@ -1,0 +1,376 @@
+//! Failure bookkeeping for the job watcher: which jobs newly failed or recovered since
+//! the previous snapshot (so each failure is alerted exactly once), and whether a
+//! failed job may be remediated within its retry budget and the service's daily limit.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{JobId, ReplicationJob, ReplicationJobState, ServerId};
+
+/// What the watcher remembers between invocations; stored as JSON in the artifacts
+/// bucket. Unknown fields are ignored so an older function reads a newer snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailureSnapshot {
+    /// Jobs currently in a failure state that were already alerted.
+    #[serde(default)]
+    pub failures: BTreeMap<JobId, FailureRecord>,
+    /// Remediation attempts per server (a recreated job has a new id, the server keeps
+    /// its budget).
+    #[serde(default)]
+    pub remediations: BTreeMap<ServerId, Vec<DateTime<Utc>>>,
+}
+
+/// A failure that has been alerted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailureRecord {
+    pub server_id: ServerId,
+    pub state: ReplicationJobState,
+    pub first_seen: DateTime<Utc>,
+}
+
+/// How much of the account's jobs an observation covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coverage {
+    /// A full GetReplicationJobs sweep: a remembered job missing from it is gone.
+    Complete,
+    /// Only some jobs (e.g. the one an event named): say nothing about the others.
+    Partial,
+}
+
+/// The changes between a snapshot and what was observed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FailureChanges {
+    /// Jobs in a failure state that were not alerted yet: alert each once.
+    pub newly_failed: Vec<ReplicationJob>,
+    /// Alerted jobs that are healthy again (or, on a complete sweep, gone).
+    pub recovered: Vec<Recovery>,
+    /// Alerted jobs still failing: no new alert.
+    pub still_failed: Vec<JobId>,
+}
+
+/// A job that left its failure state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    pub job_id: JobId,
+    pub server_id: ServerId,
+    /// The state it is in now; `None` when a complete sweep no longer lists it.
+    pub state: Option<ReplicationJobState>,
+}
+
+impl FailureSnapshot {
+    /// Compares the observed jobs with the snapshot and returns the changes and the
+    /// snapshot to store next. A job seen twice in `observed` counts once (last wins).
+    /// FAILING is neither a new failure nor a recovery: it always ends in FAILED or
+    /// PAUSED_ON_FAILURE, which is when the alert goes out.
+    pub fn observe(
+        &self,
+        observed: &[ReplicationJob],
+        coverage: Coverage,
+        now: DateTime<Utc>,
+    ) -> (FailureChanges, FailureSnapshot) {
+        let observed: BTreeMap<&JobId, &ReplicationJob> =
+            observed.iter().map(|job| (&job.id, job)).collect();
+        let mut changes = FailureChanges::default();
+        let mut next = self.clone();
+
+        for (id, job) in &observed {
+            let remembered = self.failures.contains_key(*id);
+            if job.state.is_failure() {
+                if remembered {
+                    changes.still_failed.push((*id).clone());
+                    if let Some(record) = next.failures.get_mut(*id) {
+                        record.state = job.state.clone();
+                    }
+                } else {
+                    changes.newly_failed.push((*job).clone());
+                    next.failures.insert(
+                        (*id).clone(),
+                        FailureRecord {
+                            server_id: job.server_id.clone(),
+                            state: job.state.clone(),
+                            first_seen: now,
+                        },
+                    );
+                }
+            } else if remembered && job.state != ReplicationJobState::Failing {
+                next.failures.remove(*id);
+                changes.recovered.push(Recovery {
+                    job_id: (*id).clone(),
+                    server_id: job.server_id.clone(),
+                    state: Some(job.state.clone()),
+                });
+            } else if remembered {
+                changes.still_failed.push((*id).clone());
+            }
+        }
+
+        if coverage == Coverage::Complete {
+            for (id, record) in &self.failures {
+                if !observed.contains_key(id) {
+                    next.failures.remove(id);
+                    changes.recovered.push(Recovery {
+                        job_id: id.clone(),
+                        server_id: record.server_id.clone(),
+                        state: None,
+                    });
+                }
+            }
+        }
+        (changes, next)
+    }
+
+    /// Records a remediation attempt for a server.
+    pub fn record_remediation(&mut self, server: &ServerId, at: DateTime<Utc>) {
+        self.remediations
+            .entry(server.clone())
+            .or_default()
+            .push(at);
+    }
+}
+
+/// How the watcher may remediate failed jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemediationPolicy {
+    /// Attempts per server over the whole wave.
+    pub max_attempts_per_server: u32,
+    /// On-demand runs the service allows per job in 24 hours; never exceeded.
+    pub daily_on_demand_limit: u32,
+    /// Delete and recreate a job that ended FAILED (it cannot be resumed).
+    pub recreate_failed: bool,
+}
+
+/// What to do about one failed job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Remediation {
+    /// StartOnDemandReplicationRun on the paused job.
+    StartOnDemandRun,
+    /// DeleteReplicationJob, then CreateReplicationJob for the server.
+    Recreate,
+    /// Nothing now; the reason says why.
+    Hold(HoldReason),
+}
+
+/// Why a failed job is left alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HoldReason {
+    BudgetExhausted { attempts: u32 },
+    DailyLimitReached { retry_after: DateTime<Utc> },
+    RecreateDisabled,
+    NotFailed,
+}
+
+impl RemediationPolicy {
+    /// Decides the remediation for a job given the server's earlier attempts.
+    pub fn decide(
+        &self,
+        state: &ReplicationJobState,
+        attempts: &[DateTime<Utc>],
+        now: DateTime<Utc>,
+    ) -> Remediation {
+        let used = u32::try_from(attempts.len()).unwrap_or(u32::MAX);
+        let action = match state {
+            ReplicationJobState::PausedOnFailure => Remediation::StartOnDemandRun,
+            ReplicationJobState::Failed if self.recreate_failed => Remediation::Recreate,
+            ReplicationJobState::Failed => return Remediation::Hold(HoldReason::RecreateDisabled),
+            _ => return Remediation::Hold(HoldReason::NotFailed),
+        };
+        if used >= self.max_attempts_per_server {
+            return Remediation::Hold(HoldReason::BudgetExhausted { attempts: used });
+        }
+        if action == Remediation::StartOnDemandRun {
+            let window_start = now - Duration::hours(24);
+            let mut recent: Vec<_> = attempts.iter().filter(|at| **at > window_start).collect();
+            recent.sort();
+            if recent.len() >= self.daily_on_demand_limit as usize {
+                // The oldest attempt inside the window decides when a slot frees up.
+                let retry_after = recent
+                    .first()
+                    .map_or(now, |oldest| **oldest + Duration::hours(24));
+                return Remediation::Hold(HoldReason::DailyLimitReached { retry_after });
+            }
+        }
+        action
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn job(id: &str, state: ReplicationJobState) -> ReplicationJob {
+        ReplicationJob {
+            id: id.into(),
+            server_id: format!("s-{id}").into(),
+            vm_name: None,
+            state,
+            status_message: None,
+            latest_ami_id: None,
+            frequency_hours: Some(12),
+            run_once: false,
+            runs: Vec::new(),
+        }
+    }
+
+    fn at(hour: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + hour * 3600, 0).unwrap()
+    }
+
+    #[test]
+    fn each_failure_is_reported_once_and_recovery_is_seen() {
+        use ReplicationJobState::*;
+        let empty = FailureSnapshot::default();
+        let (changes, snapshot) = empty.observe(
+            &[
+                job("a", PausedOnFailure),
+                job("b", Active),
+                job("c", Failing),
+            ],
+            Coverage::Complete,
+            at(0),
+        );
+        assert_eq!(changes.newly_failed.len(), 1);
+        assert_eq!(changes.newly_failed[0].id, JobId::from("a"));
+
+        // The same failure on the next sweep is not new.
+        let (changes, snapshot) = snapshot.observe(
+            &[
+                job("a", PausedOnFailure),
+                job("b", Active),
+                job("c", Failed),
+            ],
+            Coverage::Complete,
+            at(1),
+        );
+        assert_eq!(changes.still_failed, [JobId::from("a")]);
+        assert_eq!(changes.newly_failed.len(), 1);
+        assert_eq!(changes.newly_failed[0].id, JobId::from("c"));
+
+        // A partial observation of "b" says nothing about a or c.
+        let (changes, snapshot) = snapshot.observe(&[job("b", Active)], Coverage::Partial, at(2));
+        assert_eq!(changes, FailureChanges::default());
+
+        // a recovers, c vanishes from a complete sweep.
+        let (changes, snapshot) = snapshot.observe(
+            &[job("a", Active), job("b", Active)],
+            Coverage::Complete,
+            at(3),
+        );
+        assert!(changes.newly_failed.is_empty());
+        assert_eq!(changes.recovered.len(), 2);
+        assert_eq!(changes.recovered[0].state, Some(Active));
+        assert_eq!(changes.recovered[1].state, None);
+        assert!(snapshot.failures.is_empty());
+
+        // A second failure of the same job is a new failure, alerted again.
+        let (changes, _) = snapshot.observe(&[job("a", Failed)], Coverage::Partial, at(4));
+        assert_eq!(changes.newly_failed.len(), 1);
+    }
+
+    #[test]
+    fn a_remembered_job_going_through_failing_is_not_a_recovery() {
+        use ReplicationJobState::*;
+        let (_, snapshot) = FailureSnapshot::default().observe(
+            &[job("a", PausedOnFailure)],
+            Coverage::Complete,
+            at(0),
+        );
+        let (changes, snapshot) = snapshot.observe(&[job("a", Failing)], Coverage::Complete, at(1));
+        assert!(changes.recovered.is_empty());
+        assert!(changes.newly_failed.is_empty());
+        let (changes, _) = snapshot.observe(&[job("a", Failed)], Coverage::Complete, at(2));
+        assert!(changes.newly_failed.is_empty(), "same failure episode");
+    }
+
+    #[test]
+    fn remediation_respects_budget_daily_limit_and_policy() {
+        use ReplicationJobState::*;
+        let policy = RemediationPolicy {
+            max_attempts_per_server: 3,
+            daily_on_demand_limit: 2,
+            recreate_failed: false,
+        };
+        assert_eq!(
+            policy.decide(&PausedOnFailure, &[], at(0)),
+            Remediation::StartOnDemandRun
+        );
+        assert_eq!(
+            policy.decide(&PausedOnFailure, &[at(0), at(1)], at(2)),
+            Remediation::Hold(HoldReason::DailyLimitReached {
+                retry_after: at(24)
+            })
+        );
+        assert_eq!(
+            policy.decide(&PausedOnFailure, &[at(0), at(1)], at(25)),
+            Remediation::StartOnDemandRun
+        );
+        assert_eq!(
+            policy.decide(&PausedOnFailure, &[at(0), at(1), at(30)], at(90)),
+            Remediation::Hold(HoldReason::BudgetExhausted { attempts: 3 })
+        );
+        assert_eq!(
+            policy.decide(&Failed, &[], at(0)),
+            Remediation::Hold(HoldReason::RecreateDisabled)
+        );
+        let recreate = RemediationPolicy {
+            recreate_failed: true,
+            ..policy
+        };
+        assert_eq!(
+            recreate.decide(&Failed, &[at(0), at(1)], at(2)),
+            Remediation::Recreate
+        );
+        assert_eq!(
+            recreate.decide(&Active, &[], at(0)),
+            Remediation::Hold(HoldReason::NotFailed)
+        );
+    }
+
+    fn arb_state() -> impl Strategy<Value = ReplicationJobState> {
+        prop::sample::select(
+            ReplicationJobState::WIRE_VALUES
+                .iter()
+                .map(|w| ReplicationJobState::from_wire(w))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn replaying_observations_never_realerts(
+            sweeps in prop::collection::vec(prop::collection::vec((0u8..8, arb_state()), 0..12), 1..8)
+        ) {
+            let mut snapshot = FailureSnapshot::default();
+            let mut alerts = 0usize;
+            let mut episodes = 0usize;
+            let mut failing: std::collections::BTreeSet<String> = Default::default();
+            for (hour, sweep) in sweeps.iter().enumerate() {
+                let jobs: Vec<_> = sweep.iter().map(|(n, s)| job(&format!("j{n}"), s.clone())).collect();
+                // Replaying the same observation twice must not change anything.
+                let (changes, next) = snapshot.observe(&jobs, Coverage::Complete, at(hour as i64));
+                let (again, next_again) = next.observe(&jobs, Coverage::Complete, at(hour as i64));
+                prop_assert!(again.newly_failed.is_empty());
+                prop_assert_eq!(&next, &next_again);
+                alerts += changes.newly_failed.len();
+                // Count failure episodes independently from the observed sequence.
+                let last: BTreeMap<String, ReplicationJobState> =
+                    jobs.iter().map(|j| (j.id.0.clone(), j.state.clone())).collect();
+                let mut now_failing = std::collections::BTreeSet::new();
+                for (id, state) in &last {
+                    let was = failing.contains(id);
+                    if state.is_failure() || (was && *state == ReplicationJobState::Failing) {
+                        if !was && state.is_failure() { episodes += 1; }
+                        if was || state.is_failure() { now_failing.insert(id.clone()); }
+                    }
+                }
+                failing = now_failing;
+                snapshot = next;
+            }
+            prop_assert_eq!(alerts, episodes);
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! autopilot-core: the domain model, pure decisions, configuration, errors, event
+//! schemas and AWS wiring shared by every sms-autopilot function.
+
+pub mod clients;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod failures;
+pub mod model;
+pub mod publisher;
+pub mod readiness;
+pub mod sms_convert;
+pub mod telemetry;
+pub mod wave_policy;
+
+pub use clients::Clients;
+pub use error::{AutopilotError, AwsCallError, AwsErrorKind, Retryability};
+pub use publisher::EventPublisher;

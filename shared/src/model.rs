@@ -1,0 +1,493 @@
+//! Domain types owned by the core: servers, replication jobs and runs, apps and every
+//! state enum of the SMS model. Decisions only ever see these, never SDK types.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Declares an identifier newtype: SMS ids are opaque strings, but mixing a job id up
+/// with a server id is a bug the compiler can catch.
+macro_rules! id_type {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> Self {
+                Self(value.to_owned())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(value: String) -> Self {
+                Self(value)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// `serverId` of a server in the SMS catalog (e.g. `s-12345678`).
+    ServerId
+);
+id_type!(
+    /// `replicationJobId` (e.g. `sms-job-12345678`).
+    JobId
+);
+id_type!(
+    /// `replicationRunId` (e.g. `sms-run-12345678`).
+    RunId
+);
+id_type!(
+    /// `appId` of an SMS application (e.g. `app-12345678`).
+    AppId
+);
+
+/// Declares an enum of the SMS model with an `Unknown` case, so a value the service adds
+/// later is carried through instead of failing the whole page it arrived on.
+macro_rules! sms_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $wire:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $($variant,)+
+            /// A value the model of 2016-10-24 does not list.
+            Unknown(String),
+        }
+
+        impl $name {
+            /// Every value the SMS model lists, in the model's order.
+            pub const WIRE_VALUES: &'static [&'static str] = &[$($wire),+];
+
+            /// The value as the SMS wire protocol spells it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $wire,)+
+                    Self::Unknown(other) => other,
+                }
+            }
+
+            /// Parses a wire value; anything unlisted becomes `Unknown`.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    $($wire => Self::$variant,)+
+                    other => Self::Unknown(other.to_owned()),
+                }
+            }
+
+            /// Parses loosely spelled values too (`Completed`, `paused on failure`), as
+            /// found in event payloads, by normalising case and separators first.
+            pub fn from_loose(value: &str) -> Self {
+                let normalised: String = value
+                    .trim()
+                    .chars()
+                    .map(|c| if c == ' ' { '_' } else { c.to_ascii_uppercase() })
+                    .collect();
+                match Self::from_wire(&normalised) {
+                    Self::Unknown(_) => Self::Unknown(value.to_owned()),
+                    known => known,
+                }
+            }
+
+            pub fn is_unknown(&self) -> bool {
+                matches!(self, Self::Unknown(_))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = Cow::<'de, str>::deserialize(deserializer)?;
+                Ok(Self::from_wire(&value))
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                Cow::Borrowed(stringify!($name))
+            }
+
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                let mut schema = json_schema!({ "type": "string" });
+                schema.insert(
+                    "description".into(),
+                    format!(
+                        "SMS {}; the model lists {} (later values are passed through unchanged)",
+                        stringify!($name),
+                        Self::WIRE_VALUES.join(", ")
+                    )
+                    .into(),
+                );
+                schema.insert("examples".into(), serde_json::json!(Self::WIRE_VALUES));
+                schema
+            }
+        }
+    };
+}
+
+sms_enum!(
+    /// State of a replication job.
+    ReplicationJobState {
+        Pending => "PENDING",
+        Active => "ACTIVE",
+        Failed => "FAILED",
+        Deleting => "DELETING",
+        Deleted => "DELETED",
+        Completed => "COMPLETED",
+        PausedOnFailure => "PAUSED_ON_FAILURE",
+        Failing => "FAILING",
+    }
+);
+
+impl ReplicationJobState {
+    /// A failure that needs attention: the service stopped replicating this server.
+    /// FAILING is transient and always ends in one of these two, so alerting on it
+    /// too would alert twice for one failure.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Self::Failed | Self::PausedOnFailure)
+    }
+
+    /// The job still occupies the server: a second job for it would be refused and it
+    /// counts against the concurrent-migration quota.
+    pub fn is_live(&self) -> bool {
+        matches!(
+            self,
+            Self::Pending | Self::Active | Self::Failing | Self::PausedOnFailure | Self::Deleting
+        )
+    }
+}
+
+sms_enum!(
+    /// State of one replication run.
+    ReplicationRunState {
+        Pending => "PENDING",
+        Missed => "MISSED",
+        Active => "ACTIVE",
+        Failed => "FAILED",
+        Completed => "COMPLETED",
+        Deleting => "DELETING",
+        Deleted => "DELETED",
+    }
+);
+
+sms_enum!(
+    /// Launch status of an app.
+    AppLaunchStatus {
+        ReadyForConfiguration => "READY_FOR_CONFIGURATION",
+        ConfigurationInProgress => "CONFIGURATION_IN_PROGRESS",
+        ConfigurationInvalid => "CONFIGURATION_INVALID",
+        ReadyForLaunch => "READY_FOR_LAUNCH",
+        ValidationInProgress => "VALIDATION_IN_PROGRESS",
+        LaunchPending => "LAUNCH_PENDING",
+        LaunchInProgress => "LAUNCH_IN_PROGRESS",
+        Launched => "LAUNCHED",
+        PartiallyLaunched => "PARTIALLY_LAUNCHED",
+        DeltaLaunchInProgress => "DELTA_LAUNCH_IN_PROGRESS",
+        DeltaLaunchFailed => "DELTA_LAUNCH_FAILED",
+        LaunchFailed => "LAUNCH_FAILED",
+        TerminateInProgress => "TERMINATE_IN_PROGRESS",
+        TerminateFailed => "TERMINATE_FAILED",
+        Terminated => "TERMINATED",
+    }
+);
+
+sms_enum!(
+    /// Replication status of an app as a whole.
+    AppReplicationStatus {
+        ReadyForConfiguration => "READY_FOR_CONFIGURATION",
+        ConfigurationInProgress => "CONFIGURATION_IN_PROGRESS",
+        ConfigurationInvalid => "CONFIGURATION_INVALID",
+        ReadyForReplication => "READY_FOR_REPLICATION",
+        ValidationInProgress => "VALIDATION_IN_PROGRESS",
+        ReplicationPending => "REPLICATION_PENDING",
+        ReplicationInProgress => "REPLICATION_IN_PROGRESS",
+        Replicated => "REPLICATED",
+        PartiallyReplicated => "PARTIALLY_REPLICATED",
+        DeltaReplicationInProgress => "DELTA_REPLICATION_IN_PROGRESS",
+        DeltaReplicated => "DELTA_REPLICATED",
+        DeltaReplicationFailed => "DELTA_REPLICATION_FAILED",
+        ReplicationFailed => "REPLICATION_FAILED",
+        ReplicationStopping => "REPLICATION_STOPPING",
+        ReplicationStopFailed => "REPLICATION_STOP_FAILED",
+        ReplicationStopped => "REPLICATION_STOPPED",
+    }
+);
+
+sms_enum!(
+    /// Status of the server catalog as GetServers reports it.
+    ServerCatalogStatus {
+        NotImported => "NOT_IMPORTED",
+        Importing => "IMPORTING",
+        Available => "AVAILABLE",
+        Deleted => "DELETED",
+        Expired => "EXPIRED",
+    }
+);
+
+sms_enum!(
+    /// Health of an SMS connector.
+    ConnectorStatus {
+        Healthy => "HEALTHY",
+        Unhealthy => "UNHEALTHY",
+    }
+);
+
+sms_enum!(
+    /// License type of the AMIs a job produces.
+    LicenseType {
+        Aws => "AWS",
+        Byol => "BYOL",
+    }
+);
+
+sms_enum!(
+    /// Format of generated templates and change sets.
+    OutputFormat {
+        Json => "JSON",
+        Yaml => "YAML",
+    }
+);
+
+impl OutputFormat {
+    /// File extension for archived objects in this format.
+    pub fn extension(&self) -> &str {
+        match self {
+            Self::Json => "json",
+            Self::Yaml => "yaml",
+            Self::Unknown(_) => "txt",
+        }
+    }
+}
+
+/// The VM behind a catalog server, as its VM manager describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmServer {
+    pub vm_name: Option<String>,
+    pub vm_path: Option<String>,
+    pub vm_manager_name: Option<String>,
+    pub vm_manager_type: Option<String>,
+    pub vm_id: Option<String>,
+    pub vm_manager_id: Option<String>,
+}
+
+/// A server in the SMS catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Server {
+    pub id: ServerId,
+    pub vm: VmServer,
+    pub replication_job_id: Option<JobId>,
+    /// The service's `replicationJobTerminated`: the server had a job that is gone.
+    pub replication_job_terminated: bool,
+}
+
+impl Server {
+    /// The catalog says a job currently replicates this server.
+    pub fn has_live_job(&self) -> bool {
+        self.replication_job_id.is_some() && !self.replication_job_terminated
+    }
+}
+
+/// One replication run of a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicationRun {
+    pub id: RunId,
+    pub state: ReplicationRunState,
+    pub ami_id: Option<String>,
+    pub status_message: Option<String>,
+    pub scheduled_start: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// A replication job and the runs the service reported with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicationJob {
+    pub id: JobId,
+    pub server_id: ServerId,
+    pub vm_name: Option<String>,
+    pub state: ReplicationJobState,
+    pub status_message: Option<String>,
+    pub latest_ami_id: Option<String>,
+    pub frequency_hours: Option<i32>,
+    pub run_once: bool,
+    pub runs: Vec<ReplicationRun>,
+}
+
+impl ReplicationJob {
+    /// At least one run produced an AMI. `latestAmiId` only appears once a run has
+    /// completed, so it counts even when the run list was trimmed by the service.
+    pub fn has_completed_run(&self) -> bool {
+        self.latest_ami_id.is_some()
+            || self
+                .runs
+                .iter()
+                .any(|run| run.state == ReplicationRunState::Completed)
+    }
+
+    /// The most recent completed run, by completion time.
+    pub fn latest_completed_run(&self) -> Option<&ReplicationRun> {
+        self.runs
+            .iter()
+            .filter(|run| run.state == ReplicationRunState::Completed)
+            .max_by_key(|run| run.completed_at)
+    }
+}
+
+/// A server group of an app; groups launch in `launch_order`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerGroup {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub servers: Vec<Server>,
+}
+
+/// A tag on an app.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// An SMS application with its members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct App {
+    pub id: AppId,
+    pub name: Option<String>,
+    pub launch_status: AppLaunchStatus,
+    pub replication_status: Option<AppReplicationStatus>,
+    pub server_groups: Vec<ServerGroup>,
+    pub tags: Vec<Tag>,
+}
+
+impl App {
+    /// Every member server, deduplicated, in the order groups list them.
+    pub fn member_ids(&self) -> Vec<ServerId> {
+        let mut seen = std::collections::HashSet::new();
+        self.server_groups
+            .iter()
+            .flat_map(|group| group.servers.iter())
+            .filter(|server| seen.insert(server.id.clone()))
+            .map(|server| server.id.clone())
+            .collect()
+    }
+
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|tag| tag.key == key)
+            .map(|tag| tag.value.as_str())
+    }
+}
+
+/// A connector as GetConnectors reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Connector {
+    pub id: String,
+    pub status: ConnectorStatus,
+    pub vm_manager_name: Option<String>,
+}
+
+/// The catalog header of a GetServers answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogStatus {
+    pub status: ServerCatalogStatus,
+    pub last_modified_on: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip_known_and_unknown_values() {
+        for wire in ReplicationJobState::WIRE_VALUES {
+            let state = ReplicationJobState::from_wire(wire);
+            assert!(!state.is_unknown(), "{wire} should be known");
+            assert_eq!(state.as_str(), *wire);
+            let json = serde_json::to_string(&state).unwrap();
+            assert_eq!(json, format!("\"{wire}\""));
+        }
+        let later: AppLaunchStatus = serde_json::from_str("\"LAUNCH_QUEUED\"").unwrap();
+        assert_eq!(later, AppLaunchStatus::Unknown("LAUNCH_QUEUED".into()));
+        assert_eq!(serde_json::to_string(&later).unwrap(), "\"LAUNCH_QUEUED\"");
+    }
+
+    #[test]
+    fn loose_parsing_accepts_event_spellings() {
+        assert_eq!(
+            ReplicationJobState::from_loose("Completed"),
+            ReplicationJobState::Completed
+        );
+        assert_eq!(
+            ReplicationJobState::from_loose("paused on failure"),
+            ReplicationJobState::PausedOnFailure
+        );
+        assert_eq!(
+            ReplicationJobState::from_loose("Exploded"),
+            ReplicationJobState::Unknown("Exploded".into())
+        );
+    }
+
+    #[test]
+    fn completed_run_is_seen_through_latest_ami_or_run_list() {
+        let mut job = ReplicationJob {
+            id: "sms-job-1".into(),
+            server_id: "s-1".into(),
+            vm_name: None,
+            state: ReplicationJobState::Active,
+            status_message: None,
+            latest_ami_id: None,
+            frequency_hours: Some(12),
+            run_once: false,
+            runs: vec![ReplicationRun {
+                id: "sms-run-1".into(),
+                state: ReplicationRunState::Active,
+                ami_id: None,
+                status_message: None,
+                scheduled_start: None,
+                completed_at: None,
+            }],
+        };
+        assert!(!job.has_completed_run());
+        job.runs[0].state = ReplicationRunState::Completed;
+        assert!(job.has_completed_run());
+        job.runs.clear();
+        job.latest_ami_id = Some("ami-1".into());
+        assert!(job.has_completed_run());
+    }
+}

@@ -1,0 +1,440 @@
+//! Whether an app may be launched now: every member has a COMPLETED replication run,
+//! the app is neither launched nor launching, it is not opted out, and (separately)
+//! whether the clock is inside the launch window.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, Timelike, Utc, Weekday};
+use serde::Serialize;
+
+use crate::model::{App, AppLaunchStatus, ReplicationJob, ReplicationJobState, ServerId};
+
+/// The readiness of one app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "readiness")]
+pub enum AppReadiness {
+    /// Every member has a completed run: launch it.
+    Ready,
+    /// Some members have no completed run yet, none of them failed.
+    Waiting { pending: Vec<ServerId> },
+    /// Some members without a completed run have a failed job: nothing will change
+    /// until the failure is remediated.
+    Blocked {
+        failed: Vec<ServerId>,
+        pending: Vec<ServerId>,
+    },
+    /// The service reports the app launched (fully or partially).
+    AlreadyLaunched,
+    /// A launch (or configuration, validation, termination) is under way.
+    InProgress,
+    /// The app cannot be launched by the autopilot; the reason says why.
+    NotLaunchable { reason: String },
+}
+
+/// An app tag that opts it out of automatic launch, e.g. `autopilot:launch=false`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptOutTag {
+    pub key: String,
+    pub value: String,
+}
+
+impl FromStr for OptOutTag {
+    type Err = String;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        match input.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => Ok(Self {
+                key: key.trim().to_owned(),
+                value: value.trim().to_owned(),
+            }),
+            _ => Err(format!("`{input}` is not KEY=VALUE")),
+        }
+    }
+}
+
+impl fmt::Display for OptOutTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.key, self.value)
+    }
+}
+
+/// Picks, per server, the job that speaks for it: a server may have an old deleted job
+/// next to its current one. Non-deleted jobs win; among those, one with a completed run.
+pub fn jobs_by_server(jobs: &[ReplicationJob]) -> HashMap<ServerId, &ReplicationJob> {
+    let rank = |job: &ReplicationJob| {
+        let gone = matches!(
+            job.state,
+            ReplicationJobState::Deleted | ReplicationJobState::Deleting
+        );
+        (!gone, job.has_completed_run())
+    };
+    let mut chosen: HashMap<ServerId, &ReplicationJob> = HashMap::new();
+    for job in jobs {
+        chosen
+            .entry(job.server_id.clone())
+            .and_modify(|current| {
+                if rank(job) > rank(current) {
+                    *current = job;
+                }
+            })
+            .or_insert(job);
+    }
+    chosen
+}
+
+/// Computes an app's readiness from its launch status and its members' jobs.
+pub fn app_readiness(
+    app: &App,
+    jobs: &HashMap<ServerId, &ReplicationJob>,
+    opt_out: &OptOutTag,
+) -> AppReadiness {
+    use AppLaunchStatus as S;
+    match &app.launch_status {
+        S::Launched | S::PartiallyLaunched | S::DeltaLaunchInProgress | S::DeltaLaunchFailed => {
+            return AppReadiness::AlreadyLaunched
+        }
+        S::LaunchPending
+        | S::LaunchInProgress
+        | S::ConfigurationInProgress
+        | S::ValidationInProgress
+        | S::TerminateInProgress => return AppReadiness::InProgress,
+        S::TerminateFailed => {
+            return AppReadiness::NotLaunchable {
+                reason: "its last termination failed".into(),
+            }
+        }
+        S::ConfigurationInvalid => {
+            return AppReadiness::NotLaunchable {
+                reason: "its launch configuration is invalid".into(),
+            }
+        }
+        S::Unknown(status) => {
+            return AppReadiness::NotLaunchable {
+                reason: format!("unknown launch status {status}"),
+            }
+        }
+        S::ReadyForConfiguration | S::ReadyForLaunch | S::LaunchFailed | S::Terminated => {}
+    }
+    if app.tag(&opt_out.key) == Some(opt_out.value.as_str()) {
+        return AppReadiness::NotLaunchable {
+            reason: format!("opted out by tag {opt_out}"),
+        };
+    }
+    let members = app.member_ids();
+    if members.is_empty() {
+        return AppReadiness::NotLaunchable {
+            reason: "it has no member servers".into(),
+        };
+    }
+    let mut pending = Vec::new();
+    let mut failed = Vec::new();
+    for member in members {
+        match jobs.get(&member) {
+            Some(job) if job.has_completed_run() => {}
+            Some(job) if job.state.is_failure() => failed.push(member),
+            _ => pending.push(member),
+        }
+    }
+    match (failed.is_empty(), pending.is_empty()) {
+        (true, true) => AppReadiness::Ready,
+        (true, false) => AppReadiness::Waiting { pending },
+        (false, _) => AppReadiness::Blocked { failed, pending },
+    }
+}
+
+/// When launches may happen, in UTC: `DAYS HH:MM-HH:MM`, where DAYS is `*`, a day
+/// (`mon`), a range (`mon-fri`) or a comma list of those (`sat,sun`). The window opens
+/// on the listed days; an end before the start runs past midnight into the next day
+/// (`fri 22:00-02:00` is Friday 22:00 to Saturday 02:00). `24:00` means end of day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchWindow {
+    days: [bool; 7],
+    start_minute: u32,
+    end_minute: u32,
+}
+
+impl FromStr for LaunchWindow {
+    type Err = String;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let fail = |what: &str| format!("`{input}`: {what} (expected e.g. `mon-fri 22:00-06:00`)");
+        let (days_part, hours_part) = input
+            .trim()
+            .split_once(char::is_whitespace)
+            .ok_or_else(|| fail("missing time range"))?;
+        let mut days = [false; 7];
+        for item in days_part.split(',') {
+            if item == "*" {
+                days = [true; 7];
+                continue;
+            }
+            let (from, to) = item.split_once('-').unwrap_or((item, item));
+            let from = parse_weekday(from).ok_or_else(|| fail("unknown day"))?;
+            let to = parse_weekday(to).ok_or_else(|| fail("unknown day"))?;
+            let mut day = from;
+            loop {
+                days[day.num_days_from_monday() as usize] = true;
+                if day == to {
+                    break;
+                }
+                day = day.succ();
+            }
+        }
+        let (start, end) = hours_part
+            .trim()
+            .split_once('-')
+            .ok_or_else(|| fail("time range must be HH:MM-HH:MM"))?;
+        let start_minute = parse_minute(start).ok_or_else(|| fail("bad start time"))?;
+        let end_minute = parse_minute(end).ok_or_else(|| fail("bad end time"))?;
+        if start_minute == end_minute || start_minute == 24 * 60 {
+            return Err(fail("empty time range"));
+        }
+        Ok(Self {
+            days,
+            start_minute,
+            end_minute,
+        })
+    }
+}
+
+fn parse_weekday(name: &str) -> Option<Weekday> {
+    name.trim().to_ascii_lowercase().parse::<Weekday>().ok()
+}
+
+fn parse_minute(text: &str) -> Option<u32> {
+    let (h, m) = text.trim().split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    match (h, m) {
+        (24, 0) => Some(24 * 60),
+        (0..=23, 0..=59) => Some(h * 60 + m),
+        _ => None,
+    }
+}
+
+impl LaunchWindow {
+    /// Whether `at` falls inside the window.
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        let minute = at.hour() * 60 + at.minute();
+        let today = at.weekday().num_days_from_monday() as usize;
+        let yesterday = (today + 6) % 7;
+        if self.start_minute < self.end_minute {
+            self.days[today] && minute >= self.start_minute && minute < self.end_minute
+        } else {
+            (self.days[today] && minute >= self.start_minute)
+                || (self.days[yesterday] && minute < self.end_minute)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        JobId, ReplicationRun, ReplicationRunState, Server, ServerGroup, Tag, VmServer,
+    };
+    use proptest::prelude::*;
+
+    fn member(id: &str) -> Server {
+        Server {
+            id: id.into(),
+            vm: VmServer::default(),
+            replication_job_id: None,
+            replication_job_terminated: false,
+        }
+    }
+
+    fn app(status: AppLaunchStatus, members: &[&str]) -> App {
+        App {
+            id: "app-1".into(),
+            name: Some("billing".into()),
+            launch_status: status,
+            replication_status: None,
+            server_groups: vec![ServerGroup {
+                id: Some("sg-1".into()),
+                name: None,
+                servers: members.iter().map(|m| member(m)).collect(),
+            }],
+            tags: vec![],
+        }
+    }
+
+    fn job(server: &str, state: ReplicationJobState, completed: bool) -> ReplicationJob {
+        ReplicationJob {
+            id: JobId(format!("job-{server}")),
+            server_id: server.into(),
+            vm_name: None,
+            state,
+            status_message: None,
+            latest_ami_id: None,
+            frequency_hours: Some(12),
+            run_once: false,
+            runs: vec![ReplicationRun {
+                id: format!("run-{server}").into(),
+                state: if completed {
+                    ReplicationRunState::Completed
+                } else {
+                    ReplicationRunState::Active
+                },
+                ami_id: None,
+                status_message: None,
+                scheduled_start: None,
+                completed_at: None,
+            }],
+        }
+    }
+
+    fn opt_out() -> OptOutTag {
+        "autopilot:launch=false".parse().unwrap()
+    }
+
+    #[test]
+    fn readiness_covers_each_case() {
+        use ReplicationJobState::*;
+        let jobs = vec![
+            job("s-1", Active, true),
+            job("s-2", Active, false),
+            job("s-3", PausedOnFailure, false),
+            job("s-4", PausedOnFailure, true),
+        ];
+        let index = jobs_by_server(&jobs);
+        let ready = AppLaunchStatus::ReadyForLaunch;
+        assert_eq!(
+            app_readiness(&app(ready.clone(), &["s-1", "s-4"]), &index, &opt_out()),
+            AppReadiness::Ready,
+            "a member that failed after a completed run still has its AMI"
+        );
+        assert_eq!(
+            app_readiness(
+                &app(ready.clone(), &["s-1", "s-2", "s-9"]),
+                &index,
+                &opt_out()
+            ),
+            AppReadiness::Waiting {
+                pending: vec!["s-2".into(), "s-9".into()]
+            }
+        );
+        assert_eq!(
+            app_readiness(
+                &app(ready.clone(), &["s-1", "s-2", "s-3"]),
+                &index,
+                &opt_out()
+            ),
+            AppReadiness::Blocked {
+                failed: vec!["s-3".into()],
+                pending: vec!["s-2".into()]
+            }
+        );
+        assert_eq!(
+            app_readiness(
+                &app(AppLaunchStatus::Launched, &["s-1"]),
+                &index,
+                &opt_out()
+            ),
+            AppReadiness::AlreadyLaunched
+        );
+        assert_eq!(
+            app_readiness(
+                &app(AppLaunchStatus::LaunchPending, &["s-1"]),
+                &index,
+                &opt_out()
+            ),
+            AppReadiness::InProgress
+        );
+        assert!(matches!(
+            app_readiness(&app(ready.clone(), &[]), &index, &opt_out()),
+            AppReadiness::NotLaunchable { .. }
+        ));
+        let mut tagged = app(ready, &["s-1"]);
+        tagged.tags.push(Tag {
+            key: "autopilot:launch".into(),
+            value: "false".into(),
+        });
+        assert_eq!(
+            app_readiness(&tagged, &index, &opt_out()),
+            AppReadiness::NotLaunchable {
+                reason: "opted out by tag autopilot:launch=false".into()
+            }
+        );
+    }
+
+    #[test]
+    fn the_current_job_speaks_for_a_server_with_an_old_deleted_one() {
+        let jobs = vec![
+            job("s-1", ReplicationJobState::Deleted, true),
+            job("s-1", ReplicationJobState::Active, false),
+        ];
+        let index = jobs_by_server(&jobs);
+        assert_eq!(
+            index[&ServerId::from("s-1")].state,
+            ReplicationJobState::Active
+        );
+    }
+
+    #[test]
+    fn launch_window_parses_and_wraps_midnight() {
+        let window: LaunchWindow = "fri 22:00-02:00".parse().unwrap();
+        let friday_late = DateTime::parse_from_rfc3339("2026-11-20T23:30:00Z").unwrap();
+        let saturday_early = DateTime::parse_from_rfc3339("2026-11-21T01:59:00Z").unwrap();
+        let saturday_late = DateTime::parse_from_rfc3339("2026-11-21T23:00:00Z").unwrap();
+        let friday_noon = DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z").unwrap();
+        assert!(window.contains(friday_late.into()));
+        assert!(window.contains(saturday_early.into()));
+        assert!(!window.contains(saturday_late.into()));
+        assert!(!window.contains(friday_noon.into()));
+
+        let weekdays: LaunchWindow = "mon-fri 09:00-17:00".parse().unwrap();
+        assert!(weekdays.contains(friday_noon.into()));
+        assert!(!weekdays.contains(saturday_late.into()));
+        let always: LaunchWindow = "* 00:00-24:00".parse().unwrap();
+        assert!(always.contains(saturday_late.into()));
+
+        for bad in [
+            "",
+            "mon",
+            "xyz 01:00-02:00",
+            "mon 25:00-26:00",
+            "mon 01:00-01:00",
+            "mon 1-2",
+        ] {
+            assert!(
+                bad.parse::<LaunchWindow>().is_err(),
+                "{bad:?} should be refused"
+            );
+        }
+    }
+
+    fn arb_launch_status() -> impl Strategy<Value = AppLaunchStatus> {
+        prop::sample::select(
+            AppLaunchStatus::WIRE_VALUES
+                .iter()
+                .map(|w| AppLaunchStatus::from_wire(w))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn ready_iff_every_member_completed_and_not_launched_or_launching(
+            status in arb_launch_status(),
+            members in prop::collection::vec((0u8..3, prop::sample::select(vec![
+                ReplicationJobState::Active, ReplicationJobState::PausedOnFailure,
+                ReplicationJobState::Failed, ReplicationJobState::Completed,
+            ]), any::<bool>()), 1..10),
+        ) {
+            // kind 0: no job, 1: a job without completed run, 2: a job with one.
+            let ids: Vec<String> = (0..members.len()).map(|i| format!("s-{i}")).collect();
+            let jobs: Vec<_> = members.iter().zip(&ids).filter(|((kind, _, _), _)| *kind > 0)
+                .map(|((kind, state, _), id)| job(id, state.clone(), *kind == 2)).collect();
+            let index = jobs_by_server(&jobs);
+            let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let readiness = app_readiness(&app(status.clone(), &id_refs), &index, &opt_out());
+            let all_completed = members.iter().all(|(kind, _, _)| *kind == 2);
+            let launchable = matches!(status,
+                AppLaunchStatus::ReadyForConfiguration | AppLaunchStatus::ReadyForLaunch
+                | AppLaunchStatus::LaunchFailed | AppLaunchStatus::Terminated);
+            prop_assert_eq!(readiness == AppReadiness::Ready, all_completed && launchable);
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! Which catalog servers get a replication job: the wave policy's selectors, the
+//! live-job and terminated-job rules, and the cap on concurrently active jobs.
+//!
+//! Selectors are `field:glob`, where field is `vmName`, `vmPath` or `vmManagerName`
+//! and the glob matches the whole value with `*` (any run of characters, `/`
+//! included) and `?` (one character); matching is case-sensitive, as vCenter and SCVMM
+//! names are. `vmPath:/dc1/prod/*` selects everything under that folder.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::model::{Server, ServerId};
+
+/// The VM attribute a selector looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum VmField {
+    VmName,
+    VmPath,
+    VmManagerName,
+}
+
+impl VmField {
+    fn value_of(self, server: &Server) -> Option<&str> {
+        match self {
+            Self::VmName => server.vm.vm_name.as_deref(),
+            Self::VmPath => server.vm.vm_path.as_deref(),
+            Self::VmManagerName => server.vm.vm_manager_name.as_deref(),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::VmName => "vmName",
+            Self::VmPath => "vmPath",
+            Self::VmManagerName => "vmManagerName",
+        }
+    }
+}
+
+/// One `field:glob` selector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selector {
+    pub field: VmField,
+    pub pattern: String,
+}
+
+/// Why a selector string was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("selector `{input}`: {problem} (expected vmName:GLOB, vmPath:GLOB or vmManagerName:GLOB)")]
+pub struct SelectorParseError {
+    pub input: String,
+    pub problem: &'static str,
+}
+
+impl FromStr for Selector {
+    type Err = SelectorParseError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let fail = |problem| SelectorParseError {
+            input: input.to_owned(),
+            problem,
+        };
+        let (field, pattern) = input.trim().split_once(':').ok_or_else(|| fail("no `:`"))?;
+        let field = match field.trim() {
+            "vmName" => VmField::VmName,
+            "vmPath" => VmField::VmPath,
+            "vmManagerName" => VmField::VmManagerName,
+            _ => return Err(fail("unknown field")),
+        };
+        if pattern.is_empty() {
+            return Err(fail("empty pattern"));
+        }
+        Ok(Self {
+            field,
+            pattern: pattern.to_owned(),
+        })
+    }
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.field.name(), self.pattern)
+    }
+}
+
+impl Selector {
+    /// A server without the attribute never matches.
+    pub fn matches(&self, server: &Server) -> bool {
+        self.field
+            .value_of(server)
+            .is_some_and(|value| glob_matches(&self.pattern, value))
+    }
+}
+
+/// Whole-string glob match with `*` and `?`, iterative with one backtrack point, so a
+/// hostile pattern costs O(pattern × value) at worst.
+pub fn glob_matches(pattern: &str, value: &str) -> bool {
+    let pattern: Vec<char> = pattern.chars().collect();
+    let value: Vec<char> = value.chars().collect();
+    let (mut p, mut v) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while v < value.len() {
+        match pattern.get(p) {
+            Some('*') => {
+                backtrack = Some((p, v));
+                p += 1;
+            }
+            Some(&c) if c == '?' || c == value[v] => {
+                p += 1;
+                v += 1;
+            }
+            _ => match backtrack {
+                Some((star, matched)) => {
+                    p = star + 1;
+                    v = matched + 1;
+                    backtrack = Some((star, matched + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == '*')
+}
+
+/// Which servers a wave replicates and how many jobs may run at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WavePolicy {
+    /// A server is in the wave if any include matches; no includes means every server.
+    pub include: Vec<Selector>,
+    /// A server any exclude matches is out of the wave, whatever the includes say.
+    pub exclude: Vec<Selector>,
+    /// Give a server whose job was terminated a new job.
+    pub recreate_terminated: bool,
+    /// Cap on jobs live at once (SMS allows 50 concurrent VM migrations by default).
+    pub max_active_jobs: usize,
+}
+
+impl Default for WavePolicy {
+    fn default() -> Self {
+        Self {
+            include: Vec::new(),
+            exclude: Vec::new(),
+            recreate_terminated: false,
+            max_active_jobs: 50,
+        }
+    }
+}
+
+/// Why a server gets no job this time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "reason")]
+pub enum SkipReason {
+    /// The catalog shows a live job for it.
+    HasLiveJob,
+    /// Its job was terminated and the policy does not recreate terminated jobs.
+    JobTerminated,
+    /// No include selector matched.
+    NotIncluded,
+    /// An exclude selector matched.
+    Excluded { selector: String },
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::HasLiveJob => f.write_str("a replication job already replicates it"),
+            Self::JobTerminated => f.write_str(
+                "its replication job was terminated and the policy does not recreate it",
+            ),
+            Self::NotIncluded => f.write_str("no include selector of the wave policy matches it"),
+            Self::Excluded { selector } => write!(f, "excluded by `{selector}`"),
+        }
+    }
+}
+
+/// The outcome of planning one wave step. Every server of the input lands in exactly
+/// one of the three lists, each sorted by server id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplicationPlan {
+    /// Servers to create a job for now.
+    pub create: Vec<Server>,
+    /// Eligible servers held back by the active-job cap; they go in a later step.
+    pub deferred: Vec<ServerId>,
+    /// Servers that get no job, with the reason.
+    pub skipped: Vec<(ServerId, SkipReason)>,
+}
+
+impl WavePolicy {
+    fn eligibility(&self, server: &Server) -> Result<(), SkipReason> {
+        if server.has_live_job() {
+            return Err(SkipReason::HasLiveJob);
+        }
+        if server.replication_job_terminated && !self.recreate_terminated {
+            return Err(SkipReason::JobTerminated);
+        }
+        if let Some(selector) = self.exclude.iter().find(|s| s.matches(server)) {
+            return Err(SkipReason::Excluded {
+                selector: selector.to_string(),
+            });
+        }
+        if !self.include.is_empty() && !self.include.iter().any(|s| s.matches(server)) {
+            return Err(SkipReason::NotIncluded);
+        }
+        Ok(())
+    }
+
+    /// Chooses the servers that need a replication job, given every server the catalog
+    /// returned (pages may overlap: a server id seen twice counts once, the later copy
+    /// winning) and the number of jobs live right now. Eligible servers are taken in
+    /// server-id order until the cap is reached, so the answer does not depend on the
+    /// order pages arrived in.
+    pub fn plan(&self, servers: &[Server], active_jobs: usize) -> ReplicationPlan {
+        let unique: BTreeMap<&ServerId, &Server> =
+            servers.iter().map(|server| (&server.id, server)).collect();
+        let mut room = self.max_active_jobs.saturating_sub(active_jobs);
+        let mut plan = ReplicationPlan::default();
+        for (id, server) in unique {
+            match self.eligibility(server) {
+                Err(reason) => plan.skipped.push((id.clone(), reason)),
+                Ok(()) if room > 0 => {
+                    room -= 1;
+                    plan.create.push(server.clone());
+                }
+                Ok(()) => plan.deferred.push(id.clone()),
+            }
+        }
+        plan
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{JobId, VmServer};
+    use proptest::prelude::*;
+
+    fn server(id: &str, name: &str, path: &str) -> Server {
+        Server {
+            id: id.into(),
+            vm: VmServer {
+                vm_name: Some(name.into()),
+                vm_path: Some(path.into()),
+                vm_manager_name: Some("vc01".into()),
+                ..VmServer::default()
+            },
+            replication_job_id: None,
+            replication_job_terminated: false,
+        }
+    }
+
+    #[test]
+    fn glob_handles_stars_questions_and_literals() {
+        assert!(glob_matches("web-*", "web-01"));
+        assert!(glob_matches("web-*", "web-"));
+        assert!(!glob_matches("web-*", "db-01"));
+        assert!(glob_matches("/dc1/*/app?", "/dc1/prod/eu/app7"));
+        assert!(!glob_matches("/dc1/*/app?", "/dc1/prod/app77"));
+        assert!(glob_matches("*", ""));
+        assert!(!glob_matches("a", "ab"));
+        assert!(glob_matches("a*b*c", "aXXbYYbc"));
+        assert!(!glob_matches("Web-*", "web-1"), "case-sensitive");
+    }
+
+    #[test]
+    fn selectors_parse_and_reject_with_the_expected_form() {
+        let selector: Selector = "vmPath:/dc1/prod/*".parse().unwrap();
+        assert_eq!(selector.field, VmField::VmPath);
+        assert_eq!(selector.to_string(), "vmPath:/dc1/prod/*");
+        let err = "hostname:web".parse::<Selector>().unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+        assert!("vmName:".parse::<Selector>().is_err());
+        assert!("vmName".parse::<Selector>().is_err());
+    }
+
+    #[test]
+    fn plan_applies_selectors_live_jobs_terminated_jobs_and_cap() {
+        let mut with_job = server("s-2", "web-2", "/dc1/prod");
+        with_job.replication_job_id = Some(JobId::from("sms-job-2"));
+        let mut terminated = server("s-3", "web-3", "/dc1/prod");
+        terminated.replication_job_id = Some(JobId::from("sms-job-3"));
+        terminated.replication_job_terminated = true;
+        let servers = vec![
+            server("s-5", "web-5", "/dc1/prod"),
+            server("s-1", "web-1", "/dc1/prod"),
+            with_job,
+            terminated,
+            server("s-4", "db-4", "/dc1/prod"),
+            server("s-6", "web-6", "/dc1/test"),
+            server("s-7", "web-7", "/dc1/prod"),
+        ];
+        let policy = WavePolicy {
+            include: vec!["vmName:web-*".parse().unwrap()],
+            exclude: vec!["vmPath:/dc1/test".parse().unwrap()],
+            recreate_terminated: false,
+            max_active_jobs: 4,
+        };
+        let plan = policy.plan(&servers, 2);
+        let ids = |list: &[Server]| list.iter().map(|s| s.id.0.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&plan.create), ["s-1", "s-5"]);
+        assert_eq!(plan.deferred, [ServerId::from("s-7")]);
+        assert_eq!(
+            plan.skipped,
+            vec![
+                ("s-2".into(), SkipReason::HasLiveJob),
+                ("s-3".into(), SkipReason::JobTerminated),
+                ("s-4".into(), SkipReason::NotIncluded),
+                (
+                    "s-6".into(),
+                    SkipReason::Excluded {
+                        selector: "vmPath:/dc1/test".into()
+                    }
+                ),
+            ]
+        );
+
+        let recreate = WavePolicy {
+            recreate_terminated: true,
+            max_active_jobs: 50,
+            ..policy
+        };
+        let plan = recreate.plan(&servers, 0);
+        assert_eq!(ids(&plan.create), ["s-1", "s-3", "s-5", "s-7"]);
+    }
+
+    fn arb_server() -> impl Strategy<Value = Server> {
+        (
+            0u32..40,
+            prop::sample::select(vec!["web", "db", "app"]),
+            prop::option::of(0u32..3),
+            any::<bool>(),
+        )
+            .prop_map(|(n, kind, job, terminated)| {
+                let mut s = server(&format!("s-{n:03}"), &format!("{kind}-{n}"), "/dc1");
+                s.replication_job_id = job.map(|j| JobId(format!("sms-job-{n}-{j}")));
+                s.replication_job_terminated = job.is_some() && terminated;
+                s
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn plan_never_picks_a_live_job_and_never_exceeds_the_cap(
+            servers in prop::collection::vec(arb_server(), 0..60),
+            cap in 0usize..60,
+            active in 0usize..70,
+            recreate in any::<bool>(),
+        ) {
+            let policy = WavePolicy { recreate_terminated: recreate, max_active_jobs: cap, ..WavePolicy::default() };
+            let plan = policy.plan(&servers, active);
+            prop_assert!(plan.create.len() <= cap.saturating_sub(active));
+            for chosen in &plan.create {
+                prop_assert!(!chosen.has_live_job());
+                prop_assert!(recreate || !chosen.replication_job_terminated);
+            }
+            let mut unique: Vec<_> = servers.iter().map(|s| s.id.clone()).collect();
+            unique.sort();
+            unique.dedup();
+            prop_assert_eq!(
+                plan.create.len() + plan.deferred.len() + plan.skipped.len(),
+                unique.len()
+            );
+        }
+
+        #[test]
+        fn plan_does_not_depend_on_page_order(
+            servers in prop::collection::vec(arb_server(), 0..60)
+                .prop_map(|list| {
+                    // Duplicated ids carry identical copies, as repeated pages would.
+                    let mut by_id = BTreeMap::new();
+                    for s in list { by_id.insert(s.id.clone(), s); }
+                    by_id.into_values().collect::<Vec<_>>()
+                }),
+            cap in 0usize..30,
+            seed in any::<u64>(),
+        ) {
+            let policy = WavePolicy { max_active_jobs: cap, ..WavePolicy::default() };
+            let mut shuffled = servers.clone();
+            // A deterministic shuffle driven by the seed.
+            let mut state = seed;
+            for i in (1..shuffled.len()).rev() {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                shuffled.swap(i, (state >> 33) as usize % (i + 1));
+            }
+            let mut pages: Vec<Server> = shuffled.clone();
+            pages.extend(shuffled.iter().take(5).cloned());
+            prop_assert_eq!(policy.plan(&servers, 0), policy.plan(&pages, 0));
+        }
+    }
+}
