@@ -189,6 +189,9 @@ pub trait FunctionConfig: Sized {
     /// Reads every variable the function uses; problems are collected in `env`.
     fn read(env: &mut EnvReader<'_>) -> Self;
 
+    /// The part every function shares.
+    fn common(&self) -> &CommonConfig;
+
     /// Reads and validates the process environment.
     fn from_env() -> Result<Self, ConfigErrors> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -302,6 +305,10 @@ pub struct CatalogImportConfig {
 }
 
 impl FunctionConfig for CatalogImportConfig {
+    fn common(&self) -> &CommonConfig {
+        &self.common
+    }
+
     fn read(env: &mut EnvReader<'_>) -> Self {
         Self {
             common: CommonConfig::read(env),
@@ -322,6 +329,10 @@ pub struct JobCreatorConfig {
 const SELECTOR_FORM: &str = "comma-separated vmName:GLOB, vmPath:GLOB or vmManagerName:GLOB";
 
 impl FunctionConfig for JobCreatorConfig {
+    fn common(&self) -> &CommonConfig {
+        &self.common
+    }
+
     fn read(env: &mut EnvReader<'_>) -> Self {
         let common = CommonConfig::read(env);
         let policy = WavePolicy {
@@ -350,6 +361,10 @@ pub struct JobWatcherConfig {
 }
 
 impl FunctionConfig for JobWatcherConfig {
+    fn common(&self) -> &CommonConfig {
+        &self.common
+    }
+
     fn read(env: &mut EnvReader<'_>) -> Self {
         Self {
             common: CommonConfig::read(env),
@@ -373,6 +388,10 @@ pub struct TemplateGeneratorConfig {
 }
 
 impl FunctionConfig for TemplateGeneratorConfig {
+    fn common(&self) -> &CommonConfig {
+        &self.common
+    }
+
     fn read(env: &mut EnvReader<'_>) -> Self {
         let common = CommonConfig::read(env);
         let artifacts_bucket = artifacts_bucket(env);
@@ -409,6 +428,10 @@ pub struct AppLauncherConfig {
 }
 
 impl FunctionConfig for AppLauncherConfig {
+    fn common(&self) -> &CommonConfig {
+        &self.common
+    }
+
     fn read(env: &mut EnvReader<'_>) -> Self {
         Self {
             common: CommonConfig::read(env),

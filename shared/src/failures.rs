@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{JobId, ReplicationJob, ReplicationJobState, ServerId};
+use crate::model::{JobId, ReplicationJob, ReplicationJobState, RunId, ServerId};
 
 /// What the watcher remembers between invocations; stored as JSON in the artifacts
 /// bucket. Unknown fields are ignored so an older function reads a newer snapshot.
@@ -21,6 +21,19 @@ pub struct FailureSnapshot {
     /// its budget).
     #[serde(default)]
     pub remediations: BTreeMap<ServerId, Vec<DateTime<Utc>>>,
+    /// The latest completed run already announced per job, so a run completion seen
+    /// both through SMS's event and a sweep is announced once.
+    #[serde(default)]
+    pub announced_runs: BTreeMap<JobId, RunId>,
+}
+
+/// A run that completed and was not announced yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletedRun {
+    pub job_id: JobId,
+    pub server_id: ServerId,
+    pub run_id: RunId,
+    pub ami_id: Option<String>,
 }
 
 /// A failure that has been alerted.
@@ -121,6 +134,28 @@ impl FailureSnapshot {
             }
         }
         (changes, next)
+    }
+
+    /// Runs whose completion is not announced yet (the latest completed run per job),
+    /// and marks them announced in `self`.
+    pub fn take_completed_runs(&mut self, observed: &[ReplicationJob]) -> Vec<CompletedRun> {
+        let mut fresh = Vec::new();
+        for job in observed {
+            let Some(run) = job.latest_completed_run() else {
+                continue;
+            };
+            if self.announced_runs.get(&job.id) == Some(&run.id) {
+                continue;
+            }
+            self.announced_runs.insert(job.id.clone(), run.id.clone());
+            fresh.push(CompletedRun {
+                job_id: job.id.clone(),
+                server_id: job.server_id.clone(),
+                run_id: run.id.clone(),
+                ami_id: run.ami_id.clone().or_else(|| job.latest_ami_id.clone()),
+            });
+        }
+        fresh
     }
 
     /// Records a remediation attempt for a server.
@@ -269,6 +304,31 @@ mod tests {
         // A second failure of the same job is a new failure, alerted again.
         let (changes, _) = snapshot.observe(&[job("a", Failed)], Coverage::Partial, at(4));
         assert_eq!(changes.newly_failed.len(), 1);
+    }
+
+    #[test]
+    fn each_completed_run_is_announced_once() {
+        use crate::model::{ReplicationRun, ReplicationRunState};
+        let run = |id: &str, hour: i64| ReplicationRun {
+            id: id.into(),
+            state: ReplicationRunState::Completed,
+            ami_id: Some(format!("ami-{id}")),
+            status_message: None,
+            scheduled_start: None,
+            completed_at: Some(at(hour)),
+        };
+        let mut active = job("a", ReplicationJobState::Active);
+        active.runs = vec![run("r1", 1)];
+        let mut snapshot = FailureSnapshot::default();
+        let fresh = snapshot.take_completed_runs(std::slice::from_ref(&active));
+        assert_eq!(fresh.len(), 1);
+        assert_eq!(fresh[0].ami_id.as_deref(), Some("ami-r1"));
+        assert!(snapshot
+            .take_completed_runs(std::slice::from_ref(&active))
+            .is_empty());
+        active.runs.push(run("r2", 13));
+        let fresh = snapshot.take_completed_runs(&[active]);
+        assert_eq!(fresh[0].run_id, RunId::from("r2"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! autopilot-core: the domain model, pure decisions, configuration, errors, event
 //! schemas and AWS wiring shared by every sms-autopilot function.
 
+pub mod artifacts;
 pub mod clients;
 pub mod config;
 pub mod error;
@@ -9,8 +10,11 @@ pub mod failures;
 pub mod model;
 pub mod publisher;
 pub mod readiness;
+pub mod runtime;
+pub mod sms_api;
 pub mod sms_convert;
 pub mod telemetry;
+pub mod trigger;
 pub mod wave_policy;
 
 pub use clients::Clients;

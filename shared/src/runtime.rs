@@ -1,0 +1,100 @@
+//! What every function's `main` does: tracing, configuration validated at cold start,
+//! clients built once, then the Lambda runtime loop around the handler. A handler is a
+//! plain async function of the incoming payload and the shared `Context`, so tests and
+//! the local runner call exactly the code that deploys.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::clients::Clients;
+use crate::config::FunctionConfig;
+use crate::error::AutopilotError;
+use crate::publisher::EventPublisher;
+
+/// The time source: the wall clock when deployed, the simulated clock locally.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// Everything a handler needs, built once per cold start.
+pub struct Context<C> {
+    pub config: C,
+    pub sms: aws_sdk_sms::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub publisher: EventPublisher,
+    pub clock: Clock,
+}
+
+impl<C: FunctionConfig> Context<C> {
+    pub fn new(config: C, clients: Clients, clock: Clock) -> Self {
+        let publisher = EventPublisher::new(clients.events, config.common().event_bus_name.clone());
+        Self {
+            config,
+            sms: clients.sms,
+            s3: clients.s3,
+            publisher,
+            clock,
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    pub fn dry_run(&self) -> bool {
+        self.config.common().dry_run
+    }
+}
+
+/// Runs a function: call from `main` with the crate's handler.
+pub async fn run<C, S, H, F>(name: &'static str, handler: H) -> Result<(), lambda_runtime::Error>
+where
+    C: FunctionConfig + Send + Sync + 'static,
+    S: Serialize + Send + 'static,
+    H: Fn(Value, Arc<Context<C>>) -> F + Send + Sync + 'static,
+    F: Future<Output = Result<S, AutopilotError>> + Send,
+{
+    crate::telemetry::init();
+    let config = C::from_env().map_err(|errors| {
+        tracing::error!(function = name, error = %errors, "configuration refused");
+        errors
+    })?;
+    let clients = Clients::from_env(config.common().max_attempts).await;
+    let context = Arc::new(Context::new(config, clients, system_clock()));
+    let handler = Arc::new(handler);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let context = Arc::clone(&context);
+        let handler = Arc::clone(&handler);
+        async move {
+            match handler(event.payload, context).await {
+                Ok(summary) => {
+                    log_summary(name, &summary);
+                    Ok(summary)
+                }
+                Err(error) => {
+                    tracing::error!(
+                        function = name,
+                        retryability = %error.retryability(),
+                        error = %error,
+                        "invocation failed"
+                    );
+                    Err(Diagnostic::from(error))
+                }
+            }
+        }
+    }))
+    .await
+}
+
+/// One structured line per invocation with the handler's summary.
+pub fn log_summary<S: Serialize>(function: &str, summary: &S) {
+    let summary = serde_json::to_value(summary).unwrap_or(Value::Null);
+    tracing::info!(function, %summary, "invocation complete");
+}

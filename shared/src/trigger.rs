@@ -1,0 +1,152 @@
+//! Parsing of what invokes a function: EventBridge scheduled events, SMS's own job
+//! state change events and this project's events. The envelope is checked first, then
+//! the detail is parsed into the type its detail-type promises; anything else is
+//! rejected with an error that says what was wrong, before any side effect.
+
+use aws_lambda_events::cloudwatch_events::sms::JobStateChange;
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::AutopilotError;
+use crate::events::{Detail, DetailType, EVENT_SOURCE};
+
+/// `source` and `detail-type` of EventBridge scheduled events.
+pub const SCHEDULE_SOURCE: &str = "aws.events";
+pub const SCHEDULE_DETAIL_TYPE: &str = "Scheduled Event";
+/// `source` and `detail-type` of SMS job state changes.
+pub const SMS_SOURCE: &str = "aws.sms";
+pub const SMS_JOB_STATE_CHANGE: &str = "Server Migration Job State Change";
+
+/// A parsed EventBridge envelope whose detail is not yet interpreted.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub source: String,
+    pub detail_type: String,
+    pub time: Option<DateTime<Utc>>,
+    detail: Value,
+}
+
+impl Incoming {
+    /// Checks the envelope of a Lambda payload.
+    pub fn parse(payload: Value) -> Result<Self, AutopilotError> {
+        let envelope: EventBridgeEvent<Value> =
+            serde_json::from_value(payload).map_err(|error| {
+                AutopilotError::InvalidEvent(format!("not an EventBridge event: {error}"))
+            })?;
+        Ok(Self {
+            source: envelope.source,
+            detail_type: envelope.detail_type,
+            time: envelope.time,
+            detail: envelope.detail,
+        })
+    }
+
+    pub fn is_schedule(&self) -> bool {
+        self.source == SCHEDULE_SOURCE && self.detail_type == SCHEDULE_DETAIL_TYPE
+    }
+
+    pub fn is(&self, source: &str, detail_type: &str) -> bool {
+        self.source == source && self.detail_type == detail_type
+    }
+
+    /// This project's event of detail-type `T`, if that is what arrived.
+    pub fn project_detail<T: DetailType>(&self) -> Option<Result<Detail<T>, AutopilotError>> {
+        self.is(EVENT_SOURCE, T::DETAIL_TYPE)
+            .then(|| self.detail_as::<Detail<T>>())
+    }
+
+    /// SMS's job state change, if that is what arrived.
+    pub fn sms_job_state_change(&self) -> Option<Result<JobStateChange, AutopilotError>> {
+        self.is(SMS_SOURCE, SMS_JOB_STATE_CHANGE)
+            .then(|| self.detail_as::<JobStateChange>())
+    }
+
+    fn detail_as<T: DeserializeOwned>(&self) -> Result<T, AutopilotError> {
+        serde_json::from_value(self.detail.clone()).map_err(|error| {
+            AutopilotError::InvalidEvent(format!(
+                "{} event from {} has a malformed detail: {error}",
+                self.detail_type, self.source
+            ))
+        })
+    }
+
+    /// The error for an event this function does not handle.
+    pub fn unexpected(&self, accepted: &str) -> AutopilotError {
+        AutopilotError::InvalidEvent(format!(
+            "unexpected event `{}` from `{}`; this function accepts {accepted}",
+            self.detail_type, self.source
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::AppReady;
+    use serde_json::json;
+
+    fn envelope(source: &str, detail_type: &str, detail: Value) -> Value {
+        json!({
+            "version": "0", "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+            "detail-type": detail_type, "source": source, "account": "123456789012",
+            "time": "2026-11-22T10:00:00Z", "region": "us-east-1", "resources": [],
+            "detail": detail
+        })
+    }
+
+    #[test]
+    fn schedules_sms_events_and_project_events_are_recognised() {
+        let schedule =
+            Incoming::parse(envelope(SCHEDULE_SOURCE, SCHEDULE_DETAIL_TYPE, json!({}))).unwrap();
+        assert!(schedule.is_schedule());
+
+        let sms = Incoming::parse(envelope(
+            SMS_SOURCE,
+            SMS_JOB_STATE_CHANGE,
+            json!({"state": "COMPLETED", "replication-run-id": "sms-run-1",
+                   "replication-job-id": "sms-job-1", "ami-id": "ami-1", "version": "1.0"}),
+        ))
+        .unwrap();
+        let change = sms.sms_job_state_change().unwrap().unwrap();
+        assert_eq!(change.replication_job_id, "sms-job-1");
+        assert!(sms.project_detail::<AppReady>().is_none());
+
+        let ready = Incoming::parse(envelope(
+            EVENT_SOURCE,
+            "AppReady",
+            json!({"version": 1, "dryRun": false, "appId": "app-1", "appName": null, "servers": 3}),
+        ))
+        .unwrap();
+        assert_eq!(
+            ready
+                .project_detail::<AppReady>()
+                .unwrap()
+                .unwrap()
+                .body
+                .servers,
+            3
+        );
+    }
+
+    #[test]
+    fn malformed_events_are_rejected_with_what_was_wrong() {
+        let error = Incoming::parse(json!({"detail": {}})).unwrap_err();
+        assert!(
+            error.to_string().contains("not an EventBridge event"),
+            "{error}"
+        );
+        let wrong =
+            Incoming::parse(envelope(EVENT_SOURCE, "AppReady", json!({"appId": 7}))).unwrap();
+        let error = wrong.project_detail::<AppReady>().unwrap().unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("AppReady event from sms-autopilot has a malformed detail"),
+            "{error}"
+        );
+        let error = wrong.unexpected("schedules");
+        assert!(error.to_string().contains("accepts schedules"));
+    }
+}
