@@ -1,0 +1,323 @@
+//! The embeddable emulator: starts the SMS and S3 servers and hands back a handle to
+//! drive the simulated clock, inspect state and counters, and receive events.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+use crate::events::SmsEvent;
+use crate::faults::{FaultState, Verdict};
+use crate::model::ApiError;
+use crate::s3::LocalS3;
+use crate::scenario::{Faults, Scenario};
+use crate::state::{Engine, Millis, StateSnapshot};
+use crate::EmulatorError;
+
+/// How to run the emulator.
+#[derive(Debug, Clone, Default)]
+pub struct EmulatorOptions {
+    /// SMS port on 127.0.0.1; 0 picks a free one.
+    pub sms_port: u16,
+    /// S3 port on 127.0.0.1; 0 picks a free one.
+    pub s3_port: u16,
+    /// Directory for the local S3; a temporary one (removed on drop) when `None`.
+    pub s3_root: Option<PathBuf>,
+    /// `Some(speed)`: the simulated clock follows wall time times `speed`.
+    /// `None`: it only moves on `advance` (tests, the local runner).
+    pub realtime_speed: Option<f64>,
+}
+
+/// Starts emulators.
+pub struct Emulator;
+
+impl Emulator {
+    /// Binds the SMS and S3 servers and starts serving `scenario`.
+    pub async fn start(
+        scenario: Scenario,
+        options: EmulatorOptions,
+    ) -> Result<EmulatorHandle, EmulatorError> {
+        if let Some(speed) = options.realtime_speed {
+            if !(speed.is_finite() && speed > 0.0) {
+                return Err(EmulatorError::Options(format!(
+                    "speed must be a positive number, got {speed}"
+                )));
+            }
+        }
+        let mut buckets = vec![scenario.template_bucket.clone()];
+        buckets.extend(scenario.extra_buckets.iter().cloned());
+        let s3 = LocalS3::start(options.s3_root.clone(), options.s3_port, &buckets).await?;
+        let seed = scenario.seed;
+        let faults = scenario.faults.clone();
+        let engine = Engine::new(scenario, Some(s3.root().to_path_buf()));
+        let realtime = options.realtime_speed.map(|speed| RealTime {
+            speed,
+            wall: Instant::now(),
+            sim: engine.now(),
+        });
+        let shared = Arc::new(Shared {
+            engine: Mutex::new(engine),
+            faults: Mutex::new(FaultState::new(faults, seed)),
+            counters: Mutex::new(BTreeMap::new()),
+            realtime: Mutex::new(realtime),
+        });
+        let port = options.sms_port;
+        let listener =
+            TcpListener::bind(("127.0.0.1", port))
+                .await
+                .map_err(|e| EmulatorError::Bind {
+                    what: "SMS",
+                    port,
+                    source: e,
+                })?;
+        let addr = listener.local_addr().map_err(|e| EmulatorError::Bind {
+            what: "SMS",
+            port,
+            source: e,
+        })?;
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = vec![tokio::spawn(crate::wire::serve(
+            listener,
+            shared.clone(),
+            stopped.clone(),
+        ))];
+        if options.realtime_speed.is_some() {
+            tasks.push(tokio::spawn(tick(shared.clone(), stopped)));
+        }
+        Ok(EmulatorHandle {
+            shared,
+            sms_endpoint: format!("http://{addr}"),
+            s3: Some(s3),
+            stop,
+            tasks,
+        })
+    }
+}
+
+/// Wall-clock anchoring of the simulated clock in real-time mode.
+struct RealTime {
+    speed: f64,
+    wall: Instant,
+    sim: Millis,
+}
+
+/// State shared by the servers and the handle.
+pub(crate) struct Shared {
+    engine: Mutex<Engine>,
+    faults: Mutex<FaultState>,
+    counters: Mutex<BTreeMap<String, u64>>,
+    realtime: Mutex<Option<RealTime>>,
+}
+
+/// A poisoned lock only means another thread panicked mid-update; the data is still the best we have.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Shared {
+    /// In real-time mode, brings the simulated clock up to wall time.
+    fn sync(&self) {
+        let target = {
+            let rt = lock(&self.realtime);
+            let Some(rt) = rt.as_ref() else { return };
+            rt.sim + (rt.wall.elapsed().as_secs_f64() * 1000.0 * rt.speed) as Millis
+        };
+        let mut e = lock(&self.engine);
+        if target > e.now() {
+            e.advance_to(target);
+        }
+    }
+
+    pub(crate) fn count(&self, op: &str) {
+        *lock(&self.counters).entry(op.to_string()).or_default() += 1;
+    }
+
+    pub(crate) fn counts(&self) -> BTreeMap<String, u64> {
+        lock(&self.counters).clone()
+    }
+
+    pub(crate) fn judge_faults(&self) -> Verdict {
+        let now = self.now_ms();
+        lock(&self.faults).judge(now)
+    }
+
+    pub(crate) fn call(&self, op: &str, input: &Value) -> Result<Value, ApiError> {
+        self.sync();
+        lock(&self.engine).call(op, input)
+    }
+
+    pub(crate) fn snapshot(&self) -> StateSnapshot {
+        self.sync();
+        lock(&self.engine).snapshot()
+    }
+
+    pub(crate) fn events(&self) -> Vec<SmsEvent> {
+        lock(&self.engine).events().to_vec()
+    }
+
+    pub(crate) fn now_ms(&self) -> Millis {
+        self.sync();
+        lock(&self.engine).now()
+    }
+
+    pub(crate) fn advance_ms(&self, delta: Millis) {
+        self.sync();
+        let mut e = lock(&self.engine);
+        let target = e.now().saturating_add(delta.max(0));
+        e.advance_to(target);
+        if let Some(rt) = lock(&self.realtime).as_mut() {
+            rt.sim = rt.sim.saturating_add(delta.max(0));
+        }
+    }
+}
+
+async fn tick(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(20)) => shared.sync(),
+            _ = stopped.changed() => break,
+        }
+    }
+}
+
+/// The simulated clock of a running emulator (cheap to clone and pass around).
+#[derive(Clone)]
+pub struct Clock {
+    shared: Arc<Shared>,
+}
+
+impl Clock {
+    /// Simulated now.
+    pub fn now(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.shared.now_ms()).unwrap_or_default()
+    }
+
+    /// Moves the clock forward, running every transition due on the way, in time order.
+    pub fn advance(&self, by: Duration) {
+        self.shared
+            .advance_ms(i64::try_from(by.as_millis()).unwrap_or(i64::MAX / 4));
+    }
+
+    /// Moves the clock to `to` (no-op when `to` is in the past).
+    pub fn advance_to(&self, to: DateTime<Utc>) {
+        let delta = to.timestamp_millis() - self.shared.now_ms();
+        if delta > 0 {
+            self.shared.advance_ms(delta);
+        }
+    }
+}
+
+/// A running emulator. Dropping it stops the servers; `shutdown` also waits for them.
+pub struct EmulatorHandle {
+    shared: Arc<Shared>,
+    sms_endpoint: String,
+    s3: Option<LocalS3>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl EmulatorHandle {
+    /// "http://127.0.0.1:PORT" of the SMS API (for `AWS_ENDPOINT_URL_SMS`).
+    pub fn sms_endpoint(&self) -> String {
+        self.sms_endpoint.clone()
+    }
+
+    /// "http://127.0.0.1:PORT" of the local S3 (for `AWS_ENDPOINT_URL_S3`, path-style).
+    pub fn s3_endpoint(&self) -> String {
+        self.s3.as_ref().map(LocalS3::endpoint).unwrap_or_default()
+    }
+
+    /// The directory behind the local S3 (one sub-directory per bucket).
+    pub fn s3_root(&self) -> PathBuf {
+        self.s3
+            .as_ref()
+            .map(|s| s.root().to_path_buf())
+            .unwrap_or_default()
+    }
+
+    /// Creates a bucket in the local S3.
+    pub fn create_bucket(&self, bucket: &str) -> Result<(), EmulatorError> {
+        crate::s3::create_bucket(&self.s3_root(), bucket)
+    }
+
+    /// The simulated clock.
+    pub fn clock(&self) -> Clock {
+        Clock {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Simulated now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock().now()
+    }
+
+    /// Moves the simulated clock forward (see [`Clock::advance`]).
+    pub fn advance(&self, by: Duration) {
+        self.clock().advance(by);
+    }
+
+    /// Calls received per operation (every recognised call, whatever its outcome).
+    pub fn call_counts(&self) -> BTreeMap<String, u64> {
+        self.shared.counts()
+    }
+
+    /// Zeroes the call counters.
+    pub fn reset_call_counts(&self) {
+        lock(&self.shared.counters).clear();
+    }
+
+    /// A serializable copy of the whole service state.
+    pub fn state(&self) -> StateSnapshot {
+        self.shared.snapshot()
+    }
+
+    /// Job state change events emitted from now on, as they happen.
+    pub fn subscribe_events(&self) -> mpsc::UnboundedReceiver<SmsEvent> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        lock(&self.shared.engine).subscribe(tx);
+        rx
+    }
+
+    /// Every event emitted so far.
+    pub fn events(&self) -> Vec<SmsEvent> {
+        self.shared.events()
+    }
+
+    /// Current fault settings.
+    pub fn faults(&self) -> Faults {
+        lock(&self.shared.faults).config().clone()
+    }
+
+    /// Replaces the fault settings at run time.
+    pub fn set_faults(&self, faults: Faults) {
+        lock(&self.shared.faults).set(faults);
+    }
+
+    /// Runs one SMS operation directly, bypassing HTTP, auth, faults and counters.
+    pub fn call(&self, operation: &str, input: &Value) -> Result<Value, ApiError> {
+        self.shared.call(operation, input)
+    }
+
+    /// Stops both servers and waits for them.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+        if let Some(s3) = self.s3.take() {
+            s3.shutdown().await;
+        }
+    }
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}

@@ -1,0 +1,89 @@
+//! `aws.sms` job state change events, in the EventBridge envelope the real service used.
+//!
+//! The JSON is exactly what
+//! `aws_lambda_events::cloudwatch_events::CloudWatchEvent<cloudwatch_events::sms::JobStateChange>`
+//! deserializes:
+//!
+//! ```json
+//! {"version":"0","id":"…","detail-type":"Server Migration Job State Change",
+//!  "source":"aws.sms","account":"123456789012","time":"2024-01-01T00:32:00Z",
+//!  "region":"us-east-1","resources":[],
+//!  "detail":{"state":"COMPLETED","replication-job-id":"sms-job-…",
+//!            "replication-run-id":"sms-run-…","ami-id":"ami-…","version":"1.0"}}
+//! ```
+//!
+//! Which event means what:
+//! - one event each time a job enters a new `ReplicationJobState` (PENDING at creation,
+//!   ACTIVE, FAILING, PAUSED_ON_FAILURE, FAILED, COMPLETED, DELETED); `state` is that
+//!   job state and there is no `ami-id`;
+//! - one event each time a run completes: `state` is `COMPLETED` and `ami-id` is the new
+//!   AMI, while the job itself usually stays ACTIVE. The real service announced finished
+//!   runs this way (the AMI only exists on completion), so "COMPLETED with an ami-id"
+//!   means "a run completed"; for a `runOnce` job the same event also marks the job's own
+//!   move to COMPLETED (no second event is sent).
+//!
+//! `replication-run-id` is the job's current (latest) run, or the empty string for a job
+//! that never ran, because the consumer type declares it as a plain string.
+//! `time` is the simulated clock, RFC 3339 in UTC with whole seconds.
+
+use serde::{Deserialize, Serialize};
+
+/// The `detail-type` of every SMS event.
+pub const DETAIL_TYPE: &str = "Server Migration Job State Change";
+/// The `source` of every SMS event.
+pub const SOURCE: &str = "aws.sms";
+
+/// One `aws.sms` event in its EventBridge envelope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsEvent {
+    /// Envelope version, always "0".
+    pub version: String,
+    /// Event id (UUID-shaped, deterministic under the scenario seed).
+    pub id: String,
+    /// Always [`DETAIL_TYPE`].
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+    /// Always [`SOURCE`].
+    pub source: String,
+    /// Account from the scenario.
+    pub account: String,
+    /// Simulated time, RFC 3339.
+    pub time: String,
+    /// Region from the scenario.
+    pub region: String,
+    /// Always empty, as SMS sent it.
+    pub resources: Vec<String>,
+    /// The job state change.
+    pub detail: JobStateChangeDetail,
+}
+
+/// The `detail` of an SMS event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobStateChangeDetail {
+    /// A `ReplicationJobState` value.
+    pub state: String,
+    /// The job.
+    #[serde(rename = "replication-job-id")]
+    pub replication_job_id: String,
+    /// The job's latest run, or "".
+    #[serde(rename = "replication-run-id")]
+    pub replication_run_id: String,
+    /// The AMI a just-completed run produced.
+    #[serde(rename = "ami-id", default, skip_serializing_if = "Option::is_none")]
+    pub ami_id: Option<String>,
+    /// Detail schema version, "1.0".
+    pub version: String,
+}
+
+impl SmsEvent {
+    /// The event as the JSON text EventBridge would deliver.
+    pub fn to_json(&self) -> String {
+        // Serialising plain strings into a String cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Whether this announces a completed run (state COMPLETED with an AMI).
+    pub fn is_run_completion(&self) -> bool {
+        self.detail.state == "COMPLETED" && self.detail.ami_id.is_some()
+    }
+}

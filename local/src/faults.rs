@@ -1,0 +1,124 @@
+//! Fault injection: latency, a per-second call budget answered with ThrottlingException,
+//! and a fraction of HTTP 500 InternalError answers.
+//!
+//! The 500s are decided by a PRNG seeded from the scenario, drawn once per call that
+//! got past the throttle, so a given sequence of calls meets the same faults on every
+//! run. Real-clock throttling depends on how fast the client calls, which is the point.
+
+use std::time::{Duration, Instant};
+
+use crate::model::{ApiError, ErrorCode};
+use crate::rng::SplitMix64;
+use crate::scenario::{Faults, ThrottleClock};
+use crate::state::Millis;
+
+/// Live fault settings plus the state they need.
+pub(crate) struct FaultState {
+    cfg: Faults,
+    dice: SplitMix64,
+    origin: Instant,
+    window: Option<(i64, u32)>,
+}
+
+/// What the fault layer decided for one call.
+pub(crate) struct Verdict {
+    /// Wall-clock delay before answering.
+    pub latency: Duration,
+    /// An injected error instead of the real answer.
+    pub error: Option<ApiError>,
+}
+
+impl FaultState {
+    pub(crate) fn new(cfg: Faults, seed: u64) -> Self {
+        Self {
+            cfg,
+            dice: SplitMix64::new(seed ^ 0xfa17_fa17),
+            origin: Instant::now(),
+            window: None,
+        }
+    }
+
+    pub(crate) fn config(&self) -> &Faults {
+        &self.cfg
+    }
+
+    /// Replaces the settings; the dice sequence carries on.
+    pub(crate) fn set(&mut self, cfg: Faults) {
+        self.cfg = cfg;
+        self.window = None;
+    }
+
+    pub(crate) fn judge(&mut self, sim_now: Millis) -> Verdict {
+        let latency = Duration::from_millis(self.cfg.latency_ms);
+        if let Some(t) = &self.cfg.throttle {
+            let second = match t.per {
+                ThrottleClock::Real => {
+                    i64::try_from(self.origin.elapsed().as_secs()).unwrap_or(i64::MAX)
+                }
+                ThrottleClock::Simulated => sim_now.div_euclid(1000),
+            };
+            let count = match self.window {
+                Some((s, n)) if s == second => n + 1,
+                _ => 1,
+            };
+            self.window = Some((second, count));
+            if count > t.max_calls_per_second {
+                return Verdict {
+                    latency,
+                    error: Some(ApiError::new(ErrorCode::Throttling, "Rate exceeded")),
+                };
+            }
+        }
+        if self.cfg.error_rate > 0.0 && self.dice.next_f64() < self.cfg.error_rate {
+            return Verdict {
+                latency,
+                error: Some(ApiError::new(
+                    ErrorCode::InternalError,
+                    "An internal error occurred (injected by the emulator)",
+                )),
+            };
+        }
+        Verdict {
+            latency,
+            error: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Throttle;
+
+    #[test]
+    fn error_rate_is_deterministic_and_about_right() {
+        let cfg = Faults {
+            error_rate: 0.25,
+            ..Faults::default()
+        };
+        let run = |seed| {
+            let mut f = FaultState::new(cfg.clone(), seed);
+            (0..1000)
+                .map(|_| f.judge(0).error.is_some())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(5), run(5));
+        let errors = run(5).iter().filter(|e| **e).count();
+        assert!((180..320).contains(&errors), "{errors}");
+    }
+
+    #[test]
+    fn simulated_throttle_allows_budget_per_second() {
+        let cfg = Faults {
+            throttle: Some(Throttle {
+                max_calls_per_second: 3,
+                per: ThrottleClock::Simulated,
+            }),
+            ..Faults::default()
+        };
+        let mut f = FaultState::new(cfg, 1);
+        let first: Vec<bool> = (0..5).map(|_| f.judge(1_000).error.is_some()).collect();
+        assert_eq!(first, [false, false, false, true, true]);
+        assert!(f.judge(2_000).error.is_none());
+    }
+}

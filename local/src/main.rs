@@ -1,0 +1,23 @@
+//! `autopilot-local`: parses arguments and delegates to `autopilot_local::cli`.
+
+use autopilot_local::cli::{self, Cli, Command};
+use clap::Parser;
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Serve(args) => cli::serve(args).await,
+    };
+    if let Err(e) = result {
+        eprintln!("autopilot-local: {e}");
+        std::process::exit(2);
+    }
+}

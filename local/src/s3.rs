@@ -1,0 +1,264 @@
+//! The local S3: s3s + s3s-fs serving a directory on 127.0.0.1, in-process.
+//!
+//! Clients may sign with any static credentials: the signature is only a formality
+//! on loopback, so requests are passed to s3s as unsigned ones (the `Authorization`
+//! header removed and an `aws-chunked` body decoded first, since s3s only decodes
+//! those while checking a signature it would need the secret key for). Buckets are
+//! the directories under the root; path-style addressing only.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_ENCODING, CONTENT_LENGTH};
+use hyper::Request;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3s::service::{S3Service, S3ServiceBuilder};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::EmulatorError;
+
+/// Largest aws-chunked upload decoded in memory (templates and reports are small).
+const MAX_CHUNKED_BODY: usize = 256 * 1024 * 1024;
+
+/// A running local S3.
+pub struct LocalS3 {
+    addr: SocketAddr,
+    root: PathBuf,
+    _tempdir: Option<tempfile::TempDir>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LocalS3 {
+    /// Serves `root` (a fresh temporary directory when `None`) on 127.0.0.1:`port`,
+    /// creating `buckets` first.
+    pub async fn start(
+        root: Option<PathBuf>,
+        port: u16,
+        buckets: &[String],
+    ) -> Result<Self, EmulatorError> {
+        let (root, tempdir) = match root {
+            Some(r) => {
+                std::fs::create_dir_all(&r)
+                    .map_err(|e| EmulatorError::S3(format!("creating {}: {e}", r.display())))?;
+                (r, None)
+            }
+            None => {
+                let dir = tempfile::Builder::new()
+                    .prefix("sms-autopilot-s3-")
+                    .tempdir()
+                    .map_err(|e| {
+                        EmulatorError::S3(format!("creating a temporary directory: {e}"))
+                    })?;
+                (dir.path().to_path_buf(), Some(dir))
+            }
+        };
+        for b in buckets {
+            create_bucket(&root, b)?;
+        }
+        let fs = s3s_fs::FileSystem::new(&root).map_err(|e| EmulatorError::S3(format!("{e:?}")))?;
+        let service = S3ServiceBuilder::new(fs).build();
+        let listener =
+            TcpListener::bind(("127.0.0.1", port))
+                .await
+                .map_err(|e| EmulatorError::Bind {
+                    what: "S3",
+                    port,
+                    source: e,
+                })?;
+        let addr = listener.local_addr().map_err(|e| EmulatorError::Bind {
+            what: "S3",
+            port,
+            source: e,
+        })?;
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(serve(listener, service, stopped));
+        Ok(Self {
+            addr,
+            root,
+            _tempdir: tempdir,
+            stop,
+            task,
+        })
+    }
+
+    /// "http://127.0.0.1:PORT".
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The directory holding the buckets.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Stops accepting connections and waits for the server task.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Creates a bucket (a directory under the root); existing ones are kept.
+pub fn create_bucket(root: &Path, bucket: &str) -> Result<(), EmulatorError> {
+    std::fs::create_dir_all(root.join(bucket))
+        .map_err(|e| EmulatorError::S3(format!("creating bucket {bucket}: {e}")))
+}
+
+async fn serve(listener: TcpListener, service: S3Service, mut stopped: watch::Receiver<bool>) {
+    let builder = ConnBuilder::new(TokioExecutor::new());
+    loop {
+        let socket = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((socket, _)) => socket,
+                Err(e) => {
+                    tracing::warn!(error = %e, "local S3: accept failed");
+                    continue;
+                }
+            },
+            _ = stopped.changed() => break,
+        };
+        let service = service.clone();
+        let handler = hyper::service::service_fn(move |req: Request<Incoming>| {
+            let service = service.clone();
+            async move {
+                match unsign(req).await {
+                    Ok(req) => service.call(req).await,
+                    Err(message) => Ok(bad_request(&message)),
+                }
+            }
+        });
+        let conn = builder
+            .serve_connection(TokioIo::new(socket), handler)
+            .into_owned();
+        let mut stop = stopped.clone();
+        tokio::spawn(async move {
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.as_mut().await;
+                }
+            }
+        });
+    }
+}
+
+fn bad_request(message: &str) -> hyper::Response<s3s::Body> {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidRequest</Code><Message>{message}</Message></Error>"
+    );
+    let mut resp = hyper::Response::new(s3s::Body::from(body));
+    *resp.status_mut() = hyper::StatusCode::BAD_REQUEST;
+    resp
+}
+
+/// Turns a signed request into the unsigned one s3s accepts without credentials.
+async fn unsign(req: Request<Incoming>) -> Result<Request<s3s::Body>, String> {
+    let (mut parts, body) = req.into_parts();
+    parts.headers.remove(hyper::header::AUTHORIZATION);
+    let streaming = parts
+        .headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("STREAMING-"));
+    if !streaming {
+        return Ok(Request::from_parts(parts, s3s::Body::from(body)));
+    }
+    let raw = body
+        .collect()
+        .await
+        .map_err(|e| format!("reading the request body: {e}"))?
+        .to_bytes();
+    let decoded = decode_aws_chunked(&raw)?;
+    parts.headers.remove("x-amz-decoded-content-length");
+    parts.headers.remove("x-amz-trailer");
+    parts.headers.insert(
+        "x-amz-content-sha256",
+        HeaderValue::from_static("UNSIGNED-PAYLOAD"),
+    );
+    parts
+        .headers
+        .insert(CONTENT_LENGTH, HeaderValue::from(decoded.len()));
+    let encoding = parts
+        .headers
+        .get(CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|e| !e.eq_ignore_ascii_case("aws-chunked") && !e.is_empty())
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+    parts.headers.remove(CONTENT_ENCODING);
+    if let Some(enc) = encoding.filter(|e| !e.is_empty()) {
+        if let Ok(v) = HeaderValue::from_str(&enc) {
+            parts.headers.insert(CONTENT_ENCODING, v);
+        }
+    }
+    Ok(Request::from_parts(parts, s3s::Body::from(decoded)))
+}
+
+/// Decodes `size[;chunk-signature=…]\r\n data \r\n … 0\r\n [trailers] \r\n`.
+fn decode_aws_chunked(raw: &[u8]) -> Result<Bytes, String> {
+    let mut out = BytesMut::new();
+    let mut pos = 0usize;
+    // Each pass consumes one chunk, so the body length bounds the loop.
+    while pos < raw.len() {
+        let line_end = find_crlf(raw, pos).ok_or("aws-chunked body: missing chunk header")?;
+        let header = std::str::from_utf8(&raw[pos..line_end])
+            .map_err(|_| "aws-chunked body: bad chunk header")?;
+        let size_hex = header.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_hex, 16)
+            .map_err(|_| format!("aws-chunked body: bad chunk size {size_hex:?}"))?;
+        pos = line_end + 2;
+        if size == 0 {
+            return Ok(out.freeze());
+        }
+        let end = pos
+            .checked_add(size)
+            .filter(|e| *e <= raw.len())
+            .ok_or("aws-chunked body: truncated chunk")?;
+        if out.len() + size > MAX_CHUNKED_BODY {
+            return Err("aws-chunked body too large for the local S3".into());
+        }
+        out.extend_from_slice(&raw[pos..end]);
+        pos = end;
+        if raw.get(pos..pos + 2) == Some(b"\r\n") {
+            pos += 2;
+        }
+    }
+    Err("aws-chunked body: missing final chunk".into())
+}
+
+fn find_crlf(raw: &[u8], from: usize) -> Option<usize> {
+    raw.get(from..)?
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map(|p| p + from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_aws_chunked;
+
+    #[test]
+    fn decodes_signed_and_unsigned_chunks() {
+        let signed = b"5;chunk-signature=abc\r\nhello\r\n6;chunk-signature=def\r\n world\r\n0;chunk-signature=0\r\n\r\n";
+        assert_eq!(
+            &decode_aws_chunked(signed).expect("signed")[..],
+            b"hello world"
+        );
+        let trailer = b"3\r\nabc\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n";
+        assert_eq!(&decode_aws_chunked(trailer).expect("trailer")[..], b"abc");
+        assert!(decode_aws_chunked(b"zz\r\n").is_err());
+        assert!(decode_aws_chunked(b"10\r\nshort").is_err());
+    }
+}
