@@ -14,6 +14,8 @@ pub mod runtime;
 pub mod sms_api;
 pub mod sms_convert;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod trigger;
 pub mod wave_policy;
 

@@ -27,6 +27,22 @@ pub struct PublishReport {
     pub failed: Vec<FailedEvent>,
 }
 
+impl PublishReport {
+    /// An error when any event is still unpublished (retrying the invocation is safe:
+    /// every action is idempotent), otherwise the count published.
+    pub fn into_result(self, bus: &str) -> Result<usize, crate::error::AutopilotError> {
+        match self.failed.first() {
+            None => Ok(self.published),
+            Some(first) => Err(crate::error::AutopilotError::Publish {
+                bus: bus.to_owned(),
+                failed: self.failed.len(),
+                total: self.published + self.failed.len(),
+                first_error: format!("{}: {}", first.error_code, first.error_message),
+            }),
+        }
+    }
+}
+
 /// Publishes to one bus.
 #[derive(Debug, Clone)]
 pub struct EventPublisher {

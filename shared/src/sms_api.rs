@@ -6,7 +6,10 @@
 use aws_sdk_sms::Client;
 
 use crate::error::{AwsCallError, AwsErrorKind};
-use crate::model::{App, AppId, CatalogStatus, Connector, JobId, ReplicationJob, Server};
+use chrono::{DateTime, Duration, Utc};
+
+use crate::config::JobParameters;
+use crate::model::{App, AppId, CatalogStatus, Connector, JobId, ReplicationJob, Server, ServerId};
 use crate::sms_convert::{self, MissingField};
 
 /// Items per page requested from list operations.
@@ -199,4 +202,66 @@ pub async fn app(sms: &Client, id: &AppId) -> Result<App, AwsCallError> {
             message: format!("GetApp {id}: {missing}"),
         }
     })
+}
+
+/// What came of asking for a replication job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobCreation {
+    Created(JobId),
+    /// The service already replicates the server: the goal is met.
+    AlreadyExisted,
+}
+
+/// CreateReplicationJob for a server with the configured parameters, the seed
+/// replication `seed_offset_minutes` after `now`.
+pub async fn create_replication_job(
+    sms: &Client,
+    server: &ServerId,
+    parameters: &JobParameters,
+    now: DateTime<Utc>,
+) -> Result<JobCreation, AwsCallError> {
+    let seed = now + Duration::minutes(i64::from(parameters.seed_offset_minutes));
+    let answer = sms
+        .create_replication_job()
+        .server_id(server.as_str())
+        .seed_replication_time(aws_smithy_types::DateTime::from_secs(seed.timestamp()))
+        .frequency(i32::try_from(parameters.frequency_hours).unwrap_or(24))
+        .run_once(parameters.run_once)
+        .set_license_type(
+            parameters
+                .license_type
+                .as_ref()
+                .map(|license| aws_sdk_sms::types::LicenseType::from(license.as_str())),
+        )
+        .set_role_name(parameters.role_name.clone())
+        .set_number_of_recent_amis_to_keep(
+            parameters.amis_to_keep.and_then(|n| i32::try_from(n).ok()),
+        )
+        .encrypted(parameters.encrypted)
+        .set_kms_key_id(parameters.kms_key_id.clone())
+        .description("created by sms-autopilot")
+        .send()
+        .await;
+    match answer {
+        Ok(output) => match output.replication_job_id() {
+            Some(id) if !id.is_empty() => Ok(JobCreation::Created(id.into())),
+            _ => Err(AwsCallError {
+                service: "SMS",
+                operation: "CreateReplicationJob",
+                kind: AwsErrorKind::Other {
+                    code: "MissingReplicationJobId".into(),
+                },
+                status: None,
+                message: format!("no replicationJobId returned for server {server}"),
+            }),
+        },
+        Err(error) => {
+            let error = AwsCallError::from_sdk("SMS", "CreateReplicationJob", &error);
+            if error.is_already_done() {
+                Ok(JobCreation::AlreadyExisted)
+            } else {
+                Err(error)
+            }
+        }
+    }
 }
