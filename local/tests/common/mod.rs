@@ -1,0 +1,108 @@
+//! Shared test helpers: start an emulator, build real SDK clients against it, raw HTTP.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario};
+use aws_config::retry::RetryConfig;
+use aws_config::BehaviorVersion;
+use aws_sdk_sms::config::{Credentials, Region};
+
+/// An emulator on ports 0 with a manual clock.
+pub async fn start(scenario: Scenario) -> EmulatorHandle {
+    Emulator::start(scenario, EmulatorOptions::default())
+        .await
+        .expect("emulator starts")
+}
+
+/// Shared SDK configuration: static test credentials, no retries (tests count calls).
+pub async fn sdk_config(endpoint: &str, attempts: u32) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKIDLOCALTEST", "local-test-secret", None, None, "tests"))
+        .endpoint_url(endpoint)
+        .retry_config(RetryConfig::standard().with_max_attempts(attempts))
+        .load()
+        .await
+}
+
+/// A real aws-sdk-sms client pointed at the emulator.
+pub async fn sms(emu: &EmulatorHandle) -> aws_sdk_sms::Client {
+    aws_sdk_sms::Client::new(&sdk_config(&emu.sms_endpoint(), 1).await)
+}
+
+/// A real aws-sdk-s3 client (path-style) pointed at the local S3.
+pub async fn s3(emu: &EmulatorHandle) -> aws_sdk_s3::Client {
+    let conf = sdk_config(&emu.s3_endpoint(), 1).await;
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build())
+}
+
+/// Advances in one-minute steps (so stage details and health periods are sampled).
+pub fn advance_secs(emu: &EmulatorHandle, secs: u64) {
+    emu.advance(Duration::from_secs(secs));
+}
+
+/// A raw HTTP/1.1 exchange: (status, headers lowercased, body).
+pub fn raw_http(endpoint: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
+    let addr = endpoint.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    stream.write_all(req.as_bytes()).expect("write");
+    let mut out = String::new();
+    stream.read_to_string(&mut out).expect("read");
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+/// An SMS call over raw HTTP, signed with a dummy Authorization header.
+pub fn raw_sms(endpoint: &str, op: &str, body: &str) -> (u16, serde_json::Value) {
+    let target = format!("AWSServerMigrationService_V2016_10_24.{op}");
+    let (status, _, body) = raw_http(
+        endpoint,
+        "POST",
+        "/",
+        &[
+            ("X-Amz-Target", &target),
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("Authorization", "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/sms/aws4_request, SignedHeaders=host, Signature=0"),
+        ],
+        body,
+    );
+    (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
+}
+
+/// Server id of a VM name in the default scenario.
+pub fn server_id(emu: &EmulatorHandle, vm_name: &str) -> String {
+    emu.state()
+        .servers
+        .iter()
+        .find(|s| s.vm_name == vm_name)
+        .map(|s| s.id.clone())
+        .expect("server in scenario")
+}
+
+/// A small scenario for focused tests.
+pub fn small_scenario(extra: &str) -> Scenario {
+    let text = format!(
+        "name: small\nseed: 7\nconnectors:\n  - {{ vm_manager_name: vc, vm_manager_type: VSPHERE }}\n\
+         servers:\n  - {{ vm_name: a, replication_secs: 600 }}\n  - {{ vm_name: b, replication_secs: 600, fail_runs: 1 }}\n\
+         \x20 - {{ vm_name: c, replication_secs: 600, fail_runs: 2, after_failures: failed }}\n\
+         \x20 - {{ vm_name: d, unreplicable: true }}\n\
+         \x20 - {{ vm_name: late, appears_at_secs: 3600 }}\n{extra}"
+    );
+    Scenario::from_text(&text).expect("small scenario")
+}
