@@ -1,0 +1,450 @@
+//! job-creator: on its schedule, reads the whole server catalog, lets the wave policy
+//! choose the servers that need a replication job, and creates those jobs with bounded
+//! concurrency. Creating a job that already exists counts as done; a server SMS cannot
+//! replicate is reported with `ServerSkipped`; one server's failure never stops the rest.
+
+use std::sync::Arc;
+
+use autopilot_core::config::JobCreatorConfig;
+use autopilot_core::error::Retryability;
+use autopilot_core::events::{OutgoingEvent, ReplicationJobCreated, ServerSkipped};
+use autopilot_core::model::{Server, ServerCatalogStatus};
+use autopilot_core::runtime::Context;
+use autopilot_core::sms_api::{self, JobCreation};
+use autopilot_core::trigger::Incoming;
+use autopilot_core::{AutopilotError, AwsCallError, AwsErrorKind};
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use serde_json::Value;
+
+/// What one invocation did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub catalog_status: String,
+    pub servers: usize,
+    pub active_jobs: usize,
+    pub created: usize,
+    pub already_existed: usize,
+    pub cannot_replicate: usize,
+    pub not_selected: usize,
+    pub deferred_by_cap: usize,
+    pub failed: usize,
+    pub dry_run: bool,
+    pub events_published: usize,
+}
+
+/// The outcome for one chosen server.
+enum Outcome {
+    Created(JobCreation),
+    CannotReplicate(String),
+    Failed(AwsCallError),
+    DryRun,
+}
+
+pub async fn handle(
+    payload: Value,
+    context: Arc<Context<JobCreatorConfig>>,
+) -> Result<Summary, AutopilotError> {
+    let incoming = Incoming::parse(payload)?;
+    if !incoming.is_schedule() {
+        return Err(incoming.unexpected("scheduled events"));
+    }
+    let config = &context.config;
+    let dry_run = context.dry_run();
+    let (catalog, sweep) = sms_api::servers(&context.sms).await?;
+    let mut summary = Summary {
+        catalog_status: catalog.status.to_string(),
+        servers: sweep.items.len(),
+        dry_run,
+        ..Summary::default()
+    };
+    // While an import runs the list is partial; the next tick sees the whole catalog.
+    if catalog.status != ServerCatalogStatus::Available {
+        return Ok(summary);
+    }
+    let servers = sweep.items;
+
+    // The catalog tells which servers have a live job, which bounds the active count
+    // from above; only when that bound holds servers back is the exact count worth a
+    // GetReplicationJobs sweep.
+    let mut active = servers.iter().filter(|s| s.has_live_job()).count();
+    let mut plan = config.policy.plan(&servers, active);
+    if !plan.deferred.is_empty() && active > 0 {
+        let jobs = sms_api::replication_jobs(&context.sms).await?.items;
+        let mut live_servers: Vec<_> = jobs
+            .iter()
+            .filter(|job| job.state.is_live())
+            .map(|job| &job.server_id)
+            .collect();
+        live_servers.sort();
+        live_servers.dedup();
+        active = live_servers.len();
+        plan = config.policy.plan(&servers, active);
+    }
+    summary.active_jobs = active;
+    summary.deferred_by_cap = plan.deferred.len();
+    summary.not_selected = plan.skipped.len();
+
+    let now = context.now();
+    let outcomes: Vec<(Server, Outcome)> = stream::iter(plan.create)
+        .map(|server| {
+            let context = Arc::clone(&context);
+            async move {
+                if dry_run {
+                    return (server, Outcome::DryRun);
+                }
+                let answer = sms_api::create_replication_job(
+                    &context.sms,
+                    &server.id,
+                    &context.config.job,
+                    now,
+                )
+                .await;
+                let outcome = match answer {
+                    Ok(created) => Outcome::Created(created),
+                    Err(error) if error.kind == AwsErrorKind::ServerCannotBeReplicated => {
+                        Outcome::CannotReplicate(error.message)
+                    }
+                    Err(error) => Outcome::Failed(error),
+                };
+                (server, outcome)
+            }
+        })
+        .buffer_unordered(config.create_concurrency as usize)
+        .collect()
+        .await;
+
+    let mut events = Vec::new();
+    let mut failures = Vec::new();
+    for (server, outcome) in outcomes {
+        let created = |replication_job_id, already_existed| {
+            OutgoingEvent::new(
+                ReplicationJobCreated {
+                    server_id: server.id.clone(),
+                    vm_name: server.vm.vm_name.clone(),
+                    replication_job_id,
+                    already_existed,
+                },
+                dry_run,
+            )
+        };
+        match outcome {
+            Outcome::Created(JobCreation::Created(id)) => {
+                summary.created += 1;
+                events.push(created(Some(id), false));
+            }
+            Outcome::Created(JobCreation::AlreadyExisted) => {
+                summary.already_existed += 1;
+                events.push(created(None, true));
+            }
+            Outcome::DryRun => {
+                summary.created += 1;
+                events.push(created(None, false));
+            }
+            Outcome::CannotReplicate(reason) => {
+                summary.cannot_replicate += 1;
+                events.push(OutgoingEvent::new(
+                    ServerSkipped {
+                        server_id: server.id.clone(),
+                        vm_name: server.vm.vm_name.clone(),
+                        reason,
+                    },
+                    dry_run,
+                ));
+            }
+            Outcome::Failed(error) => {
+                tracing::warn!(server = %server.id, error = %error, "replication job not created");
+                failures.push(error);
+            }
+        }
+    }
+    summary.failed = failures.len();
+    let bus = context.publisher.bus_name().to_owned();
+    summary.events_published = context.publisher.publish(events).await.into_result(&bus)?;
+
+    if let Some(first) = failures.first() {
+        // Retrying the invocation is safe: created jobs answer AlreadyExists.
+        let retryability = if failures
+            .iter()
+            .any(|e| e.retryability() == Retryability::Retryable)
+        {
+            Retryability::Retryable
+        } else {
+            Retryability::Permanent
+        };
+        return Err(AutopilotError::Partial {
+            items: "CreateReplicationJob calls",
+            failed: failures.len(),
+            total: summary.created
+                + summary.already_existed
+                + summary.cannot_replicate
+                + failures.len(),
+            first_error: first.to_string(),
+            retryability,
+        });
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use autopilot_core::config::{CommonConfig, JobParameters};
+    use autopilot_core::testing::{self, schedule_event};
+    use autopilot_core::wave_policy::WavePolicy;
+    use aws_sdk_sms::operation::create_replication_job::CreateReplicationJobOutput;
+    use aws_sdk_sms::operation::get_replication_jobs::GetReplicationJobsOutput;
+    use aws_sdk_sms::operation::get_servers::GetServersOutput;
+    use aws_sdk_sms::types::{
+        ReplicationJob, ReplicationJobState, Server as SmsServer, ServerCatalogStatus as Status,
+        VmServer,
+    };
+    use aws_smithy_mocks::{mock, Rule};
+
+    fn config(dry_run: bool, cap: usize) -> JobCreatorConfig {
+        JobCreatorConfig {
+            common: CommonConfig {
+                event_bus_name: "autopilot".into(),
+                dry_run,
+                max_attempts: 3,
+            },
+            policy: WavePolicy {
+                include: vec!["vmName:web-*".parse().unwrap()],
+                max_active_jobs: cap,
+                ..WavePolicy::default()
+            },
+            job: JobParameters {
+                frequency_hours: 12,
+                run_once: false,
+                license_type: None,
+                role_name: Some("sms-role".into()),
+                amis_to_keep: Some(2),
+                encrypted: false,
+                kms_key_id: None,
+                seed_offset_minutes: 30,
+            },
+            create_concurrency: 3,
+        }
+    }
+
+    fn sms_server(id: &str, name: &str, job: Option<&str>) -> SmsServer {
+        SmsServer::builder()
+            .server_id(id)
+            .vm_server(VmServer::builder().vm_name(name).build())
+            .set_replication_job_id(job.map(str::to_owned))
+            .build()
+    }
+
+    /// Two pages of catalog: servers split across them as the paginator would see.
+    fn catalog(status: Status) -> Rule {
+        mock!(aws_sdk_sms::Client::get_servers)
+            .match_requests(|req| req.next_token().is_none())
+            .then_output(move || {
+                GetServersOutput::builder()
+                    .server_catalog_status(status.clone())
+                    .server_list(sms_server("s-1", "web-1", None))
+                    .server_list(sms_server("s-2", "web-2", Some("sms-job-2")))
+                    .server_list(sms_server("s-3", "db-3", None))
+                    .next_token("page-2")
+                    .build()
+            })
+    }
+
+    fn catalog_page_two() -> Rule {
+        mock!(aws_sdk_sms::Client::get_servers)
+            .match_requests(|req| req.next_token() == Some("page-2"))
+            .then_output(|| {
+                GetServersOutput::builder()
+                    .server_catalog_status(Status::Available)
+                    .server_list(sms_server("s-4", "web-4", None))
+                    .server_list(sms_server("s-5", "web-5", None))
+                    .build()
+            })
+    }
+
+    fn create_by_server() -> Rule {
+        mock!(aws_sdk_sms::Client::create_replication_job).then_compute_response(|req| {
+            match req.server_id() {
+                Some("s-4") => aws_smithy_mocks::MockResponse::Http(testing::sms_error(
+                    400,
+                    "ReplicationJobAlreadyExistsException",
+                    "exists",
+                )),
+                Some("s-5") => aws_smithy_mocks::MockResponse::Http(testing::sms_error(
+                    400,
+                    "ServerCannotBeReplicatedException",
+                    "unsupported OS",
+                )),
+                Some(id) => aws_smithy_mocks::MockResponse::Output(
+                    CreateReplicationJobOutput::builder()
+                        .replication_job_id(format!("sms-job-{id}"))
+                        .build(),
+                ),
+                None => panic!("serverId missing"),
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn creates_jobs_for_chosen_servers_with_each_outcome_reported() {
+        let (page1, page2, create) = (
+            catalog(Status::Available),
+            catalog_page_two(),
+            create_by_server(),
+        );
+        let sms = testing::mock_sms(&[&page1, &page2, &create]);
+        let (context, events) = testing::context(config(false, 50), sms, testing::unused_s3());
+        let summary = handle(schedule_event(), context).await.unwrap();
+        assert_eq!(summary.servers, 5);
+        assert_eq!(
+            (
+                summary.created,
+                summary.already_existed,
+                summary.cannot_replicate
+            ),
+            (1, 1, 1)
+        );
+        assert_eq!(
+            summary.not_selected, 2,
+            "s-2 has a job, s-3 is not a web server"
+        );
+        assert_eq!(create.num_calls(), 3);
+        let created = events.of_type("ReplicationJobCreated");
+        assert_eq!(created.len(), 2);
+        assert!(created
+            .iter()
+            .any(|e| e["replicationJobId"] == "sms-job-s-1"));
+        assert!(created
+            .iter()
+            .any(|e| e["serverId"] == "s-4" && e["alreadyExisted"] == true));
+        let skipped = events.of_type("ServerSkipped");
+        assert_eq!(skipped[0]["reason"], "unsupported OS");
+    }
+
+    #[tokio::test]
+    async fn the_seed_time_and_job_parameters_are_sent() {
+        let (page1, page2) = (catalog(Status::Available), catalog_page_two());
+        let create = mock!(aws_sdk_sms::Client::create_replication_job)
+            .match_requests(|req| {
+                req.frequency() == Some(12)
+                    && req.role_name() == Some("sms-role")
+                    && req.number_of_recent_amis_to_keep() == Some(2)
+                    && req.seed_replication_time().map(|t| t.secs())
+                        == Some(testing::test_now().timestamp() + 30 * 60)
+            })
+            .then_output(|| {
+                CreateReplicationJobOutput::builder()
+                    .replication_job_id("sms-job-x")
+                    .build()
+            });
+        let sms = testing::mock_sms(&[&page1, &page2, &create]);
+        let (context, _) = testing::context(config(false, 50), sms, testing::unused_s3());
+        handle(schedule_event(), context).await.unwrap();
+        assert_eq!(create.num_calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn the_cap_is_checked_against_the_exact_number_of_live_jobs() {
+        let (page1, page2, create) = (
+            catalog(Status::Available),
+            catalog_page_two(),
+            create_by_server(),
+        );
+        // The catalog shows one job, but it has completed: nothing is live.
+        let jobs = mock!(aws_sdk_sms::Client::get_replication_jobs).then_output(|| {
+            GetReplicationJobsOutput::builder()
+                .replication_job_list(
+                    ReplicationJob::builder()
+                        .replication_job_id("sms-job-2")
+                        .server_id("s-2")
+                        .state(ReplicationJobState::Completed)
+                        .build(),
+                )
+                .build()
+        });
+        let sms = testing::mock_sms(&[&page1, &page2, &create, &jobs]);
+        let (context, _) = testing::context(config(false, 2), sms, testing::unused_s3());
+        let summary = handle(schedule_event(), context).await.unwrap();
+        assert_eq!(jobs.num_calls(), 1);
+        assert_eq!(summary.active_jobs, 0);
+        assert_eq!(
+            create.num_calls(),
+            2,
+            "room for two of the three candidates"
+        );
+        assert_eq!(summary.deferred_by_cap, 1);
+    }
+
+    #[tokio::test]
+    async fn nothing_happens_while_the_catalog_is_importing() {
+        let page1 = catalog(Status::Importing);
+        let page2 = catalog_page_two();
+        let create = create_by_server();
+        let sms = testing::mock_sms(&[&page1, &page2, &create]);
+        let (context, events) = testing::context(config(false, 50), sms, testing::unused_s3());
+        let summary = handle(schedule_event(), context).await.unwrap();
+        assert_eq!(summary.catalog_status, "IMPORTING");
+        assert_eq!(create.num_calls(), 0);
+        assert!(events.all().is_empty());
+    }
+
+    #[tokio::test]
+    async fn one_failure_does_not_stop_the_others_and_is_reported_retryable() {
+        let (page1, page2) = (catalog(Status::Available), catalog_page_two());
+        let failing = mock!(aws_sdk_sms::Client::create_replication_job)
+            .match_requests(|req| req.server_id() == Some("s-1"))
+            .then_http_response(|| testing::sms_error(500, "InternalError", "boom"));
+        let create = mock!(aws_sdk_sms::Client::create_replication_job)
+            .match_requests(|req| req.server_id() != Some("s-1"))
+            .then_output(|| {
+                CreateReplicationJobOutput::builder()
+                    .replication_job_id("sms-job-ok")
+                    .build()
+            });
+        let sms = testing::mock_sms(&[&page1, &page2, &failing, &create]);
+        let (context, events) = testing::context(config(false, 50), sms, testing::unused_s3());
+        let error = handle(schedule_event(), context).await.unwrap_err();
+        assert_eq!(error.retryability(), Retryability::Retryable);
+        assert!(
+            error
+                .to_string()
+                .contains("1 of 3 CreateReplicationJob calls failed"),
+            "{error}"
+        );
+        // s-1 was tried 3 times (SDK retries on 500), the others went through.
+        assert_eq!(failing.num_calls(), 3);
+        assert_eq!(create.num_calls(), 2);
+        assert_eq!(events.of_type("ReplicationJobCreated").len(), 2);
+    }
+
+    #[tokio::test]
+    async fn dry_run_decides_without_creating() {
+        let (page1, page2, create) = (
+            catalog(Status::Available),
+            catalog_page_two(),
+            create_by_server(),
+        );
+        let sms = testing::mock_sms(&[&page1, &page2, &create]);
+        let (context, events) = testing::context(config(true, 50), sms, testing::unused_s3());
+        let summary = handle(schedule_event(), context).await.unwrap();
+        assert_eq!(create.num_calls(), 0);
+        assert_eq!(summary.created, 3);
+        let created = events.of_type("ReplicationJobCreated");
+        assert!(created
+            .iter()
+            .all(|e| e["dryRun"] == true && e["replicationJobId"].is_null()));
+    }
+
+    #[tokio::test]
+    async fn non_schedule_events_are_rejected() {
+        let page1 = catalog(Status::Available);
+        let sms = testing::mock_sms(&[&page1]);
+        let (context, _) = testing::context(config(false, 50), sms, testing::unused_s3());
+        let error = handle(testing::sms_state_change("j", "r", "FAILED", None), context)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, AutopilotError::InvalidEvent(_)));
+        assert_eq!(page1.num_calls(), 0);
+    }
+}
