@@ -1,0 +1,337 @@
+//! job-watcher: on SMS job state change events (one job) and on its schedule (one
+//! paginated sweep of every job), alerts each FAILED / PAUSED_ON_FAILURE failure
+//! exactly once, remediates within the retry budget, announces recoveries and every
+//! completed run. What was alerted and announced is kept in a snapshot in the artifacts
+//! bucket, written only after the events went out, so nothing is lost or repeated.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use autopilot_core::artifacts;
+use autopilot_core::config::JobWatcherConfig;
+use autopilot_core::error::Retryability;
+use autopilot_core::events::{
+    Detail, OutgoingEvent, RemediationAction, ReplicationJobFailed, ReplicationJobRecovered,
+    ReplicationJobRemediated, ReplicationRunCompleted,
+};
+use autopilot_core::failures::{Coverage, FailureSnapshot, HoldReason, Remediation};
+use autopilot_core::model::{JobId, ReplicationJob};
+use autopilot_core::runtime::Context;
+use autopilot_core::sms_api::{self, JobCreation};
+use autopilot_core::trigger::Incoming;
+use autopilot_core::{AutopilotError, AwsCallError, AwsErrorKind};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Where the snapshot lives in the artifacts bucket.
+pub const SNAPSHOT_KEY: &str = "state/job-watcher/snapshot.json";
+
+/// What one invocation did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub trigger: String,
+    pub jobs_observed: usize,
+    pub newly_failed: usize,
+    pub still_failed: usize,
+    pub recovered: usize,
+    pub runs_completed: usize,
+    pub remediations_started: usize,
+    pub remediations_held: usize,
+    pub remediation_errors: usize,
+    pub dry_run: bool,
+    pub events_published: usize,
+}
+
+pub async fn handle(
+    payload: Value,
+    context: Arc<Context<JobWatcherConfig>>,
+) -> Result<Summary, AutopilotError> {
+    let incoming = Incoming::parse(payload)?;
+    let (trigger, observed, coverage) = if incoming.is_schedule() {
+        let sweep = sms_api::replication_jobs(&context.sms).await?;
+        ("schedule".to_owned(), sweep.items, Coverage::Complete)
+    } else if let Some(change) = incoming.sms_job_state_change() {
+        let change = change?;
+        let job_id = JobId::from(change.replication_job_id.as_str());
+        if job_id.as_str().is_empty() {
+            return Err(AutopilotError::InvalidEvent(
+                "SMS job state change without replication-job-id".into(),
+            ));
+        }
+        // The event says what changed; the job's current state says what is true now
+        // (events arrive late, twice and out of order).
+        let job = sms_api::replication_job(&context.sms, &job_id).await?;
+        (
+            format!("{} {}", change.state, job_id),
+            job.into_iter().collect(),
+            Coverage::Partial,
+        )
+    } else {
+        return Err(incoming
+            .unexpected("scheduled events and aws.sms Server Migration Job State Change events"));
+    };
+
+    let config = &context.config;
+    let dry_run = context.dry_run();
+    let now = context.now();
+    let bucket = &config.artifacts_bucket;
+    let previous: FailureSnapshot =
+        artifacts::load_json(&context.s3, bucket, SNAPSHOT_KEY, "job-watcher snapshot").await?;
+    let (changes, mut next) = previous.observe(&observed, coverage, now);
+    let completed_runs = next.take_completed_runs(&observed);
+
+    let mut summary = Summary {
+        trigger,
+        jobs_observed: observed.len(),
+        newly_failed: changes.newly_failed.len(),
+        still_failed: changes.still_failed.len(),
+        recovered: changes.recovered.len(),
+        runs_completed: completed_runs.len(),
+        dry_run,
+        ..Summary::default()
+    };
+    let mut events = Vec::new();
+    for job in &changes.newly_failed {
+        events.push(OutgoingEvent::new(
+            ReplicationJobFailed {
+                replication_job_id: job.id.clone(),
+                server_id: job.server_id.clone(),
+                vm_name: job.vm_name.clone(),
+                state: job.state.clone(),
+                status_message: job.status_message.clone(),
+            },
+            dry_run,
+        ));
+    }
+    for recovery in &changes.recovered {
+        events.push(OutgoingEvent::new(
+            ReplicationJobRecovered {
+                replication_job_id: recovery.job_id.clone(),
+                server_id: recovery.server_id.clone(),
+                state: recovery.state.clone(),
+            },
+            dry_run,
+        ));
+    }
+    for run in &completed_runs {
+        events.push(OutgoingEvent::new(
+            ReplicationRunCompleted {
+                replication_job_id: run.job_id.clone(),
+                replication_run_id: Some(run.run_id.clone()),
+                server_id: Some(run.server_id.clone()),
+                ami_id: run.ami_id.clone(),
+            },
+            dry_run,
+        ));
+    }
+
+    // Remediate every failed job: a new failure always gets a decision (published even
+    // when it is to hold), a known one only when an action became possible.
+    let by_id: BTreeMap<&JobId, &ReplicationJob> = observed.iter().map(|j| (&j.id, j)).collect();
+    let failed_jobs = changes.newly_failed.iter().map(|job| (job, true)).chain(
+        changes
+            .still_failed
+            .iter()
+            .filter_map(|id| by_id.get(id).map(|job| (*job, false))),
+    );
+    let mut remediation_errors = Vec::new();
+    for (job, is_new) in failed_jobs {
+        let history = next
+            .remediations
+            .get(&job.server_id)
+            .cloned()
+            .unwrap_or_default();
+        let decision = config.remediation.decide(&job.state, &history, now);
+        let action = match decision {
+            Remediation::Hold(reason) => {
+                if !is_new || reason == HoldReason::NotFailed {
+                    continue;
+                }
+                summary.remediations_held += 1;
+                RemediationAction::Held {
+                    reason: describe_hold(&reason),
+                }
+            }
+            Remediation::StartOnDemandRun | Remediation::Recreate => {
+                match remediate(&context, job, &decision, dry_run).await {
+                    Ok(action) => {
+                        next.record_remediation(&job.server_id, now);
+                        summary.remediations_started += 1;
+                        action
+                    }
+                    Err(error) if error.kind == AwsErrorKind::ReplicationRunLimitExceeded => {
+                        summary.remediations_held += 1;
+                        RemediationAction::Held {
+                            reason: format!("the service refused: {}", error.message),
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(job = %job.id, error = %error, "remediation failed");
+                        remediation_errors.push(error);
+                        continue;
+                    }
+                }
+            }
+        };
+        let attempt = next
+            .remediations
+            .get(&job.server_id)
+            .map_or(0, |attempts| attempts.len());
+        events.push(OutgoingEvent::new(
+            ReplicationJobRemediated {
+                replication_job_id: job.id.clone(),
+                server_id: job.server_id.clone(),
+                attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
+                action,
+            },
+            dry_run,
+        ));
+    }
+    summary.remediation_errors = remediation_errors.len();
+
+    let report = context.publisher.publish(events).await;
+    // An alert or announcement that did not go out is forgotten, so the next
+    // invocation sends it again.
+    for failed in &report.failed {
+        forget_unpublished(
+            &mut next,
+            &previous,
+            failed.event.detail_type,
+            &failed.event.detail,
+        );
+    }
+    if next != previous {
+        artifacts::store_json(&context.s3, bucket, SNAPSHOT_KEY, &next).await?;
+    }
+    let bus = context.publisher.bus_name().to_owned();
+    summary.events_published = report.into_result(&bus)?;
+
+    if let Some(first) = remediation_errors.first() {
+        return Err(AutopilotError::Partial {
+            items: "remediations",
+            failed: remediation_errors.len(),
+            total: summary.remediations_started + remediation_errors.len(),
+            first_error: first.to_string(),
+            retryability: if remediation_errors
+                .iter()
+                .any(|e| e.retryability() == Retryability::Retryable)
+            {
+                Retryability::Retryable
+            } else {
+                Retryability::Permanent
+            },
+        });
+    }
+    Ok(summary)
+}
+
+fn describe_hold(reason: &HoldReason) -> String {
+    match reason {
+        HoldReason::BudgetExhausted { attempts } => {
+            format!("remediation budget exhausted after {attempts} attempts")
+        }
+        HoldReason::DailyLimitReached { retry_after } => {
+            format!("on-demand run limit for 24 hours reached; next attempt after {retry_after}")
+        }
+        HoldReason::RecreateDisabled => {
+            "the job FAILED and recreating failed jobs is disabled".to_owned()
+        }
+        HoldReason::NotFailed => "the job is not failed".to_owned(),
+    }
+}
+
+async fn remediate(
+    context: &Context<JobWatcherConfig>,
+    job: &ReplicationJob,
+    decision: &Remediation,
+    dry_run: bool,
+) -> Result<RemediationAction, AwsCallError> {
+    match decision {
+        Remediation::StartOnDemandRun => {
+            if !dry_run {
+                context
+                    .sms
+                    .start_on_demand_replication_run()
+                    .replication_job_id(job.id.as_str())
+                    .description("sms-autopilot remediation of a paused job")
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsCallError::from_sdk("SMS", "StartOnDemandReplicationRun", &e)
+                    })?;
+            }
+            Ok(RemediationAction::OnDemandRunStarted)
+        }
+        Remediation::Recreate => {
+            if dry_run {
+                return Ok(RemediationAction::JobRecreated {
+                    new_replication_job_id: None,
+                });
+            }
+            let deleted = context
+                .sms
+                .delete_replication_job()
+                .replication_job_id(job.id.as_str())
+                .send()
+                .await
+                .map_err(|e| AwsCallError::from_sdk("SMS", "DeleteReplicationJob", &e));
+            match deleted {
+                Ok(_) => {}
+                // Deleted by an earlier, interrupted attempt: carry on with the creation.
+                Err(error) if error.kind == AwsErrorKind::ReplicationJobNotFound => {}
+                Err(error) => return Err(error),
+            }
+            let created = sms_api::create_replication_job(
+                &context.sms,
+                &job.server_id,
+                &context.config.job,
+                context.now(),
+            )
+            .await?;
+            Ok(RemediationAction::JobRecreated {
+                new_replication_job_id: match created {
+                    JobCreation::Created(id) => Some(id),
+                    JobCreation::AlreadyExisted => None,
+                },
+            })
+        }
+        Remediation::Hold(_) => unreachable!("holds are not remediated"),
+    }
+}
+
+fn forget_unpublished(
+    next: &mut FailureSnapshot,
+    previous: &FailureSnapshot,
+    detail_type: &str,
+    detail: &str,
+) {
+    match detail_type {
+        "ReplicationJobFailed" => {
+            if let Ok(event) = serde_json::from_str::<Detail<ReplicationJobFailed>>(detail) {
+                next.failures.remove(&event.body.replication_job_id);
+            }
+        }
+        "ReplicationRunCompleted" => {
+            if let Ok(event) = serde_json::from_str::<Detail<ReplicationRunCompleted>>(detail) {
+                let job = event.body.replication_job_id;
+                match previous.announced_runs.get(&job) {
+                    Some(run) => next.announced_runs.insert(job, run.clone()),
+                    None => next.announced_runs.remove(&job),
+                };
+            }
+        }
+        "ReplicationJobRecovered" => {
+            if let Ok(event) = serde_json::from_str::<Detail<ReplicationJobRecovered>>(detail) {
+                let job = event.body.replication_job_id;
+                if let Some(record) = previous.failures.get(&job) {
+                    next.failures.insert(job, record.clone());
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests;

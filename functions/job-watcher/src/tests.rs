@@ -1,0 +1,302 @@
+//! Unit tests of the job watcher against mocked SMS and S3.
+
+use std::sync::{Arc, Mutex};
+
+use super::*;
+use autopilot_core::config::{CommonConfig, JobParameters};
+use autopilot_core::failures::RemediationPolicy;
+use autopilot_core::testing::{self, schedule_event};
+use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
+use aws_sdk_s3::operation::put_object::PutObjectOutput;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::error::NoSuchKey;
+use aws_sdk_sms::operation::get_replication_jobs::GetReplicationJobsOutput;
+use aws_sdk_sms::operation::start_on_demand_replication_run::StartOnDemandReplicationRunOutput;
+use aws_sdk_sms::types::{
+    ReplicationJob as SmsJob, ReplicationJobState as State, ReplicationRun, ReplicationRunState,
+};
+use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
+
+fn config(dry_run: bool) -> JobWatcherConfig {
+    JobWatcherConfig {
+        common: CommonConfig {
+            event_bus_name: "autopilot".into(),
+            dry_run,
+            max_attempts: 3,
+        },
+        artifacts_bucket: "artifacts".into(),
+        remediation: RemediationPolicy {
+            max_attempts_per_server: 3,
+            daily_on_demand_limit: 2,
+            recreate_failed: false,
+        },
+        job: JobParameters {
+            frequency_hours: 12,
+            run_once: false,
+            license_type: None,
+            role_name: None,
+            amis_to_keep: None,
+            encrypted: false,
+            kms_key_id: None,
+            seed_offset_minutes: 0,
+        },
+    }
+}
+
+/// An S3 bucket of one object, kept between invocations like the real snapshot.
+#[derive(Clone, Default)]
+struct SnapshotStore(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl SnapshotStore {
+    fn client(&self) -> (aws_sdk_s3::Client, Rule, Rule) {
+        let read = self.clone();
+        let get = mock!(aws_sdk_s3::Client::get_object).then_compute_response(move |req| {
+            assert_eq!(req.key(), Some(SNAPSHOT_KEY));
+            match read.0.lock().unwrap().clone() {
+                Some(body) => MockResponse::Output(
+                    GetObjectOutput::builder()
+                        .body(ByteStream::from(body))
+                        .build(),
+                ),
+                None => {
+                    MockResponse::Error(GetObjectError::NoSuchKey(NoSuchKey::builder().build()))
+                }
+            }
+        });
+        let write = self.clone();
+        let put = mock!(aws_sdk_s3::Client::put_object).then_compute_output(move |req| {
+            assert_eq!(req.bucket(), Some("artifacts"));
+            let bytes = req.body().bytes().expect("in-memory body").to_vec();
+            *write.0.lock().unwrap() = Some(bytes);
+            PutObjectOutput::builder().build()
+        });
+        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&get, &put]);
+        (client, get, put)
+    }
+
+    fn snapshot(&self) -> FailureSnapshot {
+        serde_json::from_slice(self.0.lock().unwrap().as_ref().expect("snapshot written")).unwrap()
+    }
+}
+
+fn job(id: &str, state: State, completed_run: Option<&str>) -> SmsJob {
+    let mut builder = SmsJob::builder()
+        .replication_job_id(id)
+        .server_id(format!("s-{id}"))
+        .state(state)
+        .status_message(format!("{id} status"));
+    if let Some(run) = completed_run {
+        builder = builder
+            .latest_ami_id(format!("ami-{run}"))
+            .replication_run_list(
+                ReplicationRun::builder()
+                    .replication_run_id(run)
+                    .state(ReplicationRunState::Completed)
+                    .ami_id(format!("ami-{run}"))
+                    .completed_time(aws_smithy_types::DateTime::from_secs(1_795_300_000))
+                    .build(),
+            );
+    }
+    builder.build()
+}
+
+fn sweep(jobs: Vec<SmsJob>) -> Rule {
+    mock!(aws_sdk_sms::Client::get_replication_jobs).then_output(move || {
+        GetReplicationJobsOutput::builder()
+            .set_replication_job_list(Some(jobs.clone()))
+            .build()
+    })
+}
+
+fn start_run() -> Rule {
+    mock!(aws_sdk_sms::Client::start_on_demand_replication_run).then_output(|| {
+        StartOnDemandReplicationRunOutput::builder()
+            .replication_run_id("sms-run-od")
+            .build()
+    })
+}
+
+fn wave_jobs() -> Vec<SmsJob> {
+    vec![
+        job("j1", State::PausedOnFailure, None),
+        job("j2", State::Failed, None),
+        job("j3", State::Active, Some("r3")),
+    ]
+}
+
+#[tokio::test]
+async fn a_sweep_alerts_remediates_and_announces_once() {
+    let store = SnapshotStore::default();
+    let (jobs, start) = (sweep(wave_jobs()), start_run());
+    let (s3, _, put) = store.client();
+    let (context, events) =
+        testing::context(config(false), testing::mock_sms(&[&jobs, &start]), s3);
+    let summary = handle(schedule_event(), context).await.unwrap();
+    assert_eq!((summary.newly_failed, summary.runs_completed), (2, 1));
+    assert_eq!(start.num_calls(), 1, "only the paused job can be resumed");
+    let failed = events.of_type("ReplicationJobFailed");
+    assert_eq!(failed.len(), 2);
+    assert_eq!(failed[0]["state"], "PAUSED_ON_FAILURE");
+    assert_eq!(failed[0]["statusMessage"], "j1 status");
+    let completed = events.of_type("ReplicationRunCompleted");
+    assert_eq!(completed[0]["amiId"], "ami-r3");
+    let remediated = events.of_type("ReplicationJobRemediated");
+    assert_eq!(remediated.len(), 2);
+    assert!(remediated
+        .iter()
+        .any(|e| e["action"] == "onDemandRunStarted" && e["attempt"] == 1));
+    assert!(remediated.iter().any(|e| e["action"] == "held"
+        && e["reason"]
+            .as_str()
+            .unwrap()
+            .contains("recreating failed jobs is disabled")));
+    assert_eq!(put.num_calls(), 1);
+    let snapshot = store.snapshot();
+    assert_eq!(snapshot.failures.len(), 2);
+    assert_eq!(snapshot.remediations[&"s-j1".into()].len(), 1);
+
+    // The same sweep again: nothing new to alert or announce, the held job stays held.
+    let (jobs_again, start_again) = (sweep(wave_jobs()), start_run());
+    let (s3, _, _) = store.client();
+    let (context, events) = testing::context(
+        config(false),
+        testing::mock_sms(&[&jobs_again, &start_again]),
+        s3,
+    );
+    let summary = handle(schedule_event(), context).await.unwrap();
+    assert_eq!((summary.newly_failed, summary.runs_completed), (0, 0));
+    assert!(events.of_type("ReplicationJobFailed").is_empty());
+    assert!(events.of_type("ReplicationRunCompleted").is_empty());
+    assert!(!events
+        .of_type("ReplicationJobRemediated")
+        .iter()
+        .any(|e| e["action"] == "held"));
+
+    // j1 recovers; a complete sweep without j2 means j2 is gone.
+    let recovered = sweep(vec![
+        job("j1", State::Active, None),
+        job("j3", State::Active, Some("r3")),
+    ]);
+    let (s3, _, _) = store.client();
+    let (context, events) = testing::context(config(false), testing::mock_sms(&[&recovered]), s3);
+    let summary = handle(schedule_event(), context).await.unwrap();
+    assert_eq!(summary.recovered, 2);
+    assert_eq!(events.of_type("ReplicationJobRecovered").len(), 2);
+    assert!(store.snapshot().failures.is_empty());
+}
+
+#[tokio::test]
+async fn an_sms_event_checks_only_its_job() {
+    let store = SnapshotStore::default();
+    let single = mock!(aws_sdk_sms::Client::get_replication_jobs)
+        .match_requests(|req| req.replication_job_id() == Some("j3"))
+        .then_output(|| {
+            GetReplicationJobsOutput::builder()
+                .replication_job_list(job("j3", State::Active, Some("r3")))
+                .build()
+        });
+    let (s3, _, _) = store.client();
+    let (context, events) = testing::context(config(false), testing::mock_sms(&[&single]), s3);
+    let event = testing::sms_state_change("j3", "r3", "COMPLETED", Some("ami-r3"));
+    let summary = handle(event.clone(), context).await.unwrap();
+    assert_eq!(summary.runs_completed, 1);
+    assert_eq!(events.detail_types(), ["ReplicationRunCompleted"]);
+
+    // The same event delivered twice announces nothing new.
+    let (s3, _, _) = store.client();
+    let (context, events) = testing::context(config(false), testing::mock_sms(&[&single]), s3);
+    handle(event, context).await.unwrap();
+    assert!(events.all().is_empty());
+}
+
+#[tokio::test]
+async fn the_service_run_limit_is_a_hold_not_an_error() {
+    let store = SnapshotStore::default();
+    let jobs = sweep(vec![job("j1", State::PausedOnFailure, None)]);
+    let refused =
+        mock!(aws_sdk_sms::Client::start_on_demand_replication_run).then_http_response(|| {
+            testing::sms_error(
+                400,
+                "ReplicationRunLimitExceededException",
+                "limit of on-demand runs reached",
+            )
+        });
+    let (s3, _, _) = store.client();
+    let (context, events) =
+        testing::context(config(false), testing::mock_sms(&[&jobs, &refused]), s3);
+    let summary = handle(schedule_event(), context).await.unwrap();
+    assert_eq!(summary.remediations_held, 1);
+    let remediated = events.of_type("ReplicationJobRemediated");
+    assert!(remediated[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("limit of on-demand runs"));
+    assert!(
+        store.snapshot().remediations.is_empty(),
+        "a refused run uses no budget"
+    );
+}
+
+#[tokio::test]
+async fn an_alert_that_could_not_be_published_is_sent_again() {
+    let store = SnapshotStore::default();
+    let jobs = sweep(vec![job("j2", State::Failed, None)]);
+    let (s3, _, _) = store.client();
+    let failing_bus = mock!(aws_sdk_eventbridge::Client::put_events).then_http_response(|| {
+        aws_sdk_sms::config::http::HttpResponse::new(
+            500.try_into().unwrap(),
+            aws_smithy_types::body::SdkBody::from(r#"{"__type":"InternalException"}"#),
+        )
+    });
+    let events_client = mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, [&failing_bus]);
+    let context = Arc::new(autopilot_core::runtime::Context {
+        config: config(false),
+        sms: testing::mock_sms(&[&jobs]),
+        s3,
+        publisher: autopilot_core::EventPublisher::new(events_client, "autopilot")
+            .with_retries(2, std::time::Duration::from_millis(1)),
+        clock: testing::fixed_clock(testing::test_now()),
+    });
+    let error = handle(schedule_event(), context).await.unwrap_err();
+    assert_eq!(error.retryability(), Retryability::Retryable);
+    let remembered = store.0.lock().unwrap().is_some() && !store.snapshot().failures.is_empty();
+    assert!(!remembered, "not remembered as alerted");
+
+    let jobs = sweep(vec![job("j2", State::Failed, None)]);
+    let (s3, _, _) = store.client();
+    let (context, events) = testing::context(config(false), testing::mock_sms(&[&jobs]), s3);
+    handle(schedule_event(), context).await.unwrap();
+    assert_eq!(events.of_type("ReplicationJobFailed").len(), 1);
+}
+
+#[tokio::test]
+async fn dry_run_decides_without_resuming() {
+    let store = SnapshotStore::default();
+    let (jobs, start) = (
+        sweep(vec![job("j1", State::PausedOnFailure, None)]),
+        start_run(),
+    );
+    let (s3, _, _) = store.client();
+    let (context, events) = testing::context(config(true), testing::mock_sms(&[&jobs, &start]), s3);
+    handle(schedule_event(), context).await.unwrap();
+    assert_eq!(start.num_calls(), 0);
+    let remediated = events.of_type("ReplicationJobRemediated");
+    assert_eq!(remediated[0]["dryRun"], true);
+    assert_eq!(remediated[0]["action"], "onDemandRunStarted");
+}
+
+#[tokio::test]
+async fn a_corrupt_snapshot_stops_the_watcher_instead_of_realerting_everything() {
+    let store = SnapshotStore(Arc::new(Mutex::new(Some(b"{not json".to_vec()))));
+    let jobs = sweep(wave_jobs());
+    let (s3, _, put) = store.client();
+    let (context, events) = testing::context(config(false), testing::mock_sms(&[&jobs]), s3);
+    let error = handle(schedule_event(), context).await.unwrap_err();
+    assert!(
+        matches!(error, AutopilotError::CorruptState { .. }),
+        "{error}"
+    );
+    assert_eq!(error.retryability(), Retryability::Permanent);
+    assert_eq!(put.num_calls(), 0);
+    assert!(events.all().is_empty());
+}
