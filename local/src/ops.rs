@@ -19,6 +19,9 @@ use crate::model::{
 use crate::state::{epoch_secs, App, AppReplication, Engine, Job, JobUpdate, Millis, NewJob, Run};
 use crate::template;
 
+/// A server group as a request gives it: (existing id, name, member server ids).
+type GroupInput = (Option<String>, String, Vec<String>);
+
 /// Default `maxResults` the model documents for most list operations.
 const DEFAULT_PAGE: usize = 50;
 /// ListApps documents a default of 100.
@@ -432,7 +435,7 @@ impl Engine {
         &self,
         input: &Value,
         app_id: Option<&str>,
-    ) -> Result<Vec<(Option<String>, String, Vec<String>)>, ApiError> {
+    ) -> Result<Vec<GroupInput>, ApiError> {
         let Some(groups) = input.get("serverGroups").filter(|v| !v.is_null()) else {
             return Ok(Vec::new());
         };

@@ -8,13 +8,19 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use autopilot_local::model::{enum_values_used, model_error_names, ErrorCode, IMPLEMENTED_OPERATIONS, TARGET_PREFIX, UNIMPLEMENTED_OPERATIONS};
+use autopilot_local::model::{
+    enum_values_used, model_error_names, ErrorCode, IMPLEMENTED_OPERATIONS, TARGET_PREFIX,
+    UNIMPLEMENTED_OPERATIONS,
+};
 use autopilot_local::Scenario;
 use serde_json::Value;
 
 fn reference(file: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/sms-2016-10-24").join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/reference/sms-2016-10-24")
+        .join(file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     serde_json::from_str(&text).expect("model JSON")
 }
 
@@ -28,10 +34,23 @@ fn target_prefix_matches_the_model() {
 #[test]
 fn every_model_operation_is_implemented_or_declared_unimplemented() {
     let model = reference("service-2.json");
-    let ops: BTreeSet<&str> = model["operations"].as_object().expect("operations").keys().map(String::as_str).collect();
-    let ours: BTreeSet<&str> = IMPLEMENTED_OPERATIONS.iter().chain(UNIMPLEMENTED_OPERATIONS).copied().collect();
+    let ops: BTreeSet<&str> = model["operations"]
+        .as_object()
+        .expect("operations")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let ours: BTreeSet<&str> = IMPLEMENTED_OPERATIONS
+        .iter()
+        .chain(UNIMPLEMENTED_OPERATIONS)
+        .copied()
+        .collect();
     assert_eq!(ops, ours);
-    assert_eq!(ours.len(), IMPLEMENTED_OPERATIONS.len() + UNIMPLEMENTED_OPERATIONS.len(), "no overlap");
+    assert_eq!(
+        ours.len(),
+        IMPLEMENTED_OPERATIONS.len() + UNIMPLEMENTED_OPERATIONS.len(),
+        "no overlap"
+    );
 }
 
 #[test]
@@ -39,12 +58,18 @@ fn every_model_error_name_is_an_exception_shape() {
     let model = reference("service-2.json");
     let shapes = model["shapes"].as_object().expect("shapes");
     for name in model_error_names() {
-        let shape = shapes.get(name).unwrap_or_else(|| panic!("{name} is not a shape of the model"));
+        let shape = shapes
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is not a shape of the model"));
         assert_eq!(shape["exception"], true, "{name} is not an exception shape");
     }
     // The protocol-level errors are exactly the ones the model does not declare.
     for code in ErrorCode::PROTOCOL {
-        assert!(!shapes.contains_key(code.name()), "{} is in the model after all", code.name());
+        assert!(
+            !shapes.contains_key(code.name()),
+            "{} is in the model after all",
+            code.name()
+        );
     }
 }
 
@@ -52,8 +77,13 @@ fn every_model_error_name_is_an_exception_shape() {
 fn every_enum_value_exists_in_its_shape() {
     let model = reference("service-2.json");
     for (shape, value) in enum_values_used() {
-        let allowed = model["shapes"][shape]["enum"].as_array().unwrap_or_else(|| panic!("{shape} is not an enum shape"));
-        assert!(allowed.iter().any(|v| v == value), "{shape} has no value {value}");
+        let allowed = model["shapes"][shape]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{shape} is not an enum shape"));
+        assert!(
+            allowed.iter().any(|v| v == value),
+            "{shape} has no value {value}"
+        );
     }
 }
 
@@ -83,14 +113,40 @@ fn every_error_an_operation_can_return_is_declared_for_it() {
                 "OperationNotPermittedException",
             ],
         ),
-        ("UpdateReplicationJob", &["ReplicationJobNotFoundException", "InvalidParameterException", "OperationNotPermittedException"]),
+        (
+            "UpdateReplicationJob",
+            &[
+                "ReplicationJobNotFoundException",
+                "InvalidParameterException",
+                "OperationNotPermittedException",
+            ],
+        ),
         ("DeleteReplicationJob", &["ReplicationJobNotFoundException"]),
-        ("StartOnDemandReplicationRun", &["ReplicationRunLimitExceededException", "OperationNotPermittedException", "InvalidParameterException"]),
-        ("LaunchApp", &["OperationNotPermittedException", "InvalidParameterException"]),
+        (
+            "StartOnDemandReplicationRun",
+            &[
+                "ReplicationRunLimitExceededException",
+                "OperationNotPermittedException",
+                "InvalidParameterException",
+            ],
+        ),
+        (
+            "LaunchApp",
+            &[
+                "OperationNotPermittedException",
+                "InvalidParameterException",
+            ],
+        ),
         ("GenerateChangeSet", &["OperationNotPermittedException"]),
         ("GenerateTemplate", &["OperationNotPermittedException"]),
         ("GetServers", &["InvalidParameterException"]),
-        ("GetReplicationRuns", &["InvalidParameterException", "MissingRequiredParameterException"]),
+        (
+            "GetReplicationRuns",
+            &[
+                "InvalidParameterException",
+                "MissingRequiredParameterException",
+            ],
+        ),
     ];
     for (op, errors) in expectations {
         let d = declared(op);
@@ -105,9 +161,16 @@ fn paginated_operations_match_the_paginators_file() {
     let paginators = reference("paginators-1.json");
     let model = reference("service-2.json");
     for (op, p) in paginators["pagination"].as_object().expect("pagination") {
-        assert!(IMPLEMENTED_OPERATIONS.contains(&op.as_str()), "{op} paginates but is not implemented");
-        let input = model["operations"][op]["input"]["shape"].as_str().expect("input shape");
-        assert!(model["shapes"][input]["members"].get("maxResults").is_some());
+        assert!(
+            IMPLEMENTED_OPERATIONS.contains(&op.as_str()),
+            "{op} paginates but is not implemented"
+        );
+        let input = model["operations"][op]["input"]["shape"]
+            .as_str()
+            .expect("input shape");
+        assert!(model["shapes"][input]["members"]
+            .get("maxResults")
+            .is_some());
         assert_eq!(p["input_token"], "nextToken");
         assert_eq!(p["limit_key"], "maxResults");
     }
@@ -120,12 +183,26 @@ async fn every_implemented_operation_round_trips_through_the_sdk() {
     let emu = common::start(Scenario::default_scenario()).await;
     let sms = common::sms(&emu).await;
     let now = || aws_sdk_sms::primitives::DateTime::from_secs(emu.now().timestamp());
-    sms.get_connectors().max_results(1).send().await.expect("GetConnectors");
-    sms.import_server_catalog().send().await.expect("ImportServerCatalog");
+    sms.get_connectors()
+        .max_results(1)
+        .send()
+        .await
+        .expect("GetConnectors");
+    sms.import_server_catalog()
+        .send()
+        .await
+        .expect("ImportServerCatalog");
     emu.advance(std::time::Duration::from_secs(200));
-    sms.get_servers().max_results(5).send().await.expect("GetServers");
+    sms.get_servers()
+        .max_results(5)
+        .send()
+        .await
+        .expect("GetServers");
     // Servers that belong to no scenario app (a server may be in one app only).
-    let ids = [common::server_id(&emu, "build-01"), common::server_id(&emu, "build-02")];
+    let ids = [
+        common::server_id(&emu, "build-01"),
+        common::server_id(&emu, "build-02"),
+    ];
     let job = sms
         .create_replication_job()
         .server_id(&ids[0])
@@ -142,9 +219,22 @@ async fn every_implemented_operation_round_trips_through_the_sdk() {
         .map(str::to_string)
         .expect("id");
     emu.advance(std::time::Duration::from_secs(100));
-    sms.get_replication_jobs().max_results(10).send().await.expect("GetReplicationJobs");
-    sms.get_replication_runs().replication_job_id(&job).send().await.expect("GetReplicationRuns");
-    sms.update_replication_job().replication_job_id(&job).frequency(6).send().await.expect("UpdateReplicationJob");
+    sms.get_replication_jobs()
+        .max_results(10)
+        .send()
+        .await
+        .expect("GetReplicationJobs");
+    sms.get_replication_runs()
+        .replication_job_id(&job)
+        .send()
+        .await
+        .expect("GetReplicationRuns");
+    sms.update_replication_job()
+        .replication_job_id(&job)
+        .frequency(6)
+        .send()
+        .await
+        .expect("UpdateReplicationJob");
     let created = sms
         .create_app()
         .name("conformance-app")
@@ -153,18 +243,43 @@ async fn every_implemented_operation_round_trips_through_the_sdk() {
         .server_groups(
             aws_sdk_sms::types::ServerGroup::builder()
                 .name("g1")
-                .server_list(aws_sdk_sms::types::Server::builder().server_id(&ids[1]).build())
+                .server_list(
+                    aws_sdk_sms::types::Server::builder()
+                        .server_id(&ids[1])
+                        .build(),
+                )
                 .build(),
         )
-        .tags(aws_sdk_sms::types::Tag::builder().key("k").value("v").build())
+        .tags(
+            aws_sdk_sms::types::Tag::builder()
+                .key("k")
+                .value("v")
+                .build(),
+        )
         .send()
         .await
         .expect("CreateApp");
-    let app = created.app_summary().and_then(|s| s.app_id()).map(str::to_string).expect("app id");
-    let group = created.server_groups()[0].server_group_id().map(str::to_string).expect("group id");
+    let app = created
+        .app_summary()
+        .and_then(|s| s.app_id())
+        .map(str::to_string)
+        .expect("app id");
+    let group = created.server_groups()[0]
+        .server_group_id()
+        .map(str::to_string)
+        .expect("group id");
     sms.get_app().app_id(&app).send().await.expect("GetApp");
-    sms.list_apps().app_ids(&app).send().await.expect("ListApps");
-    sms.update_app().app_id(&app).name("renamed").send().await.expect("UpdateApp");
+    sms.list_apps()
+        .app_ids(&app)
+        .send()
+        .await
+        .expect("ListApps");
+    sms.update_app()
+        .app_id(&app)
+        .name("renamed")
+        .send()
+        .await
+        .expect("UpdateApp");
     sms.put_app_launch_configuration()
         .app_id(&app)
         .auto_launch(false)
@@ -174,7 +289,11 @@ async fn every_implemented_operation_round_trips_through_the_sdk() {
                 .launch_order(1)
                 .server_launch_configurations(
                     aws_sdk_sms::types::ServerLaunchConfiguration::builder()
-                        .server(aws_sdk_sms::types::Server::builder().server_id(&ids[1]).build())
+                        .server(
+                            aws_sdk_sms::types::Server::builder()
+                                .server_id(&ids[1])
+                                .build(),
+                        )
                         .instance_type("t3.small")
                         .subnet("subnet-1")
                         .security_group("sg-1")
@@ -185,8 +304,16 @@ async fn every_implemented_operation_round_trips_through_the_sdk() {
         .send()
         .await
         .expect("PutAppLaunchConfiguration");
-    let lc = sms.get_app_launch_configuration().app_id(&app).send().await.expect("GetAppLaunchConfiguration");
-    assert_eq!(lc.server_group_launch_configurations()[0].launch_order(), Some(1));
+    let lc = sms
+        .get_app_launch_configuration()
+        .app_id(&app)
+        .send()
+        .await
+        .expect("GetAppLaunchConfiguration");
+    assert_eq!(
+        lc.server_group_launch_configurations()[0].launch_order(),
+        Some(1)
+    );
     sms.put_app_replication_configuration()
         .app_id(&app)
         .server_group_replication_configurations(
@@ -194,9 +321,16 @@ async fn every_implemented_operation_round_trips_through_the_sdk() {
                 .server_group_id(&group)
                 .server_replication_configurations(
                     aws_sdk_sms::types::ServerReplicationConfiguration::builder()
-                        .server(aws_sdk_sms::types::Server::builder().server_id(&ids[1]).build())
+                        .server(
+                            aws_sdk_sms::types::Server::builder()
+                                .server_id(&ids[1])
+                                .build(),
+                        )
                         .server_replication_parameters(
-                            aws_sdk_sms::types::ServerReplicationParameters::builder().frequency(24).seed_time(now()).build(),
+                            aws_sdk_sms::types::ServerReplicationParameters::builder()
+                                .frequency(24)
+                                .seed_time(now())
+                                .build(),
                         )
                         .build(),
                 )
@@ -205,42 +339,112 @@ async fn every_implemented_operation_round_trips_through_the_sdk() {
         .send()
         .await
         .expect("PutAppReplicationConfiguration");
-    sms.get_app_replication_configuration().app_id(&app).send().await.expect("GetAppReplicationConfiguration");
-    sms.start_app_replication().app_id(&app).send().await.expect("StartAppReplication");
+    sms.get_app_replication_configuration()
+        .app_id(&app)
+        .send()
+        .await
+        .expect("GetAppReplicationConfiguration");
+    sms.start_app_replication()
+        .app_id(&app)
+        .send()
+        .await
+        .expect("StartAppReplication");
     emu.advance(std::time::Duration::from_secs(3 * 3600));
     let summary = sms.get_app().app_id(&app).send().await.expect("GetApp");
     assert_eq!(
         summary.app_summary().and_then(|s| s.replication_status()),
         Some(&aws_sdk_sms::types::AppReplicationStatus::Replicated)
     );
-    sms.launch_app().app_id(&app).send().await.expect("LaunchApp");
+    sms.launch_app()
+        .app_id(&app)
+        .send()
+        .await
+        .expect("LaunchApp");
     emu.advance(std::time::Duration::from_secs(3600));
-    sms.generate_template().app_id(&app).send().await.expect("GenerateTemplate");
-    sms.generate_change_set().app_id(&app).send().await.expect("GenerateChangeSet");
-    sms.terminate_app().app_id(&app).send().await.expect("TerminateApp");
+    sms.generate_template()
+        .app_id(&app)
+        .send()
+        .await
+        .expect("GenerateTemplate");
+    sms.generate_change_set()
+        .app_id(&app)
+        .send()
+        .await
+        .expect("GenerateChangeSet");
+    sms.terminate_app()
+        .app_id(&app)
+        .send()
+        .await
+        .expect("TerminateApp");
     emu.advance(std::time::Duration::from_secs(3600));
-    sms.stop_app_replication().app_id(&app).send().await.expect("StopAppReplication");
-    sms.delete_app_launch_configuration().app_id(&app).send().await.expect("DeleteAppLaunchConfiguration");
-    sms.delete_app_replication_configuration().app_id(&app).send().await.expect("DeleteAppReplicationConfiguration");
-    sms.delete_app().app_id(&app).send().await.expect("DeleteApp");
-    sms.start_on_demand_replication_run().replication_job_id(&job).send().await.expect("StartOnDemandReplicationRun");
-    sms.delete_replication_job().replication_job_id(&job).send().await.expect("DeleteReplicationJob");
-    let connector = sms.get_connectors().send().await.expect("GetConnectors").connector_list()[1]
+    sms.stop_app_replication()
+        .app_id(&app)
+        .send()
+        .await
+        .expect("StopAppReplication");
+    sms.delete_app_launch_configuration()
+        .app_id(&app)
+        .send()
+        .await
+        .expect("DeleteAppLaunchConfiguration");
+    sms.delete_app_replication_configuration()
+        .app_id(&app)
+        .send()
+        .await
+        .expect("DeleteAppReplicationConfiguration");
+    sms.delete_app()
+        .app_id(&app)
+        .send()
+        .await
+        .expect("DeleteApp");
+    sms.start_on_demand_replication_run()
+        .replication_job_id(&job)
+        .send()
+        .await
+        .expect("StartOnDemandReplicationRun");
+    sms.delete_replication_job()
+        .replication_job_id(&job)
+        .send()
+        .await
+        .expect("DeleteReplicationJob");
+    let connector = sms
+        .get_connectors()
+        .send()
+        .await
+        .expect("GetConnectors")
+        .connector_list()[1]
         .connector_id()
         .map(str::to_string)
         .expect("connector");
-    sms.disassociate_connector().connector_id(&connector).send().await.expect("DisassociateConnector");
-    sms.delete_server_catalog().send().await.expect("DeleteServerCatalog");
+    sms.disassociate_connector()
+        .connector_id(&connector)
+        .send()
+        .await
+        .expect("DisassociateConnector");
+    sms.delete_server_catalog()
+        .send()
+        .await
+        .expect("DeleteServerCatalog");
 
     let counts = emu.call_counts();
     for op in IMPLEMENTED_OPERATIONS {
-        assert!(counts.get(*op).copied().unwrap_or(0) >= 1, "{op} was not exercised");
+        assert!(
+            counts.get(*op).copied().unwrap_or(0) >= 1,
+            "{op} was not exercised"
+        );
     }
     // A model operation the emulator does not implement says so.
-    let err = sms.import_app_catalog().send().await.expect_err("not implemented");
+    let err = sms
+        .import_app_catalog()
+        .send()
+        .await
+        .expect_err("not implemented");
     let meta = err.raw_response().map(|r| r.status().as_u16());
     assert_eq!(meta, Some(501));
     let text = format!("{:?}", err.into_service_error());
-    assert!(text.contains("is not implemented by the sms-autopilot emulator"), "{text}");
+    assert!(
+        text.contains("is not implemented by the sms-autopilot emulator"),
+        "{text}"
+    );
     emu.shutdown().await;
 }

@@ -9,7 +9,9 @@ use std::time::Duration;
 use autopilot_local::Scenario;
 use aws_lambda_events::cloudwatch_events::sms::JobStateChange;
 use aws_lambda_events::cloudwatch_events::CloudWatchEvent;
-use aws_sdk_sms::types::{ConnectorStatus, ReplicationJobState, ReplicationRunState, ServerCatalogStatus};
+use aws_sdk_sms::types::{
+    ConnectorStatus, ReplicationJobState, ReplicationRunState, ServerCatalogStatus,
+};
 use aws_smithy_types_convert_shim::now_secs;
 
 mod aws_smithy_types_convert_shim {
@@ -20,8 +22,16 @@ mod aws_smithy_types_convert_shim {
 }
 
 async fn job_state(sms: &aws_sdk_sms::Client, id: &str) -> aws_sdk_sms::types::ReplicationJob {
-    let out = sms.get_replication_jobs().replication_job_id(id).send().await.expect("GetReplicationJobs");
-    out.replication_job_list().first().cloned().expect("job listed")
+    let out = sms
+        .get_replication_jobs()
+        .replication_job_id(id)
+        .send()
+        .await
+        .expect("GetReplicationJobs");
+    out.replication_job_list()
+        .first()
+        .cloned()
+        .expect("job listed")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,11 +51,20 @@ async fn whole_flow_through_the_real_sdk() {
 
     // Catalog import and discovery.
     let before = sms.get_servers().send().await.expect("GetServers");
-    assert_eq!(before.server_catalog_status(), Some(&ServerCatalogStatus::NotImported));
+    assert_eq!(
+        before.server_catalog_status(),
+        Some(&ServerCatalogStatus::NotImported)
+    );
     assert!(before.server_list().is_empty());
-    sms.import_server_catalog().send().await.expect("ImportServerCatalog");
+    sms.import_server_catalog()
+        .send()
+        .await
+        .expect("ImportServerCatalog");
     let importing = sms.get_servers().send().await.expect("GetServers");
-    assert_eq!(importing.server_catalog_status(), Some(&ServerCatalogStatus::Importing));
+    assert_eq!(
+        importing.server_catalog_status(),
+        Some(&ServerCatalogStatus::Importing)
+    );
     emu.advance(Duration::from_secs(121));
     let servers: Vec<_> = sms
         .get_servers()
@@ -56,9 +75,19 @@ async fn whole_flow_through_the_real_sdk() {
         .await
         .expect("paginate servers");
     let scenario = Scenario::default_scenario();
-    let visible_now = scenario.servers.iter().filter(|s| s.appears_at_secs == 0).count();
+    let visible_now = scenario
+        .servers
+        .iter()
+        .filter(|s| s.appears_at_secs == 0)
+        .count();
     assert_eq!(servers.len(), visible_now);
-    let first_modified = sms.get_servers().send().await.expect("GetServers").last_modified_on().cloned();
+    let first_modified = sms
+        .get_servers()
+        .send()
+        .await
+        .expect("GetServers")
+        .last_modified_on()
+        .cloned();
     assert!(first_modified.is_some());
 
     // Job creation, and AlreadyExists on repeat.
@@ -82,7 +111,12 @@ async fn whole_flow_through_the_real_sdk() {
         .send()
         .await
         .expect_err("second job for the same server");
-    assert!(again.as_service_error().is_some_and(|e| e.is_replication_job_already_exists_exception()), "{again:?}");
+    assert!(
+        again
+            .as_service_error()
+            .is_some_and(|e| e.is_replication_job_already_exists_exception()),
+        "{again:?}"
+    );
     let listed = sms
         .get_servers()
         .vm_server_address_list(
@@ -97,7 +131,10 @@ async fn whole_flow_through_the_real_sdk() {
         .await
         .expect("filtered GetServers");
     assert_eq!(listed.server_list().len(), 1);
-    assert_eq!(listed.server_list()[0].replication_job_id(), Some(job.as_str()));
+    assert_eq!(
+        listed.server_list()[0].replication_job_id(),
+        Some(job.as_str())
+    );
 
     // Run to COMPLETED.
     emu.advance(Duration::from_secs(60 + 600));
@@ -126,16 +163,25 @@ async fn whole_flow_through_the_real_sdk() {
         .map(str::to_string)
         .expect("id");
     emu.advance(Duration::from_secs(60 + 2100 + 1));
-    assert_eq!(job_state(&sms, &paused).await.state(), Some(&ReplicationJobState::Failing));
+    assert_eq!(
+        job_state(&sms, &paused).await.state(),
+        Some(&ReplicationJobState::Failing)
+    );
     emu.advance(Duration::from_secs(300));
-    assert_eq!(job_state(&sms, &paused).await.state(), Some(&ReplicationJobState::PausedOnFailure));
+    assert_eq!(
+        job_state(&sms, &paused).await.state(),
+        Some(&ReplicationJobState::PausedOnFailure)
+    );
     sms.start_on_demand_replication_run()
         .replication_job_id(&paused)
         .description("resume after pause")
         .send()
         .await
         .expect("StartOnDemandReplicationRun");
-    assert_eq!(job_state(&sms, &paused).await.state(), Some(&ReplicationJobState::Active));
+    assert_eq!(
+        job_state(&sms, &paused).await.state(),
+        Some(&ReplicationJobState::Active)
+    );
     emu.advance(Duration::from_secs(60 + 4200 + 1));
     let resumed = job_state(&sms, &paused).await;
     assert_eq!(resumed.state(), Some(&ReplicationJobState::Active));
@@ -146,8 +192,15 @@ async fn whole_flow_through_the_real_sdk() {
         .send()
         .await
         .expect("GetReplicationRuns");
-    let states: Vec<_> = runs.replication_run_list().iter().filter_map(|r| r.state().cloned()).collect();
-    assert_eq!(states, [ReplicationRunState::Failed, ReplicationRunState::Completed]);
+    let states: Vec<_> = runs
+        .replication_run_list()
+        .iter()
+        .filter_map(|r| r.state().cloned())
+        .collect();
+    assert_eq!(
+        states,
+        [ReplicationRunState::Failed, ReplicationRunState::Completed]
+    );
 
     // An app launched once every member has a completed run.
     let apps = sms.list_apps().send().await.expect("ListApps");
@@ -158,9 +211,21 @@ async fn whole_flow_through_the_real_sdk() {
         .and_then(|a| a.app_id())
         .map(str::to_string)
         .expect("shop app");
-    let refused = sms.launch_app().app_id(&shop).send().await.expect_err("members not replicated");
-    let message = refused.as_service_error().and_then(|e| e.meta().message()).unwrap_or_default().to_string();
-    assert!(message.contains(&common::server_id(&emu, "shop-db-01")), "{message}");
+    let refused = sms
+        .launch_app()
+        .app_id(&shop)
+        .send()
+        .await
+        .expect_err("members not replicated");
+    let message = refused
+        .as_service_error()
+        .and_then(|e| e.meta().message())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        message.contains(&common::server_id(&emu, "shop-db-01")),
+        "{message}"
+    );
     for name in ["shop-web-02", "shop-app-01", "shop-app-02", "shop-db-01"] {
         sms.create_replication_job()
             .server_id(common::server_id(&emu, name))
@@ -170,20 +235,37 @@ async fn whole_flow_through_the_real_sdk() {
             .expect("member job");
     }
     emu.advance(Duration::from_secs(60 + 3600 + 1));
-    sms.launch_app().app_id(&shop).send().await.expect("LaunchApp");
+    sms.launch_app()
+        .app_id(&shop)
+        .send()
+        .await
+        .expect("LaunchApp");
     let status = |v: aws_sdk_sms::operation::get_app::GetAppOutput| {
-        v.app_summary().and_then(|s| s.launch_status().cloned()).expect("launch status")
+        v.app_summary()
+            .and_then(|s| s.launch_status().cloned())
+            .expect("launch status")
     };
     use aws_sdk_sms::types::AppLaunchStatus;
-    assert_eq!(status(sms.get_app().app_id(&shop).send().await.expect("GetApp")), AppLaunchStatus::LaunchPending);
+    assert_eq!(
+        status(sms.get_app().app_id(&shop).send().await.expect("GetApp")),
+        AppLaunchStatus::LaunchPending
+    );
     emu.advance(Duration::from_secs(61));
-    assert_eq!(status(sms.get_app().app_id(&shop).send().await.expect("GetApp")), AppLaunchStatus::LaunchInProgress);
+    assert_eq!(
+        status(sms.get_app().app_id(&shop).send().await.expect("GetApp")),
+        AppLaunchStatus::LaunchInProgress
+    );
     emu.advance(Duration::from_secs(601));
     let app = sms.get_app().app_id(&shop).send().await.expect("GetApp");
     let summary = app.app_summary().expect("summary");
     assert_eq!(summary.launch_status(), Some(&AppLaunchStatus::Launched));
     let details = summary.launch_details().expect("launch details");
-    assert!(details.stack_name().is_some() && details.stack_id().is_some_and(|s| s.starts_with("arn:aws:cloudformation:")));
+    assert!(
+        details.stack_name().is_some()
+            && details
+                .stack_id()
+                .is_some_and(|s| s.starts_with("arn:aws:cloudformation:"))
+    );
 
     // Template in S3.
     let loc = sms
@@ -211,12 +293,26 @@ async fn whole_flow_through_the_real_sdk() {
     let template: serde_json::Value = serde_json::from_slice(&body).expect("template JSON");
     let resources = template["Resources"].as_object().expect("resources");
     assert_eq!(resources.len(), 5);
-    assert!(resources.values().all(|r| r["Type"] == "AWS::EC2::Instance"));
-    assert_eq!(resources["ShopWeb01"]["Properties"]["InstanceType"], "m5.large");
-    assert_eq!(resources["ShopWeb01"]["DependsOn"], serde_json::json!(["ShopApp01", "ShopApp02"]));
+    assert!(resources
+        .values()
+        .all(|r| r["Type"] == "AWS::EC2::Instance"));
+    assert_eq!(
+        resources["ShopWeb01"]["Properties"]["InstanceType"],
+        "m5.large"
+    );
+    assert_eq!(
+        resources["ShopWeb01"]["DependsOn"],
+        serde_json::json!(["ShopApp01", "ShopApp02"])
+    );
     assert!(resources["ShopDb01"].get("DependsOn").is_none());
-    let web_ami = job_state(&sms, &job).await.latest_ami_id().map(str::to_string);
-    assert_eq!(resources["ShopWeb01"]["Properties"]["ImageId"].as_str(), web_ami.as_deref());
+    let web_ami = job_state(&sms, &job)
+        .await
+        .latest_ami_id()
+        .map(str::to_string);
+    assert_eq!(
+        resources["ShopWeb01"]["Properties"]["ImageId"].as_str(),
+        web_ami.as_deref()
+    );
 
     // Newer AMIs after the next scheduled runs, then a change set.
     emu.advance(Duration::from_secs(12 * 3600 + 3600));
@@ -247,17 +343,31 @@ async fn whole_flow_through_the_real_sdk() {
     let change_set: serde_json::Value = serde_yaml_ng::from_slice(&body).expect("change set YAML");
     let changes = change_set["Changes"].as_array().expect("changes");
     assert_eq!(changes.len(), 5, "every member got a newer AMI");
-    assert_eq!(changes[0]["ResourceChange"]["Details"][0]["Target"]["Name"], "ImageId");
+    assert_eq!(
+        changes[0]["ResourceChange"]["Details"][0]["Target"]["Name"],
+        "ImageId"
+    );
     // numberOfRecentAmisToKeep = 1 pruned the first AMI of shop-web-01.
-    assert!(emu.state().pruned_amis.iter().any(|a| Some(a.as_str()) == web_ami.as_deref()));
+    assert!(emu
+        .state()
+        .pruned_amis
+        .iter()
+        .any(|a| Some(a.as_str()) == web_ami.as_deref()));
 
     // The listing of objects works through the SDK too.
-    let listed = s3.list_objects_v2().bucket("sms-app-templates").send().await.expect("ListObjectsV2");
+    let listed = s3
+        .list_objects_v2()
+        .bucket("sms-app-templates")
+        .send()
+        .await
+        .expect("ListObjectsV2");
     assert_eq!(listed.contents().len(), 2);
     s3.put_object()
         .bucket("sms-autopilot-artifacts")
         .key("reports/wave.json")
-        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"{\"ok\":true}"))
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(
+            b"{\"ok\":true}",
+        ))
         .send()
         .await
         .expect("PutObject with arbitrary credentials");
@@ -265,9 +375,13 @@ async fn whole_flow_through_the_real_sdk() {
     // Events: every one deserialises as the Lambda event type the functions use.
     let mut seen = Vec::new();
     while let Ok(e) = events.try_recv() {
-        let typed: CloudWatchEvent<JobStateChange> = serde_json::from_str(&e.to_json()).expect("typed event");
+        let typed: CloudWatchEvent<JobStateChange> =
+            serde_json::from_str(&e.to_json()).expect("typed event");
         assert_eq!(typed.source.as_deref(), Some("aws.sms"));
-        assert_eq!(typed.detail_type.as_deref(), Some("Server Migration Job State Change"));
+        assert_eq!(
+            typed.detail_type.as_deref(),
+            Some("Server Migration Job State Change")
+        );
         seen.push(typed.detail.expect("detail"));
     }
     let for_paused: Vec<&str> = seen
@@ -275,8 +389,19 @@ async fn whole_flow_through_the_real_sdk() {
         .filter(|d| d.replication_job_id == paused)
         .map(|d| d.state.as_str())
         .collect();
-    assert_eq!(for_paused[..5], ["PENDING", "ACTIVE", "FAILING", "PAUSED_ON_FAILURE", "ACTIVE"]);
-    assert!(seen.iter().any(|d| d.replication_job_id == paused && d.state == "COMPLETED" && d.ami_id.is_some()));
+    assert_eq!(
+        for_paused[..5],
+        [
+            "PENDING",
+            "ACTIVE",
+            "FAILING",
+            "PAUSED_ON_FAILURE",
+            "ACTIVE"
+        ]
+    );
+    assert!(seen
+        .iter()
+        .any(|d| d.replication_job_id == paused && d.state == "COMPLETED" && d.ami_id.is_some()));
 
     let counts = emu.call_counts();
     assert_eq!(counts.get("LaunchApp"), Some(&2));
@@ -290,7 +415,10 @@ async fn sdk_paginator_walks_120_plus_servers() {
     let sms = common::sms(&emu).await;
     sms.import_server_catalog().send().await.expect("import");
     emu.advance(Duration::from_secs(8 * 3600));
-    sms.import_server_catalog().send().await.expect("re-import sees late servers");
+    sms.import_server_catalog()
+        .send()
+        .await
+        .expect("re-import sees late servers");
     emu.advance(Duration::from_secs(121));
     emu.reset_call_counts();
     let servers: Vec<_> = sms
@@ -310,15 +438,37 @@ async fn sdk_paginator_walks_120_plus_servers() {
     let first = sms.get_servers().send().await.expect("first page");
     assert_eq!(first.server_list().len(), 50);
     assert!(first.next_token().is_some());
-    let bad = sms.get_servers().next_token("not-a-token").send().await.expect_err("bad token");
-    assert_eq!(bad.as_service_error().and_then(|e| e.meta().code()), Some("InvalidParameterException"));
-    let too_big = sms.get_servers().max_results(101).send().await.expect_err("too big");
-    assert_eq!(too_big.as_service_error().and_then(|e| e.meta().code()), Some("InvalidParameterException"));
+    let bad = sms
+        .get_servers()
+        .next_token("not-a-token")
+        .send()
+        .await
+        .expect_err("bad token");
+    assert_eq!(
+        bad.as_service_error().and_then(|e| e.meta().code()),
+        Some("InvalidParameterException")
+    );
+    let too_big = sms
+        .get_servers()
+        .max_results(101)
+        .send()
+        .await
+        .expect_err("too big");
+    assert_eq!(
+        too_big.as_service_error().and_then(|e| e.meta().code()),
+        Some("InvalidParameterException")
+    );
     // ListApps paginates too (the Rust SDK has no paginator for it, so by hand).
     let mut apps = Vec::new();
     let mut token = None;
     for _ in 0..10 {
-        let page = sms.list_apps().max_results(2).set_next_token(token).send().await.expect("ListApps");
+        let page = sms
+            .list_apps()
+            .max_results(2)
+            .set_next_token(token)
+            .send()
+            .await
+            .expect("ListApps");
         apps.extend(page.apps().iter().cloned());
         token = page.next_token().map(str::to_string);
         if token.is_none() {

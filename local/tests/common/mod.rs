@@ -22,7 +22,13 @@ pub async fn start(scenario: Scenario) -> EmulatorHandle {
 pub async fn sdk_config(endpoint: &str, attempts: u32) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKIDLOCALTEST", "local-test-secret", None, None, "tests"))
+        .credentials_provider(Credentials::new(
+            "AKIDLOCALTEST",
+            "local-test-secret",
+            None,
+            None,
+            "tests",
+        ))
         .endpoint_url(endpoint)
         .retry_config(RetryConfig::standard().with_max_attempts(attempts))
         .load()
@@ -37,7 +43,11 @@ pub async fn sms(emu: &EmulatorHandle) -> aws_sdk_sms::Client {
 /// A real aws-sdk-s3 client (path-style) pointed at the local S3.
 pub async fn s3(emu: &EmulatorHandle) -> aws_sdk_s3::Client {
     let conf = sdk_config(&emu.s3_endpoint(), 1).await;
-    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build())
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    )
 }
 
 /// Advances in one-minute steps (so stage details and health periods are sampled).
@@ -46,11 +56,22 @@ pub fn advance_secs(emu: &EmulatorHandle, secs: u64) {
 }
 
 /// A raw HTTP/1.1 exchange: (status, headers lowercased, body).
-pub fn raw_http(endpoint: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
+pub fn raw_http(
+    endpoint: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
     let addr = endpoint.trim_start_matches("http://");
     let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -82,7 +103,10 @@ pub fn raw_sms(endpoint: &str, op: &str, body: &str) -> (u16, serde_json::Value)
         ],
         body,
     );
-    (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 /// Server id of a VM name in the default scenario.
