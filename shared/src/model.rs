@@ -219,6 +219,31 @@ sms_enum!(
     }
 );
 
+impl AppLaunchStatus {
+    /// The app has never launched, or its last launch ended (failed or terminated), so
+    /// LaunchApp may be called if its members are ready.
+    pub fn is_launchable(&self) -> bool {
+        matches!(
+            self,
+            Self::ReadyForConfiguration
+                | Self::ReadyForLaunch
+                | Self::LaunchFailed
+                | Self::Terminated
+        )
+    }
+
+    /// The app runs in AWS (fully or partly): newer AMIs call for a change set.
+    pub fn is_launched(&self) -> bool {
+        matches!(
+            self,
+            Self::Launched
+                | Self::PartiallyLaunched
+                | Self::DeltaLaunchInProgress
+                | Self::DeltaLaunchFailed
+        )
+    }
+}
+
 sms_enum!(
     /// Replication status of an app as a whole.
     AppReplicationStatus {

@@ -92,9 +92,8 @@ pub fn app_readiness(
 ) -> AppReadiness {
     use AppLaunchStatus as S;
     match &app.launch_status {
-        S::Launched | S::PartiallyLaunched | S::DeltaLaunchInProgress | S::DeltaLaunchFailed => {
-            return AppReadiness::AlreadyLaunched
-        }
+        status if status.is_launchable() => {}
+        status if status.is_launched() => return AppReadiness::AlreadyLaunched,
         S::LaunchPending
         | S::LaunchInProgress
         | S::ConfigurationInProgress
@@ -110,12 +109,11 @@ pub fn app_readiness(
                 reason: "its launch configuration is invalid".into(),
             }
         }
-        S::Unknown(status) => {
+        other => {
             return AppReadiness::NotLaunchable {
-                reason: format!("unknown launch status {status}"),
+                reason: format!("unexpected launch status {other}"),
             }
         }
-        S::ReadyForConfiguration | S::ReadyForLaunch | S::LaunchFailed | S::Terminated => {}
     }
     if app.tag(&opt_out.key) == Some(opt_out.value.as_str()) {
         return AppReadiness::NotLaunchable {

@@ -1,0 +1,200 @@
+//! Unit tests of the app launcher against a mocked SMS.
+
+use super::*;
+use autopilot_core::config::CommonConfig;
+use autopilot_core::testing::{self, schedule_event};
+use aws_sdk_sms::operation::get_app::GetAppOutput;
+use aws_sdk_sms::operation::get_replication_jobs::GetReplicationJobsOutput;
+use aws_sdk_sms::operation::launch_app::LaunchAppOutput;
+use aws_sdk_sms::operation::list_apps::ListAppsOutput;
+use aws_sdk_sms::types::{
+    AppLaunchStatus as Status, AppSummary, ReplicationJob as SmsJob, ReplicationJobState, Server,
+    ServerGroup, Tag,
+};
+use aws_smithy_mocks::{mock, Rule};
+
+fn config(dry_run: bool, window: Option<&str>) -> AppLauncherConfig {
+    AppLauncherConfig {
+        common: CommonConfig {
+            event_bus_name: "autopilot".into(),
+            dry_run,
+            max_attempts: 3,
+        },
+        opt_out: "autopilot:launch=false".parse().unwrap(),
+        launch_window: window.map(|w| w.parse().unwrap()),
+        app_concurrency: 2,
+    }
+}
+
+fn summary(id: &str, status: Status) -> AppSummary {
+    AppSummary::builder()
+        .app_id(id)
+        .name(format!("{id}-name"))
+        .launch_status(status)
+        .build()
+}
+
+/// Two pages of apps through the hand-rolled nextToken loop.
+fn list_apps() -> (Rule, Rule) {
+    let first = mock!(aws_sdk_sms::Client::list_apps)
+        .match_requests(|req| req.next_token().is_none())
+        .then_output(|| {
+            ListAppsOutput::builder()
+                .apps(summary("app-ready", Status::ReadyForLaunch))
+                .apps(summary("app-waiting", Status::ReadyForLaunch))
+                .next_token("2")
+                .build()
+        });
+    let second = mock!(aws_sdk_sms::Client::list_apps)
+        .match_requests(|req| req.next_token() == Some("2"))
+        .then_output(|| {
+            ListAppsOutput::builder()
+                .apps(summary("app-optout", Status::ReadyForLaunch))
+                .apps(summary("app-launched", Status::Launched))
+                .build()
+        });
+    (first, second)
+}
+
+fn get_app() -> Rule {
+    mock!(aws_sdk_sms::Client::get_app).then_compute_output(|req| {
+        let id = req.app_id().unwrap().to_owned();
+        let members: &[&str] = match id.as_str() {
+            "app-ready" => &["s-1", "s-2"],
+            "app-waiting" => &["s-1", "s-3"],
+            _ => &["s-1"],
+        };
+        let mut group = ServerGroup::builder().server_group_id("sg-1");
+        for member in members {
+            group = group.server_list(Server::builder().server_id(*member).build());
+        }
+        let mut output = GetAppOutput::builder()
+            .app_summary(summary(&id, Status::ReadyForLaunch))
+            .server_groups(group.build());
+        if id == "app-optout" {
+            output = output.tags(
+                Tag::builder()
+                    .key("autopilot:launch")
+                    .value("false")
+                    .build(),
+            );
+        }
+        output.build()
+    })
+}
+
+fn jobs() -> Rule {
+    let job = |server: &str, ami: Option<&str>| {
+        SmsJob::builder()
+            .replication_job_id(format!("job-{server}"))
+            .server_id(server)
+            .state(ReplicationJobState::Active)
+            .set_latest_ami_id(ami.map(str::to_owned))
+            .build()
+    };
+    mock!(aws_sdk_sms::Client::get_replication_jobs).then_output(move || {
+        GetReplicationJobsOutput::builder()
+            .replication_job_list(job("s-1", Some("ami-1")))
+            .replication_job_list(job("s-2", Some("ami-2")))
+            .replication_job_list(job("s-3", None))
+            .build()
+    })
+}
+
+fn launch_ok() -> Rule {
+    mock!(aws_sdk_sms::Client::launch_app).then_output(|| LaunchAppOutput::builder().build())
+}
+
+#[tokio::test]
+async fn launches_only_the_app_whose_members_all_completed() {
+    let ((first, second), get, sweep, launch) = (list_apps(), get_app(), jobs(), launch_ok());
+    let sms = testing::mock_sms(&[&first, &second, &get, &sweep, &launch]);
+    let (context, events) = testing::context(config(false, None), sms, testing::unused_s3());
+    let event = testing::project_event(
+        "ReplicationRunCompleted",
+        serde_json::json!({"version": 1, "dryRun": false, "replicationJobId": "job-s-2",
+            "replicationRunId": "r", "serverId": "s-2", "amiId": "ami-2"}),
+    );
+    let summary = handle(event, context).await.unwrap();
+    assert_eq!(launch.num_calls(), 1);
+    assert_eq!(summary.launched, 1);
+    assert_eq!(summary.waiting, 1);
+    assert_eq!(summary.not_launchable, 1, "opted out by tag");
+    assert_eq!(get.num_calls(), 3, "the launched app needs no GetApp");
+    assert_eq!(sweep.num_calls(), 1, "one job sweep for every app");
+    assert_eq!(events.detail_types(), ["AppReady", "AppLaunched"]);
+    assert_eq!(events.of_type("AppLaunched")[0]["appId"], "app-ready");
+}
+
+#[tokio::test]
+async fn a_refused_launch_is_published_with_the_service_message() {
+    let ((first, second), get, sweep) = (list_apps(), get_app(), jobs());
+    let refused = mock!(aws_sdk_sms::Client::launch_app).then_http_response(|| {
+        testing::sms_error(
+            400,
+            "OperationNotPermittedException",
+            "app is already launching",
+        )
+    });
+    let sms = testing::mock_sms(&[&first, &second, &get, &sweep, &refused]);
+    let (context, events) = testing::context(config(false, None), sms, testing::unused_s3());
+    let summary = handle(schedule_event(), context).await.unwrap();
+    assert_eq!(summary.launch_refused, 1);
+    let failed = events.of_type("AppLaunchFailed");
+    assert_eq!(failed[0]["message"], "app is already launching");
+    assert_eq!(failed[0]["errorCode"], "OperationNotPermitted");
+}
+
+#[tokio::test]
+async fn throttled_launches_are_retried_and_reported_retryable() {
+    let ((first, second), get, sweep) = (list_apps(), get_app(), jobs());
+    let throttled = mock!(aws_sdk_sms::Client::launch_app)
+        .then_http_response(|| testing::sms_error(400, "ThrottlingException", "Rate exceeded"));
+    let sms = testing::mock_sms(&[&first, &second, &get, &sweep, &throttled]);
+    let (context, events) = testing::context(config(false, None), sms, testing::unused_s3());
+    let error = handle(schedule_event(), context).await.unwrap_err();
+    assert_eq!(error.retryability(), Retryability::Retryable);
+    assert_eq!(throttled.num_calls(), 3);
+    assert!(events.of_type("AppLaunched").is_empty());
+}
+
+#[tokio::test]
+async fn outside_the_launch_window_nothing_launches() {
+    // The tests' clock is Sunday 10:00 UTC.
+    let ((first, second), get, sweep, launch) = (list_apps(), get_app(), jobs(), launch_ok());
+    let sms = testing::mock_sms(&[&first, &second, &get, &sweep, &launch]);
+    let (context, events) = testing::context(
+        config(false, Some("mon-fri 22:00-06:00")),
+        sms,
+        testing::unused_s3(),
+    );
+    let summary = handle(schedule_event(), context).await.unwrap();
+    assert_eq!(summary.outside_launch_window, 1);
+    assert_eq!(launch.num_calls(), 0);
+    assert!(events.all().is_empty());
+}
+
+#[tokio::test]
+async fn dry_run_publishes_the_decision_without_launching() {
+    let ((first, second), get, sweep, launch) = (list_apps(), get_app(), jobs(), launch_ok());
+    let sms = testing::mock_sms(&[&first, &second, &get, &sweep, &launch]);
+    let (context, events) = testing::context(config(true, None), sms, testing::unused_s3());
+    handle(schedule_event(), context).await.unwrap();
+    assert_eq!(launch.num_calls(), 0);
+    assert_eq!(events.of_type("AppLaunched")[0]["dryRun"], true);
+}
+
+#[tokio::test]
+async fn no_launchable_app_means_no_job_sweep() {
+    let only_launched = mock!(aws_sdk_sms::Client::list_apps).then_output(|| {
+        ListAppsOutput::builder()
+            .apps(summary("a", Status::LaunchPending))
+            .build()
+    });
+    let sweep = jobs();
+    let sms = testing::mock_sms(&[&only_launched, &sweep]);
+    let (context, _) = testing::context(config(false, None), sms, testing::unused_s3());
+    let summary = handle(schedule_event(), context).await.unwrap();
+    assert_eq!(summary.already_launched_or_in_progress, 1);
+    assert_eq!(sweep.num_calls(), 0);
+}
