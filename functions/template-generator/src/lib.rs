@@ -1,0 +1,452 @@
+//! template-generator: when an app becomes ready (`AppReady`), has SMS generate its
+//! CloudFormation template; when a member of a launched app completes a newer run
+//! (`ReplicationRunCompleted`), has SMS generate a change set. Either object is copied
+//! into the artifacts bucket under `apps/<appId>/<templates|changesets>/<time>.<ext>`,
+//! the time being the triggering event's, so a redelivered event overwrites the same
+//! key instead of archiving a duplicate. Generating writes only to S3 and changes no
+//! migration state, so dry-run generates too.
+
+use std::sync::Arc;
+
+use autopilot_core::config::TemplateGeneratorConfig;
+use autopilot_core::error::Retryability;
+use autopilot_core::events::{
+    AppReady, ChangeSetGenerated, OutgoingEvent, ReplicationRunCompleted, S3Location,
+    TemplateGenerated,
+};
+use autopilot_core::model::{AppId, AppLaunchStatus, ServerId};
+use autopilot_core::runtime::Context;
+use autopilot_core::sms_api;
+use autopilot_core::trigger::Incoming;
+use autopilot_core::{AutopilotError, AwsCallError, AwsErrorKind};
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use serde_json::Value;
+
+/// What one invocation did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub trigger: String,
+    pub templates: usize,
+    pub change_sets: usize,
+    pub errors: usize,
+    pub dry_run: bool,
+    pub events_published: usize,
+}
+
+/// Template for a ready app, or change set for a launched one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Artifact {
+    Template,
+    ChangeSet,
+}
+
+impl Artifact {
+    fn folder(self) -> &'static str {
+        match self {
+            Self::Template => "templates",
+            Self::ChangeSet => "changesets",
+        }
+    }
+}
+
+pub async fn handle(
+    payload: Value,
+    context: Arc<Context<TemplateGeneratorConfig>>,
+) -> Result<Summary, AutopilotError> {
+    let incoming = Incoming::parse(payload)?;
+    let stamp = incoming.time.unwrap_or_else(|| context.now());
+    let (trigger, work): (String, Vec<(AppId, Artifact)>) =
+        if let Some(ready) = incoming.project_detail::<AppReady>() {
+            let app = ready?.body.app_id;
+            (format!("AppReady {app}"), vec![(app, Artifact::Template)])
+        } else if let Some(completed) = incoming.project_detail::<ReplicationRunCompleted>() {
+            let completed = completed?.body;
+            let Some(server) = completed.server_id else {
+                return Err(AutopilotError::InvalidEvent(
+                    "ReplicationRunCompleted without serverId".into(),
+                ));
+            };
+            let apps = launched_apps_containing(&context, &server).await?;
+            (
+                format!("ReplicationRunCompleted {}", completed.replication_job_id),
+                apps.into_iter()
+                    .map(|app| (app, Artifact::ChangeSet))
+                    .collect(),
+            )
+        } else {
+            return Err(incoming.unexpected("AppReady and ReplicationRunCompleted"));
+        };
+
+    let dry_run = context.dry_run();
+    let mut summary = Summary {
+        trigger,
+        dry_run,
+        ..Summary::default()
+    };
+    let mut events = Vec::new();
+    let mut errors = Vec::new();
+    for (app, artifact) in work {
+        match generate(&context, &app, artifact, stamp).await {
+            Ok((generated, archived)) => {
+                let format = context.config.format.to_string();
+                events.push(match artifact {
+                    Artifact::Template => {
+                        summary.templates += 1;
+                        OutgoingEvent::new(
+                            TemplateGenerated {
+                                app_id: app,
+                                format,
+                                generated: Some(generated),
+                                archived: Some(archived),
+                            },
+                            dry_run,
+                        )
+                    }
+                    Artifact::ChangeSet => {
+                        summary.change_sets += 1;
+                        OutgoingEvent::new(
+                            ChangeSetGenerated {
+                                app_id: app,
+                                format,
+                                generated: Some(generated),
+                                archived: Some(archived),
+                            },
+                            dry_run,
+                        )
+                    }
+                });
+            }
+            Err(error) => {
+                tracing::warn!(app = %app, error = %error, "generation failed");
+                errors.push(error);
+            }
+        }
+    }
+    summary.errors = errors.len();
+    let bus = context.publisher.bus_name().to_owned();
+    summary.events_published = context.publisher.publish(events).await.into_result(&bus)?;
+    if let Some(first) = errors.first() {
+        return Err(AutopilotError::Partial {
+            items: "generations",
+            failed: errors.len(),
+            total: summary.templates + summary.change_sets + errors.len(),
+            first_error: first.to_string(),
+            retryability: if errors
+                .iter()
+                .any(|e| e.retryability() == Retryability::Retryable)
+            {
+                Retryability::Retryable
+            } else {
+                Retryability::Permanent
+            },
+        });
+    }
+    Ok(summary)
+}
+
+/// Launched apps with `server` among their members.
+async fn launched_apps_containing(
+    context: &Arc<Context<TemplateGeneratorConfig>>,
+    server: &ServerId,
+) -> Result<Vec<AppId>, AutopilotError> {
+    let launched: Vec<AppId> = sms_api::app_summaries(&context.sms)
+        .await?
+        .items
+        .iter()
+        .filter(|app| {
+            app.launch_status()
+                .is_some_and(|s| AppLaunchStatus::from_wire(s.as_str()).is_launched())
+        })
+        .filter_map(|app| app.app_id().map(AppId::from))
+        .collect();
+    let apps: Vec<Result<Option<AppId>, AwsCallError>> = stream::iter(launched)
+        .map(|id| {
+            let context = Arc::clone(context);
+            async move {
+                let app = sms_api::app(&context.sms, &id).await?;
+                Ok(app.member_ids().contains(server).then_some(id))
+            }
+        })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    let mut containing = Vec::new();
+    for app in apps {
+        if let Some(id) = app? {
+            containing.push(id);
+        }
+    }
+    containing.sort();
+    Ok(containing)
+}
+
+/// Has SMS generate the artifact, then archives a copy; returns both locations.
+async fn generate(
+    context: &Context<TemplateGeneratorConfig>,
+    app: &AppId,
+    artifact: Artifact,
+    stamp: DateTime<Utc>,
+) -> Result<(S3Location, S3Location), AwsCallError> {
+    let format = aws_sdk_sms::types::OutputFormat::from(context.config.format.as_str());
+    let location = match artifact {
+        Artifact::Template => context
+            .sms
+            .generate_template()
+            .app_id(app.as_str())
+            .template_format(format)
+            .send()
+            .await
+            .map_err(|e| AwsCallError::from_sdk("SMS", "GenerateTemplate", &e))?
+            .s3_location()
+            .cloned(),
+        Artifact::ChangeSet => context
+            .sms
+            .generate_change_set()
+            .app_id(app.as_str())
+            .changeset_format(format)
+            .send()
+            .await
+            .map_err(|e| AwsCallError::from_sdk("SMS", "GenerateChangeSet", &e))?
+            .s3_location()
+            .cloned(),
+    };
+    let generated = location
+        .and_then(|l| {
+            Some(S3Location {
+                bucket: l.bucket()?.to_owned(),
+                key: l.key()?.to_owned(),
+            })
+        })
+        .ok_or_else(|| AwsCallError {
+            service: "SMS",
+            operation: "GenerateTemplate",
+            kind: AwsErrorKind::Other {
+                code: "MissingS3Location".into(),
+            },
+            status: None,
+            message: format!("no s3Location returned for app {app}"),
+        })?;
+    let archived = S3Location {
+        bucket: context.config.artifacts_bucket.clone(),
+        key: format!(
+            "apps/{app}/{}/{}.{}",
+            artifact.folder(),
+            stamp.format("%Y%m%dT%H%M%SZ"),
+            context.config.format.extension()
+        ),
+    };
+    context
+        .s3
+        .copy_object()
+        .copy_source(format!(
+            "{}/{}",
+            generated.bucket,
+            encode_key(&generated.key)
+        ))
+        .bucket(&archived.bucket)
+        .key(&archived.key)
+        .send()
+        .await
+        .map_err(|e| AwsCallError::from_sdk("S3", "CopyObject", &e))?;
+    Ok((generated, archived))
+}
+
+/// Percent-encodes a key for `x-amz-copy-source`, keeping `/` separators.
+fn encode_key(key: &str) -> String {
+    key.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use autopilot_core::config::CommonConfig;
+    use autopilot_core::model::OutputFormat;
+    use autopilot_core::testing;
+    use aws_sdk_s3::operation::copy_object::CopyObjectOutput;
+    use aws_sdk_sms::operation::generate_change_set::GenerateChangeSetOutput;
+    use aws_sdk_sms::operation::generate_template::GenerateTemplateOutput;
+    use aws_sdk_sms::operation::get_app::GetAppOutput;
+    use aws_sdk_sms::operation::list_apps::ListAppsOutput;
+    use aws_sdk_sms::types::{
+        AppLaunchStatus as Status, AppSummary, S3Location as SmsLocation, Server, ServerGroup,
+    };
+    use aws_smithy_mocks::mock;
+    use serde_json::json;
+
+    fn config(format: OutputFormat) -> TemplateGeneratorConfig {
+        TemplateGeneratorConfig {
+            common: CommonConfig {
+                event_bus_name: "autopilot".into(),
+                dry_run: false,
+                max_attempts: 3,
+            },
+            artifacts_bucket: "artifacts".into(),
+            format,
+        }
+    }
+
+    fn location(key: &str) -> SmsLocation {
+        SmsLocation::builder()
+            .bucket("sms-app-templates")
+            .key(key)
+            .build()
+    }
+
+    #[tokio::test]
+    async fn app_ready_generates_and_archives_a_template() {
+        let generate = mock!(aws_sdk_sms::Client::generate_template)
+            .match_requests(|req| {
+                req.app_id() == Some("app-1")
+                    && req.template_format() == Some(&aws_sdk_sms::types::OutputFormat::Yaml)
+            })
+            .then_output(|| {
+                GenerateTemplateOutput::builder()
+                    .s3_location(location("app-1/template v1.yaml"))
+                    .build()
+            });
+        let copy = mock!(aws_sdk_s3::Client::copy_object)
+            .match_requests(|req| {
+                req.copy_source() == Some("sms-app-templates/app-1/template%20v1.yaml")
+                    && req.key() == Some("apps/app-1/templates/20261122T100000Z.yaml")
+            })
+            .then_output(|| CopyObjectOutput::builder().build());
+        let (context, events) = testing::context(
+            config(OutputFormat::Yaml),
+            testing::mock_sms(&[&generate]),
+            testing::mock_s3(&[&copy]),
+        );
+        let event = testing::project_event(
+            "AppReady",
+            json!({"version": 1, "dryRun": false, "appId": "app-1", "servers": 2}),
+        );
+        let summary = handle(event, context).await.unwrap();
+        assert_eq!(summary.templates, 1);
+        assert_eq!(copy.num_calls(), 1);
+        let generated = events.of_type("TemplateGenerated");
+        assert_eq!(generated[0]["archived"]["bucket"], "artifacts");
+        assert_eq!(generated[0]["generated"]["key"], "app-1/template v1.yaml");
+        assert_eq!(generated[0]["format"], "YAML");
+    }
+
+    #[tokio::test]
+    async fn a_newer_run_of_a_launched_member_generates_a_change_set() {
+        let list = mock!(aws_sdk_sms::Client::list_apps).then_output(|| {
+            ListAppsOutput::builder()
+                .apps(
+                    AppSummary::builder()
+                        .app_id("app-1")
+                        .launch_status(Status::Launched)
+                        .build(),
+                )
+                .apps(
+                    AppSummary::builder()
+                        .app_id("app-2")
+                        .launch_status(Status::Launched)
+                        .build(),
+                )
+                .apps(
+                    AppSummary::builder()
+                        .app_id("app-3")
+                        .launch_status(Status::ReadyForLaunch)
+                        .build(),
+                )
+                .build()
+        });
+        let get = mock!(aws_sdk_sms::Client::get_app).then_compute_output(|req| {
+            let id = req.app_id().unwrap();
+            let member = if id == "app-1" { "s-1" } else { "s-9" };
+            GetAppOutput::builder()
+                .app_summary(
+                    AppSummary::builder()
+                        .app_id(id)
+                        .launch_status(Status::Launched)
+                        .build(),
+                )
+                .server_groups(
+                    ServerGroup::builder()
+                        .server_list(Server::builder().server_id(member).build())
+                        .build(),
+                )
+                .build()
+        });
+        let change_set = mock!(aws_sdk_sms::Client::generate_change_set)
+            .match_requests(|req| req.app_id() == Some("app-1"))
+            .then_output(|| {
+                GenerateChangeSetOutput::builder()
+                    .s3_location(location("app-1/changeset.json"))
+                    .build()
+            });
+        let copy = mock!(aws_sdk_s3::Client::copy_object)
+            .then_output(|| CopyObjectOutput::builder().build());
+        let (context, events) = testing::context(
+            config(OutputFormat::Json),
+            testing::mock_sms(&[&list, &get, &change_set]),
+            testing::mock_s3(&[&copy]),
+        );
+        let event = testing::project_event(
+            "ReplicationRunCompleted",
+            json!({"version": 1, "dryRun": false, "replicationJobId": "j-1", "replicationRunId": "r-2", "serverId": "s-1", "amiId": "ami-2"}),
+        );
+        let summary = handle(event, context).await.unwrap();
+        assert_eq!(summary.change_sets, 1);
+        assert_eq!(get.num_calls(), 2, "only launched apps are opened");
+        assert_eq!(change_set.num_calls(), 1);
+        assert_eq!(events.of_type("ChangeSetGenerated")[0]["appId"], "app-1");
+    }
+
+    #[tokio::test]
+    async fn a_refused_generation_is_a_permanent_error_without_an_event() {
+        let generate = mock!(aws_sdk_sms::Client::generate_template).then_http_response(|| {
+            testing::sms_error(
+                400,
+                "InvalidParameterException",
+                "app app-1 has servers without a completed run",
+            )
+        });
+        let (context, events) = testing::context(
+            config(OutputFormat::Json),
+            testing::mock_sms(&[&generate]),
+            testing::unused_s3(),
+        );
+        let event = testing::project_event(
+            "AppReady",
+            json!({"version": 1, "dryRun": false, "appId": "app-1", "servers": 1}),
+        );
+        let error = handle(event, context).await.unwrap_err();
+        assert_eq!(error.retryability(), Retryability::Permanent);
+        assert!(
+            error.to_string().contains("without a completed run"),
+            "{error}"
+        );
+        assert!(events.all().is_empty());
+    }
+
+    #[tokio::test]
+    async fn schedules_and_malformed_details_are_rejected() {
+        let (context, _) = testing::context(
+            config(OutputFormat::Json),
+            testing::mock_sms(&[]),
+            testing::unused_s3(),
+        );
+        let error = handle(testing::schedule_event(), Arc::clone(&context))
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("accepts AppReady"), "{error}");
+        let event = testing::project_event(
+            "AppReady",
+            json!({"version": 1, "appId": ["not", "a", "string"]}),
+        );
+        let error = handle(event, context).await.unwrap_err();
+        assert!(matches!(error, AutopilotError::InvalidEvent(_)));
+    }
+}
