@@ -1,0 +1,925 @@
+//! Checks infra/template.yaml against the code it deploys: each function gets exactly
+//! the environment variables its Config reads, only the SMS actions it calls (on
+//! `Resource: "*"`, the one place a wildcard resource is allowed), the runtime and build
+//! settings cargo-lambda needs, the triggers its handler accepts, and the artifacts
+//! bucket is versioned, encrypted, private and TLS-only.
+//!
+//! The template is parsed with serde_yaml_ng; CloudFormation's short-form tags (`!Ref`,
+//! `!Sub`, `!GetAtt`, `!If`, ...) arrive as `Value::Tagged` and are rewritten into
+//! their long form (`{"Ref": ..}`, `{"Fn::Sub": ..}`) so both spellings read alike.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use autopilot_core::config::{
+    AppLauncherConfig, CatalogImportConfig, FunctionConfig, JobCreatorConfig, JobWatcherConfig,
+    TemplateGeneratorConfig,
+};
+use autopilot_core::events::{
+    AppReady, DetailType, ImportCatalogRequested, ReplicationRunCompleted, EVENT_SOURCE,
+};
+use autopilot_core::trigger::{SMS_JOB_STATE_CHANGE, SMS_SOURCE};
+use serde_yaml_ng::{Mapping, Value};
+
+/// What the template must say about one function.
+struct Expected {
+    logical_id: &'static str,
+    /// Crate, binary and directory name under functions/.
+    name: &'static str,
+    variables: Vec<&'static str>,
+    sms_actions: &'static [&'static str],
+    reserved_concurrency_one: bool,
+    /// (bus, source, detail-types) of each EventBridge rule; bus `None` is the default bus.
+    rules: Vec<(Option<&'static str>, &'static str, Vec<&'static str>)>,
+    /// The parameter holding the function's schedule, if it has one.
+    schedule_parameter: Option<&'static str>,
+}
+
+fn expected() -> Vec<Expected> {
+    vec![
+        Expected {
+            logical_id: "CatalogImportFunction",
+            name: "catalog-import",
+            variables: CatalogImportConfig::variables(),
+            sms_actions: &["sms:GetConnectors", "sms:ImportServerCatalog"],
+            reserved_concurrency_one: false,
+            rules: vec![(
+                Some("EventBus"),
+                EVENT_SOURCE,
+                vec![ImportCatalogRequested::DETAIL_TYPE],
+            )],
+            schedule_parameter: Some("CatalogImportSchedule"),
+        },
+        Expected {
+            logical_id: "JobCreatorFunction",
+            name: "job-creator",
+            variables: JobCreatorConfig::variables(),
+            sms_actions: &[
+                "sms:GetServers",
+                "sms:GetReplicationJobs",
+                "sms:CreateReplicationJob",
+            ],
+            reserved_concurrency_one: true,
+            rules: vec![],
+            schedule_parameter: Some("JobCreatorSchedule"),
+        },
+        Expected {
+            logical_id: "JobWatcherFunction",
+            name: "job-watcher",
+            variables: JobWatcherConfig::variables(),
+            sms_actions: &[
+                "sms:GetReplicationJobs",
+                "sms:StartOnDemandReplicationRun",
+                "sms:DeleteReplicationJob",
+                "sms:CreateReplicationJob",
+            ],
+            reserved_concurrency_one: true,
+            rules: vec![(None, SMS_SOURCE, vec![SMS_JOB_STATE_CHANGE])],
+            schedule_parameter: Some("JobWatcherSchedule"),
+        },
+        Expected {
+            logical_id: "TemplateGeneratorFunction",
+            name: "template-generator",
+            variables: TemplateGeneratorConfig::variables(),
+            sms_actions: &[
+                "sms:GetApp",
+                "sms:GenerateTemplate",
+                "sms:GenerateChangeSet",
+            ],
+            reserved_concurrency_one: false,
+            rules: vec![(
+                Some("EventBus"),
+                EVENT_SOURCE,
+                vec![AppReady::DETAIL_TYPE, ReplicationRunCompleted::DETAIL_TYPE],
+            )],
+            schedule_parameter: None,
+        },
+        Expected {
+            logical_id: "AppLauncherFunction",
+            name: "app-launcher",
+            variables: AppLauncherConfig::variables(),
+            sms_actions: &[
+                "sms:ListApps",
+                "sms:GetApp",
+                "sms:GetReplicationJobs",
+                "sms:LaunchApp",
+            ],
+            reserved_concurrency_one: true,
+            rules: vec![(
+                Some("EventBus"),
+                EVENT_SOURCE,
+                vec![ReplicationRunCompleted::DETAIL_TYPE],
+            )],
+            schedule_parameter: Some("AppLauncherSchedule"),
+        },
+    ]
+}
+
+// --- loading ---------------------------------------------------------------------------
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Rewrites `!Name value` into `{"Fn::Name": value}` (`!Ref` into `{"Ref": value}`).
+fn long_form(value: Value) -> Value {
+    match value {
+        Value::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            let name = tag.trim_start_matches('!');
+            let key = if name == "Ref" || name == "Condition" {
+                name.to_owned()
+            } else {
+                format!("Fn::{name}")
+            };
+            let mut mapping = Mapping::new();
+            mapping.insert(Value::from(key), long_form(tagged.value));
+            Value::Mapping(mapping)
+        }
+        Value::Sequence(items) => Value::Sequence(items.into_iter().map(long_form).collect()),
+        Value::Mapping(mapping) => Value::Mapping(
+            mapping
+                .into_iter()
+                .map(|(key, value)| (key, long_form(value)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// infra/template.yaml, or the file `INFRA_TEMPLATE` names (to try the checks on a
+/// deliberately broken copy).
+fn template() -> Value {
+    let path = std::env::var_os("INFRA_TEMPLATE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("infra/template.yaml"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+    let value: Value = serde_yaml_ng::from_str(&text)
+        .unwrap_or_else(|error| panic!("{} is not valid YAML: {error}", path.display()));
+    long_form(value)
+}
+
+// --- reading helpers ---------------------------------------------------------------
+
+fn get<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |value, key| value.get(*key))
+}
+
+fn resources(template: &Value) -> &Mapping {
+    get(template, &["Resources"])
+        .and_then(Value::as_mapping)
+        .expect("the template has a Resources mapping")
+}
+
+fn resource<'a>(template: &'a Value, logical_id: &str) -> &'a Value {
+    get(template, &["Resources", logical_id])
+        .unwrap_or_else(|| panic!("the template has no resource {logical_id}"))
+}
+
+/// A function property, falling back to `Globals.Function` as SAM does.
+fn function_property<'a>(template: &'a Value, logical_id: &str, key: &str) -> Option<&'a Value> {
+    get(resource(template, logical_id), &["Properties", key])
+        .or_else(|| get(template, &["Globals", "Function", key]))
+}
+
+/// `{"Ref": name}` -> name.
+fn ref_target(value: &Value) -> Option<&str> {
+    get(value, &["Ref"]).and_then(Value::as_str)
+}
+
+/// `{"Fn::GetAtt": "A.B"}` or `{"Fn::GetAtt": [A, B]}` -> "A.B".
+fn get_att(value: &Value) -> Option<String> {
+    match get(value, &["Fn::GetAtt"])? {
+        Value::String(dotted) => Some(dotted.clone()),
+        Value::Sequence(parts) => Some(
+            parts
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("."),
+        ),
+        _ => None,
+    }
+}
+
+/// A string or a list of strings.
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(one) => vec![one.clone()],
+        Value::Sequence(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn is_wildcard(resource: &Value) -> bool {
+    match resource {
+        Value::String(one) => one == "*",
+        Value::Sequence(items) => items.iter().any(|item| item.as_str() == Some("*")),
+        _ => false,
+    }
+}
+
+fn type_of(resource: &Value) -> &str {
+    get(resource, &["Type"])
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// Every statement of a statement list; both branches of an `Fn::If` count (a
+/// conditional statement must be right whenever it is present), `AWS::NoValue` none.
+fn flatten_statements(list: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    let items = match list {
+        Value::Sequence(items) => items.clone(),
+        single => vec![single.clone()],
+    };
+    for item in items {
+        if let Some(Value::Sequence(branches)) = get(&item, &["Fn::If"]) {
+            for branch in branches.iter().skip(1) {
+                out.extend(flatten_statements(branch));
+            }
+        } else if ref_target(&item) != Some("AWS::NoValue") {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// The statements of a function's inline policies; anything else in `Policies` (a
+/// managed policy name, a SAM policy template) is reported, since it would grant
+/// permissions this test cannot see.
+fn function_statements(template: &Value, expected: &Expected) -> Vec<Value> {
+    let policies = get(
+        resource(template, expected.logical_id),
+        &["Properties", "Policies"],
+    )
+    .unwrap_or_else(|| panic!("{}: no Policies", expected.name));
+    let policies = match policies {
+        Value::Sequence(items) => items.clone(),
+        single => vec![single.clone()],
+    };
+    let mut statements = Vec::new();
+    for policy in &policies {
+        let list = get(policy, &["Statement"]).unwrap_or_else(|| {
+            panic!(
+                "{}: policy {policy:?} is not an inline policy document; only inline \
+                 statements are allowed so that least privilege can be checked",
+                expected.name
+            )
+        });
+        statements.extend(flatten_statements(list));
+    }
+    statements
+}
+
+fn statement_actions(statement: &Value) -> Vec<String> {
+    get(statement, &["Action"]).map(strings).unwrap_or_default()
+}
+
+// --- (a) environment variables -------------------------------------------------------
+
+#[test]
+fn every_function_gets_exactly_the_variables_its_config_reads() {
+    let template = template();
+    let global = get(
+        &template,
+        &["Globals", "Function", "Environment", "Variables"],
+    )
+    .and_then(Value::as_mapping)
+    .cloned()
+    .unwrap_or_default();
+    let mut problems = Vec::new();
+    for expected in expected() {
+        // SAM merges Globals' variables into each function's.
+        let mut variables = global.clone();
+        if let Some(own) = get(
+            resource(&template, expected.logical_id),
+            &["Properties", "Environment", "Variables"],
+        )
+        .and_then(Value::as_mapping)
+        {
+            variables.extend(own.clone());
+        }
+        let in_template: BTreeSet<&str> = variables.keys().filter_map(Value::as_str).collect();
+        let in_config: BTreeSet<&str> = expected.variables.iter().copied().collect();
+        for missing in in_config.difference(&in_template) {
+            problems.push(format!(
+                "{}: variable {missing} is read by its Config but not set in the template",
+                expected.name
+            ));
+        }
+        for extra in in_template.difference(&in_config) {
+            problems.push(format!(
+                "{}: variable {extra} is set in the template but its Config does not read it",
+                expected.name
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_variable_is_fed_from_a_parameter_or_the_stacks_own_resources() {
+    let template = template();
+    let parameters = get(&template, &["Parameters"])
+        .and_then(Value::as_mapping)
+        .expect("the template has Parameters");
+    let mut problems = Vec::new();
+    for expected in expected() {
+        let Some(variables) = get(
+            resource(&template, expected.logical_id),
+            &["Properties", "Environment", "Variables"],
+        )
+        .and_then(Value::as_mapping) else {
+            continue;
+        };
+        for (name, value) in variables {
+            let name = name.as_str().unwrap_or("?");
+            let target = ref_target(value);
+            let fine = match name {
+                "EVENT_BUS_NAME" => target.is_some_and(|target| {
+                    type_of(resource(&template, target)) == "AWS::Events::EventBus"
+                }),
+                "ARTIFACTS_BUCKET" => target.is_some_and(|target| {
+                    type_of(resource(&template, target)) == "AWS::S3::Bucket"
+                }),
+                _ => target.is_some_and(|target| parameters.contains_key(target)),
+            };
+            if !fine {
+                problems.push(format!(
+                    "{}: {name} = {value:?} is not a !Ref to a stack parameter \
+                     (or, for EVENT_BUS_NAME / ARTIFACTS_BUCKET, to the bus / bucket)",
+                    expected.name
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// --- (b) least privilege -------------------------------------------------------------
+
+#[test]
+fn each_function_may_call_exactly_the_sms_actions_it_uses() {
+    let template = template();
+    let mut problems = Vec::new();
+    for expected in expected() {
+        let statements = function_statements(&template, &expected);
+        let mut granted = BTreeSet::new();
+        for statement in &statements {
+            let actions = statement_actions(statement);
+            let sms: Vec<_> = actions.iter().filter(|a| a.starts_with("sms:")).collect();
+            if sms.is_empty() {
+                continue;
+            }
+            let resource = get(statement, &["Resource"]);
+            if resource.and_then(Value::as_str) != Some("*") {
+                problems.push(format!(
+                    "{}: SMS has no resource-level permissions, so {sms:?} must have \
+                     Resource \"*\", not {resource:?}",
+                    expected.name
+                ));
+            }
+            if sms.len() != actions.len() {
+                problems.push(format!(
+                    "{}: the Resource \"*\" statement for {sms:?} also grants {:?}",
+                    expected.name,
+                    actions
+                        .iter()
+                        .filter(|a| !a.starts_with("sms:"))
+                        .collect::<Vec<_>>()
+                ));
+            }
+            granted.extend(sms.into_iter().cloned());
+        }
+        let wanted: BTreeSet<String> = expected.sms_actions.iter().map(|a| a.to_string()).collect();
+        for missing in wanted.difference(&granted) {
+            problems.push(format!(
+                "{}: {missing} is called but not allowed",
+                expected.name
+            ));
+        }
+        for extra in granted.difference(&wanted) {
+            problems.push(format!(
+                "{}: {extra} is allowed but never called",
+                expected.name
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every policy document anywhere in the template, with the resource it belongs to.
+fn all_statements(template: &Value) -> Vec<(String, Value)> {
+    fn walk(owner: &str, value: &Value, out: &mut Vec<(String, Value)>) {
+        match value {
+            Value::Mapping(mapping) => {
+                if let Some(list) = mapping.get("Statement") {
+                    for statement in flatten_statements(list) {
+                        out.push((owner.to_owned(), statement));
+                    }
+                }
+                for (key, child) in mapping {
+                    if key.as_str() != Some("Statement") {
+                        walk(owner, child, out);
+                    }
+                }
+            }
+            Value::Sequence(items) => items.iter().for_each(|item| walk(owner, item, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (logical_id, resource) in resources(template) {
+        walk(logical_id.as_str().unwrap_or("?"), resource, &mut out);
+    }
+    out
+}
+
+#[test]
+fn only_sms_actions_have_a_wildcard_resource_and_no_action_is_a_wildcard() {
+    let template = template();
+    let statements = all_statements(&template);
+    assert!(
+        !statements.is_empty(),
+        "no policy statements found in the template"
+    );
+    let mut problems = Vec::new();
+    for (owner, statement) in &statements {
+        let actions = statement_actions(statement);
+        for action in &actions {
+            if action.contains('*') && action != "s3:*" {
+                problems.push(format!("{owner}: wildcard action {action}"));
+            }
+        }
+        let allow = get(statement, &["Effect"]).and_then(Value::as_str) == Some("Allow");
+        if allow && actions.iter().any(|a| a == "s3:*") {
+            problems.push(format!("{owner}: allows s3:*"));
+        }
+        if get(statement, &["Resource"]).is_some_and(is_wildcard)
+            && !actions.iter().all(|a| a.starts_with("sms:"))
+        {
+            problems.push(format!(
+                "{owner}: Resource \"*\" on {actions:?}; only sms:* actions may use it"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn events_s3_and_pass_role_are_scoped_to_the_stacks_own_resources() {
+    let template = template();
+    let mut problems = Vec::new();
+    for expected in expected() {
+        let statements = function_statements(&template, &expected);
+        for statement in &statements {
+            let actions = statement_actions(statement);
+            let resource = get(statement, &["Resource"])
+                .cloned()
+                .unwrap_or(Value::Null);
+            if actions.iter().any(|a| a == "events:PutEvents")
+                && get_att(&resource).as_deref() != Some("EventBus.Arn")
+            {
+                problems.push(format!(
+                    "{}: events:PutEvents must be on !GetAtt EventBus.Arn only, not {resource:?}",
+                    expected.name
+                ));
+            }
+            if actions.iter().any(|a| a == "iam:PassRole") {
+                let scoped = get(&resource, &["Fn::Sub"])
+                    .and_then(Value::as_str)
+                    .is_some_and(|arn| arn.ends_with(":role/${JobRoleName}"));
+                if !scoped {
+                    problems.push(format!(
+                        "{}: iam:PassRole must name the JobRoleName role only, not {resource:?}",
+                        expected.name
+                    ));
+                }
+            }
+        }
+        let publishes = statements
+            .iter()
+            .any(|s| statement_actions(s).iter().any(|a| a == "events:PutEvents"));
+        if !publishes {
+            problems.push(format!(
+                "{}: cannot publish its decisions (events:PutEvents)",
+                expected.name
+            ));
+        }
+        let passes_role = statements
+            .iter()
+            .any(|s| statement_actions(s).iter().any(|a| a == "iam:PassRole"));
+        let creates_jobs = expected.sms_actions.contains(&"sms:CreateReplicationJob");
+        if passes_role != creates_jobs {
+            problems.push(format!(
+                "{}: iam:PassRole (for JOB_ROLE_NAME) is needed exactly by CreateReplicationJob callers",
+                expected.name
+            ));
+        }
+        let s3: Vec<String> = statements
+            .iter()
+            .flat_map(statement_actions)
+            .filter(|a| a.starts_with("s3:"))
+            .collect();
+        let wanted: &[&str] = match expected.name {
+            "job-watcher" => &["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+            "template-generator" => &["s3:PutObject", "s3:GetObject"],
+            _ => &[],
+        };
+        let s3: BTreeSet<&str> = s3.iter().map(String::as_str).collect();
+        let wanted: BTreeSet<&str> = wanted.iter().copied().collect();
+        if s3 != wanted {
+            problems.push(format!(
+                "{}: S3 actions {s3:?}, expected {wanted:?}",
+                expected.name
+            ));
+        }
+    }
+    // The watcher's snapshot and the generator's archive stay under their prefixes.
+    let prefix_of = |name: &str, action: &str| -> Vec<String> {
+        let expected = expected().into_iter().find(|e| e.name == name).unwrap();
+        function_statements(&template, &expected)
+            .iter()
+            .filter(|s| statement_actions(s).iter().any(|a| a == action))
+            .filter_map(|s| get(s, &["Resource", "Fn::Sub"]).and_then(Value::as_str))
+            .map(str::to_owned)
+            .collect()
+    };
+    let watcher_state = prefix_of("job-watcher", "s3:PutObject");
+    if watcher_state != ["${ArtifactsBucket.Arn}/state/*"] {
+        problems.push(format!(
+            "job-watcher: s3:PutObject must be on the artifacts bucket's state/* only, not {watcher_state:?}"
+        ));
+    }
+    let generator_apps = prefix_of("template-generator", "s3:PutObject");
+    if generator_apps != ["${ArtifactsBucket.Arn}/apps/*"] {
+        problems.push(format!(
+            "template-generator: s3:PutObject must be on the artifacts bucket's apps/* only, not {generator_apps:?}"
+        ));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// --- (c) runtime and build -----------------------------------------------------------
+
+#[test]
+fn every_function_is_a_cargo_lambda_arm64_binary_named_after_it() {
+    let template = template();
+    let functions: BTreeSet<&str> = resources(&template)
+        .iter()
+        .filter(|(_, resource)| type_of(resource) == "AWS::Serverless::Function")
+        .filter_map(|(id, _)| id.as_str())
+        .collect();
+    let wanted: BTreeSet<&str> = expected().iter().map(|e| e.logical_id).collect();
+    assert_eq!(
+        functions, wanted,
+        "the template's functions differ from the five this test knows"
+    );
+
+    let mut problems = Vec::new();
+    for expected in expected() {
+        let name = expected.name;
+        let id = expected.logical_id;
+        let property = |key| function_property(&template, id, key);
+        if property("Runtime").and_then(Value::as_str) != Some("provided.al2023") {
+            problems.push(format!(
+                "{name}: Runtime is {:?}, expected provided.al2023",
+                property("Runtime")
+            ));
+        }
+        if property("Handler").and_then(Value::as_str) != Some("bootstrap") {
+            problems.push(format!(
+                "{name}: Handler is {:?}, expected bootstrap",
+                property("Handler")
+            ));
+        }
+        if property("Architectures").map(strings) != Some(vec!["arm64".to_owned()]) {
+            problems.push(format!(
+                "{name}: Architectures is {:?}, expected [arm64]",
+                property("Architectures")
+            ));
+        }
+        let metadata = get(resource(&template, id), &["Metadata"]);
+        let build_method = metadata
+            .and_then(|m| get(m, &["BuildMethod"]))
+            .and_then(Value::as_str);
+        if build_method != Some("rust-cargolambda") {
+            problems.push(format!(
+                "{name}: Metadata.BuildMethod is {build_method:?}, expected rust-cargolambda"
+            ));
+        }
+        let binary = metadata
+            .and_then(|m| get(m, &["BuildProperties", "Binary"]))
+            .and_then(Value::as_str);
+        if binary != Some(name) {
+            problems.push(format!(
+                "{name}: Metadata.BuildProperties.Binary is {binary:?}, expected {name}"
+            ));
+        }
+        // cargo-lambda runs `--bin <Binary>` from CodeUri: it must be the workspace root.
+        let code_uri = property("CodeUri").and_then(Value::as_str);
+        let root = code_uri.map(|uri| repo_root().join("infra").join(uri));
+        let is_workspace = root
+            .as_ref()
+            .and_then(|root| std::fs::read_to_string(root.join("Cargo.toml")).ok())
+            .is_some_and(|manifest| manifest.contains("[workspace]"));
+        if !is_workspace {
+            problems.push(format!(
+                "{name}: CodeUri {code_uri:?} is not the cargo workspace root"
+            ));
+        }
+        // The binary sam asks for must exist: functions/<name> is a package of that name.
+        let manifest = repo_root().join("functions").join(name).join("Cargo.toml");
+        match std::fs::read_to_string(&manifest) {
+            Ok(text) if text.contains(&format!("name = \"{name}\"")) => {}
+            Ok(_) => problems.push(format!(
+                "{name}: {} does not define a package or bin named {name}",
+                manifest.display()
+            )),
+            Err(error) => problems.push(format!(
+                "{name}: cannot read {}: {error}",
+                manifest.display()
+            )),
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_function_logs_json_has_a_dead_letter_queue_and_the_right_concurrency() {
+    let template = template();
+    let mut problems = Vec::new();
+    for expected in expected() {
+        let name = expected.name;
+        let function = resource(&template, expected.logical_id);
+        let logging = function_property(&template, expected.logical_id, "LoggingConfig");
+        if logging
+            .and_then(|l| get(l, &["LogFormat"]))
+            .and_then(Value::as_str)
+            != Some("JSON")
+        {
+            problems.push(format!("{name}: LoggingConfig.LogFormat must be JSON"));
+        }
+        let log_group = logging
+            .and_then(|l| get(l, &["LogGroup"]))
+            .and_then(ref_target);
+        let retained = log_group.is_some_and(|group| {
+            let group = resource(&template, group);
+            type_of(group) == "AWS::Logs::LogGroup"
+                && get(group, &["Properties", "RetentionInDays"]).is_some()
+        });
+        if !retained {
+            problems.push(format!(
+                "{name}: LoggingConfig.LogGroup must be a stack log group with a retention"
+            ));
+        }
+        let queue = get(function, &["Properties", "DeadLetterQueue", "TargetArn"])
+            .and_then(get_att)
+            .and_then(|att| att.strip_suffix(".Arn").map(str::to_owned));
+        let is_queue = queue
+            .as_deref()
+            .is_some_and(|queue| type_of(resource(&template, queue)) == "AWS::SQS::Queue");
+        if !is_queue {
+            problems.push(format!("{name}: no SQS dead-letter queue"));
+        }
+        let reserved =
+            get(function, &["Properties", "ReservedConcurrentExecutions"]).and_then(Value::as_u64);
+        if expected.reserved_concurrency_one && reserved != Some(1) {
+            problems.push(format!(
+                "{name}: two concurrent runs could race; ReservedConcurrentExecutions must be 1, not {reserved:?}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_function_is_triggered_by_what_its_handler_accepts() {
+    let template = template();
+    let mut problems = Vec::new();
+    for expected in expected() {
+        let name = expected.name;
+        let events = get(
+            resource(&template, expected.logical_id),
+            &["Properties", "Events"],
+        )
+        .and_then(Value::as_mapping)
+        .cloned()
+        .unwrap_or_default();
+        let mut rules = Vec::new();
+        let mut schedules = Vec::new();
+        for (_, event) in &events {
+            let properties = get(event, &["Properties"]).cloned().unwrap_or(Value::Null);
+            match get(event, &["Type"]).and_then(Value::as_str) {
+                Some("EventBridgeRule") => {
+                    let bus = get(&properties, &["EventBusName"])
+                        .and_then(ref_target)
+                        .map(str::to_owned);
+                    let source = get(&properties, &["Pattern", "source"])
+                        .map(strings)
+                        .unwrap_or_default();
+                    let mut detail_types = get(&properties, &["Pattern", "detail-type"])
+                        .map(strings)
+                        .unwrap_or_default();
+                    detail_types.sort();
+                    rules.push((bus, source, detail_types));
+                }
+                Some("Schedule") | Some("ScheduleV2") => {
+                    let expression = get(&properties, &["Schedule"])
+                        .or_else(|| get(&properties, &["ScheduleExpression"]));
+                    schedules.push(expression.and_then(ref_target).map(str::to_owned));
+                }
+                other => problems.push(format!("{name}: unexpected event type {other:?}")),
+            }
+        }
+        let mut wanted_rules: Vec<_> = expected
+            .rules
+            .iter()
+            .map(|(bus, source, detail_types)| {
+                let mut detail_types: Vec<String> =
+                    detail_types.iter().map(|d| d.to_string()).collect();
+                detail_types.sort();
+                (
+                    bus.map(str::to_owned),
+                    vec![source.to_string()],
+                    detail_types,
+                )
+            })
+            .collect();
+        wanted_rules.sort();
+        rules.sort();
+        if rules != wanted_rules {
+            problems.push(format!("{name}: EventBridge rules (bus, source, detail-types) are {rules:?}, expected {wanted_rules:?}"));
+        }
+        let wanted_schedules: Vec<Option<String>> = expected
+            .schedule_parameter
+            .iter()
+            .map(|p| Some(p.to_string()))
+            .collect();
+        if schedules != wanted_schedules {
+            problems.push(format!(
+                "{name}: schedules are {schedules:?}, expected one from parameter {:?}",
+                expected.schedule_parameter
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// --- (d) the artifacts bucket ---------------------------------------------------------
+
+#[test]
+fn the_artifacts_bucket_is_versioned_encrypted_private_and_tls_only() {
+    let template = template();
+    let watcher = resource(&template, "JobWatcherFunction");
+    let bucket_id = get(
+        watcher,
+        &["Properties", "Environment", "Variables", "ARTIFACTS_BUCKET"],
+    )
+    .and_then(ref_target)
+    .expect("job-watcher's ARTIFACTS_BUCKET is a !Ref to the bucket");
+    let bucket = resource(&template, bucket_id);
+    let properties = get(bucket, &["Properties"]).expect("the bucket has Properties");
+    let mut problems = Vec::new();
+
+    if get(properties, &["VersioningConfiguration", "Status"]).and_then(Value::as_str)
+        != Some("Enabled")
+    {
+        problems.push(format!("{bucket_id}: versioning is not enabled"));
+    }
+    let algorithms: Vec<&str> = get(
+        properties,
+        &["BucketEncryption", "ServerSideEncryptionConfiguration"],
+    )
+    .and_then(Value::as_sequence)
+    .map(|rules| {
+        rules
+            .iter()
+            .filter_map(|rule| get(rule, &["ServerSideEncryptionByDefault", "SSEAlgorithm"]))
+            .filter_map(Value::as_str)
+            .collect()
+    })
+    .unwrap_or_default();
+    if algorithms.is_empty()
+        || !algorithms
+            .iter()
+            .all(|a| ["AES256", "aws:kms", "aws:kms:dsse"].contains(a))
+    {
+        problems.push(format!("{bucket_id}: default encryption is {algorithms:?}"));
+    }
+    for flag in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        if get(properties, &["PublicAccessBlockConfiguration", flag]).and_then(Value::as_bool)
+            != Some(true)
+        {
+            problems.push(format!(
+                "{bucket_id}: PublicAccessBlockConfiguration.{flag} is not true"
+            ));
+        }
+    }
+    let expires_noncurrent = get(properties, &["LifecycleConfiguration", "Rules"])
+        .and_then(Value::as_sequence)
+        .is_some_and(|rules| {
+            rules
+                .iter()
+                .any(|rule| get(rule, &["NoncurrentVersionExpiration"]).is_some())
+        });
+    if !expires_noncurrent {
+        problems.push(format!(
+            "{bucket_id}: no lifecycle rule expires noncurrent versions"
+        ));
+    }
+
+    // A bucket policy on this bucket denying every request not made over TLS.
+    let tls_only = resources(&template)
+        .values()
+        .filter(|policy| type_of(policy) == "AWS::S3::BucketPolicy")
+        .filter(|policy| {
+            get(policy, &["Properties", "Bucket"]).and_then(ref_target) == Some(bucket_id)
+        })
+        .flat_map(|policy| {
+            get(policy, &["Properties", "PolicyDocument", "Statement"])
+                .map(flatten_statements)
+                .unwrap_or_default()
+        })
+        .any(|statement| {
+            let deny = get(&statement, &["Effect"]).and_then(Value::as_str) == Some("Deny");
+            let everyone = match get(&statement, &["Principal"]) {
+                Some(Value::String(p)) => p == "*",
+                Some(principal) => get(principal, &["AWS"]).and_then(Value::as_str) == Some("*"),
+                None => false,
+            };
+            let all_actions = get(&statement, &["Action"])
+                .map(strings)
+                .is_some_and(|a| a == ["s3:*"]);
+            let insecure = get(&statement, &["Condition", "Bool", "aws:SecureTransport"])
+                .is_some_and(|v| v.as_str() == Some("false") || v.as_bool() == Some(false));
+            let resources = get(&statement, &["Resource"])
+                .cloned()
+                .unwrap_or(Value::Null);
+            let resources: Vec<&Value> = match &resources {
+                Value::Sequence(items) => items.iter().collect(),
+                one => vec![one],
+            };
+            let covers_bucket = resources
+                .iter()
+                .any(|r| get_att(r).as_deref() == Some(&format!("{bucket_id}.Arn")));
+            let covers_objects = resources.iter().any(|r| {
+                get(r, &["Fn::Sub"]).and_then(Value::as_str)
+                    == Some(&format!("${{{bucket_id}.Arn}}/*"))
+            });
+            deny && everyone && all_actions && insecure && covers_bucket && covers_objects
+        });
+    if !tls_only {
+        problems.push(format!(
+            "{bucket_id}: no bucket policy statement denies s3:* to everyone on the bucket and \
+             its objects when aws:SecureTransport is false"
+        ));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// --- the test's own footing ------------------------------------------------------------
+
+#[test]
+fn short_form_tags_are_read_as_their_long_form() {
+    let value = long_form(
+        serde_yaml_ng::from_str(
+            "a: !Ref Bus\nb: !GetAtt Bus.Arn\nc: !Sub '${Bucket.Arn}/*'\nd: !If [C, x, !Ref AWS::NoValue]",
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        get(&value, &["a", "Ref"]).and_then(Value::as_str),
+        Some("Bus")
+    );
+    assert_eq!(
+        get_att(get(&value, &["b"]).unwrap()).as_deref(),
+        Some("Bus.Arn")
+    );
+    assert_eq!(
+        get(&value, &["c", "Fn::Sub"]).and_then(Value::as_str),
+        Some("${Bucket.Arn}/*")
+    );
+    let branches = get(&value, &["d", "Fn::If"])
+        .and_then(Value::as_sequence)
+        .unwrap();
+    assert_eq!(ref_target(&branches[2]), Some("AWS::NoValue"));
+    assert_eq!(
+        flatten_statements(get(&value, &["d"]).unwrap()),
+        [Value::from("x")]
+    );
+}
