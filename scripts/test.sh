@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
+bash scripts/lint-infra.sh
 cargo test --workspace --all-targets
