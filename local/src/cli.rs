@@ -43,7 +43,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub scenario: Option<PathBuf>,
     /// Simulated seconds per wall-clock second.
-    #[arg(long, default_value_t = DEFAULT_SPEED)]
+    #[arg(long, default_value_t = DEFAULT_SPEED, allow_negative_numbers = true)]
     pub speed: f64,
     /// Directory for the local S3's buckets (a temporary one when absent).
     #[arg(long)]

@@ -1,0 +1,284 @@
+//! The local event bus: an HTTP server on loopback speaking EventBridge's PutEvents
+//! (awsJson1.1, `X-Amz-Target: AWSEvents.PutEvents`), so the functions publish through
+//! the unmodified aws-sdk-eventbridge client exactly as deployed. Accepted entries are
+//! stamped with the simulated time, wrapped in the envelope EventBridge delivers, and
+//! queued for the runner to route by the template's rules.
+//!
+//! A failure rate can be set to exercise the publishers' retries: the chosen entries are
+//! answered as failed (`InternalFailure`) the way PutEvents reports partial failures.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::rng::SplitMix64;
+
+/// PutEvents refuses more entries than this in one call.
+const MAX_ENTRIES: usize = 10;
+/// EventBridge's limit on a whole PutEvents request.
+const MAX_BODY: usize = 256 * 1024;
+
+/// An event as EventBridge delivers it to a target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BusEvent {
+    /// The bus named in the entry (`default` when none).
+    pub bus: String,
+    /// The full envelope: version, id, detail-type, source, account, time, region,
+    /// resources, detail.
+    pub envelope: Value,
+}
+
+impl BusEvent {
+    pub fn detail_type(&self) -> &str {
+        self.envelope["detail-type"].as_str().unwrap_or_default()
+    }
+
+    pub fn source(&self) -> &str {
+        self.envelope["source"].as_str().unwrap_or_default()
+    }
+}
+
+struct BusState {
+    queue: VecDeque<BusEvent>,
+    next_id: u64,
+    failure_rate: f64,
+    rng: SplitMix64,
+    accepted: u64,
+    failed: u64,
+}
+
+/// Gives the bus the current (simulated) time.
+pub type TimeSource = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+struct Shared {
+    state: Mutex<BusState>,
+    now: TimeSource,
+    region: String,
+    account: String,
+}
+
+/// A running local bus.
+pub struct LocalBus {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LocalBus {
+    /// Binds 127.0.0.1:`port` (0 picks a free port) and serves until `shutdown`.
+    pub async fn start(port: u16, now: TimeSource, seed: u64) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(BusState {
+                queue: VecDeque::new(),
+                next_id: 1,
+                failure_rate: 0.0,
+                rng: SplitMix64::new(seed ^ 0xB05),
+                accepted: 0,
+                failed: 0,
+            }),
+            now,
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+        });
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(serve(listener, Arc::clone(&shared), stopped));
+        Ok(Self {
+            addr,
+            shared,
+            stop,
+            task,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL_EVENTBRIDGE`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Takes every queued event, oldest first.
+    pub fn drain(&self) -> Vec<BusEvent> {
+        self.lock().queue.drain(..).collect()
+    }
+
+    /// Puts an event on the bus as if it had been published (e.g. SMS's own events,
+    /// which arrive on the default bus).
+    pub fn inject(&self, bus: &str, envelope: Value) {
+        self.lock().queue.push_back(BusEvent {
+            bus: bus.to_owned(),
+            envelope,
+        });
+    }
+
+    /// Fraction of entries answered as failed, deterministic under the seed.
+    pub fn set_failure_rate(&self, rate: f64) {
+        self.lock().failure_rate = rate.clamp(0.0, 1.0);
+    }
+
+    /// (accepted, answered as failed) entries so far.
+    pub fn counts(&self) -> (u64, u64) {
+        let state = self.lock();
+        (state.accepted, state.failed)
+    }
+
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BusState> {
+        self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+    let builder = ConnBuilder::new(TokioExecutor::new());
+    loop {
+        let socket = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((socket, _)) => socket,
+                Err(error) => {
+                    tracing::warn!(%error, "local bus: accept failed");
+                    continue;
+                }
+            },
+            _ = stopped.changed() => break,
+        };
+        let shared = Arc::clone(&shared);
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            let shared = Arc::clone(&shared);
+            async move { Ok::<_, Infallible>(handle(&shared, request).await) }
+        });
+        let connection = builder.serve_connection(TokioIo::new(socket), service).into_owned();
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+}
+
+fn answer(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("static response parts are valid")
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response<Full<Bytes>> {
+    answer(status, json!({ "__type": code, "message": message }))
+}
+
+async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    if request.method() != Method::POST {
+        return error(StatusCode::METHOD_NOT_ALLOWED, "UnknownOperationException", "only POST / is served");
+    }
+    if !request.headers().contains_key("authorization") {
+        return error(StatusCode::BAD_REQUEST, "MissingAuthenticationTokenException", "Missing Authentication Token");
+    }
+    let target = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if target != "AWSEvents.PutEvents" {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            &format!("the local event bus serves AWSEvents.PutEvents only, not `{target}`"),
+        );
+    }
+    let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(_) => {
+            return error(StatusCode::PAYLOAD_TOO_LARGE, "ValidationException", "request larger than 256 KB")
+        }
+    };
+    let input: Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "SerializationException", &e.to_string()),
+    };
+    let Some(entries) = input["Entries"].as_array() else {
+        return error(StatusCode::BAD_REQUEST, "ValidationException", "Entries is required");
+    };
+    if entries.is_empty() || entries.len() > MAX_ENTRIES {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ValidationException",
+            &format!("Entries must hold 1 to {MAX_ENTRIES} entries, not {}", entries.len()),
+        );
+    }
+    let now = (shared.now)();
+    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    let mut results = Vec::with_capacity(entries.len());
+    let mut failed = 0;
+    for entry in entries {
+        let text = |key: &str| entry[key].as_str().unwrap_or_default().to_owned();
+        let (source, detail_type, detail) = (text("Source"), text("DetailType"), text("Detail"));
+        let detail: Option<Value> = serde_json::from_str(&detail).ok().filter(Value::is_object);
+        let problem = if source.is_empty() {
+            Some("Source is required")
+        } else if detail_type.is_empty() {
+            Some("DetailType is required")
+        } else if detail.is_none() {
+            Some("Detail is not a JSON object")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            failed += 1;
+            results.push(json!({ "ErrorCode": "MalformedDetail", "ErrorMessage": problem }));
+            continue;
+        }
+        let roll = state.rng.next_f64();
+        if roll < state.failure_rate {
+            failed += 1;
+            state.failed += 1;
+            results.push(json!({ "ErrorCode": "InternalFailure", "ErrorMessage": "injected failure" }));
+            continue;
+        }
+        let id = format!("local-{:08}", state.next_id);
+        state.next_id += 1;
+        state.accepted += 1;
+        let bus = bus_name(entry["EventBusName"].as_str());
+        let resources = entry["Resources"].as_array().cloned().unwrap_or_default();
+        state.queue.push_back(BusEvent {
+            bus,
+            envelope: json!({
+                "version": "0",
+                "id": id,
+                "detail-type": detail_type,
+                "source": source,
+                "account": shared.account,
+                "time": now.to_rfc3339_opts(SecondsFormat::Secs, true),
+                "region": shared.region,
+                "resources": resources,
+                "detail": detail,
+            }),
+        });
+        results.push(json!({ "EventId": id }));
+    }
+    answer(StatusCode::OK, json!({ "FailedEntryCount": failed, "Entries": results }))
+}
+
+/// The bus name of an entry: ARNs are reduced to their name, nothing means `default`.
+fn bus_name(named: Option<&str>) -> String {
+    match named.filter(|n| !n.is_empty()) {
+        None => "default".to_owned(),
+        Some(name) => name.rsplit('/').next().unwrap_or(name).to_owned(),
+    }
+}

@@ -1,0 +1,678 @@
+//! Plays a whole migration wave on one machine: the SMS emulator with its local S3, the
+//! local event bus, and the five real handlers wired as `infra/template.yaml` deploys
+//! them. Schedules fire on the simulated clock; SMS's job state events (default bus)
+//! and the functions' own events (project bus) are routed by the template's rules; a
+//! failed invocation is retried like Lambda retries asynchronous invocations (twice,
+//! one and two minutes later) and then counted as dead-lettered.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use autopilot_core::config::{
+    AppLauncherConfig, CatalogImportConfig, FunctionConfig, JobCreatorConfig, JobWatcherConfig,
+    TemplateGeneratorConfig,
+};
+use autopilot_core::runtime::{Clock, Context};
+use autopilot_core::{AutopilotError, Clients};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::bus::{BusEvent, LocalBus};
+use crate::wiring::{BusRef, FunctionWiring, Wiring, WiringError};
+use crate::{Emulator, EmulatorError, EmulatorHandle, EmulatorOptions, Scenario};
+
+/// How long a simulated step is: schedules are rates of minutes or more.
+const STEP: Duration = Duration::from_secs(60);
+/// Lambda retries a failed asynchronous invocation twice.
+const RETRIES: u32 = 2;
+/// Rounds of event routing within one step before the runner calls it a loop.
+const MAX_ROUNDS_PER_STEP: usize = 100;
+
+/// What to play.
+#[derive(Debug, Clone)]
+pub struct WaveOptions {
+    pub scenario: Scenario,
+    /// The deployed wiring to follow.
+    pub template: PathBuf,
+    /// Simulated time after which a wave that has not converged fails.
+    pub until: Duration,
+    /// Force every function into dry-run mode.
+    pub dry_run: bool,
+}
+
+/// Why a wave could not be played.
+#[derive(Debug, thiserror::Error)]
+pub enum WaveError {
+    #[error(transparent)]
+    Wiring(#[from] WiringError),
+    #[error(transparent)]
+    Emulator(#[from] EmulatorError),
+    #[error("local event bus: {0}")]
+    Bus(std::io::Error),
+    #[error("function {function}: {source}")]
+    Config {
+        function: String,
+        source: autopilot_core::config::ConfigErrors,
+    },
+    #[error("function {0} in the template has no handler here")]
+    UnknownFunction(String),
+    #[error("events keep triggering each other at {at}: more than {MAX_ROUNDS_PER_STEP} rounds in one step")]
+    EventLoop { at: String },
+}
+
+/// One of the five handlers with its context.
+enum Handler {
+    CatalogImport(Arc<Context<CatalogImportConfig>>),
+    JobCreator(Arc<Context<JobCreatorConfig>>),
+    JobWatcher(Arc<Context<JobWatcherConfig>>),
+    TemplateGenerator(Arc<Context<TemplateGeneratorConfig>>),
+    AppLauncher(Arc<Context<AppLauncherConfig>>),
+}
+
+/// Builds a function's context from the template's environment, as Lambda would.
+fn context<C: FunctionConfig>(
+    wiring: &FunctionWiring,
+    dry_run: bool,
+    clients: &Clients,
+    clock: &Clock,
+) -> Result<Arc<Context<C>>, WaveError> {
+    let config = C::from_lookup(|name| {
+        if name == "DRY_RUN" && dry_run {
+            return Some("true".to_owned());
+        }
+        wiring.environment.get(name).cloned()
+    })
+    .map_err(|source| WaveError::Config {
+        function: wiring.binary.clone(),
+        source,
+    })?;
+    Ok(Arc::new(Context::new(config, clients.clone(), Arc::clone(clock))))
+}
+
+impl Handler {
+    fn build(
+        wiring: &FunctionWiring,
+        dry_run: bool,
+        clients: &Clients,
+        clock: &Clock,
+    ) -> Result<Self, WaveError> {
+        Ok(match wiring.binary.as_str() {
+            "catalog-import" => Self::CatalogImport(context(wiring, dry_run, clients, clock)?),
+            "job-creator" => Self::JobCreator(context(wiring, dry_run, clients, clock)?),
+            "job-watcher" => Self::JobWatcher(context(wiring, dry_run, clients, clock)?),
+            "template-generator" => {
+                Self::TemplateGenerator(context(wiring, dry_run, clients, clock)?)
+            }
+            "app-launcher" => Self::AppLauncher(context(wiring, dry_run, clients, clock)?),
+            other => return Err(WaveError::UnknownFunction(other.to_owned())),
+        })
+    }
+
+    async fn invoke(&self, payload: Value) -> Result<Value, AutopilotError> {
+        fn summary<S: Serialize>(summary: S) -> Value {
+            serde_json::to_value(summary).unwrap_or(Value::Null)
+        }
+        Ok(match self {
+            Self::CatalogImport(c) => summary(catalog_import::handle(payload, Arc::clone(c)).await?),
+            Self::JobCreator(c) => summary(job_creator::handle(payload, Arc::clone(c)).await?),
+            Self::JobWatcher(c) => summary(job_watcher::handle(payload, Arc::clone(c)).await?),
+            Self::TemplateGenerator(c) => {
+                summary(template_generator::handle(payload, Arc::clone(c)).await?)
+            }
+            Self::AppLauncher(c) => summary(app_launcher::handle(payload, Arc::clone(c)).await?),
+        })
+    }
+}
+
+/// An invocation waiting to run.
+struct Pending {
+    function: usize,
+    payload: Value,
+    attempt: u32,
+    due: DateTime<Utc>,
+}
+
+/// One line of the event log: everything that crossed a bus, and every invocation.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum LogEntry {
+    #[serde(rename_all = "camelCase")]
+    Event { time: String, bus: String, event: Value },
+    #[serde(rename_all = "camelCase")]
+    Invocation {
+        time: String,
+        function: String,
+        trigger: String,
+        attempt: u32,
+        outcome: String,
+        summary: Value,
+    },
+}
+
+/// Counts shown while the wave plays.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    pub time: String,
+    pub elapsed_minutes: u64,
+    pub discovered: usize,
+    pub replicating: usize,
+    pub replicated: usize,
+    pub failed: usize,
+    pub apps: usize,
+    pub launched: usize,
+}
+
+/// Where one app ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppOutcome {
+    pub id: String,
+    pub name: String,
+    pub members: usize,
+    pub completed_runs: usize,
+    pub launch_status: String,
+    pub launched_at: Option<String>,
+    /// Why it is not launched, when it is not.
+    pub held_by: Option<String>,
+}
+
+/// A failure the watcher caught and what was done about it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailureOutcome {
+    pub job_id: String,
+    pub server_id: String,
+    pub state: String,
+    pub alerted_at: String,
+    pub actions: Vec<String>,
+    pub final_state: String,
+}
+
+/// The result of a wave.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WaveReport {
+    pub scenario: String,
+    pub converged: bool,
+    pub verdict: String,
+    pub started: String,
+    pub ended: String,
+    pub simulated_minutes: u64,
+    pub apps: Vec<AppOutcome>,
+    pub failures: Vec<FailureOutcome>,
+    pub sms_calls: BTreeMap<String, u64>,
+    pub invocations: BTreeMap<String, u64>,
+    pub dead_lettered: Vec<String>,
+    pub timeline: Vec<Progress>,
+    #[serde(skip)]
+    pub log: Vec<LogEntry>,
+    #[serde(skip)]
+    pub archived_templates: Vec<(String, PathBuf)>,
+}
+
+/// A wave being played.
+pub struct Wave {
+    emulator: EmulatorHandle,
+    bus: LocalBus,
+    wiring: Wiring,
+    handlers: Vec<Handler>,
+    queue: VecDeque<Pending>,
+    next_fire: Vec<Vec<DateTime<Utc>>>,
+    log: Vec<LogEntry>,
+    invocations: BTreeMap<String, u64>,
+    dead_lettered: Vec<String>,
+    started: DateTime<Utc>,
+    scenario_name: String,
+    until: Duration,
+}
+
+impl Wave {
+    /// Starts the emulator and the bus and wires the handlers.
+    pub async fn start(options: WaveOptions) -> Result<Self, WaveError> {
+        let wiring = Wiring::load(&options.template)?;
+        let scenario_name = options.scenario.name.clone();
+        let seed = options.scenario.seed;
+        let emulator = Emulator::start(options.scenario, EmulatorOptions::default()).await?;
+        emulator.create_bucket(&wiring.artifacts_bucket)?;
+        let emulator_clock = emulator.clock();
+        let clock: Clock = Arc::new(move || emulator_clock.now());
+        let bus_clock = Arc::clone(&clock);
+        let bus = LocalBus::start(0, Arc::new(move || bus_clock()), seed)
+            .await
+            .map_err(WaveError::Bus)?;
+        let clients = local_clients(&emulator, &bus);
+        let handlers = wiring
+            .functions
+            .iter()
+            .map(|f| Handler::build(f, options.dry_run, &clients, &clock))
+            .collect::<Result<Vec<_>, _>>()?;
+        let started = emulator.now();
+        // Every schedule fires once at the start, as a fresh deployment's would soon.
+        let next_fire = wiring
+            .functions
+            .iter()
+            .map(|f| f.schedules.iter().map(|_| started).collect())
+            .collect();
+        Ok(Self {
+            emulator,
+            bus,
+            wiring,
+            handlers,
+            queue: VecDeque::new(),
+            next_fire,
+            log: Vec::new(),
+            invocations: BTreeMap::new(),
+            dead_lettered: Vec::new(),
+            started,
+            scenario_name,
+            until: options.until,
+        })
+    }
+
+    pub fn emulator(&self) -> &EmulatorHandle {
+        &self.emulator
+    }
+
+    pub fn bus(&self) -> &LocalBus {
+        &self.bus
+    }
+
+    /// Plays until the wave converges or `until` passes; `on_progress` sees each step.
+    pub async fn play(mut self, mut on_progress: impl FnMut(&Progress)) -> Result<WaveReport, WaveError> {
+        let mut sms_events = self.emulator.subscribe_events();
+        let deadline = self.started + chrono::Duration::from_std(self.until).unwrap_or(chrono::Duration::days(365));
+        let mut timeline = Vec::new();
+        let mut last_progress = Progress::default();
+        let converged = loop {
+            let now = self.emulator.now();
+            self.fire_schedules(now);
+            let mut rounds = 0;
+            loop {
+                while let Ok(event) = sms_events.try_recv() {
+                    let envelope = serde_json::to_value(&event).unwrap_or(Value::Null);
+                    self.bus.inject("default", envelope);
+                }
+                let events = self.bus.drain();
+                let due = self.queue.iter().any(|p| p.due <= now);
+                if events.is_empty() && !due {
+                    break;
+                }
+                rounds += 1;
+                if rounds > MAX_ROUNDS_PER_STEP {
+                    return Err(WaveError::EventLoop {
+                        at: stamp(now),
+                    });
+                }
+                for event in events {
+                    self.route(event, now);
+                }
+                self.run_due(now).await;
+            }
+            let progress = self.progress(now);
+            if progress != last_progress {
+                on_progress(&progress);
+                timeline.push(progress.clone());
+                last_progress = progress;
+            }
+            if self.queue.is_empty() && self.converged() {
+                break true;
+            }
+            if now >= deadline {
+                break false;
+            }
+            self.emulator.advance(STEP);
+        };
+        Ok(self.finish(converged, timeline).await)
+    }
+
+    fn fire_schedules(&mut self, now: DateTime<Utc>) {
+        for (index, function) in self.wiring.functions.iter().enumerate() {
+            for (slot, schedule) in function.schedules.iter().enumerate() {
+                let next = &mut self.next_fire[index][slot];
+                if *next <= now {
+                    let every = chrono::Duration::from_std(schedule.every).unwrap_or(chrono::Duration::hours(1));
+                    *next = now + every;
+                    self.queue.push_back(Pending {
+                        function: index,
+                        payload: scheduled_event(now, &function.logical_id, &schedule.name),
+                        attempt: 0,
+                        due: now,
+                    });
+                }
+            }
+        }
+    }
+
+    fn route(&mut self, event: BusEvent, now: DateTime<Utc>) {
+        let bus = if event.bus == "default" {
+            BusRef::Default
+        } else {
+            BusRef::Named(event.bus.clone())
+        };
+        self.log.push(LogEntry::Event {
+            time: stamp(now),
+            bus: event.bus.clone(),
+            event: event.envelope.clone(),
+        });
+        let targets: Vec<usize> = self
+            .wiring
+            .functions
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| self.wiring.targets(&bus, &event.envelope).iter().any(|t| t.logical_id == f.logical_id))
+            .map(|(i, _)| i)
+            .collect();
+        for function in targets {
+            self.queue.push_back(Pending {
+                function,
+                payload: event.envelope.clone(),
+                attempt: 0,
+                due: now,
+            });
+        }
+    }
+
+    async fn run_due(&mut self, now: DateTime<Utc>) {
+        let (due, later): (VecDeque<_>, VecDeque<_>) = self.queue.drain(..).partition(|p| p.due <= now);
+        self.queue = later;
+        for pending in due {
+            let function = self.wiring.functions[pending.function].binary.clone();
+            let trigger = format!(
+                "{} {}",
+                pending.payload["source"].as_str().unwrap_or_default(),
+                pending.payload["detail-type"].as_str().unwrap_or_default()
+            );
+            *self.invocations.entry(function.clone()).or_default() += 1;
+            let result = self.handlers[pending.function].invoke(pending.payload.clone()).await;
+            let (outcome, summary) = match &result {
+                Ok(summary) => ("ok".to_owned(), summary.clone()),
+                Err(error) => (format!("{}: {error}", error.retryability()), Value::Null),
+            };
+            self.log.push(LogEntry::Invocation {
+                time: stamp(now),
+                function: function.clone(),
+                trigger: trigger.clone(),
+                attempt: pending.attempt,
+                outcome,
+                summary,
+            });
+            if let Err(error) = result {
+                tracing::warn!(%function, %trigger, %error, attempt = pending.attempt, "invocation failed");
+                if pending.attempt < RETRIES {
+                    let delay = chrono::Duration::minutes(i64::from(pending.attempt) + 1);
+                    self.queue.push_back(Pending {
+                        due: now + delay,
+                        attempt: pending.attempt + 1,
+                        ..pending
+                    });
+                } else {
+                    self.dead_lettered.push(format!("{function} <- {trigger}: {error}"));
+                }
+            }
+        }
+    }
+
+    fn progress(&self, now: DateTime<Utc>) -> Progress {
+        let state = self.emulator.state();
+        let live_jobs = state.jobs.iter().filter(|j| j.state.as_str() != "DELETED");
+        let (mut replicating, mut replicated, mut failed) = (0, 0, 0);
+        for job in live_jobs {
+            if matches!(job.state.as_str(), "FAILED" | "PAUSED_ON_FAILURE") {
+                failed += 1;
+            } else if job.latest_ami.is_some() {
+                replicated += 1;
+            } else {
+                replicating += 1;
+            }
+        }
+        let apps: Vec<_> = state.apps.iter().filter(|a| a.status.as_str() != "DELETED").collect();
+        Progress {
+            time: stamp(now),
+            elapsed_minutes: u64::try_from((now - self.started).num_minutes()).unwrap_or(0),
+            discovered: state.catalog.visible.len(),
+            replicating,
+            replicated,
+            failed,
+            apps: apps.len(),
+            launched: apps.iter().filter(|a| a.launch_status.as_str() == "LAUNCHED").count(),
+        }
+    }
+
+    /// Every app is launched, opted out, or held by a failure the watcher gave up on.
+    fn converged(&self) -> bool {
+        let state = self.emulator.state();
+        state
+            .apps
+            .iter()
+            .filter(|a| a.status.as_str() != "DELETED")
+            .all(|app| app_hold(&state, app, &self.log).is_some() || app.launch_status.as_str() == "LAUNCHED")
+    }
+
+    async fn finish(self, converged: bool, timeline: Vec<Progress>) -> WaveReport {
+        let state = self.emulator.state();
+        let now = self.emulator.now();
+        let launch_times = first_times(&self.log, "AppLaunched", "appId");
+        let apps = state
+            .apps
+            .iter()
+            .filter(|a| a.status.as_str() != "DELETED")
+            .map(|app| {
+                let members: Vec<&String> = app.server_ids().collect();
+                let completed_runs = state
+                    .jobs
+                    .iter()
+                    .filter(|j| members.contains(&&j.server_id))
+                    .map(|j| j.runs.iter().filter(|r| r.state.as_str() == "COMPLETED").count())
+                    .sum();
+                AppOutcome {
+                    id: app.id.clone(),
+                    name: app.name.clone(),
+                    members: members.len(),
+                    completed_runs,
+                    launch_status: app.launch_status.as_str().to_owned(),
+                    launched_at: launch_times.get(&app.id).cloned(),
+                    held_by: (app.launch_status.as_str() != "LAUNCHED")
+                        .then(|| app_hold(&state, app, &self.log).unwrap_or_else(|| "still waiting".into())),
+                }
+            })
+            .collect();
+        let failures = failure_outcomes(&self.log, &state);
+        let verdict = if converged {
+            "converged: every app is launched, opted out, or held by a failure the watcher gave up on".to_owned()
+        } else {
+            let waiting: Vec<String> = state
+                .apps
+                .iter()
+                .filter(|a| a.status.as_str() != "DELETED" && a.launch_status.as_str() != "LAUNCHED")
+                .filter(|a| app_hold(&state, a, &self.log).is_none())
+                .map(|a| format!("{} ({})", a.name, a.launch_status.as_str()))
+                .collect();
+            format!("did not converge by {}: still waiting for {}", stamp(now), waiting.join(", "))
+        };
+        let archived_templates = archived_objects(&self.emulator, &self.wiring.artifacts_bucket);
+        let report = WaveReport {
+            scenario: self.scenario_name.clone(),
+            converged,
+            verdict,
+            started: stamp(self.started),
+            ended: stamp(now),
+            simulated_minutes: u64::try_from((now - self.started).num_minutes()).unwrap_or(0),
+            apps,
+            failures,
+            sms_calls: self.emulator.call_counts(),
+            invocations: self.invocations.clone(),
+            dead_lettered: self.dead_lettered.clone(),
+            timeline,
+            log: self.log,
+            archived_templates,
+        };
+        self.bus.shutdown().await;
+        self.emulator.shutdown().await;
+        report
+    }
+}
+
+/// Why an app is not waiting any more without being launched, if it is not.
+fn app_hold(state: &crate::StateSnapshot, app: &crate::state::App, log: &[LogEntry]) -> Option<String> {
+    if app.tags.iter().any(|(k, v)| k == "autopilot:launch" && v == "false") {
+        return Some("opted out by tag autopilot:launch=false".into());
+    }
+    let held_jobs = held_jobs(log);
+    app.server_ids().find_map(|server| {
+        let job = state
+            .jobs
+            .iter()
+            .filter(|j| &j.server_id == server && j.state.as_str() != "DELETED")
+            .find(|j| j.latest_ami.is_none())?;
+        let failed = matches!(job.state.as_str(), "FAILED" | "PAUSED_ON_FAILURE");
+        (failed && held_jobs.contains_key(&job.id))
+            .then(|| format!("server {server}: job {} {} ({})", job.id, job.state.as_str(), held_jobs[&job.id]))
+    })
+}
+
+/// Jobs the watcher decided to hold, with the reason.
+fn held_jobs(log: &[LogEntry]) -> BTreeMap<String, String> {
+    let mut held = BTreeMap::new();
+    for entry in log {
+        if let LogEntry::Event { event, .. } = entry {
+            let detail = &event["detail"];
+            if event["detail-type"] == "ReplicationJobRemediated" && detail["action"] == "held" {
+                held.insert(
+                    detail["replicationJobId"].as_str().unwrap_or_default().to_owned(),
+                    detail["reason"].as_str().unwrap_or_default().to_owned(),
+                );
+            }
+        }
+    }
+    held
+}
+
+/// First time an event of `detail_type` named each `key` value.
+fn first_times(log: &[LogEntry], detail_type: &str, key: &str) -> BTreeMap<String, String> {
+    let mut times = BTreeMap::new();
+    for entry in log {
+        if let LogEntry::Event { time, event, .. } = entry {
+            if event["detail-type"] == detail_type {
+                if let Some(id) = event["detail"][key].as_str() {
+                    times.entry(id.to_owned()).or_insert_with(|| time.clone());
+                }
+            }
+        }
+    }
+    times
+}
+
+fn failure_outcomes(log: &[LogEntry], state: &crate::StateSnapshot) -> Vec<FailureOutcome> {
+    let mut failures: Vec<FailureOutcome> = Vec::new();
+    for entry in log {
+        let LogEntry::Event { time, event, .. } = entry else {
+            continue;
+        };
+        let detail = &event["detail"];
+        let job = detail["replicationJobId"].as_str().unwrap_or_default();
+        match event["detail-type"].as_str() {
+            Some("ReplicationJobFailed") => failures.push(FailureOutcome {
+                job_id: job.to_owned(),
+                server_id: detail["serverId"].as_str().unwrap_or_default().to_owned(),
+                state: detail["state"].as_str().unwrap_or_default().to_owned(),
+                alerted_at: time.clone(),
+                actions: Vec::new(),
+                final_state: String::new(),
+            }),
+            Some("ReplicationJobRemediated") => {
+                if let Some(failure) = failures.iter_mut().rev().find(|f| f.job_id == job) {
+                    let action = detail["action"].as_str().unwrap_or_default();
+                    let reason = detail["reason"].as_str().map(|r| format!(": {r}")).unwrap_or_default();
+                    failure.actions.push(format!("{time} {action}{reason}"));
+                }
+            }
+            Some("ReplicationJobRecovered") => {
+                if let Some(failure) = failures.iter_mut().rev().find(|f| f.job_id == job) {
+                    failure.actions.push(format!("{time} recovered"));
+                }
+            }
+            _ => {}
+        }
+    }
+    for failure in &mut failures {
+        failure.final_state = state
+            .jobs
+            .iter()
+            .find(|j| j.id == failure.job_id)
+            .map_or_else(|| "gone".to_owned(), |j| j.state.as_str().to_owned());
+    }
+    failures
+}
+
+/// Files under the artifacts bucket of the local S3.
+fn archived_objects(emulator: &EmulatorHandle, bucket: &str) -> Vec<(String, PathBuf)> {
+    let root = emulator.s3_root().join(bucket);
+    let mut found = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(key) = path.strip_prefix(&root) {
+                let key = key.to_string_lossy().replace('\\', "/");
+                if key.starts_with("apps/") {
+                    found.push((key, path));
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn local_clients(emulator: &EmulatorHandle, bus: &LocalBus) -> Clients {
+    let sdk = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sms::config::SharedCredentialsProvider::new(
+            aws_sdk_sms::config::Credentials::new("local", "local", None, None, "autopilot-local"),
+        ))
+        .build();
+    let sms = aws_sdk_sms::config::Builder::from(&sdk)
+        .endpoint_url(emulator.sms_endpoint())
+        .build();
+    let events = aws_sdk_eventbridge::config::Builder::from(&sdk)
+        .endpoint_url(bus.endpoint())
+        .build();
+    let s3 = aws_sdk_s3::config::Builder::from(&sdk)
+        .endpoint_url(emulator.s3_endpoint())
+        .force_path_style(true)
+        .build();
+    Clients {
+        sms: aws_sdk_sms::Client::from_conf(sms),
+        events: aws_sdk_eventbridge::Client::from_conf(events),
+        s3: aws_sdk_s3::Client::from_conf(s3),
+    }
+}
+
+fn stamp(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn scheduled_event(now: DateTime<Utc>, function: &str, schedule: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": format!("schedule-{function}-{schedule}-{}", now.timestamp()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": stamp(now),
+        "region": "us-east-1",
+        "resources": [format!("arn:aws:events:us-east-1:123456789012:rule/{function}-{schedule}")],
+        "detail": {}
+    })
+}
