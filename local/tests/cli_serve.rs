@@ -177,7 +177,7 @@ fn aws_cli_against_serve() {
     let servers: serde_json::Value = serde_json::from_str(&out).expect("CLI JSON");
     assert_eq!(
         servers["serverList"].as_array().map(Vec::len),
-        Some(25),
+        Some(26),
         "{servers}"
     );
     let (ok, _, err) = aws(
