@@ -717,7 +717,7 @@ fn every_function_is_triggered_by_what_its_handler_accepts() {
         .unwrap_or_default();
         let mut rules = Vec::new();
         let mut schedules = Vec::new();
-        for (_, event) in &events {
+        for event in events.values() {
             let properties = get(event, &["Properties"]).cloned().unwrap_or(Value::Null);
             match get(event, &["Type"]).and_then(Value::as_str) {
                 Some("EventBridgeRule") => {
