@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::rng::SplitMix64;
@@ -47,7 +48,7 @@ pub enum ScenarioError {
 }
 
 /// The whole simulated estate and how the emulator behaves over it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// A label shown by `serve` and in the state snapshot.
@@ -92,7 +93,7 @@ pub struct Scenario {
 }
 
 /// Simulated durations, all in seconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Timing {
     /// ImportServerCatalog: IMPORTING -> AVAILABLE.
@@ -126,7 +127,7 @@ impl Default for Timing {
 }
 
 /// Service quotas.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Live (PENDING/ACTIVE/FAILING/PAUSED_ON_FAILURE) jobs allowed at once; SMS allowed 50.
@@ -148,7 +149,7 @@ impl Default for Limits {
 }
 
 /// Fault injection; every dice roll comes from the scenario seed.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Faults {
     /// Real (wall-clock) delay added before every SMS answer.
@@ -160,7 +161,7 @@ pub struct Faults {
 }
 
 /// A per-second call budget.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Throttle {
     /// Calls allowed in one second; the next ones in that second are throttled.
@@ -171,7 +172,7 @@ pub struct Throttle {
 }
 
 /// Which clock a throttle window follows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ThrottleClock {
     /// Wall-clock seconds.
@@ -182,7 +183,7 @@ pub enum ThrottleClock {
 }
 
 /// A Server Migration Connector.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorSpec {
     /// Connector id; generated (`c-` + 17 hex) when absent.
@@ -209,7 +210,7 @@ pub struct ConnectorSpec {
 }
 
 /// A half-open interval [from_secs, to_secs) of simulated seconds from the start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Period {
     /// Start, inclusive.
@@ -219,7 +220,7 @@ pub struct Period {
 }
 
 /// What a job does once its injected failures are used up.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AfterFailures {
     /// PAUSED_ON_FAILURE: StartOnDemandReplicationRun resumes it.
@@ -230,7 +231,7 @@ pub enum AfterFailures {
 }
 
 /// An on-premises VM.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSpec {
     /// Server id; generated (`s-` + 8 hex) when absent.
@@ -270,7 +271,7 @@ pub struct ServerSpec {
 }
 
 /// A VM disk.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Volume {
     /// Size in GiB.
@@ -278,7 +279,7 @@ pub struct Volume {
 }
 
 /// An SMS application present at start.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppSpec {
     /// Application name.
@@ -298,7 +299,7 @@ pub struct AppSpec {
 }
 
 /// A server group of an app.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupSpec {
     /// Group name.
@@ -312,7 +313,7 @@ pub struct GroupSpec {
 }
 
 /// Launch settings applied to every server of an app.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LaunchSpec {
     /// EC2 instance type.
@@ -654,6 +655,11 @@ impl Scenario {
         scenario
     }
 
+    /// The JSON Schema of scenario files (committed as `local/scenarios/scenario.schema.json`).
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(Scenario)).unwrap_or_default()
+    }
+
     /// Renders the scenario as YAML (e.g. to save a generated one).
     pub fn to_yaml(&self) -> Result<String, ScenarioError> {
         serde_yaml_ng::to_string(self).map_err(|e| ScenarioError::Parse {
@@ -729,6 +735,24 @@ mod tests {
         assert_eq!(back.servers.len(), 10_000);
         let ids: BTreeSet<_> = back.servers.iter().map(|s| s.id.clone()).collect();
         assert_eq!(ids.len(), 10_000);
+    }
+
+    #[test]
+    fn committed_schema_is_current() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scenarios/scenario.schema.json"
+        );
+        let current =
+            serde_json::to_string_pretty(&Scenario::json_schema()).expect("schema") + "\n";
+        if std::env::var_os("UPDATE_SCHEMA").is_some() {
+            std::fs::write(path, &current).expect("write schema");
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert_eq!(
+            committed, current,
+            "run with UPDATE_SCHEMA=1 to refresh {path}"
+        );
     }
 
     #[test]
