@@ -163,7 +163,9 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::R
             let shared = Arc::clone(&shared);
             async move { Ok::<_, Infallible>(handle(&shared, request).await) }
         });
-        let connection = builder.serve_connection(TokioIo::new(socket), service).into_owned();
+        let connection = builder
+            .serve_connection(TokioIo::new(socket), service)
+            .into_owned();
         tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -184,10 +186,18 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response<Full<Bytes>>
 
 async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<Bytes>> {
     if request.method() != Method::POST {
-        return error(StatusCode::METHOD_NOT_ALLOWED, "UnknownOperationException", "only POST / is served");
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "UnknownOperationException",
+            "only POST / is served",
+        );
     }
     if !request.headers().contains_key("authorization") {
-        return error(StatusCode::BAD_REQUEST, "MissingAuthenticationTokenException", "Missing Authentication Token");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token",
+        );
     }
     let target = request
         .headers()
@@ -205,21 +215,38 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
     let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
         Ok(body) => body.to_bytes(),
         Err(_) => {
-            return error(StatusCode::PAYLOAD_TOO_LARGE, "ValidationException", "request larger than 256 KB")
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "ValidationException",
+                "request larger than 256 KB",
+            )
         }
     };
     let input: Value = match serde_json::from_slice(&body) {
         Ok(value) => value,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "SerializationException", &e.to_string()),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "SerializationException",
+                &e.to_string(),
+            )
+        }
     };
     let Some(entries) = input["Entries"].as_array() else {
-        return error(StatusCode::BAD_REQUEST, "ValidationException", "Entries is required");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ValidationException",
+            "Entries is required",
+        );
     };
     if entries.is_empty() || entries.len() > MAX_ENTRIES {
         return error(
             StatusCode::BAD_REQUEST,
             "ValidationException",
-            &format!("Entries must hold 1 to {MAX_ENTRIES} entries, not {}", entries.len()),
+            &format!(
+                "Entries must hold 1 to {MAX_ENTRIES} entries, not {}",
+                entries.len()
+            ),
         );
     }
     let now = (shared.now)();
@@ -248,7 +275,9 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
         if roll < state.failure_rate {
             failed += 1;
             state.failed += 1;
-            results.push(json!({ "ErrorCode": "InternalFailure", "ErrorMessage": "injected failure" }));
+            results.push(
+                json!({ "ErrorCode": "InternalFailure", "ErrorMessage": "injected failure" }),
+            );
             continue;
         }
         let id = format!("local-{:08}", state.next_id);
@@ -272,7 +301,10 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
         });
         results.push(json!({ "EventId": id }));
     }
-    answer(StatusCode::OK, json!({ "FailedEntryCount": failed, "Entries": results }))
+    answer(
+        StatusCode::OK,
+        json!({ "FailedEntryCount": failed, "Entries": results }),
+    )
 }
 
 /// The bus name of an entry: ARNs are reduced to their name, nothing means `default`.

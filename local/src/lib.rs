@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bus;
 pub mod cli;
 mod emulator;
 pub mod events;
@@ -28,7 +29,9 @@ pub mod s3;
 pub mod scenario;
 pub mod state;
 mod template;
+pub mod wave;
 mod wire;
+pub mod wiring;
 
 pub use emulator::{Clock, Emulator, EmulatorHandle, EmulatorOptions};
 pub use events::{JobStateChangeDetail, SmsEvent};

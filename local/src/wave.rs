@@ -90,7 +90,11 @@ fn context<C: FunctionConfig>(
         function: wiring.binary.clone(),
         source,
     })?;
-    Ok(Arc::new(Context::new(config, clients.clone(), Arc::clone(clock))))
+    Ok(Arc::new(Context::new(
+        config,
+        clients.clone(),
+        Arc::clone(clock),
+    )))
 }
 
 impl Handler {
@@ -117,7 +121,9 @@ impl Handler {
             serde_json::to_value(summary).unwrap_or(Value::Null)
         }
         Ok(match self {
-            Self::CatalogImport(c) => summary(catalog_import::handle(payload, Arc::clone(c)).await?),
+            Self::CatalogImport(c) => {
+                summary(catalog_import::handle(payload, Arc::clone(c)).await?)
+            }
             Self::JobCreator(c) => summary(job_creator::handle(payload, Arc::clone(c)).await?),
             Self::JobWatcher(c) => summary(job_watcher::handle(payload, Arc::clone(c)).await?),
             Self::TemplateGenerator(c) => {
@@ -141,7 +147,11 @@ struct Pending {
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum LogEntry {
     #[serde(rename_all = "camelCase")]
-    Event { time: String, bus: String, event: Value },
+    Event {
+        time: String,
+        bus: String,
+        event: Value,
+    },
     #[serde(rename_all = "camelCase")]
     Invocation {
         time: String,
@@ -165,6 +175,23 @@ pub struct Progress {
     pub failed: usize,
     pub apps: usize,
     pub launched: usize,
+}
+
+impl Progress {
+    /// Whether anything but the time differs.
+    pub fn same_counts(&self, other: &Progress) -> bool {
+        let counts = |p: &Progress| {
+            (
+                p.discovered,
+                p.replicating,
+                p.replicated,
+                p.failed,
+                p.apps,
+                p.launched,
+            )
+        };
+        counts(self) == counts(other)
+    }
 }
 
 /// Where one app ended.
@@ -283,9 +310,13 @@ impl Wave {
     }
 
     /// Plays until the wave converges or `until` passes; `on_progress` sees each step.
-    pub async fn play(mut self, mut on_progress: impl FnMut(&Progress)) -> Result<WaveReport, WaveError> {
+    pub async fn play(
+        mut self,
+        mut on_progress: impl FnMut(&Progress),
+    ) -> Result<WaveReport, WaveError> {
         let mut sms_events = self.emulator.subscribe_events();
-        let deadline = self.started + chrono::Duration::from_std(self.until).unwrap_or(chrono::Duration::days(365));
+        let deadline = self.started
+            + chrono::Duration::from_std(self.until).unwrap_or(chrono::Duration::days(365));
         let mut timeline = Vec::new();
         let mut last_progress = Progress::default();
         let converged = loop {
@@ -304,9 +335,7 @@ impl Wave {
                 }
                 rounds += 1;
                 if rounds > MAX_ROUNDS_PER_STEP {
-                    return Err(WaveError::EventLoop {
-                        at: stamp(now),
-                    });
+                    return Err(WaveError::EventLoop { at: stamp(now) });
                 }
                 for event in events {
                     self.route(event, now);
@@ -314,7 +343,7 @@ impl Wave {
                 self.run_due(now).await;
             }
             let progress = self.progress(now);
-            if progress != last_progress {
+            if !progress.same_counts(&last_progress) {
                 on_progress(&progress);
                 timeline.push(progress.clone());
                 last_progress = progress;
@@ -335,7 +364,8 @@ impl Wave {
             for (slot, schedule) in function.schedules.iter().enumerate() {
                 let next = &mut self.next_fire[index][slot];
                 if *next <= now {
-                    let every = chrono::Duration::from_std(schedule.every).unwrap_or(chrono::Duration::hours(1));
+                    let every = chrono::Duration::from_std(schedule.every)
+                        .unwrap_or(chrono::Duration::hours(1));
                     *next = now + every;
                     self.queue.push_back(Pending {
                         function: index,
@@ -364,7 +394,12 @@ impl Wave {
             .functions
             .iter()
             .enumerate()
-            .filter(|(_, f)| self.wiring.targets(&bus, &event.envelope).iter().any(|t| t.logical_id == f.logical_id))
+            .filter(|(_, f)| {
+                self.wiring
+                    .targets(&bus, &event.envelope)
+                    .iter()
+                    .any(|t| t.logical_id == f.logical_id)
+            })
             .map(|(i, _)| i)
             .collect();
         for function in targets {
@@ -378,7 +413,8 @@ impl Wave {
     }
 
     async fn run_due(&mut self, now: DateTime<Utc>) {
-        let (due, later): (VecDeque<_>, VecDeque<_>) = self.queue.drain(..).partition(|p| p.due <= now);
+        let (due, later): (VecDeque<_>, VecDeque<_>) =
+            self.queue.drain(..).partition(|p| p.due <= now);
         self.queue = later;
         for pending in due {
             let function = self.wiring.functions[pending.function].binary.clone();
@@ -388,7 +424,9 @@ impl Wave {
                 pending.payload["detail-type"].as_str().unwrap_or_default()
             );
             *self.invocations.entry(function.clone()).or_default() += 1;
-            let result = self.handlers[pending.function].invoke(pending.payload.clone()).await;
+            let result = self.handlers[pending.function]
+                .invoke(pending.payload.clone())
+                .await;
             let (outcome, summary) = match &result {
                 Ok(summary) => ("ok".to_owned(), summary.clone()),
                 Err(error) => (format!("{}: {error}", error.retryability()), Value::Null),
@@ -411,7 +449,8 @@ impl Wave {
                         ..pending
                     });
                 } else {
-                    self.dead_lettered.push(format!("{function} <- {trigger}: {error}"));
+                    self.dead_lettered
+                        .push(format!("{function} <- {trigger}: {error}"));
                 }
             }
         }
@@ -430,7 +469,11 @@ impl Wave {
                 replicating += 1;
             }
         }
-        let apps: Vec<_> = state.apps.iter().filter(|a| a.status.as_str() != "DELETED").collect();
+        let apps: Vec<_> = state
+            .apps
+            .iter()
+            .filter(|a| a.status.as_str() != "DELETED")
+            .collect();
         Progress {
             time: stamp(now),
             elapsed_minutes: u64::try_from((now - self.started).num_minutes()).unwrap_or(0),
@@ -439,7 +482,10 @@ impl Wave {
             replicated,
             failed,
             apps: apps.len(),
-            launched: apps.iter().filter(|a| a.launch_status.as_str() == "LAUNCHED").count(),
+            launched: apps
+                .iter()
+                .filter(|a| a.launch_status.as_str() == "LAUNCHED")
+                .count(),
         }
     }
 
@@ -450,7 +496,10 @@ impl Wave {
             .apps
             .iter()
             .filter(|a| a.status.as_str() != "DELETED")
-            .all(|app| app_hold(&state, app, &self.log).is_some() || app.launch_status.as_str() == "LAUNCHED")
+            .all(|app| {
+                app_hold(&state, app, &self.log).is_some()
+                    || app.launch_status.as_str() == "LAUNCHED"
+            })
     }
 
     async fn finish(self, converged: bool, timeline: Vec<Progress>) -> WaveReport {
@@ -467,7 +516,12 @@ impl Wave {
                     .jobs
                     .iter()
                     .filter(|j| members.contains(&&j.server_id))
-                    .map(|j| j.runs.iter().filter(|r| r.state.as_str() == "COMPLETED").count())
+                    .map(|j| {
+                        j.runs
+                            .iter()
+                            .filter(|r| r.state.as_str() == "COMPLETED")
+                            .count()
+                    })
                     .sum();
                 AppOutcome {
                     id: app.id.clone(),
@@ -476,8 +530,9 @@ impl Wave {
                     completed_runs,
                     launch_status: app.launch_status.as_str().to_owned(),
                     launched_at: launch_times.get(&app.id).cloned(),
-                    held_by: (app.launch_status.as_str() != "LAUNCHED")
-                        .then(|| app_hold(&state, app, &self.log).unwrap_or_else(|| "still waiting".into())),
+                    held_by: (app.launch_status.as_str() != "LAUNCHED").then(|| {
+                        app_hold(&state, app, &self.log).unwrap_or_else(|| "still waiting".into())
+                    }),
                 }
             })
             .collect();
@@ -488,11 +543,17 @@ impl Wave {
             let waiting: Vec<String> = state
                 .apps
                 .iter()
-                .filter(|a| a.status.as_str() != "DELETED" && a.launch_status.as_str() != "LAUNCHED")
+                .filter(|a| {
+                    a.status.as_str() != "DELETED" && a.launch_status.as_str() != "LAUNCHED"
+                })
                 .filter(|a| app_hold(&state, a, &self.log).is_none())
                 .map(|a| format!("{} ({})", a.name, a.launch_status.as_str()))
                 .collect();
-            format!("did not converge by {}: still waiting for {}", stamp(now), waiting.join(", "))
+            format!(
+                "did not converge by {}: still waiting for {}",
+                stamp(now),
+                waiting.join(", ")
+            )
         };
         let archived_templates = archived_objects(&self.emulator, &self.wiring.artifacts_bucket);
         let report = WaveReport {
@@ -518,8 +579,16 @@ impl Wave {
 }
 
 /// Why an app is not waiting any more without being launched, if it is not.
-fn app_hold(state: &crate::StateSnapshot, app: &crate::state::App, log: &[LogEntry]) -> Option<String> {
-    if app.tags.iter().any(|(k, v)| k == "autopilot:launch" && v == "false") {
+fn app_hold(
+    state: &crate::StateSnapshot,
+    app: &crate::state::App,
+    log: &[LogEntry],
+) -> Option<String> {
+    if app
+        .tags
+        .iter()
+        .any(|(k, v)| k == "autopilot:launch" && v == "false")
+    {
         return Some("opted out by tag autopilot:launch=false".into());
     }
     let held_jobs = held_jobs(log);
@@ -530,8 +599,14 @@ fn app_hold(state: &crate::StateSnapshot, app: &crate::state::App, log: &[LogEnt
             .filter(|j| &j.server_id == server && j.state.as_str() != "DELETED")
             .find(|j| j.latest_ami.is_none())?;
         let failed = matches!(job.state.as_str(), "FAILED" | "PAUSED_ON_FAILURE");
-        (failed && held_jobs.contains_key(&job.id))
-            .then(|| format!("server {server}: job {} {} ({})", job.id, job.state.as_str(), held_jobs[&job.id]))
+        (failed && held_jobs.contains_key(&job.id)).then(|| {
+            format!(
+                "server {server}: job {} {} ({})",
+                job.id,
+                job.state.as_str(),
+                held_jobs[&job.id]
+            )
+        })
     })
 }
 
@@ -543,7 +618,10 @@ fn held_jobs(log: &[LogEntry]) -> BTreeMap<String, String> {
             let detail = &event["detail"];
             if event["detail-type"] == "ReplicationJobRemediated" && detail["action"] == "held" {
                 held.insert(
-                    detail["replicationJobId"].as_str().unwrap_or_default().to_owned(),
+                    detail["replicationJobId"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
                     detail["reason"].as_str().unwrap_or_default().to_owned(),
                 );
             }
@@ -587,7 +665,10 @@ fn failure_outcomes(log: &[LogEntry], state: &crate::StateSnapshot) -> Vec<Failu
             Some("ReplicationJobRemediated") => {
                 if let Some(failure) = failures.iter_mut().rev().find(|f| f.job_id == job) {
                     let action = detail["action"].as_str().unwrap_or_default();
-                    let reason = detail["reason"].as_str().map(|r| format!(": {r}")).unwrap_or_default();
+                    let reason = detail["reason"]
+                        .as_str()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default();
                     failure.actions.push(format!("{time} {action}{reason}"));
                 }
             }

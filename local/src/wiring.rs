@@ -86,10 +86,11 @@ impl Wiring {
             path: path.display().to_string(),
             source,
         })?;
-        let template: Yaml = serde_yaml_ng::from_str(&text).map_err(|source| WiringError::Parse {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let template: Yaml =
+            serde_yaml_ng::from_str(&text).map_err(|source| WiringError::Parse {
+                path: path.display().to_string(),
+                source,
+            })?;
         Self::from_template(&template)
     }
 
@@ -115,7 +116,11 @@ impl Wiring {
     pub fn targets<'a>(&'a self, bus: &BusRef, event: &Json) -> Vec<&'a FunctionWiring> {
         self.functions
             .iter()
-            .filter(|f| f.rules.iter().any(|r| &r.bus == bus && pattern_matches(&r.pattern, event)))
+            .filter(|f| {
+                f.rules
+                    .iter()
+                    .any(|r| &r.bus == bus && pattern_matches(&r.pattern, event))
+            })
             .collect()
     }
 }
@@ -171,12 +176,13 @@ fn function(id: &str, resource: &Yaml, resolver: &Resolver) -> Result<FunctionWi
                         Yaml::Null => BusRef::Default,
                         named => BusRef::Named(resolver.resolve(named, &at)?),
                     };
-                    let pattern = serde_json::to_value(&event["Properties"]["Pattern"]).map_err(|e| {
-                        WiringError::Unsupported {
-                            place: at.clone(),
-                            problem: format!("pattern is not plain data: {e}"),
-                        }
-                    })?;
+                    let pattern =
+                        serde_json::to_value(&event["Properties"]["Pattern"]).map_err(|e| {
+                            WiringError::Unsupported {
+                                place: at.clone(),
+                                problem: format!("pattern is not plain data: {e}"),
+                            }
+                        })?;
                     rules.push(RuleWiring { name, bus, pattern });
                 }
                 other => {
@@ -270,11 +276,20 @@ impl Resolver {
             Yaml::Bool(b) => Ok(b.to_string()),
             Yaml::Tagged(tagged) => {
                 let tag = tagged.tag.to_string();
-                let argument = tagged.value.as_str().ok_or_else(|| unsupported(format!("{tag} of a non-string")))?;
+                let argument = tagged
+                    .value
+                    .as_str()
+                    .ok_or_else(|| unsupported(format!("{tag} of a non-string")))?;
                 match tag.trim_start_matches('!') {
-                    "Ref" => self.reference(argument).ok_or_else(|| unsupported(format!("!Ref {argument} cannot be resolved locally"))),
-                    "Sub" => self.substitute(argument).ok_or_else(|| unsupported(format!("!Sub {argument} cannot be resolved locally"))),
-                    other => Err(unsupported(format!("intrinsic !{other} is not resolved locally"))),
+                    "Ref" => self.reference(argument).ok_or_else(|| {
+                        unsupported(format!("!Ref {argument} cannot be resolved locally"))
+                    }),
+                    "Sub" => self.substitute(argument).ok_or_else(|| {
+                        unsupported(format!("!Sub {argument} cannot be resolved locally"))
+                    }),
+                    other => Err(unsupported(format!(
+                        "intrinsic !{other} is not resolved locally"
+                    ))),
                 }
             }
             other => Err(unsupported(format!("unsupported value {other:?}"))),
@@ -330,7 +345,10 @@ mod tests {
 
     #[test]
     fn rates_parse() {
-        assert_eq!(parse_rate("rate(15 minutes)"), Some(Duration::from_secs(900)));
+        assert_eq!(
+            parse_rate("rate(15 minutes)"),
+            Some(Duration::from_secs(900))
+        );
         assert_eq!(parse_rate("rate(1 hour)"), Some(Duration::from_secs(3600)));
         assert_eq!(parse_rate("cron(0 12 * * ? *)"), None);
         assert_eq!(parse_rate("rate(0 minutes)"), None);
@@ -338,12 +356,19 @@ mod tests {
 
     #[test]
     fn patterns_match_literal_values() {
-        let pattern = json!({"source": ["aws.sms"], "detail-type": ["Server Migration Job State Change"]});
+        let pattern =
+            json!({"source": ["aws.sms"], "detail-type": ["Server Migration Job State Change"]});
         let event = json!({"source": "aws.sms", "detail-type": "Server Migration Job State Change", "detail": {}});
         assert!(pattern_matches(&pattern, &event));
         assert!(!pattern_matches(&pattern, &json!({"source": "aws.sms"})));
         let nested = json!({"detail": {"state": ["FAILED", "PAUSED_ON_FAILURE"]}});
-        assert!(pattern_matches(&nested, &json!({"detail": {"state": "FAILED"}})));
-        assert!(!pattern_matches(&nested, &json!({"detail": {"state": "ACTIVE"}})));
+        assert!(pattern_matches(
+            &nested,
+            &json!({"detail": {"state": "FAILED"}})
+        ));
+        assert!(!pattern_matches(
+            &nested,
+            &json!({"detail": {"state": "ACTIVE"}})
+        ));
     }
 }
