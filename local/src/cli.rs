@@ -3,7 +3,9 @@
 //! `main.rs` only parses and delegates here; further subcommands (e.g. `run`) add a
 //! variant to [`Command`] and a function beside [`serve`].
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -28,6 +30,67 @@ pub enum Command {
     /// Serve the SMS emulator and the local S3 until Ctrl-C, on a clock that follows
     /// wall time sped up.
     Serve(ServeArgs),
+    /// Play a whole migration wave with the real handlers on the simulated clock.
+    Run(RunArgs),
+    /// Turn an `aws sms get-servers` JSON dump into a scenario (YAML on stdout).
+    ImportCatalog(ImportCatalogArgs),
+}
+
+/// Arguments of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario file (YAML or JSON); the built-in default scenario when absent.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Overrides the scenario's seed (ids, AMIs and fault dice).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Simulated time the wave may take before it counts as not converged, e.g.
+    /// `72h`, `3d`, `90m`.
+    #[arg(long, default_value = "3d", value_parser = parse_duration)]
+    pub until: Duration,
+    /// Every function decides and publishes but makes no mutating SMS call.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Folder for the event log, the archived templates and the HTML report.
+    #[arg(long, default_value = "out/wave")]
+    pub out: PathBuf,
+    /// The SAM template whose schedules, rules and environment are played.
+    #[arg(long)]
+    pub template: Option<PathBuf>,
+}
+
+/// Arguments of `import-catalog`.
+#[derive(Debug, Args)]
+pub struct ImportCatalogArgs {
+    /// The JSON printed by `aws sms get-servers` (all pages merged or the first).
+    pub file: PathBuf,
+    /// Write the scenario here instead of stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+/// `90s`, `45m`, `12h`, `3d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("`{text}` has no unit; use s, m, h or d (e.g. 72h)"))?;
+    let (count, unit) = text.split_at(split);
+    let count: u64 = count
+        .parse()
+        .map_err(|_| format!("`{text}` does not start with a number"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        other => return Err(format!("unknown unit `{other}`; use s, m, h or d")),
+    };
+    if count == 0 {
+        return Err("the duration must be positive".into());
+    }
+    Ok(Duration::from_secs(count.saturating_mul(seconds)))
 }
 
 /// Arguments of `serve`.
@@ -62,6 +125,20 @@ pub enum CliError {
     /// The emulator could not start.
     #[error(transparent)]
     Emulator(#[from] EmulatorError),
+    /// The wave could not be played.
+    #[error(transparent)]
+    Wave(#[from] crate::wave::WaveError),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The wave ran but did not converge (exit code 1).
+    #[error("{0}")]
+    NotConverged(String),
     /// Waiting for Ctrl-C failed.
     #[error("cannot wait for Ctrl-C: {0}")]
     Signal(std::io::Error),
@@ -118,5 +195,98 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     tokio::signal::ctrl_c().await.map_err(CliError::Signal)?;
     emu.shutdown().await;
     println!("stopped");
+    Ok(())
+}
+
+/// Where `run` finds the template when `--template` is not given: the working
+/// directory's `infra/template.yaml`, else the one this binary was built from.
+fn default_template() -> PathBuf {
+    let here = PathBuf::from("infra/template.yaml");
+    if here.exists() {
+        here
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml")
+    }
+}
+
+/// `autopilot-local run`.
+pub async fn run(args: RunArgs) -> Result<(), CliError> {
+    let mut scenario = match &args.scenario {
+        Some(path) => Scenario::load(path)?,
+        None => Scenario::default_scenario(),
+    };
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    let template = args.template.clone().unwrap_or_else(default_template);
+    println!(
+        "Playing wave `{}`: {} servers, {} apps, {} connectors; wiring from {}{}",
+        scenario.name,
+        scenario.servers.len(),
+        scenario.apps.len(),
+        scenario.connectors.len(),
+        template.display(),
+        if args.dry_run { " (dry run)" } else { "" }
+    );
+    let wave = crate::wave::Wave::start(crate::wave::WaveOptions {
+        scenario,
+        template,
+        until: args.until,
+        dry_run: args.dry_run,
+    })
+    .await?;
+    let terminal = std::io::stdout().is_terminal();
+    let report = wave
+        .play(|progress| {
+            let line = crate::report::progress_line(progress);
+            if terminal {
+                // One live line on a terminal; plain lines in logs and pipes.
+                print!("\r\x1b[2K{line}");
+                let _ = std::io::Write::flush(&mut std::io::stdout());
+            } else {
+                println!("{line}");
+            }
+        })
+        .await?;
+    if terminal {
+        println!();
+    }
+    println!("\n{}", crate::report::summary_text(&report));
+    let written =
+        crate::report::write_outputs(&report, &args.out).map_err(|source| CliError::Io {
+            path: args.out.display().to_string(),
+            source,
+        })?;
+    println!("Written:");
+    println!("  event log      {}", written.events.display());
+    println!("  summary        {}", written.summary.display());
+    println!("  HTML report    {}", written.html.display());
+    println!(
+        "  templates      {} under {}",
+        written.templates.len(),
+        args.out.join("templates").display()
+    );
+    if report.converged {
+        Ok(())
+    } else {
+        Err(CliError::NotConverged(report.verdict))
+    }
+}
+
+/// `autopilot-local import-catalog`.
+pub fn import_catalog(args: ImportCatalogArgs) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(&args.file).map_err(|source| CliError::Io {
+        path: args.file.display().to_string(),
+        source,
+    })?;
+    let scenario = Scenario::from_get_servers_dump(&text, &args.file.display().to_string())?;
+    let yaml = scenario.to_yaml()?;
+    match &args.output {
+        Some(path) => std::fs::write(path, yaml).map_err(|source| CliError::Io {
+            path: path.display().to_string(),
+            source,
+        })?,
+        None => print!("{yaml}"),
+    }
     Ok(())
 }

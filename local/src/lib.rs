@@ -18,12 +18,14 @@
 //! ```
 
 pub mod bus;
+mod catalog_dump;
 pub mod cli;
 mod emulator;
 pub mod events;
 mod faults;
 pub mod model;
 mod ops;
+pub mod report;
 pub mod rng;
 pub mod s3;
 pub mod scenario;

@@ -15,9 +15,18 @@ async fn main() {
         .init();
     let result = match cli.command {
         Command::Serve(args) => cli::serve(args).await,
+        Command::Run(args) => cli::run(args).await,
+        Command::ImportCatalog(args) => cli::import_catalog(args),
     };
-    if let Err(e) = result {
-        eprintln!("autopilot-local: {e}");
-        std::process::exit(2);
+    match result {
+        Ok(()) => {}
+        Err(cli::CliError::NotConverged(why)) => {
+            eprintln!("autopilot-local: the wave did not converge: {why}");
+            std::process::exit(1);
+        }
+        Err(e) => {
+            eprintln!("autopilot-local: {e}");
+            std::process::exit(2);
+        }
     }
 }

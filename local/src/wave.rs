@@ -238,8 +238,9 @@ pub struct WaveReport {
     pub timeline: Vec<Progress>,
     #[serde(skip)]
     pub log: Vec<LogEntry>,
+    /// Templates and change sets archived in the artifacts bucket: (key, content).
     #[serde(skip)]
-    pub archived_templates: Vec<(String, PathBuf)>,
+    pub archived_templates: Vec<(String, Vec<u8>)>,
 }
 
 /// A wave being played.
@@ -690,8 +691,9 @@ fn failure_outcomes(log: &[LogEntry], state: &crate::StateSnapshot) -> Vec<Failu
     failures
 }
 
-/// Files under the artifacts bucket of the local S3.
-fn archived_objects(emulator: &EmulatorHandle, bucket: &str) -> Vec<(String, PathBuf)> {
+/// Objects under `apps/` in the artifacts bucket of the local S3, read before the
+/// emulator (and its temporary directory) goes away.
+fn archived_objects(emulator: &EmulatorHandle, bucket: &str) -> Vec<(String, Vec<u8>)> {
     let root = emulator.s3_root().join(bucket);
     let mut found = Vec::new();
     let mut stack = vec![root.clone()];
@@ -706,7 +708,9 @@ fn archived_objects(emulator: &EmulatorHandle, bucket: &str) -> Vec<(String, Pat
             } else if let Ok(key) = path.strip_prefix(&root) {
                 let key = key.to_string_lossy().replace('\\', "/");
                 if key.starts_with("apps/") {
-                    found.push((key, path));
+                    if let Ok(content) = std::fs::read(&path) {
+                        found.push((key, content));
+                    }
                 }
             }
         }

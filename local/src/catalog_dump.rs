@@ -1,0 +1,116 @@
+//! Turns a real `aws sms get-servers` JSON dump into a scenario, so a wave policy can be
+//! rehearsed against an actual catalog: one connector per VM manager in the dump, every
+//! server visible from the start, no apps (add them to the YAML by hand).
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::{Scenario, ScenarioError};
+
+impl Scenario {
+    /// Builds a scenario from the JSON `aws sms get-servers` prints (a `serverList`,
+    /// or a list of such pages). `origin` names the input in error messages.
+    pub fn from_get_servers_dump(text: &str, origin: &str) -> Result<Self, ScenarioError> {
+        let invalid = |problem: String| ScenarioError::Invalid {
+            origin: origin.to_owned(),
+            problems: vec![problem],
+        };
+        let dump: Value = serde_json::from_str(text).map_err(|e| ScenarioError::Parse {
+            origin: origin.to_owned(),
+            message: e.to_string(),
+        })?;
+        let pages: Vec<&Value> = match &dump {
+            Value::Array(pages) => pages.iter().collect(),
+            page => vec![page],
+        };
+        let mut managers: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
+        let mut servers = Vec::new();
+        let mut names = std::collections::BTreeSet::new();
+        for page in pages {
+            let list = page["serverList"].as_array().ok_or_else(|| {
+                invalid(
+                    "no `serverList` array: is this the output of `aws sms get-servers`?".into(),
+                )
+            })?;
+            for (index, server) in list.iter().enumerate() {
+                let id = server["serverId"]
+                    .as_str()
+                    .ok_or_else(|| invalid(format!("serverList[{index}] has no serverId")))?;
+                let vm = &server["vmServer"];
+                let manager = vm["vmManagerName"]
+                    .as_str()
+                    .unwrap_or("unknown-manager")
+                    .to_owned();
+                managers.entry(manager.clone()).or_insert_with(|| {
+                    (
+                        vm["vmManagerType"].as_str().unwrap_or("VSPHERE").to_owned(),
+                        vm["vmServerAddress"]["vmManagerId"]
+                            .as_str()
+                            .map(str::to_owned),
+                    )
+                });
+                // VM names key the apps of a scenario, so they must be unique.
+                let mut name = vm["vmName"].as_str().unwrap_or(id).to_owned();
+                if !names.insert(name.clone()) {
+                    name = format!("{name}-{id}");
+                    names.insert(name.clone());
+                }
+                let mut spec = json!({ "id": id, "vm_name": name, "vm_manager_name": manager });
+                if let Some(path) = vm["vmPath"].as_str() {
+                    spec["vm_path"] = json!(path);
+                }
+                if let Some(vm_id) = vm["vmServerAddress"]["vmId"].as_str() {
+                    spec["vm_id"] = json!(vm_id);
+                }
+                servers.push(spec);
+            }
+        }
+        if servers.is_empty() {
+            return Err(invalid("the dump lists no servers".into()));
+        }
+        let connectors: Vec<Value> = managers
+            .into_iter()
+            .map(|(name, (kind, manager_id))| {
+                let mut connector = json!({ "vm_manager_name": name, "vm_manager_type": kind });
+                if let Some(manager_id) = manager_id {
+                    connector["vm_manager_id"] = json!(manager_id);
+                }
+                connector
+            })
+            .collect();
+        let scenario = json!({
+            "name": "imported-catalog",
+            "connectors": connectors,
+            "servers": servers,
+        });
+        Scenario::from_text(&scenario.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_get_servers_dump_becomes_a_valid_scenario() {
+        let dump = r#"{"serverCatalogStatus": "AVAILABLE", "serverList": [
+            {"serverId": "s-1", "serverType": "VIRTUAL_MACHINE", "vmServer": {
+                "vmServerAddress": {"vmManagerId": "m-1", "vmId": "vm-11"},
+                "vmName": "web-01", "vmManagerName": "vc01", "vmManagerType": "VSPHERE",
+                "vmPath": "/dc1/prod/web-01"}},
+            {"serverId": "s-2", "vmServer": {"vmName": "web-01", "vmManagerName": "scvmm1",
+                "vmManagerType": "SCVMM"}}
+        ]}"#;
+        let scenario = Scenario::from_get_servers_dump(dump, "dump.json").unwrap();
+        assert_eq!(scenario.connectors.len(), 2);
+        assert_eq!(scenario.servers.len(), 2);
+        assert_eq!(
+            scenario.servers[0].vm_path.as_deref(),
+            Some("/dc1/prod/web-01")
+        );
+        assert_eq!(scenario.servers[1].vm_name, "web-01-s-2");
+        let error = Scenario::from_get_servers_dump(r#"{"apps": []}"#, "x.json").unwrap_err();
+        assert!(error.to_string().contains("serverList"), "{error}");
+    }
+}
