@@ -1,0 +1,915 @@
+//! Starts each function's real binary the way Lambda starts `bootstrap`, against a
+//! minimal Lambda Runtime API served by this test on 127.0.0.1, with SMS and S3 served
+//! by the emulator and EventBridge by the local bus, and checks that it answers one real
+//! invocation: the response is the handler's summary and every log line is JSON.
+//! A function started without EVENT_BUS_NAME must stop at init and name the variable.
+//!
+//! The binaries are the debug builds of the five function crates, built on first use by
+//! `cargo build --workspace --bins --test runtime_api` (cargo decides what is stale; the
+//! `--test` keeps dev-dependency features on, so a `cargo test --workspace` run reuses
+//! every dependency it already compiled). Set `AUTOPILOT_BOOTSTRAP_DIR` to run prebuilt
+//! binaries instead, laid out as cargo-lambda writes them (`<dir>/<name>/bootstrap`),
+//! e.g. `target/lambda` after an x86_64 `scripts/build-lambdas.sh`.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::convert::Infallible;
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use autopilot_core::config::{
+    AppLauncherConfig, CatalogImportConfig, FunctionConfig, JobCreatorConfig, JobWatcherConfig,
+    TemplateGeneratorConfig,
+};
+use autopilot_core::events::{AppReady, DetailType, EVENT_SOURCE};
+use autopilot_core::trigger::{SCHEDULE_DETAIL_TYPE, SCHEDULE_SOURCE};
+use autopilot_local::bus::LocalBus;
+use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// Longest wait for anything a started function should do.
+const WAIT: Duration = Duration::from_secs(30);
+/// Longest wait for cargo to bring the binaries up to date (a cold debug build on two
+/// busy cores included).
+const BUILD_WAIT: Duration = Duration::from_secs(30 * 60);
+const BUS: &str = "sms-autopilot";
+const ARTIFACTS_BUCKET: &str = "sms-autopilot-artifacts";
+const REGION: &str = "us-east-1";
+const ACCOUNT: &str = "123456789012";
+const NEXT_PATH: &str = "/2018-06-01/runtime/invocation/next";
+const INIT_ERROR_PATH: &str = "/2018-06-01/runtime/init/error";
+const INVOCATION_PREFIX: &str = "/2018-06-01/runtime/invocation/";
+
+/// Two servers behind one healthy connector, grouped in one app.
+const SCENARIO: &str = r#"
+name: runtime-api
+seed: 6
+start_time: 2026-11-22T10:00:00Z
+region: us-east-1
+account: "123456789012"
+template_bucket: sms-app-templates
+timing: { catalog_import_secs: 60, run_start_delay_secs: 60, default_replication_secs: 600 }
+connectors:
+  - { vm_manager_name: vcenter-test }
+servers:
+  - { vm_name: web-01, replication_secs: 600 }
+  - { vm_name: db-01, replication_secs: 900 }
+apps:
+  - name: shop
+    groups: [{ name: tier-1, servers: [web-01, db-01] }]
+"#;
+
+// ---- the binaries -------------------------------------------------------------------
+
+/// Each function's binary, built once per test process.
+fn binary(function: &str) -> PathBuf {
+    static BINARIES: OnceLock<Result<BTreeMap<String, PathBuf>, String>> = OnceLock::new();
+    let binaries = BINARIES
+        .get_or_init(locate_binaries)
+        .as_ref()
+        .unwrap_or_else(|problem| panic!("{problem}"));
+    binaries
+        .get(function)
+        .cloned()
+        .unwrap_or_else(|| panic!("no binary for {function} among {binaries:?}"))
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives in the workspace")
+        .to_path_buf()
+}
+
+fn locate_binaries() -> Result<BTreeMap<String, PathBuf>, String> {
+    if let Some(dir) = std::env::var_os("AUTOPILOT_BOOTSTRAP_DIR") {
+        let dir = workspace_root().join(dir);
+        return Function::ALL
+            .iter()
+            .map(|f| {
+                let path = dir.join(f.name).join("bootstrap");
+                if path.is_file() {
+                    Ok((f.name.to_owned(), path))
+                } else {
+                    Err(format!(
+                        "AUTOPILOT_BOOTSTRAP_DIR: {} is missing",
+                        path.display()
+                    ))
+                }
+            })
+            .collect();
+    }
+    build_binaries()
+}
+
+/// Runs cargo and reads the executables' paths from its JSON messages, so a custom
+/// CARGO_TARGET_DIR or build directory is followed.
+fn build_binaries() -> Result<BTreeMap<String, PathBuf>, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let args = [
+        "build",
+        "--workspace",
+        "--bins",
+        "--test",
+        "runtime_api",
+        "--message-format=json-render-diagnostics",
+        "--quiet",
+    ];
+    let started = Instant::now();
+    let mut child = Command::new(&cargo)
+        .args(args)
+        .current_dir(workspace_root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let status = wait_for_exit(&mut child, BUILD_WAIT);
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    let command = format!("{cargo} {}", args.join(" "));
+    match status {
+        Some(status) if status.success() => {}
+        Some(status) => return Err(format!("`{command}` failed ({status}):\n{stderr}")),
+        None => {
+            return Err(format!(
+                "`{command}` did not finish within {BUILD_WAIT:?}:\n{stderr}"
+            ))
+        }
+    }
+    eprintln!(
+        "runtime_api: `{command}` took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let mut found = BTreeMap::new();
+    for message in stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+    {
+        let target = &message["target"];
+        let is_bin = target["kind"]
+            .as_array()
+            .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"));
+        let name = target["name"].as_str().unwrap_or_default();
+        if message["reason"] == "compiler-artifact"
+            && is_bin
+            && Function::ALL.iter().any(|f| f.name == name)
+        {
+            if let Some(executable) = message["executable"].as_str() {
+                found.insert(name.to_owned(), PathBuf::from(executable));
+            }
+        }
+    }
+    if found.len() == Function::ALL.len() {
+        Ok(found)
+    } else {
+        Err(format!(
+            "`{command}` reported executables for {:?} only",
+            found.keys()
+        ))
+    }
+}
+
+/// Reads a pipe to its end on a thread.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_string(&mut text);
+        }
+        text
+    })
+}
+
+/// Waits for a child to exit; kills it after `limit`.
+fn wait_for_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+// ---- the functions ------------------------------------------------------------------
+
+/// A function as the test starts it.
+struct Function {
+    name: &'static str,
+    /// Every variable its Config reads.
+    variables: fn() -> Vec<&'static str>,
+}
+
+impl Function {
+    const ALL: [Function; 5] = [
+        Function {
+            name: "catalog-import",
+            variables: CatalogImportConfig::variables,
+        },
+        Function {
+            name: "job-creator",
+            variables: JobCreatorConfig::variables,
+        },
+        Function {
+            name: "job-watcher",
+            variables: JobWatcherConfig::variables,
+        },
+        Function {
+            name: "template-generator",
+            variables: TemplateGeneratorConfig::variables,
+        },
+        Function {
+            name: "app-launcher",
+            variables: AppLauncherConfig::variables,
+        },
+    ];
+
+    fn named(name: &str) -> &'static Function {
+        Self::ALL
+            .iter()
+            .find(|f| f.name == name)
+            .expect("a known function")
+    }
+
+    /// What Lambda and the template give the function, pointed at the local world.
+    fn environment(&self, world: &World, api: &RuntimeApi) -> BTreeMap<&'static str, String> {
+        let mut env: BTreeMap<&'static str, String> = [
+            ("AWS_LAMBDA_RUNTIME_API", api.addr.to_string()),
+            (
+                "AWS_LAMBDA_FUNCTION_NAME",
+                format!("sms-autopilot-{}", self.name),
+            ),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".to_owned()),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
+            (
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{}", self.name),
+            ),
+            (
+                "AWS_LAMBDA_LOG_STREAM_NAME",
+                "2026/11/22/[$LATEST]0".to_owned(),
+            ),
+            ("_HANDLER", "bootstrap".to_owned()),
+            ("AWS_REGION", REGION.to_owned()),
+            ("AWS_DEFAULT_REGION", REGION.to_owned()),
+            ("AWS_ACCESS_KEY_ID", "AKIDLOCALTEST".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "local-test-secret".to_owned()),
+            ("AWS_SESSION_TOKEN", "local-test-token".to_owned()),
+            // Hermetic: no profile files, no instance metadata.
+            ("AWS_CONFIG_FILE", "/nonexistent/aws-config".to_owned()),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/aws-credentials".to_owned(),
+            ),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+            ("AWS_ENDPOINT_URL_SMS", world.emulator.sms_endpoint()),
+            ("AWS_ENDPOINT_URL_S3", world.emulator.s3_endpoint()),
+            ("AWS_ENDPOINT_URL_EVENTBRIDGE", world.bus.endpoint()),
+            ("EVENT_BUS_NAME", BUS.to_owned()),
+        ]
+        .into_iter()
+        .collect();
+        if (self.variables)().contains(&"ARTIFACTS_BUCKET") {
+            env.insert("ARTIFACTS_BUCKET", ARTIFACTS_BUCKET.to_owned());
+        }
+        env
+    }
+}
+
+/// A started function process; killed when dropped.
+struct Process {
+    child: Child,
+    spawned: Instant,
+    stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Process {
+    /// Starts `binary` with exactly `env` (nothing inherited).
+    fn spawn(binary: &Path, env: &BTreeMap<&'static str, String>) -> Self {
+        let spawned = Instant::now();
+        let mut child = Command::new(binary)
+            .env_clear()
+            .envs(env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let stdout = collect_lines(child.stdout.take());
+        let stderr = collect_lines(child.stderr.take());
+        Self {
+            child,
+            spawned,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn lines(&self) -> (Vec<String>, Vec<String>) {
+        let read =
+            |lines: &Mutex<Vec<String>>| lines.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        (read(&self.stdout), read(&self.stderr))
+    }
+
+    fn output(&self) -> String {
+        let (stdout, stderr) = self.lines();
+        format!(
+            "stdout:\n  {}\nstderr:\n  {}",
+            stdout.join("\n  "),
+            stderr.join("\n  ")
+        )
+    }
+
+    /// Waits until a stdout line satisfies `found`.
+    async fn wait_for_line(&self, found: impl Fn(&Value) -> bool) -> Option<Value> {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            let line = self
+                .lines()
+                .0
+                .iter()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .find(|v| found(v));
+            if line.is_some() {
+                return line;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn collect_lines(pipe: Option<impl Read + Send + 'static>) -> Arc<Mutex<Vec<String>>> {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    if let Some(pipe) = pipe {
+        let sink = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                sink.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+            }
+        });
+    }
+    lines
+}
+
+// ---- the Lambda Runtime API ---------------------------------------------------------
+
+/// What a function reported to the Runtime API.
+#[derive(Debug, Clone, PartialEq)]
+enum Report {
+    Response {
+        request_id: String,
+        body: Value,
+    },
+    InvocationError {
+        request_id: String,
+        error_type: Option<String>,
+        body: Value,
+    },
+    InitError {
+        error_type: Option<String>,
+        body: Value,
+    },
+}
+
+#[derive(Default)]
+struct ApiState {
+    /// Invocations not yet handed out, oldest first.
+    queued: VecDeque<(String, Value)>,
+    /// When each GET /invocation/next arrived.
+    next_calls: Vec<Instant>,
+    /// Requests the API does not serve.
+    unexpected: Vec<String>,
+}
+
+struct ApiShared {
+    state: Mutex<ApiState>,
+    queued: tokio::sync::Notify,
+    reports: mpsc::UnboundedSender<Report>,
+}
+
+impl ApiShared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ApiState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The part of the Lambda Runtime API that `lambda_runtime` uses (paths and headers as
+/// in lambda_runtime 1.5 `requests.rs` and `types.rs`): GET invocation/next long-polls
+/// until an invocation is queued; responses and errors are reported on a channel.
+struct RuntimeApi {
+    addr: SocketAddr,
+    shared: Arc<ApiShared>,
+    reports: mpsc::UnboundedReceiver<Report>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RuntimeApi {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the Runtime API");
+        let addr = listener.local_addr().expect("local address");
+        let (sender, reports) = mpsc::unbounded_channel();
+        let shared = Arc::new(ApiShared {
+            state: Mutex::new(ApiState::default()),
+            queued: tokio::sync::Notify::new(),
+            reports: sender,
+        });
+        let task = tokio::spawn(serve(listener, Arc::clone(&shared)));
+        Self {
+            addr,
+            shared,
+            reports,
+            task,
+        }
+    }
+
+    /// Queues one invocation; returns its request id.
+    fn invoke(&self, event: Value) -> String {
+        let request_id = format!(
+            "{:08x}-0000-4000-8000-{:012x}",
+            std::process::id(),
+            epoch_ms()
+        );
+        self.shared
+            .lock()
+            .queued
+            .push_back((request_id.clone(), event));
+        self.shared.queued.notify_waiters();
+        request_id
+    }
+
+    fn next_calls(&self) -> Vec<Instant> {
+        self.shared.lock().next_calls.clone()
+    }
+
+    fn unexpected(&self) -> Vec<String> {
+        self.shared.lock().unexpected.clone()
+    }
+
+    /// The next report, if one arrives within `limit`.
+    async fn report(&mut self, limit: Duration) -> Option<Report> {
+        tokio::time::timeout(limit, self.reports.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn epoch_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+}
+
+async fn serve(listener: TcpListener, shared: Arc<ApiShared>) {
+    loop {
+        let Ok((socket, _)) = listener.accept().await else {
+            continue;
+        };
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let shared = Arc::clone(&shared);
+                async move { Ok::<_, Infallible>(handle(&shared, request).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(socket), service)
+                .await;
+        });
+    }
+}
+
+fn reply(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("valid response")
+}
+
+async fn handle(shared: &ApiShared, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let error_type = request
+        .headers()
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if method == Method::GET && path == NEXT_PATH {
+        shared.lock().next_calls.push(Instant::now());
+        let (request_id, event) = loop {
+            let notified = shared.queued.notified();
+            if let Some(invocation) = shared.lock().queued.pop_front() {
+                break invocation;
+            }
+            notified.await;
+        };
+        let deadline = epoch_ms() + WAIT.as_millis();
+        let function = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:under-test");
+        return Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/json")
+            .header("lambda-runtime-aws-request-id", request_id)
+            .header("lambda-runtime-deadline-ms", deadline.to_string())
+            .header("lambda-runtime-invoked-function-arn", function)
+            .header(
+                "lambda-runtime-trace-id",
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0",
+            )
+            .body(Full::new(Bytes::from(event.to_string())))
+            .expect("valid response");
+    }
+    let body = match request.into_body().collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) => {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                json!({ "errorMessage": e.to_string() }),
+            )
+        }
+    };
+    let body: Value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+    let invocation = path
+        .strip_prefix(INVOCATION_PREFIX)
+        .and_then(|rest| rest.split_once('/'));
+    let report = match (method == Method::POST, invocation) {
+        (true, Some((id, "response"))) => Some(Report::Response {
+            request_id: id.to_owned(),
+            body,
+        }),
+        (true, Some((id, "error"))) => Some(Report::InvocationError {
+            request_id: id.to_owned(),
+            error_type,
+            body,
+        }),
+        (true, None) if path == INIT_ERROR_PATH => Some(Report::InitError { error_type, body }),
+        _ => None,
+    };
+    match report {
+        Some(report) => {
+            let _ = shared.reports.send(report);
+            reply(StatusCode::ACCEPTED, json!({ "status": "OK" }))
+        }
+        None => {
+            shared.lock().unexpected.push(format!("{method} {path}"));
+            reply(
+                StatusCode::NOT_FOUND,
+                json!({ "errorMessage": format!("{method} {path} is not served") }),
+            )
+        }
+    }
+}
+
+// ---- the local world ----------------------------------------------------------------
+
+/// The emulator (SMS + S3) and the local event bus.
+struct World {
+    emulator: EmulatorHandle,
+    bus: LocalBus,
+}
+
+impl World {
+    async fn start() -> Self {
+        let scenario = Scenario::from_text(SCENARIO).expect("valid scenario");
+        let emulator = Emulator::start(scenario, EmulatorOptions::default())
+            .await
+            .expect("emulator starts");
+        emulator
+            .create_bucket(ARTIFACTS_BUCKET)
+            .expect("artifacts bucket");
+        let clock = emulator.clock();
+        let bus = LocalBus::start(0, Arc::new(move || clock.now()), 6)
+            .await
+            .expect("local bus starts");
+        Self { emulator, bus }
+    }
+
+    fn sms(&self, operation: &str, input: Value) -> Value {
+        self.emulator
+            .call(operation, &input)
+            .unwrap_or_else(|e| panic!("{operation}: {e:?}"))
+    }
+
+    /// Imports the catalog so the servers are known.
+    fn import_catalog(&self) {
+        self.sms("ImportServerCatalog", json!({}));
+        self.emulator.advance(Duration::from_secs(61));
+    }
+
+    /// Replicates every member of the app; returns its id.
+    fn replicate_app(&self) -> String {
+        self.import_catalog();
+        let apps = self.sms("ListApps", json!({}));
+        let app = apps["apps"][0]["appId"]
+            .as_str()
+            .expect("the scenario's app")
+            .to_owned();
+        self.sms("StartAppReplication", json!({ "appId": app }));
+        self.emulator.advance(Duration::from_secs(60 + 900 + 60));
+        let summary = &self.sms("GetApp", json!({ "appId": app }))["appSummary"];
+        assert_eq!(summary["replicationStatus"], "REPLICATED", "{summary}");
+        app
+    }
+
+    /// Objects under `prefix` in a bucket of the local S3.
+    fn objects(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let root = self.emulator.s3_root().join(bucket);
+        let mut found = Vec::new();
+        let mut pending = vec![root.clone()];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if let Ok(key) = path.strip_prefix(&root) {
+                    let key = key.to_string_lossy().into_owned();
+                    if key.starts_with(prefix) {
+                        found.push(key);
+                    }
+                }
+            }
+        }
+        found
+    }
+}
+
+fn envelope(source: &str, detail_type: &str, detail: Value) -> Value {
+    json!({
+        "version": "0",
+        "id": "0d8e8f5a-6b0e-4d8c-9f55-4cf0b2a3e5d1",
+        "detail-type": detail_type,
+        "source": source,
+        "account": ACCOUNT,
+        "time": "2026-11-22T10:00:00Z",
+        "region": REGION,
+        "resources": [format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/sms-autopilot-schedule")],
+        "detail": detail
+    })
+}
+
+fn schedule_event() -> Value {
+    envelope(SCHEDULE_SOURCE, SCHEDULE_DETAIL_TYPE, json!({}))
+}
+
+// ---- one invocation -----------------------------------------------------------------
+
+/// What one successful invocation produced.
+struct Invoked {
+    summary: Value,
+    world: World,
+}
+
+/// Starts `name` against `world`, sends `event`, and checks the Runtime API contract:
+/// the process polled invocation/next, posted a response (not an error) for the same
+/// request id, the response is the summary logged in the "invocation complete" line,
+/// and every line it wrote is a JSON object.
+async fn invoke(name: &str, world: World, event: Value) -> Invoked {
+    let function = Function::named(name);
+    let binary = binary(name);
+    let mut api = RuntimeApi::start().await;
+    let request_id = api.invoke(event);
+    let process = Process::spawn(&binary, &function.environment(&world, &api));
+
+    let report = api.report(WAIT).await;
+    let startup = api
+        .next_calls()
+        .first()
+        .map(|at| at.duration_since(process.spawned));
+    match startup {
+        Some(startup) => eprintln!(
+            "runtime_api: {name}: spawn to first invocation/next {:.1} ms ({})",
+            startup.as_secs_f64() * 1000.0,
+            build_label(&binary)
+        ),
+        None => panic!(
+            "{name} never called GET invocation/next\n{}",
+            process.output()
+        ),
+    }
+    let summary = match report {
+        Some(Report::Response {
+            request_id: answered,
+            body,
+        }) => {
+            assert_eq!(answered, request_id, "{name} answered another request");
+            body
+        }
+        other => panic!(
+            "{name}: expected a response, got {other:?}\n{}",
+            process.output()
+        ),
+    };
+    assert!(summary.is_object(), "{name} responded {summary}");
+
+    let logged = process
+        .wait_for_line(|line| line["message"] == "invocation complete")
+        .await
+        .unwrap_or_else(|| panic!("{name}: no summary log line\n{}", process.output()));
+    assert_eq!(logged["level"], "INFO", "{logged}");
+    assert_eq!(logged["function"], name, "{logged}");
+    let logged_summary: Value = logged["summary"]
+        .as_str()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_else(|| panic!("{name}: summary field is not JSON text: {logged}"));
+    assert_eq!(
+        logged_summary, summary,
+        "{name}: response vs logged summary"
+    );
+
+    let (stdout, stderr) = process.lines();
+    for line in stdout
+        .iter()
+        .chain(&stderr)
+        .filter(|l| !l.trim().is_empty())
+    {
+        let parsed: Option<Value> = serde_json::from_str(line).ok();
+        assert!(
+            parsed
+                .as_ref()
+                .is_some_and(|v| v.is_object() && v["level"].is_string()),
+            "{name}: not a JSON log line: {line}"
+        );
+    }
+    assert!(
+        api.unexpected().is_empty(),
+        "{name} called {:?}",
+        api.unexpected()
+    );
+    drop(process);
+
+    let published = world.bus.drain();
+    assert_eq!(
+        summary["eventsPublished"].as_u64(),
+        Some(published.len() as u64),
+        "{name}: eventsPublished vs what reached the bus: {published:?}"
+    );
+    assert!(
+        published
+            .iter()
+            .all(|e| e.bus == BUS && e.source() == EVENT_SOURCE),
+        "{published:?}"
+    );
+    Invoked { summary, world }
+}
+
+/// Debug or release, by where the binary was built, for the printed figures.
+fn build_label(binary: &Path) -> &'static str {
+    if std::env::var_os("AUTOPILOT_BOOTSTRAP_DIR").is_some() {
+        "prebuilt bootstrap"
+    } else if binary.components().any(|c| c.as_os_str() == "release") {
+        "release build"
+    } else {
+        "debug build: unoptimised, not a Lambda cold-start figure"
+    }
+}
+
+// ---- the tests ----------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_import_answers_a_schedule() {
+    let Invoked { summary, world } =
+        invoke("catalog-import", World::start().await, schedule_event()).await;
+    assert_eq!(summary["trigger"], "schedule");
+    assert_eq!(summary["connectors"], 1);
+    assert_eq!(summary["importStarted"], true, "{summary}");
+    assert_eq!(world.emulator.call_counts()["ImportServerCatalog"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_creator_answers_a_schedule() {
+    let world = World::start().await;
+    world.import_catalog();
+    let Invoked { summary, world } = invoke("job-creator", world, schedule_event()).await;
+    assert_eq!(summary["catalogStatus"], "AVAILABLE", "{summary}");
+    assert_eq!(summary["servers"], 2, "{summary}");
+    let jobs = world.sms("GetReplicationJobs", json!({}));
+    let created = jobs["replicationJobList"].as_array().map_or(0, Vec::len);
+    assert_eq!(summary["created"], created, "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_watcher_answers_a_schedule() {
+    let world = World::start().await;
+    world.replicate_app();
+    let Invoked { summary, world } = invoke("job-watcher", world, schedule_event()).await;
+    assert_eq!(summary["trigger"], "schedule");
+    assert_eq!(summary["jobsObserved"], 2, "{summary}");
+    assert_eq!(summary["newlyFailed"], 0, "{summary}");
+    assert!(
+        !world.objects(ARTIFACTS_BUCKET, "state/").is_empty(),
+        "job-watcher saved its snapshot"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn template_generator_answers_app_ready() {
+    let world = World::start().await;
+    let app = world.replicate_app();
+    let event = envelope(
+        EVENT_SOURCE,
+        AppReady::DETAIL_TYPE,
+        json!({ "version": 1, "dryRun": false, "appId": app, "appName": "shop", "servers": 2 }),
+    );
+    let Invoked { summary, world } = invoke("template-generator", world, event).await;
+    assert_eq!(summary["trigger"], format!("AppReady {app}"));
+    assert_eq!(summary["templates"], 1, "{summary}");
+    assert_eq!(summary["errors"], 0, "{summary}");
+    let archived = world.objects(ARTIFACTS_BUCKET, &format!("apps/{app}/templates/"));
+    assert_eq!(archived.len(), 1, "archived template: {archived:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_launcher_answers_a_schedule() {
+    let world = World::start().await;
+    world.replicate_app();
+    let Invoked { summary, world } = invoke("app-launcher", world, schedule_event()).await;
+    assert_eq!(summary["trigger"], "schedule");
+    assert_eq!(summary["apps"], 1, "{summary}");
+    assert_eq!(summary["launched"], 1, "{summary}");
+    assert_eq!(world.emulator.call_counts()["LaunchApp"], 1);
+}
+
+/// Cold start with a required variable missing: the process must stop before polling
+/// for invocations, either reporting to /runtime/init/error or exiting non-zero, and
+/// say which variable is wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_without_its_bus_refuses_to_start() {
+    let name = "catalog-import";
+    let binary = binary(name);
+    let world = World::start().await;
+    let mut api = RuntimeApi::start().await;
+    api.invoke(schedule_event());
+    let mut env = Function::named(name).environment(&world, &api);
+    env.remove("EVENT_BUS_NAME");
+    let mut process = Process::spawn(&binary, &env);
+
+    let deadline = Instant::now() + WAIT;
+    let mut init_error = None;
+    let mut exit = None;
+    while Instant::now() < deadline && exit.is_none() {
+        if let Some(report) = api.report(Duration::from_millis(50)).await {
+            init_error = Some(report);
+        }
+        exit = process.child.try_wait().expect("child status");
+    }
+    // Let the output readers catch up with an exited process.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let output = process.output();
+    match (&init_error, exit) {
+        (Some(Report::InitError { body, .. }), _) => {
+            eprintln!("runtime_api: {name} without EVENT_BUS_NAME posted /runtime/init/error");
+            assert!(body.to_string().contains("EVENT_BUS_NAME"), "{body}");
+        }
+        (None, Some(status)) => {
+            eprintln!(
+                "runtime_api: {name} without EVENT_BUS_NAME exited ({status}) without /runtime/init/error"
+            );
+            assert!(!status.success(), "exit status {status}\n{output}");
+            assert!(output.contains("EVENT_BUS_NAME"), "{output}");
+        }
+        (other, status) => {
+            panic!("expected an init error or an exit, got {other:?} / {status:?}\n{output}")
+        }
+    }
+    assert!(
+        api.next_calls().is_empty(),
+        "polled for invocations with a broken configuration\n{output}"
+    );
+}
