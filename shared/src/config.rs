@@ -320,6 +320,8 @@ impl FunctionConfig for CatalogImportConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobCreatorConfig {
     pub common: CommonConfig,
+    /// Where refused servers are remembered (`state/job-creator/`).
+    pub artifacts_bucket: String,
     pub policy: WavePolicy,
     pub job: JobParameters,
     /// CreateReplicationJob calls in flight at once.
@@ -335,6 +337,7 @@ impl FunctionConfig for JobCreatorConfig {
 
     fn read(env: &mut EnvReader<'_>) -> Self {
         let common = CommonConfig::read(env);
+        let artifacts_bucket = artifacts_bucket(env);
         let policy = WavePolicy {
             include: env.list::<Selector>("WAVE_INCLUDE", SELECTOR_FORM),
             exclude: env.list::<Selector>("WAVE_EXCLUDE", SELECTOR_FORM),
@@ -343,6 +346,7 @@ impl FunctionConfig for JobCreatorConfig {
         };
         Self {
             common,
+            artifacts_bucket,
             policy,
             job: JobParameters::read(env),
             create_concurrency: env.int_or("CREATE_CONCURRENCY", 4, 1, 50),
@@ -469,6 +473,7 @@ mod tests {
     fn a_full_job_creator_configuration_is_read() {
         let config = JobCreatorConfig::from_lookup(lookup(&[
             ("EVENT_BUS_NAME", "autopilot"),
+            ("ARTIFACTS_BUCKET", "artifacts"),
             ("DRY_RUN", "true"),
             ("WAVE_INCLUDE", "vmName:web-*, vmPath:/dc1/*"),
             ("WAVE_EXCLUDE", "vmManagerName:lab"),
@@ -506,6 +511,7 @@ mod tests {
             [
                 "EVENT_BUS_NAME",
                 "DRY_RUN",
+                "ARTIFACTS_BUCKET",
                 "WAVE_INCLUDE",
                 "JOB_FREQUENCY_HOURS",
                 "JOB_KMS_KEY_ID"
@@ -534,7 +540,8 @@ mod tests {
         assert!(watcher.contains(&"ARTIFACTS_BUCKET"));
         assert!(watcher.contains(&"REMEDIATION_MAX_ATTEMPTS"));
         assert!(watcher.contains(&"JOB_FREQUENCY_HOURS"));
-        assert!(!JobCreatorConfig::variables().contains(&"ARTIFACTS_BUCKET"));
+        assert!(JobCreatorConfig::variables().contains(&"ARTIFACTS_BUCKET"));
+        assert!(!AppLauncherConfig::variables().contains(&"ARTIFACTS_BUCKET"));
         assert!(TemplateGeneratorConfig::variables().contains(&"TEMPLATE_FORMAT"));
         assert!(AppLauncherConfig::variables().contains(&"LAUNCH_WINDOW"));
     }

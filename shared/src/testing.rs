@@ -111,6 +111,59 @@ pub fn mock_s3(rules: &[&Rule]) -> aws_sdk_s3::Client {
     mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules.iter().copied())
 }
 
+/// An in-memory S3 bucket behind a mocked client: GetObject answers what PutObject
+/// stored (NoSuchKey before), so state survives from one invocation to the next.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryBucket(Arc<Mutex<std::collections::BTreeMap<String, Vec<u8>>>>);
+
+impl MemoryBucket {
+    /// A client on this bucket, with the rules to count calls by.
+    pub fn client(&self) -> (aws_sdk_s3::Client, Rule, Rule) {
+        use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
+        use aws_sdk_s3::operation::put_object::PutObjectOutput;
+        use aws_smithy_mocks::MockResponse;
+        let read = self.clone();
+        let get = mock!(aws_sdk_s3::Client::get_object).then_compute_response(move |req| {
+            let stored = read.get(req.key().unwrap_or_default());
+            match stored {
+                Some(body) => MockResponse::Output(
+                    GetObjectOutput::builder()
+                        .body(aws_sdk_s3::primitives::ByteStream::from(body))
+                        .build(),
+                ),
+                None => MockResponse::Error(GetObjectError::NoSuchKey(
+                    aws_sdk_s3::types::error::NoSuchKey::builder().build(),
+                )),
+            }
+        });
+        let write = self.clone();
+        let put = mock!(aws_sdk_s3::Client::put_object).then_compute_output(move |req| {
+            let body = req.body().bytes().expect("in-memory body").to_vec();
+            write.put(req.key().unwrap_or_default(), body);
+            PutObjectOutput::builder().build()
+        });
+        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&get, &put]);
+        (client, get, put)
+    }
+
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+        self.0.lock().expect("bucket lock").get(key).cloned()
+    }
+
+    pub fn put(&self, key: &str, body: Vec<u8>) {
+        self.0
+            .lock()
+            .expect("bucket lock")
+            .insert(key.to_owned(), body);
+    }
+
+    /// A stored JSON object, parsed.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
+        self.get(key)
+            .map(|body| serde_json::from_slice(&body).expect("stored JSON parses"))
+    }
+}
+
 /// An S3 client that must not be called (every request fails the test visibly).
 pub fn unused_s3() -> aws_sdk_s3::Client {
     mock_client!(

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::model::{Server, ServerId};
 
@@ -231,10 +232,72 @@ impl WavePolicy {
     }
 }
 
+/// What the job creator remembers between invocations: the servers SMS refused to
+/// replicate, so each refusal is attempted and reported once per catalog import rather
+/// than on every schedule tick. Stored as JSON in the artifacts bucket.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatorMemory {
+    /// `lastModifiedOn` of the catalog the refusals were seen in.
+    #[serde(default)]
+    pub catalog_modified: Option<DateTime<Utc>>,
+    /// Refused servers and the service's reason.
+    #[serde(default)]
+    pub unreplicable: BTreeMap<ServerId, String>,
+}
+
+impl CreatorMemory {
+    /// The memory valid for a catalog: a newer import may describe a server differently
+    /// (a fixed OS, a new disk layout), so earlier refusals are forgotten then.
+    pub fn for_catalog(self, modified: Option<DateTime<Utc>>) -> Self {
+        if self.catalog_modified == modified {
+            self
+        } else {
+            Self {
+                catalog_modified: modified,
+                unreplicable: BTreeMap::new(),
+            }
+        }
+    }
+
+    /// Splits off the servers already refused for this catalog.
+    pub fn without_refused(&self, servers: Vec<Server>) -> (Vec<Server>, usize) {
+        let before = servers.len();
+        let kept: Vec<Server> = servers
+            .into_iter()
+            .filter(|server| !self.unreplicable.contains_key(&server.id))
+            .collect();
+        let refused = before - kept.len();
+        (kept, refused)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{JobId, VmServer};
+
+    #[test]
+    fn refusals_are_remembered_per_catalog_import() {
+        let at = |s| DateTime::from_timestamp(s, 0);
+        let mut memory = CreatorMemory::default().for_catalog(at(100));
+        memory
+            .unreplicable
+            .insert("s-1".into(), "unsupported OS".into());
+        let servers = vec![server("s-1", "web-1", "/"), server("s-2", "web-2", "/")];
+        let (kept, refused) = memory
+            .clone()
+            .for_catalog(at(100))
+            .without_refused(servers.clone());
+        assert_eq!((kept.len(), refused), (1, 1));
+        assert_eq!(kept[0].id, ServerId::from("s-2"));
+        let (kept, refused) = memory.for_catalog(at(200)).without_refused(servers);
+        assert_eq!(
+            (kept.len(), refused),
+            (2, 0),
+            "a new import forgets refusals"
+        );
+    }
     use proptest::prelude::*;
 
     fn server(id: &str, name: &str, path: &str) -> Server {

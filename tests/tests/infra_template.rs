@@ -531,7 +531,7 @@ fn events_s3_and_pass_role_are_scoped_to_the_stacks_own_resources() {
             .filter(|a| a.starts_with("s3:"))
             .collect();
         let wanted: &[&str] = match expected.name {
-            "job-watcher" => &["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+            "job-watcher" | "job-creator" => &["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
             "template-generator" => &["s3:PutObject", "s3:GetObject"],
             _ => &[],
         };
@@ -555,9 +555,15 @@ fn events_s3_and_pass_role_are_scoped_to_the_stacks_own_resources() {
             .collect()
     };
     let watcher_state = prefix_of("job-watcher", "s3:PutObject");
-    if watcher_state != ["${ArtifactsBucket.Arn}/state/*"] {
+    if watcher_state != ["${ArtifactsBucket.Arn}/state/job-watcher/*"] {
         problems.push(format!(
-            "job-watcher: s3:PutObject must be on the artifacts bucket's state/* only, not {watcher_state:?}"
+            "job-watcher: s3:PutObject must be on the artifacts bucket's state/job-watcher/* only, not {watcher_state:?}"
+        ));
+    }
+    let creator_state = prefix_of("job-creator", "s3:PutObject");
+    if creator_state != ["${ArtifactsBucket.Arn}/state/job-creator/*"] {
+        problems.push(format!(
+            "job-creator: s3:PutObject must be on the artifacts bucket's state/job-creator/* only, not {creator_state:?}"
         ));
     }
     let generator_apps = prefix_of("template-generator", "s3:PutObject");

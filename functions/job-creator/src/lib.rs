@@ -1,10 +1,12 @@
 //! job-creator: on its schedule, reads the whole server catalog, lets the wave policy
 //! choose the servers that need a replication job, and creates those jobs with bounded
 //! concurrency. Creating a job that already exists counts as done; a server SMS cannot
-//! replicate is reported with `ServerSkipped`; one server's failure never stops the rest.
+//! replicate is reported with `ServerSkipped` once per catalog import (the refusal is
+//! remembered in the artifacts bucket); one server's failure never stops the rest.
 
 use std::sync::Arc;
 
+use autopilot_core::artifacts;
 use autopilot_core::config::JobCreatorConfig;
 use autopilot_core::error::Retryability;
 use autopilot_core::events::{OutgoingEvent, ReplicationJobCreated, ServerSkipped};
@@ -12,10 +14,14 @@ use autopilot_core::model::{Server, ServerCatalogStatus};
 use autopilot_core::runtime::Context;
 use autopilot_core::sms_api::{self, JobCreation};
 use autopilot_core::trigger::Incoming;
+use autopilot_core::wave_policy::CreatorMemory;
 use autopilot_core::{AutopilotError, AwsCallError, AwsErrorKind};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
+
+/// Where refused servers are remembered in the artifacts bucket.
+pub const MEMORY_KEY: &str = "state/job-creator/memory.json";
 
 /// What one invocation did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -27,6 +33,7 @@ pub struct Summary {
     pub created: usize,
     pub already_existed: usize,
     pub cannot_replicate: usize,
+    pub refused_earlier: usize,
     pub not_selected: usize,
     pub deferred_by_cap: usize,
     pub failed: usize,
@@ -63,7 +70,12 @@ pub async fn handle(
     if catalog.status != ServerCatalogStatus::Available {
         return Ok(summary);
     }
-    let servers = sweep.items;
+    let bucket = &config.artifacts_bucket;
+    let remembered: CreatorMemory =
+        artifacts::load_json(&context.s3, bucket, MEMORY_KEY, "job-creator memory").await?;
+    let mut memory = remembered.clone().for_catalog(catalog.last_modified_on);
+    let (servers, refused_earlier) = memory.without_refused(sweep.items);
+    summary.refused_earlier = refused_earlier;
 
     // The catalog tells which servers have a live job, which bounds the active count
     // from above; only when that bound holds servers back is the exact count worth a
@@ -144,6 +156,9 @@ pub async fn handle(
             }
             Outcome::CannotReplicate(reason) => {
                 summary.cannot_replicate += 1;
+                memory
+                    .unreplicable
+                    .insert(server.id.clone(), reason.clone());
                 events.push(OutgoingEvent::new(
                     ServerSkipped {
                         server_id: server.id.clone(),
@@ -161,7 +176,24 @@ pub async fn handle(
     }
     summary.failed = failures.len();
     let bus = context.publisher.bus_name().to_owned();
-    summary.events_published = context.publisher.publish(events).await.into_result(&bus)?;
+    let report = context.publisher.publish(events).await;
+    // A refusal whose ServerSkipped did not go out is not remembered, so it is tried
+    // and reported again next time.
+    for failed in report
+        .failed
+        .iter()
+        .filter(|f| f.event.detail_type == "ServerSkipped")
+    {
+        if let Ok(event) = serde_json::from_str::<autopilot_core::events::Detail<ServerSkipped>>(
+            &failed.event.detail,
+        ) {
+            memory.unreplicable.remove(&event.body.server_id);
+        }
+    }
+    if memory != remembered && !dry_run {
+        artifacts::store_json(&context.s3, bucket, MEMORY_KEY, &memory).await?;
+    }
+    summary.events_published = report.into_result(&bus)?;
 
     if let Some(first) = failures.first() {
         // Retrying the invocation is safe: created jobs answer AlreadyExists.
@@ -209,6 +241,7 @@ mod tests {
                 dry_run,
                 max_attempts: 3,
             },
+            artifacts_bucket: "artifacts".into(),
             policy: WavePolicy {
                 include: vec!["vmName:web-*".parse().unwrap()],
                 max_active_jobs: cap,
@@ -226,6 +259,10 @@ mod tests {
             },
             create_concurrency: 3,
         }
+    }
+
+    fn bucket() -> aws_sdk_s3::Client {
+        testing::MemoryBucket::default().client().0
     }
 
     fn sms_server(id: &str, name: &str, job: Option<&str>) -> SmsServer {
@@ -294,7 +331,7 @@ mod tests {
             create_by_server(),
         );
         let sms = testing::mock_sms(&[&page1, &page2, &create]);
-        let (context, events) = testing::context(config(false, 50), sms, testing::unused_s3());
+        let (context, events) = testing::context(config(false, 50), sms, bucket());
         let summary = handle(schedule_event(), context).await.unwrap();
         assert_eq!(summary.servers, 5);
         assert_eq!(
@@ -323,6 +360,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_refused_server_is_tried_and_reported_once_per_catalog_import() {
+        let store = testing::MemoryBucket::default();
+        for _ in 0..2 {
+            let (page1, page2, create) = (
+                catalog(Status::Available),
+                catalog_page_two(),
+                create_by_server(),
+            );
+            let sms = testing::mock_sms(&[&page1, &page2, &create]);
+            let (s3, _, _) = store.client();
+            let (context, events) = testing::context(config(false, 50), sms, s3);
+            handle(schedule_event(), context).await.unwrap();
+            let tried_s5 = events.of_type("ServerSkipped").len();
+            let memory: CreatorMemory = store.json(MEMORY_KEY).expect("memory stored");
+            assert!(memory.unreplicable.contains_key(&"s-5".into()));
+            if create.num_calls() == 3 {
+                assert_eq!(tried_s5, 1, "first tick reports the refusal");
+            } else {
+                assert_eq!(create.num_calls(), 2, "second tick skips s-5");
+                assert_eq!(tried_s5, 0);
+            }
+        }
+        // A new import (a different lastModifiedOn) brings the server back.
+        let newer = mock!(aws_sdk_sms::Client::get_servers)
+            .match_requests(|req| req.next_token().is_none())
+            .then_output(|| {
+                GetServersOutput::builder()
+                    .server_catalog_status(Status::Available)
+                    .last_modified_on(aws_smithy_types::DateTime::from_secs(1_795_400_000))
+                    .server_list(sms_server("s-5", "web-5", None))
+                    .build()
+            });
+        let create = create_by_server();
+        let sms = testing::mock_sms(&[&newer, &create]);
+        let (s3, _, _) = store.client();
+        let (context, events) = testing::context(config(false, 50), sms, s3);
+        handle(schedule_event(), context).await.unwrap();
+        assert_eq!(create.num_calls(), 1);
+        assert_eq!(events.of_type("ServerSkipped").len(), 1);
+    }
+
+    #[tokio::test]
     async fn the_seed_time_and_job_parameters_are_sent() {
         let (page1, page2) = (catalog(Status::Available), catalog_page_two());
         let create = mock!(aws_sdk_sms::Client::create_replication_job)
@@ -339,7 +418,7 @@ mod tests {
                     .build()
             });
         let sms = testing::mock_sms(&[&page1, &page2, &create]);
-        let (context, _) = testing::context(config(false, 50), sms, testing::unused_s3());
+        let (context, _) = testing::context(config(false, 50), sms, bucket());
         handle(schedule_event(), context).await.unwrap();
         assert_eq!(create.num_calls(), 3);
     }
@@ -364,7 +443,7 @@ mod tests {
                 .build()
         });
         let sms = testing::mock_sms(&[&page1, &page2, &create, &jobs]);
-        let (context, _) = testing::context(config(false, 2), sms, testing::unused_s3());
+        let (context, _) = testing::context(config(false, 2), sms, bucket());
         let summary = handle(schedule_event(), context).await.unwrap();
         assert_eq!(jobs.num_calls(), 1);
         assert_eq!(summary.active_jobs, 0);
@@ -382,7 +461,7 @@ mod tests {
         let page2 = catalog_page_two();
         let create = create_by_server();
         let sms = testing::mock_sms(&[&page1, &page2, &create]);
-        let (context, events) = testing::context(config(false, 50), sms, testing::unused_s3());
+        let (context, events) = testing::context(config(false, 50), sms, bucket());
         let summary = handle(schedule_event(), context).await.unwrap();
         assert_eq!(summary.catalog_status, "IMPORTING");
         assert_eq!(create.num_calls(), 0);
@@ -403,7 +482,7 @@ mod tests {
                     .build()
             });
         let sms = testing::mock_sms(&[&page1, &page2, &failing, &create]);
-        let (context, events) = testing::context(config(false, 50), sms, testing::unused_s3());
+        let (context, events) = testing::context(config(false, 50), sms, bucket());
         let error = handle(schedule_event(), context).await.unwrap_err();
         assert_eq!(error.retryability(), Retryability::Retryable);
         assert!(
@@ -426,7 +505,7 @@ mod tests {
             create_by_server(),
         );
         let sms = testing::mock_sms(&[&page1, &page2, &create]);
-        let (context, events) = testing::context(config(true, 50), sms, testing::unused_s3());
+        let (context, events) = testing::context(config(true, 50), sms, bucket());
         let summary = handle(schedule_event(), context).await.unwrap();
         assert_eq!(create.num_calls(), 0);
         assert_eq!(summary.created, 3);
@@ -440,7 +519,7 @@ mod tests {
     async fn non_schedule_events_are_rejected() {
         let page1 = catalog(Status::Available);
         let sms = testing::mock_sms(&[&page1]);
-        let (context, _) = testing::context(config(false, 50), sms, testing::unused_s3());
+        let (context, _) = testing::context(config(false, 50), sms, bucket());
         let error = handle(testing::sms_state_change("j", "r", "FAILED", None), context)
             .await
             .unwrap_err();

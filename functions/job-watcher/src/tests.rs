@@ -1,21 +1,17 @@
 //! Unit tests of the job watcher against mocked SMS and S3.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::*;
 use autopilot_core::config::{CommonConfig, JobParameters};
 use autopilot_core::failures::RemediationPolicy;
 use autopilot_core::testing::{self, schedule_event};
-use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
-use aws_sdk_s3::operation::put_object::PutObjectOutput;
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::error::NoSuchKey;
 use aws_sdk_sms::operation::get_replication_jobs::GetReplicationJobsOutput;
 use aws_sdk_sms::operation::start_on_demand_replication_run::StartOnDemandReplicationRunOutput;
 use aws_sdk_sms::types::{
     ReplicationJob as SmsJob, ReplicationJobState as State, ReplicationRun, ReplicationRunState,
 };
-use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 
 fn config(dry_run: bool) -> JobWatcherConfig {
     JobWatcherConfig {
@@ -43,39 +39,27 @@ fn config(dry_run: bool) -> JobWatcherConfig {
     }
 }
 
-/// An S3 bucket of one object, kept between invocations like the real snapshot.
+/// The artifacts bucket, kept between invocations like the real snapshot.
 #[derive(Clone, Default)]
-struct SnapshotStore(Arc<Mutex<Option<Vec<u8>>>>);
+struct SnapshotStore(testing::MemoryBucket);
 
 impl SnapshotStore {
+    fn with(body: &[u8]) -> Self {
+        let store = Self::default();
+        store.0.put(SNAPSHOT_KEY, body.to_vec());
+        store
+    }
+
     fn client(&self) -> (aws_sdk_s3::Client, Rule, Rule) {
-        let read = self.clone();
-        let get = mock!(aws_sdk_s3::Client::get_object).then_compute_response(move |req| {
-            assert_eq!(req.key(), Some(SNAPSHOT_KEY));
-            match read.0.lock().unwrap().clone() {
-                Some(body) => MockResponse::Output(
-                    GetObjectOutput::builder()
-                        .body(ByteStream::from(body))
-                        .build(),
-                ),
-                None => {
-                    MockResponse::Error(GetObjectError::NoSuchKey(NoSuchKey::builder().build()))
-                }
-            }
-        });
-        let write = self.clone();
-        let put = mock!(aws_sdk_s3::Client::put_object).then_compute_output(move |req| {
-            assert_eq!(req.bucket(), Some("artifacts"));
-            let bytes = req.body().bytes().expect("in-memory body").to_vec();
-            *write.0.lock().unwrap() = Some(bytes);
-            PutObjectOutput::builder().build()
-        });
-        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&get, &put]);
-        (client, get, put)
+        self.0.client()
+    }
+
+    fn written(&self) -> bool {
+        self.0.get(SNAPSHOT_KEY).is_some()
     }
 
     fn snapshot(&self) -> FailureSnapshot {
-        serde_json::from_slice(self.0.lock().unwrap().as_ref().expect("snapshot written")).unwrap()
+        self.0.json(SNAPSHOT_KEY).expect("snapshot written")
     }
 }
 
@@ -259,7 +243,7 @@ async fn an_alert_that_could_not_be_published_is_sent_again() {
     });
     let error = handle(schedule_event(), context).await.unwrap_err();
     assert_eq!(error.retryability(), Retryability::Retryable);
-    let remembered = store.0.lock().unwrap().is_some() && !store.snapshot().failures.is_empty();
+    let remembered = store.written() && !store.snapshot().failures.is_empty();
     assert!(!remembered, "not remembered as alerted");
 
     let jobs = sweep(vec![job("j2", State::Failed, None)]);
@@ -287,7 +271,7 @@ async fn dry_run_decides_without_resuming() {
 
 #[tokio::test]
 async fn a_corrupt_snapshot_stops_the_watcher_instead_of_realerting_everything() {
-    let store = SnapshotStore(Arc::new(Mutex::new(Some(b"{not json".to_vec()))));
+    let store = SnapshotStore::with(b"{not json");
     let jobs = sweep(wave_jobs());
     let (s3, _, put) = store.client();
     let (context, events) = testing::context(config(false), testing::mock_sms(&[&jobs]), s3);
