@@ -6,5 +6,15 @@ cd "$(dirname "$0")/.."
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
+# Headless Chromium renders the wave report in local/tests/cli_run.rs (Debian package;
+# the test says SKIPPED if it cannot be installed, e.g. without root).
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "test.sh: chromium missing and not root; the report rendering check will be skipped" >&2
+    fi
+fi
+
 bash scripts/lint-infra.sh
 cargo test --workspace --all-targets
