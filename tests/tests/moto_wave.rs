@@ -1,0 +1,938 @@
+//! The five real handlers through a whole wave of the default scenario, with moto's
+//! server (PyPI `moto[server]`, a third-party AWS emulator) as S3 and EventBridge and
+//! the SMS emulator as SMS, so the unmodified SDK clients meet a peer nobody here wrote.
+//!
+//! moto applies EventBridge rule patterns and delivers matches to SQS targets, but never
+//! invokes Lambda targets and never fires schedules. So the test creates, from
+//! `infra/template.yaml`'s EventBridgeRule patterns, one rule per pattern with one SQS
+//! queue per function, drains each queue into its handler, fires each schedule itself at
+//! the template's rate on the simulated clock, and puts SMS's own job state events on
+//! moto's default bus with PutEvents. SMS writes generated templates into the account's
+//! S3, so the functions reach SMS through a loopback bridge that, after each
+//! GenerateTemplate / GenerateChangeSet, copies the object the emulator wrote into
+//! moto's bucket of the same name.
+//!
+//! The virtualenv (target/venvs/moto, pinned `moto[server]`) is created on first use; a
+//! machine without python3/venv/pip prints a SKIPPED line instead of failing.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::convert::Infallible;
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use autopilot_core::config::AppLauncherConfig;
+use autopilot_local::state::Millis;
+use autopilot_local::wiring::{BusRef, Wiring};
+use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario, SmsEvent};
+use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use common::{Functions, LaunchWatch};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+
+/// The moto release the test runs against.
+const MOTO_REQUIREMENT: &str = "moto[server]==5.2.5";
+/// One simulated step; the template's schedules are whole minutes.
+const STEP: Duration = Duration::from_secs(60);
+/// Simulated time after which an unfinished wave fails.
+const SIMULATED_LIMIT: chrono::TimeDelta = chrono::TimeDelta::days(2);
+/// Wall time after which an unfinished wave fails.
+const WALL_LIMIT: Duration = Duration::from_secs(120);
+/// Rounds of queue draining within one step before the events are called a loop.
+const MAX_ROUNDS: usize = 50;
+/// Lambda retries a failed asynchronous invocation twice.
+const RETRIES: u32 = 2;
+/// The queue that sees every event of the project's bus.
+const AUDIT_QUEUE: &str = "audit";
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs a set-up command; what went wrong when it did.
+fn run(command: &mut Command) -> Result<(), String> {
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run {command:?}: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{command:?} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+/// target/venvs/moto with exactly [`MOTO_REQUIREMENT`], created once; its `moto_server`.
+fn moto_venv() -> Result<PathBuf, String> {
+    let dir = repo_root().join("target/venvs/moto");
+    let stamp = dir.join(".installed");
+    let server = dir.join("bin/moto_server");
+    let installed = std::fs::read_to_string(&stamp).unwrap_or_default();
+    if server.exists() && installed.trim() == MOTO_REQUIREMENT {
+        return Ok(server);
+    }
+    eprintln!(
+        "moto_wave: installing {MOTO_REQUIREMENT} into {}",
+        dir.display()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    run(Command::new(&python).arg("-m").arg("venv").arg(&dir))?;
+    run(Command::new(dir.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check"])
+        .arg(MOTO_REQUIREMENT))?;
+    std::fs::write(&stamp, MOTO_REQUIREMENT).map_err(|e| format!("cannot write {stamp:?}: {e}"))?;
+    Ok(server)
+}
+
+/// A free loopback port: bound, read and released for the child to take.
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// moto's server, killed on drop.
+struct MotoServer {
+    child: Child,
+    endpoint: String,
+    log: PathBuf,
+}
+
+impl MotoServer {
+    fn start(binary: &Path) -> Result<Self, String> {
+        let log = binary
+            .parent()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new("."))
+            .join("moto_server.log");
+        let mut last_error = String::new();
+        // The port is free when picked but could be taken before moto binds it: retry.
+        for _ in 0..3 {
+            let port = free_port();
+            let out = File::create(&log).map_err(|e| format!("{log:?}: {e}"))?;
+            let err = out.try_clone().map_err(|e| format!("{log:?}: {e}"))?;
+            let mut child = Command::new(binary)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(out)
+                .stderr(err)
+                .spawn()
+                .map_err(|e| format!("cannot start {binary:?}: {e}"))?;
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if let Ok(Some(status)) = child.try_wait() {
+                    last_error = format!("moto_server exited with {status}; see {log:?}");
+                    break;
+                }
+                if StdStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                    return Ok(Self {
+                        child,
+                        endpoint: format!("http://{addr}"),
+                        log,
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            if last_error.is_empty() {
+                last_error = format!("moto_server not listening on {addr} after 30 s; see {log:?}");
+            }
+        }
+        Err(last_error)
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback proxy in front of the emulator's SMS endpoint. After a successful
+/// GenerateTemplate / GenerateChangeSet it copies the object SMS wrote (into the
+/// emulator's S3) into moto's S3 under the same bucket and key, as SMS writes into the
+/// account's S3; every call still reaches (and is counted by) the emulator.
+struct SmsBridge {
+    endpoint: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Clone)]
+struct BridgeTarget {
+    emulator: SocketAddr,
+    emulator_s3_root: PathBuf,
+    moto_s3: aws_sdk_s3::Client,
+}
+
+impl SmsBridge {
+    async fn start(target: BridgeTarget) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bridge binds");
+        let endpoint = format!("http://{}", listener.local_addr().expect("bridge address"));
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                let target = target.clone();
+                let service = hyper::service::service_fn(move |request| {
+                    let target = target.clone();
+                    async move { Ok::<_, Infallible>(target.forward(request).await) }
+                });
+                tokio::spawn(async move {
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(socket), service)
+                        .await;
+                });
+            }
+        });
+        Self { endpoint, task }
+    }
+}
+
+impl Drop for SmsBridge {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl BridgeTarget {
+    async fn forward(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        match self.try_forward(request).await {
+            Ok(response) => response,
+            Err(problem) => Response::builder()
+                .status(StatusCode::BAD_GATEWAY)
+                .body(Full::new(Bytes::from(format!("SMS bridge: {problem}"))))
+                .expect("static response parts are valid"),
+        }
+    }
+
+    async fn try_forward(
+        &self,
+        request: Request<Incoming>,
+    ) -> Result<Response<Full<Bytes>>, String> {
+        let (parts, body) = request.into_parts();
+        let operation = parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or_default()
+            .to_owned();
+        let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+        let stream = TcpStream::connect(self.emulator)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(connection);
+        let answer = sender
+            .send_request(Request::from_parts(parts, Full::new(body)))
+            .await
+            .map_err(|e| e.to_string())?;
+        let (mut parts, body) = answer.into_parts();
+        let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+        parts.headers.remove("transfer-encoding");
+        if parts.status.is_success()
+            && matches!(operation.as_str(), "GenerateTemplate" | "GenerateChangeSet")
+        {
+            self.mirror(&body).await?;
+        }
+        Ok(Response::from_parts(parts, Full::new(body)))
+    }
+
+    /// Copies the generated object into moto.
+    async fn mirror(&self, answer: &[u8]) -> Result<(), String> {
+        let answer: Value = serde_json::from_slice(answer).map_err(|e| e.to_string())?;
+        let (Some(bucket), Some(key)) = (
+            answer["s3Location"]["bucket"].as_str(),
+            answer["s3Location"]["key"].as_str(),
+        ) else {
+            return Err(format!("no s3Location in {answer}"));
+        };
+        let path = self.emulator_s3_root.join(bucket).join(key);
+        let bytes = std::fs::read(&path).map_err(|e| format!("{path:?}: {e}"))?;
+        self.moto_s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(bytes.into())
+            .send()
+            .await
+            .map_err(|e| format!("PutObject {bucket}/{key} into moto: {e:?}"))?;
+        Ok(())
+    }
+}
+
+/// Queues, rules and buckets created in moto from the template.
+struct Provisioned {
+    /// (function binary, queue URL) for each function with EventBridge rules.
+    queues: Vec<(String, String)>,
+    audit: String,
+}
+
+async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("CreateQueue in moto")
+        .queue_url
+        .expect("a queue URL");
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("GetQueueAttributes in moto")
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("a queue ARN");
+    (url, arn)
+}
+
+async fn rule(
+    events: &aws_sdk_eventbridge::Client,
+    bus: &str,
+    name: &str,
+    pattern: &Value,
+    queue_arn: &str,
+) {
+    events
+        .put_rule()
+        .name(name)
+        .event_bus_name(bus)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PutRule {name} on {bus} in moto: {e:?}"));
+    let answer = events
+        .put_targets()
+        .rule(name)
+        .event_bus_name(bus)
+        .targets(
+            Target::builder()
+                .id("queue")
+                .arn(queue_arn)
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PutTargets {name} in moto: {e:?}"));
+    assert_eq!(
+        answer.failed_entry_count, 0,
+        "PutTargets {name}: {answer:?}"
+    );
+}
+
+async fn provision(
+    wiring: &Wiring,
+    scenario: &Scenario,
+    events: &aws_sdk_eventbridge::Client,
+    sqs: &aws_sdk_sqs::Client,
+    s3: &aws_sdk_s3::Client,
+) -> Provisioned {
+    for bucket in [&wiring.artifacts_bucket, &scenario.template_bucket] {
+        s3.create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("CreateBucket {bucket} in moto: {e:?}"));
+    }
+    events
+        .create_event_bus()
+        .name(&wiring.project_bus)
+        .send()
+        .await
+        .expect("CreateEventBus in moto");
+    let mut queues = Vec::new();
+    for function in wiring.functions.iter().filter(|f| !f.rules.is_empty()) {
+        let (url, arn) = queue(sqs, &function.logical_id).await;
+        for r in &function.rules {
+            let bus = match &r.bus {
+                BusRef::Default => "default",
+                BusRef::Named(name) => name.as_str(),
+            };
+            let name = format!("{}-{}", function.logical_id, r.name);
+            rule(events, bus, &name, &r.pattern, &arn).await;
+        }
+        queues.push((function.binary.clone(), url));
+    }
+    let (audit, audit_arn) = queue(sqs, AUDIT_QUEUE).await;
+    let everything = serde_json::json!({ "source": [autopilot_core::events::EVENT_SOURCE] });
+    rule(
+        events,
+        &wiring.project_bus,
+        "audit-every-project-event",
+        &everything,
+        &audit_arn,
+    )
+    .await;
+    Provisioned { queues, audit }
+}
+
+/// An invocation waiting for its turn (a retry of a failed one).
+struct Retry {
+    binary: String,
+    payload: Value,
+    attempt: u32,
+    due: DateTime<Utc>,
+}
+
+/// Plays the wave: schedules, SMS events, queues, retries.
+struct Driver {
+    wiring: Wiring,
+    emulator: EmulatorHandle,
+    functions: Functions,
+    events: aws_sdk_eventbridge::Client,
+    sqs: aws_sdk_sqs::Client,
+    provisioned: Provisioned,
+    sms_events: tokio::sync::mpsc::UnboundedReceiver<SmsEvent>,
+    next_fire: BTreeMap<(String, String), DateTime<Utc>>,
+    retries: Vec<Retry>,
+    /// Every project event the audit queue saw.
+    audit: Vec<Value>,
+    /// Every SMS event put on moto's default bus.
+    sms_seen: Vec<SmsEvent>,
+    /// Messages drained per function.
+    delivered: BTreeMap<String, usize>,
+    invocations: BTreeMap<String, usize>,
+    dead_lettered: Vec<String>,
+    launches: LaunchWatch,
+}
+
+impl Driver {
+    async fn invoke(&mut self, binary: &str, payload: Value, attempt: u32) {
+        *self.invocations.entry(binary.to_owned()).or_default() += 1;
+        let result = self.functions.invoke(binary, payload.clone()).await;
+        self.launches.observe(&self.emulator.state());
+        if let Err(error) = result {
+            let trigger = format!("{} {}", payload["source"], payload["detail-type"]);
+            if attempt < RETRIES {
+                eprintln!(
+                    "moto_wave: {binary} <- {trigger} failed (attempt {attempt}), retried: {error}"
+                );
+                self.retries.push(Retry {
+                    binary: binary.to_owned(),
+                    payload,
+                    attempt: attempt + 1,
+                    due: self.emulator.now() + chrono::TimeDelta::minutes(i64::from(attempt) + 1),
+                });
+            } else {
+                self.dead_lettered
+                    .push(format!("{binary} <- {trigger}: {error}"));
+            }
+        }
+    }
+
+    async fn fire_schedules(&mut self, now: DateTime<Utc>) {
+        let mut due = Vec::new();
+        for function in &self.wiring.functions {
+            for schedule in &function.schedules {
+                let key = (function.binary.clone(), schedule.name.clone());
+                let next = self.next_fire.entry(key).or_insert(now);
+                if *next <= now {
+                    *next = now + chrono::TimeDelta::from_std(schedule.every).expect("rate");
+                    due.push((
+                        function.binary.clone(),
+                        common::scheduled_event(now, function, &schedule.name),
+                    ));
+                }
+            }
+        }
+        for (binary, payload) in due {
+            self.invoke(&binary, payload, 0).await;
+        }
+    }
+
+    async fn run_retries(&mut self, now: DateTime<Utc>) -> usize {
+        let (due, later) = std::mem::take(&mut self.retries)
+            .into_iter()
+            .partition::<Vec<_>, _>(|r| r.due <= now);
+        self.retries = later;
+        let count = due.len();
+        for retry in due {
+            self.invoke(&retry.binary, retry.payload, retry.attempt)
+                .await;
+        }
+        count
+    }
+
+    /// Puts SMS's new events on moto's default bus, as SMS itself would.
+    async fn forward_sms_events(&mut self) -> usize {
+        let mut fresh = Vec::new();
+        while let Ok(event) = self.sms_events.try_recv() {
+            fresh.push(event);
+        }
+        for batch in fresh.chunks(10) {
+            let entries = batch
+                .iter()
+                .map(|event| {
+                    let time = DateTime::parse_from_rfc3339(&event.time).expect("RFC 3339 time");
+                    PutEventsRequestEntry::builder()
+                        .source(&event.source)
+                        .detail_type(&event.detail_type)
+                        .detail(serde_json::to_string(&event.detail).expect("detail"))
+                        .time(aws_sdk_eventbridge::primitives::DateTime::from_secs(
+                            time.timestamp(),
+                        ))
+                        .event_bus_name("default")
+                        .build()
+                })
+                .collect::<Vec<_>>();
+            let answer = self
+                .events
+                .put_events()
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .expect("PutEvents of SMS events into moto");
+            assert_eq!(
+                answer.failed_entry_count, 0,
+                "moto refused SMS events: {answer:?}"
+            );
+        }
+        let count = fresh.len();
+        self.sms_seen.extend(fresh);
+        count
+    }
+
+    /// Receives and deletes every message of a queue; their bodies.
+    async fn drain(&self, url: &str) -> Vec<Value> {
+        let mut bodies = Vec::new();
+        for _ in 0..1_000 {
+            let messages = self
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .expect("ReceiveMessage from moto")
+                .messages
+                .unwrap_or_default();
+            if messages.is_empty() {
+                return bodies;
+            }
+            let mut receipts = Vec::new();
+            for (i, message) in messages.into_iter().enumerate() {
+                let body = message.body.expect("message body");
+                bodies.push(serde_json::from_str(&body).expect("an EventBridge envelope"));
+                receipts.push(
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(message.receipt_handle.expect("receipt"))
+                        .build()
+                        .expect("delete entry"),
+                );
+            }
+            self.sqs
+                .delete_message_batch()
+                .queue_url(url)
+                .set_entries(Some(receipts))
+                .send()
+                .await
+                .expect("DeleteMessageBatch in moto");
+        }
+        panic!("queue {url} never emptied");
+    }
+
+    /// One simulated minute: schedules, then events until nothing moves.
+    async fn step(&mut self) {
+        let now = self.emulator.now();
+        self.fire_schedules(now).await;
+        for round in 0.. {
+            assert!(
+                round < MAX_ROUNDS,
+                "events keep triggering each other at {now}"
+            );
+            let mut moved = self.forward_sms_events().await + self.run_retries(now).await;
+            let queues = self.provisioned.queues.clone();
+            for (binary, url) in queues {
+                let messages = self.drain(&url).await;
+                moved += messages.len();
+                *self.delivered.entry(binary.clone()).or_default() += messages.len();
+                for message in messages {
+                    self.invoke(&binary, message, 0).await;
+                }
+            }
+            let audit = self.drain(&self.provisioned.audit).await;
+            self.audit.extend(audit);
+            if moved == 0 {
+                break;
+            }
+        }
+    }
+
+    /// Audit events of one detail-type, counted per value of a detail field.
+    fn audited(&self, detail_type: &str, key: &str) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for event in self
+            .audit
+            .iter()
+            .filter(|e| e["detail-type"] == detail_type)
+        {
+            let id = event["detail"][key].as_str().unwrap_or_default().to_owned();
+            *counts.entry(id).or_default() += 1;
+        }
+        counts
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_wave_converges_against_moto() {
+    let wall = Instant::now();
+    let binary = match tokio::task::spawn_blocking(moto_venv)
+        .await
+        .expect("set-up")
+    {
+        Ok(binary) => binary,
+        Err(problem) => {
+            eprintln!("SKIPPED moto_wave: cannot set up {MOTO_REQUIREMENT}: {problem}");
+            return;
+        }
+    };
+    let moto = tokio::task::spawn_blocking(move || MotoServer::start(&binary))
+        .await
+        .expect("start")
+        .unwrap_or_else(|problem| panic!("moto_server: {problem}"));
+    eprintln!(
+        "moto_wave: {MOTO_REQUIREMENT} at {} (log {}), ready after {:?}",
+        moto.endpoint,
+        moto.log.display(),
+        wall.elapsed()
+    );
+
+    let wiring = common::wiring();
+    let scenario = Scenario::default_scenario();
+    let emulator = Emulator::start(scenario.clone(), EmulatorOptions::default())
+        .await
+        .expect("emulator starts");
+    let sms_events = emulator.subscribe_events();
+    let moto_clients = common::clients(&moto.endpoint, &moto.endpoint, &moto.endpoint);
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&common::sdk_config())
+            .endpoint_url(&moto.endpoint)
+            .build(),
+    );
+    let provisioned = provision(
+        &wiring,
+        &scenario,
+        &moto_clients.events,
+        &sqs,
+        &moto_clients.s3,
+    )
+    .await;
+    let bridge = SmsBridge::start(BridgeTarget {
+        emulator: emulator
+            .sms_endpoint()
+            .trim_start_matches("http://")
+            .parse()
+            .expect("emulator address"),
+        emulator_s3_root: emulator.s3_root(),
+        moto_s3: moto_clients.s3.clone(),
+    })
+    .await;
+    let clients = common::clients(&bridge.endpoint, &moto.endpoint, &moto.endpoint);
+    let functions = Functions::new(&wiring, &clients, &common::clock_of(&emulator));
+    let launcher: AppLauncherConfig = common::config(&wiring, "app-launcher");
+    let started = emulator.now();
+    let mut driver = Driver {
+        wiring,
+        emulator,
+        functions,
+        events: moto_clients.events.clone(),
+        sqs,
+        provisioned,
+        sms_events,
+        next_fire: BTreeMap::new(),
+        retries: Vec::new(),
+        audit: Vec::new(),
+        sms_seen: Vec::new(),
+        delivered: BTreeMap::new(),
+        invocations: BTreeMap::new(),
+        dead_lettered: Vec::new(),
+        launches: LaunchWatch::default(),
+    };
+
+    let converged = loop {
+        driver.step().await;
+        let state = driver.emulator.state();
+        let held = common::held_jobs(&driver.audit);
+        if driver.retries.is_empty() && common::every_app_settled(&state, &launcher, &held) {
+            break true;
+        }
+        let now = driver.emulator.now();
+        if now - started >= SIMULATED_LIMIT || wall.elapsed() >= WALL_LIMIT {
+            break false;
+        }
+        driver.emulator.advance(STEP);
+    };
+    let state = driver.emulator.state();
+    let calls = driver.emulator.call_counts();
+    eprintln!(
+        "moto_wave: {} simulated minutes in {:?}; invocations {:?}; drained {:?}; SMS calls {calls:?}",
+        (driver.emulator.now() - started).num_minutes(),
+        wall.elapsed(),
+        driver.invocations,
+        driver.delivered
+    );
+    assert!(
+        converged,
+        "the wave did not converge by {}: {:?}",
+        state.now,
+        common::live_apps(&state)
+            .map(|a| (&a.name, a.launch_status.as_str()))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        driver.dead_lettered.is_empty(),
+        "{:#?}",
+        driver.dead_lettered
+    );
+
+    // Discovery and jobs: every server the catalog shows got exactly one job, except the
+    // one SMS cannot replicate, which got none and was reported.
+    let skipped = driver.audited("ServerSkipped", "serverId");
+    for &index in &state.catalog.visible {
+        let server = &state.servers[index];
+        let jobs = state
+            .jobs
+            .iter()
+            .filter(|j| j.server_id == server.id)
+            .count();
+        if server.unreplicable {
+            assert_eq!(jobs, 0, "{} cannot be replicated", server.vm_name);
+            assert!(
+                skipped.contains_key(&server.id),
+                "{} not reported skipped",
+                server.vm_name
+            );
+        } else {
+            assert_eq!(jobs, 1, "{} has {jobs} replication jobs", server.vm_name);
+        }
+    }
+
+    assert!(common::servers_with_two_live_jobs(&state).is_empty());
+
+    // Failures: each job that entered FAILED or PAUSED_ON_FAILURE was alerted exactly once.
+    let failed_jobs: BTreeSet<&str> = driver
+        .sms_seen
+        .iter()
+        .filter(|e| matches!(e.detail.state.as_str(), "FAILED" | "PAUSED_ON_FAILURE"))
+        .map(|e| e.detail.replication_job_id.as_str())
+        .collect();
+    assert!(
+        !failed_jobs.is_empty(),
+        "the default scenario injects failures"
+    );
+    let alerts = driver.audited("ReplicationJobFailed", "replicationJobId");
+    for job in &failed_jobs {
+        assert_eq!(alerts.get(*job), Some(&1), "alerts for {job}: {alerts:?}");
+    }
+    assert_eq!(
+        alerts.len(),
+        failed_jobs.len(),
+        "{alerts:?} vs {failed_jobs:?}"
+    );
+
+    // The paused job was remediated with an on-demand run and then completed one.
+    let paused: BTreeSet<&str> = driver
+        .sms_seen
+        .iter()
+        .filter(|e| e.detail.state == "PAUSED_ON_FAILURE")
+        .map(|e| e.detail.replication_job_id.as_str())
+        .collect();
+    assert!(!paused.is_empty(), "the default scenario pauses a job");
+    for job_id in &paused {
+        let remediated = driver.audit.iter().any(|e| {
+            e["detail-type"] == "ReplicationJobRemediated"
+                && e["detail"]["replicationJobId"] == *job_id
+                && e["detail"]["action"] == "onDemandRunStarted"
+        });
+        assert!(remediated, "paused job {job_id} was not remediated");
+        let job = state.jobs.iter().find(|j| j.id == *job_id).expect("job");
+        assert!(
+            !matches!(job.state.as_str(), "FAILED" | "PAUSED_ON_FAILURE")
+                && job.latest_ami.is_some(),
+            "paused job {job_id} ended {} without an AMI",
+            job.state.as_str()
+        );
+    }
+    assert!(
+        calls
+            .get("StartOnDemandReplicationRun")
+            .copied()
+            .unwrap_or(0)
+            >= 1
+    );
+
+    // Launches: each launchable app exactly once, never before all its members completed.
+    let launched: BTreeSet<&str> = common::live_apps(&state)
+        .filter(|a| common::launch_started(a))
+        .map(|a| a.id.as_str())
+        .collect();
+    let announced = driver.audited("AppLaunched", "appId");
+    assert!(
+        announced.values().all(|n| *n == 1),
+        "AppLaunched per app: {announced:?}"
+    );
+    assert_eq!(
+        announced
+            .keys()
+            .map(String::as_str)
+            .collect::<BTreeSet<_>>(),
+        launched,
+        "apps announced launched vs apps launched"
+    );
+    assert_eq!(
+        calls.get("LaunchApp").copied().unwrap_or(0) as usize,
+        launched.len(),
+        "LaunchApp calls"
+    );
+    let held = common::held_jobs(&driver.audit);
+    for app in common::live_apps(&state) {
+        if common::opted_out(app, &launcher) {
+            assert!(
+                !launched.contains(app.id.as_str()),
+                "{} is opted out",
+                app.name
+            );
+        } else if let Some(job) = common::holding_job(&state, app, &held) {
+            assert!(!launched.contains(app.id.as_str()), "{} launched", app.name);
+            assert_eq!(
+                alerts.get(&job.id),
+                Some(&1),
+                "{} waits on {}",
+                app.name,
+                job.id
+            );
+        } else {
+            assert!(
+                launched.contains(app.id.as_str()),
+                "{} was not launched",
+                app.name
+            );
+        }
+    }
+    assert!(
+        driver.launches.violations.is_empty(),
+        "{:#?}",
+        driver.launches.violations
+    );
+    let completions = common::first_completions(&state);
+    for app in common::live_apps(&state).filter(|a| launched.contains(a.id.as_str())) {
+        let started: Millis = driver.launches.started_at[&app.id];
+        let launch = app.launch_details.as_ref().expect("launch details");
+        assert!(started <= launch.latest_launch_time);
+        for member in app.server_ids() {
+            assert!(
+                completions[member] <= started,
+                "{} launched before {member} completed",
+                app.name
+            );
+        }
+    }
+
+    // Templates: each launched app's template archived in moto's bucket under apps/,
+    // byte for byte what SMS generated.
+    let listed = clients
+        .s3
+        .list_objects_v2()
+        .bucket(&driver.wiring.artifacts_bucket)
+        .prefix("apps/")
+        .send()
+        .await
+        .expect("ListObjectsV2 in moto");
+    let keys: Vec<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect();
+    for app in &launched {
+        assert!(
+            keys.iter()
+                .any(|k| k.starts_with(&format!("apps/{app}/templates/"))),
+            "no template archived for {app}: {keys:?}"
+        );
+    }
+    let generated = driver
+        .audit
+        .iter()
+        .filter(|e| e["detail-type"] == "TemplateGenerated")
+        .collect::<Vec<_>>();
+    assert!(!generated.is_empty());
+    for event in generated {
+        let detail = &event["detail"];
+        let (bucket, key) = (
+            detail["archived"]["bucket"]
+                .as_str()
+                .expect("archived bucket"),
+            detail["archived"]["key"].as_str().expect("archived key"),
+        );
+        assert!(
+            keys.iter().any(|k| k == key),
+            "{key} announced but not in moto"
+        );
+        let archived = clients
+            .s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("GetObject in moto")
+            .body
+            .collect()
+            .await
+            .expect("body")
+            .into_bytes();
+        let source = driver
+            .emulator
+            .s3_root()
+            .join(
+                detail["generated"]["bucket"]
+                    .as_str()
+                    .expect("generated bucket"),
+            )
+            .join(detail["generated"]["key"].as_str().expect("generated key"));
+        assert_eq!(
+            archived.as_ref(),
+            std::fs::read(source).expect("generated").as_slice()
+        );
+    }
+    eprintln!(
+        "moto_wave: {} archived objects, {} alerts, launched {launched:?}, wall {:?}",
+        keys.len(),
+        alerts.len(),
+        wall.elapsed()
+    );
+    drop(bridge);
+    driver.emulator.shutdown().await;
+    drop(moto);
+}
