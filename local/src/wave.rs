@@ -11,8 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use autopilot_core::config::{
-    AppLauncherConfig, CatalogImportConfig, FunctionConfig, JobCreatorConfig, JobWatcherConfig,
-    TemplateGeneratorConfig,
+    CatalogImportConfig, FunctionConfig, JobCreatorConfig, JobWatcherConfig,
 };
 use autopilot_core::runtime::{Clock, Context};
 use autopilot_core::{AutopilotError, Clients};
@@ -69,17 +68,17 @@ enum Handler {
     CatalogImport(Arc<Context<CatalogImportConfig>>),
     JobCreator(Arc<Context<JobCreatorConfig>>),
     JobWatcher(Arc<Context<JobWatcherConfig>>),
-    TemplateGenerator(Arc<Context<TemplateGeneratorConfig>>),
-    AppLauncher(Arc<Context<AppLauncherConfig>>),
+    TemplateGenerator(Arc<template_generator::GeneratorContext>),
+    AppLauncher(Arc<app_launcher::LauncherContext>),
 }
 
 /// Builds a function's context from the template's environment, as Lambda would.
-fn context<C: FunctionConfig>(
+fn context<C: FunctionConfig, W: Default>(
     wiring: &FunctionWiring,
     dry_run: bool,
     clients: &Clients,
     clock: &Clock,
-) -> Result<Arc<Context<C>>, WaveError> {
+) -> Result<Arc<Context<C, W>>, WaveError> {
     let config = C::from_lookup(|name| {
         if name == "DRY_RUN" && dry_run {
             return Some("true".to_owned());

@@ -1,6 +1,7 @@
 //! autopilot-core: the domain model, pure decisions, configuration, errors, event
 //! schemas and AWS wiring shared by every sms-autopilot function.
 
+pub mod app_cache;
 pub mod artifacts;
 pub mod clients;
 pub mod config;

@@ -24,15 +24,18 @@ pub fn system_clock() -> Clock {
 }
 
 /// Everything a handler needs, built once per cold start.
-pub struct Context<C> {
+pub struct Context<C, W = ()> {
     pub config: C,
     pub sms: aws_sdk_sms::Client,
     pub s3: aws_sdk_s3::Client,
     pub publisher: EventPublisher,
     pub clock: Clock,
+    /// What a warm execution environment keeps between invocations (caches that save
+    /// calls); a cold start begins with `W::default()`, so correctness never needs it.
+    pub warm: W,
 }
 
-impl<C: FunctionConfig> Context<C> {
+impl<C: FunctionConfig, W: Default> Context<C, W> {
     pub fn new(config: C, clients: Clients, clock: Clock) -> Self {
         let publisher = EventPublisher::new(clients.events, config.common().event_bus_name.clone());
         Self {
@@ -41,6 +44,7 @@ impl<C: FunctionConfig> Context<C> {
             s3: clients.s3,
             publisher,
             clock,
+            warm: W::default(),
         }
     }
 
@@ -54,11 +58,12 @@ impl<C: FunctionConfig> Context<C> {
 }
 
 /// Runs a function: call from `main` with the crate's handler.
-pub async fn run<C, S, H, F>(name: &'static str, handler: H) -> Result<(), lambda_runtime::Error>
+pub async fn run<C, W, S, H, F>(name: &'static str, handler: H) -> Result<(), lambda_runtime::Error>
 where
     C: FunctionConfig + Send + Sync + 'static,
+    W: Default + Send + Sync + 'static,
     S: Serialize + Send + 'static,
-    H: Fn(Value, Arc<Context<C>>) -> F + Send + Sync + 'static,
+    H: Fn(Value, Arc<Context<C, W>>) -> F + Send + Sync + 'static,
     F: Future<Output = Result<S, AutopilotError>> + Send,
 {
     crate::telemetry::init();
@@ -67,7 +72,7 @@ where
         errors
     })?;
     let clients = Clients::from_env(config.common().max_attempts).await;
-    let context = Arc::new(Context::new(config, clients, system_clock()));
+    let context = Arc::new(Context::<C, W>::new(config, clients, system_clock()));
     let handler = Arc::new(handler);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let context = Arc::clone(&context);

@@ -184,11 +184,11 @@ pub fn test_now() -> DateTime<Utc> {
 }
 
 /// A context from mocked clients, publishing to a recording bus.
-pub fn context<C: FunctionConfig>(
+pub fn context<C: FunctionConfig, W: Default>(
     config: C,
     sms: aws_sdk_sms::Client,
     s3: aws_sdk_s3::Client,
-) -> (Arc<Context<C>>, PublishedEvents) {
+) -> (Arc<Context<C, W>>, PublishedEvents) {
     let (events, recorded) = recording_bus();
     let publisher = EventPublisher::new(events, config.common().event_bus_name.clone());
     let context = Context {
@@ -197,6 +197,7 @@ pub fn context<C: FunctionConfig>(
         s3,
         publisher,
         clock: fixed_clock(test_now()),
+        warm: W::default(),
     };
     (Arc::new(context), recorded)
 }

@@ -1,16 +1,23 @@
 //! app-launcher: on `ReplicationRunCompleted` events and its schedule, launches every
 //! app whose members all have a COMPLETED replication run — never before, never twice,
 //! never an app opted out by tag, and only inside the launch window when one is set.
+//!
+//! Membership (server groups, tags) comes from GetApp, one call per app; a warm
+//! execution environment keeps it (`AppCache`) so the many run-completion events
+//! of a wave do not re-read every app. Launch status always comes from the same
+//! invocation's ListApps, and an app found ready is read again with GetApp before
+//! LaunchApp, so a cached membership or tag can delay a launch but never cause one.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use autopilot_core::app_cache::AppCache;
 use autopilot_core::config::AppLauncherConfig;
 use autopilot_core::error::Retryability;
 use autopilot_core::events::{
     AppLaunchFailed, AppLaunched, AppReady, OutgoingEvent, ReplicationRunCompleted,
 };
-use autopilot_core::model::{AppId, AppLaunchStatus, ReplicationJob, ServerId};
+use autopilot_core::model::{App, AppId, AppLaunchStatus, ReplicationJob, ServerId};
 use autopilot_core::readiness::{app_readiness, jobs_by_server, AppReadiness};
 use autopilot_core::runtime::Context;
 use autopilot_core::sms_api;
@@ -20,6 +27,9 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
 
+/// The launcher's context: its configuration and its warm cache.
+pub type LauncherContext = Context<AppLauncherConfig, AppCache>;
+
 /// What one invocation did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -27,6 +37,7 @@ pub struct Summary {
     pub trigger: String,
     pub apps: usize,
     pub launchable_status: usize,
+    pub apps_read: usize,
     pub launched: usize,
     pub launch_refused: usize,
     pub waiting: usize,
@@ -50,7 +61,7 @@ enum Outcome {
 
 pub async fn handle(
     payload: Value,
-    context: Arc<Context<AppLauncherConfig>>,
+    context: Arc<LauncherContext>,
 ) -> Result<Summary, AutopilotError> {
     let incoming = Incoming::parse(payload)?;
     let trigger = if incoming.is_schedule() {
@@ -73,13 +84,13 @@ pub async fn handle(
     let summaries = sms_api::app_summaries(&context.sms).await?.items;
     summary.apps = summaries.len();
     // The summary's launch status rules most apps out without GetApp.
-    let candidates: Vec<AppId> = summaries
+    let candidates: Vec<(AppId, AppLaunchStatus)> = summaries
         .iter()
-        .filter(|app| {
-            app.launch_status()
-                .is_some_and(|s| AppLaunchStatus::from_wire(s.as_str()).is_launchable())
+        .filter_map(|app| {
+            let status = AppLaunchStatus::from_wire(app.launch_status()?.as_str());
+            let id = AppId::from(app.app_id()?);
+            status.is_launchable().then_some((id, status))
         })
-        .filter_map(|app| app.app_id().map(AppId::from))
         .collect();
     summary.launchable_status = candidates.len();
     summary.already_launched_or_in_progress = summary.apps - candidates.len();
@@ -91,10 +102,10 @@ pub async fn handle(
     let index = jobs_by_server(&jobs);
     let index = &index;
     let concurrency = context.config.app_concurrency as usize;
-    let outcomes: Vec<Outcome> = stream::iter(candidates)
-        .map(|app_id| {
+    let outcomes: Vec<(Outcome, usize)> = stream::iter(candidates)
+        .map(|(app_id, status)| {
             let context = Arc::clone(&context);
-            async move { consider(&context, &app_id, index, dry_run).await }
+            async move { consider(&context, &app_id, status, index, dry_run).await }
         })
         .buffer_unordered(concurrency)
         .collect()
@@ -102,7 +113,8 @@ pub async fn handle(
 
     let mut events = Vec::new();
     let mut errors = Vec::new();
-    for outcome in outcomes {
+    for (outcome, reads) in outcomes {
+        summary.apps_read += reads;
         match outcome {
             Outcome::Readiness(AppReadiness::Waiting { .. }) => summary.waiting += 1,
             Outcome::Readiness(AppReadiness::Blocked { .. }) => summary.blocked += 1,
@@ -147,18 +159,48 @@ pub async fn handle(
     Ok(summary)
 }
 
-/// GetApp, readiness, and LaunchApp when ready.
+/// Readiness from the cached or freshly read app, then LaunchApp when ready; also
+/// returns how many GetApp calls it made.
 async fn consider(
-    context: &Context<AppLauncherConfig>,
+    context: &LauncherContext,
     app_id: &AppId,
+    listed_status: AppLaunchStatus,
     jobs: &HashMap<ServerId, &ReplicationJob>,
     dry_run: bool,
-) -> Outcome {
-    let app = match sms_api::app(&context.sms, app_id).await {
-        Ok(app) => app,
-        Err(error) => return Outcome::Error(error),
+) -> (Outcome, usize) {
+    let now = context.now();
+    let mut reads = 0;
+    let (mut app, called) = match context.warm.get(&context.sms, app_id, now).await {
+        Ok(found) => found,
+        Err(error) => return (Outcome::Error(error), 1),
     };
-    let readiness = app_readiness(&app, jobs, &context.config.opt_out);
+    let from_cache = !called;
+    reads += usize::from(called);
+    // The listing of this invocation knows the launch status better than the cache.
+    app.launch_status = listed_status;
+    let mut readiness = app_readiness(&app, jobs, &context.config.opt_out);
+    if readiness == AppReadiness::Ready && from_cache {
+        // Decide on what the service says now, not on what it said minutes ago.
+        reads += 1;
+        app = match context.warm.read(&context.sms, app_id, now).await {
+            Ok(app) => app,
+            Err(error) => return (Outcome::Error(error), reads),
+        };
+        readiness = app_readiness(&app, jobs, &context.config.opt_out);
+    }
+    (
+        launch_if_ready(context, app, readiness, dry_run).await,
+        reads,
+    )
+}
+
+/// LaunchApp for a ready app inside the launch window.
+async fn launch_if_ready(
+    context: &LauncherContext,
+    app: App,
+    readiness: AppReadiness,
+    dry_run: bool,
+) -> Outcome {
     if readiness != AppReadiness::Ready {
         tracing::debug!(app = %app.id, readiness = ?readiness, "not launching");
         return Outcome::Readiness(readiness);

@@ -1,6 +1,7 @@
 //! Unit tests of the app launcher against a mocked SMS.
 
 use super::*;
+use autopilot_core::app_cache::AppCache;
 use autopilot_core::config::CommonConfig;
 use autopilot_core::testing::{self, schedule_event};
 use aws_sdk_sms::operation::get_app::GetAppOutput;
@@ -109,7 +110,8 @@ fn launch_ok() -> Rule {
 async fn launches_only_the_app_whose_members_all_completed() {
     let ((first, second), get, sweep, launch) = (list_apps(), get_app(), jobs(), launch_ok());
     let sms = testing::mock_sms(&[&first, &second, &get, &sweep, &launch]);
-    let (context, events) = testing::context(config(false, None), sms, testing::unused_s3());
+    let (context, events) =
+        testing::context::<_, AppCache>(config(false, None), sms, testing::unused_s3());
     let event = testing::project_event(
         "ReplicationRunCompleted",
         serde_json::json!({"version": 1, "dryRun": false, "replicationJobId": "job-s-2",
@@ -137,7 +139,8 @@ async fn a_refused_launch_is_published_with_the_service_message() {
         )
     });
     let sms = testing::mock_sms(&[&first, &second, &get, &sweep, &refused]);
-    let (context, events) = testing::context(config(false, None), sms, testing::unused_s3());
+    let (context, events) =
+        testing::context::<_, AppCache>(config(false, None), sms, testing::unused_s3());
     let summary = handle(schedule_event(), context).await.unwrap();
     assert_eq!(summary.launch_refused, 1);
     let failed = events.of_type("AppLaunchFailed");
@@ -151,7 +154,8 @@ async fn throttled_launches_are_retried_and_reported_retryable() {
     let throttled = mock!(aws_sdk_sms::Client::launch_app)
         .then_http_response(|| testing::sms_error(400, "ThrottlingException", "Rate exceeded"));
     let sms = testing::mock_sms(&[&first, &second, &get, &sweep, &throttled]);
-    let (context, events) = testing::context(config(false, None), sms, testing::unused_s3());
+    let (context, events) =
+        testing::context::<_, AppCache>(config(false, None), sms, testing::unused_s3());
     let error = handle(schedule_event(), context).await.unwrap_err();
     assert_eq!(error.retryability(), Retryability::Retryable);
     assert_eq!(throttled.num_calls(), 3);
@@ -178,10 +182,46 @@ async fn outside_the_launch_window_nothing_launches() {
 async fn dry_run_publishes_the_decision_without_launching() {
     let ((first, second), get, sweep, launch) = (list_apps(), get_app(), jobs(), launch_ok());
     let sms = testing::mock_sms(&[&first, &second, &get, &sweep, &launch]);
-    let (context, events) = testing::context(config(true, None), sms, testing::unused_s3());
+    let (context, events) =
+        testing::context::<_, AppCache>(config(true, None), sms, testing::unused_s3());
     handle(schedule_event(), context).await.unwrap();
     assert_eq!(launch.num_calls(), 0);
     assert_eq!(events.of_type("AppLaunched")[0]["dryRun"], true);
+}
+
+#[tokio::test]
+async fn a_warm_environment_reads_each_app_once_and_again_only_before_launching() {
+    let ((first, second), get, sweep, launch) = (list_apps(), get_app(), jobs(), launch_ok());
+    let sms = testing::mock_sms(&[&first, &second, &get, &sweep, &launch]);
+    let (context, _) =
+        testing::context::<_, AppCache>(config(false, None), sms, testing::unused_s3());
+    let cold = handle(schedule_event(), Arc::clone(&context))
+        .await
+        .unwrap();
+    assert_eq!(cold.apps_read, 3);
+    // Second invocation: the summary now says the ready app is launching; the others
+    // come from the cache, so no GetApp at all.
+    let launching = mock!(aws_sdk_sms::Client::list_apps).then_output(|| {
+        ListAppsOutput::builder()
+            .apps(summary("app-ready", Status::LaunchPending))
+            .apps(summary("app-waiting", Status::ReadyForLaunch))
+            .apps(summary("app-optout", Status::ReadyForLaunch))
+            .build()
+    });
+    let (get2, sweep2, launch2) = (get_app(), jobs(), launch_ok());
+    let sms = testing::mock_sms(&[&launching, &get2, &sweep2, &launch2]);
+    let warm = Arc::new(autopilot_core::runtime::Context {
+        config: config(false, None),
+        sms,
+        s3: testing::unused_s3(),
+        publisher: context.publisher.clone(),
+        clock: testing::fixed_clock(testing::test_now()),
+        warm: context.warm.take(),
+    });
+    let warm = handle(schedule_event(), warm).await.unwrap();
+    assert_eq!(warm.apps_read, 0);
+    assert_eq!(get2.num_calls(), 0);
+    assert_eq!(launch2.num_calls(), 0);
 }
 
 #[tokio::test]
@@ -193,8 +233,61 @@ async fn no_launchable_app_means_no_job_sweep() {
     });
     let sweep = jobs();
     let sms = testing::mock_sms(&[&only_launched, &sweep]);
-    let (context, _) = testing::context(config(false, None), sms, testing::unused_s3());
+    let (context, _) =
+        testing::context::<_, AppCache>(config(false, None), sms, testing::unused_s3());
     let summary = handle(schedule_event(), context).await.unwrap();
     assert_eq!(summary.already_launched_or_in_progress, 1);
     assert_eq!(sweep.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_cached_ready_app_is_read_again_and_an_opt_out_added_since_is_honoured() {
+    let ((first, second), get, sweep, launch) = (list_apps(), get_app(), jobs(), launch_ok());
+    // Cold: app-ready is launched... unless LaunchApp is refused, leaving it ready.
+    let refused = mock!(aws_sdk_sms::Client::launch_app).then_http_response(|| {
+        testing::sms_error(400, "OperationNotPermittedException", "not now")
+    });
+    let sms = testing::mock_sms(&[&first, &second, &get, &sweep, &refused]);
+    let (context, _) =
+        testing::context::<_, AppCache>(config(false, None), sms, testing::unused_s3());
+    handle(schedule_event(), Arc::clone(&context))
+        .await
+        .unwrap();
+    drop(launch);
+    // Warm: meanwhile the operator tagged app-ready autopilot:launch=false.
+    let ((first, second), sweep, launch) = (list_apps(), jobs(), launch_ok());
+    let tagged = mock!(aws_sdk_sms::Client::get_app).then_compute_output(|req| {
+        let id = req.app_id().unwrap().to_owned();
+        GetAppOutput::builder()
+            .app_summary(summary(&id, Status::ReadyForLaunch))
+            .server_groups(
+                ServerGroup::builder()
+                    .server_list(Server::builder().server_id("s-1").build())
+                    .server_list(Server::builder().server_id("s-2").build())
+                    .build(),
+            )
+            .tags(
+                Tag::builder()
+                    .key("autopilot:launch")
+                    .value("false")
+                    .build(),
+            )
+            .build()
+    });
+    let warm = Arc::new(autopilot_core::runtime::Context {
+        config: config(false, None),
+        sms: testing::mock_sms(&[&first, &second, &tagged, &sweep, &launch]),
+        s3: testing::unused_s3(),
+        publisher: context.publisher.clone(),
+        clock: testing::fixed_clock(testing::test_now()),
+        warm: context.warm.take(),
+    });
+    let summary = handle(schedule_event(), warm).await.unwrap();
+    assert_eq!(
+        tagged.num_calls(),
+        1,
+        "only the app the cache called ready is read again"
+    );
+    assert_eq!(launch.num_calls(), 0);
+    assert_eq!(summary.not_launchable, 2);
 }

@@ -4,10 +4,12 @@
 //! into the artifacts bucket under `apps/<appId>/<templates|changesets>/<time>.<ext>`,
 //! the time being the triggering event's, so a redelivered event overwrites the same
 //! key instead of archiving a duplicate. Generating writes only to S3 and changes no
-//! migration state, so dry-run generates too.
+//! migration state, so dry-run generates too. Which launched apps contain a server comes
+//! from GetApp, kept by a warm environment (`AppCache`) across the wave's many events.
 
 use std::sync::Arc;
 
+use autopilot_core::app_cache::AppCache;
 use autopilot_core::config::TemplateGeneratorConfig;
 use autopilot_core::error::Retryability;
 use autopilot_core::events::{
@@ -23,6 +25,9 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
+
+/// The generator's context: its configuration and its warm cache.
+pub type GeneratorContext = Context<TemplateGeneratorConfig, AppCache>;
 
 /// What one invocation did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -54,7 +59,7 @@ impl Artifact {
 
 pub async fn handle(
     payload: Value,
-    context: Arc<Context<TemplateGeneratorConfig>>,
+    context: Arc<GeneratorContext>,
 ) -> Result<Summary, AutopilotError> {
     let incoming = Incoming::parse(payload)?;
     let stamp = incoming.time.unwrap_or_else(|| context.now());
@@ -149,7 +154,7 @@ pub async fn handle(
 
 /// Launched apps with `server` among their members.
 async fn launched_apps_containing(
-    context: &Arc<Context<TemplateGeneratorConfig>>,
+    context: &Arc<GeneratorContext>,
     server: &ServerId,
 ) -> Result<Vec<AppId>, AutopilotError> {
     let launched: Vec<AppId> = sms_api::app_summaries(&context.sms)
@@ -166,7 +171,7 @@ async fn launched_apps_containing(
         .map(|id| {
             let context = Arc::clone(context);
             async move {
-                let app = sms_api::app(&context.sms, &id).await?;
+                let (app, _) = context.warm.get(&context.sms, &id, context.now()).await?;
                 Ok(app.member_ids().contains(server).then_some(id))
             }
         })
@@ -185,7 +190,7 @@ async fn launched_apps_containing(
 
 /// Has SMS generate the artifact, then archives a copy; returns both locations.
 async fn generate(
-    context: &Context<TemplateGeneratorConfig>,
+    context: &GeneratorContext,
     app: &AppId,
     artifact: Artifact,
     stamp: DateTime<Utc>,
@@ -320,7 +325,7 @@ mod tests {
                     && req.key() == Some("apps/app-1/templates/20261122T100000Z.yaml")
             })
             .then_output(|| CopyObjectOutput::builder().build());
-        let (context, events) = testing::context(
+        let (context, events) = testing::context::<_, AppCache>(
             config(OutputFormat::Yaml),
             testing::mock_sms(&[&generate]),
             testing::mock_s3(&[&copy]),
@@ -388,7 +393,7 @@ mod tests {
             });
         let copy = mock!(aws_sdk_s3::Client::copy_object)
             .then_output(|| CopyObjectOutput::builder().build());
-        let (context, events) = testing::context(
+        let (context, events) = testing::context::<_, AppCache>(
             config(OutputFormat::Json),
             testing::mock_sms(&[&list, &get, &change_set]),
             testing::mock_s3(&[&copy]),
@@ -413,7 +418,7 @@ mod tests {
                 "app app-1 has servers without a completed run",
             )
         });
-        let (context, events) = testing::context(
+        let (context, events) = testing::context::<_, AppCache>(
             config(OutputFormat::Json),
             testing::mock_sms(&[&generate]),
             testing::unused_s3(),
@@ -433,7 +438,7 @@ mod tests {
 
     #[tokio::test]
     async fn schedules_and_malformed_details_are_rejected() {
-        let (context, _) = testing::context(
+        let (context, _) = testing::context::<_, AppCache>(
             config(OutputFormat::Json),
             testing::mock_sms(&[]),
             testing::unused_s3(),
