@@ -240,6 +240,7 @@ async fn an_alert_that_could_not_be_published_is_sent_again() {
         publisher: autopilot_core::EventPublisher::new(events_client, "autopilot")
             .with_retries(2, std::time::Duration::from_millis(1)),
         clock: testing::fixed_clock(testing::test_now()),
+        warm: (),
     });
     let error = handle(schedule_event(), context).await.unwrap_err();
     assert_eq!(error.retryability(), Retryability::Retryable);
