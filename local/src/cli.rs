@@ -233,6 +233,7 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         template,
         until: args.until,
         dry_run: args.dry_run,
+        chaos: None,
     })
     .await?;
     let terminal = std::io::stdout().is_terminal();

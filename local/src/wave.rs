@@ -41,6 +41,52 @@ pub struct WaveOptions {
     pub until: Duration,
     /// Force every function into dry-run mode.
     pub dry_run: bool,
+    /// Faults to inject while the wave plays.
+    pub chaos: Option<Chaos>,
+}
+
+/// Seeded faults for a chaos wave. Every fault stops at `faults_for`, after which the
+/// wave must still converge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chaos {
+    pub seed: u64,
+    /// Simulated time from the start during which faults are injected.
+    pub faults_for: Duration,
+    /// SMS: fraction of calls answered with HTTP 500 InternalError.
+    pub sms_error_rate: f64,
+    /// SMS: real latency added to every answer.
+    pub sms_latency_ms: u64,
+    /// SMS: calls per (real) second before ThrottlingException.
+    pub sms_calls_per_second: Option<u32>,
+    /// Event bus: fraction of PutEvents entries answered as failed.
+    pub bus_failure_rate: f64,
+    /// Every routed event is delivered twice.
+    pub duplicate_deliveries: bool,
+    /// Invocations due in one round run in a shuffled order.
+    pub reorder: bool,
+    /// Fraction of invocations run twice at once (only for functions whose reserved
+    /// concurrency lets Lambda do that).
+    pub concurrent_rate: f64,
+    /// Fraction of invocations cut off after a random 0-20 ms, as a Lambda timeout would.
+    pub cut_rate: f64,
+}
+
+impl Chaos {
+    /// Every fault at once, at rates a wave should survive.
+    pub fn everything(seed: u64) -> Self {
+        Self {
+            seed,
+            faults_for: Duration::from_secs(3 * 3600),
+            sms_error_rate: 0.05,
+            sms_latency_ms: 1,
+            sms_calls_per_second: Some(400),
+            bus_failure_rate: 0.05,
+            duplicate_deliveries: true,
+            reorder: true,
+            concurrent_rate: 0.3,
+            cut_rate: 0.05,
+        }
+    }
 }
 
 /// Why a wave could not be played.
@@ -234,6 +280,8 @@ pub struct WaveReport {
     pub sms_calls: BTreeMap<String, u64>,
     pub invocations: BTreeMap<String, u64>,
     pub dead_lettered: Vec<String>,
+    /// Invariants seen broken while playing (e.g. two live jobs for one server).
+    pub invariant_breaches: Vec<String>,
     pub timeline: Vec<Progress>,
     #[serde(skip)]
     pub log: Vec<LogEntry>,
@@ -256,6 +304,9 @@ pub struct Wave {
     started: DateTime<Utc>,
     scenario_name: String,
     until: Duration,
+    chaos: Option<(Chaos, crate::rng::SplitMix64)>,
+    faults_on: bool,
+    invariant_breaches: Vec<String>,
 }
 
 impl Wave {
@@ -298,6 +349,12 @@ impl Wave {
             started,
             scenario_name,
             until: options.until,
+            chaos: options.chaos.map(|c| {
+                let rng = crate::rng::SplitMix64::new(c.seed);
+                (c, rng)
+            }),
+            faults_on: false,
+            invariant_breaches: Vec::new(),
         })
     }
 
@@ -321,6 +378,7 @@ impl Wave {
         let mut last_progress = Progress::default();
         let converged = loop {
             let now = self.emulator.now();
+            self.switch_faults(now);
             self.fire_schedules(now);
             let mut rounds = 0;
             loop {
@@ -348,7 +406,8 @@ impl Wave {
                 timeline.push(progress.clone());
                 last_progress = progress;
             }
-            if self.queue.is_empty() && self.converged() {
+            self.check_jobs_per_server(now);
+            if self.queue.is_empty() && !self.faults_on && self.converged() {
                 break true;
             }
             if now >= deadline {
@@ -402,13 +461,61 @@ impl Wave {
             })
             .map(|(i, _)| i)
             .collect();
+        let copies = match &self.chaos {
+            Some((chaos, _)) if self.faults_on && chaos.duplicate_deliveries => 2,
+            _ => 1,
+        };
         for function in targets {
-            self.queue.push_back(Pending {
-                function,
-                payload: event.envelope.clone(),
-                attempt: 0,
-                due: now,
+            for _ in 0..copies {
+                self.queue.push_back(Pending {
+                    function,
+                    payload: event.envelope.clone(),
+                    attempt: 0,
+                    due: now,
+                });
+            }
+        }
+    }
+
+    /// Turns the chaos faults on at the start and off once `faults_for` has passed.
+    fn switch_faults(&mut self, now: DateTime<Utc>) {
+        let Some((chaos, _)) = &self.chaos else {
+            return;
+        };
+        let active =
+            now - self.started < chrono::Duration::from_std(chaos.faults_for).unwrap_or_default();
+        if active == self.faults_on {
+            return;
+        }
+        self.faults_on = active;
+        if active {
+            self.emulator.set_faults(crate::Faults {
+                latency_ms: chaos.sms_latency_ms,
+                error_rate: chaos.sms_error_rate,
+                throttle: chaos.sms_calls_per_second.map(|n| crate::Throttle {
+                    max_calls_per_second: n,
+                    per: crate::ThrottleClock::Real,
+                }),
             });
+            self.bus.set_failure_rate(chaos.bus_failure_rate);
+        } else {
+            self.emulator.set_faults(crate::Faults::default());
+            self.bus.set_failure_rate(0.0);
+        }
+    }
+
+    /// Records a breach whenever a server has two jobs that are not deleted.
+    fn check_jobs_per_server(&mut self, now: DateTime<Utc>) {
+        let state = self.emulator.state();
+        let mut per_server: BTreeMap<&str, usize> = BTreeMap::new();
+        for job in state.jobs.iter().filter(|j| j.state.as_str() != "DELETED") {
+            *per_server.entry(job.server_id.as_str()).or_default() += 1;
+        }
+        for (server, jobs) in per_server.into_iter().filter(|(_, n)| *n > 1) {
+            self.invariant_breaches.push(format!(
+                "{}: server {server} has {jobs} live replication jobs",
+                stamp(now)
+            ));
         }
     }
 
@@ -416,6 +523,15 @@ impl Wave {
         let (due, later): (VecDeque<_>, VecDeque<_>) =
             self.queue.drain(..).partition(|p| p.due <= now);
         self.queue = later;
+        let mut due: Vec<Pending> = due.into();
+        let faults_on = self.faults_on;
+        if let Some((chaos, rng)) = self.chaos.as_mut().filter(|_| faults_on) {
+            if chaos.reorder {
+                for i in (1..due.len()).rev() {
+                    due.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+                }
+            }
+        }
         for pending in due {
             let function = self.wiring.functions[pending.function].binary.clone();
             let trigger = format!(
@@ -423,23 +539,54 @@ impl Wave {
                 pending.payload["source"].as_str().unwrap_or_default(),
                 pending.payload["detail-type"].as_str().unwrap_or_default()
             );
-            *self.invocations.entry(function.clone()).or_default() += 1;
-            let result = self.handlers[pending.function]
-                .invoke(pending.payload.clone())
-                .await;
-            let (outcome, summary) = match &result {
-                Ok(summary) => ("ok".to_owned(), summary.clone()),
-                Err(error) => (format!("{}: {error}", error.retryability()), Value::Null),
+            let (twice, cut_after) = self.dice(pending.function);
+            let handler = &self.handlers[pending.function];
+            // Lambda retries a timed-out invocation like a failed one.
+            let invoke = |payload: Value| async move {
+                let outcome = match cut_after {
+                    Some(limit) => match tokio::time::timeout(limit, handler.invoke(payload)).await
+                    {
+                        Ok(outcome) => outcome,
+                        Err(_) => {
+                            return Err(format!(
+                                "cut off after {} ms (simulated Lambda timeout)",
+                                limit.as_millis()
+                            ))
+                        }
+                    },
+                    None => handler.invoke(payload).await,
+                };
+                outcome.map_err(|error| format!("{}: {error}", error.retryability()))
             };
-            self.log.push(LogEntry::Invocation {
-                time: stamp(now),
-                function: function.clone(),
-                trigger: trigger.clone(),
-                attempt: pending.attempt,
-                outcome,
-                summary,
-            });
-            if let Err(error) = result {
+            let results = if twice {
+                let (a, b) = tokio::join!(
+                    invoke(pending.payload.clone()),
+                    invoke(pending.payload.clone())
+                );
+                vec![a, b]
+            } else {
+                vec![invoke(pending.payload.clone()).await]
+            };
+            let mut failed = None;
+            for result in results {
+                *self.invocations.entry(function.clone()).or_default() += 1;
+                let (outcome, summary) = match &result {
+                    Ok(summary) => ("ok".to_owned(), summary.clone()),
+                    Err(error) => (error.clone(), Value::Null),
+                };
+                self.log.push(LogEntry::Invocation {
+                    time: stamp(now),
+                    function: function.clone(),
+                    trigger: trigger.clone(),
+                    attempt: pending.attempt,
+                    outcome,
+                    summary,
+                });
+                if let Err(error) = result {
+                    failed = Some(error);
+                }
+            }
+            if let Some(error) = failed {
                 tracing::warn!(%function, %trigger, %error, attempt = pending.attempt, "invocation failed");
                 if pending.attempt < RETRIES {
                     let delay = chrono::Duration::minutes(i64::from(pending.attempt) + 1);
@@ -454,6 +601,19 @@ impl Wave {
                 }
             }
         }
+    }
+
+    /// Whether to run an invocation twice at once, and when to cut it off.
+    fn dice(&mut self, function: usize) -> (bool, Option<Duration>) {
+        let faults_on = self.faults_on;
+        let Some((chaos, rng)) = self.chaos.as_mut().filter(|_| faults_on) else {
+            return (false, None);
+        };
+        let may_overlap = self.wiring.functions[function].reserved_concurrency != Some(1);
+        let twice = may_overlap && rng.next_f64() < chaos.concurrent_rate;
+        let cut =
+            (rng.next_f64() < chaos.cut_rate).then(|| Duration::from_millis(rng.next_u64() % 20));
+        (twice, cut)
     }
 
     fn progress(&self, now: DateTime<Utc>) -> Progress {
@@ -537,6 +697,12 @@ impl Wave {
             })
             .collect();
         let failures = failure_outcomes(&self.log, &state);
+        let mut invariant_breaches = self.invariant_breaches.clone();
+        invariant_breaches.extend(final_invariant_breaches(
+            &state,
+            &self.log,
+            &self.emulator.events(),
+        ));
         let verdict = if converged {
             "converged: every app is launched, opted out, or held by a failure the watcher gave up on".to_owned()
         } else {
@@ -568,6 +734,7 @@ impl Wave {
             sms_calls: self.emulator.call_counts(),
             invocations: self.invocations.clone(),
             dead_lettered: self.dead_lettered.clone(),
+            invariant_breaches,
             timeline,
             log: self.log,
             archived_templates,
@@ -576,6 +743,105 @@ impl Wave {
         self.emulator.shutdown().await;
         report
     }
+}
+
+/// What must hold at the end of any wave, faults or not: each app launched at most
+/// once and never before every member had a completed run; each failure episode of a
+/// job (entering FAILED or PAUSED_ON_FAILURE from a healthy state) alerted exactly once.
+pub fn final_invariant_breaches(
+    state: &crate::StateSnapshot,
+    log: &[LogEntry],
+    sms_events: &[crate::SmsEvent],
+) -> Vec<String> {
+    let mut breaches = Vec::new();
+    let events: Vec<(&String, &Value)> = log
+        .iter()
+        .filter_map(|entry| match entry {
+            LogEntry::Event { time, event, .. } => Some((time, event)),
+            LogEntry::Invocation { .. } => None,
+        })
+        .collect();
+    let of_type = |detail_type: &'static str| {
+        events
+            .iter()
+            .filter(move |(_, e)| e["detail-type"] == detail_type && e["detail"]["dryRun"] == false)
+            .map(|(time, e)| (time.as_str(), &e["detail"]))
+    };
+
+    let mut launches: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (time, detail) in of_type("AppLaunched") {
+        launches
+            .entry(detail["appId"].as_str().unwrap_or_default())
+            .or_default()
+            .push(time);
+    }
+    for (app_id, times) in &launches {
+        if times.len() > 1 {
+            breaches.push(format!(
+                "app {app_id} launched {} times: {times:?}",
+                times.len()
+            ));
+        }
+        let Some(app) = state.apps.iter().find(|a| a.id == *app_id) else {
+            continue;
+        };
+        let launched_at = DateTime::parse_from_rfc3339(times[0])
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(0);
+        for member in app.server_ids() {
+            let first_completed = state
+                .jobs
+                .iter()
+                .filter(|j| &j.server_id == member)
+                .flat_map(|j| j.runs.iter())
+                .filter_map(|r| r.completed)
+                .min();
+            match first_completed {
+                Some(at) if at <= launched_at => {}
+                other => breaches.push(format!(
+                    "app {app_id} launched at {} before member {member} had a completed run ({other:?})",
+                    times[0]
+                )),
+            }
+        }
+    }
+
+    let mut alerts: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, detail) in of_type("ReplicationJobFailed") {
+        *alerts
+            .entry(detail["replicationJobId"].as_str().unwrap_or_default())
+            .or_default() += 1;
+    }
+    let mut episodes: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut failing: BTreeMap<&str, bool> = BTreeMap::new();
+    for event in sms_events.iter().filter(|e| !e.is_run_completion()) {
+        let job = event.detail.replication_job_id.as_str();
+        let in_failure = failing.entry(job).or_default();
+        match event.detail.state.as_str() {
+            "FAILED" | "PAUSED_ON_FAILURE" => {
+                if !*in_failure {
+                    *episodes.entry(job).or_default() += 1;
+                }
+                *in_failure = true;
+            }
+            "FAILING" => {}
+            _ => *in_failure = false,
+        }
+    }
+    for (job, count) in &episodes {
+        let alerted = alerts.get(job).copied().unwrap_or(0);
+        if alerted != *count {
+            breaches.push(format!(
+                "job {job}: {count} failure episodes, {alerted} ReplicationJobFailed alerts"
+            ));
+        }
+    }
+    for (job, alerted) in &alerts {
+        if !episodes.contains_key(job) {
+            breaches.push(format!("job {job}: {alerted} alerts without a failure"));
+        }
+    }
+    breaches
 }
 
 /// Why an app is not waiting any more without being launched, if it is not.

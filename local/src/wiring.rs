@@ -66,6 +66,8 @@ pub struct FunctionWiring {
     /// `Metadata.BuildProperties.Binary`: the crate and binary name.
     pub binary: String,
     pub environment: BTreeMap<String, String>,
+    /// `ReservedConcurrentExecutions`: Lambda never runs more copies at once.
+    pub reserved_concurrency: Option<u32>,
     pub schedules: Vec<ScheduleWiring>,
     pub rules: Vec<RuleWiring>,
 }
@@ -194,10 +196,23 @@ fn function(id: &str, resource: &Yaml, resolver: &Resolver) -> Result<FunctionWi
             }
         }
     }
+    let reserved_concurrency = match &properties["ReservedConcurrentExecutions"] {
+        Yaml::Null => None,
+        value => Some(
+            resolver
+                .resolve(value, &place("ReservedConcurrentExecutions"))?
+                .parse()
+                .map_err(|e| WiringError::Unsupported {
+                    place: place("ReservedConcurrentExecutions"),
+                    problem: format!("not a count: {e}"),
+                })?,
+        ),
+    };
     Ok(FunctionWiring {
         logical_id: id.to_owned(),
         binary,
         environment,
+        reserved_concurrency,
         schedules,
         rules,
     })

@@ -20,6 +20,7 @@ async fn the_default_wave_converges() {
         template: template(),
         until: Duration::from_secs(3 * 86_400),
         dry_run: false,
+        chaos: None,
     })
     .await
     .expect("wave starts");
