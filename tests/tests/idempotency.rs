@@ -17,7 +17,7 @@ use autopilot_core::config::AppLauncherConfig;
 use autopilot_core::AutopilotError;
 use autopilot_local::bus::LocalBus;
 use autopilot_local::wiring::{BusRef, Wiring};
-use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario, SmsEvent};
+use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Faults, Scenario, SmsEvent};
 use chrono::{DateTime, Utc};
 use common::{Functions, LaunchWatch};
 use serde_json::Value;
@@ -28,6 +28,8 @@ const WALL_LIMIT: Duration = Duration::from_secs(90);
 const MAX_ROUNDS: usize = 100;
 const RETRIES: u32 = 2;
 const LAUNCHER: &str = "app-launcher";
+/// SMS latency while two app-launchers run at once.
+const LOCKSTEP_LATENCY_MS: u64 = 10;
 
 struct Retry {
     binary: String,
@@ -89,11 +91,23 @@ impl Harness {
     }
 
     /// Two copies at once, one per environment.
+    /// Two copies at once, one per environment. For app-launcher every SMS answer is
+    /// held back a few milliseconds meanwhile, so the two invocations move in step and
+    /// both reach LaunchApp for an app that just became ready: the race is played, not
+    /// left to the scheduler.
     async fn deliver_twice_at_once(&mut self, binary: &str, payload: Value) {
+        let normal = self.emulator.faults();
+        if binary == LAUNCHER {
+            self.emulator.set_faults(Faults {
+                latency_ms: LOCKSTEP_LATENCY_MS,
+                ..normal.clone()
+            });
+        }
         let (a, b) = tokio::join!(
             self.first.invoke(binary, payload.clone()),
             self.second.invoke(binary, payload.clone())
         );
+        self.emulator.set_faults(normal);
         self.inspect();
         self.outcome(binary, payload.clone(), a);
         self.outcome(binary, payload, b);
@@ -347,6 +361,12 @@ async fn replayed_events_and_concurrent_sweeps_create_no_second_job_or_launch() 
     }
     let launch_calls = calls.get("LaunchApp").copied().unwrap_or(0) as usize;
     let refused: usize = refused_events.values().sum();
+    assert!(
+        launch_calls > launched.len(),
+        "the two app-launchers never both reached LaunchApp ({launch_calls} calls for {} \
+         launches): the concurrent launch was not exercised",
+        launched.len()
+    );
     assert_eq!(
         launch_calls - refused,
         launched.len(),
