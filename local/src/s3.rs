@@ -5,6 +5,11 @@
 //! header removed and an `aws-chunked` body decoded first, since s3s only decodes
 //! those while checking a signature it would need the secret key for). Buckets are
 //! the directories under the root; path-style addressing only.
+//!
+//! S3 applies a request whole or not at all, and never shows a half-written object.
+//! s3s-fs keeps an object's data and its checksums in separate files, so each request
+//! is received in full, then applied in a task of its own (a client that disconnects,
+//! as a timed-out Lambda does, cannot stop it half way) and one at a time.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -112,6 +117,7 @@ pub fn create_bucket(root: &Path, bucket: &str) -> Result<(), EmulatorError> {
 
 async fn serve(listener: TcpListener, service: S3Service, mut stopped: watch::Receiver<bool>) {
     let builder = ConnBuilder::new(TokioExecutor::new());
+    let one_at_a_time = std::sync::Arc::new(tokio::sync::Mutex::new(()));
     loop {
         let socket = tokio::select! {
             r = listener.accept() => match r {
@@ -124,12 +130,22 @@ async fn serve(listener: TcpListener, service: S3Service, mut stopped: watch::Re
             _ = stopped.changed() => break,
         };
         let service = service.clone();
+        let one_at_a_time = std::sync::Arc::clone(&one_at_a_time);
         let handler = hyper::service::service_fn(move |req: Request<Incoming>| {
             let service = service.clone();
+            let one_at_a_time = std::sync::Arc::clone(&one_at_a_time);
             async move {
-                match unsign(req).await {
-                    Ok(req) => service.call(req).await,
-                    Err(message) => Ok(bad_request(&message)),
+                let req = match unsign(req).await {
+                    Ok(req) => req,
+                    Err(message) => return Ok(bad_request(&message)),
+                };
+                let applied = tokio::spawn(async move {
+                    let _turn = one_at_a_time.lock().await;
+                    service.call(req).await
+                });
+                match applied.await {
+                    Ok(answer) => answer,
+                    Err(e) => Ok(server_error(&format!("request task failed: {e}"))),
                 }
             }
         });
@@ -150,6 +166,15 @@ async fn serve(listener: TcpListener, service: S3Service, mut stopped: watch::Re
     }
 }
 
+fn server_error(message: &str) -> hyper::Response<s3s::Body> {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError</Code><Message>{message}</Message></Error>"
+    );
+    let mut resp = hyper::Response::new(s3s::Body::from(body));
+    *resp.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+    resp
+}
+
 fn bad_request(message: &str) -> hyper::Response<s3s::Body> {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidRequest</Code><Message>{message}</Message></Error>"
@@ -168,14 +193,15 @@ async fn unsign(req: Request<Incoming>) -> Result<Request<s3s::Body>, String> {
         .get("x-amz-content-sha256")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("STREAMING-"));
-    if !streaming {
-        return Ok(Request::from_parts(parts, s3s::Body::from(body)));
-    }
+    // The whole body first: a request cut off in transit is never applied.
     let raw = body
         .collect()
         .await
         .map_err(|e| format!("reading the request body: {e}"))?
         .to_bytes();
+    if !streaming {
+        return Ok(Request::from_parts(parts, s3s::Body::from(raw)));
+    }
     let decoded = decode_aws_chunked(&raw)?;
     parts.headers.remove("x-amz-decoded-content-length");
     parts.headers.remove("x-amz-trailer");

@@ -26,16 +26,14 @@ pub async fn load_json<T: DeserializeOwned + Default>(
             return Err(AwsCallError::from_sdk("S3", "GetObject", &error).into());
         }
     };
-    let bytes = object
-        .body
-        .collect()
-        .await
-        .map_err(|error| AutopilotError::CorruptState {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            what,
-            reason: format!("body could not be read: {error}"),
-        })?;
+    // A body cut off in transit says nothing about the object: worth retrying.
+    let bytes = object.body.collect().await.map_err(|error| AwsCallError {
+        service: "S3",
+        operation: "GetObject",
+        kind: crate::error::AwsErrorKind::Transport,
+        status: None,
+        message: format!("s3://{bucket}/{key}: body could not be read: {error}"),
+    })?;
     serde_json::from_slice(&bytes.into_bytes()).map_err(|error| AutopilotError::CorruptState {
         bucket: bucket.to_owned(),
         key: key.to_owned(),

@@ -41,13 +41,15 @@ impl<T: DetailType> Detail<T> {
     }
 }
 
-/// An event ready for PutEvents.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An event ready for PutEvents (serializable, so it can wait in an outbox).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OutgoingEvent {
-    pub detail_type: &'static str,
+    pub detail_type: String,
     /// Serialized `Detail<T>`.
     pub detail: String,
     /// ARNs or ids the event is about, for EventBridge's `resources`.
+    #[serde(default)]
     pub resources: Vec<String>,
 }
 
@@ -56,7 +58,7 @@ impl OutgoingEvent {
         let detail = serde_json::to_string(&Detail::new(body, dry_run))
             .expect("event details are plain data and always serialize");
         Self {
-            detail_type: T::DETAIL_TYPE,
+            detail_type: T::DETAIL_TYPE.to_owned(),
             detail,
             resources: Vec::new(),
         }

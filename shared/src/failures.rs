@@ -25,6 +25,11 @@ pub struct FailureSnapshot {
     /// both through SMS's event and a sweep is announced once.
     #[serde(default)]
     pub announced_runs: BTreeMap<JobId, RunId>,
+    /// Events decided but not yet published. They are stored before the watcher acts or
+    /// publishes, so an invocation cut off half way loses none of them: the next one
+    /// publishes what is left here.
+    #[serde(default)]
+    pub outbox: Vec<crate::events::OutgoingEvent>,
 }
 
 /// A run that completed and was not announced yet.

@@ -133,7 +133,7 @@ impl EventPublisher {
                 PutEventsRequestEntry::builder()
                     .event_bus_name(&self.bus_name)
                     .source(EVENT_SOURCE)
-                    .detail_type(event.detail_type)
+                    .detail_type(&event.detail_type)
                     .detail(&event.detail)
                     .set_resources((!event.resources.is_empty()).then(|| event.resources.clone()))
                     .build()

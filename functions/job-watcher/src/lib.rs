@@ -2,7 +2,9 @@
 //! paginated sweep of every job), alerts each FAILED / PAUSED_ON_FAILURE failure
 //! exactly once, remediates within the retry budget, announces recoveries and every
 //! completed run. What was alerted and announced is kept in a snapshot in the artifacts
-//! bucket, written only after the events went out, so nothing is lost or repeated.
+//! bucket together with an outbox: the decided events are stored before the watcher acts
+//! or publishes, and leave the outbox once published, so an invocation cut off at any
+//! point loses no alert, and repeats one only if cut between PutEvents and that write.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,7 +13,7 @@ use autopilot_core::artifacts;
 use autopilot_core::config::JobWatcherConfig;
 use autopilot_core::error::Retryability;
 use autopilot_core::events::{
-    Detail, OutgoingEvent, RemediationAction, ReplicationJobFailed, ReplicationJobRecovered,
+    OutgoingEvent, RemediationAction, ReplicationJobFailed, ReplicationJobRecovered,
     ReplicationJobRemediated, ReplicationRunCompleted,
 };
 use autopilot_core::failures::{Coverage, FailureSnapshot, HoldReason, Remediation};
@@ -126,6 +128,12 @@ pub async fn handle(
         ));
     }
 
+    // Claim before acting: stored, these events go out even if this invocation dies.
+    next.outbox.extend(events);
+    if next != previous {
+        artifacts::store_json(&context.s3, bucket, SNAPSHOT_KEY, &next).await?;
+    }
+
     // Remediate every failed job: a new failure always gets a decision (published even
     // when it is to hold), a known one only when an action became possible.
     let by_id: BTreeMap<&JobId, &ReplicationJob> = observed.iter().map(|j| (&j.id, j)).collect();
@@ -135,6 +143,7 @@ pub async fn handle(
             .iter()
             .filter_map(|id| by_id.get(id).map(|job| (*job, false))),
     );
+    let mut remediation_events = Vec::new();
     let mut remediation_errors = Vec::new();
     for (job, is_new) in failed_jobs {
         let history = next
@@ -178,7 +187,7 @@ pub async fn handle(
             .remediations
             .get(&job.server_id)
             .map_or(0, |attempts| attempts.len());
-        events.push(OutgoingEvent::new(
+        remediation_events.push(OutgoingEvent::new(
             ReplicationJobRemediated {
                 replication_job_id: job.id.clone(),
                 server_id: job.server_id.clone(),
@@ -189,23 +198,22 @@ pub async fn handle(
         ));
     }
     summary.remediation_errors = remediation_errors.len();
-
-    let report = context.publisher.publish(events).await;
-    // An alert or announcement that did not go out is forgotten, so the next
-    // invocation sends it again.
-    for failed in &report.failed {
-        forget_unpublished(
-            &mut next,
-            &previous,
-            failed.event.detail_type,
-            &failed.event.detail,
-        );
-    }
-    if next != previous {
+    if !remediation_events.is_empty() {
+        next.outbox.extend(remediation_events);
         artifacts::store_json(&context.s3, bucket, SNAPSHOT_KEY, &next).await?;
     }
-    let bus = context.publisher.bus_name().to_owned();
-    summary.events_published = report.into_result(&bus)?;
+
+    if !next.outbox.is_empty() {
+        let report = context.publisher.publish(next.outbox.clone()).await;
+        next.outbox = report
+            .failed
+            .iter()
+            .map(|failed| failed.event.clone())
+            .collect();
+        artifacts::store_json(&context.s3, bucket, SNAPSHOT_KEY, &next).await?;
+        let bus = context.publisher.bus_name().to_owned();
+        summary.events_published = report.into_result(&bus)?;
+    }
 
     if let Some(first) = remediation_errors.first() {
         return Err(AutopilotError::Partial {
@@ -297,39 +305,6 @@ async fn remediate(
             })
         }
         Remediation::Hold(_) => unreachable!("holds are not remediated"),
-    }
-}
-
-fn forget_unpublished(
-    next: &mut FailureSnapshot,
-    previous: &FailureSnapshot,
-    detail_type: &str,
-    detail: &str,
-) {
-    match detail_type {
-        "ReplicationJobFailed" => {
-            if let Ok(event) = serde_json::from_str::<Detail<ReplicationJobFailed>>(detail) {
-                next.failures.remove(&event.body.replication_job_id);
-            }
-        }
-        "ReplicationRunCompleted" => {
-            if let Ok(event) = serde_json::from_str::<Detail<ReplicationRunCompleted>>(detail) {
-                let job = event.body.replication_job_id;
-                match previous.announced_runs.get(&job) {
-                    Some(run) => next.announced_runs.insert(job, run.clone()),
-                    None => next.announced_runs.remove(&job),
-                };
-            }
-        }
-        "ReplicationJobRecovered" => {
-            if let Ok(event) = serde_json::from_str::<Detail<ReplicationJobRecovered>>(detail) {
-                let job = event.body.replication_job_id;
-                if let Some(record) = previous.failures.get(&job) {
-                    next.failures.insert(job, record.clone());
-                }
-            }
-        }
-        _ => {}
     }
 }
 

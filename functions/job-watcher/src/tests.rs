@@ -54,10 +54,6 @@ impl SnapshotStore {
         self.0.client()
     }
 
-    fn written(&self) -> bool {
-        self.0.get(SNAPSHOT_KEY).is_some()
-    }
-
     fn snapshot(&self) -> FailureSnapshot {
         self.0.json(SNAPSHOT_KEY).expect("snapshot written")
     }
@@ -134,8 +130,10 @@ async fn a_sweep_alerts_remediates_and_announces_once() {
             .as_str()
             .unwrap()
             .contains("recreating failed jobs is disabled")));
-    assert_eq!(put.num_calls(), 1);
+    // Claimed before acting, again after remediating, emptied after publishing.
+    assert_eq!(put.num_calls(), 3);
     let snapshot = store.snapshot();
+    assert!(snapshot.outbox.is_empty());
     assert_eq!(snapshot.failures.len(), 2);
     assert_eq!(snapshot.remediations[&"s-j1".into()].len(), 1);
 
@@ -244,14 +242,56 @@ async fn an_alert_that_could_not_be_published_is_sent_again() {
     });
     let error = handle(schedule_event(), context).await.unwrap_err();
     assert_eq!(error.retryability(), Retryability::Retryable);
-    let remembered = store.written() && !store.snapshot().failures.is_empty();
-    assert!(!remembered, "not remembered as alerted");
+    let waiting = store.snapshot().outbox;
+    assert!(
+        waiting
+            .iter()
+            .any(|e| e.detail_type == "ReplicationJobFailed"),
+        "the alert waits in the outbox: {waiting:?}"
+    );
 
     let jobs = sweep(vec![job("j2", State::Failed, None)]);
     let (s3, _, _) = store.client();
     let (context, events) = testing::context(config(false), testing::mock_sms(&[&jobs]), s3);
     handle(schedule_event(), context).await.unwrap();
+    assert_eq!(
+        events.of_type("ReplicationJobFailed").len(),
+        1,
+        "sent once, from the outbox"
+    );
+    assert!(store.snapshot().outbox.is_empty());
+}
+
+#[tokio::test]
+async fn an_invocation_cut_off_after_claiming_loses_no_alert() {
+    // The previous invocation stored its claim and died before publishing.
+    let store = SnapshotStore::default();
+    let (first, _) = (sweep(vec![job("j2", State::Failed, None)]), ());
+    let (s3, _, _) = store.client();
+    let (context, _) = testing::context(config(false), testing::mock_sms(&[&first]), s3);
+    handle(schedule_event(), context).await.unwrap();
+    let mut claimed = store.snapshot();
+    claimed.outbox = vec![OutgoingEvent::new(
+        ReplicationJobFailed {
+            replication_job_id: "j2".into(),
+            server_id: "s-j2".into(),
+            vm_name: None,
+            state: autopilot_core::model::ReplicationJobState::Failed,
+            status_message: None,
+        },
+        false,
+    )];
+    store
+        .0
+        .put(SNAPSHOT_KEY, serde_json::to_vec(&claimed).unwrap());
+    // The next invocation observes nothing new but publishes what was claimed.
+    let again = sweep(vec![job("j2", State::Failed, None)]);
+    let (s3, _, _) = store.client();
+    let (context, events) = testing::context(config(false), testing::mock_sms(&[&again]), s3);
+    let summary = handle(schedule_event(), context).await.unwrap();
+    assert_eq!(summary.newly_failed, 0);
     assert_eq!(events.of_type("ReplicationJobFailed").len(), 1);
+    assert!(store.snapshot().outbox.is_empty());
 }
 
 #[tokio::test]
