@@ -246,6 +246,23 @@ async fn launch_if_ready(
             if error.retryability() == Retryability::Retryable {
                 return Outcome::Error(error);
             }
+            // Refused because another invocation launched it a moment ago: that launch
+            // is the one that counts, and there is nothing to report.
+            if let Ok(now) = context
+                .warm
+                .read(&context.sms, &app.id, context.now())
+                .await
+            {
+                if now.launch_status.is_launched()
+                    || matches!(
+                        now.launch_status,
+                        AppLaunchStatus::LaunchPending | AppLaunchStatus::LaunchInProgress
+                    )
+                {
+                    tracing::info!(app = %app.id, status = %now.launch_status, "launched by another invocation");
+                    return Outcome::Readiness(AppReadiness::InProgress);
+                }
+            }
             tracing::warn!(app = %app.id, error = %error, "LaunchApp refused");
             Outcome::Refused(vec![
                 ready,

@@ -291,3 +291,52 @@ async fn a_cached_ready_app_is_read_again_and_an_opt_out_added_since_is_honoured
     assert_eq!(launch.num_calls(), 0);
     assert_eq!(summary.not_launchable, 2);
 }
+
+#[tokio::test]
+async fn losing_a_launch_race_is_not_a_failure() {
+    let ((first, second), sweep) = (list_apps(), jobs());
+    // The first GetApp shows the app ready; by the time LaunchApp is refused, another
+    // invocation has put it in LAUNCH_PENDING.
+    let get = mock!(aws_sdk_sms::Client::get_app)
+        .sequence()
+        .output(|| ready_app(Status::ReadyForLaunch))
+        .output(|| ready_app(Status::LaunchPending))
+        .build();
+    let other_apps = mock!(aws_sdk_sms::Client::get_app)
+        .match_requests(|req| req.app_id() != Some("app-ready"))
+        .then_compute_output(|req| {
+            GetAppOutput::builder()
+                .app_summary(summary(req.app_id().unwrap(), Status::ReadyForLaunch))
+                .build()
+        });
+    let refused = mock!(aws_sdk_sms::Client::launch_app).then_http_response(|| {
+        testing::sms_error(
+            400,
+            "OperationNotPermittedException",
+            "app is LAUNCH_PENDING",
+        )
+    });
+    let sms = testing::mock_sms(&[&first, &second, &other_apps, &get, &sweep, &refused]);
+    let (context, events) =
+        testing::context::<_, AppCache>(config(false, None), sms, testing::unused_s3());
+    let summary = handle(schedule_event(), context).await.unwrap();
+    assert_eq!(refused.num_calls(), 1);
+    assert_eq!(summary.launch_refused, 0);
+    assert!(events.of_type("AppLaunchFailed").is_empty());
+    assert!(
+        events.of_type("AppReady").is_empty(),
+        "the winner announced it"
+    );
+}
+
+fn ready_app(status: Status) -> GetAppOutput {
+    GetAppOutput::builder()
+        .app_summary(summary("app-ready", status))
+        .server_groups(
+            ServerGroup::builder()
+                .server_list(Server::builder().server_id("s-1").build())
+                .server_list(Server::builder().server_id("s-2").build())
+                .build(),
+        )
+        .build()
+}
