@@ -6,6 +6,8 @@
 //!
 //! A failure rate can be set to exercise the publishers' retries: the chosen entries are
 //! answered as failed (`InternalFailure`) the way PutEvents reports partial failures.
+//! `GET /_bus/events` lists the most recent accepted events (a path AWS never uses), so
+//! whoever runs the functions against `autopilot-local serve` can see their decisions.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -29,6 +31,8 @@ use crate::rng::SplitMix64;
 const MAX_ENTRIES: usize = 10;
 /// EventBridge's limit on a whole PutEvents request.
 const MAX_BODY: usize = 256 * 1024;
+/// Accepted events kept for `GET /_bus/events`.
+const HISTORY: usize = 10_000;
 
 /// An event as EventBridge delivers it to a target.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +56,7 @@ impl BusEvent {
 
 struct BusState {
     queue: VecDeque<BusEvent>,
+    history: VecDeque<BusEvent>,
     next_id: u64,
     failure_rate: f64,
     rng: SplitMix64,
@@ -85,6 +90,7 @@ impl LocalBus {
         let shared = Arc::new(Shared {
             state: Mutex::new(BusState {
                 queue: VecDeque::new(),
+                history: VecDeque::new(),
                 next_id: 1,
                 failure_rate: 0.0,
                 rng: SplitMix64::new(seed ^ 0xB05),
@@ -185,6 +191,15 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response<Full<Bytes>>
 }
 
 async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    if request.method() == Method::GET && request.uri().path() == "/_bus/events" {
+        let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        let events: Vec<Value> = state
+            .history
+            .iter()
+            .map(|e| json!({ "bus": e.bus, "event": e.envelope }))
+            .collect();
+        return answer(StatusCode::OK, Value::Array(events));
+    }
     if request.method() != Method::POST {
         return error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -285,7 +300,7 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
         state.accepted += 1;
         let bus = bus_name(entry["EventBusName"].as_str());
         let resources = entry["Resources"].as_array().cloned().unwrap_or_default();
-        state.queue.push_back(BusEvent {
+        let event = BusEvent {
             bus,
             envelope: json!({
                 "version": "0",
@@ -298,7 +313,12 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
                 "resources": resources,
                 "detail": detail,
             }),
-        });
+        };
+        if state.history.len() == HISTORY {
+            state.history.pop_front();
+        }
+        state.history.push_back(event.clone());
+        state.queue.push_back(event);
         results.push(json!({ "EventId": id }));
     }
     answer(

@@ -102,6 +102,9 @@ pub struct ServeArgs {
     /// S3 port on 127.0.0.1 (0 picks a free port).
     #[arg(long, default_value_t = 0)]
     pub s3_port: u16,
+    /// EventBridge (local event bus) port on 127.0.0.1 (0 picks a free port).
+    #[arg(long, default_value_t = 0)]
+    pub bus_port: u16,
     /// Scenario file (YAML or JSON); the built-in default scenario when absent.
     #[arg(long)]
     pub scenario: Option<PathBuf>,
@@ -176,6 +179,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         },
     )
     .await?;
+    let clock = emu.clock();
+    let bus =
+        crate::bus::LocalBus::start(args.bus_port, std::sync::Arc::new(move || clock.now()), 0)
+            .await
+            .map_err(|source| CliError::Io {
+                path: format!("127.0.0.1:{} (event bus)", args.bus_port),
+                source,
+            })?;
     println!("sms-autopilot emulator running ({summary})");
     println!("  SMS endpoint: {}", emu.sms_endpoint());
     println!(
@@ -184,15 +195,22 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         emu.s3_root().display()
     );
     println!(
+        "  EventBridge:  {} (PutEvents; decisions at {}/_bus/events)",
+        bus.endpoint(),
+        bus.endpoint()
+    );
+    println!(
         "  admin:        {}/_emulator/state | counters | events",
         emu.sms_endpoint()
     );
     println!("Any static credentials are accepted. In another shell:");
     println!("export AWS_ENDPOINT_URL_SMS={}", emu.sms_endpoint());
     println!("export AWS_ENDPOINT_URL_S3={}", emu.s3_endpoint());
+    println!("export AWS_ENDPOINT_URL_EVENTBRIDGE={}", bus.endpoint());
     println!("export AWS_REGION={region} AWS_DEFAULT_REGION={region} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test");
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c().await.map_err(CliError::Signal)?;
+    bus.shutdown().await;
     emu.shutdown().await;
     println!("stopped");
     Ok(())
