@@ -17,4 +17,5 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 bash scripts/lint-infra.sh
+bash scripts/deny.sh
 cargo test --workspace --all-targets
