@@ -236,6 +236,27 @@ pub enum AutopilotError {
 }
 
 impl AutopilotError {
+    /// The error for a batch in which `failures` of `total` items failed (the others
+    /// were done), or `None` when nothing failed. Retrying is worth it if any failure
+    /// was retryable: the items already done are idempotent.
+    pub fn partial(items: &'static str, total: usize, failures: &[AwsCallError]) -> Option<Self> {
+        let first = failures.first()?;
+        let retryable = failures
+            .iter()
+            .any(|e| e.retryability() == Retryability::Retryable);
+        Some(Self::Partial {
+            items,
+            failed: failures.len(),
+            total,
+            first_error: first.to_string(),
+            retryability: if retryable {
+                Retryability::Retryable
+            } else {
+                Retryability::Permanent
+            },
+        })
+    }
+
     pub fn retryability(&self) -> Retryability {
         match self {
             Self::Aws(error) => error.retryability(),

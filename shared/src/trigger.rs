@@ -18,6 +18,9 @@ pub const SCHEDULE_DETAIL_TYPE: &str = "Scheduled Event";
 /// `source` and `detail-type` of SMS job state changes.
 pub const SMS_SOURCE: &str = "aws.sms";
 pub const SMS_JOB_STATE_CHANGE: &str = "Server Migration Job State Change";
+/// EventBridge refuses events larger than this (256 KB), so a bigger payload did not come
+/// through it and is refused before its ids reach SMS or S3.
+pub const MAX_EVENT_BYTES: usize = 256 * 1024;
 
 /// A parsed EventBridge envelope whose detail is not yet interpreted.
 #[derive(Debug, Clone)]
@@ -31,6 +34,12 @@ pub struct Incoming {
 impl Incoming {
     /// Checks the envelope of a Lambda payload.
     pub fn parse(payload: Value) -> Result<Self, AutopilotError> {
+        if let Some(size) = oversized(&payload) {
+            return Err(AutopilotError::InvalidEvent(format!(
+                "the event is larger than EventBridge's {MAX_EVENT_BYTES}-byte limit \
+                 (at least {size} bytes)"
+            )));
+        }
         let envelope: EventBridgeEvent<Value> =
             serde_json::from_value(payload).map_err(|error| {
                 AutopilotError::InvalidEvent(format!("not an EventBridge event: {error}"))
@@ -53,8 +62,28 @@ impl Incoming {
 
     /// This project's event of detail-type `T`, if that is what arrived.
     pub fn project_detail<T: DetailType>(&self) -> Option<Result<Detail<T>, AutopilotError>> {
-        self.is(EVENT_SOURCE, T::DETAIL_TYPE)
-            .then(|| self.detail_as::<Detail<T>>())
+        self.is(EVENT_SOURCE, T::DETAIL_TYPE).then(|| {
+            self.reject_empty_ids()?;
+            self.detail_as::<Detail<T>>()
+        })
+    }
+
+    /// This project's identifiers (`appId`, `serverId`, `replicationJobId`, …) are never
+    /// empty: an event carrying an empty one would send an empty id to SMS.
+    fn reject_empty_ids(&self) -> Result<(), AutopilotError> {
+        let empty = self
+            .detail
+            .as_object()
+            .into_iter()
+            .flatten()
+            .find(|(key, value)| key.ends_with("Id") && value.as_str() == Some(""));
+        match empty {
+            Some((key, _)) => Err(AutopilotError::InvalidEvent(format!(
+                "{} event from {} has an empty {key}",
+                self.detail_type, self.source
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// SMS's job state change, if that is what arrived.
@@ -79,6 +108,27 @@ impl Incoming {
             self.detail_type, self.source
         ))
     }
+}
+
+/// The JSON size of a payload when it exceeds `MAX_EVENT_BYTES`; counting stops there.
+fn oversized(payload: &Value) -> Option<usize> {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            if self.0 > MAX_EVENT_BYTES {
+                return Err(std::io::Error::other("over the limit"));
+            }
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    serde_json::to_writer(&mut counter, payload)
+        .is_err()
+        .then_some(counter.0)
 }
 
 #[cfg(test)]

@@ -140,21 +140,8 @@ pub async fn handle(
     summary.errors = errors.len();
     let bus = context.publisher.bus_name().to_owned();
     summary.events_published = context.publisher.publish(events).await.into_result(&bus)?;
-    if let Some(first) = errors.first() {
-        return Err(AutopilotError::Partial {
-            items: "apps",
-            failed: errors.len(),
-            total: summary.launchable_status,
-            first_error: first.to_string(),
-            retryability: if errors
-                .iter()
-                .any(|e| e.retryability() == Retryability::Retryable)
-            {
-                Retryability::Retryable
-            } else {
-                Retryability::Permanent
-            },
-        });
+    if let Some(error) = AutopilotError::partial("apps", summary.launchable_status, &errors) {
+        return Err(error);
     }
     Ok(summary)
 }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use autopilot_core::artifacts;
 use autopilot_core::config::JobCreatorConfig;
-use autopilot_core::error::Retryability;
 use autopilot_core::events::{OutgoingEvent, ReplicationJobCreated, ServerSkipped};
 use autopilot_core::model::{Server, ServerCatalogStatus};
 use autopilot_core::runtime::Context;
@@ -195,26 +194,12 @@ pub async fn handle(
     }
     summary.events_published = report.into_result(&bus)?;
 
-    if let Some(first) = failures.first() {
-        // Retrying the invocation is safe: created jobs answer AlreadyExists.
-        let retryability = if failures
-            .iter()
-            .any(|e| e.retryability() == Retryability::Retryable)
-        {
-            Retryability::Retryable
-        } else {
-            Retryability::Permanent
-        };
-        return Err(AutopilotError::Partial {
-            items: "CreateReplicationJob calls",
-            failed: failures.len(),
-            total: summary.created
-                + summary.already_existed
-                + summary.cannot_replicate
-                + failures.len(),
-            first_error: first.to_string(),
-            retryability,
-        });
+    // Retrying the invocation is safe: created jobs answer AlreadyExists.
+    let attempted =
+        summary.created + summary.already_existed + summary.cannot_replicate + failures.len();
+    if let Some(error) = AutopilotError::partial("CreateReplicationJob calls", attempted, &failures)
+    {
+        return Err(error);
     }
     Ok(summary)
 }
@@ -223,6 +208,7 @@ pub async fn handle(
 mod tests {
     use super::*;
     use autopilot_core::config::{CommonConfig, JobParameters};
+    use autopilot_core::error::Retryability;
     use autopilot_core::testing::{self, schedule_event};
     use autopilot_core::wave_policy::WavePolicy;
     use aws_sdk_sms::operation::create_replication_job::CreateReplicationJobOutput;

@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use autopilot_core::artifacts;
 use autopilot_core::config::JobWatcherConfig;
-use autopilot_core::error::Retryability;
 use autopilot_core::events::{
     OutgoingEvent, RemediationAction, ReplicationJobFailed, ReplicationJobRecovered,
     ReplicationJobRemediated, ReplicationRunCompleted,
@@ -215,21 +214,9 @@ pub async fn handle(
         summary.events_published = report.into_result(&bus)?;
     }
 
-    if let Some(first) = remediation_errors.first() {
-        return Err(AutopilotError::Partial {
-            items: "remediations",
-            failed: remediation_errors.len(),
-            total: summary.remediations_started + remediation_errors.len(),
-            first_error: first.to_string(),
-            retryability: if remediation_errors
-                .iter()
-                .any(|e| e.retryability() == Retryability::Retryable)
-            {
-                Retryability::Retryable
-            } else {
-                Retryability::Permanent
-            },
-        });
+    let attempted = summary.remediations_started + remediation_errors.len();
+    if let Some(error) = AutopilotError::partial("remediations", attempted, &remediation_errors) {
+        return Err(error);
     }
     Ok(summary)
 }

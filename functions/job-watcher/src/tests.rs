@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::*;
 use autopilot_core::config::{CommonConfig, JobParameters};
+use autopilot_core::error::Retryability;
 use autopilot_core::failures::RemediationPolicy;
 use autopilot_core::testing::{self, schedule_event};
 use aws_sdk_sms::operation::get_replication_jobs::GetReplicationJobsOutput;

@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use autopilot_core::app_cache::AppCache;
 use autopilot_core::config::TemplateGeneratorConfig;
-use autopilot_core::error::Retryability;
 use autopilot_core::events::{
     AppReady, ChangeSetGenerated, OutgoingEvent, ReplicationRunCompleted, S3Location,
     TemplateGenerated,
@@ -133,21 +132,9 @@ pub async fn handle(
     summary.errors = errors.len();
     let bus = context.publisher.bus_name().to_owned();
     summary.events_published = context.publisher.publish(events).await.into_result(&bus)?;
-    if let Some(first) = errors.first() {
-        return Err(AutopilotError::Partial {
-            items: "generations",
-            failed: errors.len(),
-            total: summary.templates + summary.change_sets + errors.len(),
-            first_error: first.to_string(),
-            retryability: if errors
-                .iter()
-                .any(|e| e.retryability() == Retryability::Retryable)
-            {
-                Retryability::Retryable
-            } else {
-                Retryability::Permanent
-            },
-        });
+    let attempted = summary.templates + summary.change_sets + errors.len();
+    if let Some(error) = AutopilotError::partial("generations", attempted, &errors) {
+        return Err(error);
     }
     Ok(summary)
 }
@@ -275,6 +262,7 @@ fn encode_key(key: &str) -> String {
 mod tests {
     use super::*;
     use autopilot_core::config::CommonConfig;
+    use autopilot_core::error::Retryability;
     use autopilot_core::model::OutputFormat;
     use autopilot_core::testing;
     use aws_sdk_s3::operation::copy_object::CopyObjectOutput;
