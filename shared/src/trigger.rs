@@ -42,7 +42,7 @@ impl Incoming {
         }
         let envelope: EventBridgeEvent<Value> =
             serde_json::from_value(payload).map_err(|error| {
-                AutopilotError::InvalidEvent(format!("not an EventBridge event: {error}"))
+                AutopilotError::InvalidEvent(format!("not an EventBridge event: {}", brief(&error)))
             })?;
         Ok(Self {
             source: envelope.source,
@@ -95,8 +95,10 @@ impl Incoming {
     fn detail_as<T: DeserializeOwned>(&self) -> Result<T, AutopilotError> {
         serde_json::from_value(self.detail.clone()).map_err(|error| {
             AutopilotError::InvalidEvent(format!(
-                "{} event from {} has a malformed detail: {error}",
-                self.detail_type, self.source
+                "{} event from {} has a malformed detail: {}",
+                self.detail_type,
+                self.source,
+                brief(&error)
             ))
         })
     }
@@ -107,6 +109,19 @@ impl Incoming {
             "unexpected event `{}` from `{}`; this function accepts {accepted}",
             self.detail_type, self.source
         ))
+    }
+}
+
+/// Longest parser message quoted in an error: serde quotes the offending value, which
+/// can be most of a 256 KB event, and the error ends up in the logs.
+const MAX_QUOTED: usize = 200;
+
+/// The parser's message, cut to `MAX_QUOTED` characters.
+fn brief(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    match message.char_indices().nth(MAX_QUOTED) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &message[..cut], message.len()),
+        None => message,
     }
 }
 
