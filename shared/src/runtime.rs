@@ -67,10 +67,16 @@ where
     F: Future<Output = Result<S, AutopilotError>> + Send,
 {
     crate::telemetry::init();
-    let config = C::from_env().map_err(|errors| {
-        tracing::error!(function = name, error = %errors, "configuration refused");
-        errors
-    })?;
+    let config = match C::from_env() {
+        Ok(config) => config,
+        Err(errors) => {
+            tracing::error!(function = name, error = %errors, "configuration refused");
+            report_init_error("Permanent.Config", &errors.to_string()).await;
+            // Nothing can run without a valid configuration; the reason is logged and
+            // with Lambda, which shows it as the init error.
+            std::process::exit(1);
+        }
+    };
     let clients = Clients::from_env(config.common().max_attempts).await;
     let context = Arc::new(Context::<C, W>::new(config, clients, system_clock()));
     let handler = Arc::new(handler);
@@ -96,6 +102,36 @@ where
         }
     }))
     .await
+}
+
+/// Posts an init error to the Lambda Runtime API (`/runtime/init/error`), which
+/// lambda_runtime only does for its own start-up failures.
+async fn report_init_error(error_type: &str, message: &str) {
+    let Ok(endpoint) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
+        return;
+    };
+    let Ok(base) = format!("http://{endpoint}").parse::<http::Uri>() else {
+        tracing::error!(%endpoint, "AWS_LAMBDA_RUNTIME_API is not host:port");
+        return;
+    };
+    let body = serde_json::json!({ "errorType": error_type, "errorMessage": message }).to_string();
+    let request = lambda_runtime_api_client::build_request()
+        .method(http::Method::POST)
+        .uri("/2018-06-01/runtime/init/error")
+        .header("lambda-runtime-function-error-type", error_type)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(lambda_runtime_api_client::body::Body::from(body));
+    let client = lambda_runtime_api_client::Client::builder()
+        .with_endpoint(base)
+        .build();
+    match (client, request) {
+        (Ok(client), Ok(request)) => {
+            if let Err(error) = client.call(request).await {
+                tracing::error!(%error, "could not report the init error to the Runtime API");
+            }
+        }
+        _ => tracing::error!("could not build the init error report"),
+    }
 }
 
 /// One structured line per invocation with the handler's summary.
