@@ -34,6 +34,9 @@ pub enum Command {
     Run(RunArgs),
     /// Turn an `aws sms get-servers` JSON dump into a scenario (YAML on stdout).
     ImportCatalog(ImportCatalogArgs),
+    /// Measure cold start, memory, package size, SMS calls, scale and convergence
+    /// (issue 7); `scripts/bench.sh` builds what it needs and runs this.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Arguments of `run`.

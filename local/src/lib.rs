@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bench;
 pub mod bus;
 mod catalog_dump;
 pub mod cli;
