@@ -748,7 +748,12 @@ mod tests {
         if std::env::var_os("UPDATE_SCHEMA").is_some() {
             std::fs::write(path, &current).expect("write schema");
         }
-        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        // Compared as JSON values: key order depends on serde_json features that
+        // other crates of the build may switch on.
+        let committed: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_default())
+                .unwrap_or_default();
+        let current: serde_json::Value = serde_json::from_str(&current).expect("schema");
         assert_eq!(
             committed, current,
             "run with UPDATE_SCHEMA=1 to refresh {path}"
