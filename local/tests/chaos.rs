@@ -3,8 +3,9 @@
 //! invocations where Lambda allows them, invocations cut off half way — must keep every
 //! invariant and converge once the faults stop.
 //!
-//! CI plays `CHAOS_SEEDS` seeds (default 4); a soak is
-//! `CHAOS_SEEDS=1000 cargo test --release -p autopilot-local --test chaos -- --nocapture`.
+//! CI plays `CHAOS_SEEDS` seeds (default 4) from `CHAOS_FIRST_SEED` (default 1); a soak
+//! is `CHAOS_SEEDS=1000 cargo test --profile soak -p autopilot-local --test chaos -- --nocapture`
+//! (split it across processes with `CHAOS_FIRST_SEED`).
 
 use std::path::PathBuf;
 use std::time::Duration;
