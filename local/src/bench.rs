@@ -1166,7 +1166,7 @@ impl Bench<'_> {
         rows.push(Timed::new(
             "job-creator",
             format!("{items} servers, {} jobs created", timed.summary["created"]),
-            items,
+            (items, "servers"),
             timed,
             &["CreateReplicationJob"],
             concurrency,
@@ -1196,7 +1196,7 @@ impl Bench<'_> {
                 "{items} jobs, {} remediations",
                 timed.summary["remediationsStarted"]
             ),
-            items,
+            (items, "jobs"),
             timed,
             &[],
             1,
@@ -1224,7 +1224,7 @@ impl Bench<'_> {
                 "{items} jobs / {apps} apps, {} launched",
                 timed.summary["launched"]
             ),
-            apps,
+            (apps, "apps"),
             timed,
             &["GetApp", "LaunchApp"],
             concurrency,
@@ -1318,6 +1318,8 @@ struct Timed {
     function: &'static str,
     work: String,
     items: usize,
+    /// What `items` counts.
+    unit: &'static str,
     /// Calls that follow each other (pages of a sweep, the watcher's remediations).
     sequential: u64,
     /// Calls fanned out `concurrency` at a time.
@@ -1335,7 +1337,7 @@ impl Timed {
     fn new(
         function: &'static str,
         work: String,
-        items: usize,
+        (items, unit): (usize, &'static str),
         run: Run,
         fanned_out: &[&str],
         concurrency: u32,
@@ -1354,6 +1356,7 @@ impl Timed {
             function,
             work,
             items,
+            unit,
             sequential,
             parallel,
             concurrency: concurrency.max(1),
@@ -1969,7 +1972,7 @@ fn render(f: &Figures<'_>) -> String {
          Ideal = (sequential calls + fanned-out calls / concurrency) × latency. The sweeps run in-process \
          with the template's configuration; the job creator's cap is raised to the catalog size and the \
          emulator's live-job quota to {} (from SMS's default 50).\n\n\
-         | sweep | work | SMS calls (sequential + fanned out / concurrency) | wall | ideal | % of ideal | of 15 min | of the template's Timeout | items at 15 min |\n\
+         | sweep | work | SMS calls (sequential + fanned out / concurrency) | wall | ideal | % of ideal | of 15 min | of the template's Timeout | scale reaching 15 min (linear) |\n\
          | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         f.args.latency_ms,
         f.args.scale_servers.max(50)
@@ -1986,7 +1989,7 @@ fn render(f: &Figures<'_>) -> String {
                 longest = longest.max(t.wall.as_secs_f64());
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} + {} / {} | {} | {} | {:.0} % | {:.1} % | {} | ≈ {:.0} |",
+                    "| {} | {} | {} + {} / {} | {} | {} | {:.0} % | {:.1} % | {} | ≈ {:.0} {} |",
                     t.function,
                     t.work,
                     t.sequential,
@@ -2000,7 +2003,8 @@ fn render(f: &Figures<'_>) -> String {
                         "{:.1} % of {s} s",
                         t.wall.as_secs_f64() / s as f64 * 100.0
                     )),
-                    t.items_at_limit()
+                    t.items_at_limit(),
+                    t.unit
                 );
             }
             if let Some((efficiency, function)) = worst {
