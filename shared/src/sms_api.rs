@@ -23,6 +23,8 @@ pub struct Sweep<T> {
     pub items: Vec<T>,
     pub unusable: Vec<MissingField>,
     pub pages: usize,
+    /// The nextToken of the last page, to catch a service that repeats it.
+    last_token: Option<String>,
 }
 
 impl<T> Default for Sweep<T> {
@@ -31,6 +33,7 @@ impl<T> Default for Sweep<T> {
             items: Vec::new(),
             unusable: Vec::new(),
             pages: 0,
+            last_token: None,
         }
     }
 }
@@ -44,6 +47,33 @@ impl<T> Sweep<T> {
                 self.unusable.push(missing);
             }
         }
+    }
+
+    /// A page that hands back the nextToken the previous page gave would be fetched
+    /// again forever; the SDK paginators stop there silently, which would pass a partial
+    /// list off as the whole one. It is an error instead.
+    fn check_token(
+        &mut self,
+        operation: &'static str,
+        next: Option<&str>,
+    ) -> Result<(), AwsCallError> {
+        let next = next.filter(|token| !token.is_empty());
+        if next.is_some() && next == self.last_token.as_deref() {
+            return Err(AwsCallError {
+                service: "SMS",
+                operation,
+                kind: AwsErrorKind::Other {
+                    code: "EndlessPagination".into(),
+                },
+                status: None,
+                message: format!(
+                    "page {} returned the nextToken it was asked with",
+                    self.pages
+                ),
+            });
+        }
+        self.last_token = next.map(str::to_owned);
+        Ok(())
     }
 
     fn next_page(&mut self, operation: &'static str) -> Result<(), AwsCallError> {
@@ -74,6 +104,7 @@ pub async fn connectors(sms: &Client) -> Result<Sweep<Connector>, AwsCallError> 
     while let Some(page) = pages.next().await {
         sweep.next_page("GetConnectors")?;
         let page = page.map_err(|e| AwsCallError::from_sdk("SMS", "GetConnectors", &e))?;
+        sweep.check_token("GetConnectors", page.next_token())?;
         page.connector_list()
             .iter()
             .for_each(|c| sweep.push(sms_convert::connector(c)));
@@ -93,6 +124,7 @@ pub async fn servers(sms: &Client) -> Result<(CatalogStatus, Sweep<Server>), Aws
     while let Some(page) = pages.next().await {
         sweep.next_page("GetServers")?;
         let page = page.map_err(|e| AwsCallError::from_sdk("SMS", "GetServers", &e))?;
+        sweep.check_token("GetServers", page.next_token())?;
         status.get_or_insert_with(|| {
             sms_convert::catalog_status(page.server_catalog_status(), page.last_modified_on())
         });
@@ -115,6 +147,7 @@ pub async fn replication_jobs(sms: &Client) -> Result<Sweep<ReplicationJob>, Aws
     while let Some(page) = pages.next().await {
         sweep.next_page("GetReplicationJobs")?;
         let page = page.map_err(|e| AwsCallError::from_sdk("SMS", "GetReplicationJobs", &e))?;
+        sweep.check_token("GetReplicationJobs", page.next_token())?;
         page.replication_job_list()
             .iter()
             .for_each(|j| sweep.push(sms_convert::replication_job(j)));
@@ -165,10 +198,10 @@ pub async fn app_summaries(
             .await
             .map_err(|e| AwsCallError::from_sdk("SMS", "ListApps", &e))?;
         sweep.items.extend(page.apps().iter().cloned());
+        sweep.check_token("ListApps", page.next_token())?;
         match page.next_token().filter(|next| !next.is_empty()) {
-            // A token equal to the one just sent would repeat the same page forever.
-            Some(next) if token.as_deref() != Some(next) => token = Some(next.to_owned()),
-            _ => break,
+            Some(next) => token = Some(next.to_owned()),
+            None => break,
         }
     }
     Ok(sweep)
