@@ -1,0 +1,269 @@
+//! No secret and no whole payload in the logs. Every log line of a whole default wave
+//! (the five real handlers, the emulator, the local bus and S3) is captured as JSON at
+//! the production level (info), with the AWS SDK's signing and HTTP layers at trace,
+//! where a leak of request headers or credentials would show. Before the wave, two
+//! functions are invoked through SDK clients carrying distinctive fake credentials
+//! (access key, secret key, session token — the wave's own clients use "local"/"local",
+//! a string too common to search for) with every log level on, and each invocation's
+//! summary line is logged as the Lambda runtime logs it.
+//!
+//! Checked over every captured line: no secret key or session token (nor the access key
+//! id at info and above); no
+//! `Authorization` material (`Credential=`, `Signature=`); no whole event envelope
+//! (`"detail":{` or `"detail-type"` next to a detail); no scenario or template body; no
+//! info-or-above line longer than 8 KB; and the summary lines are there.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use autopilot_core::clients::Clients;
+use autopilot_core::config::{CatalogImportConfig, FunctionConfig, JobCreatorConfig};
+use autopilot_core::runtime::{log_summary, system_clock, Context};
+use autopilot_local::wave::{Wave, WaveOptions};
+use autopilot_local::Scenario;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use serde_json::{json, Value};
+
+const ACCESS_KEY: &str = "AKIDLOGHYGIENE7Q2Z";
+const SECRET_KEY: &str = "s3cr3t/LogHygiene+9f8e7d6c5b4a";
+const SESSION_TOKEN: &str = "FwoGZXIvLogHygieneSessionToken0123456789";
+/// Longest acceptable log line at a production level (info and above): a line this long
+/// is carrying a payload.
+const MAX_LINE: usize = 8 * 1024;
+
+/// Every line written by the global subscriber.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn lines(&self) -> Vec<String> {
+        String::from_utf8_lossy(&self.0.lock().expect("log buffer"))
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// Installs the capturing JSON subscriber once for this test binary.
+fn capture() -> Captured {
+    static CAPTURED: OnceLock<Captured> = OnceLock::new();
+    CAPTURED
+        .get_or_init(|| {
+            let captured = Captured::default();
+            let writer = captured.clone();
+            // Production level for the project; the SDK's signing and HTTP layers, and
+            // credential handling, at their most verbose.
+            let filter = tracing_subscriber::EnvFilter::new(
+                "info,aws_sigv4=trace,aws_smithy_runtime=trace,aws_smithy_runtime_api=trace,\
+                 aws_smithy_http_client=trace,aws_credential_types=trace,aws_runtime=trace",
+            );
+            tracing_subscriber::fmt()
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(true)
+                .with_env_filter(filter)
+                .with_writer(move || writer.clone())
+                .try_init()
+                .expect("the only subscriber of this test binary");
+            captured
+        })
+        .clone()
+}
+
+fn template() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml")
+}
+
+/// Clients on the wave's emulator and bus, signing with the distinctive credentials.
+fn distinctive_clients(wave: &Wave) -> Clients {
+    let sdk = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sms::config::SharedCredentialsProvider::new(
+            aws_sdk_sms::config::Credentials::new(
+                ACCESS_KEY,
+                SECRET_KEY,
+                Some(SESSION_TOKEN.to_owned()),
+                None,
+                "log-hygiene",
+            ),
+        ))
+        .build();
+    let sms = aws_sdk_sms::config::Builder::from(&sdk)
+        .endpoint_url(wave.emulator().sms_endpoint())
+        .build();
+    let events = aws_sdk_eventbridge::config::Builder::from(&sdk)
+        .endpoint_url(wave.bus().endpoint())
+        .build();
+    let s3 = aws_sdk_s3::config::Builder::from(&sdk)
+        .endpoint_url(wave.emulator().s3_endpoint())
+        .force_path_style(true)
+        .build();
+    Clients {
+        sms: aws_sdk_sms::Client::from_conf(sms),
+        events: aws_sdk_eventbridge::Client::from_conf(events),
+        s3: aws_sdk_s3::Client::from_conf(s3),
+    }
+}
+
+fn config<C: FunctionConfig>() -> C {
+    C::from_lookup(|name| match name {
+        "EVENT_BUS_NAME" => Some("sms-autopilot".into()),
+        "ARTIFACTS_BUCKET" => Some("sms-autopilot-artifacts".into()),
+        // Decide and log as usual; no job is created outside the wave's own handlers.
+        "DRY_RUN" => Some("true".into()),
+        _ => None,
+    })
+    .expect("valid configuration")
+}
+
+fn schedule() -> Value {
+    json!({
+        "version": "0", "id": "log-hygiene-schedule", "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": "123456789012", "time": "2024-01-01T00:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/log-hygiene"],
+        "detail": {}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_wave_logs_no_secret_and_no_payload() {
+    let captured = capture();
+    let scenario = Scenario::default_scenario();
+    let scenario_yaml = scenario.to_yaml().expect("scenario as YAML");
+    let wave = Wave::start(WaveOptions {
+        scenario,
+        template: template(),
+        until: Duration::from_secs(3 * 86_400),
+        dry_run: false,
+        chaos: None,
+    })
+    .await
+    .expect("wave starts");
+
+    // Two invocations through clients with distinctive credentials, every SDK log on.
+    let clients = distinctive_clients(&wave);
+    let import = Arc::new(Context::<CatalogImportConfig>::new(
+        config(),
+        Clients {
+            sms: clients.sms.clone(),
+            events: clients.events.clone(),
+            s3: clients.s3.clone(),
+        },
+        system_clock(),
+    ));
+    let summary = catalog_import::handle(schedule(), import)
+        .await
+        .expect("catalog-import answers");
+    log_summary("catalog-import", &summary);
+    let creator = Arc::new(Context::<JobCreatorConfig>::new(
+        config(),
+        clients,
+        system_clock(),
+    ));
+    match job_creator::handle(schedule(), creator).await {
+        Ok(summary) => log_summary("job-creator", &summary),
+        Err(error) => tracing::error!(function = "job-creator", %error, "invocation failed"),
+    }
+    let signed = captured.lines().len();
+
+    let report = wave.play(|_| {}).await.expect("wave plays");
+    assert!(report.converged, "{}", report.verdict);
+
+    let lines = captured.lines();
+    assert!(lines.len() > signed, "the wave logged nothing");
+    eprintln!(
+        "log_hygiene: {} lines captured ({signed} before the wave)",
+        lines.len()
+    );
+    assert!(
+        lines[..signed]
+            .iter()
+            .any(|l| l.contains("aws_sigv4") || l.contains("signing")),
+        "the SDK's signing layer was not captured: the secret checks would prove nothing"
+    );
+
+    let template_text = std::fs::read_to_string(template()).expect("template");
+    let mut problems = Vec::new();
+    for (n, line) in lines.iter().enumerate() {
+        let mut problem = |what: &str| {
+            problems.push(format!(
+                "line {n}: {what}: {}",
+                &line[..line.len().min(300)]
+            ))
+        };
+        // The access key id is an identifier, not a secret: the SDK's trace-level
+        // identity line names it (with the secret "** redacted **").
+        if line.contains(SECRET_KEY) {
+            problem("the secret access key");
+        }
+        if line.contains(SESSION_TOKEN) {
+            problem("the session token");
+        }
+        let production_level = [
+            "\"level\":\"INFO\"",
+            "\"level\":\"WARN\"",
+            "\"level\":\"ERROR\"",
+        ]
+        .iter()
+        .any(|level| line.contains(level));
+        if production_level && line.contains(ACCESS_KEY) {
+            problem("the access key id at a production level");
+        }
+        if line.contains("Credential=") || line.contains("Signature=") {
+            problem("request signing material");
+        }
+        if line.contains("\"detail\":{") || line.contains("\\\"detail\\\":{") {
+            problem("a whole event detail");
+        }
+        if line.contains("detail-type") && line.contains("\"detail\"") {
+            problem("a whole event envelope");
+        }
+        if line.contains("AWSTemplateFormatVersion") || line.contains(&template_text[..200]) {
+            problem("the SAM template");
+        }
+        if line.contains(&scenario_yaml[..scenario_yaml.len().min(200)]) {
+            problem("the scenario");
+        }
+        // The SDK's own trace lines dump its runtime components and are long; what the
+        // project logs at its production level must stay short.
+        if production_level && line.len() > MAX_LINE {
+            problem("an oversized line");
+        }
+        if serde_json::from_str::<Value>(line).is_err() {
+            problem("not a JSON line");
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    // The summary lines are there, one per direct invocation, as JSON fields.
+    let summaries: Vec<Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["message"] == "invocation complete")
+        .collect();
+    assert!(
+        summaries
+            .iter()
+            .any(|l| l["function"] == "catalog-import" && l["summary"].as_str().is_some()),
+        "{summaries:?}"
+    );
+    assert!(
+        summaries.iter().any(|l| l["function"] == "job-creator"),
+        "{summaries:?}"
+    );
+}
