@@ -241,3 +241,26 @@ fn an_empty_scenario_today_parses_as_an_empty_estate() {
         }
     }
 }
+
+/// The fuzz targets' checks (`local/fuzz/src/checks.rs`, the same file the libFuzzer
+/// binaries run) over every committed corpus seed, so they hold in every `cargo test`.
+#[path = "../fuzz/src/checks.rs"]
+mod fuzz_checks;
+
+#[test]
+fn fuzz_corpus_replays_cleanly() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let targets: [(&str, fn(&[u8])); 2] = [
+        ("event_parsing", fuzz_checks::event),
+        ("scenario_parsing", fuzz_checks::scenario),
+    ];
+    for (target, check) in targets {
+        let mut seeds = 0;
+        for entry in std::fs::read_dir(corpus.join(target)).expect("corpus directory") {
+            let path = entry.expect("entry").path();
+            check(&std::fs::read(&path).expect("seed"));
+            seeds += 1;
+        }
+        assert!(seeds >= 10, "{target}: {seeds} seeds");
+    }
+}

@@ -80,7 +80,8 @@ impl Incoming {
         match empty {
             Some((key, _)) => Err(AutopilotError::InvalidEvent(format!(
                 "{} event from {} has an empty {key}",
-                self.detail_type, self.source
+                clip(&self.detail_type),
+                clip(&self.source)
             ))),
             None => Ok(()),
         }
@@ -96,8 +97,8 @@ impl Incoming {
         serde_json::from_value(self.detail.clone()).map_err(|error| {
             AutopilotError::InvalidEvent(format!(
                 "{} event from {} has a malformed detail: {}",
-                self.detail_type,
-                self.source,
+                clip(&self.detail_type),
+                clip(&self.source),
                 brief(&error)
             ))
         })
@@ -107,7 +108,8 @@ impl Incoming {
     pub fn unexpected(&self, accepted: &str) -> AutopilotError {
         AutopilotError::InvalidEvent(format!(
             "unexpected event `{}` from `{}`; this function accepts {accepted}",
-            self.detail_type, self.source
+            clip(&self.detail_type),
+            clip(&self.source)
         ))
     }
 }
@@ -115,6 +117,14 @@ impl Incoming {
 /// Longest parser message quoted in an error: serde quotes the offending value, which
 /// can be most of a 256 KB event, and the error ends up in the logs.
 const MAX_QUOTED: usize = 200;
+
+/// A `source` or `detail-type` as quoted in an error: at most 100 characters.
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(100) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
 
 /// The parser's message, cut to `MAX_QUOTED` characters.
 fn brief(error: &serde_json::Error) -> String {
