@@ -82,6 +82,7 @@ fn expected() -> Vec<Expected> {
             name: "template-generator",
             variables: TemplateGeneratorConfig::variables(),
             sms_actions: &[
+                "sms:ListApps",
                 "sms:GetApp",
                 "sms:GenerateTemplate",
                 "sms:GenerateChangeSet",

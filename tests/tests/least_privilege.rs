@@ -30,10 +30,8 @@ const FUNCTIONS: [(&str, &str); 5] = [
 
 /// Calls the code makes that the template does not grant yet, each a reported bug: the
 /// test tolerates exactly these and fails once one is fixed, so the entry is removed.
-/// - template-generator: a ReplicationRunCompleted looks for launched apps containing
-///   the server through `sms_api::app_summaries` (ListApps), but its role has no
-///   sms:ListApps, so in AWS every change-set generation fails with AccessDenied.
-const KNOWN_MISSING: &[(&str, &str)] = &[("template-generator", "ListApps")];
+/// (template-generator's sms:ListApps, found by this test, is granted now.)
+const KNOWN_MISSING: &[(&str, &str)] = &[];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
