@@ -250,7 +250,8 @@ mod fuzz_checks;
 #[test]
 fn fuzz_corpus_replays_cleanly() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
-    let targets: [(&str, fn(&[u8])); 2] = [
+    type Check = fn(&[u8]);
+    let targets: [(&str, Check); 2] = [
         ("event_parsing", fuzz_checks::event),
         ("scenario_parsing", fuzz_checks::scenario),
     ];
