@@ -293,6 +293,8 @@ pub struct RuntimeApi {
     addr: SocketAddr,
     shared: Arc<ApiShared>,
     task: tokio::task::JoinHandle<()>,
+    /// Reports already handed out by [`RuntimeApi::report`].
+    taken: usize,
 }
 
 impl RuntimeApi {
@@ -306,7 +308,12 @@ impl RuntimeApi {
             changed: Notify::new(),
         });
         let task = tokio::spawn(serve_api(listener, Arc::clone(&shared)));
-        Ok(Self { addr, shared, task })
+        Ok(Self {
+            addr,
+            shared,
+            task,
+            taken: 0,
+        })
     }
 
     /// The value of `AWS_LAMBDA_RUNTIME_API`.
@@ -337,6 +344,22 @@ impl RuntimeApi {
     /// Every report with its arrival time.
     pub fn reports(&self) -> Vec<(Instant, Report)> {
         self.shared.lock().reports.clone()
+    }
+
+    /// The next report not handed out yet, if one arrives within `limit`.
+    pub async fn report(&mut self, limit: Duration) -> Option<Report> {
+        let taken = self.taken;
+        if !self.wait_for(limit, |_, reports| reports > taken).await {
+            return None;
+        }
+        let report = self
+            .shared
+            .lock()
+            .reports
+            .get(taken)
+            .map(|(_, r)| r.clone());
+        self.taken += 1;
+        report
     }
 
     /// Requests the API does not serve.

@@ -1,5 +1,6 @@
 //! Starts each function's real binary the way Lambda starts `bootstrap`, against a
-//! minimal Lambda Runtime API served by this test on 127.0.0.1, with SMS and S3 served
+//! minimal Lambda Runtime API on 127.0.0.1 (`autopilot_local::bench::RuntimeApi`, which
+//! `autopilot-local bench` times cold starts with), with SMS and S3 served
 //! by the emulator and EventBridge by the local bus, and checks that it answers one real
 //! invocation: the response is the handler's summary and every log line is JSON.
 //! A function started without EVENT_BUS_NAME must stop at init and name the variable.
@@ -11,14 +12,12 @@
 //! binaries instead, laid out as cargo-lambda writes them (`<dir>/<name>/bootstrap`),
 //! e.g. `target/lambda` after an x86_64 `scripts/build-lambdas.sh`.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::convert::Infallible;
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use autopilot_core::config::{
     AppLauncherConfig, CatalogImportConfig, FunctionConfig, JobCreatorConfig, JobWatcherConfig,
@@ -26,16 +25,10 @@ use autopilot_core::config::{
 };
 use autopilot_core::events::{AppReady, DetailType, EVENT_SOURCE};
 use autopilot_core::trigger::{SCHEDULE_DETAIL_TYPE, SCHEDULE_SOURCE};
+use autopilot_local::bench::{Report, RuntimeApi};
 use autopilot_local::bus::LocalBus;
 use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 
 /// Longest wait for anything a started function should do.
 const WAIT: Duration = Duration::from_secs(30);
@@ -46,9 +39,6 @@ const BUS: &str = "sms-autopilot";
 const ARTIFACTS_BUCKET: &str = "sms-autopilot-artifacts";
 const REGION: &str = "us-east-1";
 const ACCOUNT: &str = "123456789012";
-const NEXT_PATH: &str = "/2018-06-01/runtime/invocation/next";
-const INIT_ERROR_PATH: &str = "/2018-06-01/runtime/init/error";
-const INVOCATION_PREFIX: &str = "/2018-06-01/runtime/invocation/";
 
 /// Two servers behind one healthy connector, grouped in one app.
 const SCENARIO: &str = r#"
@@ -252,7 +242,7 @@ impl Function {
     /// What Lambda and the template give the function, pointed at the local world.
     fn environment(&self, world: &World, api: &RuntimeApi) -> BTreeMap<&'static str, String> {
         let mut env: BTreeMap<&'static str, String> = [
-            ("AWS_LAMBDA_RUNTIME_API", api.addr.to_string()),
+            ("AWS_LAMBDA_RUNTIME_API", api.addr().to_string()),
             (
                 "AWS_LAMBDA_FUNCTION_NAME",
                 format!("sms-autopilot-{}", self.name),
@@ -379,224 +369,6 @@ fn collect_lines(pipe: Option<impl Read + Send + 'static>) -> Arc<Mutex<Vec<Stri
     lines
 }
 
-// ---- the Lambda Runtime API ---------------------------------------------------------
-
-/// What a function reported to the Runtime API.
-#[derive(Debug, Clone, PartialEq)]
-enum Report {
-    Response {
-        request_id: String,
-        body: Value,
-    },
-    InvocationError {
-        request_id: String,
-        error_type: Option<String>,
-        body: Value,
-    },
-    InitError {
-        error_type: Option<String>,
-        body: Value,
-    },
-}
-
-#[derive(Default)]
-struct ApiState {
-    /// Invocations not yet handed out, oldest first.
-    queued: VecDeque<(String, Value)>,
-    /// When each GET /invocation/next arrived.
-    next_calls: Vec<Instant>,
-    /// Requests the API does not serve.
-    unexpected: Vec<String>,
-}
-
-struct ApiShared {
-    state: Mutex<ApiState>,
-    queued: tokio::sync::Notify,
-    reports: mpsc::UnboundedSender<Report>,
-}
-
-impl ApiShared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, ApiState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// The part of the Lambda Runtime API that `lambda_runtime` uses (paths and headers as
-/// in lambda_runtime 1.5 `requests.rs` and `types.rs`): GET invocation/next long-polls
-/// until an invocation is queued; responses and errors are reported on a channel.
-struct RuntimeApi {
-    addr: SocketAddr,
-    shared: Arc<ApiShared>,
-    reports: mpsc::UnboundedReceiver<Report>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl RuntimeApi {
-    async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the Runtime API");
-        let addr = listener.local_addr().expect("local address");
-        let (sender, reports) = mpsc::unbounded_channel();
-        let shared = Arc::new(ApiShared {
-            state: Mutex::new(ApiState::default()),
-            queued: tokio::sync::Notify::new(),
-            reports: sender,
-        });
-        let task = tokio::spawn(serve(listener, Arc::clone(&shared)));
-        Self {
-            addr,
-            shared,
-            reports,
-            task,
-        }
-    }
-
-    /// Queues one invocation; returns its request id.
-    fn invoke(&self, event: Value) -> String {
-        let request_id = format!(
-            "{:08x}-0000-4000-8000-{:012x}",
-            std::process::id(),
-            epoch_ms()
-        );
-        self.shared
-            .lock()
-            .queued
-            .push_back((request_id.clone(), event));
-        self.shared.queued.notify_waiters();
-        request_id
-    }
-
-    fn next_calls(&self) -> Vec<Instant> {
-        self.shared.lock().next_calls.clone()
-    }
-
-    fn unexpected(&self) -> Vec<String> {
-        self.shared.lock().unexpected.clone()
-    }
-
-    /// The next report, if one arrives within `limit`.
-    async fn report(&mut self, limit: Duration) -> Option<Report> {
-        tokio::time::timeout(limit, self.reports.recv())
-            .await
-            .ok()
-            .flatten()
-    }
-}
-
-impl Drop for RuntimeApi {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-fn epoch_ms() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis()
-}
-
-async fn serve(listener: TcpListener, shared: Arc<ApiShared>) {
-    loop {
-        let Ok((socket, _)) = listener.accept().await else {
-            continue;
-        };
-        let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let shared = Arc::clone(&shared);
-                async move { Ok::<_, Infallible>(handle(&shared, request).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(socket), service)
-                .await;
-        });
-    }
-}
-
-fn reply(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .expect("valid response")
-}
-
-async fn handle(shared: &ApiShared, request: Request<Incoming>) -> Response<Full<Bytes>> {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let error_type = request
-        .headers()
-        .get("lambda-runtime-function-error-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    if method == Method::GET && path == NEXT_PATH {
-        shared.lock().next_calls.push(Instant::now());
-        let (request_id, event) = loop {
-            let notified = shared.queued.notified();
-            if let Some(invocation) = shared.lock().queued.pop_front() {
-                break invocation;
-            }
-            notified.await;
-        };
-        let deadline = epoch_ms() + WAIT.as_millis();
-        let function = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:under-test");
-        return Response::builder()
-            .status(StatusCode::OK)
-            .header("content-type", "application/json")
-            .header("lambda-runtime-aws-request-id", request_id)
-            .header("lambda-runtime-deadline-ms", deadline.to_string())
-            .header("lambda-runtime-invoked-function-arn", function)
-            .header(
-                "lambda-runtime-trace-id",
-                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0",
-            )
-            .body(Full::new(Bytes::from(event.to_string())))
-            .expect("valid response");
-    }
-    let body = match request.into_body().collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(e) => {
-            return reply(
-                StatusCode::BAD_REQUEST,
-                json!({ "errorMessage": e.to_string() }),
-            )
-        }
-    };
-    let body: Value = serde_json::from_slice(&body)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
-    let invocation = path
-        .strip_prefix(INVOCATION_PREFIX)
-        .and_then(|rest| rest.split_once('/'));
-    let report = match (method == Method::POST, invocation) {
-        (true, Some((id, "response"))) => Some(Report::Response {
-            request_id: id.to_owned(),
-            body,
-        }),
-        (true, Some((id, "error"))) => Some(Report::InvocationError {
-            request_id: id.to_owned(),
-            error_type,
-            body,
-        }),
-        (true, None) if path == INIT_ERROR_PATH => Some(Report::InitError { error_type, body }),
-        _ => None,
-    };
-    match report {
-        Some(report) => {
-            let _ = shared.reports.send(report);
-            reply(StatusCode::ACCEPTED, json!({ "status": "OK" }))
-        }
-        None => {
-            shared.lock().unexpected.push(format!("{method} {path}"));
-            reply(
-                StatusCode::NOT_FOUND,
-                json!({ "errorMessage": format!("{method} {path} is not served") }),
-            )
-        }
-    }
-}
-
 // ---- the local world ----------------------------------------------------------------
 
 /// The emulator (SMS + S3) and the local event bus.
@@ -703,7 +475,7 @@ struct Invoked {
 async fn invoke(name: &str, world: World, event: Value) -> Invoked {
     let function = Function::named(name);
     let binary = binary(name);
-    let mut api = RuntimeApi::start().await;
+    let mut api = RuntimeApi::start().await.expect("bind the Runtime API");
     let request_id = api.invoke(event);
     let process = Process::spawn(&binary, &function.environment(&world, &api));
 
@@ -874,7 +646,7 @@ async fn a_function_without_its_bus_refuses_to_start() {
     let name = "catalog-import";
     let binary = binary(name);
     let world = World::start().await;
-    let mut api = RuntimeApi::start().await;
+    let mut api = RuntimeApi::start().await.expect("bind the Runtime API");
     api.invoke(schedule_event());
     let mut env = Function::named(name).environment(&world, &api);
     env.remove("EVENT_BUS_NAME");
