@@ -135,6 +135,17 @@ pub struct BenchArgs {
     /// Replace the section between the bench markers of this Markdown file.
     #[arg(long)]
     pub write: Option<PathBuf>,
+    /// Extra `NAME=VALUE` for every started function (experiments, e.g.
+    /// `SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt`); named in the table.
+    #[arg(long, value_parser = parse_env)]
+    pub child_env: Vec<(String, String)>,
+}
+
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .filter(|(name, _)| !name.is_empty())
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))
 }
 
 /// A measurement that could not be taken, and why.
@@ -895,7 +906,8 @@ impl Bench<'_> {
             .await
             .map_err(|e| format!("Runtime API: {e}"))?;
         let request_id = api.invoke(event);
-        let env = world.environment(wiring, api.addr());
+        let mut env = world.environment(wiring, api.addr());
+        env.extend(self.args.child_env.iter().cloned());
         let run = {
             let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
             *runs += 1;
@@ -1765,6 +1777,19 @@ fn render(f: &Figures<'_>) -> String {
         "The functions are this machine's **x86_64** release builds (`cargo build --release -p <name>`, \
          the workspace's release profile); Lambda deploys arm64.\n"
     );
+    if !f.args.child_env.is_empty() {
+        let extra: Vec<String> = f
+            .args
+            .child_env
+            .iter()
+            .map(|(k, v)| format!("`{k}={v}`"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "Experiment: every function started with {}.\n",
+            extra.join(", ")
+        );
+    }
     let mut summary: Vec<(String, String, &'static str)> = Vec::new();
 
     // 1. cold start
