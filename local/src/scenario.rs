@@ -382,6 +382,17 @@ impl Scenario {
     }
 
     fn from_str_named(text: &str, origin: &str) -> Result<Self, ScenarioError> {
+        // An empty file is a mistake (a wrong path, a file cut short), never a wave.
+        let blank = text.lines().all(|line| {
+            let line = line.trim();
+            line.is_empty() || line.starts_with('#')
+        });
+        if blank {
+            return Err(ScenarioError::Invalid {
+                origin: origin.to_string(),
+                problems: vec!["the scenario is empty".into()],
+            });
+        }
         let mut scenario: Scenario =
             serde_yaml_ng::from_str(text).map_err(|e| ScenarioError::Parse {
                 origin: origin.to_string(),

@@ -201,9 +201,7 @@ fn the_cli_answers_each_broken_scenario_with_one_line_and_exit_two() {
 }
 
 /// Empty scenario texts: an empty file, or one with only a comment (say, a file cut to
-/// nothing, or the wrong path). Today they are read as an estate with no connector, no
-/// server and no app, and `run` reports that wave CONVERGED with exit code 0; they should
-/// be refused like the cases above. Known bug, reported; run with `--ignored`.
+/// nothing, or the wrong path), are refused like the cases above.
 const EMPTY_SCENARIOS: [(&str, &str); 3] = [
     ("an empty file", ""),
     ("only a comment", "# nothing here\n"),
@@ -211,7 +209,6 @@ const EMPTY_SCENARIOS: [(&str, &str); 3] = [
 ];
 
 #[test]
-#[ignore = "BUG: an empty scenario file is accepted as an empty wave (local/src/scenario.rs)"]
 fn an_empty_scenario_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     for (i, (label, text)) in EMPTY_SCENARIOS.into_iter().enumerate() {
@@ -223,22 +220,6 @@ fn an_empty_scenario_is_refused() {
         std::fs::write(&path, text).expect("write case");
         let (code, _, stderr) = run_with(&path);
         assert_eq!(code, Some(2), "{label}: {stderr}");
-    }
-}
-
-/// What happens today with an empty scenario, so a change in either direction is seen:
-/// it parses into an estate with nothing in it.
-#[test]
-fn an_empty_scenario_today_parses_as_an_empty_estate() {
-    for (label, text) in EMPTY_SCENARIOS {
-        if let Ok(scenario) = Scenario::from_text(text) {
-            assert!(
-                scenario.servers.is_empty()
-                    && scenario.connectors.is_empty()
-                    && scenario.apps.is_empty(),
-                "{label}: {scenario:?}"
-            );
-        }
     }
 }
 
