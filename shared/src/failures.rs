@@ -48,6 +48,11 @@ pub struct FailureRecord {
     pub server_id: ServerId,
     pub state: ReplicationJobState,
     pub first_seen: DateTime<Utc>,
+    /// A remediation decision for this failure was published (or is in the outbox); an
+    /// invocation cut off between alerting and deciding leaves it false, so the next one
+    /// decides.
+    #[serde(default)]
+    pub remediation_decided: bool,
 }
 
 /// How much of the account's jobs an observation covers.
@@ -111,6 +116,7 @@ impl FailureSnapshot {
                             server_id: job.server_id.clone(),
                             state: job.state.clone(),
                             first_seen: now,
+                            remediation_decided: false,
                         },
                     );
                 }

@@ -46,7 +46,7 @@ struct Harness {
     first: Functions,
     second: Functions,
     sms_events: tokio::sync::mpsc::UnboundedReceiver<SmsEvent>,
-    next_fire: BTreeMap<(String, String), DateTime<Utc>>,
+    schedules: common::Schedules,
     retries: Vec<Retry>,
     /// Every event that crossed the bus (SMS's included), once each.
     seen: Vec<Value>,
@@ -114,20 +114,7 @@ impl Harness {
     }
 
     async fn fire_schedules(&mut self, now: DateTime<Utc>) {
-        let mut due = Vec::new();
-        for function in &self.wiring.functions {
-            for schedule in &function.schedules {
-                let key = (function.binary.clone(), schedule.name.clone());
-                let next = self.next_fire.entry(key).or_insert(now);
-                if *next <= now {
-                    *next = now + chrono::TimeDelta::from_std(schedule.every).expect("rate");
-                    due.push((
-                        function.binary.clone(),
-                        common::scheduled_event(now, function, &schedule.name),
-                    ));
-                }
-            }
-        }
+        let due = self.schedules.due(&self.wiring, now);
         for (binary, payload) in due {
             self.deliver_twice_at_once(&binary, payload).await;
         }
@@ -258,7 +245,7 @@ async fn replayed_events_and_concurrent_sweeps_create_no_second_job_or_launch() 
         first,
         second,
         sms_events,
-        next_fire: BTreeMap::new(),
+        schedules: common::Schedules::default(),
         retries: Vec::new(),
         seen: Vec::new(),
         invocations: BTreeMap::new(),

@@ -412,7 +412,7 @@ struct Driver {
     sqs: aws_sdk_sqs::Client,
     provisioned: Provisioned,
     sms_events: tokio::sync::mpsc::UnboundedReceiver<SmsEvent>,
-    next_fire: BTreeMap<(String, String), DateTime<Utc>>,
+    schedules: common::Schedules,
     retries: Vec<Retry>,
     /// Every project event the audit queue saw.
     audit: Vec<Value>,
@@ -450,20 +450,7 @@ impl Driver {
     }
 
     async fn fire_schedules(&mut self, now: DateTime<Utc>) {
-        let mut due = Vec::new();
-        for function in &self.wiring.functions {
-            for schedule in &function.schedules {
-                let key = (function.binary.clone(), schedule.name.clone());
-                let next = self.next_fire.entry(key).or_insert(now);
-                if *next <= now {
-                    *next = now + chrono::TimeDelta::from_std(schedule.every).expect("rate");
-                    due.push((
-                        function.binary.clone(),
-                        common::scheduled_event(now, function, &schedule.name),
-                    ));
-                }
-            }
-        }
+        let due = self.schedules.due(&self.wiring, now);
         for (binary, payload) in due {
             self.invoke(&binary, payload, 0).await;
         }
@@ -672,7 +659,7 @@ async fn the_default_wave_converges_against_moto() {
         sqs,
         provisioned,
         sms_events,
-        next_fire: BTreeMap::new(),
+        schedules: common::Schedules::default(),
         retries: Vec::new(),
         audit: Vec::new(),
         sms_seen: Vec::new(),

@@ -133,18 +133,30 @@ pub async fn handle(
         artifacts::store_json(&context.s3, bucket, SNAPSHOT_KEY, &next).await?;
     }
 
-    // Remediate every failed job: a new failure always gets a decision (published even
-    // when it is to hold), a known one only when an action became possible.
+    // Every failure gets one decision, published even when it is to hold; after that a
+    // failed job is acted on only when an action became possible. The flag lives in the
+    // snapshot, so an invocation cut off between alerting and deciding is caught up.
     let by_id: BTreeMap<&JobId, &ReplicationJob> = observed.iter().map(|j| (&j.id, j)).collect();
-    let failed_jobs = changes.newly_failed.iter().map(|job| (job, true)).chain(
-        changes
-            .still_failed
-            .iter()
-            .filter_map(|id| by_id.get(id).map(|job| (*job, false))),
-    );
+    let failed_jobs: Vec<(&ReplicationJob, bool)> = changes
+        .newly_failed
+        .iter()
+        .chain(
+            changes
+                .still_failed
+                .iter()
+                .filter_map(|id| by_id.get(id).copied()),
+        )
+        .map(|job| {
+            let undecided = next
+                .failures
+                .get(&job.id)
+                .is_some_and(|record| !record.remediation_decided);
+            (job, undecided)
+        })
+        .collect();
     let mut remediation_events = Vec::new();
     let mut remediation_errors = Vec::new();
-    for (job, is_new) in failed_jobs {
+    for (job, undecided) in failed_jobs {
         let history = next
             .remediations
             .get(&job.server_id)
@@ -153,7 +165,7 @@ pub async fn handle(
         let decision = config.remediation.decide(&job.state, &history, now);
         let action = match decision {
             Remediation::Hold(reason) => {
-                if !is_new || reason == HoldReason::NotFailed {
+                if !undecided || reason == HoldReason::NotFailed {
                     continue;
                 }
                 summary.remediations_held += 1;
@@ -182,6 +194,9 @@ pub async fn handle(
                 }
             }
         };
+        if let Some(record) = next.failures.get_mut(&job.id) {
+            record.remediation_decided = true;
+        }
         let attempt = next
             .remediations
             .get(&job.server_id)

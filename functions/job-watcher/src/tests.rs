@@ -296,6 +296,44 @@ async fn an_invocation_cut_off_after_claiming_loses_no_alert() {
 }
 
 #[tokio::test]
+async fn a_failure_alerted_by_a_cut_off_invocation_still_gets_its_decision() {
+    // The alert went out, but the invocation died before deciding what to do.
+    let store = SnapshotStore::default();
+    let mut alerted = FailureSnapshot::default();
+    alerted.failures.insert(
+        "j2".into(),
+        autopilot_core::failures::FailureRecord {
+            server_id: "s-j2".into(),
+            state: autopilot_core::model::ReplicationJobState::Failed,
+            first_seen: testing::test_now(),
+            remediation_decided: false,
+        },
+    );
+    store
+        .0
+        .put(SNAPSHOT_KEY, serde_json::to_vec(&alerted).unwrap());
+    let jobs = sweep(vec![job("j2", State::Failed, None)]);
+    let (s3, _, _) = store.client();
+    let (context, events) = testing::context(config(false), testing::mock_sms(&[&jobs]), s3);
+    handle(schedule_event(), context).await.unwrap();
+    assert!(
+        events.of_type("ReplicationJobFailed").is_empty(),
+        "alerted already"
+    );
+    let decided = events.of_type("ReplicationJobRemediated");
+    assert_eq!(decided.len(), 1);
+    assert_eq!(decided[0]["action"], "held");
+    assert!(store.snapshot().failures[&"j2".into()].remediation_decided);
+
+    // Decided once: the next sweep says nothing more.
+    let jobs = sweep(vec![job("j2", State::Failed, None)]);
+    let (s3, _, _) = store.client();
+    let (context, events) = testing::context(config(false), testing::mock_sms(&[&jobs]), s3);
+    handle(schedule_event(), context).await.unwrap();
+    assert!(events.all().is_empty());
+}
+
+#[tokio::test]
 async fn dry_run_decides_without_resuming() {
     let store = SnapshotStore::default();
     let (jobs, start) = (

@@ -171,6 +171,32 @@ impl Functions {
     }
 }
 
+/// When each schedule of the template fires next, keyed by (binary, schedule name).
+#[derive(Default)]
+pub struct Schedules(BTreeMap<(String, String), DateTime<Utc>>);
+
+impl Schedules {
+    /// The (binary, scheduled event) pairs due at `now`; every schedule fires at once
+    /// on the first call, as a fresh deployment's soon would.
+    pub fn due(&mut self, wiring: &Wiring, now: DateTime<Utc>) -> Vec<(String, Value)> {
+        let mut due = Vec::new();
+        for function in &wiring.functions {
+            for schedule in &function.schedules {
+                let key = (function.binary.clone(), schedule.name.clone());
+                let next = self.0.entry(key).or_insert(now);
+                if *next <= now {
+                    *next = now + chrono::TimeDelta::from_std(schedule.every).expect("rate");
+                    due.push((
+                        function.binary.clone(),
+                        scheduled_event(now, function, &schedule.name),
+                    ));
+                }
+            }
+        }
+        due
+    }
+}
+
 /// An EventBridge scheduled event of the rule SAM creates for a function's schedule.
 pub fn scheduled_event(now: DateTime<Utc>, function: &FunctionWiring, schedule: &str) -> Value {
     json!({
