@@ -299,6 +299,29 @@ impl EmulatorHandle {
         lock(&self.shared.faults).set(faults);
     }
 
+    /// Restarts the fault dice from `seed` (the scenario's seed until then).
+    pub fn reseed_faults(&self, seed: u64) {
+        lock(&self.shared.faults).reseed(seed);
+    }
+
+    /// SMS answers changed by injected faults so far.
+    pub fn sms_faults_injected(&self) -> crate::SmsFaultCounts {
+        lock(&self.shared.faults).injected()
+    }
+
+    /// Has the local S3 refuse a fraction `rate` of requests (500 InternalError or 503
+    /// SlowDown), decided by a sequence fixed by `seed`; 0 turns it off.
+    pub fn set_s3_failure_rate(&self, rate: f64, seed: u64) {
+        if let Some(s3) = &self.s3 {
+            s3.set_failure_rate(rate, seed);
+        }
+    }
+
+    /// S3 requests refused by injected faults so far.
+    pub fn s3_faults_injected(&self) -> u64 {
+        self.s3.as_ref().map_or(0, LocalS3::failures_injected)
+    }
+
     /// Runs one SMS operation directly, bypassing HTTP, auth, faults and counters.
     pub fn call(&self, operation: &str, input: &Value) -> Result<Value, ApiError> {
         self.shared.call(operation, input)

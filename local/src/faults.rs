@@ -1,5 +1,5 @@
-//! Fault injection: latency, a per-second call budget answered with ThrottlingException,
-//! and a fraction of HTTP 500 InternalError answers.
+//! Fault injection: latency and latency spikes, a per-second call budget answered with
+//! ThrottlingException, and a fraction of HTTP 500 InternalError answers.
 //!
 //! The 500s are decided by a PRNG seeded from the scenario, drawn once per call that
 //! got past the throttle, so a given sequence of calls meets the same faults on every
@@ -18,6 +18,15 @@ pub(crate) struct FaultState {
     dice: SplitMix64,
     origin: Instant,
     window: Option<(i64, u32)>,
+    injected: SmsFaultCounts,
+}
+
+/// SMS answers changed by injected faults so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SmsFaultCounts {
+    pub throttled: u64,
+    pub internal_errors: u64,
+    pub slowed: u64,
 }
 
 /// What the fault layer decided for one call.
@@ -30,12 +39,23 @@ pub(crate) struct Verdict {
 
 impl FaultState {
     pub(crate) fn new(cfg: Faults, seed: u64) -> Self {
-        Self {
+        let mut state = Self {
             cfg,
-            dice: SplitMix64::new(seed ^ 0xfa17_fa17),
+            dice: SplitMix64::new(0),
             origin: Instant::now(),
             window: None,
-        }
+            injected: SmsFaultCounts::default(),
+        };
+        state.reseed(seed);
+        state
+    }
+
+    pub(crate) fn reseed(&mut self, seed: u64) {
+        self.dice = SplitMix64::new(seed ^ 0xfa17_fa17);
+    }
+
+    pub(crate) fn injected(&self) -> SmsFaultCounts {
+        self.injected
     }
 
     pub(crate) fn config(&self) -> &Faults {
@@ -49,7 +69,13 @@ impl FaultState {
     }
 
     pub(crate) fn judge(&mut self, sim_now: Millis) -> Verdict {
-        let latency = Duration::from_millis(self.cfg.latency_ms);
+        let mut latency = Duration::from_millis(self.cfg.latency_ms);
+        if let Some(spikes) = &self.cfg.latency_spikes {
+            if self.dice.next_f64() < spikes.rate {
+                latency += Duration::from_millis(spikes.extra_ms);
+                self.injected.slowed += 1;
+            }
+        }
         if let Some(t) = &self.cfg.throttle {
             let second = match t.per {
                 ThrottleClock::Real => {
@@ -63,6 +89,7 @@ impl FaultState {
             };
             self.window = Some((second, count));
             if count > t.max_calls_per_second {
+                self.injected.throttled += 1;
                 return Verdict {
                     latency,
                     error: Some(ApiError::new(ErrorCode::Throttling, "Rate exceeded")),
@@ -70,6 +97,7 @@ impl FaultState {
             }
         }
         if self.cfg.error_rate > 0.0 && self.dice.next_f64() < self.cfg.error_rate {
+            self.injected.internal_errors += 1;
             return Verdict {
                 latency,
                 error: Some(ApiError::new(
@@ -105,6 +133,17 @@ mod tests {
         assert_eq!(run(5), run(5));
         let errors = run(5).iter().filter(|e| **e).count();
         assert!((180..320).contains(&errors), "{errors}");
+        let mut counted = FaultState::new(cfg.clone(), 5);
+        for _ in 0..1000 {
+            counted.judge(0);
+        }
+        assert_eq!(
+            counted.injected(),
+            SmsFaultCounts {
+                internal_errors: errors as u64,
+                ..SmsFaultCounts::default()
+            }
+        );
     }
 
     #[test]

@@ -38,8 +38,9 @@ pub mod wiring;
 
 pub use emulator::{Clock, Emulator, EmulatorHandle, EmulatorOptions};
 pub use events::{JobStateChangeDetail, SmsEvent};
+pub use faults::SmsFaultCounts;
 pub use model::{ApiError, ErrorCode};
-pub use scenario::{Faults, Scenario, ScenarioError, Throttle, ThrottleClock};
+pub use scenario::{Faults, LatencySpikes, Scenario, ScenarioError, Throttle, ThrottleClock};
 pub use state::StateSnapshot;
 
 /// Why the emulator could not start.

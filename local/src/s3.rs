@@ -10,9 +10,13 @@
 //! s3s-fs keeps an object's data and its checksums in separate files, so each request
 //! is received in full, then applied in a task of its own (a client that disconnects,
 //! as a timed-out Lambda does, cannot stop it half way) and one at a time.
+//!
+//! For chaos runs a seeded fraction of requests is refused before it is applied, with
+//! S3's own retryable answers (500 InternalError, 503 SlowDown).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
@@ -25,6 +29,7 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::rng::SplitMix64;
 use crate::EmulatorError;
 
 /// Largest aws-chunked upload decoded in memory (templates and reports are small).
@@ -37,6 +42,37 @@ pub struct LocalS3 {
     _tempdir: Option<tempfile::TempDir>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    faults: Arc<Mutex<S3Faults>>,
+}
+
+/// Which requests are refused instead of applied, and how many were.
+struct S3Faults {
+    rate: f64,
+    dice: SplitMix64,
+    injected: u64,
+}
+
+impl S3Faults {
+    /// The answer replacing this request's, if the dice refuse it.
+    fn roll(&mut self) -> Option<hyper::Response<s3s::Body>> {
+        if self.rate <= 0.0 || self.dice.next_f64() >= self.rate {
+            return None;
+        }
+        self.injected += 1;
+        Some(if self.dice.next_u64().is_multiple_of(2) {
+            error_response(
+                hyper::StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "We encountered an internal error. Please try again. (injected)",
+            )
+        } else {
+            error_response(
+                hyper::StatusCode::SERVICE_UNAVAILABLE,
+                "SlowDown",
+                "Please reduce your request rate. (injected)",
+            )
+        })
+    }
 }
 
 impl LocalS3 {
@@ -82,14 +118,38 @@ impl LocalS3 {
             source: e,
         })?;
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(serve(listener, service, stopped));
+        let faults = Arc::new(Mutex::new(S3Faults {
+            rate: 0.0,
+            dice: SplitMix64::new(0x53_fa17),
+            injected: 0,
+        }));
+        let task = tokio::spawn(serve(listener, service, Arc::clone(&faults), stopped));
         Ok(Self {
             addr,
             root,
             _tempdir: tempdir,
             stop,
             task,
+            faults,
         })
+    }
+
+    /// Refuses a fraction `rate` of the requests from now on (0 turns it off); the
+    /// refusals are decided by a sequence fixed by `seed`.
+    pub fn set_failure_rate(&self, rate: f64, seed: u64) {
+        let mut faults = self.faults.lock().unwrap_or_else(PoisonError::into_inner);
+        if faults.rate == 0.0 && rate > 0.0 {
+            faults.dice = SplitMix64::new(seed ^ 0x53_fa17);
+        }
+        faults.rate = rate;
+    }
+
+    /// Requests refused so far.
+    pub fn failures_injected(&self) -> u64 {
+        self.faults
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .injected
     }
 
     /// "http://127.0.0.1:PORT".
@@ -115,7 +175,12 @@ pub fn create_bucket(root: &Path, bucket: &str) -> Result<(), EmulatorError> {
         .map_err(|e| EmulatorError::S3(format!("creating bucket {bucket}: {e}")))
 }
 
-async fn serve(listener: TcpListener, service: S3Service, mut stopped: watch::Receiver<bool>) {
+async fn serve(
+    listener: TcpListener,
+    service: S3Service,
+    faults: Arc<Mutex<S3Faults>>,
+    mut stopped: watch::Receiver<bool>,
+) {
     let builder = ConnBuilder::new(TokioExecutor::new());
     let one_at_a_time = std::sync::Arc::new(tokio::sync::Mutex::new(()));
     loop {
@@ -131,14 +196,20 @@ async fn serve(listener: TcpListener, service: S3Service, mut stopped: watch::Re
         };
         let service = service.clone();
         let one_at_a_time = std::sync::Arc::clone(&one_at_a_time);
+        let faults = Arc::clone(&faults);
         let handler = hyper::service::service_fn(move |req: Request<Incoming>| {
             let service = service.clone();
             let one_at_a_time = std::sync::Arc::clone(&one_at_a_time);
+            let faults = Arc::clone(&faults);
             async move {
                 let req = match unsign(req).await {
                     Ok(req) => req,
                     Err(message) => return Ok(bad_request(&message)),
                 };
+                let refused = faults.lock().unwrap_or_else(PoisonError::into_inner).roll();
+                if let Some(refused) = refused {
+                    return Ok(refused);
+                }
                 let applied = tokio::spawn(async move {
                     let _turn = one_at_a_time.lock().await;
                     service.call(req).await
@@ -167,20 +238,28 @@ async fn serve(listener: TcpListener, service: S3Service, mut stopped: watch::Re
 }
 
 fn server_error(message: &str) -> hyper::Response<s3s::Body> {
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError</Code><Message>{message}</Message></Error>"
-    );
-    let mut resp = hyper::Response::new(s3s::Body::from(body));
-    *resp.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
-    resp
+    error_response(
+        hyper::StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalError",
+        message,
+    )
 }
 
 fn bad_request(message: &str) -> hyper::Response<s3s::Body> {
+    error_response(hyper::StatusCode::BAD_REQUEST, "InvalidRequest", message)
+}
+
+/// An S3 error document.
+fn error_response(
+    status: hyper::StatusCode,
+    code: &str,
+    message: &str,
+) -> hyper::Response<s3s::Body> {
     let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidRequest</Code><Message>{message}</Message></Error>"
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
     );
     let mut resp = hyper::Response::new(s3s::Body::from(body));
-    *resp.status_mut() = hyper::StatusCode::BAD_REQUEST;
+    *resp.status_mut() = status;
     resp
 }
 
@@ -273,7 +352,51 @@ fn find_crlf(raw: &[u8], from: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::decode_aws_chunked;
+    use super::{decode_aws_chunked, LocalS3};
+    use aws_config::{BehaviorVersion, Region};
+    use aws_sdk_s3::config::Credentials;
+    use aws_sdk_s3::primitives::ByteStream;
+
+    #[tokio::test]
+    async fn injected_failures_refuse_whole_requests_and_are_counted() {
+        let s3 = LocalS3::start(None, 0, &["bucket".to_owned()])
+            .await
+            .unwrap();
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("k", "s", None, None, "test"))
+            .endpoint_url(s3.endpoint())
+            .force_path_style(true)
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+        let client = aws_sdk_s3::Client::from_conf(config);
+        let put = |key: &'static str| {
+            client
+                .put_object()
+                .bucket("bucket")
+                .key(key)
+                .body(ByteStream::from_static(b"x"))
+                .send()
+        };
+
+        s3.set_failure_rate(1.0, 7);
+        for _ in 0..4 {
+            let error = put("refused").await.expect_err("every request refused");
+            let status = error.raw_response().map(|r| r.status().as_u16());
+            assert!(matches!(status, Some(500 | 503)), "{status:?}");
+        }
+        assert_eq!(s3.failures_injected(), 4);
+        assert!(
+            !s3.root().join("bucket/refused").exists(),
+            "nothing applied"
+        );
+
+        s3.set_failure_rate(0.0, 7);
+        put("kept").await.expect("faults off");
+        assert_eq!(s3.failures_injected(), 4);
+        s3.shutdown().await;
+    }
 
     #[test]
     fn decodes_signed_and_unsigned_chunks() {

@@ -158,6 +158,18 @@ pub struct Faults {
     pub error_rate: f64,
     /// A call-rate limit answered with ThrottlingException.
     pub throttle: Option<Throttle>,
+    /// Occasional slow answers, on top of `latency_ms`.
+    pub latency_spikes: Option<LatencySpikes>,
+}
+
+/// A fraction of calls answered late.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LatencySpikes {
+    /// Fraction (0..=1) of calls delayed.
+    pub rate: f64,
+    /// Real (wall-clock) delay added to each of them.
+    pub extra_ms: u64,
 }
 
 /// A per-second call budget.

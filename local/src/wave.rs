@@ -56,10 +56,14 @@ pub struct Chaos {
     pub sms_error_rate: f64,
     /// SMS: real latency added to every answer.
     pub sms_latency_ms: u64,
-    /// SMS: calls per (real) second before ThrottlingException.
-    pub sms_calls_per_second: Option<u32>,
+    /// SMS: occasional slow answers on top of that.
+    pub sms_latency_spikes: Option<crate::LatencySpikes>,
+    /// SMS: a call budget per second answered with ThrottlingException beyond it.
+    pub sms_throttle: Option<crate::Throttle>,
     /// Event bus: fraction of PutEvents entries answered as failed.
     pub bus_failure_rate: f64,
+    /// S3: fraction of requests refused with 500 InternalError or 503 SlowDown.
+    pub s3_failure_rate: f64,
     /// Every routed event is delivered twice.
     pub duplicate_deliveries: bool,
     /// Invocations due in one round run in a shuffled order.
@@ -79,8 +83,19 @@ impl Chaos {
             faults_for: Duration::from_secs(3 * 3600),
             sms_error_rate: 0.05,
             sms_latency_ms: 1,
-            sms_calls_per_second: Some(400),
-            bus_failure_rate: 0.05,
+            sms_latency_spikes: Some(crate::LatencySpikes {
+                rate: 0.02,
+                extra_ms: 40,
+            }),
+            // Per simulated second: every call of a round shares one, so the busy
+            // rounds (the first job-creator sweep, launch rounds) meet bursts of
+            // throttling however fast this machine is.
+            sms_throttle: Some(crate::Throttle {
+                max_calls_per_second: 40,
+                per: crate::ThrottleClock::Simulated,
+            }),
+            bus_failure_rate: 0.1,
+            s3_failure_rate: 0.05,
             duplicate_deliveries: true,
             reorder: true,
             concurrent_rate: 0.3,
@@ -282,6 +297,8 @@ pub struct WaveReport {
     pub dead_lettered: Vec<String>,
     /// Invariants seen broken while playing (e.g. two live jobs for one server).
     pub invariant_breaches: Vec<String>,
+    /// Faults injected, by kind (empty without chaos).
+    pub faults: BTreeMap<String, u64>,
     pub timeline: Vec<Progress>,
     #[serde(skip)]
     pub log: Vec<LogEntry>,
@@ -306,6 +323,8 @@ pub struct Wave {
     until: Duration,
     chaos: Option<(Chaos, crate::rng::SplitMix64)>,
     faults_on: bool,
+    /// Faults the wave itself injected (deliveries, overlaps, cut-offs), by kind.
+    faults: BTreeMap<String, u64>,
     invariant_breaches: Vec<String>,
 }
 
@@ -320,7 +339,14 @@ impl Wave {
         let emulator_clock = emulator.clock();
         let clock: Clock = Arc::new(move || emulator_clock.now());
         let bus_clock = Arc::clone(&clock);
-        let bus = LocalBus::start(0, Arc::new(move || bus_clock()), seed)
+        // Each chaos seed meets its own sequence of 500s and failed entries, not the
+        // scenario's.
+        let fault_seed = match &options.chaos {
+            Some(chaos) => seed ^ chaos.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            None => seed,
+        };
+        emulator.reseed_faults(fault_seed);
+        let bus = LocalBus::start(0, Arc::new(move || bus_clock()), fault_seed)
             .await
             .map_err(WaveError::Bus)?;
         let clients = local_clients(&emulator, &bus);
@@ -355,6 +381,7 @@ impl Wave {
             }),
             faults_on: false,
             invariant_breaches: Vec::new(),
+            faults: BTreeMap::new(),
         })
     }
 
@@ -465,6 +492,9 @@ impl Wave {
             Some((chaos, _)) if self.faults_on && chaos.duplicate_deliveries => 2,
             _ => 1,
         };
+        if copies > 1 {
+            self.count_fault("events delivered twice", targets.len() as u64);
+        }
         for function in targets {
             for _ in 0..copies {
                 self.queue.push_back(Pending {
@@ -492,15 +522,16 @@ impl Wave {
             self.emulator.set_faults(crate::Faults {
                 latency_ms: chaos.sms_latency_ms,
                 error_rate: chaos.sms_error_rate,
-                throttle: chaos.sms_calls_per_second.map(|n| crate::Throttle {
-                    max_calls_per_second: n,
-                    per: crate::ThrottleClock::Real,
-                }),
+                throttle: chaos.sms_throttle.clone(),
+                latency_spikes: chaos.sms_latency_spikes.clone(),
             });
             self.bus.set_failure_rate(chaos.bus_failure_rate);
+            self.emulator
+                .set_s3_failure_rate(chaos.s3_failure_rate, chaos.seed);
         } else {
             self.emulator.set_faults(crate::Faults::default());
             self.bus.set_failure_rate(0.0);
+            self.emulator.set_s3_failure_rate(0.0, chaos.seed);
         }
     }
 
@@ -540,6 +571,9 @@ impl Wave {
                 pending.payload["detail-type"].as_str().unwrap_or_default()
             );
             let (twice, cut_after) = self.dice(pending.function);
+            if twice {
+                self.count_fault("invocations run twice at once", 1);
+            }
             let handler = &self.handlers[pending.function];
             // Lambda retries a timed-out invocation like a failed one.
             let invoke = |payload: Value| async move {
@@ -583,6 +617,9 @@ impl Wave {
                     summary,
                 });
                 if let Err(error) = result {
+                    if error.starts_with("cut off") {
+                        self.count_fault("invocations cut off", 1);
+                    }
                     failed = Some(error);
                 }
             }
@@ -601,6 +638,10 @@ impl Wave {
                 }
             }
         }
+    }
+
+    fn count_fault(&mut self, kind: &str, by: u64) {
+        *self.faults.entry(kind.to_owned()).or_default() += by;
     }
 
     /// Whether to run an invocation twice at once, and when to cut it off.
@@ -722,6 +763,18 @@ impl Wave {
             )
         };
         let archived_templates = archived_objects(&self.emulator, &self.wiring.artifacts_bucket);
+        let mut faults = self.faults.clone();
+        if self.chaos.is_some() {
+            let sms = self.emulator.sms_faults_injected();
+            faults.insert("SMS ThrottlingException".into(), sms.throttled);
+            faults.insert("SMS 500 InternalError".into(), sms.internal_errors);
+            faults.insert("SMS latency spikes".into(), sms.slowed);
+            faults.insert(
+                "S3 500/503 refusals".into(),
+                self.emulator.s3_faults_injected(),
+            );
+            faults.insert("PutEvents entries failed".into(), self.bus.counts().1);
+        }
         let report = WaveReport {
             scenario: self.scenario_name.clone(),
             converged,
@@ -735,6 +788,7 @@ impl Wave {
             invocations: self.invocations.clone(),
             dead_lettered: self.dead_lettered.clone(),
             invariant_breaches,
+            faults,
             timeline,
             log: self.log,
             archived_templates,
