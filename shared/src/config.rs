@@ -421,10 +421,12 @@ impl FunctionConfig for TemplateGeneratorConfig {
     }
 }
 
-/// app-launcher: opt-out tag, launch window and how many apps it inspects at once.
+/// app-launcher: opt-out tag, launch window, how many apps it inspects at once, and the
+/// bucket where apps already read are remembered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppLauncherConfig {
     pub common: CommonConfig,
+    pub artifacts_bucket: String,
     pub opt_out: OptOutTag,
     pub launch_window: Option<LaunchWindow>,
     /// GetApp / LaunchApp calls in flight at once.
@@ -439,6 +441,7 @@ impl FunctionConfig for AppLauncherConfig {
     fn read(env: &mut EnvReader<'_>) -> Self {
         Self {
             common: CommonConfig::read(env),
+            artifacts_bucket: artifacts_bucket(env),
             opt_out: env.parse_or(
                 "LAUNCH_OPT_OUT_TAG",
                 OptOutTag {
@@ -541,7 +544,8 @@ mod tests {
         assert!(watcher.contains(&"REMEDIATION_MAX_ATTEMPTS"));
         assert!(watcher.contains(&"JOB_FREQUENCY_HOURS"));
         assert!(JobCreatorConfig::variables().contains(&"ARTIFACTS_BUCKET"));
-        assert!(!AppLauncherConfig::variables().contains(&"ARTIFACTS_BUCKET"));
+        assert!(AppLauncherConfig::variables().contains(&"ARTIFACTS_BUCKET"));
+        assert!(!CatalogImportConfig::variables().contains(&"ARTIFACTS_BUCKET"));
         assert!(TemplateGeneratorConfig::variables().contains(&"TEMPLATE_FORMAT"));
         assert!(AppLauncherConfig::variables().contains(&"LAUNCH_WINDOW"));
     }
@@ -550,6 +554,7 @@ mod tests {
     fn launcher_and_template_values_are_validated() {
         let errors = AppLauncherConfig::from_lookup(lookup(&[
             ("EVENT_BUS_NAME", "bus"),
+            ("ARTIFACTS_BUCKET", "b"),
             ("LAUNCH_WINDOW", "someday 10:00-11:00"),
             ("LAUNCH_OPT_OUT_TAG", "no-equals"),
         ]))

@@ -207,8 +207,11 @@ pub async fn app_summaries(
     Ok(sweep)
 }
 
-/// One app with its server groups and tags.
-pub async fn app(sms: &Client, id: &AppId) -> Result<App, AwsCallError> {
+/// GetApp: the app with its members and tags, and the version its answer describes.
+pub async fn app(
+    sms: &Client,
+    id: &AppId,
+) -> Result<(App, crate::app_cache::AppVersion), AwsCallError> {
     let answer = sms
         .get_app()
         .app_id(id.as_str())
@@ -224,17 +227,19 @@ pub async fn app(sms: &Client, id: &AppId) -> Result<App, AwsCallError> {
         status: None,
         message: format!("GetApp {id} returned no appSummary"),
     })?;
-    sms_convert::app(summary, answer.server_groups(), answer.tags()).map_err(|missing| {
-        AwsCallError {
-            service: "SMS",
-            operation: "GetApp",
-            kind: AwsErrorKind::Other {
-                code: "MissingField".into(),
-            },
-            status: None,
-            message: format!("GetApp {id}: {missing}"),
-        }
-    })
+    let app =
+        sms_convert::app(summary, answer.server_groups(), answer.tags()).map_err(|missing| {
+            AwsCallError {
+                service: "SMS",
+                operation: "GetApp",
+                kind: AwsErrorKind::Other {
+                    code: "MissingField".into(),
+                },
+                status: None,
+                message: format!("GetApp {id}: {missing}"),
+            }
+        })?;
+    Ok((app, crate::app_cache::AppVersion::of(summary)))
 }
 
 /// What came of asking for a replication job.

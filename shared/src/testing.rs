@@ -119,6 +119,12 @@ pub struct MemoryBucket(Arc<Mutex<std::collections::BTreeMap<String, Vec<u8>>>>)
 impl MemoryBucket {
     /// A client on this bucket, with the rules to count calls by.
     pub fn client(&self) -> (aws_sdk_s3::Client, Rule, Rule) {
+        self.client_with(&[])
+    }
+
+    /// A client on this bucket that also answers by `other` rules (e.g. CopyObject);
+    /// returns the GetObject and PutObject rules to count calls by.
+    pub fn client_with(&self, other: &[&Rule]) -> (aws_sdk_s3::Client, Rule, Rule) {
         use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
         use aws_sdk_s3::operation::put_object::PutObjectOutput;
         use aws_smithy_mocks::MockResponse;
@@ -142,7 +148,11 @@ impl MemoryBucket {
             write.put(req.key().unwrap_or_default(), body);
             PutObjectOutput::builder().build()
         });
-        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&get, &put]);
+        let rules: Vec<&Rule> = [&get, &put]
+            .into_iter()
+            .chain(other.iter().copied())
+            .collect();
+        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules);
         (client, get, put)
     }
 

@@ -532,8 +532,9 @@ fn events_s3_and_pass_role_are_scoped_to_the_stacks_own_resources() {
             .filter(|a| a.starts_with("s3:"))
             .collect();
         let wanted: &[&str] = match expected.name {
-            "job-watcher" | "job-creator" => &["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
-            "template-generator" => &["s3:PutObject", "s3:GetObject"],
+            "job-watcher" | "job-creator" | "app-launcher" | "template-generator" => {
+                &["s3:GetObject", "s3:PutObject", "s3:ListBucket"]
+            }
             _ => &[],
         };
         let s3: BTreeSet<&str> = s3.iter().map(String::as_str).collect();
@@ -567,11 +568,32 @@ fn events_s3_and_pass_role_are_scoped_to_the_stacks_own_resources() {
             "job-creator: s3:PutObject must be on the artifacts bucket's state/job-creator/* only, not {creator_state:?}"
         ));
     }
-    let generator_apps = prefix_of("template-generator", "s3:PutObject");
-    if generator_apps != ["${ArtifactsBucket.Arn}/apps/*"] {
+    let generator_writes = prefix_of("template-generator", "s3:PutObject");
+    let wanted = [
+        "${ArtifactsBucket.Arn}/apps/*",
+        "${ArtifactsBucket.Arn}/state/apps/*",
+    ];
+    if generator_writes != wanted {
         problems.push(format!(
-            "template-generator: s3:PutObject must be on the artifacts bucket's apps/* only, not {generator_apps:?}"
+            "template-generator: s3:PutObject must be on the artifacts bucket's apps/* and state/apps/* only, not {generator_writes:?}"
         ));
+    }
+    // Remembered apps: both functions read and write exactly the shared index's prefix
+    // of the artifacts bucket (the generator also reads SMS's own template bucket).
+    for (name, action) in [
+        ("app-launcher", "s3:PutObject"),
+        ("app-launcher", "s3:GetObject"),
+        ("template-generator", "s3:GetObject"),
+    ] {
+        let on_artifacts: Vec<String> = prefix_of(name, action)
+            .into_iter()
+            .filter(|resource| resource.starts_with("${ArtifactsBucket.Arn}"))
+            .collect();
+        if on_artifacts != ["${ArtifactsBucket.Arn}/state/apps/*"] {
+            problems.push(format!(
+                "{name}: {action} on the artifacts bucket must be on state/apps/* only, not {on_artifacts:?}"
+            ));
+        }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

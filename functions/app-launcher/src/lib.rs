@@ -2,11 +2,12 @@
 //! app whose members all have a COMPLETED replication run — never before, never twice,
 //! never an app opted out by tag, and only inside the launch window when one is set.
 //!
-//! Membership (server groups, tags) comes from GetApp, one call per app; a warm
-//! execution environment keeps it (`AppCache`) so the many run-completion events
-//! of a wave do not re-read every app. Launch status always comes from the same
-//! invocation's ListApps, and an app found ready is read again with GetApp before
-//! LaunchApp, so a cached membership or tag can delay a launch but never cause one.
+//! Membership (server groups, tags) comes from GetApp, and is remembered (`AppCache`, in
+//! memory and in the artifacts bucket) only for as long as this invocation's ListApps
+//! shows the same version of the app. Launch status always comes from the same
+//! invocation's ListApps, job states from its own GetReplicationJobs sweep, and an app
+//! found ready from memory is read again before LaunchApp: a remembered membership or
+//! tag can delay a launch, never cause one.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use autopilot_core::runtime::Context;
 use autopilot_core::sms_api;
 use autopilot_core::trigger::Incoming;
 use autopilot_core::{AutopilotError, AwsCallError};
+use aws_sdk_sms::types::AppSummary;
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
@@ -37,7 +39,10 @@ pub struct Summary {
     pub trigger: String,
     pub apps: usize,
     pub launchable_status: usize,
+    /// GetApp calls made.
     pub apps_read: usize,
+    /// Candidates whose membership was remembered instead.
+    pub apps_remembered: usize,
     pub launched: usize,
     pub launch_refused: usize,
     pub waiting: usize,
@@ -84,12 +89,12 @@ pub async fn handle(
     let summaries = sms_api::app_summaries(&context.sms).await?.items;
     summary.apps = summaries.len();
     // The summary's launch status rules most apps out without GetApp.
-    let candidates: Vec<(AppId, AppLaunchStatus)> = summaries
+    let candidates: Vec<(AppId, AppSummary)> = summaries
         .iter()
         .filter_map(|app| {
             let status = AppLaunchStatus::from_wire(app.launch_status()?.as_str());
             let id = AppId::from(app.app_id()?);
-            status.is_launchable().then_some((id, status))
+            status.is_launchable().then(|| (id, app.clone()))
         })
         .collect();
     summary.launchable_status = candidates.len();
@@ -98,23 +103,36 @@ pub async fn handle(
         return Ok(summary);
     }
 
+    let bucket = &context.config.artifacts_bucket;
+    context
+        .warm
+        .load_if_needed(&context.s3, bucket, &candidates)
+        .await;
     let jobs = sms_api::replication_jobs(&context.sms).await?.items;
     let index = jobs_by_server(&jobs);
     let index = &index;
     let concurrency = context.config.app_concurrency as usize;
-    let outcomes: Vec<(Outcome, usize)> = stream::iter(candidates)
-        .map(|(app_id, status)| {
+    let outcomes: Vec<(Outcome, bool)> = stream::iter(candidates)
+        .map(|(app_id, listed)| {
             let context = Arc::clone(&context);
-            async move { consider(&context, &app_id, status, index, dry_run).await }
+            async move { consider(&context, &app_id, &listed, index, dry_run).await }
         })
         .buffer_unordered(concurrency)
         .collect()
         .await;
+    context
+        .warm
+        .save_if_changed(&context.s3, bucket, &summaries)
+        .await;
 
     let mut events = Vec::new();
     let mut errors = Vec::new();
-    for (outcome, reads) in outcomes {
-        summary.apps_read += reads;
+    for (outcome, read) in outcomes {
+        if read {
+            summary.apps_read += 1;
+        } else {
+            summary.apps_remembered += 1;
+        }
         match outcome {
             Outcome::Readiness(AppReadiness::Waiting { .. }) => summary.waiting += 1,
             Outcome::Readiness(AppReadiness::Blocked { .. }) => summary.blocked += 1,
@@ -146,38 +164,40 @@ pub async fn handle(
     Ok(summary)
 }
 
-/// Readiness from the cached or freshly read app, then LaunchApp when ready; also
-/// returns how many GetApp calls it made.
+/// Readiness from the remembered or freshly read app, then LaunchApp when ready; also
+/// says whether it called GetApp.
 async fn consider(
     context: &LauncherContext,
     app_id: &AppId,
-    listed_status: AppLaunchStatus,
+    listed: &AppSummary,
     jobs: &HashMap<ServerId, &ReplicationJob>,
     dry_run: bool,
-) -> (Outcome, usize) {
-    let now = context.now();
-    let mut reads = 0;
-    let (mut app, called) = match context.warm.get(&context.sms, app_id, now).await {
+) -> (Outcome, bool) {
+    let (mut app, mut read) = match context
+        .warm
+        .get(&context.sms, app_id, listed, context.now())
+        .await
+    {
         Ok(found) => found,
-        Err(error) => return (Outcome::Error(error), 1),
+        Err(error) => return (Outcome::Error(error), true),
     };
-    let from_cache = !called;
-    reads += usize::from(called);
-    // The listing of this invocation knows the launch status better than the cache.
-    app.launch_status = listed_status;
+    // The listing of this invocation says where the launch stands.
+    if let Some(status) = listed.launch_status() {
+        app.launch_status = AppLaunchStatus::from_wire(status.as_str());
+    }
     let mut readiness = app_readiness(&app, jobs, &context.config.opt_out);
-    if readiness == AppReadiness::Ready && from_cache {
-        // Decide on what the service says now, not on what it said minutes ago.
-        reads += 1;
-        app = match context.warm.read(&context.sms, app_id, now).await {
+    if readiness == AppReadiness::Ready && !read {
+        // Launch on what the service says now, not on what was remembered.
+        read = true;
+        app = match context.warm.read(&context.sms, app_id, context.now()).await {
             Ok(app) => app,
-            Err(error) => return (Outcome::Error(error), reads),
+            Err(error) => return (Outcome::Error(error), read),
         };
         readiness = app_readiness(&app, jobs, &context.config.opt_out);
     }
     (
         launch_if_ready(context, app, readiness, dry_run).await,
-        reads,
+        read,
     )
 }
 

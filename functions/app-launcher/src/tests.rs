@@ -3,7 +3,7 @@
 use super::*;
 use autopilot_core::app_cache::AppCache;
 use autopilot_core::config::CommonConfig;
-use autopilot_core::testing::{self, schedule_event};
+use autopilot_core::testing::{self, schedule_event, MemoryBucket};
 use aws_sdk_sms::operation::get_app::GetAppOutput;
 use aws_sdk_sms::operation::get_replication_jobs::GetReplicationJobsOutput;
 use aws_sdk_sms::operation::launch_app::LaunchAppOutput;
@@ -21,17 +21,25 @@ fn config(dry_run: bool, window: Option<&str>) -> AppLauncherConfig {
             dry_run,
             max_attempts: 3,
         },
+        artifacts_bucket: "artifacts".into(),
         opt_out: "autopilot:launch=false".parse().unwrap(),
         launch_window: window.map(|w| w.parse().unwrap()),
         app_concurrency: 2,
     }
 }
 
+/// An app last modified an hour before the tests' "now".
 fn summary(id: &str, status: Status) -> AppSummary {
+    summary_modified(id, status, 3600)
+}
+
+fn summary_modified(id: &str, status: Status, seconds_ago: i64) -> AppSummary {
+    let modified = testing::test_now().timestamp() - seconds_ago;
     AppSummary::builder()
         .app_id(id)
         .name(format!("{id}-name"))
         .launch_status(status)
+        .last_modified(aws_sdk_sms::primitives::DateTime::from_secs(modified))
         .build()
 }
 
@@ -110,8 +118,11 @@ fn launch_ok() -> Rule {
 async fn launches_only_the_app_whose_members_all_completed() {
     let ((first, second), get, sweep, launch) = (list_apps(), get_app(), jobs(), launch_ok());
     let sms = testing::mock_sms(&[&first, &second, &get, &sweep, &launch]);
-    let (context, events) =
-        testing::context::<_, AppCache>(config(false, None), sms, testing::unused_s3());
+    let (context, events) = testing::context::<_, AppCache>(
+        config(false, None),
+        sms,
+        MemoryBucket::default().client().0,
+    );
     let event = testing::project_event(
         "ReplicationRunCompleted",
         serde_json::json!({"version": 1, "dryRun": false, "replicationJobId": "job-s-2",
@@ -139,8 +150,11 @@ async fn a_refused_launch_is_published_with_the_service_message() {
         )
     });
     let sms = testing::mock_sms(&[&first, &second, &get, &sweep, &refused]);
-    let (context, events) =
-        testing::context::<_, AppCache>(config(false, None), sms, testing::unused_s3());
+    let (context, events) = testing::context::<_, AppCache>(
+        config(false, None),
+        sms,
+        MemoryBucket::default().client().0,
+    );
     let summary = handle(schedule_event(), context).await.unwrap();
     assert_eq!(summary.launch_refused, 1);
     let failed = events.of_type("AppLaunchFailed");
@@ -154,8 +168,11 @@ async fn throttled_launches_are_retried_and_reported_retryable() {
     let throttled = mock!(aws_sdk_sms::Client::launch_app)
         .then_http_response(|| testing::sms_error(400, "ThrottlingException", "Rate exceeded"));
     let sms = testing::mock_sms(&[&first, &second, &get, &sweep, &throttled]);
-    let (context, events) =
-        testing::context::<_, AppCache>(config(false, None), sms, testing::unused_s3());
+    let (context, events) = testing::context::<_, AppCache>(
+        config(false, None),
+        sms,
+        MemoryBucket::default().client().0,
+    );
     let error = handle(schedule_event(), context).await.unwrap_err();
     assert_eq!(error.retryability(), Retryability::Retryable);
     assert_eq!(throttled.num_calls(), 3);
@@ -170,7 +187,7 @@ async fn outside_the_launch_window_nothing_launches() {
     let (context, events) = testing::context(
         config(false, Some("mon-fri 22:00-06:00")),
         sms,
-        testing::unused_s3(),
+        MemoryBucket::default().client().0,
     );
     let summary = handle(schedule_event(), context).await.unwrap();
     assert_eq!(summary.outside_launch_window, 1);
@@ -182,46 +199,158 @@ async fn outside_the_launch_window_nothing_launches() {
 async fn dry_run_publishes_the_decision_without_launching() {
     let ((first, second), get, sweep, launch) = (list_apps(), get_app(), jobs(), launch_ok());
     let sms = testing::mock_sms(&[&first, &second, &get, &sweep, &launch]);
-    let (context, events) =
-        testing::context::<_, AppCache>(config(true, None), sms, testing::unused_s3());
+    let (context, events) = testing::context::<_, AppCache>(
+        config(true, None),
+        sms,
+        MemoryBucket::default().client().0,
+    );
     handle(schedule_event(), context).await.unwrap();
     assert_eq!(launch.num_calls(), 0);
     assert_eq!(events.of_type("AppLaunched")[0]["dryRun"], true);
 }
 
-#[tokio::test]
-async fn a_warm_environment_reads_each_app_once_and_again_only_before_launching() {
-    let ((first, second), get, sweep, launch) = (list_apps(), get_app(), jobs(), launch_ok());
-    let sms = testing::mock_sms(&[&first, &second, &get, &sweep, &launch]);
-    let (context, _) =
-        testing::context::<_, AppCache>(config(false, None), sms, testing::unused_s3());
-    let cold = handle(schedule_event(), Arc::clone(&context))
-        .await
-        .unwrap();
-    assert_eq!(cold.apps_read, 3);
-    // Second invocation: the summary now says the ready app is launching; the others
-    // come from the cache, so no GetApp at all.
-    let launching = mock!(aws_sdk_sms::Client::list_apps).then_output(|| {
+/// ListApps after the first sweep: app-ready is launching, the others unchanged.
+fn after_the_launch() -> Rule {
+    mock!(aws_sdk_sms::Client::list_apps).then_output(|| {
         ListAppsOutput::builder()
-            .apps(summary("app-ready", Status::LaunchPending))
+            .apps(summary_modified("app-ready", Status::LaunchPending, 10))
             .apps(summary("app-waiting", Status::ReadyForLaunch))
             .apps(summary("app-optout", Status::ReadyForLaunch))
             .build()
-    });
-    let (get2, sweep2, launch2) = (get_app(), jobs(), launch_ok());
-    let sms = testing::mock_sms(&[&launching, &get2, &sweep2, &launch2]);
+    })
+}
+
+#[tokio::test]
+async fn a_warm_environment_reads_each_version_of_an_app_once() {
+    let ((first, second), get, sweep, launch) = (list_apps(), get_app(), jobs(), launch_ok());
+    let sms = testing::mock_sms(&[&first, &second, &get, &sweep, &launch]);
+    let bucket = MemoryBucket::default();
+    let (s3, _, stored) = bucket.client();
+    let (context, _) = testing::context::<_, AppCache>(config(false, None), sms, s3);
+    let cold = handle(schedule_event(), Arc::clone(&context))
+        .await
+        .unwrap();
+    assert_eq!((cold.apps_read, cold.apps_remembered), (3, 0));
+    assert_eq!(stored.num_calls(), 1, "the apps read are shared");
+
+    let (listing, get2, sweep2, launch2) = (after_the_launch(), get_app(), jobs(), launch_ok());
+    let (s3, index_read, index_written) = bucket.client();
     let warm = Arc::new(autopilot_core::runtime::Context {
         config: config(false, None),
-        sms,
-        s3: testing::unused_s3(),
+        sms: testing::mock_sms(&[&listing, &get2, &sweep2, &launch2]),
+        s3,
         publisher: context.publisher.clone(),
         clock: testing::fixed_clock(testing::test_now()),
         warm: context.warm.take(),
     });
     let warm = handle(schedule_event(), warm).await.unwrap();
-    assert_eq!(warm.apps_read, 0);
+    assert_eq!((warm.apps_read, warm.apps_remembered), (0, 2));
     assert_eq!(get2.num_calls(), 0);
     assert_eq!(launch2.num_calls(), 0);
+    assert_eq!(
+        (index_read.num_calls(), index_written.num_calls()),
+        (0, 0),
+        "memory vouched for every app, and nothing changed"
+    );
+}
+
+#[tokio::test]
+async fn a_remembered_app_found_ready_is_read_again_before_launching() {
+    let ((first, second), get, sweep, launch) = (list_apps(), get_app(), jobs(), launch_ok());
+    let sms = testing::mock_sms(&[&first, &second, &get, &sweep, &launch]);
+    let (context, _) = testing::context::<_, AppCache>(
+        config(false, None),
+        sms,
+        MemoryBucket::default().client().0,
+    );
+    handle(schedule_event(), Arc::clone(&context))
+        .await
+        .unwrap();
+    // s-3 has completed its run since: app-waiting is ready now.
+    let all_replicated = mock!(aws_sdk_sms::Client::get_replication_jobs).then_output(|| {
+        let job = |server: &str| {
+            SmsJob::builder()
+                .replication_job_id(format!("job-{server}"))
+                .server_id(server)
+                .state(ReplicationJobState::Active)
+                .latest_ami_id(format!("ami-{server}"))
+                .build()
+        };
+        GetReplicationJobsOutput::builder()
+            .replication_job_list(job("s-1"))
+            .replication_job_list(job("s-2"))
+            .replication_job_list(job("s-3"))
+            .build()
+    });
+    let (listing, get2, launch2) = (after_the_launch(), get_app(), launch_ok());
+    let warm = Arc::new(autopilot_core::runtime::Context {
+        config: config(false, None),
+        sms: testing::mock_sms(&[&listing, &get2, &all_replicated, &launch2]),
+        s3: MemoryBucket::default().client().0,
+        publisher: context.publisher.clone(),
+        clock: testing::fixed_clock(testing::test_now()),
+        warm: context.warm.take(),
+    });
+    let summary = handle(schedule_event(), warm).await.unwrap();
+    assert_eq!(
+        get2.num_calls(),
+        1,
+        "app-waiting, read again before its launch"
+    );
+    assert_eq!(launch2.num_calls(), 1);
+    assert_eq!((summary.apps_read, summary.apps_remembered), (1, 1));
+    assert_eq!(summary.launched, 1);
+}
+
+#[tokio::test]
+async fn a_cold_environment_takes_the_apps_other_invocations_read() {
+    let ((first, second), get, sweep, launch) = (list_apps(), get_app(), jobs(), launch_ok());
+    let bucket = MemoryBucket::default();
+    let (s3, _, _) = bucket.client();
+    let (context, _) = testing::context::<_, AppCache>(
+        config(false, None),
+        testing::mock_sms(&[&first, &second, &get, &sweep, &launch]),
+        s3,
+    );
+    handle(schedule_event(), context).await.unwrap();
+
+    let (listing, get2, sweep2, launch2) = (after_the_launch(), get_app(), jobs(), launch_ok());
+    let (s3, index_read, _) = bucket.client();
+    let (cold, _) = testing::context::<_, AppCache>(
+        config(false, None),
+        testing::mock_sms(&[&listing, &get2, &sweep2, &launch2]),
+        s3,
+    );
+    let summary = handle(schedule_event(), cold).await.unwrap();
+    assert_eq!(index_read.num_calls(), 1);
+    assert_eq!((summary.apps_read, summary.apps_remembered), (0, 2));
+    assert_eq!(get2.num_calls(), 0);
+    assert_eq!(summary.waiting, 1);
+    assert_eq!(
+        summary.not_launchable, 1,
+        "the opt-out tag is remembered too"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_index_costs_calls_not_the_sweep() {
+    let ((first, second), get, sweep, launch) = (list_apps(), get_app(), jobs(), launch_ok());
+    let bucket = MemoryBucket::default();
+    bucket.put(autopilot_core::app_cache::INDEX_KEY, b"{ cut off".to_vec());
+    let (s3, _, _) = bucket.client();
+    let (context, events) = testing::context::<_, AppCache>(
+        config(false, None),
+        testing::mock_sms(&[&first, &second, &get, &sweep, &launch]),
+        s3,
+    );
+    let summary = handle(schedule_event(), context).await.unwrap();
+    assert_eq!(summary.apps_read, 3);
+    assert_eq!(summary.launched, 1);
+    assert_eq!(events.of_type("AppLaunched")[0]["appId"], "app-ready");
+    let rewritten: serde_json::Value = bucket
+        .json(autopilot_core::app_cache::INDEX_KEY)
+        .expect("a sound index written over the broken one");
+    assert_eq!(rewritten["apps"].as_object().map(|a| a.len()), Some(3));
 }
 
 #[tokio::test]
@@ -233,33 +362,43 @@ async fn no_launchable_app_means_no_job_sweep() {
     });
     let sweep = jobs();
     let sms = testing::mock_sms(&[&only_launched, &sweep]);
-    let (context, _) =
-        testing::context::<_, AppCache>(config(false, None), sms, testing::unused_s3());
+    let (context, _) = testing::context::<_, AppCache>(
+        config(false, None),
+        sms,
+        MemoryBucket::default().client().0,
+    );
     let summary = handle(schedule_event(), context).await.unwrap();
     assert_eq!(summary.already_launched_or_in_progress, 1);
     assert_eq!(sweep.num_calls(), 0);
 }
 
 #[tokio::test]
-async fn a_cached_ready_app_is_read_again_and_an_opt_out_added_since_is_honoured() {
-    let ((first, second), get, sweep, launch) = (list_apps(), get_app(), jobs(), launch_ok());
+async fn an_app_changed_since_it_was_read_is_read_again_and_an_opt_out_added_since_is_honoured() {
+    let ((first, second), get, sweep) = (list_apps(), get_app(), jobs());
     // Cold: app-ready is launched... unless LaunchApp is refused, leaving it ready.
     let refused = mock!(aws_sdk_sms::Client::launch_app).then_http_response(|| {
         testing::sms_error(400, "OperationNotPermittedException", "not now")
     });
     let sms = testing::mock_sms(&[&first, &second, &get, &sweep, &refused]);
-    let (context, _) =
-        testing::context::<_, AppCache>(config(false, None), sms, testing::unused_s3());
+    let (s3, _, _) = MemoryBucket::default().client();
+    let (context, _) = testing::context::<_, AppCache>(config(false, None), sms, s3);
     handle(schedule_event(), Arc::clone(&context))
         .await
         .unwrap();
-    drop(launch);
-    // Warm: meanwhile the operator tagged app-ready autopilot:launch=false.
-    let ((first, second), sweep, launch) = (list_apps(), jobs(), launch_ok());
+    // Warm: meanwhile the operator tagged app-ready autopilot:launch=false, which moved
+    // its lastModified.
+    let listing = mock!(aws_sdk_sms::Client::list_apps).then_output(|| {
+        ListAppsOutput::builder()
+            .apps(summary_modified("app-ready", Status::ReadyForLaunch, 60))
+            .apps(summary("app-waiting", Status::ReadyForLaunch))
+            .apps(summary("app-optout", Status::ReadyForLaunch))
+            .build()
+    });
+    let (sweep, launch) = (jobs(), launch_ok());
     let tagged = mock!(aws_sdk_sms::Client::get_app).then_compute_output(|req| {
         let id = req.app_id().unwrap().to_owned();
         GetAppOutput::builder()
-            .app_summary(summary(&id, Status::ReadyForLaunch))
+            .app_summary(summary_modified(&id, Status::ReadyForLaunch, 60))
             .server_groups(
                 ServerGroup::builder()
                     .server_list(Server::builder().server_id("s-1").build())
@@ -274,20 +413,17 @@ async fn a_cached_ready_app_is_read_again_and_an_opt_out_added_since_is_honoured
             )
             .build()
     });
+    let (s3, _, _) = MemoryBucket::default().client();
     let warm = Arc::new(autopilot_core::runtime::Context {
         config: config(false, None),
-        sms: testing::mock_sms(&[&first, &second, &tagged, &sweep, &launch]),
-        s3: testing::unused_s3(),
+        sms: testing::mock_sms(&[&listing, &tagged, &sweep, &launch]),
+        s3,
         publisher: context.publisher.clone(),
         clock: testing::fixed_clock(testing::test_now()),
         warm: context.warm.take(),
     });
     let summary = handle(schedule_event(), warm).await.unwrap();
-    assert_eq!(
-        tagged.num_calls(),
-        1,
-        "only the app the cache called ready is read again"
-    );
+    assert_eq!(tagged.num_calls(), 1, "only the changed app is read again");
     assert_eq!(launch.num_calls(), 0);
     assert_eq!(summary.not_launchable, 2);
 }
@@ -317,8 +453,11 @@ async fn losing_a_launch_race_is_not_a_failure() {
         )
     });
     let sms = testing::mock_sms(&[&first, &second, &other_apps, &get, &sweep, &refused]);
-    let (context, events) =
-        testing::context::<_, AppCache>(config(false, None), sms, testing::unused_s3());
+    let (context, events) = testing::context::<_, AppCache>(
+        config(false, None),
+        sms,
+        MemoryBucket::default().client().0,
+    );
     let summary = handle(schedule_event(), context).await.unwrap();
     assert_eq!(refused.num_calls(), 1);
     assert_eq!(summary.launch_refused, 0);

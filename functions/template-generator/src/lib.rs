@@ -5,7 +5,8 @@
 //! the time being the triggering event's, so a redelivered event overwrites the same
 //! key instead of archiving a duplicate. Generating writes only to S3 and changes no
 //! migration state, so dry-run generates too. Which launched apps contain a server comes
-//! from GetApp, kept by a warm environment (`AppCache`) across the wave's many events.
+//! from GetApp, remembered (`AppCache`, in memory and in the artifacts bucket, shared
+//! with the launcher) for as long as ListApps shows the same version of each app.
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use autopilot_core::runtime::Context;
 use autopilot_core::sms_api;
 use autopilot_core::trigger::Incoming;
 use autopilot_core::{AutopilotError, AwsCallError, AwsErrorKind};
+use aws_sdk_sms::types::AppSummary;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
@@ -35,6 +37,10 @@ pub struct Summary {
     pub trigger: String,
     pub templates: usize,
     pub change_sets: usize,
+    /// GetApp calls made to find the launched apps holding the server.
+    pub apps_read: usize,
+    /// Launched apps whose membership was remembered instead.
+    pub apps_remembered: usize,
     pub errors: usize,
     pub dry_run: bool,
     pub events_published: usize,
@@ -62,6 +68,7 @@ pub async fn handle(
 ) -> Result<Summary, AutopilotError> {
     let incoming = Incoming::parse(payload)?;
     let stamp = incoming.time.unwrap_or_else(|| context.now());
+    let mut lookups = Lookups::default();
     let (trigger, work): (String, Vec<(AppId, Artifact)>) =
         if let Some(ready) = incoming.project_detail::<AppReady>() {
             let app = ready?.body.app_id;
@@ -73,7 +80,7 @@ pub async fn handle(
                     "ReplicationRunCompleted without serverId".into(),
                 ));
             };
-            let apps = launched_apps_containing(&context, &server).await?;
+            let apps = launched_apps_containing(&context, &server, &mut lookups).await?;
             (
                 format!("ReplicationRunCompleted {}", completed.replication_job_id),
                 apps.into_iter()
@@ -88,6 +95,8 @@ pub async fn handle(
     let mut summary = Summary {
         trigger,
         dry_run,
+        apps_read: lookups.read,
+        apps_remembered: lookups.remembered,
         ..Summary::default()
     };
     let mut events = Vec::new();
@@ -139,37 +148,60 @@ pub async fn handle(
     Ok(summary)
 }
 
+/// GetApp calls made, and apps remembered instead.
+#[derive(Debug, Default)]
+struct Lookups {
+    read: usize,
+    remembered: usize,
+}
+
 /// Launched apps with `server` among their members.
 async fn launched_apps_containing(
     context: &Arc<GeneratorContext>,
     server: &ServerId,
+    lookups: &mut Lookups,
 ) -> Result<Vec<AppId>, AutopilotError> {
-    let launched: Vec<AppId> = sms_api::app_summaries(&context.sms)
-        .await?
-        .items
+    let summaries = sms_api::app_summaries(&context.sms).await?.items;
+    let launched: Vec<(AppId, AppSummary)> = summaries
         .iter()
         .filter(|app| {
             app.launch_status()
                 .is_some_and(|s| AppLaunchStatus::from_wire(s.as_str()).is_launched())
         })
-        .filter_map(|app| app.app_id().map(AppId::from))
+        .filter_map(|app| Some((AppId::from(app.app_id()?), app.clone())))
         .collect();
-    let apps: Vec<Result<Option<AppId>, AwsCallError>> = stream::iter(launched)
-        .map(|id| {
+    let bucket = &context.config.artifacts_bucket;
+    context
+        .warm
+        .load_if_needed(&context.s3, bucket, &launched)
+        .await;
+    let apps: Vec<Result<(Option<AppId>, bool), AwsCallError>> = stream::iter(launched)
+        .map(|(id, listed)| {
             let context = Arc::clone(context);
             async move {
-                let (app, _) = context.warm.get(&context.sms, &id, context.now()).await?;
-                Ok(app.member_ids().contains(server).then_some(id))
+                let (app, read) = context
+                    .warm
+                    .get(&context.sms, &id, &listed, context.now())
+                    .await?;
+                Ok((app.member_ids().contains(server).then_some(id), read))
             }
         })
         .buffer_unordered(4)
         .collect()
         .await;
+    context
+        .warm
+        .save_if_changed(&context.s3, bucket, &summaries)
+        .await;
     let mut containing = Vec::new();
     for app in apps {
-        if let Some(id) = app? {
-            containing.push(id);
+        let (holding, read) = app?;
+        if read {
+            lookups.read += 1;
+        } else {
+            lookups.remembered += 1;
         }
+        containing.extend(holding);
     }
     containing.sort();
     Ok(containing)
@@ -331,70 +363,113 @@ mod tests {
         assert_eq!(generated[0]["format"], "YAML");
     }
 
-    #[tokio::test]
-    async fn a_newer_run_of_a_launched_member_generates_a_change_set() {
-        let list = mock!(aws_sdk_sms::Client::list_apps).then_output(|| {
+    /// An app summary last modified `seconds_ago` before the tests' "now".
+    fn listed(id: &str, status: Status, seconds_ago: i64) -> AppSummary {
+        AppSummary::builder()
+            .app_id(id)
+            .launch_status(status)
+            .last_modified(aws_sdk_sms::primitives::DateTime::from_secs(
+                testing::test_now().timestamp() - seconds_ago,
+            ))
+            .build()
+    }
+
+    /// ListApps: app-1 and app-2 launched (app-2 modified `app_2_age` seconds ago),
+    /// app-3 not.
+    fn list_apps(app_2_age: i64) -> aws_smithy_mocks::Rule {
+        mock!(aws_sdk_sms::Client::list_apps).then_output(move || {
             ListAppsOutput::builder()
-                .apps(
-                    AppSummary::builder()
-                        .app_id("app-1")
-                        .launch_status(Status::Launched)
-                        .build(),
-                )
-                .apps(
-                    AppSummary::builder()
-                        .app_id("app-2")
-                        .launch_status(Status::Launched)
-                        .build(),
-                )
-                .apps(
-                    AppSummary::builder()
-                        .app_id("app-3")
-                        .launch_status(Status::ReadyForLaunch)
-                        .build(),
-                )
+                .apps(listed("app-1", Status::Launched, 3600))
+                .apps(listed("app-2", Status::Launched, app_2_age))
+                .apps(listed("app-3", Status::ReadyForLaunch, 3600))
                 .build()
-        });
-        let get = mock!(aws_sdk_sms::Client::get_app).then_compute_output(|req| {
+        })
+    }
+
+    /// GetApp: s-1 is a member of app-1 only.
+    fn get_app(app_2_age: i64) -> aws_smithy_mocks::Rule {
+        mock!(aws_sdk_sms::Client::get_app).then_compute_output(move |req| {
             let id = req.app_id().unwrap();
-            let member = if id == "app-1" { "s-1" } else { "s-9" };
+            let (member, age) = match id {
+                "app-1" => ("s-1", 3600),
+                "app-2" => ("s-9", app_2_age),
+                _ => ("s-8", 3600),
+            };
             GetAppOutput::builder()
-                .app_summary(
-                    AppSummary::builder()
-                        .app_id(id)
-                        .launch_status(Status::Launched)
-                        .build(),
-                )
+                .app_summary(listed(id, Status::Launched, age))
                 .server_groups(
                     ServerGroup::builder()
                         .server_list(Server::builder().server_id(member).build())
                         .build(),
                 )
                 .build()
-        });
-        let change_set = mock!(aws_sdk_sms::Client::generate_change_set)
+        })
+    }
+
+    fn change_set() -> aws_smithy_mocks::Rule {
+        mock!(aws_sdk_sms::Client::generate_change_set)
             .match_requests(|req| req.app_id() == Some("app-1"))
             .then_output(|| {
                 GenerateChangeSetOutput::builder()
                     .s3_location(location("app-1/changeset.json"))
                     .build()
-            });
+            })
+    }
+
+    fn run_completed(run: &str) -> Value {
+        testing::project_event(
+            "ReplicationRunCompleted",
+            json!({"version": 1, "dryRun": false, "replicationJobId": "j-1", "replicationRunId": run, "serverId": "s-1", "amiId": "ami-2"}),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_newer_run_of_a_launched_member_generates_a_change_set() {
+        let (list, get, change_set) = (list_apps(3600), get_app(3600), change_set());
         let copy = mock!(aws_sdk_s3::Client::copy_object)
             .then_output(|| CopyObjectOutput::builder().build());
+        let bucket = testing::MemoryBucket::default();
+        let (s3, _, _) = bucket.client_with(&[&copy]);
         let (context, events) = testing::context::<_, AppCache>(
             config(OutputFormat::Json),
             testing::mock_sms(&[&list, &get, &change_set]),
-            testing::mock_s3(&[&copy]),
+            s3,
         );
-        let event = testing::project_event(
-            "ReplicationRunCompleted",
-            json!({"version": 1, "dryRun": false, "replicationJobId": "j-1", "replicationRunId": "r-2", "serverId": "s-1", "amiId": "ami-2"}),
-        );
-        let summary = handle(event, context).await.unwrap();
+        let summary = handle(run_completed("r-2"), context).await.unwrap();
         assert_eq!(summary.change_sets, 1);
         assert_eq!(get.num_calls(), 2, "only launched apps are opened");
+        assert_eq!((summary.apps_read, summary.apps_remembered), (2, 0));
         assert_eq!(change_set.num_calls(), 1);
+        assert_eq!(copy.num_calls(), 1);
         assert_eq!(events.of_type("ChangeSetGenerated")[0]["appId"], "app-1");
+    }
+
+    #[tokio::test]
+    async fn later_events_read_only_the_apps_changed_since() {
+        let bucket = testing::MemoryBucket::default();
+        let copy = mock!(aws_sdk_s3::Client::copy_object)
+            .then_output(|| CopyObjectOutput::builder().build());
+        let invoke = |app_2_age: i64, run: &'static str| {
+            let bucket = bucket.clone();
+            let copy = &copy;
+            async move {
+                let (list, get, change_set) =
+                    (list_apps(app_2_age), get_app(app_2_age), change_set());
+                let (s3, _, _) = bucket.client_with(&[copy]);
+                // A cold environment each time: only the shared index carries over.
+                let (context, _) = testing::context::<_, AppCache>(
+                    config(OutputFormat::Json),
+                    testing::mock_sms(&[&list, &get, &change_set]),
+                    s3,
+                );
+                let summary = handle(run_completed(run), context).await.unwrap();
+                assert_eq!(summary.change_sets, 1);
+                (summary.apps_read, summary.apps_remembered, get.num_calls())
+            }
+        };
+        assert_eq!(invoke(3600, "r-2").await, (2, 0, 2));
+        assert_eq!(invoke(3600, "r-3").await, (0, 2, 0), "nothing changed");
+        assert_eq!(invoke(60, "r-4").await, (1, 1, 1), "app-2 changed");
     }
 
     #[tokio::test]
