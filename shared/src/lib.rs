@@ -15,7 +15,7 @@ pub mod runtime;
 pub mod sms_api;
 pub mod sms_convert;
 pub mod telemetry;
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod trigger;
 pub mod wave_policy;

@@ -5,12 +5,18 @@
 use std::time::Duration;
 
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use futures::stream::{self, StreamExt};
 
 use crate::error::AwsCallError;
 use crate::events::{OutgoingEvent, EVENT_SOURCE};
 
 /// PutEvents accepts at most this many entries per call.
 pub const MAX_ENTRIES_PER_CALL: usize = 10;
+
+/// PutEvents calls in flight at once: a sweep announcing thousands of completed runs
+/// would otherwise wait on a thousand round trips one after another, while the default
+/// PutEvents quota is hundreds of calls per second.
+pub const CALLS_IN_FLIGHT: usize = 4;
 
 /// An event that could not be published, with the last reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,8 +95,19 @@ impl EventPublisher {
                 backoff *= 2;
             }
             let mut still_failing = Vec::new();
-            for batch in pending.chunks(MAX_ENTRIES_PER_CALL) {
-                let outcomes = self.put_batch(batch.iter().map(|(event, _)| event)).await;
+            // Owned requests: futures borrowing `self` or `pending` inside a stream trip
+            // the Send check of the runtime's handler bound.
+            let requests: Vec<Vec<PutEventsRequestEntry>> = pending
+                .chunks(MAX_ENTRIES_PER_CALL)
+                .map(|batch| self.entries(batch.iter().map(|(event, _)| event)))
+                .collect();
+            let client = self.client.clone();
+            let answers: Vec<_> = stream::iter(requests)
+                .map(move |entries| put_entries(client.clone(), entries))
+                .buffered(CALLS_IN_FLIGHT)
+                .collect()
+                .await;
+            for (batch, outcomes) in pending.chunks(MAX_ENTRIES_PER_CALL).zip(answers) {
                 for ((event, _), outcome) in batch.iter().zip(outcomes) {
                     match outcome {
                         Ok(()) => report.published += 1,
@@ -123,12 +140,12 @@ impl EventPublisher {
         report
     }
 
-    /// One PutEvents call; one outcome per entry, in order.
-    async fn put_batch<'a>(
+    /// The PutEvents entries of `batch`.
+    fn entries<'a>(
         &self,
         batch: impl Iterator<Item = &'a OutgoingEvent>,
-    ) -> Vec<Result<(), (String, String)>> {
-        let entries: Vec<PutEventsRequestEntry> = batch
+    ) -> Vec<PutEventsRequestEntry> {
+        batch
             .map(|event| {
                 PutEventsRequestEntry::builder()
                     .event_bus_name(&self.bus_name)
@@ -138,37 +155,38 @@ impl EventPublisher {
                     .set_resources((!event.resources.is_empty()).then(|| event.resources.clone()))
                     .build()
             })
-            .collect();
-        let count = entries.len();
-        match self
-            .client
-            .put_events()
-            .set_entries(Some(entries))
-            .send()
-            .await
-        {
-            Ok(output) => {
-                let results = output.entries();
-                (0..count)
-                    .map(|i| match results.get(i) {
-                        Some(result) if result.error_code().is_none() => Ok(()),
-                        Some(result) => Err((
-                            result.error_code().unwrap_or_default().to_owned(),
-                            result.error_message().unwrap_or_default().to_owned(),
-                        )),
-                        // The service must answer each entry; a short answer is a failure.
-                        None => Err((
-                            "MissingResult".into(),
-                            "PutEvents returned fewer results than entries".into(),
-                        )),
-                    })
-                    .collect()
-            }
-            Err(error) => {
-                let error = AwsCallError::from_sdk("EventBridge", "PutEvents", &error);
-                let reason = (error.kind.name().to_owned(), error.message.clone());
-                vec![Err(reason); count]
-            }
+            .collect()
+    }
+}
+
+/// One PutEvents call; one outcome per entry, in order.
+async fn put_entries(
+    client: aws_sdk_eventbridge::Client,
+    entries: Vec<PutEventsRequestEntry>,
+) -> Vec<Result<(), (String, String)>> {
+    let count = entries.len();
+    match client.put_events().set_entries(Some(entries)).send().await {
+        Ok(output) => {
+            let results = output.entries();
+            (0..count)
+                .map(|i| match results.get(i) {
+                    Some(result) if result.error_code().is_none() => Ok(()),
+                    Some(result) => Err((
+                        result.error_code().unwrap_or_default().to_owned(),
+                        result.error_message().unwrap_or_default().to_owned(),
+                    )),
+                    // The service must answer each entry; a short answer is a failure.
+                    None => Err((
+                        "MissingResult".into(),
+                        "PutEvents returned fewer results than entries".into(),
+                    )),
+                })
+                .collect()
+        }
+        Err(error) => {
+            let error = AwsCallError::from_sdk("EventBridge", "PutEvents", &error);
+            let reason = (error.kind.name().to_owned(), error.message.clone());
+            vec![Err(reason); count]
         }
     }
 }

@@ -21,11 +21,16 @@ use autopilot_core::runtime::Context;
 use autopilot_core::sms_api::{self, JobCreation};
 use autopilot_core::trigger::Incoming;
 use autopilot_core::{AutopilotError, AwsCallError, AwsErrorKind};
+use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
 
 /// Where the snapshot lives in the artifacts bucket.
 pub const SNAPSHOT_KEY: &str = "state/job-watcher/snapshot.json";
+
+/// Remediation calls in flight at once: a sweep finding hundreds of paused jobs should
+/// not wait on each round trip in turn, nor burst past SMS's throttling.
+pub const REMEDIATIONS_IN_FLIGHT: usize = 4;
 
 /// What one invocation did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -154,8 +159,10 @@ pub async fn handle(
             (job, undecided)
         })
         .collect();
-    let mut remediation_events = Vec::new();
-    let mut remediation_errors = Vec::new();
+    // Decide for every failure first (from the snapshot alone), then call SMS for the
+    // remediations a few at a time (one job per server, so they are independent), then
+    // record the outcomes in the order decided.
+    let mut decided = Vec::new();
     for (job, undecided) in failed_jobs {
         let history = next
             .remediations
@@ -163,36 +170,59 @@ pub async fn handle(
             .cloned()
             .unwrap_or_default();
         let decision = config.remediation.decide(&job.state, &history, now);
-        let action = match decision {
-            Remediation::Hold(reason) => {
-                if !undecided || reason == HoldReason::NotFailed {
-                    continue;
+        if let Remediation::Hold(reason) = &decision {
+            if !undecided || *reason == HoldReason::NotFailed {
+                continue;
+            }
+        }
+        decided.push((job, decision));
+    }
+    // Owned copies: a future borrowing this invocation's data trips the Send check of
+    // the runtime's handler bound.
+    let to_attempt: Vec<(ReplicationJob, Remediation)> = decided
+        .iter()
+        .map(|(job, decision)| ((*job).clone(), decision.clone()))
+        .collect();
+    let attempts: Vec<Option<Result<RemediationAction, AwsCallError>>> = stream::iter(to_attempt)
+        .map(|(job, decision)| {
+            let context = Arc::clone(&context);
+            async move {
+                match decision {
+                    Remediation::Hold(_) => None,
+                    _ => Some(remediate(&context, &job, &decision, dry_run).await),
                 }
+            }
+        })
+        .buffered(REMEDIATIONS_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut remediation_events = Vec::new();
+    let mut remediation_errors = Vec::new();
+    for ((job, decision), attempt) in decided.iter().zip(attempts) {
+        let action = match (decision, attempt) {
+            (Remediation::Hold(reason), _) => {
                 summary.remediations_held += 1;
                 RemediationAction::Held {
-                    reason: describe_hold(&reason),
+                    reason: describe_hold(reason),
                 }
             }
-            Remediation::StartOnDemandRun | Remediation::Recreate => {
-                match remediate(&context, job, &decision, dry_run).await {
-                    Ok(action) => {
-                        next.record_remediation(&job.server_id, now);
-                        summary.remediations_started += 1;
-                        action
-                    }
-                    Err(error) if error.kind == AwsErrorKind::ReplicationRunLimitExceeded => {
-                        summary.remediations_held += 1;
-                        RemediationAction::Held {
-                            reason: format!("the service refused: {}", error.message),
-                        }
-                    }
-                    Err(error) => {
-                        tracing::warn!(job = %job.id, error = %error, "remediation failed");
-                        remediation_errors.push(error);
-                        continue;
-                    }
+            (_, Some(Ok(action))) => {
+                next.record_remediation(&job.server_id, now);
+                summary.remediations_started += 1;
+                action
+            }
+            (_, Some(Err(error))) if error.kind == AwsErrorKind::ReplicationRunLimitExceeded => {
+                summary.remediations_held += 1;
+                RemediationAction::Held {
+                    reason: format!("the service refused: {}", error.message),
                 }
             }
+            (_, Some(Err(error))) => {
+                tracing::warn!(job = %job.id, error = %error, "remediation failed");
+                remediation_errors.push(error);
+                continue;
+            }
+            (_, None) => unreachable!("every remediation that is not a hold was attempted"),
         };
         if let Some(record) = next.failures.get_mut(&job.id) {
             record.remediation_decided = true;
