@@ -575,10 +575,18 @@ impl Wave {
                 self.count_fault("invocations run twice at once", 1);
             }
             let handler = &self.handlers[pending.function];
-            // Lambda retries a timed-out invocation like a failed one.
+            // Lambda retries a timed-out invocation like a failed one. It also tells the
+            // function its deadline, and so does the driver for the invocations it cuts.
             let invoke = |payload: Value| async move {
                 let outcome = match cut_after {
-                    Some(limit) => match tokio::time::timeout(limit, handler.invoke(payload)).await
+                    Some(limit) => match tokio::time::timeout(
+                        limit,
+                        autopilot_core::runtime::with_deadline(
+                            std::time::Instant::now() + limit,
+                            handler.invoke(payload),
+                        ),
+                    )
+                    .await
                     {
                         Ok(outcome) => outcome,
                         Err(_) => {

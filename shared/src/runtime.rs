@@ -1,10 +1,13 @@
 //! What every function's `main` does: tracing, configuration validated at cold start,
 //! clients built once, then the Lambda runtime loop around the handler. A handler is a
 //! plain async function of the incoming payload and the shared `Context`, so tests and
-//! the local runner call exactly the code that deploys.
+//! the local runner call exactly the code that deploys. Lambda's deadline for the current
+//! invocation is kept in a task-local (`remaining`), for work that must not be started
+//! too close to it.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
@@ -57,6 +60,35 @@ impl<C: FunctionConfig, W: Default> Context<C, W> {
     }
 }
 
+tokio::task_local! {
+    /// When Lambda stops the invocation running in this task.
+    static DEADLINE: Instant;
+}
+
+/// Runs `work` as an invocation that is stopped at `deadline`, as Lambda does at the
+/// function's timeout (the local wave driver uses this for its cut-off invocations).
+pub async fn with_deadline<F: Future>(deadline: Instant, work: F) -> F::Output {
+    DEADLINE.scope(deadline, work).await
+}
+
+/// Time left before the current invocation is stopped; `None` when no deadline is known
+/// (unit tests, in-process benchmarks).
+pub fn remaining() -> Option<Duration> {
+    DEADLINE
+        .try_with(|deadline| deadline.saturating_duration_since(Instant::now()))
+        .ok()
+}
+
+/// Lambda's deadline (milliseconds since the epoch) on this process's monotonic clock.
+fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        });
+    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
 /// Runs a function: call from `main` with the crate's handler.
 pub async fn run<C, W, S, H, F>(name: &'static str, handler: H) -> Result<(), lambda_runtime::Error>
 where
@@ -83,8 +115,9 @@ where
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let context = Arc::clone(&context);
         let handler = Arc::clone(&handler);
+        let deadline = deadline_from_epoch_ms(event.context.deadline);
         async move {
-            match handler(event.payload, context).await {
+            match with_deadline(deadline, handler(event.payload, context)).await {
                 Ok(summary) => {
                     log_summary(name, &summary);
                     Ok(summary)
@@ -138,4 +171,39 @@ async fn report_init_error(error_type: &str, message: &str) {
 pub fn log_summary<S: Serialize>(function: &str, summary: &S) {
     let summary = serde_json::to_value(summary).unwrap_or(Value::Null);
     tracing::info!(function, %summary, "invocation complete");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_deadline_is_known_inside_its_invocation_only() {
+        assert_eq!(remaining(), None);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let left = with_deadline(deadline, async { remaining() }).await;
+        assert!(left
+            .is_some_and(|left| left > Duration::from_secs(29) && left <= Duration::from_secs(30)));
+        let past = with_deadline(Instant::now(), async { remaining() }).await;
+        assert_eq!(past, Some(Duration::ZERO));
+        assert_eq!(remaining(), None);
+    }
+
+    #[test]
+    fn lambdas_epoch_deadline_becomes_a_monotonic_one() {
+        let now_ms = u64::try_from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap();
+        let left = deadline_from_epoch_ms(now_ms + 5_000).saturating_duration_since(Instant::now());
+        assert!(
+            left > Duration::from_millis(4_500) && left <= Duration::from_secs(5),
+            "{left:?}"
+        );
+        let gone = deadline_from_epoch_ms(now_ms - 5_000).saturating_duration_since(Instant::now());
+        assert_eq!(gone, Duration::ZERO);
+    }
 }

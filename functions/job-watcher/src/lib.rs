@@ -4,10 +4,14 @@
 //! completed run. What was alerted and announced is kept in a snapshot in the artifacts
 //! bucket together with an outbox: the decided events are stored before the watcher acts
 //! or publishes, and leave the outbox once published, so an invocation cut off at any
-//! point loses no alert, and repeats one only if cut between PutEvents and that write.
+//! point loses no alert. Publishing starts only with `PUBLISH_MARGIN` left before
+//! Lambda's deadline, so a timeout cannot fall between PutEvents and the write that
+//! empties the outbox; only a process dying without warning there (out of memory, a
+//! host failure) would make the next invocation publish an alert twice.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use autopilot_core::artifacts;
 use autopilot_core::config::JobWatcherConfig;
@@ -17,7 +21,7 @@ use autopilot_core::events::{
 };
 use autopilot_core::failures::{Coverage, FailureSnapshot, HoldReason, Remediation};
 use autopilot_core::model::{JobId, ReplicationJob};
-use autopilot_core::runtime::Context;
+use autopilot_core::runtime::{self, Context};
 use autopilot_core::sms_api::{self, JobCreation};
 use autopilot_core::trigger::Incoming;
 use autopilot_core::{AutopilotError, AwsCallError, AwsErrorKind};
@@ -31,6 +35,10 @@ pub const SNAPSHOT_KEY: &str = "state/job-watcher/snapshot.json";
 /// Remediation calls in flight at once: a sweep finding hundreds of paused jobs should
 /// not wait on each round trip in turn, nor burst past SMS's throttling.
 pub const REMEDIATIONS_IN_FLIGHT: usize = 4;
+
+/// Time the watcher must have left to publish its outbox and then record that it did:
+/// the snapshot write after PutEvents, SDK retries included.
+pub const PUBLISH_MARGIN: Duration = Duration::from_secs(10);
 
 /// What one invocation did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -47,6 +55,8 @@ pub struct Summary {
     pub remediation_errors: usize,
     pub dry_run: bool,
     pub events_published: usize,
+    /// Events left in the outbox for the next invocation (too close to the deadline).
+    pub events_deferred: usize,
 }
 
 pub async fn handle(
@@ -247,7 +257,17 @@ pub async fn handle(
         artifacts::store_json(&context.s3, bucket, SNAPSHOT_KEY, &next).await?;
     }
 
-    if !next.outbox.is_empty() {
+    let deadline_near = runtime::remaining().is_some_and(|left| left < PUBLISH_MARGIN);
+    if !next.outbox.is_empty() && deadline_near {
+        // Stopped between PutEvents and the write below, this invocation would leave
+        // published events in the outbox, and the next one would publish them again.
+        // Stored, they wait for the next invocation instead.
+        tracing::warn!(
+            events = next.outbox.len(),
+            "too close to the deadline to publish; the events stay in the outbox"
+        );
+        summary.events_deferred = next.outbox.len();
+    } else if !next.outbox.is_empty() {
         let report = context.publisher.publish(next.outbox.clone()).await;
         next.outbox = report
             .failed

@@ -296,6 +296,39 @@ async fn an_invocation_cut_off_after_claiming_loses_no_alert() {
 }
 
 #[tokio::test]
+async fn close_to_the_deadline_events_wait_in_the_outbox_instead_of_going_out() {
+    let store = SnapshotStore::default();
+    let jobs = sweep(vec![job("j2", State::Failed, None)]);
+    let (s3, _, _) = store.client();
+    let (context, events) = testing::context(config(false), testing::mock_sms(&[&jobs]), s3);
+    let soon = std::time::Instant::now() + PUBLISH_MARGIN / 2;
+    let summary = runtime::with_deadline(soon, handle(schedule_event(), context))
+        .await
+        .unwrap();
+    assert_eq!(
+        summary.events_deferred, 2,
+        "the alert and the hold decision"
+    );
+    assert!(events.all().is_empty(), "nothing published");
+    assert_eq!(store.snapshot().outbox.len(), 2);
+
+    // With time to spare, the next invocation sends them, once.
+    let jobs = sweep(vec![job("j2", State::Failed, None)]);
+    let (s3, _, _) = store.client();
+    let (context, events) = testing::context(config(false), testing::mock_sms(&[&jobs]), s3);
+    let later = std::time::Instant::now() + PUBLISH_MARGIN * 30;
+    let summary = runtime::with_deadline(later, handle(schedule_event(), context))
+        .await
+        .unwrap();
+    assert_eq!(summary.events_deferred, 0);
+    assert_eq!(
+        events.detail_types(),
+        ["ReplicationJobFailed", "ReplicationJobRemediated"]
+    );
+    assert!(store.snapshot().outbox.is_empty());
+}
+
+#[tokio::test]
 async fn a_failure_alerted_by_a_cut_off_invocation_still_gets_its_decision() {
     // The alert went out, but the invocation died before deciding what to do.
     let store = SnapshotStore::default();
