@@ -1373,8 +1373,8 @@ impl Bench<'_> {
             ),
             (items, "jobs"),
             timed,
-            &[],
-            1,
+            &["StartOnDemandReplicationRun"],
+            job_watcher::REMEDIATIONS_IN_FLIGHT as u32,
             self.args.latency_ms,
             timeouts,
         ));
@@ -1495,7 +1495,7 @@ struct Timed {
     items: usize,
     /// What `items` counts.
     unit: &'static str,
-    /// Calls that follow each other (pages of a sweep, the watcher's remediations).
+    /// Calls that follow each other (pages of a sweep).
     sequential: u64,
     /// Calls fanned out `concurrency` at a time.
     parallel: u64,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use futures::stream::{self, StreamExt};
+use futures::stream::{FuturesOrdered, StreamExt};
 
 use crate::error::AwsCallError;
 use crate::events::{OutgoingEvent, EVENT_SOURCE};
@@ -95,18 +95,24 @@ impl EventPublisher {
                 backoff *= 2;
             }
             let mut still_failing = Vec::new();
-            // Owned requests: futures borrowing `self` or `pending` inside a stream trip
-            // the Send check of the runtime's handler bound.
-            let requests: Vec<Vec<PutEventsRequestEntry>> = pending
-                .chunks(MAX_ENTRIES_PER_CALL)
-                .map(|batch| self.entries(batch.iter().map(|(event, _)| event)))
-                .collect();
-            let client = self.client.clone();
-            let answers: Vec<_> = stream::iter(requests)
-                .map(move |entries| put_entries(client.clone(), entries))
-                .buffered(CALLS_IN_FLIGHT)
-                .collect()
-                .await;
+            // A few calls in flight, each request built only when its call starts (a
+            // sweep may publish thousands of events). The futures own their data: ones
+            // borrowing `self` inside a stream combinator trip the Send check of the
+            // runtime's handler bound.
+            let mut batches = pending.chunks(MAX_ENTRIES_PER_CALL);
+            let mut in_flight = FuturesOrdered::new();
+            let mut answers = Vec::with_capacity(pending.len().div_ceil(MAX_ENTRIES_PER_CALL));
+            loop {
+                while in_flight.len() < CALLS_IN_FLIGHT {
+                    let Some(batch) = batches.next() else { break };
+                    let entries = self.entries(batch.iter().map(|(event, _)| event));
+                    in_flight.push_back(put_entries(self.client.clone(), entries));
+                }
+                match in_flight.next().await {
+                    Some(answer) => answers.push(answer),
+                    None => break,
+                }
+            }
             for (batch, outcomes) in pending.chunks(MAX_ENTRIES_PER_CALL).zip(answers) {
                 for ((event, _), outcome) in batch.iter().zip(outcomes) {
                     match outcome {

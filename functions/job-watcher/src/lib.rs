@@ -144,7 +144,10 @@ pub async fn handle(
 
     // Claim before acting: stored, these events go out even if this invocation dies.
     next.outbox.extend(events);
-    if next != previous {
+    let changed = next != previous;
+    // The sweep's largest allocations are these snapshots: keep one.
+    drop(previous);
+    if changed {
         artifacts::store_json(&context.s3, bucket, SNAPSHOT_KEY, &next).await?;
     }
 
@@ -152,7 +155,7 @@ pub async fn handle(
     // failed job is acted on only when an action became possible. The flag lives in the
     // snapshot, so an invocation cut off between alerting and deciding is caught up.
     let by_id: BTreeMap<&JobId, &ReplicationJob> = observed.iter().map(|j| (&j.id, j)).collect();
-    let failed_jobs: Vec<(&ReplicationJob, bool)> = changes
+    let failed_jobs: Vec<(ReplicationJob, bool)> = changes
         .newly_failed
         .iter()
         .chain(
@@ -166,9 +169,12 @@ pub async fn handle(
                 .failures
                 .get(&job.id)
                 .is_some_and(|record| !record.remediation_decided);
-            (job, undecided)
+            (job.clone(), undecided)
         })
         .collect();
+    // The sweep's jobs, with their runs, are the largest thing held: not needed from here.
+    drop(by_id);
+    drop(observed);
     // Decide for every failure first (from the snapshot alone), then call SMS for the
     // remediations a few at a time (one job per server, so they are independent), then
     // record the outcomes in the order decided.
@@ -189,23 +195,20 @@ pub async fn handle(
     }
     // Owned copies: a future borrowing this invocation's data trips the Send check of
     // the runtime's handler bound.
-    let to_attempt: Vec<(ReplicationJob, Remediation)> = decided
-        .iter()
-        .map(|(job, decision)| ((*job).clone(), decision.clone()))
-        .collect();
-    let attempts: Vec<Option<Result<RemediationAction, AwsCallError>>> = stream::iter(to_attempt)
-        .map(|(job, decision)| {
-            let context = Arc::clone(&context);
-            async move {
-                match decision {
-                    Remediation::Hold(_) => None,
-                    _ => Some(remediate(&context, &job, &decision, dry_run).await),
+    let attempts: Vec<Option<Result<RemediationAction, AwsCallError>>> =
+        stream::iter(decided.clone())
+            .map(|(job, decision)| {
+                let context = Arc::clone(&context);
+                async move {
+                    match decision {
+                        Remediation::Hold(_) => None,
+                        _ => Some(remediate(&context, &job, &decision, dry_run).await),
+                    }
                 }
-            }
-        })
-        .buffered(REMEDIATIONS_IN_FLIGHT)
-        .collect()
-        .await;
+            })
+            .buffered(REMEDIATIONS_IN_FLIGHT)
+            .collect()
+            .await;
     let mut remediation_events = Vec::new();
     let mut remediation_errors = Vec::new();
     for ((job, decision), attempt) in decided.iter().zip(attempts) {
@@ -268,7 +271,11 @@ pub async fn handle(
         );
         summary.events_deferred = next.outbox.len();
     } else if !next.outbox.is_empty() {
-        let report = context.publisher.publish(next.outbox.clone()).await;
+        // Moved, not copied: at 10,000 servers a first sweep's outbox holds ~10,000 events.
+        let report = context
+            .publisher
+            .publish(std::mem::take(&mut next.outbox))
+            .await;
         next.outbox = report
             .failed
             .iter()
