@@ -631,10 +631,14 @@ impl World {
         })
     }
 
-    /// Ids of the apps of `scope`, split into those whose current version the shared
-    /// index of remembered apps (`autopilot_core::app_cache`) holds and those it does not,
-    /// worked out by the bench itself from the listing and the local S3's file.
-    fn remembered_apps(&self, scope: AppScope) -> Measured<(BTreeSet<String>, BTreeSet<String>)> {
+    /// Ids of the apps of `scope` in `listed` (ListApps), split into those whose current
+    /// version the shared index of remembered apps (`autopilot_core::app_cache`) holds and
+    /// those it does not, worked out by the bench itself from the local S3's file.
+    fn remembered_apps(
+        &self,
+        scope: AppScope,
+        listed: &[Value],
+    ) -> Measured<(BTreeSet<String>, BTreeSet<String>)> {
         let path = self
             .emulator
             .s3_root()
@@ -652,8 +656,8 @@ impl World {
                 .map(|t| t.timestamp_millis())
         };
         let (mut remembered, mut unremembered) = (BTreeSet::new(), BTreeSet::new());
-        for app in self.list("ListApps", "apps")? {
-            if !scope.contains(&app) {
+        for app in listed {
+            if !scope.contains(app) {
                 continue;
             }
             let id = app["appId"].as_str().unwrap_or_default().to_owned();
@@ -674,10 +678,9 @@ impl World {
         Ok((remembered, unremembered))
     }
 
-    /// Ids of the apps whose launch has begun or finished.
-    fn launched_apps(&self) -> Measured<BTreeSet<String>> {
-        Ok(self
-            .list("ListApps", "apps")?
+    /// Ids of the apps in `listed` (ListApps) whose launch has begun or finished.
+    fn launched_apps(listed: &[Value]) -> BTreeSet<String> {
+        listed
             .iter()
             .filter(|app| {
                 let status =
@@ -689,7 +692,7 @@ impl World {
                     )
             })
             .filter_map(|app| app["appId"].as_str().map(str::to_owned))
-            .collect())
+            .collect()
     }
 
     async fn shutdown(self) {
@@ -1244,11 +1247,12 @@ impl Bench<'_> {
             }
             _ => None,
         };
+        let apps_before = world.list("ListApps", "apps")?;
         let (remembered, unremembered) = match scope {
-            Some(scope) => world.remembered_apps(scope)?,
+            Some(scope) => world.remembered_apps(scope, &apps_before)?,
             None => Default::default(),
         };
-        let launched_before = world.launched_apps()?;
+        let launched_before = World::launched_apps(&apps_before);
         let mut counted = Vec::new();
         for (operation, key) in lists {
             let items = world.list(operation, key)?.len();
@@ -1259,8 +1263,7 @@ impl Bench<'_> {
         let (accepted, _) = world.bus.counts();
         let invocation = self.invoke(world, function, event).await?;
         let calls = world.emulator.call_counts();
-        let launched_now: BTreeSet<String> = world
-            .launched_apps()?
+        let launched_now: BTreeSet<String> = World::launched_apps(&world.list("ListApps", "apps")?)
             .difference(&launched_before)
             .cloned()
             .collect();

@@ -110,6 +110,23 @@ fn jobs() -> Rule {
     })
 }
 
+/// The next invocation in the same warm environment as `context`: its remembered apps
+/// move over, the clients are new.
+fn warm_again(
+    context: &LauncherContext,
+    sms: aws_sdk_sms::Client,
+    s3: aws_sdk_s3::Client,
+) -> Arc<LauncherContext> {
+    Arc::new(autopilot_core::runtime::Context {
+        config: config(false, None),
+        sms,
+        s3,
+        publisher: context.publisher.clone(),
+        clock: testing::fixed_clock(testing::test_now()),
+        warm: context.warm.take(),
+    })
+}
+
 fn launch_ok() -> Rule {
     mock!(aws_sdk_sms::Client::launch_app).then_output(|| LaunchAppOutput::builder().build())
 }
@@ -235,14 +252,11 @@ async fn a_warm_environment_reads_each_version_of_an_app_once() {
 
     let (listing, get2, sweep2, launch2) = (after_the_launch(), get_app(), jobs(), launch_ok());
     let (s3, index_read, index_written) = bucket.client();
-    let warm = Arc::new(autopilot_core::runtime::Context {
-        config: config(false, None),
-        sms: testing::mock_sms(&[&listing, &get2, &sweep2, &launch2]),
+    let warm = warm_again(
+        &context,
+        testing::mock_sms(&[&listing, &get2, &sweep2, &launch2]),
         s3,
-        publisher: context.publisher.clone(),
-        clock: testing::fixed_clock(testing::test_now()),
-        warm: context.warm.take(),
-    });
+    );
     let warm = handle(schedule_event(), warm).await.unwrap();
     assert_eq!((warm.apps_read, warm.apps_remembered), (0, 2));
     assert_eq!(get2.num_calls(), 0);
@@ -283,14 +297,11 @@ async fn a_remembered_app_found_ready_is_read_again_before_launching() {
             .build()
     });
     let (listing, get2, launch2) = (after_the_launch(), get_app(), launch_ok());
-    let warm = Arc::new(autopilot_core::runtime::Context {
-        config: config(false, None),
-        sms: testing::mock_sms(&[&listing, &get2, &all_replicated, &launch2]),
-        s3: MemoryBucket::default().client().0,
-        publisher: context.publisher.clone(),
-        clock: testing::fixed_clock(testing::test_now()),
-        warm: context.warm.take(),
-    });
+    let warm = warm_again(
+        &context,
+        testing::mock_sms(&[&listing, &get2, &all_replicated, &launch2]),
+        MemoryBucket::default().client().0,
+    );
     let summary = handle(schedule_event(), warm).await.unwrap();
     assert_eq!(
         get2.num_calls(),
@@ -414,14 +425,11 @@ async fn an_app_changed_since_it_was_read_is_read_again_and_an_opt_out_added_sin
             .build()
     });
     let (s3, _, _) = MemoryBucket::default().client();
-    let warm = Arc::new(autopilot_core::runtime::Context {
-        config: config(false, None),
-        sms: testing::mock_sms(&[&listing, &tagged, &sweep, &launch]),
+    let warm = warm_again(
+        &context,
+        testing::mock_sms(&[&listing, &tagged, &sweep, &launch]),
         s3,
-        publisher: context.publisher.clone(),
-        clock: testing::fixed_clock(testing::test_now()),
-        warm: context.warm.take(),
-    });
+    );
     let summary = handle(schedule_event(), warm).await.unwrap();
     assert_eq!(tagged.num_calls(), 1, "only the changed app is read again");
     assert_eq!(launch.num_calls(), 0);
