@@ -10,8 +10,6 @@
 //! whoever runs the functions against `autopilot-local serve` can see their decisions.
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -19,12 +17,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
 
+use crate::http::LoopbackServer;
 use crate::rng::SplitMix64;
 
 /// PutEvents refuses more entries than this in one call.
@@ -76,17 +71,14 @@ struct Shared {
 
 /// A running local bus.
 pub struct LocalBus {
-    addr: SocketAddr,
+    server: LoopbackServer,
     shared: Arc<Shared>,
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
 }
 
 impl LocalBus {
     /// Binds 127.0.0.1:`port` (0 picks a free port) and serves until `shutdown`.
     pub async fn start(port: u16, now: TimeSource, seed: u64) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-        let addr = listener.local_addr()?;
+        let listener = crate::http::bind(port).await?;
         let shared = Arc::new(Shared {
             state: Mutex::new(BusState {
                 queue: VecDeque::new(),
@@ -101,19 +93,17 @@ impl LocalBus {
             region: "us-east-1".into(),
             account: "123456789012".into(),
         });
-        let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(serve(listener, Arc::clone(&shared), stopped));
-        Ok(Self {
-            addr,
-            shared,
-            stop,
-            task,
-        })
+        let endpoint_shared = Arc::clone(&shared);
+        let server = LoopbackServer::serve("local event bus", listener, move |request| {
+            let shared = Arc::clone(&endpoint_shared);
+            async move { handle(&shared, request).await }
+        });
+        Ok(Self { server, shared })
     }
 
     /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL_EVENTBRIDGE`.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.endpoint()
     }
 
     /// Takes every queued event, oldest first.
@@ -141,40 +131,13 @@ impl LocalBus {
         (state.accepted, state.failed)
     }
 
+    /// Stops accepting connections and waits for the open ones.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
+        self.server.shutdown().await;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BusState> {
         self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
-    let builder = ConnBuilder::new(TokioExecutor::new());
-    loop {
-        let socket = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((socket, _)) => socket,
-                Err(error) => {
-                    tracing::warn!(%error, "local bus: accept failed");
-                    continue;
-                }
-            },
-            _ = stopped.changed() => break,
-        };
-        let shared = Arc::clone(&shared);
-        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-            let shared = Arc::clone(&shared);
-            async move { Ok::<_, Infallible>(handle(&shared, request).await) }
-        });
-        let connection = builder
-            .serve_connection(TokioIo::new(socket), service)
-            .into_owned();
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
     }
 }
 

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use crate::events::SmsEvent;
+use crate::http::LoopbackServer;
 use crate::faults::{FaultState, Verdict};
 use crate::model::ApiError;
 use crate::s3::LocalS3;
@@ -67,31 +67,27 @@ impl Emulator {
             realtime: Mutex::new(realtime),
         });
         let port = options.sms_port;
-        let listener =
-            TcpListener::bind(("127.0.0.1", port))
-                .await
-                .map_err(|e| EmulatorError::Bind {
-                    what: "SMS",
-                    port,
-                    source: e,
-                })?;
-        let addr = listener.local_addr().map_err(|e| EmulatorError::Bind {
-            what: "SMS",
-            port,
-            source: e,
-        })?;
+        let listener = crate::http::bind(port)
+            .await
+            .map_err(|source| EmulatorError::Bind {
+                what: "SMS",
+                port,
+                source,
+            })?;
+        let endpoint_shared = Arc::clone(&shared);
+        let server = LoopbackServer::serve("SMS emulator", listener, move |request| {
+            let shared = Arc::clone(&endpoint_shared);
+            async move { crate::wire::handle(&shared, request).await }
+        });
         let (stop, stopped) = watch::channel(false);
-        let mut tasks = vec![tokio::spawn(crate::wire::serve(
-            listener,
-            shared.clone(),
-            stopped.clone(),
-        ))];
+        let mut tasks = Vec::new();
         if options.realtime_speed.is_some() {
             tasks.push(tokio::spawn(tick(shared.clone(), stopped)));
         }
         Ok(EmulatorHandle {
             shared,
-            sms_endpoint: format!("http://{addr}"),
+            sms_endpoint: server.endpoint(),
+            sms_server: Some(server),
             s3: Some(s3),
             stop,
             tasks,
@@ -216,6 +212,7 @@ impl Clock {
 pub struct EmulatorHandle {
     shared: Arc<Shared>,
     sms_endpoint: String,
+    sms_server: Option<LoopbackServer>,
     s3: Option<LocalS3>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -332,6 +329,9 @@ impl EmulatorHandle {
         let _ = self.stop.send(true);
         for t in self.tasks.drain(..) {
             let _ = t.await;
+        }
+        if let Some(server) = self.sms_server.take() {
+            server.shutdown().await;
         }
         if let Some(s3) = self.s3.take() {
             s3.shutdown().await;

@@ -24,6 +24,7 @@ pub mod cli;
 mod emulator;
 pub mod events;
 mod faults;
+pub mod http;
 pub mod model;
 mod ops;
 pub mod report;

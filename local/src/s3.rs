@@ -14,7 +14,6 @@
 //! For chaos runs a seeded fraction of requests is refused before it is applied, with
 //! S3's own retryable answers (500 InternalError, 503 SlowDown).
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -23,12 +22,9 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_ENCODING, CONTENT_LENGTH};
 use hyper::Request;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::service::{S3Service, S3ServiceBuilder};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
 
+use crate::http::LoopbackServer;
 use crate::rng::SplitMix64;
 use crate::EmulatorError;
 
@@ -37,11 +33,9 @@ const MAX_CHUNKED_BODY: usize = 256 * 1024 * 1024;
 
 /// A running local S3.
 pub struct LocalS3 {
-    addr: SocketAddr,
+    server: LoopbackServer,
     root: PathBuf,
     _tempdir: Option<tempfile::TempDir>,
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
     faults: Arc<Mutex<S3Faults>>,
 }
 
@@ -104,32 +98,23 @@ impl LocalS3 {
         }
         let fs = s3s_fs::FileSystem::new(&root).map_err(|e| EmulatorError::S3(format!("{e:?}")))?;
         let service = S3ServiceBuilder::new(fs).build();
-        let listener =
-            TcpListener::bind(("127.0.0.1", port))
-                .await
-                .map_err(|e| EmulatorError::Bind {
-                    what: "S3",
-                    port,
-                    source: e,
-                })?;
-        let addr = listener.local_addr().map_err(|e| EmulatorError::Bind {
-            what: "S3",
-            port,
-            source: e,
-        })?;
-        let (stop, stopped) = watch::channel(false);
+        let listener = crate::http::bind(port)
+            .await
+            .map_err(|source| EmulatorError::Bind {
+                what: "S3",
+                port,
+                source,
+            })?;
         let faults = Arc::new(Mutex::new(S3Faults {
             rate: 0.0,
             dice: SplitMix64::new(0x53_fa17),
             injected: 0,
         }));
-        let task = tokio::spawn(serve(listener, service, Arc::clone(&faults), stopped));
+        let server = LoopbackServer::serve("local S3", listener, applier(service, &faults));
         Ok(Self {
-            addr,
+            server,
             root,
             _tempdir: tempdir,
-            stop,
-            task,
             faults,
         })
     }
@@ -154,7 +139,7 @@ impl LocalS3 {
 
     /// "http://127.0.0.1:PORT".
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.endpoint()
     }
 
     /// The directory holding the buckets.
@@ -162,10 +147,9 @@ impl LocalS3 {
         &self.root
     }
 
-    /// Stops accepting connections and waits for the server task.
+    /// Stops accepting connections and waits for the open ones.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
+        self.server.shutdown().await;
     }
 }
 
@@ -175,67 +159,43 @@ pub fn create_bucket(root: &Path, bucket: &str) -> Result<(), EmulatorError> {
         .map_err(|e| EmulatorError::S3(format!("creating bucket {bucket}: {e}")))
 }
 
-async fn serve(
-    listener: TcpListener,
+/// The request handler: refuses what the fault dice pick, applies the rest whole and
+/// one at a time.
+fn applier(
     service: S3Service,
-    faults: Arc<Mutex<S3Faults>>,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let builder = ConnBuilder::new(TokioExecutor::new());
-    let one_at_a_time = std::sync::Arc::new(tokio::sync::Mutex::new(()));
-    loop {
-        let socket = tokio::select! {
-            r = listener.accept() => match r {
-                Ok((socket, _)) => socket,
-                Err(e) => {
-                    tracing::warn!(error = %e, "local S3: accept failed");
-                    continue;
-                }
-            },
-            _ = stopped.changed() => break,
-        };
+    faults: &Arc<Mutex<S3Faults>>,
+) -> impl Fn(Request<Incoming>) -> BoxedAnswer + Clone + Send + Sync + 'static {
+    let one_at_a_time = Arc::new(tokio::sync::Mutex::new(()));
+    let faults = Arc::clone(faults);
+    move |req: Request<Incoming>| {
         let service = service.clone();
-        let one_at_a_time = std::sync::Arc::clone(&one_at_a_time);
+        let one_at_a_time = Arc::clone(&one_at_a_time);
         let faults = Arc::clone(&faults);
-        let handler = hyper::service::service_fn(move |req: Request<Incoming>| {
-            let service = service.clone();
-            let one_at_a_time = std::sync::Arc::clone(&one_at_a_time);
-            let faults = Arc::clone(&faults);
-            async move {
-                let req = match unsign(req).await {
-                    Ok(req) => req,
-                    Err(message) => return Ok(bad_request(&message)),
-                };
-                let refused = faults.lock().unwrap_or_else(PoisonError::into_inner).roll();
-                if let Some(refused) = refused {
-                    return Ok(refused);
-                }
-                let applied = tokio::spawn(async move {
-                    let _turn = one_at_a_time.lock().await;
-                    service.call(req).await
-                });
-                match applied.await {
-                    Ok(answer) => answer,
-                    Err(e) => Ok(server_error(&format!("request task failed: {e}"))),
-                }
+        Box::pin(async move {
+            let req = match unsign(req).await {
+                Ok(req) => req,
+                Err(message) => return bad_request(&message),
+            };
+            let refused = faults.lock().unwrap_or_else(PoisonError::into_inner).roll();
+            if let Some(refused) = refused {
+                return refused;
             }
-        });
-        let conn = builder
-            .serve_connection(TokioIo::new(socket), handler)
-            .into_owned();
-        let mut stop = stopped.clone();
-        tokio::spawn(async move {
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = stop.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.as_mut().await;
-                }
+            let applied = tokio::spawn(async move {
+                let _turn = one_at_a_time.lock().await;
+                service.call(req).await
+            });
+            match applied.await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(error)) => server_error(&format!("the S3 service failed: {error:?}")),
+                Err(e) => server_error(&format!("request task failed: {e}")),
             }
-        });
+        })
     }
 }
+
+/// What the handler gives back for one request.
+type BoxedAnswer =
+    std::pin::Pin<Box<dyn std::future::Future<Output = hyper::Response<s3s::Body>> + Send>>;
 
 fn server_error(message: &str) -> hyper::Response<s3s::Body> {
     error_response(

@@ -10,19 +10,13 @@
 //! `GET /_emulator/events`, and `POST /_emulator/advance?seconds=N` for clients that
 //! cannot reach the Rust handle.
 
-use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use crate::emulator::Shared;
 use crate::model::{
@@ -34,45 +28,6 @@ const MAX_BODY: usize = 8 * 1024 * 1024;
 const JSON_1_1: &str = "application/x-amz-json-1.1";
 
 static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
-
-pub(crate) async fn serve(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let builder = ConnBuilder::new(TokioExecutor::new());
-    loop {
-        let socket = tokio::select! {
-            r = listener.accept() => match r {
-                Ok((socket, _)) => socket,
-                Err(e) => {
-                    tracing::warn!(error = %e, "SMS emulator: accept failed");
-                    continue;
-                }
-            },
-            _ = stopped.changed() => break,
-        };
-        let shared = shared.clone();
-        let handler = hyper::service::service_fn(move |req: Request<Incoming>| {
-            let shared = shared.clone();
-            async move { Ok::<_, Infallible>(handle(&shared, req).await) }
-        });
-        let conn = builder
-            .serve_connection(TokioIo::new(socket), handler)
-            .into_owned();
-        let mut stop = stopped.clone();
-        tokio::spawn(async move {
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = stop.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.as_mut().await;
-                }
-            }
-        });
-    }
-}
 
 fn respond(
     status: u16,
@@ -110,7 +65,7 @@ fn json_response(v: &Value) -> Response<Full<Bytes>> {
     respond(200, v.to_string().into_bytes(), JSON_1_1, None)
 }
 
-async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
+pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
     if let Some(admin) = path.strip_prefix("/_emulator/") {
         return admin_view(shared, admin, req.method(), req.uri().query());

@@ -1,0 +1,200 @@
+//! The one loopback HTTP server behind every local endpoint: the SMS emulator, the
+//! local S3, the local event bus, the Lambda Runtime API fake and the tests' proxies.
+//!
+//! It binds 127.0.0.1 only (a port of 0 picks a free one), serves HTTP/1.1 with one
+//! task per connection, logs accept errors and backs off briefly instead of spinning
+//! when the process runs out of descriptors, and shuts down gracefully: it stops
+//! accepting, lets each open connection finish the request it is serving, closes idle
+//! keep-alive connections, and gives up on stragglers (a long poll that never
+//! answers) after [`SHUTDOWN_GRACE`].
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hyper::body::{Body, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnectionBuilder;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How long a shutdown waits for connections still serving a request.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+/// Pause after a failed accept (e.g. out of file descriptors) before the next one.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// A server running on 127.0.0.1. Dropping it stops accepting; [`Self::shutdown`]
+/// also waits for the open connections.
+pub struct LoopbackServer {
+    name: &'static str,
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// Binds 127.0.0.1:`port`; 0 picks a free port.
+pub async fn bind(port: u16) -> std::io::Result<TcpListener> {
+    TcpListener::bind(("127.0.0.1", port)).await
+}
+
+impl LoopbackServer {
+    /// Serves `handle` on `listener`; `name` labels the log lines ("SMS emulator").
+    ///
+    /// `handle` answers one request; it is cloned into every connection.
+    pub fn serve<H, F, B>(name: &'static str, listener: TcpListener, handle: H) -> Self
+    where
+        H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+        F: Future<Output = Response<B>> + Send + 'static,
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        // An unbound listener has no address only if the OS refuses to say; report it
+        // as the unspecified address rather than failing a server that already works.
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(name, listener, handle, stopped));
+        Self {
+            name,
+            addr,
+            stop,
+            task: Some(task),
+        }
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, then waits (at most [`SHUTDOWN_GRACE`]) for open connections.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            if let Err(error) = task.await {
+                tracing::warn!(server = self.name, %error, "server task ended abnormally");
+            }
+        }
+    }
+}
+
+impl Drop for LoopbackServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+async fn accept_loop<H, F, B>(
+    name: &'static str,
+    listener: TcpListener,
+    handle: H,
+    mut stopped: watch::Receiver<bool>,
+) where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let builder = ConnectionBuilder::new(TokioExecutor::new());
+    let graceful = GracefulShutdown::new();
+    loop {
+        let socket = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((socket, _)) => socket,
+                Err(error) => {
+                    tracing::warn!(server = name, %error, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+            _ = stopped.changed() => break,
+        };
+        let handle = handle.clone();
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            let answer = handle(request);
+            async move { Ok::<_, Infallible>(answer.await) }
+        });
+        let connection = builder
+            .serve_connection(TokioIo::new(socket), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that hangs up mid-request is its own business, not the server's.
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::debug!(server = name, "connections still open after the grace period");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use http_body_util::Full;
+    use std::io::{Read, Write};
+
+    fn get(addr: SocketAddr) -> std::io::Result<String> {
+        let mut stream = std::net::TcpStream::connect(addr)?;
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer)?;
+        Ok(answer)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn serves_on_loopback_and_stops_accepting_after_shutdown() {
+        let listener = bind(0).await.expect("bind");
+        let server = LoopbackServer::serve("test", listener, |_request| async {
+            Response::new(Full::new(Bytes::from_static(b"hello")))
+        });
+        let addr = server.addr();
+        assert!(addr.ip().is_loopback());
+        assert!(server.endpoint().starts_with("http://127.0.0.1:"));
+        let answer = tokio::task::spawn_blocking(move || get(addr))
+            .await
+            .expect("join")
+            .expect("answered");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("hello"), "{answer}");
+
+        server.shutdown().await;
+        let refused = tokio::task::spawn_blocking(move || get(addr))
+            .await
+            .expect("join");
+        assert!(refused.is_err(), "still serving after shutdown: {refused:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shutdown_does_not_wait_forever_for_a_request_that_never_ends() {
+        let listener = bind(0).await.expect("bind");
+        let server = LoopbackServer::serve("test", listener, |_request| async {
+            std::future::pending::<()>().await;
+            Response::new(Full::new(Bytes::new()))
+        });
+        let addr = server.addr();
+        let _hanging = tokio::task::spawn_blocking(move || get(addr));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let started = std::time::Instant::now();
+        server.shutdown().await;
+        assert!(started.elapsed() < SHUTDOWN_GRACE + Duration::from_secs(2));
+    }
+}
