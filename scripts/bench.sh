@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Runs the benchmarks of issue 7 and writes their table into BENCHMARKS.md (between the
-# bench markers), printing it too. One command, from a fresh clone:
+# Runs the benchmarks and writes their table into BENCHMARKS.md (between the bench
+# markers), printing it too. One command, from a fresh clone:
 #
 #   bash scripts/bench.sh                     everything (about 10 minutes on 2 cores once built)
-#   bash scripts/bench.sh --starts 5 --skip-scale     any `autopilot-local bench` option
+#   bash scripts/bench.sh --starts 5 --skip-scale     any `autopilot-bench` option
 #
 # Steps: builds each function's release binary (`cargo build --release -p <name>`, for
 # this machine's architecture, x86_64 here) and autopilot-local, with the workspace's
 # release profile (fat LTO: slow the first time, then cargo skips what is fresh); runs
-# criterion's benchmarks of the core decisions; then `autopilot-local bench`, which
-# measures the rest and reads criterion's estimates. Package sizes come from
+# criterion's benchmarks of the core decisions; then `autopilot-bench` (local/bench),
+# which measures the rest and reads criterion's estimates. Package sizes come from
 # target/lambda/<name>/bootstrap.zip when scripts/build-lambdas.sh built them (arm64);
 # this script does not rebuild them (a second fat-LTO build per function).
 set -euo pipefail
@@ -29,16 +29,16 @@ if ! command -v zip >/dev/null || ! command -v unzip >/dev/null; then
     fi
 fi
 
-for name in catalog-import job-creator job-watcher template-generator app-launcher autopilot-local; do
+for name in catalog-import job-creator job-watcher template-generator app-launcher autopilot-bench; do
     say "cargo build --release -p $name"
     cargo build --release -p "$name"
 done
 
-say "cargo bench -p autopilot-local --bench decisions"
-cargo bench -p autopilot-local --bench decisions
+say "cargo bench -p autopilot-core --bench decisions"
+cargo bench -p autopilot-core --bench decisions
 
-say "autopilot-local bench"
-"$target/release/autopilot-local" bench \
+say "autopilot-bench"
+"$target/release/autopilot-bench" \
     --bin-dir "$target/release" \
     --lambda-dir "$target/lambda" \
     --criterion-dir "$target/criterion" \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The chaos soak of issue 8: plays the default wave under `Chaos::everything(seed)` for
+# The chaos soak: plays the default wave under `Chaos::everything(seed)` for
 # SEEDS seeds (default 1000), split over PROCESSES test processes (default 8: a wave
 # spends most of its wall time waiting on injected latency, so 2 cores carry 8), built
 # with the optimised, unwinding `soak` profile. Each process writes its log to

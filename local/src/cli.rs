@@ -34,9 +34,6 @@ pub enum Command {
     Run(RunArgs),
     /// Turn an `aws sms get-servers` JSON dump into a scenario (YAML on stdout).
     ImportCatalog(ImportCatalogArgs),
-    /// Measure cold start, memory, package size, SMS calls, scale and convergence
-    /// (issue 7); `scripts/bench.sh` builds what it needs and runs this.
-    Bench(crate::bench::BenchArgs),
 }
 
 /// Arguments of `run`.
@@ -190,6 +187,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
                 path: format!("127.0.0.1:{} (event bus)", args.bus_port),
                 source,
             })?;
+    // Listening before the endpoints are printed: whoever reads them may press Ctrl-C at
+    // once, and that must stop the servers cleanly rather than kill the process.
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(CliError::Signal)?;
     println!("sms-autopilot emulator running ({summary})");
     println!("  SMS endpoint: {}", emu.sms_endpoint());
     println!(
@@ -212,7 +213,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     println!("export AWS_ENDPOINT_URL_EVENTBRIDGE={}", bus.endpoint());
     println!("export AWS_REGION={region} AWS_DEFAULT_REGION={region} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test");
     println!("Press Ctrl-C to stop.");
-    tokio::signal::ctrl_c().await.map_err(CliError::Signal)?;
+    interrupt.recv().await;
     bus.shutdown().await;
     emu.shutdown().await;
     println!("stopped");

@@ -11,8 +11,8 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
 use crate::events::SmsEvent;
-use crate::http::LoopbackServer;
 use crate::faults::{FaultState, Verdict};
+use crate::http::LoopbackServer;
 use crate::model::ApiError;
 use crate::s3::LocalS3;
 use crate::scenario::{Faults, Scenario};

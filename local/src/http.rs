@@ -140,7 +140,10 @@ async fn accept_loop<H, F, B>(
         .await
         .is_err()
     {
-        tracing::debug!(server = name, "connections still open after the grace period");
+        tracing::debug!(
+            server = name,
+            "connections still open after the grace period"
+        );
     }
 }
 
@@ -180,7 +183,10 @@ mod tests {
         let refused = tokio::task::spawn_blocking(move || get(addr))
             .await
             .expect("join");
-        assert!(refused.is_err(), "still serving after shutdown: {refused:?}");
+        assert!(
+            refused.is_err(),
+            "still serving after shutdown: {refused:?}"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

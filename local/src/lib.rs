@@ -17,13 +17,13 @@
 //! # Ok(()) }
 //! ```
 
-pub mod bench;
 pub mod bus;
 mod catalog_dump;
 pub mod cli;
 mod emulator;
 pub mod events;
 mod faults;
+pub mod harness;
 pub mod http;
 pub mod model;
 mod ops;
@@ -35,7 +35,6 @@ pub mod state;
 mod template;
 pub mod wave;
 mod wire;
-pub mod wiring;
 
 pub use emulator::{Clock, Emulator, EmulatorHandle, EmulatorOptions};
 pub use events::{JobStateChangeDetail, SmsEvent};

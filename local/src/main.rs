@@ -17,7 +17,6 @@ async fn main() {
         Command::Serve(args) => cli::serve(args).await,
         Command::Run(args) => cli::run(args).await,
         Command::ImportCatalog(args) => cli::import_catalog(args),
-        Command::Bench(args) => autopilot_local::bench::run(args).await,
     };
     match result {
         Ok(()) => {}

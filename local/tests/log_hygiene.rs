@@ -18,12 +18,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use autopilot_core::clients::Clients;
+use autopilot_core::clients::{Clients, Endpoints};
 use autopilot_core::config::{CatalogImportConfig, FunctionConfig, JobCreatorConfig};
 use autopilot_core::runtime::{log_summary, system_clock, Context};
+use autopilot_local::harness::clients::{sdk_config, StaticCredentials};
 use autopilot_local::wave::{Wave, WaveOptions};
 use autopilot_local::Scenario;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use serde_json::{json, Value};
 
 const ACCESS_KEY: &str = "AKIDLOGHYGIENE7Q2Z";
@@ -89,34 +89,18 @@ fn template() -> PathBuf {
 
 /// Clients on the wave's emulator and bus, signing with the distinctive credentials.
 fn distinctive_clients(wave: &Wave) -> Clients {
-    let sdk = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sms::config::SharedCredentialsProvider::new(
-            aws_sdk_sms::config::Credentials::new(
-                ACCESS_KEY,
-                SECRET_KEY,
-                Some(SESSION_TOKEN.to_owned()),
-                None,
-                "log-hygiene",
-            ),
-        ))
-        .build();
-    let sms = aws_sdk_sms::config::Builder::from(&sdk)
-        .endpoint_url(wave.emulator().sms_endpoint())
-        .build();
-    let events = aws_sdk_eventbridge::config::Builder::from(&sdk)
-        .endpoint_url(wave.bus().endpoint())
-        .build();
-    let s3 = aws_sdk_s3::config::Builder::from(&sdk)
-        .endpoint_url(wave.emulator().s3_endpoint())
-        .force_path_style(true)
-        .build();
-    Clients {
-        sms: aws_sdk_sms::Client::from_conf(sms),
-        events: aws_sdk_eventbridge::Client::from_conf(events),
-        s3: aws_sdk_s3::Client::from_conf(s3),
-    }
+    let credentials = StaticCredentials {
+        access_key_id: ACCESS_KEY,
+        secret_access_key: SECRET_KEY,
+        session_token: Some(SESSION_TOKEN),
+        provider_name: "log-hygiene",
+    };
+    let endpoints = Endpoints {
+        sms: wave.emulator().sms_endpoint(),
+        events: wave.bus().endpoint(),
+        s3: wave.emulator().s3_endpoint(),
+    };
+    Clients::for_endpoints(&sdk_config(credentials, None), &endpoints)
 }
 
 fn config<C: FunctionConfig>() -> C {

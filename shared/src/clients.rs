@@ -24,6 +24,14 @@ const CA_BUNDLES: [&str; 3] = [
     "/etc/ssl/cert.pem",
 ];
 
+/// Base URLs (`http://127.0.0.1:PORT`) of the three services, for [`Clients::for_endpoints`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    pub sms: String,
+    pub events: String,
+    pub s3: String,
+}
+
 /// SMS, EventBridge and S3 clients sharing one SDK configuration.
 #[derive(Debug, Clone)]
 pub struct Clients {
@@ -64,6 +72,30 @@ impl Clients {
             .iter()
             .any(|name| overridden(name));
         Self::from_sdk_config(&sdk, s3_overridden)
+    }
+
+    /// Clients sending each service's requests to its own endpoint, not AWS's: the local
+    /// stand-in, moto, or a proxy in front of either. S3 uses path-style addressing,
+    /// since such servers do not resolve bucket subdomains.
+    pub fn for_endpoints(sdk: &SdkConfig, endpoints: &Endpoints) -> Self {
+        Self {
+            sms: aws_sdk_sms::Client::from_conf(
+                aws_sdk_sms::config::Builder::from(sdk)
+                    .endpoint_url(&endpoints.sms)
+                    .build(),
+            ),
+            events: aws_sdk_eventbridge::Client::from_conf(
+                aws_sdk_eventbridge::config::Builder::from(sdk)
+                    .endpoint_url(&endpoints.events)
+                    .build(),
+            ),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(sdk)
+                    .endpoint_url(&endpoints.s3)
+                    .force_path_style(true)
+                    .build(),
+            ),
+        }
     }
 
     /// Builds the clients from an SDK configuration (tests and the local runner point

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use autopilot_core::config::AppLauncherConfig;
 use autopilot_core::AutopilotError;
 use autopilot_local::bus::LocalBus;
-use autopilot_local::wiring::{BusRef, Wiring};
+use autopilot_local::harness::wiring::{BusRef, Wiring};
 use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Faults, Scenario, SmsEvent};
 use chrono::{DateTime, Utc};
 use common::{Functions, LaunchWatch};
@@ -115,7 +115,8 @@ impl Harness {
 
     async fn fire_schedules(&mut self, now: DateTime<Utc>) {
         let due = self.schedules.due(&self.wiring, now);
-        for (binary, payload) in due {
+        for (index, payload) in due {
+            let binary = self.wiring.functions[index].binary.clone();
             self.deliver_twice_at_once(&binary, payload).await;
         }
     }
@@ -232,7 +233,7 @@ async fn replayed_events_and_concurrent_sweeps_create_no_second_job_or_launch() 
             &bus.endpoint(),
             &emulator.s3_endpoint(),
         );
-        Functions::new(&wiring, &clients, &clock)
+        common::functions(&wiring, &clients, &clock)
     };
     let (first, second) = (environment(), environment());
     let launcher: AppLauncherConfig = common::config(&wiring, LAUNCHER);
@@ -259,7 +260,8 @@ async fn replayed_events_and_concurrent_sweeps_create_no_second_job_or_launch() 
         harness.step().await;
         let state = harness.emulator.state();
         let held = common::held_jobs(&harness.seen);
-        if harness.retries.is_empty() && common::every_app_settled(&state, &launcher, &held) {
+        if harness.retries.is_empty() && common::every_app_settled(&state, &launcher.opt_out, &held)
+        {
             break true;
         }
         if harness.emulator.now() - started >= SIMULATED_LIMIT || wall.elapsed() >= WALL_LIMIT {
@@ -365,8 +367,8 @@ async fn replayed_events_and_concurrent_sweeps_create_no_second_job_or_launch() 
     );
     let held = common::held_jobs(&harness.seen);
     for app in common::live_apps(&state) {
-        let expected =
-            !common::opted_out(app, &launcher) && common::holding_job(&state, app, &held).is_none();
+        let expected = !common::opted_out(app, &launcher.opt_out)
+            && common::holding_job(&state, app, &held).is_none();
         assert_eq!(
             launched.contains(app.id.as_str()),
             expected,

@@ -18,7 +18,6 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::convert::Infallible;
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
 use std::path::{Path, PathBuf};
@@ -26,8 +25,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use autopilot_core::config::AppLauncherConfig;
+use autopilot_local::harness::wiring::{BusRef, Wiring};
+use autopilot_local::http::LoopbackServer;
 use autopilot_local::state::Millis;
-use autopilot_local::wiring::{BusRef, Wiring};
 use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario, SmsEvent};
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
@@ -39,7 +39,7 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 /// The moto release the test runs against.
 const MOTO_REQUIREMENT: &str = "moto[server]==5.2.5";
@@ -173,7 +173,8 @@ impl Drop for MotoServer {
 /// account's S3; every call still reaches (and is counted by) the emulator.
 struct SmsBridge {
     endpoint: String,
-    task: tokio::task::JoinHandle<()>,
+    /// Stops serving when dropped.
+    _server: LoopbackServer,
 }
 
 #[derive(Clone)]
@@ -185,34 +186,15 @@ struct BridgeTarget {
 
 impl SmsBridge {
     async fn start(target: BridgeTarget) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bridge binds");
-        let endpoint = format!("http://{}", listener.local_addr().expect("bridge address"));
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((socket, _)) = listener.accept().await else {
-                    continue;
-                };
-                let target = target.clone();
-                let service = hyper::service::service_fn(move |request| {
-                    let target = target.clone();
-                    async move { Ok::<_, Infallible>(target.forward(request).await) }
-                });
-                tokio::spawn(async move {
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(socket), service)
-                        .await;
-                });
-            }
+        let listener = autopilot_local::http::bind(0).await.expect("bridge binds");
+        let server = LoopbackServer::serve("SMS bridge", listener, move |request| {
+            let target = target.clone();
+            async move { target.forward(request).await }
         });
-        Self { endpoint, task }
-    }
-}
-
-impl Drop for SmsBridge {
-    fn drop(&mut self) {
-        self.task.abort();
+        Self {
+            endpoint: server.endpoint(),
+            _server: server,
+        }
     }
 }
 
@@ -451,7 +433,8 @@ impl Driver {
 
     async fn fire_schedules(&mut self, now: DateTime<Utc>) {
         let due = self.schedules.due(&self.wiring, now);
-        for (binary, payload) in due {
+        for (index, payload) in due {
+            let binary = self.wiring.functions[index].binary.clone();
             self.invoke(&binary, payload, 0).await;
         }
     }
@@ -648,7 +631,7 @@ async fn the_default_wave_converges_against_moto() {
     })
     .await;
     let clients = common::clients(&bridge.endpoint, &moto.endpoint, &moto.endpoint);
-    let functions = Functions::new(&wiring, &clients, &common::clock_of(&emulator));
+    let functions = common::functions(&wiring, &clients, &common::clock_of(&emulator));
     let launcher: AppLauncherConfig = common::config(&wiring, "app-launcher");
     let started = emulator.now();
     let mut driver = Driver {
@@ -673,7 +656,8 @@ async fn the_default_wave_converges_against_moto() {
         driver.step().await;
         let state = driver.emulator.state();
         let held = common::held_jobs(&driver.audit);
-        if driver.retries.is_empty() && common::every_app_settled(&state, &launcher, &held) {
+        if driver.retries.is_empty() && common::every_app_settled(&state, &launcher.opt_out, &held)
+        {
             break true;
         }
         let now = driver.emulator.now();
@@ -806,7 +790,7 @@ async fn the_default_wave_converges_against_moto() {
     );
     let held = common::held_jobs(&driver.audit);
     for app in common::live_apps(&state) {
-        if common::opted_out(app, &launcher) {
+        if common::opted_out(app, &launcher.opt_out) {
             assert!(
                 !launched.contains(app.id.as_str()),
                 "{} is opted out",

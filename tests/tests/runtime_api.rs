@@ -1,6 +1,6 @@
 //! Starts each function's real binary the way Lambda starts `bootstrap`, against a
-//! minimal Lambda Runtime API on 127.0.0.1 (`autopilot_local::bench::RuntimeApi`, which
-//! `autopilot-local bench` times cold starts with), with SMS and S3 served
+//! minimal Lambda Runtime API on 127.0.0.1 (`autopilot_local::harness::runtime_api`, which
+//! the bench times cold starts with), with SMS and S3 served
 //! by the emulator and EventBridge by the local bus, and checks that it answers one real
 //! invocation: the response is the handler's summary and every log line is JSON.
 //! A function started without EVENT_BUS_NAME must stop at init and name the variable.
@@ -25,9 +25,10 @@ use autopilot_core::config::{
 };
 use autopilot_core::events::{AppReady, DetailType, EVENT_SOURCE};
 use autopilot_core::trigger::{SCHEDULE_DETAIL_TYPE, SCHEDULE_SOURCE};
-use autopilot_local::bench::{Report, RuntimeApi};
 use autopilot_local::bus::LocalBus;
-use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario};
+use autopilot_local::harness::runtime_api::{Report, RuntimeApi};
+use autopilot_local::harness::two_server_scenario;
+use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions};
 use serde_json::{json, Value};
 
 /// Longest wait for anything a started function should do.
@@ -39,25 +40,6 @@ const BUS: &str = "sms-autopilot";
 const ARTIFACTS_BUCKET: &str = "sms-autopilot-artifacts";
 const REGION: &str = "us-east-1";
 const ACCOUNT: &str = "123456789012";
-
-/// Two servers behind one healthy connector, grouped in one app.
-const SCENARIO: &str = r#"
-name: runtime-api
-seed: 6
-start_time: 2026-11-22T10:00:00Z
-region: us-east-1
-account: "123456789012"
-template_bucket: sms-app-templates
-timing: { catalog_import_secs: 60, run_start_delay_secs: 60, default_replication_secs: 600 }
-connectors:
-  - { vm_manager_name: vcenter-test }
-servers:
-  - { vm_name: web-01, replication_secs: 600 }
-  - { vm_name: db-01, replication_secs: 900 }
-apps:
-  - name: shop
-    groups: [{ name: tier-1, servers: [web-01, db-01] }]
-"#;
 
 // ---- the binaries -------------------------------------------------------------------
 
@@ -379,7 +361,8 @@ struct World {
 
 impl World {
     async fn start() -> Self {
-        let scenario = Scenario::from_text(SCENARIO).expect("valid scenario");
+        let mut scenario = two_server_scenario();
+        scenario.start_time = "2026-11-22T10:00:00Z".parse().expect("a time");
         let emulator = Emulator::start(scenario, EmulatorOptions::default())
             .await
             .expect("emulator starts");

@@ -17,6 +17,10 @@ use serde_yaml_ng::Value as Yaml;
 
 /// The stack name the local run pretends to be deployed as.
 pub const LOCAL_STACK_NAME: &str = "sms-autopilot";
+/// The region the local run pretends to be deployed in.
+pub const LOCAL_REGION: &str = "us-east-1";
+/// The account the local run pretends to be deployed in.
+pub const LOCAL_ACCOUNT: &str = "123456789012";
 
 /// Why the template cannot be wired.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +116,20 @@ impl Wiring {
             project_bus: resolver.bus_name.clone(),
             artifacts_bucket: resolver.bucket_name.clone(),
         })
+    }
+
+    /// Indices of the functions whose rules match an event that arrived on `bus`.
+    pub fn target_indices(&self, bus: &BusRef, event: &Json) -> Vec<usize> {
+        self.functions
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                f.rules
+                    .iter()
+                    .any(|r| &r.bus == bus && pattern_matches(&r.pattern, event))
+            })
+            .map(|(index, _)| index)
+            .collect()
     }
 
     /// Functions whose rules match an event that arrived on `bus`.
@@ -314,8 +332,8 @@ impl Resolver {
     fn reference(&self, name: &str) -> Option<String> {
         match name {
             "AWS::StackName" => Some(LOCAL_STACK_NAME.to_owned()),
-            "AWS::Region" => Some("us-east-1".to_owned()),
-            "AWS::AccountId" => Some("123456789012".to_owned()),
+            "AWS::Region" => Some(LOCAL_REGION.to_owned()),
+            "AWS::AccountId" => Some(LOCAL_ACCOUNT.to_owned()),
             "AWS::Partition" => Some("aws".to_owned()),
             _ if name == self.bus_id => Some(self.bus_name.clone()),
             _ if name == self.bucket_id => Some(self.bucket_name.clone()),

@@ -1,0 +1,269 @@
+//! Starting the functions' release binaries the way Lambda starts `bootstrap` and
+//! invoking them once through the harness's Runtime API; and the run that takes every
+//! measurement in turn.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use autopilot_local::harness::functions::{self, NAMES};
+use autopilot_local::harness::runtime_api::{Report, RuntimeApi, INVOCATION_LIMIT};
+use autopilot_local::harness::wiring::{FunctionWiring, Wiring};
+use serde_json::Value;
+
+use crate::args::BenchArgs;
+use crate::error::{BenchError, MeasureError, Measured};
+use crate::table::Figures;
+use crate::world::World;
+
+/// Runs the measurements: the arguments, the functions as the template deploys them,
+/// and a folder for the binaries' output.
+pub struct Bench<'a> {
+    pub args: &'a BenchArgs,
+    pub wiring: Wiring,
+    pub logs: tempfile::TempDir,
+    runs: Mutex<u64>,
+}
+
+impl<'a> Bench<'a> {
+    pub fn new(args: &'a BenchArgs) -> Result<Self, BenchError> {
+        Ok(Self {
+            args,
+            wiring: Wiring::load(&args.template)?,
+            logs: tempfile::tempdir().map_err(|source| BenchError::Io {
+                path: "temporary folder".into(),
+                source,
+            })?,
+            runs: Mutex::new(0),
+        })
+    }
+
+    /// Every measurement in turn; one that fails is noted and the rest go on.
+    pub async fn measure_everything(&self) -> Figures<'a> {
+        let mut failures = Vec::new();
+        let mut note = |what: String, error: &MeasureError| {
+            eprintln!("bench: {what}: {error}");
+            failures.push(format!("{what}: {error}"));
+        };
+        eprintln!("bench: cold starts ({} per function)", self.args.starts);
+        let mut cold = Vec::new();
+        for function in NAMES {
+            let figures = self.cold_starts(function).await;
+            if let Err(error) = &figures {
+                note(format!("cold start of {function}"), error);
+            }
+            cold.push((function, figures));
+        }
+        let mut cycles = Vec::new();
+        for &servers in &self.args.sizes {
+            eprintln!("bench: one cycle of each function over {servers} servers");
+            let rows = self.cycles(servers).await;
+            if let Err(error) = &rows {
+                note(format!("cycles over {servers} servers"), error);
+            }
+            cycles.push((servers, rows));
+        }
+        let timed = self.timed_sweeps().await;
+        if let Some(error) = timed
+            .as_ref()
+            .err()
+            .filter(|e| !matches!(e, MeasureError::LeftOut(_)))
+        {
+            note("timed sweeps".into(), error);
+        }
+        eprintln!("bench: convergence of the default wave");
+        let convergence = crate::convergence::convergence(&self.args.template).await;
+        if let Err(error) = &convergence {
+            note("convergence".into(), error);
+        }
+        eprintln!("bench: packages");
+        Figures {
+            machine: crate::machine::machine(),
+            args: self.args,
+            cold,
+            cycles,
+            timed,
+            convergence,
+            packages: self.packages(),
+            criterion: crate::criterion::estimates(
+                &self.args.criterion_dir,
+                self.args.criterion_since,
+            ),
+            failures,
+        }
+    }
+}
+
+impl Bench<'_> {
+    pub fn function(&self, name: &str) -> Measured<&FunctionWiring> {
+        Ok(functions::wiring_of(&self.wiring, name)?)
+    }
+
+    pub fn binary(&self, name: &str) -> Measured<PathBuf> {
+        let path = self.args.bin_dir.join(name);
+        if path.is_file() {
+            Ok(path)
+        } else {
+            Err(MeasureError::binary(
+                &path.display().to_string(),
+                format!("missing: run `cargo build --release -p {name}` (scripts/bench.sh does)"),
+            ))
+        }
+    }
+
+    /// Starts `function`'s binary in `world`, invokes it once with `event`, and reads
+    /// its peak RSS once it polls for the next invocation.
+    pub async fn invoke(
+        &self,
+        world: &World,
+        function: &str,
+        event: Value,
+    ) -> Measured<Invocation> {
+        let binary = self.binary(function)?;
+        let wiring = self.function(function)?;
+        let api = RuntimeApi::start()
+            .await
+            .map_err(MeasureError::RuntimeApi)?;
+        let request_id = api.invoke(event);
+        let mut env = world.environment(wiring, api.addr());
+        env.extend(self.args.child_env.iter().cloned());
+        let run = {
+            let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+            *runs += 1;
+            *runs
+        };
+        let process = Process::spawn(
+            &binary,
+            &env,
+            &self.logs.path().join(format!("{function}-{run}")),
+        )?;
+        if !api
+            .wait_for(INVOCATION_LIMIT, |_, reports| reports > 0)
+            .await
+        {
+            return Err(MeasureError::binary(
+                function,
+                format!(
+                    "did not answer within {INVOCATION_LIMIT:?}\n{}",
+                    process.tail()
+                ),
+            ));
+        }
+        // The runtime polls again once the response is posted: the invocation is over.
+        api.wait_for(Duration::from_secs(5), |next, _| next >= 2)
+            .await;
+        let peak_rss_kib = process.peak_rss_kib();
+        let spawned = process.spawned;
+        drop(process);
+        let next = api.next_calls();
+        let (answered_at, report) = api
+            .reports()
+            .into_iter()
+            .next()
+            .ok_or_else(|| MeasureError::binary(function, "reported nothing"))?;
+        let summary = match report {
+            Report::Response {
+                request_id: answered,
+                body,
+            } if answered == request_id && body.is_object() => body,
+            other => {
+                return Err(MeasureError::binary(
+                    function,
+                    format!("expected a summary, got {other:?}"),
+                ))
+            }
+        };
+        tracing::debug!(%function, %summary, "invocation complete");
+        if !api.unexpected().is_empty() {
+            return Err(MeasureError::binary(
+                function,
+                format!("called {:?}", api.unexpected()),
+            ));
+        }
+        let first_poll = next
+            .first()
+            .ok_or_else(|| MeasureError::binary(function, "never polled invocation/next"))?;
+        Ok(Invocation {
+            init: first_poll.saturating_duration_since(spawned),
+            done: answered_at.saturating_duration_since(spawned),
+            peak_rss_kib,
+        })
+    }
+}
+
+/// A started function binary; killed when dropped.
+pub struct Process {
+    child: std::process::Child,
+    pub spawned: Instant,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Process {
+    /// Starts `binary` with exactly `env` (nothing inherited), output into files.
+    pub fn spawn(binary: &Path, env: &BTreeMap<String, String>, logs: &Path) -> Measured<Self> {
+        let stdout = logs.with_extension("stdout");
+        let stderr = logs.with_extension("stderr");
+        let open = |path: &Path| std::fs::File::create(path).map_err(MeasureError::io(path));
+        let (out, err) = (open(&stdout)?, open(&stderr)?);
+        let spawned = Instant::now();
+        let child = Command::new(binary)
+            .env_clear()
+            .envs(env)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| {
+                MeasureError::binary(&binary.display().to_string(), format!("cannot start: {e}"))
+            })?;
+        Ok(Self {
+            child,
+            spawned,
+            stdout,
+            stderr,
+        })
+    }
+
+    /// Peak resident set size so far (VmHWM), in KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
+    /// The last lines the process wrote, for an error message.
+    pub fn tail(&self) -> String {
+        let read = |path: &Path| {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(5)..].join("\n  ")
+        };
+        format!(
+            "stdout:\n  {}\nstderr:\n  {}",
+            read(&self.stdout),
+            read(&self.stderr)
+        )
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One invocation of a function binary.
+pub struct Invocation {
+    /// Spawn to the first GET invocation/next.
+    pub init: Duration,
+    /// Spawn to the response of the first invocation.
+    pub done: Duration,
+    /// VmHWM once the response was posted and the runtime polled again.
+    pub peak_rss_kib: Option<u64>,
+}

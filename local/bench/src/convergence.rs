@@ -1,0 +1,134 @@
+//! Convergence latency of the default wave: per app, the simulated time from its last
+//! member's first completed run (the `aws.sms` event's own time) to its `AppLaunched`
+//! event, and which invocation launched it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use autopilot_local::wave::{LogEntry, Wave, WaveOptions};
+use autopilot_local::Scenario;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use crate::error::Measured;
+
+/// When an app became launchable and when it was launched, in simulated time.
+pub struct Convergence {
+    pub app: String,
+    pub members: usize,
+    pub ready_at: Option<DateTime<Utc>>,
+    pub launched_at: Option<DateTime<Utc>>,
+    pub launched_by: Option<String>,
+    pub held_by: Option<String>,
+}
+
+fn parse_time(value: &Value) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(value.as_str()?)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Plays the default wave and reads, per app, the time of its last member's first
+/// completed run (the `aws.sms` event's own time) and of its `AppLaunched` event, and
+/// which invocation launched it.
+pub async fn convergence(template: &Path) -> Measured<Vec<Convergence>> {
+    let wave = Wave::start(WaveOptions {
+        scenario: Scenario::default_scenario(),
+        template: template.to_path_buf(),
+        until: Duration::from_secs(3 * 86_400),
+        dry_run: false,
+        chaos: None,
+    })
+    .await?;
+    let apps: Vec<(String, String, Vec<String>)> = wave
+        .emulator()
+        .state()
+        .apps
+        .iter()
+        .map(|a| {
+            (
+                a.id.clone(),
+                a.name.clone(),
+                a.server_ids().cloned().collect(),
+            )
+        })
+        .collect();
+    let report = wave.play(|_| {}).await?;
+
+    let mut server_of_job: BTreeMap<String, String> = BTreeMap::new();
+    let mut completions: Vec<(String, DateTime<Utc>)> = Vec::new();
+    for entry in &report.log {
+        let LogEntry::Event { event, .. } = entry else {
+            continue;
+        };
+        let detail = &event["detail"];
+        if event["source"] == "aws.sms" {
+            if detail["state"] == "COMPLETED" && detail["ami-id"].is_string() {
+                if let (Some(job), Some(at)) = (
+                    detail["replication-job-id"].as_str(),
+                    parse_time(&event["time"]),
+                ) {
+                    completions.push((job.to_owned(), at));
+                }
+            }
+        } else if let (Some(job), Some(server)) = (
+            detail["replicationJobId"].as_str(),
+            detail["serverId"].as_str(),
+        ) {
+            server_of_job.insert(job.to_owned(), server.to_owned());
+        }
+    }
+    let mut first_completed: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
+    for (job, at) in &completions {
+        if let Some(server) = server_of_job.get(job) {
+            let first = first_completed.entry(server.as_str()).or_insert(*at);
+            *first = (*first).min(*at);
+        }
+    }
+    let mut rows = Vec::new();
+    for (id, name, members) in apps {
+        let ready_at = members
+            .iter()
+            .map(|m| first_completed.get(m.as_str()).copied())
+            .collect::<Option<Vec<_>>>()
+            .and_then(|times| times.into_iter().max());
+        let launch = report.log.iter().position(|entry| {
+            matches!(entry, LogEntry::Event { event, .. }
+                if event["detail-type"] == "AppLaunched" && event["detail"]["appId"] == id.as_str())
+        });
+        let launched_at = launch.and_then(|i| match &report.log[i] {
+            LogEntry::Event { time, .. } => parse_time(&json!(time)),
+            LogEntry::Invocation { .. } => None,
+        });
+        let launched_by = launch.and_then(|i| {
+            report.log[..i].iter().rev().find_map(|entry| match entry {
+                LogEntry::Invocation {
+                    function,
+                    trigger,
+                    summary,
+                    ..
+                } if function == "app-launcher"
+                    && summary["launched"].as_u64().unwrap_or(0) > 0 =>
+                {
+                    Some(trigger.clone())
+                }
+                _ => None,
+            })
+        });
+        let held_by = report
+            .apps
+            .iter()
+            .find(|a| a.id == id)
+            .and_then(|a| a.held_by.clone());
+        rows.push(Convergence {
+            app: name,
+            members: members.len(),
+            ready_at,
+            launched_at,
+            launched_by,
+            held_by,
+        });
+    }
+    Ok(rows)
+}

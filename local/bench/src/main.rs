@@ -1,0 +1,74 @@
+//! `autopilot-bench`: the project's benchmarks, measured in one run and written as one
+//! Markdown table (BENCHMARKS.md, between its bench markers).
+//!
+//! The functions run as their release binaries, started the way Lambda starts
+//! `bootstrap`: with only Lambda's variables and the template's environment, against the
+//! harness's Lambda Runtime API on 127.0.0.1, with SMS and S3 served by the emulator and
+//! EventBridge by the local bus. The timed sweeps run the same handlers in this
+//! process, because the job creator's configuration caps `MAX_ACTIVE_JOBS` at 1,000 and
+//! the sweep must create 10,000 jobs in one cycle.
+//!
+//! One module per measurement: [`cold_start`], [`cycles`] (SMS calls and peak memory
+//! per cycle against the lower bound), [`timed`] (sweeps at scale under latency),
+//! [`convergence`], [`packages`], [`criterion`] (the core's decisions); [`table`] writes
+//! the Markdown. [`bench`] starts and invokes binaries, [`world`] is the local stand-in
+//! they run against.
+
+mod args;
+mod bench;
+mod cold_start;
+mod convergence;
+mod criterion;
+mod cycles;
+mod error;
+mod machine;
+mod packages;
+mod table;
+mod timed;
+mod world;
+
+use clap::Parser;
+
+use args::BenchArgs;
+use bench::Bench;
+use error::BenchError;
+
+#[tokio::main]
+async fn main() {
+    let args = BenchArgs::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(error) = run(args).await {
+        eprintln!("autopilot-bench: {error}");
+        std::process::exit(match error {
+            BenchError::MeasurementsFailed(_) => 1,
+            _ => 2,
+        });
+    }
+}
+
+/// Takes every measurement, prints the table and writes it where asked.
+async fn run(args: BenchArgs) -> Result<(), BenchError> {
+    args.check().map_err(BenchError::Usage)?;
+    let bench = Bench::new(&args)?;
+    let figures = bench.measure_everything().await;
+    let table = table::render(&figures);
+    println!("{table}");
+    if let Some(path) = &args.write {
+        table::write_between_markers(path, &table).map_err(|source| BenchError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        eprintln!("bench: table written into {}", path.display());
+    }
+    if figures.failures.is_empty() {
+        Ok(())
+    } else {
+        Err(BenchError::MeasurementsFailed(figures.failures))
+    }
+}

@@ -1,0 +1,292 @@
+//! The local world a measurement runs in: the SMS emulator (with its S3) on a clock
+//! starting at the wall clock, and the local event bus; plus the uncounted shortcuts the
+//! bench takes to set a scene (import the catalog, create jobs, replicate an app).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use autopilot_core::clients::Endpoints;
+use autopilot_core::model::AppLaunchStatus;
+use autopilot_core::runtime::Clock;
+use autopilot_core::Clients;
+use autopilot_local::bus::LocalBus;
+use autopilot_local::harness::clients::{sdk_config, StaticCredentials};
+use autopilot_local::harness::events::{project_event, scheduled_event};
+use autopilot_local::harness::wiring::{FunctionWiring, Wiring, LOCAL_REGION};
+use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use crate::cycles::AppScope;
+use crate::error::{MeasureError, Measured};
+
+/// Largest page of every SMS list operation (the emulator's and the functions' maximum).
+pub const PAGE: usize = 100;
+
+/// The credentials the bench's clients and binaries sign with.
+const BENCH_CREDENTIALS: StaticCredentials<'static> = StaticCredentials {
+    access_key_id: "bench",
+    secret_access_key: "bench",
+    session_token: None,
+    provider_name: "bench",
+};
+
+/// The emulator (SMS + S3) and the local event bus.
+pub struct World {
+    pub emulator: EmulatorHandle,
+    pub bus: LocalBus,
+    pub import_secs: u64,
+    artifacts_bucket: String,
+}
+
+impl World {
+    /// Starts `scenario` with its clock at the wall clock (the binaries stamp seed times
+    /// with the wall clock) and the template's artifacts bucket.
+    pub async fn start(mut scenario: Scenario, wiring: &Wiring) -> Measured<Self> {
+        let now = Utc::now();
+        scenario.start_time = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+        let import_secs = scenario.timing.catalog_import_secs;
+        let seed = scenario.seed;
+        let emulator = Emulator::start(scenario, EmulatorOptions::default()).await?;
+        emulator.create_bucket(&wiring.artifacts_bucket)?;
+        let clock = emulator.clock();
+        let bus = LocalBus::start(0, Arc::new(move || clock.now()), seed)
+            .await
+            .map_err(MeasureError::Bus)?;
+        Ok(Self {
+            emulator,
+            bus,
+            import_secs,
+            artifacts_bucket: wiring.artifacts_bucket.clone(),
+        })
+    }
+
+    /// Ids of the apps of `scope` in `listed` (ListApps), split into those whose current
+    /// version the shared index of remembered apps (`autopilot_core::app_cache`) holds and
+    /// those it does not, worked out by the bench itself from the local S3's file.
+    pub fn remembered_apps(
+        &self,
+        scope: AppScope,
+        listed: &[Value],
+    ) -> Measured<(BTreeSet<String>, BTreeSet<String>)> {
+        let path = self
+            .emulator
+            .s3_root()
+            .join(&self.artifacts_bucket)
+            .join(autopilot_core::app_cache::INDEX_KEY);
+        let index: Value = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| MeasureError::Malformed {
+                path: path.display().to_string(),
+                problem: e.to_string(),
+            })?,
+            Err(_) => json!({ "apps": {} }),
+        };
+        let millis = |text: &Value| {
+            text.as_str()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.timestamp_millis())
+        };
+        let (mut remembered, mut unremembered) = (BTreeSet::new(), BTreeSet::new());
+        for app in listed {
+            if !scope.contains(app) {
+                continue;
+            }
+            let id = app["appId"].as_str().unwrap_or_default().to_owned();
+            let listed_ms = app["lastModified"]
+                .as_f64()
+                .map(|s| (s * 1000.0).round() as i64);
+            let version = &index["apps"][&id]["version"];
+            let known = listed_ms.is_some()
+                && millis(&version["lastModified"]) == listed_ms
+                && version["totalServers"] == app["totalServers"]
+                && version["totalServerGroups"] == app["totalServerGroups"];
+            if known {
+                remembered.insert(id);
+            } else {
+                unremembered.insert(id);
+            }
+        }
+        Ok((remembered, unremembered))
+    }
+
+    /// Ids of the apps in `listed` (ListApps) whose launch has begun or finished.
+    pub fn launched_apps(listed: &[Value]) -> BTreeSet<String> {
+        listed
+            .iter()
+            .filter(|app| {
+                let status =
+                    AppLaunchStatus::from_wire(app["launchStatus"].as_str().unwrap_or_default());
+                status.is_launched()
+                    || matches!(
+                        status,
+                        AppLaunchStatus::LaunchPending | AppLaunchStatus::LaunchInProgress
+                    )
+            })
+            .filter_map(|app| app["appId"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    pub async fn shutdown(self) {
+        self.bus.shutdown().await;
+        self.emulator.shutdown().await;
+    }
+
+    /// One SMS call straight into the emulator: no HTTP, no faults, not counted.
+    pub fn sms(&self, operation: &str, input: Value) -> Measured<Value> {
+        self.emulator
+            .call(operation, &input)
+            .map_err(|source| MeasureError::Sms {
+                operation: operation.to_owned(),
+                source,
+            })
+    }
+
+    /// Every item of a list operation, page by page, uncounted.
+    pub fn list(&self, operation: &str, key: &str) -> Measured<Vec<Value>> {
+        let mut items = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..100_000 {
+            let mut input = json!({ "maxResults": PAGE });
+            if let Some(token) = &token {
+                input["nextToken"] = json!(token);
+            }
+            let page = self.sms(operation, input)?;
+            items.extend(page[key].as_array().cloned().unwrap_or_default());
+            match page["nextToken"].as_str().filter(|t| !t.is_empty()) {
+                Some(next) => token = Some(next.to_owned()),
+                None => return Ok(items),
+            }
+        }
+        Err(MeasureError::Setup(format!(
+            "{operation} kept returning a nextToken"
+        )))
+    }
+
+    /// Imports the catalog and waits (simulated) until it is AVAILABLE.
+    pub fn import_catalog(&self) -> Measured<()> {
+        self.sms("ImportServerCatalog", json!({}))?;
+        self.emulator
+            .advance(Duration::from_secs(self.import_secs + 1));
+        Ok(())
+    }
+
+    /// Gives every catalog server without a job one (servers SMS refuses are left).
+    pub fn create_missing_jobs(&self) -> Measured<usize> {
+        let seed = self.emulator.now().timestamp();
+        let mut created = 0;
+        for server in self.list("GetServers", "serverList")? {
+            if server["replicationJobId"].is_string() {
+                continue;
+            }
+            let Some(id) = server["serverId"].as_str() else {
+                continue;
+            };
+            let input = json!({ "serverId": id, "seedReplicationTime": seed, "frequency": 12 });
+            if self.sms("CreateReplicationJob", input).is_ok() {
+                created += 1;
+            }
+        }
+        Ok(created)
+    }
+
+    /// Replicates every member of the first app; returns its id and name.
+    pub fn replicate_first_app(&self) -> Measured<(String, String)> {
+        self.import_catalog()?;
+        let apps = self.list("ListApps", "apps")?;
+        let app = apps
+            .first()
+            .ok_or_else(|| MeasureError::Setup("the scenario has no app".into()))?;
+        let id = app["appId"].as_str().unwrap_or_default().to_owned();
+        let name = app["name"].as_str().unwrap_or_default().to_owned();
+        self.sms("StartAppReplication", json!({ "appId": id }))?;
+        self.emulator.advance(Duration::from_secs(3 * 3600));
+        Ok((id, name))
+    }
+
+    /// What Lambda and the template give `function`, pointed at this world.
+    pub fn environment(
+        &self,
+        function: &FunctionWiring,
+        api: SocketAddr,
+    ) -> BTreeMap<String, String> {
+        let mut env: BTreeMap<String, String> = function
+            .environment
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        for (name, value) in [
+            ("AWS_LAMBDA_RUNTIME_API", api.to_string()),
+            (
+                "AWS_LAMBDA_FUNCTION_NAME",
+                format!("sms-autopilot-{}", function.binary),
+            ),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_owned()),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
+            (
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{}", function.binary),
+            ),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", "bench".to_owned()),
+            ("_HANDLER", "bootstrap".to_owned()),
+            ("AWS_REGION", LOCAL_REGION.to_owned()),
+            ("AWS_DEFAULT_REGION", LOCAL_REGION.to_owned()),
+            ("AWS_ACCESS_KEY_ID", "AKIDLOCALBENCH".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "local-bench-secret".to_owned()),
+            ("AWS_SESSION_TOKEN", "local-bench-token".to_owned()),
+            ("AWS_CONFIG_FILE", "/nonexistent/aws-config".to_owned()),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/aws-credentials".to_owned(),
+            ),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+            ("AWS_ENDPOINT_URL_SMS", self.emulator.sms_endpoint()),
+            ("AWS_ENDPOINT_URL_S3", self.emulator.s3_endpoint()),
+            ("AWS_ENDPOINT_URL_EVENTBRIDGE", self.bus.endpoint()),
+        ] {
+            env.insert(name.to_owned(), value);
+        }
+        env
+    }
+
+    /// SDK clients for handlers run in this process, retrying as the deployed ones do.
+    pub fn clients(&self, max_attempts: u32) -> Clients {
+        let endpoints = Endpoints {
+            sms: self.emulator.sms_endpoint(),
+            events: self.bus.endpoint(),
+            s3: self.emulator.s3_endpoint(),
+        };
+        Clients::for_endpoints(
+            &sdk_config(BENCH_CREDENTIALS, Some(max_attempts)),
+            &endpoints,
+        )
+    }
+
+    pub fn clock(&self) -> Clock {
+        autopilot_local::harness::functions::clock_of(&self.emulator)
+    }
+
+    /// A scheduled event of the first schedule of `function`, stamped now.
+    pub fn schedule(&self, function: &FunctionWiring) -> Value {
+        let name = function
+            .schedules
+            .first()
+            .map_or("Schedule", |s| s.name.as_str());
+        scheduled_event(self.emulator.now(), function, name)
+    }
+
+    /// A project event stamped now.
+    pub fn event(&self, detail_type: &str, detail: Value) -> Value {
+        project_event(self.emulator.now(), detail_type, detail)
+    }
+
+    pub fn app_ready(&self, app_id: &str, name: &str, servers: usize) -> Value {
+        self.event(
+            "AppReady",
+            json!({ "version": 1, "dryRun": false, "appId": app_id, "appName": name, "servers": servers }),
+        )
+    }
+}

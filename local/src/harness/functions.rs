@@ -1,0 +1,223 @@
+//! The project's functions, registered once: each deployed binary's name bound to its
+//! handler, with a context built the way Lambda builds one — configuration read from the
+//! environment `infra/template.yaml` gives it, clients made once, the caller's clock.
+//! The wave runner, the bench and the integration tests all invoke handlers through
+//! here, so adding a function is one line in [`bind_handler`] and one in [`NAMES`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use autopilot_core::config::{
+    AppLauncherConfig, CatalogImportConfig, ConfigErrors, FunctionConfig, JobCreatorConfig,
+    JobWatcherConfig, TemplateGeneratorConfig,
+};
+use autopilot_core::runtime::{Clock, Context};
+use autopilot_core::{AutopilotError, Clients};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::wiring::{FunctionWiring, Wiring};
+
+/// The deployed binaries, in the order reports list them.
+pub const NAMES: [&str; 5] = [
+    "catalog-import",
+    "job-creator",
+    "job-watcher",
+    "template-generator",
+    "app-launcher",
+];
+
+/// Why the functions could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum FunctionsError {
+    /// The template's environment is refused by the function's configuration.
+    #[error("function {function}: {source}")]
+    Config {
+        function: String,
+        source: ConfigErrors,
+    },
+    /// The template deploys a binary this project has no handler for.
+    #[error("function {0} in the template has no handler here")]
+    Unknown(String),
+    /// A function the caller needs is not in the template.
+    #[error("function {0} is not in the template")]
+    Missing(String),
+}
+
+/// Reads `C` from the function's environment in the template, as its cold start would;
+/// `overrides` win over the template (e.g. `DRY_RUN=true` for a rehearsal).
+pub fn config<C: FunctionConfig>(
+    function: &FunctionWiring,
+    overrides: &[(&str, &str)],
+) -> Result<C, FunctionsError> {
+    C::from_lookup(|name| {
+        overrides
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| (*value).to_owned())
+            .or_else(|| function.environment.get(name).cloned())
+    })
+    .map_err(|source| FunctionsError::Config {
+        function: function.binary.clone(),
+        source,
+    })
+}
+
+/// The function deployed as `binary`.
+pub fn wiring_of<'a>(
+    wiring: &'a Wiring,
+    binary: &str,
+) -> Result<&'a FunctionWiring, FunctionsError> {
+    wiring
+        .functions
+        .iter()
+        .find(|f| f.binary == binary)
+        .ok_or_else(|| FunctionsError::Missing(binary.to_owned()))
+}
+
+/// The emulator's simulated clock as the handlers' clock.
+pub fn clock_of(emulator: &crate::EmulatorHandle) -> Clock {
+    let clock = emulator.clock();
+    Arc::new(move || clock.now())
+}
+
+/// The result an invocation hands back: the handler's summary as JSON.
+pub type Invocation = Pin<Box<dyn Future<Output = Result<Value, AutopilotError>> + Send>>;
+
+/// A handler bound to its context, ready to take payloads.
+pub type Invoker = Arc<dyn Fn(Value) -> Invocation + Send + Sync>;
+
+/// Binds `handler` to `context`, built once as `runtime::run` does at cold start.
+fn bind<X, H, F, S>(handler: H, context: X) -> Invoker
+where
+    X: Send + Sync + 'static,
+    H: Fn(Value, Arc<X>) -> F + Send + Sync + 'static,
+    F: Future<Output = Result<S, AutopilotError>> + Send + 'static,
+    S: Serialize,
+{
+    let context = Arc::new(context);
+    Arc::new(move |payload| {
+        let running = handler(payload, Arc::clone(&context));
+        Box::pin(async move {
+            let summary = running.await?;
+            // Summaries are plain data: serialising them cannot fail.
+            Ok(serde_json::to_value(summary).unwrap_or(Value::Null))
+        })
+    })
+}
+
+/// The registry: which handler serves which binary, and which configuration it reads.
+fn bind_handler(
+    function: &FunctionWiring,
+    overrides: &[(&str, &str)],
+    clients: &Clients,
+    clock: &Clock,
+) -> Result<Invoker, FunctionsError> {
+    fn context<C: FunctionConfig, W: Default>(
+        function: &FunctionWiring,
+        overrides: &[(&str, &str)],
+        clients: &Clients,
+        clock: &Clock,
+    ) -> Result<Context<C, W>, FunctionsError> {
+        Ok(Context::new(
+            config(function, overrides)?,
+            clients.clone(),
+            Arc::clone(clock),
+        ))
+    }
+    Ok(match function.binary.as_str() {
+        "catalog-import" => bind(
+            catalog_import::handle,
+            context::<CatalogImportConfig, ()>(function, overrides, clients, clock)?,
+        ),
+        "job-creator" => bind(
+            job_creator::handle,
+            context::<JobCreatorConfig, _>(function, overrides, clients, clock)?,
+        ),
+        "job-watcher" => bind(
+            job_watcher::handle,
+            context::<JobWatcherConfig, _>(function, overrides, clients, clock)?,
+        ),
+        "template-generator" => bind(
+            template_generator::handle,
+            context::<TemplateGeneratorConfig, _>(function, overrides, clients, clock)?,
+        ),
+        "app-launcher" => bind(
+            app_launcher::handle,
+            context::<AppLauncherConfig, _>(function, overrides, clients, clock)?,
+        ),
+        other => return Err(FunctionsError::Unknown(other.to_owned())),
+    })
+}
+
+/// One execution environment per function of the template, each context built once.
+pub struct Functions {
+    /// In the template's order, so an index names the same function as in [`Wiring`].
+    invokers: Vec<(String, Invoker)>,
+}
+
+impl Functions {
+    /// Binds every function of `wiring`; `overrides` apply to each configuration.
+    pub fn new(
+        wiring: &Wiring,
+        overrides: &[(&str, &str)],
+        clients: &Clients,
+        clock: &Clock,
+    ) -> Result<Self, FunctionsError> {
+        let invokers = wiring
+            .functions
+            .iter()
+            .map(|f| {
+                Ok((
+                    f.binary.clone(),
+                    bind_handler(f, overrides, clients, clock)?,
+                ))
+            })
+            .collect::<Result<_, FunctionsError>>()?;
+        Ok(Self { invokers })
+    }
+
+    /// The handler of the template's function number `index`.
+    pub fn by_index(&self, index: usize) -> Option<&Invoker> {
+        self.invokers.get(index).map(|(_, invoker)| invoker)
+    }
+
+    /// Invokes the function deployed as `binary`; its summary as JSON.
+    pub async fn invoke(&self, binary: &str, payload: Value) -> Result<Value, AutopilotError> {
+        let invoker = self
+            .invokers
+            .iter()
+            .find(|(name, _)| name == binary)
+            .map(|(_, invoker)| Arc::clone(invoker))
+            .ok_or_else(|| {
+                AutopilotError::InvalidEvent(format!("no function is deployed as {binary}"))
+            })?;
+        invoker(payload).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_function_of_the_template_is_registered_under_its_binary() {
+        let template =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
+        let wiring = Wiring::load(&template).expect("the template loads");
+        let deployed: Vec<&str> = wiring.functions.iter().map(|f| f.binary.as_str()).collect();
+        let mut sorted_deployed = deployed.clone();
+        sorted_deployed.sort_unstable();
+        let mut registered = NAMES.to_vec();
+        registered.sort_unstable();
+        assert_eq!(sorted_deployed, registered);
+        let clock: Clock = Arc::new(chrono::Utc::now);
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let clients = Clients::from_sdk_config(&sdk, true);
+        let functions = Functions::new(&wiring, &[], &clients, &clock).expect("all bind");
+        assert_eq!(functions.invokers.len(), NAMES.len());
+    }
+}

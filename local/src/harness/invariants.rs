@@ -1,0 +1,274 @@
+//! What must hold of any wave, faults or not, checked from the emulator's state, SMS's
+//! own events and the project's events: never two live jobs for one server; an app
+//! launched at most once and never before every member had a completed run; each
+//! failure episode of a job alerted exactly once; and when a wave may call itself done
+//! (every app launched, opted out by the launcher's tag, or held by a failure the
+//! watcher gave up on). The wave runner, the chaos suite and the integration tests all
+//! judge waves with these functions.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use autopilot_core::readiness::OptOutTag;
+use chrono::DateTime;
+use serde_json::Value;
+
+use crate::model::{AppLaunchStatus, AppStatus, JobState};
+use crate::state::{App, Job, Millis};
+use crate::{SmsEvent, StateSnapshot};
+
+/// Apps that are not DELETED.
+pub fn live_apps(state: &StateSnapshot) -> impl Iterator<Item = &App> {
+    state.apps.iter().filter(|a| a.status != AppStatus::Deleted)
+}
+
+/// Whether the app carries the launcher's opt-out tag.
+pub fn opted_out(app: &App, tag: &OptOutTag) -> bool {
+    app.tags
+        .iter()
+        .any(|(k, v)| *k == tag.key && *v == tag.value)
+}
+
+/// Whether the app's launch has begun or finished.
+pub fn launch_started(app: &App) -> bool {
+    matches!(
+        app.launch_status,
+        AppLaunchStatus::LaunchPending
+            | AppLaunchStatus::LaunchInProgress
+            | AppLaunchStatus::Launched
+    )
+}
+
+/// Jobs the watcher gave up on (`ReplicationJobRemediated` with action `held`), with
+/// the reason it gave.
+pub fn held_jobs<'a>(
+    project_events: impl IntoIterator<Item = &'a Value>,
+) -> BTreeMap<String, String> {
+    project_events
+        .into_iter()
+        .filter(|e| {
+            e["detail-type"] == "ReplicationJobRemediated" && e["detail"]["action"] == "held"
+        })
+        .filter_map(|e| {
+            let job = e["detail"]["replicationJobId"].as_str()?;
+            let reason = e["detail"]["reason"].as_str().unwrap_or_default();
+            Some((job.to_owned(), reason.to_owned()))
+        })
+        .collect()
+}
+
+/// The failed job the watcher holds that keeps `app` from ever becoming ready, if any.
+pub fn holding_job<'a>(
+    state: &'a StateSnapshot,
+    app: &App,
+    held: &BTreeMap<String, String>,
+) -> Option<&'a Job> {
+    app.server_ids().find_map(|server| {
+        state.jobs.iter().find(|j| {
+            &j.server_id == server
+                && matches!(j.state, JobState::Failed | JobState::PausedOnFailure)
+                && j.latest_ami.is_none()
+                && held.contains_key(&j.id)
+        })
+    })
+}
+
+/// Why `app` is settled without being launched, if it is.
+pub fn settled_without_launch(
+    state: &StateSnapshot,
+    app: &App,
+    tag: &OptOutTag,
+    held: &BTreeMap<String, String>,
+) -> Option<String> {
+    if opted_out(app, tag) {
+        return Some(format!("opted out by tag {tag}"));
+    }
+    holding_job(state, app, held).map(|job| {
+        format!(
+            "server {}: job {} {} ({})",
+            job.server_id, job.id, job.state, held[&job.id]
+        )
+    })
+}
+
+/// Every live app is launched, opted out, or held by a failure the watcher gave up on.
+pub fn every_app_settled(
+    state: &StateSnapshot,
+    tag: &OptOutTag,
+    held: &BTreeMap<String, String>,
+) -> bool {
+    live_apps(state).all(|app| {
+        app.launch_status == AppLaunchStatus::Launched
+            || settled_without_launch(state, app, tag, held).is_some()
+    })
+}
+
+/// When each server's first replication run completed, if one did.
+pub fn first_completions(state: &StateSnapshot) -> BTreeMap<String, Millis> {
+    let mut first: BTreeMap<String, Millis> = BTreeMap::new();
+    for job in &state.jobs {
+        for completed in job.runs.iter().filter_map(|r| r.completed) {
+            first
+                .entry(job.server_id.clone())
+                .and_modify(|t| *t = (*t).min(completed))
+                .or_insert(completed);
+        }
+    }
+    first
+}
+
+/// Servers holding more than one job that is not DELETED, with those jobs.
+pub fn servers_with_two_live_jobs(state: &StateSnapshot) -> BTreeMap<String, Vec<String>> {
+    let mut live: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for job in state.jobs.iter().filter(|j| j.state != JobState::Deleted) {
+        live.entry(job.server_id.clone())
+            .or_default()
+            .push(job.id.clone());
+    }
+    live.retain(|_, jobs| jobs.len() > 1);
+    live
+}
+
+/// Records, for each app, the simulated time its launch was first seen started, and
+/// checks at that moment that every member had a completed run no later than that.
+#[derive(Debug, Default)]
+pub struct LaunchWatch {
+    pub started_at: BTreeMap<String, Millis>,
+    pub violations: Vec<String>,
+}
+
+impl LaunchWatch {
+    pub fn observe(&mut self, state: &StateSnapshot) {
+        let completions = first_completions(state);
+        for app in live_apps(state).filter(|a| launch_started(a)) {
+            if self.started_at.contains_key(&app.id) {
+                continue;
+            }
+            self.started_at.insert(app.id.clone(), state.now_ms);
+            for member in app.server_ids() {
+                match completions.get(member) {
+                    Some(done) if *done <= state.now_ms => {}
+                    other => self.violations.push(format!(
+                        "app {} ({}) launched at {} while member {member} had first completed at {:?}",
+                        app.id, app.name, state.now, other
+                    )),
+                }
+            }
+        }
+    }
+}
+
+/// An event that crossed a bus, with the time it did.
+pub struct SeenEvent<'a> {
+    pub time: &'a str,
+    pub event: &'a Value,
+}
+
+/// Breaches of the end-of-wave invariants: each app launched at most once and never
+/// before every member had a completed run; each failure episode of a job (entering
+/// FAILED or PAUSED_ON_FAILURE from a healthy state) alerted exactly once. Dry-run
+/// events decide nothing and are left out.
+pub fn final_breaches<'a>(
+    state: &StateSnapshot,
+    bus_events: impl IntoIterator<Item = SeenEvent<'a>>,
+    sms_events: &[SmsEvent],
+) -> Vec<String> {
+    let decided: Vec<SeenEvent<'a>> = bus_events
+        .into_iter()
+        .filter(|seen| seen.event["detail"]["dryRun"] == false)
+        .collect();
+    let mut breaches = launch_breaches(state, &decided);
+    breaches.extend(alert_breaches(&decided, sms_events));
+    breaches
+}
+
+fn launch_breaches(state: &StateSnapshot, decided: &[SeenEvent<'_>]) -> Vec<String> {
+    let mut launches: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for seen in decided
+        .iter()
+        .filter(|s| s.event["detail-type"] == "AppLaunched")
+    {
+        launches
+            .entry(seen.event["detail"]["appId"].as_str().unwrap_or_default())
+            .or_default()
+            .push(seen.time);
+    }
+    let completions = first_completions(state);
+    let mut breaches = Vec::new();
+    for (app_id, times) in &launches {
+        if times.len() > 1 {
+            breaches.push(format!(
+                "app {app_id} launched {} times: {times:?}",
+                times.len()
+            ));
+        }
+        let Some(app) = state.apps.iter().find(|a| a.id == *app_id) else {
+            continue;
+        };
+        let launched_at =
+            DateTime::parse_from_rfc3339(times[0]).map_or(0, |t| t.timestamp_millis());
+        for member in app.server_ids() {
+            match completions.get(member) {
+                Some(at) if *at <= launched_at => {}
+                other => breaches.push(format!(
+                    "app {app_id} launched at {} before member {member} had a completed run ({other:?})",
+                    times[0]
+                )),
+            }
+        }
+    }
+    breaches
+}
+
+/// Failure episodes per job, from SMS's own events: entering FAILED or
+/// PAUSED_ON_FAILURE from any state but those two (FAILING passes through).
+fn failure_episodes(sms_events: &[SmsEvent]) -> BTreeMap<&str, usize> {
+    let mut episodes: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut in_failure: BTreeSet<&str> = BTreeSet::new();
+    for event in sms_events.iter().filter(|e| !e.is_run_completion()) {
+        let job = event.detail.replication_job_id.as_str();
+        match JobState::parse(&event.detail.state) {
+            Some(JobState::Failed | JobState::PausedOnFailure) => {
+                if in_failure.insert(job) {
+                    *episodes.entry(job).or_default() += 1;
+                }
+            }
+            Some(JobState::Failing) => {}
+            _ => {
+                in_failure.remove(job);
+            }
+        }
+    }
+    episodes
+}
+
+fn alert_breaches(decided: &[SeenEvent<'_>], sms_events: &[SmsEvent]) -> Vec<String> {
+    let mut alerts: BTreeMap<&str, usize> = BTreeMap::new();
+    for seen in decided
+        .iter()
+        .filter(|s| s.event["detail-type"] == "ReplicationJobFailed")
+    {
+        *alerts
+            .entry(
+                seen.event["detail"]["replicationJobId"]
+                    .as_str()
+                    .unwrap_or_default(),
+            )
+            .or_default() += 1;
+    }
+    let episodes = failure_episodes(sms_events);
+    let mut breaches = Vec::new();
+    for (job, count) in &episodes {
+        let alerted = alerts.get(job).copied().unwrap_or(0);
+        if alerted != *count {
+            breaches.push(format!(
+                "job {job}: {count} failure episodes, {alerted} ReplicationJobFailed alerts"
+            ));
+        }
+    }
+    for (job, alerted) in &alerts {
+        if !episodes.contains_key(job) {
+            breaches.push(format!("job {job}: {alerted} alerts without a failure"));
+        }
+    }
+    breaches
+}

@@ -1,0 +1,37 @@
+//! The function harness: everything needed to run the project's real handlers against
+//! the local stand-in the way AWS runs them, in one place for the wave runner, the bench
+//! and the integration tests.
+//!
+//! - [`wiring`]: reads `infra/template.yaml` (schedules, rules, environment), so what
+//!   plays locally is what deploys;
+//! - [`functions`]: the functions registered once, each bound to a context built from
+//!   the template's environment;
+//! - [`events`]: scheduled and project events, and when each schedule fires;
+//! - [`clients`]: SDK configuration for clients of the local endpoints;
+//! - [`runtime_api`]: a Lambda Runtime API for the functions' `bootstrap` binaries;
+//! - [`invariants`]: what must hold of any wave;
+//! - [`two_server_scenario`]: the smallest world in which every function has its work.
+
+pub mod clients;
+pub mod events;
+pub mod functions;
+pub mod invariants;
+pub mod runtime_api;
+pub mod wiring;
+
+/// `local/scenarios/two-servers.yaml`: two servers behind one healthy connector, in one
+/// app.
+pub fn two_server_scenario() -> crate::Scenario {
+    crate::Scenario::from_text(include_str!("../../scenarios/two-servers.yaml"))
+        .unwrap_or_else(|e| panic!("local/scenarios/two-servers.yaml is committed valid: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_two_server_scenario_is_valid() {
+        let scenario = super::two_server_scenario();
+        assert_eq!(scenario.servers.len(), 2);
+        assert_eq!(scenario.apps.len(), 1);
+    }
+}

@@ -1,0 +1,265 @@
+//! The part of the Lambda Runtime API that `lambda_runtime` uses, served on 127.0.0.1,
+//! so the functions' real `bootstrap` binaries can be started and invoked as Lambda
+//! would: `GET invocation/next` long-polls until an invocation is queued and records
+//! when each poll arrived; responses, invocation errors and init errors are recorded
+//! with their arrival time. The bench times cold starts with it; the integration tests
+//! check that each binary starts, answers, and reports a bad configuration.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{json, Value};
+use tokio::sync::Notify;
+
+use crate::http::LoopbackServer;
+
+/// The deadline each invocation is given (a 10,000-server cycle fits).
+pub const INVOCATION_LIMIT: Duration = Duration::from_secs(600);
+
+const NEXT_PATH: &str = "/2018-06-01/runtime/invocation/next";
+const INIT_ERROR_PATH: &str = "/2018-06-01/runtime/init/error";
+const INVOCATION_PREFIX: &str = "/2018-06-01/runtime/invocation/";
+
+/// What a function reported to the Runtime API.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Report {
+    /// POST invocation/{id}/response.
+    Response { request_id: String, body: Value },
+    /// POST invocation/{id}/error.
+    InvocationError {
+        request_id: String,
+        error_type: Option<String>,
+        body: Value,
+    },
+    /// POST init/error.
+    InitError {
+        error_type: Option<String>,
+        body: Value,
+    },
+}
+
+#[derive(Default)]
+struct ApiState {
+    queued: VecDeque<(String, Value)>,
+    next_calls: Vec<Instant>,
+    reports: Vec<(Instant, Report)>,
+    unexpected: Vec<String>,
+    issued: u64,
+}
+
+struct ApiShared {
+    state: Mutex<ApiState>,
+    /// An invocation was queued.
+    queued: Notify,
+    /// A poll or a report arrived.
+    changed: Notify,
+}
+
+impl ApiShared {
+    fn lock(&self) -> MutexGuard<'_, ApiState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The part of the Lambda Runtime API that `lambda_runtime` uses, on 127.0.0.1: GET
+/// invocation/next long-polls until an invocation is queued and records when each poll
+/// arrived; responses and errors are recorded with their arrival time.
+pub struct RuntimeApi {
+    server: LoopbackServer,
+    shared: Arc<ApiShared>,
+    /// Reports already handed out by [`RuntimeApi::report`].
+    taken: usize,
+}
+
+impl RuntimeApi {
+    /// Binds a free loopback port and serves until dropped.
+    pub async fn start() -> std::io::Result<Self> {
+        let listener = crate::http::bind(0).await?;
+        let shared = Arc::new(ApiShared {
+            state: Mutex::new(ApiState::default()),
+            queued: Notify::new(),
+            changed: Notify::new(),
+        });
+        let served = Arc::clone(&shared);
+        let server = LoopbackServer::serve("Lambda Runtime API", listener, move |request| {
+            let shared = Arc::clone(&served);
+            async move { answer(&shared, request).await }
+        });
+        Ok(Self {
+            server,
+            shared,
+            taken: 0,
+        })
+    }
+
+    /// The value of `AWS_LAMBDA_RUNTIME_API`.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// Queues one invocation; returns its request id.
+    pub fn invoke(&self, event: Value) -> String {
+        let mut state = self.shared.lock();
+        state.issued += 1;
+        let request_id = format!(
+            "{:08x}-0000-4000-8000-{:012x}",
+            std::process::id(),
+            state.issued
+        );
+        state.queued.push_back((request_id.clone(), event));
+        drop(state);
+        self.shared.queued.notify_waiters();
+        request_id
+    }
+
+    /// When each GET invocation/next arrived.
+    pub fn next_calls(&self) -> Vec<Instant> {
+        self.shared.lock().next_calls.clone()
+    }
+
+    /// Every report with its arrival time.
+    pub fn reports(&self) -> Vec<(Instant, Report)> {
+        self.shared.lock().reports.clone()
+    }
+
+    /// The next report not handed out yet, if one arrives within `limit`.
+    pub async fn report(&mut self, limit: Duration) -> Option<Report> {
+        let taken = self.taken;
+        if !self.wait_for(limit, |_, reports| reports > taken).await {
+            return None;
+        }
+        let report = self
+            .shared
+            .lock()
+            .reports
+            .get(taken)
+            .map(|(_, r)| r.clone());
+        self.taken += 1;
+        report
+    }
+
+    /// Requests the API does not serve.
+    pub fn unexpected(&self) -> Vec<String> {
+        self.shared.lock().unexpected.clone()
+    }
+
+    /// Waits until `ready` holds for (next calls, reports), at most `limit`.
+    pub async fn wait_for(&self, limit: Duration, ready: impl Fn(usize, usize) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let changed = self.shared.changed.notified();
+            {
+                let state = self.shared.lock();
+                if ready(state.next_calls.len(), state.reports.len()) {
+                    return true;
+                }
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return false;
+            }
+        }
+    }
+}
+
+fn json_reply(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+async fn answer(shared: &ApiShared, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let arrived = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    if method == Method::GET && path == NEXT_PATH {
+        shared.lock().next_calls.push(arrived);
+        shared.changed.notify_waiters();
+        let (request_id, event) = loop {
+            let queued = shared.queued.notified();
+            if let Some(invocation) = shared.lock().queued.pop_front() {
+                break invocation;
+            }
+            queued.await;
+        };
+        let deadline = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis()
+            + INVOCATION_LIMIT.as_millis();
+        let mut response = json_reply(StatusCode::OK, event);
+        let headers = response.headers_mut();
+        for (name, value) in [
+            ("lambda-runtime-aws-request-id", request_id),
+            ("lambda-runtime-deadline-ms", deadline.to_string()),
+            (
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:local".to_owned(),
+            ),
+            (
+                "lambda-runtime-trace-id",
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0".to_owned(),
+            ),
+        ] {
+            if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+            }
+        }
+        return response;
+    }
+    let error_type = request
+        .headers()
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = match request.into_body().collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) => {
+            return json_reply(
+                StatusCode::BAD_REQUEST,
+                json!({ "errorMessage": e.to_string() }),
+            )
+        }
+    };
+    let body: Value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+    let invocation = path
+        .strip_prefix(INVOCATION_PREFIX)
+        .and_then(|rest| rest.split_once('/'));
+    let report = match (method == Method::POST, invocation) {
+        (true, Some((id, "response"))) => Some(Report::Response {
+            request_id: id.to_owned(),
+            body,
+        }),
+        (true, Some((id, "error"))) => Some(Report::InvocationError {
+            request_id: id.to_owned(),
+            error_type,
+            body,
+        }),
+        (true, None) if path == INIT_ERROR_PATH => Some(Report::InitError { error_type, body }),
+        _ => None,
+    };
+    match report {
+        Some(report) => {
+            shared.lock().reports.push((arrived, report));
+            shared.changed.notify_waiters();
+            json_reply(StatusCode::ACCEPTED, json!({ "status": "OK" }))
+        }
+        None => {
+            shared.lock().unexpected.push(format!("{method} {path}"));
+            json_reply(
+                StatusCode::NOT_FOUND,
+                json!({ "errorMessage": format!("{method} {path} is not served") }),
+            )
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Seeded faults for a chaos wave: what the SMS emulator, the local S3 and the local bus
+//! inject, and what the driver itself does to invocations (duplicated and reordered
+//! deliveries, overlapping runs where Lambda allows them, cut-offs like timeouts).
+//! Every fault stops at `faults_for`, after which the wave must still converge.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::rng::SplitMix64;
+use crate::{EmulatorHandle, Faults, LatencySpikes, Throttle, ThrottleClock};
+
+use crate::bus::LocalBus;
+
+/// What to inject, and for how long.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chaos {
+    pub seed: u64,
+    /// Simulated time from the start during which faults are injected.
+    pub faults_for: Duration,
+    /// The SMS emulator's faults (500s, latency and its spikes, throttling).
+    pub sms: Faults,
+    /// Event bus: fraction of PutEvents entries answered as failed.
+    pub bus_failure_rate: f64,
+    /// S3: fraction of requests refused with 500 InternalError or 503 SlowDown.
+    pub s3_failure_rate: f64,
+    /// Every routed event is delivered twice.
+    pub duplicate_deliveries: bool,
+    /// Invocations due in one round run in a shuffled order.
+    pub reorder: bool,
+    /// Fraction of invocations run twice at once (only for functions whose reserved
+    /// concurrency lets Lambda do that).
+    pub concurrent_rate: f64,
+    /// Fraction of invocations cut off after a random 0-20 ms, as a Lambda timeout would.
+    pub cut_rate: f64,
+}
+
+impl Chaos {
+    /// Every fault at once, at rates a wave should survive.
+    pub fn everything(seed: u64) -> Self {
+        Self {
+            seed,
+            faults_for: Duration::from_secs(3 * 3600),
+            sms: Faults {
+                latency_ms: 1,
+                error_rate: 0.05,
+                latency_spikes: Some(LatencySpikes {
+                    rate: 0.02,
+                    extra_ms: 40,
+                }),
+                // Per simulated second: every call of a round shares one, so the busy
+                // rounds (the first job-creator sweep, launch rounds) meet bursts of
+                // throttling however fast this machine is.
+                throttle: Some(Throttle {
+                    max_calls_per_second: 40,
+                    per: ThrottleClock::Simulated,
+                }),
+            },
+            bus_failure_rate: 0.1,
+            s3_failure_rate: 0.05,
+            duplicate_deliveries: true,
+            reorder: true,
+            concurrent_rate: 0.3,
+            cut_rate: 0.05,
+        }
+    }
+
+    /// Each chaos seed meets its own sequence of 500s and failed entries, not the
+    /// scenario's.
+    pub(super) fn fault_seed(&self, scenario_seed: u64) -> u64 {
+        scenario_seed ^ self.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+}
+
+/// A chaos wave's faults while it plays: whether they are on, the driver's dice, and
+/// what was injected by kind.
+pub(super) struct ChaosState {
+    chaos: Chaos,
+    dice: SplitMix64,
+    on: bool,
+    /// Faults the driver itself injected (deliveries, overlaps, cut-offs), by kind.
+    pub(super) injected: BTreeMap<String, u64>,
+}
+
+impl ChaosState {
+    pub(super) fn new(chaos: Chaos) -> Self {
+        let dice = SplitMix64::new(chaos.seed);
+        Self {
+            chaos,
+            dice,
+            on: false,
+            injected: BTreeMap::new(),
+        }
+    }
+
+    /// Whether faults are being injected.
+    pub(super) fn on(&self) -> bool {
+        self.on
+    }
+
+    /// Turns the faults on at the start and off once `faults_for` has passed.
+    pub(super) fn switch(&mut self, elapsed: Duration, emulator: &EmulatorHandle, bus: &LocalBus) {
+        let active = elapsed < self.chaos.faults_for;
+        if active == self.on {
+            return;
+        }
+        self.on = active;
+        if active {
+            emulator.set_faults(self.chaos.sms.clone());
+            bus.set_failure_rate(self.chaos.bus_failure_rate);
+            emulator.set_s3_failure_rate(self.chaos.s3_failure_rate, self.chaos.seed);
+        } else {
+            emulator.set_faults(Faults::default());
+            bus.set_failure_rate(0.0);
+            emulator.set_s3_failure_rate(0.0, self.chaos.seed);
+        }
+    }
+
+    /// How many copies of each routed event to deliver.
+    pub(super) fn copies(&self) -> usize {
+        if self.on && self.chaos.duplicate_deliveries {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Shuffles the invocations due in one round, when reordering is on.
+    pub(super) fn shuffle<T>(&mut self, due: &mut [T]) {
+        if !(self.on && self.chaos.reorder) {
+            return;
+        }
+        for i in (1..due.len()).rev() {
+            due.swap(i, (self.dice.next_u64() % (i as u64 + 1)) as usize);
+        }
+    }
+
+    /// Whether to run an invocation twice at once (only where `may_overlap`), and when
+    /// to cut it off.
+    pub(super) fn dice(&mut self, may_overlap: bool) -> (bool, Option<Duration>) {
+        if !self.on {
+            return (false, None);
+        }
+        let twice = may_overlap && self.dice.next_f64() < self.chaos.concurrent_rate;
+        let cut = (self.dice.next_f64() < self.chaos.cut_rate)
+            .then(|| Duration::from_millis(self.dice.next_u64() % 20));
+        (twice, cut)
+    }
+
+    pub(super) fn count(&mut self, kind: &str, by: u64) {
+        *self.injected.entry(kind.to_owned()).or_default() += by;
+    }
+
+    /// Every fault injected so far, the emulator's, the S3's and the bus's included.
+    pub(super) fn tally(&self, emulator: &EmulatorHandle, bus: &LocalBus) -> BTreeMap<String, u64> {
+        let mut faults = self.injected.clone();
+        let sms = emulator.sms_faults_injected();
+        faults.insert("SMS ThrottlingException".into(), sms.throttled);
+        faults.insert("SMS 500 InternalError".into(), sms.internal_errors);
+        faults.insert("SMS latency spikes".into(), sms.slowed);
+        faults.insert("S3 500/503 refusals".into(), emulator.s3_faults_injected());
+        faults.insert("PutEvents entries failed".into(), bus.counts().1);
+        faults
+    }
+}

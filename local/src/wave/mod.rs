@@ -1,0 +1,352 @@
+//! Plays a whole migration wave on one machine: the SMS emulator with its local S3, the
+//! local event bus, and the project's real handlers wired as `infra/template.yaml`
+//! deploys them. Schedules fire on the simulated clock; SMS's job state events (default
+//! bus) and the functions' own events (project bus) are routed by the template's rules;
+//! a failed invocation is retried like Lambda retries asynchronous invocations (twice,
+//! one and two minutes later) and then counted as dead-lettered.
+//!
+//! - [`chaos`]: the faults a chaos wave injects;
+//! - [`invocations`]: running due invocations, with Lambda's retries and cut-offs;
+//! - [`outcome`]: the event log, the timeline and the report of a played wave.
+
+pub mod chaos;
+mod invocations;
+pub mod outcome;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use autopilot_core::clients::Endpoints;
+use autopilot_core::config::AppLauncherConfig;
+use autopilot_core::readiness::OptOutTag;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::bus::{BusEvent, LocalBus};
+use crate::harness::clients::local_clients;
+use crate::harness::events::{stamp, Schedules};
+use crate::harness::functions::{self, Functions, FunctionsError};
+use crate::harness::invariants;
+use crate::harness::wiring::{BusRef, Wiring, WiringError};
+use crate::model::{AppLaunchStatus, JobState};
+use crate::{Emulator, EmulatorError, EmulatorHandle, EmulatorOptions, Scenario};
+
+pub use chaos::Chaos;
+use chaos::ChaosState;
+use invocations::Pending;
+pub use outcome::{AppOutcome, FailureOutcome, LogEntry, Progress, WaveReport};
+
+/// How long a simulated step is: schedules are rates of minutes or more.
+const STEP: Duration = Duration::from_secs(60);
+/// Rounds of event routing within one step before the runner calls it a loop.
+const MAX_ROUNDS_PER_STEP: usize = 100;
+
+/// What to play.
+#[derive(Debug, Clone)]
+pub struct WaveOptions {
+    pub scenario: Scenario,
+    /// The deployed wiring to follow.
+    pub template: PathBuf,
+    /// Simulated time after which a wave that has not converged fails.
+    pub until: Duration,
+    /// Force every function into dry-run mode.
+    pub dry_run: bool,
+    /// Faults to inject while the wave plays.
+    pub chaos: Option<Chaos>,
+}
+
+/// Why a wave could not be played.
+#[derive(Debug, thiserror::Error)]
+pub enum WaveError {
+    #[error(transparent)]
+    Wiring(#[from] WiringError),
+    #[error(transparent)]
+    Emulator(#[from] EmulatorError),
+    #[error("local event bus: {0}")]
+    Bus(std::io::Error),
+    #[error(transparent)]
+    Functions(#[from] FunctionsError),
+    #[error("events keep triggering each other at {at}: more than {MAX_ROUNDS_PER_STEP} rounds in one step")]
+    EventLoop { at: String },
+}
+
+/// A wave being played.
+pub struct Wave {
+    emulator: EmulatorHandle,
+    bus: LocalBus,
+    wiring: Wiring,
+    functions: Functions,
+    /// The app-launcher's opt-out tag, as the template configures it.
+    opt_out: OptOutTag,
+    queue: VecDeque<Pending>,
+    schedules: Schedules,
+    log: Vec<LogEntry>,
+    invocations: BTreeMap<String, u64>,
+    dead_lettered: Vec<String>,
+    started: DateTime<Utc>,
+    scenario_name: String,
+    until: Duration,
+    chaos: Option<ChaosState>,
+    invariant_breaches: Vec<String>,
+}
+
+impl Wave {
+    /// Starts the emulator and the bus and wires the handlers.
+    pub async fn start(options: WaveOptions) -> Result<Self, WaveError> {
+        let wiring = Wiring::load(&options.template)?;
+        let overrides: &[(&str, &str)] = if options.dry_run {
+            &[("DRY_RUN", "true")]
+        } else {
+            &[]
+        };
+        let launcher: AppLauncherConfig =
+            functions::config(functions::wiring_of(&wiring, "app-launcher")?, overrides)?;
+        let scenario_name = options.scenario.name.clone();
+        let fault_seed = match &options.chaos {
+            Some(chaos) => chaos.fault_seed(options.scenario.seed),
+            None => options.scenario.seed,
+        };
+        let emulator = Emulator::start(options.scenario, EmulatorOptions::default()).await?;
+        emulator.create_bucket(&wiring.artifacts_bucket)?;
+        emulator.reseed_faults(fault_seed);
+        let clock = functions::clock_of(&emulator);
+        let bus = LocalBus::start(0, Arc::clone(&clock), fault_seed)
+            .await
+            .map_err(WaveError::Bus)?;
+        let endpoints = Endpoints {
+            sms: emulator.sms_endpoint(),
+            events: bus.endpoint(),
+            s3: emulator.s3_endpoint(),
+        };
+        let functions =
+            Functions::new(&wiring, overrides, &local_clients(&endpoints, None), &clock)?;
+        let started = emulator.now();
+        Ok(Self {
+            emulator,
+            bus,
+            wiring,
+            functions,
+            opt_out: launcher.opt_out,
+            queue: VecDeque::new(),
+            schedules: Schedules::default(),
+            log: Vec::new(),
+            invocations: BTreeMap::new(),
+            dead_lettered: Vec::new(),
+            started,
+            scenario_name,
+            until: options.until,
+            chaos: options.chaos.map(ChaosState::new),
+            invariant_breaches: Vec::new(),
+        })
+    }
+
+    pub fn emulator(&self) -> &EmulatorHandle {
+        &self.emulator
+    }
+
+    pub fn bus(&self) -> &LocalBus {
+        &self.bus
+    }
+
+    /// Plays until the wave converges or `until` passes; `on_progress` sees each step.
+    pub async fn play(
+        mut self,
+        mut on_progress: impl FnMut(&Progress),
+    ) -> Result<WaveReport, WaveError> {
+        let mut sms_events = self.emulator.subscribe_events();
+        let deadline = self.started
+            + chrono::Duration::from_std(self.until).unwrap_or(chrono::Duration::days(365));
+        let mut timeline = Vec::new();
+        let mut last_progress = Progress::default();
+        let converged = loop {
+            let now = self.emulator.now();
+            self.switch_faults(now);
+            self.fire_schedules(now);
+            self.settle_step(now, &mut sms_events).await?;
+            let progress = self.progress(now);
+            if !progress.same_counts(&last_progress) {
+                on_progress(&progress);
+                timeline.push(progress.clone());
+                last_progress = progress;
+            }
+            self.check_jobs_per_server(now);
+            if self.queue.is_empty() && !self.faults_on() && self.converged() {
+                break true;
+            }
+            if now >= deadline {
+                break false;
+            }
+            self.emulator.advance(STEP);
+        };
+        Ok(self.finish(converged, timeline).await)
+    }
+
+    /// Routes events and runs the invocations they and the schedules made due, round
+    /// after round, until nothing more is due at `now`.
+    async fn settle_step(
+        &mut self,
+        now: DateTime<Utc>,
+        sms_events: &mut tokio::sync::mpsc::UnboundedReceiver<crate::SmsEvent>,
+    ) -> Result<(), WaveError> {
+        let mut rounds = 0;
+        loop {
+            while let Ok(event) = sms_events.try_recv() {
+                let envelope = serde_json::to_value(&event).unwrap_or(Value::Null);
+                self.bus.inject("default", envelope);
+            }
+            let events = self.bus.drain();
+            let due = self.queue.iter().any(|p| p.due <= now);
+            if events.is_empty() && !due {
+                return Ok(());
+            }
+            rounds += 1;
+            if rounds > MAX_ROUNDS_PER_STEP {
+                return Err(WaveError::EventLoop { at: stamp(now) });
+            }
+            for event in events {
+                self.route(event, now);
+            }
+            self.run_due(now).await;
+        }
+    }
+
+    fn faults_on(&self) -> bool {
+        self.chaos.as_ref().is_some_and(ChaosState::on)
+    }
+
+    fn fire_schedules(&mut self, now: DateTime<Utc>) {
+        for (function, payload) in self.schedules.due(&self.wiring, now) {
+            self.queue.push_back(Pending::new(function, payload, now));
+        }
+    }
+
+    fn route(&mut self, event: BusEvent, now: DateTime<Utc>) {
+        let bus = if event.bus == "default" {
+            BusRef::Default
+        } else {
+            BusRef::Named(event.bus.clone())
+        };
+        self.log.push(LogEntry::Event {
+            time: stamp(now),
+            bus: event.bus.clone(),
+            event: event.envelope.clone(),
+        });
+        let targets = self.wiring.target_indices(&bus, &event.envelope);
+        let copies = self.chaos.as_ref().map_or(1, ChaosState::copies);
+        if copies > 1 {
+            if let Some(chaos) = self.chaos.as_mut() {
+                chaos.count("events delivered twice", targets.len() as u64);
+            }
+        }
+        for function in targets {
+            for _ in 0..copies {
+                self.queue
+                    .push_back(Pending::new(function, event.envelope.clone(), now));
+            }
+        }
+    }
+
+    /// Turns the chaos faults on at the start and off once `faults_for` has passed.
+    fn switch_faults(&mut self, now: DateTime<Utc>) {
+        if let Some(chaos) = self.chaos.as_mut() {
+            let elapsed = (now - self.started).to_std().unwrap_or_default();
+            chaos.switch(elapsed, &self.emulator, &self.bus);
+        }
+    }
+
+    /// Records a breach whenever a server has two jobs that are not deleted.
+    fn check_jobs_per_server(&mut self, now: DateTime<Utc>) {
+        let state = self.emulator.state();
+        for (server, jobs) in invariants::servers_with_two_live_jobs(&state) {
+            self.invariant_breaches.push(format!(
+                "{}: server {server} has {} live replication jobs",
+                stamp(now),
+                jobs.len()
+            ));
+        }
+    }
+
+    fn progress(&self, now: DateTime<Utc>) -> Progress {
+        let state = self.emulator.state();
+        let live_jobs = state.jobs.iter().filter(|j| j.state != JobState::Deleted);
+        let (mut replicating, mut replicated, mut failed) = (0, 0, 0);
+        for job in live_jobs {
+            if matches!(job.state, JobState::Failed | JobState::PausedOnFailure) {
+                failed += 1;
+            } else if job.latest_ami.is_some() {
+                replicated += 1;
+            } else {
+                replicating += 1;
+            }
+        }
+        let apps: Vec<_> = invariants::live_apps(&state).collect();
+        Progress {
+            time: stamp(now),
+            elapsed_minutes: u64::try_from((now - self.started).num_minutes()).unwrap_or(0),
+            discovered: state.catalog.visible.len(),
+            replicating,
+            replicated,
+            failed,
+            apps: apps.len(),
+            launched: apps
+                .iter()
+                .filter(|a| a.launch_status == AppLaunchStatus::Launched)
+                .count(),
+        }
+    }
+
+    /// Jobs the watcher decided to hold so far, with the reason.
+    fn held_jobs(&self) -> BTreeMap<String, String> {
+        invariants::held_jobs(outcome::bus_events(&self.log).map(|seen| seen.event))
+    }
+
+    /// Every app is launched, opted out, or held by a failure the watcher gave up on.
+    fn converged(&self) -> bool {
+        let state = self.emulator.state();
+        invariants::every_app_settled(&state, &self.opt_out, &self.held_jobs())
+    }
+
+    async fn finish(self, converged: bool, timeline: Vec<Progress>) -> WaveReport {
+        let state = self.emulator.state();
+        let now = self.emulator.now();
+        let held = self.held_jobs();
+        let apps = outcome::app_outcomes(&state, &self.log, &self.opt_out, &held);
+        let failures = outcome::failure_outcomes(&self.log, &state);
+        let mut invariant_breaches = self.invariant_breaches.clone();
+        invariant_breaches.extend(invariants::final_breaches(
+            &state,
+            outcome::bus_events(&self.log),
+            &self.emulator.events(),
+        ));
+        let verdict = outcome::verdict(converged, &state, &self.opt_out, &held, now);
+        let archived_templates =
+            outcome::archived_objects(&self.emulator, &self.wiring.artifacts_bucket);
+        let faults = match &self.chaos {
+            Some(chaos) => chaos.tally(&self.emulator, &self.bus),
+            None => BTreeMap::new(),
+        };
+        let report = WaveReport {
+            scenario: self.scenario_name.clone(),
+            converged,
+            verdict,
+            started: stamp(self.started),
+            ended: stamp(now),
+            simulated_minutes: u64::try_from((now - self.started).num_minutes()).unwrap_or(0),
+            apps,
+            failures,
+            sms_calls: self.emulator.call_counts(),
+            invocations: self.invocations.clone(),
+            dead_lettered: self.dead_lettered.clone(),
+            invariant_breaches,
+            faults,
+            timeline,
+            log: self.log,
+            archived_templates,
+        };
+        self.bus.shutdown().await;
+        self.emulator.shutdown().await;
+        report
+    }
+}

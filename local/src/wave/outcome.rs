@@ -1,0 +1,288 @@
+//! What a played wave leaves: the event log, the progress timeline, one outcome per app
+//! and per failure, and the report that gathers them (the `report` module renders it).
+
+use std::collections::BTreeMap;
+
+use autopilot_core::readiness::OptOutTag;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::harness::events::stamp;
+use crate::harness::invariants::{self, SeenEvent};
+use crate::model::{AppLaunchStatus, RunState};
+use crate::{EmulatorHandle, StateSnapshot};
+
+/// One line of the event log: everything that crossed a bus, and every invocation.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum LogEntry {
+    #[serde(rename_all = "camelCase")]
+    Event {
+        time: String,
+        bus: String,
+        event: Value,
+    },
+    #[serde(rename_all = "camelCase")]
+    Invocation {
+        time: String,
+        function: String,
+        trigger: String,
+        attempt: u32,
+        outcome: String,
+        summary: Value,
+    },
+}
+
+impl LogEntry {
+    /// The event, with the time it crossed the bus, if this entry is one.
+    pub fn as_event(&self) -> Option<SeenEvent<'_>> {
+        match self {
+            LogEntry::Event { time, event, .. } => Some(SeenEvent { time, event }),
+            LogEntry::Invocation { .. } => None,
+        }
+    }
+}
+
+/// The events in a log (SMS's and the project's), with the time each crossed a bus.
+pub fn bus_events(log: &[LogEntry]) -> impl Iterator<Item = SeenEvent<'_>> {
+    log.iter().filter_map(LogEntry::as_event)
+}
+
+/// Counts shown while the wave plays.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    pub time: String,
+    pub elapsed_minutes: u64,
+    pub discovered: usize,
+    pub replicating: usize,
+    pub replicated: usize,
+    pub failed: usize,
+    pub apps: usize,
+    pub launched: usize,
+}
+
+impl Progress {
+    /// Whether anything but the time differs.
+    pub fn same_counts(&self, other: &Progress) -> bool {
+        let counts = |p: &Progress| {
+            (
+                p.discovered,
+                p.replicating,
+                p.replicated,
+                p.failed,
+                p.apps,
+                p.launched,
+            )
+        };
+        counts(self) == counts(other)
+    }
+}
+
+/// Where one app ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppOutcome {
+    pub id: String,
+    pub name: String,
+    pub members: usize,
+    pub completed_runs: usize,
+    pub launch_status: String,
+    pub launched_at: Option<String>,
+    /// Why it is not launched, when it is not.
+    pub held_by: Option<String>,
+}
+
+/// A failure the watcher caught and what was done about it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailureOutcome {
+    pub job_id: String,
+    pub server_id: String,
+    pub state: String,
+    pub alerted_at: String,
+    pub actions: Vec<String>,
+    pub final_state: String,
+}
+
+/// The result of a wave.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WaveReport {
+    pub scenario: String,
+    pub converged: bool,
+    pub verdict: String,
+    pub started: String,
+    pub ended: String,
+    pub simulated_minutes: u64,
+    pub apps: Vec<AppOutcome>,
+    pub failures: Vec<FailureOutcome>,
+    pub sms_calls: BTreeMap<String, u64>,
+    pub invocations: BTreeMap<String, u64>,
+    pub dead_lettered: Vec<String>,
+    /// Invariants seen broken while playing (e.g. two live jobs for one server).
+    pub invariant_breaches: Vec<String>,
+    /// Faults injected, by kind (empty without chaos).
+    pub faults: BTreeMap<String, u64>,
+    pub timeline: Vec<Progress>,
+    #[serde(skip)]
+    pub log: Vec<LogEntry>,
+    /// Templates and change sets archived in the artifacts bucket: (key, content).
+    #[serde(skip)]
+    pub archived_templates: Vec<(String, Vec<u8>)>,
+}
+
+/// First time an event of `detail_type` named each `key` value.
+pub(super) fn first_times(
+    log: &[LogEntry],
+    detail_type: &str,
+    key: &str,
+) -> BTreeMap<String, String> {
+    let mut times = BTreeMap::new();
+    for entry in log {
+        if let LogEntry::Event { time, event, .. } = entry {
+            if event["detail-type"] == detail_type {
+                if let Some(id) = event["detail"][key].as_str() {
+                    times.entry(id.to_owned()).or_insert_with(|| time.clone());
+                }
+            }
+        }
+    }
+    times
+}
+
+pub(super) fn failure_outcomes(log: &[LogEntry], state: &StateSnapshot) -> Vec<FailureOutcome> {
+    let mut failures: Vec<FailureOutcome> = Vec::new();
+    for entry in log {
+        let LogEntry::Event { time, event, .. } = entry else {
+            continue;
+        };
+        let detail = &event["detail"];
+        let job = detail["replicationJobId"].as_str().unwrap_or_default();
+        match event["detail-type"].as_str() {
+            Some("ReplicationJobFailed") => failures.push(FailureOutcome {
+                job_id: job.to_owned(),
+                server_id: detail["serverId"].as_str().unwrap_or_default().to_owned(),
+                state: detail["state"].as_str().unwrap_or_default().to_owned(),
+                alerted_at: time.clone(),
+                actions: Vec::new(),
+                final_state: String::new(),
+            }),
+            Some("ReplicationJobRemediated") => {
+                if let Some(failure) = failures.iter_mut().rev().find(|f| f.job_id == job) {
+                    let action = detail["action"].as_str().unwrap_or_default();
+                    let reason = detail["reason"]
+                        .as_str()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default();
+                    failure.actions.push(format!("{time} {action}{reason}"));
+                }
+            }
+            Some("ReplicationJobRecovered") => {
+                if let Some(failure) = failures.iter_mut().rev().find(|f| f.job_id == job) {
+                    failure.actions.push(format!("{time} recovered"));
+                }
+            }
+            _ => {}
+        }
+    }
+    for failure in &mut failures {
+        failure.final_state = state
+            .jobs
+            .iter()
+            .find(|j| j.id == failure.job_id)
+            .map_or_else(|| "gone".to_owned(), |j| j.state.as_str().to_owned());
+    }
+    failures
+}
+
+/// Objects under `apps/` in the artifacts bucket of the local S3, read before the
+/// emulator (and its temporary directory) goes away.
+pub(super) fn archived_objects(emulator: &EmulatorHandle, bucket: &str) -> Vec<(String, Vec<u8>)> {
+    let root = emulator.s3_root().join(bucket);
+    let mut found = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(key) = path.strip_prefix(&root) {
+                let key = key.to_string_lossy().replace('\\', "/");
+                if key.starts_with("apps/") {
+                    if let Ok(content) = std::fs::read(&path) {
+                        found.push((key, content));
+                    }
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Where each live app ended, and why it is not launched when it is not.
+pub(super) fn app_outcomes(
+    state: &StateSnapshot,
+    log: &[LogEntry],
+    opt_out: &OptOutTag,
+    held: &BTreeMap<String, String>,
+) -> Vec<AppOutcome> {
+    let launch_times = first_times(log, "AppLaunched", "appId");
+    invariants::live_apps(state)
+        .map(|app| {
+            let members: Vec<&String> = app.server_ids().collect();
+            let completed_runs = state
+                .jobs
+                .iter()
+                .filter(|j| members.contains(&&j.server_id))
+                .map(|j| {
+                    j.runs
+                        .iter()
+                        .filter(|r| r.state == RunState::Completed)
+                        .count()
+                })
+                .sum();
+            let launched = app.launch_status == AppLaunchStatus::Launched;
+            AppOutcome {
+                id: app.id.clone(),
+                name: app.name.clone(),
+                members: members.len(),
+                completed_runs,
+                launch_status: app.launch_status.as_str().to_owned(),
+                launched_at: launch_times.get(&app.id).cloned(),
+                held_by: (!launched).then(|| {
+                    invariants::settled_without_launch(state, app, opt_out, held)
+                        .unwrap_or_else(|| "still waiting".into())
+                }),
+            }
+        })
+        .collect()
+}
+
+/// One line saying whether the wave converged, or which apps it still waits for.
+pub(super) fn verdict(
+    converged: bool,
+    state: &StateSnapshot,
+    opt_out: &OptOutTag,
+    held: &BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> String {
+    if converged {
+        return "converged: every app is launched, opted out, or held by a failure the watcher gave up on".to_owned();
+    }
+    let waiting: Vec<String> = invariants::live_apps(state)
+        .filter(|a| a.launch_status != AppLaunchStatus::Launched)
+        .filter(|a| invariants::settled_without_launch(state, a, opt_out, held).is_none())
+        .map(|a| format!("{} ({})", a.name, a.launch_status))
+        .collect();
+    format!(
+        "did not converge by {}: still waiting for {}",
+        stamp(now),
+        waiting.join(", ")
+    )
+}

@@ -1,0 +1,337 @@
+//! The rules of ARCHITECTURE.md that a machine can check, read from the sources: the
+//! emulator never uses the core; decision modules never name an SDK crate; no import
+//! cycle among the modules of `shared/src` or of `local/src`; product files and
+//! functions stay small enough to read in one sitting, exceptions named here.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Product source files longer than this are refused.
+const MAX_FILE_LINES: usize = 600;
+/// Product functions longer than this are refused.
+const MAX_FUNCTION_LINES: usize = 80;
+
+/// Functions allowed over the limit, with the reason.
+const LONG_FUNCTIONS: &[(&str, &str)] = &[];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Every `.rs` file under `dir`, sorted.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The product code of a file: `tests.rs` files and `#[cfg(test)]` modules left out.
+fn product_lines(path: &Path) -> Vec<String> {
+    if path
+        .file_name()
+        .is_some_and(|n| n == "tests.rs" || n == "testing.rs")
+    {
+        return Vec::new();
+    }
+    let text = read(path);
+    let lines: Vec<&str> = text.lines().collect();
+    match lines.iter().position(|l| l.trim() == "#[cfg(test)]") {
+        Some(cut)
+            if lines
+                .get(cut + 1)
+                .is_some_and(|l| l.trim_start().starts_with("mod ")) =>
+        {
+            lines[..cut].iter().map(|l| (*l).to_owned()).collect()
+        }
+        _ => lines.iter().map(|l| (*l).to_owned()).collect(),
+    }
+}
+
+/// Product source roots: the core, the functions, the local stand-in and the bench.
+fn product_files() -> Vec<PathBuf> {
+    let root = root();
+    let mut dirs = vec![
+        root.join("shared/src"),
+        root.join("local/src"),
+        root.join("local/bench/src"),
+    ];
+    for entry in std::fs::read_dir(root.join("functions"))
+        .expect("functions/")
+        .flatten()
+    {
+        dirs.push(entry.path().join("src"));
+    }
+    dirs.iter().flat_map(|d| rust_files(d)).collect()
+}
+
+fn relative(path: &Path) -> String {
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+        .replace("../", "")
+}
+
+#[test]
+fn the_emulator_never_uses_the_core() {
+    let root = root();
+    let mut offenders = Vec::new();
+    for dir in ["local/src/sms", "local/src/scenario"] {
+        for file in rust_files(&root.join(dir)) {
+            if read(&file).contains("autopilot_core") {
+                offenders.push(relative(&file));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "the emulator imports the core in {offenders:?}"
+    );
+}
+
+#[test]
+fn decisions_never_name_an_sdk_crate() {
+    let decisions = [
+        "model",
+        "wave_policy",
+        "failures",
+        "readiness",
+        "events",
+        "trigger",
+        "config",
+    ];
+    let mut offenders = Vec::new();
+    for module in decisions {
+        let file = root().join(format!("shared/src/{module}.rs"));
+        if product_lines(&file).iter().any(|l| l.contains("aws_sdk_")) {
+            offenders.push(relative(&file));
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "SDK types reach decisions in {offenders:?}"
+    );
+}
+
+/// The module a file defines, as a path from the crate root (`sms::engine::jobs`).
+fn module_of(src: &Path, file: &Path) -> Vec<String> {
+    let rel = file.strip_prefix(src).expect("under src");
+    let mut parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_owned())
+        .collect();
+    if parts
+        .last()
+        .is_some_and(|p| p == "mod" || p == "lib" || p == "main")
+    {
+        parts.pop();
+    }
+    parts
+}
+
+/// `crate::` and `super::` paths a file names, resolved to the deepest module that exists.
+fn imports(
+    module: &[String],
+    text: &str,
+    modules: &BTreeSet<Vec<String>>,
+) -> BTreeSet<Vec<String>> {
+    let mut found = BTreeSet::new();
+    let code: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for (prefix, base) in [("crate::", Vec::new()), ("super::", parent_of(module))] {
+        for (at, _) in code.match_indices(prefix) {
+            if code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            let path: Vec<String> = code[at + prefix.len()..]
+                .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .next()
+                .unwrap_or_default()
+                .split("::")
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            let mut target = base.clone();
+            target.extend(path);
+            while !target.is_empty() && !modules.contains(&target) {
+                target.pop();
+            }
+            if !target.is_empty() {
+                found.insert(target);
+            }
+        }
+    }
+    found
+}
+
+/// The module `super::` names from a file (for `x/mod.rs`, the module `x` is the file's).
+fn parent_of(module: &[String]) -> Vec<String> {
+    module[..module.len().saturating_sub(1)].to_vec()
+}
+
+/// Edges between modules that are not ancestor and descendant of each other: a parent
+/// declaring its children, or a child naming its parent's items, is containment.
+fn import_graph(src: &Path) -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
+    let files = rust_files(src);
+    let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_of(src, f)).collect();
+    let mut graph = BTreeMap::new();
+    for file in &files {
+        let module = module_of(src, file);
+        let text = product_lines(file).join("\n");
+        let edges: BTreeSet<Vec<String>> = imports(&module, &text, &modules)
+            .into_iter()
+            .filter(|t| !t.starts_with(&module) && !module.starts_with(t))
+            .collect();
+        graph.insert(module, edges);
+    }
+    graph
+}
+
+/// A cycle in `graph`, if there is one.
+fn find_cycle(graph: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &Vec<String>,
+        graph: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>,
+        path: &mut Vec<Vec<String>>,
+        done: &mut BTreeSet<Vec<String>>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|n| n == node) {
+            let mut cycle: Vec<String> = path[start..].iter().map(|m| m.join("::")).collect();
+            cycle.push(node.join("::"));
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.clone());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(node.clone());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn modules_import_each_other_in_one_direction() {
+    for crate_src in ["shared/src", "local/src", "local/bench/src"] {
+        let graph = import_graph(&root().join(crate_src));
+        assert!(graph.len() > 3, "{crate_src}: no modules found");
+        if let Some(cycle) = find_cycle(&graph) {
+            panic!("{crate_src}: import cycle {}", cycle.join(" -> "));
+        }
+    }
+}
+
+#[test]
+fn the_cycle_check_finds_a_cycle() {
+    let module = |name: &str| vec![name.to_owned()];
+    let graph: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = [
+        (module("a"), [module("b")].into()),
+        (module("b"), [module("c")].into()),
+        (module("c"), [module("a")].into()),
+    ]
+    .into();
+    assert_eq!(
+        find_cycle(&graph),
+        Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
+    );
+}
+
+/// (name, first line, length) of each function in `lines`.
+fn functions(lines: &[String]) -> Vec<(String, usize, usize)> {
+    let mut found = Vec::new();
+    for (start, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        let Some(after) = [
+            "pub fn ",
+            "fn ",
+            "pub(crate) fn ",
+            "pub(super) fn ",
+            "async fn ",
+            "pub async fn ",
+            "pub(crate) async fn ",
+            "pub(super) async fn ",
+        ]
+        .iter()
+        .find_map(|p| trimmed.strip_prefix(p)) else {
+            continue;
+        };
+        let name: String = after
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let mut depth = 0i64;
+        let mut opened = false;
+        for (offset, body) in lines[start..].iter().enumerate() {
+            let code = body.split("//").next().unwrap_or_default();
+            for c in code.chars() {
+                match c {
+                    '{' => {
+                        depth += 1;
+                        opened = true;
+                    }
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+            }
+            if !opened && code.trim_end().ends_with(';') {
+                break;
+            }
+            if opened && depth <= 0 {
+                found.push((name.clone(), start + 1, offset + 1));
+                break;
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn product_files_and_functions_stay_readable() {
+    let mut problems = Vec::new();
+    for file in product_files() {
+        let lines = product_lines(&file);
+        if lines.len() > MAX_FILE_LINES {
+            problems.push(format!("{}: {} lines", relative(&file), lines.len()));
+        }
+        for (name, line, length) in functions(&lines) {
+            let id = format!("{}::{name}", relative(&file));
+            if length > MAX_FUNCTION_LINES && !LONG_FUNCTIONS.iter().any(|(known, _)| *known == id)
+            {
+                problems.push(format!("{id} (line {line}): {length} lines"));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "over {MAX_FILE_LINES} lines a file or {MAX_FUNCTION_LINES} a function:\n{}",
+        problems.join("\n")
+    );
+}
