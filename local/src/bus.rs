@@ -155,27 +155,56 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response<Full<Bytes>>
 
 async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<Bytes>> {
     if request.method() == Method::GET && request.uri().path() == "/_bus/events" {
-        let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
-        let events: Vec<Value> = state
-            .history
-            .iter()
-            .map(|e| json!({ "bus": e.bus, "event": e.envelope }))
-            .collect();
-        return answer(StatusCode::OK, Value::Array(events));
+        return history(shared);
     }
+    let entries = match put_events_entries(request).await {
+        Ok(entries) => entries,
+        Err(refusal) => return refusal,
+    };
+    let now = (shared.now)();
+    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    let results: Vec<Value> = entries
+        .iter()
+        .map(|entry| accept_entry(shared, &mut state, entry, now))
+        .collect();
+    let failed = results
+        .iter()
+        .filter(|r| r.get("ErrorCode").is_some())
+        .count();
+    answer(
+        StatusCode::OK,
+        json!({ "FailedEntryCount": failed, "Entries": results }),
+    )
+}
+
+/// `GET /_bus/events`: the most recent accepted events.
+fn history(shared: &Shared) -> Response<Full<Bytes>> {
+    let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    let events: Vec<Value> = state
+        .history
+        .iter()
+        .map(|e| json!({ "bus": e.bus, "event": e.envelope }))
+        .collect();
+    answer(StatusCode::OK, Value::Array(events))
+}
+
+/// The entries of a signed PutEvents request, or the error EventBridge answers.
+async fn put_events_entries(
+    request: Request<Incoming>,
+) -> Result<Vec<Value>, Response<Full<Bytes>>> {
     if request.method() != Method::POST {
-        return error(
+        return Err(error(
             StatusCode::METHOD_NOT_ALLOWED,
             "UnknownOperationException",
             "only POST / is served",
-        );
+        ));
     }
     if !request.headers().contains_key("authorization") {
-        return error(
+        return Err(error(
             StatusCode::BAD_REQUEST,
             "MissingAuthenticationTokenException",
             "Missing Authentication Token",
-        );
+        ));
     }
     let target = request
         .headers()
@@ -184,110 +213,95 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
         .unwrap_or_default()
         .to_owned();
     if target != "AWSEvents.PutEvents" {
-        return error(
+        return Err(error(
             StatusCode::BAD_REQUEST,
             "UnknownOperationException",
             &format!("the local event bus serves AWSEvents.PutEvents only, not `{target}`"),
-        );
+        ));
     }
-    let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(_) => {
-            return error(
+    let body = Limited::new(request.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|_| {
+            error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "ValidationException",
                 "request larger than 256 KB",
             )
-        }
-    };
-    let input: Value = match serde_json::from_slice(&body) {
-        Ok(value) => value,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "SerializationException",
-                &e.to_string(),
-            )
-        }
-    };
+        })?
+        .to_bytes();
+    let input: Value = serde_json::from_slice(&body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "SerializationException",
+            &e.to_string(),
+        )
+    })?;
     let Some(entries) = input["Entries"].as_array() else {
-        return error(
+        return Err(error(
             StatusCode::BAD_REQUEST,
             "ValidationException",
             "Entries is required",
-        );
+        ));
     };
     if entries.is_empty() || entries.len() > MAX_ENTRIES {
-        return error(
+        return Err(error(
             StatusCode::BAD_REQUEST,
             "ValidationException",
             &format!(
                 "Entries must hold 1 to {MAX_ENTRIES} entries, not {}",
                 entries.len()
             ),
-        );
+        ));
     }
-    let now = (shared.now)();
-    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
-    let mut results = Vec::with_capacity(entries.len());
-    let mut failed = 0;
-    for entry in entries {
-        let text = |key: &str| entry[key].as_str().unwrap_or_default().to_owned();
-        let (source, detail_type, detail) = (text("Source"), text("DetailType"), text("Detail"));
-        let detail: Option<Value> = serde_json::from_str(&detail).ok().filter(Value::is_object);
-        let problem = if source.is_empty() {
-            Some("Source is required")
-        } else if detail_type.is_empty() {
-            Some("DetailType is required")
-        } else if detail.is_none() {
-            Some("Detail is not a JSON object")
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            failed += 1;
-            results.push(json!({ "ErrorCode": "MalformedDetail", "ErrorMessage": problem }));
-            continue;
-        }
-        let roll = state.rng.next_f64();
-        if roll < state.failure_rate {
-            failed += 1;
-            state.failed += 1;
-            results.push(
-                json!({ "ErrorCode": "InternalFailure", "ErrorMessage": "injected failure" }),
-            );
-            continue;
-        }
-        let id = format!("local-{:08}", state.next_id);
-        state.next_id += 1;
-        state.accepted += 1;
-        let bus = bus_name(entry["EventBusName"].as_str());
-        let resources = entry["Resources"].as_array().cloned().unwrap_or_default();
-        let event = BusEvent {
-            bus,
-            envelope: json!({
-                "version": "0",
-                "id": id,
-                "detail-type": detail_type,
-                "source": source,
-                "account": shared.account,
-                "time": now.to_rfc3339_opts(SecondsFormat::Secs, true),
-                "region": shared.region,
-                "resources": resources,
-                "detail": detail,
-            }),
-        };
-        if state.history.len() == HISTORY {
-            state.history.pop_front();
-        }
-        state.history.push_back(event.clone());
-        state.queue.push_back(event);
-        results.push(json!({ "EventId": id }));
+    Ok(entries.clone())
+}
+
+/// Accepts one entry onto the bus, or says why not, as a PutEvents result entry.
+fn accept_entry(shared: &Shared, state: &mut BusState, entry: &Value, now: DateTime<Utc>) -> Value {
+    let text = |key: &str| entry[key].as_str().unwrap_or_default().to_owned();
+    let (source, detail_type, detail) = (text("Source"), text("DetailType"), text("Detail"));
+    let detail: Option<Value> = serde_json::from_str(&detail).ok().filter(Value::is_object);
+    let problem = if source.is_empty() {
+        Some("Source is required")
+    } else if detail_type.is_empty() {
+        Some("DetailType is required")
+    } else if detail.is_none() {
+        Some("Detail is not a JSON object")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        return json!({ "ErrorCode": "MalformedDetail", "ErrorMessage": problem });
     }
-    answer(
-        StatusCode::OK,
-        json!({ "FailedEntryCount": failed, "Entries": results }),
-    )
+    let roll = state.rng.next_f64();
+    if roll < state.failure_rate {
+        state.failed += 1;
+        return json!({ "ErrorCode": "InternalFailure", "ErrorMessage": "injected failure" });
+    }
+    let id = format!("local-{:08}", state.next_id);
+    state.next_id += 1;
+    state.accepted += 1;
+    let event = BusEvent {
+        bus: bus_name(entry["EventBusName"].as_str()),
+        envelope: json!({
+            "version": "0",
+            "id": id,
+            "detail-type": detail_type,
+            "source": source,
+            "account": shared.account,
+            "time": now.to_rfc3339_opts(SecondsFormat::Secs, true),
+            "region": shared.region,
+            "resources": entry["Resources"].as_array().cloned().unwrap_or_default(),
+            "detail": detail,
+        }),
+    };
+    if state.history.len() == HISTORY {
+        state.history.pop_front();
+    }
+    state.history.push_back(event.clone());
+    state.queue.push_back(event);
+    json!({ "EventId": id })
 }
 
 /// The bus name of an entry: ARNs are reduced to their name, nothing means `default`.

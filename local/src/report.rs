@@ -237,59 +237,10 @@ fn timeline_svg(report: &WaveReport) -> String {
 
 /// The self-contained HTML report.
 pub fn html_report(report: &WaveReport) -> String {
-    let mut apps = String::new();
-    for app in &report.apps {
-        let _ = write!(
-            apps,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"status\">{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&app.name),
-            escape(&app.id),
-            app.members,
-            app.completed_runs,
-            escape(&app.launch_status),
-            escape(app.launched_at.as_deref().unwrap_or("-")),
-            escape(app.held_by.as_deref().unwrap_or(""))
-        );
-    }
-    let mut failures = String::new();
-    for failure in &report.failures {
-        let _ = write!(
-            failures,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><ul>{}</ul></td></tr>",
-            escape(&failure.job_id),
-            escape(&failure.server_id),
-            escape(&failure.state),
-            escape(&failure.alerted_at),
-            escape(&failure.final_state),
-            failure
-                .actions
-                .iter()
-                .map(|a| format!("<li>{}</li>", escape(a)))
-                .collect::<String>()
-        );
-    }
-    let mut calls = String::new();
-    for (operation, count) in &report.sms_calls {
-        let _ = write!(
-            calls,
-            "<tr><td>{}</td><td>{count}</td></tr>",
-            escape(operation)
-        );
-    }
-    let mut decisions = String::new();
-    for entry in &report.log {
-        if let LogEntry::Event { time, bus, event } = entry {
-            if event["source"] == "sms-autopilot" {
-                let _ = write!(
-                    decisions,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    escape(time),
-                    escape(event["detail-type"].as_str().unwrap_or_default()),
-                    escape(&format!("{bus}: {}", event["detail"]))
-                );
-            }
-        }
-    }
+    let apps = app_rows(report);
+    let failures = failure_rows(report);
+    let calls = call_rows(report);
+    let decisions = decision_rows(report);
     format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>sms-autopilot wave report: {name}</title>
@@ -326,4 +277,77 @@ th{{background:#f3f4f6}}.verdict{{font-weight:bold;color:{colour}}}ul{{margin:0;
         minutes = report.simulated_minutes,
         svg = timeline_svg(report),
     )
+}
+
+/// One table row per app.
+fn app_rows(report: &WaveReport) -> String {
+    let mut apps = String::new();
+    for app in &report.apps {
+        let _ = write!(
+            apps,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"status\">{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&app.name),
+            escape(&app.id),
+            app.members,
+            app.completed_runs,
+            escape(&app.launch_status),
+            escape(app.launched_at.as_deref().unwrap_or("-")),
+            escape(app.held_by.as_deref().unwrap_or(""))
+        );
+    }
+    apps
+}
+
+/// One table row per failure, with what was done.
+fn failure_rows(report: &WaveReport) -> String {
+    let mut failures = String::new();
+    for failure in &report.failures {
+        let _ = write!(
+            failures,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><ul>{}</ul></td></tr>",
+            escape(&failure.job_id),
+            escape(&failure.server_id),
+            escape(&failure.state),
+            escape(&failure.alerted_at),
+            escape(&failure.final_state),
+            failure
+                .actions
+                .iter()
+                .map(|a| format!("<li>{}</li>", escape(a)))
+                .collect::<String>()
+        );
+    }
+    failures
+}
+
+/// One table row per SMS operation.
+fn call_rows(report: &WaveReport) -> String {
+    let mut calls = String::new();
+    for (operation, count) in &report.sms_calls {
+        let _ = write!(
+            calls,
+            "<tr><td>{}</td><td>{count}</td></tr>",
+            escape(operation)
+        );
+    }
+    calls
+}
+
+/// One table row per project event (the functions' decisions).
+fn decision_rows(report: &WaveReport) -> String {
+    let mut decisions = String::new();
+    for entry in &report.log {
+        if let LogEntry::Event { time, bus, event } = entry {
+            if event["source"] == "sms-autopilot" {
+                let _ = write!(
+                    decisions,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(time),
+                    escape(event["detail-type"].as_str().unwrap_or_default()),
+                    escape(&format!("{bus}: {}", event["detail"]))
+                );
+            }
+        }
+    }
+    decisions
 }

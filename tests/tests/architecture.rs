@@ -51,16 +51,14 @@ fn product_lines(path: &Path) -> Vec<String> {
     }
     let text = read(path);
     let lines: Vec<&str> = text.lines().collect();
-    match lines.iter().position(|l| l.trim() == "#[cfg(test)]") {
-        Some(cut)
-            if lines
-                .get(cut + 1)
-                .is_some_and(|l| l.trim_start().starts_with("mod ")) =>
-        {
-            lines[..cut].iter().map(|l| (*l).to_owned()).collect()
-        }
-        _ => lines.iter().map(|l| (*l).to_owned()).collect(),
-    }
+    let inline_tests = lines.iter().enumerate().position(|(i, l)| {
+        l.trim() == "#[cfg(test)]"
+            && lines.get(i + 1).is_some_and(|next| {
+                next.trim_start().starts_with("mod ") && next.trim_end().ends_with('{')
+            })
+    });
+    let product = inline_tests.map_or(&lines[..], |cut| &lines[..cut]);
+    product.iter().map(|l| (*l).to_owned()).collect()
 }
 
 /// Product source roots: the core, the functions, the local stand-in and the bench.

@@ -55,10 +55,39 @@ pub async fn convergence(template: &Path) -> Measured<Vec<Convergence>> {
         })
         .collect();
     let report = wave.play(|_| {}).await?;
+    let first_completed = first_completed_runs(&report.log);
+    Ok(apps
+        .into_iter()
+        .map(|(id, name, members)| {
+            let ready_at = members
+                .iter()
+                .map(|m| first_completed.get(m.as_str()).copied())
+                .collect::<Option<Vec<_>>>()
+                .and_then(|times| times.into_iter().max());
+            let (launched_at, launched_by) = launch_of(&report.log, &id);
+            let held_by = report
+                .apps
+                .iter()
+                .find(|a| a.id == id)
+                .and_then(|a| a.held_by.clone());
+            Convergence {
+                app: name,
+                members: members.len(),
+                ready_at,
+                launched_at,
+                launched_by,
+                held_by,
+            }
+        })
+        .collect())
+}
 
+/// When each server's first run completed, by server id: the times come from SMS's
+/// events, the servers of their jobs from the project's.
+fn first_completed_runs(log: &[LogEntry]) -> BTreeMap<String, DateTime<Utc>> {
     let mut server_of_job: BTreeMap<String, String> = BTreeMap::new();
     let mut completions: Vec<(String, DateTime<Utc>)> = Vec::new();
-    for entry in &report.log {
+    for entry in log {
         let LogEntry::Event { event, .. } = entry else {
             continue;
         };
@@ -79,56 +108,39 @@ pub async fn convergence(template: &Path) -> Measured<Vec<Convergence>> {
             server_of_job.insert(job.to_owned(), server.to_owned());
         }
     }
-    let mut first_completed: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
+    let mut first_completed: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
     for (job, at) in &completions {
         if let Some(server) = server_of_job.get(job) {
-            let first = first_completed.entry(server.as_str()).or_insert(*at);
+            let first = first_completed.entry(server.clone()).or_insert(*at);
             *first = (*first).min(*at);
         }
     }
-    let mut rows = Vec::new();
-    for (id, name, members) in apps {
-        let ready_at = members
-            .iter()
-            .map(|m| first_completed.get(m.as_str()).copied())
-            .collect::<Option<Vec<_>>>()
-            .and_then(|times| times.into_iter().max());
-        let launch = report.log.iter().position(|entry| {
-            matches!(entry, LogEntry::Event { event, .. }
-                if event["detail-type"] == "AppLaunched" && event["detail"]["appId"] == id.as_str())
-        });
-        let launched_at = launch.and_then(|i| match &report.log[i] {
-            LogEntry::Event { time, .. } => parse_time(&json!(time)),
-            LogEntry::Invocation { .. } => None,
-        });
-        let launched_by = launch.and_then(|i| {
-            report.log[..i].iter().rev().find_map(|entry| match entry {
-                LogEntry::Invocation {
-                    function,
-                    trigger,
-                    summary,
-                    ..
-                } if function == "app-launcher"
-                    && summary["launched"].as_u64().unwrap_or(0) > 0 =>
-                {
-                    Some(trigger.clone())
-                }
-                _ => None,
-            })
-        });
-        let held_by = report
-            .apps
-            .iter()
-            .find(|a| a.id == id)
-            .and_then(|a| a.held_by.clone());
-        rows.push(Convergence {
-            app: name,
-            members: members.len(),
-            ready_at,
-            launched_at,
-            launched_by,
-            held_by,
-        });
-    }
-    Ok(rows)
+    first_completed
+}
+
+/// When app `id` was announced launched, and the trigger of the launcher invocation
+/// that launched it.
+fn launch_of(log: &[LogEntry], id: &str) -> (Option<DateTime<Utc>>, Option<String>) {
+    let launch = log.iter().position(|entry| {
+        matches!(entry, LogEntry::Event { event, .. }
+            if event["detail-type"] == "AppLaunched" && event["detail"]["appId"] == id)
+    });
+    let launched_at = launch.and_then(|i| match &log[i] {
+        LogEntry::Event { time, .. } => parse_time(&json!(time)),
+        LogEntry::Invocation { .. } => None,
+    });
+    let launched_by = launch.and_then(|i| {
+        log[..i].iter().rev().find_map(|entry| match entry {
+            LogEntry::Invocation {
+                function,
+                trigger,
+                summary,
+                ..
+            } if function == "app-launcher" && summary["launched"].as_u64().unwrap_or(0) > 0 => {
+                Some(trigger.clone())
+            }
+            _ => None,
+        })
+    });
+    (launched_at, launched_by)
 }

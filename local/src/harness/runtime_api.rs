@@ -179,43 +179,59 @@ fn json_reply(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
 
 async fn answer(shared: &ApiShared, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let arrived = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    if method == Method::GET && path == NEXT_PATH {
+    if request.method() == Method::GET && request.uri().path() == NEXT_PATH {
         shared.lock().next_calls.push(arrived);
         shared.changed.notify_waiters();
-        let (request_id, event) = loop {
-            let queued = shared.queued.notified();
-            if let Some(invocation) = shared.lock().queued.pop_front() {
-                break invocation;
-            }
-            queued.await;
-        };
-        let deadline = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis()
-            + INVOCATION_LIMIT.as_millis();
-        let mut response = json_reply(StatusCode::OK, event);
-        let headers = response.headers_mut();
-        for (name, value) in [
-            ("lambda-runtime-aws-request-id", request_id),
-            ("lambda-runtime-deadline-ms", deadline.to_string()),
-            (
-                "lambda-runtime-invoked-function-arn",
-                "arn:aws:lambda:us-east-1:123456789012:function:local".to_owned(),
-            ),
-            (
-                "lambda-runtime-trace-id",
-                "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0".to_owned(),
-            ),
-        ] {
-            if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {
-                headers.insert(name, value);
-            }
-        }
-        return response;
+        return next_invocation(shared).await;
     }
+    record_report(shared, arrived, request).await
+}
+
+/// `GET invocation/next`: waits for a queued invocation and hands it out with the
+/// headers `lambda_runtime` reads.
+async fn next_invocation(shared: &ApiShared) -> Response<Full<Bytes>> {
+    let (request_id, event) = loop {
+        let queued = shared.queued.notified();
+        if let Some(invocation) = shared.lock().queued.pop_front() {
+            break invocation;
+        }
+        queued.await;
+    };
+    let deadline = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+        + INVOCATION_LIMIT.as_millis();
+    let mut response = json_reply(StatusCode::OK, event);
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("lambda-runtime-aws-request-id", request_id),
+        ("lambda-runtime-deadline-ms", deadline.to_string()),
+        (
+            "lambda-runtime-invoked-function-arn",
+            "arn:aws:lambda:us-east-1:123456789012:function:local".to_owned(),
+        ),
+        (
+            "lambda-runtime-trace-id",
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0".to_owned(),
+        ),
+    ] {
+        if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}
+
+/// A response, an invocation error or an init error, recorded with its arrival time;
+/// anything else is recorded as unexpected and answered 404.
+async fn record_report(
+    shared: &ApiShared,
+    arrived: Instant,
+    request: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
     let error_type = request
         .headers()
         .get("lambda-runtime-function-error-type")

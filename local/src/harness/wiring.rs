@@ -170,9 +170,39 @@ fn function(id: &str, resource: &Yaml, resolver: &Resolver) -> Result<FunctionWi
             environment.insert(name, value);
         }
     }
+    let (schedules, rules) = function_events(id, &properties["Events"], resolver)?;
+    let reserved_concurrency = match &properties["ReservedConcurrentExecutions"] {
+        Yaml::Null => None,
+        value => Some(
+            resolver
+                .resolve(value, &place("ReservedConcurrentExecutions"))?
+                .parse()
+                .map_err(|e| WiringError::Unsupported {
+                    place: place("ReservedConcurrentExecutions"),
+                    problem: format!("not a count: {e}"),
+                })?,
+        ),
+    };
+    Ok(FunctionWiring {
+        logical_id: id.to_owned(),
+        binary,
+        environment,
+        reserved_concurrency,
+        schedules,
+        rules,
+    })
+}
+
+/// The schedules and EventBridge rules of function `id`'s `Events`.
+fn function_events(
+    id: &str,
+    events: &Yaml,
+    resolver: &Resolver,
+) -> Result<(Vec<ScheduleWiring>, Vec<RuleWiring>), WiringError> {
+    let place = |what: &str| format!("{id}.{what}");
     let mut schedules = Vec::new();
     let mut rules = Vec::new();
-    if let Some(events) = properties["Events"].as_mapping() {
+    if let Some(events) = events.as_mapping() {
         for (name, event) in events {
             let name = name.as_str().unwrap_or_default().to_owned();
             let at = place(&format!("Events.{name}"));
@@ -214,26 +244,7 @@ fn function(id: &str, resource: &Yaml, resolver: &Resolver) -> Result<FunctionWi
             }
         }
     }
-    let reserved_concurrency = match &properties["ReservedConcurrentExecutions"] {
-        Yaml::Null => None,
-        value => Some(
-            resolver
-                .resolve(value, &place("ReservedConcurrentExecutions"))?
-                .parse()
-                .map_err(|e| WiringError::Unsupported {
-                    place: place("ReservedConcurrentExecutions"),
-                    problem: format!("not a count: {e}"),
-                })?,
-        ),
-    };
-    Ok(FunctionWiring {
-        logical_id: id.to_owned(),
-        binary,
-        environment,
-        reserved_concurrency,
-        schedules,
-        rules,
-    })
+    Ok((schedules, rules))
 }
 
 /// `rate(5 minutes)`, `rate(1 hour)`, `rate(2 days)`.
