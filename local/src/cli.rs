@@ -36,6 +36,18 @@ pub enum Command {
     ImportCatalog(ImportCatalogArgs),
 }
 
+/// Logs to stderr, at `warn` unless `RUST_LOG` says otherwise: standard output is for
+/// what the command prints.
+pub fn init_stderr_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 /// Arguments of `run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {

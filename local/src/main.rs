@@ -6,13 +6,7 @@ use clap::Parser;
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    cli::init_stderr_logging();
     let result = match cli.command {
         Command::Serve(args) => cli::serve(args).await,
         Command::Run(args) => cli::run(args).await,

@@ -19,6 +19,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use autopilot_core::clients::Endpoints;
 use autopilot_core::config::{
     AppLauncherConfig, CatalogImportConfig, FunctionConfig, JobCreatorConfig, JobWatcherConfig,
     TemplateGeneratorConfig,
@@ -26,7 +27,8 @@ use autopilot_core::config::{
 use autopilot_core::events::{AppReady, DetailType, EVENT_SOURCE};
 use autopilot_core::trigger::{SCHEDULE_DETAIL_TYPE, SCHEDULE_SOURCE};
 use autopilot_local::bus::LocalBus;
-use autopilot_local::harness::runtime_api::{Report, RuntimeApi};
+use autopilot_local::harness::clients::StaticCredentials;
+use autopilot_local::harness::runtime_api::{lambda_environment, Report, RuntimeApi, Sandbox};
 use autopilot_local::harness::two_server_scenario;
 use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions};
 use serde_json::{json, Value};
@@ -222,46 +224,27 @@ impl Function {
     }
 
     /// What Lambda and the template give the function, pointed at the local world.
-    fn environment(&self, world: &World, api: &RuntimeApi) -> BTreeMap<&'static str, String> {
-        let mut env: BTreeMap<&'static str, String> = [
-            ("AWS_LAMBDA_RUNTIME_API", api.addr().to_string()),
-            (
-                "AWS_LAMBDA_FUNCTION_NAME",
-                format!("sms-autopilot-{}", self.name),
-            ),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".to_owned()),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
-            ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
-            (
-                "AWS_LAMBDA_LOG_GROUP_NAME",
-                format!("/aws/lambda/{}", self.name),
-            ),
-            (
-                "AWS_LAMBDA_LOG_STREAM_NAME",
-                "2026/11/22/[$LATEST]0".to_owned(),
-            ),
-            ("_HANDLER", "bootstrap".to_owned()),
-            ("AWS_REGION", REGION.to_owned()),
-            ("AWS_DEFAULT_REGION", REGION.to_owned()),
-            ("AWS_ACCESS_KEY_ID", "AKIDLOCALTEST".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", "local-test-secret".to_owned()),
-            ("AWS_SESSION_TOKEN", "local-test-token".to_owned()),
-            // Hermetic: no profile files, no instance metadata.
-            ("AWS_CONFIG_FILE", "/nonexistent/aws-config".to_owned()),
-            (
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/aws-credentials".to_owned(),
-            ),
-            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-            ("AWS_ENDPOINT_URL_SMS", world.emulator.sms_endpoint()),
-            ("AWS_ENDPOINT_URL_S3", world.emulator.s3_endpoint()),
-            ("AWS_ENDPOINT_URL_EVENTBRIDGE", world.bus.endpoint()),
-            ("EVENT_BUS_NAME", BUS.to_owned()),
-        ]
-        .into_iter()
-        .collect();
+    fn environment(&self, world: &World, api: &RuntimeApi) -> BTreeMap<String, String> {
+        let endpoints = Endpoints {
+            sms: world.emulator.sms_endpoint(),
+            events: world.bus.endpoint(),
+            s3: world.emulator.s3_endpoint(),
+        };
+        let sandbox = Sandbox {
+            memory_mb: 256,
+            log_stream: "2026/11/22/[$LATEST]0",
+            credentials: StaticCredentials {
+                access_key_id: "AKIDLOCALTEST",
+                secret_access_key: "local-test-secret",
+                session_token: Some("local-test-token"),
+                provider_name: "tests",
+            },
+            endpoints: &endpoints,
+        };
+        let mut env = lambda_environment(self.name, api.addr(), &sandbox);
+        env.insert("EVENT_BUS_NAME".into(), BUS.to_owned());
         if (self.variables)().contains(&"ARTIFACTS_BUCKET") {
-            env.insert("ARTIFACTS_BUCKET", ARTIFACTS_BUCKET.to_owned());
+            env.insert("ARTIFACTS_BUCKET".into(), ARTIFACTS_BUCKET.to_owned());
         }
         env
     }
@@ -277,7 +260,7 @@ struct Process {
 
 impl Process {
     /// Starts `binary` with exactly `env` (nothing inherited).
-    fn spawn(binary: &Path, env: &BTreeMap<&'static str, String>) -> Self {
+    fn spawn(binary: &Path, env: &BTreeMap<String, String>) -> Self {
         let spawned = Instant::now();
         let mut child = Command::new(binary)
             .env_clear()

@@ -36,13 +36,7 @@ use error::BenchError;
 #[tokio::main]
 async fn main() {
     let args = BenchArgs::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    autopilot_local::cli::init_stderr_logging();
     if let Err(error) = run(args).await {
         eprintln!("autopilot-bench: {error}");
         std::process::exit(match error {

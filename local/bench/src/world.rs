@@ -14,7 +14,8 @@ use autopilot_core::Clients;
 use autopilot_local::bus::LocalBus;
 use autopilot_local::harness::clients::{sdk_config, StaticCredentials};
 use autopilot_local::harness::events::{project_event, scheduled_event};
-use autopilot_local::harness::wiring::{FunctionWiring, Wiring, LOCAL_REGION};
+use autopilot_local::harness::runtime_api::{lambda_environment, Sandbox};
+use autopilot_local::harness::wiring::{FunctionWiring, Wiring};
 use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -25,7 +26,15 @@ use crate::error::{MeasureError, Measured};
 /// Largest page of every SMS list operation (the emulator's and the functions' maximum).
 pub const PAGE: usize = 100;
 
-/// The credentials the bench's clients and binaries sign with.
+/// The credentials the started binaries get from their (pretend) execution role.
+const BINARY_CREDENTIALS: StaticCredentials<'static> = StaticCredentials {
+    access_key_id: "AKIDLOCALBENCH",
+    secret_access_key: "local-bench-secret",
+    session_token: Some("local-bench-token"),
+    provider_name: "bench",
+};
+
+/// The credentials the bench's in-process clients sign with.
 const BENCH_CREDENTIALS: StaticCredentials<'static> = StaticCredentials {
     access_key_id: "bench",
     secret_access_key: "bench",
@@ -217,51 +226,30 @@ impl World {
             .filter(|(_, value)| !value.is_empty())
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect();
-        for (name, value) in [
-            ("AWS_LAMBDA_RUNTIME_API", api.to_string()),
-            (
-                "AWS_LAMBDA_FUNCTION_NAME",
-                format!("sms-autopilot-{}", function.binary),
-            ),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_owned()),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
-            ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
-            (
-                "AWS_LAMBDA_LOG_GROUP_NAME",
-                format!("/aws/lambda/{}", function.binary),
-            ),
-            ("AWS_LAMBDA_LOG_STREAM_NAME", "bench".to_owned()),
-            ("_HANDLER", "bootstrap".to_owned()),
-            ("AWS_REGION", LOCAL_REGION.to_owned()),
-            ("AWS_DEFAULT_REGION", LOCAL_REGION.to_owned()),
-            ("AWS_ACCESS_KEY_ID", "AKIDLOCALBENCH".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", "local-bench-secret".to_owned()),
-            ("AWS_SESSION_TOKEN", "local-bench-token".to_owned()),
-            ("AWS_CONFIG_FILE", "/nonexistent/aws-config".to_owned()),
-            (
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/aws-credentials".to_owned(),
-            ),
-            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-            ("AWS_ENDPOINT_URL_SMS", self.emulator.sms_endpoint()),
-            ("AWS_ENDPOINT_URL_S3", self.emulator.s3_endpoint()),
-            ("AWS_ENDPOINT_URL_EVENTBRIDGE", self.bus.endpoint()),
-        ] {
-            env.insert(name.to_owned(), value);
-        }
+        let sandbox = Sandbox {
+            memory_mb: 128,
+            log_stream: "bench",
+            credentials: BINARY_CREDENTIALS,
+            endpoints: &self.endpoints(),
+        };
+        env.extend(lambda_environment(&function.binary, api, &sandbox));
         env
+    }
+
+    /// The emulator's and the bus's endpoints.
+    fn endpoints(&self) -> Endpoints {
+        Endpoints {
+            sms: self.emulator.sms_endpoint(),
+            events: self.bus.endpoint(),
+            s3: self.emulator.s3_endpoint(),
+        }
     }
 
     /// SDK clients for handlers run in this process, retrying as the deployed ones do.
     pub fn clients(&self, max_attempts: u32) -> Clients {
-        let endpoints = Endpoints {
-            sms: self.emulator.sms_endpoint(),
-            events: self.bus.endpoint(),
-            s3: self.emulator.s3_endpoint(),
-        };
         Clients::for_endpoints(
             &sdk_config(BENCH_CREDENTIALS, Some(max_attempts)),
-            &endpoints,
+            &self.endpoints(),
         )
     }
 

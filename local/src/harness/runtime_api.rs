@@ -5,7 +5,7 @@
 //! with their arrival time. The bench times cold starts with it; the integration tests
 //! check that each binary starts, answers, and reports a bad configuration.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -17,6 +17,10 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
+use autopilot_core::clients::Endpoints;
+
+use super::clients::StaticCredentials;
+use super::wiring::LOCAL_REGION;
 use crate::http::LoopbackServer;
 
 /// The deadline each invocation is given (a 10,000-server cycle fits).
@@ -25,6 +29,72 @@ pub const INVOCATION_LIMIT: Duration = Duration::from_secs(600);
 const NEXT_PATH: &str = "/2018-06-01/runtime/invocation/next";
 const INIT_ERROR_PATH: &str = "/2018-06-01/runtime/init/error";
 const INVOCATION_PREFIX: &str = "/2018-06-01/runtime/invocation/";
+
+/// How the process of a function binary is started, besides its own configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Sandbox<'a> {
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, in MB.
+    pub memory_mb: u32,
+    /// `AWS_LAMBDA_LOG_STREAM_NAME`.
+    pub log_stream: &'a str,
+    /// What Lambda puts in `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+    /// `AWS_SESSION_TOKEN`.
+    pub credentials: StaticCredentials<'a>,
+    /// Where the SDK sends SMS, S3 and EventBridge calls.
+    pub endpoints: &'a Endpoints,
+}
+
+/// The variables Lambda sets for `binary` served by the Runtime API at `api`, made
+/// hermetic (no profile files, no instance metadata) and pointed at the local endpoints.
+pub fn lambda_environment(
+    binary: &str,
+    api: SocketAddr,
+    sandbox: &Sandbox<'_>,
+) -> BTreeMap<String, String> {
+    let credentials = sandbox.credentials;
+    [
+        ("AWS_LAMBDA_RUNTIME_API", api.to_string()),
+        (
+            "AWS_LAMBDA_FUNCTION_NAME",
+            format!("sms-autopilot-{binary}"),
+        ),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            sandbox.memory_mb.to_string(),
+        ),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{binary}")),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", sandbox.log_stream.to_owned()),
+        ("_HANDLER", "bootstrap".to_owned()),
+        ("AWS_REGION", LOCAL_REGION.to_owned()),
+        ("AWS_DEFAULT_REGION", LOCAL_REGION.to_owned()),
+        ("AWS_ACCESS_KEY_ID", credentials.access_key_id.to_owned()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            credentials.secret_access_key.to_owned(),
+        ),
+        (
+            "AWS_SESSION_TOKEN",
+            credentials.session_token.unwrap_or_default().to_owned(),
+        ),
+        ("AWS_CONFIG_FILE", "/nonexistent/aws-config".to_owned()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials".to_owned(),
+        ),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ("AWS_ENDPOINT_URL_SMS", sandbox.endpoints.sms.clone()),
+        ("AWS_ENDPOINT_URL_S3", sandbox.endpoints.s3.clone()),
+        (
+            "AWS_ENDPOINT_URL_EVENTBRIDGE",
+            sandbox.endpoints.events.clone(),
+        ),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect()
+}
 
 /// What a function reported to the Runtime API.
 #[derive(Debug, Clone, PartialEq)]
