@@ -20,7 +20,7 @@ use autopilot_core::model::{AppId, AppLaunchStatus, ServerId};
 use autopilot_core::runtime::Context;
 use autopilot_core::sms_api;
 use autopilot_core::trigger::Incoming;
-use autopilot_core::{AutopilotError, AwsCallError, AwsErrorKind};
+use autopilot_core::{AutopilotError, AwsCallError};
 use aws_sdk_sms::types::AppSummary;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
@@ -244,14 +244,12 @@ async fn generate(
                 key: l.key()?.to_owned(),
             })
         })
-        .ok_or_else(|| AwsCallError {
-            service: "SMS",
-            operation: "GenerateTemplate",
-            kind: AwsErrorKind::Other {
-                code: "MissingS3Location".into(),
-            },
-            status: None,
-            message: format!("no s3Location returned for app {app}"),
+        .ok_or_else(|| {
+            AwsCallError::sms_protocol(
+                "GenerateTemplate",
+                "MissingS3Location",
+                format!("no s3Location returned for app {app}"),
+            )
         })?;
     let archived = S3Location {
         bucket: context.config.artifacts_bucket.clone(),
