@@ -18,7 +18,9 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::config::JobParameters;
 use crate::error::{AwsCallError, AwsErrorKind};
-use crate::model::{App, AppId, CatalogStatus, Connector, JobId, ReplicationJob, Server, ServerId};
+use crate::model::{
+    App, AppId, AppVersion, CatalogStatus, Connector, JobId, ReplicationJob, Server, ServerId,
+};
 use crate::sms_convert::{self, MissingField};
 
 /// Items per page requested from list operations.
@@ -244,10 +246,7 @@ pub async fn app_summaries(
 }
 
 /// GetApp: the app with its members and tags, and the version its answer describes.
-pub async fn app(
-    sms: &Client,
-    id: &AppId,
-) -> Result<(App, crate::app_cache::AppVersion), AwsCallError> {
+pub async fn app(sms: &Client, id: &AppId) -> Result<(App, AppVersion), AwsCallError> {
     let answer = sms
         .get_app()
         .app_id(id.as_str())
@@ -262,7 +261,7 @@ pub async fn app(
         sms_convert::app(summary, answer.server_groups(), answer.tags()).map_err(|missing| {
             AwsCallError::sms_protocol("GetApp", "MissingField", format!("GetApp {id}: {missing}"))
         })?;
-    Ok((app, crate::app_cache::AppVersion::of(summary)))
+    Ok((app, sms_convert::app_version(summary)))
 }
 
 /// What came of asking for a replication job.
