@@ -55,9 +55,13 @@ pub struct Summary {
     pub events_published: usize,
 }
 
-/// What happened to one candidate app.
+/// What happened to one candidate app; an app found ready ends launched, refused,
+/// outside the window or in error, so "ready" is not an outcome.
 enum Outcome {
-    Readiness(AppReadiness),
+    Waiting,
+    Blocked,
+    LaunchedOrInProgress,
+    NotLaunchable,
     OutsideWindow,
     Launched(Vec<OutgoingEvent>),
     Refused(Vec<OutgoingEvent>),
@@ -134,15 +138,10 @@ pub async fn handle(
             summary.apps_remembered += 1;
         }
         match outcome {
-            Outcome::Readiness(AppReadiness::Waiting { .. }) => summary.waiting += 1,
-            Outcome::Readiness(AppReadiness::Blocked { .. }) => summary.blocked += 1,
-            Outcome::Readiness(AppReadiness::AlreadyLaunched | AppReadiness::InProgress) => {
-                summary.already_launched_or_in_progress += 1
-            }
-            Outcome::Readiness(AppReadiness::NotLaunchable { .. }) => summary.not_launchable += 1,
-            Outcome::Readiness(AppReadiness::Ready) => {
-                unreachable!("ready apps are launched or deferred")
-            }
+            Outcome::Waiting => summary.waiting += 1,
+            Outcome::Blocked => summary.blocked += 1,
+            Outcome::LaunchedOrInProgress => summary.already_launched_or_in_progress += 1,
+            Outcome::NotLaunchable => summary.not_launchable += 1,
             Outcome::OutsideWindow => summary.outside_launch_window += 1,
             Outcome::Launched(decided) => {
                 summary.launched += 1;
@@ -208,9 +207,18 @@ async fn launch_if_ready(
     readiness: AppReadiness,
     dry_run: bool,
 ) -> Outcome {
-    if readiness != AppReadiness::Ready {
+    let not_ready = match readiness {
+        AppReadiness::Ready => None,
+        AppReadiness::Waiting { .. } => Some(Outcome::Waiting),
+        AppReadiness::Blocked { .. } => Some(Outcome::Blocked),
+        AppReadiness::AlreadyLaunched | AppReadiness::InProgress => {
+            Some(Outcome::LaunchedOrInProgress)
+        }
+        AppReadiness::NotLaunchable { .. } => Some(Outcome::NotLaunchable),
+    };
+    if let Some(outcome) = not_ready {
         tracing::debug!(app = %app.id, readiness = ?readiness, "not launching");
-        return Outcome::Readiness(readiness);
+        return outcome;
     }
     if let Some(window) = &context.config.launch_window {
         if !window.contains(context.now()) {
@@ -267,7 +275,7 @@ async fn launch_if_ready(
                     )
                 {
                     tracing::info!(app = %app.id, status = %now.launch_status, "launched by another invocation");
-                    return Outcome::Readiness(AppReadiness::InProgress);
+                    return Outcome::LaunchedOrInProgress;
                 }
             }
             tracing::warn!(app = %app.id, error = %error, "LaunchApp refused");

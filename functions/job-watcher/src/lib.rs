@@ -19,7 +19,9 @@ use autopilot_core::events::{
     OutgoingEvent, RemediationAction, ReplicationJobFailed, ReplicationJobRecovered,
     ReplicationJobRemediated, ReplicationRunCompleted,
 };
-use autopilot_core::failures::{Coverage, FailureSnapshot, HoldReason, Remediation};
+use autopilot_core::failures::{
+    Coverage, FailureSnapshot, HoldReason, Remediation, RemediationStep,
+};
 use autopilot_core::model::{JobId, ReplicationJob};
 use autopilot_core::runtime::{self, Context};
 use autopilot_core::sms_api::{self, JobCreation};
@@ -195,47 +197,50 @@ pub async fn handle(
     }
     // Owned copies: a future borrowing this invocation's data trips the Send check of
     // the runtime's handler bound.
-    let attempts: Vec<Option<Result<RemediationAction, AwsCallError>>> =
-        stream::iter(decided.clone())
-            .map(|(job, decision)| {
-                let context = Arc::clone(&context);
-                async move {
-                    match decision {
-                        Remediation::Hold(_) => None,
-                        _ => Some(remediate(&context, &job, &decision, dry_run).await),
+    let attempts: Vec<(ReplicationJob, Attempt)> = stream::iter(decided)
+        .map(|(job, decision)| {
+            let context = Arc::clone(&context);
+            async move {
+                let attempt = match decision {
+                    Remediation::Hold(reason) => Attempt::Held(reason),
+                    Remediation::Act(step) => {
+                        Attempt::Acted(remediate(&context, &job, step, dry_run).await)
                     }
-                }
-            })
-            .buffered(REMEDIATIONS_IN_FLIGHT)
-            .collect()
-            .await;
+                };
+                (job, attempt)
+            }
+        })
+        .buffered(REMEDIATIONS_IN_FLIGHT)
+        .collect()
+        .await;
     let mut remediation_events = Vec::new();
     let mut remediation_errors = Vec::new();
-    for ((job, decision), attempt) in decided.iter().zip(attempts) {
-        let action = match (decision, attempt) {
-            (Remediation::Hold(reason), _) => {
+    for (job, attempt) in attempts {
+        let action = match attempt {
+            Attempt::Held(reason) => {
                 summary.remediations_held += 1;
                 RemediationAction::Held {
-                    reason: describe_hold(reason),
+                    reason: describe_hold(&reason),
                 }
             }
-            (_, Some(Ok(action))) => {
+            Attempt::Acted(Ok(action)) => {
                 next.record_remediation(&job.server_id, now);
                 summary.remediations_started += 1;
                 action
             }
-            (_, Some(Err(error))) if error.kind == AwsErrorKind::ReplicationRunLimitExceeded => {
+            Attempt::Acted(Err(error))
+                if error.kind == AwsErrorKind::ReplicationRunLimitExceeded =>
+            {
                 summary.remediations_held += 1;
                 RemediationAction::Held {
                     reason: format!("the service refused: {}", error.message),
                 }
             }
-            (_, Some(Err(error))) => {
+            Attempt::Acted(Err(error)) => {
                 tracing::warn!(job = %job.id, error = %error, "remediation failed");
                 remediation_errors.push(error);
                 continue;
             }
-            (_, None) => unreachable!("every remediation that is not a hold was attempted"),
         };
         if let Some(record) = next.failures.get_mut(&job.id) {
             record.remediation_decided = true;
@@ -293,6 +298,12 @@ pub async fn handle(
     Ok(summary)
 }
 
+/// What came of one remediation decision.
+enum Attempt {
+    Held(HoldReason),
+    Acted(Result<RemediationAction, AwsCallError>),
+}
+
 fn describe_hold(reason: &HoldReason) -> String {
     match reason {
         HoldReason::BudgetExhausted { attempts } => {
@@ -311,11 +322,11 @@ fn describe_hold(reason: &HoldReason) -> String {
 async fn remediate(
     context: &Context<JobWatcherConfig>,
     job: &ReplicationJob,
-    decision: &Remediation,
+    step: RemediationStep,
     dry_run: bool,
 ) -> Result<RemediationAction, AwsCallError> {
-    match decision {
-        Remediation::StartOnDemandRun => {
+    match step {
+        RemediationStep::StartOnDemandRun => {
             if !dry_run {
                 context
                     .sms
@@ -330,7 +341,7 @@ async fn remediate(
             }
             Ok(RemediationAction::OnDemandRunStarted)
         }
-        Remediation::Recreate => {
+        RemediationStep::Recreate => {
             if dry_run {
                 return Ok(RemediationAction::JobRecreated {
                     new_replication_job_id: None,
@@ -363,7 +374,6 @@ async fn remediate(
                 },
             })
         }
-        Remediation::Hold(_) => unreachable!("holds are not remediated"),
     }
 }
 
