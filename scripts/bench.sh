@@ -34,8 +34,8 @@ for name in catalog-import job-creator job-watcher template-generator app-launch
     cargo build --release -p "$name"
 done
 
-say "cargo bench -p autopilot-local --bench decisions"
-cargo bench -p autopilot-local --bench decisions
+say "cargo bench -p autopilot-core --bench decisions"
+cargo bench -p autopilot-core --bench decisions
 
 say "autopilot-local bench"
 "$target/release/autopilot-local" bench \
