@@ -21,31 +21,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::artifacts;
 use crate::error::AwsCallError;
-use crate::model::{App, AppId};
+use crate::model::{App, AppId, AppVersion};
 use crate::sms_api;
-use crate::sms_convert::timestamp;
+use crate::sms_convert;
 
 /// Where the remembered apps are shared, in the artifacts bucket.
 pub const INDEX_KEY: &str = "state/apps/index.json";
-
-/// What identifies one state of an app in ListApps and GetApp answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AppVersion {
-    pub last_modified: Option<DateTime<Utc>>,
-    pub total_servers: Option<i32>,
-    pub total_server_groups: Option<i32>,
-}
-
-impl AppVersion {
-    pub fn of(summary: &AppSummary) -> Self {
-        Self {
-            last_modified: summary.last_modified().and_then(timestamp),
-            total_servers: summary.total_servers(),
-            total_server_groups: summary.total_server_groups(),
-        }
-    }
-}
 
 /// One GetApp answer and when it was read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,7 +68,7 @@ impl AppCache {
 
     /// The remembered app `id` when its version matches `listed`, its summary.
     pub fn trusted(&self, id: &AppId, listed: &AppSummary) -> Option<App> {
-        let version = AppVersion::of(listed);
+        let version = sms_convert::app_version(listed);
         self.state()
             .index
             .apps

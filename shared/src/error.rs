@@ -167,6 +167,21 @@ impl AwsCallError {
         }
     }
 
+    /// An SMS answer that arrived but cannot be used: a field the core cannot do without
+    /// is missing, or the pages never end. The same request would get the same answer,
+    /// so it is permanent: an `Other` kind named `code`, without an HTTP status.
+    pub fn sms_protocol(operation: &'static str, code: &str, message: String) -> Self {
+        Self {
+            service: "SMS",
+            operation,
+            kind: AwsErrorKind::Other {
+                code: code.to_owned(),
+            },
+            status: None,
+            message,
+        }
+    }
+
     pub fn retryability(&self) -> Retryability {
         use AwsErrorKind::*;
         match &self.kind {
@@ -340,6 +355,17 @@ mod tests {
         assert_eq!(
             call_error(AwsErrorKind::from_code("Mystery"), Some(400)).retryability(),
             Retryability::Permanent
+        );
+    }
+
+    #[test]
+    fn an_unusable_sms_answer_is_a_permanent_error_named_by_its_code() {
+        let error = AwsCallError::sms_protocol("GetApp", "MissingAppSummary", "no summary".into());
+        assert_eq!(error.kind.name(), "MissingAppSummary");
+        assert_eq!(error.retryability(), Retryability::Permanent);
+        assert_eq!(
+            error.to_string(),
+            "SMS GetApp failed (MissingAppSummary): no summary"
         );
     }
 

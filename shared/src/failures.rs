@@ -192,12 +192,19 @@ pub struct RemediationPolicy {
 /// What to do about one failed job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Remediation {
+    /// Act on the job now.
+    Act(RemediationStep),
+    /// Nothing now; the reason says why.
+    Hold(HoldReason),
+}
+
+/// An action on a failed job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemediationStep {
     /// StartOnDemandReplicationRun on the paused job.
     StartOnDemandRun,
     /// DeleteReplicationJob, then CreateReplicationJob for the server.
     Recreate,
-    /// Nothing now; the reason says why.
-    Hold(HoldReason),
 }
 
 /// Why a failed job is left alone.
@@ -218,16 +225,16 @@ impl RemediationPolicy {
         now: DateTime<Utc>,
     ) -> Remediation {
         let used = u32::try_from(attempts.len()).unwrap_or(u32::MAX);
-        let action = match state {
-            ReplicationJobState::PausedOnFailure => Remediation::StartOnDemandRun,
-            ReplicationJobState::Failed if self.recreate_failed => Remediation::Recreate,
+        let step = match state {
+            ReplicationJobState::PausedOnFailure => RemediationStep::StartOnDemandRun,
+            ReplicationJobState::Failed if self.recreate_failed => RemediationStep::Recreate,
             ReplicationJobState::Failed => return Remediation::Hold(HoldReason::RecreateDisabled),
             _ => return Remediation::Hold(HoldReason::NotFailed),
         };
         if used >= self.max_attempts_per_server {
             return Remediation::Hold(HoldReason::BudgetExhausted { attempts: used });
         }
-        if action == Remediation::StartOnDemandRun {
+        if step == RemediationStep::StartOnDemandRun {
             let window_start = now - Duration::hours(24);
             let mut recent: Vec<_> = attempts.iter().filter(|at| **at > window_start).collect();
             recent.sort();
@@ -239,7 +246,7 @@ impl RemediationPolicy {
                 return Remediation::Hold(HoldReason::DailyLimitReached { retry_after });
             }
         }
-        action
+        Remediation::Act(step)
     }
 }
 
@@ -367,7 +374,7 @@ mod tests {
         };
         assert_eq!(
             policy.decide(&PausedOnFailure, &[], at(0)),
-            Remediation::StartOnDemandRun
+            Remediation::Act(RemediationStep::StartOnDemandRun)
         );
         assert_eq!(
             policy.decide(&PausedOnFailure, &[at(0), at(1)], at(2)),
@@ -377,7 +384,7 @@ mod tests {
         );
         assert_eq!(
             policy.decide(&PausedOnFailure, &[at(0), at(1)], at(25)),
-            Remediation::StartOnDemandRun
+            Remediation::Act(RemediationStep::StartOnDemandRun)
         );
         assert_eq!(
             policy.decide(&PausedOnFailure, &[at(0), at(1), at(30)], at(90)),
@@ -393,7 +400,7 @@ mod tests {
         };
         assert_eq!(
             recreate.decide(&Failed, &[at(0), at(1)], at(2)),
-            Remediation::Recreate
+            Remediation::Act(RemediationStep::Recreate)
         );
         assert_eq!(
             recreate.decide(&Active, &[], at(0)),

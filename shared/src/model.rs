@@ -437,6 +437,16 @@ impl App {
     }
 }
 
+/// What identifies one state of an app in ListApps and GetApp answers (the app cache
+/// trusts a remembered app only while its listing shows the same version).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppVersion {
+    pub last_modified: Option<DateTime<Utc>>,
+    pub total_servers: Option<i32>,
+    pub total_server_groups: Option<i32>,
+}
+
 /// A connector as GetConnectors reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

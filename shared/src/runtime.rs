@@ -117,7 +117,10 @@ where
         let handler = Arc::clone(&handler);
         let deadline = deadline_from_epoch_ms(event.context.deadline);
         async move {
-            match with_deadline(deadline, handler(event.payload, context)).await {
+            // Boxed: a handler's future nests the SDK's deep request futures, and inline
+            // in the runtime's own it would count against rustc's type layout depth limit.
+            let invocation = Box::pin(handler(event.payload, context));
+            match with_deadline(deadline, invocation).await {
                 Ok(summary) => {
                     log_summary(name, &summary);
                     Ok(summary)

@@ -1,15 +1,26 @@
-//! The SMS reads every function shares: whole-catalog, whole-job-list and app-list
-//! sweeps through the SDK paginators (ListApps by hand: the SDK has no paginator for
-//! it), with the largest page the service takes and a bound on the number of pages, so
-//! a service that keeps returning a nextToken cannot loop a function forever.
+//! The SMS reads every function shares: whole-catalog, whole-job-list, connector and
+//! app-list sweeps, each through the one paging loop of this module, with the largest
+//! page the service takes and a bound on the number of pages, so a service that keeps
+//! returning a nextToken cannot loop a function forever. The loop is our own rather than
+//! the SDK paginators: ListApps has none, and they stop silently at a repeated
+//! nextToken, which would pass a partial list off as the whole one.
 
+use std::future::Future;
+
+use aws_sdk_sms::config::http::HttpResponse;
+use aws_sdk_sms::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sms::operation::get_connectors::GetConnectorsOutput;
+use aws_sdk_sms::operation::get_replication_jobs::GetReplicationJobsOutput;
+use aws_sdk_sms::operation::get_servers::GetServersOutput;
+use aws_sdk_sms::operation::list_apps::ListAppsOutput;
 use aws_sdk_sms::Client;
-
-use crate::error::{AwsCallError, AwsErrorKind};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::JobParameters;
-use crate::model::{App, AppId, CatalogStatus, Connector, JobId, ReplicationJob, Server, ServerId};
+use crate::error::{AwsCallError, AwsErrorKind};
+use crate::model::{
+    App, AppId, AppVersion, CatalogStatus, Connector, JobId, ReplicationJob, Server, ServerId,
+};
 use crate::sms_convert::{self, MissingField};
 
 /// Items per page requested from list operations.
@@ -23,8 +34,6 @@ pub struct Sweep<T> {
     pub items: Vec<T>,
     pub unusable: Vec<MissingField>,
     pub pages: usize,
-    /// The nextToken of the last page, to catch a service that repeats it.
-    last_token: Option<String>,
 }
 
 impl<T> Default for Sweep<T> {
@@ -33,7 +42,6 @@ impl<T> Default for Sweep<T> {
             items: Vec::new(),
             unusable: Vec::new(),
             pages: 0,
-            last_token: None,
         }
     }
 }
@@ -48,111 +56,148 @@ impl<T> Sweep<T> {
             }
         }
     }
+}
 
-    /// A page that hands back the nextToken the previous page gave would be fetched
-    /// again forever; the SDK paginators stop there silently, which would pass a partial
-    /// list off as the whole one. It is an error instead.
-    fn check_token(
-        &mut self,
-        operation: &'static str,
-        next: Option<&str>,
-    ) -> Result<(), AwsCallError> {
-        let next = next.filter(|token| !token.is_empty());
-        if next.is_some() && next == self.last_token.as_deref() {
-            return Err(AwsCallError {
-                service: "SMS",
+/// The answer of a list operation, as far as paging through it goes.
+trait Page {
+    /// The token asking for the next page; none, or empty, on the last page.
+    fn next_token(&self) -> Option<&str>;
+}
+
+/// The SDK gives each list answer its own `next_token`; the sweep needs one name for it.
+macro_rules! page {
+    ($($output:ty),+ $(,)?) => {$(
+        impl Page for $output {
+            fn next_token(&self) -> Option<&str> {
+                <$output>::next_token(self)
+            }
+        }
+    )+};
+}
+
+page!(
+    GetConnectorsOutput,
+    GetServersOutput,
+    GetReplicationJobsOutput,
+    ListAppsOutput,
+);
+
+/// Pages through one list operation, one call per page: `fetch_page` asks for the page
+/// after a token (none for the first), `read_page` converts a page's items. Fails after
+/// `max_pages` calls that all ended with a nextToken, and on a page handing back the
+/// nextToken it was asked with, which would be fetched again forever.
+async fn sweep<Output, Error, Item, Answer>(
+    operation: &'static str,
+    max_pages: usize,
+    mut fetch_page: impl FnMut(Option<String>) -> Answer,
+    mut read_page: impl FnMut(&Output) -> Vec<Result<Item, MissingField>>,
+) -> Result<Sweep<Item>, AwsCallError>
+where
+    Output: Page,
+    Answer: Future<Output = Result<Output, SdkError<Error, HttpResponse>>>,
+    Error: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let mut sweep = Sweep::default();
+    let mut token: Option<String> = None;
+    loop {
+        if sweep.pages == max_pages {
+            return Err(AwsCallError::sms_protocol(
                 operation,
-                kind: AwsErrorKind::Other {
-                    code: "EndlessPagination".into(),
-                },
-                status: None,
-                message: format!(
+                "EndlessPagination",
+                format!("still returning a nextToken after {max_pages} pages"),
+            ));
+        }
+        sweep.pages += 1;
+        // Boxed: the SDK's request future is deep and large, and inline it would count
+        // against every caller's future (rustc's type layout depth limit, stack size).
+        let page = Box::pin(fetch_page(token.clone()))
+            .await
+            .map_err(|error| AwsCallError::from_sdk("SMS", operation, &error))?;
+        let next = page.next_token().filter(|next| !next.is_empty());
+        if next.is_some() && next == token.as_deref() {
+            return Err(AwsCallError::sms_protocol(
+                operation,
+                "EndlessPagination",
+                format!(
                     "page {} returned the nextToken it was asked with",
-                    self.pages
+                    sweep.pages
                 ),
-            });
+            ));
         }
-        self.last_token = next.map(str::to_owned);
-        Ok(())
-    }
-
-    fn next_page(&mut self, operation: &'static str) -> Result<(), AwsCallError> {
-        self.pages += 1;
-        if self.pages > MAX_PAGES {
-            return Err(AwsCallError {
-                service: "SMS",
-                operation,
-                kind: AwsErrorKind::Other {
-                    code: "EndlessPagination".into(),
-                },
-                status: None,
-                message: format!("still returning a nextToken after {MAX_PAGES} pages"),
-            });
+        for item in read_page(&page) {
+            sweep.push(item);
         }
-        Ok(())
+        match next {
+            Some(next) => token = Some(next.to_owned()),
+            None => return Ok(sweep),
+        }
     }
 }
 
 /// Every connector.
 pub async fn connectors(sms: &Client) -> Result<Sweep<Connector>, AwsCallError> {
-    let mut sweep = Sweep::default();
-    let mut pages = sms
-        .get_connectors()
-        .max_results(PAGE_SIZE)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        sweep.next_page("GetConnectors")?;
-        let page = page.map_err(|e| AwsCallError::from_sdk("SMS", "GetConnectors", &e))?;
-        sweep.check_token("GetConnectors", page.next_token())?;
-        page.connector_list()
-            .iter()
-            .for_each(|c| sweep.push(sms_convert::connector(c)));
-    }
-    Ok(sweep)
+    sweep(
+        "GetConnectors",
+        MAX_PAGES,
+        |token| {
+            sms.get_connectors()
+                .max_results(PAGE_SIZE)
+                .set_next_token(token)
+                .send()
+        },
+        |page: &GetConnectorsOutput| {
+            page.connector_list()
+                .iter()
+                .map(sms_convert::connector)
+                .collect()
+        },
+    )
+    .await
 }
 
 /// The whole server catalog and its status (from the first page).
 pub async fn servers(sms: &Client) -> Result<(CatalogStatus, Sweep<Server>), AwsCallError> {
-    let mut sweep = Sweep::default();
     let mut status = None;
-    let mut pages = sms
-        .get_servers()
-        .max_results(PAGE_SIZE)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        sweep.next_page("GetServers")?;
-        let page = page.map_err(|e| AwsCallError::from_sdk("SMS", "GetServers", &e))?;
-        sweep.check_token("GetServers", page.next_token())?;
-        status.get_or_insert_with(|| {
-            sms_convert::catalog_status(page.server_catalog_status(), page.last_modified_on())
-        });
-        page.server_list()
-            .iter()
-            .for_each(|s| sweep.push(sms_convert::server(s)));
-    }
+    let sweep = sweep(
+        "GetServers",
+        MAX_PAGES,
+        |token| {
+            sms.get_servers()
+                .max_results(PAGE_SIZE)
+                .set_next_token(token)
+                .send()
+        },
+        |page: &GetServersOutput| {
+            status.get_or_insert_with(|| {
+                sms_convert::catalog_status(page.server_catalog_status(), page.last_modified_on())
+            });
+            page.server_list().iter().map(sms_convert::server).collect()
+        },
+    )
+    .await?;
     let status = status.unwrap_or_else(|| sms_convert::catalog_status(None, None));
     Ok((status, sweep))
 }
 
 /// Every replication job, with the runs the service lists for each.
 pub async fn replication_jobs(sms: &Client) -> Result<Sweep<ReplicationJob>, AwsCallError> {
-    let mut sweep = Sweep::default();
-    let mut pages = sms
-        .get_replication_jobs()
-        .max_results(PAGE_SIZE)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        sweep.next_page("GetReplicationJobs")?;
-        let page = page.map_err(|e| AwsCallError::from_sdk("SMS", "GetReplicationJobs", &e))?;
-        sweep.check_token("GetReplicationJobs", page.next_token())?;
-        page.replication_job_list()
-            .iter()
-            .for_each(|j| sweep.push(sms_convert::replication_job(j)));
-    }
-    Ok(sweep)
+    sweep(
+        "GetReplicationJobs",
+        MAX_PAGES,
+        |token| {
+            sms.get_replication_jobs()
+                .max_results(PAGE_SIZE)
+                .set_next_token(token)
+                .send()
+        },
+        |page: &GetReplicationJobsOutput| {
+            page.replication_job_list()
+                .iter()
+                .map(sms_convert::replication_job)
+                .collect()
+        },
+    )
+    .await
 }
 
 /// One job by id; `None` when the service no longer knows it.
@@ -186,60 +231,37 @@ pub async fn replication_job(
 pub async fn app_summaries(
     sms: &Client,
 ) -> Result<Sweep<aws_sdk_sms::types::AppSummary>, AwsCallError> {
-    let mut sweep = Sweep::default();
-    let mut token: Option<String> = None;
-    loop {
-        sweep.next_page("ListApps")?;
-        let page = sms
-            .list_apps()
-            .max_results(PAGE_SIZE)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| AwsCallError::from_sdk("SMS", "ListApps", &e))?;
-        sweep.items.extend(page.apps().iter().cloned());
-        sweep.check_token("ListApps", page.next_token())?;
-        match page.next_token().filter(|next| !next.is_empty()) {
-            Some(next) => token = Some(next.to_owned()),
-            None => break,
-        }
-    }
-    Ok(sweep)
+    sweep(
+        "ListApps",
+        MAX_PAGES,
+        |token| {
+            sms.list_apps()
+                .max_results(PAGE_SIZE)
+                .set_next_token(token)
+                .send()
+        },
+        |page: &ListAppsOutput| page.apps().iter().cloned().map(Ok).collect(),
+    )
+    .await
 }
 
 /// GetApp: the app with its members and tags, and the version its answer describes.
-pub async fn app(
-    sms: &Client,
-    id: &AppId,
-) -> Result<(App, crate::app_cache::AppVersion), AwsCallError> {
+pub async fn app(sms: &Client, id: &AppId) -> Result<(App, AppVersion), AwsCallError> {
     let answer = sms
         .get_app()
         .app_id(id.as_str())
         .send()
         .await
         .map_err(|e| AwsCallError::from_sdk("SMS", "GetApp", &e))?;
-    let summary = answer.app_summary().ok_or_else(|| AwsCallError {
-        service: "SMS",
-        operation: "GetApp",
-        kind: AwsErrorKind::Other {
-            code: "MissingAppSummary".into(),
-        },
-        status: None,
-        message: format!("GetApp {id} returned no appSummary"),
+    let summary = answer.app_summary().ok_or_else(|| {
+        let message = format!("GetApp {id} returned no appSummary");
+        AwsCallError::sms_protocol("GetApp", "MissingAppSummary", message)
     })?;
     let app =
         sms_convert::app(summary, answer.server_groups(), answer.tags()).map_err(|missing| {
-            AwsCallError {
-                service: "SMS",
-                operation: "GetApp",
-                kind: AwsErrorKind::Other {
-                    code: "MissingField".into(),
-                },
-                status: None,
-                message: format!("GetApp {id}: {missing}"),
-            }
+            AwsCallError::sms_protocol("GetApp", "MissingField", format!("GetApp {id}: {missing}"))
         })?;
-    Ok((app, crate::app_cache::AppVersion::of(summary)))
+    Ok((app, sms_convert::app_version(summary)))
 }
 
 /// What came of asking for a replication job.
@@ -283,15 +305,11 @@ pub async fn create_replication_job(
     match answer {
         Ok(output) => match output.replication_job_id() {
             Some(id) if !id.is_empty() => Ok(JobCreation::Created(id.into())),
-            _ => Err(AwsCallError {
-                service: "SMS",
-                operation: "CreateReplicationJob",
-                kind: AwsErrorKind::Other {
-                    code: "MissingReplicationJobId".into(),
-                },
-                status: None,
-                message: format!("no replicationJobId returned for server {server}"),
-            }),
+            _ => Err(AwsCallError::sms_protocol(
+                "CreateReplicationJob",
+                "MissingReplicationJobId",
+                format!("no replicationJobId returned for server {server}"),
+            )),
         },
         Err(error) => {
             let error = AwsCallError::from_sdk("SMS", "CreateReplicationJob", &error);
@@ -301,5 +319,118 @@ pub async fn create_replication_job(
                 Err(error)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ServerCatalogStatus;
+    use crate::testing;
+    use aws_sdk_sms::types::{self as sms, ServerCatalogStatus as WireCatalogStatus};
+    use aws_smithy_mocks::{mock, Rule};
+
+    /// GetConnectors answering the page after `token` with `pager(token)`: (connectors
+    /// on the page, nextToken).
+    fn connector_pages(
+        pager: impl Fn(Option<&str>) -> (usize, Option<String>) + Send + Sync + 'static,
+    ) -> Rule {
+        mock!(aws_sdk_sms::Client::get_connectors).then_compute_output(move |input| {
+            let (items, next) = pager(input.next_token());
+            let connectors = (0..items).map(|i| {
+                sms::Connector::builder()
+                    .connector_id(format!("c-{i}"))
+                    .build()
+            });
+            GetConnectorsOutput::builder()
+                .set_connector_list(Some(connectors.collect()))
+                .set_next_token(next)
+                .build()
+        })
+    }
+
+    #[tokio::test]
+    async fn a_page_handing_back_the_token_it_was_asked_with_ends_the_sweep_in_error() {
+        let rule = connector_pages(|_| (2, Some("again".into())));
+        let error = connectors(&testing::mock_sms(&[&rule]))
+            .await
+            .expect_err("one page passed off as the whole list");
+        assert_eq!(error.operation, "GetConnectors");
+        assert_eq!(error.kind.name(), "EndlessPagination");
+        assert!(error.message.contains("page 2"), "{error}");
+        assert_eq!(rule.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_token_that_keeps_changing_is_stopped_after_the_page_bound() {
+        let rule = connector_pages(|token| {
+            let asked: usize = token.map_or(0, |t| t.parse().expect("a number"));
+            (1, Some((asked + 1).to_string()))
+        });
+        let sms = testing::mock_sms(&[&rule]);
+        let error = sweep(
+            "GetConnectors",
+            3,
+            |token| sms.get_connectors().set_next_token(token).send(),
+            |page: &GetConnectorsOutput| {
+                page.connector_list()
+                    .iter()
+                    .map(sms_convert::connector)
+                    .collect()
+            },
+        )
+        .await
+        .expect_err("endless");
+        assert_eq!(error.kind.name(), "EndlessPagination");
+        assert!(error.message.contains("after 3 pages"), "{error}");
+        assert_eq!(rule.num_calls(), 3, "no call past the bound");
+    }
+
+    #[tokio::test]
+    async fn an_empty_token_ends_the_sweep_like_none() {
+        let rule = connector_pages(|token| match token {
+            None => (1, Some("2".into())),
+            Some("2") => (2, Some(String::new())),
+            Some(other) => panic!("followed {other:?}"),
+        });
+        let sweep = connectors(&testing::mock_sms(&[&rule]))
+            .await
+            .expect("complete");
+        assert_eq!((sweep.items.len(), sweep.pages), (3, 2));
+        assert_eq!(rule.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn unusable_items_are_counted_and_the_catalog_status_comes_from_the_first_page() {
+        let page = |status: WireCatalogStatus, servers: Vec<sms::Server>, next: Option<&str>| {
+            GetServersOutput::builder()
+                .server_catalog_status(status)
+                .set_server_list(Some(servers))
+                .set_next_token(next.map(str::to_owned))
+                .build()
+        };
+        let first = mock!(aws_sdk_sms::Client::get_servers)
+            .match_requests(|input| input.next_token().is_none())
+            .then_output(move || {
+                let servers = vec![
+                    sms::Server::builder().server_id("s-1").build(),
+                    sms::Server::builder().build(),
+                ];
+                page(WireCatalogStatus::Available, servers, Some("2"))
+            });
+        let second = mock!(aws_sdk_sms::Client::get_servers)
+            .match_requests(|input| input.next_token() == Some("2"))
+            .then_output(move || {
+                let servers = vec![sms::Server::builder().server_id("s-2").build()];
+                page(WireCatalogStatus::Importing, servers, None)
+            });
+        let (status, sweep) = servers(&testing::mock_sms(&[&first, &second]))
+            .await
+            .expect("complete");
+        assert_eq!(status.status, ServerCatalogStatus::Available);
+        let ids: Vec<&str> = sweep.items.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["s-1", "s-2"]);
+        assert_eq!(sweep.unusable.len(), 1);
+        assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
     }
 }

@@ -6,9 +6,9 @@ use aws_sdk_sms::types as sms;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    App, AppLaunchStatus, AppReplicationStatus, CatalogStatus, Connector, ConnectorStatus,
-    ReplicationJob, ReplicationJobState, ReplicationRun, ReplicationRunState, Server,
-    ServerCatalogStatus, ServerGroup, Tag, VmServer,
+    App, AppLaunchStatus, AppReplicationStatus, AppVersion, CatalogStatus, Connector,
+    ConnectorStatus, ReplicationJob, ReplicationJobState, ReplicationRun, ReplicationRunState,
+    Server, ServerCatalogStatus, ServerGroup, Tag, VmServer,
 };
 
 /// An SMS answer lacked a field the core cannot do without.
@@ -181,6 +181,15 @@ pub fn app(
             })
             .collect(),
     })
+}
+
+/// The version of the app a ListApps summary (or GetApp's) describes.
+pub fn app_version(summary: &sms::AppSummary) -> AppVersion {
+    AppVersion {
+        last_modified: summary.last_modified().and_then(timestamp),
+        total_servers: summary.total_servers(),
+        total_server_groups: summary.total_server_groups(),
+    }
 }
 
 #[cfg(test)]

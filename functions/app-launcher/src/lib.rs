@@ -55,30 +55,39 @@ pub struct Summary {
     pub events_published: usize,
 }
 
-/// What happened to one candidate app.
+/// What happened to one candidate app; an app found ready ends launched, refused,
+/// outside the window or in error, so "ready" is not an outcome.
 enum Outcome {
-    Readiness(AppReadiness),
+    Waiting,
+    Blocked,
+    LaunchedOrInProgress,
+    NotLaunchable,
     OutsideWindow,
     Launched(Vec<OutgoingEvent>),
     Refused(Vec<OutgoingEvent>),
     Error(AwsCallError),
 }
 
+impl Outcome {
+    /// The outcome of an app that is not ready; `None` for a ready one.
+    fn unless_ready(readiness: &AppReadiness) -> Option<Self> {
+        match readiness {
+            AppReadiness::Ready => None,
+            AppReadiness::Waiting { .. } => Some(Self::Waiting),
+            AppReadiness::Blocked { .. } => Some(Self::Blocked),
+            AppReadiness::AlreadyLaunched | AppReadiness::InProgress => {
+                Some(Self::LaunchedOrInProgress)
+            }
+            AppReadiness::NotLaunchable { .. } => Some(Self::NotLaunchable),
+        }
+    }
+}
+
 pub async fn handle(
     payload: Value,
     context: Arc<LauncherContext>,
 ) -> Result<Summary, AutopilotError> {
-    let incoming = Incoming::parse(payload)?;
-    let trigger = if incoming.is_schedule() {
-        "schedule".to_owned()
-    } else if let Some(completed) = incoming.project_detail::<ReplicationRunCompleted>() {
-        format!(
-            "ReplicationRunCompleted {}",
-            completed?.body.replication_job_id
-        )
-    } else {
-        return Err(incoming.unexpected("scheduled events and ReplicationRunCompleted"));
-    };
+    let trigger = trigger(&Incoming::parse(payload)?)?;
     let dry_run = context.dry_run();
     let mut summary = Summary {
         trigger,
@@ -87,16 +96,8 @@ pub async fn handle(
     };
 
     let summaries = sms_api::app_summaries(&context.sms).await?.items;
+    let candidates = launchable(&summaries);
     summary.apps = summaries.len();
-    // The summary's launch status rules most apps out without GetApp.
-    let candidates: Vec<(AppId, AppSummary)> = summaries
-        .iter()
-        .filter_map(|app| {
-            let status = AppLaunchStatus::from_wire(app.launch_status()?.as_str());
-            let id = AppId::from(app.app_id()?);
-            status.is_launchable().then(|| (id, app.clone()))
-        })
-        .collect();
     summary.launchable_status = candidates.len();
     summary.already_launched_or_in_progress = summary.apps - candidates.len();
     if candidates.is_empty() {
@@ -109,22 +110,72 @@ pub async fn handle(
         .load_if_needed(&context.s3, bucket, &candidates)
         .await;
     let jobs = sms_api::replication_jobs(&context.sms).await?.items;
-    let index = jobs_by_server(&jobs);
-    let index = &index;
-    let concurrency = context.config.app_concurrency as usize;
-    let outcomes: Vec<(Outcome, bool)> = stream::iter(candidates)
-        .map(|(app_id, listed)| {
-            let context = Arc::clone(&context);
-            async move { consider(&context, &app_id, &listed, index, dry_run).await }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
+    let outcomes = consider_all(&context, candidates, &jobs_by_server(&jobs), dry_run).await;
     context
         .warm
         .save_if_changed(&context.s3, bucket, &summaries)
         .await;
 
+    let (events, errors) = tally(&mut summary, outcomes);
+    let bus = context.publisher.bus_name().to_owned();
+    summary.events_published = context.publisher.publish(events).await.into_result(&bus)?;
+    if let Some(error) = AutopilotError::partial("apps", summary.launchable_status, &errors) {
+        return Err(error);
+    }
+    Ok(summary)
+}
+
+/// What invoked the launcher, as its summary names it.
+fn trigger(incoming: &Incoming) -> Result<String, AutopilotError> {
+    if incoming.is_schedule() {
+        return Ok("schedule".to_owned());
+    }
+    match incoming.project_detail::<ReplicationRunCompleted>() {
+        Some(completed) => Ok(format!(
+            "ReplicationRunCompleted {}",
+            completed?.body.replication_job_id
+        )),
+        None => Err(incoming.unexpected("scheduled events and ReplicationRunCompleted")),
+    }
+}
+
+/// The listed apps whose launch status allows a launch: the summary's launch status
+/// rules most apps out without GetApp.
+fn launchable(summaries: &[AppSummary]) -> Vec<(AppId, AppSummary)> {
+    summaries
+        .iter()
+        .filter_map(|app| {
+            let status = AppLaunchStatus::from_wire(app.launch_status()?.as_str());
+            let id = AppId::from(app.app_id()?);
+            status.is_launchable().then(|| (id, app.clone()))
+        })
+        .collect()
+}
+
+/// Considers the candidates `app_concurrency` at a time; says for each whether it
+/// called GetApp.
+async fn consider_all(
+    context: &Arc<LauncherContext>,
+    candidates: Vec<(AppId, AppSummary)>,
+    jobs: &HashMap<ServerId, &ReplicationJob>,
+    dry_run: bool,
+) -> Vec<(Outcome, bool)> {
+    let concurrency = context.config.app_concurrency as usize;
+    stream::iter(candidates)
+        .map(|(app_id, listed)| {
+            let context = Arc::clone(context);
+            async move { consider(&context, &app_id, &listed, jobs, dry_run).await }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await
+}
+
+/// Counts each outcome in the summary; returns the events to publish and the errors.
+fn tally(
+    summary: &mut Summary,
+    outcomes: Vec<(Outcome, bool)>,
+) -> (Vec<OutgoingEvent>, Vec<AwsCallError>) {
     let mut events = Vec::new();
     let mut errors = Vec::new();
     for (outcome, read) in outcomes {
@@ -134,15 +185,10 @@ pub async fn handle(
             summary.apps_remembered += 1;
         }
         match outcome {
-            Outcome::Readiness(AppReadiness::Waiting { .. }) => summary.waiting += 1,
-            Outcome::Readiness(AppReadiness::Blocked { .. }) => summary.blocked += 1,
-            Outcome::Readiness(AppReadiness::AlreadyLaunched | AppReadiness::InProgress) => {
-                summary.already_launched_or_in_progress += 1
-            }
-            Outcome::Readiness(AppReadiness::NotLaunchable { .. }) => summary.not_launchable += 1,
-            Outcome::Readiness(AppReadiness::Ready) => {
-                unreachable!("ready apps are launched or deferred")
-            }
+            Outcome::Waiting => summary.waiting += 1,
+            Outcome::Blocked => summary.blocked += 1,
+            Outcome::LaunchedOrInProgress => summary.already_launched_or_in_progress += 1,
+            Outcome::NotLaunchable => summary.not_launchable += 1,
             Outcome::OutsideWindow => summary.outside_launch_window += 1,
             Outcome::Launched(decided) => {
                 summary.launched += 1;
@@ -156,12 +202,7 @@ pub async fn handle(
         }
     }
     summary.errors = errors.len();
-    let bus = context.publisher.bus_name().to_owned();
-    summary.events_published = context.publisher.publish(events).await.into_result(&bus)?;
-    if let Some(error) = AutopilotError::partial("apps", summary.launchable_status, &errors) {
-        return Err(error);
-    }
-    Ok(summary)
+    (events, errors)
 }
 
 /// Readiness from the remembered or freshly read app, then LaunchApp when ready; also
@@ -196,7 +237,7 @@ async fn consider(
         readiness = app_readiness(&app, jobs, &context.config.opt_out);
     }
     (
-        launch_if_ready(context, app, readiness, dry_run).await,
+        launch_if_ready(context, &app, &readiness, dry_run).await,
         read,
     )
 }
@@ -204,13 +245,13 @@ async fn consider(
 /// LaunchApp for a ready app inside the launch window.
 async fn launch_if_ready(
     context: &LauncherContext,
-    app: App,
-    readiness: AppReadiness,
+    app: &App,
+    readiness: &AppReadiness,
     dry_run: bool,
 ) -> Outcome {
-    if readiness != AppReadiness::Ready {
+    if let Some(outcome) = Outcome::unless_ready(readiness) {
         tracing::debug!(app = %app.id, readiness = ?readiness, "not launching");
-        return Outcome::Readiness(readiness);
+        return outcome;
     }
     if let Some(window) = &context.config.launch_window {
         if !window.contains(context.now()) {
@@ -219,72 +260,69 @@ async fn launch_if_ready(
         }
     }
     let servers = u32::try_from(app.member_ids().len()).unwrap_or(u32::MAX);
-    let ready = OutgoingEvent::new(
-        AppReady {
-            app_id: app.id.clone(),
-            app_name: app.name.clone(),
-            servers,
-        },
-        dry_run,
-    );
-    let launched = || {
-        OutgoingEvent::new(
-            AppLaunched {
-                app_id: app.id.clone(),
-                app_name: app.name.clone(),
-                servers,
-            },
-            dry_run,
-        )
+    let ready = AppReady {
+        app_id: app.id.clone(),
+        app_name: app.name.clone(),
+        servers,
     };
-    if dry_run {
-        return Outcome::Launched(vec![ready, launched()]);
-    }
-    match context
-        .sms
-        .launch_app()
-        .app_id(app.id.as_str())
-        .send()
-        .await
-    {
-        Ok(_) => Outcome::Launched(vec![ready, launched()]),
-        Err(error) => {
+    let ready = OutgoingEvent::new(ready, dry_run);
+    if !dry_run {
+        let answer = context
+            .sms
+            .launch_app()
+            .app_id(app.id.as_str())
+            .send()
+            .await;
+        if let Err(error) = answer {
             let error = AwsCallError::from_sdk("SMS", "LaunchApp", &error);
-            if error.retryability() == Retryability::Retryable {
-                return Outcome::Error(error);
-            }
-            // Refused because another invocation launched it a moment ago: that launch
-            // is the one that counts, and there is nothing to report.
-            if let Ok(now) = context
-                .warm
-                .read(&context.sms, &app.id, context.now())
-                .await
-            {
-                if now.launch_status.is_launched()
-                    || matches!(
-                        now.launch_status,
-                        AppLaunchStatus::LaunchPending | AppLaunchStatus::LaunchInProgress
-                    )
-                {
-                    tracing::info!(app = %app.id, status = %now.launch_status, "launched by another invocation");
-                    return Outcome::Readiness(AppReadiness::InProgress);
-                }
-            }
-            tracing::warn!(app = %app.id, error = %error, "LaunchApp refused");
-            Outcome::Refused(vec![
-                ready,
-                OutgoingEvent::new(
-                    AppLaunchFailed {
-                        app_id: app.id.clone(),
-                        app_name: app.name.clone(),
-                        error_code: error.kind.name().to_owned(),
-                        message: error.message,
-                    },
-                    dry_run,
-                ),
-            ])
+            return refused(context, app, error, ready, dry_run).await;
         }
     }
+    let launched = AppLaunched {
+        app_id: app.id.clone(),
+        app_name: app.name.clone(),
+        servers,
+    };
+    Outcome::Launched(vec![ready, OutgoingEvent::new(launched, dry_run)])
+}
+
+/// The outcome of a LaunchApp the service refused: an error when trying again may
+/// succeed, else the refusal announced after its `AppReady`.
+async fn refused(
+    context: &LauncherContext,
+    app: &App,
+    error: AwsCallError,
+    ready: OutgoingEvent,
+    dry_run: bool,
+) -> Outcome {
+    if error.retryability() == Retryability::Retryable {
+        return Outcome::Error(error);
+    }
+    // Refused because another invocation launched it a moment ago: that launch
+    // is the one that counts, and there is nothing to report.
+    if let Ok(now) = context
+        .warm
+        .read(&context.sms, &app.id, context.now())
+        .await
+    {
+        if now.launch_status.is_launched()
+            || matches!(
+                now.launch_status,
+                AppLaunchStatus::LaunchPending | AppLaunchStatus::LaunchInProgress
+            )
+        {
+            tracing::info!(app = %app.id, status = %now.launch_status, "launched by another invocation");
+            return Outcome::LaunchedOrInProgress;
+        }
+    }
+    tracing::warn!(app = %app.id, error = %error, "LaunchApp refused");
+    let failed = AppLaunchFailed {
+        app_id: app.id.clone(),
+        app_name: app.name.clone(),
+        error_code: error.kind.name().to_owned(),
+        message: error.message,
+    };
+    Outcome::Refused(vec![ready, OutgoingEvent::new(failed, dry_run)])
 }
 
 #[cfg(test)]

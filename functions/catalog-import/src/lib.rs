@@ -8,7 +8,7 @@ use autopilot_core::config::CatalogImportConfig;
 use autopilot_core::events::{
     CatalogImportSkipped, CatalogImportStarted, ImportCatalogRequested, OutgoingEvent,
 };
-use autopilot_core::model::ConnectorStatus;
+use autopilot_core::model::{Connector, ConnectorStatus};
 use autopilot_core::runtime::Context;
 use autopilot_core::trigger::Incoming;
 use autopilot_core::{sms_api, AutopilotError, AwsCallError, AwsErrorKind};
@@ -32,19 +32,7 @@ pub async fn handle(
     payload: Value,
     context: Arc<Context<CatalogImportConfig>>,
 ) -> Result<Summary, AutopilotError> {
-    let incoming = Incoming::parse(payload)?;
-    let trigger = if incoming.is_schedule() {
-        "schedule".to_owned()
-    } else if let Some(request) = incoming.project_detail::<ImportCatalogRequested>() {
-        let request = request?;
-        format!(
-            "ImportCatalogRequested by {}",
-            request.body.requested_by.as_deref().unwrap_or("unknown")
-        )
-    } else {
-        return Err(incoming.unexpected("scheduled events and ImportCatalogRequested"));
-    };
-
+    let trigger = trigger(&Incoming::parse(payload)?)?;
     let connectors = sms_api::connectors(&context.sms).await?.items;
     let healthy: Vec<String> = connectors
         .iter()
@@ -52,28 +40,7 @@ pub async fn handle(
         .map(|c| c.id.clone())
         .collect();
     let dry_run = context.dry_run();
-
-    let skipped_reason = if healthy.is_empty() {
-        Some(format!(
-            "none of the {} connectors is HEALTHY",
-            connectors.len()
-        ))
-    } else if dry_run {
-        None
-    } else {
-        match context.sms.import_server_catalog().send().await {
-            Ok(_) => None,
-            Err(error) => {
-                let error = AwsCallError::from_sdk("SMS", "ImportServerCatalog", &error);
-                // A connector can turn unhealthy between the two calls.
-                if error.kind == AwsErrorKind::NoConnectorsAvailable {
-                    Some(error.message)
-                } else {
-                    return Err(error.into());
-                }
-            }
-        }
-    };
+    let skipped_reason = import_unless_skipped(&context, &connectors, &healthy, dry_run).await?;
 
     let event = match &skipped_reason {
         Some(reason) => OutgoingEvent::new(
@@ -106,6 +73,51 @@ pub async fn handle(
         dry_run,
         events_published,
     })
+}
+
+/// What invoked the import, as its summary names it.
+fn trigger(incoming: &Incoming) -> Result<String, AutopilotError> {
+    if incoming.is_schedule() {
+        return Ok("schedule".to_owned());
+    }
+    match incoming.project_detail::<ImportCatalogRequested>() {
+        Some(request) => Ok(format!(
+            "ImportCatalogRequested by {}",
+            request?.body.requested_by.as_deref().unwrap_or("unknown")
+        )),
+        None => Err(incoming.unexpected("scheduled events and ImportCatalogRequested")),
+    }
+}
+
+/// ImportServerCatalog when a connector is healthy (not in dry run); otherwise, or when
+/// the service finds no connector available, the reason the import was skipped.
+async fn import_unless_skipped(
+    context: &Context<CatalogImportConfig>,
+    connectors: &[Connector],
+    healthy: &[String],
+    dry_run: bool,
+) -> Result<Option<String>, AutopilotError> {
+    if healthy.is_empty() {
+        return Ok(Some(format!(
+            "none of the {} connectors is HEALTHY",
+            connectors.len()
+        )));
+    }
+    if dry_run {
+        return Ok(None);
+    }
+    match context.sms.import_server_catalog().send().await {
+        Ok(_) => Ok(None),
+        Err(error) => {
+            let error = AwsCallError::from_sdk("SMS", "ImportServerCatalog", &error);
+            // A connector can turn unhealthy between the two calls.
+            if error.kind == AwsErrorKind::NoConnectorsAvailable {
+                Ok(Some(error.message))
+            } else {
+                Err(error.into())
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use autopilot_core::model::{Server, ServerCatalogStatus};
 use autopilot_core::runtime::Context;
 use autopilot_core::sms_api::{self, JobCreation};
 use autopilot_core::trigger::Incoming;
-use autopilot_core::wave_policy::CreatorMemory;
+use autopilot_core::wave_policy::{CreatorMemory, ReplicationPlan};
 use autopilot_core::{AutopilotError, AwsCallError, AwsErrorKind};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
@@ -56,7 +56,6 @@ pub async fn handle(
     if !incoming.is_schedule() {
         return Err(incoming.unexpected("scheduled events"));
     }
-    let config = &context.config;
     let dry_run = context.dry_run();
     let (catalog, sweep) = sms_api::servers(&context.sms).await?;
     let mut summary = Summary {
@@ -69,38 +68,75 @@ pub async fn handle(
     if catalog.status != ServerCatalogStatus::Available {
         return Ok(summary);
     }
-    let bucket = &config.artifacts_bucket;
+    let bucket = &context.config.artifacts_bucket;
     let remembered: CreatorMemory =
         artifacts::load_json(&context.s3, bucket, MEMORY_KEY, "job-creator memory").await?;
     let mut memory = remembered.clone().for_catalog(catalog.last_modified_on);
     let (servers, refused_earlier) = memory.without_refused(sweep.items);
     summary.refused_earlier = refused_earlier;
 
-    // The catalog tells which servers have a live job, which bounds the active count
-    // from above; only when that bound holds servers back is the exact count worth a
-    // GetReplicationJobs sweep.
-    let mut active = servers.iter().filter(|s| s.has_live_job()).count();
-    let mut plan = config.policy.plan(&servers, active);
-    if !plan.deferred.is_empty() && active > 0 {
-        let jobs = sms_api::replication_jobs(&context.sms).await?.items;
-        let mut live_servers: Vec<_> = jobs
-            .iter()
-            .filter(|job| job.state.is_live())
-            .map(|job| &job.server_id)
-            .collect();
-        live_servers.sort();
-        live_servers.dedup();
-        active = live_servers.len();
-        plan = config.policy.plan(&servers, active);
-    }
+    let (plan, active) = plan_jobs(&context, &servers).await?;
     summary.active_jobs = active;
     summary.deferred_by_cap = plan.deferred.len();
     summary.not_selected = plan.skipped.len();
+    let outcomes = create_jobs(&context, plan.create, dry_run).await;
+    let tally = record_outcomes(outcomes, &mut memory, dry_run);
+    summary.created = tally.created;
+    summary.already_existed = tally.already_existed;
+    summary.cannot_replicate = tally.cannot_replicate;
+    summary.failed = tally.failures.len();
+    summary.events_published =
+        publish_and_remember(&context, tally.events, memory, &remembered, dry_run).await?;
 
+    // Retrying the invocation is safe: created jobs answer AlreadyExists.
+    let attempted =
+        summary.created + summary.already_existed + summary.cannot_replicate + summary.failed;
+    let failures = &tally.failures;
+    if let Some(error) = AutopilotError::partial("CreateReplicationJob calls", attempted, failures)
+    {
+        return Err(error);
+    }
+    Ok(summary)
+}
+
+/// The wave policy's plan for `servers`, and the number of active jobs it assumed. The
+/// catalog tells which servers have a live job, which bounds the active count from
+/// above; only when that bound holds servers back is the exact count worth a
+/// GetReplicationJobs sweep.
+async fn plan_jobs(
+    context: &Context<JobCreatorConfig>,
+    servers: &[Server],
+) -> Result<(ReplicationPlan, usize), AutopilotError> {
+    let policy = &context.config.policy;
+    let active = servers.iter().filter(|s| s.has_live_job()).count();
+    let plan = policy.plan(servers, active);
+    if plan.deferred.is_empty() || active == 0 {
+        return Ok((plan, active));
+    }
+    let jobs = sms_api::replication_jobs(&context.sms).await?.items;
+    let mut live_servers: Vec<_> = jobs
+        .iter()
+        .filter(|job| job.state.is_live())
+        .map(|job| &job.server_id)
+        .collect();
+    live_servers.sort();
+    live_servers.dedup();
+    let active = live_servers.len();
+    Ok((policy.plan(servers, active), active))
+}
+
+/// CreateReplicationJob for each chosen server, `create_concurrency` at a time; in dry
+/// run, none.
+async fn create_jobs(
+    context: &Arc<Context<JobCreatorConfig>>,
+    chosen: Vec<Server>,
+    dry_run: bool,
+) -> Vec<(Server, Outcome)> {
     let now = context.now();
-    let outcomes: Vec<(Server, Outcome)> = stream::iter(plan.create)
+    let concurrency = context.config.create_concurrency as usize;
+    stream::iter(chosen)
         .map(|server| {
-            let context = Arc::clone(&context);
+            let context = Arc::clone(context);
             async move {
                 if dry_run {
                     return (server, Outcome::DryRun);
@@ -122,12 +158,29 @@ pub async fn handle(
                 (server, outcome)
             }
         })
-        .buffer_unordered(config.create_concurrency as usize)
+        .buffer_unordered(concurrency)
         .collect()
-        .await;
+        .await
+}
 
-    let mut events = Vec::new();
-    let mut failures = Vec::new();
+/// What the creations came to.
+#[derive(Default)]
+struct Tally {
+    /// `ReplicationJobCreated` or `ServerSkipped` for each server that was not a failure.
+    events: Vec<OutgoingEvent>,
+    failures: Vec<AwsCallError>,
+    created: usize,
+    already_existed: usize,
+    cannot_replicate: usize,
+}
+
+/// The event for each outcome; a server SMS cannot replicate is remembered in `memory`.
+fn record_outcomes(
+    outcomes: Vec<(Server, Outcome)>,
+    memory: &mut CreatorMemory,
+    dry_run: bool,
+) -> Tally {
+    let mut tally = Tally::default();
     for (server, outcome) in outcomes {
         let created = |replication_job_id, already_existed| {
             OutgoingEvent::new(
@@ -142,23 +195,23 @@ pub async fn handle(
         };
         match outcome {
             Outcome::Created(JobCreation::Created(id)) => {
-                summary.created += 1;
-                events.push(created(Some(id), false));
+                tally.created += 1;
+                tally.events.push(created(Some(id), false));
             }
             Outcome::Created(JobCreation::AlreadyExisted) => {
-                summary.already_existed += 1;
-                events.push(created(None, true));
+                tally.already_existed += 1;
+                tally.events.push(created(None, true));
             }
             Outcome::DryRun => {
-                summary.created += 1;
-                events.push(created(None, false));
+                tally.created += 1;
+                tally.events.push(created(None, false));
             }
             Outcome::CannotReplicate(reason) => {
-                summary.cannot_replicate += 1;
+                tally.cannot_replicate += 1;
                 memory
                     .unreplicable
                     .insert(server.id.clone(), reason.clone());
-                events.push(OutgoingEvent::new(
+                tally.events.push(OutgoingEvent::new(
                     ServerSkipped {
                         server_id: server.id.clone(),
                         vm_name: server.vm.vm_name.clone(),
@@ -169,11 +222,22 @@ pub async fn handle(
             }
             Outcome::Failed(error) => {
                 tracing::warn!(server = %server.id, error = %error, "replication job not created");
-                failures.push(error);
+                tally.failures.push(error);
             }
         }
     }
-    summary.failed = failures.len();
+    tally
+}
+
+/// Publishes the events, then stores the memory of refused servers when it changed
+/// (never in dry run); returns how many events were published.
+async fn publish_and_remember(
+    context: &Context<JobCreatorConfig>,
+    events: Vec<OutgoingEvent>,
+    mut memory: CreatorMemory,
+    remembered: &CreatorMemory,
+    dry_run: bool,
+) -> Result<usize, AutopilotError> {
     let bus = context.publisher.bus_name().to_owned();
     let report = context.publisher.publish(events).await;
     // A refusal whose ServerSkipped did not go out is not remembered, so it is tried
@@ -189,19 +253,11 @@ pub async fn handle(
             memory.unreplicable.remove(&event.body.server_id);
         }
     }
-    if memory != remembered && !dry_run {
+    if memory != *remembered && !dry_run {
+        let bucket = &context.config.artifacts_bucket;
         artifacts::store_json(&context.s3, bucket, MEMORY_KEY, &memory).await?;
     }
-    summary.events_published = report.into_result(&bus)?;
-
-    // Retrying the invocation is safe: created jobs answer AlreadyExists.
-    let attempted =
-        summary.created + summary.already_existed + summary.cannot_replicate + failures.len();
-    if let Some(error) = AutopilotError::partial("CreateReplicationJob calls", attempted, &failures)
-    {
-        return Err(error);
-    }
-    Ok(summary)
+    report.into_result(&bus)
 }
 
 #[cfg(test)]

@@ -19,12 +19,16 @@ use autopilot_core::events::{
     OutgoingEvent, RemediationAction, ReplicationJobFailed, ReplicationJobRecovered,
     ReplicationJobRemediated, ReplicationRunCompleted,
 };
-use autopilot_core::failures::{Coverage, FailureSnapshot, HoldReason, Remediation};
+use autopilot_core::failures::{
+    CompletedRun, Coverage, FailureChanges, FailureSnapshot, HoldReason, Remediation,
+    RemediationPolicy, RemediationStep,
+};
 use autopilot_core::model::{JobId, ReplicationJob};
 use autopilot_core::runtime::{self, Context};
 use autopilot_core::sms_api::{self, JobCreation};
 use autopilot_core::trigger::Incoming;
 use autopilot_core::{AutopilotError, AwsCallError, AwsErrorKind};
+use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
@@ -63,43 +67,17 @@ pub async fn handle(
     payload: Value,
     context: Arc<Context<JobWatcherConfig>>,
 ) -> Result<Summary, AutopilotError> {
-    let incoming = Incoming::parse(payload)?;
-    let (trigger, observed, coverage) = if incoming.is_schedule() {
-        let sweep = sms_api::replication_jobs(&context.sms).await?;
-        ("schedule".to_owned(), sweep.items, Coverage::Complete)
-    } else if let Some(change) = incoming.sms_job_state_change() {
-        let change = change?;
-        let job_id = JobId::from(change.replication_job_id.as_str());
-        if job_id.as_str().is_empty() {
-            return Err(AutopilotError::InvalidEvent(
-                "SMS job state change without replication-job-id".into(),
-            ));
-        }
-        // The event says what changed; the job's current state says what is true now
-        // (events arrive late, twice and out of order).
-        let job = sms_api::replication_job(&context.sms, &job_id).await?;
-        (
-            format!("{} {}", change.state, job_id),
-            job.into_iter().collect(),
-            Coverage::Partial,
-        )
-    } else {
-        return Err(incoming
-            .unexpected("scheduled events and aws.sms Server Migration Job State Change events"));
-    };
-
-    let config = &context.config;
-    let dry_run = context.dry_run();
+    let observation = observe(&context, Incoming::parse(payload)?).await?;
     let now = context.now();
-    let bucket = &config.artifacts_bucket;
+    let dry_run = context.dry_run();
+    let bucket = &context.config.artifacts_bucket;
     let previous: FailureSnapshot =
         artifacts::load_json(&context.s3, bucket, SNAPSHOT_KEY, "job-watcher snapshot").await?;
-    let (changes, mut next) = previous.observe(&observed, coverage, now);
-    let completed_runs = next.take_completed_runs(&observed);
-
+    let (changes, mut next) = previous.observe(&observation.jobs, observation.coverage, now);
+    let completed_runs = next.take_completed_runs(&observation.jobs);
     let mut summary = Summary {
-        trigger,
-        jobs_observed: observed.len(),
+        trigger: observation.trigger,
+        jobs_observed: observation.jobs.len(),
         newly_failed: changes.newly_failed.len(),
         still_failed: changes.still_failed.len(),
         recovered: changes.recovered.len(),
@@ -107,161 +85,264 @@ pub async fn handle(
         dry_run,
         ..Summary::default()
     };
-    let mut events = Vec::new();
-    for job in &changes.newly_failed {
-        events.push(OutgoingEvent::new(
-            ReplicationJobFailed {
-                replication_job_id: job.id.clone(),
-                server_id: job.server_id.clone(),
-                vm_name: job.vm_name.clone(),
-                state: job.state.clone(),
-                status_message: job.status_message.clone(),
-            },
-            dry_run,
-        ));
-    }
-    for recovery in &changes.recovered {
-        events.push(OutgoingEvent::new(
-            ReplicationJobRecovered {
-                replication_job_id: recovery.job_id.clone(),
-                server_id: recovery.server_id.clone(),
-                state: recovery.state.clone(),
-            },
-            dry_run,
-        ));
-    }
-    for run in &completed_runs {
-        events.push(OutgoingEvent::new(
-            ReplicationRunCompleted {
-                replication_job_id: run.job_id.clone(),
-                replication_run_id: Some(run.run_id.clone()),
-                server_id: Some(run.server_id.clone()),
-                ami_id: run.ami_id.clone(),
-            },
-            dry_run,
-        ));
-    }
 
     // Claim before acting: stored, these events go out even if this invocation dies.
-    next.outbox.extend(events);
-    let changed = next != previous;
-    // The sweep's largest allocations are these snapshots: keep one.
-    drop(previous);
-    if changed {
+    next.outbox
+        .extend(announcements(&changes, &completed_runs, dry_run));
+    store_if_changed(&context, previous, &next).await?;
+
+    let policy = &context.config.remediation;
+    let decided = decide_remediations(policy, &changes, observation.jobs, &next, now);
+    let attempts = attempt_remediations(&context, decided, dry_run).await;
+    let remediated = record_remediations(&mut next, attempts, now, dry_run);
+    summary.remediations_started = remediated.started;
+    summary.remediations_held = remediated.held;
+    summary.remediation_errors = remediated.errors.len();
+    if !remediated.events.is_empty() {
+        next.outbox.extend(remediated.events);
         artifacts::store_json(&context.s3, bucket, SNAPSHOT_KEY, &next).await?;
     }
 
-    // Every failure gets one decision, published even when it is to hold; after that a
-    // failed job is acted on only when an action became possible. The flag lives in the
-    // snapshot, so an invocation cut off between alerting and deciding is caught up.
+    (summary.events_published, summary.events_deferred) =
+        publish_outbox(&context, &mut next).await?;
+    let attempted = summary.remediations_started + remediated.errors.len();
+    if let Some(error) = AutopilotError::partial("remediations", attempted, &remediated.errors) {
+        return Err(error);
+    }
+    Ok(summary)
+}
+
+/// The jobs an invocation looked at, and how much of the account they cover.
+struct Observation {
+    trigger: String,
+    jobs: Vec<ReplicationJob>,
+    coverage: Coverage,
+}
+
+/// A schedule sweeps every job; an SMS event reads the one job it names.
+async fn observe(
+    context: &Context<JobWatcherConfig>,
+    incoming: Incoming,
+) -> Result<Observation, AutopilotError> {
+    if incoming.is_schedule() {
+        let sweep = sms_api::replication_jobs(&context.sms).await?;
+        return Ok(Observation {
+            trigger: "schedule".to_owned(),
+            jobs: sweep.items,
+            coverage: Coverage::Complete,
+        });
+    }
+    let Some(change) = incoming.sms_job_state_change() else {
+        return Err(incoming
+            .unexpected("scheduled events and aws.sms Server Migration Job State Change events"));
+    };
+    let change = change?;
+    let job_id = JobId::from(change.replication_job_id.as_str());
+    if job_id.as_str().is_empty() {
+        return Err(AutopilotError::InvalidEvent(
+            "SMS job state change without replication-job-id".into(),
+        ));
+    }
+    // The event says what changed; the job's current state says what is true now
+    // (events arrive late, twice and out of order).
+    let job = sms_api::replication_job(&context.sms, &job_id).await?;
+    Ok(Observation {
+        trigger: format!("{} {}", change.state, job_id),
+        jobs: job.into_iter().collect(),
+        coverage: Coverage::Partial,
+    })
+}
+
+/// The alerts, recoveries and completed runs this observation announces.
+fn announcements(
+    changes: &FailureChanges,
+    completed_runs: &[CompletedRun],
+    dry_run: bool,
+) -> Vec<OutgoingEvent> {
+    let failed = changes.newly_failed.iter().map(|job| {
+        let failed = ReplicationJobFailed {
+            replication_job_id: job.id.clone(),
+            server_id: job.server_id.clone(),
+            vm_name: job.vm_name.clone(),
+            state: job.state.clone(),
+            status_message: job.status_message.clone(),
+        };
+        OutgoingEvent::new(failed, dry_run)
+    });
+    let recovered = changes.recovered.iter().map(|recovery| {
+        let recovered = ReplicationJobRecovered {
+            replication_job_id: recovery.job_id.clone(),
+            server_id: recovery.server_id.clone(),
+            state: recovery.state.clone(),
+        };
+        OutgoingEvent::new(recovered, dry_run)
+    });
+    let completed = completed_runs.iter().map(|run| {
+        let completed = ReplicationRunCompleted {
+            replication_job_id: run.job_id.clone(),
+            replication_run_id: Some(run.run_id.clone()),
+            server_id: Some(run.server_id.clone()),
+            ami_id: run.ami_id.clone(),
+        };
+        OutgoingEvent::new(completed, dry_run)
+    });
+    failed.chain(recovered).chain(completed).collect()
+}
+
+/// Stores the snapshot when it differs from the one loaded, which it takes to drop: the
+/// sweep's largest allocations are these snapshots, so only one is kept.
+async fn store_if_changed(
+    context: &Context<JobWatcherConfig>,
+    previous: FailureSnapshot,
+    next: &FailureSnapshot,
+) -> Result<(), AutopilotError> {
+    let changed = *next != previous;
+    drop(previous);
+    if changed {
+        let bucket = &context.config.artifacts_bucket;
+        artifacts::store_json(&context.s3, bucket, SNAPSHOT_KEY, next).await?;
+    }
+    Ok(())
+}
+
+/// Decides for every failure first, from the snapshot alone, in the order the failures
+/// were seen. Every failure gets one decision, published even when it is to hold; after
+/// that a failed job is acted on only when an action became possible. The flag lives in
+/// the snapshot, so an invocation cut off between alerting and deciding is caught up.
+/// Takes the observed jobs to drop them: with their runs, they are the largest thing the
+/// invocation holds, and not needed once decided.
+fn decide_remediations(
+    policy: &RemediationPolicy,
+    changes: &FailureChanges,
+    observed: Vec<ReplicationJob>,
+    next: &FailureSnapshot,
+    now: DateTime<Utc>,
+) -> Vec<(ReplicationJob, Remediation)> {
     let by_id: BTreeMap<&JobId, &ReplicationJob> = observed.iter().map(|j| (&j.id, j)).collect();
-    let failed_jobs: Vec<(ReplicationJob, bool)> = changes
+    let still_failed = changes.still_failed.iter();
+    let failed = changes
         .newly_failed
         .iter()
-        .chain(
-            changes
-                .still_failed
-                .iter()
-                .filter_map(|id| by_id.get(id).copied()),
-        )
-        .map(|job| {
-            let undecided = next
-                .failures
-                .get(&job.id)
-                .is_some_and(|record| !record.remediation_decided);
-            (job.clone(), undecided)
-        })
-        .collect();
-    // The sweep's jobs, with their runs, are the largest thing held: not needed from here.
-    drop(by_id);
-    drop(observed);
-    // Decide for every failure first (from the snapshot alone), then call SMS for the
-    // remediations a few at a time (one job per server, so they are independent), then
-    // record the outcomes in the order decided.
+        .chain(still_failed.filter_map(|id| by_id.get(id).copied()));
     let mut decided = Vec::new();
-    for (job, undecided) in failed_jobs {
-        let history = next
-            .remediations
-            .get(&job.server_id)
-            .cloned()
-            .unwrap_or_default();
-        let decision = config.remediation.decide(&job.state, &history, now);
+    for job in failed {
+        let undecided = next
+            .failures
+            .get(&job.id)
+            .is_some_and(|record| !record.remediation_decided);
+        let history = next.remediations.get(&job.server_id);
+        let decision = policy.decide(&job.state, history.map_or(&[], Vec::as_slice), now);
         if let Remediation::Hold(reason) = &decision {
             if !undecided || *reason == HoldReason::NotFailed {
                 continue;
             }
         }
-        decided.push((job, decision));
+        decided.push((job.clone(), decision));
     }
+    decided
+}
+
+/// Calls SMS for the decided remediations a few at a time (one job per server, so they
+/// are independent), handing each job back with its attempt in the order decided.
+async fn attempt_remediations(
+    context: &Arc<Context<JobWatcherConfig>>,
+    decided: Vec<(ReplicationJob, Remediation)>,
+    dry_run: bool,
+) -> Vec<(ReplicationJob, Attempt)> {
     // Owned copies: a future borrowing this invocation's data trips the Send check of
     // the runtime's handler bound.
-    let attempts: Vec<Option<Result<RemediationAction, AwsCallError>>> =
-        stream::iter(decided.clone())
-            .map(|(job, decision)| {
-                let context = Arc::clone(&context);
-                async move {
-                    match decision {
-                        Remediation::Hold(_) => None,
-                        _ => Some(remediate(&context, &job, &decision, dry_run).await),
+    stream::iter(decided)
+        .map(|(job, decision)| {
+            let context = Arc::clone(context);
+            async move {
+                let attempt = match decision {
+                    Remediation::Hold(reason) => Attempt::Held(reason),
+                    Remediation::Act(step) => {
+                        Attempt::Acted(remediate(&context, &job, step, dry_run).await)
                     }
-                }
-            })
-            .buffered(REMEDIATIONS_IN_FLIGHT)
-            .collect()
-            .await;
-    let mut remediation_events = Vec::new();
-    let mut remediation_errors = Vec::new();
-    for ((job, decision), attempt) in decided.iter().zip(attempts) {
-        let action = match (decision, attempt) {
-            (Remediation::Hold(reason), _) => {
-                summary.remediations_held += 1;
+                };
+                (job, attempt)
+            }
+        })
+        .buffered(REMEDIATIONS_IN_FLIGHT)
+        .collect()
+        .await
+}
+
+/// The remediation decisions recorded in the snapshot.
+#[derive(Default)]
+struct Remediated {
+    /// One `ReplicationJobRemediated` per decision recorded.
+    events: Vec<OutgoingEvent>,
+    started: usize,
+    held: usize,
+    /// Calls that failed; nothing is recorded for them.
+    errors: Vec<AwsCallError>,
+}
+
+/// Records each attempt in the snapshot, in the order decided: the attempt against the
+/// server's budget, the failure's decision made, and the event announcing it.
+fn record_remediations(
+    next: &mut FailureSnapshot,
+    attempts: Vec<(ReplicationJob, Attempt)>,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> Remediated {
+    let mut remediated = Remediated::default();
+    for (job, attempt) in attempts {
+        let action = match attempt {
+            Attempt::Held(reason) => {
+                remediated.held += 1;
                 RemediationAction::Held {
-                    reason: describe_hold(reason),
+                    reason: describe_hold(&reason),
                 }
             }
-            (_, Some(Ok(action))) => {
+            Attempt::Acted(Ok(action)) => {
                 next.record_remediation(&job.server_id, now);
-                summary.remediations_started += 1;
+                remediated.started += 1;
                 action
             }
-            (_, Some(Err(error))) if error.kind == AwsErrorKind::ReplicationRunLimitExceeded => {
-                summary.remediations_held += 1;
+            Attempt::Acted(Err(error))
+                if error.kind == AwsErrorKind::ReplicationRunLimitExceeded =>
+            {
+                remediated.held += 1;
                 RemediationAction::Held {
                     reason: format!("the service refused: {}", error.message),
                 }
             }
-            (_, Some(Err(error))) => {
+            Attempt::Acted(Err(error)) => {
                 tracing::warn!(job = %job.id, error = %error, "remediation failed");
-                remediation_errors.push(error);
+                remediated.errors.push(error);
                 continue;
             }
-            (_, None) => unreachable!("every remediation that is not a hold was attempted"),
         };
         if let Some(record) = next.failures.get_mut(&job.id) {
             record.remediation_decided = true;
         }
-        let attempt = next
-            .remediations
-            .get(&job.server_id)
-            .map_or(0, |attempts| attempts.len());
-        remediation_events.push(OutgoingEvent::new(
-            ReplicationJobRemediated {
-                replication_job_id: job.id.clone(),
-                server_id: job.server_id.clone(),
-                attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
-                action,
-            },
-            dry_run,
-        ));
+        let attempt = next.remediations.get(&job.server_id).map_or(0, Vec::len);
+        let remediated_event = ReplicationJobRemediated {
+            replication_job_id: job.id,
+            server_id: job.server_id,
+            attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
+            action,
+        };
+        remediated
+            .events
+            .push(OutgoingEvent::new(remediated_event, dry_run));
     }
-    summary.remediation_errors = remediation_errors.len();
-    if !remediation_events.is_empty() {
-        next.outbox.extend(remediation_events);
-        artifacts::store_json(&context.s3, bucket, SNAPSHOT_KEY, &next).await?;
-    }
+    remediated
+}
 
-    let deadline_near = runtime::remaining().is_some_and(|left| left < PUBLISH_MARGIN);
-    if !next.outbox.is_empty() && deadline_near {
+/// Publishes the outbox and stores what is left of it; returns how many events were
+/// published and how many were left for the next invocation.
+async fn publish_outbox(
+    context: &Context<JobWatcherConfig>,
+    next: &mut FailureSnapshot,
+) -> Result<(usize, usize), AutopilotError> {
+    if next.outbox.is_empty() {
+        return Ok((0, 0));
+    }
+    if runtime::remaining().is_some_and(|left| left < PUBLISH_MARGIN) {
         // Stopped between PutEvents and the write below, this invocation would leave
         // published events in the outbox, and the next one would publish them again.
         // Stored, they wait for the next invocation instead.
@@ -269,28 +350,28 @@ pub async fn handle(
             events = next.outbox.len(),
             "too close to the deadline to publish; the events stay in the outbox"
         );
-        summary.events_deferred = next.outbox.len();
-    } else if !next.outbox.is_empty() {
-        // Moved, not copied: at 10,000 servers a first sweep's outbox holds ~10,000 events.
-        let report = context
-            .publisher
-            .publish(std::mem::take(&mut next.outbox))
-            .await;
-        next.outbox = report
-            .failed
-            .iter()
-            .map(|failed| failed.event.clone())
-            .collect();
-        artifacts::store_json(&context.s3, bucket, SNAPSHOT_KEY, &next).await?;
-        let bus = context.publisher.bus_name().to_owned();
-        summary.events_published = report.into_result(&bus)?;
+        return Ok((0, next.outbox.len()));
     }
+    // Moved, not copied: at 10,000 servers a first sweep's outbox holds ~10,000 events.
+    let report = context
+        .publisher
+        .publish(std::mem::take(&mut next.outbox))
+        .await;
+    next.outbox = report
+        .failed
+        .iter()
+        .map(|failed| failed.event.clone())
+        .collect();
+    let bucket = &context.config.artifacts_bucket;
+    artifacts::store_json(&context.s3, bucket, SNAPSHOT_KEY, next).await?;
+    let bus = context.publisher.bus_name().to_owned();
+    Ok((report.into_result(&bus)?, 0))
+}
 
-    let attempted = summary.remediations_started + remediation_errors.len();
-    if let Some(error) = AutopilotError::partial("remediations", attempted, &remediation_errors) {
-        return Err(error);
-    }
-    Ok(summary)
+/// What came of one remediation decision.
+enum Attempt {
+    Held(HoldReason),
+    Acted(Result<RemediationAction, AwsCallError>),
 }
 
 fn describe_hold(reason: &HoldReason) -> String {
@@ -311,11 +392,11 @@ fn describe_hold(reason: &HoldReason) -> String {
 async fn remediate(
     context: &Context<JobWatcherConfig>,
     job: &ReplicationJob,
-    decision: &Remediation,
+    step: RemediationStep,
     dry_run: bool,
 ) -> Result<RemediationAction, AwsCallError> {
-    match decision {
-        Remediation::StartOnDemandRun => {
+    match step {
+        RemediationStep::StartOnDemandRun => {
             if !dry_run {
                 context
                     .sms
@@ -330,7 +411,7 @@ async fn remediate(
             }
             Ok(RemediationAction::OnDemandRunStarted)
         }
-        Remediation::Recreate => {
+        RemediationStep::Recreate => {
             if dry_run {
                 return Ok(RemediationAction::JobRecreated {
                     new_replication_job_id: None,
@@ -363,7 +444,6 @@ async fn remediate(
                 },
             })
         }
-        Remediation::Hold(_) => unreachable!("holds are not remediated"),
     }
 }
 

@@ -20,7 +20,7 @@ use autopilot_core::model::{AppId, AppLaunchStatus, ServerId};
 use autopilot_core::runtime::Context;
 use autopilot_core::sms_api;
 use autopilot_core::trigger::Incoming;
-use autopilot_core::{AutopilotError, AwsCallError, AwsErrorKind};
+use autopilot_core::{AutopilotError, AwsCallError};
 use aws_sdk_sms::types::AppSummary;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
@@ -68,84 +68,124 @@ pub async fn handle(
 ) -> Result<Summary, AutopilotError> {
     let incoming = Incoming::parse(payload)?;
     let stamp = incoming.time.unwrap_or_else(|| context.now());
-    let mut lookups = Lookups::default();
-    let (trigger, work): (String, Vec<(AppId, Artifact)>) =
-        if let Some(ready) = incoming.project_detail::<AppReady>() {
-            let app = ready?.body.app_id;
-            (format!("AppReady {app}"), vec![(app, Artifact::Template)])
-        } else if let Some(completed) = incoming.project_detail::<ReplicationRunCompleted>() {
-            let completed = completed?.body;
-            let Some(server) = completed.server_id else {
-                return Err(AutopilotError::InvalidEvent(
-                    "ReplicationRunCompleted without serverId".into(),
-                ));
-            };
-            let apps = launched_apps_containing(&context, &server, &mut lookups).await?;
-            (
-                format!("ReplicationRunCompleted {}", completed.replication_job_id),
-                apps.into_iter()
-                    .map(|app| (app, Artifact::ChangeSet))
-                    .collect(),
-            )
-        } else {
-            return Err(incoming.unexpected("AppReady and ReplicationRunCompleted"));
-        };
-
+    let work = work_for(&context, &incoming).await?;
     let dry_run = context.dry_run();
+    let generated = generate_all(&context, work.artifacts, stamp, dry_run).await;
     let mut summary = Summary {
-        trigger,
+        trigger: work.trigger,
+        templates: generated.templates,
+        change_sets: generated.change_sets,
+        apps_read: work.lookups.read,
+        apps_remembered: work.lookups.remembered,
+        errors: generated.errors.len(),
         dry_run,
-        apps_read: lookups.read,
-        apps_remembered: lookups.remembered,
         ..Summary::default()
     };
-    let mut events = Vec::new();
-    let mut errors = Vec::new();
-    for (app, artifact) in work {
-        match generate(&context, &app, artifact, stamp).await {
-            Ok((generated, archived)) => {
-                let format = context.config.format.to_string();
-                events.push(match artifact {
-                    Artifact::Template => {
-                        summary.templates += 1;
-                        OutgoingEvent::new(
-                            TemplateGenerated {
-                                app_id: app,
-                                format,
-                                generated: Some(generated),
-                                archived: Some(archived),
-                            },
-                            dry_run,
-                        )
-                    }
-                    Artifact::ChangeSet => {
-                        summary.change_sets += 1;
-                        OutgoingEvent::new(
-                            ChangeSetGenerated {
-                                app_id: app,
-                                format,
-                                generated: Some(generated),
-                                archived: Some(archived),
-                            },
-                            dry_run,
-                        )
-                    }
-                });
-            }
-            Err(error) => {
-                tracing::warn!(app = %app, error = %error, "generation failed");
-                errors.push(error);
-            }
-        }
-    }
-    summary.errors = errors.len();
     let bus = context.publisher.bus_name().to_owned();
-    summary.events_published = context.publisher.publish(events).await.into_result(&bus)?;
-    let attempted = summary.templates + summary.change_sets + errors.len();
-    if let Some(error) = AutopilotError::partial("generations", attempted, &errors) {
+    let published = context.publisher.publish(generated.events).await;
+    summary.events_published = published.into_result(&bus)?;
+    let attempted = summary.templates + summary.change_sets + summary.errors;
+    if let Some(error) = AutopilotError::partial("generations", attempted, &generated.errors) {
         return Err(error);
     }
     Ok(summary)
+}
+
+/// What an event asks of the generator.
+struct Work {
+    trigger: String,
+    artifacts: Vec<(AppId, Artifact)>,
+    lookups: Lookups,
+}
+
+/// A template for the app an `AppReady` names; a change set for each launched app
+/// holding the server a `ReplicationRunCompleted` names.
+async fn work_for(
+    context: &Arc<GeneratorContext>,
+    incoming: &Incoming,
+) -> Result<Work, AutopilotError> {
+    let mut lookups = Lookups::default();
+    if let Some(ready) = incoming.project_detail::<AppReady>() {
+        let app = ready?.body.app_id;
+        return Ok(Work {
+            trigger: format!("AppReady {app}"),
+            artifacts: vec![(app, Artifact::Template)],
+            lookups,
+        });
+    }
+    let Some(completed) = incoming.project_detail::<ReplicationRunCompleted>() else {
+        return Err(incoming.unexpected("AppReady and ReplicationRunCompleted"));
+    };
+    let completed = completed?.body;
+    let Some(server) = completed.server_id else {
+        return Err(AutopilotError::InvalidEvent(
+            "ReplicationRunCompleted without serverId".into(),
+        ));
+    };
+    let apps = launched_apps_containing(context, &server, &mut lookups).await?;
+    Ok(Work {
+        trigger: format!("ReplicationRunCompleted {}", completed.replication_job_id),
+        artifacts: apps
+            .into_iter()
+            .map(|app| (app, Artifact::ChangeSet))
+            .collect(),
+        lookups,
+    })
+}
+
+/// What the generations came to.
+#[derive(Default)]
+struct Generated {
+    /// `TemplateGenerated` or `ChangeSetGenerated` for each artifact archived.
+    events: Vec<OutgoingEvent>,
+    templates: usize,
+    change_sets: usize,
+    errors: Vec<AwsCallError>,
+}
+
+/// Generates and archives each artifact in turn; one failure does not stop the others.
+async fn generate_all(
+    context: &GeneratorContext,
+    artifacts: Vec<(AppId, Artifact)>,
+    stamp: DateTime<Utc>,
+    dry_run: bool,
+) -> Generated {
+    let mut outcome = Generated::default();
+    for (app, artifact) in artifacts {
+        let (generated, archived) = match generate(context, &app, artifact, stamp).await {
+            Ok(locations) => locations,
+            Err(error) => {
+                tracing::warn!(app = %app, error = %error, "generation failed");
+                outcome.errors.push(error);
+                continue;
+            }
+        };
+        let format = context.config.format.to_string();
+        let (generated, archived) = (Some(generated), Some(archived));
+        outcome.events.push(match artifact {
+            Artifact::Template => {
+                outcome.templates += 1;
+                let event = TemplateGenerated {
+                    app_id: app,
+                    format,
+                    generated,
+                    archived,
+                };
+                OutgoingEvent::new(event, dry_run)
+            }
+            Artifact::ChangeSet => {
+                outcome.change_sets += 1;
+                let event = ChangeSetGenerated {
+                    app_id: app,
+                    format,
+                    generated,
+                    archived,
+                };
+                OutgoingEvent::new(event, dry_run)
+            }
+        });
+    }
+    outcome
 }
 
 /// GetApp calls made, and apps remembered instead.
@@ -244,14 +284,12 @@ async fn generate(
                 key: l.key()?.to_owned(),
             })
         })
-        .ok_or_else(|| AwsCallError {
-            service: "SMS",
-            operation: "GenerateTemplate",
-            kind: AwsErrorKind::Other {
-                code: "MissingS3Location".into(),
-            },
-            status: None,
-            message: format!("no s3Location returned for app {app}"),
+        .ok_or_else(|| {
+            AwsCallError::sms_protocol(
+                "GenerateTemplate",
+                "MissingS3Location",
+                format!("no s3Location returned for app {app}"),
+            )
         })?;
     let archived = S3Location {
         bucket: context.config.artifacts_bucket.clone(),
