@@ -1182,7 +1182,7 @@ impl Bench<'_> {
             .apps
             .iter()
             .filter(|a| a.launch_status.as_str() == "LAUNCHED");
-        let run_completed = |app: &crate::state::App| -> Measured<Value> {
+        let run_completed = |app: &crate::sms::App| -> Measured<Value> {
             let member = app.server_ids().next().ok_or("an empty app")?;
             let job = state
                 .jobs

@@ -909,7 +909,7 @@ pub fn final_invariant_breaches(
 /// Why an app is not waiting any more without being launched, if it is not.
 fn app_hold(
     state: &crate::StateSnapshot,
-    app: &crate::state::App,
+    app: &crate::sms::App,
     log: &[LogEntry],
 ) -> Option<String> {
     if app

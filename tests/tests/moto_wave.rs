@@ -26,7 +26,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use autopilot_core::config::AppLauncherConfig;
-use autopilot_local::state::Millis;
+use autopilot_local::sms::Millis;
 use autopilot_local::wiring::{BusRef, Wiring};
 use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario, SmsEvent};
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use autopilot_core::config::{AppLauncherConfig, FunctionConfig};
 use autopilot_core::runtime::{Clock, Context};
 use autopilot_core::{AutopilotError, Clients};
-use autopilot_local::state::Millis;
+use autopilot_local::sms::Millis;
 use autopilot_local::wiring::{FunctionWiring, Wiring};
 use autopilot_local::{EmulatorHandle, StateSnapshot};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -216,14 +216,14 @@ pub fn scheduled_event(now: DateTime<Utc>, function: &FunctionWiring, schedule: 
 }
 
 /// Whether an app carries the app-launcher's opt-out tag.
-pub fn opted_out(app: &autopilot_local::state::App, launcher: &AppLauncherConfig) -> bool {
+pub fn opted_out(app: &autopilot_local::sms::App, launcher: &AppLauncherConfig) -> bool {
     app.tags
         .iter()
         .any(|(k, v)| *k == launcher.opt_out.key && *v == launcher.opt_out.value)
 }
 
 /// Live (not DELETED) apps.
-pub fn live_apps(state: &StateSnapshot) -> impl Iterator<Item = &autopilot_local::state::App> {
+pub fn live_apps(state: &StateSnapshot) -> impl Iterator<Item = &autopilot_local::sms::App> {
     state.apps.iter().filter(|a| a.status.as_str() != "DELETED")
 }
 
@@ -241,9 +241,9 @@ pub fn held_jobs<'a>(project_events: impl IntoIterator<Item = &'a Value>) -> BTr
 /// The failed, held job that keeps an app from ever becoming ready, if any.
 pub fn holding_job<'a>(
     state: &'a StateSnapshot,
-    app: &autopilot_local::state::App,
+    app: &autopilot_local::sms::App,
     held: &BTreeSet<String>,
-) -> Option<&'a autopilot_local::state::Job> {
+) -> Option<&'a autopilot_local::sms::Job> {
     app.server_ids().find_map(|server| {
         state.jobs.iter().find(|j| {
             &j.server_id == server
@@ -294,7 +294,7 @@ pub fn servers_with_two_live_jobs(state: &StateSnapshot) -> BTreeMap<String, Vec
 }
 
 /// Apps whose launch has started (pending, in progress or done).
-pub fn launch_started(app: &autopilot_local::state::App) -> bool {
+pub fn launch_started(app: &autopilot_local::sms::App) -> bool {
     matches!(
         app.launch_status.as_str(),
         "LAUNCH_PENDING" | "LAUNCH_IN_PROGRESS" | "LAUNCHED"

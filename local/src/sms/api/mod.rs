@@ -12,12 +12,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
-use crate::model::{
+use crate::sms::engine::templates as template;
+use crate::sms::engine::{
+    epoch_secs, App, AppReplication, Engine, Job, JobUpdate, Millis, NewJob, Run,
+};
+use crate::sms::protocol::{
     ApiError, AppLaunchStatus, AppStatus, ConnectorCapability, ErrorCode, LaunchConfigStatus,
     LicenseType, ReplicationConfigStatus, RunState, ServerType, VmManagerType,
 };
-use crate::state::{epoch_secs, App, AppReplication, Engine, Job, JobUpdate, Millis, NewJob, Run};
-use crate::template;
 
 /// A server group as a request gives it: (existing id, name, member server ids).
 type GroupInput = (Option<String>, String, Vec<String>);
@@ -519,7 +521,7 @@ impl Engine {
                     Some(id) => id,
                     None => self.new_id("sg-", 17),
                 };
-                new_groups.push(crate::state::Group {
+                new_groups.push(crate::sms::engine::Group {
                     id,
                     name,
                     server_ids: members,
@@ -839,10 +841,10 @@ impl Engine {
     }
 }
 
-impl crate::model::JobState {
+impl crate::sms::protocol::JobState {
     /// Listed by GetReplicationJobs (deleted jobs are gone).
     pub fn is_visible(self) -> bool {
-        self != crate::model::JobState::Deleted
+        self != crate::sms::protocol::JobState::Deleted
     }
 }
 
@@ -944,10 +946,10 @@ fn opt_license(v: &Value) -> Result<Option<LicenseType>, ApiError> {
     }
 }
 
-fn format_arg(v: &Value, k: &str) -> Result<crate::model::OutputFormat, ApiError> {
+fn format_arg(v: &Value, k: &str) -> Result<crate::sms::protocol::OutputFormat, ApiError> {
     match opt_str(v, k)? {
-        None => Ok(crate::model::OutputFormat::Json),
-        Some(s) => crate::model::OutputFormat::parse(&s)
+        None => Ok(crate::sms::protocol::OutputFormat::Json),
+        Some(s) => crate::sms::protocol::OutputFormat::parse(&s)
             .ok_or_else(|| ApiError::invalid(format!("{k} must be JSON or YAML, got {s:?}"))),
     }
 }

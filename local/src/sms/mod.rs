@@ -1,6 +1,13 @@
 //! The embeddable emulator: starts the SMS and S3 servers and hands back a handle to
 //! drive the simulated clock, inspect state and counters, and receive events.
 
+mod api;
+mod endpoint;
+mod engine;
+pub mod events;
+mod faults;
+pub mod protocol;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -10,14 +17,43 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
-use crate::events::SmsEvent;
 use crate::http::LoopbackServer;
-use crate::faults::{FaultState, Verdict};
-use crate::model::ApiError;
 use crate::s3::LocalS3;
-use crate::scenario::{Faults, Scenario};
-use crate::state::{Engine, Millis, StateSnapshot};
-use crate::EmulatorError;
+use crate::scenario::{Faults, Scenario, ScenarioError};
+use engine::Engine;
+use events::SmsEvent;
+use faults::{FaultState, Verdict};
+use protocol::ApiError;
+
+pub use engine::{
+    App, AppReplication, Catalog, ConnectorState, Group, Job, LaunchDetails, Millis, Run,
+    ServerState, StateSnapshot, WrittenObject,
+};
+pub use faults::SmsFaultCounts;
+
+/// Why the emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    /// A listening socket could not be bound.
+    #[error("cannot listen for {what} on 127.0.0.1:{port}: {source}")]
+    Bind {
+        /// Which server.
+        what: &'static str,
+        /// Requested port.
+        port: u16,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The local S3 could not be set up.
+    #[error("local S3: {0}")]
+    S3(String),
+    /// Bad options.
+    #[error("invalid emulator options: {0}")]
+    Options(String),
+    /// Bad scenario.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+}
 
 /// How to run the emulator.
 #[derive(Debug, Clone, Default)]
@@ -77,7 +113,7 @@ impl Emulator {
         let endpoint_shared = Arc::clone(&shared);
         let server = LoopbackServer::serve("SMS emulator", listener, move |request| {
             let shared = Arc::clone(&endpoint_shared);
-            async move { crate::wire::handle(&shared, request).await }
+            async move { crate::sms::endpoint::handle(&shared, request).await }
         });
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -302,7 +338,7 @@ impl EmulatorHandle {
     }
 
     /// SMS answers changed by injected faults so far.
-    pub fn sms_faults_injected(&self) -> crate::SmsFaultCounts {
+    pub fn sms_faults_injected(&self) -> SmsFaultCounts {
         lock(&self.shared.faults).injected()
     }
 

@@ -15,8 +15,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::rng::SplitMix64;
 
+mod catalog_dump;
+
 /// The built-in scenario `serve` plays when no `--scenario` is given.
-pub const DEFAULT_SCENARIO_YAML: &str = include_str!("../scenarios/default.yaml");
+pub const DEFAULT_SCENARIO_YAML: &str = include_str!("../../scenarios/default.yaml");
 
 /// Why a scenario could not be used.
 #[derive(Debug, thiserror::Error)]

@@ -18,10 +18,10 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::emulator::Shared;
-use crate::model::{
+use crate::sms::protocol::{
     ApiError, ErrorCode, IMPLEMENTED_OPERATIONS, TARGET_PREFIX, UNIMPLEMENTED_OPERATIONS,
 };
+use crate::sms::Shared;
 
 /// Request bodies larger than this are refused (SMS requests are small).
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -173,7 +173,7 @@ fn admin_view(
                 Some(s) => {
                     shared
                         .advance_ms(i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX / 4));
-                    json(json!({ "now": crate::state::rfc3339(shared.now_ms()) }))
+                    json(json!({ "now": crate::sms::engine::rfc3339(shared.now_ms()) }))
                 }
                 None => respond(
                     400,

@@ -15,12 +15,14 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::events::{JobStateChangeDetail, SmsEvent, DETAIL_TYPE, SOURCE};
-use crate::model::{
+use crate::rng::SplitMix64;
+use crate::sms::events::{JobStateChangeDetail, SmsEvent, DETAIL_TYPE, SOURCE};
+use crate::sms::protocol::{
     ApiError, AppLaunchStatus, AppReplicationStatus, AppStatus, CatalogStatus, ConnectorStatus,
     ErrorCode, JobState, LicenseType, RunState, RunType, VmManagerType,
 };
-use crate::rng::SplitMix64;
+
+pub(crate) mod templates;
 use crate::scenario::{uuid_from, AfterFailures, Scenario};
 
 /// Milliseconds since the Unix epoch on the simulated clock.
@@ -590,11 +592,6 @@ impl Engine {
     /// The simulated clock.
     pub fn now(&self) -> Millis {
         self.now
-    }
-
-    /// The scenario being played.
-    pub fn scenario(&self) -> &Scenario {
-        &self.cfg
     }
 
     fn schedule(&mut self, at: Millis, action: Action) {

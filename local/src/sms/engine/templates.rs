@@ -12,8 +12,8 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
 
-use crate::model::{ApiError, AppLaunchStatus, ErrorCode, OutputFormat};
-use crate::state::{epoch_secs, rfc3339, Engine};
+use crate::sms::engine::{epoch_secs, rfc3339, Engine};
+use crate::sms::protocol::{ApiError, AppLaunchStatus, ErrorCode, OutputFormat};
 
 /// Default instance type when the launch configuration names none.
 const DEFAULT_INSTANCE_TYPE: &str = "t3.medium";
@@ -267,7 +267,7 @@ pub fn generate_change_set(
             }))
         })
         .collect();
-    let doc = crate::ops::compact(json!({
+    let doc = crate::sms::api::compact(json!({
         "AppId": a.id,
         "StackName": details.stack_name,
         "StackId": details.stack_id,
