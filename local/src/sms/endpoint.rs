@@ -18,9 +18,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::sms::protocol::{
-    ApiError, ErrorCode, IMPLEMENTED_OPERATIONS, TARGET_PREFIX, UNIMPLEMENTED_OPERATIONS,
-};
+use crate::sms::protocol::{ApiError, ErrorCode, Operation, TARGET_PREFIX};
 use crate::sms::Shared;
 
 /// Request bodies larger than this are refused (SMS requests are small).
@@ -91,25 +89,19 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
     let op = match target
         .strip_prefix(TARGET_PREFIX)
         .and_then(|t| t.strip_prefix('.'))
+        .and_then(Operation::from_name)
     {
-        Some(op)
-            if IMPLEMENTED_OPERATIONS.contains(&op) || UNIMPLEMENTED_OPERATIONS.contains(&op) =>
-        {
-            op.to_string()
-        }
-        _ => {
+        Some(op) => op,
+        None => {
             return error_response(&ApiError::new(
                 ErrorCode::UnknownOperation,
                 format!("Unknown operation {target:?}"),
             ))
         }
     };
-    shared.count(&op);
-    if UNIMPLEMENTED_OPERATIONS.contains(&op.as_str()) {
-        return error_response(&ApiError::new(
-            ErrorCode::NotImplemented,
-            format!("{op} is not implemented by the sms-autopilot emulator"),
-        ));
+    shared.count(op);
+    if !op.is_implemented() {
+        return error_response(&ApiError::not_implemented(op.name()));
     }
     let verdict = shared.judge_faults();
     if !verdict.latency.is_zero() {
@@ -140,7 +132,7 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
             }
         }
     };
-    match shared.call(&op, &input) {
+    match shared.call(op, &input) {
         Ok(v) => json_response(&v),
         Err(e) => error_response(&e),
     }

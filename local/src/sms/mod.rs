@@ -23,7 +23,7 @@ use crate::scenario::{Faults, Scenario, ScenarioError};
 use engine::Engine;
 use events::SmsEvent;
 use faults::{FaultState, Verdict};
-use protocol::ApiError;
+use protocol::{ApiError, Operation};
 
 pub use engine::{
     App, AppReplication, Catalog, ConnectorState, Group, Job, LaunchDetails, Millis, Run,
@@ -165,8 +165,10 @@ impl Shared {
         }
     }
 
-    pub(crate) fn count(&self, op: &str) {
-        *lock(&self.counters).entry(op.to_string()).or_default() += 1;
+    pub(crate) fn count(&self, op: Operation) {
+        *lock(&self.counters)
+            .entry(op.name().to_string())
+            .or_default() += 1;
     }
 
     pub(crate) fn counts(&self) -> BTreeMap<String, u64> {
@@ -178,9 +180,14 @@ impl Shared {
         lock(&self.faults).judge(now)
     }
 
-    pub(crate) fn call(&self, op: &str, input: &Value) -> Result<Value, ApiError> {
+    pub(crate) fn call(&self, op: Operation, input: &Value) -> Result<Value, ApiError> {
         self.sync();
-        lock(&self.engine).call(op, input)
+        api::call(&mut lock(&self.engine), op, input)
+    }
+
+    pub(crate) fn call_named(&self, name: &str, input: &Value) -> Result<Value, ApiError> {
+        self.sync();
+        api::call_named(&mut lock(&self.engine), name, input)
     }
 
     pub(crate) fn snapshot(&self) -> StateSnapshot {
@@ -357,7 +364,7 @@ impl EmulatorHandle {
 
     /// Runs one SMS operation directly, bypassing HTTP, auth, faults and counters.
     pub fn call(&self, operation: &str, input: &Value) -> Result<Value, ApiError> {
-        self.shared.call(operation, input)
+        self.shared.call_named(operation, input)
     }
 
     /// Stops both servers and waits for them.

@@ -265,48 +265,109 @@ pub fn enum_values_used() -> Vec<(&'static str, &'static str)> {
 /// The `X-Amz-Target` prefix of every SMS call.
 pub const TARGET_PREFIX: &str = "AWSServerMigrationService_V2016_10_24";
 
-/// Operations the emulator implements.
-pub const IMPLEMENTED_OPERATIONS: &[&str] = &[
-    "GetConnectors",
-    "DisassociateConnector",
-    "ImportServerCatalog",
-    "GetServers",
-    "DeleteServerCatalog",
-    "CreateReplicationJob",
-    "GetReplicationJobs",
-    "GetReplicationRuns",
-    "UpdateReplicationJob",
-    "DeleteReplicationJob",
-    "StartOnDemandReplicationRun",
-    "CreateApp",
-    "GetApp",
-    "ListApps",
-    "UpdateApp",
-    "DeleteApp",
-    "PutAppLaunchConfiguration",
-    "GetAppLaunchConfiguration",
-    "DeleteAppLaunchConfiguration",
-    "PutAppReplicationConfiguration",
-    "GetAppReplicationConfiguration",
-    "DeleteAppReplicationConfiguration",
-    "StartAppReplication",
-    "StopAppReplication",
-    "LaunchApp",
-    "TerminateApp",
-    "GenerateTemplate",
-    "GenerateChangeSet",
-];
+macro_rules! operations {
+    (
+        implemented { $($implemented:ident),+ $(,)? }
+        unimplemented { $($unimplemented:ident),+ $(,)? }
+    ) => {
+        /// Every operation of the model; the variant name is the `X-Amz-Target` suffix.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Operation {
+            $(
+                #[doc = concat!("`", stringify!($implemented), "` (implemented).")]
+                $implemented,
+            )+
+            $(
+                #[doc = concat!("`", stringify!($unimplemented), "` (answered with NotImplementedException).")]
+                $unimplemented,
+            )+
+        }
 
-/// Operations of the model the emulator knows but answers with "not implemented".
-pub const UNIMPLEMENTED_OPERATIONS: &[&str] = &[
-    "DeleteAppValidationConfiguration",
-    "GetAppValidationConfiguration",
-    "GetAppValidationOutput",
-    "ImportAppCatalog",
-    "NotifyAppValidationOutput",
-    "PutAppValidationConfiguration",
-    "StartOnDemandAppReplication",
-];
+        impl Operation {
+            /// Every operation of the model, implemented ones first.
+            pub const ALL: &'static [Operation] = &[
+                $(Operation::$implemented,)+
+                $(Operation::$unimplemented,)+
+            ];
+
+            /// The wire name, as in `X-Amz-Target` and the call counters.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Operation::$implemented => stringify!($implemented),)+
+                    $(Operation::$unimplemented => stringify!($unimplemented),)+
+                }
+            }
+
+            /// The operation a wire name denotes.
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name {
+                    $(stringify!($implemented) => Some(Operation::$implemented),)+
+                    $(stringify!($unimplemented) => Some(Operation::$unimplemented),)+
+                    _ => None,
+                }
+            }
+
+            /// Whether the emulator does more than answer "not implemented".
+            pub fn is_implemented(self) -> bool {
+                matches!(self, $(Operation::$implemented)|+)
+            }
+        }
+
+        /// Names of the operations the emulator implements.
+        pub const IMPLEMENTED_OPERATIONS: &[&str] = &[$(stringify!($implemented)),+];
+
+        /// Names of the model's operations the emulator answers with "not implemented".
+        pub const UNIMPLEMENTED_OPERATIONS: &[&str] = &[$(stringify!($unimplemented)),+];
+    };
+}
+
+operations! {
+    implemented {
+        GetConnectors,
+        DisassociateConnector,
+        ImportServerCatalog,
+        GetServers,
+        DeleteServerCatalog,
+        CreateReplicationJob,
+        GetReplicationJobs,
+        GetReplicationRuns,
+        UpdateReplicationJob,
+        DeleteReplicationJob,
+        StartOnDemandReplicationRun,
+        CreateApp,
+        GetApp,
+        ListApps,
+        UpdateApp,
+        DeleteApp,
+        PutAppLaunchConfiguration,
+        GetAppLaunchConfiguration,
+        DeleteAppLaunchConfiguration,
+        PutAppReplicationConfiguration,
+        GetAppReplicationConfiguration,
+        DeleteAppReplicationConfiguration,
+        StartAppReplication,
+        StopAppReplication,
+        LaunchApp,
+        TerminateApp,
+        GenerateTemplate,
+        GenerateChangeSet,
+    }
+    unimplemented {
+        DeleteAppValidationConfiguration,
+        GetAppValidationConfiguration,
+        GetAppValidationOutput,
+        ImportAppCatalog,
+        NotifyAppValidationOutput,
+        PutAppValidationConfiguration,
+        StartOnDemandAppReplication,
+    }
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Error codes the emulator answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -433,5 +494,13 @@ impl ApiError {
     /// OperationNotPermittedException.
     pub fn not_permitted(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::OperationNotPermitted, message)
+    }
+
+    /// NotImplementedException for an operation (or a name) the emulator does not serve.
+    pub fn not_implemented(operation: &str) -> Self {
+        Self::new(
+            ErrorCode::NotImplemented,
+            format!("{operation} is not implemented by the sms-autopilot emulator"),
+        )
     }
 }

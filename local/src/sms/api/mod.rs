@@ -18,7 +18,7 @@ use crate::sms::engine::{
 };
 use crate::sms::protocol::{
     ApiError, AppLaunchStatus, AppStatus, ConnectorCapability, ErrorCode, LaunchConfigStatus,
-    LicenseType, ReplicationConfigStatus, RunState, ServerType, VmManagerType,
+    LicenseType, Operation, ReplicationConfigStatus, RunState, ServerType, VmManagerType,
 };
 
 /// A server group as a request gives it: (existing id, name, member server ids).
@@ -31,51 +31,77 @@ const DEFAULT_APPS_PAGE: usize = 100;
 /// Largest page the emulator accepts.
 const MAX_PAGE: i64 = 100;
 
-impl Engine {
-    /// Dispatches one implemented operation. `op` must be in `IMPLEMENTED_OPERATIONS`.
-    pub fn call(&mut self, op: &str, input: &Value) -> Result<Value, ApiError> {
-        if !input.is_object() {
-            return Err(ApiError::new(
-                ErrorCode::Serialization,
-                "The request body must be a JSON object",
-            ));
+/// Runs one operation on the engine and renders its answer.
+pub(crate) fn call(engine: &mut Engine, op: Operation, input: &Value) -> Result<Value, ApiError> {
+    engine.call(op, input)
+}
+
+/// Runs the operation a wire name denotes; a name the emulator does not serve is
+/// answered "not implemented" (after the body check, as for every operation).
+pub(crate) fn call_named(
+    engine: &mut Engine,
+    name: &str,
+    input: &Value,
+) -> Result<Value, ApiError> {
+    match Operation::from_name(name) {
+        Some(op) => engine.call(op, input),
+        None => {
+            require_object(input)?;
+            Err(ApiError::not_implemented(name))
         }
+    }
+}
+
+fn require_object(input: &Value) -> Result<(), ApiError> {
+    if input.is_object() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::Serialization,
+            "The request body must be a JSON object",
+        ))
+    }
+}
+
+impl Engine {
+    fn call(&mut self, op: Operation, input: &Value) -> Result<Value, ApiError> {
+        require_object(input)?;
         let out = match op {
-            "GetConnectors" => self.op_get_connectors(input),
-            "DisassociateConnector" => {
+            Operation::GetConnectors => self.op_get_connectors(input),
+            Operation::DisassociateConnector => {
                 let id = req_str(input, "connectorId")?;
                 self.disassociate_connector(&id).map(|()| json!({}))
             }
-            "ImportServerCatalog" => self.import_catalog().map(|()| json!({})),
-            "GetServers" => self.op_get_servers(input),
-            "DeleteServerCatalog" => {
+            Operation::ImportServerCatalog => self.import_catalog().map(|()| json!({})),
+            Operation::GetServers => self.op_get_servers(input),
+            Operation::DeleteServerCatalog => {
                 self.delete_catalog();
                 Ok(json!({}))
             }
-            "CreateReplicationJob" => self.op_create_job(input),
-            "GetReplicationJobs" => self.op_get_jobs(input),
-            "GetReplicationRuns" => self.op_get_runs(input),
-            "UpdateReplicationJob" => self.op_update_job(input),
-            "DeleteReplicationJob" => {
+            Operation::CreateReplicationJob => self.op_create_job(input),
+            Operation::GetReplicationJobs => self.op_get_jobs(input),
+            Operation::GetReplicationRuns => self.op_get_runs(input),
+            Operation::UpdateReplicationJob => self.op_update_job(input),
+            Operation::DeleteReplicationJob => {
                 let id = req_str(input, "replicationJobId")?;
                 self.delete_job(&id).map(|()| json!({}))
             }
-            "StartOnDemandReplicationRun" => {
+            Operation::StartOnDemandReplicationRun => {
                 let id = req_str(input, "replicationJobId")?;
                 let description = opt_str(input, "description")?;
                 self.start_on_demand(&id, description)
                     .map(|run| json!({ "replicationRunId": run }))
             }
-            "CreateApp" => self.op_create_app(input),
-            "GetApp" => {
+            Operation::CreateApp => self.op_create_app(input),
+            Operation::GetApp => {
                 let app = self.app_arg(input)?;
                 Ok(self.app_full(app))
             }
-            "ListApps" => self.op_list_apps(input),
-            "UpdateApp" => self.op_update_app(input),
-            "DeleteApp" => self.op_delete_app(input),
-            "PutAppLaunchConfiguration" => self.op_put_launch_config(input),
-            "GetAppLaunchConfiguration" => {
+            Operation::ListApps => self.op_list_apps(input),
+            Operation::UpdateApp => self.op_update_app(input),
+            Operation::DeleteApp => self.op_delete_app(input),
+            Operation::PutAppLaunchConfiguration => self.op_put_launch_config(input),
+            Operation::GetAppLaunchConfiguration => {
                 let app = self.app_arg(input)?;
                 let a = &self.apps[app];
                 let mut out = a
@@ -87,7 +113,7 @@ impl Engine {
                 }
                 Ok(out)
             }
-            "DeleteAppLaunchConfiguration" => {
+            Operation::DeleteAppLaunchConfiguration => {
                 let app = self.app_arg(input)?;
                 let a = &mut self.apps[app];
                 a.launch_config = None;
@@ -97,22 +123,22 @@ impl Engine {
                 a.last_modified = self.now;
                 Ok(json!({}))
             }
-            "PutAppReplicationConfiguration" => self.op_put_replication_config(input),
-            "GetAppReplicationConfiguration" => {
+            Operation::PutAppReplicationConfiguration => self.op_put_replication_config(input),
+            Operation::GetAppReplicationConfiguration => {
                 let app = self.app_arg(input)?;
                 Ok(self.apps[app]
                     .replication_config
                     .clone()
                     .unwrap_or_else(|| json!({ "serverGroupReplicationConfigurations": [] })))
             }
-            "DeleteAppReplicationConfiguration" => {
+            Operation::DeleteAppReplicationConfiguration => {
                 let app = self.app_arg(input)?;
                 self.apps[app].replication_config = None;
                 self.apps[app].last_modified = self.now;
                 Ok(json!({}))
             }
-            "StartAppReplication" => self.op_start_app_replication(input),
-            "StopAppReplication" => {
+            Operation::StartAppReplication => self.op_start_app_replication(input),
+            Operation::StopAppReplication => {
                 let app = self.app_arg(input)?;
                 let members: Vec<String> = self.apps[app].server_ids().cloned().collect();
                 for sid in members {
@@ -128,28 +154,31 @@ impl Engine {
                 self.apps[app].last_modified = self.now;
                 Ok(json!({}))
             }
-            "LaunchApp" => {
+            Operation::LaunchApp => {
                 let app = self.app_arg(input)?;
                 self.launch_app(app).map(|()| json!({}))
             }
-            "TerminateApp" => {
+            Operation::TerminateApp => {
                 let app = self.app_arg(input)?;
                 self.terminate_app(app).map(|()| json!({}))
             }
-            "GenerateTemplate" => {
+            Operation::GenerateTemplate => {
                 let app = self.app_arg(input)?;
                 let format = format_arg(input, "templateFormat")?;
                 template::generate_template(self, app, format)
             }
-            "GenerateChangeSet" => {
+            Operation::GenerateChangeSet => {
                 let app = self.app_arg(input)?;
                 let format = format_arg(input, "changesetFormat")?;
                 template::generate_change_set(self, app, format)
             }
-            other => Err(ApiError::new(
-                ErrorCode::NotImplemented,
-                format!("{other} is not implemented by the sms-autopilot emulator"),
-            )),
+            Operation::DeleteAppValidationConfiguration
+            | Operation::GetAppValidationConfiguration
+            | Operation::GetAppValidationOutput
+            | Operation::ImportAppCatalog
+            | Operation::NotifyAppValidationOutput
+            | Operation::PutAppValidationConfiguration
+            | Operation::StartOnDemandAppReplication => Err(ApiError::not_implemented(op.name())),
         }?;
         Ok(compact(out))
     }
