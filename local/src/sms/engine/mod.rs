@@ -23,7 +23,7 @@ use crate::sms::protocol::{
 };
 
 pub(crate) mod templates;
-use crate::scenario::{uuid_from, AfterFailures, Scenario};
+use crate::scenario::{uuid_like, AfterFailures, Scenario};
 
 /// Milliseconds since the Unix epoch on the simulated clock.
 pub type Millis = i64;
@@ -655,7 +655,7 @@ impl Engine {
         let run_id = j.runs.last().map(|r| r.id.clone()).unwrap_or_default();
         let event = SmsEvent {
             version: "0".into(),
-            id: uuid_from(&mut self.event_ids),
+            id: uuid_like(&mut self.event_ids),
             detail_type: DETAIL_TYPE.into(),
             source: SOURCE.into(),
             account: self.cfg.account.clone(),
@@ -791,7 +791,7 @@ impl Engine {
             .collect();
         let region = self.cfg.region.clone();
         let account = self.cfg.account.clone();
-        let suffix = uuid_from(&mut self.ids);
+        let suffix = uuid_like(&mut self.ids);
         let a = &mut self.apps[app];
         let stack_name = format!("sms-app-{}", a.id.trim_start_matches("app-"));
         a.launch_details = Some(LaunchDetails {
