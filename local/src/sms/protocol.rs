@@ -69,6 +69,11 @@ impl JobState {
             JobState::Pending | JobState::Active | JobState::Failing | JobState::PausedOnFailure
         )
     }
+
+    /// Listed by GetReplicationJobs (deleted jobs are gone).
+    pub fn is_visible(self) -> bool {
+        self != JobState::Deleted
+    }
 }
 
 model_enum! {
@@ -502,5 +507,21 @@ impl ApiError {
             ErrorCode::NotImplemented,
             format!("{operation} is not implemented by the sms-autopilot emulator"),
         )
+    }
+}
+
+/// Drops null members so absent optional fields are absent on the wire, as the
+/// service's awsJson answers leave them out rather than sending nulls.
+pub(crate) fn compact(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, compact(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(compact).collect()),
+        other => other,
     }
 }
