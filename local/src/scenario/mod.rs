@@ -41,7 +41,7 @@ pub enum ScenarioError {
     /// The text is not a scenario (syntax error, unknown field, wrong type).
     #[error("scenario {origin} is malformed: {message}")]
     Parse {
-        /// File path or "<inline>".
+        /// File path or `<inline>`.
         origin: String,
         /// The parser's message, with line and column where known.
         message: String,
@@ -49,7 +49,7 @@ pub enum ScenarioError {
     /// The scenario parses but contradicts itself.
     #[error("scenario {origin} is invalid: {}", problems.join("; "))]
     Invalid {
-        /// File path or "<inline>".
+        /// File path or `<inline>`.
         origin: String,
         /// Every problem found, in file order.
         problems: Vec<String>,

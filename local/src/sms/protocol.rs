@@ -1,5 +1,6 @@
-//! Names taken from the official SMS model (service-2.json): enum values, error shapes,
-//! operation names, plus the few protocol-level errors every AWS JSON service shares.
+//! Names taken from the official SMS model (service-2.json): the operations (one
+//! [`Operation`] per model operation, implemented or not), enum values, error shapes,
+//! plus the few protocol-level errors every AWS JSON service shares.
 //!
 //! Everything the emulator puts on the wire comes from these lists, and the
 //! conformance test checks each list against the model file.
