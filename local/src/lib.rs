@@ -18,51 +18,19 @@
 //! ```
 
 pub mod bus;
-mod catalog_dump;
 pub mod cli;
-mod emulator;
-pub mod events;
-mod faults;
 pub mod harness;
 pub mod http;
-pub mod model;
-mod ops;
 pub mod report;
 pub mod rng;
 pub mod s3;
 pub mod scenario;
-pub mod state;
-mod template;
+pub mod sms;
 pub mod wave;
-mod wire;
 
-pub use emulator::{Clock, Emulator, EmulatorHandle, EmulatorOptions};
-pub use events::{JobStateChangeDetail, SmsEvent};
-pub use faults::SmsFaultCounts;
-pub use model::{ApiError, ErrorCode};
 pub use scenario::{Faults, LatencySpikes, Scenario, ScenarioError, Throttle, ThrottleClock};
-pub use state::StateSnapshot;
-
-/// Why the emulator could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum EmulatorError {
-    /// A listening socket could not be bound.
-    #[error("cannot listen for {what} on 127.0.0.1:{port}: {source}")]
-    Bind {
-        /// Which server.
-        what: &'static str,
-        /// Requested port.
-        port: u16,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// The local S3 could not be set up.
-    #[error("local S3: {0}")]
-    S3(String),
-    /// Bad options.
-    #[error("invalid emulator options: {0}")]
-    Options(String),
-    /// Bad scenario.
-    #[error(transparent)]
-    Scenario(#[from] ScenarioError),
-}
+pub use sms::events::{JobStateChangeDetail, SmsEvent};
+pub use sms::protocol::{ApiError, ErrorCode};
+pub use sms::{
+    Clock, Emulator, EmulatorError, EmulatorHandle, EmulatorOptions, SmsFaultCounts, StateSnapshot,
+};

@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use autopilot_local::model::{
+use autopilot_local::sms::protocol::{
     enum_values_used, model_error_names, ErrorCode, IMPLEMENTED_OPERATIONS, TARGET_PREFIX,
     UNIMPLEMENTED_OPERATIONS,
 };

@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use autopilot_local::model::{IMPLEMENTED_OPERATIONS, UNIMPLEMENTED_OPERATIONS};
+use autopilot_local::sms::protocol::{IMPLEMENTED_OPERATIONS, UNIMPLEMENTED_OPERATIONS};
 use serde_yaml_ng::Value;
 
 /// (function directory, logical id of its AWS::Serverless::Function).

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use autopilot_core::config::AppLauncherConfig;
 use autopilot_local::harness::wiring::{BusRef, Wiring};
 use autopilot_local::http::LoopbackServer;
-use autopilot_local::state::Millis;
+use autopilot_local::sms::Millis;
 use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario, SmsEvent};
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use autopilot_core::model::AppLaunchStatus;
-use autopilot_local::model::AppLaunchStatus as EmulatedLaunchStatus;
-use autopilot_local::state::App;
+use autopilot_local::sms::protocol::AppLaunchStatus as EmulatedLaunchStatus;
+use autopilot_local::sms::App;
 use autopilot_local::Scenario;
 use serde_json::{json, Value};
 

@@ -12,8 +12,8 @@ use autopilot_core::readiness::OptOutTag;
 use chrono::DateTime;
 use serde_json::Value;
 
-use crate::model::{AppLaunchStatus, AppStatus, JobState};
-use crate::state::{App, Job, Millis};
+use crate::sms::protocol::{AppLaunchStatus, AppStatus, JobState};
+use crate::sms::{App, Job, Millis};
 use crate::{SmsEvent, StateSnapshot};
 
 /// Apps that are not DELETED.

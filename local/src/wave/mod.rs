@@ -30,7 +30,7 @@ use crate::harness::events::{stamp, Schedules};
 use crate::harness::functions::{self, Functions, FunctionsError};
 use crate::harness::invariants;
 use crate::harness::wiring::{BusRef, Wiring, WiringError};
-use crate::model::{AppLaunchStatus, JobState};
+use crate::sms::protocol::{AppLaunchStatus, JobState};
 use crate::{Emulator, EmulatorError, EmulatorHandle, EmulatorOptions, Scenario};
 
 pub use chaos::Chaos;

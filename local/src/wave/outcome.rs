@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::harness::events::stamp;
 use crate::harness::invariants::{self, SeenEvent};
-use crate::model::{AppLaunchStatus, RunState};
+use crate::sms::protocol::{AppLaunchStatus, RunState};
 use crate::{EmulatorHandle, StateSnapshot};
 
 /// One line of the event log: everything that crossed a bus, and every invocation.

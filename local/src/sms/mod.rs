@@ -1,5 +1,29 @@
-//! The embeddable emulator: starts the SMS and S3 servers and hands back a handle to
-//! drive the simulated clock, inspect state and counters, and receive events.
+//! The SMS emulator: the Server Migration Service on loopback, speaking the real
+//! awsJson1.1 protocol on a simulated clock. This file is the embeddable front:
+//! [`Emulator::start`] starts the SMS and S3 servers and hands back an
+//! [`EmulatorHandle`] to drive the clock, inspect state and counters, and receive events.
+//!
+//! A request goes endpoint -> api -> engine; the engine alone changes state:
+//!
+//! - `endpoint.rs`: the HTTP endpoint (signature, `X-Amz-Target`, faults, body) and
+//!   the `/_emulator/` admin views;
+//! - `api/`: the wire layer, one file per SMS resource: reads the request into a
+//!   typed request, calls the engine, renders the model's output shape;
+//! - `engine/`: the state and the clock, one file per SMS resource (catalog, jobs,
+//!   runs, apps, launch, templates); its fields are private to it;
+//! - [`protocol`]: names from the official model: operations, enums, error codes;
+//! - [`events`]: the `aws.sms` job state change events;
+//! - `faults.rs`: injected latency, throttling and 500s.
+//!
+//! The emulator is an independent peer of the functions it serves: nothing here uses
+//! `autopilot-core`, so it cannot share their reading of the model.
+
+mod api;
+mod endpoint;
+mod engine;
+pub mod events;
+mod faults;
+pub mod protocol;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,14 +34,43 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
-use crate::events::SmsEvent;
-use crate::faults::{FaultState, Verdict};
 use crate::http::LoopbackServer;
-use crate::model::ApiError;
 use crate::s3::LocalS3;
-use crate::scenario::{Faults, Scenario};
-use crate::state::{Engine, Millis, StateSnapshot};
-use crate::EmulatorError;
+use crate::scenario::{Faults, Scenario, ScenarioError};
+use engine::Engine;
+use events::SmsEvent;
+use faults::{FaultState, Verdict};
+use protocol::{ApiError, Operation};
+
+pub use engine::{
+    App, AppReplication, Catalog, ConnectorState, Group, Job, LaunchDetails, Millis, Run,
+    ServerState, StateSnapshot, WrittenObject,
+};
+pub use faults::SmsFaultCounts;
+
+/// Why the emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    /// A listening socket could not be bound.
+    #[error("cannot listen for {what} on 127.0.0.1:{port}: {source}")]
+    Bind {
+        /// Which server.
+        what: &'static str,
+        /// Requested port.
+        port: u16,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The local S3 could not be set up.
+    #[error("local S3: {0}")]
+    S3(String),
+    /// Bad options.
+    #[error("invalid emulator options: {0}")]
+    Options(String),
+    /// Bad scenario.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+}
 
 /// How to run the emulator.
 #[derive(Debug, Clone, Default)]
@@ -77,7 +130,7 @@ impl Emulator {
         let endpoint_shared = Arc::clone(&shared);
         let server = LoopbackServer::serve("SMS emulator", listener, move |request| {
             let shared = Arc::clone(&endpoint_shared);
-            async move { crate::wire::handle(&shared, request).await }
+            async move { crate::sms::endpoint::handle(&shared, request).await }
         });
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -103,7 +156,7 @@ struct RealTime {
 }
 
 /// State shared by the servers and the handle.
-pub(crate) struct Shared {
+struct Shared {
     engine: Mutex<Engine>,
     faults: Mutex<FaultState>,
     counters: Mutex<BTreeMap<String, u64>>,
@@ -129,39 +182,46 @@ impl Shared {
         }
     }
 
-    pub(crate) fn count(&self, op: &str) {
-        *lock(&self.counters).entry(op.to_string()).or_default() += 1;
+    fn count(&self, op: Operation) {
+        *lock(&self.counters)
+            .entry(op.name().to_string())
+            .or_default() += 1;
     }
 
-    pub(crate) fn counts(&self) -> BTreeMap<String, u64> {
+    fn counts(&self) -> BTreeMap<String, u64> {
         lock(&self.counters).clone()
     }
 
-    pub(crate) fn judge_faults(&self) -> Verdict {
+    fn judge_faults(&self) -> Verdict {
         let now = self.now_ms();
         lock(&self.faults).judge(now)
     }
 
-    pub(crate) fn call(&self, op: &str, input: &Value) -> Result<Value, ApiError> {
+    fn call(&self, op: Operation, input: &Value) -> Result<Value, ApiError> {
         self.sync();
-        lock(&self.engine).call(op, input)
+        api::call(&mut lock(&self.engine), op, input)
     }
 
-    pub(crate) fn snapshot(&self) -> StateSnapshot {
+    fn call_named(&self, name: &str, input: &Value) -> Result<Value, ApiError> {
+        self.sync();
+        api::call_named(&mut lock(&self.engine), name, input)
+    }
+
+    fn snapshot(&self) -> StateSnapshot {
         self.sync();
         lock(&self.engine).snapshot()
     }
 
-    pub(crate) fn events(&self) -> Vec<SmsEvent> {
+    fn events(&self) -> Vec<SmsEvent> {
         lock(&self.engine).events().to_vec()
     }
 
-    pub(crate) fn now_ms(&self) -> Millis {
+    fn now_ms(&self) -> Millis {
         self.sync();
         lock(&self.engine).now()
     }
 
-    pub(crate) fn advance_ms(&self, delta: Millis) {
+    fn advance_ms(&self, delta: Millis) {
         self.sync();
         let mut e = lock(&self.engine);
         let target = e.now().saturating_add(delta.max(0));
@@ -302,7 +362,7 @@ impl EmulatorHandle {
     }
 
     /// SMS answers changed by injected faults so far.
-    pub fn sms_faults_injected(&self) -> crate::SmsFaultCounts {
+    pub fn sms_faults_injected(&self) -> SmsFaultCounts {
         lock(&self.shared.faults).injected()
     }
 
@@ -321,7 +381,7 @@ impl EmulatorHandle {
 
     /// Runs one SMS operation directly, bypassing HTTP, auth, faults and counters.
     pub fn call(&self, operation: &str, input: &Value) -> Result<Value, ApiError> {
-        self.shared.call(operation, input)
+        self.shared.call_named(operation, input)
     }
 
     /// Stops both servers and waits for them.
@@ -342,5 +402,36 @@ impl EmulatorHandle {
 impl Drop for EmulatorHandle {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The emulator and its scenarios stay an independent peer of the functions' crate.
+    #[test]
+    fn the_emulator_never_uses_the_core_crate() {
+        let core = concat!("autopilot", "_core");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut stack = vec![src.join("sms"), src.join("scenario")];
+        let mut checked = 0;
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("source directory") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).expect("source file");
+                    assert!(!text.contains(core), "{} uses {core}", path.display());
+                    checked += 1;
+                }
+            }
+        }
+        assert!(
+            checked > 10,
+            "only {checked} files found under {}",
+            src.display()
+        );
     }
 }

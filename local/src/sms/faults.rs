@@ -7,10 +7,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::model::{ApiError, ErrorCode};
 use crate::rng::SplitMix64;
 use crate::scenario::{Faults, ThrottleClock};
-use crate::state::Millis;
+use crate::sms::engine::Millis;
+use crate::sms::protocol::{ApiError, ErrorCode};
 
 /// Live fault settings plus the state they need.
 pub(crate) struct FaultState {

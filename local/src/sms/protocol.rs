@@ -1,5 +1,6 @@
-//! Names taken from the official SMS model (service-2.json): enum values, error shapes,
-//! operation names, plus the few protocol-level errors every AWS JSON service shares.
+//! Names taken from the official SMS model (service-2.json): the operations (one
+//! [`Operation`] per model operation, implemented or not), enum values, error shapes,
+//! plus the few protocol-level errors every AWS JSON service shares.
 //!
 //! Everything the emulator puts on the wire comes from these lists, and the
 //! conformance test checks each list against the model file.
@@ -68,6 +69,11 @@ impl JobState {
             self,
             JobState::Pending | JobState::Active | JobState::Failing | JobState::PausedOnFailure
         )
+    }
+
+    /// Listed by GetReplicationJobs (deleted jobs are gone).
+    pub fn is_visible(self) -> bool {
+        self != JobState::Deleted
     }
 }
 
@@ -265,48 +271,109 @@ pub fn enum_values_used() -> Vec<(&'static str, &'static str)> {
 /// The `X-Amz-Target` prefix of every SMS call.
 pub const TARGET_PREFIX: &str = "AWSServerMigrationService_V2016_10_24";
 
-/// Operations the emulator implements.
-pub const IMPLEMENTED_OPERATIONS: &[&str] = &[
-    "GetConnectors",
-    "DisassociateConnector",
-    "ImportServerCatalog",
-    "GetServers",
-    "DeleteServerCatalog",
-    "CreateReplicationJob",
-    "GetReplicationJobs",
-    "GetReplicationRuns",
-    "UpdateReplicationJob",
-    "DeleteReplicationJob",
-    "StartOnDemandReplicationRun",
-    "CreateApp",
-    "GetApp",
-    "ListApps",
-    "UpdateApp",
-    "DeleteApp",
-    "PutAppLaunchConfiguration",
-    "GetAppLaunchConfiguration",
-    "DeleteAppLaunchConfiguration",
-    "PutAppReplicationConfiguration",
-    "GetAppReplicationConfiguration",
-    "DeleteAppReplicationConfiguration",
-    "StartAppReplication",
-    "StopAppReplication",
-    "LaunchApp",
-    "TerminateApp",
-    "GenerateTemplate",
-    "GenerateChangeSet",
-];
+macro_rules! operations {
+    (
+        implemented { $($implemented:ident),+ $(,)? }
+        unimplemented { $($unimplemented:ident),+ $(,)? }
+    ) => {
+        /// Every operation of the model; the variant name is the `X-Amz-Target` suffix.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Operation {
+            $(
+                #[doc = concat!("`", stringify!($implemented), "` (implemented).")]
+                $implemented,
+            )+
+            $(
+                #[doc = concat!("`", stringify!($unimplemented), "` (answered with NotImplementedException).")]
+                $unimplemented,
+            )+
+        }
 
-/// Operations of the model the emulator knows but answers with "not implemented".
-pub const UNIMPLEMENTED_OPERATIONS: &[&str] = &[
-    "DeleteAppValidationConfiguration",
-    "GetAppValidationConfiguration",
-    "GetAppValidationOutput",
-    "ImportAppCatalog",
-    "NotifyAppValidationOutput",
-    "PutAppValidationConfiguration",
-    "StartOnDemandAppReplication",
-];
+        impl Operation {
+            /// Every operation of the model, implemented ones first.
+            pub const ALL: &'static [Operation] = &[
+                $(Operation::$implemented,)+
+                $(Operation::$unimplemented,)+
+            ];
+
+            /// The wire name, as in `X-Amz-Target` and the call counters.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Operation::$implemented => stringify!($implemented),)+
+                    $(Operation::$unimplemented => stringify!($unimplemented),)+
+                }
+            }
+
+            /// The operation a wire name denotes.
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name {
+                    $(stringify!($implemented) => Some(Operation::$implemented),)+
+                    $(stringify!($unimplemented) => Some(Operation::$unimplemented),)+
+                    _ => None,
+                }
+            }
+
+            /// Whether the emulator does more than answer "not implemented".
+            pub fn is_implemented(self) -> bool {
+                matches!(self, $(Operation::$implemented)|+)
+            }
+        }
+
+        /// Names of the operations the emulator implements.
+        pub const IMPLEMENTED_OPERATIONS: &[&str] = &[$(stringify!($implemented)),+];
+
+        /// Names of the model's operations the emulator answers with "not implemented".
+        pub const UNIMPLEMENTED_OPERATIONS: &[&str] = &[$(stringify!($unimplemented)),+];
+    };
+}
+
+operations! {
+    implemented {
+        GetConnectors,
+        DisassociateConnector,
+        ImportServerCatalog,
+        GetServers,
+        DeleteServerCatalog,
+        CreateReplicationJob,
+        GetReplicationJobs,
+        GetReplicationRuns,
+        UpdateReplicationJob,
+        DeleteReplicationJob,
+        StartOnDemandReplicationRun,
+        CreateApp,
+        GetApp,
+        ListApps,
+        UpdateApp,
+        DeleteApp,
+        PutAppLaunchConfiguration,
+        GetAppLaunchConfiguration,
+        DeleteAppLaunchConfiguration,
+        PutAppReplicationConfiguration,
+        GetAppReplicationConfiguration,
+        DeleteAppReplicationConfiguration,
+        StartAppReplication,
+        StopAppReplication,
+        LaunchApp,
+        TerminateApp,
+        GenerateTemplate,
+        GenerateChangeSet,
+    }
+    unimplemented {
+        DeleteAppValidationConfiguration,
+        GetAppValidationConfiguration,
+        GetAppValidationOutput,
+        ImportAppCatalog,
+        NotifyAppValidationOutput,
+        PutAppValidationConfiguration,
+        StartOnDemandAppReplication,
+    }
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Error codes the emulator answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -433,5 +500,29 @@ impl ApiError {
     /// OperationNotPermittedException.
     pub fn not_permitted(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::OperationNotPermitted, message)
+    }
+
+    /// NotImplementedException for an operation (or a name) the emulator does not serve.
+    pub fn not_implemented(operation: &str) -> Self {
+        Self::new(
+            ErrorCode::NotImplemented,
+            format!("{operation} is not implemented by the sms-autopilot emulator"),
+        )
+    }
+}
+
+/// Drops null members so absent optional fields are absent on the wire, as the
+/// service's awsJson answers leave them out rather than sending nulls.
+pub(crate) fn compact(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, compact(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(compact).collect()),
+        other => other,
     }
 }

@@ -5,8 +5,13 @@
 //! has a default, so small test scenarios stay small. `Scenario::load` validates
 //! cross references (apps naming unknown servers, servers behind no connector, …)
 //! and reports every problem at once.
+//!
+//! - this file: the format (every field, its default), loading, `normalise`;
+//! - `validate.rs`: the range and cross-reference checks;
+//! - `generate.rs`: [`Scenario::generate`], synthetic estates of any size;
+//! - `catalog_dump.rs`: [`Scenario::from_get_servers_dump`], a real catalog as a scenario.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -15,8 +20,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::rng::SplitMix64;
 
+mod catalog_dump;
+mod generate;
+mod validate;
+
 /// The built-in scenario `serve` plays when no `--scenario` is given.
-pub const DEFAULT_SCENARIO_YAML: &str = include_str!("../scenarios/default.yaml");
+pub const DEFAULT_SCENARIO_YAML: &str = include_str!("../../scenarios/default.yaml");
 
 /// Why a scenario could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +41,7 @@ pub enum ScenarioError {
     /// The text is not a scenario (syntax error, unknown field, wrong type).
     #[error("scenario {origin} is malformed: {message}")]
     Parse {
-        /// File path or "<inline>".
+        /// File path or `<inline>`.
         origin: String,
         /// The parser's message, with line and column where known.
         message: String,
@@ -40,7 +49,7 @@ pub enum ScenarioError {
     /// The scenario parses but contradicts itself.
     #[error("scenario {origin} is invalid: {}", problems.join("; "))]
     Invalid {
-        /// File path or "<inline>".
+        /// File path or `<inline>`.
         origin: String,
         /// Every problem found, in file order.
         problems: Vec<String>,
@@ -368,9 +377,6 @@ fn default_instance_type() -> String {
     "t3.medium".into()
 }
 
-/// The connector manager types the model knows.
-const MANAGER_TYPES: [&str; 3] = ["VSPHERE", "SCVMM", "HYPERV-MANAGER"];
-
 impl Scenario {
     /// The built-in default scenario.
     pub fn default_scenario() -> Self {
@@ -444,240 +450,6 @@ impl Scenario {
         }
     }
 
-    fn validate(&self, origin: &str) -> Result<(), ScenarioError> {
-        let mut problems = Vec::new();
-        if !(0.0..=1.0).contains(&self.faults.error_rate) {
-            problems.push(format!(
-                "faults.error_rate must be within 0..=1, got {}",
-                self.faults.error_rate
-            ));
-        }
-        if let Some(t) = &self.faults.throttle {
-            if t.max_calls_per_second == 0 {
-                problems.push("faults.throttle.max_calls_per_second must be at least 1".into());
-            }
-        }
-        if !(1..=24).contains(&self.limits.default_frequency_hours) {
-            problems.push("limits.default_frequency_hours must be within 1..=24".into());
-        }
-        if !valid_bucket(&self.template_bucket) {
-            problems.push(format!(
-                "template_bucket {:?} is not a valid S3 bucket name",
-                self.template_bucket
-            ));
-        }
-        for b in &self.extra_buckets {
-            if !valid_bucket(b) {
-                problems.push(format!(
-                    "extra_buckets: {b:?} is not a valid S3 bucket name"
-                ));
-            }
-        }
-        let mut managers = BTreeSet::new();
-        let mut ids = BTreeSet::new();
-        for (i, c) in self.connectors.iter().enumerate() {
-            if !MANAGER_TYPES.contains(&c.vm_manager_type.as_str()) {
-                problems.push(format!(
-                    "connectors[{i}].vm_manager_type {:?} is not one of {MANAGER_TYPES:?}",
-                    c.vm_manager_type
-                ));
-            }
-            if !managers.insert(c.vm_manager_name.as_str()) {
-                problems.push(format!(
-                    "connectors[{i}]: vm manager {:?} has two connectors",
-                    c.vm_manager_name
-                ));
-            }
-            for p in &c.unhealthy {
-                if p.from_secs >= p.to_secs {
-                    problems.push(format!(
-                        "connectors[{i}].unhealthy: from_secs must be < to_secs"
-                    ));
-                }
-            }
-            if let Some(id) = &c.id {
-                if !ids.insert(id.clone()) {
-                    problems.push(format!("connectors[{i}]: duplicate id {id}"));
-                }
-            }
-        }
-        let mut names = BTreeSet::new();
-        for (i, s) in self.servers.iter().enumerate() {
-            if s.vm_name.is_empty() {
-                problems.push(format!("servers[{i}].vm_name is empty"));
-            }
-            if !names.insert(s.vm_name.as_str()) {
-                problems.push(format!("servers[{i}]: duplicate vm_name {:?}", s.vm_name));
-            }
-            match s.vm_manager_name.as_deref() {
-                None => problems.push(format!(
-                    "servers[{i}] ({}) names no vm_manager_name and there is no connector",
-                    s.vm_name
-                )),
-                Some(m) if !managers.contains(m) => problems.push(format!(
-                    "servers[{i}] ({}): no connector watches vm manager {m:?}",
-                    s.vm_name
-                )),
-                Some(_) => {}
-            }
-            if let Some(id) = &s.id {
-                if !ids.insert(id.clone()) {
-                    problems.push(format!("servers[{i}]: duplicate id {id}"));
-                }
-            }
-            if s.replication_secs == Some(0) {
-                problems.push(format!("servers[{i}].replication_secs must be at least 1"));
-            }
-        }
-        let mut app_names = BTreeSet::new();
-        for (i, a) in self.apps.iter().enumerate() {
-            if !app_names.insert(a.name.as_str()) {
-                problems.push(format!("apps[{i}]: duplicate app name {:?}", a.name));
-            }
-            let mut members = BTreeSet::new();
-            for g in &a.groups {
-                for m in &g.servers {
-                    if !names.contains(m.as_str()) {
-                        problems.push(format!(
-                            "apps[{i}] ({}), group {:?}: unknown server {m:?}",
-                            a.name, g.name
-                        ));
-                    }
-                    if !members.insert(m.as_str()) {
-                        problems.push(format!(
-                            "apps[{i}] ({}): server {m:?} is in two groups",
-                            a.name
-                        ));
-                    }
-                }
-            }
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ScenarioError::Invalid {
-                origin: origin.to_string(),
-                problems,
-            })
-        }
-    }
-
-    /// A large synthetic estate: `servers` VMs over three connectors, `apps` apps of
-    /// two or three groups, a few late arrivals, failures and unreplicable VMs, one
-    /// unhealthy-connector hour, and every tenth app opted out of launch.
-    pub fn generate(servers: usize, apps: usize, seed: u64) -> Self {
-        let mut rng = SplitMix64::new(seed);
-        let connectors = vec![
-            connector("vcenter-east", "VSPHERE", "10.0.1.10", vec![]),
-            connector(
-                "vcenter-west",
-                "VSPHERE",
-                "10.0.2.10",
-                vec![Period {
-                    from_secs: 7200,
-                    to_secs: 9000,
-                }],
-            ),
-            connector("scvmm-lab", "SCVMM", "10.0.3.10", vec![]),
-        ];
-        let mut specs = Vec::with_capacity(servers);
-        for i in 0..servers {
-            let manager = &connectors[i % connectors.len()].vm_manager_name;
-            let roll = rng.next_f64();
-            let appears_at_secs = if rng.next_f64() < 0.8 {
-                0
-            } else {
-                600 + rng.next_u64() % (6 * 3600)
-            };
-            specs.push(ServerSpec {
-                id: None,
-                vm_name: format!("vm-{i:05}"),
-                vm_path: None,
-                vm_manager_name: Some(manager.clone()),
-                vm_id: None,
-                appears_at_secs,
-                replication_secs: Some(900 + rng.next_u64() % 4500),
-                fail_runs: if roll < 0.02 {
-                    1
-                } else if roll < 0.025 {
-                    2
-                } else {
-                    0
-                },
-                after_failures: if roll < 0.02 {
-                    AfterFailures::Paused
-                } else {
-                    AfterFailures::Failed
-                },
-                unreplicable: (0.025..0.03).contains(&roll),
-                volumes: vec![Volume {
-                    size_gb: 20 + (rng.next_u64() % 480) as u32,
-                }],
-            });
-        }
-        let mut app_specs = Vec::with_capacity(apps);
-        let mut next = 0usize;
-        for a in 0..apps {
-            let group_count = 2 + (rng.next_u64() % 2) as usize;
-            let mut groups = Vec::new();
-            for g in 0..group_count {
-                let size = 1 + (rng.next_u64() % 3) as usize;
-                let members: Vec<String> = (0..size)
-                    .filter_map(|_| {
-                        let idx = next;
-                        next += 1;
-                        specs.get(idx).map(|s| s.vm_name.clone())
-                    })
-                    .collect();
-                if !members.is_empty() {
-                    groups.push(GroupSpec {
-                        name: format!("tier-{g}"),
-                        launch_order: Some(g as i32 + 1),
-                        servers: members,
-                    });
-                }
-            }
-            let mut tags = BTreeMap::new();
-            tags.insert("wave".to_string(), format!("{}", 1 + a % 3));
-            if a % 10 == 9 {
-                tags.insert("autopilot:launch".to_string(), "false".to_string());
-            }
-            app_specs.push(AppSpec {
-                name: format!("app-{a:04}"),
-                description: Some(format!("generated application {a}")),
-                tags,
-                groups,
-                launch: Some(LaunchSpec {
-                    instance_type: "t3.large".into(),
-                    subnet: "subnet-0a1b2c3d4e5f60718".into(),
-                    security_group: "sg-0a1b2c3d4e5f60718".into(),
-                    vpc: Some("vpc-0a1b2c3d4e5f60718".into()),
-                }),
-            });
-        }
-        let mut scenario = Scenario {
-            name: format!("generated-{servers}-servers-{apps}-apps"),
-            seed,
-            start_time: default_start(),
-            region: default_region(),
-            account: default_account(),
-            template_bucket: default_bucket(),
-            extra_buckets: vec![],
-            timing: Timing::default(),
-            limits: Limits {
-                // A generated estate is for load: the quota would only get in the way.
-                max_concurrent_jobs: servers.max(50),
-                ..Limits::default()
-            },
-            faults: Faults::default(),
-            connectors,
-            servers: specs,
-            apps: app_specs,
-        };
-        scenario.normalise();
-        scenario
-    }
-
     /// The JSON Schema of scenario files (committed as `local/scenarios/scenario.schema.json`).
     pub fn json_schema() -> serde_json::Value {
         serde_json::to_value(schemars::schema_for!(Scenario)).unwrap_or_default()
@@ -692,18 +464,6 @@ impl Scenario {
     }
 }
 
-fn connector(name: &str, kind: &str, ip: &str, unhealthy: Vec<Period>) -> ConnectorSpec {
-    ConnectorSpec {
-        id: None,
-        vm_manager_name: name.into(),
-        vm_manager_type: kind.into(),
-        vm_manager_id: None,
-        ip_address: ip.into(),
-        version: default_connector_version(),
-        unhealthy,
-    }
-}
-
 /// A bijection on u32, so generated server ids never collide.
 fn mix32(mut x: u32) -> u32 {
     x = x.wrapping_mul(0x9E37_79B1);
@@ -713,7 +473,8 @@ fn mix32(mut x: u32) -> u32 {
     x
 }
 
-fn uuid_like(rng: &mut SplitMix64) -> String {
+/// A UUID-shaped id (8-4-4-4-12 hex) drawn from `rng`, for manager ids, event ids and stack ids.
+pub(crate) fn uuid_like(rng: &mut SplitMix64) -> String {
     let h = rng.hex(32);
     format!(
         "{}-{}-{}-{}-{}",
@@ -725,18 +486,6 @@ fn uuid_like(rng: &mut SplitMix64) -> String {
     )
 }
 
-pub(crate) fn uuid_from(rng: &mut SplitMix64) -> String {
-    uuid_like(rng)
-}
-
-fn valid_bucket(name: &str) -> bool {
-    (3..=63).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-        && !name.starts_with(['-', '.'])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -746,18 +495,6 @@ mod tests {
         let s = Scenario::default_scenario();
         assert!(s.servers.len() >= 24, "a few dozen servers");
         assert!((3..=5).contains(&s.apps.len()));
-    }
-
-    #[test]
-    fn generated_scenario_is_valid_and_deterministic() {
-        let a = Scenario::generate(10_000, 300, 9);
-        let b = Scenario::generate(10_000, 300, 9);
-        assert_eq!(a, b);
-        let yaml = a.to_yaml().expect("yaml");
-        let back = Scenario::from_text(&yaml).expect("round trip");
-        assert_eq!(back.servers.len(), 10_000);
-        let ids: BTreeSet<_> = back.servers.iter().map(|s| s.id.clone()).collect();
-        assert_eq!(ids.len(), 10_000);
     }
 
     #[test]
@@ -781,22 +518,5 @@ mod tests {
             committed, current,
             "run with UPDATE_SCHEMA=1 to refresh {path}"
         );
-    }
-
-    #[test]
-    fn bad_scenarios_name_every_problem() {
-        let err = Scenario::from_text(
-            "connectors: [{vm_manager_name: vc, vm_manager_type: NOPE}]\n\
-             servers: [{vm_name: a, vm_manager_name: other}]\n\
-             apps: [{name: x, groups: [{name: g, servers: [ghost]}]}]\n\
-             faults: {error_rate: 2}\n",
-        )
-        .expect_err("invalid");
-        let text = err.to_string();
-        for needle in ["NOPE", "other", "ghost", "error_rate"] {
-            assert!(text.contains(needle), "{text} lacks {needle}");
-        }
-        let err = Scenario::from_text("servers: [{vm_nam: a}]").expect_err("unknown field");
-        assert!(err.to_string().contains("vm_nam"), "{err}");
     }
 }

@@ -18,10 +18,9 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::emulator::Shared;
-use crate::model::{
-    ApiError, ErrorCode, IMPLEMENTED_OPERATIONS, TARGET_PREFIX, UNIMPLEMENTED_OPERATIONS,
-};
+use super::Shared;
+use crate::sms::engine::rfc3339;
+use crate::sms::protocol::{ApiError, ErrorCode, Operation, TARGET_PREFIX};
 
 /// Request bodies larger than this are refused (SMS requests are small).
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -65,85 +64,87 @@ fn json_response(v: &Value) -> Response<Full<Bytes>> {
     respond(200, v.to_string().into_bytes(), JSON_1_1, None)
 }
 
-pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
+pub(super) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
     if let Some(admin) = path.strip_prefix("/_emulator/") {
         return admin_view(shared, admin, req.method(), req.uri().query());
     }
+    match answer(shared, &path, req).await {
+        Ok(v) => json_response(&v),
+        Err(e) => error_response(&e),
+    }
+}
+
+/// One SMS call, checked in the order AWS checks: route, signature, target, faults, body.
+async fn answer(shared: &Shared, path: &str, req: Request<Incoming>) -> Result<Value, ApiError> {
     if req.method() != Method::POST || path != "/" {
-        return error_response(&ApiError::new(
+        return Err(ApiError::new(
             ErrorCode::UnknownOperation,
             "The SMS API only accepts POST / with an X-Amz-Target header",
         ));
     }
     if !req.headers().contains_key(hyper::header::AUTHORIZATION) {
-        return error_response(&ApiError::new(
+        return Err(ApiError::new(
             ErrorCode::MissingAuthenticationToken,
             "Missing Authentication Token",
         ));
     }
-    let target = req
-        .headers()
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let op = match target
-        .strip_prefix(TARGET_PREFIX)
-        .and_then(|t| t.strip_prefix('.'))
-    {
-        Some(op)
-            if IMPLEMENTED_OPERATIONS.contains(&op) || UNIMPLEMENTED_OPERATIONS.contains(&op) =>
-        {
-            op.to_string()
-        }
-        _ => {
-            return error_response(&ApiError::new(
-                ErrorCode::UnknownOperation,
-                format!("Unknown operation {target:?}"),
-            ))
-        }
-    };
-    shared.count(&op);
-    if UNIMPLEMENTED_OPERATIONS.contains(&op.as_str()) {
-        return error_response(&ApiError::new(
-            ErrorCode::NotImplemented,
-            format!("{op} is not implemented by the sms-autopilot emulator"),
-        ));
+    let op = target_operation(&req)?;
+    shared.count(op);
+    if !op.is_implemented() {
+        return Err(ApiError::not_implemented(op.name()));
     }
     let verdict = shared.judge_faults();
     if !verdict.latency.is_zero() {
         tokio::time::sleep(verdict.latency).await;
     }
     if let Some(e) = verdict.error {
-        return error_response(&e);
+        return Err(e);
     }
-    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
-            return error_response(&ApiError::new(
+    let input = read_body(req).await?;
+    shared.call(op, &input)
+}
+
+/// The model operation `X-Amz-Target` names, or UnknownOperationException.
+fn target_operation(req: &Request<Incoming>) -> Result<Operation, ApiError> {
+    let target = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    target
+        .strip_prefix(TARGET_PREFIX)
+        .and_then(|t| t.strip_prefix('.'))
+        .and_then(Operation::from_name)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::UnknownOperation,
+                format!("Unknown operation {target:?}"),
+            )
+        })
+}
+
+/// The JSON body; an empty one is an input with no members, `{}`.
+async fn read_body(req: Request<Incoming>) -> Result<Value, ApiError> {
+    let body = Limited::new(req.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|e| {
+            ApiError::new(
                 ErrorCode::Serialization,
                 format!("Cannot read the request body: {e}"),
-            ))
-        }
-    };
-    let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        json!({})
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(v) => v,
-            Err(e) => {
-                return error_response(&ApiError::new(
-                    ErrorCode::Serialization,
-                    format!("The request body is not valid JSON: {e}"),
-                ))
-            }
-        }
-    };
-    match shared.call(&op, &input) {
-        Ok(v) => json_response(&v),
-        Err(e) => error_response(&e),
+            )
+        })?
+        .to_bytes();
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
     }
+    serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            ErrorCode::Serialization,
+            format!("The request body is not valid JSON: {e}"),
+        )
+    })
 }
 
 fn admin_view(
@@ -173,7 +174,7 @@ fn admin_view(
                 Some(s) => {
                     shared
                         .advance_ms(i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX / 4));
-                    json(json!({ "now": crate::state::rfc3339(shared.now_ms()) }))
+                    json(json!({ "now": rfc3339(shared.now_ms()) }))
                 }
                 None => respond(
                     400,
