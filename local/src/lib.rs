@@ -1,11 +1,28 @@
-//! SMS emulator, local S3 and local event bus for sms-autopilot.
+//! autopilot-local: sms-autopilot on one machine, with no AWS account. AWS retired the
+//! Server Migration Service; this crate stands in for it on loopback and plays whole
+//! migration waves with the project's real handlers.
 //!
-//! AWS retired the Server Migration Service; this crate stands in for it on loopback.
-//! [`Emulator::start`] serves the real SMS wire protocol (awsJson1.1) on a simulated
-//! clock driven by a [`Scenario`], plus an in-process S3 (s3s + s3s-fs) where
-//! GenerateTemplate and GenerateChangeSet write, so the unmodified `aws-sdk-sms`,
-//! `aws-sdk-s3` and AWS CLI work against it through `AWS_ENDPOINT_URL_SMS` /
-//! `AWS_ENDPOINT_URL_S3`.
+//! # Layout
+//!
+//! The stand-in, peers of the functions (none of them uses `autopilot-core`):
+//! - [`sms`]: the SMS emulator, the real awsJson1.1 protocol on a simulated clock;
+//!   `endpoint` → `api/` (one file per resource) → `engine/` (one file per resource,
+//!   the only place emulated state changes);
+//! - [`scenario`]: what the emulator plays: connectors, servers appearing over time,
+//!   apps, durations, failures, faults; validation, generated estates, catalog dumps;
+//! - [`s3`]: the local S3 (s3s + s3s-fs) where templates and the functions' state go;
+//! - [`bus`]: the local EventBridge, PutEvents only;
+//! - [`http`]: the one loopback HTTP server under every endpoint; [`rng`]: seeded dice.
+//!
+//! Running the functions as AWS runs them:
+//! - [`harness`]: the template's wiring, the functions registered once, events,
+//!   clients, the Lambda Runtime API fake, the wave invariants;
+//! - [`wave`]: the wave runner (schedules, routing, Lambda's retries, chaos) and its
+//!   outcome; [`report`]: the summary and the HTML report;
+//! - [`cli`]: the `autopilot-local` command line (`run`, `serve`, `import-catalog`).
+//!
+//! The benchmarks live in their own crate, `local/bench`; ARCHITECTURE.md at the root
+//! has the whole project's map and the rules the code keeps.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), autopilot_local::EmulatorError> {

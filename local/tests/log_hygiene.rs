@@ -24,7 +24,7 @@ use autopilot_core::runtime::{log_summary, system_clock, Context};
 use autopilot_local::harness::clients::{sdk_config, StaticCredentials};
 use autopilot_local::wave::{Wave, WaveOptions};
 use autopilot_local::Scenario;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const ACCESS_KEY: &str = "AKIDLOGHYGIENE7Q2Z";
 const SECRET_KEY: &str = "s3cr3t/LogHygiene+9f8e7d6c5b4a";
@@ -115,13 +115,8 @@ fn config<C: FunctionConfig>() -> C {
 }
 
 fn schedule() -> Value {
-    json!({
-        "version": "0", "id": "log-hygiene-schedule", "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": "123456789012", "time": "2024-01-01T00:00:00Z",
-        "region": "us-east-1",
-        "resources": ["arn:aws:events:us-east-1:123456789012:rule/log-hygiene"],
-        "detail": {}
-    })
+    let time = "2024-01-01T00:00:00Z".parse().expect("a time");
+    autopilot_local::harness::events::rule_event(time, "log-hygiene")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,26 @@
 //! autopilot-core: the domain model, pure decisions, configuration, errors, event
 //! schemas and AWS wiring shared by every sms-autopilot function.
+//!
+//! # Layout
+//!
+//! A handler observes, decides, acts, publishes and stores; each step has its room:
+//! - the domain: [`model`] (servers, jobs, apps, their states and versions), built from
+//!   SDK answers in [`sms_convert`] and nowhere else;
+//! - observing and acting on SMS: [`sms_api`] (the paginated sweeps, GetApp,
+//!   CreateReplicationJob), [`app_cache`] (GetApp answers shared across invocations);
+//! - deciding, purely: [`wave_policy`] (which servers get jobs), [`failures`] (which
+//!   failures are new, and what to do about them), [`readiness`] (which apps may
+//!   launch, and when);
+//! - publishing: [`events`] (the details, with their JSON Schemas in `shared/schemas/`),
+//!   [`publisher`] (PutEvents in batches, failed entries retried);
+//! - storing: [`artifacts`] (state objects in the artifacts bucket);
+//! - the shell: [`trigger`] (which events a function accepts), [`config`] (read once at
+//!   cold start), [`error`] (typed, retryable or permanent), [`clients`], [`runtime`]
+//!   (the Lambda loop and its deadline), [`telemetry`] (JSON logs);
+//! - `testing`: mocked clients and fixture events for unit tests (feature `testing`).
+//!
+//! Decision modules never see an SDK type, and no module imports one that imports it
+//! back (`tests/tests/architecture.rs` checks both).
 
 pub mod app_cache;
 pub mod artifacts;

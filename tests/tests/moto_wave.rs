@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use autopilot_core::config::AppLauncherConfig;
 use autopilot_local::harness::wiring::{BusRef, Wiring};
 use autopilot_local::http::LoopbackServer;
+use autopilot_local::sms::protocol::JobState;
 use autopilot_local::sms::Millis;
 use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario, SmsEvent};
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
@@ -751,7 +752,7 @@ async fn the_default_wave_converges_against_moto() {
         assert!(remediated, "paused job {job_id} was not remediated");
         let job = state.jobs.iter().find(|j| j.id == *job_id).expect("job");
         assert!(
-            !matches!(job.state.as_str(), "FAILED" | "PAUSED_ON_FAILURE")
+            !matches!(job.state, JobState::Failed | JobState::PausedOnFailure)
                 && job.latest_ami.is_some(),
             "paused job {job_id} ended {} without an AMI",
             job.state.as_str()

@@ -25,9 +25,9 @@ use autopilot_core::config::{
     TemplateGeneratorConfig,
 };
 use autopilot_core::events::{AppReady, DetailType, EVENT_SOURCE};
-use autopilot_core::trigger::{SCHEDULE_DETAIL_TYPE, SCHEDULE_SOURCE};
 use autopilot_local::bus::LocalBus;
 use autopilot_local::harness::clients::StaticCredentials;
+use autopilot_local::harness::events::{project_event, rule_event};
 use autopilot_local::harness::runtime_api::{lambda_environment, Report, RuntimeApi, Sandbox};
 use autopilot_local::harness::two_server_scenario;
 use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions};
@@ -40,8 +40,6 @@ const WAIT: Duration = Duration::from_secs(30);
 const BUILD_WAIT: Duration = Duration::from_secs(30 * 60);
 const BUS: &str = "sms-autopilot";
 const ARTIFACTS_BUCKET: &str = "sms-autopilot-artifacts";
-const REGION: &str = "us-east-1";
-const ACCOUNT: &str = "123456789012";
 
 // ---- the binaries -------------------------------------------------------------------
 
@@ -345,7 +343,7 @@ struct World {
 impl World {
     async fn start() -> Self {
         let mut scenario = two_server_scenario();
-        scenario.start_time = "2026-11-22T10:00:00Z".parse().expect("a time");
+        scenario.start_time = event_time();
         let emulator = Emulator::start(scenario, EmulatorOptions::default())
             .await
             .expect("emulator starts");
@@ -408,22 +406,13 @@ impl World {
     }
 }
 
-fn envelope(source: &str, detail_type: &str, detail: Value) -> Value {
-    json!({
-        "version": "0",
-        "id": "0d8e8f5a-6b0e-4d8c-9f55-4cf0b2a3e5d1",
-        "detail-type": detail_type,
-        "source": source,
-        "account": ACCOUNT,
-        "time": "2026-11-22T10:00:00Z",
-        "region": REGION,
-        "resources": [format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/sms-autopilot-schedule")],
-        "detail": detail
-    })
+/// When the events of these tests happen (the scenario's start).
+fn event_time() -> chrono::DateTime<chrono::Utc> {
+    "2026-11-22T10:00:00Z".parse().expect("a time")
 }
 
 fn schedule_event() -> Value {
-    envelope(SCHEDULE_SOURCE, SCHEDULE_DETAIL_TYPE, json!({}))
+    rule_event(event_time(), "sms-autopilot-schedule")
 }
 
 // ---- one invocation -----------------------------------------------------------------
@@ -580,8 +569,8 @@ async fn job_watcher_answers_a_schedule() {
 async fn template_generator_answers_app_ready() {
     let world = World::start().await;
     let app = world.replicate_app();
-    let event = envelope(
-        EVENT_SOURCE,
+    let event = project_event(
+        event_time(),
         AppReady::DETAIL_TYPE,
         json!({ "version": 1, "dryRun": false, "appId": app, "appName": "shop", "servers": 2 }),
     );

@@ -10,6 +10,7 @@ use autopilot_core::model::AppLaunchStatus;
 use autopilot_local::sms::protocol::AppLaunchStatus as EmulatedLaunchStatus;
 use autopilot_local::sms::App;
 use autopilot_local::Scenario;
+use chrono::DateTime;
 use serde_json::{json, Value};
 
 use crate::bench::Bench;
@@ -112,6 +113,76 @@ fn is_action(operation: &str) -> bool {
 
 pub fn pages(items: usize) -> usize {
     items.div_ceil(PAGE).max(1)
+}
+
+/// What the bench reads of the remembered apps and the launched ones.
+struct AppIndex;
+
+impl AppIndex {
+    /// Ids of the apps of `scope` in `listed` (ListApps), split into those whose current
+    /// version the shared index of remembered apps (`autopilot_core::app_cache`) holds and
+    /// those it does not, worked out by the bench itself from the local S3's file.
+    fn remembered_apps(
+        world: &World,
+        scope: AppScope,
+        listed: &[Value],
+    ) -> Measured<(BTreeSet<String>, BTreeSet<String>)> {
+        let path = world
+            .emulator
+            .s3_root()
+            .join(&world.artifacts_bucket)
+            .join(autopilot_core::app_cache::INDEX_KEY);
+        let index: Value = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| MeasureError::Malformed {
+                path: path.display().to_string(),
+                problem: e.to_string(),
+            })?,
+            Err(_) => json!({ "apps": {} }),
+        };
+        let millis = |text: &Value| {
+            text.as_str()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.timestamp_millis())
+        };
+        let (mut remembered, mut unremembered) = (BTreeSet::new(), BTreeSet::new());
+        for app in listed {
+            if !scope.contains(app) {
+                continue;
+            }
+            let id = app["appId"].as_str().unwrap_or_default().to_owned();
+            let listed_ms = app["lastModified"]
+                .as_f64()
+                .map(|s| (s * 1000.0).round() as i64);
+            let version = &index["apps"][&id]["version"];
+            let known = listed_ms.is_some()
+                && millis(&version["lastModified"]) == listed_ms
+                && version["totalServers"] == app["totalServers"]
+                && version["totalServerGroups"] == app["totalServerGroups"];
+            if known {
+                remembered.insert(id);
+            } else {
+                unremembered.insert(id);
+            }
+        }
+        Ok((remembered, unremembered))
+    }
+
+    /// Ids of the apps in `listed` (ListApps) whose launch has begun or finished.
+    fn launched_apps(listed: &[Value]) -> BTreeSet<String> {
+        listed
+            .iter()
+            .filter(|app| {
+                let status =
+                    AppLaunchStatus::from_wire(app["launchStatus"].as_str().unwrap_or_default());
+                status.is_launched()
+                    || matches!(
+                        status,
+                        AppLaunchStatus::LaunchPending | AppLaunchStatus::LaunchInProgress
+                    )
+            })
+            .filter_map(|app| app["appId"].as_str().map(str::to_owned))
+            .collect()
+    }
 }
 
 impl Bench<'_> {
@@ -255,10 +326,10 @@ impl Bench<'_> {
         };
         let apps_before = world.list("ListApps", "apps")?;
         let (remembered, unremembered) = match scope {
-            Some(scope) => world.remembered_apps(scope, &apps_before)?,
+            Some(scope) => AppIndex::remembered_apps(world, scope, &apps_before)?,
             None => Default::default(),
         };
-        let launched_before = World::launched_apps(&apps_before);
+        let launched_before = AppIndex::launched_apps(&apps_before);
         let mut counted = Vec::new();
         for (operation, key) in lists {
             let items = world.list(operation, key)?.len();
@@ -269,10 +340,11 @@ impl Bench<'_> {
         let (accepted, _) = world.bus.counts();
         let invocation = self.invoke(world, function, event).await?;
         let calls = world.emulator.call_counts();
-        let launched_now: BTreeSet<String> = World::launched_apps(&world.list("ListApps", "apps")?)
-            .difference(&launched_before)
-            .cloned()
-            .collect();
+        let launched_now: BTreeSet<String> =
+            AppIndex::launched_apps(&world.list("ListApps", "apps")?)
+                .difference(&launched_before)
+                .cloned()
+                .collect();
         let events = world.bus.counts().0 - accepted;
         world.bus.drain();
         Ok(Cycle {

@@ -22,6 +22,7 @@ mod criterion;
 mod cycles;
 mod error;
 mod machine;
+mod measure;
 mod packages;
 mod table;
 mod timed;

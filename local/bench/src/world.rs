@@ -2,13 +2,12 @@
 //! starting at the wall clock, and the local event bus; plus the uncounted shortcuts the
 //! bench takes to set a scene (import the catalog, create jobs, replicate an app).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use autopilot_core::clients::Endpoints;
-use autopilot_core::model::AppLaunchStatus;
 use autopilot_core::runtime::Clock;
 use autopilot_core::Clients;
 use autopilot_local::bus::LocalBus;
@@ -20,7 +19,6 @@ use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use crate::cycles::AppScope;
 use crate::error::{MeasureError, Measured};
 
 /// Largest page of every SMS list operation (the emulator's and the functions' maximum).
@@ -47,7 +45,7 @@ pub struct World {
     pub emulator: EmulatorHandle,
     pub bus: LocalBus,
     pub import_secs: u64,
-    artifacts_bucket: String,
+    pub artifacts_bucket: String,
 }
 
 impl World {
@@ -70,71 +68,6 @@ impl World {
             import_secs,
             artifacts_bucket: wiring.artifacts_bucket.clone(),
         })
-    }
-
-    /// Ids of the apps of `scope` in `listed` (ListApps), split into those whose current
-    /// version the shared index of remembered apps (`autopilot_core::app_cache`) holds and
-    /// those it does not, worked out by the bench itself from the local S3's file.
-    pub fn remembered_apps(
-        &self,
-        scope: AppScope,
-        listed: &[Value],
-    ) -> Measured<(BTreeSet<String>, BTreeSet<String>)> {
-        let path = self
-            .emulator
-            .s3_root()
-            .join(&self.artifacts_bucket)
-            .join(autopilot_core::app_cache::INDEX_KEY);
-        let index: Value = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| MeasureError::Malformed {
-                path: path.display().to_string(),
-                problem: e.to_string(),
-            })?,
-            Err(_) => json!({ "apps": {} }),
-        };
-        let millis = |text: &Value| {
-            text.as_str()
-                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                .map(|t| t.timestamp_millis())
-        };
-        let (mut remembered, mut unremembered) = (BTreeSet::new(), BTreeSet::new());
-        for app in listed {
-            if !scope.contains(app) {
-                continue;
-            }
-            let id = app["appId"].as_str().unwrap_or_default().to_owned();
-            let listed_ms = app["lastModified"]
-                .as_f64()
-                .map(|s| (s * 1000.0).round() as i64);
-            let version = &index["apps"][&id]["version"];
-            let known = listed_ms.is_some()
-                && millis(&version["lastModified"]) == listed_ms
-                && version["totalServers"] == app["totalServers"]
-                && version["totalServerGroups"] == app["totalServerGroups"];
-            if known {
-                remembered.insert(id);
-            } else {
-                unremembered.insert(id);
-            }
-        }
-        Ok((remembered, unremembered))
-    }
-
-    /// Ids of the apps in `listed` (ListApps) whose launch has begun or finished.
-    pub fn launched_apps(listed: &[Value]) -> BTreeSet<String> {
-        listed
-            .iter()
-            .filter(|app| {
-                let status =
-                    AppLaunchStatus::from_wire(app["launchStatus"].as_str().unwrap_or_default());
-                status.is_launched()
-                    || matches!(
-                        status,
-                        AppLaunchStatus::LaunchPending | AppLaunchStatus::LaunchInProgress
-                    )
-            })
-            .filter_map(|app| app["appId"].as_str().map(str::to_owned))
-            .collect()
     }
 
     pub async fn shutdown(self) {

@@ -18,7 +18,11 @@ pub fn stamp(time: DateTime<Utc>) -> String {
 
 /// The scheduled event the rule SAM creates for `schedule` of `function` delivers.
 pub fn scheduled_event(now: DateTime<Utc>, function: &FunctionWiring, schedule: &str) -> Value {
-    let rule = format!("{}-{schedule}", function.logical_id);
+    rule_event(now, &format!("{}-{schedule}", function.logical_id))
+}
+
+/// The scheduled event the EventBridge rule named `rule` delivers.
+pub fn rule_event(now: DateTime<Utc>, rule: &str) -> Value {
     json!({
         "version": "0",
         "id": format!("schedule-{rule}-{}", now.timestamp()),

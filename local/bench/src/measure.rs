@@ -1,0 +1,64 @@
+//! A bench run: every measurement in turn, each failure noted while the rest go on.
+
+use autopilot_local::harness::functions::NAMES;
+
+use crate::bench::Bench;
+use crate::error::MeasureError;
+use crate::table::Figures;
+
+impl<'a> Bench<'a> {
+    /// Every measurement in turn; one that fails is noted and the rest go on.
+    pub async fn measure_everything(&self) -> Figures<'a> {
+        let mut failures = Vec::new();
+        let mut note = |what: String, error: &MeasureError| {
+            eprintln!("bench: {what}: {error}");
+            failures.push(format!("{what}: {error}"));
+        };
+        eprintln!("bench: cold starts ({} per function)", self.args.starts);
+        let mut cold = Vec::new();
+        for function in NAMES {
+            let figures = self.cold_starts(function).await;
+            if let Err(error) = &figures {
+                note(format!("cold start of {function}"), error);
+            }
+            cold.push((function, figures));
+        }
+        let mut cycles = Vec::new();
+        for &servers in &self.args.sizes {
+            eprintln!("bench: one cycle of each function over {servers} servers");
+            let rows = self.cycles(servers).await;
+            if let Err(error) = &rows {
+                note(format!("cycles over {servers} servers"), error);
+            }
+            cycles.push((servers, rows));
+        }
+        let timed = self.timed_sweeps().await;
+        if let Some(error) = timed
+            .as_ref()
+            .err()
+            .filter(|e| !matches!(e, MeasureError::LeftOut(_)))
+        {
+            note("timed sweeps".into(), error);
+        }
+        eprintln!("bench: convergence of the default wave");
+        let convergence = crate::convergence::convergence(&self.args.template).await;
+        if let Err(error) = &convergence {
+            note("convergence".into(), error);
+        }
+        eprintln!("bench: packages");
+        Figures {
+            machine: crate::machine::machine(),
+            args: self.args,
+            cold,
+            cycles,
+            timed,
+            convergence,
+            packages: self.packages(),
+            criterion: crate::criterion::estimates(
+                &self.args.criterion_dir,
+                self.args.criterion_since,
+            ),
+            failures,
+        }
+    }
+}
