@@ -46,7 +46,7 @@ pub mod sms;
 pub mod wave;
 
 pub use scenario::{Faults, LatencySpikes, Scenario, ScenarioError, Throttle, ThrottleClock};
-pub use sms::events::{JobStateChangeDetail, SmsEvent};
+pub use sms::job_state_changes::{JobStateChangeDetail, SmsEvent};
 pub use sms::protocol::{ApiError, ErrorCode};
 pub use sms::{
     Clock, Emulator, EmulatorError, EmulatorHandle, EmulatorOptions, SmsFaultCounts, StateSnapshot,

@@ -116,7 +116,7 @@ fn config<C: FunctionConfig>() -> C {
 
 fn schedule() -> Value {
     let time = "2024-01-01T00:00:00Z".parse().expect("a time");
-    autopilot_local::harness::events::rule_event(time, "log-hygiene")
+    autopilot_local::harness::payloads::rule_event(time, "log-hygiene")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,7 +27,7 @@ use autopilot_core::config::{
 use autopilot_core::events::{AppReady, DetailType, EVENT_SOURCE};
 use autopilot_local::bus::LocalBus;
 use autopilot_local::harness::clients::StaticCredentials;
-use autopilot_local::harness::events::{project_event, rule_event};
+use autopilot_local::harness::payloads::{project_event, rule_event};
 use autopilot_local::harness::runtime_api::{lambda_environment, Report, RuntimeApi, Sandbox};
 use autopilot_local::harness::two_server_scenario;
 use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions};

@@ -12,7 +12,7 @@ use autopilot_core::runtime::Clock;
 use autopilot_core::Clients;
 use autopilot_local::bus::LocalBus;
 use autopilot_local::harness::clients::{sdk_config, StaticCredentials};
-use autopilot_local::harness::events::{project_event, scheduled_event};
+use autopilot_local::harness::payloads::{project_event, scheduled_event};
 use autopilot_local::harness::runtime_api::{lambda_environment, Sandbox};
 use autopilot_local::harness::wiring::{FunctionWiring, Wiring};
 use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario};

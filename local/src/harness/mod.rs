@@ -6,16 +6,17 @@
 //!   plays locally is what deploys;
 //! - [`functions`]: the functions registered once, each bound to a context built from
 //!   the template's environment;
-//! - [`events`]: scheduled and project events, and when each schedule fires;
+//! - [`payloads`]: the events functions are invoked with (scheduled and project
+//!   events), and when each schedule fires;
 //! - [`clients`]: SDK configuration for clients of the local endpoints;
 //! - [`runtime_api`]: a Lambda Runtime API for the functions' `bootstrap` binaries;
 //! - [`invariants`]: what must hold of any wave;
 //! - [`two_server_scenario`]: the smallest world in which every function has its work.
 
 pub mod clients;
-pub mod events;
 pub mod functions;
 pub mod invariants;
+pub mod payloads;
 pub mod runtime_api;
 pub mod wiring;
 

@@ -134,13 +134,9 @@ impl Wiring {
 
     /// Functions whose rules match an event that arrived on `bus`.
     pub fn targets<'a>(&'a self, bus: &BusRef, event: &Json) -> Vec<&'a FunctionWiring> {
-        self.functions
-            .iter()
-            .filter(|f| {
-                f.rules
-                    .iter()
-                    .any(|r| &r.bus == bus && pattern_matches(&r.pattern, event))
-            })
+        self.target_indices(bus, event)
+            .into_iter()
+            .map(|index| &self.functions[index])
             .collect()
     }
 }

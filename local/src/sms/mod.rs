@@ -12,7 +12,7 @@
 //! - `engine/`: the state and the clock, one file per SMS resource (catalog, jobs,
 //!   runs, apps, launch, templates); its fields are private to it;
 //! - [`protocol`]: names from the official model: operations, enums, error codes;
-//! - [`events`]: the `aws.sms` job state change events;
+//! - [`job_state_changes`]: the `aws.sms` job state change events;
 //! - `faults.rs`: injected latency, throttling and 500s.
 //!
 //! The emulator is an independent peer of the functions it serves: nothing here uses
@@ -21,8 +21,8 @@
 mod api;
 mod endpoint;
 mod engine;
-pub mod events;
 mod faults;
+pub mod job_state_changes;
 pub mod protocol;
 
 use std::collections::BTreeMap;
@@ -38,8 +38,8 @@ use crate::http::LoopbackServer;
 use crate::s3::LocalS3;
 use crate::scenario::{Faults, Scenario, ScenarioError};
 use engine::Engine;
-use events::SmsEvent;
 use faults::{FaultState, Verdict};
+use job_state_changes::SmsEvent;
 use protocol::{ApiError, Operation};
 
 pub use engine::{

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{LogEntry, Wave};
-use crate::harness::events::stamp;
 use crate::harness::functions::Invoker;
+use crate::harness::payloads::stamp;
 
 /// Lambda retries a failed asynchronous invocation twice.
 const RETRIES: u32 = 2;

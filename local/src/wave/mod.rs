@@ -26,9 +26,9 @@ use serde_json::Value;
 
 use crate::bus::{BusEvent, LocalBus};
 use crate::harness::clients::local_clients;
-use crate::harness::events::{stamp, Schedules};
 use crate::harness::functions::{self, Functions, FunctionsError};
 use crate::harness::invariants;
+use crate::harness::payloads::{stamp, Schedules};
 use crate::harness::wiring::{BusRef, Wiring, WiringError};
 use crate::sms::protocol::{AppLaunchStatus, JobState};
 use crate::{Emulator, EmulatorError, EmulatorHandle, EmulatorOptions, Scenario};

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::harness::events::stamp;
 use crate::harness::invariants::{self, SeenEvent};
+use crate::harness::payloads::stamp;
 use crate::sms::protocol::{AppLaunchStatus, RunState};
 use crate::{EmulatorHandle, StateSnapshot};
 

@@ -17,12 +17,12 @@ use autopilot_local::harness::functions;
 use autopilot_local::harness::wiring::Wiring;
 use aws_config::SdkConfig;
 
-pub use autopilot_local::harness::events::Schedules;
 pub use autopilot_local::harness::functions::{clock_of, Functions};
 pub use autopilot_local::harness::invariants::{
     every_app_settled, first_completions, held_jobs, holding_job, launch_started, live_apps,
     opted_out, servers_with_two_live_jobs, LaunchWatch,
 };
+pub use autopilot_local::harness::payloads::Schedules;
 
 /// The credentials the tests' clients sign with.
 const TEST_CREDENTIALS: StaticCredentials<'static> = StaticCredentials {

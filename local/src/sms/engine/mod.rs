@@ -36,7 +36,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::rng::SplitMix64;
 use crate::scenario::{uuid_like, Scenario};
-use crate::sms::events::{JobStateChangeDetail, SmsEvent, DETAIL_TYPE, SOURCE};
+use crate::sms::job_state_changes::{JobStateChangeDetail, SmsEvent, DETAIL_TYPE, SOURCE};
 use crate::sms::protocol::JobState;
 
 pub use apps::{App, AppReplication, Group};

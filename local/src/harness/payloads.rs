@@ -1,4 +1,4 @@
-//! The events the functions are invoked with, built in one place: EventBridge's
+//! The payloads the functions are invoked with, built in one place: EventBridge's
 //! scheduled events for the template's schedules (and when each fires next), and the
 //! envelopes of project events a test or the bench hands a function directly.
 
