@@ -294,6 +294,7 @@ async fn every_implemented_operation_round_trips_through_the_sdk() {
                                 .server_id(&ids[1])
                                 .build(),
                         )
+                        .logical_id("Web01")
                         .instance_type("t3.small")
                         .subnet("subnet-1")
                         .security_group("sg-1")
@@ -447,4 +448,37 @@ async fn every_implemented_operation_round_trips_through_the_sdk() {
         "{text}"
     );
     emu.shutdown().await;
+}
+
+/// `local/FIDELITY.md` has a row for every operation of the model, each with a source
+/// and a verdict, so no behaviour of the emulator goes unaccounted for.
+#[test]
+fn the_fidelity_ledger_has_a_row_for_every_operation() {
+    let ledger = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("FIDELITY.md"),
+    )
+    .expect("local/FIDELITY.md");
+    let rows: Vec<&str> = ledger.lines().filter(|l| l.starts_with("| `")).collect();
+    for operation in IMPLEMENTED_OPERATIONS
+        .iter()
+        .chain(UNIMPLEMENTED_OPERATIONS)
+    {
+        let row = rows
+            .iter()
+            .find(|r| r.starts_with(&format!("| `{operation}` |")))
+            .unwrap_or_else(|| panic!("FIDELITY.md has no row for {operation}"));
+        let cells: Vec<&str> = row.split(" | ").collect();
+        assert_eq!(
+            cells.len(),
+            4,
+            "{operation}: operation | behaviour | source | verdict"
+        );
+        let verdict = cells[3];
+        assert!(
+            ["documented", "inferred", "assumed"]
+                .iter()
+                .any(|v| verdict.starts_with(v)),
+            "{operation}: verdict {verdict:?}"
+        );
+    }
 }

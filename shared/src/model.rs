@@ -220,15 +220,14 @@ sms_enum!(
 );
 
 impl AppLaunchStatus {
-    /// The app has never launched, or its last launch ended (failed or terminated), so
-    /// LaunchApp may be called if its members are ready.
+    /// The app's launch configuration was accepted and it is not launched: it never
+    /// launched, or its last launch ended (failed or terminated), so LaunchApp may be
+    /// called if its members are ready. READY_FOR_CONFIGURATION is not: SMS launches
+    /// nothing without a launch configuration.
     pub fn is_launchable(&self) -> bool {
         matches!(
             self,
-            Self::ReadyForConfiguration
-                | Self::ReadyForLaunch
-                | Self::LaunchFailed
-                | Self::Terminated
+            Self::ReadyForLaunch | Self::LaunchFailed | Self::Terminated
         )
     }
 

@@ -104,6 +104,11 @@ pub fn app_readiness(
                 reason: "its last termination failed".into(),
             }
         }
+        S::ReadyForConfiguration => {
+            return AppReadiness::NotLaunchable {
+                reason: "it has no launch configuration".into(),
+            }
+        }
         S::ConfigurationInvalid => {
             return AppReadiness::NotLaunchable {
                 reason: "its launch configuration is invalid".into(),
@@ -430,8 +435,8 @@ mod tests {
             let readiness = app_readiness(&app(status.clone(), &id_refs), &index, &opt_out());
             let all_completed = members.iter().all(|(kind, _, _)| *kind == 2);
             let launchable = matches!(status,
-                AppLaunchStatus::ReadyForConfiguration | AppLaunchStatus::ReadyForLaunch
-                | AppLaunchStatus::LaunchFailed | AppLaunchStatus::Terminated);
+                AppLaunchStatus::ReadyForLaunch | AppLaunchStatus::LaunchFailed
+                | AppLaunchStatus::Terminated);
             prop_assert_eq!(readiness == AppReadiness::Ready, all_completed && launchable);
         }
     }

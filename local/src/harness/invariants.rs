@@ -1,9 +1,10 @@
 //! What must hold of any wave, faults or not, checked from the emulator's state, SMS's
 //! own events and the project's events: never two live jobs for one server; an app
-//! launched at most once and never before every member had a completed run; each
-//! failure episode of a job alerted exactly once; and when a wave may call itself done
-//! (every app launched, opted out by the launcher's tag, or held by a failure the
-//! watcher gave up on). The wave runner, the chaos suite and the integration tests all
+//! launched at most once, never before every member had a completed run and never
+//! without a launch configuration; each failure episode of a job alerted exactly once;
+//! and when a wave may call itself done (every app launched, opted out by the
+//! launcher's tag, held by a failure the watcher gave up on, or replicated but without
+//! a valid launch configuration). The wave runner, the chaos suite and the integration tests all
 //! judge waves with these functions.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -82,11 +83,30 @@ pub fn settled_without_launch(
     if opted_out(app, tag) {
         return Some(format!("opted out by tag {tag}"));
     }
-    holding_job(state, app, held).map(|job| {
-        format!(
+    if let Some(job) = holding_job(state, app, held) {
+        return Some(format!(
             "server {}: job {} {} ({})",
             job.server_id, job.id, job.state, held[&job.id]
-        )
+        ));
+    }
+    unconfigured_and_replicated(state, app)
+}
+
+/// Why an app whose every member is replicated cannot launch for want of a valid launch
+/// configuration, if so: nothing in the wave will configure it (until a plan does).
+fn unconfigured_and_replicated(state: &StateSnapshot, app: &App) -> Option<String> {
+    let unconfigured = matches!(
+        app.launch_status,
+        AppLaunchStatus::ReadyForConfiguration | AppLaunchStatus::ConfigurationInvalid
+    );
+    let completions = first_completions(state);
+    let replicated = app.server_ids().all(|s| completions.contains_key(s));
+    (unconfigured && replicated).then(|| match &app.launch_status_message {
+        Some(message) => format!(
+            "no valid launch configuration ({}: {message})",
+            app.launch_status
+        ),
+        None => format!("no launch configuration ({})", app.launch_status),
     })
 }
 
@@ -204,6 +224,11 @@ fn launch_breaches(state: &StateSnapshot, decided: &[SeenEvent<'_>]) -> Vec<Stri
         let Some(app) = state.apps.iter().find(|a| a.id == *app_id) else {
             continue;
         };
+        if app.launch_config.is_none() {
+            breaches.push(format!(
+                "app {app_id} launched without a launch configuration"
+            ));
+        }
         let launched_at =
             DateTime::parse_from_rfc3339(times[0]).map_or(0, |t| t.timestamp_millis());
         for member in app.server_ids() {

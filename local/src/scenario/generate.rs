@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use super::{
     default_account, default_bucket, default_connector_version, default_region, default_start,
-    AfterFailures, AppSpec, ConnectorSpec, Faults, GroupSpec, LaunchSpec, Limits, Period, Scenario,
-    ServerSpec, Timing, Volume,
+    AfterFailures, AppSpec, ConnectorSpec, Faults, GroupSpec, LaunchSpec, Limits, Period, Readings,
+    Scenario, ServerSpec, Timing, Volume,
 };
 use crate::rng::SplitMix64;
 
@@ -50,6 +50,8 @@ impl Scenario {
             connectors,
             servers: specs,
             apps: app_specs,
+            network: None,
+            readings: Readings::default(),
         };
         scenario.normalise();
         scenario
@@ -139,6 +141,7 @@ fn generate_apps(rng: &mut SplitMix64, servers: &[ServerSpec], count: usize) -> 
                 security_group: "sg-0a1b2c3d4e5f60718".into(),
                 vpc: Some("vpc-0a1b2c3d4e5f60718".into()),
             }),
+            launch_failures: 0,
         });
     }
     app_specs

@@ -99,6 +99,65 @@ pub struct Scenario {
     /// SMS applications that exist when the emulator starts.
     #[serde(default)]
     pub apps: Vec<AppSpec>,
+    /// The target account's network and instance types; a launch configuration naming
+    /// something a declared list lacks is CONFIGURATION_INVALID. Absent: not checked.
+    #[serde(default)]
+    pub network: Option<Network>,
+    /// Which reading the emulator plays where the SMS sources are silent.
+    #[serde(default)]
+    pub readings: Readings,
+}
+
+/// What exists in the target account. Each list that is present is the whole truth;
+/// a list left out is not checked.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    /// VPC ids.
+    #[serde(default)]
+    pub vpcs: Option<Vec<String>>,
+    /// Subnets, each in a VPC.
+    #[serde(default)]
+    pub subnets: Option<Vec<NetworkMember>>,
+    /// Security groups, each in a VPC.
+    #[serde(default)]
+    pub security_groups: Option<Vec<NetworkMember>>,
+    /// EC2 key pair names.
+    #[serde(default)]
+    pub key_pairs: Option<Vec<String>>,
+    /// EC2 instance types offered.
+    #[serde(default)]
+    pub instance_types: Option<Vec<String>>,
+}
+
+/// A subnet or security group and the VPC it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkMember {
+    /// Its id.
+    pub id: String,
+    /// The VPC it is in.
+    pub vpc: String,
+}
+
+/// The emulator's choices where the sources are silent (local/FIDELITY.md names each);
+/// every switch plays the other reading, so the functions can be tested under both.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Readings {
+    /// What LaunchApp does with an app that has no valid launch configuration.
+    pub unconfigured_launch: UnconfiguredLaunch,
+}
+
+/// LaunchApp on an app without a valid launch configuration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnconfiguredLaunch {
+    /// Refused at once with OperationNotPermittedException (the emulator's reading).
+    #[default]
+    Refused,
+    /// Accepted, then LAUNCH_FAILED with a status message naming what is missing.
+    FailsLater,
 }
 
 /// Simulated durations, all in seconds.
@@ -119,6 +178,9 @@ pub struct Timing {
     pub launch_secs: u64,
     /// TerminateApp: TERMINATE_IN_PROGRESS -> TERMINATED.
     pub terminate_secs: u64,
+    /// PutAppLaunchConfiguration: CONFIGURATION_IN_PROGRESS -> READY_FOR_LAUNCH or
+    /// CONFIGURATION_INVALID.
+    pub configuration_secs: u64,
 }
 
 impl Default for Timing {
@@ -131,6 +193,7 @@ impl Default for Timing {
             launch_pending_secs: 60,
             launch_secs: 600,
             terminate_secs: 300,
+            configuration_secs: 60,
         }
     }
 }
@@ -317,6 +380,9 @@ pub struct AppSpec {
     /// When present the app starts with this launch configuration for every server.
     #[serde(default)]
     pub launch: Option<LaunchSpec>,
+    /// Launches of this app that end LAUNCH_FAILED before one succeeds.
+    #[serde(default)]
+    pub launch_failures: u32,
 }
 
 /// A server group of an app.

@@ -161,10 +161,13 @@ model_enum! {
     /// App launch status.
     AppLaunchStatus = "AppLaunchStatus" {
         ReadyForConfiguration => "READY_FOR_CONFIGURATION",
+        ConfigurationInProgress => "CONFIGURATION_IN_PROGRESS",
+        ConfigurationInvalid => "CONFIGURATION_INVALID",
         ReadyForLaunch => "READY_FOR_LAUNCH",
         LaunchPending => "LAUNCH_PENDING",
         LaunchInProgress => "LAUNCH_IN_PROGRESS",
         Launched => "LAUNCHED",
+        LaunchFailed => "LAUNCH_FAILED",
         TerminateInProgress => "TERMINATE_IN_PROGRESS",
         Terminated => "TERMINATED",
     }

@@ -273,7 +273,7 @@ pub(super) fn verdict(
     now: DateTime<Utc>,
 ) -> String {
     if converged {
-        return "converged: every app is launched, opted out, or held by a failure the watcher gave up on".to_owned();
+        return "converged: every app is launched, opted out, held by a failure the watcher gave up on, or replicated but without a valid launch configuration".to_owned();
     }
     let waiting: Vec<String> = invariants::live_apps(state)
         .filter(|a| a.launch_status != AppLaunchStatus::Launched)

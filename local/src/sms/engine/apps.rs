@@ -8,8 +8,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
+use super::templates::logical_id;
 use super::{Engine, Job, LaunchDetails, Millis, NewJob, ReplicationParameters};
 use crate::scenario::{AppSpec, LaunchSpec};
 use crate::sms::protocol::{
@@ -73,8 +74,10 @@ pub struct App {
     pub launched_amis: BTreeMap<String, String>,
     /// App-level replication switch.
     pub replication: AppReplication,
-    /// Invalidates queued launch / terminate entries.
+    /// Invalidates queued configuration checks, launch and terminate steps.
     pub epoch: u32,
+    /// Launches still to end LAUNCH_FAILED (the scenario's `launch_failures`).
+    pub launch_failures_left: u32,
 }
 
 impl App {
@@ -146,17 +149,6 @@ pub(crate) struct ReplicationConfiguration {
     pub server_groups: Vec<Value>,
 }
 
-/// Parameters of PutAppLaunchConfiguration.
-#[derive(Debug, Clone)]
-pub(crate) struct LaunchConfiguration {
-    /// roleName.
-    pub role_name: Option<String>,
-    /// autoLaunch.
-    pub auto_launch: Option<bool>,
-    /// serverGroupLaunchConfigurations as put, already checked against the app.
-    pub server_groups: Vec<Value>,
-}
-
 impl Engine {
     /// The apps a scenario starts with, with their launch configurations where given.
     pub(super) fn create_scenario_apps(&mut self) {
@@ -170,11 +162,12 @@ impl Engine {
                 tags: spec.tags.clone().into_iter().collect(),
                 groups,
             });
+            self.apps[app].launch_failures_left = spec.launch_failures;
             if let Some(launch) = &spec.launch {
-                let config = scenario_launch_config(&self.apps[app], &spec, launch);
-                let a = &mut self.apps[app];
-                a.launch_config = Some(config);
-                a.launch_status = AppLaunchStatus::ReadyForLaunch;
+                let config = self.scenario_launch_config(&self.apps[app], &spec, launch);
+                self.apps[app].launch_config = Some(config);
+                // A scenario's app was configured before the wave: checked already.
+                self.settle_launch_config(app);
             }
         }
     }
@@ -236,6 +229,7 @@ impl Engine {
             launched_amis: BTreeMap::new(),
             replication: AppReplication::NotStarted,
             epoch: 0,
+            launch_failures_left: 0,
         });
         self.app_by_id.insert(id, idx);
         idx
@@ -271,6 +265,8 @@ impl Engine {
         let app = key.0;
         if let Some(groups) = u.groups {
             self.replace_groups(app, groups);
+            // New members need launch settings of their own: the check runs again.
+            self.check_launch_config_later(app);
         }
         let now = self.now;
         let a = &mut self.apps[app];
@@ -362,42 +358,6 @@ impl Engine {
             }
         }
         Ok(())
-    }
-
-    /// PutAppLaunchConfiguration.
-    pub(crate) fn put_launch_config(&mut self, key: AppKey, c: LaunchConfiguration) {
-        let mut config = Map::new();
-        if let Some(v) = c.role_name {
-            config.insert("roleName".into(), v.into());
-        }
-        if let Some(v) = c.auto_launch {
-            config.insert("autoLaunch".into(), v.into());
-        }
-        config.insert(
-            "serverGroupLaunchConfigurations".into(),
-            Value::Array(c.server_groups),
-        );
-        let now = self.now;
-        let a = &mut self.apps[key.0];
-        a.launch_config = Some(Value::Object(config));
-        if matches!(
-            a.launch_status,
-            AppLaunchStatus::ReadyForConfiguration | AppLaunchStatus::Terminated
-        ) {
-            a.launch_status = AppLaunchStatus::ReadyForLaunch;
-        }
-        a.last_modified = now;
-    }
-
-    /// DeleteAppLaunchConfiguration.
-    pub(crate) fn delete_launch_config(&mut self, key: AppKey) {
-        let now = self.now;
-        let a = &mut self.apps[key.0];
-        a.launch_config = None;
-        if a.launch_status == AppLaunchStatus::ReadyForLaunch {
-            a.launch_status = AppLaunchStatus::ReadyForConfiguration;
-        }
-        a.last_modified = now;
     }
 
     /// PutAppReplicationConfiguration.
@@ -520,43 +480,50 @@ impl Engine {
     }
 }
 
-/// The launch configuration a scenario app starts with: the same settings for every server.
-fn scenario_launch_config(app: &App, spec: &AppSpec, launch: &LaunchSpec) -> Value {
-    let groups: Vec<Value> = app
-        .groups
-        .iter()
-        .enumerate()
-        .map(|(gi, g)| {
-            let order = spec
-                .groups
-                .get(gi)
-                .and_then(|s| s.launch_order)
-                .unwrap_or(gi as i32 + 1);
-            let servers: Vec<Value> = g
-                .server_ids
-                .iter()
-                .map(|sid| {
-                    let mut v = json!({
-                        "server": {"serverId": sid},
-                        "instanceType": launch.instance_type,
-                        "subnet": launch.subnet,
-                        "securityGroup": launch.security_group,
-                    });
-                    if let (Some(vpc), Some(obj)) = (&launch.vpc, v.as_object_mut()) {
-                        obj.insert("vpc".into(), vpc.clone().into());
-                    }
-                    v
+impl Engine {
+    /// The launch configuration a scenario app starts with: the same settings for every server.
+    fn scenario_launch_config(&self, app: &App, spec: &AppSpec, launch: &LaunchSpec) -> Value {
+        let groups: Vec<Value> = app
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(gi, g)| {
+                let order = spec
+                    .groups
+                    .get(gi)
+                    .and_then(|s| s.launch_order)
+                    .unwrap_or(gi as i32 + 1);
+                let servers: Vec<Value> = g
+                    .server_ids
+                    .iter()
+                    .map(|sid| {
+                        let vm_name = self
+                            .server_by_id
+                            .get(sid)
+                            .map_or(sid.as_str(), |&i| self.servers[i].vm_name.as_str());
+                        let mut v = json!({
+                            "server": {"serverId": sid},
+                            "logicalId": logical_id(vm_name),
+                            "instanceType": launch.instance_type,
+                            "subnet": launch.subnet,
+                            "securityGroup": launch.security_group,
+                        });
+                        if let (Some(vpc), Some(obj)) = (&launch.vpc, v.as_object_mut()) {
+                            obj.insert("vpc".into(), vpc.clone().into());
+                        }
+                        v
+                    })
+                    .collect();
+                json!({
+                    "serverGroupId": g.id,
+                    "launchOrder": order,
+                    "serverLaunchConfigurations": servers,
                 })
-                .collect();
-            json!({
-                "serverGroupId": g.id,
-                "launchOrder": order,
-                "serverLaunchConfigurations": servers,
             })
+            .collect();
+        json!({
+            "autoLaunch": false,
+            "serverGroupLaunchConfigurations": groups,
         })
-        .collect();
-    json!({
-        "autoLaunch": false,
-        "serverGroupLaunchConfigurations": groups,
-    })
+    }
 }

@@ -1,13 +1,15 @@
 //! Launching apps: LaunchApp and TerminateApp, and the launch status the clock then
-//! moves them through (LAUNCH_PENDING -> LAUNCH_IN_PROGRESS -> LAUNCHED,
-//! TERMINATE_IN_PROGRESS -> TERMINATED), with the stack a launch leaves behind.
+//! moves them through (LAUNCH_PENDING -> LAUNCH_IN_PROGRESS -> LAUNCHED or
+//! LAUNCH_FAILED with a status message, TERMINATE_IN_PROGRESS -> TERMINATED), with the
+//! stack a launch leaves behind. An app launches only with a valid launch configuration
+//! (`launch_config.rs`); the scenario can make launches fail a number of times.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{secs, Action, AppKey, Engine, Millis};
-use crate::scenario::uuid_like;
+use super::{secs, Action, App, AppKey, Engine, Millis};
+use crate::scenario::{uuid_like, UnconfiguredLaunch};
 use crate::sms::protocol::{ApiError, AppLaunchStatus};
 
 /// Stack details of a launched app.
@@ -52,6 +54,7 @@ impl Engine {
                 missing.join(", ")
             )));
         }
+        self.check_launchable_configuration(a)?;
         let at = self.now + secs(self.cfg.timing.launch_pending_secs);
         let a = &mut self.apps[app];
         a.epoch += 1;
@@ -61,6 +64,30 @@ impl Engine {
         let epoch = a.epoch;
         self.schedule(at, Action::LaunchStep { app, epoch });
         Ok(())
+    }
+
+    /// Refuses a launch the app's launch configuration does not allow. Under the
+    /// `fails_later` reading an unconfigured app is accepted and its launch fails.
+    fn check_launchable_configuration(&self, a: &App) -> Result<(), ApiError> {
+        if a.launch_status == AppLaunchStatus::ConfigurationInProgress {
+            return Err(ApiError::not_permitted(format!(
+                "App {} cannot be launched while its launch configuration is being checked",
+                a.id
+            )));
+        }
+        if self.cfg.readings.unconfigured_launch == UnconfiguredLaunch::FailsLater {
+            return Ok(());
+        }
+        let problems = self.launch_config_problems(a);
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(ApiError::not_permitted(format!(
+            "App {} cannot be launched without a valid launch configuration (launch status {}): {}",
+            a.id,
+            a.launch_status,
+            problems.join("; ")
+        )))
     }
 
     /// TerminateApp.
@@ -100,7 +127,10 @@ impl Engine {
                 let at = self.now + secs(self.cfg.timing.launch_secs);
                 self.schedule(at, Action::LaunchStep { app, epoch });
             }
-            AppLaunchStatus::LaunchInProgress => self.finish_launch(app),
+            AppLaunchStatus::LaunchInProgress => match self.launch_failure(app) {
+                Some(message) => self.fail_launch(app, message),
+                None => self.finish_launch(app),
+            },
             _ => {}
         }
     }
@@ -113,6 +143,37 @@ impl Engine {
             a.launch_status_message = None;
             a.last_modified = self.now;
         }
+    }
+
+    /// Why the launch of `app` fails, if it does: its configuration does not allow it
+    /// (possible only under the `fails_later` reading, or after a put during the
+    /// launch), or the scenario injects a failure.
+    fn launch_failure(&mut self, app: usize) -> Option<String> {
+        let problems = self.launch_config_problems(&self.apps[app]);
+        if !problems.is_empty() {
+            return Some(format!(
+                "Launch failed: the launch configuration is not valid: {}",
+                problems.join("; ")
+            ));
+        }
+        let a = &mut self.apps[app];
+        if a.launch_failures_left == 0 {
+            return None;
+        }
+        a.launch_failures_left -= 1;
+        let first = a.server_ids().next().cloned().unwrap_or_default();
+        Some(format!(
+            "Launch failed: CloudFormation stack sms-app-{} rolled back: the instance of server {first} did not start (failure injected by the scenario)",
+            a.id.trim_start_matches("app-")
+        ))
+    }
+
+    /// LAUNCH_FAILED with a message; LaunchApp may be called again.
+    fn fail_launch(&mut self, app: usize, message: String) {
+        let a = &mut self.apps[app];
+        a.launch_status = AppLaunchStatus::LaunchFailed;
+        a.launch_status_message = Some(message);
+        a.last_modified = self.now;
     }
 
     /// LAUNCHED: the stack exists and remembers each member's AMI for change sets.

@@ -23,6 +23,7 @@ mod apps;
 mod catalog;
 mod jobs;
 mod launch;
+mod launch_config;
 mod runs;
 mod templates;
 
@@ -41,13 +42,13 @@ use crate::sms::protocol::JobState;
 
 pub use apps::{App, AppReplication, Group};
 pub(crate) use apps::{
-    AppDeletion, AppKey, AppUpdate, GroupInput, LaunchConfiguration, NewApp,
-    ReplicationConfiguration,
+    AppDeletion, AppKey, AppUpdate, GroupInput, NewApp, ReplicationConfiguration,
 };
 pub use catalog::{Catalog, ConnectorState, ServerState};
 pub use jobs::Job;
 pub(crate) use jobs::{JobUpdate, NewJob, ReplicationParameters};
 pub use launch::LaunchDetails;
+pub(crate) use launch_config::LaunchConfiguration;
 pub use runs::Run;
 pub(crate) use templates::S3Location;
 pub use templates::WrittenObject;
@@ -98,6 +99,7 @@ enum Action {
     FailingOver { job: usize, epoch: u32 },
     LaunchStep { app: usize, epoch: u32 },
     TerminateDone { app: usize, epoch: u32 },
+    ConfigurationChecked { app: usize, epoch: u32 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -233,6 +235,7 @@ impl Engine {
             Action::FailingOver { job, epoch } => self.failing_over(job, epoch),
             Action::LaunchStep { app, epoch } => self.launch_step(app, epoch),
             Action::TerminateDone { app, epoch } => self.terminate_done(app, epoch),
+            Action::ConfigurationChecked { app, epoch } => self.configuration_checked(app, epoch),
         }
     }
 

@@ -256,7 +256,7 @@ fn server_entry<'a>(group: Option<&'a Value>, server_id: &str) -> Option<&'a Val
 }
 
 /// CloudFormation logical ids are alphanumeric: "shop-web-01" becomes "ShopWeb01".
-fn logical_id(name: &str) -> String {
+pub(super) fn logical_id(name: &str) -> String {
     let mut out = String::new();
     for part in name
         .split(|c: char| !c.is_ascii_alphanumeric())
