@@ -367,8 +367,9 @@ async fn replayed_events_and_concurrent_sweeps_create_no_second_job_or_launch() 
     );
     let held = common::held_jobs(&harness.seen);
     for app in common::live_apps(&state) {
-        let expected = !common::opted_out(app, &launcher.opt_out)
-            && common::holding_job(&state, app, &held).is_none();
+        // Not launched: opted out, held by a failure, or without a launch configuration.
+        let expected =
+            common::settled_without_launch(&state, app, &launcher.opt_out, &held).is_none();
         assert_eq!(
             launched.contains(app.id.as_str()),
             expected,

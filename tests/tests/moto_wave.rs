@@ -806,6 +806,11 @@ async fn the_default_wave_converges_against_moto() {
                 app.name,
                 job.id
             );
+        } else if let Some(why) =
+            common::settled_without_launch(&state, app, &launcher.opt_out, &held)
+        {
+            assert!(!launched.contains(app.id.as_str()), "{} launched", app.name);
+            assert!(why.contains("launch configuration"), "{}: {why}", app.name);
         } else {
             assert!(
                 launched.contains(app.id.as_str()),
