@@ -117,6 +117,24 @@ async fn put(sms: &Client, app: &str, servers: Vec<ServerLaunchConfiguration>) {
         .expect("PutAppLaunchConfiguration");
 }
 
+/// Puts a complete, valid configuration for both members; returns web-01's server id.
+async fn put_complete(emu: &EmulatorHandle, sms: &Client, app: &str) -> String {
+    let (web, db) = (
+        common::server_id(emu, "web-01"),
+        common::server_id(emu, "db-01"),
+    );
+    put(
+        sms,
+        app,
+        vec![
+            server(&web, "Web01", "subnet-1"),
+            server(&db, "Db01", "subnet-1"),
+        ],
+    )
+    .await;
+    web
+}
+
 #[tokio::test]
 async fn an_app_without_a_launch_configuration_is_refused() {
     let (emu, sms, app) = replicated(scenario(PLAIN_APP)).await;
@@ -130,19 +148,7 @@ async fn an_app_without_a_launch_configuration_is_refused() {
 #[tokio::test]
 async fn a_complete_configuration_is_checked_then_launches() {
     let (emu, sms, app) = replicated(scenario(PLAIN_APP)).await;
-    let (web, db) = (
-        common::server_id(&emu, "web-01"),
-        common::server_id(&emu, "db-01"),
-    );
-    put(
-        &sms,
-        &app,
-        vec![
-            server(&web, "Web01", "subnet-1"),
-            server(&db, "Db01", "subnet-1"),
-        ],
-    )
-    .await;
+    put_complete(&emu, &sms, &app).await;
     assert_eq!(
         status(&sms, &app).await.0,
         AppLaunchStatus::ConfigurationInProgress
@@ -265,19 +271,7 @@ async fn the_other_reading_accepts_an_unconfigured_launch_and_fails_it() {
 #[tokio::test]
 async fn a_change_of_members_checks_the_configuration_again() {
     let (emu, sms, app) = replicated(scenario(PLAIN_APP)).await;
-    let (web, db) = (
-        common::server_id(&emu, "web-01"),
-        common::server_id(&emu, "db-01"),
-    );
-    put(
-        &sms,
-        &app,
-        vec![
-            server(&web, "Web01", "subnet-1"),
-            server(&db, "Db01", "subnet-1"),
-        ],
-    )
-    .await;
+    let web = put_complete(&emu, &sms, &app).await;
     emu.advance(Duration::from_secs(61));
     assert_eq!(status(&sms, &app).await.0, AppLaunchStatus::ReadyForLaunch);
     let answer = sms.get_app().app_id(&app).send().await.expect("GetApp");
