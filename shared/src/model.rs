@@ -62,6 +62,16 @@ id_type!(
 
 /// Declares an enum of the SMS model with an `Unknown` case, so a value the service adds
 /// later is carried through instead of failing the whole page it arrived on.
+/// A value with case and separators taken out: `Paused on failure` and
+/// `PAUSED_ON_FAILURE` both become `PAUSEDONFAILURE`.
+fn loose_key(value: &str) -> String {
+    value
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
 macro_rules! sms_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $wire:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -84,26 +94,27 @@ macro_rules! sms_enum {
                 }
             }
 
-            /// Parses a wire value; anything unlisted becomes `Unknown`.
+            /// Parses a value as SMS spells it, or as its user guide's samples do
+            /// (`Completed`, `NOT IMPORTED`, `PausedOnFailure`, `vSphere`): case and
+            /// separators (spaces, hyphens, underscores) do not count. Anything else
+            /// becomes `Unknown`, keeping the value as it came.
             pub fn from_wire(value: &str) -> Self {
                 match value {
                     $($wire => Self::$variant,)+
-                    other => Self::Unknown(other.to_owned()),
+                    other => {
+                        let key = loose_key(other);
+                        $(if key == loose_key($wire) {
+                            return Self::$variant;
+                        })+
+                        Self::Unknown(other.to_owned())
+                    }
                 }
             }
 
-            /// Parses loosely spelled values too (`Completed`, `paused on failure`), as
-            /// found in event payloads, by normalising case and separators first.
+            /// The same as [`Self::from_wire`], named for payloads known to be loosely
+            /// spelled (events).
             pub fn from_loose(value: &str) -> Self {
-                let normalised: String = value
-                    .trim()
-                    .chars()
-                    .map(|c| if c == ' ' { '_' } else { c.to_ascii_uppercase() })
-                    .collect();
-                match Self::from_wire(&normalised) {
-                    Self::Unknown(_) => Self::Unknown(value.to_owned()),
-                    known => known,
-                }
+                Self::from_wire(value)
             }
 
             pub fn is_unknown(&self) -> bool {
@@ -495,6 +506,31 @@ mod tests {
             ReplicationJobState::from_loose("Exploded"),
             ReplicationJobState::Unknown("Exploded".into())
         );
+    }
+
+    /// The user guide's sample outputs spell values as the console shows them; answers
+    /// spelled so are read as the model's values, never as unknown.
+    #[test]
+    fn wire_values_are_read_whatever_their_case_and_separators() {
+        assert_eq!(
+            ReplicationJobState::from_wire("PausedOnFailure"),
+            ReplicationJobState::PausedOnFailure
+        );
+        assert_eq!(
+            ReplicationJobState::from_wire("Active"),
+            ReplicationJobState::Active
+        );
+        assert_eq!(
+            ServerCatalogStatus::from_wire("NOT IMPORTED"),
+            ServerCatalogStatus::NotImported
+        );
+        assert_eq!(
+            AppLaunchStatus::from_wire("ready-for-launch"),
+            AppLaunchStatus::ReadyForLaunch
+        );
+        let unknown = AppLaunchStatus::from_wire("Launch Queued");
+        assert_eq!(unknown, AppLaunchStatus::Unknown("Launch Queued".into()));
+        assert_eq!(unknown.as_str(), "Launch Queued");
     }
 
     #[test]
