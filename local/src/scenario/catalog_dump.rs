@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
+use super::validate::MANAGER_TYPES;
 use crate::{Scenario, ScenarioError};
 
 impl Scenario {
@@ -42,9 +43,15 @@ impl Scenario {
                     .as_str()
                     .unwrap_or("unknown-manager")
                     .to_owned();
+                let kind = vm["vmManagerType"].as_str().unwrap_or("VSPHERE");
+                let kind = manager_type(kind).ok_or_else(|| {
+                    invalid(format!(
+                        "serverList[{index}] ({id}): vmManagerType {kind:?} is none of {MANAGER_TYPES:?}"
+                    ))
+                })?;
                 managers.entry(manager.clone()).or_insert_with(|| {
                     (
-                        vm["vmManagerType"].as_str().unwrap_or("VSPHERE").to_owned(),
+                        kind.to_owned(),
                         vm["vmServerAddress"]["vmManagerId"]
                             .as_str()
                             .map(str::to_owned),
@@ -88,9 +95,47 @@ impl Scenario {
     }
 }
 
+/// The model's spelling of a VM manager type spelled as the user guide's samples do
+/// (`vSphere`, `Hyperv Manager`): case and separators do not count.
+fn manager_type(spelled: &str) -> Option<&'static str> {
+    let key = |value: &str| -> String {
+        value
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_uppercase())
+            .collect()
+    };
+    MANAGER_TYPES
+        .iter()
+        .copied()
+        .find(|known| key(known) == key(spelled))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The user guide's `aws sms get-servers` sample spells the manager type `vSphere`.
+    #[test]
+    fn manager_types_spelled_as_the_guide_does_are_read() {
+        assert_eq!(manager_type("vSphere"), Some("VSPHERE"));
+        assert_eq!(manager_type("Hyperv Manager"), Some("HYPERV-MANAGER"));
+        assert_eq!(manager_type("Scvmm"), Some("SCVMM"));
+        assert_eq!(manager_type("Azure"), None);
+        let dump = r#"{"serverCatalogStatus": "Available", "serverList": [
+            {"serverId": "s-12345678", "serverType": "VIRTUAL_MACHINE", "vmServer": {
+                "vmServerAddress": {"vmManagerId": "12341234-1234-1234-1234-123412341234", "vmId": "vm-412"},
+                "vmName": "test-vm", "vmManagerName": "vcenter", "vmManagerType": "vSphere",
+                "vmPath": "/Datacenter/vm/test-vm"}}]}"#;
+        let scenario = Scenario::from_get_servers_dump(dump, "guide.json").expect("playable");
+        assert_eq!(scenario.connectors[0].vm_manager_type, "VSPHERE");
+        let odd = dump.replace("vSphere", "Azure");
+        let error = Scenario::from_get_servers_dump(&odd, "odd.json").unwrap_err();
+        assert!(
+            error.to_string().contains("vmManagerType \"Azure\""),
+            "{error}"
+        );
+    }
 
     #[test]
     fn a_get_servers_dump_becomes_a_valid_scenario() {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use super::{Scenario, ScenarioError};
 
 /// The connector manager types the model knows.
-const MANAGER_TYPES: [&str; 3] = ["VSPHERE", "SCVMM", "HYPERV-MANAGER"];
+pub(super) const MANAGER_TYPES: [&str; 3] = ["VSPHERE", "SCVMM", "HYPERV-MANAGER"];
 
 impl Scenario {
     pub(super) fn validate(&self, origin: &str) -> Result<(), ScenarioError> {
