@@ -76,23 +76,27 @@ impl Scenario {
         if servers.is_empty() {
             return Err(invalid("the dump lists no servers".into()));
         }
-        let connectors: Vec<Value> = managers
-            .into_iter()
-            .map(|(name, (kind, manager_id))| {
-                let mut connector = json!({ "vm_manager_name": name, "vm_manager_type": kind });
-                if let Some(manager_id) = manager_id {
-                    connector["vm_manager_id"] = json!(manager_id);
-                }
-                connector
-            })
-            .collect();
         let scenario = json!({
             "name": "imported-catalog",
-            "connectors": connectors,
+            "connectors": connectors(managers),
             "servers": servers,
         });
         Scenario::from_text(&scenario.to_string())
     }
+}
+
+/// One connector per VM manager: (name, (type, manager id)).
+fn connectors(managers: BTreeMap<String, (String, Option<String>)>) -> Vec<Value> {
+    managers
+        .into_iter()
+        .map(|(name, (kind, manager_id))| {
+            let mut connector = json!({ "vm_manager_name": name, "vm_manager_type": kind });
+            if let Some(manager_id) = manager_id {
+                connector["vm_manager_id"] = json!(manager_id);
+            }
+            connector
+        })
+        .collect()
 }
 
 /// The model's spelling of a VM manager type spelled as the user guide's samples do
