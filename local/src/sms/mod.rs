@@ -10,7 +10,7 @@
 //! - `api/`: the wire layer, one file per SMS resource: reads the request into a
 //!   typed request, calls the engine, renders the model's output shape;
 //! - `engine/`: the state and the clock, one file per SMS resource (catalog, jobs,
-//!   runs, apps, launch, templates); its fields are private to it;
+//!   runs, apps, launch configuration, launch, templates); its fields are private to it;
 //! - [`protocol`]: names from the official model: operations, enums, error codes;
 //! - [`job_state_changes`]: the `aws.sms` job state change events;
 //! - `faults.rs`: injected latency, throttling and 500s.

@@ -1,9 +1,10 @@
 //! Applications: apps and their server groups (CreateApp, UpdateApp, DeleteApp), their
-//! launch and replication configurations, and app-level replication
-//! (StartAppReplication, StopAppReplication), plus the apps a scenario starts with.
+//! replication configuration, and app-level replication (StartAppReplication,
+//! StopAppReplication), plus the apps a scenario starts with.
 //!
 //! Configurations are kept as the wire JSON the caller put (GetApp*Configuration
-//! echoes them back); LaunchApp and TerminateApp are in `launch.rs`.
+//! echoes them back); the launch configuration and its check are in
+//! `launch_config.rs`, LaunchApp and TerminateApp in `launch.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -15,7 +15,9 @@
 //! - `catalog.rs`: connectors, servers, the server catalog and its import;
 //! - `jobs.rs`: replication jobs (create, update, delete, on-demand runs);
 //! - `runs.rs`: the replication run lifecycle the clock drives (seed, run, fail, retry);
-//! - `apps.rs`: apps, server groups, launch and replication configuration, app replication;
+//! - `apps.rs`: apps, server groups, replication configuration, app replication;
+//! - `launch_config.rs`: the launch configuration and its check (CONFIGURATION_IN_PROGRESS,
+//!   then READY_FOR_LAUNCH or CONFIGURATION_INVALID);
 //! - `launch.rs`: LaunchApp and TerminateApp and the launch status they move through;
 //! - `templates.rs`: CloudFormation template and change set documents written to the local S3.
 
