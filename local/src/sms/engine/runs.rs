@@ -86,6 +86,12 @@ impl Engine {
             };
             self.jobs[job].next_run_start = None;
             self.jobs[job].schedule_epoch += 1;
+            if state == JobState::Failed {
+                // The model: `replicationJobTerminated` "Indicates whether the
+                // replication job is deleted or failed."
+                let server = self.jobs[job].server_idx;
+                self.servers[server].job_terminated = true;
+            }
             self.set_job_state(job, state, Some(message.into()));
         } else {
             self.start_run(job, RunType::Automatic, None);
