@@ -91,3 +91,47 @@ async fn failed_and_deleted_jobs_leave_the_server_terminated() {
     assert_eq!(terminated, Some(true), "a deleted job is terminated");
     emu.shutdown().await;
 }
+
+/// SMS's own events name the job by ARN in `resources`, the run too when a run
+/// completed, and a deleted job's event names no run ("N/A"), as the CloudWatch Events
+/// guide's samples show.
+#[tokio::test]
+async fn job_events_carry_the_arns_and_a_deletion_names_no_run() {
+    let emu = common::start(scenario()).await;
+    let sms = common::sms(&emu).await;
+    sms.import_server_catalog().send().await.expect("import");
+    emu.advance(Duration::from_secs(61));
+    let server = common::server_id(&emu, "healthy-01");
+    let created = sms
+        .create_replication_job()
+        .server_id(&server)
+        .seed_replication_time(aws_sdk_sms::primitives::DateTime::from_secs(
+            emu.now().timestamp(),
+        ))
+        .send()
+        .await
+        .expect("CreateReplicationJob");
+    let job = created.replication_job_id().expect("id").to_owned();
+    emu.advance(Duration::from_secs(3600));
+    sms.delete_replication_job()
+        .replication_job_id(&job)
+        .send()
+        .await
+        .expect("DeleteReplicationJob");
+    let job_arn = format!("arn:aws:sms:us-east-1:123456789012:{job}");
+    let events = emu.events();
+    let completed = events
+        .iter()
+        .find(|e| e.is_run_completion())
+        .expect("a run completed");
+    let run = &completed.detail.replication_run_id;
+    assert_eq!(
+        completed.resources,
+        vec![job_arn.clone(), format!("{job_arn}/{run}")]
+    );
+    let deleted = events.last().expect("events");
+    assert_eq!(deleted.detail.state, "DELETED");
+    assert_eq!(deleted.detail.replication_run_id, "N/A");
+    assert_eq!(deleted.resources, vec![job_arn]);
+    emu.shutdown().await;
+}

@@ -7,7 +7,9 @@
 //! ```json
 //! {"version":"0","id":"…","detail-type":"Server Migration Job State Change",
 //!  "source":"aws.sms","account":"123456789012","time":"2024-01-01T00:32:00Z",
-//!  "region":"us-east-1","resources":[],
+//!  "region":"us-east-1",
+//!  "resources":["arn:aws:sms:us-east-1:123456789012:sms-job-…",
+//!               "arn:aws:sms:us-east-1:123456789012:sms-job-…/sms-run-…"],
 //!  "detail":{"state":"COMPLETED","replication-job-id":"sms-job-…",
 //!            "replication-run-id":"sms-run-…","ami-id":"ami-…","version":"1.0"}}
 //! ```
@@ -22,8 +24,11 @@
 //!   means "a run completed"; for a `runOnce` job the same event also marks the job's own
 //!   move to COMPLETED (no second event is sent).
 //!
-//! `replication-run-id` is the job's current (latest) run, or the empty string for a job
-//! that never ran, because the consumer type declares it as a plain string.
+//! `resources` holds the job's ARN (`arn:aws:sms:REGION:ACCOUNT:JOB`), and the run's
+//! (`JOB-ARN/RUN`) beside it on a run completion, as the CloudWatch Events guide's
+//! samples show. `replication-run-id` is the job's current (latest) run, `"N/A"` on a
+//! deletion (as the guide's sample), or the empty string for a job that never ran,
+//! because the consumer type declares it as a plain string.
 //! `time` is the simulated clock, RFC 3339 in UTC with whole seconds.
 
 use serde::{Deserialize, Serialize};
@@ -51,7 +56,7 @@ pub struct SmsEvent {
     pub time: String,
     /// Region from the scenario.
     pub region: String,
-    /// Always empty, as SMS sent it.
+    /// The job's ARN, and the run's on a run completion.
     pub resources: Vec<String>,
     /// The job state change.
     pub detail: JobStateChangeDetail,

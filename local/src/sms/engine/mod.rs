@@ -272,6 +272,20 @@ impl Engine {
     fn emit(&mut self, job: usize, state: JobState, ami_id: Option<String>) {
         let j = &self.jobs[job];
         let run_id = j.runs.last().map(|r| r.id.clone()).unwrap_or_default();
+        // The service's samples (CloudWatch Events guide): the job's ARN, and the run's
+        // beside it when a run completed; a deleted job names no run.
+        let job_arn = format!(
+            "arn:aws:sms:{}:{}:{}",
+            self.cfg.region, self.cfg.account, j.id
+        );
+        let (run_id, resources) = if state == JobState::Deleted {
+            ("N/A".to_owned(), vec![job_arn])
+        } else if ami_id.is_some() {
+            let run_arn = format!("{job_arn}/{run_id}");
+            (run_id, vec![job_arn, run_arn])
+        } else {
+            (run_id, vec![job_arn])
+        };
         let event = SmsEvent {
             version: "0".into(),
             id: uuid_like(&mut self.event_ids),
@@ -280,7 +294,7 @@ impl Engine {
             account: self.cfg.account.clone(),
             time: rfc3339(self.now),
             region: self.cfg.region.clone(),
-            resources: Vec::new(),
+            resources,
             detail: JobStateChangeDetail {
                 state: state.as_str().into(),
                 replication_job_id: j.id.clone(),
