@@ -20,7 +20,7 @@ use hyper_util::server::conn::auto::Builder as ConnectionBuilder;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 /// How long a shutdown waits for connections still serving a request.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -109,7 +109,10 @@ async fn accept_loop<H, F, B>(
 {
     let builder = ConnectionBuilder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
     loop {
+        // Finished connections leave the set as new ones come, so it stays small.
+        while connections.try_join_next().is_some() {}
         let socket = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((socket, _)) => socket,
@@ -130,7 +133,7 @@ async fn accept_loop<H, F, B>(
             .serve_connection(TokioIo::new(socket), service)
             .into_owned();
         let connection = graceful.watch(connection);
-        tokio::spawn(async move {
+        connections.spawn(async move {
             // A client that hangs up mid-request is its own business, not the server's.
             let _ = connection.await;
         });
@@ -142,9 +145,10 @@ async fn accept_loop<H, F, B>(
     {
         tracing::debug!(
             server = name,
-            "connections still open after the grace period"
+            "connections still open after the grace period are dropped"
         );
     }
+    connections.abort_all();
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use autopilot_local::Scenario;
+use autopilot_local::{EmulatorHandle, Scenario};
 use aws_sdk_sms::types::ReplicationJobState;
 
 fn scenario() -> Scenario {
@@ -39,25 +39,37 @@ async fn catalog_entry(sms: &aws_sdk_sms::Client, id: &str) -> (Option<String>, 
     )
 }
 
-#[tokio::test]
-async fn failed_and_deleted_jobs_leave_the_server_terminated() {
+/// The emulator with its catalog imported, and an SDK client on it.
+async fn imported() -> (EmulatorHandle, aws_sdk_sms::Client) {
     let emu = common::start(scenario()).await;
     let sms = common::sms(&emu).await;
     sms.import_server_catalog().send().await.expect("import");
     emu.advance(Duration::from_secs(61));
+    (emu, sms)
+}
+
+/// A job for the server named `vm`, seeded now: (server id, job id).
+async fn create_job(emu: &EmulatorHandle, sms: &aws_sdk_sms::Client, vm: &str) -> (String, String) {
+    let server = common::server_id(emu, vm);
+    let created = sms
+        .create_replication_job()
+        .server_id(&server)
+        .seed_replication_time(aws_sdk_sms::primitives::DateTime::from_secs(
+            emu.now().timestamp(),
+        ))
+        .send()
+        .await
+        .expect("CreateReplicationJob");
+    let job = created.replication_job_id().expect("id").to_owned();
+    (server, job)
+}
+
+#[tokio::test]
+async fn failed_and_deleted_jobs_leave_the_server_terminated() {
+    let (emu, sms) = imported().await;
     let mut jobs = Vec::new();
     for vm in ["healthy-01", "broken-01"] {
-        let server = common::server_id(&emu, vm);
-        let created = sms
-            .create_replication_job()
-            .server_id(&server)
-            .seed_replication_time(aws_sdk_sms::primitives::DateTime::from_secs(
-                emu.now().timestamp(),
-            ))
-            .send()
-            .await
-            .expect("CreateReplicationJob");
-        jobs.push((server, created.replication_job_id().expect("id").to_owned()));
+        jobs.push(create_job(&emu, &sms, vm).await);
     }
     // Two failing runs of 5 minutes each, a minute of FAILING after each.
     emu.advance(Duration::from_secs(3600));
@@ -97,21 +109,8 @@ async fn failed_and_deleted_jobs_leave_the_server_terminated() {
 /// guide's samples show.
 #[tokio::test]
 async fn job_events_carry_the_arns_and_a_deletion_names_no_run() {
-    let emu = common::start(scenario()).await;
-    let sms = common::sms(&emu).await;
-    sms.import_server_catalog().send().await.expect("import");
-    emu.advance(Duration::from_secs(61));
-    let server = common::server_id(&emu, "healthy-01");
-    let created = sms
-        .create_replication_job()
-        .server_id(&server)
-        .seed_replication_time(aws_sdk_sms::primitives::DateTime::from_secs(
-            emu.now().timestamp(),
-        ))
-        .send()
-        .await
-        .expect("CreateReplicationJob");
-    let job = created.replication_job_id().expect("id").to_owned();
+    let (emu, sms) = imported().await;
+    let (_, job) = create_job(&emu, &sms, "healthy-01").await;
     emu.advance(Duration::from_secs(3600));
     sms.delete_replication_job()
         .replication_job_id(&job)

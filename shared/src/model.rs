@@ -111,12 +111,6 @@ macro_rules! sms_enum {
                 }
             }
 
-            /// The same as [`Self::from_wire`], named for payloads known to be loosely
-            /// spelled (events).
-            pub fn from_loose(value: &str) -> Self {
-                Self::from_wire(value)
-            }
-
             pub fn is_unknown(&self) -> bool {
                 matches!(self, Self::Unknown(_))
             }
@@ -495,15 +489,15 @@ mod tests {
     #[test]
     fn loose_parsing_accepts_event_spellings() {
         assert_eq!(
-            ReplicationJobState::from_loose("Completed"),
+            ReplicationJobState::from_wire("Completed"),
             ReplicationJobState::Completed
         );
         assert_eq!(
-            ReplicationJobState::from_loose("paused on failure"),
+            ReplicationJobState::from_wire("paused on failure"),
             ReplicationJobState::PausedOnFailure
         );
         assert_eq!(
-            ReplicationJobState::from_loose("Exploded"),
+            ReplicationJobState::from_wire("Exploded"),
             ReplicationJobState::Unknown("Exploded".into())
         );
     }

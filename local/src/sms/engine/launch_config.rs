@@ -113,7 +113,7 @@ impl Engine {
 
     /// Everything that keeps the app's launch configuration from launching it, each
     /// naming the server and the setting; empty when it is complete and valid.
-    pub(crate) fn launch_config_problems(&self, app: &App) -> Vec<String> {
+    pub(super) fn launch_config_problems(&self, app: &App) -> Vec<String> {
         let Some(config) = &app.launch_config else {
             return vec!["the app has no launch configuration".into()];
         };
