@@ -13,7 +13,8 @@
 //!   launch, and when);
 //! - publishing: [`events`] (the details, with their JSON Schemas in `shared/schemas/`),
 //!   [`publisher`] (PutEvents in batches, failed entries retried);
-//! - storing: [`artifacts`] (state objects in the artifacts bucket);
+//! - storing: [`artifacts`] (state objects in the artifacts bucket), [`outbox`] (decided
+//!   events kept in a state object until published);
 //! - the shell: [`trigger`] (which events a function accepts), [`config`] (read once at
 //!   cold start), [`error`] (typed, retryable or permanent), [`clients`], [`runtime`]
 //!   (the Lambda loop and its deadline), [`telemetry`] (JSON logs);
@@ -30,6 +31,7 @@ pub mod error;
 pub mod events;
 pub mod failures;
 pub mod model;
+pub mod outbox;
 pub mod publisher;
 pub mod readiness;
 pub mod runtime;

@@ -2,16 +2,12 @@
 //! paginated sweep of every job), alerts each FAILED / PAUSED_ON_FAILURE failure
 //! exactly once, remediates within the retry budget, announces recoveries and every
 //! completed run. What was alerted and announced is kept in a snapshot in the artifacts
-//! bucket together with an outbox: the decided events are stored before the watcher acts
-//! or publishes, and leave the outbox once published, so an invocation cut off at any
-//! point loses no alert. Publishing starts only with `PUBLISH_MARGIN` left before
-//! Lambda's deadline, so a timeout cannot fall between PutEvents and the write that
-//! empties the outbox; only a process dying without warning there (out of memory, a
-//! host failure) would make the next invocation publish an alert twice.
+//! bucket together with an outbox (`autopilot_core::outbox`): the decided events are
+//! stored before the watcher acts or publishes, so an invocation cut off at any point
+//! loses no alert.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use autopilot_core::artifacts;
 use autopilot_core::config::JobWatcherConfig;
@@ -24,7 +20,8 @@ use autopilot_core::failures::{
     RemediationPolicy, RemediationStep,
 };
 use autopilot_core::model::{JobId, ReplicationJob};
-use autopilot_core::runtime::{self, Context};
+use autopilot_core::outbox::{self, StateObject};
+use autopilot_core::runtime::Context;
 use autopilot_core::sms_api::{self, JobCreation};
 use autopilot_core::trigger::Incoming;
 use autopilot_core::{AutopilotError, AwsCallError, AwsErrorKind};
@@ -39,10 +36,6 @@ pub const SNAPSHOT_KEY: &str = "state/job-watcher/snapshot.json";
 /// Remediation calls in flight at once: a sweep finding hundreds of paused jobs should
 /// not wait on each round trip in turn, nor burst past SMS's throttling.
 pub const REMEDIATIONS_IN_FLIGHT: usize = 4;
-
-/// Time the watcher must have left to publish its outbox and then record that it did:
-/// the snapshot write after PutEvents, SDK retries included.
-pub const PUBLISH_MARGIN: Duration = Duration::from_secs(10);
 
 /// What one invocation did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -103,8 +96,13 @@ pub async fn handle(
         artifacts::store_json(&context.s3, bucket, SNAPSHOT_KEY, &next).await?;
     }
 
-    (summary.events_published, summary.events_deferred) =
-        publish_outbox(&context, &mut next).await?;
+    let object = StateObject {
+        s3: &context.s3,
+        bucket,
+        key: SNAPSHOT_KEY,
+    };
+    let delivery = outbox::publish(&context.publisher, object, &mut next).await?;
+    (summary.events_published, summary.events_deferred) = (delivery.published, delivery.deferred);
     let attempted = summary.remediations_started + remediated.errors.len();
     if let Some(error) = AutopilotError::partial("remediations", attempted, &remediated.errors) {
         return Err(error);
@@ -331,41 +329,6 @@ fn record_remediations(
             .push(OutgoingEvent::new(remediated_event, dry_run));
     }
     remediated
-}
-
-/// Publishes the outbox and stores what is left of it; returns how many events were
-/// published and how many were left for the next invocation.
-async fn publish_outbox(
-    context: &Context<JobWatcherConfig>,
-    next: &mut FailureSnapshot,
-) -> Result<(usize, usize), AutopilotError> {
-    if next.outbox.is_empty() {
-        return Ok((0, 0));
-    }
-    if runtime::remaining().is_some_and(|left| left < PUBLISH_MARGIN) {
-        // Stopped between PutEvents and the write below, this invocation would leave
-        // published events in the outbox, and the next one would publish them again.
-        // Stored, they wait for the next invocation instead.
-        tracing::warn!(
-            events = next.outbox.len(),
-            "too close to the deadline to publish; the events stay in the outbox"
-        );
-        return Ok((0, next.outbox.len()));
-    }
-    // Moved, not copied: at 10,000 servers a first sweep's outbox holds ~10,000 events.
-    let report = context
-        .publisher
-        .publish(std::mem::take(&mut next.outbox))
-        .await;
-    next.outbox = report
-        .failed
-        .iter()
-        .map(|failed| failed.event.clone())
-        .collect();
-    let bucket = &context.config.artifacts_bucket;
-    artifacts::store_json(&context.s3, bucket, SNAPSHOT_KEY, next).await?;
-    let bus = context.publisher.bus_name().to_owned();
-    Ok((report.into_result(&bus)?, 0))
 }
 
 /// What came of one remediation decision.

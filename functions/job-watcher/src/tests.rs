@@ -6,6 +6,8 @@ use super::*;
 use autopilot_core::config::{CommonConfig, JobParameters};
 use autopilot_core::error::Retryability;
 use autopilot_core::failures::RemediationPolicy;
+use autopilot_core::outbox::PUBLISH_MARGIN;
+use autopilot_core::runtime;
 use autopilot_core::testing::{self, schedule_event};
 use aws_sdk_sms::operation::get_replication_jobs::GetReplicationJobsOutput;
 use aws_sdk_sms::operation::start_on_demand_replication_run::StartOnDemandReplicationRunOutput;
