@@ -14,8 +14,9 @@ fn template() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml")
 }
 
-/// Plays `scenario` to the end: it must converge, every app launched at most once and
-/// never tried more often than launched; returns the report.
+/// Plays `scenario` to the end: it must converge without breaching an invariant (an app
+/// launched again only after a failed launch, each failure alerted once, each hold
+/// reported once), and every LaunchApp call must be announced; returns the report.
 async fn converges(scenario: Scenario) -> autopilot_local::wave::WaveReport {
     let wave = Wave::start(WaveOptions {
         scenario,
@@ -29,20 +30,10 @@ async fn converges(scenario: Scenario) -> autopilot_local::wave::WaveReport {
     let report = wave.play(|p| eprintln!("{p:?}")).await.expect("wave plays");
     eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
     assert!(report.converged, "{}", report.verdict);
-    let mut launches: BTreeMap<String, usize> = BTreeMap::new();
-    for entry in &report.log {
-        if let LogEntry::Event { event, .. } = entry {
-            if event["detail-type"] == "AppLaunched" {
-                *launches
-                    .entry(event["detail"]["appId"].as_str().unwrap().to_owned())
-                    .or_default() += 1;
-            }
-        }
-    }
-    assert!(launches.values().all(|n| *n == 1), "{launches:?}");
+    let launches: usize = events_by_app(&report, "AppLaunched").values().sum();
     assert_eq!(
         report.sms_calls.get("LaunchApp").copied().unwrap_or(0) as usize,
-        launches.len()
+        launches
     );
     assert!(
         report.invariant_breaches.is_empty(),
@@ -50,6 +41,40 @@ async fn converges(scenario: Scenario) -> autopilot_local::wave::WaveReport {
         report.invariant_breaches
     );
     report
+}
+
+/// How many events of `detail_type` each app (by name) got.
+fn events_by_app(
+    report: &autopilot_local::wave::WaveReport,
+    detail_type: &str,
+) -> BTreeMap<String, usize> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for entry in &report.log {
+        if let LogEntry::Event { event, .. } = entry {
+            if event["detail-type"] == detail_type {
+                let name = event["detail"]["appName"].as_str().unwrap_or_default();
+                *counts.entry(name.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// The details of every event of `detail_type`, in order.
+fn details(
+    report: &autopilot_local::wave::WaveReport,
+    detail_type: &str,
+) -> Vec<serde_json::Value> {
+    report
+        .log
+        .iter()
+        .filter_map(|entry| match entry {
+            LogEntry::Event { event, .. } if event["detail-type"] == detail_type => {
+                Some(event["detail"].clone())
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,6 +94,54 @@ async fn the_default_wave_converges() {
             .contains("no launch configuration"),
         "{intranet:?}"
     );
+    let held = details(&report, "AppLaunchHeld");
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0]["appName"], "intranet");
+    assert!(held[0]["reason"].as_str().unwrap().contains("3 servers"));
+    let launched = events_by_app(&report, "AppLaunched");
+    assert_eq!(launched.values().max(), Some(&1), "{launched:?}");
+}
+
+/// A launch that fails is alerted once and made again; one that keeps failing is
+/// given up when the launch budget (the template's default of two) is spent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_launches_are_alerted_once_and_retried_within_the_budget() {
+    let mut scenario = Scenario::default_scenario();
+    for app in &mut scenario.apps {
+        app.launch_failures = match app.name.as_str() {
+            "shop" => 1,
+            "payments" => 2,
+            _ => 0,
+        };
+    }
+    let report = converges(scenario).await;
+    let status = |name: &str| {
+        let app = report.apps.iter().find(|a| a.name == name).expect(name);
+        (app.launch_status.clone(), app.held_by.clone())
+    };
+    assert_eq!(status("shop").0, "LAUNCHED");
+    let (payments, held_by) = status("payments");
+    assert_eq!(payments, "LAUNCH_FAILED");
+    assert!(held_by.unwrap_or_default().contains("left to an operator"));
+    let failed = details(&report, "AppLaunchFailed");
+    let of = |name: &str| -> Vec<(bool, u64)> {
+        failed
+            .iter()
+            .filter(|d| d["appName"] == name)
+            .map(|d| {
+                (
+                    d["retrying"].as_bool().unwrap(),
+                    d["attempts"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(of("shop"), [(true, 1)]);
+    assert_eq!(of("payments"), [(true, 1), (false, 2)]);
+    assert!(failed.iter().all(|d| d["errorCode"] == "LAUNCH_FAILED"));
+    let launched = events_by_app(&report, "AppLaunched");
+    assert_eq!(launched.get("shop"), Some(&2));
+    assert_eq!(launched.get("payments"), Some(&2));
 }
 
 /// Where the sources are silent on LaunchApp for an unconfigured app, the emulator

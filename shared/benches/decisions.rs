@@ -89,6 +89,7 @@ fn apps(catalog: &[Server]) -> Vec<App> {
                 id: AppId(format!("app-{a:04}")),
                 name: Some(format!("app-{a:04}")),
                 launch_status: AppLaunchStatus::ReadyForLaunch,
+                launch_status_message: None,
                 replication_status: None,
                 server_groups: vec![
                     ServerGroup {

@@ -431,6 +431,9 @@ pub struct AppLauncherConfig {
     pub launch_window: Option<LaunchWindow>,
     /// GetApp / LaunchApp calls in flight at once.
     pub app_concurrency: u32,
+    /// LaunchApp calls per app, the first included: a launch that fails or is refused
+    /// is tried again until this many were made.
+    pub launch_max_attempts: u32,
 }
 
 impl FunctionConfig for AppLauncherConfig {
@@ -455,6 +458,7 @@ impl FunctionConfig for AppLauncherConfig {
                 "DAYS HH:MM-HH:MM in UTC, e.g. mon-fri 22:00-06:00",
             ),
             app_concurrency: env.int_or("APP_CONCURRENCY", 4, 1, 50),
+            launch_max_attempts: env.int_or("LAUNCH_MAX_ATTEMPTS", 2, 1, 10),
         }
     }
 }

@@ -233,16 +233,45 @@ pub struct AppLaunched {
     pub app_id: AppId,
     pub app_name: Option<String>,
     pub servers: u32,
+    /// 1 for the first launch the autopilot made, 2 for its first retry, and so on.
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
 }
 
-/// LaunchApp was refused or failed.
+fn first_attempt() -> u32 {
+    1
+}
+
+/// LaunchApp was refused, or a launch ended LAUNCH_FAILED (`errorCode` says which).
+/// Sent once per refusal or failed launch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AppLaunchFailed {
     pub app_id: AppId,
     pub app_name: Option<String>,
+    /// The service's error code for a refusal, `LAUNCH_FAILED` for a failed launch.
     pub error_code: String,
     pub message: String,
+    /// LaunchApp calls the autopilot made for this app so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// The autopilot will call LaunchApp again (within its launch budget); when false,
+    /// the app waits for an operator.
+    #[serde(default)]
+    pub retrying: bool,
+}
+
+/// An app whose members are all replicated is not launched: SMS launches nothing
+/// without a valid launch configuration. Sent once per app and reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppLaunchHeld {
+    pub app_id: AppId,
+    pub app_name: Option<String>,
+    /// The app's launch status, as SMS reported it.
+    pub launch_status: String,
+    /// What is missing, naming the servers or the service's own message.
+    pub reason: String,
 }
 
 detail_types!(
@@ -260,6 +289,7 @@ detail_types!(
     ChangeSetGenerated,
     AppLaunched,
     AppLaunchFailed,
+    AppLaunchHeld,
 );
 
 #[cfg(test)]

@@ -10,7 +10,8 @@
 //!   CreateReplicationJob), [`app_cache`] (GetApp answers shared across invocations);
 //! - deciding, purely: [`wave_policy`] (which servers get jobs), [`failures`] (which
 //!   failures are new, and what to do about them), [`readiness`] (which apps may
-//!   launch, and when);
+//!   launch, and when), [`launches`] (which holds and failed launches were reported,
+//!   and whether a failed launch is tried again);
 //! - publishing: [`events`] (the details, with their JSON Schemas in `shared/schemas/`),
 //!   [`publisher`] (PutEvents in batches, failed entries retried);
 //! - storing: [`artifacts`] (state objects in the artifacts bucket), [`outbox`] (decided
@@ -30,6 +31,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod failures;
+pub mod launches;
 pub mod model;
 pub mod outbox;
 pub mod publisher;

@@ -236,6 +236,15 @@ impl AppLaunchStatus {
         )
     }
 
+    /// The app's members may be replicated, but SMS launches nothing until a launch
+    /// configuration is put and found valid.
+    pub fn needs_configuration(&self) -> bool {
+        matches!(
+            self,
+            Self::ReadyForConfiguration | Self::ConfigurationInvalid
+        )
+    }
+
     /// The app runs in AWS (fully or partly): newer AMIs call for a change set.
     pub fn is_launched(&self) -> bool {
         matches!(
@@ -416,6 +425,10 @@ pub struct App {
     pub id: AppId,
     pub name: Option<String>,
     pub launch_status: AppLaunchStatus,
+    /// Why the launch status is what it is (e.g. what makes a configuration invalid,
+    /// why a launch failed), as the service words it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_status_message: Option<String>,
     pub replication_status: Option<AppReplicationStatus>,
     pub server_groups: Vec<ServerGroup>,
     pub tags: Vec<Tag>,

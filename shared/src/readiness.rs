@@ -29,6 +29,9 @@ pub enum AppReadiness {
     AlreadyLaunched,
     /// A launch (or configuration, validation, termination) is under way.
     InProgress,
+    /// Every member has a completed run, but SMS launches nothing until the app has a
+    /// valid launch configuration; the reason names what is missing.
+    Unconfigured { reason: String },
     /// The app cannot be launched by the autopilot; the reason says why.
     NotLaunchable { reason: String },
 }
@@ -92,7 +95,7 @@ pub fn app_readiness(
 ) -> AppReadiness {
     use AppLaunchStatus as S;
     match &app.launch_status {
-        status if status.is_launchable() => {}
+        status if status.is_launchable() || status.needs_configuration() => {}
         status if status.is_launched() => return AppReadiness::AlreadyLaunched,
         S::LaunchPending
         | S::LaunchInProgress
@@ -102,16 +105,6 @@ pub fn app_readiness(
         S::TerminateFailed => {
             return AppReadiness::NotLaunchable {
                 reason: "its last termination failed".into(),
-            }
-        }
-        S::ReadyForConfiguration => {
-            return AppReadiness::NotLaunchable {
-                reason: "it has no launch configuration".into(),
-            }
-        }
-        S::ConfigurationInvalid => {
-            return AppReadiness::NotLaunchable {
-                reason: "its launch configuration is invalid".into(),
             }
         }
         other => {
@@ -141,10 +134,35 @@ pub fn app_readiness(
         }
     }
     match (failed.is_empty(), pending.is_empty()) {
+        (true, true) if app.launch_status.needs_configuration() => AppReadiness::Unconfigured {
+            reason: unconfigured_reason(app),
+        },
         (true, true) => AppReadiness::Ready,
         (true, false) => AppReadiness::Waiting { pending },
         (false, _) => AppReadiness::Blocked { failed, pending },
     }
+}
+
+/// What an app whose members are all replicated lacks before SMS can launch it.
+fn unconfigured_reason(app: &App) -> String {
+    if app.launch_status == AppLaunchStatus::ConfigurationInvalid {
+        let why = app
+            .launch_status_message
+            .as_deref()
+            .unwrap_or("the service gave no reason");
+        return format!("its launch configuration is invalid: {why}");
+    }
+    let servers = app.member_ids();
+    format!(
+        "it has no launch configuration: SMS needs an instance type, a subnet and a security \
+         group for each of its {} servers ({}) before it launches anything",
+        servers.len(),
+        servers
+            .iter()
+            .map(ServerId::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 /// When launches may happen, in UTC: `DAYS HH:MM-HH:MM`, where DAYS is `*`, a day
@@ -253,6 +271,7 @@ mod tests {
             id: "app-1".into(),
             name: Some("billing".into()),
             launch_status: status,
+            launch_status_message: None,
             replication_status: None,
             server_groups: vec![ServerGroup {
                 id: Some("sg-1".into()),
@@ -358,6 +377,39 @@ mod tests {
             app_readiness(&tagged, &index, &opt_out()),
             AppReadiness::NotLaunchable {
                 reason: "opted out by tag autopilot:launch=false".into()
+            }
+        );
+    }
+
+    #[test]
+    fn an_unconfigured_app_is_held_once_replicated_naming_what_it_lacks() {
+        use ReplicationJobState::Active;
+        let jobs = vec![job("s-1", Active, true), job("s-2", Active, false)];
+        let index = jobs_by_server(&jobs);
+        let unconfigured = app(AppLaunchStatus::ReadyForConfiguration, &["s-1"]);
+        let AppReadiness::Unconfigured { reason } =
+            app_readiness(&unconfigured, &index, &opt_out())
+        else {
+            panic!("a replicated app without a launch configuration is held");
+        };
+        assert!(
+            reason.contains("no launch configuration") && reason.contains("s-1"),
+            "{reason}"
+        );
+        let still_replicating = app(AppLaunchStatus::ReadyForConfiguration, &["s-1", "s-2"]);
+        assert_eq!(
+            app_readiness(&still_replicating, &index, &opt_out()),
+            AppReadiness::Waiting {
+                pending: vec!["s-2".into()]
+            },
+            "nothing to report before the members are replicated"
+        );
+        let mut invalid = app(AppLaunchStatus::ConfigurationInvalid, &["s-1"]);
+        invalid.launch_status_message = Some("subnet-9 does not exist".into());
+        assert_eq!(
+            app_readiness(&invalid, &index, &opt_out()),
+            AppReadiness::Unconfigured {
+                reason: "its launch configuration is invalid: subnet-9 does not exist".into()
             }
         );
     }

@@ -167,6 +167,7 @@ pub fn app(
             .map_or(AppLaunchStatus::Unknown(String::new()), |s| {
                 AppLaunchStatus::from_wire(s.as_str())
             }),
+        launch_status_message: summary.launch_status_message().map(str::to_owned),
         replication_status: summary
             .replication_status()
             .map(|s| AppReplicationStatus::from_wire(s.as_str())),

@@ -259,7 +259,7 @@ async fn replayed_events_and_concurrent_sweeps_create_no_second_job_or_launch() 
     let converged = loop {
         harness.step().await;
         let state = harness.emulator.state();
-        let held = common::held_jobs(&harness.seen);
+        let held = common::GivenUp::from_events(&harness.seen);
         if harness.retries.is_empty() && common::every_app_settled(&state, &launcher.opt_out, &held)
         {
             break true;
@@ -365,7 +365,7 @@ async fn replayed_events_and_concurrent_sweeps_create_no_second_job_or_launch() 
         "{:#?}",
         harness.launches.violations
     );
-    let held = common::held_jobs(&harness.seen);
+    let held = common::GivenUp::from_events(&harness.seen);
     for app in common::live_apps(&state) {
         // Not launched: opted out, held by a failure, or without a launch configuration.
         let expected =

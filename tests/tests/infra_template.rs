@@ -579,19 +579,25 @@ fn events_s3_and_pass_role_are_scoped_to_the_stacks_own_resources() {
         ));
     }
     // Remembered apps: both functions read and write exactly the shared index's prefix
-    // of the artifacts bucket (the generator also reads SMS's own template bucket).
-    for (name, action) in [
-        ("app-launcher", "s3:PutObject"),
-        ("app-launcher", "s3:GetObject"),
-        ("template-generator", "s3:GetObject"),
+    // of the artifacts bucket (the generator also reads SMS's own template bucket); the
+    // launcher also its own ledger.
+    let launcher = [
+        "${ArtifactsBucket.Arn}/state/apps/*",
+        "${ArtifactsBucket.Arn}/state/app-launcher/*",
+    ];
+    let generator = ["${ArtifactsBucket.Arn}/state/apps/*"];
+    for (name, action, wanted) in [
+        ("app-launcher", "s3:PutObject", &launcher[..]),
+        ("app-launcher", "s3:GetObject", &launcher[..]),
+        ("template-generator", "s3:GetObject", &generator[..]),
     ] {
         let on_artifacts: Vec<String> = prefix_of(name, action)
             .into_iter()
             .filter(|resource| resource.starts_with("${ArtifactsBucket.Arn}"))
             .collect();
-        if on_artifacts != ["${ArtifactsBucket.Arn}/state/apps/*"] {
+        if on_artifacts != wanted {
             problems.push(format!(
-                "{name}: {action} on the artifacts bucket must be on state/apps/* only, not {on_artifacts:?}"
+                "{name}: {action} on the artifacts bucket must be on {wanted:?} only, not {on_artifacts:?}"
             ));
         }
     }

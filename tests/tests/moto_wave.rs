@@ -656,7 +656,7 @@ async fn the_default_wave_converges_against_moto() {
     let converged = loop {
         driver.step().await;
         let state = driver.emulator.state();
-        let held = common::held_jobs(&driver.audit);
+        let held = common::GivenUp::from_events(&driver.audit);
         if driver.retries.is_empty() && common::every_app_settled(&state, &launcher.opt_out, &held)
         {
             break true;
@@ -789,7 +789,7 @@ async fn the_default_wave_converges_against_moto() {
         launched.len(),
         "LaunchApp calls"
     );
-    let held = common::held_jobs(&driver.audit);
+    let held = common::GivenUp::from_events(&driver.audit);
     for app in common::live_apps(&state) {
         if common::opted_out(app, &launcher.opt_out) {
             assert!(

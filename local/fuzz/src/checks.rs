@@ -6,10 +6,10 @@
 //! scenario it accepts survives a YAML round trip.
 
 use autopilot_core::events::{
-    AppLaunchFailed, AppLaunched, AppReady, CatalogImportSkipped, CatalogImportStarted,
-    ChangeSetGenerated, ImportCatalogRequested, ReplicationJobCreated, ReplicationJobFailed,
-    ReplicationJobRecovered, ReplicationJobRemediated, ReplicationRunCompleted, ServerSkipped,
-    TemplateGenerated,
+    AppLaunchFailed, AppLaunchHeld, AppLaunched, AppReady, CatalogImportSkipped,
+    CatalogImportStarted, ChangeSetGenerated, ImportCatalogRequested, ReplicationJobCreated,
+    ReplicationJobFailed, ReplicationJobRecovered, ReplicationJobRemediated,
+    ReplicationRunCompleted, ServerSkipped, TemplateGenerated,
 };
 use autopilot_core::trigger::Incoming;
 use autopilot_core::AutopilotError;
@@ -62,6 +62,7 @@ pub fn event(data: &[u8]) {
     check(incoming.project_detail::<ChangeSetGenerated>());
     check(incoming.project_detail::<AppLaunched>());
     check(incoming.project_detail::<AppLaunchFailed>());
+    check(incoming.project_detail::<AppLaunchHeld>());
     check(incoming.sms_job_state_change());
     check_error(&incoming.unexpected("fuzzed events"));
 }

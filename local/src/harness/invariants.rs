@@ -1,11 +1,12 @@
 //! What must hold of any wave, faults or not, checked from the emulator's state, SMS's
 //! own events and the project's events: never two live jobs for one server; an app
-//! launched at most once, never before every member had a completed run and never
-//! without a launch configuration; each failure episode of a job alerted exactly once;
-//! and when a wave may call itself done (every app launched, opted out by the
-//! launcher's tag, held by a failure the watcher gave up on, or replicated but without
-//! a valid launch configuration). The wave runner, the chaos suite and the integration tests all
-//! judge waves with these functions.
+//! launched again only after a launch failed, never before every member had a completed
+//! run and never without a launch configuration; each failure episode of a job and
+//! each failed launch alerted exactly once, each hold reported once; and when a wave
+//! may call itself done (every app launched, opted out by the launcher's tag, held by
+//! a failure the watcher gave up on, its launch given up after failures, or replicated
+//! but without a valid launch configuration and reported). The wave runner, the chaos
+//! suite and the integration tests all judge waves with these functions.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,36 +40,55 @@ pub fn launch_started(app: &App) -> bool {
     )
 }
 
-/// Jobs the watcher gave up on (`ReplicationJobRemediated` with action `held`), with
-/// the reason it gave.
-pub fn held_jobs<'a>(
-    project_events: impl IntoIterator<Item = &'a Value>,
-) -> BTreeMap<String, String> {
-    project_events
-        .into_iter()
-        .filter(|e| {
-            e["detail-type"] == "ReplicationJobRemediated" && e["detail"]["action"] == "held"
-        })
-        .filter_map(|e| {
-            let job = e["detail"]["replicationJobId"].as_str()?;
-            let reason = e["detail"]["reason"].as_str().unwrap_or_default();
-            Some((job.to_owned(), reason.to_owned()))
-        })
-        .collect()
+/// What the functions gave up on or reported as stuck, from their events, each with
+/// the reason they gave.
+#[derive(Debug, Clone, Default)]
+pub struct GivenUp {
+    /// Jobs the watcher holds (`ReplicationJobRemediated` with action `held`).
+    pub jobs: BTreeMap<String, String>,
+    /// Apps the launcher stopped launching (`AppLaunchFailed`, not retrying).
+    pub launches: BTreeMap<String, String>,
+    /// Apps the launcher reported as lacking a valid launch configuration
+    /// (`AppLaunchHeld`), with the latest reason.
+    pub unconfigured: BTreeMap<String, String>,
+}
+
+impl GivenUp {
+    pub fn from_events<'a>(project_events: impl IntoIterator<Item = &'a Value>) -> Self {
+        let mut given_up = Self::default();
+        for event in project_events {
+            let detail = &event["detail"];
+            let text = |field: &str| detail[field].as_str().unwrap_or_default().to_owned();
+            match event["detail-type"].as_str() {
+                Some("ReplicationJobRemediated") if detail["action"] == "held" => {
+                    given_up
+                        .jobs
+                        .insert(text("replicationJobId"), text("reason"));
+                }
+                Some("AppLaunchFailed") if detail["retrying"] == false => {
+                    given_up.launches.insert(text("appId"), text("message"));
+                }
+                Some("AppLaunched") => {
+                    given_up.launches.remove(&text("appId"));
+                }
+                Some("AppLaunchHeld") => {
+                    given_up.unconfigured.insert(text("appId"), text("reason"));
+                }
+                _ => {}
+            }
+        }
+        given_up
+    }
 }
 
 /// The failed job the watcher holds that keeps `app` from ever becoming ready, if any.
-pub fn holding_job<'a>(
-    state: &'a StateSnapshot,
-    app: &App,
-    held: &BTreeMap<String, String>,
-) -> Option<&'a Job> {
+pub fn holding_job<'a>(state: &'a StateSnapshot, app: &App, given_up: &GivenUp) -> Option<&'a Job> {
     app.server_ids().find_map(|server| {
         state.jobs.iter().find(|j| {
             &j.server_id == server
                 && matches!(j.state, JobState::Failed | JobState::PausedOnFailure)
                 && j.latest_ami.is_none()
-                && held.contains_key(&j.id)
+                && given_up.jobs.contains_key(&j.id)
         })
     })
 }
@@ -78,30 +98,46 @@ pub fn settled_without_launch(
     state: &StateSnapshot,
     app: &App,
     tag: &OptOutTag,
-    held: &BTreeMap<String, String>,
+    given_up: &GivenUp,
 ) -> Option<String> {
     if opted_out(app, tag) {
         return Some(format!("opted out by tag {tag}"));
     }
-    if let Some(job) = holding_job(state, app, held) {
+    if let Some(job) = holding_job(state, app, given_up) {
         return Some(format!(
             "server {}: job {} {} ({})",
-            job.server_id, job.id, job.state, held[&job.id]
+            job.server_id, job.id, job.state, given_up.jobs[&job.id]
         ));
     }
-    unconfigured_and_replicated(state, app)
+    if app.launch_status == AppLaunchStatus::LaunchFailed {
+        let message = given_up.launches.get(&app.id)?;
+        return Some(format!(
+            "launch failed {} times, left to an operator ({message})",
+            app.launches_failed
+        ));
+    }
+    unconfigured_and_reported(state, app, given_up)
 }
 
 /// Why an app whose every member is replicated cannot launch for want of a valid launch
-/// configuration, if so: nothing in the wave will configure it (until a plan does).
-fn unconfigured_and_replicated(state: &StateSnapshot, app: &App) -> Option<String> {
+/// configuration, once the launcher reported it: nothing in the wave will configure it
+/// (until a plan does).
+fn unconfigured_and_reported(
+    state: &StateSnapshot,
+    app: &App,
+    given_up: &GivenUp,
+) -> Option<String> {
     let unconfigured = matches!(
         app.launch_status,
         AppLaunchStatus::ReadyForConfiguration | AppLaunchStatus::ConfigurationInvalid
     );
     let completions = first_completions(state);
     let replicated = app.server_ids().all(|s| completions.contains_key(s));
-    (unconfigured && replicated).then(|| match &app.launch_status_message {
+    if !(unconfigured && replicated) {
+        return None;
+    }
+    given_up.unconfigured.get(&app.id)?;
+    Some(match &app.launch_status_message {
         Some(message) => format!(
             "no valid launch configuration ({}: {message})",
             app.launch_status
@@ -110,15 +146,12 @@ fn unconfigured_and_replicated(state: &StateSnapshot, app: &App) -> Option<Strin
     })
 }
 
-/// Every live app is launched, opted out, or held by a failure the watcher gave up on.
-pub fn every_app_settled(
-    state: &StateSnapshot,
-    tag: &OptOutTag,
-    held: &BTreeMap<String, String>,
-) -> bool {
+/// Every live app is launched, or settled without a launch (see
+/// [`settled_without_launch`]).
+pub fn every_app_settled(state: &StateSnapshot, tag: &OptOutTag, given_up: &GivenUp) -> bool {
     live_apps(state).all(|app| {
         app.launch_status == AppLaunchStatus::Launched
-            || settled_without_launch(state, app, tag, held).is_some()
+            || settled_without_launch(state, app, tag, given_up).is_some()
     })
 }
 
@@ -197,6 +230,7 @@ pub fn final_breaches<'a>(
         .filter(|seen| seen.event["detail"]["dryRun"] == false)
         .collect();
     let mut breaches = launch_breaches(state, &decided);
+    breaches.extend(launch_report_breaches(state, &decided));
     breaches.extend(alert_breaches(&decided, sms_events));
     breaches
 }
@@ -215,15 +249,18 @@ fn launch_breaches(state: &StateSnapshot, decided: &[SeenEvent<'_>]) -> Vec<Stri
     let completions = first_completions(state);
     let mut breaches = Vec::new();
     for (app_id, times) in &launches {
-        if times.len() > 1 {
-            breaches.push(format!(
-                "app {app_id} launched {} times: {times:?}",
-                times.len()
-            ));
-        }
         let Some(app) = state.apps.iter().find(|a| a.id == *app_id) else {
             continue;
         };
+        // A launch is made again only after one ended LAUNCH_FAILED.
+        let allowed = 1 + app.launches_failed as usize;
+        if times.len() > allowed {
+            breaches.push(format!(
+                "app {app_id} launched {} times after {} failed launches: {times:?}",
+                times.len(),
+                app.launches_failed
+            ));
+        }
         if app.launch_config.is_none() {
             breaches.push(format!(
                 "app {app_id} launched without a launch configuration"
@@ -239,6 +276,43 @@ fn launch_breaches(state: &StateSnapshot, decided: &[SeenEvent<'_>]) -> Vec<Stri
                     times[0]
                 )),
             }
+        }
+    }
+    breaches
+}
+
+/// Each failed launch alerted exactly once, and each hold reported at most once per
+/// reason.
+fn launch_report_breaches(state: &StateSnapshot, decided: &[SeenEvent<'_>]) -> Vec<String> {
+    let mut failures_alerted: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut holds: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for seen in decided {
+        let detail = &seen.event["detail"];
+        let app = detail["appId"].as_str().unwrap_or_default();
+        match seen.event["detail-type"].as_str() {
+            Some("AppLaunchFailed") if detail["errorCode"] == "LAUNCH_FAILED" => {
+                *failures_alerted.entry(app).or_default() += 1;
+            }
+            Some("AppLaunchHeld") => {
+                let reason = detail["reason"].as_str().unwrap_or_default();
+                *holds.entry((app, reason)).or_default() += 1;
+            }
+            _ => {}
+        }
+    }
+    let mut breaches = Vec::new();
+    for app in live_apps(state) {
+        let alerted = failures_alerted.get(app.id.as_str()).copied().unwrap_or(0);
+        if alerted != app.launches_failed {
+            breaches.push(format!(
+                "app {}: {} failed launches, {alerted} LAUNCH_FAILED alerts",
+                app.id, app.launches_failed
+            ));
+        }
+    }
+    for ((app, reason), count) in holds {
+        if count > 1 {
+            breaches.push(format!("app {app}: hold reported {count} times ({reason})"));
         }
     }
     breaches

@@ -27,7 +27,7 @@ use serde_json::Value;
 use crate::bus::{BusEvent, LocalBus};
 use crate::harness::clients::local_clients;
 use crate::harness::functions::{self, Functions, FunctionsError};
-use crate::harness::invariants;
+use crate::harness::invariants::{self, GivenUp};
 use crate::harness::payloads::{stamp, Schedules};
 use crate::harness::wiring::{BusRef, Wiring, WiringError};
 use crate::sms::protocol::{AppLaunchStatus, JobState};
@@ -297,22 +297,22 @@ impl Wave {
         }
     }
 
-    /// Jobs the watcher decided to hold so far, with the reason.
-    fn held_jobs(&self) -> BTreeMap<String, String> {
-        invariants::held_jobs(outcome::bus_events(&self.log).map(|seen| seen.event))
+    /// What the functions gave up on or reported as stuck so far.
+    fn given_up(&self) -> GivenUp {
+        GivenUp::from_events(outcome::bus_events(&self.log).map(|seen| seen.event))
     }
 
-    /// Every app is launched, opted out, or held by a failure the watcher gave up on.
+    /// Every app is launched or settled without a launch.
     fn converged(&self) -> bool {
         let state = self.emulator.state();
-        invariants::every_app_settled(&state, &self.opt_out, &self.held_jobs())
+        invariants::every_app_settled(&state, &self.opt_out, &self.given_up())
     }
 
     async fn finish(self, converged: bool, timeline: Vec<Progress>) -> WaveReport {
         let state = self.emulator.state();
         let now = self.emulator.now();
-        let held = self.held_jobs();
-        let apps = outcome::app_outcomes(&state, &self.log, &self.opt_out, &held);
+        let given_up = self.given_up();
+        let apps = outcome::app_outcomes(&state, &self.log, &self.opt_out, &given_up);
         let failures = outcome::failure_outcomes(&self.log, &state);
         let mut invariant_breaches = self.invariant_breaches.clone();
         invariant_breaches.extend(invariants::final_breaches(
@@ -320,7 +320,7 @@ impl Wave {
             outcome::bus_events(&self.log),
             &self.emulator.events(),
         ));
-        let verdict = outcome::verdict(converged, &state, &self.opt_out, &held, now);
+        let verdict = outcome::verdict(converged, &state, &self.opt_out, &given_up, now);
         let archived_templates =
             outcome::archived_objects(&self.emulator, &self.wiring.artifacts_bucket);
         let faults = match &self.chaos {

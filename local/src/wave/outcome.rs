@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::harness::invariants::{self, SeenEvent};
+use crate::harness::invariants::{self, GivenUp, SeenEvent};
 use crate::harness::payloads::stamp;
 use crate::sms::protocol::{AppLaunchStatus, RunState};
 use crate::{EmulatorHandle, StateSnapshot};
@@ -230,7 +230,7 @@ pub(super) fn app_outcomes(
     state: &StateSnapshot,
     log: &[LogEntry],
     opt_out: &OptOutTag,
-    held: &BTreeMap<String, String>,
+    given_up: &GivenUp,
 ) -> Vec<AppOutcome> {
     let launch_times = first_times(log, "AppLaunched", "appId");
     invariants::live_apps(state)
@@ -256,7 +256,7 @@ pub(super) fn app_outcomes(
                 launch_status: app.launch_status.as_str().to_owned(),
                 launched_at: launch_times.get(&app.id).cloned(),
                 held_by: (!launched).then(|| {
-                    invariants::settled_without_launch(state, app, opt_out, held)
+                    invariants::settled_without_launch(state, app, opt_out, given_up)
                         .unwrap_or_else(|| "still waiting".into())
                 }),
             }
@@ -269,15 +269,15 @@ pub(super) fn verdict(
     converged: bool,
     state: &StateSnapshot,
     opt_out: &OptOutTag,
-    held: &BTreeMap<String, String>,
+    given_up: &GivenUp,
     now: DateTime<Utc>,
 ) -> String {
     if converged {
-        return "converged: every app is launched, opted out, held by a failure the watcher gave up on, or replicated but without a valid launch configuration".to_owned();
+        return "converged: every app is launched, opted out, held by a failure the watcher gave up on, given up after failed launches, or replicated but without a valid launch configuration and reported".to_owned();
     }
     let waiting: Vec<String> = invariants::live_apps(state)
         .filter(|a| a.launch_status != AppLaunchStatus::Launched)
-        .filter(|a| invariants::settled_without_launch(state, a, opt_out, held).is_none())
+        .filter(|a| invariants::settled_without_launch(state, a, opt_out, given_up).is_none())
         .map(|a| format!("{} ({})", a.name, a.launch_status))
         .collect();
     format!(

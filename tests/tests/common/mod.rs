@@ -19,8 +19,8 @@ use aws_config::SdkConfig;
 
 pub use autopilot_local::harness::functions::{clock_of, Functions};
 pub use autopilot_local::harness::invariants::{
-    every_app_settled, first_completions, held_jobs, holding_job, launch_started, live_apps,
-    opted_out, servers_with_two_live_jobs, settled_without_launch, LaunchWatch,
+    every_app_settled, first_completions, holding_job, launch_started, live_apps, opted_out,
+    servers_with_two_live_jobs, settled_without_launch, GivenUp, LaunchWatch,
 };
 pub use autopilot_local::harness::payloads::Schedules;
 

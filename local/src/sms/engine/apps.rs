@@ -79,6 +79,8 @@ pub struct App {
     pub epoch: u32,
     /// Launches still to end LAUNCH_FAILED (the scenario's `launch_failures`).
     pub launch_failures_left: u32,
+    /// Launches that ended LAUNCH_FAILED so far.
+    pub launches_failed: u32,
 }
 
 impl App {
@@ -231,6 +233,7 @@ impl Engine {
             replication: AppReplication::NotStarted,
             epoch: 0,
             launch_failures_left: 0,
+            launches_failed: 0,
         });
         self.app_by_id.insert(id, idx);
         idx

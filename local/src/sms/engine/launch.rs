@@ -173,6 +173,7 @@ impl Engine {
         let a = &mut self.apps[app];
         a.launch_status = AppLaunchStatus::LaunchFailed;
         a.launch_status_message = Some(message);
+        a.launches_failed += 1;
         a.last_modified = self.now;
     }
 

@@ -1,0 +1,116 @@
+//! Where each candidate app stands: its membership (remembered or read with GetApp),
+//! its launch status from this invocation's ListApps, and its readiness against this
+//! invocation's job sweep. An app found ready from memory is read again, so a
+//! remembered membership or tag can delay a launch, never cause one.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use autopilot_core::model::{App, AppId, AppLaunchStatus, ReplicationJob, ServerId};
+use autopilot_core::readiness::{app_readiness, jobs_by_server, AppReadiness};
+use autopilot_core::sms_api;
+use autopilot_core::{AutopilotError, AwsCallError};
+use aws_sdk_sms::types::AppSummary;
+use futures::stream::{self, StreamExt};
+
+use crate::LauncherContext;
+
+/// One candidate app, assessed.
+pub struct Assessed {
+    pub app_id: AppId,
+    /// The app and its readiness, or why it could not be read.
+    pub found: Result<(App, AppReadiness), AwsCallError>,
+    /// GetApp was called for it (else its membership was remembered).
+    pub read: bool,
+}
+
+/// Assesses the candidates `app_concurrency` at a time against one job sweep, with the
+/// remembered apps loaded first and saved after.
+pub async fn assess_all(
+    context: &Arc<LauncherContext>,
+    summaries: &[AppSummary],
+    candidates: Vec<(AppId, AppSummary)>,
+) -> Result<Vec<Assessed>, AutopilotError> {
+    let bucket = &context.config.artifacts_bucket;
+    context
+        .warm
+        .load_if_needed(&context.s3, bucket, &candidates)
+        .await;
+    let jobs = sms_api::replication_jobs(&context.sms).await?.items;
+    let jobs = jobs_by_server(&jobs);
+    let concurrency = context.config.app_concurrency as usize;
+    let assessed = stream::iter(candidates)
+        .map(|(app_id, listed)| {
+            let context = Arc::clone(context);
+            let jobs = &jobs;
+            async move { assess(&context, app_id, &listed, jobs).await }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    context
+        .warm
+        .save_if_changed(&context.s3, bucket, summaries)
+        .await;
+    Ok(assessed)
+}
+
+/// Readiness from the remembered or freshly read app.
+async fn assess(
+    context: &LauncherContext,
+    app_id: AppId,
+    listed: &AppSummary,
+    jobs: &HashMap<ServerId, &ReplicationJob>,
+) -> Assessed {
+    let (found, read) = match context
+        .warm
+        .get(&context.sms, &app_id, listed, context.now())
+        .await
+    {
+        Ok(found) => found,
+        Err(error) => {
+            return Assessed {
+                app_id,
+                found: Err(error),
+                read: true,
+            }
+        }
+    };
+    let mut app = as_listed(found, listed);
+    let opt_out = &context.config.opt_out;
+    let mut readiness = app_readiness(&app, jobs, opt_out);
+    let mut read = read;
+    if readiness == AppReadiness::Ready && !read {
+        // Launch on what the service says now, not on what was remembered.
+        read = true;
+        app = match context
+            .warm
+            .read(&context.sms, &app_id, context.now())
+            .await
+        {
+            Ok(app) => app,
+            Err(error) => {
+                return Assessed {
+                    app_id,
+                    found: Err(error),
+                    read,
+                }
+            }
+        };
+        readiness = app_readiness(&app, jobs, opt_out);
+    }
+    Assessed {
+        app_id,
+        found: Ok((app, readiness)),
+        read,
+    }
+}
+
+/// The app with its launch status as this invocation's listing shows it.
+fn as_listed(mut app: App, listed: &AppSummary) -> App {
+    if let Some(status) = listed.launch_status() {
+        app.launch_status = AppLaunchStatus::from_wire(status.as_str());
+        app.launch_status_message = listed.launch_status_message().map(str::to_owned);
+    }
+    app
+}

@@ -1,0 +1,214 @@
+//! Unit tests of what the launcher remembers across invocations: holds reported once,
+//! failed launches alerted once and tried again within the budget, claims given back.
+
+use super::*;
+use autopilot_core::config::CommonConfig;
+use autopilot_core::testing::{self, schedule_event, MemoryBucket};
+use aws_sdk_sms::operation::get_app::GetAppOutput;
+use aws_sdk_sms::operation::get_replication_jobs::GetReplicationJobsOutput;
+use aws_sdk_sms::operation::launch_app::LaunchAppOutput;
+use aws_sdk_sms::operation::list_apps::ListAppsOutput;
+use aws_sdk_sms::types::{
+    AppLaunchStatus as Status, AppSummary, ReplicationJob as SmsJob, ReplicationJobState, Server,
+    ServerGroup,
+};
+use aws_smithy_mocks::{mock, Rule};
+
+fn config(launch_max_attempts: u32) -> AppLauncherConfig {
+    AppLauncherConfig {
+        common: CommonConfig {
+            event_bus_name: "autopilot".into(),
+            dry_run: false,
+            max_attempts: 3,
+        },
+        artifacts_bucket: "artifacts".into(),
+        opt_out: "autopilot:launch=false".parse().unwrap(),
+        launch_window: None,
+        app_concurrency: 2,
+        launch_max_attempts,
+    }
+}
+
+/// app-1 as ListApps and GetApp show it; each status moves its lastModified.
+fn summary(status: Status, message: Option<&str>) -> AppSummary {
+    let modified = testing::test_now().timestamp() - 3600 + status.as_str().len() as i64;
+    AppSummary::builder()
+        .app_id("app-1")
+        .name("billing")
+        .launch_status(status)
+        .set_launch_status_message(message.map(str::to_owned))
+        .last_modified(aws_sdk_sms::primitives::DateTime::from_secs(modified))
+        .build()
+}
+
+/// The SMS answers of one invocation: app-1 (members s-1 and s-2, both replicated) in
+/// `status`, and LaunchApp accepted.
+fn sms(status: Status, message: Option<&'static str>) -> (Vec<Rule>, Rule) {
+    let listing = {
+        let status = status.clone();
+        mock!(aws_sdk_sms::Client::list_apps).then_output(move || {
+            ListAppsOutput::builder()
+                .apps(summary(status.clone(), message))
+                .build()
+        })
+    };
+    let get = mock!(aws_sdk_sms::Client::get_app).then_output(move || {
+        GetAppOutput::builder()
+            .app_summary(summary(status.clone(), message))
+            .server_groups(
+                ServerGroup::builder()
+                    .server_list(Server::builder().server_id("s-1").build())
+                    .server_list(Server::builder().server_id("s-2").build())
+                    .build(),
+            )
+            .build()
+    });
+    let jobs = mock!(aws_sdk_sms::Client::get_replication_jobs).then_output(|| {
+        let job = |server: &str| {
+            SmsJob::builder()
+                .replication_job_id(format!("job-{server}"))
+                .server_id(server)
+                .state(ReplicationJobState::Active)
+                .latest_ami_id(format!("ami-{server}"))
+                .build()
+        };
+        GetReplicationJobsOutput::builder()
+            .replication_job_list(job("s-1"))
+            .replication_job_list(job("s-2"))
+            .build()
+    });
+    let launch =
+        mock!(aws_sdk_sms::Client::launch_app).then_output(|| LaunchAppOutput::builder().build());
+    (vec![listing, get, jobs], launch)
+}
+
+/// One invocation on `bucket`, SMS showing app-1 in `status`; returns its summary, the
+/// events it published and the LaunchApp calls it made.
+async fn invoke(
+    bucket: &MemoryBucket,
+    max_attempts: u32,
+    status: Status,
+    message: Option<&'static str>,
+) -> (Summary, testing::PublishedEvents, usize) {
+    let (rules, launch) = sms(status, message);
+    let mut all: Vec<&Rule> = rules.iter().collect();
+    all.push(&launch);
+    let (context, events) = testing::context::<_, AppCache>(
+        config(max_attempts),
+        testing::mock_sms(&all),
+        bucket.client().0,
+    );
+    let summary = handle(schedule_event(), context).await.unwrap();
+    (summary, events, launch.num_calls())
+}
+
+#[tokio::test]
+async fn a_replicated_app_without_a_launch_configuration_is_reported_once_and_never_launched() {
+    let bucket = MemoryBucket::default();
+    let (summary, events, launches) = invoke(&bucket, 2, Status::ReadyForConfiguration, None).await;
+    assert_eq!(launches, 0);
+    assert_eq!((summary.unconfigured, summary.holds_reported), (1, 1));
+    assert_eq!(events.detail_types(), ["AppLaunchHeld"]);
+    let held = &events.of_type("AppLaunchHeld")[0];
+    let reason = held["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("no launch configuration") && reason.contains("s-1, s-2"),
+        "the reason names what is missing: {reason}"
+    );
+    assert_eq!(held["launchStatus"], "READY_FOR_CONFIGURATION");
+
+    let (summary, events, launches) = invoke(&bucket, 2, Status::ReadyForConfiguration, None).await;
+    assert_eq!((summary.unconfigured, summary.holds_reported), (1, 0));
+    assert!(events.all().is_empty(), "reported once: {:?}", events.all());
+    assert_eq!(launches, 0);
+
+    let invalid = Some("subnet-9 does not exist in the target account");
+    let (_, events, launches) = invoke(&bucket, 2, Status::ConfigurationInvalid, invalid).await;
+    assert_eq!(launches, 0);
+    let held = events.of_type("AppLaunchHeld");
+    assert_eq!(held.len(), 1, "a new reason is a new report");
+    assert!(held[0]["reason"]
+        .as_str()
+        .unwrap()
+        .ends_with("subnet-9 does not exist in the target account"));
+}
+
+#[tokio::test]
+async fn a_failed_launch_is_alerted_once_and_tried_again_within_the_budget() {
+    let bucket = MemoryBucket::default();
+    let (_, events, launches) = invoke(&bucket, 2, Status::ReadyForLaunch, None).await;
+    assert_eq!(launches, 1);
+    assert_eq!(events.of_type("AppLaunched")[0]["attempt"], 1);
+
+    let rolled_back = Some("CloudFormation stack rolled back");
+    let (summary, events, launches) = invoke(&bucket, 2, Status::LaunchFailed, rolled_back).await;
+    assert_eq!(summary.launch_failures_alerted, 1);
+    assert_eq!(launches, 1, "tried again");
+    assert_eq!(
+        events.detail_types(),
+        ["AppLaunchFailed", "AppReady", "AppLaunched"]
+    );
+    let failed = &events.of_type("AppLaunchFailed")[0];
+    assert_eq!(failed["errorCode"], "LAUNCH_FAILED");
+    assert_eq!(failed["message"], "CloudFormation stack rolled back");
+    assert_eq!(
+        (failed["attempts"].clone(), failed["retrying"].clone()),
+        (1.into(), true.into())
+    );
+    assert_eq!(events.of_type("AppLaunched")[0]["attempt"], 2);
+
+    let (_, events, launches) = invoke(&bucket, 2, Status::LaunchFailed, rolled_back).await;
+    assert_eq!(launches, 0, "the budget of two launches is spent");
+    let failed = events.of_type("AppLaunchFailed");
+    assert_eq!(failed.len(), 1, "the second failure is alerted too");
+    assert_eq!(failed[0]["retrying"], false);
+
+    let (summary, events, launches) = invoke(&bucket, 2, Status::LaunchFailed, rolled_back).await;
+    assert_eq!(launches, 0);
+    assert!(events.all().is_empty(), "alerted once: {:?}", events.all());
+    assert_eq!(summary.launch_budget_spent, 1);
+}
+
+#[tokio::test]
+async fn a_refused_launch_is_alerted_once_per_attempt_and_stops_at_the_budget() {
+    let bucket = MemoryBucket::default();
+    for attempt in 1..=3 {
+        let (rules, _) = sms(Status::ReadyForLaunch, None);
+        let refused = mock!(aws_sdk_sms::Client::launch_app).then_http_response(|| {
+            testing::sms_error(400, "OperationNotPermittedException", "not now")
+        });
+        let mut all: Vec<&Rule> = rules.iter().collect();
+        all.push(&refused);
+        let (context, events) =
+            testing::context::<_, AppCache>(config(2), testing::mock_sms(&all), bucket.client().0);
+        let summary = handle(schedule_event(), context).await.unwrap();
+        let alerts = events.of_type("AppLaunchFailed");
+        if attempt <= 2 {
+            assert_eq!(refused.num_calls(), 1, "attempt {attempt}");
+            assert_eq!(alerts.len(), 1);
+            assert_eq!(alerts[0]["retrying"], attempt < 2);
+        } else {
+            assert_eq!(refused.num_calls(), 0, "the budget is spent");
+            assert!(alerts.is_empty());
+            assert_eq!(summary.launch_budget_spent, 1);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_throttled_launch_gives_its_claim_back() {
+    let bucket = MemoryBucket::default();
+    let (rules, _) = sms(Status::ReadyForLaunch, None);
+    let throttled = mock!(aws_sdk_sms::Client::launch_app)
+        .then_http_response(|| testing::sms_error(400, "ThrottlingException", "Rate exceeded"));
+    let mut all: Vec<&Rule> = rules.iter().collect();
+    all.push(&throttled);
+    let (context, _) =
+        testing::context::<_, AppCache>(config(1), testing::mock_sms(&all), bucket.client().0);
+    handle(schedule_event(), context).await.unwrap_err();
+    let ledger: LaunchLedger = bucket.json(LEDGER_KEY).expect("the claim was stored");
+    assert_eq!(ledger.apps[&AppId::from("app-1")].launches, 0);
+
+    let (_, _, launches) = invoke(&bucket, 1, Status::ReadyForLaunch, None).await;
+    assert_eq!(launches, 1, "the budget of one launch is intact");
+}

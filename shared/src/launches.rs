@@ -1,0 +1,190 @@
+//! Launch bookkeeping for the app launcher: which held apps and failed launches were
+//! already reported (each is reported once), and whether an app whose last launch
+//! failed may be launched again within the launch budget.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::events::OutgoingEvent;
+use crate::model::AppId;
+
+/// What the launcher remembers between invocations; stored as JSON in the artifacts
+/// bucket. Unknown fields are ignored so an older function reads a newer ledger.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LaunchLedger {
+    #[serde(default)]
+    pub apps: BTreeMap<AppId, LaunchRecord>,
+    /// Events decided but not yet published (see `outbox`).
+    #[serde(default)]
+    pub outbox: Vec<OutgoingEvent>,
+}
+
+/// One app's launches and reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LaunchRecord {
+    /// LaunchApp calls the launcher made (claimed before each call).
+    #[serde(default)]
+    pub launches: u32,
+    /// The outcome of the latest launch, a failure or a refusal, was alerted.
+    #[serde(default)]
+    pub failure_alerted: bool,
+    /// The hold last reported, so the same hold is reported once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_hold: Option<String>,
+}
+
+/// What to do about an app whose last launch ended LAUNCH_FAILED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailedLaunch {
+    /// This failure was not alerted yet: alert it now.
+    pub alert: bool,
+    /// LaunchApp calls made so far.
+    pub attempts: u32,
+    /// The budget allows another launch.
+    pub retry: bool,
+}
+
+impl crate::outbox::WithOutbox for LaunchLedger {
+    fn outbox_mut(&mut self) -> &mut Vec<OutgoingEvent> {
+        &mut self.outbox
+    }
+}
+
+impl LaunchLedger {
+    /// Records a hold; true when it was not reported yet (a hold for another reason,
+    /// or the same one after the app left it, is reported again).
+    pub fn report_hold(&mut self, app: &AppId, reason: &str) -> bool {
+        let record = self.apps.entry(app.clone()).or_default();
+        if record.reported_hold.as_deref() == Some(reason) {
+            return false;
+        }
+        record.reported_hold = Some(reason.to_owned());
+        true
+    }
+
+    /// Forgets a hold that no longer applies.
+    pub fn clear_hold(&mut self, app: &AppId) {
+        if let Some(record) = self.apps.get_mut(app) {
+            record.reported_hold = None;
+        }
+    }
+
+    /// Decides about an app found LAUNCH_FAILED, and records that its failure is
+    /// alerted. A launch made by someone else counts as a failure to alert, not as an
+    /// attempt against the budget.
+    pub fn failed_launch(&mut self, app: &AppId, max_attempts: u32) -> FailedLaunch {
+        let record = self.apps.entry(app.clone()).or_default();
+        let alert = !record.failure_alerted;
+        record.failure_alerted = true;
+        FailedLaunch {
+            alert,
+            attempts: record.launches,
+            retry: record.launches < max_attempts,
+        }
+    }
+
+    /// Whether the budget allows a launch of an app that is ready (the first launch
+    /// always; after a refusal, only within the budget).
+    pub fn may_launch(&self, app: &AppId, max_attempts: u32) -> bool {
+        self.apps
+            .get(app)
+            .is_none_or(|record| !record.failure_alerted || record.launches < max_attempts)
+    }
+
+    /// Claims a launch before LaunchApp is called, so a launcher cut off after the call
+    /// still counts it; returns the attempt number.
+    pub fn claim_launch(&mut self, app: &AppId) -> u32 {
+        let record = self.apps.entry(app.clone()).or_default();
+        record.launches += 1;
+        record.failure_alerted = false;
+        record.reported_hold = None;
+        record.launches
+    }
+
+    /// Gives back a claim whose LaunchApp failed before the service acted on it
+    /// (throttled, unreachable), so it does not use up the budget.
+    pub fn release_launch(&mut self, app: &AppId) {
+        if let Some(record) = self.apps.get_mut(app) {
+            record.launches = record.launches.saturating_sub(1);
+        }
+    }
+
+    /// Records that a refused LaunchApp was alerted; returns the attempts made and
+    /// whether the budget allows another.
+    pub fn refused_launch(&mut self, app: &AppId, max_attempts: u32) -> (u32, bool) {
+        let record = self.apps.entry(app.clone()).or_default();
+        record.failure_alerted = true;
+        (record.launches, record.launches < max_attempts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hold_is_reported_once_per_reason_and_again_after_it_cleared() {
+        let mut ledger = LaunchLedger::default();
+        let app = AppId::from("app-1");
+        assert!(ledger.report_hold(&app, "no launch configuration"));
+        assert!(!ledger.report_hold(&app, "no launch configuration"));
+        assert!(ledger.report_hold(&app, "invalid: subnet-9"));
+        ledger.clear_hold(&app);
+        assert!(ledger.report_hold(&app, "invalid: subnet-9"));
+    }
+
+    #[test]
+    fn each_failed_launch_is_alerted_once_and_retried_within_the_budget() {
+        let mut ledger = LaunchLedger::default();
+        let app = AppId::from("app-1");
+        assert!(ledger.may_launch(&app, 2));
+        assert_eq!(ledger.claim_launch(&app), 1);
+        let first = ledger.failed_launch(&app, 2);
+        assert_eq!(
+            first,
+            FailedLaunch {
+                alert: true,
+                attempts: 1,
+                retry: true
+            }
+        );
+        assert!(
+            !ledger.failed_launch(&app, 2).alert,
+            "seen again: no second alert"
+        );
+        assert_eq!(ledger.claim_launch(&app), 2);
+        let second = ledger.failed_launch(&app, 2);
+        assert!(second.alert && !second.retry, "{second:?}");
+        assert!(!ledger.may_launch(&app, 2));
+    }
+
+    #[test]
+    fn a_launch_made_by_someone_else_is_alerted_without_using_the_budget() {
+        let mut ledger = LaunchLedger::default();
+        let app = AppId::from("app-1");
+        let failed = ledger.failed_launch(&app, 1);
+        assert!(failed.alert && failed.retry && failed.attempts == 0);
+    }
+
+    #[test]
+    fn refusals_count_against_the_budget_and_released_claims_do_not() {
+        let mut ledger = LaunchLedger::default();
+        let app = AppId::from("app-1");
+        ledger.claim_launch(&app);
+        ledger.release_launch(&app);
+        assert_eq!(ledger.apps[&app].launches, 0);
+        ledger.claim_launch(&app);
+        assert_eq!(ledger.refused_launch(&app, 1), (1, false));
+        assert!(!ledger.may_launch(&app, 1));
+        assert!(ledger.may_launch(&app, 2));
+    }
+
+    #[test]
+    fn an_older_ledger_without_fields_reads() {
+        let ledger: LaunchLedger = serde_json::from_str(r#"{"apps":{"app-1":{}}}"#).unwrap();
+        assert_eq!(ledger.apps[&AppId::from("app-1")], LaunchRecord::default());
+    }
+}
