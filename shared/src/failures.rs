@@ -84,12 +84,6 @@ pub struct Recovery {
     pub state: Option<ReplicationJobState>,
 }
 
-impl crate::outbox::WithOutbox for FailureSnapshot {
-    fn outbox_mut(&mut self) -> &mut Vec<crate::events::OutgoingEvent> {
-        &mut self.outbox
-    }
-}
-
 impl FailureSnapshot {
     /// Compares the observed jobs with the snapshot and returns the changes and the
     /// snapshot to store next. A job seen twice in `observed` counts once (last wins).

@@ -47,12 +47,6 @@ pub struct FailedLaunch {
     pub retry: bool,
 }
 
-impl crate::outbox::WithOutbox for LaunchLedger {
-    fn outbox_mut(&mut self) -> &mut Vec<OutgoingEvent> {
-        &mut self.outbox
-    }
-}
-
 impl LaunchLedger {
     /// Records a hold; true when it was not reported yet (a hold for another reason,
     /// or the same one after the app left it, is reported again).

@@ -13,6 +13,8 @@ use serde::Serialize;
 use crate::artifacts;
 use crate::error::AutopilotError;
 use crate::events::OutgoingEvent;
+use crate::failures::FailureSnapshot;
+use crate::launches::LaunchLedger;
 use crate::publisher::EventPublisher;
 use crate::runtime;
 
@@ -23,6 +25,18 @@ pub const PUBLISH_MARGIN: Duration = Duration::from_secs(10);
 /// A state object that carries an outbox.
 pub trait WithOutbox: Serialize {
     fn outbox_mut(&mut self) -> &mut Vec<OutgoingEvent>;
+}
+
+impl WithOutbox for FailureSnapshot {
+    fn outbox_mut(&mut self) -> &mut Vec<OutgoingEvent> {
+        &mut self.outbox
+    }
+}
+
+impl WithOutbox for LaunchLedger {
+    fn outbox_mut(&mut self) -> &mut Vec<OutgoingEvent> {
+        &mut self.outbox
+    }
 }
 
 /// Where a state object is stored.

@@ -75,6 +75,7 @@ const BAD_VALUES: &[(&str, &[&str])] = &[
         ],
     ),
     ("APP_CONCURRENCY", &["0", "51", "x"]),
+    ("LAUNCH_MAX_ATTEMPTS", &["0", "11", "two"]),
 ];
 
 /// Variables for which no value alone is malformed, and what makes them bad instead.
@@ -120,6 +121,7 @@ fn valid_environment() -> BTreeMap<&'static str, String> {
         ("LAUNCH_OPT_OUT_TAG", "autopilot:launch=false"),
         ("LAUNCH_WINDOW", "mon-fri 22:00-06:00"),
         ("APP_CONCURRENCY", "4"),
+        ("LAUNCH_MAX_ATTEMPTS", "2"),
     ]
     .into_iter()
     .map(|(k, v)| (k, v.to_owned()))
