@@ -429,7 +429,7 @@ async fn apps_launch_terminate_and_template_rules() {
 
     call(&emu, "StartAppReplication", json!({ "appId": id }));
     let summary = call(&emu, "GetApp", json!({ "appId": id }))["appSummary"].clone();
-    assert_eq!(summary["replicationStatus"], "REPLICATION_IN_PROGRESS");
+    assert_eq!(summary["replicationStatus"], "REPLICATION_PENDING");
     emu.advance(Duration::from_secs(60 + 2400 + 1));
     assert_eq!(
         call(&emu, "GetApp", json!({ "appId": id }))["appSummary"]["replicationStatus"],

@@ -204,6 +204,25 @@ sms_enum!(
 );
 
 sms_enum!(
+    /// Lifecycle status of an app.
+    AppStatus {
+        Creating => "CREATING",
+        Active => "ACTIVE",
+        Updating => "UPDATING",
+        Deleting => "DELETING",
+        Deleted => "DELETED",
+        DeleteFailed => "DELETE_FAILED",
+    }
+);
+
+impl AppStatus {
+    /// DeleteApp was called: nothing should be started for the app any more.
+    pub fn is_deleted(&self) -> bool {
+        matches!(self, Self::Deleting | Self::Deleted | Self::DeleteFailed)
+    }
+}
+
+sms_enum!(
     /// Launch status of an app.
     AppLaunchStatus {
         ReadyForConfiguration => "READY_FOR_CONFIGURATION",

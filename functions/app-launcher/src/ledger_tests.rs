@@ -212,3 +212,28 @@ async fn a_throttled_launch_gives_its_claim_back() {
     let (_, _, launches) = invoke(&bucket, 1, Status::ReadyForLaunch, None).await;
     assert_eq!(launches, 1, "the budget of one launch is intact");
 }
+
+#[tokio::test]
+async fn an_app_being_deleted_is_neither_launched_nor_reported() {
+    let listing = mock!(aws_sdk_sms::Client::list_apps).then_output(|| {
+        let deleting = AppSummary::builder()
+            .app_id("app-1")
+            .launch_status(Status::ReadyForLaunch)
+            .status(aws_sdk_sms::types::AppStatus::from("Deleting"))
+            .build();
+        ListAppsOutput::builder().apps(deleting).build()
+    });
+    let (rules, launch) = sms(Status::ReadyForLaunch, None);
+    let (context, events) = testing::context::<_, AppCache>(
+        config(2),
+        testing::mock_sms(&[&listing, &rules[2], &launch]),
+        MemoryBucket::default().client().0,
+    );
+    let summary = handle(schedule_event(), context).await.unwrap();
+    assert_eq!(
+        summary.candidates, 0,
+        "status read loosely: Deleting is DELETING"
+    );
+    assert_eq!(launch.num_calls(), 0);
+    assert!(events.all().is_empty());
+}

@@ -20,7 +20,7 @@ use autopilot_core::artifacts;
 use autopilot_core::config::AppLauncherConfig;
 use autopilot_core::events::ReplicationRunCompleted;
 use autopilot_core::launches::LaunchLedger;
-use autopilot_core::model::{AppId, AppLaunchStatus};
+use autopilot_core::model::{AppId, AppLaunchStatus, AppStatus};
 use autopilot_core::outbox::{self, StateObject};
 use autopilot_core::runtime::Context;
 use autopilot_core::sms_api;
@@ -161,15 +161,18 @@ fn trigger(incoming: &Incoming) -> Result<String, AutopilotError> {
     }
 }
 
-/// The listed apps whose launch status allows a launch, or would once configured: the
-/// summary's launch status rules most apps out without GetApp.
+/// The listed apps whose launch status allows a launch, or would once configured, and
+/// that are not being deleted: the summary rules most apps out without GetApp.
 fn candidates(summaries: &[AppSummary]) -> Vec<(AppId, AppSummary)> {
     summaries
         .iter()
         .filter_map(|app| {
             let status = AppLaunchStatus::from_wire(app.launch_status()?.as_str());
             let id = AppId::from(app.app_id()?);
-            let candidate = status.is_launchable() || status.needs_configuration();
+            let deleted = app
+                .status()
+                .is_some_and(|s| AppStatus::from_wire(s.as_str()).is_deleted());
+            let candidate = !deleted && (status.is_launchable() || status.needs_configuration());
             candidate.then(|| (id, app.clone()))
         })
         .collect()

@@ -178,6 +178,9 @@ pub struct Timing {
     pub launch_secs: u64,
     /// TerminateApp: TERMINATE_IN_PROGRESS -> TERMINATED.
     pub terminate_secs: u64,
+    /// CreateApp and UpdateApp: CREATING / UPDATING -> ACTIVE; DeleteApp: DELETING ->
+    /// DELETED.
+    pub app_status_secs: u64,
     /// PutAppLaunchConfiguration: CONFIGURATION_IN_PROGRESS -> READY_FOR_LAUNCH or
     /// CONFIGURATION_INVALID.
     pub configuration_secs: u64,
@@ -193,6 +196,7 @@ impl Default for Timing {
             launch_pending_secs: 60,
             launch_secs: 600,
             terminate_secs: 300,
+            app_status_secs: 30,
             configuration_secs: 60,
         }
     }

@@ -55,6 +55,7 @@ model_enum! {
         Pending => "PENDING",
         Active => "ACTIVE",
         Failed => "FAILED",
+        Deleting => "DELETING",
         Deleted => "DELETED",
         Completed => "COMPLETED",
         PausedOnFailure => "PAUSED_ON_FAILURE",
@@ -152,7 +153,10 @@ model_enum! {
 model_enum! {
     /// App lifecycle status.
     AppStatus = "AppStatus" {
+        Creating => "CREATING",
         Active => "ACTIVE",
+        Updating => "UPDATING",
+        Deleting => "DELETING",
         Deleted => "DELETED",
     }
 }
@@ -178,10 +182,15 @@ model_enum! {
     AppReplicationStatus = "AppReplicationStatus" {
         ReadyForConfiguration => "READY_FOR_CONFIGURATION",
         ReadyForReplication => "READY_FOR_REPLICATION",
+        ReplicationPending => "REPLICATION_PENDING",
         ReplicationInProgress => "REPLICATION_IN_PROGRESS",
         Replicated => "REPLICATED",
         PartiallyReplicated => "PARTIALLY_REPLICATED",
+        DeltaReplicationInProgress => "DELTA_REPLICATION_IN_PROGRESS",
+        DeltaReplicated => "DELTA_REPLICATED",
+        DeltaReplicationFailed => "DELTA_REPLICATION_FAILED",
         ReplicationFailed => "REPLICATION_FAILED",
+        ReplicationStopping => "REPLICATION_STOPPING",
         ReplicationStopped => "REPLICATION_STOPPED",
     }
 }

@@ -7,7 +7,8 @@
 use serde_json::{json, Value};
 
 use super::{
-    app_arg, list_arg, opt_bool, opt_i32, opt_license, opt_str, opt_time, req_str, serialization,
+    app_arg, app_to_change, list_arg, opt_bool, opt_i32, opt_license, opt_str, opt_time, req_str,
+    serialization,
 };
 use crate::sms::engine::{
     App, Engine, LaunchConfiguration, ReplicationConfiguration, ReplicationParameters,
@@ -15,7 +16,7 @@ use crate::sms::engine::{
 use crate::sms::protocol::ApiError;
 
 pub(super) fn put_launch(engine: &mut Engine, input: &Value) -> Result<Value, ApiError> {
-    let key = app_arg(engine, input)?;
+    let key = app_to_change(engine, input)?;
     let server_groups = list_arg(input, "serverGroupLaunchConfigurations")?;
     check_config_members(
         engine.app(key),
@@ -47,13 +48,13 @@ pub(super) fn get_launch(engine: &Engine, input: &Value) -> Result<Value, ApiErr
 }
 
 pub(super) fn delete_launch(engine: &mut Engine, input: &Value) -> Result<Value, ApiError> {
-    let key = app_arg(engine, input)?;
+    let key = app_to_change(engine, input)?;
     engine.delete_launch_config(key);
     Ok(json!({}))
 }
 
 pub(super) fn put_replication(engine: &mut Engine, input: &Value) -> Result<Value, ApiError> {
-    let key = app_arg(engine, input)?;
+    let key = app_to_change(engine, input)?;
     let server_groups = list_arg(input, "serverGroupReplicationConfigurations")?;
     check_config_members(
         engine.app(key),
@@ -84,7 +85,7 @@ pub(super) fn get_replication(engine: &Engine, input: &Value) -> Result<Value, A
 }
 
 pub(super) fn delete_replication(engine: &mut Engine, input: &Value) -> Result<Value, ApiError> {
-    let key = app_arg(engine, input)?;
+    let key = app_to_change(engine, input)?;
     engine.delete_replication_config(key);
     Ok(json!({}))
 }

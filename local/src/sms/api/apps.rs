@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 use super::app_config::configured_parameters;
 use super::catalog::server_json_by_id;
 use super::{
-    app_arg, list_arg, opt_bool, opt_str, page, req_str, serialization, DEFAULT_APPS_PAGE,
+    app_arg, app_to_change, list_arg, opt_bool, opt_str, page, req_str, serialization,
+    DEFAULT_APPS_PAGE,
 };
 use crate::sms::engine::{
     epoch_secs, App, AppDeletion, AppKey, AppUpdate, Engine, GroupInput, Job, NewApp,
@@ -75,7 +76,7 @@ pub(super) fn list_apps(engine: &Engine, input: &Value) -> Result<Value, ApiErro
 }
 
 pub(super) fn update_app(engine: &mut Engine, input: &Value) -> Result<Value, ApiError> {
-    let key = app_arg(engine, input)?;
+    let key = app_to_change(engine, input)?;
     let app_id = engine.app(key).id.clone();
     let name = opt_str(input, "name")?;
     let description = opt_str(input, "description")?;
@@ -104,7 +105,7 @@ pub(super) fn update_app(engine: &mut Engine, input: &Value) -> Result<Value, Ap
 }
 
 pub(super) fn delete_app(engine: &mut Engine, input: &Value) -> Result<Value, ApiError> {
-    let key = app_arg(engine, input)?;
+    let key = app_to_change(engine, input)?;
     let force_stop = opt_bool(input, "forceStopAppReplication")?.unwrap_or(false);
     let force_terminate = opt_bool(input, "forceTerminateApp").map(|v| v.unwrap_or(false));
     engine.delete_app(
@@ -118,26 +119,26 @@ pub(super) fn delete_app(engine: &mut Engine, input: &Value) -> Result<Value, Ap
 }
 
 pub(super) fn start_app_replication(engine: &mut Engine, input: &Value) -> Result<Value, ApiError> {
-    let key = app_arg(engine, input)?;
+    let key = app_to_change(engine, input)?;
     let configured = configured_parameters(engine.app(key))?;
     engine.start_app_replication(key, configured)?;
     Ok(json!({}))
 }
 
 pub(super) fn stop_app_replication(engine: &mut Engine, input: &Value) -> Result<Value, ApiError> {
-    let key = app_arg(engine, input)?;
+    let key = app_to_change(engine, input)?;
     engine.stop_app_replication(key)?;
     Ok(json!({}))
 }
 
 pub(super) fn launch_app(engine: &mut Engine, input: &Value) -> Result<Value, ApiError> {
-    let key = app_arg(engine, input)?;
+    let key = app_to_change(engine, input)?;
     engine.launch_app(key)?;
     Ok(json!({}))
 }
 
 pub(super) fn terminate_app(engine: &mut Engine, input: &Value) -> Result<Value, ApiError> {
-    let key = app_arg(engine, input)?;
+    let key = app_to_change(engine, input)?;
     engine.terminate_app(key)?;
     Ok(json!({}))
 }
@@ -204,6 +205,7 @@ fn app_summary(engine: &Engine, a: &App) -> Value {
         .server_ids()
         .filter_map(|s| engine.job_of(s).and_then(Job::latest_completion))
         .max();
+    let (replication_status, replication_message) = engine.app_replication_status(a);
     json!({
         "appId": a.id,
         "name": a.name,
@@ -214,7 +216,8 @@ fn app_summary(engine: &Engine, a: &App) -> Value {
         } else {
             ReplicationConfigStatus::NotConfigured.as_str()
         },
-        "replicationStatus": engine.app_replication_status(a).as_str(),
+        "replicationStatus": replication_status.as_str(),
+        "replicationStatusMessage": replication_message,
         "latestReplicationTime": latest.map(epoch_secs),
         "launchConfigurationStatus": if a.launch_config.is_some() {
             LaunchConfigStatus::Configured.as_str()

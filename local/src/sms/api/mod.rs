@@ -118,6 +118,11 @@ fn app_arg(engine: &Engine, input: &Value) -> Result<AppKey, ApiError> {
     engine.find_app(&req_str(input, "appId")?)
 }
 
+/// The app named by `appId` for a call that changes it: refused while it is DELETING.
+fn app_to_change(engine: &Engine, input: &Value) -> Result<AppKey, ApiError> {
+    engine.changeable(app_arg(engine, input)?)
+}
+
 fn serialization(field: &str, expected: &str) -> ApiError {
     ApiError::new(
         ErrorCode::Serialization,

@@ -1,10 +1,10 @@
-//! Applications: apps and their server groups (CreateApp, UpdateApp, DeleteApp), their
-//! replication configuration, and app-level replication (StartAppReplication,
-//! StopAppReplication), plus the apps a scenario starts with.
+//! Applications: apps and their server groups (CreateApp, UpdateApp, DeleteApp), plus
+//! the apps a scenario starts with.
 //!
 //! Configurations are kept as the wire JSON the caller put (GetApp*Configuration
 //! echoes them back); the launch configuration and its check are in
-//! `launch_config.rs`, LaunchApp and TerminateApp in `launch.rs`.
+//! `launch_config.rs`, LaunchApp and TerminateApp in `launch.rs`, app-level replication
+//! in `app_replication.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -12,11 +12,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::templates::logical_id;
-use super::{Engine, Job, LaunchDetails, Millis, NewJob, ReplicationParameters};
+use super::{secs, Action, AppReplication, Engine, LaunchDetails, Millis};
 use crate::scenario::{AppSpec, LaunchSpec};
-use crate::sms::protocol::{
-    ApiError, AppLaunchStatus, AppReplicationStatus, AppStatus, ErrorCode, JobState,
-};
+use crate::sms::protocol::{ApiError, AppLaunchStatus, AppStatus};
 
 /// A server group of an app.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,17 +25,6 @@ pub struct Group {
     pub name: String,
     /// Member server ids.
     pub server_ids: Vec<String>,
-}
-
-/// Whether the app's replication was started or stopped through the app API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum AppReplication {
-    /// Never started through StartAppReplication (members may still have jobs).
-    NotStarted,
-    /// StartAppReplication was called.
-    Started,
-    /// StopAppReplication was called.
-    Stopped,
 }
 
 /// An SMS application.
@@ -143,13 +130,6 @@ pub(crate) struct AppDeletion {
     /// forceTerminateApp, or why it could not be read. Only a launched app looks at
     /// it, so a malformed flag on an app that is not launched goes unnoticed.
     pub force_terminate: Result<bool, ApiError>,
-}
-
-/// Parameters of PutAppReplicationConfiguration.
-#[derive(Debug, Clone)]
-pub(crate) struct ReplicationConfiguration {
-    /// serverGroupReplicationConfigurations as put, already checked against the app.
-    pub server_groups: Vec<Value>,
 }
 
 impl Engine {
@@ -259,9 +239,42 @@ impl Engine {
         &self.apps
     }
 
-    /// CreateApp.
+    /// CreateApp: the app is CREATING for a while, then ACTIVE.
     pub(crate) fn create_app(&mut self, new: NewApp) -> AppKey {
-        AppKey(self.insert_app(new))
+        let app = self.insert_app(new);
+        self.settle_app_status_later(app, AppStatus::Creating);
+        AppKey(app)
+    }
+
+    /// An app that may be changed: not on its way out.
+    pub(crate) fn changeable(&self, key: AppKey) -> Result<AppKey, ApiError> {
+        let a = &self.apps[key.0];
+        if a.status == AppStatus::Deleting {
+            return Err(ApiError::not_permitted(format!(
+                "App {} is being deleted (status DELETING)",
+                a.id
+            )));
+        }
+        Ok(key)
+    }
+
+    /// Puts the app in a passing `status` (CREATING, UPDATING, DELETING) that settles
+    /// after `timing.app_status_secs`.
+    fn settle_app_status_later(&mut self, app: usize, status: AppStatus) {
+        self.apps[app].status = status;
+        let at = self.now + secs(self.cfg.timing.app_status_secs);
+        self.schedule(at, Action::AppStatusSettled { app });
+    }
+
+    /// CREATING and UPDATING end ACTIVE, DELETING ends DELETED; a later call that
+    /// moved the app on (an update during an update) settles by its own action.
+    pub(super) fn app_status_settled(&mut self, app: usize) {
+        let a = &mut self.apps[app];
+        a.status = match a.status {
+            AppStatus::Creating | AppStatus::Updating => AppStatus::Active,
+            AppStatus::Deleting => AppStatus::Deleted,
+            other => other,
+        };
     }
 
     /// UpdateApp.
@@ -287,6 +300,9 @@ impl Engine {
             a.tags = v;
         }
         a.last_modified = now;
+        if a.status == AppStatus::Active {
+            self.settle_app_status_later(app, AppStatus::Updating);
+        }
     }
 
     /// New groups for an app: old members leave it, groups named by id keep their id.
@@ -345,12 +361,12 @@ impl Engine {
         if launched {
             a.launch_status = AppLaunchStatus::Terminated;
         }
-        a.status = AppStatus::Deleted;
+        self.settle_app_status_later(app, AppStatus::Deleting);
         Ok(())
     }
 
     /// Deletes the live job of every member server.
-    fn delete_member_jobs(&mut self, app: usize) -> Result<(), ApiError> {
+    pub(super) fn delete_member_jobs(&mut self, app: usize) -> Result<(), ApiError> {
         let members: Vec<String> = self.apps[app].server_ids().cloned().collect();
         for sid in members {
             if let Some(job) = self
@@ -362,117 +378,6 @@ impl Engine {
             }
         }
         Ok(())
-    }
-
-    /// PutAppReplicationConfiguration.
-    pub(crate) fn put_replication_config(&mut self, key: AppKey, c: ReplicationConfiguration) {
-        let now = self.now;
-        let a = &mut self.apps[key.0];
-        a.replication_config =
-            Some(json!({ "serverGroupReplicationConfigurations": c.server_groups }));
-        a.last_modified = now;
-    }
-
-    /// DeleteAppReplicationConfiguration.
-    pub(crate) fn delete_replication_config(&mut self, key: AppKey) {
-        let now = self.now;
-        let a = &mut self.apps[key.0];
-        a.replication_config = None;
-        a.last_modified = now;
-    }
-
-    /// StartAppReplication: a job for every member without one, with the parameters
-    /// the replication configuration gives it (`configured`, by server id).
-    pub(crate) fn start_app_replication(
-        &mut self,
-        key: AppKey,
-        configured: Vec<(String, ReplicationParameters)>,
-    ) -> Result<(), ApiError> {
-        let app = key.0;
-        let members: Vec<String> = self.apps[app].server_ids().cloned().collect();
-        if members.is_empty() {
-            return Err(ApiError::not_permitted(format!(
-                "App {} has no servers",
-                self.apps[app].id
-            )));
-        }
-        // Check everything first so a refused call creates no job at all.
-        let mut todo = Vec::new();
-        for sid in &members {
-            let idx = self.catalog_server_index(sid)?;
-            if self.servers[idx].job_id.is_some() {
-                continue;
-            }
-            if self.servers[idx].unreplicable {
-                return Err(ApiError::new(
-                    ErrorCode::ServerCannotBeReplicated,
-                    format!("Server {sid} cannot be replicated"),
-                ));
-            }
-            let p = configured
-                .iter()
-                .find(|(s, _)| s == sid)
-                .map(|(_, p)| p.clone())
-                .unwrap_or_default();
-            todo.push(NewJob::for_app_member(sid, p, self.now));
-        }
-        if self.live_job_count() + todo.len() > self.cfg.limits.max_concurrent_jobs {
-            return Err(ApiError::not_permitted(format!(
-                "Starting replication for {} servers would exceed the limit of {} concurrent replication jobs",
-                todo.len(),
-                self.cfg.limits.max_concurrent_jobs
-            )));
-        }
-        for p in todo {
-            self.create_job(p)?;
-        }
-        self.apps[app].replication = AppReplication::Started;
-        self.apps[app].last_modified = self.now;
-        Ok(())
-    }
-
-    /// StopAppReplication.
-    pub(crate) fn stop_app_replication(&mut self, key: AppKey) -> Result<(), ApiError> {
-        let app = key.0;
-        self.delete_member_jobs(app)?;
-        self.apps[app].replication = AppReplication::Stopped;
-        self.apps[app].last_modified = self.now;
-        Ok(())
-    }
-
-    /// The replication status of an app, derived from its members' jobs.
-    pub(crate) fn app_replication_status(&self, app: &App) -> AppReplicationStatus {
-        if app.replication == AppReplication::Stopped {
-            return AppReplicationStatus::ReplicationStopped;
-        }
-        let members: Vec<&String> = app.server_ids().collect();
-        let jobs: Vec<Option<&Job>> = members.iter().map(|s| self.job_of(s)).collect();
-        if jobs.iter().all(Option::is_none) {
-            return if app.replication_config.is_some() {
-                AppReplicationStatus::ReadyForReplication
-            } else {
-                AppReplicationStatus::ReadyForConfiguration
-            };
-        }
-        if jobs
-            .iter()
-            .flatten()
-            .any(|j| matches!(j.state, JobState::Failed | JobState::PausedOnFailure))
-        {
-            return AppReplicationStatus::ReplicationFailed;
-        }
-        let with_ami = jobs
-            .iter()
-            .flatten()
-            .filter(|j| j.latest_ami.is_some())
-            .count();
-        if with_ami == members.len() {
-            AppReplicationStatus::Replicated
-        } else if with_ami > 0 {
-            AppReplicationStatus::PartiallyReplicated
-        } else {
-            AppReplicationStatus::ReplicationInProgress
-        }
     }
 
     /// Member servers of an app that have no completed run yet.

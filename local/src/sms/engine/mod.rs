@@ -21,6 +21,7 @@
 //! - `launch.rs`: LaunchApp and TerminateApp and the launch status they move through;
 //! - `templates.rs`: CloudFormation template and change set documents written to the local S3.
 
+mod app_replication;
 mod apps;
 mod catalog;
 mod jobs;
@@ -42,10 +43,10 @@ use crate::scenario::{uuid_like, Scenario};
 use crate::sms::job_state_changes::{JobStateChangeDetail, SmsEvent, DETAIL_TYPE, SOURCE};
 use crate::sms::protocol::JobState;
 
-pub use apps::{App, AppReplication, Group};
-pub(crate) use apps::{
-    AppDeletion, AppKey, AppUpdate, GroupInput, NewApp, ReplicationConfiguration,
-};
+pub use app_replication::AppReplication;
+pub(crate) use app_replication::ReplicationConfiguration;
+pub use apps::{App, Group};
+pub(crate) use apps::{AppDeletion, AppKey, AppUpdate, GroupInput, NewApp};
 pub use catalog::{Catalog, ConnectorState, ServerState};
 pub use jobs::Job;
 pub(crate) use jobs::{JobUpdate, NewJob, ReplicationParameters};
@@ -102,6 +103,7 @@ enum Action {
     LaunchStep { app: usize, epoch: u32 },
     TerminateDone { app: usize, epoch: u32 },
     ConfigurationChecked { app: usize, epoch: u32 },
+    AppStatusSettled { app: usize },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -238,6 +240,7 @@ impl Engine {
             Action::LaunchStep { app, epoch } => self.launch_step(app, epoch),
             Action::TerminateDone { app, epoch } => self.terminate_done(app, epoch),
             Action::ConfigurationChecked { app, epoch } => self.configuration_checked(app, epoch),
+            Action::AppStatusSettled { app } => self.app_status_settled(app),
         }
     }
 
