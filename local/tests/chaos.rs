@@ -1,7 +1,8 @@
 //! Chaos waves: the default wave under seeded faults — SMS 500s, throttling bursts and
 //! latency spikes, S3 refusals, PutEvents failures, every event delivered twice and out
 //! of order, overlapping invocations where Lambda allows them, invocations cut off half
-//! way — must keep every invariant and converge once the faults stop.
+//! way, launches that fail — must keep every invariant and converge once the faults
+//! stop.
 //!
 //! CI plays `CHAOS_SEEDS` seeds (default 4) from `CHAOS_FIRST_SEED` (default 1); the soak,
 //! `bash scripts/soak.sh`, splits 1,000 seeds over processes with those two variables.

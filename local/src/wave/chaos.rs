@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::rng::SplitMix64;
-use crate::{EmulatorHandle, Faults, LatencySpikes, Throttle, ThrottleClock};
+use crate::{EmulatorHandle, Faults, LatencySpikes, Scenario, Throttle, ThrottleClock};
 
 use crate::bus::LocalBus;
 
@@ -32,6 +32,9 @@ pub struct Chaos {
     pub concurrent_rate: f64,
     /// Fraction of invocations cut off after a random 0-20 ms, as a Lambda timeout would.
     pub cut_rate: f64,
+    /// Each app's first launches end LAUNCH_FAILED, as many as a seeded draw from 0 to
+    /// this (an app the scenario gives failures of its own keeps them).
+    pub launch_failures: u32,
 }
 
 impl Chaos {
@@ -61,6 +64,19 @@ impl Chaos {
             reorder: true,
             concurrent_rate: 0.3,
             cut_rate: 0.05,
+            launch_failures: 2,
+        }
+    }
+
+    /// The scenario as this chaos plays it: launch failures drawn for its apps.
+    pub(super) fn stage(&self, scenario: &mut Scenario) {
+        let mut draws = SplitMix64::new(self.seed ^ 0x1a0c_4fa1);
+        let outcomes = u64::from(self.launch_failures) + 1;
+        for app in &mut scenario.apps {
+            let drawn = (draws.next_u64() % outcomes) as u32;
+            if app.launch_failures == 0 {
+                app.launch_failures = drawn;
+            }
         }
     }
 
@@ -159,6 +175,9 @@ impl ChaosState {
         faults.insert("SMS latency spikes".into(), sms.slowed);
         faults.insert("S3 500/503 refusals".into(), emulator.s3_faults_injected());
         faults.insert("PutEvents entries failed".into(), bus.counts().1);
+        let apps = emulator.state().apps;
+        let launches_failed = apps.iter().map(|a| u64::from(a.launches_failed)).sum();
+        faults.insert("launches ended LAUNCH_FAILED".into(), launches_failed);
         faults
     }
 }

@@ -108,7 +108,11 @@ impl Wave {
             Some(chaos) => chaos.fault_seed(options.scenario.seed),
             None => options.scenario.seed,
         };
-        let emulator = Emulator::start(options.scenario, EmulatorOptions::default()).await?;
+        let mut scenario = options.scenario;
+        if let Some(chaos) = &options.chaos {
+            chaos.stage(&mut scenario);
+        }
+        let emulator = Emulator::start(scenario, EmulatorOptions::default()).await?;
         emulator.create_bucket(&wiring.artifacts_bucket)?;
         emulator.reseed_faults(fault_seed);
         let clock = functions::clock_of(&emulator);
