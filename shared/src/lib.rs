@@ -34,6 +34,7 @@ pub mod failures;
 pub mod launches;
 pub mod model;
 pub mod outbox;
+pub mod plan;
 pub mod publisher;
 pub mod readiness;
 pub mod runtime;

@@ -1,0 +1,323 @@
+//! The wave plan: which SMS applications exist, their server groups and members, launch
+//! order, launch and replication settings, and which application waits for which. It
+//! is a YAML (or JSON) file an engineer writes; the app-planner makes SMS match it.
+//!
+//! Reading a plan finds every problem at once, each with its path and line: the text
+//! is read into a value ([`source`]), checked against the plan's JSON Schema
+//! ([`shape`]), then against the rules the schema cannot say ([`rules`]). Settings are
+//! given as defaults and overridden per application, per group and per server; the
+//! more specific wins field by field ([`Settings::then`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub mod rules;
+pub mod shape;
+pub mod source;
+#[cfg(test)]
+mod tests;
+
+/// The plan's format version this code reads.
+pub const PLAN_VERSION: u32 = 1;
+
+/// A wave plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Plan {
+    /// The plan format's version: 1.
+    pub version: u32,
+    /// Delete the applications carrying the planner's tag that the plan no longer names.
+    #[serde(default)]
+    pub prune: bool,
+    /// Settings for every server unless an application, group or server says otherwise.
+    #[serde(default)]
+    pub defaults: Settings,
+    /// The applications, each created in SMS under its name.
+    #[serde(default)]
+    pub applications: Vec<PlannedApp>,
+}
+
+/// Launch and replication settings; every field may be left to a wider level.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub launch: LaunchSettings,
+    #[serde(default)]
+    pub replication: ReplicationSettings,
+}
+
+/// The launch settings of a server: the model's `ServerLaunchConfiguration` without
+/// the logical ID, which the planner derives from the VM name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LaunchSettings {
+    /// EC2 instance type, e.g. `m5.large`.
+    pub instance_type: Option<String>,
+    /// VPC id.
+    pub vpc: Option<String>,
+    /// Subnet id.
+    pub subnet: Option<String>,
+    /// Security group id.
+    pub security_group: Option<String>,
+    /// EC2 key pair name.
+    pub ec2_key_name: Option<String>,
+    /// IAM instance profile name.
+    pub iam_instance_profile_name: Option<String>,
+    /// Give the instance a public IP address.
+    pub associate_public_ip_address: Option<bool>,
+    /// User data, from S3.
+    pub user_data: Option<S3Object>,
+    /// A script run at startup, from S3.
+    pub configure_script: Option<S3Object>,
+    /// What kind of script `configureScript` is.
+    pub configure_script_type: Option<ScriptType>,
+}
+
+/// An object in S3.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct S3Object {
+    pub bucket: String,
+    pub key: String,
+}
+
+/// The model's `ScriptType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ScriptType {
+    #[serde(rename = "SHELL_SCRIPT")]
+    ShellScript,
+    #[serde(rename = "POWERSHELL_SCRIPT")]
+    PowershellScript,
+}
+
+/// The replication settings of a server: the model's `ServerReplicationParameters`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReplicationSettings {
+    /// Hours between replication runs, 1 to 24.
+    #[schemars(range(min = 1, max = 24))]
+    pub frequency: Option<u32>,
+    /// One run only.
+    pub run_once: Option<bool>,
+    /// License of the AMIs: `AWS` or `BYOL`.
+    pub license_type: Option<LicenseType>,
+    /// AMIs kept per server; 0 keeps all.
+    pub number_of_recent_amis_to_keep: Option<u32>,
+    /// Encrypt the AMIs.
+    pub encrypted: Option<bool>,
+    /// KMS key for encrypted AMIs.
+    pub kms_key_id: Option<String>,
+}
+
+/// The model's `LicenseType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum LicenseType {
+    #[serde(rename = "AWS")]
+    Aws,
+    #[serde(rename = "BYOL")]
+    Byol,
+}
+
+/// One application.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlannedApp {
+    /// The SMS application's name, unique in the plan.
+    pub name: String,
+    pub description: Option<String>,
+    /// Tags, propagated by SMS to the instances it launches.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Whether the autopilot launches it (`automatic`) or a person does (`manual`).
+    #[serde(default)]
+    pub launch: LaunchMode,
+    /// When it may be launched, `DAYS HH:MM-HH:MM` in UTC, as `LAUNCH_WINDOW`.
+    pub window: Option<String>,
+    /// Applications that must be LAUNCHED before this one is.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    /// Who creates the members' replication jobs.
+    #[serde(default)]
+    pub replicated_by: ReplicationRoute,
+    /// Settings for its servers, over the plan's defaults.
+    #[serde(default)]
+    pub settings: Settings,
+    /// Its server groups, launched in `launchOrder`.
+    pub groups: Vec<PlannedGroup>,
+}
+
+/// Who launches an application.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum LaunchMode {
+    #[default]
+    Automatic,
+    Manual,
+}
+
+/// How an application's servers are replicated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ReplicationRoute {
+    /// A standalone replication job per server, created by the job-creator.
+    #[default]
+    Jobs,
+    /// SMS app replication: PutAppReplicationConfiguration and StartAppReplication.
+    App,
+}
+
+/// One server group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlannedGroup {
+    /// Unique in its application.
+    pub name: String,
+    /// Lower launches first (SMS's `launchOrder`).
+    pub launch_order: Option<i32>,
+    /// Members: VM names, or selectors as `WAVE_INCLUDE` takes them (`vmPath:/dc1/web/*`).
+    pub servers: Vec<String>,
+    /// Settings for its servers, over the application's.
+    #[serde(default)]
+    pub settings: Settings,
+    /// Settings for single servers by VM name, over the group's.
+    #[serde(default)]
+    pub server_settings: BTreeMap<String, Settings>,
+}
+
+impl Settings {
+    /// These settings with `specific` laid over them, field by field.
+    pub fn then(&self, specific: &Settings) -> Settings {
+        Settings {
+            launch: self.launch.then(&specific.launch),
+            replication: self.replication.then(&specific.replication),
+        }
+    }
+}
+
+/// Lays `specific` over `general`: each field of `specific` that is set wins.
+macro_rules! overlay {
+    ($general:expr, $specific:expr, $($field:ident),+) => {
+        Self { $($field: $specific.$field.clone().or_else(|| $general.$field.clone())),+ }
+    };
+}
+
+impl LaunchSettings {
+    pub fn then(&self, specific: &LaunchSettings) -> LaunchSettings {
+        overlay!(
+            self,
+            specific,
+            instance_type,
+            vpc,
+            subnet,
+            security_group,
+            ec2_key_name,
+            iam_instance_profile_name,
+            associate_public_ip_address,
+            user_data,
+            configure_script,
+            configure_script_type
+        )
+    }
+}
+
+impl ReplicationSettings {
+    pub fn then(&self, specific: &ReplicationSettings) -> ReplicationSettings {
+        overlay!(
+            self,
+            specific,
+            frequency,
+            run_once,
+            license_type,
+            number_of_recent_amis_to_keep,
+            encrypted,
+            kms_key_id
+        )
+    }
+}
+
+/// One problem of a plan, where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanProblem {
+    /// The value's path, e.g. `applications[1].groups[0].servers[2]`.
+    pub path: String,
+    /// Its 1-based line in the plan's text, when known.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for PlanProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.path.is_empty()) {
+            (Some(line), false) => write!(f, "line {line}, {}: {}", self.path, self.message),
+            (Some(line), true) => write!(f, "line {line}: {}", self.message),
+            (None, false) => write!(f, "{}: {}", self.path, self.message),
+            (None, true) => f.write_str(&self.message),
+        }
+    }
+}
+
+/// A plan refused: every problem found, in the order of the text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct PlanRejected {
+    pub problems: Vec<PlanProblem>,
+}
+
+impl fmt::Display for PlanRejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.problems.len();
+        write!(
+            f,
+            "the plan has {count} problem{}:",
+            if count == 1 { "" } else { "s" }
+        )?;
+        for problem in &self.problems {
+            write!(f, "\n  {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Plan {
+    /// The plan's JSON Schema (committed as `shared/schemas/plan.schema.json`).
+    pub fn schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(Plan)).expect("a schema is JSON")
+    }
+
+    /// Reads a plan from YAML or JSON text, or says everything that is wrong with it.
+    pub fn parse(text: &str) -> Result<Plan, PlanRejected> {
+        let (value, lines) = source::read(text).map_err(|error| PlanRejected {
+            problems: vec![PlanProblem {
+                path: String::new(),
+                line: Some(error.line),
+                message: format!("not YAML: column {}: {}", error.column, error.message),
+            }],
+        })?;
+        let located = |path: String, message: String| PlanProblem {
+            line: lines.of(&path),
+            path,
+            message,
+        };
+        let mut problems: Vec<PlanProblem> = shape::check(&value, &Plan::schema())
+            .into_iter()
+            .map(|p| located(p.path, p.message))
+            .collect();
+        if problems.is_empty() {
+            match serde_json::from_value::<Plan>(value) {
+                Ok(plan) => {
+                    let found = rules::check(&plan);
+                    problems.extend(found.into_iter().map(|p| located(p.path, p.message)));
+                    if problems.is_empty() {
+                        return Ok(plan);
+                    }
+                }
+                Err(error) => problems.push(located(String::new(), error.to_string())),
+            }
+        }
+        problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+        Err(PlanRejected { problems })
+    }
+}

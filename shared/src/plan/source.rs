@@ -1,0 +1,230 @@
+//! A plan's text (YAML, or JSON, which YAML reads too) turned into a JSON value plus the
+//! line each value starts on, so every problem found later can name its line.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Number, Value};
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// The 1-based line each value starts on, by its path (`applications[2].groups[0]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lines(BTreeMap<String, usize>);
+
+impl Lines {
+    /// The line of `path`, or of the nearest enclosing value that has one.
+    pub fn of(&self, path: &str) -> Option<usize> {
+        let mut path = path;
+        loop {
+            if let Some(line) = self.0.get(path) {
+                return Some(*line);
+            }
+            let cut = path.rfind(['.', '['])?;
+            path = &path[..cut];
+        }
+    }
+}
+
+/// Why a text is not YAML at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}, column {column}: {message}")]
+pub struct SyntaxError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Reads one YAML document: its value and the line of every value in it.
+pub fn read(text: &str) -> Result<(Value, Lines), SyntaxError> {
+    let mut builder = Builder::default();
+    let mut parser = Parser::new_from_str(text);
+    parser
+        .load(&mut builder, false)
+        .map_err(|error| SyntaxError {
+            line: error.marker().line(),
+            column: error.marker().col() + 1,
+            message: error.info().to_owned(),
+        })?;
+    if let Some(problem) = builder.problem {
+        return Err(problem);
+    }
+    Ok((builder.root.unwrap_or(Value::Null), Lines(builder.lines)))
+}
+
+/// A mapping or sequence being built, with the key awaiting its value.
+enum Open {
+    Mapping(Map<String, Value>, Option<String>, usize),
+    Sequence(Vec<Value>, usize),
+}
+
+#[derive(Default)]
+struct Builder {
+    open: Vec<(Open, String)>,
+    anchors: BTreeMap<usize, Value>,
+    root: Option<Value>,
+    lines: BTreeMap<String, usize>,
+    problem: Option<SyntaxError>,
+}
+
+impl Builder {
+    /// The path of the value about to be placed.
+    fn next_path(&self) -> String {
+        match self.open.last() {
+            None => String::new(),
+            Some((Open::Mapping(_, Some(key), _), path)) if path.is_empty() => key.clone(),
+            Some((Open::Mapping(_, Some(key), _), path)) => format!("{path}.{key}"),
+            Some((Open::Mapping(_, None, _), path)) => path.clone(),
+            Some((Open::Sequence(items, _), path)) => format!("{path}[{}]", items.len()),
+        }
+    }
+
+    /// Places a finished value where it belongs: a key, a value, an item or the root.
+    fn place(&mut self, value: Value, mark: Marker) {
+        let Some((open, _)) = self.open.last_mut() else {
+            self.root = Some(value);
+            return;
+        };
+        match open {
+            Open::Sequence(items, _) => items.push(value),
+            Open::Mapping(_, key @ None, _) => match value {
+                Value::String(name) => *key = Some(name),
+                Value::Number(_) | Value::Bool(_) => *key = Some(value.to_string()),
+                _ => self.fail(mark, "a mapping key must be a scalar"),
+            },
+            Open::Mapping(map, key @ Some(_), _) => {
+                let name = key.take().expect("matched Some");
+                if map.insert(name.clone(), value).is_some() {
+                    self.fail(mark, &format!("key `{name}` appears twice"));
+                }
+            }
+        }
+    }
+
+    fn fail(&mut self, mark: Marker, message: &str) {
+        self.problem.get_or_insert(SyntaxError {
+            line: mark.line(),
+            column: mark.col() + 1,
+            message: message.to_owned(),
+        });
+    }
+
+    fn remember(&mut self, anchor: usize, value: &Value) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, value.clone());
+        }
+    }
+
+    /// Records the line of a value that starts here, unless it is a mapping key.
+    fn note_line(&mut self, mark: Marker) {
+        let is_key = matches!(self.open.last(), Some((Open::Mapping(_, None, _), _)));
+        if !is_key {
+            let path = self.next_path();
+            self.lines.entry(path).or_insert(mark.line());
+        }
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, event: Event, mark: Marker) {
+        match event {
+            Event::Scalar(text, style, anchor, _) => {
+                self.note_line(mark);
+                let value = scalar(text, style);
+                self.remember(anchor, &value);
+                self.place(value, mark);
+            }
+            Event::Alias(anchor) => {
+                self.note_line(mark);
+                let value = self.anchors.get(&anchor).cloned().unwrap_or(Value::Null);
+                self.place(value, mark);
+            }
+            Event::MappingStart(anchor, _) => {
+                self.note_line(mark);
+                let path = self.next_path();
+                self.open
+                    .push((Open::Mapping(Map::new(), None, anchor), path));
+            }
+            Event::SequenceStart(anchor, _) => {
+                self.note_line(mark);
+                let path = self.next_path();
+                self.open.push((Open::Sequence(Vec::new(), anchor), path));
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                let Some((open, _)) = self.open.pop() else {
+                    return;
+                };
+                let (value, anchor) = match open {
+                    Open::Mapping(map, _, anchor) => (Value::Object(map), anchor),
+                    Open::Sequence(items, anchor) => (Value::Array(items), anchor),
+                };
+                self.remember(anchor, &value);
+                self.place(value, mark);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A scalar as YAML 1.2's core schema reads it: quoted text is always a string.
+fn scalar(text: String, style: TScalarStyle) -> Value {
+    if style != TScalarStyle::Plain {
+        return Value::String(text);
+    }
+    match text.as_str() {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    if let Ok(int) = text.parse::<i64>() {
+        return Value::Number(int.into());
+    }
+    let numeric = text.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '.');
+    if numeric {
+        if let Some(number) = text.parse::<f64>().ok().and_then(Number::from_f64) {
+            return Value::Number(number);
+        }
+    }
+    Value::String(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn yaml_becomes_a_value_with_the_line_of_each_part() {
+        let text = "version: 1\napplications:\n  - name: shop\n    groups:\n      - name: web\n        servers: [web-01, \"007\"]\n";
+        let (value, lines) = read(text).unwrap();
+        assert_eq!(
+            value,
+            json!({"version": 1, "applications": [{"name": "shop", "groups": [{"name": "web", "servers": ["web-01", "007"]}]}]})
+        );
+        assert_eq!(lines.of("version"), Some(1));
+        assert_eq!(lines.of("applications[0]"), Some(3));
+        assert_eq!(lines.of("applications[0].groups[0].servers[1]"), Some(6));
+        assert_eq!(
+            lines.of("applications[0].groups[0].nothing"),
+            Some(5),
+            "the enclosing value"
+        );
+    }
+
+    #[test]
+    fn json_reads_too_and_anchors_are_followed() {
+        let (value, _) = read(r#"{"version": 1, "x": [true, null, 2.5]}"#).unwrap();
+        assert_eq!(value, json!({"version": 1, "x": [true, null, 2.5]}));
+        let (value, _) = read("a: &base {t: 1}\nb: *base\n").unwrap();
+        assert_eq!(value["b"], json!({"t": 1}));
+    }
+
+    #[test]
+    fn broken_yaml_and_repeated_keys_name_their_line() {
+        let error = read("a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(error.line >= 1, "{error}");
+        let error = read("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(error.line, 3);
+        assert!(error.message.contains("`a` appears twice"), "{error}");
+    }
+}

@@ -1,0 +1,193 @@
+//! Reading plans: a worked example, every problem found at once with its line, and
+//! round trips.
+
+use super::*;
+use proptest::prelude::*;
+
+const EXAMPLE: &str = r#"
+version: 1
+defaults:
+  launch: { instanceType: t3.medium, vpc: vpc-1, subnet: subnet-1, securityGroup: sg-1 }
+  replication: { frequency: 12, licenseType: AWS, numberOfRecentAmisToKeep: 3 }
+applications:
+  - name: payments
+    groups:
+      - name: db
+        launchOrder: 1
+        servers: [pay-db-01]
+        settings: { launch: { instanceType: r5.large } }
+      - name: app
+        launchOrder: 2
+        servers: ["vmPath:/dc1/payments/app-*"]
+  - name: shop
+    dependsOn: [payments]
+    window: "mon-fri 22:00-06:00"
+    replicatedBy: app
+    tags: { team: web }
+    groups:
+      - name: web
+        servers: [web-01, web-02]
+        serverSettings:
+          web-02: { launch: { subnet: subnet-2 } }
+  - name: reporting
+    launch: manual
+    groups: [{ name: all, servers: [rep-01] }]
+"#;
+
+fn rejected(text: &str) -> Vec<String> {
+    Plan::parse(text)
+        .expect_err("the plan is refused")
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn the_worked_example_reads_and_settings_overlay_field_by_field() {
+    let plan = Plan::parse(EXAMPLE).expect("a sound plan");
+    assert_eq!(plan.applications.len(), 3);
+    let shop = &plan.applications[1];
+    assert_eq!(shop.replicated_by, ReplicationRoute::App);
+    assert_eq!(plan.applications[2].launch, LaunchMode::Manual);
+    let group = &shop.groups[0];
+    let web_02 = plan
+        .defaults
+        .then(&shop.settings)
+        .then(&group.settings)
+        .then(&group.server_settings["web-02"]);
+    assert_eq!(web_02.launch.subnet.as_deref(), Some("subnet-2"));
+    assert_eq!(web_02.launch.instance_type.as_deref(), Some("t3.medium"));
+    assert_eq!(web_02.replication.frequency, Some(12));
+    let db = plan.defaults.then(&plan.applications[0].groups[0].settings);
+    assert_eq!(db.launch.instance_type.as_deref(), Some("r5.large"));
+}
+
+#[test]
+fn every_problem_is_named_with_its_line_at_once() {
+    let text = "version: 1
+defaults:
+  launch: { instanceSize: big }
+  replication: { frequency: 48, licenseType: GPL }
+applications:
+  - name: shop
+    dependsOn: [payments, ghost]
+    window: someday
+    groups:
+      - name: web
+        servers: [web-01, \"vmColour:blue\"]
+  - name: payments
+    dependsOn: [shop]
+    groups:
+      - name: db
+        launchOrder: first
+        servers: [web-01]
+";
+    let problems = rejected(text);
+    let expected = [
+        "line 3, defaults.launch.instanceSize: unknown key `instanceSize`",
+        "line 4, defaults.replication.frequency: 48 is above the maximum of 24",
+        "line 4, defaults.replication.licenseType: \"GPL\" is not one of \"AWS\", \"BYOL\"",
+        "line 16, applications[1].groups[0].launchOrder: expected an integer or nothing, found \"first\"",
+    ];
+    for (problem, wanted) in problems.iter().zip(expected) {
+        assert!(
+            problem.starts_with(wanted),
+            "{problem}\n  wanted {wanted}\nall: {problems:#?}"
+        );
+    }
+    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+
+    // Once the shape is right, the rules speak.
+    let text = text
+        .replace("{ instanceSize: big }", "{ instanceType: big }")
+        .replace("frequency: 48, licenseType: GPL", "frequency: 12")
+        .replace("launchOrder: first", "launchOrder: 1");
+    let problems = rejected(&text);
+    let expected = [
+        "line 7, applications[0].dependsOn[1]: no application is named `ghost`",
+        "line 7, applications[0].dependsOn: dependencies loop: shop -> payments -> shop",
+        "line 8, applications[0].window: `someday`",
+        "line 11, applications[0].groups[0].servers[1]: selector `vmColour:blue`",
+        "line 17, applications[1].groups[0].servers[0]: `web-01` is already a member at applications[0].groups[0].servers[0]",
+    ];
+    for wanted in expected {
+        assert!(
+            problems.iter().any(|p| p.starts_with(wanted)),
+            "wanted {wanted}\nall: {problems:#?}"
+        );
+    }
+    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+}
+
+#[test]
+fn text_that_is_not_yaml_names_its_line() {
+    let problems = rejected("version: 1\napplications: [\n");
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].starts_with("line "), "{problems:?}");
+    assert!(problems[0].contains("not YAML"), "{problems:?}");
+}
+
+#[test]
+fn the_committed_schema_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/plan.schema.json");
+    let fresh = serde_json::to_string_pretty(&Plan::schema()).unwrap() + "\n";
+    if std::env::var_os("UPDATE_SCHEMAS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    let committed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_default())
+            .unwrap_or_default();
+    assert_eq!(
+        committed,
+        Plan::schema(),
+        "run UPDATE_SCHEMAS=1 cargo test -p autopilot-core committed_schema"
+    );
+}
+
+fn name() -> impl Strategy<Value = String> {
+    "[a-z][a-z0-9-]{0,8}"
+}
+
+prop_compose! {
+    fn plan()(names in proptest::collection::btree_set(name(), 1..5), order in proptest::option::of(0i32..5), manual in any::<bool>()) -> Plan {
+        let applications = names.into_iter().enumerate().map(|(i, name)| PlannedApp {
+            groups: vec![PlannedGroup {
+                name: "g".into(),
+                launch_order: order,
+                servers: vec![format!("{name}-vm-{i}")],
+                settings: Settings::default(),
+                server_settings: BTreeMap::new(),
+            }],
+            name,
+            description: None,
+            tags: BTreeMap::new(),
+            launch: if manual { LaunchMode::Manual } else { LaunchMode::Automatic },
+            window: None,
+            depends_on: Vec::new(),
+            replicated_by: ReplicationRoute::Jobs,
+            settings: Settings::default(),
+        }).collect();
+        Plan { version: PLAN_VERSION, prune: false, defaults: Settings::default(), applications }
+    }
+}
+
+proptest! {
+    #[test]
+    fn plans_round_trip_through_json(plan in plan()) {
+        let text = serde_json::to_string_pretty(&plan).unwrap();
+        prop_assert_eq!(Plan::parse(&text).unwrap(), plan);
+    }
+
+    #[test]
+    fn a_member_claimed_twice_is_always_found(plan in plan(), from in 0usize..5, to in 0usize..5) {
+        let mut plan = plan;
+        let count = plan.applications.len();
+        let (from, to) = (from % count, to % count);
+        let stolen = plan.applications[from].groups[0].servers[0].clone();
+        plan.applications[to].groups[0].servers.push(stolen.clone());
+        let text = serde_json::to_string(&plan).unwrap();
+        let problems = Plan::parse(&text).unwrap_err().problems;
+        prop_assert!(problems.iter().any(|p| p.message.contains(&format!("`{stolen}` is already a member"))), "{:?}", problems);
+    }
+}
