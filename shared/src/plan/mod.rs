@@ -14,6 +14,7 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub mod desired;
 pub mod rules;
 pub mod shape;
 pub mod source;

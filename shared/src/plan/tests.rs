@@ -191,3 +191,97 @@ proptest! {
         prop_assert!(problems.iter().any(|p| p.message.contains(&format!("`{stolen}` is already a member"))), "{:?}", problems);
     }
 }
+
+fn server(id: &str, name: &str, path: &str) -> crate::model::Server {
+    crate::model::Server {
+        id: id.into(),
+        vm: crate::model::VmServer {
+            vm_name: Some(name.into()),
+            vm_path: Some(path.into()),
+            ..Default::default()
+        },
+        replication_job_id: None,
+        replication_job_terminated: false,
+    }
+}
+
+#[test]
+fn a_plan_resolves_against_the_catalog_with_settings_and_logical_ids() {
+    let plan = Plan::parse(EXAMPLE).unwrap();
+    let catalog = vec![
+        server("s-1", "pay-db-01", "/dc1/payments/pay-db-01"),
+        server("s-2", "app-1", "/dc1/payments/app-1"),
+        server("s-3", "app-2", "/dc1/payments/app-2"),
+        server("s-4", "web-01", "/dc1/web/web-01"),
+        server("s-5", "web-02", "/dc1/web/web-02"),
+    ];
+    let wave = desired::resolve(&plan, &catalog);
+    assert!(wave.conflicts.is_empty(), "{:?}", wave.conflicts);
+    assert_eq!(wave.waiting.len(), 1, "rep-01 is not discovered yet");
+    assert_eq!(wave.waiting[0].member, "rep-01");
+    let payments = &wave.apps[0];
+    let members: Vec<(&str, &str)> = payments
+        .servers()
+        .map(|s| (s.server_id.as_str(), s.logical_id.as_str()))
+        .collect();
+    assert_eq!(
+        members,
+        [("s-1", "PayDb01"), ("s-2", "App1"), ("s-3", "App2")]
+    );
+    assert_eq!(
+        payments.groups[0].servers[0]
+            .launch
+            .instance_type
+            .as_deref(),
+        Some("r5.large")
+    );
+    let web_02 = &wave.apps[1].groups[0].servers[1];
+    assert_eq!(web_02.launch.subnet.as_deref(), Some("subnet-2"));
+    assert!(
+        wave.apps[2].groups.is_empty(),
+        "reporting waits for its server"
+    );
+}
+
+#[test]
+fn shared_names_and_servers_claimed_twice_are_conflicts() {
+    let text = "version: 1
+applications:
+  - name: a
+    groups: [{ name: g, servers: [twin, \"vmPath:/dc1/shared/*\"] }]
+  - name: b
+    groups: [{ name: g, servers: [\"vmPath:/dc1/*\"] }]
+";
+    let plan = Plan::parse(text).unwrap();
+    let catalog = vec![
+        server("s-1", "twin", "/dc1/x/twin"),
+        server("s-2", "twin", "/dc2/y/twin"),
+        server("s-3", "db", "/dc1/shared/db"),
+    ];
+    let wave = desired::resolve(&plan, &catalog);
+    let reasons: Vec<&str> = wave.conflicts.iter().map(|c| c.reason.as_str()).collect();
+    assert_eq!(wave.conflicts.len(), 2, "{reasons:?}");
+    assert!(reasons[0].contains("s-1, s-2"), "{reasons:?}");
+    assert!(
+        reasons[1].contains("s-3 is already a member of `a`"),
+        "{reasons:?}"
+    );
+    assert_eq!(
+        wave.apps[1]
+            .servers()
+            .map(|s| s.server_id.as_str())
+            .collect::<Vec<_>>(),
+        ["s-1"]
+    );
+}
+
+#[test]
+fn logical_ids_are_alphanumeric_start_with_a_letter_and_are_unique() {
+    let mut taken = std::collections::BTreeSet::new();
+    assert_eq!(
+        desired::logical_id("01-db.corp", &mut taken),
+        "Server01DbCorp"
+    );
+    assert_eq!(desired::logical_id("web_01", &mut taken), "Web01");
+    assert_eq!(desired::logical_id("web-01", &mut taken), "Web012");
+}
