@@ -15,6 +15,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub mod desired;
+pub mod reconcile;
+#[cfg(test)]
+mod reconcile_tests;
 pub mod rules;
 pub mod shape;
 pub mod source;

@@ -1,0 +1,347 @@
+//! What the planner must change so SMS holds what the plan resolves to: applications to
+//! create, update, configure, start replicating or (with `prune`) delete, and the drift
+//! it reports instead of touching an application that is launching or launched.
+//! Decided here from plain data; the app-planner calls SMS.
+
+use std::collections::BTreeMap;
+
+use super::desired::{DesiredApp, DesiredWave};
+use super::rules::MANAGED_TAG;
+use super::{LaunchSettings, ReplicationRoute, ReplicationSettings};
+use crate::model::{AppId, AppLaunchStatus, AppReplicationStatus, AppStatus, ServerId};
+
+/// An application as SMS holds it, with its configurations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExistingApp {
+    pub id: AppId,
+    pub name: String,
+    pub description: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub status: AppStatus,
+    pub launch_status: AppLaunchStatus,
+    pub replication_status: Option<AppReplicationStatus>,
+    /// Groups by name, each with its members.
+    pub groups: Vec<(String, Vec<ServerId>)>,
+    pub launch: Option<LaunchConfig>,
+    pub replication: Option<ReplicationConfig>,
+}
+
+/// An app's launch configuration, by group name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchConfig(pub BTreeMap<String, GroupLaunch>);
+
+/// One group's launch order and its servers' launch settings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupLaunch {
+    pub launch_order: Option<i32>,
+    pub servers: BTreeMap<ServerId, (String, LaunchSettings)>,
+}
+
+/// An app's replication configuration: each server's parameters, by group name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplicationConfig(pub BTreeMap<String, BTreeMap<ServerId, ReplicationSettings>>);
+
+/// A change to make in SMS.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// CreateApp (with a client token derived from the name, so a repeat makes no
+    /// second app), then its configurations.
+    Create {
+        app: AppSpec,
+        client_token: String,
+        launch: LaunchConfig,
+        replication: Option<ReplicationConfig>,
+    },
+    /// UpdateApp: groups, members, description or tags differ.
+    Update {
+        app_id: AppId,
+        app: AppSpec,
+        differences: Vec<String>,
+    },
+    PutLaunch {
+        app_id: AppId,
+        name: String,
+        config: LaunchConfig,
+    },
+    PutReplication {
+        app_id: AppId,
+        name: String,
+        config: ReplicationConfig,
+    },
+    StartReplication {
+        app_id: AppId,
+        name: String,
+    },
+    /// DeleteApp of a managed application the plan no longer names (`prune`).
+    Delete {
+        app_id: AppId,
+        name: String,
+    },
+}
+
+/// What CreateApp or UpdateApp sets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppSpec {
+    pub name: String,
+    pub description: Option<String>,
+    /// The plan's tags and the planner's own.
+    pub tags: BTreeMap<String, String>,
+    pub groups: Vec<(String, Vec<ServerId>)>,
+}
+
+/// An application that differs from the plan but is not changed, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drift {
+    pub app_id: AppId,
+    pub name: String,
+    pub differences: Vec<String>,
+    pub reason: String,
+}
+
+/// Everything one reconciliation decided.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reconciliation {
+    pub changes: Vec<Change>,
+    pub drift: Vec<Drift>,
+    /// Applications already as planned.
+    pub in_step: Vec<String>,
+    /// Applications with no resolved member yet: not created.
+    pub waiting: Vec<String>,
+}
+
+/// The client token for an application of the plan: stable across invocations and
+/// builds (FNV-1a of the name).
+pub fn client_token(name: &str) -> String {
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("autopilot-plan-{hash:016x}")
+}
+
+impl DesiredApp {
+    /// What CreateApp or UpdateApp should set.
+    pub fn spec(&self) -> AppSpec {
+        let mut tags = self.tags.clone();
+        tags.insert(MANAGED_TAG.to_owned(), self.name.clone());
+        AppSpec {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            tags,
+            groups: self
+                .groups
+                .iter()
+                .map(|g| {
+                    (
+                        g.name.clone(),
+                        g.servers.iter().map(|s| s.server_id.clone()).collect(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    pub fn launch_config(&self) -> LaunchConfig {
+        let groups = self.groups.iter().map(|group| {
+            let servers = group
+                .servers
+                .iter()
+                .map(|s| {
+                    (
+                        s.server_id.clone(),
+                        (s.logical_id.clone(), s.launch.clone()),
+                    )
+                })
+                .collect();
+            let launch = GroupLaunch {
+                launch_order: group.launch_order,
+                servers,
+            };
+            (group.name.clone(), launch)
+        });
+        LaunchConfig(groups.collect())
+    }
+
+    pub fn replication_config(&self) -> Option<ReplicationConfig> {
+        if self.replicated_by != ReplicationRoute::App {
+            return None;
+        }
+        let groups = self.groups.iter().map(|group| {
+            let servers = group
+                .servers
+                .iter()
+                .map(|s| (s.server_id.clone(), s.replication.clone()))
+                .collect();
+            (group.name.clone(), servers)
+        });
+        Some(ReplicationConfig(groups.collect()))
+    }
+}
+
+/// Decides what to change so that `existing` matches `wave`.
+pub fn reconcile(wave: &DesiredWave, existing: &[ExistingApp], prune: bool) -> Reconciliation {
+    let mut outcome = Reconciliation::default();
+    for desired in &wave.apps {
+        match find(existing, &desired.name) {
+            _ if desired.groups.is_empty() => outcome.waiting.push(desired.name.clone()),
+            None => outcome.changes.push(Change::Create {
+                app: desired.spec(),
+                client_token: client_token(&desired.name),
+                launch: desired.launch_config(),
+                replication: desired.replication_config(),
+            }),
+            Some(app) => align(desired, app, &mut outcome),
+        }
+    }
+    if prune {
+        for app in existing.iter().filter(|app| managed_elsewhere(app, wave)) {
+            if app.launch_status.is_launched() || launching(&app.launch_status) {
+                outcome.drift.push(Drift {
+                    app_id: app.id.clone(),
+                    name: app.name.clone(),
+                    differences: vec!["the plan no longer names it".into()],
+                    reason: format!("it is {}: terminate it before pruning", app.launch_status),
+                });
+            } else if !app.status.is_deleted() {
+                outcome.changes.push(Change::Delete {
+                    app_id: app.id.clone(),
+                    name: app.name.clone(),
+                });
+            }
+        }
+    }
+    outcome
+}
+
+/// The live application that stands for `name`: the one the planner tagged with it,
+/// else one of that name.
+fn find<'a>(existing: &'a [ExistingApp], name: &str) -> Option<&'a ExistingApp> {
+    let live = || existing.iter().filter(|app| !app.status.is_deleted());
+    live()
+        .find(|app| app.tags.get(MANAGED_TAG).map(String::as_str) == Some(name))
+        .or_else(|| live().find(|app| app.name == name))
+}
+
+fn managed_elsewhere(app: &ExistingApp, wave: &DesiredWave) -> bool {
+    app.tags
+        .get(MANAGED_TAG)
+        .is_some_and(|name| !wave.apps.iter().any(|desired| &desired.name == name))
+}
+
+fn launching(status: &AppLaunchStatus) -> bool {
+    matches!(
+        status,
+        AppLaunchStatus::LaunchPending
+            | AppLaunchStatus::LaunchInProgress
+            | AppLaunchStatus::TerminateInProgress
+    )
+}
+
+/// The changes that bring one existing application in line, or its drift.
+fn align(desired: &DesiredApp, app: &ExistingApp, outcome: &mut Reconciliation) {
+    let spec = desired.spec();
+    let launch = desired.launch_config();
+    let replication = desired.replication_config();
+    let spec_differences = spec_differences(&spec, app);
+    let mut differences = spec_differences.clone();
+    let launch_differs = app.launch.as_ref() != Some(&launch);
+    if launch_differs {
+        differences.push("launch configuration".into());
+    }
+    let replication_differs = replication.is_some() && app.replication != replication;
+    if replication_differs {
+        differences.push("replication configuration".into());
+    }
+    let not_started = replication.is_some()
+        && matches!(
+            app.replication_status,
+            None | Some(AppReplicationStatus::ReadyForConfiguration)
+                | Some(AppReplicationStatus::ReadyForReplication)
+                | Some(AppReplicationStatus::ReplicationStopped)
+        );
+    if differences.is_empty() && !not_started {
+        outcome.in_step.push(desired.name.clone());
+        return;
+    }
+    if app.launch_status.is_launched() || launching(&app.launch_status) {
+        outcome.drift.push(Drift {
+            app_id: app.id.clone(),
+            name: app.name.clone(),
+            differences,
+            reason: format!(
+                "it is {}: the planner changes no launched application",
+                app.launch_status
+            ),
+        });
+        return;
+    }
+    let (app_id, name) = (app.id.clone(), desired.name.clone());
+    // New members need their settings, so a change of members puts both again.
+    let members_changed = spec_differences.iter().any(|d| d.starts_with("group"));
+    let changes = &mut outcome.changes;
+    if !spec_differences.is_empty() {
+        changes.push(Change::Update {
+            app_id: app_id.clone(),
+            app: spec,
+            differences: spec_differences,
+        });
+    }
+    if launch_differs || members_changed {
+        changes.push(Change::PutLaunch {
+            app_id: app_id.clone(),
+            name: name.clone(),
+            config: launch,
+        });
+    }
+    if let Some(config) = replication {
+        if replication_differs || members_changed {
+            changes.push(Change::PutReplication {
+                app_id: app_id.clone(),
+                name: name.clone(),
+                config,
+            });
+        }
+        if not_started {
+            changes.push(Change::StartReplication { app_id, name });
+        }
+    }
+}
+
+/// How the application's name, description, tags and groups differ from `spec`.
+fn spec_differences(spec: &AppSpec, app: &ExistingApp) -> Vec<String> {
+    let mut differences = Vec::new();
+    if spec.description.is_some() && spec.description != app.description {
+        differences.push("description".into());
+    }
+    if spec.tags != app.tags {
+        differences.push("tags".into());
+    }
+    let existing: BTreeMap<&str, Vec<&ServerId>> = app
+        .groups
+        .iter()
+        .map(|(name, servers)| (name.as_str(), sorted(servers)))
+        .collect();
+    let wanted: BTreeMap<&str, Vec<&ServerId>> = spec
+        .groups
+        .iter()
+        .map(|(name, servers)| (name.as_str(), sorted(servers)))
+        .collect();
+    for (name, servers) in &wanted {
+        match existing.get(name) {
+            None => differences.push(format!("group `{name}` is missing")),
+            Some(held) if held != servers => {
+                differences.push(format!("group `{name}` has other members"))
+            }
+            Some(_) => {}
+        }
+    }
+    for name in existing.keys().filter(|name| !wanted.contains_key(*name)) {
+        differences.push(format!("group `{name}` is not in the plan"));
+    }
+    differences
+}
+
+fn sorted(servers: &[ServerId]) -> Vec<&ServerId> {
+    let mut sorted: Vec<&ServerId> = servers.iter().collect();
+    sorted.sort();
+    sorted
+}

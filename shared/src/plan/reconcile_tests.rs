@@ -1,0 +1,242 @@
+//! The planner's decisions: create what is missing, align what differs, report what it
+//! must not touch, prune only when asked; applying them leaves nothing to do, whatever
+//! the listing order.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+
+use super::desired::{self, DesiredWave};
+use super::reconcile::*;
+use super::rules::MANAGED_TAG;
+use super::Plan;
+use crate::model::{
+    AppId, AppLaunchStatus, AppReplicationStatus, AppStatus, Server, ServerId, VmServer,
+};
+
+const PLAN: &str = "version: 1
+defaults: { launch: { instanceType: t3.small, subnet: subnet-1, securityGroup: sg-1 } }
+applications:
+  - name: shop
+    replicatedBy: app
+    groups:
+      - { name: web, launchOrder: 2, servers: [web-01, web-02] }
+      - { name: db, launchOrder: 1, servers: [db-01] }
+  - name: intranet
+    groups: [{ name: all, servers: [intra-01] }]
+";
+
+fn catalog(names: &[&str]) -> Vec<Server> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| Server {
+            id: ServerId::from(format!("s-{i}").as_str()),
+            vm: VmServer {
+                vm_name: Some((*name).into()),
+                ..Default::default()
+            },
+            replication_job_id: None,
+            replication_job_terminated: false,
+        })
+        .collect()
+}
+
+fn wave(text: &str, names: &[&str]) -> DesiredWave {
+    desired::resolve(&Plan::parse(text).unwrap(), &catalog(names))
+}
+
+/// What SMS would hold after `changes` (a stand-in for the app-planner's calls).
+fn apply(existing: &mut Vec<ExistingApp>, changes: &[Change]) {
+    for change in changes {
+        match change {
+            Change::Create {
+                app,
+                launch,
+                replication,
+                ..
+            } => existing.push(ExistingApp {
+                id: AppId::from(format!("app-{}", existing.len()).as_str()),
+                name: app.name.clone(),
+                description: app.description.clone(),
+                tags: app.tags.clone(),
+                status: AppStatus::Active,
+                launch_status: AppLaunchStatus::ReadyForLaunch,
+                replication_status: replication
+                    .as_ref()
+                    .map(|_| AppReplicationStatus::ReplicationPending),
+                groups: app.groups.clone(),
+                launch: Some(launch.clone()),
+                replication: replication.clone(),
+            }),
+            Change::Update { app_id, app, .. } => {
+                let held = existing.iter_mut().find(|a| &a.id == app_id).unwrap();
+                held.groups = app.groups.clone();
+                held.tags = app.tags.clone();
+                held.description = app.description.clone().or(held.description.take());
+            }
+            Change::PutLaunch { app_id, config, .. } => {
+                existing
+                    .iter_mut()
+                    .find(|a| &a.id == app_id)
+                    .unwrap()
+                    .launch = Some(config.clone());
+            }
+            Change::PutReplication { app_id, config, .. } => {
+                existing
+                    .iter_mut()
+                    .find(|a| &a.id == app_id)
+                    .unwrap()
+                    .replication = Some(config.clone());
+            }
+            Change::StartReplication { app_id, .. } => {
+                existing
+                    .iter_mut()
+                    .find(|a| &a.id == app_id)
+                    .unwrap()
+                    .replication_status = Some(AppReplicationStatus::ReplicationPending);
+            }
+            Change::Delete { app_id, .. } => existing.retain(|a| &a.id != app_id),
+        }
+    }
+}
+
+/// Reconciles and applies the changes.
+fn settle(wave: &DesiredWave, existing: &mut Vec<ExistingApp>) {
+    let changes = reconcile(wave, existing, false).changes;
+    apply(existing, &changes);
+}
+
+#[test]
+fn a_fresh_account_gets_every_application_created_and_configured() {
+    let wave = wave(PLAN, &["web-01", "web-02", "db-01", "intra-01"]);
+    let outcome = reconcile(&wave, &[], false);
+    assert_eq!(outcome.changes.len(), 2);
+    let Change::Create {
+        app,
+        client_token: token,
+        launch,
+        replication,
+    } = &outcome.changes[0]
+    else {
+        panic!("{:?}", outcome.changes[0]);
+    };
+    assert_eq!(app.name, "shop");
+    assert_eq!(token, &client_token("shop"));
+    assert_eq!(app.tags.get(MANAGED_TAG).map(String::as_str), Some("shop"));
+    assert_eq!(launch.0["db"].launch_order, Some(1));
+    let (logical_id, settings) = &launch.0["web"].servers[&ServerId::from("s-1")];
+    assert_eq!(
+        (logical_id.as_str(), settings.instance_type.as_deref()),
+        ("Web02", Some("t3.small"))
+    );
+    assert!(
+        replication.is_some(),
+        "shop is replicated by app replication"
+    );
+    let Change::Create { replication, .. } = &outcome.changes[1] else {
+        panic!()
+    };
+    assert!(
+        replication.is_none(),
+        "intranet's servers get standalone jobs"
+    );
+}
+
+#[test]
+fn applying_the_changes_leaves_nothing_to_do() {
+    let wave = wave(PLAN, &["web-01", "web-02", "db-01", "intra-01"]);
+    let mut existing = Vec::new();
+    settle(&wave, &mut existing);
+    let again = reconcile(&wave, &existing, false);
+    assert!(again.changes.is_empty(), "{:?}", again.changes);
+    assert_eq!(again.in_step, ["shop", "intranet"]);
+}
+
+#[test]
+fn a_new_member_updates_the_app_and_puts_its_configurations_again() {
+    let mut existing = Vec::new();
+    let before = wave(PLAN, &["web-01", "db-01", "intra-01"]);
+    settle(&before, &mut existing);
+    let after = wave(PLAN, &["web-01", "db-01", "intra-01", "web-02"]);
+    let outcome = reconcile(&after, &existing, false);
+    let kinds: Vec<&str> = outcome
+        .changes
+        .iter()
+        .map(|c| match c {
+            Change::Update { .. } => "update",
+            Change::PutLaunch { .. } => "launch",
+            Change::PutReplication { .. } => "replication",
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(kinds, ["update", "launch", "replication"]);
+    let Change::Update { differences, .. } = &outcome.changes[0] else {
+        panic!()
+    };
+    assert_eq!(differences, &["group `web` has other members"]);
+}
+
+#[test]
+fn a_launched_application_is_reported_as_drift_not_changed() {
+    let mut existing = Vec::new();
+    let before = wave(PLAN, &["web-01", "db-01", "intra-01"]);
+    settle(&before, &mut existing);
+    existing[0].launch_status = AppLaunchStatus::Launched;
+    let after = wave(PLAN, &["web-01", "db-01", "intra-01", "web-02"]);
+    let outcome = reconcile(&after, &existing, false);
+    assert!(outcome.changes.is_empty(), "{:?}", outcome.changes);
+    assert_eq!(outcome.drift.len(), 1);
+    assert!(
+        outcome.drift[0].reason.contains("LAUNCHED"),
+        "{:?}",
+        outcome.drift
+    );
+}
+
+#[test]
+fn only_managed_applications_are_pruned_and_only_when_asked() {
+    let mut existing = Vec::new();
+    settle(&wave(PLAN, &["web-01", "db-01", "intra-01"]), &mut existing);
+    let mut by_hand = existing[1].clone();
+    by_hand.id = AppId::from("app-by-hand");
+    by_hand.name = "legacy".into();
+    by_hand.tags = BTreeMap::new();
+    existing.push(by_hand);
+    let smaller = PLAN.split("  - name: intranet").next().unwrap();
+    let wave = wave(smaller, &["web-01", "db-01", "intra-01"]);
+    assert!(reconcile(&wave, &existing, false).changes.is_empty());
+    let pruned = reconcile(&wave, &existing, true).changes;
+    assert_eq!(
+        pruned,
+        [Change::Delete {
+            app_id: AppId::from("app-1"),
+            name: "intranet".into()
+        }]
+    );
+}
+
+#[test]
+fn an_application_with_no_member_found_yet_waits() {
+    let outcome = reconcile(&wave(PLAN, &["web-01"]), &[], false);
+    assert_eq!(outcome.waiting, ["intranet"]);
+    assert_eq!(outcome.changes.len(), 1);
+}
+
+proptest! {
+    #[test]
+    fn decisions_do_not_depend_on_the_listing_order(present in proptest::sample::subsequence(vec!["web-01", "web-02", "db-01", "intra-01"], 0..=4), rotate in 0usize..4) {
+        let full = wave(PLAN, &["web-01", "web-02", "db-01", "intra-01"]);
+        let mut existing = Vec::new();
+        settle(&wave(PLAN, &present), &mut existing);
+        let forward = reconcile(&full, &existing, false);
+        if !existing.is_empty() {
+            let turn = rotate % existing.len();
+            existing.rotate_left(turn);
+        }
+        let turned = reconcile(&full, &existing, false);
+        prop_assert_eq!(&forward.changes, &turned.changes);
+        apply(&mut existing, &turned.changes);
+        prop_assert!(reconcile(&full, &existing, false).changes.is_empty());
+    }
+}
