@@ -185,3 +185,38 @@ async fn app_replication_passes_through_its_documented_states() {
         Replication::ReplicationStopped
     );
 }
+
+#[tokio::test]
+async fn a_repeated_create_app_with_its_client_token_makes_no_second_app() {
+    let (_emu, sms, servers) = imported().await;
+    let create = |token: &'static str| {
+        let group = ServerGroup::builder()
+            .name("tier")
+            .server_list(
+                aws_sdk_sms::types::Server::builder()
+                    .server_id(&servers[0])
+                    .build(),
+            )
+            .build();
+        sms.create_app()
+            .name("shop")
+            .client_token(token)
+            .server_groups(group)
+            .send()
+    };
+    let first = create("plan-shop").await.expect("CreateApp");
+    let again = create("plan-shop").await.expect("the same CreateApp again");
+    let id = |answer: &aws_sdk_sms::operation::create_app::CreateAppOutput| {
+        answer
+            .app_summary()
+            .and_then(|s| s.app_id())
+            .map(str::to_owned)
+    };
+    assert_eq!(id(&first), id(&again));
+    let listed = sms.list_apps().send().await.expect("ListApps");
+    assert_eq!(listed.apps().len(), 1);
+    let other = create("another-token")
+        .await
+        .expect_err("the server is taken");
+    assert!(other.into_service_error().is_invalid_parameter_exception());
+}

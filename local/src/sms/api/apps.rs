@@ -20,6 +20,15 @@ use crate::sms::protocol::{
 };
 
 pub(super) fn create_app(engine: &mut Engine, input: &Value) -> Result<Value, ApiError> {
+    let client_token = opt_str(input, "clientToken")?;
+    // A repeat of a creation answers with the app it made, before anything is checked
+    // again (its servers now belong to that app).
+    if let Some(key) = client_token
+        .as_deref()
+        .and_then(|t| engine.app_created_with(t))
+    {
+        return Ok(app_full(engine, key));
+    }
     let name = opt_str(input, "name")?.unwrap_or_else(|| "unnamed".into());
     let description = opt_str(input, "description")?;
     let role_name = opt_str(input, "roleName")?;
@@ -31,6 +40,7 @@ pub(super) fn create_app(engine: &mut Engine, input: &Value) -> Result<Value, Ap
         role_name,
         tags,
         groups,
+        client_token,
     });
     Ok(app_full(engine, key))
 }

@@ -68,6 +68,8 @@ pub struct App {
     pub launch_failures_left: u32,
     /// Launches that ended LAUNCH_FAILED so far.
     pub launches_failed: u32,
+    /// The `clientToken` CreateApp was called with.
+    pub client_token: Option<String>,
 }
 
 impl App {
@@ -105,6 +107,8 @@ pub(crate) struct NewApp {
     pub tags: Vec<(String, String)>,
     /// Server groups (new ids are drawn for all of them).
     pub groups: Vec<GroupInput>,
+    /// The caller's idempotency token.
+    pub client_token: Option<String>,
 }
 
 /// Parameters of UpdateApp: `None` leaves a field as it is.
@@ -144,6 +148,7 @@ impl Engine {
                 role_name: None,
                 tags: spec.tags.clone().into_iter().collect(),
                 groups,
+                client_token: None,
             });
             self.apps[app].launch_failures_left = spec.launch_failures;
             if let Some(launch) = &spec.launch {
@@ -214,6 +219,7 @@ impl Engine {
             epoch: 0,
             launch_failures_left: 0,
             launches_failed: 0,
+            client_token: new.client_token,
         });
         self.app_by_id.insert(id, idx);
         idx
@@ -227,6 +233,16 @@ impl Engine {
             .filter(|&a| self.apps[a].status != AppStatus::Deleted)
             .map(AppKey)
             .ok_or_else(|| ApiError::invalid(format!("App {id} does not exist")))
+    }
+
+    /// The app a CreateApp with `token` made, unless it was deleted since.
+    pub(crate) fn app_created_with(&self, token: &str) -> Option<AppKey> {
+        self.apps
+            .iter()
+            .position(|a| {
+                a.client_token.as_deref() == Some(token) && a.status != AppStatus::Deleted
+            })
+            .map(AppKey)
     }
 
     /// An app found by [`Engine::find_app`].
