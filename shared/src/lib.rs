@@ -7,11 +7,14 @@
 //! - the domain: [`model`] (servers, jobs, apps, their states and versions), built from
 //!   SDK answers in [`sms_convert`] and nowhere else;
 //! - observing and acting on SMS: [`sms_api`] (the paginated sweeps, GetApp,
-//!   CreateReplicationJob), [`app_cache`] (GetApp answers shared across invocations);
+//!   CreateReplicationJob), [`sms_app_config`] (app launch and replication
+//!   configurations on the wire), [`app_cache`] (GetApp answers shared across
+//!   invocations);
 //! - deciding, purely: [`wave_policy`] (which servers get jobs), [`failures`] (which
 //!   failures are new, and what to do about them), [`readiness`] (which apps may
 //!   launch, and when), [`launches`] (which holds and failed launches were reported,
-//!   and whether a failed launch is tried again);
+//!   and whether a failed launch is tried again), [`plan`] (the wave plan: reading it,
+//!   resolving it against the catalog, and what SMS must change to match it);
 //! - publishing: [`events`] (the details, with their JSON Schemas in `shared/schemas/`),
 //!   [`publisher`] (PutEvents in batches, failed entries retried);
 //! - storing: [`artifacts`] (state objects in the artifacts bucket), [`outbox`] (decided
@@ -39,6 +42,7 @@ pub mod publisher;
 pub mod readiness;
 pub mod runtime;
 pub mod sms_api;
+pub mod sms_app_config;
 pub mod sms_convert;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
