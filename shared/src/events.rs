@@ -274,6 +274,72 @@ pub struct AppLaunchHeld {
     pub reason: String,
 }
 
+/// The planner created, updated or deleted an application to match the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppPlanned {
+    pub app_name: String,
+    /// None in a dry run of a creation.
+    pub app_id: Option<AppId>,
+    pub change: PlanChange,
+    /// What differed from the plan (empty for a creation).
+    #[serde(default)]
+    pub differences: Vec<String>,
+    /// Member servers after the change.
+    pub servers: u32,
+}
+
+/// What the planner did to an application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum PlanChange {
+    Created,
+    Updated,
+    Deleted,
+}
+
+/// The planner put an application's launch or replication configuration, or started
+/// its replication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppConfigured {
+    pub app_name: String,
+    pub app_id: Option<AppId>,
+    pub configuration: PlannedConfiguration,
+}
+
+/// Which configuration the planner put.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum PlannedConfiguration {
+    Launch,
+    Replication,
+    ReplicationStarted,
+}
+
+/// An application differs from the plan and the planner leaves it (launched or
+/// launching); sent once per application and set of differences.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanDrift {
+    pub app_name: String,
+    pub app_id: AppId,
+    pub differences: Vec<String>,
+    pub reason: String,
+}
+
+/// The plan was refused and nothing was changed; sent once per version of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanRejected {
+    /// Where the plan is, `s3://bucket/key`.
+    pub plan: String,
+    /// The version refused (a digest of its text).
+    pub plan_version: String,
+    /// Every problem, with its line where known.
+    pub problems: Vec<String>,
+}
+
 detail_types!(
     ImportCatalogRequested,
     CatalogImportStarted,
@@ -290,6 +356,10 @@ detail_types!(
     AppLaunched,
     AppLaunchFailed,
     AppLaunchHeld,
+    AppPlanned,
+    AppConfigured,
+    PlanDrift,
+    PlanRejected,
 );
 
 #[cfg(test)]
@@ -330,6 +400,8 @@ mod tests {
         let committed = std::fs::read_dir(schema_dir())
             .expect("shared/schemas exists")
             .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            // The plan's schema lives beside the events' (checked by `plan::tests`).
+            .filter(|file| file != "plan.schema.json")
             .filter(|file| {
                 !schemas
                     .iter()

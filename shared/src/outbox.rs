@@ -15,6 +15,7 @@ use crate::error::AutopilotError;
 use crate::events::OutgoingEvent;
 use crate::failures::FailureSnapshot;
 use crate::launches::LaunchLedger;
+use crate::plan::ledger::PlannerLedger;
 use crate::publisher::EventPublisher;
 use crate::runtime;
 
@@ -28,6 +29,12 @@ pub trait WithOutbox: Serialize {
 }
 
 impl WithOutbox for FailureSnapshot {
+    fn outbox_mut(&mut self) -> &mut Vec<OutgoingEvent> {
+        &mut self.outbox
+    }
+}
+
+impl WithOutbox for PlannerLedger {
     fn outbox_mut(&mut self) -> &mut Vec<OutgoingEvent> {
         &mut self.outbox
     }

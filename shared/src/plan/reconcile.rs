@@ -110,12 +110,9 @@ pub struct Reconciliation {
 }
 
 /// The client token for an application of the plan: stable across invocations and
-/// builds (FNV-1a of the name).
+/// builds.
 pub fn client_token(name: &str) -> String {
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    format!("autopilot-plan-{hash:016x}")
+    format!("autopilot-plan-{}", super::digest(name.as_bytes()))
 }
 
 impl DesiredApp {

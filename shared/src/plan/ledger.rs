@@ -1,0 +1,85 @@
+//! What the planner remembers between invocations, so each report goes out once: the
+//! plan version last refused, the drift last reported per application, and the outbox.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::digest;
+use crate::events::OutgoingEvent;
+use crate::model::AppId;
+
+/// Stored as JSON in the artifacts bucket; unknown fields are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannerLedger {
+    /// The version of the plan last refused, reported once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<String>,
+    /// The drift reported per application, as a digest of its differences.
+    #[serde(default)]
+    pub drift: BTreeMap<AppId, String>,
+    /// Events decided but not yet published (see `outbox`).
+    #[serde(default)]
+    pub outbox: Vec<OutgoingEvent>,
+}
+
+impl PlannerLedger {
+    /// Records a refused plan version; true when it was not reported yet.
+    pub fn report_rejection(&mut self, version: &str) -> bool {
+        if self.rejected.as_deref() == Some(version) {
+            return false;
+        }
+        self.rejected = Some(version.to_owned());
+        true
+    }
+
+    /// The plan was accepted: a later refusal of any version is news again.
+    pub fn accepted(&mut self) {
+        self.rejected = None;
+    }
+
+    /// Records an application's drift; true when these differences were not reported.
+    pub fn report_drift(&mut self, app: &AppId, differences: &[String]) -> bool {
+        let seen = digest(differences.join("\n").as_bytes());
+        if self.drift.get(app) == Some(&seen) {
+            return false;
+        }
+        self.drift.insert(app.clone(), seen);
+        true
+    }
+
+    /// Forgets the drift of applications that no longer drift.
+    pub fn keep_drift_of(&mut self, drifting: &[&AppId]) {
+        self.drift.retain(|app, _| drifting.contains(&app));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejections_and_drift_are_reported_once_until_they_change() {
+        let mut ledger = PlannerLedger::default();
+        assert!(ledger.report_rejection("v1"));
+        assert!(!ledger.report_rejection("v1"));
+        assert!(ledger.report_rejection("v2"));
+        ledger.accepted();
+        assert!(
+            ledger.report_rejection("v2"),
+            "refused again after an accepted plan"
+        );
+
+        let app = AppId::from("app-1");
+        let differences = vec!["tags".to_owned()];
+        assert!(ledger.report_drift(&app, &differences));
+        assert!(!ledger.report_drift(&app, &differences));
+        assert!(ledger.report_drift(
+            &app,
+            &["tags".to_owned(), "launch configuration".to_owned()]
+        ));
+        ledger.keep_drift_of(&[]);
+        assert!(ledger.report_drift(&app, &differences));
+    }
+}
