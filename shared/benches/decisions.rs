@@ -88,6 +88,7 @@ fn apps(catalog: &[Server]) -> Vec<App> {
             App {
                 id: AppId(format!("app-{a:04}")),
                 name: Some(format!("app-{a:04}")),
+                description: None,
                 launch_status: AppLaunchStatus::ReadyForLaunch,
                 launch_status_message: None,
                 replication_status: None,

@@ -26,13 +26,9 @@ pub async fn load_json<T: DeserializeOwned + Default>(
             return Err(AwsCallError::from_sdk("S3", "GetObject", &error).into());
         }
     };
-    // A body cut off in transit says nothing about the object: worth retrying.
-    let bytes = object.body.collect().await.map_err(|error| AwsCallError {
-        service: "S3",
-        operation: "GetObject",
-        kind: crate::error::AwsErrorKind::Transport,
-        status: None,
-        message: format!("s3://{bucket}/{key}: body could not be read: {error}"),
+    let bytes = object.body.collect().await.map_err(|error| {
+        let message = format!("s3://{bucket}/{key}: body could not be read: {error}");
+        AwsCallError::body_cut_off("S3", "GetObject", message)
     })?;
     serde_json::from_slice(&bytes.into_bytes()).map_err(|error| AutopilotError::CorruptState {
         bucket: bucket.to_owned(),

@@ -463,6 +463,50 @@ impl FunctionConfig for AppLauncherConfig {
     }
 }
 
+/// Where the app-planner finds the plan and what it passes to SMS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppPlannerConfig {
+    pub common: CommonConfig,
+    pub artifacts_bucket: String,
+    /// The plan's key in the artifacts bucket.
+    pub plan_key: String,
+    /// The service role SMS uses for the applications it creates (CreateApp
+    /// `roleName`); SMS's default role when unset.
+    pub app_role_name: Option<String>,
+    /// The role CloudFormation uses to launch them (PutAppLaunchConfiguration
+    /// `roleName`); SMS's default when unset.
+    pub launch_role_name: Option<String>,
+}
+
+/// The default key of the plan in the artifacts bucket.
+pub const DEFAULT_PLAN_KEY: &str = "plan/wave-plan.yaml";
+
+impl FunctionConfig for AppPlannerConfig {
+    fn common(&self) -> &CommonConfig {
+        &self.common
+    }
+
+    fn read(env: &mut EnvReader<'_>) -> Self {
+        let plan_key = env
+            .optional_string("PLAN_KEY")
+            .unwrap_or_else(|| DEFAULT_PLAN_KEY.to_owned());
+        if plan_key.starts_with('/') || plan_key.starts_with("state/") {
+            env.fail(
+                "PLAN_KEY",
+                format!("`{plan_key}` is not a key for the plan"),
+                "an object key outside state/, without a leading /",
+            );
+        }
+        Self {
+            common: CommonConfig::read(env),
+            artifacts_bucket: artifacts_bucket(env),
+            plan_key,
+            app_role_name: env.optional_string("APP_ROLE_NAME"),
+            launch_role_name: env.optional_string("LAUNCH_ROLE_NAME"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -182,6 +182,17 @@ impl AwsCallError {
         }
     }
 
+    /// A body cut off in transit: it says nothing about the object, so worth retrying.
+    pub fn body_cut_off(service: &'static str, operation: &'static str, message: String) -> Self {
+        Self {
+            service,
+            operation,
+            kind: AwsErrorKind::Transport,
+            status: None,
+            message,
+        }
+    }
+
     pub fn retryability(&self) -> Retryability {
         use AwsErrorKind::*;
         match &self.kind {

@@ -443,6 +443,8 @@ pub struct Tag {
 pub struct App {
     pub id: AppId,
     pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     pub launch_status: AppLaunchStatus,
     /// Why the launch status is what it is (e.g. what makes a configuration invalid,
     /// why a launch failed), as the service words it.

@@ -270,6 +270,7 @@ mod tests {
         App {
             id: "app-1".into(),
             name: Some("billing".into()),
+            description: None,
             launch_status: status,
             launch_status_message: None,
             replication_status: None,

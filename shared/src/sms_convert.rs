@@ -162,6 +162,7 @@ pub fn app(
     Ok(App {
         id: require(summary.app_id(), "AppSummary", "appId")?.into(),
         name: summary.name().map(str::to_owned),
+        description: summary.description().map(str::to_owned),
         launch_status: summary
             .launch_status()
             .map_or(AppLaunchStatus::Unknown(String::new()), |s| {

@@ -18,6 +18,27 @@ pub const SCHEDULE_DETAIL_TYPE: &str = "Scheduled Event";
 /// `source` and `detail-type` of SMS job state changes.
 pub const SMS_SOURCE: &str = "aws.sms";
 pub const SMS_JOB_STATE_CHANGE: &str = "Server Migration Job State Change";
+/// `source` and `detail-type` of S3's EventBridge notifications of new objects.
+pub const S3_SOURCE: &str = "aws.s3";
+pub const S3_OBJECT_CREATED: &str = "Object Created";
+
+/// The object an S3 "Object Created" notification names.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct ObjectCreated {
+    pub bucket: ObjectBucket,
+    pub object: ObjectKey,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct ObjectBucket {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct ObjectKey {
+    pub key: String,
+}
+
 /// EventBridge refuses events larger than this (256 KB), so a bigger payload did not come
 /// through it and is refused before its ids reach SMS or S3.
 pub const MAX_EVENT_BYTES: usize = 256 * 1024;
@@ -91,6 +112,12 @@ impl Incoming {
     pub fn sms_job_state_change(&self) -> Option<Result<JobStateChange, AutopilotError>> {
         self.is(SMS_SOURCE, SMS_JOB_STATE_CHANGE)
             .then(|| self.detail_as::<JobStateChange>())
+    }
+
+    /// S3's notification of a new object (EventBridge notifications on the bucket).
+    pub fn s3_object_created(&self) -> Option<Result<ObjectCreated, AutopilotError>> {
+        self.is(S3_SOURCE, S3_OBJECT_CREATED)
+            .then(|| self.detail_as::<ObjectCreated>())
     }
 
     fn detail_as<T: DeserializeOwned>(&self) -> Result<T, AutopilotError> {

@@ -1,0 +1,308 @@
+//! The planner's changes made in SMS, each followed by the events that announce it:
+//! CreateApp (with its client token) and its configurations, UpdateApp,
+//! PutAppLaunchConfiguration (`autoLaunch` false: the launcher decides),
+//! PutAppReplicationConfiguration, StartAppReplication and DeleteApp. A dry run calls
+//! nothing and announces what it would do.
+
+use std::collections::BTreeMap;
+
+use autopilot_core::events::{
+    AppConfigured, AppPlanned, OutgoingEvent, PlanChange, PlannedConfiguration,
+};
+use autopilot_core::model::{AppId, ServerId};
+use autopilot_core::plan::reconcile::{AppSpec, Change, LaunchConfig, ReplicationConfig};
+use autopilot_core::{sms_app_config, AwsCallError};
+use aws_sdk_sms::types::{Server, ServerGroup, Tag};
+
+use crate::PlannerContext;
+
+/// Group ids by group name, per application.
+pub type GroupIds = BTreeMap<AppId, BTreeMap<String, String>>;
+
+/// Makes one change; returns its events. `ids` learns the groups SMS answers with.
+pub async fn apply(
+    context: &PlannerContext,
+    change: Change,
+    ids: &mut GroupIds,
+) -> Result<Vec<OutgoingEvent>, AwsCallError> {
+    let dry_run = context.dry_run();
+    let configured = |app_id: &AppId, name: &str, configuration| {
+        let event = AppConfigured {
+            app_name: name.to_owned(),
+            app_id: Some(app_id.clone()),
+            configuration,
+        };
+        OutgoingEvent::new(event, dry_run)
+    };
+    match change {
+        Change::Create {
+            app,
+            client_token,
+            launch,
+            replication,
+        } => create(context, app, &client_token, launch, replication, ids).await,
+        Change::Update {
+            app_id,
+            app,
+            differences,
+        } => {
+            let servers = member_count(&app);
+            let name = app.name.clone();
+            let groups = update(context, &app_id, app, ids.get(&app_id)).await?;
+            ids.insert(app_id.clone(), groups);
+            let planned = AppPlanned {
+                app_name: name,
+                app_id: Some(app_id),
+                change: PlanChange::Updated,
+                differences,
+                servers,
+            };
+            Ok(vec![OutgoingEvent::new(planned, dry_run)])
+        }
+        Change::PutLaunch {
+            app_id,
+            name,
+            config,
+        } => {
+            put_launch(context, &app_id, &config, ids.get(&app_id)).await?;
+            Ok(vec![configured(
+                &app_id,
+                &name,
+                PlannedConfiguration::Launch,
+            )])
+        }
+        Change::PutReplication {
+            app_id,
+            name,
+            config,
+        } => {
+            put_replication(context, &app_id, &config, ids.get(&app_id)).await?;
+            Ok(vec![configured(
+                &app_id,
+                &name,
+                PlannedConfiguration::Replication,
+            )])
+        }
+        Change::StartReplication { app_id, name } => {
+            start_replication(context, &app_id).await?;
+            Ok(vec![configured(
+                &app_id,
+                &name,
+                PlannedConfiguration::ReplicationStarted,
+            )])
+        }
+        Change::Delete { app_id, name } => {
+            if !dry_run {
+                let answer = context
+                    .sms
+                    .delete_app()
+                    .app_id(app_id.as_str())
+                    .send()
+                    .await;
+                answer.map_err(|e| AwsCallError::from_sdk("SMS", "DeleteApp", &e))?;
+            }
+            let planned = AppPlanned {
+                app_name: name,
+                app_id: Some(app_id),
+                change: PlanChange::Deleted,
+                differences: Vec::new(),
+                servers: 0,
+            };
+            Ok(vec![OutgoingEvent::new(planned, dry_run)])
+        }
+    }
+}
+
+fn member_count(app: &AppSpec) -> u32 {
+    let count: usize = app.groups.iter().map(|(_, servers)| servers.len()).sum();
+    u32::try_from(count).unwrap_or(u32::MAX)
+}
+
+/// CreateApp, then the launch configuration, then app replication where planned.
+async fn create(
+    context: &PlannerContext,
+    app: AppSpec,
+    client_token: &str,
+    launch: LaunchConfig,
+    replication: Option<ReplicationConfig>,
+    ids: &mut GroupIds,
+) -> Result<Vec<OutgoingEvent>, AwsCallError> {
+    let dry_run = context.dry_run();
+    let servers = member_count(&app);
+    let name = app.name.clone();
+    let app_id = if dry_run {
+        None
+    } else {
+        let answer = context
+            .sms
+            .create_app()
+            .name(&app.name)
+            .set_description(app.description.clone())
+            .set_role_name(context.config.app_role_name.clone())
+            .client_token(client_token)
+            .set_server_groups(Some(server_groups(&app.groups, None)))
+            .set_tags(Some(tags(&app.tags)))
+            .send()
+            .await
+            .map_err(|e| AwsCallError::from_sdk("SMS", "CreateApp", &e))?;
+        let id = answer
+            .app_summary()
+            .and_then(|s| s.app_id())
+            .map(AppId::from);
+        let id = id.ok_or_else(|| {
+            AwsCallError::sms_protocol(
+                "CreateApp",
+                "MissingField",
+                "CreateApp answered without an appId".into(),
+            )
+        })?;
+        ids.insert(id.clone(), answered_ids(answer.server_groups()));
+        Some(id)
+    };
+    let planned = AppPlanned {
+        app_name: name.clone(),
+        app_id: app_id.clone(),
+        change: PlanChange::Created,
+        differences: Vec::new(),
+        servers,
+    };
+    let mut events = vec![OutgoingEvent::new(planned, dry_run)];
+    let configured = |configuration| {
+        let event = AppConfigured {
+            app_name: name.clone(),
+            app_id: app_id.clone(),
+            configuration,
+        };
+        OutgoingEvent::new(event, dry_run)
+    };
+    if let Some(id) = &app_id {
+        put_launch(context, id, &launch, ids.get(id)).await?;
+    }
+    events.push(configured(PlannedConfiguration::Launch));
+    if let Some(replication) = replication {
+        if let Some(id) = &app_id {
+            put_replication(context, id, &replication, ids.get(id)).await?;
+            start_replication(context, id).await?;
+        }
+        events.push(configured(PlannedConfiguration::Replication));
+        events.push(configured(PlannedConfiguration::ReplicationStarted));
+    }
+    Ok(events)
+}
+
+/// UpdateApp, groups keeping their ids by name; returns the groups' ids after it.
+async fn update(
+    context: &PlannerContext,
+    app_id: &AppId,
+    app: AppSpec,
+    known: Option<&BTreeMap<String, String>>,
+) -> Result<BTreeMap<String, String>, AwsCallError> {
+    if context.dry_run() {
+        return Ok(known.cloned().unwrap_or_default());
+    }
+    let answer = context
+        .sms
+        .update_app()
+        .app_id(app_id.as_str())
+        .name(&app.name)
+        .set_description(app.description.clone())
+        .set_server_groups(Some(server_groups(&app.groups, known)))
+        .set_tags(Some(tags(&app.tags)))
+        .send()
+        .await
+        .map_err(|e| AwsCallError::from_sdk("SMS", "UpdateApp", &e))?;
+    Ok(answered_ids(answer.server_groups()))
+}
+
+async fn put_launch(
+    context: &PlannerContext,
+    app_id: &AppId,
+    config: &LaunchConfig,
+    ids: Option<&BTreeMap<String, String>>,
+) -> Result<(), AwsCallError> {
+    if context.dry_run() {
+        return Ok(());
+    }
+    let groups = sms_app_config::launch_config_to(config, ids.unwrap_or(&BTreeMap::new()));
+    context
+        .sms
+        .put_app_launch_configuration()
+        .app_id(app_id.as_str())
+        .set_role_name(context.config.launch_role_name.clone())
+        .auto_launch(false)
+        .set_server_group_launch_configurations(Some(groups))
+        .send()
+        .await
+        .map_err(|e| AwsCallError::from_sdk("SMS", "PutAppLaunchConfiguration", &e))?;
+    Ok(())
+}
+
+async fn put_replication(
+    context: &PlannerContext,
+    app_id: &AppId,
+    config: &ReplicationConfig,
+    ids: Option<&BTreeMap<String, String>>,
+) -> Result<(), AwsCallError> {
+    if context.dry_run() {
+        return Ok(());
+    }
+    let groups = sms_app_config::replication_config_to(config, ids.unwrap_or(&BTreeMap::new()));
+    context
+        .sms
+        .put_app_replication_configuration()
+        .app_id(app_id.as_str())
+        .set_server_group_replication_configurations(Some(groups))
+        .send()
+        .await
+        .map_err(|e| AwsCallError::from_sdk("SMS", "PutAppReplicationConfiguration", &e))?;
+    Ok(())
+}
+
+async fn start_replication(context: &PlannerContext, app_id: &AppId) -> Result<(), AwsCallError> {
+    if context.dry_run() {
+        return Ok(());
+    }
+    let answer = context
+        .sms
+        .start_app_replication()
+        .app_id(app_id.as_str())
+        .send()
+        .await;
+    answer.map_err(|e| AwsCallError::from_sdk("SMS", "StartAppReplication", &e))?;
+    Ok(())
+}
+
+/// Server groups as CreateApp and UpdateApp take them; a group SMS already knows keeps
+/// its id.
+fn server_groups(
+    groups: &[(String, Vec<ServerId>)],
+    known: Option<&BTreeMap<String, String>>,
+) -> Vec<ServerGroup> {
+    groups
+        .iter()
+        .map(|(name, servers)| {
+            let members = servers
+                .iter()
+                .map(|id| Server::builder().server_id(id.as_str()).build())
+                .collect();
+            ServerGroup::builder()
+                .name(name)
+                .set_server_group_id(known.and_then(|k| k.get(name)).cloned())
+                .set_server_list(Some(members))
+                .build()
+        })
+        .collect()
+}
+
+fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .map(|(key, value)| Tag::builder().key(key).value(value).build())
+        .collect()
+}
+
+fn answered_ids(groups: &[ServerGroup]) -> BTreeMap<String, String> {
+    groups
+        .iter()
+        .filter_map(|g| Some((g.name()?.to_owned(), g.server_group_id()?.to_owned())))
+        .collect()
+}

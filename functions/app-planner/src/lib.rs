@@ -1,0 +1,247 @@
+//! app-planner: makes SMS hold the applications the wave plan declares. On its
+//! schedule, when the plan object changes (S3's EventBridge notification) and when a
+//! catalog import starts, it reads the plan from the artifacts bucket, resolves its
+//! members against the catalog, and creates, updates and configures applications
+//! (launch configuration always, app replication where the plan routes it), never
+//! changing one that is launching or launched (that is reported as drift), never
+//! touching an application the plan does not name unless it carries the planner's tag,
+//! and deleting only with `prune`. An invalid plan, or one whose members conflict in the
+//! catalog, changes nothing and is reported once per version.
+//!
+//! Reports wait in the ledger's outbox (`state/app-planner/`) until published. The
+//! changes themselves need no claim: each is idempotent (CreateApp carries a client
+//! token derived from the application's name), so an invocation cut off half way is
+//! completed by the next.
+
+use std::sync::Arc;
+
+use autopilot_core::app_cache::AppCache;
+use autopilot_core::artifacts;
+use autopilot_core::config::AppPlannerConfig;
+use autopilot_core::events::{CatalogImportStarted, OutgoingEvent, PlanDrift, PlanRejected};
+use autopilot_core::model::AppId;
+use autopilot_core::outbox::{self, StateObject};
+use autopilot_core::plan::desired::{self, DesiredWave};
+use autopilot_core::plan::ledger::PlannerLedger;
+use autopilot_core::plan::reconcile::{self, Reconciliation};
+use autopilot_core::plan::{digest, Plan, PlanProblem, PlanRejected as Refusal};
+use autopilot_core::runtime::Context;
+use autopilot_core::trigger::Incoming;
+use autopilot_core::AutopilotError;
+use serde::Serialize;
+use serde_json::Value;
+
+mod apply;
+mod observe;
+
+/// Where the ledger lives in the artifacts bucket.
+pub const LEDGER_KEY: &str = "state/app-planner/ledger.json";
+
+/// The planner's context: its configuration and the remembered apps.
+pub type PlannerContext = Context<AppPlannerConfig, AppCache>;
+
+/// What one invocation did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub trigger: String,
+    /// No plan object exists yet: nothing to do.
+    pub no_plan: bool,
+    /// A digest of the plan's text.
+    pub plan_version: Option<String>,
+    /// The plan was refused (invalid, or its members conflict in the catalog).
+    pub rejected: bool,
+    pub problems: usize,
+    pub applications: usize,
+    pub changes: usize,
+    pub in_step: usize,
+    pub drifting: usize,
+    /// Applications with no member in the catalog yet.
+    pub waiting: usize,
+    /// Members not in the catalog yet.
+    pub members_waiting: usize,
+    pub errors: usize,
+    pub dry_run: bool,
+    pub events_published: usize,
+    pub events_deferred: usize,
+}
+
+pub async fn handle(
+    payload: Value,
+    context: Arc<PlannerContext>,
+) -> Result<Summary, AutopilotError> {
+    let mut summary = Summary {
+        trigger: trigger(&context, &Incoming::parse(payload)?)?,
+        dry_run: context.dry_run(),
+        ..Summary::default()
+    };
+    let bucket = &context.config.artifacts_bucket;
+    let object = StateObject {
+        s3: &context.s3,
+        bucket,
+        key: LEDGER_KEY,
+    };
+    let mut ledger: PlannerLedger =
+        artifacts::load_json(&context.s3, bucket, LEDGER_KEY, "app-planner ledger").await?;
+    let stored = ledger.clone();
+    let errors = match observe::plan_bytes(&context).await? {
+        None => {
+            summary.no_plan = true;
+            Vec::new()
+        }
+        Some(bytes) => plan_and_apply(&context, &bytes, &mut ledger, &mut summary).await?,
+    };
+    if ledger != stored && ledger.outbox.is_empty() {
+        object.store(&ledger).await?;
+    }
+    let delivery = outbox::publish(&context.publisher, object, &mut ledger).await?;
+    (summary.events_published, summary.events_deferred) = (delivery.published, delivery.deferred);
+    summary.errors = errors.len();
+    if let Some(error) = AutopilotError::partial("plan changes", summary.changes, &errors) {
+        return Err(error);
+    }
+    Ok(summary)
+}
+
+/// What invoked the planner, as its summary names it; S3 notifications of other objects
+/// are refused (the rule should not send them).
+fn trigger(context: &PlannerContext, incoming: &Incoming) -> Result<String, AutopilotError> {
+    if incoming.is_schedule() {
+        return Ok("schedule".to_owned());
+    }
+    if let Some(created) = incoming.s3_object_created() {
+        let created = created?;
+        let config = &context.config;
+        if created.bucket.name != config.artifacts_bucket || created.object.key != config.plan_key {
+            return Err(AutopilotError::InvalidEvent(format!(
+                "an S3 notification for s3://{}/{}, not for the plan",
+                created.bucket.name, created.object.key
+            )));
+        }
+        return Ok("plan changed".to_owned());
+    }
+    if let Some(started) = incoming.project_detail::<CatalogImportStarted>() {
+        started?;
+        return Ok("catalog import started".to_owned());
+    }
+    Err(incoming
+        .unexpected("scheduled events, S3 Object Created for the plan, and CatalogImportStarted"))
+}
+
+/// Reads, resolves and reconciles the plan, then makes the changes; returns the
+/// changes that failed.
+async fn plan_and_apply(
+    context: &Arc<PlannerContext>,
+    bytes: &[u8],
+    ledger: &mut PlannerLedger,
+    summary: &mut Summary,
+) -> Result<Vec<autopilot_core::AwsCallError>, AutopilotError> {
+    let version = digest(bytes);
+    summary.plan_version = Some(version.clone());
+    let plan = match std::str::from_utf8(bytes) {
+        Ok(text) => Plan::parse(text),
+        Err(_) => Err(Refusal {
+            problems: vec![problem("the plan is not UTF-8 text".into())],
+        }),
+    };
+    let plan = match plan {
+        Ok(plan) => plan,
+        Err(refusal) => {
+            reject(context, ledger, summary, &version, refusal.problems);
+            return Ok(Vec::new());
+        }
+    };
+    let catalog = observe::catalog(context).await?;
+    let wave = desired::resolve(&plan, &catalog);
+    if !wave.conflicts.is_empty() {
+        let problems = wave.conflicts.iter().map(|c| {
+            problem(format!(
+                "application `{}`, group `{}`, member `{}`: {}",
+                c.app, c.group, c.member, c.reason
+            ))
+        });
+        reject(context, ledger, summary, &version, problems.collect());
+        return Ok(Vec::new());
+    }
+    ledger.accepted();
+    let existing = observe::existing(context, &plan).await?;
+    let decided = reconcile::reconcile(&wave, &existing.apps, plan.prune);
+    count(summary, &plan, &wave, &decided);
+    report_drift(context, ledger, &decided);
+    let mut ids = existing.group_ids;
+    let mut errors = Vec::new();
+    for change in decided.changes {
+        match apply::apply(context, change, &mut ids).await {
+            Ok(events) => ledger.outbox.extend(events),
+            Err(error) => {
+                tracing::warn!(error = %error, "plan change failed");
+                errors.push(error);
+            }
+        }
+    }
+    Ok(errors)
+}
+
+fn problem(message: String) -> PlanProblem {
+    PlanProblem {
+        path: String::new(),
+        line: None,
+        message,
+    }
+}
+
+/// A refused plan: reported once per version, nothing changed.
+fn reject(
+    context: &PlannerContext,
+    ledger: &mut PlannerLedger,
+    summary: &mut Summary,
+    version: &str,
+    problems: Vec<PlanProblem>,
+) {
+    summary.rejected = true;
+    summary.problems = problems.len();
+    let config = &context.config;
+    tracing::warn!(
+        problems = problems.len(),
+        version,
+        "plan refused; nothing changed"
+    );
+    if ledger.report_rejection(version) {
+        let rejected = PlanRejected {
+            plan: format!("s3://{}/{}", config.artifacts_bucket, config.plan_key),
+            plan_version: version.to_owned(),
+            problems: problems.iter().map(ToString::to_string).collect(),
+        };
+        ledger
+            .outbox
+            .push(OutgoingEvent::new(rejected, context.dry_run()));
+    }
+}
+
+fn count(summary: &mut Summary, plan: &Plan, wave: &DesiredWave, decided: &Reconciliation) {
+    summary.applications = plan.applications.len();
+    summary.changes = decided.changes.len();
+    summary.in_step = decided.in_step.len();
+    summary.drifting = decided.drift.len();
+    summary.waiting = decided.waiting.len();
+    summary.members_waiting = wave.waiting.len();
+}
+
+/// Drift reported once per application and set of differences.
+fn report_drift(context: &PlannerContext, ledger: &mut PlannerLedger, decided: &Reconciliation) {
+    let drifting: Vec<&AppId> = decided.drift.iter().map(|d| &d.app_id).collect();
+    ledger.keep_drift_of(&drifting);
+    for drift in &decided.drift {
+        if ledger.report_drift(&drift.app_id, &drift.differences) {
+            let event = PlanDrift {
+                app_name: drift.name.clone(),
+                app_id: drift.app_id.clone(),
+                differences: drift.differences.clone(),
+                reason: drift.reason.clone(),
+            };
+            ledger
+                .outbox
+                .push(OutgoingEvent::new(event, context.dry_run()));
+        }
+    }
+}

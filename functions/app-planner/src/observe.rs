@@ -1,0 +1,195 @@
+//! What the planner reads before deciding: the plan's text from the artifacts bucket,
+//! the server catalog, and every application with, for those the plan names or the
+//! planner manages, its launch and replication configurations.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use autopilot_core::model::{App, AppId, AppStatus, Server};
+use autopilot_core::plan::reconcile::ExistingApp;
+use autopilot_core::plan::rules::MANAGED_TAG;
+use autopilot_core::plan::{Plan, ReplicationRoute};
+use autopilot_core::{sms_api, sms_app_config, AutopilotError, AwsCallError};
+use aws_sdk_sms::types::AppSummary;
+use futures::stream::{self, StreamExt};
+
+use crate::PlannerContext;
+
+/// Calls in flight at once when reading applications: enough to hide round trips,
+/// few enough not to meet SMS's throttling.
+const READS_IN_FLIGHT: usize = 4;
+
+/// The plan's bytes, or None when there is no plan yet.
+pub async fn plan_bytes(context: &PlannerContext) -> Result<Option<Vec<u8>>, AwsCallError> {
+    let bucket = &context.config.artifacts_bucket;
+    let key = &context.config.plan_key;
+    let answer = context.s3.get_object().bucket(bucket).key(key).send().await;
+    let object = match answer {
+        Ok(object) => object,
+        Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+            return Ok(None);
+        }
+        Err(error) => return Err(AwsCallError::from_sdk("S3", "GetObject", &error)),
+    };
+    let bytes = object.body.collect().await.map_err(|error| {
+        let message = format!("s3://{bucket}/{key}: body could not be read: {error}");
+        AwsCallError::body_cut_off("S3", "GetObject", message)
+    })?;
+    Ok(Some(bytes.into_bytes().to_vec()))
+}
+
+/// The catalog's servers.
+pub async fn catalog(context: &PlannerContext) -> Result<Vec<Server>, AwsCallError> {
+    Ok(sms_api::servers(&context.sms).await?.1.items)
+}
+
+/// Every live application, as the reconciliation compares them, and each one's group
+/// ids by name (the configurations refer to groups by id).
+pub struct Existing {
+    pub apps: Vec<ExistingApp>,
+    pub group_ids: BTreeMap<AppId, BTreeMap<String, String>>,
+}
+
+/// Reads the applications: GetApp where memory cannot vouch for one, and the
+/// configurations of those the plan names or the planner manages.
+pub async fn existing(
+    context: &Arc<PlannerContext>,
+    plan: &Plan,
+) -> Result<Existing, AutopilotError> {
+    let summaries = sms_api::app_summaries(&context.sms).await?.items;
+    let listed: Vec<(AppId, AppSummary)> = summaries
+        .iter()
+        .filter_map(|s| Some((AppId::from(s.app_id()?), s.clone())))
+        .collect();
+    let bucket = &context.config.artifacts_bucket;
+    context
+        .warm
+        .load_if_needed(&context.s3, bucket, &listed)
+        .await;
+    let named: BTreeSet<&str> = plan.applications.iter().map(|a| a.name.as_str()).collect();
+    let by_app: BTreeMap<&str, ReplicationRoute> = plan
+        .applications
+        .iter()
+        .map(|a| (a.name.as_str(), a.replicated_by))
+        .collect();
+    let read: Vec<Result<Option<ReadApp>, AwsCallError>> = stream::iter(listed)
+        .map(|(id, summary)| {
+            let context = Arc::clone(context);
+            let (named, by_app) = (&named, &by_app);
+            async move { read_app(&context, id, &summary, named, by_app).await }
+        })
+        .buffered(READS_IN_FLIGHT)
+        .collect()
+        .await;
+    context
+        .warm
+        .save_if_changed(&context.s3, bucket, &summaries)
+        .await;
+    let mut existing = Existing {
+        apps: Vec::new(),
+        group_ids: BTreeMap::new(),
+    };
+    for app in read {
+        if let Some((app, ids)) = app? {
+            existing.group_ids.insert(app.id.clone(), ids);
+            existing.apps.push(app);
+        }
+    }
+    Ok(existing)
+}
+
+/// An application as read, with its group ids by name.
+type ReadApp = (ExistingApp, BTreeMap<String, String>);
+
+/// One application, with its configurations when the planner has a say in it; None
+/// for one being deleted.
+async fn read_app(
+    context: &PlannerContext,
+    id: AppId,
+    summary: &AppSummary,
+    named: &BTreeSet<&str>,
+    routes: &BTreeMap<&str, ReplicationRoute>,
+) -> Result<Option<ReadApp>, AwsCallError> {
+    let status = summary
+        .status()
+        .map_or(AppStatus::Active, |s| AppStatus::from_wire(s.as_str()));
+    if status.is_deleted() {
+        return Ok(None);
+    }
+    let (app, _) = context
+        .warm
+        .get(&context.sms, &id, summary, context.now())
+        .await?;
+    let mut existing = as_existing(&app, status);
+    let ids = group_ids(&app);
+    let names: BTreeMap<String, String> = ids.iter().map(|(n, i)| (i.clone(), n.clone())).collect();
+    let plan_name = existing
+        .tags
+        .get(MANAGED_TAG)
+        .cloned()
+        .unwrap_or_else(|| existing.name.clone());
+    if !named.contains(plan_name.as_str()) {
+        return Ok(Some((existing, ids)));
+    }
+    let launch = context
+        .sms
+        .get_app_launch_configuration()
+        .app_id(id.as_str())
+        .send()
+        .await;
+    let launch =
+        launch.map_err(|e| AwsCallError::from_sdk("SMS", "GetAppLaunchConfiguration", &e))?;
+    existing.launch = Some(sms_app_config::launch_config_from(
+        launch.server_group_launch_configurations(),
+        &names,
+    ));
+    if routes.get(plan_name.as_str()) == Some(&ReplicationRoute::App) {
+        let replication = context
+            .sms
+            .get_app_replication_configuration()
+            .app_id(id.as_str())
+            .send()
+            .await;
+        let replication = replication
+            .map_err(|e| AwsCallError::from_sdk("SMS", "GetAppReplicationConfiguration", &e))?;
+        existing.replication = Some(sms_app_config::replication_config_from(
+            replication.server_group_replication_configurations(),
+            &names,
+        ));
+    }
+    Ok(Some((existing, ids)))
+}
+
+fn as_existing(app: &App, status: AppStatus) -> ExistingApp {
+    ExistingApp {
+        id: app.id.clone(),
+        name: app.name.clone().unwrap_or_default(),
+        description: app.description.clone(),
+        tags: app
+            .tags
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect(),
+        status,
+        launch_status: app.launch_status.clone(),
+        replication_status: app.replication_status.clone(),
+        groups: app
+            .server_groups
+            .iter()
+            .map(|g| {
+                let name = g.name.clone().unwrap_or_default();
+                (name, g.servers.iter().map(|s| s.id.clone()).collect())
+            })
+            .collect(),
+        launch: None,
+        replication: None,
+    }
+}
+
+/// Group ids by group name.
+pub fn group_ids(app: &App) -> BTreeMap<String, String> {
+    app.server_groups
+        .iter()
+        .filter_map(|g| Some((g.name.clone()?, g.id.clone()?)))
+        .collect()
+}
