@@ -12,13 +12,14 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use autopilot_core::config::{
-    AppLauncherConfig, CatalogImportConfig, FunctionConfig, JobCreatorConfig, JobWatcherConfig,
-    TemplateGeneratorConfig,
+    AppLauncherConfig, AppPlannerConfig, CatalogImportConfig, FunctionConfig, JobCreatorConfig,
+    JobWatcherConfig, TemplateGeneratorConfig,
 };
 use autopilot_core::events::{
-    AppReady, DetailType, ImportCatalogRequested, ReplicationRunCompleted, EVENT_SOURCE,
+    AppReady, CatalogImportStarted, DetailType, ImportCatalogRequested, ReplicationRunCompleted,
+    EVENT_SOURCE,
 };
-use autopilot_core::trigger::{SMS_JOB_STATE_CHANGE, SMS_SOURCE};
+use autopilot_core::trigger::{S3_OBJECT_CREATED, S3_SOURCE, SMS_JOB_STATE_CHANGE, SMS_SOURCE};
 use serde_yaml_ng::{Mapping, Value};
 
 /// What the template must say about one function.
@@ -112,6 +113,34 @@ fn expected() -> Vec<Expected> {
                 vec![ReplicationRunCompleted::DETAIL_TYPE],
             )],
             schedule_parameter: Some("AppLauncherSchedule"),
+        },
+        Expected {
+            logical_id: "AppPlannerFunction",
+            name: "app-planner",
+            variables: AppPlannerConfig::variables(),
+            sms_actions: &[
+                "sms:GetServers",
+                "sms:ListApps",
+                "sms:GetApp",
+                "sms:GetAppLaunchConfiguration",
+                "sms:GetAppReplicationConfiguration",
+                "sms:CreateApp",
+                "sms:UpdateApp",
+                "sms:DeleteApp",
+                "sms:PutAppLaunchConfiguration",
+                "sms:PutAppReplicationConfiguration",
+                "sms:StartAppReplication",
+            ],
+            reserved_concurrency_one: true,
+            rules: vec![
+                (None, S3_SOURCE, vec![S3_OBJECT_CREATED]),
+                (
+                    Some("EventBus"),
+                    EVENT_SOURCE,
+                    vec![CatalogImportStarted::DETAIL_TYPE],
+                ),
+            ],
+            schedule_parameter: Some("AppPlannerSchedule"),
         },
     ]
 }
@@ -496,12 +525,22 @@ fn events_s3_and_pass_role_are_scoped_to_the_stacks_own_resources() {
                 ));
             }
             if actions.iter().any(|a| a == "iam:PassRole") {
+                // Job creators pass the jobs' role; the planner the apps' and launch's.
+                let roles: &[&str] = if expected.name == "app-planner" {
+                    &["AppRoleName", "LaunchRoleName"]
+                } else {
+                    &["JobRoleName"]
+                };
                 let scoped = get(&resource, &["Fn::Sub"])
                     .and_then(Value::as_str)
-                    .is_some_and(|arn| arn.ends_with(":role/${JobRoleName}"));
+                    .is_some_and(|arn| {
+                        roles
+                            .iter()
+                            .any(|role| arn.ends_with(&format!(":role/${{{role}}}")))
+                    });
                 if !scoped {
                     problems.push(format!(
-                        "{}: iam:PassRole must name the JobRoleName role only, not {resource:?}",
+                        "{}: iam:PassRole must name the {roles:?} role only, not {resource:?}",
                         expected.name
                     ));
                 }
@@ -519,10 +558,12 @@ fn events_s3_and_pass_role_are_scoped_to_the_stacks_own_resources() {
         let passes_role = statements
             .iter()
             .any(|s| statement_actions(s).iter().any(|a| a == "iam:PassRole"));
-        let creates_jobs = expected.sms_actions.contains(&"sms:CreateReplicationJob");
-        if passes_role != creates_jobs {
+        let passes_roles = ["sms:CreateReplicationJob", "sms:CreateApp"]
+            .iter()
+            .any(|action| expected.sms_actions.contains(action));
+        if passes_role != passes_roles {
             problems.push(format!(
-                "{}: iam:PassRole (for JOB_ROLE_NAME) is needed exactly by CreateReplicationJob callers",
+                "{}: iam:PassRole is needed exactly by CreateReplicationJob and CreateApp callers",
                 expected.name
             ));
         }
@@ -532,9 +573,8 @@ fn events_s3_and_pass_role_are_scoped_to_the_stacks_own_resources() {
             .filter(|a| a.starts_with("s3:"))
             .collect();
         let wanted: &[&str] = match expected.name {
-            "job-watcher" | "job-creator" | "app-launcher" | "template-generator" => {
-                &["s3:GetObject", "s3:PutObject", "s3:ListBucket"]
-            }
+            "job-watcher" | "job-creator" | "app-launcher" | "template-generator"
+            | "app-planner" => &["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
             _ => &[],
         };
         let s3: BTreeSet<&str> = s3.iter().map(String::as_str).collect();
@@ -552,8 +592,16 @@ fn events_s3_and_pass_role_are_scoped_to_the_stacks_own_resources() {
         function_statements(&template, &expected)
             .iter()
             .filter(|s| statement_actions(s).iter().any(|a| a == action))
-            .filter_map(|s| get(s, &["Resource", "Fn::Sub"]).and_then(Value::as_str))
-            .map(str::to_owned)
+            .flat_map(|s| match get(s, &["Resource"]) {
+                Some(Value::Sequence(resources)) => resources.clone(),
+                Some(resource) => vec![resource.clone()],
+                None => Vec::new(),
+            })
+            .filter_map(|r| {
+                get(&r, &["Fn::Sub"])
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .collect()
     };
     let watcher_state = prefix_of("job-watcher", "s3:PutObject");
@@ -566,6 +614,22 @@ fn events_s3_and_pass_role_are_scoped_to_the_stacks_own_resources() {
     if creator_state != ["${ArtifactsBucket.Arn}/state/job-creator/*"] {
         problems.push(format!(
             "job-creator: s3:PutObject must be on the artifacts bucket's state/job-creator/* only, not {creator_state:?}"
+        ));
+    }
+    let planner_writes = prefix_of("app-planner", "s3:PutObject");
+    let planner_reads = prefix_of("app-planner", "s3:GetObject");
+    let planner_state = [
+        "${ArtifactsBucket.Arn}/state/apps/*",
+        "${ArtifactsBucket.Arn}/state/app-planner/*",
+    ];
+    let plan = "${ArtifactsBucket.Arn}/${PlanKey}";
+    if planner_writes != planner_state
+        || planner_reads
+            .iter()
+            .any(|r| r != plan && !planner_state.contains(&r.as_str()))
+    {
+        problems.push(format!(
+            "app-planner: writes {planner_writes:?} and reads {planner_reads:?}; expected its state prefixes, plus the plan for reading"
         ));
     }
     let generator_writes = prefix_of("template-generator", "s3:PutObject");
@@ -617,7 +681,7 @@ fn every_function_is_a_cargo_lambda_arm64_binary_named_after_it() {
     let wanted: BTreeSet<&str> = expected().iter().map(|e| e.logical_id).collect();
     assert_eq!(
         functions, wanted,
-        "the template's functions differ from the five this test knows"
+        "the template's functions differ from the six this test knows"
     );
 
     let mut problems = Vec::new();

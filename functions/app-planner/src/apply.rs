@@ -45,20 +45,7 @@ pub async fn apply(
             app_id,
             app,
             differences,
-        } => {
-            let servers = member_count(&app);
-            let name = app.name.clone();
-            let groups = update(context, &app_id, app, ids.get(&app_id)).await?;
-            ids.insert(app_id.clone(), groups);
-            let planned = AppPlanned {
-                app_name: name,
-                app_id: Some(app_id),
-                change: PlanChange::Updated,
-                differences,
-                servers,
-            };
-            Ok(vec![OutgoingEvent::new(planned, dry_run)])
-        }
+        } => updated(context, app_id, app, differences, ids).await,
         Change::PutLaunch {
             app_id,
             name,
@@ -91,26 +78,56 @@ pub async fn apply(
                 PlannedConfiguration::ReplicationStarted,
             )])
         }
-        Change::Delete { app_id, name } => {
-            if !dry_run {
-                let answer = context
-                    .sms
-                    .delete_app()
-                    .app_id(app_id.as_str())
-                    .send()
-                    .await;
-                answer.map_err(|e| AwsCallError::from_sdk("SMS", "DeleteApp", &e))?;
-            }
-            let planned = AppPlanned {
-                app_name: name,
-                app_id: Some(app_id),
-                change: PlanChange::Deleted,
-                differences: Vec::new(),
-                servers: 0,
-            };
-            Ok(vec![OutgoingEvent::new(planned, dry_run)])
-        }
+        Change::Delete { app_id, name } => deleted(context, app_id, name).await,
     }
+}
+
+/// UpdateApp, announced with what differed.
+async fn updated(
+    context: &PlannerContext,
+    app_id: AppId,
+    app: AppSpec,
+    differences: Vec<String>,
+    ids: &mut GroupIds,
+) -> Result<Vec<OutgoingEvent>, AwsCallError> {
+    let servers = member_count(&app);
+    let name = app.name.clone();
+    let groups = update(context, &app_id, app, ids.get(&app_id)).await?;
+    ids.insert(app_id.clone(), groups);
+    let planned = AppPlanned {
+        app_name: name,
+        app_id: Some(app_id),
+        change: PlanChange::Updated,
+        differences,
+        servers,
+    };
+    Ok(vec![OutgoingEvent::new(planned, context.dry_run())])
+}
+
+/// DeleteApp of a managed application the plan dropped; its replication jobs and any
+/// launched stack are left alone (the call forces neither).
+async fn deleted(
+    context: &PlannerContext,
+    app_id: AppId,
+    name: String,
+) -> Result<Vec<OutgoingEvent>, AwsCallError> {
+    if !context.dry_run() {
+        let answer = context
+            .sms
+            .delete_app()
+            .app_id(app_id.as_str())
+            .send()
+            .await;
+        answer.map_err(|e| AwsCallError::from_sdk("SMS", "DeleteApp", &e))?;
+    }
+    let planned = AppPlanned {
+        app_name: name,
+        app_id: Some(app_id),
+        change: PlanChange::Deleted,
+        differences: Vec::new(),
+        servers: 0,
+    };
+    Ok(vec![OutgoingEvent::new(planned, context.dry_run())])
 }
 
 fn member_count(app: &AppSpec) -> u32 {

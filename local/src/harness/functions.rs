@@ -9,8 +9,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use autopilot_core::config::{
-    AppLauncherConfig, CatalogImportConfig, ConfigErrors, FunctionConfig, JobCreatorConfig,
-    JobWatcherConfig, TemplateGeneratorConfig,
+    AppLauncherConfig, AppPlannerConfig, CatalogImportConfig, ConfigErrors, FunctionConfig,
+    JobCreatorConfig, JobWatcherConfig, TemplateGeneratorConfig,
 };
 use autopilot_core::runtime::{Clock, Context};
 use autopilot_core::{AutopilotError, Clients};
@@ -20,7 +20,8 @@ use serde_json::Value;
 use super::wiring::{FunctionWiring, Wiring};
 
 /// The deployed binaries, in the order reports list them.
-pub const NAMES: [&str; 5] = [
+pub const NAMES: [&str; 6] = [
+    "app-planner",
     "catalog-import",
     "job-creator",
     "job-watcher",
@@ -127,6 +128,10 @@ fn bind_handler(
         ))
     }
     Ok(match function.binary.as_str() {
+        "app-planner" => bind(
+            app_planner::handle,
+            context::<AppPlannerConfig, _>(function, overrides, clients, clock)?,
+        ),
         "catalog-import" => bind(
             catalog_import::handle,
             context::<CatalogImportConfig, ()>(function, overrides, clients, clock)?,

@@ -222,13 +222,7 @@ fn function_events(
                         Yaml::Null => BusRef::Default,
                         named => BusRef::Named(resolver.resolve(named, &at)?),
                     };
-                    let pattern =
-                        serde_json::to_value(&event["Properties"]["Pattern"]).map_err(|e| {
-                            WiringError::Unsupported {
-                                place: at.clone(),
-                                problem: format!("pattern is not plain data: {e}"),
-                            }
-                        })?;
+                    let pattern = resolver.resolve_tree(&event["Properties"]["Pattern"], &at)?;
                     rules.push(RuleWiring { name, bus, pattern });
                 }
                 other => {
@@ -334,6 +328,33 @@ impl Resolver {
             }
             other => Err(unsupported(format!("unsupported value {other:?}"))),
         }
+    }
+
+    /// A tree of plain values with the intrinsics in it resolved (an event pattern may
+    /// name the bucket or a parameter with `!Ref`).
+    fn resolve_tree(&self, value: &Yaml, place: &str) -> Result<Json, WiringError> {
+        Ok(match value {
+            Yaml::Mapping(map) => {
+                let mut object = serde_json::Map::new();
+                for (key, item) in map {
+                    let key = self.resolve(key, place)?;
+                    object.insert(key, self.resolve_tree(item, place)?);
+                }
+                Json::Object(object)
+            }
+            Yaml::Sequence(items) => Json::Array(
+                items
+                    .iter()
+                    .map(|item| self.resolve_tree(item, place))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Yaml::Null => Json::Null,
+            Yaml::Tagged(_) => Json::String(self.resolve(value, place)?),
+            plain => serde_json::to_value(plain).map_err(|e| WiringError::Unsupported {
+                place: place.to_owned(),
+                problem: format!("pattern is not plain data: {e}"),
+            })?,
+        })
     }
 
     fn reference(&self, name: &str) -> Option<String> {

@@ -94,37 +94,12 @@ fn resolve_app(
         let group_settings = app_settings.then(&group.settings);
         let mut servers = Vec::new();
         for text in &group.servers {
-            let unresolved = |reason: String| Unresolved {
-                app: app.name.clone(),
-                group: group.name.clone(),
-                member: text.clone(),
-                reason,
+            let member = Placing {
+                app: &app.name,
+                group: &group.name,
+                text,
             };
-            let matched = match_member(text, catalog);
-            if matched.is_empty() {
-                wave.waiting
-                    .push(unresolved("no catalog server matches it yet".into()));
-                continue;
-            }
-            if matches!(Member::parse(text), Ok(Member::VmName(_))) && matched.len() > 1 {
-                let ids: Vec<&str> = matched.iter().map(|s| s.id.as_str()).collect();
-                let reason = format!(
-                    "VMs of that name: {}; name one with vmPath:",
-                    ids.join(", ")
-                );
-                wave.conflicts.push(unresolved(reason));
-                continue;
-            }
-            for server in matched {
-                if let Some(owner) = taken.get(&server.id) {
-                    if *owner != app.name {
-                        let reason =
-                            format!("server {} is already a member of `{owner}`", server.id);
-                        wave.conflicts.push(unresolved(reason));
-                    }
-                    continue;
-                }
-                taken.insert(server.id.clone(), app.name.clone());
+            for server in member.resolve(catalog, taken, wave) {
                 let vm_name = server
                     .vm
                     .vm_name
@@ -162,6 +137,65 @@ fn resolve_app(
         depends_on: app.depends_on.clone(),
         replicated_by: app.replicated_by,
         groups,
+    }
+}
+
+/// One member of a group, being placed on catalog servers.
+struct Placing<'a> {
+    app: &'a str,
+    group: &'a str,
+    text: &'a str,
+}
+
+impl Placing<'_> {
+    fn unresolved(&self, reason: String) -> Unresolved {
+        Unresolved {
+            app: self.app.to_owned(),
+            group: self.group.to_owned(),
+            member: self.text.to_owned(),
+            reason,
+        }
+    }
+
+    /// The catalog servers this member brings to its application: none while the
+    /// catalog lacks it (waiting), none when it is ambiguous or already taken by another
+    /// application (a conflict).
+    fn resolve<'c>(
+        &self,
+        catalog: &'c [Server],
+        taken: &mut BTreeMap<ServerId, String>,
+        wave: &mut DesiredWave,
+    ) -> Vec<&'c Server> {
+        let matched = match_member(self.text, catalog);
+        if matched.is_empty() {
+            wave.waiting
+                .push(self.unresolved("no catalog server matches it yet".into()));
+            return Vec::new();
+        }
+        if matches!(Member::parse(self.text), Ok(Member::VmName(_))) && matched.len() > 1 {
+            let ids: Vec<&str> = matched.iter().map(|s| s.id.as_str()).collect();
+            let reason = format!(
+                "VMs of that name: {}; name one with vmPath:",
+                ids.join(", ")
+            );
+            wave.conflicts.push(self.unresolved(reason));
+            return Vec::new();
+        }
+        let mut placed = Vec::new();
+        for server in matched {
+            match taken.get(&server.id) {
+                Some(owner) if owner != self.app => {
+                    let reason = format!("server {} is already a member of `{owner}`", server.id);
+                    wave.conflicts.push(self.unresolved(reason));
+                }
+                Some(_) => {}
+                None => {
+                    taken.insert(server.id.clone(), self.app.to_owned());
+                    placed.push(server);
+                }
+            }
+        }
+        placed
     }
 }
 
