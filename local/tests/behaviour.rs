@@ -157,7 +157,8 @@ async fn create_replication_job_error_cases() {
     let (code, msg) = create(&emu, "c", json!({})).unwrap_err();
     assert_eq!(code, ErrorCode::OperationNotPermitted, "{msg}");
     assert!(msg.contains("limit of 2 concurrent"));
-    // Deleting frees the server and the quota slot; GetServers shows the termination.
+    // Deleting frees the quota slot at once, the server once DELETED; GetServers shows
+    // the termination and keeps the job's id.
     call(
         &emu,
         "DeleteReplicationJob",
@@ -165,8 +166,19 @@ async fn create_replication_job_error_cases() {
     );
     let server = call(&emu, "GetServers", json!({}))["serverList"][0].clone();
     assert_eq!(server["replicationJobTerminated"], true);
-    assert!(server.get("replicationJobId").is_none());
+    assert_eq!(server["replicationJobId"], a.as_str());
     create(&emu, "c", json!({})).expect("slot freed");
+    assert_eq!(
+        fails(
+            &emu,
+            "DeleteReplicationJob",
+            json!({ "replicationJobId": a })
+        )
+        .0,
+        ErrorCode::OperationNotPermitted,
+        "already DELETING"
+    );
+    emu.advance(Duration::from_secs(300));
     assert_eq!(
         fails(
             &emu,
@@ -292,6 +304,7 @@ async fn failures_pause_or_fail_and_on_demand_limits() {
         "DeleteReplicationJob",
         json!({ "replicationJobId": c }),
     );
+    emu.advance(Duration::from_secs(300));
     let c2 = create(&emu, "c", json!({})).expect("re-created");
     emu.advance(Duration::from_secs(2 * (60 + 300 + 300)));
     assert_eq!(job(&emu, &c2)["state"], "FAILED");

@@ -26,6 +26,7 @@ async fn play(seed: u64) -> Result<BTreeMap<String, u64>, String> {
         until: Duration::from_secs(3 * 86_400),
         dry_run: false,
         chaos: Some(Chaos::everything(seed)),
+        environment: Vec::new(),
     })
     .await
     .map_err(|e| format!("seed {seed}: wave did not start: {e}"))?;

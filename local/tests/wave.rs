@@ -17,12 +17,20 @@ fn template() -> PathBuf {
 /// Plays `scenario` to the end: it must converge, every app launched at most once and
 /// never tried more often than launched; returns the report.
 async fn converges(scenario: Scenario) -> autopilot_local::wave::WaveReport {
+    converges_with(scenario, Vec::new()).await
+}
+
+async fn converges_with(
+    scenario: Scenario,
+    environment: Vec<(String, String)>,
+) -> autopilot_local::wave::WaveReport {
     let wave = Wave::start(WaveOptions {
         scenario,
         template: template(),
         until: Duration::from_secs(3 * 86_400),
         dry_run: false,
         chaos: None,
+        environment,
     })
     .await
     .expect("wave starts");
@@ -92,4 +100,42 @@ async fn the_default_wave_converges_under_the_other_launch_reading() {
         .find(|a| a.name == "intranet")
         .expect("intranet");
     assert_eq!(intranet.launch_status, "READY_FOR_CONFIGURATION");
+}
+
+/// With REMEDIATION_RECREATE_FAILED, the watcher deletes legacy-fax-01's FAILED job and
+/// creates a new one once the deletion is over, under either answer SMS may give to a
+/// job asked for while the old one is DELETING; every failure alerted once (the
+/// invariants), nothing dead-lettered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_jobs_are_recreated_after_their_deletion_under_either_reading() {
+    use autopilot_local::scenario::CreateWhileDeleting;
+    for reading in [
+        CreateWhileDeleting::AlreadyExists,
+        CreateWhileDeleting::NotPermitted,
+    ] {
+        let mut scenario = Scenario::default_scenario();
+        scenario.readings.create_while_deleting = reading;
+        let environment = vec![("REMEDIATION_RECREATE_FAILED".to_owned(), "true".to_owned())];
+        let report = converges_with(scenario, environment).await;
+        assert!(
+            report.dead_lettered.is_empty(),
+            "{reading:?}: {:?}",
+            report.dead_lettered
+        );
+        let actions: Vec<&String> = report.failures.iter().flat_map(|f| &f.actions).collect();
+        assert!(
+            actions.iter().any(|a| a.contains("jobDeleted")),
+            "{reading:?}: {actions:?}"
+        );
+        assert!(
+            actions.iter().any(|a| a.contains("jobRecreated")),
+            "{reading:?}: {actions:?}"
+        );
+        let calls = report
+            .sms_calls
+            .get("DeleteReplicationJob")
+            .copied()
+            .unwrap_or(0);
+        assert!(calls >= 1, "{reading:?}");
+    }
 }

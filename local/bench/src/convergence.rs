@@ -39,6 +39,7 @@ pub async fn convergence(template: &Path) -> Measured<Vec<Convergence>> {
         until: Duration::from_secs(3 * 86_400),
         dry_run: false,
         chaos: None,
+        environment: Vec::new(),
     })
     .await?;
     let apps: Vec<(String, String, Vec<String>)> = wave

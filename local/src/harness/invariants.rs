@@ -136,10 +136,10 @@ pub fn first_completions(state: &StateSnapshot) -> BTreeMap<String, Millis> {
     first
 }
 
-/// Servers holding more than one job that is not DELETED, with those jobs.
+/// Servers holding more than one job that is not DELETING or DELETED, with those jobs.
 pub fn servers_with_two_live_jobs(state: &StateSnapshot) -> BTreeMap<String, Vec<String>> {
     let mut live: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for job in state.jobs.iter().filter(|j| j.state != JobState::Deleted) {
+    for job in state.jobs.iter().filter(|j| !j.state.is_deleted()) {
         live.entry(job.server_id.clone())
             .or_default()
             .push(job.id.clone());

@@ -147,6 +147,20 @@ pub struct NetworkMember {
 pub struct Readings {
     /// What LaunchApp does with an app that has no valid launch configuration.
     pub unconfigured_launch: UnconfiguredLaunch,
+    /// What CreateReplicationJob answers for a server whose job is still DELETING.
+    pub create_while_deleting: CreateWhileDeleting,
+}
+
+/// CreateReplicationJob for a server whose previous job is still DELETING.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CreateWhileDeleting {
+    /// ReplicationJobAlreadyExistsException: the deleting job still holds the server
+    /// (the emulator's reading).
+    #[default]
+    AlreadyExists,
+    /// OperationNotPermittedException.
+    NotPermitted,
 }
 
 /// LaunchApp on an app without a valid launch configuration.
@@ -181,6 +195,10 @@ pub struct Timing {
     /// PutAppLaunchConfiguration: CONFIGURATION_IN_PROGRESS -> READY_FOR_LAUNCH or
     /// CONFIGURATION_INVALID.
     pub configuration_secs: u64,
+    /// DeleteReplicationJob: DELETING -> DELETED.
+    pub deletion_secs: u64,
+    /// How long GetReplicationJobs still lists a DELETED job before it disappears.
+    pub deleted_job_listing_secs: u64,
 }
 
 impl Default for Timing {
@@ -194,6 +212,8 @@ impl Default for Timing {
             launch_secs: 600,
             terminate_secs: 300,
             configuration_secs: 60,
+            deletion_secs: 300,
+            deleted_job_listing_secs: 86_400,
         }
     }
 }

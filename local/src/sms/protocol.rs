@@ -55,6 +55,7 @@ model_enum! {
         Pending => "PENDING",
         Active => "ACTIVE",
         Failed => "FAILED",
+        Deleting => "DELETING",
         Deleted => "DELETED",
         Completed => "COMPLETED",
         PausedOnFailure => "PAUSED_ON_FAILURE",
@@ -63,7 +64,8 @@ model_enum! {
 }
 
 impl JobState {
-    /// A job that still holds its server and counts against the concurrency quota.
+    /// A job that replicates or may again, and counts against the concurrency quota (a
+    /// DELETING job does not: it will never run again).
     pub fn is_live(self) -> bool {
         matches!(
             self,
@@ -71,9 +73,9 @@ impl JobState {
         )
     }
 
-    /// Listed by GetReplicationJobs (deleted jobs are gone).
-    pub fn is_visible(self) -> bool {
-        self != JobState::Deleted
+    /// DELETING or DELETED: DeleteReplicationJob was called.
+    pub fn is_deleted(self) -> bool {
+        matches!(self, JobState::Deleting | JobState::Deleted)
     }
 }
 

@@ -55,6 +55,9 @@ pub struct WaveOptions {
     pub dry_run: bool,
     /// Faults to inject while the wave plays.
     pub chaos: Option<Chaos>,
+    /// Variables set on every function over the template's (e.g. a parameter's value
+    /// other than its default, such as `REMEDIATION_RECREATE_FAILED=true`).
+    pub environment: Vec<(String, String)>,
 }
 
 /// Why a wave could not be played.
@@ -96,11 +99,15 @@ impl Wave {
     /// Starts the emulator and the bus and wires the handlers.
     pub async fn start(options: WaveOptions) -> Result<Self, WaveError> {
         let wiring = Wiring::load(&options.template)?;
-        let overrides: &[(&str, &str)] = if options.dry_run {
-            &[("DRY_RUN", "true")]
-        } else {
-            &[]
-        };
+        let mut overrides: Vec<(&str, &str)> = options
+            .environment
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        if options.dry_run {
+            overrides.push(("DRY_RUN", "true"));
+        }
+        let overrides = overrides.as_slice();
         let launcher: AppLauncherConfig =
             functions::config(functions::wiring_of(&wiring, "app-launcher")?, overrides)?;
         let scenario_name = options.scenario.name.clone();
@@ -270,7 +277,7 @@ impl Wave {
 
     fn progress(&self, now: DateTime<Utc>) -> Progress {
         let state = self.emulator.state();
-        let live_jobs = state.jobs.iter().filter(|j| j.state != JobState::Deleted);
+        let live_jobs = state.jobs.iter().filter(|j| !j.state.is_deleted());
         let (mut replicating, mut replicated, mut failed) = (0, 0, 0);
         for job in live_jobs {
             if matches!(job.state, JobState::Failed | JobState::PausedOnFailure) {

@@ -397,9 +397,10 @@ impl Engine {
         let mut todo = Vec::new();
         for sid in &members {
             let idx = self.catalog_server_index(sid)?;
-            if self.servers[idx].job_id.is_some() {
+            if self.job_of(sid).is_some() {
                 continue;
             }
+            self.server_free(idx)?;
             if self.servers[idx].unreplicable {
                 return Err(ApiError::new(
                     ErrorCode::ServerCannotBeReplicated,

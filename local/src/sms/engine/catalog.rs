@@ -69,9 +69,10 @@ pub struct ServerState {
     pub unreplicable: bool,
     /// Disk sizes, GiB.
     pub volumes_gb: Vec<u32>,
-    /// Current job, if any (cleared by DeleteReplicationJob).
+    /// Its latest job, if any (kept after DeleteReplicationJob, as the model's
+    /// `replicationJobTerminated` suggests).
     pub job_id: Option<String>,
-    /// A job existed and was deleted.
+    /// Its latest job is deleting, deleted or failed.
     pub job_terminated: bool,
     /// The app it belongs to.
     pub app_id: Option<String>,

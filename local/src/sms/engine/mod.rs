@@ -13,7 +13,7 @@
 //! One child module per SMS resource:
 //!
 //! - `catalog.rs`: connectors, servers, the server catalog and its import;
-//! - `jobs.rs`: replication jobs (create, update, delete, on-demand runs);
+//! - `jobs.rs`: replication jobs (create, update, delete and its DELETING step, on-demand runs);
 //! - `runs.rs`: the replication run lifecycle the clock drives (seed, run, fail, retry);
 //! - `apps.rs`: apps, server groups, replication configuration, app replication;
 //! - `launch_config.rs`: the launch configuration and its check (CONFIGURATION_IN_PROGRESS,
@@ -99,6 +99,7 @@ enum Action {
     RunActivate { job: usize, run: usize },
     RunFinish { job: usize, run: usize },
     FailingOver { job: usize, epoch: u32 },
+    JobDeleted { job: usize },
     LaunchStep { app: usize, epoch: u32 },
     TerminateDone { app: usize, epoch: u32 },
     ConfigurationChecked { app: usize, epoch: u32 },
@@ -235,6 +236,7 @@ impl Engine {
             Action::RunActivate { job, run } => self.activate_run(job, run),
             Action::RunFinish { job, run } => self.finish_run(job, run),
             Action::FailingOver { job, epoch } => self.failing_over(job, epoch),
+            Action::JobDeleted { job } => self.finish_deletion(job),
             Action::LaunchStep { app, epoch } => self.launch_step(app, epoch),
             Action::TerminateDone { app, epoch } => self.terminate_done(app, epoch),
             Action::ConfigurationChecked { app, epoch } => self.configuration_checked(app, epoch),
