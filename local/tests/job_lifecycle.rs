@@ -141,7 +141,7 @@ async fn job_events_carry_the_arns_and_a_deletion_names_no_run() {
         vec![job_arn.clone(), format!("{job_arn}/{run}")]
     );
     let deleted = events.last().expect("events");
-    assert_eq!(deleted.detail.state, "DELETED");
+    assert_eq!(deleted.detail.state, "Deleted");
     assert_eq!(deleted.detail.replication_run_id, "N/A");
     assert_eq!(deleted.resources, vec![job_arn]);
     emu.shutdown().await;
@@ -264,4 +264,65 @@ async fn the_other_reading_refuses_a_job_while_deleting_as_not_permitted() {
     emu.advance(Duration::from_secs(300));
     assert_eq!(create_error(&emu, &sms, "healthy-01").await, "");
     emu.shutdown().await;
+}
+
+/// SMS announced only Completed (a run's AMI), Failed and Deleted, in title case; the
+/// states it did not announce are in the job's history only.
+#[tokio::test]
+async fn only_completed_failed_and_deleted_are_announced() {
+    let (emu, sms) = imported().await;
+    let (_, broken) = create_job(&emu, &sms, "broken-01").await;
+    let (_, healthy) = create_job(&emu, &sms, "healthy-01").await;
+    emu.advance(Duration::from_secs(3600));
+    sms.delete_replication_job()
+        .replication_job_id(&healthy)
+        .send()
+        .await
+        .expect("DeleteReplicationJob");
+    emu.advance(Duration::from_secs(300));
+    let announced = |job: &str| -> Vec<String> {
+        emu.events()
+            .iter()
+            .filter(|e| e.detail.replication_job_id == job)
+            .map(|e| e.detail.state.clone())
+            .collect()
+    };
+    assert_eq!(announced(&broken), ["Failed"]);
+    let healthy_states = announced(&healthy);
+    assert_eq!(healthy_states.last().map(String::as_str), Some("Deleted"));
+    assert!(healthy_states[..healthy_states.len() - 1]
+        .iter()
+        .all(|s| s == "Completed"));
+    assert!(emu.events().iter().all(|e| e.detail.version == "1.0"));
+    let state = emu.state();
+    let history = &state.jobs.iter().find(|j| j.id == broken).unwrap().history;
+    assert!(
+        history.len() > 3,
+        "every state is in the history: {history:?}"
+    );
+    emu.shutdown().await;
+}
+
+/// `faults.dropped_sms_events` keeps a seeded share of events from subscribers.
+#[tokio::test]
+async fn a_share_of_events_is_dropped_the_same_way_under_a_seed() {
+    let dropped = || async {
+        let scenario = scenario_with("faults: { dropped_sms_events: 0.5 }\n");
+        let (emu, sms) = imported_with(scenario).await;
+        let mut delivered = emu.subscribe_events();
+        create_job(&emu, &sms, "healthy-01").await;
+        create_job(&emu, &sms, "broken-01").await;
+        emu.advance(Duration::from_secs(6 * 3600));
+        let mut got = Vec::new();
+        while let Ok(event) = delivered.try_recv() {
+            got.push(event.id);
+        }
+        let emitted = emu.events().len() as u64;
+        let counted = emu.sms_faults_injected().events_dropped;
+        emu.shutdown().await;
+        assert_eq!(got.len() as u64 + counted, emitted);
+        assert!(counted > 0 && !got.is_empty(), "{counted} of {emitted}");
+        got
+    };
+    assert_eq!(dropped().await, dropped().await);
 }

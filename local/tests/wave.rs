@@ -139,3 +139,17 @@ async fn failed_jobs_are_recreated_after_their_deletion_under_either_reading() {
         assert!(calls >= 1, "{reading:?}");
     }
 }
+
+/// SMS announced FAILED only, and EventBridge loses some of what it announces: with a
+/// fifth of SMS's events dropped the wave still converges, each failure alerted once
+/// (the invariants) and within the watcher's schedule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_wave_converges_when_sms_events_are_lost() {
+    let mut scenario = Scenario::default_scenario();
+    scenario.faults.dropped_sms_events = 0.2;
+    let report = converges(scenario).await;
+    let delay = &report.detection_delay;
+    assert!(delay.alerted >= 2, "{delay:?}");
+    // The watcher's backstop schedule (rate(30 minutes) in the template) bounds it.
+    assert!(delay.max_minutes <= 30.0, "{delay:?}");
+}

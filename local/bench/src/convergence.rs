@@ -94,7 +94,7 @@ fn first_completed_runs(log: &[LogEntry]) -> BTreeMap<String, DateTime<Utc>> {
         };
         let detail = &event["detail"];
         if event["source"] == "aws.sms" {
-            if detail["state"] == "COMPLETED" && detail["ami-id"].is_string() {
+            if detail["state"] == "Completed" && detail["ami-id"].is_string() {
                 if let (Some(job), Some(at)) = (
                     detail["replication-job-id"].as_str(),
                     parse_time(&event["time"]),

@@ -252,6 +252,9 @@ pub struct Faults {
     pub throttle: Option<Throttle>,
     /// Occasional slow answers, on top of `latency_ms`.
     pub latency_spikes: Option<LatencySpikes>,
+    /// Fraction (0..=1) of SMS's own events never delivered: EventBridge delivers
+    /// service events best effort.
+    pub dropped_sms_events: f64,
 }
 
 /// A fraction of calls answered late.

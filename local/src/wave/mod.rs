@@ -36,7 +36,7 @@ use crate::{Emulator, EmulatorError, EmulatorHandle, EmulatorOptions, Scenario};
 pub use chaos::Chaos;
 use chaos::ChaosState;
 use invocations::Pending;
-pub use outcome::{AppOutcome, FailureOutcome, LogEntry, Progress, WaveReport};
+pub use outcome::{AppOutcome, DetectionDelay, FailureOutcome, LogEntry, Progress, WaveReport};
 
 /// How long a simulated step is: schedules are rates of minutes or more.
 const STEP: Duration = Duration::from_secs(60);
@@ -321,11 +321,11 @@ impl Wave {
         let held = self.held_jobs();
         let apps = outcome::app_outcomes(&state, &self.log, &self.opt_out, &held);
         let failures = outcome::failure_outcomes(&self.log, &state);
+        let detection_delay = outcome::DetectionDelay::of(&self.log, &state);
         let mut invariant_breaches = self.invariant_breaches.clone();
         invariant_breaches.extend(invariants::final_breaches(
             &state,
             outcome::bus_events(&self.log),
-            &self.emulator.events(),
         ));
         let verdict = outcome::verdict(converged, &state, &self.opt_out, &held, now);
         let archived_templates =
@@ -343,6 +343,7 @@ impl Wave {
             simulated_minutes: u64::try_from((now - self.started).num_minutes()).unwrap_or(0),
             apps,
             failures,
+            detection_delay,
             sms_calls: self.emulator.call_counts(),
             invocations: self.invocations.clone(),
             dead_lettered: self.dead_lettered.clone(),

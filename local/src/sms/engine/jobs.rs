@@ -61,6 +61,9 @@ pub struct Job {
     /// When it became DELETED.
     #[serde(default)]
     pub deleted_at: Option<Millis>,
+    /// Every state it entered, with when: what happened, whether announced or not.
+    #[serde(default)]
+    pub history: Vec<(Millis, JobState)>,
 }
 
 impl Job {
@@ -192,6 +195,7 @@ impl Engine {
             schedule_epoch: 0,
             fail_epoch: 0,
             deleted_at: None,
+            history: vec![(self.now, JobState::Pending)],
         });
         self.job_by_id.insert(id.clone(), job);
         self.servers[idx].job_id = Some(id.clone());

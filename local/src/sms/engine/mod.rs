@@ -39,7 +39,9 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::rng::SplitMix64;
 use crate::scenario::{uuid_like, Scenario};
-use crate::sms::job_state_changes::{JobStateChangeDetail, SmsEvent, DETAIL_TYPE, SOURCE};
+use crate::sms::job_state_changes::{
+    announced, Delivery, JobStateChangeDetail, SmsEvent, DETAIL_TYPE, SOURCE,
+};
 use crate::sms::protocol::JobState;
 
 pub use apps::{App, AppReplication, Group};
@@ -129,6 +131,7 @@ pub(crate) struct Engine {
     apps: Vec<App>,
     app_by_id: HashMap<String, usize>,
     events: Vec<SmsEvent>,
+    delivery: Delivery,
     subscribers: Vec<UnboundedSender<SmsEvent>>,
     pruned_amis: Vec<String>,
     written: Vec<WrittenObject>,
@@ -179,6 +182,7 @@ impl Engine {
             apps: Vec::new(),
             app_by_id: HashMap::new(),
             events: Vec::new(),
+            delivery: Delivery::new(cfg.faults.dropped_sms_events, cfg.seed),
             subscribers: Vec::new(),
             pruned_amis: Vec::new(),
             written: Vec::new(),
@@ -248,9 +252,24 @@ impl Engine {
         self.subscribers.push(tx);
     }
 
-    /// Every event emitted so far, in order.
+    /// Every event emitted so far, in order (delivered or not).
     pub(crate) fn events(&self) -> &[SmsEvent] {
         &self.events
+    }
+
+    /// The share of events EventBridge drops from now on.
+    pub(crate) fn set_event_drop_rate(&mut self, rate: f64) {
+        self.delivery.set_rate(rate);
+    }
+
+    /// Restarts the dice that drop events.
+    pub(crate) fn reseed_event_drops(&mut self, seed: u64) {
+        self.delivery.reseed(seed);
+    }
+
+    /// Events emitted but never delivered.
+    pub(crate) fn events_dropped(&self) -> u64 {
+        self.delivery.dropped()
     }
 
     /// A serializable copy of everything.
@@ -270,8 +289,12 @@ impl Engine {
         }
     }
 
-    /// Publishes one `aws.sms` event about a job, to the log and every live subscriber.
+    /// Publishes the `aws.sms` event about a job entering `state`, if SMS sent one for
+    /// that state, to the log and (unless EventBridge drops it) every live subscriber.
     fn emit(&mut self, job: usize, state: JobState, ami_id: Option<String>) {
+        let Some(announced) = announced(state) else {
+            return;
+        };
         let j = &self.jobs[job];
         let run_id = j.runs.last().map(|r| r.id.clone()).unwrap_or_default();
         // The service's samples (CloudWatch Events guide): the job's ARN, and the run's
@@ -298,23 +321,28 @@ impl Engine {
             region: self.cfg.region.clone(),
             resources,
             detail: JobStateChangeDetail {
-                state: state.as_str().into(),
+                state: announced.into(),
                 replication_job_id: j.id.clone(),
                 replication_run_id: run_id,
                 ami_id,
                 version: "1.0".into(),
             },
         };
-        self.subscribers.retain(|tx| tx.send(event.clone()).is_ok());
+        if self.delivery.delivers() {
+            self.subscribers.retain(|tx| tx.send(event.clone()).is_ok());
+        }
         self.events.push(event);
     }
 
-    /// Moves a job to `state`; only a real change is announced.
+    /// Moves a job to `state`, recorded in its history; only a real change is announced
+    /// (for the states SMS announced).
     fn set_job_state(&mut self, job: usize, state: JobState, message: Option<String>) {
+        let now = self.now;
         let j = &mut self.jobs[job];
         j.status_message = message;
         if j.state != state {
             j.state = state;
+            j.history.push((now, state));
             self.emit(job, state, None);
         }
     }

@@ -210,6 +210,7 @@ impl Engine {
         let j = &mut self.jobs[job];
         if j.run_once {
             j.state = JobState::Completed;
+            j.history.push((now, JobState::Completed));
             j.status_message = None;
             j.next_run_start = None;
             j.schedule_epoch += 1;
