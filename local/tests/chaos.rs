@@ -96,6 +96,7 @@ async fn waves_keep_their_invariants_under_faults() {
         "SMS 500 InternalError",
         "SMS ThrottlingException",
         "SMS latency spikes",
+        "SMS events dropped",
         "S3 500/503 refusals",
         "PutEvents entries failed",
         "events delivered twice",

@@ -105,6 +105,7 @@ model_enum! {
         Importing => "IMPORTING",
         Available => "AVAILABLE",
         Deleted => "DELETED",
+        Expired => "EXPIRED",
     }
 }
 

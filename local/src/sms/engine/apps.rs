@@ -400,7 +400,7 @@ impl Engine {
             if self.job_of(sid).is_some() {
                 continue;
             }
-            self.server_free(idx)?;
+            self.server_takes_job(idx)?;
             if self.servers[idx].unreplicable {
                 return Err(ApiError::new(
                     ErrorCode::ServerCannotBeReplicated,

@@ -219,7 +219,7 @@ impl Engine {
                 ),
             ));
         }
-        self.server_free(idx)?;
+        self.server_takes_job(idx)?;
         if !self.manager_healthy(&server.vm_manager_name.clone()) {
             return Err(ApiError::new(
                 ErrorCode::NoConnectorsAvailable,
@@ -256,10 +256,17 @@ impl Engine {
         Ok((idx, freq))
     }
 
-    /// Whether a new job may take the server: none yet, or its last one DELETED. A job
-    /// still DELETING holds it, answered as the scenario's reading says.
-    pub(super) fn server_free(&self, idx: usize) -> Result<(), ApiError> {
+    /// Whether a new job may take the server: its days of replication are not used up,
+    /// and it has no job yet or its last one is DELETED. A job still DELETING holds it,
+    /// answered as the scenario's reading says.
+    pub(super) fn server_takes_job(&self, idx: usize) -> Result<(), ApiError> {
         let server = &self.servers[idx];
+        if server.usage_over {
+            return Err(ApiError::not_permitted(format!(
+                "Server {} reached the limit of {} days of replication",
+                server.id, self.cfg.limits.replication_days_per_server
+            )));
+        }
         let Some(existing) = &server.job_id else {
             return Ok(());
         };

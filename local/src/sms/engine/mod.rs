@@ -96,6 +96,8 @@ pub struct StateSnapshot {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Action {
     CatalogImported,
+    CatalogExpired { imported: Millis },
+    UsageOver { server: usize },
     JobSeed { job: usize, epoch: u32 },
     NextRun { job: usize, epoch: u32 },
     RunActivate { job: usize, run: usize },
@@ -235,6 +237,8 @@ impl Engine {
     fn handle(&mut self, action: Action) {
         match action {
             Action::CatalogImported => self.finish_import(),
+            Action::CatalogExpired { imported } => self.expire_catalog(imported),
+            Action::UsageOver { server } => self.end_usage(server),
             Action::JobSeed { job, epoch } => self.seed_job(job, epoch),
             Action::NextRun { job, epoch } => self.next_run(job, epoch),
             Action::RunActivate { job, run } => self.activate_run(job, run),
