@@ -49,9 +49,10 @@ impl Chaos {
                 }),
                 // Per simulated second: every call of a round shares one, so the busy
                 // rounds (the first job-creator sweep, launch rounds) meet bursts of
-                // throttling however fast this machine is.
+                // throttling however fast this machine is. SMS announces few states, so
+                // rounds are quieter than their event storms once made them: 25.
                 throttle: Some(Throttle {
-                    max_calls_per_second: 40,
+                    max_calls_per_second: 25,
                     per: ThrottleClock::Simulated,
                 }),
                 // EventBridge loses some: the watcher's schedule must catch what it misses.
