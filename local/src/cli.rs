@@ -268,6 +268,7 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         until: args.until,
         dry_run: args.dry_run,
         chaos: None,
+        environment: Vec::new(),
     })
     .await?;
     let terminal = std::io::stdout().is_terminal();

@@ -55,6 +55,14 @@ pub fn summary_text(report: &WaveReport) -> String {
     if report.failures.is_empty() {
         let _ = writeln!(out, "  none");
     }
+    let delay = &report.detection_delay;
+    if delay.alerted > 0 {
+        let _ = writeln!(
+            out,
+            "  detected {} after {:.1} min on average, {:.1} at most",
+            delay.alerted, delay.mean_minutes, delay.max_minutes
+        );
+    }
     for failure in &report.failures {
         let _ = writeln!(
             out,
@@ -258,6 +266,7 @@ th{{background:#f3f4f6}}.verdict{{font-weight:bold;color:{colour}}}ul{{margin:0;
 <h2>Apps</h2>
 <table id="apps"><tr><th>name</th><th>id</th><th>members</th><th>completed runs</th><th>launch status</th><th>launched at</th><th>note</th></tr>{apps}</table>
 <h2>Failures</h2>
+<p id="detection">{detection}</p>
 <table id="failures"><tr><th>job</th><th>server</th><th>state</th><th>alerted at</th><th>final state</th><th>what was done</th></tr>{failures}</table>
 <h2>SMS calls</h2>
 <table id="calls"><tr><th>operation</th><th>calls</th></tr>{calls}</table>
@@ -276,6 +285,18 @@ th{{background:#f3f4f6}}.verdict{{font-weight:bold;color:{colour}}}ul{{margin:0;
         ended = escape(&report.ended),
         minutes = report.simulated_minutes,
         svg = timeline_svg(report),
+        detection = detection_text(&report.detection_delay),
+    )
+}
+
+/// The detection delay in a sentence.
+fn detection_text(delay: &crate::wave::DetectionDelay) -> String {
+    if delay.alerted == 0 {
+        return "No failure was alerted.".to_owned();
+    }
+    format!(
+        "{} failures alerted {:.1} simulated minutes after they happened on average, {:.1} at most.",
+        delay.alerted, delay.mean_minutes, delay.max_minutes
     )
 }
 

@@ -27,6 +27,7 @@ async fn play(seed: u64) -> Result<BTreeMap<String, u64>, String> {
         until: Duration::from_secs(3 * 86_400),
         dry_run: false,
         chaos: Some(Chaos::everything(seed)),
+        environment: Vec::new(),
     })
     .await
     .map_err(|e| format!("seed {seed}: wave did not start: {e}"))?;
@@ -96,6 +97,7 @@ async fn waves_keep_their_invariants_under_faults() {
         "SMS 500 InternalError",
         "SMS ThrottlingException",
         "SMS latency spikes",
+        "SMS events dropped",
         "S3 500/503 refusals",
         "PutEvents entries failed",
         "events delivered twice",

@@ -130,6 +130,7 @@ async fn a_whole_wave_logs_no_secret_and_no_payload() {
         until: Duration::from_secs(3 * 86_400),
         dry_run: false,
         chaos: None,
+        environment: Vec::new(),
     })
     .await
     .expect("wave starts");

@@ -384,24 +384,21 @@ async fn whole_flow_through_the_real_sdk() {
         );
         seen.push(typed.detail.expect("detail"));
     }
+    // Nothing was announced for the paused job but its completed run (SMS announced
+    // completed, failed and deleted only, in title case).
     let for_paused: Vec<&str> = seen
         .iter()
         .filter(|d| d.replication_job_id == paused)
         .map(|d| d.state.as_str())
         .collect();
-    assert_eq!(
-        for_paused[..5],
-        [
-            "PENDING",
-            "ACTIVE",
-            "FAILING",
-            "PAUSED_ON_FAILURE",
-            "ACTIVE"
-        ]
+    assert!(!for_paused.is_empty());
+    assert!(
+        for_paused.iter().all(|s| *s == "Completed"),
+        "{for_paused:?}"
     );
     assert!(seen
         .iter()
-        .any(|d| d.replication_job_id == paused && d.state == "COMPLETED" && d.ami_id.is_some()));
+        .any(|d| d.replication_job_id == paused && d.state == "Completed" && d.ami_id.is_some()));
 
     let counts = emu.call_counts();
     assert_eq!(counts.get("LaunchApp"), Some(&2));

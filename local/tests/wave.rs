@@ -18,12 +18,20 @@ fn template() -> PathBuf {
 /// launched again only after a failed launch, each failure alerted once, each hold
 /// reported once), and every LaunchApp call must be announced; returns the report.
 async fn converges(scenario: Scenario) -> autopilot_local::wave::WaveReport {
+    converges_with(scenario, Vec::new()).await
+}
+
+async fn converges_with(
+    scenario: Scenario,
+    environment: Vec<(String, String)>,
+) -> autopilot_local::wave::WaveReport {
     let wave = Wave::start(WaveOptions {
         scenario,
         template: template(),
         until: Duration::from_secs(3 * 86_400),
         dry_run: false,
         chaos: None,
+        environment,
     })
     .await
     .expect("wave starts");
@@ -165,4 +173,56 @@ async fn the_default_wave_converges_under_the_other_launch_reading() {
         .find(|a| a.name == "intranet")
         .expect("intranet");
     assert_eq!(intranet.launch_status, "READY_FOR_CONFIGURATION");
+}
+
+/// With REMEDIATION_RECREATE_FAILED, the watcher deletes legacy-fax-01's FAILED job and
+/// creates a new one once the deletion is over, under either answer SMS may give to a
+/// job asked for while the old one is DELETING; every failure alerted once (the
+/// invariants), nothing dead-lettered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_jobs_are_recreated_after_their_deletion_under_either_reading() {
+    use autopilot_local::scenario::CreateWhileDeleting;
+    for reading in [
+        CreateWhileDeleting::AlreadyExists,
+        CreateWhileDeleting::NotPermitted,
+    ] {
+        let mut scenario = Scenario::default_scenario();
+        scenario.readings.create_while_deleting = reading;
+        let environment = vec![("REMEDIATION_RECREATE_FAILED".to_owned(), "true".to_owned())];
+        let report = converges_with(scenario, environment).await;
+        assert!(
+            report.dead_lettered.is_empty(),
+            "{reading:?}: {:?}",
+            report.dead_lettered
+        );
+        let actions: Vec<&String> = report.failures.iter().flat_map(|f| &f.actions).collect();
+        assert!(
+            actions.iter().any(|a| a.contains("jobDeleted")),
+            "{reading:?}: {actions:?}"
+        );
+        assert!(
+            actions.iter().any(|a| a.contains("jobRecreated")),
+            "{reading:?}: {actions:?}"
+        );
+        let calls = report
+            .sms_calls
+            .get("DeleteReplicationJob")
+            .copied()
+            .unwrap_or(0);
+        assert!(calls >= 1, "{reading:?}");
+    }
+}
+
+/// SMS announced FAILED only, and EventBridge loses some of what it announces: with a
+/// fifth of SMS's events dropped the wave still converges, each failure alerted once
+/// (the invariants) and within the watcher's schedule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_wave_converges_when_sms_events_are_lost() {
+    let mut scenario = Scenario::default_scenario();
+    scenario.faults.dropped_sms_events = 0.2;
+    let report = converges(scenario).await;
+    let delay = &report.detection_delay;
+    assert!(delay.alerted >= 2, "{delay:?}");
+    // The watcher's backstop schedule (rate(30 minutes) in the template) bounds it.
+    assert!(delay.max_minutes <= 30.0, "{delay:?}");
 }

@@ -151,6 +151,9 @@ pub enum RemediationAction {
     JobRecreated {
         new_replication_job_id: Option<JobId>,
     },
+    /// The FAILED job was deleted; SMS refuses the new job while the old one is
+    /// DELETING, so it is created at a later invocation (announced as `jobRecreated`).
+    JobDeleted,
     /// Nothing was done; the reason says why (budget, daily limit, policy).
     Held { reason: String },
 }

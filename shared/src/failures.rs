@@ -30,6 +30,32 @@ pub struct FailureSnapshot {
     /// publishes what is left here.
     #[serde(default)]
     pub outbox: Vec<crate::events::OutgoingEvent>,
+    /// Servers whose FAILED job the watcher deleted and that still wait for their new
+    /// job: SMS refuses CreateReplicationJob while the old job is DELETING.
+    #[serde(default)]
+    pub pending_recreations: BTreeMap<ServerId, PendingRecreation>,
+}
+
+/// A recreation half done: the old job is deleted (or being deleted), the new one not
+/// created yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingRecreation {
+    /// The FAILED job that was deleted.
+    pub old_job: JobId,
+    /// When it was deleted.
+    pub since: DateTime<Utc>,
+}
+
+/// What to do now about a pending recreation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecreationStep {
+    /// The old job is gone: CreateReplicationJob now.
+    Create,
+    /// The old job is still DELETING, or this observation does not say.
+    Wait,
+    /// The server has a job again (another function made it): nothing left to do.
+    Done,
 }
 
 /// A run that completed and was not announced yet.
@@ -167,6 +193,37 @@ impl FailureSnapshot {
             });
         }
         fresh
+    }
+
+    /// The next step of every pending recreation, given what was observed: a server that
+    /// has a job again is done; one whose old job is DELETED, or missing from a complete
+    /// sweep, gets its new job now; otherwise it waits (a DELETING job still holds the
+    /// server, and a partial observation says nothing about other jobs).
+    pub fn recreation_steps(
+        &self,
+        observed: &[ReplicationJob],
+        coverage: Coverage,
+    ) -> Vec<(ServerId, RecreationStep)> {
+        self.pending_recreations
+            .iter()
+            .map(|(server, pending)| {
+                let jobs = observed.iter().filter(|j| &j.server_id == server);
+                let mut old_state = None;
+                for job in jobs {
+                    if job.id == pending.old_job {
+                        old_state = Some(&job.state);
+                    } else if !job.state.is_deleted() {
+                        return (server.clone(), RecreationStep::Done);
+                    }
+                }
+                let step = match old_state {
+                    Some(ReplicationJobState::Deleted) => RecreationStep::Create,
+                    None if coverage == Coverage::Complete => RecreationStep::Create,
+                    _ => RecreationStep::Wait,
+                };
+                (server.clone(), step)
+            })
+            .collect()
     }
 
     /// Records a remediation attempt for a server.
@@ -415,6 +472,60 @@ mod tests {
                 .map(|w| ReplicationJobState::from_wire(w))
                 .collect::<Vec<_>>(),
         )
+    }
+
+    #[test]
+    fn a_pending_recreation_waits_for_the_deletion_then_creates_or_sees_another_job() {
+        use ReplicationJobState::*;
+        let mut snapshot = FailureSnapshot::default();
+        let pending = PendingRecreation {
+            old_job: "a".into(),
+            since: at(0),
+        };
+        snapshot.pending_recreations.insert("s-a".into(), pending);
+        let step = |observed: &[ReplicationJob], coverage| {
+            snapshot.recreation_steps(observed, coverage)[0].1
+        };
+        assert_eq!(
+            step(&[job("a", Deleting)], Coverage::Complete),
+            RecreationStep::Wait
+        );
+        assert_eq!(step(&[], Coverage::Partial), RecreationStep::Wait);
+        assert_eq!(
+            step(&[job("a", Deleted)], Coverage::Partial),
+            RecreationStep::Create
+        );
+        assert_eq!(step(&[], Coverage::Complete), RecreationStep::Create);
+        let mut other = job("b", Pending);
+        other.server_id = "s-a".into();
+        assert_eq!(
+            step(&[job("a", Deleted), other.clone()], Coverage::Complete),
+            RecreationStep::Done
+        );
+        other.state = Deleting;
+        assert_eq!(
+            step(&[job("a", Deleted), other], Coverage::Complete),
+            RecreationStep::Create
+        );
+    }
+
+    #[test]
+    fn deleting_and_deleted_jobs_are_neither_failures_nor_alerted() {
+        use ReplicationJobState::*;
+        let (changes, snapshot) = FailureSnapshot::default().observe(
+            &[job("a", Deleting), job("b", Deleted)],
+            Coverage::Complete,
+            at(0),
+        );
+        assert_eq!(changes, FailureChanges::default());
+        assert!(snapshot.failures.is_empty());
+        // An alerted job being deleted leaves the failures: it is gone, not failed.
+        let (_, alerted) =
+            FailureSnapshot::default().observe(&[job("a", Failed)], Coverage::Complete, at(0));
+        let (changes, next) = alerted.observe(&[job("a", Deleting)], Coverage::Complete, at(1));
+        assert!(changes.newly_failed.is_empty());
+        assert_eq!(changes.recovered.len(), 1);
+        assert!(next.failures.is_empty());
     }
 
     proptest! {

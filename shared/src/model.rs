@@ -180,13 +180,20 @@ impl ReplicationJobState {
         matches!(self, Self::Failed | Self::PausedOnFailure)
     }
 
-    /// The job still occupies the server: a second job for it would be refused and it
-    /// counts against the concurrent-migration quota.
+    /// The job replicates, or may again: it counts against the concurrent-migration
+    /// quota. A DELETING job is not live (it never runs again), though it may still hold
+    /// its server for a while.
     pub fn is_live(&self) -> bool {
         matches!(
             self,
-            Self::Pending | Self::Active | Self::Failing | Self::PausedOnFailure | Self::Deleting
+            Self::Pending | Self::Active | Self::Failing | Self::PausedOnFailure
         )
+    }
+
+    /// DeleteReplicationJob was called: DELETING or DELETED. Such a job is no failure,
+    /// no live job, and not missing either; SMS lists a DELETED job for a while.
+    pub fn is_deleted(&self) -> bool {
+        matches!(self, Self::Deleting | Self::Deleted)
     }
 }
 

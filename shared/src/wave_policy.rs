@@ -13,7 +13,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Server, ServerId};
+use crate::model::{ReplicationJob, ReplicationJobState, Server, ServerId};
 
 /// The VM attribute a selector looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -189,6 +189,34 @@ pub struct ReplicationPlan {
     pub skipped: Vec<(ServerId, SkipReason)>,
 }
 
+impl ReplicationPlan {
+    /// Whether a server the plan gives a job had one before: its old job may still be
+    /// DELETING, which only a sweep of the jobs tells.
+    pub fn replaces_any_job(&self) -> bool {
+        self.create
+            .iter()
+            .any(|s| s.replication_job_id.is_some() && s.replication_job_terminated)
+    }
+
+    /// Defers the servers whose old job `jobs` shows still DELETING: SMS refuses a new
+    /// job for the server until the old one is DELETED.
+    pub fn defer_deleting(&mut self, jobs: &[ReplicationJob]) {
+        let deleting = |server: &Server| {
+            jobs.iter().any(|job| {
+                job.state == ReplicationJobState::Deleting
+                    && server.replication_job_id.as_ref() == Some(&job.id)
+            })
+        };
+        let (held, create) = std::mem::take(&mut self.create)
+            .into_iter()
+            .partition::<Vec<_>, _>(|server| deleting(server));
+        self.create = create;
+        self.deferred
+            .extend(held.into_iter().map(|server| server.id));
+        self.deferred.sort();
+    }
+}
+
 impl WavePolicy {
     fn eligibility(&self, server: &Server) -> Result<(), SkipReason> {
         if server.has_live_job() {
@@ -312,6 +340,39 @@ mod tests {
             replication_job_id: None,
             replication_job_terminated: false,
         }
+    }
+
+    #[test]
+    fn a_server_whose_old_job_is_deleting_waits() {
+        let mut replaced = server("s-1", "web-1", "/dc1/prod");
+        replaced.replication_job_id = Some(JobId::from("sms-job-1"));
+        replaced.replication_job_terminated = true;
+        let fresh = server("s-2", "web-2", "/dc1/prod");
+        let policy = WavePolicy {
+            recreate_terminated: true,
+            ..WavePolicy::default()
+        };
+        let mut plan = policy.plan(&[replaced, fresh], 0);
+        assert!(plan.replaces_any_job());
+        let mut old = crate::model::ReplicationJob {
+            id: "sms-job-1".into(),
+            server_id: "s-1".into(),
+            vm_name: None,
+            state: ReplicationJobState::Deleted,
+            status_message: None,
+            latest_ami_id: None,
+            frequency_hours: None,
+            run_once: false,
+            runs: Vec::new(),
+        };
+        let mut deleted = plan.clone();
+        deleted.defer_deleting(std::slice::from_ref(&old));
+        assert_eq!(deleted.create.len(), 2, "a DELETED job holds nothing");
+        old.state = ReplicationJobState::Deleting;
+        plan.defer_deleting(&[old]);
+        let created: Vec<&str> = plan.create.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(created, ["s-2"]);
+        assert_eq!(plan.deferred, [ServerId::from("s-1")]);
     }
 
     #[test]

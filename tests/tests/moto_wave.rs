@@ -714,20 +714,24 @@ async fn the_default_wave_converges_against_moto() {
 
     assert!(common::servers_with_two_live_jobs(&state).is_empty());
 
-    // Failures: each job that entered FAILED or PAUSED_ON_FAILURE was alerted exactly once.
-    let failed_jobs: BTreeSet<&str> = driver
-        .sms_seen
-        .iter()
-        .filter(|e| matches!(e.detail.state.as_str(), "FAILED" | "PAUSED_ON_FAILURE"))
-        .map(|e| e.detail.replication_job_id.as_str())
-        .collect();
+    // Failures: each job that entered FAILED or PAUSED_ON_FAILURE was alerted exactly
+    // once. The emulator's job histories say which did: SMS announced neither state.
+    let entered = |wanted: &[JobState]| -> BTreeSet<String> {
+        state
+            .jobs
+            .iter()
+            .filter(|j| j.history.iter().any(|(_, s)| wanted.contains(s)))
+            .map(|j| j.id.clone())
+            .collect()
+    };
+    let failed_jobs = entered(&[JobState::Failed, JobState::PausedOnFailure]);
     assert!(
         !failed_jobs.is_empty(),
         "the default scenario injects failures"
     );
     let alerts = driver.audited("ReplicationJobFailed", "replicationJobId");
     for job in &failed_jobs {
-        assert_eq!(alerts.get(*job), Some(&1), "alerts for {job}: {alerts:?}");
+        assert_eq!(alerts.get(job), Some(&1), "alerts for {job}: {alerts:?}");
     }
     assert_eq!(
         alerts.len(),
@@ -736,12 +740,7 @@ async fn the_default_wave_converges_against_moto() {
     );
 
     // The paused job was remediated with an on-demand run and then completed one.
-    let paused: BTreeSet<&str> = driver
-        .sms_seen
-        .iter()
-        .filter(|e| e.detail.state == "PAUSED_ON_FAILURE")
-        .map(|e| e.detail.replication_job_id.as_str())
-        .collect();
+    let paused = entered(&[JobState::PausedOnFailure]);
     assert!(!paused.is_empty(), "the default scenario pauses a job");
     for job_id in &paused {
         let remediated = driver.audit.iter().any(|e| {

@@ -34,6 +34,7 @@ pub struct Summary {
     pub cannot_replicate: usize,
     pub refused_earlier: usize,
     pub not_selected: usize,
+    /// Held back by the cap, or because the server's old job is still DELETING.
     pub deferred_by_cap: usize,
     pub failed: usize,
     pub dry_run: bool,
@@ -102,27 +103,34 @@ pub async fn handle(
 /// The wave policy's plan for `servers`, and the number of active jobs it assumed. The
 /// catalog tells which servers have a live job, which bounds the active count from
 /// above; only when that bound holds servers back is the exact count worth a
-/// GetReplicationJobs sweep.
+/// GetReplicationJobs sweep. The sweep is also needed when the plan replaces a
+/// terminated job, whose deletion may still be running: SMS refuses a new job for the
+/// server until then, so that server waits for a later tick.
 async fn plan_jobs(
     context: &Context<JobCreatorConfig>,
     servers: &[Server],
 ) -> Result<(ReplicationPlan, usize), AutopilotError> {
     let policy = &context.config.policy;
-    let active = servers.iter().filter(|s| s.has_live_job()).count();
-    let plan = policy.plan(servers, active);
-    if plan.deferred.is_empty() || active == 0 {
+    let mut active = servers.iter().filter(|s| s.has_live_job()).count();
+    let mut plan = policy.plan(servers, active);
+    let count_exactly = !plan.deferred.is_empty() && active > 0;
+    if !count_exactly && !plan.replaces_any_job() {
         return Ok((plan, active));
     }
     let jobs = sms_api::replication_jobs(&context.sms).await?.items;
-    let mut live_servers: Vec<_> = jobs
-        .iter()
-        .filter(|job| job.state.is_live())
-        .map(|job| &job.server_id)
-        .collect();
-    live_servers.sort();
-    live_servers.dedup();
-    let active = live_servers.len();
-    Ok((policy.plan(servers, active), active))
+    if count_exactly {
+        let mut live_servers: Vec<_> = jobs
+            .iter()
+            .filter(|job| job.state.is_live())
+            .map(|job| &job.server_id)
+            .collect();
+        live_servers.sort();
+        live_servers.dedup();
+        active = live_servers.len();
+        plan = policy.plan(servers, active);
+    }
+    plan.defer_deleting(&jobs);
+    Ok((plan, active))
 }
 
 /// CreateReplicationJob for each chosen server, `create_concurrency` at a time; in dry
@@ -463,6 +471,46 @@ mod tests {
         let (context, _) = testing::context(config(false, 50), sms, bucket());
         handle(schedule_event(), context).await.unwrap();
         assert_eq!(create.num_calls(), 3);
+    }
+
+    /// A server whose old job is still DELETING gets its new job at a later tick: SMS
+    /// would refuse it now (with ReplicationJobAlreadyExists or OperationNotPermitted).
+    #[tokio::test]
+    async fn a_server_whose_old_job_is_still_deleting_waits_for_a_later_tick() {
+        let page = mock!(aws_sdk_sms::Client::get_servers).then_output(|| {
+            let mut replaced = sms_server("s-1", "web-1", Some("sms-job-old"));
+            replaced.replication_job_terminated = Some(true);
+            GetServersOutput::builder()
+                .server_catalog_status(Status::Available)
+                .server_list(replaced)
+                .server_list(sms_server("s-2", "web-2", None))
+                .build()
+        });
+        let jobs = mock!(aws_sdk_sms::Client::get_replication_jobs).then_output(|| {
+            let old = ReplicationJob::builder()
+                .replication_job_id("sms-job-old")
+                .server_id("s-1")
+                .state(ReplicationJobState::Deleting)
+                .build();
+            GetReplicationJobsOutput::builder()
+                .replication_job_list(old)
+                .build()
+        });
+        let refused = mock!(aws_sdk_sms::Client::create_replication_job)
+            .match_requests(|req| req.server_id() == Some("s-1"))
+            .then_http_response(|| {
+                testing::sms_error(400, "OperationNotPermittedException", "being deleted")
+            });
+        let create = create_by_server();
+        let sms = testing::mock_sms(&[&page, &jobs, &refused, &create]);
+        let mut config = config(false, 50);
+        config.policy.recreate_terminated = true;
+        let (context, events) = testing::context(config, sms, bucket());
+        let summary = handle(schedule_event(), context).await.unwrap();
+        assert_eq!(jobs.num_calls(), 1);
+        assert_eq!((refused.num_calls(), create.num_calls()), (0, 1));
+        assert_eq!((summary.created, summary.deferred_by_cap), (1, 1));
+        assert_eq!(events.of_type("ReplicationJobCreated").len(), 1);
     }
 
     #[tokio::test]

@@ -11,15 +11,16 @@ use std::sync::Arc;
 
 use autopilot_core::artifacts;
 use autopilot_core::config::JobWatcherConfig;
+use autopilot_core::error::Retryability;
 use autopilot_core::events::{
     OutgoingEvent, RemediationAction, ReplicationJobFailed, ReplicationJobRecovered,
     ReplicationJobRemediated, ReplicationRunCompleted,
 };
 use autopilot_core::failures::{
-    CompletedRun, Coverage, FailureChanges, FailureSnapshot, HoldReason, Remediation,
-    RemediationPolicy, RemediationStep,
+    CompletedRun, Coverage, FailureChanges, FailureSnapshot, HoldReason, PendingRecreation,
+    RecreationStep, Remediation, RemediationPolicy, RemediationStep,
 };
-use autopilot_core::model::{JobId, ReplicationJob};
+use autopilot_core::model::{JobId, ReplicationJob, ServerId};
 use autopilot_core::outbox::{self, StateObject};
 use autopilot_core::runtime::Context;
 use autopilot_core::sms_api::{self, JobCreation};
@@ -50,6 +51,11 @@ pub struct Summary {
     pub remediations_started: usize,
     pub remediations_held: usize,
     pub remediation_errors: usize,
+    /// Recreations whose new job was created (or found) this time, after the old job's
+    /// deletion had kept CreateReplicationJob refused.
+    pub recreations_completed: usize,
+    /// Recreations still waiting for the old job's deletion to finish.
+    pub recreations_waiting: usize,
     pub dry_run: bool,
     pub events_published: usize,
     /// Events left in the outbox for the next invocation (too close to the deadline).
@@ -68,6 +74,7 @@ pub async fn handle(
         artifacts::load_json(&context.s3, bucket, SNAPSHOT_KEY, "job-watcher snapshot").await?;
     let (changes, mut next) = previous.observe(&observation.jobs, observation.coverage, now);
     let completed_runs = next.take_completed_runs(&observation.jobs);
+    let recreations = next.recreation_steps(&observation.jobs, observation.coverage);
     let mut summary = Summary {
         trigger: observation.trigger,
         jobs_observed: observation.jobs.len(),
@@ -87,7 +94,11 @@ pub async fn handle(
     let policy = &context.config.remediation;
     let decided = decide_remediations(policy, &changes, observation.jobs, &next, now);
     let attempts = attempt_remediations(&context, decided, dry_run).await;
-    let remediated = record_remediations(&mut next, attempts, now, dry_run);
+    let mut remediated = record_remediations(&mut next, attempts, now, dry_run);
+    let resumed = resume_recreations(&context, &mut next, recreations, dry_run).await;
+    (summary.recreations_completed, summary.recreations_waiting) = (resumed.started, resumed.held);
+    remediated.events.extend(resumed.events);
+    remediated.errors.extend(resumed.errors);
     summary.remediations_started = remediated.started;
     summary.remediations_held = remediated.held;
     summary.remediation_errors = remediated.errors.len();
@@ -297,6 +308,14 @@ fn record_remediations(
             }
             Attempt::Acted(Ok(action)) => {
                 next.record_remediation(&job.server_id, now);
+                if action == RemediationAction::JobDeleted {
+                    let pending = PendingRecreation {
+                        old_job: job.id.clone(),
+                        since: now,
+                    };
+                    next.pending_recreations
+                        .insert(job.server_id.clone(), pending);
+                }
                 remediated.started += 1;
                 action
             }
@@ -329,6 +348,70 @@ fn record_remediations(
             .push(OutgoingEvent::new(remediated_event, dry_run));
     }
     remediated
+}
+
+/// Carries on the recreations the old job's deletion held up: creates the new job of
+/// each server whose old job is now DELETED or gone, and forgets those that have a job
+/// again. A creation still refused waits for a later invocation; it is no error (only
+/// the service's own failures are). Sequential: there are only ever a few.
+async fn resume_recreations(
+    context: &Context<JobWatcherConfig>,
+    next: &mut FailureSnapshot,
+    steps: Vec<(ServerId, RecreationStep)>,
+    dry_run: bool,
+) -> Remediated {
+    let mut resumed = Remediated::default();
+    for (server, step) in steps {
+        match step {
+            RecreationStep::Done => {
+                next.pending_recreations.remove(&server);
+                continue;
+            }
+            RecreationStep::Wait => {
+                resumed.held += 1;
+                continue;
+            }
+            RecreationStep::Create => {}
+        }
+        let created = sms_api::create_replication_job(
+            &context.sms,
+            &server,
+            &context.config.job,
+            context.now(),
+        )
+        .await;
+        let new_replication_job_id = match created {
+            Ok(JobCreation::Created(id)) => Some(id),
+            Ok(JobCreation::AlreadyExisted) => None,
+            // Refused (still deleting under another name, the quota, no healthy
+            // connector): each passes, and the next sweep asks again.
+            Err(error) if error.retryability() == Retryability::Permanent => {
+                tracing::info!(server = %server, error = %error, "new job refused; retried later");
+                resumed.held += 1;
+                continue;
+            }
+            Err(error) => {
+                tracing::warn!(server = %server, error = %error, "new job not created; retried later");
+                resumed.errors.push(error);
+                continue;
+            }
+        };
+        let Some(pending) = next.pending_recreations.remove(&server) else {
+            continue;
+        };
+        resumed.started += 1;
+        let attempt = next.remediations.get(&server).map_or(0, Vec::len);
+        let event = ReplicationJobRemediated {
+            replication_job_id: pending.old_job,
+            server_id: server,
+            attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
+            action: RemediationAction::JobRecreated {
+                new_replication_job_id,
+            },
+        };
+        resumed.events.push(OutgoingEvent::new(event, dry_run));
+    }
+    resumed
 }
 
 /// What came of one remediation decision.
@@ -389,23 +472,36 @@ async fn remediate(
                 .map_err(|e| AwsCallError::from_sdk("SMS", "DeleteReplicationJob", &e));
             match deleted {
                 Ok(_) => {}
-                // Deleted by an earlier, interrupted attempt: carry on with the creation.
-                Err(error) if error.kind == AwsErrorKind::ReplicationJobNotFound => {}
+                // Deleted (or being deleted) by an earlier, interrupted attempt: carry on.
+                Err(error)
+                    if matches!(
+                        error.kind,
+                        AwsErrorKind::ReplicationJobNotFound | AwsErrorKind::OperationNotPermitted
+                    ) => {}
                 Err(error) => return Err(error),
             }
+            // The deletion takes a while, and until it is done SMS refuses a new job for
+            // the server; a refusal (or any failure, now that the old job is gone) leaves
+            // the creation to a later invocation, which `resume_recreations` makes.
             let created = sms_api::create_replication_job(
                 &context.sms,
                 &job.server_id,
                 &context.config.job,
                 context.now(),
             )
-            .await?;
-            Ok(RemediationAction::JobRecreated {
-                new_replication_job_id: match created {
-                    JobCreation::Created(id) => Some(id),
-                    JobCreation::AlreadyExisted => None,
-                },
-            })
+            .await;
+            match created {
+                Ok(JobCreation::Created(id)) => Ok(RemediationAction::JobRecreated {
+                    new_replication_job_id: Some(id),
+                }),
+                // Refused, as a server whose old job is still DELETING is, or already
+                // given a job by someone else: the next observations tell which.
+                Ok(JobCreation::AlreadyExisted) => Ok(RemediationAction::JobDeleted),
+                Err(error) => {
+                    tracing::info!(job = %job.id, error = %error, "new job not created yet");
+                    Ok(RemediationAction::JobDeleted)
+                }
+            }
         }
     }
 }

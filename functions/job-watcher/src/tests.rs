@@ -399,3 +399,121 @@ async fn a_corrupt_snapshot_stops_the_watcher_instead_of_realerting_everything()
     assert_eq!(put.num_calls(), 0);
     assert!(events.all().is_empty());
 }
+
+fn recreating() -> JobWatcherConfig {
+    let mut config = config(false);
+    config.remediation.recreate_failed = true;
+    config
+}
+
+fn delete_job() -> Rule {
+    mock!(aws_sdk_sms::Client::delete_replication_job).then_output(|| {
+        aws_sdk_sms::operation::delete_replication_job::DeleteReplicationJobOutput::builder()
+            .build()
+    })
+}
+
+fn create_refused(code: &'static str) -> Rule {
+    mock!(aws_sdk_sms::Client::create_replication_job)
+        .then_http_response(move || testing::sms_error(400, code, "the old job is being deleted"))
+}
+
+fn create_ok() -> Rule {
+    mock!(aws_sdk_sms::Client::create_replication_job).then_output(|| {
+        aws_sdk_sms::operation::create_replication_job::CreateReplicationJobOutput::builder()
+            .replication_job_id("sms-job-new")
+            .build()
+    })
+}
+
+/// One scheduled invocation of the recreating watcher against `rules`.
+async fn sweep_with(
+    store: &SnapshotStore,
+    rules: &[&Rule],
+) -> (Result<Summary, AutopilotError>, testing::PublishedEvents) {
+    let (s3, _, _) = store.client();
+    let (context, events) = testing::context(recreating(), testing::mock_sms(rules), s3);
+    (handle(schedule_event(), context).await, events)
+}
+
+/// SMS refuses the new job while the old one is DELETING (whichever error it gives):
+/// the watcher is not failed for it, waits while the deletion runs, then creates the
+/// job, with one alert and one budget attempt for the whole recreation.
+#[tokio::test]
+async fn a_recreation_refused_while_the_old_job_is_deleting_carries_on_later() {
+    for code in [
+        "ReplicationJobAlreadyExistsException",
+        "OperationNotPermittedException",
+    ] {
+        let store = SnapshotStore::default();
+        let (jobs, delete, refused) = (
+            sweep(vec![job("j2", State::Failed, None)]),
+            delete_job(),
+            create_refused(code),
+        );
+        let (summary, events) = sweep_with(&store, &[&jobs, &delete, &refused]).await;
+        let summary = summary.expect("a refused creation is no error");
+        assert_eq!((summary.newly_failed, summary.remediation_errors), (1, 0));
+        assert_eq!((delete.num_calls(), refused.num_calls()), (1, 1));
+        let remediated = events.of_type("ReplicationJobRemediated");
+        assert_eq!(remediated.len(), 1);
+        assert_eq!(remediated[0]["action"], "jobDeleted", "{code}");
+        assert!(store
+            .snapshot()
+            .pending_recreations
+            .contains_key(&"s-j2".into()));
+
+        // Still DELETING: nothing is called, nothing announced but the job's going.
+        let (jobs, create) = (sweep(vec![job("j2", State::Deleting, None)]), create_ok());
+        let (summary, events) = sweep_with(&store, &[&jobs, &create]).await;
+        assert_eq!(summary.unwrap().recreations_waiting, 1);
+        assert_eq!(create.num_calls(), 0);
+        assert!(events.of_type("ReplicationJobFailed").is_empty());
+        assert!(events.of_type("ReplicationJobRemediated").is_empty());
+
+        // DELETED, still listed: the new job is created and announced.
+        let (jobs, create) = (sweep(vec![job("j2", State::Deleted, None)]), create_ok());
+        let (summary, events) = sweep_with(&store, &[&jobs, &create]).await;
+        assert_eq!(summary.unwrap().recreations_completed, 1);
+        assert_eq!(create.num_calls(), 1);
+        assert!(events.of_type("ReplicationJobFailed").is_empty());
+        let remediated = events.of_type("ReplicationJobRemediated");
+        assert_eq!(remediated[0]["action"], "jobRecreated");
+        assert_eq!(remediated[0]["newReplicationJobId"], "sms-job-new");
+        assert_eq!(
+            (
+                remediated[0]["replicationJobId"].as_str(),
+                remediated[0]["attempt"].as_u64()
+            ),
+            (Some("j2"), Some(1))
+        );
+        let snapshot = store.snapshot();
+        assert!(snapshot.pending_recreations.is_empty());
+        assert_eq!(snapshot.remediations[&"s-j2".into()].len(), 1);
+    }
+}
+
+/// A recreation whose server got a job from someone else meanwhile is simply done.
+#[tokio::test]
+async fn a_pending_recreation_ends_when_the_server_has_a_job_again() {
+    let store = SnapshotStore::default();
+    let (jobs, delete, refused) = (
+        sweep(vec![job("j2", State::Failed, None)]),
+        delete_job(),
+        create_refused("OperationNotPermittedException"),
+    );
+    sweep_with(&store, &[&jobs, &delete, &refused])
+        .await
+        .0
+        .unwrap();
+    let mut other = job("j9", State::Pending, None);
+    other.server_id = Some("s-j2".into());
+    let (jobs, create) = (
+        sweep(vec![job("j2", State::Deleted, None), other]),
+        create_ok(),
+    );
+    let (summary, _) = sweep_with(&store, &[&jobs, &create]).await;
+    assert_eq!(summary.unwrap().recreations_completed, 0);
+    assert_eq!(create.num_calls(), 0);
+    assert!(store.snapshot().pending_recreations.is_empty());
+}

@@ -39,6 +39,7 @@ pub async fn convergence(template: &Path) -> Measured<Vec<Convergence>> {
         until: Duration::from_secs(3 * 86_400),
         dry_run: false,
         chaos: None,
+        environment: Vec::new(),
     })
     .await?;
     let apps: Vec<(String, String, Vec<String>)> = wave
@@ -93,7 +94,7 @@ fn first_completed_runs(log: &[LogEntry]) -> BTreeMap<String, DateTime<Utc>> {
         };
         let detail = &event["detail"];
         if event["source"] == "aws.sms" {
-            if detail["state"] == "COMPLETED" && detail["ami-id"].is_string() {
+            if detail["state"] == "Completed" && detail["ami-id"].is_string() {
                 if let (Some(job), Some(at)) = (
                     detail["replication-job-id"].as_str(),
                     parse_time(&event["time"]),

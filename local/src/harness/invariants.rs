@@ -1,5 +1,6 @@
-//! What must hold of any wave, faults or not, checked from the emulator's state, SMS's
-//! own events and the project's events: never two live jobs for one server; an app
+//! What must hold of any wave, faults or not, checked from the emulator's state (its
+//! jobs' state histories: SMS announced only some states, and EventBridge may lose
+//! those) and the project's events: never two live jobs for one server; an app
 //! launched again only after a launch failed, never before every member had a completed
 //! run and never without a launch configuration; each failure episode of a job and
 //! each failed launch alerted exactly once, each hold reported once; and when a wave
@@ -8,7 +9,7 @@
 //! but without a valid launch configuration and reported). The wave runner, the chaos
 //! suite and the integration tests all judge waves with these functions.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use autopilot_core::readiness::OptOutTag;
 use chrono::DateTime;
@@ -16,7 +17,7 @@ use serde_json::Value;
 
 use crate::sms::protocol::{AppLaunchStatus, AppStatus, JobState};
 use crate::sms::{App, Job, Millis};
-use crate::{SmsEvent, StateSnapshot};
+use crate::StateSnapshot;
 
 /// Apps that are not DELETED.
 pub fn live_apps(state: &StateSnapshot) -> impl Iterator<Item = &App> {
@@ -169,10 +170,10 @@ pub fn first_completions(state: &StateSnapshot) -> BTreeMap<String, Millis> {
     first
 }
 
-/// Servers holding more than one job that is not DELETED, with those jobs.
+/// Servers holding more than one job that is not DELETING or DELETED, with those jobs.
 pub fn servers_with_two_live_jobs(state: &StateSnapshot) -> BTreeMap<String, Vec<String>> {
     let mut live: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for job in state.jobs.iter().filter(|j| j.state != JobState::Deleted) {
+    for job in state.jobs.iter().filter(|j| !j.state.is_deleted()) {
         live.entry(job.server_id.clone())
             .or_default()
             .push(job.id.clone());
@@ -223,7 +224,6 @@ pub struct SeenEvent<'a> {
 pub fn final_breaches<'a>(
     state: &StateSnapshot,
     bus_events: impl IntoIterator<Item = SeenEvent<'a>>,
-    sms_events: &[SmsEvent],
 ) -> Vec<String> {
     let decided: Vec<SeenEvent<'a>> = bus_events
         .into_iter()
@@ -231,7 +231,7 @@ pub fn final_breaches<'a>(
         .collect();
     let mut breaches = launch_breaches(state, &decided);
     breaches.extend(launch_report_breaches(state, &decided));
-    breaches.extend(alert_breaches(&decided, sms_events));
+    breaches.extend(alert_breaches(&decided, state));
     breaches
 }
 
@@ -318,29 +318,29 @@ fn launch_report_breaches(state: &StateSnapshot, decided: &[SeenEvent<'_>]) -> V
     breaches
 }
 
-/// Failure episodes per job, from SMS's own events: entering FAILED or
-/// PAUSED_ON_FAILURE from any state but those two (FAILING passes through).
-fn failure_episodes(sms_events: &[SmsEvent]) -> BTreeMap<&str, usize> {
-    let mut episodes: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut in_failure: BTreeSet<&str> = BTreeSet::new();
-    for event in sms_events.iter().filter(|e| !e.is_run_completion()) {
-        let job = event.detail.replication_job_id.as_str();
-        match JobState::parse(&event.detail.state) {
-            Some(JobState::Failed | JobState::PausedOnFailure) => {
-                if in_failure.insert(job) {
-                    *episodes.entry(job).or_default() += 1;
+/// When each failure episode of each job began, from the jobs' state histories: entering
+/// FAILED or PAUSED_ON_FAILURE from any state but those two (FAILING passes through).
+pub fn failure_episodes(state: &StateSnapshot) -> BTreeMap<&str, Vec<Millis>> {
+    let mut episodes: BTreeMap<&str, Vec<Millis>> = BTreeMap::new();
+    for job in &state.jobs {
+        let mut in_failure = false;
+        for (at, entered) in &job.history {
+            match entered {
+                JobState::Failed | JobState::PausedOnFailure => {
+                    if !in_failure {
+                        episodes.entry(job.id.as_str()).or_default().push(*at);
+                    }
+                    in_failure = true;
                 }
-            }
-            Some(JobState::Failing) => {}
-            _ => {
-                in_failure.remove(job);
+                JobState::Failing => {}
+                _ => in_failure = false,
             }
         }
     }
     episodes
 }
 
-fn alert_breaches(decided: &[SeenEvent<'_>], sms_events: &[SmsEvent]) -> Vec<String> {
+fn alert_breaches(decided: &[SeenEvent<'_>], state: &StateSnapshot) -> Vec<String> {
     let mut alerts: BTreeMap<&str, usize> = BTreeMap::new();
     for seen in decided
         .iter()
@@ -354,11 +354,12 @@ fn alert_breaches(decided: &[SeenEvent<'_>], sms_events: &[SmsEvent]) -> Vec<Str
             )
             .or_default() += 1;
     }
-    let episodes = failure_episodes(sms_events);
+    let episodes = failure_episodes(state);
     let mut breaches = Vec::new();
-    for (job, count) in &episodes {
+    for (job, starts) in &episodes {
+        let count = starts.len();
         let alerted = alerts.get(job).copied().unwrap_or(0);
-        if alerted != *count {
+        if alerted != count {
             breaches.push(format!(
                 "job {job}: {count} failure episodes, {alerted} ReplicationJobFailed alerts"
             ));

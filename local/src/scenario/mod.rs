@@ -7,6 +7,7 @@
 //! and reports every problem at once.
 //!
 //! - this file: the format (every field, its default), loading, `normalise`;
+//! - `readings.rs`: the switches between readings where the sources are silent;
 //! - `validate.rs`: the range and cross-reference checks;
 //! - `generate.rs`: [`Scenario::generate`], synthetic estates of any size;
 //! - `catalog_dump.rs`: [`Scenario::from_get_servers_dump`], a real catalog as a scenario.
@@ -22,7 +23,10 @@ use crate::rng::SplitMix64;
 
 mod catalog_dump;
 mod generate;
+mod readings;
 mod validate;
+
+pub use readings::{CreateWhileDeleting, Readings, UnconfiguredLaunch};
 
 /// The built-in scenario `serve` plays when no `--scenario` is given.
 pub const DEFAULT_SCENARIO_YAML: &str = include_str!("../../scenarios/default.yaml");
@@ -140,26 +144,6 @@ pub struct NetworkMember {
     pub vpc: String,
 }
 
-/// The emulator's choices where the sources are silent (local/FIDELITY.md names each);
-/// every switch plays the other reading, so the functions can be tested under both.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct Readings {
-    /// What LaunchApp does with an app that has no valid launch configuration.
-    pub unconfigured_launch: UnconfiguredLaunch,
-}
-
-/// LaunchApp on an app without a valid launch configuration.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum UnconfiguredLaunch {
-    /// Refused at once with OperationNotPermittedException (the emulator's reading).
-    #[default]
-    Refused,
-    /// Accepted, then LAUNCH_FAILED with a status message naming what is missing.
-    FailsLater,
-}
-
 /// Simulated durations, all in seconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -184,6 +168,10 @@ pub struct Timing {
     /// PutAppLaunchConfiguration: CONFIGURATION_IN_PROGRESS -> READY_FOR_LAUNCH or
     /// CONFIGURATION_INVALID.
     pub configuration_secs: u64,
+    /// DeleteReplicationJob: DELETING -> DELETED.
+    pub deletion_secs: u64,
+    /// How long GetReplicationJobs still lists a DELETED job before it disappears.
+    pub deleted_job_listing_secs: u64,
 }
 
 impl Default for Timing {
@@ -198,6 +186,8 @@ impl Default for Timing {
             terminate_secs: 300,
             app_status_secs: 30,
             configuration_secs: 60,
+            deletion_secs: 300,
+            deleted_job_listing_secs: 86_400,
         }
     }
 }
@@ -212,6 +202,9 @@ pub struct Limits {
     pub on_demand_runs_per_24h: usize,
     /// Frequency (hours) of a job created without one.
     pub default_frequency_hours: u32,
+    /// Days of replication per server, from its first run; then its ongoing job is
+    /// terminated (FAILED) and it takes no new job. SMS allowed 90.
+    pub replication_days_per_server: u64,
 }
 
 impl Default for Limits {
@@ -220,6 +213,7 @@ impl Default for Limits {
             max_concurrent_jobs: 50,
             on_demand_runs_per_24h: 2,
             default_frequency_hours: 12,
+            replication_days_per_server: 90,
         }
     }
 }
@@ -236,6 +230,9 @@ pub struct Faults {
     pub throttle: Option<Throttle>,
     /// Occasional slow answers, on top of `latency_ms`.
     pub latency_spikes: Option<LatencySpikes>,
+    /// Fraction (0..=1) of SMS's own events never delivered: EventBridge delivers
+    /// service events best effort.
+    pub dropped_sms_events: f64,
 }
 
 /// A fraction of calls answered late.

@@ -28,11 +28,14 @@ impl Scenario {
     }
 
     fn check_settings(&self, problems: &mut Vec<String>) {
-        if !(0.0..=1.0).contains(&self.faults.error_rate) {
-            problems.push(format!(
-                "faults.error_rate must be within 0..=1, got {}",
-                self.faults.error_rate
-            ));
+        let rates = [
+            ("error_rate", self.faults.error_rate),
+            ("dropped_sms_events", self.faults.dropped_sms_events),
+        ];
+        for (name, rate) in rates {
+            if !(0.0..=1.0).contains(&rate) {
+                problems.push(format!("faults.{name} must be within 0..=1, got {rate}"));
+            }
         }
         if let Some(t) = &self.faults.throttle {
             if t.max_calls_per_second == 0 {

@@ -27,6 +27,8 @@ pub struct SmsFaultCounts {
     pub throttled: u64,
     pub internal_errors: u64,
     pub slowed: u64,
+    /// SMS events EventBridge did not deliver (counted by the engine, which emits them).
+    pub events_dropped: u64,
 }
 
 /// What the fault layer decided for one call.

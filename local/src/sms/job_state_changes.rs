@@ -10,19 +10,21 @@
 //!  "region":"us-east-1",
 //!  "resources":["arn:aws:sms:us-east-1:123456789012:sms-job-…",
 //!               "arn:aws:sms:us-east-1:123456789012:sms-job-…/sms-run-…"],
-//!  "detail":{"state":"COMPLETED","replication-job-id":"sms-job-…",
+//!  "detail":{"state":"Completed","replication-job-id":"sms-job-…",
 //!            "replication-run-id":"sms-run-…","ami-id":"ami-…","version":"1.0"}}
 //! ```
 //!
-//! Which event means what:
-//! - one event each time a job enters a new `ReplicationJobState` (PENDING at creation,
-//!   ACTIVE, FAILING, PAUSED_ON_FAILURE, FAILED, COMPLETED, DELETED); `state` is that
-//!   job state and there is no `ami-id`;
-//! - one event each time a run completes: `state` is `COMPLETED` and `ami-id` is the new
-//!   AMI, while the job itself usually stays ACTIVE. The real service announced finished
-//!   runs this way (the AMI only exists on completion), so "COMPLETED with an ami-id"
-//!   means "a run completed"; for a `runOnce` job the same event also marks the job's own
-//!   move to COMPLETED (no second event is sent).
+//! Which event means what, as the CloudWatch Events guide's samples and the SMS guide's
+//! notifications ("completed, failed, or deleted") have it; `state` is in title case:
+//! - `Failed` when a job ends FAILED, `Deleted` when a deletion finishes; no `ami-id`.
+//!   Nothing is sent for PENDING, ACTIVE, FAILING, PAUSED_ON_FAILURE or DELETING: a
+//!   consumer finds those only by asking (GetReplicationJobs);
+//! - `Completed` with `ami-id` each time a run completes and makes an AMI, while the job
+//!   itself usually stays ACTIVE; for a `runOnce` job the same event also marks the
+//!   job's own move to COMPLETED (no second event is sent).
+//!
+//! EventBridge delivers service events best effort: [`Delivery`] drops the scenario's
+//! share of them (`faults.dropped_sms_events`), with its own seeded dice.
 //!
 //! `resources` holds the job's ARN (`arn:aws:sms:REGION:ACCOUNT:JOB`), and the run's
 //! (`JOB-ARN/RUN`) beside it on a run completion, as the CloudWatch Events guide's
@@ -33,10 +35,67 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::rng::SplitMix64;
+use crate::sms::protocol::JobState;
+
 /// The `detail-type` of every SMS event.
 pub const DETAIL_TYPE: &str = "Server Migration Job State Change";
 /// The `source` of every SMS event.
 pub const SOURCE: &str = "aws.sms";
+/// `detail.state` of a run completion (with `ami-id`) or a run-once job's completion.
+pub const COMPLETED: &str = "Completed";
+
+/// The `detail.state` SMS sent for a job entering `state`, if it sent an event at all.
+pub(crate) fn announced(state: JobState) -> Option<&'static str> {
+    match state {
+        JobState::Completed => Some(COMPLETED),
+        JobState::Failed => Some("Failed"),
+        JobState::Deleted => Some("Deleted"),
+        _ => None,
+    }
+}
+
+/// Which events EventBridge delivers: all but a seeded share `rate`.
+#[derive(Debug)]
+pub(crate) struct Delivery {
+    rate: f64,
+    dice: SplitMix64,
+    dropped: u64,
+}
+
+impl Delivery {
+    pub(crate) fn new(rate: f64, seed: u64) -> Self {
+        Self {
+            rate,
+            dice: SplitMix64::new(seed ^ 0xd70b_d70b),
+            dropped: 0,
+        }
+    }
+
+    /// Changes the share dropped; the dice sequence carries on.
+    pub(crate) fn set_rate(&mut self, rate: f64) {
+        self.rate = rate;
+    }
+
+    /// Restarts the dice from `seed`.
+    pub(crate) fn reseed(&mut self, seed: u64) {
+        self.dice = SplitMix64::new(seed ^ 0xd70b_d70b);
+    }
+
+    /// Whether the next event reaches its subscribers (a dropped one is counted).
+    pub(crate) fn delivers(&mut self) -> bool {
+        if self.rate > 0.0 && self.dice.next_f64() < self.rate {
+            self.dropped += 1;
+            return false;
+        }
+        true
+    }
+
+    /// Events dropped so far.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped
+    }
+}
 
 /// One `aws.sms` event in its EventBridge envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,7 +124,7 @@ pub struct SmsEvent {
 /// The `detail` of an SMS event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobStateChangeDetail {
-    /// A `ReplicationJobState` value.
+    /// `Completed`, `Failed` or `Deleted`.
     pub state: String,
     /// The job.
     #[serde(rename = "replication-job-id")]
@@ -87,8 +146,8 @@ impl SmsEvent {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Whether this announces a completed run (state COMPLETED with an AMI).
+    /// Whether this announces a completed run (state Completed with an AMI).
     pub fn is_run_completion(&self) -> bool {
-        self.detail.state == "COMPLETED" && self.detail.ami_id.is_some()
+        self.detail.state == COMPLETED && self.detail.ami_id.is_some()
     }
 }

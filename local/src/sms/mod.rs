@@ -353,17 +353,21 @@ impl EmulatorHandle {
 
     /// Replaces the fault settings at run time.
     pub fn set_faults(&self, faults: Faults) {
+        lock(&self.shared.engine).set_event_drop_rate(faults.dropped_sms_events);
         lock(&self.shared.faults).set(faults);
     }
 
     /// Restarts the fault dice from `seed` (the scenario's seed until then).
     pub fn reseed_faults(&self, seed: u64) {
+        lock(&self.shared.engine).reseed_event_drops(seed);
         lock(&self.shared.faults).reseed(seed);
     }
 
-    /// SMS answers changed by injected faults so far.
+    /// SMS answers changed, and SMS events dropped, by injected faults so far.
     pub fn sms_faults_injected(&self) -> SmsFaultCounts {
-        lock(&self.shared.faults).injected()
+        let mut counts = lock(&self.shared.faults).injected();
+        counts.events_dropped = lock(&self.shared.engine).events_dropped();
+        counts
     }
 
     /// Has the local S3 refuse a fraction `rate` of requests (500 InternalError or 503

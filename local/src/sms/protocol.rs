@@ -64,7 +64,8 @@ model_enum! {
 }
 
 impl JobState {
-    /// A job that still holds its server and counts against the concurrency quota.
+    /// A job that replicates or may again, and counts against the concurrency quota (a
+    /// DELETING job does not: it will never run again).
     pub fn is_live(self) -> bool {
         matches!(
             self,
@@ -72,9 +73,9 @@ impl JobState {
         )
     }
 
-    /// Listed by GetReplicationJobs (deleted jobs are gone).
-    pub fn is_visible(self) -> bool {
-        self != JobState::Deleted
+    /// DELETING or DELETED: DeleteReplicationJob was called.
+    pub fn is_deleted(self) -> bool {
+        matches!(self, JobState::Deleting | JobState::Deleted)
     }
 }
 
@@ -104,6 +105,7 @@ model_enum! {
         Importing => "IMPORTING",
         Available => "AVAILABLE",
         Deleted => "DELETED",
+        Expired => "EXPIRED",
     }
 }
 

@@ -52,11 +52,14 @@ impl Chaos {
                 }),
                 // Per simulated second: every call of a round shares one, so the busy
                 // rounds (the first job-creator sweep, launch rounds) meet bursts of
-                // throttling however fast this machine is.
+                // throttling however fast this machine is. SMS announces few states, so
+                // rounds are quieter than their event storms once made them: 25.
                 throttle: Some(Throttle {
-                    max_calls_per_second: 40,
+                    max_calls_per_second: 25,
                     per: ThrottleClock::Simulated,
                 }),
+                // EventBridge loses some: the watcher's schedule must catch what it misses.
+                dropped_sms_events: 0.2,
             },
             bus_failure_rate: 0.1,
             s3_failure_rate: 0.05,
@@ -173,6 +176,7 @@ impl ChaosState {
         faults.insert("SMS ThrottlingException".into(), sms.throttled);
         faults.insert("SMS 500 InternalError".into(), sms.internal_errors);
         faults.insert("SMS latency spikes".into(), sms.slowed);
+        faults.insert("SMS events dropped".into(), sms.events_dropped);
         faults.insert("S3 500/503 refusals".into(), emulator.s3_faults_injected());
         faults.insert("PutEvents entries failed".into(), bus.counts().1);
         let apps = emulator.state().apps;

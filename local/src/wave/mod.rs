@@ -36,7 +36,7 @@ use crate::{Emulator, EmulatorError, EmulatorHandle, EmulatorOptions, Scenario};
 pub use chaos::Chaos;
 use chaos::ChaosState;
 use invocations::Pending;
-pub use outcome::{AppOutcome, FailureOutcome, LogEntry, Progress, WaveReport};
+pub use outcome::{AppOutcome, DetectionDelay, FailureOutcome, LogEntry, Progress, WaveReport};
 
 /// How long a simulated step is: schedules are rates of minutes or more.
 const STEP: Duration = Duration::from_secs(60);
@@ -55,6 +55,9 @@ pub struct WaveOptions {
     pub dry_run: bool,
     /// Faults to inject while the wave plays.
     pub chaos: Option<Chaos>,
+    /// Variables set on every function over the template's (e.g. a parameter's value
+    /// other than its default, such as `REMEDIATION_RECREATE_FAILED=true`).
+    pub environment: Vec<(String, String)>,
 }
 
 /// Why a wave could not be played.
@@ -96,11 +99,15 @@ impl Wave {
     /// Starts the emulator and the bus and wires the handlers.
     pub async fn start(options: WaveOptions) -> Result<Self, WaveError> {
         let wiring = Wiring::load(&options.template)?;
-        let overrides: &[(&str, &str)] = if options.dry_run {
-            &[("DRY_RUN", "true")]
-        } else {
-            &[]
-        };
+        let mut overrides: Vec<(&str, &str)> = options
+            .environment
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        if options.dry_run {
+            overrides.push(("DRY_RUN", "true"));
+        }
+        let overrides = overrides.as_slice();
         let launcher: AppLauncherConfig =
             functions::config(functions::wiring_of(&wiring, "app-launcher")?, overrides)?;
         let scenario_name = options.scenario.name.clone();
@@ -274,7 +281,7 @@ impl Wave {
 
     fn progress(&self, now: DateTime<Utc>) -> Progress {
         let state = self.emulator.state();
-        let live_jobs = state.jobs.iter().filter(|j| j.state != JobState::Deleted);
+        let live_jobs = state.jobs.iter().filter(|j| !j.state.is_deleted());
         let (mut replicating, mut replicated, mut failed) = (0, 0, 0);
         for job in live_jobs {
             if matches!(job.state, JobState::Failed | JobState::PausedOnFailure) {
@@ -318,11 +325,11 @@ impl Wave {
         let given_up = self.given_up();
         let apps = outcome::app_outcomes(&state, &self.log, &self.opt_out, &given_up);
         let failures = outcome::failure_outcomes(&self.log, &state);
+        let detection_delay = outcome::DetectionDelay::of(&self.log, &state);
         let mut invariant_breaches = self.invariant_breaches.clone();
         invariant_breaches.extend(invariants::final_breaches(
             &state,
             outcome::bus_events(&self.log),
-            &self.emulator.events(),
         ));
         let verdict = outcome::verdict(converged, &state, &self.opt_out, &given_up, now);
         let archived_templates =
@@ -340,6 +347,7 @@ impl Wave {
             simulated_minutes: u64::try_from((now - self.started).num_minutes()).unwrap_or(0),
             apps,
             failures,
+            detection_delay,
             sms_calls: self.emulator.call_counts(),
             invocations: self.invocations.clone(),
             dead_lettered: self.dead_lettered.clone(),

@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::harness::invariants::{self, GivenUp, SeenEvent};
 use crate::harness::payloads::stamp;
 use crate::sms::protocol::{AppLaunchStatus, RunState};
+use crate::sms::Millis;
 use crate::{EmulatorHandle, StateSnapshot};
 
 /// One line of the event log: everything that crossed a bus, and every invocation.
@@ -106,6 +107,52 @@ pub struct FailureOutcome {
     pub final_state: String,
 }
 
+/// How long failures waited for their alert: from a job entering FAILED or
+/// PAUSED_ON_FAILURE in the emulator to the watcher's `ReplicationJobFailed`, in
+/// simulated minutes. SMS announces FAILED only, and EventBridge may lose that, so the
+/// watcher's schedule bounds the rest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DetectionDelay {
+    /// Failure episodes alerted (each paired with its alert).
+    pub alerted: usize,
+    pub max_minutes: f64,
+    pub mean_minutes: f64,
+}
+
+impl DetectionDelay {
+    /// Each failure episode's start paired with the job's alerts in order.
+    pub(super) fn of(log: &[LogEntry], state: &StateSnapshot) -> Self {
+        let mut alerts: BTreeMap<&str, Vec<Millis>> = BTreeMap::new();
+        for seen in bus_events(log).filter(|s| s.event["detail-type"] == "ReplicationJobFailed") {
+            let job = seen.event["detail"]["replicationJobId"]
+                .as_str()
+                .unwrap_or_default();
+            let at = DateTime::parse_from_rfc3339(seen.time).map_or(0, |t| t.timestamp_millis());
+            alerts.entry(job).or_default().push(at);
+        }
+        let mut delays = Vec::new();
+        for (job, starts) in invariants::failure_episodes(state) {
+            let alerted = alerts.get(job).map_or(&[][..], Vec::as_slice);
+            for (start, alert) in starts.iter().zip(alerted) {
+                delays.push((alert - start).max(0) as f64 / 60_000.0);
+            }
+        }
+        let alerted = delays.len();
+        let max_minutes = delays.iter().copied().fold(0.0, f64::max);
+        let mean_minutes = if alerted == 0 {
+            0.0
+        } else {
+            delays.iter().sum::<f64>() / alerted as f64
+        };
+        Self {
+            alerted,
+            max_minutes,
+            mean_minutes,
+        }
+    }
+}
+
 /// The result of a wave.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -118,6 +165,7 @@ pub struct WaveReport {
     pub simulated_minutes: u64,
     pub apps: Vec<AppOutcome>,
     pub failures: Vec<FailureOutcome>,
+    pub detection_delay: DetectionDelay,
     pub sms_calls: BTreeMap<String, u64>,
     pub invocations: BTreeMap<String, u64>,
     pub dead_lettered: Vec<String>,

@@ -35,11 +35,11 @@ pub(super) fn create_replication_job(
 pub(super) fn get_replication_jobs(engine: &Engine, input: &Value) -> Result<Value, ApiError> {
     let filter = opt_str(input, "replicationJobId")?;
     let list: Vec<&Job> = match &filter {
-        Some(id) => engine.live_job(id).into_iter().collect(),
+        Some(id) => engine.listed_job(id).into_iter().collect(),
         None => engine
             .jobs()
             .iter()
-            .filter(|j| j.state.is_visible())
+            .filter(|j| engine.is_listed(j))
             .collect(),
     };
     let (from, to, next) = page(

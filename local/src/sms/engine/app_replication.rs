@@ -65,9 +65,10 @@ impl Engine {
         let mut todo = Vec::new();
         for sid in &members {
             let idx = self.catalog_server_index(sid)?;
-            if self.servers[idx].job_id.is_some() {
+            if self.job_of(sid).is_some() {
                 continue;
             }
+            self.server_takes_job(idx)?;
             if self.servers[idx].unreplicable {
                 return Err(ApiError::new(
                     ErrorCode::ServerCannotBeReplicated,
@@ -115,7 +116,10 @@ impl Engine {
         use AppReplicationStatus as S;
         let jobs: Vec<&Job> = app.server_ids().filter_map(|s| self.job_of(s)).collect();
         if app.replication == AppReplication::Stopped {
-            let stopping = jobs.iter().any(|j| j.state == JobState::Deleting);
+            let stopping = app.server_ids().any(|s| {
+                self.named_job_of(s)
+                    .is_some_and(|j| j.state == JobState::Deleting)
+            });
             return (
                 if stopping {
                     S::ReplicationStopping

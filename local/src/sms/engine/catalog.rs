@@ -69,12 +69,19 @@ pub struct ServerState {
     pub unreplicable: bool,
     /// Disk sizes, GiB.
     pub volumes_gb: Vec<u32>,
-    /// Current job, if any (cleared by DeleteReplicationJob).
+    /// Its latest job, if any (kept after DeleteReplicationJob, as the model's
+    /// `replicationJobTerminated` suggests).
     pub job_id: Option<String>,
-    /// A job existed and was deleted.
+    /// Its latest job is deleting, deleted or failed.
     pub job_terminated: bool,
     /// The app it belongs to.
     pub app_id: Option<String>,
+    /// When its first replication run began.
+    #[serde(default)]
+    pub replication_began: Option<Millis>,
+    /// Its days of replication are used up: no job replicates it any more.
+    #[serde(default)]
+    pub usage_over: bool,
 }
 
 /// The server catalog as ImportServerCatalog left it.
@@ -145,6 +152,8 @@ pub(super) fn servers_of(cfg: &Scenario, start: Millis) -> Vec<ServerState> {
             job_id: None,
             job_terminated: false,
             app_id: None,
+            replication_began: None,
+            usage_over: false,
         })
         .collect()
 }
@@ -197,6 +206,19 @@ impl Engine {
             visible,
             import_done_at: None,
         };
+        if let Some(after) = self.cfg.readings.catalog_expires_after_secs {
+            self.schedule(now + secs(after), Action::CatalogExpired { imported: now });
+        }
+    }
+
+    /// The scenario's expiry of the catalog imported at `imported`, unless a later
+    /// import or a deletion replaced it: EXPIRED, no servers.
+    pub(super) fn expire_catalog(&mut self, imported: Millis) {
+        let c = &self.catalog;
+        if c.status == CatalogStatus::Available && c.last_modified == Some(imported) {
+            self.catalog.status = CatalogStatus::Expired;
+            self.catalog.visible.clear();
+        }
     }
 
     /// DeleteServerCatalog.

@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, Engine, Millis, Run, DAY};
+use super::{secs, Action, Engine, Millis, Run, DAY};
+use crate::scenario::CreateWhileDeleting;
 use crate::sms::protocol::{ApiError, ErrorCode, JobState, LicenseType, RunState, RunType};
 
 /// A replication job.
@@ -57,6 +58,12 @@ pub struct Job {
     pub schedule_epoch: u32,
     /// Invalidates queued end-of-FAILING entries.
     pub fail_epoch: u32,
+    /// When it became DELETED.
+    #[serde(default)]
+    pub deleted_at: Option<Millis>,
+    /// Every state it entered, with when: what happened, whether announced or not.
+    #[serde(default)]
+    pub history: Vec<(Millis, JobState)>,
 }
 
 impl Job {
@@ -187,6 +194,8 @@ impl Engine {
             created: self.now,
             schedule_epoch: 0,
             fail_epoch: 0,
+            deleted_at: None,
+            history: vec![(self.now, JobState::Pending)],
         });
         self.job_by_id.insert(id.clone(), job);
         self.servers[idx].job_id = Some(id.clone());
@@ -210,15 +219,7 @@ impl Engine {
                 ),
             ));
         }
-        if let Some(existing) = &server.job_id {
-            return Err(ApiError::new(
-                ErrorCode::ReplicationJobAlreadyExists,
-                format!(
-                    "A replication job ({existing}) already exists for server {}",
-                    p.server_id
-                ),
-            ));
-        }
+        self.server_takes_job(idx)?;
         if !self.manager_healthy(&server.vm_manager_name.clone()) {
             return Err(ApiError::new(
                 ErrorCode::NoConnectorsAvailable,
@@ -255,6 +256,42 @@ impl Engine {
         Ok((idx, freq))
     }
 
+    /// Whether a new job may take the server: its days of replication are not used up,
+    /// and it has no job yet or its last one is DELETED. A job still DELETING holds it,
+    /// answered as the scenario's reading says.
+    pub(super) fn server_takes_job(&self, idx: usize) -> Result<(), ApiError> {
+        let server = &self.servers[idx];
+        if server.usage_over {
+            return Err(ApiError::not_permitted(format!(
+                "Server {} reached the limit of {} days of replication",
+                server.id, self.cfg.limits.replication_days_per_server
+            )));
+        }
+        let Some(existing) = &server.job_id else {
+            return Ok(());
+        };
+        let state = self.job_by_id.get(existing).map(|&j| self.jobs[j].state);
+        let deleting = match state {
+            Some(JobState::Deleted) | None => return Ok(()),
+            Some(JobState::Deleting) => true,
+            Some(_) => false,
+        };
+        if deleting && self.cfg.readings.create_while_deleting == CreateWhileDeleting::NotPermitted
+        {
+            return Err(ApiError::not_permitted(format!(
+                "The replication job {existing} of server {} is being deleted",
+                server.id
+            )));
+        }
+        Err(ApiError::new(
+            ErrorCode::ReplicationJobAlreadyExists,
+            format!(
+                "A replication job ({existing}) already exists for server {}",
+                server.id
+            ),
+        ))
+    }
+
     /// Jobs counting against the concurrency quota.
     pub(super) fn live_job_count(&self) -> usize {
         self.jobs.iter().filter(|j| j.state.is_live()).count()
@@ -268,9 +305,24 @@ impl Engine {
             .filter(|&j| self.jobs[j].state != JobState::Deleted)
     }
 
-    /// A job that exists and is not deleted.
+    /// A job that exists and is not DELETED (a DELETING one included).
     pub(crate) fn live_job(&self, id: &str) -> Option<&Job> {
         self.live_job_index(id).map(|j| &self.jobs[j])
+    }
+
+    /// Whether GetReplicationJobs lists the job: a DELETED job stays listed for
+    /// `deleted_job_listing_secs`, as the guide's sample lists one.
+    pub(crate) fn is_listed(&self, job: &Job) -> bool {
+        match job.deleted_at {
+            Some(at) => self.now < at + secs(self.cfg.timing.deleted_job_listing_secs),
+            None => true,
+        }
+    }
+
+    /// A job GetReplicationJobs lists.
+    pub(crate) fn listed_job(&self, id: &str) -> Option<&Job> {
+        let job = &self.jobs[*self.job_by_id.get(id)?];
+        self.is_listed(job).then_some(job)
     }
 
     /// Every job ever created, deleted ones included, in creation order.
@@ -297,7 +349,10 @@ impl Engine {
                 )));
             }
         }
-        if matches!(self.jobs[job].state, JobState::Completed | JobState::Failed) {
+        if matches!(
+            self.jobs[job].state,
+            JobState::Completed | JobState::Failed | JobState::Deleting
+        ) {
             return Err(ApiError::not_permitted(format!(
                 "Replication job {id} is {} and cannot be updated",
                 self.jobs[job].state
@@ -352,11 +407,17 @@ impl Engine {
         self.schedule(at, action);
     }
 
-    /// DeleteReplicationJob.
+    /// DeleteReplicationJob: DELETING at once, DELETED `deletion_secs` later. The
+    /// server keeps the job's id, `replicationJobTerminated` from now on; the AMIs stay.
     pub(crate) fn delete_job(&mut self, id: &str) -> Result<(), ApiError> {
         let job = self
             .live_job_index(id)
             .ok_or_else(|| Self::job_not_found(id))?;
+        if self.jobs[job].state == JobState::Deleting {
+            return Err(ApiError::not_permitted(format!(
+                "Replication job {id} is already being deleted"
+            )));
+        }
         let j = &mut self.jobs[job];
         for r in &mut j.runs {
             if matches!(r.state, RunState::Pending | RunState::Active) {
@@ -368,11 +429,20 @@ impl Engine {
         j.next_run_start = None;
         let server = j.server_idx;
         if self.servers[server].job_id.as_deref() == Some(id) {
-            self.servers[server].job_id = None;
             self.servers[server].job_terminated = true;
         }
-        self.set_job_state(job, JobState::Deleted, None);
+        self.set_job_state(job, JobState::Deleting, None);
+        let at = self.now + secs(self.cfg.timing.deletion_secs);
+        self.schedule(at, Action::JobDeleted { job });
         Ok(())
+    }
+
+    /// The deletion's time came: DELETING -> DELETED.
+    pub(super) fn finish_deletion(&mut self, job: usize) {
+        if self.jobs[job].state == JobState::Deleting {
+            self.jobs[job].deleted_at = Some(self.now);
+            self.set_job_state(job, JobState::Deleted, None);
+        }
     }
 
     /// StartOnDemandReplicationRun.
@@ -388,7 +458,7 @@ impl Engine {
         let limit = self.cfg.limits.on_demand_runs_per_24h;
         let j = &self.jobs[job];
         match j.state {
-            JobState::Completed | JobState::Failed => {
+            JobState::Completed | JobState::Failed | JobState::Deleting => {
                 return Err(ApiError::not_permitted(format!(
                     "Replication job {id} is {}; on-demand runs are not allowed",
                     j.state
@@ -426,16 +496,20 @@ impl Engine {
         Ok(self.start_run(job, RunType::OnDemand, description))
     }
 
-    /// The current job of a server.
+    /// The current job of a server: its last one, unless that is being or was deleted.
     pub(crate) fn job_of(&self, server_id: &str) -> Option<&Job> {
+        self.named_job_of(server_id)
+            .filter(|job| !job.state.is_deleted())
+    }
+
+    /// The job a server names, whatever its state (a DELETING or DELETED one included).
+    pub(super) fn named_job_of(&self, server_id: &str) -> Option<&Job> {
         let s = &self.servers[*self.server_by_id.get(server_id)?];
         self.jobs.get(*self.job_by_id.get(s.job_id.as_ref()?)?)
     }
 
     /// The latest AMI of a server's current job.
     pub(super) fn latest_ami_of(&self, server_id: &str) -> Option<String> {
-        let s = &self.servers[*self.server_by_id.get(server_id)?];
-        let j = &self.jobs[*self.job_by_id.get(s.job_id.as_ref()?)?];
-        j.latest_ami.clone()
+        self.job_of(server_id)?.latest_ami.clone()
     }
 }

@@ -13,7 +13,7 @@
 //! One child module per SMS resource:
 //!
 //! - `catalog.rs`: connectors, servers, the server catalog and its import;
-//! - `jobs.rs`: replication jobs (create, update, delete, on-demand runs);
+//! - `jobs.rs`: replication jobs (create, update, delete and its DELETING step, on-demand runs);
 //! - `runs.rs`: the replication run lifecycle the clock drives (seed, run, fail, retry);
 //! - `apps.rs`: apps, server groups, replication configuration, app replication;
 //! - `launch_config.rs`: the launch configuration and its check (CONFIGURATION_IN_PROGRESS,
@@ -40,7 +40,9 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::rng::SplitMix64;
 use crate::scenario::{uuid_like, Scenario};
-use crate::sms::job_state_changes::{JobStateChangeDetail, SmsEvent, DETAIL_TYPE, SOURCE};
+use crate::sms::job_state_changes::{
+    announced, Delivery, JobStateChangeDetail, SmsEvent, DETAIL_TYPE, SOURCE,
+};
 use crate::sms::protocol::JobState;
 
 pub use app_replication::AppReplication;
@@ -95,11 +97,14 @@ pub struct StateSnapshot {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Action {
     CatalogImported,
+    CatalogExpired { imported: Millis },
+    UsageOver { server: usize },
     JobSeed { job: usize, epoch: u32 },
     NextRun { job: usize, epoch: u32 },
     RunActivate { job: usize, run: usize },
     RunFinish { job: usize, run: usize },
     FailingOver { job: usize, epoch: u32 },
+    JobDeleted { job: usize },
     LaunchStep { app: usize, epoch: u32 },
     TerminateDone { app: usize, epoch: u32 },
     ConfigurationChecked { app: usize, epoch: u32 },
@@ -130,6 +135,7 @@ pub(crate) struct Engine {
     apps: Vec<App>,
     app_by_id: HashMap<String, usize>,
     events: Vec<SmsEvent>,
+    delivery: Delivery,
     subscribers: Vec<UnboundedSender<SmsEvent>>,
     pruned_amis: Vec<String>,
     written: Vec<WrittenObject>,
@@ -180,6 +186,7 @@ impl Engine {
             apps: Vec::new(),
             app_by_id: HashMap::new(),
             events: Vec::new(),
+            delivery: Delivery::new(cfg.faults.dropped_sms_events, cfg.seed),
             subscribers: Vec::new(),
             pruned_amis: Vec::new(),
             written: Vec::new(),
@@ -232,11 +239,14 @@ impl Engine {
     fn handle(&mut self, action: Action) {
         match action {
             Action::CatalogImported => self.finish_import(),
+            Action::CatalogExpired { imported } => self.expire_catalog(imported),
+            Action::UsageOver { server } => self.end_usage(server),
             Action::JobSeed { job, epoch } => self.seed_job(job, epoch),
             Action::NextRun { job, epoch } => self.next_run(job, epoch),
             Action::RunActivate { job, run } => self.activate_run(job, run),
             Action::RunFinish { job, run } => self.finish_run(job, run),
             Action::FailingOver { job, epoch } => self.failing_over(job, epoch),
+            Action::JobDeleted { job } => self.finish_deletion(job),
             Action::LaunchStep { app, epoch } => self.launch_step(app, epoch),
             Action::TerminateDone { app, epoch } => self.terminate_done(app, epoch),
             Action::ConfigurationChecked { app, epoch } => self.configuration_checked(app, epoch),
@@ -249,9 +259,24 @@ impl Engine {
         self.subscribers.push(tx);
     }
 
-    /// Every event emitted so far, in order.
+    /// Every event emitted so far, in order (delivered or not).
     pub(crate) fn events(&self) -> &[SmsEvent] {
         &self.events
+    }
+
+    /// The share of events EventBridge drops from now on.
+    pub(crate) fn set_event_drop_rate(&mut self, rate: f64) {
+        self.delivery.set_rate(rate);
+    }
+
+    /// Restarts the dice that drop events.
+    pub(crate) fn reseed_event_drops(&mut self, seed: u64) {
+        self.delivery.reseed(seed);
+    }
+
+    /// Events emitted but never delivered.
+    pub(crate) fn events_dropped(&self) -> u64 {
+        self.delivery.dropped()
     }
 
     /// A serializable copy of everything.
@@ -271,8 +296,12 @@ impl Engine {
         }
     }
 
-    /// Publishes one `aws.sms` event about a job, to the log and every live subscriber.
+    /// Publishes the `aws.sms` event about a job entering `state`, if SMS sent one for
+    /// that state, to the log and (unless EventBridge drops it) every live subscriber.
     fn emit(&mut self, job: usize, state: JobState, ami_id: Option<String>) {
+        let Some(announced) = announced(state) else {
+            return;
+        };
         let j = &self.jobs[job];
         let run_id = j.runs.last().map(|r| r.id.clone()).unwrap_or_default();
         // The service's samples (CloudWatch Events guide): the job's ARN, and the run's
@@ -299,23 +328,28 @@ impl Engine {
             region: self.cfg.region.clone(),
             resources,
             detail: JobStateChangeDetail {
-                state: state.as_str().into(),
+                state: announced.into(),
                 replication_job_id: j.id.clone(),
                 replication_run_id: run_id,
                 ami_id,
                 version: "1.0".into(),
             },
         };
-        self.subscribers.retain(|tx| tx.send(event.clone()).is_ok());
+        if self.delivery.delivers() {
+            self.subscribers.retain(|tx| tx.send(event.clone()).is_ok());
+        }
         self.events.push(event);
     }
 
-    /// Moves a job to `state`; only a real change is announced.
+    /// Moves a job to `state`, recorded in its history; only a real change is announced
+    /// (for the states SMS announced).
     fn set_job_state(&mut self, job: usize, state: JobState, message: Option<String>) {
+        let now = self.now;
         let j = &mut self.jobs[job];
         j.status_message = message;
         if j.state != state {
             j.state = state;
+            j.history.push((now, state));
             self.emit(job, state, None);
         }
     }

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{secs, Action, Engine, Millis, HOUR};
+use super::{secs, Action, Engine, Millis, DAY, HOUR};
 use crate::scenario::AfterFailures;
 use crate::sms::protocol::{JobState, RunState, RunType};
 
@@ -146,6 +146,18 @@ impl Engine {
         }
         r.state = RunState::Active;
         r.active_since = Some(now);
+        let server = self.jobs[job].server_idx;
+        if self.servers[server].replication_began.is_none() {
+            // The guide's 90 days per server run from its first replication.
+            self.servers[server].replication_began = Some(now);
+            let days = Millis::try_from(self.cfg.limits.replication_days_per_server)
+                .unwrap_or(Millis::MAX);
+            let at = now.saturating_add(days.saturating_mul(DAY));
+            self.schedule(at, Action::UsageOver { server });
+        }
+        let Some(r) = self.jobs[job].runs.get_mut(run) else {
+            return;
+        };
         // Injected failures strike halfway, after some progress, as real ones did.
         let finish = if r.will_fail {
             now + (duration / 2).max(1)
@@ -210,6 +222,7 @@ impl Engine {
         let j = &mut self.jobs[job];
         if j.run_once {
             j.state = JobState::Completed;
+            j.history.push((now, JobState::Completed));
             j.status_message = None;
             j.next_run_start = None;
             j.schedule_epoch += 1;
@@ -227,6 +240,36 @@ impl Engine {
         if self.jobs[job].next_run_start.is_none() {
             self.schedule_next_run(job, scheduled_start);
         }
+    }
+
+    /// The server's days of replication are used up: its ongoing job is terminated
+    /// (FAILED, with the reason as status message, its runs in progress FAILED too) and
+    /// it takes no new job.
+    pub(super) fn end_usage(&mut self, server: usize) {
+        self.servers[server].usage_over = true;
+        let current = self.servers[server].job_id.as_ref();
+        let Some(job) = current.and_then(|id| self.job_by_id.get(id)).copied() else {
+            return;
+        };
+        if !self.jobs[job].state.is_live() {
+            return;
+        }
+        let days = self.cfg.limits.replication_days_per_server;
+        let message = format!(
+            "Replication terminated: the server reached the limit of {days} days of replication"
+        );
+        let j = &mut self.jobs[job];
+        for r in &mut j.runs {
+            if matches!(r.state, RunState::Pending | RunState::Active) {
+                r.state = RunState::Failed;
+                r.status_message = Some(message.clone());
+            }
+        }
+        j.schedule_epoch += 1;
+        j.fail_epoch += 1;
+        j.next_run_start = None;
+        self.servers[server].job_terminated = true;
+        self.set_job_state(job, JobState::Failed, Some(message));
     }
 
     fn schedule_next_run(&mut self, job: usize, from: Millis) {
