@@ -245,3 +245,6 @@ fn report_drift(context: &PlannerContext, ledger: &mut PlannerLedger, decided: &
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
