@@ -8,7 +8,10 @@
 //! and deleting only with `prune`. An invalid plan, or one whose members conflict in the
 //! catalog, changes nothing and is reported once per version.
 //!
-//! Reports wait in the ledger's outbox (`state/app-planner/`) until published. The
+//! What the launcher and the job-creator take from the accepted plan (launch policies,
+//! replication routes and settings) is stored beside the ledger, in
+//! `state/app-planner/resolved.json`. Reports wait in the ledger's outbox until
+//! published. The
 //! changes themselves need no claim: each is idempotent (CreateApp carries a client
 //! token derived from the application's name), so an invocation cut off half way is
 //! completed by the next.
@@ -24,6 +27,7 @@ use autopilot_core::outbox::{self, StateObject};
 use autopilot_core::plan::desired::{self, DesiredWave};
 use autopilot_core::plan::ledger::PlannerLedger;
 use autopilot_core::plan::reconcile::{self, Reconciliation};
+use autopilot_core::plan::resolved::{ResolvedPlan, RESOLVED_KEY};
 use autopilot_core::plan::{digest, Plan, PlanProblem, PlanRejected as Refusal};
 use autopilot_core::runtime::Context;
 use autopilot_core::trigger::Incoming;
@@ -87,6 +91,7 @@ pub async fn handle(
     let errors = match observe::plan_bytes(&context).await? {
         None => {
             summary.no_plan = true;
+            publish_resolved(&context, &ResolvedPlan::default()).await?;
             Vec::new()
         }
         Some(bytes) => plan_and_apply(&context, &bytes, &mut ledger, &mut summary).await?,
@@ -164,6 +169,7 @@ async fn plan_and_apply(
         return Ok(Vec::new());
     }
     ledger.accepted();
+    publish_resolved(context, &ResolvedPlan::from_wave(&version, &wave)).await?;
     let existing = observe::existing(context, &plan).await?;
     let decided = reconcile::reconcile(&wave, &existing.apps, plan.prune);
     count(summary, &plan, &wave, &decided);
@@ -180,6 +186,20 @@ async fn plan_and_apply(
         }
     }
     Ok(errors)
+}
+
+/// Stores what the launcher and the job-creator take from the accepted plan, when it
+/// changed.
+async fn publish_resolved(
+    context: &PlannerContext,
+    resolved: &ResolvedPlan,
+) -> Result<(), AutopilotError> {
+    let (s3, bucket) = (&context.s3, &context.config.artifacts_bucket);
+    let stored: ResolvedPlan = artifacts::load_json(s3, bucket, RESOLVED_KEY, "resolved plan").await?;
+    if &stored != resolved {
+        artifacts::store_json(s3, bucket, RESOLVED_KEY, resolved).await?;
+    }
+    Ok(())
 }
 
 fn problem(message: String) -> PlanProblem {

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub mod desired;
 pub mod ledger;
 pub mod reconcile;
+pub mod resolved;
 #[cfg(test)]
 mod reconcile_tests;
 pub mod rules;

@@ -1,0 +1,98 @@
+//! What the other functions take from the accepted plan: each application's launch
+//! policy (automatic or manual, its window, what it waits for) for the launcher, and
+//! each planned server's replication route and settings for the job-creator. The
+//! planner writes it when it accepts a plan, so a refused plan changes no behaviour.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::desired::DesiredWave;
+use super::{LaunchMode, ReplicationRoute, ReplicationSettings};
+use crate::model::ServerId;
+
+/// Where the planner keeps it in the artifacts bucket.
+pub const RESOLVED_KEY: &str = "state/app-planner/resolved.json";
+
+/// The accepted plan, resolved against the catalog. Empty when there is no plan: then
+/// nothing constrains the launcher or the job-creator beyond their own configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedPlan {
+    /// The digest of the plan this came from.
+    #[serde(default)]
+    pub plan_version: String,
+    /// Launch policy by application name.
+    #[serde(default)]
+    pub apps: BTreeMap<String, AppPolicy>,
+    /// Each server the plan places, by id.
+    #[serde(default)]
+    pub servers: BTreeMap<ServerId, ServerPolicy>,
+}
+
+/// How and when one application may be launched.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppPolicy {
+    #[serde(default)]
+    pub launch: LaunchMode,
+    /// `DAYS HH:MM-HH:MM` in UTC; the launcher's own window when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    /// Applications that must be launched first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+}
+
+/// How one planned server is replicated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerPolicy {
+    pub app: String,
+    pub route: ReplicationRoute,
+    pub replication: ReplicationSettings,
+}
+
+impl ResolvedPlan {
+    pub fn from_wave(plan_version: &str, wave: &DesiredWave) -> Self {
+        let apps = wave
+            .apps
+            .iter()
+            .map(|app| {
+                let policy = AppPolicy {
+                    launch: app.launch,
+                    window: app.window.clone(),
+                    depends_on: app.depends_on.clone(),
+                };
+                (app.name.clone(), policy)
+            })
+            .collect();
+        let servers = wave
+            .apps
+            .iter()
+            .flat_map(|app| {
+                app.servers().map(|server| {
+                    let policy = ServerPolicy {
+                        app: app.name.clone(),
+                        route: app.replicated_by,
+                        replication: server.replication.clone(),
+                    };
+                    (server.server_id.clone(), policy)
+                })
+            })
+            .collect();
+        Self {
+            plan_version: plan_version.to_owned(),
+            apps,
+            servers,
+        }
+    }
+
+    /// Whether the job-creator should leave `server` alone: app replication makes its
+    /// job.
+    pub fn replicated_by_app(&self, server: &ServerId) -> bool {
+        self.servers
+            .get(server)
+            .is_some_and(|policy| policy.route == ReplicationRoute::App)
+    }
+}
