@@ -105,14 +105,15 @@ fn the_default_wave_converges_and_reports_what_happened() {
     };
     assert_eq!(count("AppLaunched"), 2);
     assert_eq!(count("ReplicationJobFailed"), 2);
-    // A template needs a launch configuration: shop's and payments'.
-    assert_eq!(count("TemplateGenerated"), 2);
+    // A template needs a launch configuration: shop's and payments', and reporting's,
+    // which a person launches (it is opted out) and which is announced ready for it.
+    assert_eq!(count("TemplateGenerated"), 3);
     assert_eq!(
         std::fs::read_dir(out.path().join("templates/apps"))
             .unwrap()
             .count(),
-        2,
-        "one archived template per launched app"
+        3,
+        "one archived template per configured app"
     );
 
     render_in_chromium(&out.path().join("report.html"));

@@ -254,6 +254,27 @@ pub struct JobParameters {
 }
 
 impl JobParameters {
+    /// These parameters with the wave plan's settings for one server laid over them.
+    pub fn overlaid(&self, planned: &crate::plan::ReplicationSettings) -> JobParameters {
+        let license = planned.license_type.map(|license| match license {
+            crate::plan::LicenseType::Aws => LicenseType::Aws,
+            crate::plan::LicenseType::Byol => LicenseType::Byol,
+        });
+        JobParameters {
+            frequency_hours: planned.frequency.unwrap_or(self.frequency_hours),
+            run_once: planned.run_once.unwrap_or(self.run_once),
+            license_type: license.or_else(|| self.license_type.clone()),
+            role_name: self.role_name.clone(),
+            amis_to_keep: planned.number_of_recent_amis_to_keep.or(self.amis_to_keep),
+            encrypted: planned.encrypted.unwrap_or(self.encrypted),
+            kms_key_id: planned
+                .kms_key_id
+                .clone()
+                .or_else(|| self.kms_key_id.clone()),
+            seed_offset_minutes: self.seed_offset_minutes,
+        }
+    }
+
     fn read(env: &mut EnvReader<'_>) -> Self {
         let license_type =
             env.optional_string("JOB_LICENSE_TYPE")

@@ -34,6 +34,9 @@ pub struct LaunchRecord {
     /// The hold last reported, so the same hold is reported once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reported_hold: Option<String>,
+    /// `AppReady` went out for an app a person launches (manual or opted out).
+    #[serde(default)]
+    pub ready_announced: bool,
 }
 
 /// What to do about an app whose last launch ended LAUNCH_FAILED.
@@ -57,6 +60,12 @@ impl LaunchLedger {
         }
         record.reported_hold = Some(reason.to_owned());
         true
+    }
+
+    /// Records that an app a person launches was announced ready; true the first time.
+    pub fn announce_ready(&mut self, app: &AppId) -> bool {
+        let record = self.apps.entry(app.clone()).or_default();
+        !std::mem::replace(&mut record.ready_announced, true)
     }
 
     /// Forgets a hold that no longer applies.
@@ -153,6 +162,14 @@ mod tests {
         let second = ledger.failed_launch(&app, 2);
         assert!(second.alert && !second.retry, "{second:?}");
         assert!(!ledger.may_launch(&app, 2));
+    }
+
+    #[test]
+    fn an_app_a_person_launches_is_announced_ready_once() {
+        let mut ledger = LaunchLedger::default();
+        let app = AppId::from("app-1");
+        assert!(ledger.announce_ready(&app));
+        assert!(!ledger.announce_ready(&app));
     }
 
     #[test]

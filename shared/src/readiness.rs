@@ -1,6 +1,7 @@
 //! Whether an app may be launched now: every member has a COMPLETED replication run,
-//! the app is neither launched nor launching, it is not opted out, and (separately)
-//! whether the clock is inside the launch window.
+//! the app is neither launched nor launching, it has a valid launch configuration, it is
+//! not opted out (an opted-out app is still found ready, for its template), and
+//! (separately) whether the clock is inside the launch window.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -29,6 +30,9 @@ pub enum AppReadiness {
     AlreadyLaunched,
     /// A launch (or configuration, validation, termination) is under way.
     InProgress,
+    /// Every member has a completed run, but the app carries the opt-out tag: a person
+    /// launches it.
+    OptedOut { reason: String },
     /// Every member has a completed run, but SMS launches nothing until the app has a
     /// valid launch configuration; the reason names what is missing.
     Unconfigured { reason: String },
@@ -113,11 +117,6 @@ pub fn app_readiness(
             }
         }
     }
-    if app.tag(&opt_out.key) == Some(opt_out.value.as_str()) {
-        return AppReadiness::NotLaunchable {
-            reason: format!("opted out by tag {opt_out}"),
-        };
-    }
     let members = app.member_ids();
     if members.is_empty() {
         return AppReadiness::NotLaunchable {
@@ -133,7 +132,11 @@ pub fn app_readiness(
             _ => pending.push(member),
         }
     }
+    let opted_out = app.tag(&opt_out.key) == Some(opt_out.value.as_str());
     match (failed.is_empty(), pending.is_empty()) {
+        (true, true) if opted_out => AppReadiness::OptedOut {
+            reason: format!("opted out by tag {opt_out}"),
+        },
         (true, true) if app.launch_status.needs_configuration() => AppReadiness::Unconfigured {
             reason: unconfigured_reason(app),
         },
@@ -376,9 +379,18 @@ mod tests {
         });
         assert_eq!(
             app_readiness(&tagged, &index, &opt_out()),
-            AppReadiness::NotLaunchable {
+            AppReadiness::OptedOut {
                 reason: "opted out by tag autopilot:launch=false".into()
-            }
+            },
+            "ready, but a person launches it"
+        );
+        tagged.server_groups[0].servers.push(member("s-2"));
+        assert!(
+            matches!(
+                app_readiness(&tagged, &index, &opt_out()),
+                AppReadiness::Waiting { .. }
+            ),
+            "an opted-out app still waits for its members"
         );
     }
 

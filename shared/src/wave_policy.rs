@@ -6,7 +6,7 @@
 //! included) and `?` (one character); matching is case-sensitive, as vCenter and SCVMM
 //! names are. `vmPath:/dc1/prod/*` selects everything under that folder.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -162,6 +162,8 @@ pub enum SkipReason {
     NotIncluded,
     /// An exclude selector matched.
     Excluded { selector: String },
+    /// The wave plan replicates it through its application (app replication).
+    ReplicatedByItsApp,
 }
 
 impl fmt::Display for SkipReason {
@@ -173,6 +175,9 @@ impl fmt::Display for SkipReason {
             ),
             Self::NotIncluded => f.write_str("no include selector of the wave policy matches it"),
             Self::Excluded { selector } => write!(f, "excluded by `{selector}`"),
+            Self::ReplicatedByItsApp => {
+                f.write_str("the wave plan replicates it through its application")
+            }
         }
     }
 }
@@ -217,13 +222,29 @@ impl ReplicationPlan {
     }
 }
 
+/// What the wave plan says of servers, as the policy needs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlannedServers {
+    /// In an application of the plan replicated by standalone jobs: in the wave,
+    /// whatever the selectors say.
+    pub by_jobs: BTreeSet<ServerId>,
+    /// In an application replicated by app replication: never given a job here.
+    pub by_app: BTreeSet<ServerId>,
+}
+
 impl WavePolicy {
-    fn eligibility(&self, server: &Server) -> Result<(), SkipReason> {
+    fn eligibility(&self, server: &Server, planned: &PlannedServers) -> Result<(), SkipReason> {
+        if planned.by_app.contains(&server.id) {
+            return Err(SkipReason::ReplicatedByItsApp);
+        }
         if server.has_live_job() {
             return Err(SkipReason::HasLiveJob);
         }
         if server.replication_job_terminated && !self.recreate_terminated {
             return Err(SkipReason::JobTerminated);
+        }
+        if planned.by_jobs.contains(&server.id) {
+            return Ok(());
         }
         if let Some(selector) = self.exclude.iter().find(|s| s.matches(server)) {
             return Err(SkipReason::Excluded {
@@ -242,12 +263,24 @@ impl WavePolicy {
     /// server-id order until the cap is reached, so the answer does not depend on the
     /// order pages arrived in.
     pub fn plan(&self, servers: &[Server], active_jobs: usize) -> ReplicationPlan {
+        self.plan_with(servers, active_jobs, &PlannedServers::default())
+    }
+
+    /// [`WavePolicy::plan`], with what the wave plan says of servers: servers of its
+    /// job-replicated applications are in the wave, those of its app-replicated ones
+    /// never get a job here.
+    pub fn plan_with(
+        &self,
+        servers: &[Server],
+        active_jobs: usize,
+        planned: &PlannedServers,
+    ) -> ReplicationPlan {
         let unique: BTreeMap<&ServerId, &Server> =
             servers.iter().map(|server| (&server.id, server)).collect();
         let mut room = self.max_active_jobs.saturating_sub(active_jobs);
         let mut plan = ReplicationPlan::default();
         for (id, server) in unique {
-            match self.eligibility(server) {
+            match self.eligibility(server, planned) {
                 Err(reason) => plan.skipped.push((id.clone(), reason)),
                 Ok(()) if room > 0 => {
                     room -= 1;
@@ -397,6 +430,29 @@ mod tests {
         assert!(err.to_string().contains("unknown field"), "{err}");
         assert!("vmName:".parse::<Selector>().is_err());
         assert!("vmName".parse::<Selector>().is_err());
+    }
+
+    #[test]
+    fn the_wave_plan_brings_its_job_replicated_servers_in_and_keeps_app_replicated_ones_out() {
+        let servers = vec![
+            server("s-1", "db-1", "/dc1/prod"),
+            server("s-2", "web-2", "/dc1/prod"),
+        ];
+        let policy = WavePolicy {
+            include: vec!["vmName:web-*".parse().unwrap()],
+            ..WavePolicy::default()
+        };
+        let planned = PlannedServers {
+            by_jobs: ["s-1".into()].into(),
+            by_app: ["s-2".into()].into(),
+        };
+        let plan = policy.plan_with(&servers, 0, &planned);
+        let created: Vec<&str> = plan.create.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(created, ["s-1"], "in the plan, whatever the selectors say");
+        assert_eq!(
+            plan.skipped,
+            [("s-2".into(), SkipReason::ReplicatedByItsApp)]
+        );
     }
 
     #[test]

@@ -649,10 +649,15 @@ fn events_s3_and_pass_role_are_scoped_to_the_stacks_own_resources() {
         "${ArtifactsBucket.Arn}/state/apps/*",
         "${ArtifactsBucket.Arn}/state/app-launcher/*",
     ];
+    let launcher_reads = [
+        "${ArtifactsBucket.Arn}/state/apps/*",
+        "${ArtifactsBucket.Arn}/state/app-launcher/*",
+        "${ArtifactsBucket.Arn}/state/app-planner/resolved.json",
+    ];
     let generator = ["${ArtifactsBucket.Arn}/state/apps/*"];
     for (name, action, wanted) in [
         ("app-launcher", "s3:PutObject", &launcher[..]),
-        ("app-launcher", "s3:GetObject", &launcher[..]),
+        ("app-launcher", "s3:GetObject", &launcher_reads[..]),
         ("template-generator", "s3:GetObject", &generator[..]),
     ] {
         let on_artifacts: Vec<String> = prefix_of(name, action)

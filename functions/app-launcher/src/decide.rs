@@ -1,12 +1,19 @@
-//! What the launcher does about each assessed app, decided against its ledger: report a
-//! hold or a failed launch once, and claim the launches to make (the claims are stored
-//! before LaunchApp is called).
+//! What the launcher does about each assessed app, decided against its ledger and the
+//! accepted wave plan: report a hold or a failed launch once, announce an app a person
+//! launches (manual, or opted out) ready once, wait for the applications an app depends
+//! on and for its window, and claim the launches to make (the claims are stored before
+//! LaunchApp is called).
+
+use std::collections::BTreeSet;
 
 use autopilot_core::config::AppLauncherConfig;
-use autopilot_core::events::{AppLaunchFailed, AppLaunchHeld, OutgoingEvent};
+use autopilot_core::events::{AppLaunchFailed, AppLaunchHeld, AppReady, OutgoingEvent};
 use autopilot_core::launches::LaunchLedger;
 use autopilot_core::model::{App, AppLaunchStatus};
-use autopilot_core::readiness::AppReadiness;
+use autopilot_core::plan::resolved::{AppPolicy, ResolvedPlan};
+use autopilot_core::plan::rules::MANAGED_TAG;
+use autopilot_core::plan::LaunchMode;
+use autopilot_core::readiness::{AppReadiness, LaunchWindow};
 use autopilot_core::AwsCallError;
 use chrono::{DateTime, Utc};
 
@@ -21,7 +28,7 @@ pub struct Launch {
 
 /// The decisions of one invocation.
 #[derive(Default)]
-pub struct Plan {
+pub struct Decisions {
     pub launches: Vec<Launch>,
     /// Apps that could not be read.
     pub errors: Vec<AwsCallError>,
@@ -33,16 +40,41 @@ pub struct Books<'a> {
     pub summary: &'a mut Summary,
 }
 
+impl Books<'_> {
+    /// The same books, for one more step.
+    pub fn reborrow(&mut self) -> Books<'_> {
+        Books {
+            ledger: &mut *self.ledger,
+            summary: &mut *self.summary,
+        }
+    }
+}
+
+/// What a launch must respect beyond readiness.
+pub struct Rules<'a> {
+    pub config: &'a AppLauncherConfig,
+    pub now: DateTime<Utc>,
+    /// The accepted wave plan (empty without one).
+    pub plan: &'a ResolvedPlan,
+    /// Names of the applications this invocation's listing shows launched.
+    pub launched: &'a BTreeSet<String>,
+}
+
+impl Rules<'_> {
+    /// The plan's policy for `app`, found by the planner's tag, else by name.
+    fn policy(&self, app: &App) -> Option<&AppPolicy> {
+        let name = app
+            .tag(MANAGED_TAG)
+            .or(app.name.as_deref())
+            .unwrap_or_default();
+        self.plan.apps.get(name)
+    }
+}
+
 /// Decides for every assessed app, recording reports and claims in the ledger and
 /// their events in its outbox.
-pub fn plan(
-    books: Books<'_>,
-    assessed: Vec<Assessed>,
-    config: &AppLauncherConfig,
-    now: DateTime<Utc>,
-) -> Plan {
-    let mut plan = Plan::default();
-    let dry_run = books.summary.dry_run;
+pub fn decide(books: Books<'_>, assessed: Vec<Assessed>, rules: &Rules<'_>) -> Decisions {
+    let mut decisions = Decisions::default();
     for Assessed {
         app_id,
         found,
@@ -57,7 +89,7 @@ pub fn plan(
         let (app, readiness) = match found {
             Ok(found) => found,
             Err(error) => {
-                plan.errors.push(error);
+                decisions.errors.push(error);
                 continue;
             }
         };
@@ -66,18 +98,12 @@ pub fn plan(
         match readiness {
             AppReadiness::Unconfigured { reason } => {
                 summary.unconfigured += 1;
-                if books.ledger.report_hold(&app.id, &reason) {
-                    tracing::warn!(app = %app.id, reason = %reason, "replicated, but SMS cannot launch it");
-                    summary.holds_reported += 1;
-                    let held = AppLaunchHeld {
-                        app_id: app.id.clone(),
-                        app_name: app.name.clone(),
-                        launch_status: app.launch_status.to_string(),
-                        reason,
-                    };
-                    books.ledger.outbox.push(OutgoingEvent::new(held, dry_run));
-                }
+                report_hold(books.ledger, summary, &app, reason);
                 continue;
+            }
+            AppReadiness::OptedOut { .. } => {
+                summary.not_launchable += 1;
+                announce_ready(books.ledger, summary, &app);
             }
             AppReadiness::Ready => {}
             AppReadiness::Waiting { .. } => summary.waiting += 1,
@@ -89,59 +115,130 @@ pub fn plan(
         }
         books.ledger.clear_hold(&app.id);
         if readiness == AppReadiness::Ready {
-            plan.launches
-                .extend(decide_launch(&mut *books.ledger, summary, app, config, now));
+            let launch = decide_launch(&mut *books.ledger, summary, app, rules);
+            decisions.launches.extend(launch);
         }
     }
-    plan
+    decisions
+}
+
+/// A hold, reported once per reason.
+fn report_hold(ledger: &mut LaunchLedger, summary: &mut Summary, app: &App, reason: String) {
+    if ledger.report_hold(&app.id, &reason) {
+        tracing::warn!(app = %app.id, reason = %reason, "replicated, but SMS cannot launch it");
+        summary.holds_reported += 1;
+        let held = AppLaunchHeld {
+            app_id: app.id.clone(),
+            app_name: app.name.clone(),
+            launch_status: app.launch_status.to_string(),
+            reason,
+        };
+        ledger
+            .outbox
+            .push(OutgoingEvent::new(held, summary.dry_run));
+    }
+}
+
+/// `AppReady`, once, for an app a person launches: its template is still wanted.
+fn announce_ready(ledger: &mut LaunchLedger, summary: &mut Summary, app: &App) {
+    if ledger.announce_ready(&app.id) {
+        let ready = AppReady {
+            app_id: app.id.clone(),
+            app_name: app.name.clone(),
+            servers: u32::try_from(app.member_ids().len()).unwrap_or(u32::MAX),
+        };
+        ledger
+            .outbox
+            .push(OutgoingEvent::new(ready, summary.dry_run));
+    }
 }
 
 /// A ready app: its failed launch alerted once, then claimed for a launch when the
-/// budget and the launch window allow.
+/// plan, the budget, its dependencies and its window allow.
 fn decide_launch(
     ledger: &mut LaunchLedger,
     summary: &mut Summary,
     app: App,
-    config: &AppLauncherConfig,
-    now: DateTime<Utc>,
+    rules: &Rules<'_>,
 ) -> Option<Launch> {
-    let max_attempts = config.launch_max_attempts;
+    let max_attempts = rules.config.launch_max_attempts;
     let may_launch = if app.launch_status == AppLaunchStatus::LaunchFailed {
-        let failed = ledger.failed_launch(&app.id, max_attempts);
-        if failed.alert {
-            summary.launch_failures_alerted += 1;
-            let message = app
-                .launch_status_message
-                .clone()
-                .unwrap_or_else(|| "the launch failed; SMS gave no status message".to_owned());
-            tracing::warn!(app = %app.id, message = %message, retrying = failed.retry, "launch failed");
-            let alert = AppLaunchFailed {
-                app_id: app.id.clone(),
-                app_name: app.name.clone(),
-                error_code: "LAUNCH_FAILED".to_owned(),
-                message,
-                attempts: failed.attempts,
-                retrying: failed.retry,
-            };
-            ledger
-                .outbox
-                .push(OutgoingEvent::new(alert, summary.dry_run));
-        }
-        failed.retry
+        alert_failed_launch(ledger, summary, &app, max_attempts)
     } else {
         ledger.may_launch(&app.id, max_attempts)
     };
+    let policy = rules.policy(&app);
+    if policy.is_some_and(|p| p.launch == LaunchMode::Manual) {
+        summary.manual += 1;
+        announce_ready(ledger, summary, &app);
+        return None;
+    }
     if !may_launch {
         summary.launch_budget_spent += 1;
         return None;
     }
-    if let Some(window) = &config.launch_window {
-        if !window.contains(now) {
-            tracing::info!(app = %app.id, "ready, waiting for the launch window");
-            summary.outside_launch_window += 1;
-            return None;
-        }
+    let waiting_for: Vec<&String> = policy
+        .map(|p| {
+            p.depends_on
+                .iter()
+                .filter(|d| !rules.launched.contains(*d))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !waiting_for.is_empty() {
+        tracing::info!(app = %app.id, waiting_for = ?waiting_for, "ready, waiting for the applications it depends on");
+        summary.waiting_for_dependencies += 1;
+        return None;
+    }
+    if !inside_window(&app, policy, rules) {
+        summary.outside_launch_window += 1;
+        return None;
     }
     let attempt = ledger.claim_launch(&app.id);
     Some(Launch { app, attempt })
+}
+
+/// The app's window (the plan's, else the launcher's) is open, or there is none.
+fn inside_window(app: &App, policy: Option<&AppPolicy>, rules: &Rules<'_>) -> bool {
+    // The planner accepted only windows that parse; one that does not is ignored
+    // rather than holding the app forever.
+    let planned: Option<LaunchWindow> = policy
+        .and_then(|p| p.window.as_deref())
+        .and_then(|w| w.parse().ok());
+    let window = planned.as_ref().or(rules.config.launch_window.as_ref());
+    let open = window.is_none_or(|w| w.contains(rules.now));
+    if !open {
+        tracing::info!(app = %app.id, "ready, waiting for the launch window");
+    }
+    open
+}
+
+/// Alerts a LAUNCH_FAILED once; says whether the budget allows another launch.
+fn alert_failed_launch(
+    ledger: &mut LaunchLedger,
+    summary: &mut Summary,
+    app: &App,
+    max_attempts: u32,
+) -> bool {
+    let failed = ledger.failed_launch(&app.id, max_attempts);
+    if failed.alert {
+        summary.launch_failures_alerted += 1;
+        let message = app
+            .launch_status_message
+            .clone()
+            .unwrap_or_else(|| "the launch failed; SMS gave no status message".to_owned());
+        tracing::warn!(app = %app.id, message = %message, retrying = failed.retry, "launch failed");
+        let alert = AppLaunchFailed {
+            app_id: app.id.clone(),
+            app_name: app.name.clone(),
+            error_code: "LAUNCH_FAILED".to_owned(),
+            message,
+            attempts: failed.attempts,
+            retrying: failed.retry,
+        };
+        ledger
+            .outbox
+            .push(OutgoingEvent::new(alert, summary.dry_run));
+    }
+    failed.retry
 }

@@ -1,5 +1,7 @@
-//! Unit tests of what the launcher remembers across invocations: holds reported once,
-//! failed launches alerted once and tried again within the budget, claims given back.
+//! Unit tests of what the launcher remembers across invocations (holds reported once,
+//! failed launches alerted once and tried again within the budget, claims given back)
+//! and of what the accepted wave plan asks of it (manual applications, dependencies,
+//! windows).
 
 use super::*;
 use autopilot_core::config::CommonConfig;
@@ -236,4 +238,72 @@ async fn an_app_being_deleted_is_neither_launched_nor_reported() {
     );
     assert_eq!(launch.num_calls(), 0);
     assert!(events.all().is_empty());
+}
+
+/// A resolved plan with one policy for `billing`.
+fn plan_with(policy: autopilot_core::plan::resolved::AppPolicy) -> MemoryBucket {
+    let bucket = MemoryBucket::default();
+    let mut plan = autopilot_core::plan::resolved::ResolvedPlan::default();
+    plan.apps.insert("billing".into(), policy);
+    bucket.put(
+        autopilot_core::plan::resolved::RESOLVED_KEY,
+        serde_json::to_vec(&plan).unwrap(),
+    );
+    bucket
+}
+
+#[tokio::test]
+async fn a_manual_application_is_announced_ready_once_and_never_launched() {
+    let bucket = plan_with(autopilot_core::plan::resolved::AppPolicy {
+        launch: autopilot_core::plan::LaunchMode::Manual,
+        ..Default::default()
+    });
+    let (summary, events, launches) = invoke(&bucket, 2, Status::ReadyForLaunch, None).await;
+    assert_eq!((launches, summary.manual), (0, 1));
+    assert_eq!(events.detail_types(), ["AppReady"]);
+    let (_, events, launches) = invoke(&bucket, 2, Status::ReadyForLaunch, None).await;
+    assert_eq!(launches, 0);
+    assert!(events.all().is_empty(), "announced once");
+}
+
+#[tokio::test]
+async fn an_application_waits_for_the_ones_it_depends_on() {
+    let bucket = plan_with(autopilot_core::plan::resolved::AppPolicy {
+        depends_on: vec!["payments".into()],
+        ..Default::default()
+    });
+    let (waiting, _, launches) = invoke(&bucket, 2, Status::ReadyForLaunch, None).await;
+    assert_eq!((launches, waiting.waiting_for_dependencies), (0, 1));
+
+    // Once payments is launched, billing goes.
+    let (rules, launch) = sms(Status::ReadyForLaunch, None);
+    let listing = mock!(aws_sdk_sms::Client::list_apps).then_output(|| {
+        let payments = AppSummary::builder()
+            .app_id("app-2")
+            .name("payments")
+            .launch_status(Status::Launched)
+            .build();
+        ListAppsOutput::builder()
+            .apps(summary(Status::ReadyForLaunch, None))
+            .apps(payments)
+            .build()
+    });
+    let (context, _) = testing::context::<_, AppCache>(
+        config(2),
+        testing::mock_sms(&[&listing, &rules[1], &rules[2], &launch]),
+        bucket.client().0,
+    );
+    let launched = handle(schedule_event(), context).await.unwrap();
+    assert_eq!((launch.num_calls(), launched.launched), (1, 1));
+}
+
+#[tokio::test]
+async fn the_plans_window_for_an_application_wins_over_the_launchers() {
+    // The tests' clock is Sunday 10:00 UTC, and the launcher itself has no window.
+    let bucket = plan_with(autopilot_core::plan::resolved::AppPolicy {
+        window: Some("mon-fri 22:00-06:00".into()),
+        ..Default::default()
+    });
+    let (summary, _, launches) = invoke(&bucket, 2, Status::ReadyForLaunch, None).await;
+    assert_eq!((launches, summary.outside_launch_window), (0, 1));
 }

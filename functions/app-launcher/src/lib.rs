@@ -1,7 +1,9 @@
 //! app-launcher: on `ReplicationRunCompleted` events and its schedule, launches every
 //! app whose members all have a COMPLETED replication run — never before, never an app
-//! opted out by tag, never one SMS cannot launch, and only inside the launch window
-//! when one is set. An app that is replicated but has no valid launch configuration is
+//! opted out by tag or planned `manual` (those are announced ready once, for their
+//! templates), never one SMS cannot launch, never before the applications the plan says
+//! it depends on are launched, and only inside its launch window (the plan's, else
+//! `LAUNCH_WINDOW`) when one is set. An app that is replicated but has no valid launch configuration is
 //! reported once (`AppLaunchHeld`, naming what is missing); a launch that fails or is
 //! refused is alerted once (`AppLaunchFailed`) and tried again within the launch
 //! budget.
@@ -22,6 +24,7 @@ use autopilot_core::events::ReplicationRunCompleted;
 use autopilot_core::launches::LaunchLedger;
 use autopilot_core::model::{AppId, AppLaunchStatus, AppStatus};
 use autopilot_core::outbox::{self, StateObject};
+use autopilot_core::plan::resolved::{ResolvedPlan, RESOLVED_KEY};
 use autopilot_core::runtime::Context;
 use autopilot_core::sms_api;
 use autopilot_core::trigger::Incoming;
@@ -34,7 +37,7 @@ mod assess;
 mod decide;
 mod launch;
 
-use decide::Books;
+use decide::{Books, Rules};
 
 /// Where the ledger lives in the artifacts bucket.
 pub const LEDGER_KEY: &str = "state/app-launcher/ledger.json";
@@ -66,6 +69,10 @@ pub struct Summary {
     pub holds_reported: usize,
     /// Launches found LAUNCH_FAILED and alerted by this invocation.
     pub launch_failures_alerted: usize,
+    /// Ready apps a person launches (the plan says `manual`).
+    pub manual: usize,
+    /// Ready apps waiting for the applications they depend on.
+    pub waiting_for_dependencies: usize,
     /// Ready apps left alone because their launch budget is spent.
     pub launch_budget_spent: usize,
     pub outside_launch_window: usize,
@@ -100,30 +107,15 @@ pub async fn handle(
     summary.candidates = candidates.len();
     summary.already_launched_or_in_progress = summary.apps - candidates.len();
 
-    let mut errors = Vec::new();
-    if !candidates.is_empty() {
-        let assessed = assess::assess_all(&context, &summaries, candidates).await?;
-        let mut stored = ledger.clone();
+    let errors = if candidates.is_empty() {
+        Vec::new()
+    } else {
         let books = Books {
             ledger: &mut ledger,
             summary: &mut summary,
         };
-        let plan = decide::plan(books, assessed, &context.config, context.now());
-        errors = plan.errors;
-        // Claimed before LaunchApp: a launcher cut off after the call still counts it.
-        store_if_changed(object, &mut stored, &ledger).await?;
-        let results = launch::launch_all(&context, plan.launches).await;
-        let books = Books {
-            ledger: &mut ledger,
-            summary: &mut summary,
-        };
-        errors.extend(launch::record(
-            books,
-            results,
-            context.config.launch_max_attempts,
-        ));
-        store_if_changed(object, &mut stored, &ledger).await?;
-    }
+        consider(&context, &summaries, candidates, books, object).await?
+    };
 
     let delivery = outbox::publish(&context.publisher, object, &mut ledger).await?;
     (summary.events_published, summary.events_deferred) = (delivery.published, delivery.deferred);
@@ -132,6 +124,41 @@ pub async fn handle(
         return Err(error);
     }
     Ok(summary)
+}
+
+/// Assesses the candidates, decides, stores the claims, launches and records the
+/// results; returns the errors worth a retry.
+async fn consider(
+    context: &Arc<LauncherContext>,
+    summaries: &[AppSummary],
+    candidates: Vec<(AppId, AppSummary)>,
+    mut books: Books<'_>,
+    object: StateObject<'_>,
+) -> Result<Vec<autopilot_core::AwsCallError>, AutopilotError> {
+    let bucket = &context.config.artifacts_bucket;
+    let assessed = assess::assess_all(context, summaries, candidates).await?;
+    let mut stored = books.ledger.clone();
+    let plan: ResolvedPlan =
+        artifacts::load_json(&context.s3, bucket, RESOLVED_KEY, "resolved plan").await?;
+    let launched = launched_names(summaries);
+    let rules = Rules {
+        config: &context.config,
+        now: context.now(),
+        plan: &plan,
+        launched: &launched,
+    };
+    let decided = decide::decide(books.reborrow(), assessed, &rules);
+    let mut errors = decided.errors;
+    // Claimed before LaunchApp: a launcher cut off after the call still counts it.
+    store_if_changed(object, &mut stored, books.ledger).await?;
+    let results = launch::launch_all(context, decided.launches).await;
+    errors.extend(launch::record(
+        books.reborrow(),
+        results,
+        context.config.launch_max_attempts,
+    ));
+    store_if_changed(object, &mut stored, books.ledger).await?;
+    Ok(errors)
 }
 
 /// Stores the ledger when it differs from the copy last stored, which it then becomes.
@@ -159,6 +186,18 @@ fn trigger(incoming: &Incoming) -> Result<String, AutopilotError> {
         )),
         None => Err(incoming.unexpected("scheduled events and ReplicationRunCompleted")),
     }
+}
+
+/// Names of the listed apps that are launched, for dependencies.
+fn launched_names(summaries: &[AppSummary]) -> std::collections::BTreeSet<String> {
+    summaries
+        .iter()
+        .filter(|s| {
+            s.launch_status()
+                .is_some_and(|status| AppLaunchStatus::from_wire(status.as_str()).is_launched())
+        })
+        .filter_map(|s| s.name().map(str::to_owned))
+        .collect()
 }
 
 /// The listed apps whose launch status allows a launch, or would once configured, and

@@ -154,7 +154,15 @@ async fn launches_only_the_app_whose_members_all_completed() {
     assert_eq!(summary.not_launchable, 1, "opted out by tag");
     assert_eq!(get.num_calls(), 3, "the launched app needs no GetApp");
     assert_eq!(sweep.num_calls(), 1, "one job sweep for every app");
-    assert_eq!(events.detail_types(), ["AppReady", "AppLaunched"]);
+    assert_eq!(
+        events.detail_types(),
+        ["AppReady", "AppReady", "AppLaunched"]
+    );
+    assert_eq!(
+        events.of_type("AppReady")[0]["appId"],
+        "app-optout",
+        "a person launches it, and wants its template"
+    );
     assert_eq!(events.of_type("AppLaunched")[0]["appId"], "app-ready");
 }
 
@@ -211,7 +219,11 @@ async fn outside_the_launch_window_nothing_launches() {
     let summary = handle(schedule_event(), context).await.unwrap();
     assert_eq!(summary.outside_launch_window, 1);
     assert_eq!(launch.num_calls(), 0);
-    assert!(events.all().is_empty());
+    assert_eq!(
+        events.detail_types(),
+        ["AppReady"],
+        "only the opted-out app's, once"
+    );
 }
 
 #[tokio::test]
@@ -269,8 +281,8 @@ async fn a_warm_environment_reads_each_version_of_an_app_once() {
     assert_eq!(launch2.num_calls(), 0);
     assert_eq!(
         (index_read.num_calls(), index_written.num_calls()),
-        (1, 0),
-        "only the ledger is read: memory vouched for every app, and nothing changed"
+        (2, 0),
+        "only the ledger and the resolved plan are read: memory vouched for every app, and nothing changed"
     );
 }
 
@@ -339,7 +351,11 @@ async fn a_cold_environment_takes_the_apps_other_invocations_read() {
         s3,
     );
     let summary = handle(schedule_event(), cold).await.unwrap();
-    assert_eq!(index_read.num_calls(), 2, "the ledger and the index");
+    assert_eq!(
+        index_read.num_calls(),
+        3,
+        "the ledger, the index and the resolved plan"
+    );
     assert_eq!((summary.apps_read, summary.apps_remembered), (0, 2));
     assert_eq!(get2.num_calls(), 0);
     assert_eq!(summary.waiting, 1);

@@ -195,7 +195,8 @@ async fn publish_resolved(
     resolved: &ResolvedPlan,
 ) -> Result<(), AutopilotError> {
     let (s3, bucket) = (&context.s3, &context.config.artifacts_bucket);
-    let stored: ResolvedPlan = artifacts::load_json(s3, bucket, RESOLVED_KEY, "resolved plan").await?;
+    let stored: ResolvedPlan =
+        artifacts::load_json(s3, bucket, RESOLVED_KEY, "resolved plan").await?;
     if &stored != resolved {
         artifacts::store_json(s3, bucket, RESOLVED_KEY, resolved).await?;
     }

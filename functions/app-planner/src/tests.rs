@@ -193,9 +193,14 @@ async fn a_fresh_account_gets_its_application_created_configured_and_replicating
     );
     assert_eq!(events.of_type("AppPlanned")[0]["change"], "created");
     assert_eq!(events.of_type("AppPlanned")[0]["appId"], "app-1");
-    let resolved: ResolvedPlan = bucket.json(RESOLVED_KEY).expect("the accepted plan, resolved");
+    let resolved: ResolvedPlan = bucket
+        .json(RESOLVED_KEY)
+        .expect("the accepted plan, resolved");
     assert!(resolved.replicated_by_app(&"s-2".into()), "{resolved:?}");
-    assert_eq!(resolved.apps["shop"].launch, autopilot_core::plan::LaunchMode::Automatic);
+    assert_eq!(
+        resolved.apps["shop"].launch,
+        autopilot_core::plan::LaunchMode::Automatic
+    );
 }
 
 /// shop, LAUNCHED, holding web-01 only: the plan's web-02 is drift.

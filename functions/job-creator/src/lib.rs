@@ -2,7 +2,10 @@
 //! choose the servers that need a replication job, and creates those jobs with bounded
 //! concurrency. Creating a job that already exists counts as done; a server SMS cannot
 //! replicate is reported with `ServerSkipped` once per catalog import (the refusal is
-//! remembered in the artifacts bucket); one server's failure never stops the rest.
+//! remembered in the artifacts bucket); one server's failure never stops the rest. The
+//! accepted wave plan (as the planner resolved it) brings the servers of its
+//! job-replicated applications into the wave with their replication settings, and keeps
+//! those of its app-replicated applications out: app replication makes their jobs.
 
 use std::sync::Arc;
 
@@ -10,10 +13,11 @@ use autopilot_core::artifacts;
 use autopilot_core::config::JobCreatorConfig;
 use autopilot_core::events::{OutgoingEvent, ReplicationJobCreated, ServerSkipped};
 use autopilot_core::model::{Server, ServerCatalogStatus};
+use autopilot_core::plan::resolved::{ResolvedPlan, RESOLVED_KEY};
 use autopilot_core::runtime::Context;
 use autopilot_core::sms_api::{self, JobCreation};
 use autopilot_core::trigger::Incoming;
-use autopilot_core::wave_policy::{CreatorMemory, ReplicationPlan};
+use autopilot_core::wave_policy::{CreatorMemory, PlannedServers, ReplicationPlan};
 use autopilot_core::{AutopilotError, AwsCallError, AwsErrorKind};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
@@ -76,11 +80,13 @@ pub async fn handle(
     let (servers, refused_earlier) = memory.without_refused(sweep.items);
     summary.refused_earlier = refused_earlier;
 
-    let (plan, active) = plan_jobs(&context, &servers).await?;
+    let planned: ResolvedPlan =
+        artifacts::load_json(&context.s3, bucket, RESOLVED_KEY, "resolved plan").await?;
+    let (plan, active) = plan_jobs(&context, &servers, &planned.planned_servers()).await?;
     summary.active_jobs = active;
     summary.deferred_by_cap = plan.deferred.len();
     summary.not_selected = plan.skipped.len();
-    let outcomes = create_jobs(&context, plan.create, dry_run).await;
+    let outcomes = create_jobs(&context, plan.create, &planned, dry_run).await;
     let tally = record_outcomes(outcomes, &mut memory, dry_run);
     summary.created = tally.created;
     summary.already_existed = tally.already_existed;
@@ -109,10 +115,11 @@ pub async fn handle(
 async fn plan_jobs(
     context: &Context<JobCreatorConfig>,
     servers: &[Server],
+    planned: &PlannedServers,
 ) -> Result<(ReplicationPlan, usize), AutopilotError> {
     let policy = &context.config.policy;
     let mut active = servers.iter().filter(|s| s.has_live_job()).count();
-    let mut plan = policy.plan(servers, active);
+    let mut plan = policy.plan_with(servers, active, planned);
     let count_exactly = !plan.deferred.is_empty() && active > 0;
     if !count_exactly && !plan.replaces_any_job() {
         return Ok((plan, active));
@@ -127,7 +134,7 @@ async fn plan_jobs(
         live_servers.sort();
         live_servers.dedup();
         active = live_servers.len();
-        plan = policy.plan(servers, active);
+        plan = policy.plan_with(servers, active, planned);
     }
     plan.defer_deleting(&jobs);
     Ok((plan, active))
@@ -138,6 +145,7 @@ async fn plan_jobs(
 async fn create_jobs(
     context: &Arc<Context<JobCreatorConfig>>,
     chosen: Vec<Server>,
+    planned: &ResolvedPlan,
     dry_run: bool,
 ) -> Vec<(Server, Outcome)> {
     let now = context.now();
@@ -145,17 +153,18 @@ async fn create_jobs(
     stream::iter(chosen)
         .map(|server| {
             let context = Arc::clone(context);
+            // The plan's settings for this server, over the function's.
+            let parameters = match planned.servers.get(&server.id) {
+                Some(policy) => context.config.job.overlaid(&policy.replication),
+                None => context.config.job.clone(),
+            };
             async move {
                 if dry_run {
                     return (server, Outcome::DryRun);
                 }
-                let answer = sms_api::create_replication_job(
-                    &context.sms,
-                    &server.id,
-                    &context.config.job,
-                    now,
-                )
-                .await;
+                let answer =
+                    sms_api::create_replication_job(&context.sms, &server.id, &parameters, now)
+                        .await;
                 let outcome = match answer {
                     Ok(created) => Outcome::Created(created),
                     Err(error) if error.kind == AwsErrorKind::ServerCannotBeReplicated => {
@@ -407,6 +416,53 @@ mod tests {
             .any(|e| e["serverId"] == "s-4" && e["alreadyExisted"] == true));
         let skipped = events.of_type("ServerSkipped");
         assert_eq!(skipped[0]["reason"], "unsupported OS");
+    }
+
+    #[tokio::test]
+    async fn the_wave_plan_adds_its_servers_with_their_settings_and_keeps_app_replicated_ones() {
+        use autopilot_core::plan::resolved::ServerPolicy;
+        use autopilot_core::plan::{ReplicationRoute, ReplicationSettings};
+        let mut plan = ResolvedPlan::default();
+        let policy = |route, frequency| ServerPolicy {
+            app: "shop".into(),
+            route,
+            replication: ReplicationSettings {
+                frequency,
+                ..ReplicationSettings::default()
+            },
+        };
+        plan.servers
+            .insert("s-3".into(), policy(ReplicationRoute::Jobs, Some(6)));
+        plan.servers
+            .insert("s-1".into(), policy(ReplicationRoute::App, None));
+        let store = testing::MemoryBucket::default();
+        store.put(RESOLVED_KEY, serde_json::to_vec(&plan).unwrap());
+        let (page1, page2) = (catalog(Status::Available), catalog_page_two());
+        let planned = mock!(aws_sdk_sms::Client::create_replication_job)
+            .match_requests(|req| req.server_id() == Some("s-3") && req.frequency() == Some(6))
+            .then_output(|| {
+                CreateReplicationJobOutput::builder()
+                    .replication_job_id("j-3")
+                    .build()
+            });
+        let others = create_by_server();
+        let sms = testing::mock_sms(&[&page1, &page2, &planned, &others]);
+        let (context, events) = testing::context(config(false, 50), sms, store.client().0);
+        handle(schedule_event(), context).await.unwrap();
+        assert_eq!(
+            planned.num_calls(),
+            1,
+            "db-3 is in the plan, whatever the selectors say"
+        );
+        let created: Vec<String> = events
+            .of_type("ReplicationJobCreated")
+            .iter()
+            .map(|e| e["serverId"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(
+            !created.contains(&"s-1".to_owned()),
+            "app replication makes s-1's job: {created:?}"
+        );
     }
 
     #[tokio::test]

@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 pub mod desired;
 pub mod ledger;
 pub mod reconcile;
-pub mod resolved;
 #[cfg(test)]
 mod reconcile_tests;
+pub mod resolved;
 pub mod rules;
 pub mod shape;
 pub mod source;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::desired::DesiredWave;
 use super::{LaunchMode, ReplicationRoute, ReplicationSettings};
 use crate::model::ServerId;
+use crate::wave_policy::PlannedServers;
 
 /// Where the planner keeps it in the artifacts bucket.
 pub const RESOLVED_KEY: &str = "state/app-planner/resolved.json";
@@ -86,6 +87,19 @@ impl ResolvedPlan {
             apps,
             servers,
         }
+    }
+
+    /// The planned servers as the wave policy takes them.
+    pub fn planned_servers(&self) -> PlannedServers {
+        let mut planned = PlannedServers::default();
+        for (id, policy) in &self.servers {
+            let set = match policy.route {
+                ReplicationRoute::Jobs => &mut planned.by_jobs,
+                ReplicationRoute::App => &mut planned.by_app,
+            };
+            set.insert(id.clone());
+        }
+        planned
     }
 
     /// Whether the job-creator should leave `server` alone: app replication makes its
