@@ -113,6 +113,15 @@ fn decisions_never_name_an_sdk_crate() {
         "events",
         "trigger",
         "config",
+        "launches",
+        "plan/mod",
+        "plan/source",
+        "plan/shape",
+        "plan/rules",
+        "plan/desired",
+        "plan/reconcile",
+        "plan/resolved",
+        "plan/ledger",
     ];
     let mut offenders = Vec::new();
     for module in decisions {
