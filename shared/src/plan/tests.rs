@@ -285,3 +285,20 @@ fn logical_ids_are_alphanumeric_start_with_a_letter_and_are_unique() {
     assert_eq!(desired::logical_id("web_01", &mut taken), "Web01");
     assert_eq!(desired::logical_id("web-01", &mut taken), "Web012");
 }
+
+#[test]
+fn the_readme_example_is_a_sound_plan() {
+    let readme = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let readme = std::fs::read_to_string(readme).unwrap();
+    let section = readme
+        .split("## The wave plan")
+        .nth(1)
+        .expect("the README has the section");
+    let example = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the section has a YAML example");
+    let plan = Plan::parse(example).unwrap_or_else(|refusal| panic!("{refusal}"));
+    assert_eq!(plan.applications.len(), 3);
+}
