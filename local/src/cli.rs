@@ -269,6 +269,7 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         dry_run: args.dry_run,
         chaos: None,
         environment: Vec::new(),
+        plans: Vec::new(),
     })
     .await?;
     let terminal = std::io::stdout().is_terminal();

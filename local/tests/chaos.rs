@@ -28,6 +28,7 @@ async fn play(seed: u64) -> Result<BTreeMap<String, u64>, String> {
         dry_run: false,
         chaos: Some(Chaos::everything(seed)),
         environment: Vec::new(),
+        plans: Vec::new(),
     })
     .await
     .map_err(|e| format!("seed {seed}: wave did not start: {e}"))?;

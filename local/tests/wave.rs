@@ -32,6 +32,7 @@ async fn converges_with(
         dry_run: false,
         chaos: None,
         environment,
+        plans: Vec::new(),
     })
     .await
     .expect("wave starts");

@@ -8,6 +8,30 @@ use serde::Serialize;
 
 use crate::error::{AutopilotError, AwsCallError};
 
+/// Reads an object's bytes; `None` when it does not exist.
+pub async fn load_bytes(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<Vec<u8>>, AwsCallError> {
+    let answer = s3.get_object().bucket(bucket).key(key).send().await;
+    let object = match answer {
+        Ok(object) => object,
+        Err(error) => {
+            let missing = error.as_service_error().is_some_and(|e| e.is_no_such_key());
+            if missing {
+                return Ok(None);
+            }
+            return Err(AwsCallError::from_sdk("S3", "GetObject", &error));
+        }
+    };
+    let bytes = object.body.collect().await.map_err(|error| {
+        let message = format!("s3://{bucket}/{key}: body could not be read: {error}");
+        AwsCallError::body_cut_off("S3", "GetObject", message)
+    })?;
+    Ok(Some(bytes.into_bytes().to_vec()))
+}
+
 /// Reads a JSON object; `T::default()` when it does not exist yet.
 pub async fn load_json<T: DeserializeOwned + Default>(
     s3: &aws_sdk_s3::Client,
@@ -15,22 +39,10 @@ pub async fn load_json<T: DeserializeOwned + Default>(
     key: &str,
     what: &'static str,
 ) -> Result<T, AutopilotError> {
-    let answer = s3.get_object().bucket(bucket).key(key).send().await;
-    let object = match answer {
-        Ok(object) => object,
-        Err(error) => {
-            let missing = error.as_service_error().is_some_and(|e| e.is_no_such_key());
-            if missing {
-                return Ok(T::default());
-            }
-            return Err(AwsCallError::from_sdk("S3", "GetObject", &error).into());
-        }
+    let Some(bytes) = load_bytes(s3, bucket, key).await? else {
+        return Ok(T::default());
     };
-    let bytes = object.body.collect().await.map_err(|error| {
-        let message = format!("s3://{bucket}/{key}: body could not be read: {error}");
-        AwsCallError::body_cut_off("S3", "GetObject", message)
-    })?;
-    serde_json::from_slice(&bytes.into_bytes()).map_err(|error| AutopilotError::CorruptState {
+    serde_json::from_slice(&bytes).map_err(|error| AutopilotError::CorruptState {
         bucket: bucket.to_owned(),
         key: key.to_owned(),
         what,

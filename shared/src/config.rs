@@ -235,6 +235,21 @@ impl CommonConfig {
     }
 }
 
+/// `PLAN_KEY`: where the wave plan is in the artifacts bucket.
+fn plan_key(env: &mut EnvReader<'_>) -> String {
+    let key = env
+        .optional_string("PLAN_KEY")
+        .unwrap_or_else(|| DEFAULT_PLAN_KEY.to_owned());
+    if key.starts_with('/') || key.starts_with("state/") {
+        env.fail(
+            "PLAN_KEY",
+            format!("`{key}` is not a key for the plan"),
+            "an object key outside state/, without a leading /",
+        );
+    }
+    key
+}
+
 fn artifacts_bucket(env: &mut EnvReader<'_>) -> String {
     env.required_string("ARTIFACTS_BUCKET", "the name of the artifacts S3 bucket")
 }
@@ -347,6 +362,8 @@ pub struct JobCreatorConfig {
     pub job: JobParameters,
     /// CreateReplicationJob calls in flight at once.
     pub create_concurrency: u32,
+    /// The wave plan's key in the artifacts bucket: its servers are placed by it.
+    pub plan_key: String,
 }
 
 const SELECTOR_FORM: &str = "comma-separated vmName:GLOB, vmPath:GLOB or vmManagerName:GLOB";
@@ -371,6 +388,7 @@ impl FunctionConfig for JobCreatorConfig {
             policy,
             job: JobParameters::read(env),
             create_concurrency: env.int_or("CREATE_CONCURRENCY", 4, 1, 50),
+            plan_key: plan_key(env),
         }
     }
 }
@@ -508,20 +526,10 @@ impl FunctionConfig for AppPlannerConfig {
     }
 
     fn read(env: &mut EnvReader<'_>) -> Self {
-        let plan_key = env
-            .optional_string("PLAN_KEY")
-            .unwrap_or_else(|| DEFAULT_PLAN_KEY.to_owned());
-        if plan_key.starts_with('/') || plan_key.starts_with("state/") {
-            env.fail(
-                "PLAN_KEY",
-                format!("`{plan_key}` is not a key for the plan"),
-                "an object key outside state/, without a leading /",
-            );
-        }
         Self {
             common: CommonConfig::read(env),
             artifacts_bucket: artifacts_bucket(env),
-            plan_key,
+            plan_key: plan_key(env),
             app_role_name: env.optional_string("APP_ROLE_NAME"),
             launch_role_name: env.optional_string("LAUNCH_ROLE_NAME"),
         }

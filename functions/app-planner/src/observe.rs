@@ -9,7 +9,7 @@ use autopilot_core::model::{App, AppId, AppStatus, Server};
 use autopilot_core::plan::reconcile::ExistingApp;
 use autopilot_core::plan::rules::MANAGED_TAG;
 use autopilot_core::plan::{Plan, ReplicationRoute};
-use autopilot_core::{sms_api, sms_app_config, AutopilotError, AwsCallError};
+use autopilot_core::{artifacts, sms_api, sms_app_config, AutopilotError, AwsCallError};
 use aws_sdk_sms::types::AppSummary;
 use futures::stream::{self, StreamExt};
 
@@ -21,21 +21,8 @@ const READS_IN_FLIGHT: usize = 4;
 
 /// The plan's bytes, or None when there is no plan yet.
 pub async fn plan_bytes(context: &PlannerContext) -> Result<Option<Vec<u8>>, AwsCallError> {
-    let bucket = &context.config.artifacts_bucket;
-    let key = &context.config.plan_key;
-    let answer = context.s3.get_object().bucket(bucket).key(key).send().await;
-    let object = match answer {
-        Ok(object) => object,
-        Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
-            return Ok(None);
-        }
-        Err(error) => return Err(AwsCallError::from_sdk("S3", "GetObject", &error)),
-    };
-    let bytes = object.body.collect().await.map_err(|error| {
-        let message = format!("s3://{bucket}/{key}: body could not be read: {error}");
-        AwsCallError::body_cut_off("S3", "GetObject", message)
-    })?;
-    Ok(Some(bytes.into_bytes().to_vec()))
+    let config = &context.config;
+    artifacts::load_bytes(&context.s3, &config.artifacts_bucket, &config.plan_key).await
 }
 
 /// The catalog's servers.

@@ -14,6 +14,7 @@ use autopilot_core::config::JobCreatorConfig;
 use autopilot_core::events::{OutgoingEvent, ReplicationJobCreated, ServerSkipped};
 use autopilot_core::model::{Server, ServerCatalogStatus};
 use autopilot_core::plan::resolved::{ResolvedPlan, RESOLVED_KEY};
+use autopilot_core::plan::{self, desired, Plan};
 use autopilot_core::runtime::Context;
 use autopilot_core::sms_api::{self, JobCreation};
 use autopilot_core::trigger::Incoming;
@@ -80,8 +81,7 @@ pub async fn handle(
     let (servers, refused_earlier) = memory.without_refused(sweep.items);
     summary.refused_earlier = refused_earlier;
 
-    let planned: ResolvedPlan =
-        artifacts::load_json(&context.s3, bucket, RESOLVED_KEY, "resolved plan").await?;
+    let planned = wave_plan(&context, &servers).await?;
     let (plan, active) = plan_jobs(&context, &servers, &planned.planned_servers()).await?;
     summary.active_jobs = active;
     summary.deferred_by_cap = plan.deferred.len();
@@ -104,6 +104,32 @@ pub async fn handle(
         return Err(error);
     }
     Ok(summary)
+}
+
+/// What the wave plan says of the catalog's servers: the plan in the bucket resolved
+/// against this catalog, so a server the planner has not placed yet is placed right
+/// (never a standalone job for a server its application replicates); the planner's last
+/// accepted plan when the one in the bucket is refused; nothing without a plan.
+async fn wave_plan(
+    context: &Context<JobCreatorConfig>,
+    servers: &[Server],
+) -> Result<ResolvedPlan, AutopilotError> {
+    let (s3, config) = (&context.s3, &context.config);
+    let Some(bytes) = artifacts::load_bytes(s3, &config.artifacts_bucket, &config.plan_key).await?
+    else {
+        return Ok(ResolvedPlan::default());
+    };
+    let parsed = std::str::from_utf8(&bytes).ok().map(Plan::parse);
+    match parsed {
+        Some(Ok(plan)) => {
+            let wave = desired::resolve(&plan, servers);
+            Ok(ResolvedPlan::from_wave(&plan::digest(&bytes), &wave))
+        }
+        _ => {
+            let bucket = &config.artifacts_bucket;
+            artifacts::load_json(s3, bucket, RESOLVED_KEY, "resolved plan").await
+        }
+    }
 }
 
 /// The wave policy's plan for `servers`, and the number of active jobs it assumed. The
@@ -317,6 +343,7 @@ mod tests {
                 seed_offset_minutes: 30,
             },
             create_concurrency: 3,
+            plan_key: autopilot_core::config::DEFAULT_PLAN_KEY.into(),
         }
     }
 
@@ -420,23 +447,17 @@ mod tests {
 
     #[tokio::test]
     async fn the_wave_plan_adds_its_servers_with_their_settings_and_keeps_app_replicated_ones() {
-        use autopilot_core::plan::resolved::ServerPolicy;
-        use autopilot_core::plan::{ReplicationRoute, ReplicationSettings};
-        let mut plan = ResolvedPlan::default();
-        let policy = |route, frequency| ServerPolicy {
-            app: "shop".into(),
-            route,
-            replication: ReplicationSettings {
-                frequency,
-                ..ReplicationSettings::default()
-            },
-        };
-        plan.servers
-            .insert("s-3".into(), policy(ReplicationRoute::Jobs, Some(6)));
-        plan.servers
-            .insert("s-1".into(), policy(ReplicationRoute::App, None));
+        let plan = "version: 1
+defaults: { replication: { frequency: 6 } }
+applications:
+  - { name: shop, groups: [{ name: db, servers: [db-3] }] }
+  - { name: web, replicatedBy: app, groups: [{ name: web, servers: [web-1] }] }
+";
         let store = testing::MemoryBucket::default();
-        store.put(RESOLVED_KEY, serde_json::to_vec(&plan).unwrap());
+        store.put(
+            autopilot_core::config::DEFAULT_PLAN_KEY,
+            plan.as_bytes().to_vec(),
+        );
         let (page1, page2) = (catalog(Status::Available), catalog_page_two());
         let planned = mock!(aws_sdk_sms::Client::create_replication_job)
             .match_requests(|req| req.server_id() == Some("s-3") && req.frequency() == Some(6))

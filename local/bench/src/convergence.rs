@@ -40,6 +40,7 @@ pub async fn convergence(template: &Path) -> Measured<Vec<Convergence>> {
         dry_run: false,
         chaos: None,
         environment: Vec::new(),
+        plans: Vec::new(),
     })
     .await?;
     let apps: Vec<(String, String, Vec<String>)> = wave

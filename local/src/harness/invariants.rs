@@ -9,7 +9,7 @@
 //! but without a valid launch configuration and reported). The wave runner, the chaos
 //! suite and the integration tests all judge waves with these functions.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use autopilot_core::readiness::OptOutTag;
 use chrono::DateTime;
@@ -52,6 +52,11 @@ pub struct GivenUp {
     /// Apps the launcher reported as lacking a valid launch configuration
     /// (`AppLaunchHeld`), with the latest reason.
     pub unconfigured: BTreeMap<String, String>,
+    /// Apps announced ready (`AppReady`), by id.
+    pub ready: BTreeSet<String>,
+    /// Names of the applications the wave plan in force leaves to a person (set by the
+    /// wave, which knows the plan).
+    pub manual: BTreeSet<String>,
 }
 
 impl GivenUp {
@@ -74,6 +79,9 @@ impl GivenUp {
                 }
                 Some("AppLaunchHeld") => {
                     given_up.unconfigured.insert(text("appId"), text("reason"));
+                }
+                Some("AppReady") => {
+                    given_up.ready.insert(text("appId"));
                 }
                 _ => {}
             }
@@ -109,6 +117,9 @@ pub fn settled_without_launch(
             "server {}: job {} {} ({})",
             job.server_id, job.id, job.state, given_up.jobs[&job.id]
         ));
+    }
+    if given_up.manual.contains(&app.name) && given_up.ready.contains(&app.id) {
+        return Some("planned manual: announced ready, a person launches it".to_owned());
     }
     if app.launch_status == AppLaunchStatus::LaunchFailed {
         let message = given_up.launches.get(&app.id)?;

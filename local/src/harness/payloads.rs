@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use autopilot_core::events::EVENT_SOURCE;
-use autopilot_core::trigger::{SCHEDULE_DETAIL_TYPE, SCHEDULE_SOURCE};
+use autopilot_core::trigger::{
+    S3_OBJECT_CREATED, S3_SOURCE, SCHEDULE_DETAIL_TYPE, SCHEDULE_SOURCE,
+};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
@@ -19,6 +21,27 @@ pub fn stamp(time: DateTime<Utc>) -> String {
 /// The scheduled event the rule SAM creates for `schedule` of `function` delivers.
 pub fn scheduled_event(now: DateTime<Utc>, function: &FunctionWiring, schedule: &str) -> Value {
     rule_event(now, &format!("{}-{schedule}", function.logical_id))
+}
+
+/// The notification S3 sends to the account's default bus when an object is written to
+/// a bucket with EventBridge notifications on (the artifacts bucket).
+pub fn s3_object_created(now: DateTime<Utc>, bucket: &str, key: &str, size: usize) -> Value {
+    json!({
+        "version": "0",
+        "id": format!("s3-{bucket}-{}", now.timestamp()),
+        "detail-type": S3_OBJECT_CREATED,
+        "source": S3_SOURCE,
+        "account": LOCAL_ACCOUNT,
+        "time": stamp(now),
+        "region": LOCAL_REGION,
+        "resources": [format!("arn:aws:s3:::{bucket}")],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": {"key": key, "size": size},
+            "reason": "PutObject"
+        }
+    })
 }
 
 /// The scheduled event the EventBridge rule named `rule` delivers.

@@ -12,6 +12,7 @@
 pub mod chaos;
 mod invocations;
 pub mod outcome;
+pub mod plans;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use autopilot_core::clients::Endpoints;
-use autopilot_core::config::AppLauncherConfig;
+use autopilot_core::config::{AppLauncherConfig, AppPlannerConfig};
 use autopilot_core::readiness::OptOutTag;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -37,6 +38,8 @@ pub use chaos::Chaos;
 use chaos::ChaosState;
 use invocations::Pending;
 pub use outcome::{AppOutcome, DetectionDelay, FailureOutcome, LogEntry, Progress, WaveReport};
+use plans::PlanFeed;
+pub use plans::{PlanVersion, PlanWriteError};
 
 /// How long a simulated step is: schedules are rates of minutes or more.
 const STEP: Duration = Duration::from_secs(60);
@@ -58,6 +61,8 @@ pub struct WaveOptions {
     /// Variables set on every function over the template's (e.g. a parameter's value
     /// other than its default, such as `REMEDIATION_RECREATE_FAILED=true`).
     pub environment: Vec<(String, String)>,
+    /// The wave plan's versions, each put in the artifacts bucket at its time.
+    pub plans: Vec<PlanVersion>,
 }
 
 /// Why a wave could not be played.
@@ -71,6 +76,8 @@ pub enum WaveError {
     Bus(std::io::Error),
     #[error(transparent)]
     Functions(#[from] FunctionsError),
+    #[error(transparent)]
+    Plan(#[from] PlanWriteError),
     #[error("events keep triggering each other at {at}: more than {MAX_ROUNDS_PER_STEP} rounds in one step")]
     EventLoop { at: String },
 }
@@ -93,6 +100,7 @@ pub struct Wave {
     until: Duration,
     chaos: Option<ChaosState>,
     invariant_breaches: Vec<String>,
+    plans: PlanFeed,
 }
 
 impl Wave {
@@ -131,8 +139,16 @@ impl Wave {
             events: bus.endpoint(),
             s3: emulator.s3_endpoint(),
         };
-        let functions =
-            Functions::new(&wiring, overrides, &local_clients(&endpoints, None), &clock)?;
+        let clients = local_clients(&endpoints, None);
+        let functions = Functions::new(&wiring, overrides, &clients, &clock)?;
+        let planner: AppPlannerConfig =
+            functions::config(functions::wiring_of(&wiring, "app-planner")?, overrides)?;
+        let plans = PlanFeed::new(
+            options.plans,
+            clients.s3.clone(),
+            wiring.artifacts_bucket.clone(),
+            planner.plan_key,
+        );
         let started = emulator.now();
         Ok(Self {
             emulator,
@@ -150,6 +166,7 @@ impl Wave {
             until: options.until,
             chaos: options.chaos.map(ChaosState::new),
             invariant_breaches: Vec::new(),
+            plans,
         })
     }
 
@@ -174,6 +191,8 @@ impl Wave {
         let converged = loop {
             let now = self.emulator.now();
             self.switch_faults(now);
+            let elapsed = (now - self.started).to_std().unwrap_or_default();
+            self.plans.place_due(elapsed, now, &self.bus).await?;
             self.fire_schedules(now);
             self.settle_step(now, &mut sms_events).await?;
             let progress = self.progress(now);
@@ -310,13 +329,20 @@ impl Wave {
 
     /// What the functions gave up on or reported as stuck so far.
     fn given_up(&self) -> GivenUp {
-        GivenUp::from_events(outcome::bus_events(&self.log).map(|seen| seen.event))
+        let mut given_up =
+            GivenUp::from_events(outcome::bus_events(&self.log).map(|seen| seen.event));
+        given_up.manual.clone_from(self.plans.manual());
+        given_up
     }
 
-    /// Every app is launched or settled without a launch.
+    /// The plan is in place and every app is launched or settled without a launch.
     fn converged(&self) -> bool {
         let state = self.emulator.state();
-        invariants::every_app_settled(&state, &self.opt_out, &self.given_up())
+        let live = invariants::live_apps(&state)
+            .map(|a| a.name.as_str())
+            .collect();
+        self.plans.in_place(&live)
+            && invariants::every_app_settled(&state, &self.opt_out, &self.given_up())
     }
 
     async fn finish(self, converged: bool, timeline: Vec<Progress>) -> WaveReport {
