@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use autopilot_core::config::{
-    AppLauncherConfig, CatalogImportConfig, ConfigErrors, FunctionConfig, JobCreatorConfig,
-    JobWatcherConfig, TemplateGeneratorConfig,
+    AppLauncherConfig, AppPlannerConfig, CatalogImportConfig, ConfigErrors, FunctionConfig,
+    JobCreatorConfig, JobWatcherConfig, TemplateGeneratorConfig,
 };
 
 /// Malformed values per variable.
@@ -76,10 +76,19 @@ const BAD_VALUES: &[(&str, &[&str])] = &[
     ),
     ("APP_CONCURRENCY", &["0", "51", "x"]),
     ("LAUNCH_MAX_ATTEMPTS", &["0", "11", "two"]),
+    ("PLAN_KEY", &["/plan/wave.yaml", "state/plan.yaml"]),
 ];
 
 /// Variables for which no value alone is malformed, and what makes them bad instead.
 const NO_BAD_VALUE_ALONE: &[(&str, &str)] = &[
+    (
+        "APP_ROLE_NAME",
+        "any IAM role name is accepted; SMS checks it",
+    ),
+    (
+        "LAUNCH_ROLE_NAME",
+        "any IAM role name is accepted; SMS checks it",
+    ),
     (
         "JOB_ROLE_NAME",
         "any IAM role name is accepted; SMS checks it",
@@ -122,6 +131,7 @@ fn valid_environment() -> BTreeMap<&'static str, String> {
         ("LAUNCH_WINDOW", "mon-fri 22:00-06:00"),
         ("APP_CONCURRENCY", "4"),
         ("LAUNCH_MAX_ATTEMPTS", "2"),
+        ("PLAN_KEY", "plan/wave-plan.yaml"),
     ]
     .into_iter()
     .map(|(k, v)| (k, v.to_owned()))
@@ -189,7 +199,8 @@ fn every_bad_value_of_every_variable_is_refused_naming_it() {
         + check_function::<JobCreatorConfig>("job-creator")
         + check_function::<JobWatcherConfig>("job-watcher")
         + check_function::<TemplateGeneratorConfig>("template-generator")
-        + check_function::<AppLauncherConfig>("app-launcher");
+        + check_function::<AppLauncherConfig>("app-launcher")
+        + check_function::<AppPlannerConfig>("app-planner");
     assert!(checked > 150, "{checked} bad values checked");
     // Every table row is a variable some function reads (no stale rows).
     let read: Vec<&str> = [
@@ -198,6 +209,7 @@ fn every_bad_value_of_every_variable_is_refused_naming_it() {
         JobWatcherConfig::variables(),
         TemplateGeneratorConfig::variables(),
         AppLauncherConfig::variables(),
+        AppPlannerConfig::variables(),
     ]
     .concat();
     let listed = BAD_VALUES
