@@ -54,7 +54,7 @@ fn sms_job_state_change_round_trips() {
         Utc.with_ymd_and_hms(2024, 1, 1, 0, 32, 0).unwrap()
     );
     let detail = parsed.detail.clone().expect("detail");
-    assert_eq!(detail.state, "COMPLETED");
+    assert_eq!(detail.state, "Completed", "title case, as the CloudWatch Events samples");
     assert_eq!(detail.replication_job_id, "sms-job-0a1b2c3d4e5f60718");
     assert_eq!(detail.replication_run_id, "sms-run-0c7a4d0b2e1f3a5b6");
     assert_eq!(detail.ami_id.as_deref(), Some("ami-0f1e2d3c4b5a69788"));
@@ -89,7 +89,7 @@ fn the_emulator_emits_the_documented_sms_shape() {
 
     // A job state change without a run completion carries no ami-id at all.
     let mut pending = json(SMS_JOB_STATE);
-    pending["detail"]["state"] = "PENDING".into();
+    pending["detail"]["state"] = "Failed".into();
     pending["detail"]
         .as_object_mut()
         .expect("detail")
@@ -102,7 +102,7 @@ fn the_emulator_emits_the_documented_sms_shape() {
         .expect("an SMS job state change")
         .expect("a well-formed detail");
     assert_eq!(change.ami_id, None);
-    assert_eq!(change.state, "PENDING");
+    assert_eq!(change.state, "Failed");
 }
 
 #[test]
