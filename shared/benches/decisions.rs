@@ -91,6 +91,7 @@ fn apps(catalog: &[Server]) -> Vec<App> {
                 description: None,
                 launch_status: AppLaunchStatus::ReadyForLaunch,
                 launch_status_message: None,
+                last_modified: None,
                 replication_status: None,
                 server_groups: vec![
                     ServerGroup {

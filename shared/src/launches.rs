@@ -28,9 +28,14 @@ pub struct LaunchRecord {
     /// LaunchApp calls the launcher made (claimed before each call).
     #[serde(default)]
     pub launches: u32,
-    /// The outcome of the latest launch, a failure or a refusal, was alerted.
+    /// The latest LaunchApp was refused and that was alerted.
     #[serde(default)]
-    pub failure_alerted: bool,
+    pub refusal_alerted: bool,
+    /// The failed launch last alerted, by the app's last-modified time when it was
+    /// found LAUNCH_FAILED: a launch claimed but never made (the launcher cut off before
+    /// LaunchApp) leaves the same failure in place, which must not be alerted again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerted_failure: Option<String>,
     /// The hold last reported, so the same hold is reported once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reported_hold: Option<String>,
@@ -75,13 +80,14 @@ impl LaunchLedger {
         }
     }
 
-    /// Decides about an app found LAUNCH_FAILED, and records that its failure is
-    /// alerted. A launch made by someone else counts as a failure to alert, not as an
-    /// attempt against the budget.
-    pub fn failed_launch(&mut self, app: &AppId, max_attempts: u32) -> FailedLaunch {
+    /// Decides about an app found LAUNCH_FAILED (`failure` tells this failure from
+    /// another: the app's last-modified time), and records that it is alerted. A launch
+    /// made by someone else counts as a failure to alert, not as an attempt against the
+    /// budget.
+    pub fn failed_launch(&mut self, app: &AppId, failure: &str, max_attempts: u32) -> FailedLaunch {
         let record = self.apps.entry(app.clone()).or_default();
-        let alert = !record.failure_alerted;
-        record.failure_alerted = true;
+        let alert = record.alerted_failure.as_deref() != Some(failure);
+        record.alerted_failure = Some(failure.to_owned());
         FailedLaunch {
             alert,
             attempts: record.launches,
@@ -94,7 +100,7 @@ impl LaunchLedger {
     pub fn may_launch(&self, app: &AppId, max_attempts: u32) -> bool {
         self.apps
             .get(app)
-            .is_none_or(|record| !record.failure_alerted || record.launches < max_attempts)
+            .is_none_or(|record| !record.refusal_alerted || record.launches < max_attempts)
     }
 
     /// Claims a launch before LaunchApp is called, so a launcher cut off after the call
@@ -102,7 +108,7 @@ impl LaunchLedger {
     pub fn claim_launch(&mut self, app: &AppId) -> u32 {
         let record = self.apps.entry(app.clone()).or_default();
         record.launches += 1;
-        record.failure_alerted = false;
+        record.refusal_alerted = false;
         record.reported_hold = None;
         record.launches
     }
@@ -119,7 +125,7 @@ impl LaunchLedger {
     /// whether the budget allows another.
     pub fn refused_launch(&mut self, app: &AppId, max_attempts: u32) -> (u32, bool) {
         let record = self.apps.entry(app.clone()).or_default();
-        record.failure_alerted = true;
+        record.refusal_alerted = true;
         (record.launches, record.launches < max_attempts)
     }
 }
@@ -145,7 +151,7 @@ mod tests {
         let app = AppId::from("app-1");
         assert!(ledger.may_launch(&app, 2));
         assert_eq!(ledger.claim_launch(&app), 1);
-        let first = ledger.failed_launch(&app, 2);
+        let first = ledger.failed_launch(&app, "t1", 2);
         assert_eq!(
             first,
             FailedLaunch {
@@ -155,13 +161,23 @@ mod tests {
             }
         );
         assert!(
-            !ledger.failed_launch(&app, 2).alert,
+            !ledger.failed_launch(&app, "t1", 2).alert,
             "seen again: no second alert"
         );
         assert_eq!(ledger.claim_launch(&app), 2);
-        let second = ledger.failed_launch(&app, 2);
+        let second = ledger.failed_launch(&app, "t2", 2);
         assert!(second.alert && !second.retry, "{second:?}");
-        assert!(!ledger.may_launch(&app, 2));
+    }
+
+    #[test]
+    fn a_claim_never_made_leaves_the_same_failure_alerted_once() {
+        let mut ledger = LaunchLedger::default();
+        let app = AppId::from("app-1");
+        ledger.claim_launch(&app);
+        assert!(ledger.failed_launch(&app, "t1", 3).alert);
+        // Claimed again, then cut off before LaunchApp: SMS still shows failure t1.
+        ledger.claim_launch(&app);
+        assert!(!ledger.failed_launch(&app, "t1", 3).alert);
     }
 
     #[test]
@@ -176,7 +192,7 @@ mod tests {
     fn a_launch_made_by_someone_else_is_alerted_without_using_the_budget() {
         let mut ledger = LaunchLedger::default();
         let app = AppId::from("app-1");
-        let failed = ledger.failed_launch(&app, 1);
+        let failed = ledger.failed_launch(&app, "t1", 1);
         assert!(failed.alert && failed.retry && failed.attempts == 0);
     }
 

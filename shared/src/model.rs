@@ -457,6 +457,10 @@ pub struct App {
     /// why a launch failed), as the service words it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch_status_message: Option<String>,
+    /// When the app last changed, as its summary says (a launch ending LAUNCH_FAILED
+    /// changes it, so it tells one failed launch from the next).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<DateTime<Utc>>,
     pub replication_status: Option<AppReplicationStatus>,
     pub server_groups: Vec<ServerGroup>,
     pub tags: Vec<Tag>,

@@ -276,6 +276,7 @@ mod tests {
             description: None,
             launch_status: status,
             launch_status_message: None,
+            last_modified: None,
             replication_status: None,
             server_groups: vec![ServerGroup {
                 id: Some("sg-1".into()),

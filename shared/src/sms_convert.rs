@@ -169,6 +169,7 @@ pub fn app(
                 AppLaunchStatus::from_wire(s.as_str())
             }),
         launch_status_message: summary.launch_status_message().map(str::to_owned),
+        last_modified: summary.last_modified().and_then(timestamp),
         replication_status: summary
             .replication_status()
             .map(|s| AppReplicationStatus::from_wire(s.as_str())),

@@ -54,7 +54,10 @@ fn sms_job_state_change_round_trips() {
         Utc.with_ymd_and_hms(2024, 1, 1, 0, 32, 0).unwrap()
     );
     let detail = parsed.detail.clone().expect("detail");
-    assert_eq!(detail.state, "Completed", "title case, as the CloudWatch Events samples");
+    assert_eq!(
+        detail.state, "Completed",
+        "title case, as the CloudWatch Events samples"
+    );
     assert_eq!(detail.replication_job_id, "sms-job-0a1b2c3d4e5f60718");
     assert_eq!(detail.replication_run_id, "sms-run-0c7a4d0b2e1f3a5b6");
     assert_eq!(detail.ami_id.as_deref(), Some("ami-0f1e2d3c4b5a69788"));

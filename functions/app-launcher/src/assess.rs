@@ -111,6 +111,7 @@ fn as_listed(mut app: App, listed: &AppSummary) -> App {
     if let Some(status) = listed.launch_status() {
         app.launch_status = AppLaunchStatus::from_wire(status.as_str());
         app.launch_status_message = listed.launch_status_message().map(str::to_owned);
+        app.last_modified = autopilot_core::sms_convert::app_version(listed).last_modified;
     }
     app
 }

@@ -220,7 +220,12 @@ fn alert_failed_launch(
     app: &App,
     max_attempts: u32,
 ) -> bool {
-    let failed = ledger.failed_launch(&app.id, max_attempts);
+    // The app's last change tells this failed launch from the next.
+    let failure = match (&app.last_modified, &app.launch_status_message) {
+        (Some(at), _) => at.to_rfc3339(),
+        (None, message) => message.clone().unwrap_or_default(),
+    };
+    let failed = ledger.failed_launch(&app.id, &failure, max_attempts);
     if failed.alert {
         summary.launch_failures_alerted += 1;
         let message = app

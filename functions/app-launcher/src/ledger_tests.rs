@@ -31,9 +31,11 @@ fn config(launch_max_attempts: u32) -> AppLauncherConfig {
     }
 }
 
-/// app-1 as ListApps and GetApp show it; each status moves its lastModified.
+/// app-1 as ListApps and GetApp show it; each status and message moves its
+/// lastModified, as each change of the app does in SMS.
 fn summary(status: Status, message: Option<&str>) -> AppSummary {
-    let modified = testing::test_now().timestamp() - 3600 + status.as_str().len() as i64;
+    let change = status.as_str().len() + message.map_or(0, str::len);
+    let modified = testing::test_now().timestamp() - 3600 + change as i64;
     AppSummary::builder()
         .app_id("app-1")
         .name("billing")
@@ -159,6 +161,8 @@ async fn a_failed_launch_is_alerted_once_and_tried_again_within_the_budget() {
     );
     assert_eq!(events.of_type("AppLaunched")[0]["attempt"], 2);
 
+    // The second launch fails too: a new failure, a new lastModified.
+    let rolled_back = Some("CloudFormation stack rolled back again");
     let (_, events, launches) = invoke(&bucket, 2, Status::LaunchFailed, rolled_back).await;
     assert_eq!(launches, 0, "the budget of two launches is spent");
     let failed = events.of_type("AppLaunchFailed");
