@@ -34,6 +34,10 @@ pub enum Command {
     Run(RunArgs),
     /// Turn an `aws sms get-servers` JSON dump into a scenario (YAML on stdout).
     ImportCatalog(ImportCatalogArgs),
+    /// Rehearse a wave plan against a catalog: what the planner would create and
+    /// change. Exit 0: nothing to change; 4: changes; 3: the plan is refused or its
+    /// members conflict; 2: the command could not run.
+    Plan(PlanArgs),
 }
 
 /// Logs to stderr, at `warn` unless `RUST_LOG` says otherwise: standard output is for
@@ -70,6 +74,22 @@ pub struct RunArgs {
     /// The SAM template whose schedules, rules and environment are played.
     #[arg(long)]
     pub template: Option<PathBuf>,
+    /// A wave plan (YAML or JSON) put in the artifacts bucket as the wave starts.
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The wave plan (YAML or JSON).
+    pub plan: PathBuf,
+    /// The catalog: a scenario file; the built-in default scenario when absent.
+    #[arg(long, conflicts_with = "get_servers")]
+    pub scenario: Option<PathBuf>,
+    /// The catalog: the JSON printed by `aws sms get-servers`.
+    #[arg(long)]
+    pub get_servers: Option<PathBuf>,
 }
 
 /// Arguments of `import-catalog`.
@@ -253,6 +273,13 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         scenario.seed = seed;
     }
     let template = args.template.clone().unwrap_or_else(default_template);
+    let plans = match &args.plan {
+        Some(path) => vec![crate::wave::PlanVersion {
+            after: Duration::ZERO,
+            text: read_text(path)?,
+        }],
+        None => Vec::new(),
+    };
     println!(
         "Playing wave `{}`: {} servers, {} apps, {} connectors; wiring from {}{}",
         scenario.name,
@@ -269,7 +296,7 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         dry_run: args.dry_run,
         chaos: None,
         environment: Vec::new(),
-        plans: Vec::new(),
+        plans,
     })
     .await?;
     let terminal = std::io::stdout().is_terminal();
@@ -310,12 +337,31 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
     }
 }
 
+fn read_text(path: &std::path::Path) -> Result<String, CliError> {
+    std::fs::read_to_string(path).map_err(|source| CliError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// `autopilot-local plan`: prints the rehearsal; the verdict gives the exit code.
+pub fn plan(args: PlanArgs) -> Result<crate::rehearsal::Verdict, CliError> {
+    let text = read_text(&args.plan)?;
+    let scenario = match (&args.scenario, &args.get_servers) {
+        (_, Some(dump)) => {
+            Scenario::from_get_servers_dump(&read_text(dump)?, &dump.display().to_string())?
+        }
+        (Some(path), None) => Scenario::load(path)?,
+        (None, None) => Scenario::default_scenario(),
+    };
+    let (report, verdict) = crate::rehearsal::rehearse(&text, &scenario);
+    print!("{report}");
+    Ok(verdict)
+}
+
 /// `autopilot-local import-catalog`.
 pub fn import_catalog(args: ImportCatalogArgs) -> Result<(), CliError> {
-    let text = std::fs::read_to_string(&args.file).map_err(|source| CliError::Io {
-        path: args.file.display().to_string(),
-        source,
-    })?;
+    let text = read_text(&args.file)?;
     let scenario = Scenario::from_get_servers_dump(&text, &args.file.display().to_string())?;
     let yaml = scenario.to_yaml()?;
     match &args.output {

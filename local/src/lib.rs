@@ -18,8 +18,10 @@
 //! - [`harness`]: the template's wiring, the functions registered once, events,
 //!   clients, the Lambda Runtime API fake, the wave invariants;
 //! - [`wave`]: the wave runner (schedules, routing, Lambda's retries, chaos) and its
-//!   outcome; [`report`]: the summary and the HTML report;
-//! - [`cli`]: the `autopilot-local` command line (`run`, `serve`, `import-catalog`).
+//!   outcome; [`report`]: the summary and the HTML report; [`rehearsal`]: a wave plan
+//!   rehearsed against a catalog;
+//! - [`cli`]: the `autopilot-local` command line (`run`, `serve`, `import-catalog`,
+//!   `plan`).
 //!
 //! The benchmarks live in their own crate, `local/bench`; ARCHITECTURE.md at the root
 //! has the whole project's map and the rules the code keeps.
@@ -38,6 +40,7 @@ pub mod bus;
 pub mod cli;
 pub mod harness;
 pub mod http;
+pub mod rehearsal;
 pub mod report;
 pub mod rng;
 pub mod s3;

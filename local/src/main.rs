@@ -11,6 +11,9 @@ async fn main() {
         Command::Serve(args) => cli::serve(args).await,
         Command::Run(args) => cli::run(args).await,
         Command::ImportCatalog(args) => cli::import_catalog(args),
+        Command::Plan(args) => {
+            cli::plan(args).map(|verdict| std::process::exit(verdict.exit_code()))
+        }
     };
     match result {
         Ok(()) => {}

@@ -1,0 +1,261 @@
+//! `autopilot-local plan`: a wave plan rehearsed against a catalog before it is put in
+//! the bucket. The plan is read and checked as app-planner reads it, resolved against
+//! the servers of a scenario (or of an `aws sms get-servers` dump turned into one), and
+//! reconciled with the scenario's own applications; the rehearsal prints what the
+//! planner would create and change, the launch order across applications, the servers
+//! in no application, and what waits for the catalog or conflicts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use autopilot_core::model::{AppLaunchStatus, AppStatus, Server, ServerId, VmServer};
+use autopilot_core::plan::desired::{self, DesiredApp, DesiredWave};
+use autopilot_core::plan::reconcile::{self, Change, ExistingApp, Reconciliation};
+use autopilot_core::plan::{digest, LaunchMode, Plan, PlanRejected, ReplicationRoute};
+
+use crate::Scenario;
+
+/// What a rehearsal found, and the exit code a script reads from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// SMS already holds what the plan declares (exit 0).
+    NoChanges,
+    /// The planner would make changes (exit 4).
+    Changes,
+    /// The plan is refused, or its members conflict in the catalog (exit 3).
+    Invalid,
+}
+
+impl Verdict {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::NoChanges => 0,
+            Self::Invalid => 3,
+            Self::Changes => 4,
+        }
+    }
+}
+
+/// The catalog a scenario describes, as GetServers would list it once imported.
+pub fn catalog_of(scenario: &Scenario) -> Vec<Server> {
+    scenario
+        .servers
+        .iter()
+        .map(|spec| Server {
+            id: ServerId::from(spec.id.clone().unwrap_or_default().as_str()),
+            vm: VmServer {
+                vm_name: Some(spec.vm_name.clone()),
+                vm_path: spec.vm_path.clone(),
+                vm_manager_name: spec.vm_manager_name.clone(),
+                ..VmServer::default()
+            },
+            replication_job_id: None,
+            replication_job_terminated: false,
+        })
+        .collect()
+}
+
+/// The scenario's own applications, as the planner would find them.
+fn existing_of(scenario: &Scenario, catalog: &[Server]) -> Vec<ExistingApp> {
+    let id_of: BTreeMap<&str, &ServerId> = catalog
+        .iter()
+        .filter_map(|s| Some((s.vm.vm_name.as_deref()?, &s.id)))
+        .collect();
+    scenario
+        .apps
+        .iter()
+        .enumerate()
+        .map(|(index, app)| ExistingApp {
+            id: format!("(scenario app {})", index + 1).as_str().into(),
+            name: app.name.clone(),
+            description: app.description.clone(),
+            tags: app.tags.clone().into_iter().collect(),
+            status: AppStatus::Active,
+            launch_status: AppLaunchStatus::ReadyForConfiguration,
+            replication_status: None,
+            groups: app
+                .groups
+                .iter()
+                .map(|g| {
+                    let servers = g
+                        .servers
+                        .iter()
+                        .filter_map(|vm| id_of.get(vm.as_str()).map(|id| (*id).clone()));
+                    (g.name.clone(), servers.collect())
+                })
+                .collect(),
+            launch: None,
+            replication: None,
+        })
+        .collect()
+}
+
+/// Rehearses `text` against `scenario`: the report to print and the verdict.
+pub fn rehearse(text: &str, scenario: &Scenario) -> (String, Verdict) {
+    let plan = match Plan::parse(text) {
+        Ok(plan) => plan,
+        Err(refusal) => return (refused(&refusal), Verdict::Invalid),
+    };
+    let catalog = catalog_of(scenario);
+    let wave = desired::resolve(&plan, &catalog);
+    let decided = reconcile::reconcile(&wave, &existing_of(scenario, &catalog), plan.prune);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Plan version {}: {} applications against {} catalog servers",
+        digest(text.as_bytes()),
+        plan.applications.len(),
+        catalog.len()
+    );
+    changes(&mut out, &wave, &decided);
+    launch_order(&mut out, &wave);
+    unplaced(&mut out, &wave, &catalog);
+    let verdict = if !wave.conflicts.is_empty() {
+        Verdict::Invalid
+    } else if decided.changes.is_empty() {
+        Verdict::NoChanges
+    } else {
+        Verdict::Changes
+    };
+    (out, verdict)
+}
+
+fn refused(refusal: &PlanRejected) -> String {
+    format!("The plan is refused; nothing would change.\n{refusal}\n")
+}
+
+fn changes(out: &mut String, wave: &DesiredWave, decided: &Reconciliation) {
+    let by_name: BTreeMap<&str, &DesiredApp> =
+        wave.apps.iter().map(|a| (a.name.as_str(), a)).collect();
+    for change in &decided.changes {
+        let (verb, name, detail) = match change {
+            Change::Create { app, .. } => ("+ create", app.name.as_str(), String::new()),
+            Change::Update {
+                app, differences, ..
+            } => (
+                "~ update",
+                app.name.as_str(),
+                format!(": {}", differences.join(", ")),
+            ),
+            Change::PutLaunch { name, .. } => {
+                ("~ launch configuration of", name.as_str(), String::new())
+            }
+            Change::PutReplication { name, .. } => (
+                "~ replication configuration of",
+                name.as_str(),
+                String::new(),
+            ),
+            Change::StartReplication { name, .. } => {
+                ("> start replicating", name.as_str(), String::new())
+            }
+            Change::Delete { name, .. } => ("- delete", name.as_str(), String::new()),
+        };
+        let _ = writeln!(out, "  {verb} {name}{detail}");
+        if let (Change::Create { .. }, Some(app)) = (change, by_name.get(name)) {
+            describe(out, app);
+        }
+    }
+    for drift in &decided.drift {
+        let _ = writeln!(
+            out,
+            "  ! drift in {}: {} ({})",
+            drift.name,
+            drift.differences.join(", "),
+            drift.reason
+        );
+    }
+    for name in &decided.in_step {
+        let _ = writeln!(out, "  = {name} is as planned");
+    }
+}
+
+/// An application about to be created: its groups, members and launch settings.
+fn describe(out: &mut String, app: &DesiredApp) {
+    let route = match app.replicated_by {
+        ReplicationRoute::Jobs => "standalone jobs",
+        ReplicationRoute::App => "app replication",
+    };
+    let mode = match app.launch {
+        LaunchMode::Automatic => "launched by the autopilot",
+        LaunchMode::Manual => "launched by a person",
+    };
+    let _ = writeln!(out, "      replicated by {route}, {mode}");
+    for group in &app.groups {
+        let order = group
+            .launch_order
+            .map_or(String::new(), |o| format!(", launch order {o}"));
+        let _ = writeln!(out, "      group {}{order}:", group.name);
+        for server in &group.servers {
+            let launch = &server.launch;
+            let settings: Vec<&str> = [
+                &launch.instance_type,
+                &launch.subnet,
+                &launch.security_group,
+            ]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+            let _ = writeln!(
+                out,
+                "        {} ({}) as {} [{}]",
+                server.vm_name,
+                server.server_id,
+                server.logical_id,
+                settings.join(", ")
+            );
+        }
+    }
+}
+
+/// Applications in the order their dependencies allow, manual ones marked.
+fn launch_order(out: &mut String, wave: &DesiredWave) {
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    let mut order = Vec::new();
+    while order.len() < wave.apps.len() {
+        let next = wave.apps.iter().find(|app| {
+            !done.contains(app.name.as_str())
+                && app.depends_on.iter().all(|d| done.contains(d.as_str()))
+        });
+        let Some(app) = next else { break };
+        done.insert(&app.name);
+        let manual = if app.launch == LaunchMode::Manual {
+            " (manual)"
+        } else {
+            ""
+        };
+        order.push(format!("{}{manual}", app.name));
+    }
+    let _ = writeln!(out, "Launch order: {}", order.join(" -> "));
+}
+
+fn unplaced(out: &mut String, wave: &DesiredWave, catalog: &[Server]) {
+    let placed: BTreeSet<&ServerId> = wave
+        .apps
+        .iter()
+        .flat_map(|a| a.servers().map(|s| &s.server_id))
+        .collect();
+    let free: Vec<&str> = catalog
+        .iter()
+        .filter(|s| !placed.contains(&s.id))
+        .filter_map(|s| s.vm.vm_name.as_deref())
+        .collect();
+    let _ = writeln!(
+        out,
+        "Servers in no application ({}): {}",
+        free.len(),
+        free.join(", ")
+    );
+    for (label, items) in [
+        ("Waiting for the catalog", &wave.waiting),
+        ("Conflicts", &wave.conflicts),
+    ] {
+        for item in items.iter() {
+            let _ = writeln!(
+                out,
+                "{label}: {} in {}/{}: {}",
+                item.member, item.app, item.group, item.reason
+            );
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! `autopilot-local plan` as an engineer runs it before putting a plan in the bucket:
+//! what the planner would create, the launch order, the servers left out and those the
+//! catalog lacks, and exit codes a script can use (0 nothing to change, 4 changes, 3 a
+//! refused or conflicting plan, 2 the command could not run).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_autopilot-local");
+
+/// A catalog of four servers and no application.
+const SCENARIO: &str = "name: rehearsal
+connectors: [{ vm_manager_name: vcenter }]
+servers:
+  - { id: s-00000001, vm_name: db-01 }
+  - { id: s-00000002, vm_name: web-01 }
+  - { id: s-00000003, vm_name: web-02 }
+  - { id: s-00000004, vm_name: spare-01 }
+";
+
+fn plan(dir: &Path, plan: &str) -> Output {
+    std::fs::write(dir.join("scenario.yaml"), SCENARIO).unwrap();
+    std::fs::write(dir.join("plan.yaml"), plan).unwrap();
+    Command::new(BIN)
+        .args(["plan", "plan.yaml", "--scenario", "scenario.yaml"])
+        .current_dir(dir)
+        .output()
+        .expect("run autopilot-local plan")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn a_plan_to_apply_lists_its_applications_and_exits_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = plan(
+        dir.path(),
+        "version: 1
+defaults: { launch: { instanceType: t3.small, subnet: subnet-1, securityGroup: sg-1 } }
+applications:
+  - name: front
+    dependsOn: [base]
+    replicatedBy: app
+    groups: [{ name: web, servers: [\"vmName:web-*\"] }]
+  - name: base
+    groups: [{ name: db, launchOrder: 1, servers: [db-01, db-02] }]
+",
+    );
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(4), "{text}");
+    assert!(text.contains("+ create front"), "{text}");
+    assert!(
+        text.contains("web-02 (s-00000003) as Web02 [t3.small, subnet-1, sg-1]"),
+        "{text}"
+    );
+    assert!(text.contains("replicated by app replication"), "{text}");
+    assert!(text.contains("Launch order: base -> front"), "{text}");
+    assert!(
+        text.contains("Servers in no application (1): spare-01"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Waiting for the catalog: db-02 in base/db"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_refused_plan_names_each_problem_with_its_line_and_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = plan(
+        dir.path(),
+        "version: 1\napplications:\n  - name: a\n    dependsOn: [ghost]\n    groups: [{ name: g, servers: [db-01] }]\n",
+    );
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("line 4, applications[0].dependsOn[0]: no application is named `ghost`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn members_that_conflict_in_the_catalog_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = plan(
+        dir.path(),
+        "version: 1
+applications:
+  - { name: a, groups: [{ name: g, servers: [\"vmName:web-*\"] }] }
+  - { name: b, groups: [{ name: g, servers: [\"vmName:*-01\"] }] }
+",
+    );
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains(
+            "Conflicts: vmName:*-01 in b/g: server s-00000002 is already a member of `a`"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_empty_plan_changes_nothing_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = plan(dir.path(), "version: 1\napplications: []\n");
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+}
