@@ -34,6 +34,8 @@ pub enum Command {
     Run(RunArgs),
     /// Turn an `aws sms get-servers` JSON dump into a scenario (YAML on stdout).
     ImportCatalog(ImportCatalogArgs),
+    /// Turn a spreadsheet (CSV, one row per server) into a wave plan (YAML on stdout).
+    CsvToPlan(CsvToPlanArgs),
     /// Rehearse a wave plan against a catalog: what the planner would create and
     /// change. Exit 0: nothing to change; 4: changes; 3: the plan is refused or its
     /// members conflict; 2: the command could not run.
@@ -77,6 +79,16 @@ pub struct RunArgs {
     /// A wave plan (YAML or JSON) put in the artifacts bucket as the wave starts.
     #[arg(long)]
     pub plan: Option<PathBuf>,
+}
+
+/// Arguments of `csv-to-plan`.
+#[derive(Debug, Args)]
+pub struct CsvToPlanArgs {
+    /// The CSV file, with a header row (application, group, vm_name, launch_order, ...).
+    pub file: PathBuf,
+    /// Write the plan here instead of stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
 }
 
 /// Arguments of `plan`.
@@ -154,6 +166,9 @@ pub enum CliError {
     /// Bad arguments.
     #[error("{0}")]
     Usage(String),
+    /// The input cannot become a wave plan (exit code 3).
+    #[error("{0}")]
+    Rejected(String),
     /// The scenario could not be used.
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
@@ -357,6 +372,26 @@ pub fn plan(args: PlanArgs) -> Result<crate::rehearsal::Verdict, CliError> {
     let (report, verdict) = crate::rehearsal::rehearse(&text, &scenario);
     print!("{report}");
     Ok(verdict)
+}
+
+/// `autopilot-local csv-to-plan`: the plan is checked as the planner checks it before
+/// it is written.
+pub fn csv_to_plan(args: CsvToPlanArgs) -> Result<(), CliError> {
+    let text = read_text(&args.file)?;
+    let plan = crate::plan_csv::plan_from_csv(&text)
+        .map_err(|problems| CliError::Rejected(format!("{}: {problems}", args.file.display())))?;
+    let yaml = serde_yaml_ng::to_string(&plan)
+        .map_err(|error| CliError::Rejected(format!("the plan cannot be written: {error}")))?;
+    autopilot_core::plan::Plan::parse(&yaml)
+        .map_err(|refusal| CliError::Rejected(format!("{}: {refusal}", args.file.display())))?;
+    match &args.output {
+        Some(path) => std::fs::write(path, yaml).map_err(|source| CliError::Io {
+            path: path.display().to_string(),
+            source,
+        })?,
+        None => print!("{yaml}"),
+    }
+    Ok(())
 }
 
 /// `autopilot-local import-catalog`.

@@ -19,9 +19,9 @@
 //!   clients, the Lambda Runtime API fake, the wave invariants;
 //! - [`wave`]: the wave runner (schedules, routing, Lambda's retries, chaos) and its
 //!   outcome; [`report`]: the summary and the HTML report; [`rehearsal`]: a wave plan
-//!   rehearsed against a catalog;
+//!   rehearsed against a catalog; [`plan_csv`]: a spreadsheet turned into a plan;
 //! - [`cli`]: the `autopilot-local` command line (`run`, `serve`, `import-catalog`,
-//!   `plan`).
+//!   `plan`, `csv-to-plan`).
 //!
 //! The benchmarks live in their own crate, `local/bench`; ARCHITECTURE.md at the root
 //! has the whole project's map and the rules the code keeps.
@@ -40,6 +40,7 @@ pub mod bus;
 pub mod cli;
 pub mod harness;
 pub mod http;
+pub mod plan_csv;
 pub mod rehearsal;
 pub mod report;
 pub mod rng;

@@ -109,3 +109,58 @@ fn an_empty_plan_changes_nothing_and_exits_0() {
     let output = plan(dir.path(), "version: 1\napplications: []\n");
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
 }
+
+fn csv_to_plan(dir: &Path, csv: &str) -> Output {
+    std::fs::write(dir.join("wave.csv"), csv).unwrap();
+    Command::new(BIN)
+        .args(["csv-to-plan", "wave.csv"])
+        .current_dir(dir)
+        .output()
+        .expect("run autopilot-local csv-to-plan")
+}
+
+#[test]
+fn a_spreadsheet_becomes_a_plan_the_planner_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = csv_to_plan(
+        dir.path(),
+        "Application,Group,Launch Order,VM Name,Instance Type,Subnet,Security Group,Depends On,Replicated By
+base,db,1,db-01,r5.large,subnet-1,sg-1,,
+front,web,2,web-01,t3.small,subnet-1,sg-1,base,app
+front,web,2,\"web-02\",t3.small,subnet-1,sg-1,base,app
+",
+    );
+    let yaml = stdout(&output);
+    assert!(output.status.success(), "{yaml}{}", String::from_utf8_lossy(&output.stderr));
+    std::fs::write(dir.path().join("plan.yaml"), &yaml).unwrap();
+    let rehearsed = plan(dir.path(), &yaml);
+    let text = stdout(&rehearsed);
+    assert_eq!(rehearsed.status.code(), Some(4), "{text}");
+    assert!(text.contains("Launch order: base -> front"), "{text}");
+    assert!(text.contains("db-01 (s-00000001) as Db01 [r5.large, subnet-1, sg-1]"), "{text}");
+}
+
+#[test]
+fn every_bad_row_is_named_and_no_plan_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = csv_to_plan(
+        dir.path(),
+        "application,group,vm_name,launch_order,launch
+base,db,db-01,first,
+base,db,db-01,1,
+other,g,,1,
+later,g,x-01,1,sometimes
+",
+    );
+    assert_eq!(output.status.code(), Some(3));
+    assert!(stdout(&output).is_empty(), "no plan is printed");
+    let errors = String::from_utf8_lossy(&output.stderr).into_owned();
+    for wanted in [
+        "row 2: launch_order `first` is not a whole number",
+        "row 3: `db-01` is already listed in row 2",
+        "row 4: application, group and vm_name are all needed",
+        "row 5: launch `sometimes` is neither automatic nor manual",
+    ] {
+        assert!(errors.contains(wanted), "wanted {wanted}\n{errors}");
+    }
+}
