@@ -86,6 +86,7 @@ fn existing_of(scenario: &Scenario, catalog: &[Server]) -> Vec<ExistingApp> {
                 .collect(),
             launch: None,
             replication: None,
+            last_modified: None,
         })
         .collect()
 }

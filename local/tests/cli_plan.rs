@@ -131,13 +131,20 @@ front,web,2,\"web-02\",t3.small,subnet-1,sg-1,base,app
 ",
     );
     let yaml = stdout(&output);
-    assert!(output.status.success(), "{yaml}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{yaml}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     std::fs::write(dir.path().join("plan.yaml"), &yaml).unwrap();
     let rehearsed = plan(dir.path(), &yaml);
     let text = stdout(&rehearsed);
     assert_eq!(rehearsed.status.code(), Some(4), "{text}");
     assert!(text.contains("Launch order: base -> front"), "{text}");
-    assert!(text.contains("db-01 (s-00000001) as Db01 [r5.large, subnet-1, sg-1]"), "{text}");
+    assert!(
+        text.contains("db-01 (s-00000001) as Db01 [r5.large, subnet-1, sg-1]"),
+        "{text}"
+    );
 }
 
 #[test]

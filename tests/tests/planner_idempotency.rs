@@ -1,6 +1,7 @@
 //! The planner run twice at once from two execution environments, then again: the
 //! applications of the plan exist once each (CreateApp's client token makes the second
-//! creation a repeat), and a run with nothing left to do announces nothing.
+//! creation a repeat), a run with nothing left to do announces nothing, and once the
+//! applications were found as planned, a run reads no configuration again.
 
 mod common;
 
@@ -86,6 +87,23 @@ servers: [{ vm_name: db-01 }, { vm_name: web-01 }, { vm_name: web-02 }]
     assert_eq!(again["inStep"], 2, "{again}");
     let apps = clients.sms.list_apps().send().await.expect("ListApps");
     assert_eq!(apps.apps().len(), 2);
+
+    // Nothing changed since: the configurations are not read again.
+    emulator.reset_call_counts();
+    let steady = first
+        .invoke("app-planner", tick())
+        .await
+        .expect("fourth run");
+    assert_eq!(steady["inStep"], 2, "{steady}");
+    let calls = emulator.call_counts();
+    for read in [
+        "GetAppLaunchConfiguration",
+        "GetAppReplicationConfiguration",
+        "GetApp",
+    ] {
+        assert_eq!(calls.get(read), None, "{read} in a steady run: {calls:?}");
+    }
+    assert_eq!(calls.get("ListApps"), Some(&1), "{calls:?}");
     bus.shutdown().await;
     emulator.shutdown().await;
 }

@@ -170,8 +170,9 @@ async fn plan_and_apply(
     }
     ledger.accepted();
     publish_resolved(context, &ResolvedPlan::from_wave(&version, &wave)).await?;
-    let existing = observe::existing(context, &plan).await?;
+    let existing = observe::existing(context, &wave, &ledger.in_step).await?;
     let decided = reconcile::reconcile(&wave, &existing.apps, plan.prune);
+    remember_in_step(ledger, &wave, &existing.apps, &decided);
     count(summary, &plan, &wave, &decided);
     report_drift(context, ledger, &decided);
     let mut ids = existing.group_ids;
@@ -186,6 +187,28 @@ async fn plan_and_apply(
         }
     }
     Ok(errors)
+}
+
+/// Remembers the applications found as planned, so the next run need not read their
+/// configurations while they and the plan stay the same; forgets the others.
+fn remember_in_step(
+    ledger: &mut PlannerLedger,
+    wave: &DesiredWave,
+    existing: &[autopilot_core::plan::reconcile::ExistingApp],
+    decided: &Reconciliation,
+) {
+    ledger.in_step.clear();
+    for app in existing {
+        let plan_name = app
+            .tags
+            .get(autopilot_core::plan::rules::MANAGED_TAG)
+            .unwrap_or(&app.name);
+        let desired = wave.apps.iter().find(|d| &d.name == plan_name);
+        if let Some(desired) = desired.filter(|d| decided.in_step.contains(&d.name)) {
+            let key = observe::in_step_key(app.last_modified.as_deref(), desired);
+            ledger.in_step.insert(app.id.clone(), key);
+        }
+    }
 }
 
 /// Stores what the launcher and the job-creator take from the accepted plan, when it

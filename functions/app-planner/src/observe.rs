@@ -2,13 +2,14 @@
 //! the server catalog, and every application with, for those the plan names or the
 //! planner manages, its launch and replication configurations.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use autopilot_core::model::{App, AppId, AppStatus, Server};
+use autopilot_core::plan::desired::{DesiredApp, DesiredWave};
 use autopilot_core::plan::reconcile::ExistingApp;
 use autopilot_core::plan::rules::MANAGED_TAG;
-use autopilot_core::plan::{Plan, ReplicationRoute};
+use autopilot_core::plan::ReplicationRoute;
 use autopilot_core::{artifacts, sms_api, sms_app_config, AutopilotError, AwsCallError};
 use aws_sdk_sms::types::AppSummary;
 use futures::stream::{self, StreamExt};
@@ -41,7 +42,8 @@ pub struct Existing {
 /// configurations of those the plan names or the planner manages.
 pub async fn existing(
     context: &Arc<PlannerContext>,
-    plan: &Plan,
+    wave: &DesiredWave,
+    in_step: &BTreeMap<AppId, String>,
 ) -> Result<Existing, AutopilotError> {
     let summaries = sms_api::app_summaries(&context.sms).await?.items;
     let listed: Vec<(AppId, AppSummary)> = summaries
@@ -53,17 +55,13 @@ pub async fn existing(
         .warm
         .load_if_needed(&context.s3, bucket, &listed)
         .await;
-    let named: BTreeSet<&str> = plan.applications.iter().map(|a| a.name.as_str()).collect();
-    let by_app: BTreeMap<&str, ReplicationRoute> = plan
-        .applications
-        .iter()
-        .map(|a| (a.name.as_str(), a.replicated_by))
-        .collect();
+    let planned: BTreeMap<&str, &DesiredApp> =
+        wave.apps.iter().map(|a| (a.name.as_str(), a)).collect();
     let read: Vec<Result<Option<ReadApp>, AwsCallError>> = stream::iter(listed)
         .map(|(id, summary)| {
             let context = Arc::clone(context);
-            let (named, by_app) = (&named, &by_app);
-            async move { read_app(&context, id, &summary, named, by_app).await }
+            let planned = &planned;
+            async move { read_app(&context, id, &summary, planned, in_step).await }
         })
         .buffered(READS_IN_FLIGHT)
         .collect()
@@ -88,14 +86,21 @@ pub async fn existing(
 /// An application as read, with its group ids by name.
 type ReadApp = (ExistingApp, BTreeMap<String, String>);
 
-/// One application, with its configurations when the planner has a say in it; None
-/// for one being deleted.
+/// The key under which an application was found as planned: its last change and what
+/// the plan wants of it.
+pub fn in_step_key(last_modified: Option<&str>, desired: &DesiredApp) -> String {
+    format!("{}|{}", last_modified.unwrap_or("?"), desired.fingerprint())
+}
+
+/// One application, with its configurations when the planner has a say in it (read
+/// again only when the app changed since it was last found as planned, or the plan
+/// did); None for one being deleted.
 async fn read_app(
     context: &PlannerContext,
     id: AppId,
     summary: &AppSummary,
-    named: &BTreeSet<&str>,
-    routes: &BTreeMap<&str, ReplicationRoute>,
+    planned: &BTreeMap<&str, &DesiredApp>,
+    in_step: &BTreeMap<AppId, String>,
 ) -> Result<Option<ReadApp>, AwsCallError> {
     let status = summary
         .status()
@@ -108,20 +113,41 @@ async fn read_app(
         .get(&context.sms, &id, summary, context.now())
         .await?;
     let mut existing = as_existing(&app, status);
+    existing.last_modified = app.last_modified.map(|t| t.to_rfc3339());
     let ids = group_ids(&app);
-    let names: BTreeMap<String, String> = ids.iter().map(|(n, i)| (i.clone(), n.clone())).collect();
     let plan_name = existing
         .tags
         .get(MANAGED_TAG)
         .cloned()
         .unwrap_or_else(|| existing.name.clone());
-    if !named.contains(plan_name.as_str()) {
+    let Some(desired) = planned.get(plan_name.as_str()) else {
+        return Ok(Some((existing, ids)));
+    };
+    let key = in_step_key(existing.last_modified.as_deref(), desired);
+    if in_step.get(&id) == Some(&key) {
+        // Unchanged since it was found as planned: what SMS holds is what was wanted.
+        existing.launch = Some(desired.launch_config());
+        existing.replication = desired.replication_config();
         return Ok(Some((existing, ids)));
     }
+    read_configurations(context, &mut existing, &ids, desired.replicated_by).await?;
+    Ok(Some((existing, ids)))
+}
+
+/// GetAppLaunchConfiguration, and GetAppReplicationConfiguration for an application
+/// the plan replicates by app replication.
+async fn read_configurations(
+    context: &PlannerContext,
+    existing: &mut ExistingApp,
+    ids: &BTreeMap<String, String>,
+    route: ReplicationRoute,
+) -> Result<(), AwsCallError> {
+    let names: BTreeMap<String, String> = ids.iter().map(|(n, i)| (i.clone(), n.clone())).collect();
+    let id = existing.id.as_str();
     let launch = context
         .sms
         .get_app_launch_configuration()
-        .app_id(id.as_str())
+        .app_id(id)
         .send()
         .await;
     let launch =
@@ -130,11 +156,11 @@ async fn read_app(
         launch.server_group_launch_configurations(),
         &names,
     ));
-    if routes.get(plan_name.as_str()) == Some(&ReplicationRoute::App) {
+    if route == ReplicationRoute::App {
         let replication = context
             .sms
             .get_app_replication_configuration()
-            .app_id(id.as_str())
+            .app_id(id)
             .send()
             .await;
         let replication = replication
@@ -144,7 +170,7 @@ async fn read_app(
             &names,
         ));
     }
-    Ok(Some((existing, ids)))
+    Ok(())
 }
 
 fn as_existing(app: &App, status: AppStatus) -> ExistingApp {
@@ -170,6 +196,7 @@ fn as_existing(app: &App, status: AppStatus) -> ExistingApp {
             .collect(),
         launch: None,
         replication: None,
+        last_modified: None,
     }
 }
 

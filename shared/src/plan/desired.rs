@@ -66,6 +66,17 @@ impl DesiredApp {
     pub fn servers(&self) -> impl Iterator<Item = &DesiredServer> {
         self.groups.iter().flat_map(|group| group.servers.iter())
     }
+
+    /// A digest of everything the plan wants of this application in SMS.
+    pub fn fingerprint(&self) -> String {
+        let wanted = format!(
+            "{:?}{:?}{:?}",
+            self.spec(),
+            self.launch_config(),
+            self.replication_config()
+        );
+        super::digest(wanted.as_bytes())
+    }
 }
 
 /// Resolves every application's members against `catalog`; a server matched by two

@@ -19,6 +19,11 @@ pub struct PlannerLedger {
     /// The drift reported per application, as a digest of its differences.
     #[serde(default)]
     pub drift: BTreeMap<AppId, String>,
+    /// Applications found as planned, by id: the app's last-modified time and the digest
+    /// of what the plan wants of it. While both stay the same the planner does not read
+    /// the app's configurations again (SMS moves lastModified when they change).
+    #[serde(default)]
+    pub in_step: BTreeMap<AppId, String>,
     /// Events decided but not yet published (see `outbox`).
     #[serde(default)]
     pub outbox: Vec<OutgoingEvent>,

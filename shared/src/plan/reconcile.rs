@@ -24,6 +24,8 @@ pub struct ExistingApp {
     pub groups: Vec<(String, Vec<ServerId>)>,
     pub launch: Option<LaunchConfig>,
     pub replication: Option<ReplicationConfig>,
+    /// When it last changed (RFC 3339), as ListApps says.
+    pub last_modified: Option<String>,
 }
 
 /// An app's launch configuration, by group name.

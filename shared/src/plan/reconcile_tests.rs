@@ -68,6 +68,7 @@ fn apply(existing: &mut Vec<ExistingApp>, changes: &[Change]) {
                 groups: app.groups.clone(),
                 launch: Some(launch.clone()),
                 replication: replication.clone(),
+                last_modified: None,
             }),
             Change::Update { app_id, app, .. } => {
                 let held = existing.iter_mut().find(|a| &a.id == app_id).unwrap();
