@@ -6,10 +6,10 @@
 //! scenario it accepts survives a YAML round trip.
 
 use autopilot_core::events::{
-    AppLaunchFailed, AppLaunchHeld, AppLaunched, AppReady, CatalogImportSkipped,
-    CatalogImportStarted, ChangeSetGenerated, ImportCatalogRequested, ReplicationJobCreated,
-    ReplicationJobFailed, ReplicationJobRecovered, ReplicationJobRemediated,
-    ReplicationRunCompleted, ServerSkipped, TemplateGenerated,
+    AppConfigured, AppLaunchFailed, AppLaunchHeld, AppLaunched, AppPlanned, AppReady,
+    CatalogImportSkipped, CatalogImportStarted, ChangeSetGenerated, ImportCatalogRequested,
+    PlanDrift, PlanRejected, ReplicationJobCreated, ReplicationJobFailed, ReplicationJobRecovered,
+    ReplicationJobRemediated, ReplicationRunCompleted, ServerSkipped, TemplateGenerated,
 };
 use autopilot_core::trigger::Incoming;
 use autopilot_core::AutopilotError;
@@ -63,6 +63,11 @@ pub fn event(data: &[u8]) {
     check(incoming.project_detail::<AppLaunched>());
     check(incoming.project_detail::<AppLaunchFailed>());
     check(incoming.project_detail::<AppLaunchHeld>());
+    check(incoming.project_detail::<AppPlanned>());
+    check(incoming.project_detail::<AppConfigured>());
+    check(incoming.project_detail::<PlanDrift>());
+    check(incoming.project_detail::<PlanRejected>());
+    check(incoming.s3_object_created());
     check(incoming.sms_job_state_change());
     check_error(&incoming.unexpected("fuzzed events"));
 }
