@@ -487,6 +487,42 @@ applications:
     }
 
     #[tokio::test]
+    async fn a_refused_plan_leaves_the_last_accepted_one_in_force() {
+        use autopilot_core::plan::resolved::ServerPolicy;
+        use autopilot_core::plan::{ReplicationRoute, ReplicationSettings};
+        let store = testing::MemoryBucket::default();
+        store.put(
+            autopilot_core::config::DEFAULT_PLAN_KEY,
+            b"version: 1\nbroken: [".to_vec(),
+        );
+        let mut accepted = ResolvedPlan::default();
+        let policy = ServerPolicy {
+            app: "web".into(),
+            route: ReplicationRoute::App,
+            replication: ReplicationSettings::default(),
+        };
+        accepted.servers.insert("s-1".into(), policy);
+        store.put(RESOLVED_KEY, serde_json::to_vec(&accepted).unwrap());
+        let (page1, page2, create) = (
+            catalog(Status::Available),
+            catalog_page_two(),
+            create_by_server(),
+        );
+        let sms = testing::mock_sms(&[&page1, &page2, &create]);
+        let (context, events) = testing::context(config(false, 50), sms, store.client().0);
+        handle(schedule_event(), context).await.unwrap();
+        let created: Vec<String> = events
+            .of_type("ReplicationJobCreated")
+            .iter()
+            .map(|e| e["serverId"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(
+            !created.contains(&"s-1".to_owned()),
+            "still replicated by its app: {created:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn a_refused_server_is_tried_and_reported_once_per_catalog_import() {
         let store = testing::MemoryBucket::default();
         for _ in 0..2 {
