@@ -52,8 +52,12 @@ applications:
 ";
 
 async fn play(plans: Vec<PlanVersion>) -> WaveReport {
+    play_scenario(scenario(), plans).await
+}
+
+async fn play_scenario(scenario: Scenario, plans: Vec<PlanVersion>) -> WaveReport {
     let wave = Wave::start(WaveOptions {
-        scenario: scenario(),
+        scenario,
         template: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"),
         until: Duration::from_secs(2 * 86_400),
         dry_run: false,
@@ -96,11 +100,16 @@ fn launched_at(report: &WaveReport, app: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_becomes_applications_launched_in_dependency_order() {
-    let report = play(vec![PlanVersion {
-        after: Duration::ZERO,
-        text: PLAN.replace("SUBNET", "subnet-1"),
-    }])
-    .await;
+    // The plan comes with the scenario (`plans:`), as the default wave's does.
+    let mut scenario = scenario();
+    scenario
+        .plans
+        .push(autopilot_local::scenario::PlanVersionSpec {
+            at_secs: 0,
+            file: None,
+            text: Some(PLAN.replace("SUBNET", "subnet-1")),
+        });
+    let report = play_scenario(scenario, Vec::new()).await;
     let created: Vec<String> = events(&report, "AppPlanned")
         .iter()
         .filter(|(_, d)| d["change"] == "created")
@@ -164,4 +173,34 @@ async fn a_refused_launch_configuration_waits_for_the_plan_that_fixes_it() {
     assert!(!events(&report, "AppPlanned")
         .iter()
         .any(|(_, d)| d["appName"] == "broken"));
+}
+
+#[test]
+fn a_scenario_reads_its_plan_files_beside_it_and_names_a_missing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = "name: planned\nconnectors: [{ vm_manager_name: vcenter }]\nservers: [{ vm_name: db-01 }]\n";
+    std::fs::write(dir.path().join("plan.yaml"), "version: 1\n").unwrap();
+    let with = |plans: &str| {
+        let path = dir.path().join("scenario.yaml");
+        std::fs::write(&path, format!("{scenario}plans: {plans}\n")).unwrap();
+        Scenario::load(&path)
+    };
+    let loaded = with("[{ file: plan.yaml }, { at_secs: 60, text: \"version: 2\" }]").unwrap();
+    assert_eq!(
+        loaded.plan_versions(),
+        [
+            (0, "version: 1\n".to_owned()),
+            (60, "version: 2".to_owned())
+        ]
+    );
+    let error = with("[{ file: missing.yaml }]").unwrap_err().to_string();
+    assert!(
+        error.contains("plans[0].file") && error.contains("missing.yaml"),
+        "{error}"
+    );
+    let error = with("[{ at_secs: 5 }]").unwrap_err().to_string();
+    assert!(
+        error.contains("give the plan's `file` or its `text`"),
+        "{error}"
+    );
 }

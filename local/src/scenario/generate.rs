@@ -52,6 +52,7 @@ impl Scenario {
             apps: app_specs,
             network: None,
             readings: Readings::default(),
+            plans: Vec::new(),
         };
         scenario.normalise();
         scenario

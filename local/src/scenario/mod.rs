@@ -8,6 +8,7 @@
 //!
 //! - this file: the format (every field, its default), loading, `normalise`;
 //! - `readings.rs`: the switches between readings where the sources are silent;
+//! - `plans.rs`: the wave plan's versions the wave runner puts in the bucket;
 //! - `validate.rs`: the range and cross-reference checks;
 //! - `generate.rs`: [`Scenario::generate`], synthetic estates of any size;
 //! - `catalog_dump.rs`: [`Scenario::from_get_servers_dump`], a real catalog as a scenario.
@@ -23,9 +24,11 @@ use crate::rng::SplitMix64;
 
 mod catalog_dump;
 mod generate;
+mod plans;
 mod readings;
 mod validate;
 
+pub use plans::PlanVersionSpec;
 pub use readings::{CreateWhileDeleting, Readings, UnconfiguredLaunch};
 
 /// The built-in scenario `serve` plays when no `--scenario` is given.
@@ -110,6 +113,9 @@ pub struct Scenario {
     /// Which reading the emulator plays where the SMS sources are silent.
     #[serde(default)]
     pub readings: Readings,
+    /// The wave plan put in the artifacts bucket, and the versions replacing it later.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plans: Vec<PlanVersionSpec>,
 }
 
 /// What exists in the target account. Each list that is present is the whole truth;
@@ -458,12 +464,17 @@ impl Scenario {
             path: path.display().to_string(),
             source,
         })?;
-        Self::from_str_named(&text, &path.display().to_string())
+        let origin = path.display().to_string();
+        let mut scenario = Self::from_str_named(&text, &origin)?;
+        scenario.read_plan_files(path.parent(), &[], &origin)?;
+        Ok(scenario)
     }
 
-    /// Parses and validates YAML or JSON text.
+    /// Parses and validates YAML or JSON text (its plans given as `text`).
     pub fn from_text(text: &str) -> Result<Self, ScenarioError> {
-        Self::from_str_named(text, "<inline>")
+        let mut scenario = Self::from_str_named(text, "<inline>")?;
+        scenario.read_plan_files(None, &[], "<inline>")?;
+        Ok(scenario)
     }
 
     fn from_str_named(text: &str, origin: &str) -> Result<Self, ScenarioError> {

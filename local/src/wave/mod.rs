@@ -61,7 +61,8 @@ pub struct WaveOptions {
     /// Variables set on every function over the template's (e.g. a parameter's value
     /// other than its default, such as `REMEDIATION_RECREATE_FAILED=true`).
     pub environment: Vec<(String, String)>,
-    /// The wave plan's versions, each put in the artifacts bucket at its time.
+    /// The wave plan's versions, each put in the artifacts bucket at its time; the
+    /// scenario's own (`plans:`) when empty.
     pub plans: Vec<PlanVersion>,
 }
 
@@ -123,6 +124,15 @@ impl Wave {
             Some(chaos) => chaos.fault_seed(options.scenario.seed),
             None => options.scenario.seed,
         };
+        let scenario_plans: Vec<PlanVersion> = options
+            .scenario
+            .plan_versions()
+            .into_iter()
+            .map(|(at, text)| PlanVersion {
+                after: Duration::from_secs(at),
+                text,
+            })
+            .collect();
         let mut scenario = options.scenario;
         if let Some(chaos) = &options.chaos {
             chaos.stage(&mut scenario);
@@ -143,8 +153,14 @@ impl Wave {
         let functions = Functions::new(&wiring, overrides, &clients, &clock)?;
         let planner: AppPlannerConfig =
             functions::config(functions::wiring_of(&wiring, "app-planner")?, overrides)?;
+        // The caller's plan versions, else the scenario's own.
+        let versions = if options.plans.is_empty() {
+            scenario_plans
+        } else {
+            options.plans
+        };
         let plans = PlanFeed::new(
-            options.plans,
+            versions,
             clients.s3.clone(),
             wiring.artifacts_bucket.clone(),
             planner.plan_key,
