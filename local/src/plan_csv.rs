@@ -20,6 +20,8 @@ pub struct CsvProblems(pub Vec<String>);
 
 /// Reads `text` (CSV with a header row) into a plan.
 pub fn plan_from_csv(text: &str) -> Result<Plan, CsvProblems> {
+    // Spreadsheets save "CSV UTF-8" with a byte order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut rows = records(text)
         .map_err(|problem| CsvProblems(vec![problem]))?
         .into_iter();
@@ -41,6 +43,14 @@ pub fn plan_from_csv(text: &str) -> Result<Plan, CsvProblems> {
     }
     let mut builder = Builder::default();
     for (line, fields) in rows {
+        if fields.len() != header.len() && !fields.iter().all(|f| f.trim().is_empty()) {
+            problems.push(format!(
+                "row {line}: {} fields where the header has {} (a value holding a comma needs quotes)",
+                fields.len(),
+                header.len()
+            ));
+            continue;
+        }
         let row: BTreeMap<&str, &str> = header
             .iter()
             .map(String::as_str)
@@ -83,13 +93,15 @@ impl Builder {
             })
             .transpose()?;
         let launch = match field("launch") {
-            None | Some("automatic") => LaunchMode::Automatic,
-            Some("manual") => LaunchMode::Manual,
+            None => None,
+            Some("automatic") => Some(LaunchMode::Automatic),
+            Some("manual") => Some(LaunchMode::Manual),
             Some(other) => return Err(format!("launch `{other}` is neither automatic nor manual")),
         };
         let route = match field("replicated_by") {
-            None | Some("jobs") => ReplicationRoute::Jobs,
-            Some("app") => ReplicationRoute::App,
+            None => None,
+            Some("jobs") => Some(ReplicationRoute::Jobs),
+            Some("app") => Some(ReplicationRoute::App),
             Some(other) => return Err(format!("replicated_by `{other}` is neither jobs nor app")),
         };
         let depends_on: Vec<String> = field("depends_on")
@@ -117,6 +129,9 @@ impl Builder {
             }
         };
         let planned_group = &mut groups[index];
+        if planned_group.launch_order.is_none() {
+            planned_group.launch_order = launch_order;
+        }
         if launch_order.is_some() && planned_group.launch_order != launch_order {
             return Err(format!(
                 "launch_order {} differs from {:?}, given earlier for group `{group}`",
@@ -136,13 +151,13 @@ impl Builder {
         Ok(())
     }
 
-    /// The application `name`, created on its first row; later rows must agree with
-    /// its launch mode, route and dependencies when they give them.
+    /// The application `name`, created on its first row. A row that leaves a column
+    /// blank takes what the earlier rows gave; one that fills it must agree with them.
     fn app(
         &mut self,
         name: &str,
-        launch: LaunchMode,
-        route: ReplicationRoute,
+        launch: Option<LaunchMode>,
+        route: Option<ReplicationRoute>,
         depends_on: &[String],
     ) -> Result<&mut PlannedApp, String> {
         let index = match self.apps.iter().position(|a| a.name == name) {
@@ -152,26 +167,41 @@ impl Builder {
                     name: name.to_owned(),
                     description: None,
                     tags: BTreeMap::new(),
-                    launch,
+                    launch: LaunchMode::default(),
                     window: None,
-                    depends_on: depends_on.to_vec(),
-                    replicated_by: route,
+                    depends_on: Vec::new(),
+                    replicated_by: ReplicationRoute::default(),
                     settings: Settings::default(),
                     groups: Vec::new(),
                 });
-                return Ok(self.apps.last_mut().expect("just pushed"));
+                self.apps.len() - 1
             }
         };
         let app = &mut self.apps[index];
-        if app.launch != launch || app.replicated_by != route {
-            return Err(format!(
-                "launch or replicated_by differs from the earlier rows of `{name}`"
-            ));
+        let first = app.groups.is_empty();
+        let agree = |column: &str, same: bool| {
+            if same || first {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{column} differs from the earlier rows of `{name}`"
+                ))
+            }
+        };
+        if let Some(launch) = launch {
+            agree("launch", app.launch == launch)?;
+            app.launch = launch;
         }
-        if !depends_on.is_empty() && app.depends_on != depends_on {
-            return Err(format!(
-                "depends_on differs from the earlier rows of `{name}`"
-            ));
+        if let Some(route) = route {
+            agree("replicated_by", app.replicated_by == route)?;
+            app.replicated_by = route;
+        }
+        if !depends_on.is_empty() {
+            agree(
+                "depends_on",
+                app.depends_on.is_empty() || app.depends_on == depends_on,
+            )?;
+            app.depends_on = depends_on.to_vec();
         }
         Ok(app)
     }
@@ -238,4 +268,38 @@ fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
         records.push((start, fields));
     }
     Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_byte_order_mark_quotes_and_blank_columns_are_read_as_a_spreadsheet_means_them() {
+        let csv = "\u{feff}application,group,vm_name,launch,depends_on,launch_order\n\
+                   shop,web,web-01,manual,base,\n\
+                   shop,web,\"web,02\",,,2\n\
+                   base,db,db-01,,,1\n";
+        let plan = plan_from_csv(csv).unwrap();
+        let shop = &plan.applications[0];
+        assert_eq!(
+            shop.launch,
+            LaunchMode::Manual,
+            "a blank takes the earlier rows' value"
+        );
+        assert_eq!(shop.depends_on, ["base"]);
+        assert_eq!(shop.groups[0].servers, ["web-01", "web,02"]);
+        assert_eq!(shop.groups[0].launch_order, Some(2), "given on a later row");
+    }
+
+    #[test]
+    fn a_row_with_more_fields_than_the_header_is_refused() {
+        let csv = "application,group,vm_name,security_group\nshop,web,web-01,sg-1,sg-2\n";
+        let problems = plan_from_csv(csv).unwrap_err().0;
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].starts_with("row 2: 5 fields where the header has 4"),
+            "{problems:?}"
+        );
+    }
 }

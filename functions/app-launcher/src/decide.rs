@@ -161,22 +161,23 @@ fn decide_launch(
     app: App,
     rules: &Rules<'_>,
 ) -> Option<Launch> {
-    let max_attempts = rules.config.launch_max_attempts;
+    let policy = rules.policy(&app);
+    // A person launches a manual app; one the planner made but the accepted plan no
+    // longer names waits for one too (never launched on a plan's silence).
+    let by_hand = match policy {
+        Some(p) => p.launch == LaunchMode::Manual,
+        None => app.tag(MANAGED_TAG).is_some(),
+    };
+    let max_attempts = if by_hand {
+        0
+    } else {
+        rules.config.launch_max_attempts
+    };
     let may_launch = if app.launch_status == AppLaunchStatus::LaunchFailed {
         alert_failed_launch(ledger, summary, &app, max_attempts)
     } else {
         ledger.may_launch(&app.id, max_attempts)
     };
-    let policy = rules.policy(&app);
-    if policy.is_some_and(|p| p.launch == LaunchMode::Manual) {
-        summary.manual += 1;
-        announce_ready(ledger, summary, &app);
-        return None;
-    }
-    if !may_launch {
-        summary.launch_budget_spent += 1;
-        return None;
-    }
     let waiting_for: Vec<&String> = policy
         .map(|p| {
             p.depends_on
@@ -190,11 +191,28 @@ fn decide_launch(
         summary.waiting_for_dependencies += 1;
         return None;
     }
+    if by_hand {
+        summary.manual += 1;
+        announce_ready(ledger, summary, &app);
+        return None;
+    }
+    if !may_launch {
+        summary.launch_budget_spent += 1;
+        return None;
+    }
     if !inside_window(&app, policy, rules) {
         summary.outside_launch_window += 1;
         return None;
     }
-    let attempt = ledger.claim_launch(&app.id);
+    // A dry run announces the launch it would make, and spends no budget on it.
+    let attempt = if summary.dry_run {
+        ledger
+            .apps
+            .get(&app.id)
+            .map_or(1, |record| record.launches + 1)
+    } else {
+        ledger.claim_launch(&app.id)
+    };
     Some(Launch { app, attempt })
 }
 

@@ -311,3 +311,32 @@ async fn the_plans_window_for_an_application_wins_over_the_launchers() {
     let (summary, _, launches) = invoke(&bucket, 2, Status::ReadyForLaunch, None).await;
     assert_eq!((launches, summary.outside_launch_window), (0, 1));
 }
+
+#[tokio::test]
+async fn an_app_the_planner_made_but_the_accepted_plan_no_longer_names_is_not_launched() {
+    let (rules, launch) = sms(Status::ReadyForLaunch, None);
+    let tagged = mock!(aws_sdk_sms::Client::get_app).then_output(|| {
+        GetAppOutput::builder()
+            .app_summary(summary(Status::ReadyForLaunch, None))
+            .server_groups(
+                ServerGroup::builder()
+                    .server_list(Server::builder().server_id("s-1").build())
+                    .server_list(Server::builder().server_id("s-2").build())
+                    .build(),
+            )
+            .tags(
+                aws_sdk_sms::types::Tag::builder()
+                    .key("autopilot:plan")
+                    .value("billing")
+                    .build(),
+            )
+            .build()
+    });
+    let (context, _) = testing::context::<_, AppCache>(
+        config(2),
+        testing::mock_sms(&[&rules[0], &tagged, &rules[2], &launch]),
+        MemoryBucket::default().client().0,
+    );
+    let summary = handle(schedule_event(), context).await.unwrap();
+    assert_eq!((launch.num_calls(), summary.manual), (0, 1));
+}

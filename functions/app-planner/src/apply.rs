@@ -19,12 +19,15 @@ use crate::PlannerContext;
 /// Group ids by group name, per application.
 pub type GroupIds = BTreeMap<AppId, BTreeMap<String, String>>;
 
-/// Makes one change; returns its events. `ids` learns the groups SMS answers with.
+/// Makes one change, putting the event of each call that succeeded into `sink` as it
+/// succeeds (a creation whose configuration then fails is still announced). `ids`
+/// learns the groups SMS answers with.
 pub async fn apply(
     context: &PlannerContext,
     change: Change,
     ids: &mut GroupIds,
-) -> Result<Vec<OutgoingEvent>, AwsCallError> {
+    sink: &mut Vec<OutgoingEvent>,
+) -> Result<(), AwsCallError> {
     let dry_run = context.dry_run();
     let configured = |app_id: &AppId, name: &str, configuration| {
         let event = AppConfigured {
@@ -40,23 +43,31 @@ pub async fn apply(
             client_token,
             launch,
             replication,
-        } => create(context, app, &client_token, launch, replication, ids).await,
+        } => {
+            let creation = Creation {
+                app,
+                client_token,
+                launch,
+                replication,
+            };
+            create(context, creation, ids, sink).await
+        }
         Change::Update {
             app_id,
             app,
             differences,
-        } => updated(context, app_id, app, differences, ids).await,
+        } => {
+            sink.extend(updated(context, app_id, app, differences, ids).await?);
+            Ok(())
+        }
         Change::PutLaunch {
             app_id,
             name,
             config,
         } => {
             put_launch(context, &app_id, &config, ids.get(&app_id)).await?;
-            Ok(vec![configured(
-                &app_id,
-                &name,
-                PlannedConfiguration::Launch,
-            )])
+            sink.push(configured(&app_id, &name, PlannedConfiguration::Launch));
+            Ok(())
         }
         Change::PutReplication {
             app_id,
@@ -64,21 +75,26 @@ pub async fn apply(
             config,
         } => {
             put_replication(context, &app_id, &config, ids.get(&app_id)).await?;
-            Ok(vec![configured(
+            sink.push(configured(
                 &app_id,
                 &name,
                 PlannedConfiguration::Replication,
-            )])
+            ));
+            Ok(())
         }
         Change::StartReplication { app_id, name } => {
             start_replication(context, &app_id).await?;
-            Ok(vec![configured(
+            sink.push(configured(
                 &app_id,
                 &name,
                 PlannedConfiguration::ReplicationStarted,
-            )])
+            ));
+            Ok(())
         }
-        Change::Delete { app_id, name } => deleted(context, app_id, name).await,
+        Change::Delete { app_id, name } => {
+            sink.extend(deleted(context, app_id, name).await?);
+            Ok(())
+        }
     }
 }
 
@@ -135,46 +151,35 @@ fn member_count(app: &AppSpec) -> u32 {
     u32::try_from(count).unwrap_or(u32::MAX)
 }
 
-/// CreateApp, then the launch configuration, then app replication where planned.
-async fn create(
-    context: &PlannerContext,
+/// A creation to make.
+struct Creation {
     app: AppSpec,
-    client_token: &str,
+    client_token: String,
     launch: LaunchConfig,
     replication: Option<ReplicationConfig>,
+}
+
+/// CreateApp, then the launch configuration, then app replication where planned; each
+/// step announced once it succeeded.
+async fn create(
+    context: &PlannerContext,
+    creation: Creation,
     ids: &mut GroupIds,
-) -> Result<Vec<OutgoingEvent>, AwsCallError> {
+    sink: &mut Vec<OutgoingEvent>,
+) -> Result<(), AwsCallError> {
     let dry_run = context.dry_run();
+    let Creation {
+        app,
+        client_token,
+        launch,
+        replication,
+    } = creation;
     let servers = member_count(&app);
     let name = app.name.clone();
     let app_id = if dry_run {
         None
     } else {
-        let answer = context
-            .sms
-            .create_app()
-            .name(&app.name)
-            .set_description(app.description.clone())
-            .set_role_name(context.config.app_role_name.clone())
-            .client_token(client_token)
-            .set_server_groups(Some(server_groups(&app.groups, None)))
-            .set_tags(Some(tags(&app.tags)))
-            .send()
-            .await
-            .map_err(|e| AwsCallError::from_sdk("SMS", "CreateApp", &e))?;
-        let id = answer
-            .app_summary()
-            .and_then(|s| s.app_id())
-            .map(AppId::from);
-        let id = id.ok_or_else(|| {
-            AwsCallError::sms_protocol(
-                "CreateApp",
-                "MissingField",
-                "CreateApp answered without an appId".into(),
-            )
-        })?;
-        ids.insert(id.clone(), answered_ids(answer.server_groups()));
-        Some(id)
+        Some(create_app(context, &app, &client_token, ids).await?)
     };
     let planned = AppPlanned {
         app_name: name.clone(),
@@ -183,7 +188,7 @@ async fn create(
         differences: Vec::new(),
         servers,
     };
-    let mut events = vec![OutgoingEvent::new(planned, dry_run)];
+    sink.push(OutgoingEvent::new(planned, dry_run));
     let configured = |configuration| {
         let event = AppConfigured {
             app_name: name.clone(),
@@ -195,16 +200,49 @@ async fn create(
     if let Some(id) = &app_id {
         put_launch(context, id, &launch, ids.get(id)).await?;
     }
-    events.push(configured(PlannedConfiguration::Launch));
+    sink.push(configured(PlannedConfiguration::Launch));
     if let Some(replication) = replication {
         if let Some(id) = &app_id {
             put_replication(context, id, &replication, ids.get(id)).await?;
+        }
+        sink.push(configured(PlannedConfiguration::Replication));
+        if let Some(id) = &app_id {
             start_replication(context, id).await?;
         }
-        events.push(configured(PlannedConfiguration::Replication));
-        events.push(configured(PlannedConfiguration::ReplicationStarted));
+        sink.push(configured(PlannedConfiguration::ReplicationStarted));
     }
-    Ok(events)
+    Ok(())
+}
+
+/// CreateApp with the plan's client token; the new app's id, its group ids learnt.
+async fn create_app(
+    context: &PlannerContext,
+    app: &AppSpec,
+    client_token: &str,
+    ids: &mut GroupIds,
+) -> Result<AppId, AwsCallError> {
+    let answer = context
+        .sms
+        .create_app()
+        .name(&app.name)
+        .set_description(app.description.clone())
+        .set_role_name(context.config.app_role_name.clone())
+        .client_token(client_token)
+        .set_server_groups(Some(server_groups(&app.groups, None)))
+        .set_tags(Some(tags(&app.tags)))
+        .send()
+        .await
+        .map_err(|e| AwsCallError::from_sdk("SMS", "CreateApp", &e))?;
+    let id = answer
+        .app_summary()
+        .and_then(|s| s.app_id())
+        .map(AppId::from);
+    let id = id.ok_or_else(|| {
+        let message = "CreateApp answered without an appId".into();
+        AwsCallError::sms_protocol("CreateApp", "MissingField", message)
+    })?;
+    ids.insert(id.clone(), answered_ids(answer.server_groups()));
+    Ok(id)
 }
 
 /// UpdateApp, groups keeping their ids by name; returns the groups' ids after it.

@@ -64,6 +64,8 @@ pub struct Summary {
     pub waiting: usize,
     /// Members not in the catalog yet.
     pub members_waiting: usize,
+    /// The catalog was not AVAILABLE (an import under way): nothing was planned.
+    pub catalog_not_available: bool,
     pub errors: usize,
     pub dry_run: bool,
     pub events_published: usize,
@@ -89,14 +91,24 @@ pub async fn handle(
         artifacts::load_json(&context.s3, bucket, LEDGER_KEY, "app-planner ledger").await?;
     let stored = ledger.clone();
     let errors = match observe::plan_bytes(&context).await? {
+        // Without a plan object nothing changes, and the last accepted plan stays in
+        // force for the launcher and the job-creator (deleting the file is no order to
+        // launch the manual applications).
         None => {
             summary.no_plan = true;
-            publish_resolved(&context, &ResolvedPlan::default()).await?;
             Vec::new()
         }
-        Some(bytes) => plan_and_apply(&context, &bytes, &mut ledger, &mut summary).await?,
+        Some(bytes) => {
+            let books = Books {
+                ledger: &mut ledger,
+                summary: &mut summary,
+                object,
+            };
+            plan_and_apply(&context, &bytes, books).await?
+        }
     };
-    if ledger != stored && ledger.outbox.is_empty() {
+    // Stored before publishing: the events go out even if this invocation dies now.
+    if ledger != stored {
         object.store(&ledger).await?;
     }
     let delivery = outbox::publish(&context.publisher, object, &mut ledger).await?;
@@ -133,14 +145,25 @@ fn trigger(context: &PlannerContext, incoming: &Incoming) -> Result<String, Auto
         .unexpected("scheduled events, S3 Object Created for the plan, and CatalogImportStarted"))
 }
 
+/// Where a run records what it decided and did.
+struct Books<'a> {
+    ledger: &'a mut PlannerLedger,
+    summary: &'a mut Summary,
+    object: StateObject<'a>,
+}
+
 /// Reads, resolves and reconciles the plan, then makes the changes; returns the
 /// changes that failed.
 async fn plan_and_apply(
     context: &Arc<PlannerContext>,
     bytes: &[u8],
-    ledger: &mut PlannerLedger,
-    summary: &mut Summary,
+    books: Books<'_>,
 ) -> Result<Vec<autopilot_core::AwsCallError>, AutopilotError> {
+    let Books {
+        ledger,
+        summary,
+        object,
+    } = books;
     let version = digest(bytes);
     summary.plan_version = Some(version.clone());
     let plan = match std::str::from_utf8(bytes) {
@@ -156,7 +179,12 @@ async fn plan_and_apply(
             return Ok(Vec::new());
         }
     };
-    let catalog = observe::catalog(context).await?;
+    let Some(catalog) = observe::available_catalog(context).await? else {
+        // An import under way (or none yet) lists part of the estate: planning on it
+        // would take members away from applications.
+        summary.catalog_not_available = true;
+        return Ok(Vec::new());
+    };
     let wave = desired::resolve(&plan, &catalog);
     if !wave.conflicts.is_empty() {
         let problems = wave.conflicts.iter().map(|c| {
@@ -171,19 +199,21 @@ async fn plan_and_apply(
     ledger.accepted();
     publish_resolved(context, &ResolvedPlan::from_wave(&version, &wave)).await?;
     let existing = observe::existing(context, &wave, &ledger.in_step).await?;
-    let decided = reconcile::reconcile(&wave, &existing.apps, plan.prune);
+    let decided = reconcile::reconcile_version(&wave, &existing.apps, plan.prune, &version);
     remember_in_step(ledger, &wave, &existing.apps, &decided);
     count(summary, &plan, &wave, &decided);
     report_drift(context, ledger, &decided);
     let mut ids = existing.group_ids;
     let mut errors = Vec::new();
     for change in decided.changes {
-        match apply::apply(context, change, &mut ids).await {
-            Ok(events) => ledger.outbox.extend(events),
-            Err(error) => {
-                tracing::warn!(error = %error, "plan change failed");
-                errors.push(error);
-            }
+        let before = ledger.outbox.len();
+        if let Err(error) = apply::apply(context, change, &mut ids, &mut ledger.outbox).await {
+            tracing::warn!(error = %error, "plan change failed");
+            errors.push(error);
+        }
+        // Each change's events are kept as soon as it is made.
+        if ledger.outbox.len() > before {
+            object.store(&*ledger).await?;
         }
     }
     Ok(errors)

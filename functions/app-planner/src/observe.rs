@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use autopilot_core::model::{App, AppId, AppStatus, Server};
+use autopilot_core::model::{App, AppId, AppStatus, Server, ServerCatalogStatus};
 use autopilot_core::plan::desired::{DesiredApp, DesiredWave};
 use autopilot_core::plan::reconcile::ExistingApp;
 use autopilot_core::plan::rules::MANAGED_TAG;
@@ -26,9 +26,12 @@ pub async fn plan_bytes(context: &PlannerContext) -> Result<Option<Vec<u8>>, Aws
     artifacts::load_bytes(&context.s3, &config.artifacts_bucket, &config.plan_key).await
 }
 
-/// The catalog's servers.
-pub async fn catalog(context: &PlannerContext) -> Result<Vec<Server>, AwsCallError> {
-    Ok(sms_api::servers(&context.sms).await?.1.items)
+/// The catalog's servers, when the catalog is AVAILABLE (complete).
+pub async fn available_catalog(
+    context: &PlannerContext,
+) -> Result<Option<Vec<Server>>, AwsCallError> {
+    let (status, sweep) = sms_api::servers(&context.sms).await?;
+    Ok((status.status == ServerCatalogStatus::Available).then_some(sweep.items))
 }
 
 /// Every live application, as the reconciliation compares them, and each one's group

@@ -109,7 +109,8 @@ pub async fn handle(
 /// What the wave plan says of the catalog's servers: the plan in the bucket resolved
 /// against this catalog, so a server the planner has not placed yet is placed right
 /// (never a standalone job for a server its application replicates); the planner's last
-/// accepted plan when the one in the bucket is refused; nothing without a plan.
+/// accepted plan when the one in the bucket is refused (invalid, or its members
+/// conflict); nothing without a plan.
 async fn wave_plan(
     context: &Context<JobCreatorConfig>,
     servers: &[Server],
@@ -123,7 +124,12 @@ async fn wave_plan(
     match parsed {
         Some(Ok(plan)) => {
             let wave = desired::resolve(&plan, servers);
-            Ok(ResolvedPlan::from_wave(&plan::digest(&bytes), &wave))
+            // Members that conflict make the planner refuse the plan: so does this.
+            if wave.conflicts.is_empty() {
+                return Ok(ResolvedPlan::from_wave(&plan::digest(&bytes), &wave));
+            }
+            let bucket = &config.artifacts_bucket;
+            artifacts::load_json(s3, bucket, RESOLVED_KEY, "resolved plan").await
         }
         _ => {
             let bucket = &config.artifacts_bucket;

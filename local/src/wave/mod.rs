@@ -357,7 +357,7 @@ impl Wave {
         let live = invariants::live_apps(&state)
             .map(|a| a.name.as_str())
             .collect();
-        self.plans.in_place(&live)
+        self.plans.in_place(&live, &self.log)
             && invariants::every_app_settled(&state, &self.opt_out, &self.given_up())
     }
 

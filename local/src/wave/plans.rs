@@ -6,11 +6,12 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
-use autopilot_core::plan::{LaunchMode, Plan};
+use autopilot_core::plan::{digest, LaunchMode, Plan};
 use chrono::{DateTime, Utc};
 
+use super::LogEntry;
 use crate::bus::LocalBus;
-use crate::harness::payloads::s3_object_created;
+use crate::harness::payloads::{s3_object_created, stamp};
 
 /// One version of the plan and when, from the wave's start, it is put in place.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +40,8 @@ pub(super) struct PlanFeed {
     manual: BTreeSet<String>,
     /// Every application the plan in force names.
     named: BTreeSet<String>,
+    /// When the last version was put in place, and its digest.
+    last_placed: Option<(String, String)>,
 }
 
 impl PlanFeed {
@@ -56,6 +59,7 @@ impl PlanFeed {
             key,
             manual: BTreeSet::new(),
             named: BTreeSet::new(),
+            last_placed: None,
         }
     }
 
@@ -88,6 +92,7 @@ impl PlanFeed {
                 "default",
                 s3_object_created(now, &self.bucket, &self.key, size),
             );
+            self.last_placed = Some((stamp(now), digest(version.text.as_bytes())));
             // A refused version changes nothing, so the one before stays in force.
             if let Ok(plan) = Plan::parse(&version.text) {
                 self.named = plan.applications.iter().map(|a| a.name.clone()).collect();
@@ -107,9 +112,32 @@ impl PlanFeed {
         &self.manual
     }
 
-    /// Whether every version was put in place and every application the one in force
-    /// names exists among `live` (app names): until then the wave is not done.
-    pub(super) fn in_place(&self, live: &BTreeSet<&str>) -> bool {
-        self.due.is_empty() && self.named.iter().all(|name| live.contains(name.as_str()))
+    /// Whether the plan is in place: every version was written, the planner has since
+    /// run on a complete catalog and found nothing left to change for the last one (or
+    /// refused it), and every application the plan in force names exists among `live`.
+    pub(super) fn in_place(&self, live: &BTreeSet<&str>, log: &[LogEntry]) -> bool {
+        if !self.due.is_empty() {
+            return false;
+        }
+        let Some((placed, version)) = &self.last_placed else {
+            return true;
+        };
+        let planned = log.iter().rev().find_map(|entry| match entry {
+            LogEntry::Invocation {
+                time,
+                function,
+                summary,
+                ..
+            } if function == "app-planner" && time >= placed && !summary.is_null() => Some(summary),
+            _ => None,
+        });
+        let settled = planned.is_some_and(|summary| {
+            summary["planVersion"] == version.as_str()
+                && (summary["rejected"] == true
+                    || (summary["catalogNotAvailable"] == false
+                        && summary["changes"] == 0
+                        && summary["errors"] == 0))
+        });
+        settled && self.named.iter().all(|name| live.contains(name.as_str()))
     }
 }

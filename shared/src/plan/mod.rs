@@ -204,6 +204,13 @@ impl Settings {
     }
 }
 
+/// Whether every field `wanted` sets has the same value in `held`.
+macro_rules! covered {
+    ($held:expr, $wanted:expr, $($field:ident),+) => {
+        $(($wanted.$field.is_none() || $held.$field == $wanted.$field))&&+
+    };
+}
+
 /// Lays `specific` over `general`: each field of `specific` that is set wins.
 macro_rules! overlay {
     ($general:expr, $specific:expr, $($field:ident),+) => {
@@ -212,6 +219,24 @@ macro_rules! overlay {
 }
 
 impl LaunchSettings {
+    /// Whether these (held) settings give every value `wanted` sets.
+    pub fn covers(&self, wanted: &LaunchSettings) -> bool {
+        covered!(
+            self,
+            wanted,
+            instance_type,
+            vpc,
+            subnet,
+            security_group,
+            ec2_key_name,
+            iam_instance_profile_name,
+            associate_public_ip_address,
+            user_data,
+            configure_script,
+            configure_script_type
+        )
+    }
+
     pub fn then(&self, specific: &LaunchSettings) -> LaunchSettings {
         overlay!(
             self,
@@ -231,6 +256,20 @@ impl LaunchSettings {
 }
 
 impl ReplicationSettings {
+    /// Whether these (held) settings give every value `wanted` sets.
+    pub fn covers(&self, wanted: &ReplicationSettings) -> bool {
+        covered!(
+            self,
+            wanted,
+            frequency,
+            run_once,
+            license_type,
+            number_of_recent_amis_to_keep,
+            encrypted,
+            kms_key_id
+        )
+    }
+
     pub fn then(&self, specific: &ReplicationSettings) -> ReplicationSettings {
         overlay!(
             self,

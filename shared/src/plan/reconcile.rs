@@ -39,6 +39,41 @@ pub struct GroupLaunch {
     pub servers: BTreeMap<ServerId, (String, LaunchSettings)>,
 }
 
+impl LaunchConfig {
+    /// Whether this (held) configuration gives every group, server and setting `wanted`
+    /// sets; values the service adds where the plan says nothing are no difference.
+    pub fn satisfies(&self, wanted: &LaunchConfig) -> bool {
+        same_keys(&self.0, &wanted.0)
+            && wanted.0.iter().all(|(name, group)| {
+                let held = &self.0[name];
+                (group.launch_order.is_none() || held.launch_order == group.launch_order)
+                    && same_keys(&held.servers, &group.servers)
+                    && group.servers.iter().all(|(id, (logical_id, settings))| {
+                        let (held_id, held_settings) = &held.servers[id];
+                        held_id == logical_id && held_settings.covers(settings)
+                    })
+            })
+    }
+}
+
+impl ReplicationConfig {
+    /// Whether this (held) configuration gives every server the settings `wanted` sets.
+    pub fn satisfies(&self, wanted: &ReplicationConfig) -> bool {
+        same_keys(&self.0, &wanted.0)
+            && wanted.0.iter().all(|(name, servers)| {
+                let held = &self.0[name];
+                same_keys(held, servers)
+                    && servers
+                        .iter()
+                        .all(|(id, settings)| held[id].covers(settings))
+            })
+    }
+}
+
+fn same_keys<K: Ord, A, B>(left: &BTreeMap<K, A>, right: &BTreeMap<K, B>) -> bool {
+    left.len() == right.len() && left.keys().zip(right.keys()).all(|(a, b)| a == b)
+}
+
 /// An app's replication configuration: each server's parameters, by group name.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReplicationConfig(pub BTreeMap<String, BTreeMap<ServerId, ReplicationSettings>>);
@@ -111,10 +146,12 @@ pub struct Reconciliation {
     pub waiting: Vec<String>,
 }
 
-/// The client token for an application of the plan: stable across invocations and
-/// builds.
-pub fn client_token(name: &str) -> String {
-    format!("autopilot-plan-{}", super::digest(name.as_bytes()))
+/// The client token for creating an application of a plan version: the same for every
+/// invocation acting on that version (so a repeat makes no second app), new for a later
+/// version (so an app deleted since is created anew rather than answered by the old).
+pub fn client_token(name: &str, plan_version: &str) -> String {
+    let seed = format!("{name}\n{plan_version}");
+    format!("autopilot-plan-{}", super::digest(seed.as_bytes()))
 }
 
 impl DesiredApp {
@@ -178,13 +215,23 @@ impl DesiredApp {
 
 /// Decides what to change so that `existing` matches `wave`.
 pub fn reconcile(wave: &DesiredWave, existing: &[ExistingApp], prune: bool) -> Reconciliation {
+    reconcile_version(wave, existing, prune, "")
+}
+
+/// [`reconcile`], for the plan version `plan_version` (in the creations' client tokens).
+pub fn reconcile_version(
+    wave: &DesiredWave,
+    existing: &[ExistingApp],
+    prune: bool,
+    plan_version: &str,
+) -> Reconciliation {
     let mut outcome = Reconciliation::default();
     for desired in &wave.apps {
         match find(existing, &desired.name) {
             _ if desired.groups.is_empty() => outcome.waiting.push(desired.name.clone()),
             None => outcome.changes.push(Change::Create {
                 app: desired.spec(),
-                client_token: client_token(&desired.name),
+                client_token: client_token(&desired.name, plan_version),
                 launch: desired.launch_config(),
                 replication: desired.replication_config(),
             }),
@@ -237,31 +284,33 @@ fn launching(status: &AppLaunchStatus) -> bool {
 
 /// The changes that bring one existing application in line, or its drift.
 fn align(desired: &DesiredApp, app: &ExistingApp, outcome: &mut Reconciliation) {
-    let spec = desired.spec();
+    let spec = spec_keeping_foreign_tags(desired, app);
     let launch = desired.launch_config();
     let replication = desired.replication_config();
     let spec_differences = spec_differences(&spec, app);
     let mut differences = spec_differences.clone();
-    let launch_differs = app.launch.as_ref() != Some(&launch);
+    let launch_differs = !app
+        .launch
+        .as_ref()
+        .is_some_and(|held| held.satisfies(&launch));
     if launch_differs {
         differences.push("launch configuration".into());
     }
-    let replication_differs = replication.is_some() && app.replication != replication;
+    let replication_differs = replication.as_ref().is_some_and(|wanted| {
+        !app.replication
+            .as_ref()
+            .is_some_and(|held| held.satisfies(wanted))
+    });
     if replication_differs {
         differences.push("replication configuration".into());
     }
-    let not_started = replication.is_some()
-        && matches!(
-            app.replication_status,
-            None | Some(AppReplicationStatus::ReadyForConfiguration)
-                | Some(AppReplicationStatus::ReadyForReplication)
-                | Some(AppReplicationStatus::ReplicationStopped)
-        );
+    let launched = app.launch_status.is_launched() || launching(&app.launch_status);
+    let not_started = replication.is_some() && !launched && replication_not_started(app);
     if differences.is_empty() && !not_started {
         outcome.in_step.push(desired.name.clone());
         return;
     }
-    if app.launch_status.is_launched() || launching(&app.launch_status) {
+    if launched {
         outcome.drift.push(Drift {
             app_id: app.id.clone(),
             name: app.name.clone(),
@@ -305,13 +354,44 @@ fn align(desired: &DesiredApp, app: &ExistingApp, outcome: &mut Reconciliation) 
     }
 }
 
+/// What UpdateApp should set: the plan's spec, with the tags the plan does not set
+/// given back unchanged (UpdateApp replaces every tag).
+fn spec_keeping_foreign_tags(desired: &DesiredApp, app: &ExistingApp) -> AppSpec {
+    let mut spec = desired.spec();
+    for (key, value) in &app.tags {
+        spec.tags
+            .entry(key.clone())
+            .or_insert_with(|| value.clone());
+    }
+    spec
+}
+
+/// The app's replication was never started, or was stopped.
+fn replication_not_started(app: &ExistingApp) -> bool {
+    matches!(
+        app.replication_status,
+        None | Some(AppReplicationStatus::ReadyForConfiguration)
+            | Some(AppReplicationStatus::ReadyForReplication)
+            | Some(AppReplicationStatus::ReplicationStopped)
+    )
+}
+
 /// How the application's name, description, tags and groups differ from `spec`.
 fn spec_differences(spec: &AppSpec, app: &ExistingApp) -> Vec<String> {
     let mut differences = Vec::new();
     if spec.description.is_some() && spec.description != app.description {
         differences.push("description".into());
     }
-    if spec.tags != app.tags {
+    if spec.name != app.name {
+        differences.push("name".into());
+    }
+    // Only the tags the plan sets are its business: an operator's own (the launcher's
+    // opt-out tag among them) stay as they are.
+    if spec
+        .tags
+        .iter()
+        .any(|(key, value)| app.tags.get(key) != Some(value))
+    {
         differences.push("tags".into());
     }
     let existing: BTreeMap<&str, Vec<&ServerId>> = app

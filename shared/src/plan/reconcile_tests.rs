@@ -123,7 +123,7 @@ fn a_fresh_account_gets_every_application_created_and_configured() {
         panic!("{:?}", outcome.changes[0]);
     };
     assert_eq!(app.name, "shop");
-    assert_eq!(token, &client_token("shop"));
+    assert_eq!(token, &client_token("shop", ""));
     assert_eq!(app.tags.get(MANAGED_TAG).map(String::as_str), Some("shop"));
     assert_eq!(launch.0["db"].launch_order, Some(1));
     let (logical_id, settings) = &launch.0["web"].servers[&ServerId::from("s-1")];
@@ -176,6 +176,56 @@ fn a_new_member_updates_the_app_and_puts_its_configurations_again() {
         panic!()
     };
     assert_eq!(differences, &["group `web` has other members"]);
+}
+
+#[test]
+fn tags_the_plan_does_not_set_are_kept_and_a_renamed_application_is_named_back() {
+    let wave = wave(PLAN, &["web-01", "web-02", "db-01", "intra-01"]);
+    let mut existing = Vec::new();
+    settle(&wave, &mut existing);
+    existing[0]
+        .tags
+        .insert("autopilot:launch".into(), "false".into());
+    assert!(
+        reconcile(&wave, &existing, false).changes.is_empty(),
+        "an operator's tag is no drift"
+    );
+    existing[0].name = "shop-renamed".into();
+    let outcome = reconcile(&wave, &existing, false);
+    let Change::Update {
+        app, differences, ..
+    } = &outcome.changes[0]
+    else {
+        panic!("{:?}", outcome.changes);
+    };
+    assert_eq!(differences, &["name"]);
+    assert_eq!(app.name, "shop");
+    assert_eq!(
+        app.tags.get("autopilot:launch").map(String::as_str),
+        Some("false"),
+        "kept"
+    );
+}
+
+#[test]
+fn values_the_service_adds_where_the_plan_says_nothing_are_no_difference() {
+    let wave = wave(PLAN, &["web-01", "web-02", "db-01", "intra-01"]);
+    let mut existing = Vec::new();
+    settle(&wave, &mut existing);
+    let held = existing[0].launch.as_mut().unwrap();
+    for (_, settings) in held.0.values_mut().flat_map(|g| g.servers.values_mut()) {
+        settings.associate_public_ip_address = Some(false);
+    }
+    assert!(reconcile(&wave, &existing, false).changes.is_empty());
+    let held = existing[0].launch.as_mut().unwrap();
+    for (_, settings) in held.0.values_mut().flat_map(|g| g.servers.values_mut()) {
+        settings.instance_type = Some("t3.nano".into());
+    }
+    assert_eq!(
+        reconcile(&wave, &existing, false).changes.len(),
+        1,
+        "a value the plan sets"
+    );
 }
 
 #[test]
