@@ -42,6 +42,10 @@ pub struct LaunchRecord {
     /// `AppReady` went out for an app a person launches (manual or opted out).
     #[serde(default)]
     pub ready_announced: bool,
+    /// The last launch whose outcome went into the outbox (launched or refused); fewer
+    /// than `launches` means a launcher was cut off between LaunchApp and recording it.
+    #[serde(default)]
+    pub settled: u32,
 }
 
 /// What to do about an app whose last launch ended LAUNCH_FAILED.
@@ -113,11 +117,30 @@ impl LaunchLedger {
         record.launches
     }
 
+    /// Records that the latest claimed launch's outcome is in the outbox.
+    pub fn settle_launch(&mut self, app: &AppId) {
+        if let Some(record) = self.apps.get_mut(app) {
+            record.settled = record.launches;
+        }
+    }
+
+    /// The claimed launch whose outcome was never recorded, if any, and records it now:
+    /// the caller found the app launching or launched, so that launch was made.
+    pub fn take_unsettled(&mut self, app: &AppId) -> Option<u32> {
+        let record = self.apps.get_mut(app)?;
+        if record.settled >= record.launches {
+            return None;
+        }
+        record.settled = record.launches;
+        Some(record.launches)
+    }
+
     /// Gives back a claim whose LaunchApp failed before the service acted on it
     /// (throttled, unreachable), so it does not use up the budget.
     pub fn release_launch(&mut self, app: &AppId) {
         if let Some(record) = self.apps.get_mut(app) {
             record.launches = record.launches.saturating_sub(1);
+            record.settled = record.settled.min(record.launches);
         }
     }
 
@@ -178,6 +201,18 @@ mod tests {
         // Claimed again, then cut off before LaunchApp: SMS still shows failure t1.
         ledger.claim_launch(&app);
         assert!(!ledger.failed_launch(&app, "t1", 3).alert);
+    }
+
+    #[test]
+    fn a_launch_claimed_but_never_recorded_is_taken_once() {
+        let mut ledger = LaunchLedger::default();
+        let app = AppId::from("app-1");
+        ledger.claim_launch(&app);
+        ledger.settle_launch(&app);
+        assert_eq!(ledger.take_unsettled(&app), None);
+        ledger.claim_launch(&app);
+        assert_eq!(ledger.take_unsettled(&app), Some(2));
+        assert_eq!(ledger.take_unsettled(&app), None);
     }
 
     #[test]

@@ -98,6 +98,7 @@ pub fn record(
         let announced = match result {
             LaunchResult::Launched => {
                 books.summary.launched += 1;
+                books.ledger.settle_launch(&app.id);
                 let launched = AppLaunched {
                     app_id: app.id.clone(),
                     app_name: app.name.clone(),
@@ -109,6 +110,7 @@ pub fn record(
             LaunchResult::Refused(error) => {
                 books.summary.launch_refused += 1;
                 let (attempts, retrying) = books.ledger.refused_launch(&app.id, max_attempts);
+                books.ledger.settle_launch(&app.id);
                 let failed = AppLaunchFailed {
                     app_id: app.id.clone(),
                     app_name: app.name.clone(),

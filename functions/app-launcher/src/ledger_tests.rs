@@ -340,3 +340,18 @@ async fn an_app_the_planner_made_but_the_accepted_plan_no_longer_names_is_not_la
     let summary = handle(schedule_event(), context).await.unwrap();
     assert_eq!((launch.num_calls(), summary.manual), (0, 1));
 }
+
+#[tokio::test]
+async fn a_launch_a_cut_off_launcher_made_is_announced_by_the_next_once() {
+    let bucket = MemoryBucket::default();
+    let mut ledger = LaunchLedger::default();
+    ledger.claim_launch(&AppId::from("app-1"));
+    bucket.put(LEDGER_KEY, serde_json::to_vec(&ledger).unwrap());
+    // LaunchApp went through, then the invocation was cut off: SMS shows it launching.
+    let (summary, events, launches) = invoke(&bucket, 2, Status::LaunchPending, None).await;
+    assert_eq!((launches, summary.launches_recovered), (0, 1));
+    assert_eq!(events.detail_types(), ["AppReady", "AppLaunched"]);
+    assert_eq!(events.of_type("AppLaunched")[0]["attempt"], 1);
+    let (_, events, _) = invoke(&bucket, 2, Status::Launched, None).await;
+    assert!(events.all().is_empty(), "announced once: {:?}", events.all());
+}

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use autopilot_core::app_cache::AppCache;
 use autopilot_core::artifacts;
 use autopilot_core::config::AppLauncherConfig;
-use autopilot_core::events::ReplicationRunCompleted;
+use autopilot_core::events::{AppLaunched, AppReady, OutgoingEvent, ReplicationRunCompleted};
 use autopilot_core::launches::LaunchLedger;
 use autopilot_core::model::{AppId, AppLaunchStatus, AppStatus};
 use autopilot_core::outbox::{self, StateObject};
@@ -73,6 +73,8 @@ pub struct Summary {
     pub manual: usize,
     /// Ready apps waiting for the applications they depend on.
     pub waiting_for_dependencies: usize,
+    /// Launches a cut-off invocation made without announcing them, announced now.
+    pub launches_recovered: usize,
     /// Ready apps left alone because their launch budget is spent.
     pub launch_budget_spent: usize,
     pub outside_launch_window: usize,
@@ -101,7 +103,9 @@ pub async fn handle(
     };
     let mut ledger: LaunchLedger =
         artifacts::load_json(&context.s3, bucket, LEDGER_KEY, "app-launcher ledger").await?;
+    let mut stored = ledger.clone();
     let summaries = sms_api::app_summaries(&context.sms).await?.items;
+    summary.launches_recovered = announce_unsettled(&mut ledger, &summaries, summary.dry_run);
     let candidates = candidates(&summaries);
     summary.apps = summaries.len();
     summary.candidates = candidates.len();
@@ -114,8 +118,17 @@ pub async fn handle(
             ledger: &mut ledger,
             summary: &mut summary,
         };
-        consider(&context, &summaries, candidates, books, object).await?
+        consider(
+            &context,
+            &summaries,
+            candidates,
+            books,
+            (object, &mut stored),
+        )
+        .await?
     };
+    // Stored before publishing: the events go out even if this invocation dies now.
+    store_if_changed(object, &mut stored, &ledger).await?;
 
     let delivery = outbox::publish(&context.publisher, object, &mut ledger).await?;
     (summary.events_published, summary.events_deferred) = (delivery.published, delivery.deferred);
@@ -133,11 +146,10 @@ async fn consider(
     summaries: &[AppSummary],
     candidates: Vec<(AppId, AppSummary)>,
     mut books: Books<'_>,
-    object: StateObject<'_>,
+    (object, stored): (StateObject<'_>, &mut LaunchLedger),
 ) -> Result<Vec<autopilot_core::AwsCallError>, AutopilotError> {
     let bucket = &context.config.artifacts_bucket;
     let assessed = assess::assess_all(context, summaries, candidates).await?;
-    let mut stored = books.ledger.clone();
     let plan: ResolvedPlan =
         artifacts::load_json(&context.s3, bucket, RESOLVED_KEY, "resolved plan").await?;
     let launched = launched_names(summaries);
@@ -150,14 +162,14 @@ async fn consider(
     let decided = decide::decide(books.reborrow(), assessed, &rules);
     let mut errors = decided.errors;
     // Claimed before LaunchApp: a launcher cut off after the call still counts it.
-    store_if_changed(object, &mut stored, books.ledger).await?;
+    store_if_changed(object, stored, books.ledger).await?;
     let results = launch::launch_all(context, decided.launches).await;
     errors.extend(launch::record(
         books.reborrow(),
         results,
         context.config.launch_max_attempts,
     ));
-    store_if_changed(object, &mut stored, books.ledger).await?;
+    store_if_changed(object, stored, books.ledger).await?;
     Ok(errors)
 }
 
@@ -186,6 +198,48 @@ fn trigger(incoming: &Incoming) -> Result<String, AutopilotError> {
         )),
         None => Err(incoming.unexpected("scheduled events and ReplicationRunCompleted")),
     }
+}
+
+/// Announces the launches a launcher cut off between LaunchApp and recording it made:
+/// the app shows launching or launched while its claim has no recorded outcome.
+fn announce_unsettled(ledger: &mut LaunchLedger, summaries: &[AppSummary], dry_run: bool) -> usize {
+    let mut announced = 0;
+    for listed in summaries {
+        let status = listed
+            .launch_status()
+            .map(|s| AppLaunchStatus::from_wire(s.as_str()));
+        let launching = status.is_some_and(|s| {
+            s.is_launched()
+                || matches!(
+                    s,
+                    AppLaunchStatus::LaunchPending | AppLaunchStatus::LaunchInProgress
+                )
+        });
+        let Some(id) = listed.app_id().filter(|_| launching).map(AppId::from) else {
+            continue;
+        };
+        let Some(attempt) = ledger.take_unsettled(&id) else {
+            continue;
+        };
+        tracing::info!(app = %id, attempt, "a launch made by a cut-off invocation, announced now");
+        let servers = u32::try_from(listed.total_servers().unwrap_or(0)).unwrap_or(0);
+        let app_name = listed.name().map(str::to_owned);
+        let ready = AppReady {
+            app_id: id.clone(),
+            app_name: app_name.clone(),
+            servers,
+        };
+        let launched = AppLaunched {
+            app_id: id,
+            app_name,
+            servers,
+            attempt,
+        };
+        ledger.outbox.push(OutgoingEvent::new(ready, dry_run));
+        ledger.outbox.push(OutgoingEvent::new(launched, dry_run));
+        announced += 1;
+    }
+    announced
 }
 
 /// Names of the listed apps that are launched, for dependencies.
