@@ -353,5 +353,9 @@ async fn a_launch_a_cut_off_launcher_made_is_announced_by_the_next_once() {
     assert_eq!(events.detail_types(), ["AppReady", "AppLaunched"]);
     assert_eq!(events.of_type("AppLaunched")[0]["attempt"], 1);
     let (_, events, _) = invoke(&bucket, 2, Status::Launched, None).await;
-    assert!(events.all().is_empty(), "announced once: {:?}", events.all());
+    assert!(
+        events.all().is_empty(),
+        "announced once: {:?}",
+        events.all()
+    );
 }
