@@ -51,6 +51,7 @@ pub fn summary_text(report: &WaveReport) -> String {
             app.held_by.as_deref().unwrap_or("")
         );
     }
+    plan_text(report, &mut out);
     let _ = writeln!(out, "\nFailures");
     if report.failures.is_empty() {
         let _ = writeln!(out, "  none");
@@ -96,10 +97,55 @@ pub fn summary_text(report: &WaveReport) -> String {
     out
 }
 
+/// The planner's part of the summary: each version of the plan and what became of it,
+/// then every change; nothing when the wave had no plan.
+fn plan_text(report: &WaveReport, out: &mut String) {
+    let plan = &report.plan;
+    if plan.versions.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nWave plan");
+    for version in &plan.versions {
+        let verdict = match &version.refused {
+            None => "accepted".to_owned(),
+            Some(problems) => format!("refused, {} problems", problems.len()),
+        };
+        let _ = writeln!(
+            out,
+            "  version {} put in place at {}: {verdict}",
+            short_version(&version.version),
+            version.time
+        );
+        for problem in version.refused.iter().flatten() {
+            let _ = writeln!(out, "    - {problem}");
+        }
+    }
+    for step in &plan.steps {
+        let _ = writeln!(
+            out,
+            "  {} {:<14} {:<16} {}",
+            step.time, step.detail_type, step.app, step.what
+        );
+    }
+}
+
+/// A plan version's digest, shortened as git shortens commits.
+fn short_version(version: &str) -> &str {
+    version.get(..12).unwrap_or(version)
+}
+
 /// One progress line, for terminals and logs alike.
 pub fn progress_line(progress: &Progress) -> String {
+    let plan = if progress.plan_versions == 0 {
+        String::new()
+    } else {
+        format!(
+            "  plan v{} ({} changes)",
+            progress.plan_versions, progress.plan_changes
+        )
+    };
     format!(
-        "{} +{:>5} min  discovered {:>4}  replicating {:>4}  replicated {:>4}  failed {:>3}  launched {}/{}",
+        "{} +{:>5} min  discovered {:>4}  replicating {:>4}  replicated {:>4}  failed {:>3}  launched {}/{}{plan}",
         progress.time,
         progress.elapsed_minutes,
         progress.discovered,
@@ -249,6 +295,7 @@ pub fn html_report(report: &WaveReport) -> String {
     let failures = failure_rows(report);
     let calls = call_rows(report);
     let decisions = decision_rows(report);
+    let plan = plan_section(report);
     format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>sms-autopilot wave report: {name}</title>
@@ -265,7 +312,7 @@ th{{background:#f3f4f6}}.verdict{{font-weight:bold;color:{colour}}}ul{{margin:0;
 {svg}
 <h2>Apps</h2>
 <table id="apps"><tr><th>name</th><th>id</th><th>members</th><th>completed runs</th><th>launch status</th><th>launched at</th><th>note</th></tr>{apps}</table>
-<h2>Failures</h2>
+{plan}<h2>Failures</h2>
 <p id="detection">{detection}</p>
 <table id="failures"><tr><th>job</th><th>server</th><th>state</th><th>alerted at</th><th>final state</th><th>what was done</th></tr>{failures}</table>
 <h2>SMS calls</h2>
@@ -317,6 +364,51 @@ fn app_rows(report: &WaveReport) -> String {
         );
     }
     apps
+}
+
+/// The wave plan's versions and the planner's changes, as two tables; nothing when the
+/// wave had no plan.
+fn plan_section(report: &WaveReport) -> String {
+    let plan = &report.plan;
+    if plan.versions.is_empty() {
+        return String::new();
+    }
+    let mut versions = String::new();
+    for version in &plan.versions {
+        let verdict = match &version.refused {
+            None => "accepted".to_owned(),
+            Some(problems) => format!(
+                "refused<ul>{}</ul>",
+                problems
+                    .iter()
+                    .map(|p| format!("<li>{}</li>", escape(p)))
+                    .collect::<String>()
+            ),
+        };
+        let _ = write!(
+            versions,
+            "<tr><td>{}</td><td>{}</td><td>{verdict}</td></tr>",
+            escape(&version.time),
+            escape(short_version(&version.version)),
+        );
+    }
+    let mut steps = String::new();
+    for step in &plan.steps {
+        let _ = write!(
+            steps,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&step.time),
+            escape(&step.detail_type),
+            escape(&step.app),
+            escape(&step.what)
+        );
+    }
+    format!(
+        r#"<h2>Wave plan</h2>
+<table id="plan-versions"><tr><th>put in place</th><th>version</th><th>verdict</th></tr>{versions}</table>
+<table id="plan"><tr><th>time</th><th>detail-type</th><th>application</th><th>what the planner did</th></tr>{steps}</table>
+"#
+    )
 }
 
 /// One table row per failure, with what was done.

@@ -409,7 +409,7 @@ async fn connector_health_periods_block_job_creation() {
 
 #[tokio::test]
 async fn apps_launch_terminate_and_template_rules() {
-    let emu = imported(Scenario::default_scenario()).await;
+    let emu = imported(Scenario::hand_made_apps()).await;
     let apps = call(&emu, "ListApps", json!({}));
     let reporting = apps["apps"]
         .as_array()

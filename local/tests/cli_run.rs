@@ -61,20 +61,15 @@ fn the_default_wave_converges_and_reports_what_happened() {
             app["heldBy"].as_str().unwrap_or("").to_owned(),
         )
     };
-    for launched in ["shop", "payments"] {
+    // The plan brings every application; its dependency, manual app and app
+    // replication play out, and intranet's refused launch configuration is fixed by the
+    // plan's second version.
+    for launched in ["shop", "payments", "intranet"] {
         assert_eq!(status(launched).0, "LAUNCHED", "{launched}");
         assert!(stdout.contains(launched));
     }
-    // The default scenario gives intranet no launch configuration: SMS launches
-    // nothing without one, so the wave holds it, saying why.
-    assert_eq!(status("intranet").0, "READY_FOR_CONFIGURATION");
     assert!(
-        status("intranet").1.contains("no launch configuration"),
-        "{:?}",
-        status("intranet")
-    );
-    assert!(
-        status("reporting").1.contains("opted out"),
+        status("reporting").1.contains("manual"),
         "{:?}",
         status("reporting")
     );
@@ -85,7 +80,7 @@ fn the_default_wave_converges_and_reports_what_happened() {
         status("office")
     );
     assert_eq!(
-        summary["smsCalls"]["LaunchApp"], 2,
+        summary["smsCalls"]["LaunchApp"], 3,
         "one LaunchApp per launched app"
     );
     let failures = summary["failures"].as_array().unwrap();
@@ -95,24 +90,52 @@ fn the_default_wave_converges_and_reports_what_happened() {
         .any(|f| f["finalState"] == "ACTIVE"
             && f["actions"].to_string().contains("onDemandRunStarted")));
 
+    // The planner's work: in the progress lines, the summary and summary.json.
+    assert!(stdout.contains("plan v2 ("), "{stdout}");
+    assert!(stdout.contains("\nWave plan\n"), "{stdout}");
+    assert!(
+        stdout.contains("payments         created with 4 servers"),
+        "{stdout}"
+    );
+    let versions = summary["plan"]["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    assert!(
+        versions.iter().all(|v| v["refused"].is_null()),
+        "{versions:?}"
+    );
+    let steps = summary["plan"]["steps"].as_array().unwrap();
+    let created = steps
+        .iter()
+        .filter(|s| {
+            s["detailType"] == "AppPlanned" && s["what"].as_str().unwrap().starts_with("created")
+        })
+        .count();
+    assert_eq!(created, 5, "{steps:?}");
+
     // Every launch decision and failure alert is in the event log, once.
     let log = std::fs::read_to_string(out.path().join("events.jsonl")).unwrap();
-    let count = |detail_type: &str| {
+    let events = |detail_type: &str| -> Vec<Value> {
         log.lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .filter(|e| e["event"]["detail-type"] == detail_type)
-            .count()
+            .map(|e| e["event"]["detail"].clone())
+            .collect()
     };
-    assert_eq!(count("AppLaunched"), 2);
+    let count = |detail_type: &str| events(detail_type).len();
+    assert_eq!(count("AppLaunched"), 3);
     assert_eq!(count("ReplicationJobFailed"), 2);
-    // A template needs a launch configuration: shop's and payments', and reporting's,
-    // which a person launches (it is opted out) and which is announced ready for it.
-    assert_eq!(count("TemplateGenerated"), 3);
+    let held = events("AppLaunchHeld");
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0]["appName"], "intranet");
+    assert_eq!(held[0]["launchStatus"], "CONFIGURATION_INVALID");
+    // A template needs a valid launch configuration: the three launched apps', and
+    // reporting's, which a person launches and which is announced ready for it.
+    assert_eq!(count("TemplateGenerated"), 4);
     assert_eq!(
         std::fs::read_dir(out.path().join("templates/apps"))
             .unwrap()
             .count(),
-        3,
+        4,
         "one archived template per configured app"
     );
 
@@ -161,6 +184,8 @@ fn render_in_chromium(report: &Path) {
         "five series drawn"
     );
     assert!(rendered.contains(">LAUNCHED<"), "{rendered}");
+    assert!(rendered.contains("<table id=\"plan\""), "{rendered}");
+    assert!(rendered.contains("launch configuration put"), "{rendered}");
     assert!(
         !console.contains("CONSOLE") && !console.contains("Uncaught"),
         "console errors: {console}"

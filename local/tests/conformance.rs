@@ -180,7 +180,7 @@ fn paginated_operations_match_the_paginators_file() {
 /// (or a modelled error), which checks our JSON against the SDK's deserialisers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_implemented_operation_round_trips_through_the_sdk() {
-    let emu = common::start(Scenario::default_scenario()).await;
+    let emu = common::start(Scenario::hand_made_apps()).await;
     let sms = common::sms(&emu).await;
     let now = || aws_sdk_sms::primitives::DateTime::from_secs(emu.now().timestamp());
     sms.get_connectors()

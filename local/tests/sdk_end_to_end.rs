@@ -36,7 +36,7 @@ async fn job_state(sms: &aws_sdk_sms::Client, id: &str) -> aws_sdk_sms::types::R
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whole_flow_through_the_real_sdk() {
-    let emu = common::start(Scenario::default_scenario()).await;
+    let emu = common::start(Scenario::hand_made_apps()).await;
     let mut events = emu.subscribe_events();
     let sms = common::sms(&emu).await;
     let s3 = common::s3(&emu).await;
@@ -74,7 +74,7 @@ async fn whole_flow_through_the_real_sdk() {
         .collect::<Result<Vec<_>, _>>()
         .await
         .expect("paginate servers");
-    let scenario = Scenario::default_scenario();
+    let scenario = Scenario::hand_made_apps();
     let visible_now = scenario
         .servers
         .iter()

@@ -1,7 +1,8 @@
-//! A whole wave of the default scenario, played with the real handlers on the wiring of
-//! `infra/template.yaml`: it must converge, launch every launchable app exactly once and
-//! only after all its members completed, hold the app that has no launch configuration,
-//! and alert each failure exactly once; under either reading of an unconfigured launch.
+//! Whole waves of the default estate, played with the real handlers on the wiring of
+//! `infra/template.yaml`, with its wave plan and with its applications made by hand:
+//! each must converge, launch every launchable app exactly once and only after all its
+//! members completed, hold the app whose launch configuration SMS refuses or lacks, and
+//! alert each failure exactly once; under either reading of an unconfigured launch.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -86,9 +87,82 @@ fn details(
         .collect()
 }
 
+/// The time of the first event of `detail_type` for app `name`.
+fn first_time(report: &autopilot_local::wave::WaveReport, detail_type: &str, name: &str) -> String {
+    report
+        .log
+        .iter()
+        .find_map(|entry| match entry {
+            LogEntry::Event { time, event, .. }
+                if event["detail-type"] == detail_type && event["detail"]["appName"] == name =>
+            {
+                Some(time.clone())
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no {detail_type} for {name}"))
+}
+
+/// The default wave: its plan brings the applications, the planner creates and
+/// configures them, shop is replicated by app replication and launched only once
+/// payments is, reporting is left to a person, and intranet's launch configuration,
+/// refused by SMS, is held and reported once, then launched once the plan is fixed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_default_wave_converges() {
+async fn the_default_wave_plays_its_plan() {
     let report = converges(Scenario::default_scenario()).await;
+    let created: Vec<&str> = report
+        .plan
+        .steps
+        .iter()
+        .filter(|s| s.detail_type == "AppPlanned" && s.what.starts_with("created"))
+        .map(|s| s.app.as_str())
+        .collect();
+    assert_eq!(
+        created,
+        ["payments", "shop", "reporting", "intranet", "office"]
+    );
+    let launched = events_by_app(&report, "AppLaunched");
+    assert_eq!(
+        launched.keys().collect::<Vec<_>>(),
+        ["intranet", "payments", "shop"]
+    );
+    assert_eq!(launched.values().max(), Some(&1), "{launched:?}");
+    assert!(
+        first_time(&report, "AppLaunched", "payments")
+            <= first_time(&report, "AppLaunched", "shop"),
+        "shop depends on payments"
+    );
+    // shop's servers are replicated by StartAppReplication, never by standalone jobs.
+    assert_eq!(report.sms_calls.get("StartAppReplication"), Some(&1));
+    assert!(details(&report, "ReplicationJobCreated")
+        .iter()
+        .all(|d| !d["vmName"].as_str().unwrap().starts_with("shop-")));
+    let reporting = report.apps.iter().find(|a| a.name == "reporting").unwrap();
+    assert_eq!(reporting.launch_status, "READY_FOR_LAUNCH");
+    assert_eq!(
+        events_by_app(&report, "AppReady").get("reporting"),
+        Some(&1)
+    );
+    let held = details(&report, "AppLaunchHeld");
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0]["appName"], "intranet");
+    assert_eq!(held[0]["launchStatus"], "CONFIGURATION_INVALID");
+    assert!(held[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("subnet-0d1b2c3d4e5f60718"));
+    let fixed = &report.plan.versions[1].time;
+    assert!(&first_time(&report, "AppLaunched", "intranet") > fixed);
+}
+
+/// A user who made the applications by hand before the wave: no plan, the launcher
+/// works on the apps it finds, holds the one without a launch configuration and
+/// announces the opted-out one ready without launching it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wave_of_hand_made_apps_converges() {
+    let report = converges(Scenario::hand_made_apps()).await;
+    assert!(report.plan.versions.is_empty());
+    assert_eq!(report.sms_calls.get("CreateApp"), None);
     let intranet = report
         .apps
         .iter()
@@ -109,13 +183,17 @@ async fn the_default_wave_converges() {
     assert!(held[0]["reason"].as_str().unwrap().contains("3 servers"));
     let launched = events_by_app(&report, "AppLaunched");
     assert_eq!(launched.values().max(), Some(&1), "{launched:?}");
+    assert_eq!(
+        events_by_app(&report, "AppReady").get("reporting"),
+        Some(&1)
+    );
 }
 
 /// A launch that fails is alerted once and made again; one that keeps failing is
 /// given up when the launch budget (the template's default of two) is spent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_launches_are_alerted_once_and_retried_within_the_budget() {
-    let mut scenario = Scenario::default_scenario();
+    let mut scenario = Scenario::hand_made_apps();
     for app in &mut scenario.apps {
         app.launch_failures = match app.name.as_str() {
             "shop" => 1,
@@ -158,7 +236,7 @@ async fn failed_launches_are_alerted_once_and_retried_within_the_budget() {
 /// must do just as well: they never try, so nothing fails.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_wave_converges_under_the_other_launch_reading() {
-    let mut scenario = Scenario::default_scenario();
+    let mut scenario = Scenario::hand_made_apps();
     scenario.readings.unconfigured_launch =
         autopilot_local::scenario::UnconfiguredLaunch::FailsLater;
     let report = converges(scenario).await;

@@ -265,7 +265,8 @@ pub struct AppLaunchFailed {
 }
 
 /// An app whose members are all replicated is not launched: SMS launches nothing
-/// without a valid launch configuration. Sent once per app and reason.
+/// without a valid launch configuration, or an application it depends on is left to a
+/// person (manual, or its launch budget spent). Sent once per app and reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AppLaunchHeld {
@@ -273,7 +274,8 @@ pub struct AppLaunchHeld {
     pub app_name: Option<String>,
     /// The app's launch status, as SMS reported it.
     pub launch_status: String,
-    /// What is missing, naming the servers or the service's own message.
+    /// What is missing, naming the servers or the service's own message, or the
+    /// applications it waits for.
     pub reason: String,
 }
 

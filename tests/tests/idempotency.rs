@@ -216,7 +216,9 @@ impl Harness {
 async fn replayed_events_and_concurrent_sweeps_create_no_second_job_or_launch() {
     let wall = Instant::now();
     let wiring = common::wiring();
-    let scenario = Scenario::default_scenario();
+    // The estate with its applications made by hand: this harness plays no wave plan
+    // (the planner's own duplicates are in planner_idempotency.rs).
+    let scenario = Scenario::hand_made_apps();
     let emulator = Emulator::start(scenario.clone(), EmulatorOptions::default())
         .await
         .expect("emulator starts");

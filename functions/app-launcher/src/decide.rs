@@ -4,8 +4,6 @@
 //! on and for its window, and claim the launches to make (the claims are stored before
 //! LaunchApp is called).
 
-use std::collections::BTreeSet;
-
 use autopilot_core::config::AppLauncherConfig;
 use autopilot_core::events::{AppLaunchFailed, AppLaunchHeld, AppReady, OutgoingEvent};
 use autopilot_core::launches::LaunchLedger;
@@ -18,6 +16,7 @@ use autopilot_core::AwsCallError;
 use chrono::{DateTime, Utc};
 
 use crate::assess::Assessed;
+use crate::dependencies::Dependencies;
 use crate::Summary;
 
 /// A launch claimed in the ledger, to be made.
@@ -56,8 +55,8 @@ pub struct Rules<'a> {
     pub now: DateTime<Utc>,
     /// The accepted wave plan (empty without one).
     pub plan: &'a ResolvedPlan,
-    /// Names of the applications this invocation's listing shows launched.
-    pub launched: &'a BTreeSet<String>,
+    /// Where the applications others depend on stand.
+    pub dependencies: &'a Dependencies,
 }
 
 impl Rules<'_> {
@@ -113,10 +112,11 @@ pub fn decide(books: Books<'_>, assessed: Vec<Assessed>, rules: &Rules<'_>) -> D
             }
             AppReadiness::NotLaunchable { .. } => summary.not_launchable += 1,
         }
-        books.ledger.clear_hold(&app.id);
         if readiness == AppReadiness::Ready {
             let launch = decide_launch(&mut *books.ledger, summary, app, rules);
             decisions.launches.extend(launch);
+        } else {
+            books.ledger.clear_hold(&app.id);
         }
     }
     decisions
@@ -125,7 +125,7 @@ pub fn decide(books: Books<'_>, assessed: Vec<Assessed>, rules: &Rules<'_>) -> D
 /// A hold, reported once per reason.
 fn report_hold(ledger: &mut LaunchLedger, summary: &mut Summary, app: &App, reason: String) {
     if ledger.report_hold(&app.id, &reason) {
-        tracing::warn!(app = %app.id, reason = %reason, "replicated, but SMS cannot launch it");
+        tracing::warn!(app = %app.id, reason = %reason, "replicated, but held");
         summary.holds_reported += 1;
         let held = AppLaunchHeld {
             app_id: app.id.clone(),
@@ -178,19 +178,12 @@ fn decide_launch(
     } else {
         ledger.may_launch(&app.id, max_attempts)
     };
-    let waiting_for: Vec<&String> = policy
-        .map(|p| {
-            p.depends_on
-                .iter()
-                .filter(|d| !rules.launched.contains(*d))
-                .collect()
-        })
-        .unwrap_or_default();
-    if !waiting_for.is_empty() {
-        tracing::info!(app = %app.id, waiting_for = ?waiting_for, "ready, waiting for the applications it depends on");
-        summary.waiting_for_dependencies += 1;
-        return None;
+    if let Some(policy) = policy {
+        if wait_for_dependencies(ledger, summary, &app, policy, rules.dependencies) {
+            return None;
+        }
     }
+    ledger.clear_hold(&app.id);
     if by_hand {
         summary.manual += 1;
         announce_ready(ledger, summary, &app);
@@ -214,6 +207,45 @@ fn decide_launch(
         ledger.claim_launch(&app.id)
     };
     Some(Launch { app, attempt })
+}
+
+/// Whether a ready app waits for applications it depends on; one that waits for an
+/// application left to a person is reported held, once.
+fn wait_for_dependencies(
+    ledger: &mut LaunchLedger,
+    summary: &mut Summary,
+    app: &App,
+    policy: &AppPolicy,
+    dependencies: &Dependencies,
+) -> bool {
+    let waiting_for: Vec<&String> = policy
+        .depends_on
+        .iter()
+        .filter(|d| !dependencies.launched(d))
+        .collect();
+    if waiting_for.is_empty() {
+        return false;
+    }
+    summary.waiting_for_dependencies += 1;
+    let stuck: Vec<String> = waiting_for
+        .iter()
+        .filter_map(|d| {
+            dependencies
+                .left_to_a_person(d)
+                .map(|why| format!("{d} ({why})"))
+        })
+        .collect();
+    if stuck.is_empty() {
+        tracing::info!(app = %app.id, waiting_for = ?waiting_for, "ready, waiting for the applications it depends on");
+        ledger.clear_hold(&app.id);
+    } else {
+        let reason = format!(
+            "it waits for applications the autopilot will not launch: {}",
+            stuck.join(", ")
+        );
+        report_hold(ledger, summary, app, reason);
+    }
+    true
 }
 
 /// The app's window (the plan's, else the launcher's) is open, or there is none.

@@ -359,3 +359,97 @@ async fn a_launch_a_cut_off_launcher_made_is_announced_by_the_next_once() {
         events.all()
     );
 }
+
+/// billing (ready, app-1) and the application it depends on, `reporting`, planned
+/// manual and shown in `status`; returns the summary, events and LaunchApp calls.
+async fn invoke_beside_manual_dependency(
+    bucket: &MemoryBucket,
+    status: Status,
+) -> (Summary, testing::PublishedEvents, usize) {
+    let (rules, launch) = sms(Status::ReadyForLaunch, None);
+    let listing = mock!(aws_sdk_sms::Client::list_apps).then_output(move || {
+        let reporting = AppSummary::builder()
+            .app_id("app-2")
+            .name("reporting")
+            .launch_status(status.clone())
+            .build();
+        ListAppsOutput::builder()
+            .apps(summary(Status::ReadyForLaunch, None))
+            .apps(reporting)
+            .build()
+    });
+    let (context, events) = testing::context::<_, AppCache>(
+        config(2),
+        testing::mock_sms(&[&listing, &rules[1], &rules[2], &launch]),
+        bucket.client().0,
+    );
+    let summary = handle(schedule_event(), context).await.unwrap();
+    (summary, events, launch.num_calls())
+}
+
+#[tokio::test]
+async fn an_application_waiting_for_one_left_to_a_person_is_reported_held_once() {
+    use autopilot_core::plan::resolved::{AppPolicy, ResolvedPlan, RESOLVED_KEY};
+    let bucket = MemoryBucket::default();
+    let mut plan = ResolvedPlan::default();
+    plan.apps.insert(
+        "billing".into(),
+        AppPolicy {
+            depends_on: vec!["reporting".into()],
+            ..Default::default()
+        },
+    );
+    plan.apps.insert(
+        "reporting".into(),
+        AppPolicy {
+            launch: autopilot_core::plan::LaunchMode::Manual,
+            ..Default::default()
+        },
+    );
+    bucket.put(RESOLVED_KEY, serde_json::to_vec(&plan).unwrap());
+
+    let (summary, events, launches) =
+        invoke_beside_manual_dependency(&bucket, Status::LaunchPending).await;
+    assert_eq!((launches, summary.holds_reported), (0, 1));
+    let held = events.of_type("AppLaunchHeld");
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0]["appName"], "billing");
+    assert_eq!(
+        held[0]["reason"],
+        "it waits for applications the autopilot will not launch: reporting (a person launches it)"
+    );
+    let (_, events, launches) =
+        invoke_beside_manual_dependency(&bucket, Status::LaunchPending).await;
+    assert_eq!(launches, 0);
+    assert!(events.all().is_empty(), "reported once");
+
+    // The person launched reporting: billing goes.
+    let (summary, _, launches) = invoke_beside_manual_dependency(&bucket, Status::Launched).await;
+    assert_eq!((launches, summary.launched), (1, 1));
+}
+
+#[test]
+fn a_dependency_whose_launch_budget_is_spent_is_left_to_a_person() {
+    use crate::dependencies::Dependencies;
+    use autopilot_core::plan::resolved::ResolvedPlan;
+    let listing = [AppSummary::builder()
+        .app_id("app-1")
+        .name("billing")
+        .launch_status(Status::LaunchFailed)
+        .build()];
+    let plan = ResolvedPlan::default();
+    let mut ledger = LaunchLedger::default();
+    let id = AppId::from("app-1");
+    ledger.claim_launch(&id);
+    ledger.failed_launch(&id, "first failure", 2);
+    let one_spent = Dependencies::of(&listing, &plan, &ledger, 2);
+    assert_eq!(one_spent.left_to_a_person("billing"), None, "one more try");
+    ledger.claim_launch(&id);
+    ledger.failed_launch(&id, "second failure", 2);
+    let spent = Dependencies::of(&listing, &plan, &ledger, 2);
+    assert_eq!(
+        spent.left_to_a_person("billing"),
+        Some("its launch failed 2 times, the launch budget is spent")
+    );
+    assert!(!spent.launched("billing"));
+}

@@ -3,8 +3,10 @@
 //! opted out by tag or planned `manual` (those are announced ready once, for their
 //! templates), never one SMS cannot launch, never before the applications the plan says
 //! it depends on are launched, and only inside its launch window (the plan's, else
-//! `LAUNCH_WINDOW`) when one is set. An app that is replicated but has no valid launch configuration is
-//! reported once (`AppLaunchHeld`, naming what is missing); a launch that fails or is
+//! `LAUNCH_WINDOW`) when one is set. An app that is replicated but has no valid launch
+//! configuration, or waits for an application the autopilot will not launch (manual, or
+//! its launch budget spent), is reported once (`AppLaunchHeld`, saying why); a launch
+//! that fails or is
 //! refused is alerted once (`AppLaunchFailed`) and tried again within the launch
 //! budget.
 //!
@@ -35,9 +37,11 @@ use serde_json::Value;
 
 mod assess;
 mod decide;
+mod dependencies;
 mod launch;
 
 use decide::{Books, Rules};
+use dependencies::Dependencies;
 
 /// Where the ledger lives in the artifacts bucket.
 pub const LEDGER_KEY: &str = "state/app-launcher/ledger.json";
@@ -152,12 +156,17 @@ async fn consider(
     let assessed = assess::assess_all(context, summaries, candidates).await?;
     let plan: ResolvedPlan =
         artifacts::load_json(&context.s3, bucket, RESOLVED_KEY, "resolved plan").await?;
-    let launched = launched_names(summaries);
+    let dependencies = Dependencies::of(
+        summaries,
+        &plan,
+        books.ledger,
+        context.config.launch_max_attempts,
+    );
     let rules = Rules {
         config: &context.config,
         now: context.now(),
         plan: &plan,
-        launched: &launched,
+        dependencies: &dependencies,
     };
     let decided = decide::decide(books.reborrow(), assessed, &rules);
     let mut errors = decided.errors;
@@ -240,18 +249,6 @@ fn announce_unsettled(ledger: &mut LaunchLedger, summaries: &[AppSummary], dry_r
         announced += 1;
     }
     announced
-}
-
-/// Names of the listed apps that are launched, for dependencies.
-fn launched_names(summaries: &[AppSummary]) -> std::collections::BTreeSet<String> {
-    summaries
-        .iter()
-        .filter(|s| {
-            s.launch_status()
-                .is_some_and(|status| AppLaunchStatus::from_wire(status.as_str()).is_launched())
-        })
-        .filter_map(|s| s.name().map(str::to_owned))
-        .collect()
 }
 
 /// The listed apps whose launch status allows a launch, or would once configured, and

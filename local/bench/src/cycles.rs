@@ -1,4 +1,5 @@
-//! SMS calls and peak memory of one cycle of each function over a generated catalog,
+//! SMS calls and peak memory of one cycle of each function over a generated catalog
+//! (the app-planner's in `planning`, over the same catalog with a plan),
 //! each a separate cold start, against the lower bound the bench works out itself: the
 //! pages of the list operations the function must make, the GetApp reads of app
 //! versions no earlier invocation shared, and one call per action.
@@ -21,11 +22,11 @@ use crate::world::{World, PAGE};
 pub const SEED: u64 = 7;
 
 /// A list operation and the key of its items.
-type List = (&'static str, &'static str);
+pub type List = (&'static str, &'static str);
 const CONNECTORS: List = ("GetConnectors", "connectorList");
-const SERVERS: List = ("GetServers", "serverList");
+pub const SERVERS: List = ("GetServers", "serverList");
 const JOBS: List = ("GetReplicationJobs", "replicationJobList");
-const APPS: List = ("ListApps", "apps");
+pub const APPS: List = ("ListApps", "apps");
 
 /// Which apps a function must know the members of.
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +59,9 @@ pub struct Cycle {
     /// invocation has read and shared, plus remembered apps read again before LaunchApp.
     pub first_reads: u64,
     pub rereads_before_launch: u64,
+    /// GetAppLaunchConfiguration calls the bound allows: the app-planner's reads of the
+    /// apps it has not found as planned since their last change.
+    pub configuration_reads: u64,
     pub events: u64,
 }
 
@@ -70,7 +74,11 @@ impl Cycle {
     /// version not read before, plus one call per action.
     pub fn bound(&self) -> u64 {
         let pages: usize = self.lists.iter().map(|(_, _, pages)| pages).sum();
-        pages as u64 + self.first_reads + self.rereads_before_launch + self.actions()
+        pages as u64
+            + self.first_reads
+            + self.rereads_before_launch
+            + self.configuration_reads
+            + self.actions()
     }
 
     pub fn actions(&self) -> u64 {
@@ -97,6 +105,9 @@ impl Cycle {
             if op == "GetApp" {
                 allowed += (self.first_reads + self.rereads_before_launch) as usize;
             }
+            if op == "GetAppLaunchConfiguration" {
+                allowed += self.configuration_reads as usize;
+            }
             let over = n as i64 - allowed as i64;
             if over != 0 {
                 excess.push((op.clone(), over));
@@ -116,7 +127,7 @@ pub fn pages(items: usize) -> usize {
 }
 
 /// What the bench reads of the remembered apps and the launched ones.
-struct AppIndex;
+pub(crate) struct AppIndex;
 
 impl AppIndex {
     /// Ids of the apps of `scope` in `listed` (ListApps), split into those whose current
@@ -127,37 +138,14 @@ impl AppIndex {
         scope: AppScope,
         listed: &[Value],
     ) -> Measured<(BTreeSet<String>, BTreeSet<String>)> {
-        let path = world
-            .emulator
-            .s3_root()
-            .join(&world.artifacts_bucket)
-            .join(autopilot_core::app_cache::INDEX_KEY);
-        let index: Value = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| MeasureError::Malformed {
-                path: path.display().to_string(),
-                problem: e.to_string(),
-            })?,
-            Err(_) => json!({ "apps": {} }),
-        };
-        let millis = |text: &Value| {
-            text.as_str()
-                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                .map(|t| t.timestamp_millis())
-        };
+        let index = world.state_file(autopilot_core::app_cache::INDEX_KEY)?;
         let (mut remembered, mut unremembered) = (BTreeSet::new(), BTreeSet::new());
         for app in listed {
             if !scope.contains(app) {
                 continue;
             }
             let id = app["appId"].as_str().unwrap_or_default().to_owned();
-            let listed_ms = app["lastModified"]
-                .as_f64()
-                .map(|s| (s * 1000.0).round() as i64);
-            let version = &index["apps"][&id]["version"];
-            let known = listed_ms.is_some()
-                && millis(&version["lastModified"]) == listed_ms
-                && version["totalServers"] == app["totalServers"]
-                && version["totalServerGroups"] == app["totalServerGroups"];
+            let known = Self::holds_version(&index, app);
             if known {
                 remembered.insert(id);
             } else {
@@ -165,6 +153,18 @@ impl AppIndex {
             }
         }
         Ok((remembered, unremembered))
+    }
+
+    /// Whether the shared index holds the version of `app` ListApps shows (same
+    /// lastModified and counts).
+    pub(crate) fn holds_version(index: &Value, app: &Value) -> bool {
+        let id = app["appId"].as_str().unwrap_or_default();
+        let version = &index["apps"][id]["version"];
+        let listed = listed_millis(app);
+        listed.is_some()
+            && version["lastModified"].as_str().and_then(rfc3339_millis) == listed
+            && version["totalServers"] == app["totalServers"]
+            && version["totalServerGroups"] == app["totalServerGroups"]
     }
 
     /// Ids of the apps in `listed` (ListApps) whose launch has begun or finished.
@@ -195,7 +195,9 @@ impl Bench<'_> {
         let world = World::start(Scenario::generate(servers, apps, SEED), &self.wiring).await?;
         let result = self.cycles_in(&world).await;
         world.shutdown().await;
-        result
+        let mut cycles = result?;
+        cycles.extend(self.planner_cycles(servers).await?);
+        Ok(cycles)
     }
 
     /// The cycles in wave order.
@@ -309,7 +311,7 @@ impl Bench<'_> {
         self.cycle(world, function, trigger, event, lists).await
     }
 
-    async fn cycle(
+    pub(crate) async fn cycle(
         &self,
         world: &World,
         function: &str,
@@ -354,9 +356,24 @@ impl Bench<'_> {
             lists: counted,
             first_reads: unremembered.len() as u64,
             rereads_before_launch: launched_now.intersection(&remembered).count() as u64,
+            configuration_reads: 0,
             events,
         })
     }
+}
+
+/// A listed app's lastModified (epoch seconds on the wire), in milliseconds.
+pub(crate) fn listed_millis(app: &Value) -> Option<i64> {
+    app["lastModified"]
+        .as_f64()
+        .map(|s| (s * 1000.0).round() as i64)
+}
+
+/// An RFC 3339 time, in milliseconds.
+pub(crate) fn rfc3339_millis(text: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.timestamp_millis())
 }
 
 /// The `ReplicationRunCompleted` event of the latest completed run of the app's first
@@ -412,6 +429,7 @@ mod tests {
             ],
             first_reads: 20,
             rereads_before_launch: 3,
+            configuration_reads: 0,
             events: 0,
         };
         assert_eq!(pages(0), 1);

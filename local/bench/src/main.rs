@@ -10,7 +10,7 @@
 //!
 //! One module per measurement: [`cold_start`], [`cycles`] (SMS calls and peak memory
 //! per cycle against the lower bound), [`timed`] (sweeps at scale under latency),
-//! [`convergence`], [`packages`], [`criterion`] (the core's decisions); [`table`] writes
+//! [`planning`] (the app-planner's cycles), [`convergence`], [`packages`], [`criterion`] (the core's decisions); [`table`] writes
 //! the Markdown. [`bench`] starts and invokes binaries, [`world`] is the local stand-in
 //! they run against.
 
@@ -24,6 +24,7 @@ mod error;
 mod machine;
 mod measure;
 mod packages;
+mod planning;
 mod table;
 mod timed;
 mod world;

@@ -295,6 +295,31 @@ fn packages_section(f: &Figures<'_>, out: &mut String, summary: &mut Vec<Target>
     });
 }
 
+/// The terms of a cycle's lower bound, as the table spells them.
+fn bound_terms(c: &Cycle) -> Vec<String> {
+    let mut bound: Vec<String> = c
+        .lists
+        .iter()
+        .map(|(op, items, pages)| format!("{op} ⌈{items}/{PAGE}⌉={pages}"))
+        .collect();
+    if c.first_reads > 0 {
+        bound.push(format!("GetApp {} first reads", c.first_reads));
+    }
+    if c.rereads_before_launch > 0 {
+        bound.push(format!(
+            "GetApp {} re-reads before LaunchApp",
+            c.rereads_before_launch
+        ));
+    }
+    if c.configuration_reads > 0 {
+        bound.push(format!(
+            "GetAppLaunchConfiguration {} apps not found as planned",
+            c.configuration_reads
+        ));
+    }
+    bound.push(format!("{} actions", c.actions()));
+    bound
+}
 /// SMS calls per cycle against the lower bound.
 fn calls_section(f: &Figures<'_>, out: &mut String, summary: &mut Vec<Target>) {
     let _ = writeln!(
@@ -305,7 +330,9 @@ fn calls_section(f: &Figures<'_>, out: &mut String, summary: &mut Vec<Target>) {
          generator on a run completion: launched apps) and whose current version (ListApps' lastModified \
          and counts) no earlier invocation has read and shared in `state/apps/index.json`, counted by the \
          bench from the listing and that file + one GetApp per remembered app the launcher launches (read \
-         again first) + one call per action (every mutating call). Each row is a \
+         again first) + for the app-planner, one GetApp per app version the index lacks and one \
+         GetAppLaunchConfiguration per app its ledger has not found as planned since its last change \
+         + one call per action (every mutating call). Each row is a \
          separate cold start; counters reset before each cycle; events are entries that reached the \
          local bus.\n\n\
          | function (trigger) | servers | SMS calls | lower bound | ratio | above the bound | events |\n\
@@ -325,21 +352,7 @@ fn calls_section(f: &Figures<'_>, out: &mut String, summary: &mut Vec<Target>) {
                 .map(|(op, n)| format!("{op} {n}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let mut bound: Vec<String> = c
-                .lists
-                .iter()
-                .map(|(op, items, pages)| format!("{op} ⌈{items}/{PAGE}⌉={pages}"))
-                .collect();
-            if c.first_reads > 0 {
-                bound.push(format!("GetApp {} first reads", c.first_reads));
-            }
-            if c.rereads_before_launch > 0 {
-                bound.push(format!(
-                    "GetApp {} re-reads before LaunchApp",
-                    c.rereads_before_launch
-                ));
-            }
-            bound.push(format!("{} actions", c.actions()));
+            let bound = bound_terms(c);
             let excess = c
                 .excess()
                 .iter()

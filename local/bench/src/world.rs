@@ -204,6 +204,43 @@ impl World {
         project_event(self.emulator.now(), detail_type, detail)
     }
 
+    /// Writes an object into the artifacts bucket, as an engineer puts a plan there.
+    pub async fn put_object(&self, key: &str, body: Vec<u8>) -> Measured<()> {
+        self.clients(1)
+            .s3
+            .put_object()
+            .bucket(&self.artifacts_bucket)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|e| {
+                MeasureError::Setup(format!(
+                    "s3://{}/{key} could not be written: {}",
+                    self.artifacts_bucket,
+                    autopilot_core::AwsCallError::from_sdk("S3", "PutObject", &e)
+                ))
+            })?;
+        Ok(())
+    }
+
+    /// A state file a function keeps in the artifacts bucket, read from the local S3's
+    /// folder; an empty object when there is none yet.
+    pub fn state_file(&self, key: &str) -> Measured<Value> {
+        let path = self
+            .emulator
+            .s3_root()
+            .join(&self.artifacts_bucket)
+            .join(key);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| MeasureError::Malformed {
+                path: path.display().to_string(),
+                problem: e.to_string(),
+            }),
+            Err(_) => Ok(json!({})),
+        }
+    }
+
     pub fn app_ready(&self, app_id: &str, name: &str, servers: usize) -> Value {
         self.event(
             "AppReady",

@@ -49,14 +49,17 @@ pub struct GivenUp {
     pub jobs: BTreeMap<String, String>,
     /// Apps the launcher stopped launching (`AppLaunchFailed`, not retrying).
     pub launches: BTreeMap<String, String>,
-    /// Apps the launcher reported as lacking a valid launch configuration
-    /// (`AppLaunchHeld`), with the latest reason.
-    pub unconfigured: BTreeMap<String, String>,
+    /// Apps the launcher reported held (`AppLaunchHeld`: no valid launch configuration,
+    /// or waiting for an application it will not launch), with the latest reason.
+    pub held: BTreeMap<String, String>,
     /// Apps announced ready (`AppReady`), by id.
     pub ready: BTreeSet<String>,
     /// Names of the applications the wave plan in force leaves to a person (set by the
     /// wave, which knows the plan).
     pub manual: BTreeSet<String>,
+    /// The applications each application of the plan in force depends on, by name (set
+    /// by the wave).
+    pub depends_on: BTreeMap<String, Vec<String>>,
 }
 
 impl GivenUp {
@@ -78,7 +81,7 @@ impl GivenUp {
                     given_up.launches.remove(&text("appId"));
                 }
                 Some("AppLaunchHeld") => {
-                    given_up.unconfigured.insert(text("appId"), text("reason"));
+                    given_up.held.insert(text("appId"), text("reason"));
                 }
                 Some("AppReady") => {
                     given_up.ready.insert(text("appId"));
@@ -129,6 +132,35 @@ pub fn settled_without_launch(
         ));
     }
     unconfigured_and_reported(state, app, given_up)
+        .or_else(|| waits_for_what_will_not_launch(state, app, tag, given_up))
+}
+
+/// Why an app ready to launch waits for ever: an application it depends on is itself
+/// settled without a launch (manual, given up, held), so nothing in the wave launches it.
+fn waits_for_what_will_not_launch(
+    state: &StateSnapshot,
+    app: &App,
+    tag: &OptOutTag,
+    given_up: &GivenUp,
+) -> Option<String> {
+    if app.launch_status != AppLaunchStatus::ReadyForLaunch {
+        return None;
+    }
+    // The plan's dependencies have no cycle (the planner refuses one), so this ends.
+    let stuck: Vec<String> = given_up
+        .depends_on
+        .get(&app.name)?
+        .iter()
+        .filter_map(|name| {
+            let dependency = live_apps(state).find(|a| &a.name == name)?;
+            if dependency.launch_status == AppLaunchStatus::Launched {
+                return None;
+            }
+            settled_without_launch(state, dependency, tag, given_up)
+                .map(|why| format!("{name}: {why}"))
+        })
+        .collect();
+    (!stuck.is_empty()).then(|| format!("waits for {}", stuck.join("; ")))
 }
 
 /// Why an app whose every member is replicated cannot launch for want of a valid launch
@@ -148,7 +180,7 @@ fn unconfigured_and_reported(
     if !(unconfigured && replicated) {
         return None;
     }
-    given_up.unconfigured.get(&app.id)?;
+    given_up.held.get(&app.id)?;
     Some(match &app.launch_status_message {
         Some(message) => format!(
             "no valid launch configuration ({}: {message})",

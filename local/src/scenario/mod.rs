@@ -31,8 +31,23 @@ mod validate;
 pub use plans::PlanVersionSpec;
 pub use readings::{CreateWhileDeleting, Readings, UnconfiguredLaunch};
 
-/// The built-in scenario `serve` plays when no `--scenario` is given.
+/// The built-in scenario `run` and `serve` play when no `--scenario` is given.
 pub const DEFAULT_SCENARIO_YAML: &str = include_str!("../../scenarios/default.yaml");
+
+/// The default scenario's wave plan versions, by the file names it gives them.
+const DEFAULT_PLAN_FILES: [(&str, &str); 2] = [
+    (
+        "default.plan.yaml",
+        include_str!("../../scenarios/default.plan.yaml"),
+    ),
+    (
+        "default.plan-fixed.yaml",
+        include_str!("../../scenarios/default.plan-fixed.yaml"),
+    ),
+];
+
+/// The default estate with its applications made by hand, and no wave plan.
+const HAND_MADE_APPS_YAML: &str = include_str!("../../scenarios/hand-made-apps.yaml");
 
 /// Why a scenario could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -239,6 +254,9 @@ pub struct Faults {
     /// Fraction (0..=1) of SMS's own events never delivered: EventBridge delivers
     /// service events best effort.
     pub dropped_sms_events: f64,
+    /// Each app made by CreateApp gets launches that end LAUNCH_FAILED before one
+    /// succeeds: a seeded draw from 0 to this, fixed by the app's name.
+    pub launch_failures_up_to: u32,
 }
 
 /// A fraction of calls answered late.
@@ -453,9 +471,24 @@ fn default_instance_type() -> String {
 impl Scenario {
     /// The built-in default scenario.
     pub fn default_scenario() -> Self {
-        // The embedded file is checked by a unit test, so this cannot fail in a release.
-        Self::from_str_named(DEFAULT_SCENARIO_YAML, "<default>")
-            .unwrap_or_else(|e| panic!("embedded default scenario is broken: {e}"))
+        Self::built_in(DEFAULT_SCENARIO_YAML, "<default>")
+    }
+
+    /// The default estate as a user who made its applications by hand before the wave
+    /// has it: the apps and their launch configurations come with the scenario, and no
+    /// wave plan.
+    pub fn hand_made_apps() -> Self {
+        Self::built_in(HAND_MADE_APPS_YAML, "<hand-made-apps>")
+    }
+
+    fn built_in(text: &str, origin: &str) -> Self {
+        // The embedded files are checked by unit tests, so this cannot fail in a release.
+        let mut scenario = Self::from_str_named(text, origin)
+            .unwrap_or_else(|e| panic!("embedded scenario {origin} is broken: {e}"));
+        scenario
+            .read_plan_files(None, &DEFAULT_PLAN_FILES, origin)
+            .unwrap_or_else(|e| panic!("embedded scenario {origin} is broken: {e}"));
+        scenario
     }
 
     /// Reads and validates a YAML or JSON file.
@@ -569,10 +602,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_scenario_is_valid() {
-        let s = Scenario::default_scenario();
-        assert!(s.servers.len() >= 24, "a few dozen servers");
-        assert!((3..=5).contains(&s.apps.len()));
+    fn the_built_in_scenarios_are_valid() {
+        let planned = Scenario::default_scenario();
+        assert!(planned.servers.len() >= 24, "a few dozen servers");
+        assert!(planned.apps.is_empty(), "the plan brings the applications");
+        assert_eq!(planned.plan_versions().len(), 2);
+        let hand_made = Scenario::hand_made_apps();
+        assert_eq!(hand_made.servers, planned.servers, "one estate");
+        assert!((3..=5).contains(&hand_made.apps.len()));
+        assert!(hand_made.plans.is_empty());
     }
 
     #[test]

@@ -353,7 +353,11 @@ impl EmulatorHandle {
 
     /// Replaces the fault settings at run time.
     pub fn set_faults(&self, faults: Faults) {
-        lock(&self.shared.engine).set_event_drop_rate(faults.dropped_sms_events);
+        {
+            let mut engine = lock(&self.shared.engine);
+            engine.set_event_drop_rate(faults.dropped_sms_events);
+            engine.set_launch_failures_up_to(faults.launch_failures_up_to);
+        }
         lock(&self.shared.faults).set(faults);
     }
 

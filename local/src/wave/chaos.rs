@@ -32,9 +32,6 @@ pub struct Chaos {
     pub concurrent_rate: f64,
     /// Fraction of invocations cut off after a random 0-20 ms, as a Lambda timeout would.
     pub cut_rate: f64,
-    /// Each app's first launches end LAUNCH_FAILED, as many as a seeded draw from 0 to
-    /// this (an app the scenario gives failures of its own keeps them).
-    pub launch_failures: u32,
 }
 
 impl Chaos {
@@ -60,6 +57,9 @@ impl Chaos {
                 }),
                 // EventBridge loses some: the watcher's schedule must catch what it misses.
                 dropped_sms_events: 0.2,
+                // Each app's first launches end LAUNCH_FAILED, from none to two: the
+                // launcher's budget (two attempts) is spent on some apps and not others.
+                launch_failures_up_to: 2,
             },
             bus_failure_rate: 0.1,
             s3_failure_rate: 0.05,
@@ -67,14 +67,15 @@ impl Chaos {
             reorder: true,
             concurrent_rate: 0.3,
             cut_rate: 0.05,
-            launch_failures: 2,
         }
     }
 
-    /// The scenario as this chaos plays it: launch failures drawn for its apps.
+    /// The scenario as this chaos plays it: launch failures drawn for the apps it
+    /// brings, as the emulator draws them for the apps CreateApp makes (an app the
+    /// scenario gives failures of its own keeps them).
     pub(super) fn stage(&self, scenario: &mut Scenario) {
         let mut draws = SplitMix64::new(self.seed ^ 0x1a0c_4fa1);
-        let outcomes = u64::from(self.launch_failures) + 1;
+        let outcomes = u64::from(self.sms.launch_failures_up_to) + 1;
         for app in &mut scenario.apps {
             let drawn = (draws.next_u64() % outcomes) as u32;
             if app.launch_failures == 0 {

@@ -37,7 +37,10 @@ use crate::{Emulator, EmulatorError, EmulatorHandle, EmulatorOptions, Scenario};
 pub use chaos::Chaos;
 use chaos::ChaosState;
 use invocations::Pending;
-pub use outcome::{AppOutcome, DetectionDelay, FailureOutcome, LogEntry, Progress, WaveReport};
+pub use outcome::{
+    AppOutcome, DetectionDelay, FailureOutcome, LogEntry, PlacedVersion, PlanOutcome, PlanStep,
+    Progress, WaveReport,
+};
 use plans::PlanFeed;
 pub use plans::{PlanVersion, PlanWriteError};
 
@@ -102,6 +105,8 @@ pub struct Wave {
     chaos: Option<ChaosState>,
     invariant_breaches: Vec<String>,
     plans: PlanFeed,
+    /// Planner events seen so far that created, changed or configured an application.
+    plan_changes: usize,
 }
 
 impl Wave {
@@ -183,6 +188,7 @@ impl Wave {
             chaos: options.chaos.map(ChaosState::new),
             invariant_breaches: Vec::new(),
             plans,
+            plan_changes: 0,
         })
     }
 
@@ -274,6 +280,12 @@ impl Wave {
         } else {
             BusRef::Named(event.bus.clone())
         };
+        if matches!(
+            event.envelope["detail-type"].as_str(),
+            Some("AppPlanned" | "AppConfigured")
+        ) {
+            self.plan_changes += 1;
+        }
         self.log.push(LogEntry::Event {
             time: stamp(now),
             bus: event.bus.clone(),
@@ -340,6 +352,8 @@ impl Wave {
                 .iter()
                 .filter(|a| a.launch_status == AppLaunchStatus::Launched)
                 .count(),
+            plan_versions: self.plans.versions_placed(),
+            plan_changes: self.plan_changes,
         }
     }
 
@@ -348,6 +362,7 @@ impl Wave {
         let mut given_up =
             GivenUp::from_events(outcome::bus_events(&self.log).map(|seen| seen.event));
         given_up.manual.clone_from(self.plans.manual());
+        given_up.depends_on.clone_from(self.plans.depends_on());
         given_up
     }
 
@@ -396,6 +411,7 @@ impl Wave {
             invariant_breaches,
             faults,
             timeline,
+            plan: self.plans.outcome(&self.log),
             log: self.log,
             archived_templates,
         };

@@ -62,6 +62,10 @@ pub struct Progress {
     pub failed: usize,
     pub apps: usize,
     pub launched: usize,
+    /// Versions of the wave plan put in place so far.
+    pub plan_versions: usize,
+    /// Applications the planner created, changed or configured so far.
+    pub plan_changes: usize,
 }
 
 impl Progress {
@@ -75,9 +79,94 @@ impl Progress {
                 p.failed,
                 p.apps,
                 p.launched,
+                p.plan_versions,
+                p.plan_changes,
             )
         };
         counts(self) == counts(other)
+    }
+}
+
+/// The detail-types the app-planner publishes.
+pub(super) const PLANNER_EVENTS: [&str; 4] =
+    ["AppPlanned", "AppConfigured", "PlanDrift", "PlanRejected"];
+
+/// What the app-planner did over the wave: the versions of the plan put in place, and
+/// each change it made or refused to make.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanOutcome {
+    pub versions: Vec<PlacedVersion>,
+    pub steps: Vec<PlanStep>,
+}
+
+/// One version of the plan and what became of it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacedVersion {
+    /// When it was put in the artifacts bucket.
+    pub time: String,
+    /// Its digest, as the planner's events name it.
+    pub version: String,
+    /// The problems it was refused for, if it was.
+    pub refused: Option<Vec<String>>,
+}
+
+/// One event of the planner, in a line.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanStep {
+    pub time: String,
+    pub detail_type: String,
+    /// The application it concerns ("-" for the plan as a whole).
+    pub app: String,
+    pub what: String,
+}
+
+impl PlanStep {
+    /// The step a planner event tells of; None for any other event.
+    pub(super) fn of(seen: &SeenEvent<'_>) -> Option<Self> {
+        let detail = &seen.event["detail"];
+        let text = |key: &str| detail[key].as_str().unwrap_or_default().to_owned();
+        let list = |key: &str| {
+            detail[key]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .unwrap_or_default()
+        };
+        let detail_type = seen.event["detail-type"].as_str()?;
+        let what = match detail_type {
+            "AppPlanned" => {
+                let differences = list("differences");
+                let change = format!("{} with {} servers", text("change"), detail["servers"]);
+                if differences.is_empty() {
+                    change
+                } else {
+                    format!("{change} ({differences})")
+                }
+            }
+            "AppConfigured" => match detail["configuration"].as_str()? {
+                "launch" => "launch configuration put".to_owned(),
+                "replication" => "replication configuration put".to_owned(),
+                "replicationStarted" => "app replication started".to_owned(),
+                other => other.to_owned(),
+            },
+            "PlanDrift" => format!("left as it is, {}: {}", text("reason"), list("differences")),
+            "PlanRejected" => format!("plan refused: {}", list("problems")),
+            _ => return None,
+        };
+        Some(Self {
+            time: seen.time.to_owned(),
+            detail_type: detail_type.to_owned(),
+            app: detail["appName"].as_str().unwrap_or("-").to_owned(),
+            what,
+        })
     }
 }
 
@@ -174,6 +263,8 @@ pub struct WaveReport {
     /// Faults injected, by kind (empty without chaos).
     pub faults: BTreeMap<String, u64>,
     pub timeline: Vec<Progress>,
+    /// What the app-planner did (empty when the wave had no plan).
+    pub plan: PlanOutcome,
     #[serde(skip)]
     pub log: Vec<LogEntry>,
     /// Templates and change sets archived in the artifacts bucket: (key, content).
@@ -321,7 +412,7 @@ pub(super) fn verdict(
     now: DateTime<Utc>,
 ) -> String {
     if converged {
-        return "converged: every app is launched, opted out, held by a failure the watcher gave up on, given up after failed launches, or replicated but without a valid launch configuration and reported".to_owned();
+        return "converged: every app is launched, opted out or planned manual, held by a failure the watcher gave up on, given up after failed launches, replicated but without a valid launch configuration and reported, or waiting for an app that is one of those".to_owned();
     }
     let waiting: Vec<String> = invariants::live_apps(state)
         .filter(|a| a.launch_status != AppLaunchStatus::Launched)

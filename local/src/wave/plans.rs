@@ -3,14 +3,16 @@
 //! sends to the default bus, and which applications the plan in force leaves to a
 //! person (for when a wave may call itself done).
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use autopilot_core::plan::{digest, LaunchMode, Plan};
 use chrono::{DateTime, Utc};
 
+use super::outcome::{bus_events, PlacedVersion, PlanOutcome, PlanStep, PLANNER_EVENTS};
 use super::LogEntry;
 use crate::bus::LocalBus;
+use crate::harness::invariants::SeenEvent;
 use crate::harness::payloads::{s3_object_created, stamp};
 
 /// One version of the plan and when, from the wave's start, it is put in place.
@@ -40,8 +42,10 @@ pub(super) struct PlanFeed {
     manual: BTreeSet<String>,
     /// Every application the plan in force names.
     named: BTreeSet<String>,
-    /// When the last version was put in place, and its digest.
-    last_placed: Option<(String, String)>,
+    /// What each application of the plan in force depends on.
+    depends_on: BTreeMap<String, Vec<String>>,
+    /// When each version was put in place, and its digest, in order.
+    placed: Vec<(String, String)>,
 }
 
 impl PlanFeed {
@@ -59,7 +63,8 @@ impl PlanFeed {
             key,
             manual: BTreeSet::new(),
             named: BTreeSet::new(),
-            last_placed: None,
+            depends_on: BTreeMap::new(),
+            placed: Vec::new(),
         }
     }
 
@@ -92,10 +97,16 @@ impl PlanFeed {
                 "default",
                 s3_object_created(now, &self.bucket, &self.key, size),
             );
-            self.last_placed = Some((stamp(now), digest(version.text.as_bytes())));
+            self.placed
+                .push((stamp(now), digest(version.text.as_bytes())));
             // A refused version changes nothing, so the one before stays in force.
             if let Ok(plan) = Plan::parse(&version.text) {
                 self.named = plan.applications.iter().map(|a| a.name.clone()).collect();
+                self.depends_on = plan
+                    .applications
+                    .iter()
+                    .map(|a| (a.name.clone(), a.depends_on.clone()))
+                    .collect();
                 self.manual = plan
                     .applications
                     .iter()
@@ -105,6 +116,42 @@ impl PlanFeed {
             }
         }
         Ok(())
+    }
+
+    /// How many versions have been put in place so far.
+    pub(super) fn versions_placed(&self) -> usize {
+        self.placed.len()
+    }
+
+    /// What the planner made of each version placed, from the events in `log`.
+    pub(super) fn outcome(&self, log: &[LogEntry]) -> PlanOutcome {
+        let events: Vec<SeenEvent<'_>> = bus_events(log)
+            .filter(|seen| {
+                PLANNER_EVENTS.contains(&seen.event["detail-type"].as_str().unwrap_or(""))
+            })
+            .collect();
+        let versions = self
+            .placed
+            .iter()
+            .map(|(time, version)| {
+                let refused = events.iter().find(|seen| {
+                    seen.event["detail-type"] == "PlanRejected"
+                        && seen.event["detail"]["planVersion"] == version.as_str()
+                });
+                PlacedVersion {
+                    time: time.clone(),
+                    version: version.clone(),
+                    refused: refused.map(|seen| problems(&seen.event["detail"])),
+                }
+            })
+            .collect();
+        let steps = events.iter().filter_map(PlanStep::of).collect();
+        PlanOutcome { versions, steps }
+    }
+
+    /// What each application of the plan in force depends on.
+    pub(super) fn depends_on(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.depends_on
     }
 
     /// Applications the plan in force leaves to a person.
@@ -119,7 +166,7 @@ impl PlanFeed {
         if !self.due.is_empty() {
             return false;
         }
-        let Some((placed, version)) = &self.last_placed else {
+        let Some((placed, version)) = self.placed.last() else {
             return true;
         };
         let planned = log.iter().rev().find_map(|entry| match entry {
@@ -139,5 +186,36 @@ impl PlanFeed {
                         && summary["errors"] == 0))
         });
         settled && self.named.iter().all(|name| live.contains(name.as_str()))
+    }
+}
+
+/// A refused version's problems, as its PlanRejected event lists them.
+fn problems(detail: &serde_json::Value) -> Vec<String> {
+    detail["problems"]
+        .as_array()
+        .map(|problems| {
+            problems
+                .iter()
+                .filter_map(|p| p.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use autopilot_core::plan::Plan;
+
+    use crate::Scenario;
+
+    /// The default wave's plan versions are plans the planner accepts; only SMS's
+    /// launch check finds fault with the first.
+    #[test]
+    fn the_default_plan_versions_are_valid_plans() {
+        for (at, text) in Scenario::default_scenario().plan_versions() {
+            if let Err(rejected) = Plan::parse(&text) {
+                panic!("the version put in place at {at} s is refused: {rejected}");
+            }
+        }
     }
 }

@@ -257,7 +257,9 @@ impl Engine {
 
     /// CreateApp: the app is CREATING for a while, then ACTIVE.
     pub(crate) fn create_app(&mut self, new: NewApp) -> AppKey {
+        let failures = self.launch_failures.draw(&new.name);
         let app = self.insert_app(new);
+        self.apps[app].launch_failures_left = failures;
         self.settle_app_status_later(app, AppStatus::Creating);
         AppKey(app)
     }

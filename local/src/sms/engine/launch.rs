@@ -2,13 +2,15 @@
 //! moves them through (LAUNCH_PENDING -> LAUNCH_IN_PROGRESS -> LAUNCHED or
 //! LAUNCH_FAILED with a status message, TERMINATE_IN_PROGRESS -> TERMINATED), with the
 //! stack a launch leaves behind. An app launches only with a valid launch configuration
-//! (`launch_config.rs`); the scenario can make launches fail a number of times.
+//! (`launch_config.rs`); the scenario can make launches fail a number of times, per app
+//! it brings or as a seeded draw for every app CreateApp makes.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::{secs, Action, App, AppKey, Engine, Millis};
+use crate::rng::SplitMix64;
 use crate::scenario::{uuid_like, UnconfiguredLaunch};
 use crate::sms::protocol::{ApiError, AppLaunchStatus};
 
@@ -21,6 +23,31 @@ pub struct LaunchDetails {
     pub stack_name: String,
     /// CloudFormation stack id.
     pub stack_id: String,
+}
+
+/// The launch failures `faults.launch_failures_up_to` gives each app CreateApp makes:
+/// a draw fixed by the seed and the app's name, so a replay meets the same failures
+/// whatever order the apps are created in.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LaunchFailureDraws {
+    pub up_to: u32,
+    pub seed: u64,
+}
+
+impl LaunchFailureDraws {
+    /// How many of `app_name`'s launches end LAUNCH_FAILED.
+    pub(crate) fn draw(&self, app_name: &str) -> u32 {
+        if self.up_to == 0 {
+            return 0;
+        }
+        let name = app_name
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+                (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3)
+            });
+        let drawn = SplitMix64::new(self.seed ^ name).next_u64() % (u64::from(self.up_to) + 1);
+        u32::try_from(drawn).unwrap_or(self.up_to)
+    }
 }
 
 impl Engine {
@@ -199,5 +226,30 @@ impl Engine {
         a.launch_status_message = None;
         a.launched_amis = amis;
         a.last_modified = self.now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LaunchFailureDraws;
+
+    #[test]
+    fn launch_failures_are_drawn_per_app_name_within_the_bound() {
+        let draws = LaunchFailureDraws { up_to: 2, seed: 7 };
+        let names: Vec<String> = (0..200).map(|i| format!("app-{i}")).collect();
+        let drawn: Vec<u32> = names.iter().map(|name| draws.draw(name)).collect();
+        assert!(drawn.iter().all(|&n| n <= 2), "{drawn:?}");
+        for outcome in 0..=2 {
+            assert!(drawn.contains(&outcome), "{outcome} never drawn: {drawn:?}");
+        }
+        let again: Vec<u32> = names.iter().map(|name| draws.draw(name)).collect();
+        assert_eq!(drawn, again, "a replay meets the same failures");
+        let other_seed = LaunchFailureDraws { up_to: 2, seed: 8 };
+        assert_ne!(
+            drawn,
+            names.iter().map(|n| other_seed.draw(n)).collect::<Vec<_>>()
+        );
+        let none = LaunchFailureDraws { up_to: 0, seed: 7 };
+        assert!(names.iter().all(|name| none.draw(name) == 0));
     }
 }

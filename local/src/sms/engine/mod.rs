@@ -53,6 +53,7 @@ pub use catalog::{Catalog, ConnectorState, ServerState};
 pub use jobs::Job;
 pub(crate) use jobs::{JobUpdate, NewJob, ReplicationParameters};
 pub use launch::LaunchDetails;
+use launch::LaunchFailureDraws;
 pub(crate) use launch_config::LaunchConfiguration;
 pub use runs::Run;
 pub(crate) use templates::S3Location;
@@ -136,6 +137,7 @@ pub(crate) struct Engine {
     app_by_id: HashMap<String, usize>,
     events: Vec<SmsEvent>,
     delivery: Delivery,
+    launch_failures: LaunchFailureDraws,
     subscribers: Vec<UnboundedSender<SmsEvent>>,
     pruned_amis: Vec<String>,
     written: Vec<WrittenObject>,
@@ -187,6 +189,10 @@ impl Engine {
             app_by_id: HashMap::new(),
             events: Vec::new(),
             delivery: Delivery::new(cfg.faults.dropped_sms_events, cfg.seed),
+            launch_failures: LaunchFailureDraws {
+                up_to: cfg.faults.launch_failures_up_to,
+                seed: cfg.seed,
+            },
             subscribers: Vec::new(),
             pruned_amis: Vec::new(),
             written: Vec::new(),
@@ -269,9 +275,15 @@ impl Engine {
         self.delivery.set_rate(rate);
     }
 
-    /// Restarts the dice that drop events.
+    /// Restarts the dice that drop events and draw launch failures.
     pub(crate) fn reseed_event_drops(&mut self, seed: u64) {
         self.delivery.reseed(seed);
+        self.launch_failures.seed = seed;
+    }
+
+    /// The most launch failures an app CreateApp makes from now on is given.
+    pub(crate) fn set_launch_failures_up_to(&mut self, up_to: u32) {
+        self.launch_failures.up_to = up_to;
     }
 
     /// Events emitted but never delivered.

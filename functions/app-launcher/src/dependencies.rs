@@ -1,0 +1,91 @@
+//! Where each application another depends on stands, as far as the launcher can tell
+//! from its listing, the accepted plan and its ledger: launched, or left to a person (a
+//! manual application, or one whose launch budget is spent). A dependent of an
+//! application left to a person is reported held once, rather than waiting in silence.
+
+use std::collections::BTreeMap;
+
+use autopilot_core::launches::LaunchLedger;
+use autopilot_core::model::{AppId, AppLaunchStatus};
+use autopilot_core::plan::resolved::ResolvedPlan;
+use autopilot_core::plan::LaunchMode;
+use aws_sdk_sms::types::AppSummary;
+
+/// Where one application stands, for those that depend on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Standing {
+    Launched,
+    /// The autopilot will not launch it; why.
+    LeftToAPerson(String),
+}
+
+/// The standing of every listed application that is launched or left to a person, by
+/// name; the others are still on their way.
+#[derive(Debug, Clone, Default)]
+pub struct Dependencies {
+    by_name: BTreeMap<String, Standing>,
+}
+
+impl Dependencies {
+    /// Reads the listing against the plan and the ledger.
+    pub fn of(
+        summaries: &[AppSummary],
+        plan: &ResolvedPlan,
+        ledger: &LaunchLedger,
+        max_attempts: u32,
+    ) -> Self {
+        let by_name = summaries
+            .iter()
+            .filter_map(|listed| {
+                let name = listed.name()?;
+                let status = AppLaunchStatus::from_wire(listed.launch_status()?.as_str());
+                let standing = standing(listed.app_id(), name, status, plan, ledger, max_attempts)?;
+                Some((name.to_owned(), standing))
+            })
+            .collect();
+        Self { by_name }
+    }
+
+    /// Whether the application named `name` is launched.
+    pub fn launched(&self, name: &str) -> bool {
+        self.by_name.get(name) == Some(&Standing::Launched)
+    }
+
+    /// Why the autopilot will not launch the application named `name`, if it will not.
+    pub fn left_to_a_person(&self, name: &str) -> Option<&str> {
+        match self.by_name.get(name)? {
+            Standing::LeftToAPerson(why) => Some(why),
+            Standing::Launched => None,
+        }
+    }
+}
+
+fn standing(
+    id: Option<&str>,
+    name: &str,
+    status: AppLaunchStatus,
+    plan: &ResolvedPlan,
+    ledger: &LaunchLedger,
+    max_attempts: u32,
+) -> Option<Standing> {
+    if status.is_launched() {
+        return Some(Standing::Launched);
+    }
+    if plan
+        .apps
+        .get(name)
+        .is_some_and(|policy| policy.launch == LaunchMode::Manual)
+    {
+        return Some(Standing::LeftToAPerson("a person launches it".to_owned()));
+    }
+    let record = ledger.apps.get(&AppId::from(id?))?;
+    let budget_spent = status == AppLaunchStatus::LaunchFailed
+        && record.alerted_failure.is_some()
+        && record.launches >= max_attempts;
+    budget_spent.then(|| {
+        Standing::LeftToAPerson(format!(
+            "its launch failed {} times, the launch budget is spent",
+            record.launches
+        ))
+    })
+}
