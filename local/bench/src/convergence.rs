@@ -43,42 +43,27 @@ pub async fn convergence(template: &Path) -> Measured<Vec<Convergence>> {
         plans: Vec::new(),
     })
     .await?;
-    let apps: Vec<(String, String, Vec<String>)> = wave
-        .emulator()
-        .state()
-        .apps
-        .iter()
-        .map(|a| {
-            (
-                a.id.clone(),
-                a.name.clone(),
-                a.server_ids().cloned().collect(),
-            )
-        })
-        .collect();
     let report = wave.play(|_| {}).await?;
     let first_completed = first_completed_runs(&report.log);
-    Ok(apps
-        .into_iter()
-        .map(|(id, name, members)| {
+    // The apps as the wave left them: a wave plan makes them as it plays.
+    Ok(report
+        .apps
+        .iter()
+        .map(|app| {
+            let members = &app.server_ids;
             let ready_at = members
                 .iter()
                 .map(|m| first_completed.get(m.as_str()).copied())
                 .collect::<Option<Vec<_>>>()
                 .and_then(|times| times.into_iter().max());
-            let (launched_at, launched_by) = launch_of(&report.log, &id);
-            let held_by = report
-                .apps
-                .iter()
-                .find(|a| a.id == id)
-                .and_then(|a| a.held_by.clone());
+            let (launched_at, launched_by) = launch_of(&report.log, &app.id);
             Convergence {
-                app: name,
+                app: app.name.clone(),
                 members: members.len(),
                 ready_at,
                 launched_at,
                 launched_by,
-                held_by,
+                held_by: app.held_by.clone(),
             }
         })
         .collect())

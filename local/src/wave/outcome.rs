@@ -177,6 +177,8 @@ pub struct AppOutcome {
     pub id: String,
     pub name: String,
     pub members: usize,
+    /// The members' server ids, group by group.
+    pub server_ids: Vec<String>,
     pub completed_runs: usize,
     pub launch_status: String,
     pub launched_at: Option<String>,
@@ -391,6 +393,7 @@ pub(super) fn app_outcomes(
                 id: app.id.clone(),
                 name: app.name.clone(),
                 members: members.len(),
+                server_ids: members.iter().map(|m| (*m).clone()).collect(),
                 completed_runs,
                 launch_status: app.launch_status.as_str().to_owned(),
                 launched_at: launch_times.get(&app.id).cloned(),
