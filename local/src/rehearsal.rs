@@ -9,10 +9,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use autopilot_core::model::{AppLaunchStatus, AppStatus, Server, ServerId, VmServer};
-use autopilot_core::plan::desired::{self, DesiredApp, DesiredWave};
-use autopilot_core::plan::reconcile::{self, Change, ExistingApp, Reconciliation};
-use autopilot_core::plan::{digest, LaunchMode, Plan, PlanRejected, ReplicationRoute};
+use autopilot_core::plan::desired::{self, logical_id, DesiredApp, DesiredWave};
+use autopilot_core::plan::reconcile::{
+    self, Change, ExistingApp, GroupLaunch, LaunchConfig, Reconciliation,
+};
+use autopilot_core::plan::{
+    digest, LaunchMode, LaunchSettings, Plan, PlanRejected, ReplicationRoute,
+};
 
+use crate::scenario::{AppSpec, LaunchSpec};
 use crate::Scenario;
 
 /// What a rehearsal found, and the exit code a script reads from it.
@@ -84,11 +89,49 @@ fn existing_of(scenario: &Scenario, catalog: &[Server]) -> Vec<ExistingApp> {
                     (g.name.clone(), servers.collect())
                 })
                 .collect(),
-            launch: None,
+            launch: app
+                .launch
+                .as_ref()
+                .map(|launch| launch_config_of(app, launch, &id_of)),
             replication: None,
             last_modified: None,
         })
         .collect()
+}
+
+/// The launch configuration a scenario's app starts with, as the planner would read
+/// it back: each group's launch order (its place when the scenario names none) and
+/// every member with the scenario's settings.
+fn launch_config_of(
+    app: &AppSpec,
+    launch: &LaunchSpec,
+    id_of: &BTreeMap<&str, &ServerId>,
+) -> LaunchConfig {
+    let mut taken = BTreeSet::new();
+    let settings = LaunchSettings {
+        instance_type: Some(launch.instance_type.clone()),
+        subnet: Some(launch.subnet.clone()),
+        security_group: Some(launch.security_group.clone()),
+        vpc: launch.vpc.clone(),
+        ..LaunchSettings::default()
+    };
+    let groups = app.groups.iter().enumerate().map(|(index, group)| {
+        let servers = group
+            .servers
+            .iter()
+            .filter_map(|vm| {
+                let id = (*id_of.get(vm.as_str())?).clone();
+                Some((id, (logical_id(vm, &mut taken), settings.clone())))
+            })
+            .collect();
+        let order = group.launch_order.or(i32::try_from(index + 1).ok());
+        let group_launch = GroupLaunch {
+            launch_order: order,
+            servers,
+        };
+        (group.name.clone(), group_launch)
+    });
+    LaunchConfig(groups.collect())
 }
 
 /// Rehearses `text` against `scenario`: the report to print and the verdict.

@@ -171,3 +171,46 @@ later,g,x-01,1,sometimes
         assert!(errors.contains(wanted), "wanted {wanted}\n{errors}");
     }
 }
+
+/// A scenario whose application was made by hand with a launch configuration (and
+/// already adopted: it carries the planner's tag): a plan that asks for the same
+/// changes nothing; one that asks for another instance type
+/// changes its launch configuration.
+#[test]
+fn an_application_made_by_hand_is_compared_with_its_launch_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = format!(
+        "{SCENARIO}apps:
+  - name: shop
+    tags: {{ \"autopilot:plan\": shop }}
+    groups: [{{ name: web, launch_order: 1, servers: [web-01, web-02] }}]
+    launch: {{ instance_type: t3.small, subnet: subnet-1, security_group: sg-1 }}
+"
+    );
+    std::fs::write(dir.path().join("scenario.yaml"), scenario).unwrap();
+    let rehearse = |instance_type: &str| {
+        let text = format!(
+            "version: 1
+applications:
+  - name: shop
+    settings: {{ launch: {{ instanceType: {instance_type}, subnet: subnet-1, securityGroup: sg-1 }} }}
+    groups: [{{ name: web, launchOrder: 1, servers: [web-01, web-02] }}]
+"
+        );
+        std::fs::write(dir.path().join("plan.yaml"), text).unwrap();
+        Command::new(BIN)
+            .args(["plan", "plan.yaml", "--scenario", "scenario.yaml"])
+            .current_dir(dir.path())
+            .output()
+            .expect("run autopilot-local plan")
+    };
+    let same = rehearse("t3.small");
+    assert_eq!(same.status.code(), Some(0), "{}", stdout(&same));
+    let other = rehearse("m5.large");
+    assert_eq!(other.status.code(), Some(4), "{}", stdout(&other));
+    assert!(
+        stdout(&other).contains("~ launch configuration of shop"),
+        "{}",
+        stdout(&other)
+    );
+}

@@ -269,6 +269,19 @@ pub struct JobParameters {
 }
 
 impl JobParameters {
+    /// The parameters of a job for `server`: the accepted wave plan's replication
+    /// settings for it laid over these, or these for a server the plan does not place.
+    pub fn for_server(
+        &self,
+        plan: &crate::plan::resolved::ResolvedPlan,
+        server: &crate::model::ServerId,
+    ) -> JobParameters {
+        match plan.servers.get(server) {
+            Some(policy) => self.overlaid(&policy.replication),
+            None => self.clone(),
+        }
+    }
+
     /// These parameters with the wave plan's settings for one server laid over them.
     pub fn overlaid(&self, planned: &crate::plan::ReplicationSettings) -> JobParameters {
         let license = planned.license_type.map(|license| match license {

@@ -186,10 +186,7 @@ async fn create_jobs(
         .map(|server| {
             let context = Arc::clone(context);
             // The plan's settings for this server, over the function's.
-            let parameters = match planned.servers.get(&server.id) {
-                Some(policy) => context.config.job.overlaid(&policy.replication),
-                None => context.config.job.clone(),
-            };
+            let parameters = context.config.job.for_server(planned, &server.id);
             async move {
                 if dry_run {
                     return (server, Outcome::DryRun);

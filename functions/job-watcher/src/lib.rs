@@ -4,7 +4,8 @@
 //! completed run. What was alerted and announced is kept in a snapshot in the artifacts
 //! bucket together with an outbox (`autopilot_core::outbox`): the decided events are
 //! stored before the watcher acts or publishes, so an invocation cut off at any point
-//! loses no alert.
+//! loses no alert. A job it creates again takes the accepted wave plan's replication
+//! settings for its server, as the job-creator's do.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use autopilot_core::failures::{
 };
 use autopilot_core::model::{JobId, ReplicationJob, ServerId};
 use autopilot_core::outbox::{self, StateObject};
+use autopilot_core::plan::resolved::{ResolvedPlan, RESOLVED_KEY};
 use autopilot_core::runtime::Context;
 use autopilot_core::sms_api::{self, JobCreation};
 use autopilot_core::trigger::Incoming;
@@ -93,9 +95,10 @@ pub async fn handle(
 
     let policy = &context.config.remediation;
     let decided = decide_remediations(policy, &changes, observation.jobs, &next, now);
-    let attempts = attempt_remediations(&context, decided, dry_run).await;
+    let plan = plan_for_new_jobs(&context, &decided, &recreations).await?;
+    let attempts = attempt_remediations(&context, decided, &plan, dry_run).await;
     let mut remediated = record_remediations(&mut next, attempts, now, dry_run);
-    let resumed = resume_recreations(&context, &mut next, recreations, dry_run).await;
+    let resumed = resume_recreations(&context, &mut next, recreations, &plan, dry_run).await;
     (summary.recreations_completed, summary.recreations_waiting) = (resumed.started, resumed.held);
     remediated.events.extend(resumed.events);
     remediated.errors.extend(resumed.errors);
@@ -256,6 +259,7 @@ fn decide_remediations(
 async fn attempt_remediations(
     context: &Arc<Context<JobWatcherConfig>>,
     decided: Vec<(ReplicationJob, Remediation)>,
+    plan: &Arc<ResolvedPlan>,
     dry_run: bool,
 ) -> Vec<(ReplicationJob, Attempt)> {
     // Owned copies: a future borrowing this invocation's data trips the Send check of
@@ -263,11 +267,12 @@ async fn attempt_remediations(
     stream::iter(decided)
         .map(|(job, decision)| {
             let context = Arc::clone(context);
+            let plan = Arc::clone(plan);
             async move {
                 let attempt = match decision {
                     Remediation::Hold(reason) => Attempt::Held(reason),
                     Remediation::Act(step) => {
-                        Attempt::Acted(remediate(&context, &job, step, dry_run).await)
+                        Attempt::Acted(remediate(&context, &job, step, &plan, dry_run).await)
                     }
                 };
                 (job, attempt)
@@ -276,6 +281,28 @@ async fn attempt_remediations(
         .buffered(REMEDIATIONS_IN_FLIGHT)
         .collect()
         .await
+}
+
+/// The accepted wave plan, read only when a job is to be created (a recreation, or
+/// one resumed): the new job takes the plan's replication settings for its server, as
+/// the job-creator's do.
+async fn plan_for_new_jobs(
+    context: &Context<JobWatcherConfig>,
+    decided: &[(ReplicationJob, Remediation)],
+    recreations: &[(ServerId, RecreationStep)],
+) -> Result<Arc<ResolvedPlan>, AutopilotError> {
+    let creates = decided
+        .iter()
+        .any(|(_, d)| matches!(d, Remediation::Act(RemediationStep::Recreate)))
+        || recreations
+            .iter()
+            .any(|(_, step)| matches!(step, RecreationStep::Create));
+    if !creates {
+        return Ok(Arc::default());
+    }
+    let bucket = &context.config.artifacts_bucket;
+    let plan = artifacts::load_json(&context.s3, bucket, RESOLVED_KEY, "resolved plan").await?;
+    Ok(Arc::new(plan))
 }
 
 /// The remediation decisions recorded in the snapshot.
@@ -358,6 +385,7 @@ async fn resume_recreations(
     context: &Context<JobWatcherConfig>,
     next: &mut FailureSnapshot,
     steps: Vec<(ServerId, RecreationStep)>,
+    plan: &ResolvedPlan,
     dry_run: bool,
 ) -> Remediated {
     let mut resumed = Remediated::default();
@@ -376,7 +404,7 @@ async fn resume_recreations(
         let created = sms_api::create_replication_job(
             &context.sms,
             &server,
-            &context.config.job,
+            &context.config.job.for_server(plan, &server),
             context.now(),
         )
         .await;
@@ -439,6 +467,7 @@ async fn remediate(
     context: &Context<JobWatcherConfig>,
     job: &ReplicationJob,
     step: RemediationStep,
+    plan: &ResolvedPlan,
     dry_run: bool,
 ) -> Result<RemediationAction, AwsCallError> {
     match step {
@@ -486,7 +515,7 @@ async fn remediate(
             let created = sms_api::create_replication_job(
                 &context.sms,
                 &job.server_id,
-                &context.config.job,
+                &context.config.job.for_server(plan, &job.server_id),
                 context.now(),
             )
             .await;

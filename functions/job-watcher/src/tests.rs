@@ -517,3 +517,43 @@ async fn a_pending_recreation_ends_when_the_server_has_a_job_again() {
     assert_eq!(create.num_calls(), 0);
     assert!(store.snapshot().pending_recreations.is_empty());
 }
+
+/// A job created again takes the accepted wave plan's replication settings for its
+/// server, not the watcher's own.
+#[tokio::test]
+async fn a_recreated_job_takes_the_plans_settings_for_its_server() {
+    use autopilot_core::plan::resolved::{ResolvedPlan, ServerPolicy, RESOLVED_KEY};
+    use autopilot_core::plan::{ReplicationRoute, ReplicationSettings};
+    let store = SnapshotStore::default();
+    let mut plan = ResolvedPlan::default();
+    plan.servers.insert(
+        "s-j2".into(),
+        ServerPolicy {
+            app: "office".into(),
+            route: ReplicationRoute::Jobs,
+            replication: ReplicationSettings {
+                frequency: Some(6),
+                number_of_recent_amis_to_keep: Some(2),
+                ..Default::default()
+            },
+        },
+    );
+    store
+        .0
+        .put(RESOLVED_KEY, serde_json::to_vec(&plan).unwrap());
+    let create = mock!(aws_sdk_sms::Client::create_replication_job)
+        .match_requests(|request| {
+            request.frequency() == Some(6) && request.number_of_recent_amis_to_keep() == Some(2)
+        })
+        .then_output(|| {
+            aws_sdk_sms::operation::create_replication_job::CreateReplicationJobOutput::builder()
+                .replication_job_id("sms-job-new")
+                .build()
+        });
+    let (jobs, delete) = (sweep(vec![job("j2", State::Failed, None)]), delete_job());
+    let (summary, events) = sweep_with(&store, &[&jobs, &delete, &create]).await;
+    assert_eq!(summary.unwrap().remediation_errors, 0);
+    assert_eq!(create.num_calls(), 1, "created with the plan's settings");
+    let remediated = events.of_type("ReplicationJobRemediated");
+    assert_eq!(remediated[0]["action"], "jobRecreated");
+}

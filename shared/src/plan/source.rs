@@ -34,6 +34,11 @@ pub struct SyntaxError {
     pub message: String,
 }
 
+/// The most values aliases may add to a plan: a plan names each server once, so this
+/// is far above any real one, and a text whose aliases nest to expand exponentially
+/// ("billion laughs") is refused before it takes the memory.
+const MAX_ALIASED_VALUES: usize = 100_000;
+
 /// Reads one YAML document: its value and the line of every value in it.
 pub fn read(text: &str) -> Result<(Value, Lines), SyntaxError> {
     let mut builder = Builder::default();
@@ -64,6 +69,8 @@ struct Builder {
     root: Option<Value>,
     lines: BTreeMap<String, usize>,
     problem: Option<SyntaxError>,
+    /// Values aliases added so far.
+    aliased: usize,
 }
 
 impl Builder {
@@ -126,6 +133,9 @@ impl Builder {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, event: Event, mark: Marker) {
+        if self.problem.is_some() {
+            return;
+        }
         match event {
             Event::Scalar(text, style, anchor, _) => {
                 self.note_line(mark);
@@ -136,6 +146,14 @@ impl MarkedEventReceiver for Builder {
             Event::Alias(anchor) => {
                 self.note_line(mark);
                 let value = self.anchors.get(&anchor).cloned().unwrap_or(Value::Null);
+                self.aliased += values_in(&value);
+                if self.aliased > MAX_ALIASED_VALUES {
+                    self.fail(
+                        mark,
+                        &format!("aliases expand the plan beyond {MAX_ALIASED_VALUES} values"),
+                    );
+                    return;
+                }
                 self.place(value, mark);
             }
             Event::MappingStart(anchor, _) => {
@@ -162,6 +180,15 @@ impl MarkedEventReceiver for Builder {
             }
             _ => {}
         }
+    }
+}
+
+/// How many values `value` holds, itself included.
+fn values_in(value: &Value) -> usize {
+    1 + match value {
+        Value::Array(items) => items.iter().map(values_in).sum(),
+        Value::Object(map) => map.values().map(values_in).sum(),
+        _ => 0,
     }
 }
 
@@ -192,6 +219,23 @@ fn scalar(text: String, style: TScalarStyle) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn aliases_that_nest_to_explode_are_refused_and_plain_ones_are_read() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..12 {
+            let previous = level - 1;
+            text.push_str(&format!(
+                "a{level}: &a{level} [*a{previous}, *a{previous}, *a{previous}, *a{previous}, *a{previous}, *a{previous}, *a{previous}, *a{previous}, *a{previous}, *a{previous}]\n"
+            ));
+        }
+        let error = read(&text).unwrap_err();
+        assert!(error.message.contains("aliases expand"), "{error}");
+        assert!(error.line >= 5, "{error}");
+
+        let (value, _) = read("d: &d { frequency: 12 }\ne: *d\n").unwrap();
+        assert_eq!(value["e"], json!({ "frequency": 12 }));
+    }
 
     #[test]
     fn yaml_becomes_a_value_with_the_line_of_each_part() {
