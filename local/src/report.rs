@@ -52,6 +52,7 @@ pub fn summary_text(report: &WaveReport) -> String {
         );
     }
     plan_text(report, &mut out);
+    rehearsal_text(report, &mut out);
     let _ = writeln!(out, "\nFailures");
     if report.failures.is_empty() {
         let _ = writeln!(out, "  none");
@@ -104,7 +105,12 @@ fn plan_text(report: &WaveReport, out: &mut String) {
     if plan.versions.is_empty() {
         return;
     }
-    let _ = writeln!(out, "\nWave plan");
+    let heading = if report.rehearsal.is_some() {
+        "Wave plan (dry run: what the planner would do)"
+    } else {
+        "Wave plan"
+    };
+    let _ = writeln!(out, "\n{heading}");
     for version in &plan.versions {
         let verdict = match &version.refused {
             None => "accepted".to_owned(),
@@ -125,6 +131,32 @@ fn plan_text(report: &WaveReport, out: &mut String) {
             out,
             "  {} {:<14} {:<16} {}",
             step.time, step.detail_type, step.app, step.what
+        );
+    }
+}
+
+/// In a dry run, what would have been done: the jobs, the launches and the
+/// applications announced ready, each with when it was decided.
+fn rehearsal_text(report: &WaveReport, out: &mut String) {
+    let Some(rehearsal) = &report.rehearsal else {
+        return;
+    };
+    let _ = writeln!(out, "\nRehearsal (dry run: nothing was changed in SMS)");
+    let lists = [
+        ("jobs it would create", &rehearsal.jobs),
+        ("launches it would make", &rehearsal.launches),
+        ("applications it would announce ready", &rehearsal.ready),
+    ];
+    for (what, decided) in lists {
+        let _ = writeln!(out, "  {what}: {}", decided.len());
+        for (time, subject) in decided {
+            let _ = writeln!(out, "    {time} {subject}");
+        }
+    }
+    if rehearsal.launches.is_empty() {
+        let _ = writeln!(
+            out,
+            "  (a dry run replicates nothing, so no application becomes ready to launch; the wave plan above shows what would be created and configured)"
         );
     }
 }

@@ -248,3 +248,56 @@ fn a_wave_cut_short_exits_one_saying_why() {
     assert!(stderr.contains("did not converge"), "{stderr}");
     assert!(stderr.contains("still waiting for"), "{stderr}");
 }
+
+/// `--dry-run` rehearses the default wave: the catalog is still imported, every
+/// function decides and changes nothing in SMS, and the run ends with what it would
+/// have done, exiting 0.
+#[test]
+fn a_dry_run_rehearses_the_wave_and_lists_what_it_would_do() {
+    let out = tempfile::tempdir().unwrap();
+    let output = run(&["--dry-run", "--out", out.path().to_str().unwrap()]);
+    let stdout = text(&output.stdout);
+    assert!(
+        output.status.success(),
+        "exit {:?}\n{stdout}\n{}",
+        output.status,
+        text(&output.stderr)
+    );
+    assert!(stdout.contains("rehearsal complete"), "{stdout}");
+    assert!(stdout.contains("jobs it would create: 24"), "{stdout}");
+    assert!(stdout.contains("Z pay-db-01\n"), "{stdout}");
+    // shop is replicated by app replication: its servers get no standalone job.
+    assert!(!stdout.contains("Z shop-web-01\n"), "{stdout}");
+    assert!(
+        stdout.contains("Wave plan (dry run: what the planner would do)"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout
+            .matches("AppPlanned     payments         created")
+            .count(),
+        1,
+        "each decision told once: {stdout}"
+    );
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap())
+            .unwrap();
+    let calls = &summary["smsCalls"];
+    assert!(
+        calls["ImportServerCatalog"].as_u64().unwrap() >= 1,
+        "{calls}"
+    );
+    for mutating in [
+        "CreateReplicationJob",
+        "CreateApp",
+        "PutAppLaunchConfiguration",
+        "StartAppReplication",
+        "LaunchApp",
+    ] {
+        assert!(
+            calls[mutating].is_null(),
+            "{mutating} in a dry run: {calls}"
+        );
+    }
+    assert_eq!(summary["rehearsal"]["jobs"].as_array().unwrap().len(), 24);
+}

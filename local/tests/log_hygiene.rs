@@ -1,5 +1,5 @@
 //! No secret and no whole payload in the logs. Every log line of a whole default wave
-//! (the five real handlers, the emulator, the local bus and S3) is captured as JSON at
+//! (the real handlers, the emulator, the local bus and S3) is captured as JSON at
 //! the production level (info), with the AWS SDK's signing and HTTP layers at trace,
 //! where a leak of request headers or credentials would show. Before the wave, two
 //! functions are invoked through SDK clients carrying distinctive fake credentials
@@ -11,7 +11,8 @@
 //! id at info and above); no
 //! `Authorization` material (`Credential=`, `Signature=`); no whole event envelope
 //! (`"detail":{` or `"detail-type"` next to a detail); no scenario or template body; no
-//! info-or-above line longer than 8 KB; and the summary lines are there.
+//! info-or-above line longer than 8 KB; the summary lines are there with their
+//! summary as a JSON object, and a line per decision names its app or server.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -69,11 +70,9 @@ fn capture() -> Captured {
                 "info,aws_sigv4=trace,aws_smithy_runtime=trace,aws_smithy_runtime_api=trace,\
                  aws_smithy_http_client=trace,aws_credential_types=trace,aws_runtime=trace",
             );
+            // The lines as the functions write them deployed.
             tracing_subscriber::fmt()
-                .json()
-                .flatten_event(true)
-                .with_current_span(true)
-                .with_span_list(true)
+                .event_format(autopilot_core::telemetry::JsonLines)
                 .with_env_filter(filter)
                 .with_writer(move || writer.clone())
                 .try_init()
@@ -238,13 +237,34 @@ async fn a_whole_wave_logs_no_secret_and_no_payload() {
         .filter(|l| l["message"] == "invocation complete")
         .collect();
     assert!(
-        summaries
-            .iter()
-            .any(|l| l["function"] == "catalog-import" && l["summary"].as_str().is_some()),
+        summaries.iter().any(
+            |l| l["function"] == "catalog-import" && l["summary"]["trigger"].as_str().is_some()
+        ),
         "{summaries:?}"
     );
     assert!(
         summaries.iter().any(|l| l["function"] == "job-creator"),
         "{summaries:?}"
+    );
+
+    // One line per decision, by the ids and names a person searches.
+    let decisions: Vec<Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["message"] == "decision published")
+        .collect();
+    assert!(
+        decisions.iter().any(|l| l["decision"] == "AppLaunched"
+            && l["about"]["appName"] == "shop"
+            && l["about"]["appId"].is_string()),
+        "{decisions:?}"
+    );
+    assert!(
+        decisions
+            .iter()
+            .any(|l| l["decision"] == "ReplicationJobCreated"
+                && l["about"]["vmName"].is_string()
+                && l["about"]["serverId"].is_string()),
+        "{decisions:?}"
     );
 }

@@ -351,6 +351,10 @@ impl JobParameters {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogImportConfig {
     pub common: CommonConfig,
+    /// Import the catalog in a dry run too (`DRY_RUN_IMPORTS_CATALOG`, default true):
+    /// the import discovers servers and changes no server, job or application, and
+    /// without it a dry run on a fresh account would have nothing to decide about.
+    pub import_in_dry_run: bool,
 }
 
 impl FunctionConfig for CatalogImportConfig {
@@ -361,6 +365,7 @@ impl FunctionConfig for CatalogImportConfig {
     fn read(env: &mut EnvReader<'_>) -> Self {
         Self {
             common: CommonConfig::read(env),
+            import_in_dry_run: env.bool_or("DRY_RUN_IMPORTS_CATALOG", true),
         }
     }
 }

@@ -5,6 +5,7 @@
 use schemars::{JsonSchema, Schema};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::model::{AppId, Connector, JobId, ReplicationJobState, RunId, ServerId};
 
@@ -53,7 +54,35 @@ pub struct OutgoingEvent {
     pub resources: Vec<String>,
 }
 
+/// The keys of a detail a person searches the logs by: ids, names and the decision's
+/// kind, never the rest of the payload.
+const SEARCHED_BY: [&str; 10] = [
+    "appId",
+    "appName",
+    "serverId",
+    "vmName",
+    "replicationJobId",
+    "replicationRunId",
+    "planVersion",
+    "action",
+    "state",
+    "dryRun",
+];
+
 impl OutgoingEvent {
+    /// The ids and names of what this event decides, as a JSON object for its log line.
+    pub fn about(&self) -> Value {
+        let detail: Value = serde_json::from_str(&self.detail).unwrap_or(Value::Null);
+        let about = SEARCHED_BY
+            .iter()
+            .filter_map(|key| {
+                let value = detail.get(*key).filter(|v| !v.is_null())?;
+                Some(((*key).to_owned(), value.clone()))
+            })
+            .collect();
+        Value::Object(about)
+    }
+
     pub fn new<T: DetailType>(body: T, dry_run: bool) -> Self {
         let detail = serde_json::to_string(&Detail::new(body, dry_run))
             .expect("event details are plain data and always serialize");
@@ -370,6 +399,23 @@ detail_types!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_events_log_line_names_what_it_decides_and_not_the_rest() {
+        let held = OutgoingEvent::new(
+            AppLaunchHeld {
+                app_id: "app-1".into(),
+                app_name: Some("shop".into()),
+                launch_status: "CONFIGURATION_INVALID".into(),
+                reason: "server s-1: subnet subnet-1 does not exist".into(),
+            },
+            false,
+        );
+        assert_eq!(
+            held.about(),
+            serde_json::json!({ "appId": "app-1", "appName": "shop", "dryRun": false })
+        );
+    }
     use std::path::PathBuf;
 
     fn schema_dir() -> PathBuf {

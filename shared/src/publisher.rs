@@ -116,7 +116,15 @@ impl EventPublisher {
             for (batch, outcomes) in pending.chunks(MAX_ENTRIES_PER_CALL).zip(answers) {
                 for ((event, _), outcome) in batch.iter().zip(outcomes) {
                     match outcome {
-                        Ok(()) => report.published += 1,
+                        Ok(()) => {
+                            report.published += 1;
+                            // One line per decision, by the ids and names people search.
+                            tracing::info!(
+                                decision = %event.detail_type,
+                                about = %event.about(),
+                                "decision published"
+                            );
+                        }
                         Err(reason) => still_failing.push((event.clone(), Some(reason))),
                     }
                 }

@@ -1,6 +1,8 @@
 //! catalog-import: on its schedule or an `ImportCatalogRequested` event, re-imports the
 //! SMS server catalog so newly built VMs show up — but only when a connector is
 //! HEALTHY; otherwise it says so with a `CatalogImportSkipped` event and calls nothing.
+//! A dry run imports too (the import discovers servers and changes no server, job or
+//! application), unless `DRY_RUN_IMPORTS_CATALOG` is false.
 
 use std::sync::Arc;
 
@@ -68,7 +70,7 @@ pub async fn handle(
         trigger,
         connectors: connectors.len(),
         healthy_connectors: healthy.len(),
-        import_started: skipped_reason.is_none() && !dry_run,
+        import_started: skipped_reason.is_none() && (!dry_run || context.config.import_in_dry_run),
         skipped_reason,
         dry_run,
         events_published,
@@ -89,8 +91,9 @@ fn trigger(incoming: &Incoming) -> Result<String, AutopilotError> {
     }
 }
 
-/// ImportServerCatalog when a connector is healthy (not in dry run); otherwise, or when
-/// the service finds no connector available, the reason the import was skipped.
+/// ImportServerCatalog when a connector is healthy (in a dry run only when it imports
+/// too); otherwise, or when the service finds no connector available, the reason the
+/// import was skipped.
 async fn import_unless_skipped(
     context: &Context<CatalogImportConfig>,
     connectors: &[Connector],
@@ -103,7 +106,7 @@ async fn import_unless_skipped(
             connectors.len()
         )));
     }
-    if dry_run {
+    if dry_run && !context.config.import_in_dry_run {
         return Ok(None);
     }
     match context.sms.import_server_catalog().send().await {
@@ -137,6 +140,7 @@ mod tests {
                 dry_run,
                 max_attempts: 3,
             },
+            import_in_dry_run: true,
         }
     }
 
@@ -264,20 +268,24 @@ mod tests {
         assert!(events.all().is_empty());
     }
 
+    /// A dry run still imports (discovery changes no server, job or application), so it
+    /// has servers to decide about; unless told not to.
     #[tokio::test]
-    async fn dry_run_decides_and_publishes_without_importing() {
-        let get = connectors(&["HEALTHY"]);
-        let import = mock!(aws_sdk_sms::Client::import_server_catalog)
-            .then_output(|| ImportServerCatalogOutput::builder().build());
-        let (context, events) = testing::context(
-            config(true),
-            sms_client(&[&get, &import]),
-            testing::unused_s3(),
-        );
-        let summary = handle(schedule_event(), context).await.unwrap();
-        assert_eq!(import.num_calls(), 0);
-        assert!(!summary.import_started);
-        assert_eq!(events.of_type("CatalogImportStarted")[0]["dryRun"], true);
+    async fn a_dry_run_imports_unless_told_not_to() {
+        for import_in_dry_run in [true, false] {
+            let get = connectors(&["HEALTHY"]);
+            let import = mock!(aws_sdk_sms::Client::import_server_catalog)
+                .then_output(|| ImportServerCatalogOutput::builder().build());
+            let mut config = config(true);
+            config.import_in_dry_run = import_in_dry_run;
+            let (context, events) =
+                testing::context(config, sms_client(&[&get, &import]), testing::unused_s3());
+            let summary = handle(schedule_event(), context).await.unwrap();
+            let calls = usize::from(import_in_dry_run);
+            assert_eq!(import.num_calls(), calls);
+            assert_eq!(summary.import_started, import_in_dry_run);
+            assert_eq!(events.of_type("CatalogImportStarted")[0]["dryRun"], true);
+        }
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@
 //! - [`outcome`]: the event log, the timeline and the report of a played wave.
 
 pub mod chaos;
+mod dry_run;
 mod invocations;
 pub mod outcome;
 pub mod plans;
@@ -36,6 +37,7 @@ use crate::{Emulator, EmulatorError, EmulatorHandle, EmulatorOptions, Scenario};
 
 pub use chaos::Chaos;
 use chaos::ChaosState;
+pub use dry_run::Rehearsal;
 use invocations::Pending;
 pub use outcome::{
     AppOutcome, DetectionDelay, FailureOutcome, LogEntry, PlacedVersion, PlanOutcome, PlanStep,
@@ -107,6 +109,8 @@ pub struct Wave {
     plans: PlanFeed,
     /// Planner events seen so far that created, changed or configured an application.
     plan_changes: usize,
+    /// A rehearsal: the functions change nothing in SMS.
+    dry_run: bool,
 }
 
 impl Wave {
@@ -189,6 +193,7 @@ impl Wave {
             invariant_breaches: Vec::new(),
             plans,
             plan_changes: 0,
+            dry_run: options.dry_run,
         })
     }
 
@@ -280,10 +285,12 @@ impl Wave {
         } else {
             BusRef::Named(event.bus.clone())
         };
+        // A dry run changes nothing, whatever its events decide.
         if matches!(
             event.envelope["detail-type"].as_str(),
             Some("AppPlanned" | "AppConfigured")
-        ) {
+        ) && event.envelope["detail"]["dryRun"] != true
+        {
             self.plan_changes += 1;
         }
         self.log.push(LogEntry::Event {
@@ -369,6 +376,11 @@ impl Wave {
     /// The plan is in place and every app is launched or settled without a launch.
     fn converged(&self) -> bool {
         let state = self.emulator.state();
+        if self.dry_run {
+            let placed = self.plans.last_placed_at();
+            return self.plans.all_placed()
+                && dry_run::complete(&state, &self.log, placed, placed.is_some());
+        }
         let live = invariants::live_apps(&state)
             .map(|a| a.name.as_str())
             .collect();
@@ -388,7 +400,12 @@ impl Wave {
             &state,
             outcome::bus_events(&self.log),
         ));
-        let verdict = outcome::verdict(converged, &state, &self.opt_out, &given_up, now);
+        let verdict = if self.dry_run {
+            dry_run::verdict(converged, now)
+        } else {
+            outcome::verdict(converged, &state, &self.opt_out, &given_up, now)
+        };
+        let rehearsal = self.dry_run.then(|| Rehearsal::of(&self.log));
         let archived_templates =
             outcome::archived_objects(&self.emulator, &self.wiring.artifacts_bucket);
         let faults = match &self.chaos {
@@ -412,6 +429,7 @@ impl Wave {
             faults,
             timeline,
             plan: self.plans.outcome(&self.log),
+            rehearsal,
             log: self.log,
             archived_templates,
         };

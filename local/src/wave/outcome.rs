@@ -267,6 +267,8 @@ pub struct WaveReport {
     pub timeline: Vec<Progress>,
     /// What the app-planner did (empty when the wave had no plan).
     pub plan: PlanOutcome,
+    /// In a dry run, what would have been done.
+    pub rehearsal: Option<super::Rehearsal>,
     #[serde(skip)]
     pub log: Vec<LogEntry>,
     /// Templates and change sets archived in the artifacts bucket: (key, content).

@@ -118,6 +118,16 @@ impl PlanFeed {
         Ok(())
     }
 
+    /// Whether every version has been put in place.
+    pub(super) fn all_placed(&self) -> bool {
+        self.due.is_empty()
+    }
+
+    /// When the last version placed was put in place.
+    pub(super) fn last_placed_at(&self) -> Option<&str> {
+        self.placed.last().map(|(time, _)| time.as_str())
+    }
+
     /// How many versions have been put in place so far.
     pub(super) fn versions_placed(&self) -> usize {
         self.placed.len()
@@ -145,7 +155,22 @@ impl PlanFeed {
                 }
             })
             .collect();
-        let steps = events.iter().filter_map(PlanStep::of).collect();
+        // A dry run decides the same changes on every run, since it makes none: each is
+        // told once.
+        let mut told = BTreeSet::new();
+        let steps = events
+            .iter()
+            .filter_map(|seen| Some((seen.event["detail"]["dryRun"] == true, PlanStep::of(seen)?)))
+            .filter(|(dry_run, step)| {
+                !dry_run
+                    || told.insert((
+                        step.detail_type.clone(),
+                        step.app.clone(),
+                        step.what.clone(),
+                    ))
+            })
+            .map(|(_, step)| step)
+            .collect();
         PlanOutcome { versions, steps }
     }
 
