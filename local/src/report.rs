@@ -53,6 +53,13 @@ pub fn summary_text(report: &WaveReport) -> String {
     }
     plan_text(report, &mut out);
     rehearsal_text(report, &mut out);
+    let expiring = expiry_warnings(report);
+    if !expiring.is_empty() {
+        let _ = writeln!(out, "\nReplication ending (SMS's 90 days per server)");
+        for [time, server, expires, days] in &expiring {
+            let _ = writeln!(out, "  {time} {server}: ends {expires}, {days} days left");
+        }
+    }
     let _ = writeln!(out, "\nFailures");
     if report.failures.is_empty() {
         let _ = writeln!(out, "  none");
@@ -159,6 +166,28 @@ fn rehearsal_text(report: &WaveReport, out: &mut String) {
             "  (a dry run replicates nothing, so no application becomes ready to launch; the wave plan above shows what would be created and configured)"
         );
     }
+}
+
+/// The `ReplicationExpiring` warnings of the wave: when, the server (VM name first),
+/// when its replication ends and the days left then.
+fn expiry_warnings(report: &WaveReport) -> Vec<[String; 4]> {
+    crate::wave::outcome::bus_events(&report.log)
+        .filter(|seen| seen.event["detail-type"] == "ReplicationExpiring")
+        .map(|seen| {
+            let detail = &seen.event["detail"];
+            let text = |key: &str| detail[key].as_str().unwrap_or("?").to_owned();
+            let server = match detail["vmName"].as_str() {
+                Some(vm) => format!("{vm} ({})", text("serverId")),
+                None => text("serverId"),
+            };
+            [
+                seen.time.to_owned(),
+                server,
+                text("expiresAt"),
+                detail["daysLeft"].to_string(),
+            ]
+        })
+        .collect()
 }
 
 /// A plan version's digest, shortened as git shortens commits.
@@ -328,6 +357,7 @@ pub fn html_report(report: &WaveReport) -> String {
     let calls = call_rows(report);
     let decisions = decision_rows(report);
     let plan = plan_section(report);
+    let expiring = expiry_section(report);
     format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>sms-autopilot wave report: {name}</title>
@@ -344,7 +374,7 @@ th{{background:#f3f4f6}}.verdict{{font-weight:bold;color:{colour}}}ul{{margin:0;
 {svg}
 <h2>Apps</h2>
 <table id="apps"><tr><th>name</th><th>id</th><th>members</th><th>completed runs</th><th>launch status</th><th>launched at</th><th>note</th></tr>{apps}</table>
-{plan}<h2>Failures</h2>
+{plan}{expiring}<h2>Failures</h2>
 <p id="detection">{detection}</p>
 <table id="failures"><tr><th>job</th><th>server</th><th>state</th><th>alerted at</th><th>final state</th><th>what was done</th></tr>{failures}</table>
 <h2>SMS calls</h2>
@@ -440,6 +470,27 @@ fn plan_section(report: &WaveReport) -> String {
 <table id="plan-versions"><tr><th>put in place</th><th>version</th><th>verdict</th></tr>{versions}</table>
 <table id="plan"><tr><th>time</th><th>detail-type</th><th>application</th><th>what the planner did</th></tr>{steps}</table>
 "#
+    )
+}
+
+/// The replication expiry warnings as a table; nothing when there were none.
+fn expiry_section(report: &WaveReport) -> String {
+    let warnings = expiry_warnings(report);
+    if warnings.is_empty() {
+        return String::new();
+    }
+    let rows: String = warnings
+        .iter()
+        .map(|cells| {
+            let cells: String = cells
+                .iter()
+                .map(|c| format!("<td>{}</td>", escape(c)))
+                .collect();
+            format!("<tr>{cells}</tr>")
+        })
+        .collect();
+    format!(
+        "<h2>Replication ending</h2>\n<table id=\"expiring\"><tr><th>warned at</th><th>server</th><th>replication ends</th><th>days left</th></tr>{rows}</table>\n"
     )
 }
 

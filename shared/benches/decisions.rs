@@ -61,6 +61,7 @@ fn jobs() -> Vec<ReplicationJob> {
                 latest_ami_id: completed.then(|| format!("ami-{i:017x}")),
                 frequency_hours: Some(12),
                 run_once: false,
+                seed_replication_time: None,
                 runs: vec![ReplicationRun {
                     id: RunId(format!("sms-run-{i:08x}")),
                     state: if completed {

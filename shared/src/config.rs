@@ -419,6 +419,9 @@ pub struct JobWatcherConfig {
     pub remediation: RemediationPolicy,
     /// Used when a FAILED job is recreated.
     pub job: JobParameters,
+    /// Days before SMS's 90 days of replication end that a server is warned about
+    /// (`REPLICATION_EXPIRY_WARNING_DAYS`, default 14; 0 turns the warning off).
+    pub expiry_warning_days: u32,
 }
 
 impl FunctionConfig for JobWatcherConfig {
@@ -436,6 +439,7 @@ impl FunctionConfig for JobWatcherConfig {
                 recreate_failed: env.bool_or("REMEDIATION_RECREATE_FAILED", false),
             },
             job: JobParameters::read(env),
+            expiry_warning_days: env.int_or("REPLICATION_EXPIRY_WARNING_DAYS", 14, 0, 89),
         }
     }
 }
@@ -632,9 +636,15 @@ mod tests {
     fn each_function_declares_the_variables_it_reads() {
         assert_eq!(
             CatalogImportConfig::variables(),
-            ["EVENT_BUS_NAME", "DRY_RUN", "AWS_CALL_MAX_ATTEMPTS"]
+            [
+                "EVENT_BUS_NAME",
+                "DRY_RUN",
+                "AWS_CALL_MAX_ATTEMPTS",
+                "DRY_RUN_IMPORTS_CATALOG"
+            ]
         );
         let watcher = JobWatcherConfig::variables();
+        assert!(watcher.contains(&"REPLICATION_EXPIRY_WARNING_DAYS"));
         assert!(watcher.contains(&"ARTIFACTS_BUCKET"));
         assert!(watcher.contains(&"REMEDIATION_MAX_ATTEMPTS"));
         assert!(watcher.contains(&"JOB_FREQUENCY_HOURS"));

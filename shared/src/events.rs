@@ -209,6 +209,23 @@ pub struct ReplicationJobRecovered {
     pub state: Option<ReplicationJobState>,
 }
 
+/// A server's replication ends soon: SMS replicates a server for 90 days from its first
+/// replication, then terminates its job. Sent once per server, the configured number of
+/// days before (`REPLICATION_EXPIRY_WARNING_DAYS`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicationExpiring {
+    pub replication_job_id: JobId,
+    pub server_id: ServerId,
+    pub vm_name: Option<String>,
+    /// When the server's replication began (RFC 3339).
+    pub replication_started_at: String,
+    /// When SMS ends it (RFC 3339).
+    pub expires_at: String,
+    /// Whole days left.
+    pub days_left: i64,
+}
+
 /// A replication run completed with an AMI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -383,6 +400,7 @@ detail_types!(
     ReplicationJobFailed,
     ReplicationJobRemediated,
     ReplicationJobRecovered,
+    ReplicationExpiring,
     ReplicationRunCompleted,
     AppReady,
     TemplateGenerated,

@@ -2,7 +2,7 @@
 //! the previous snapshot (so each failure is alerted exactly once), and whether a
 //! failed job may be remediated within its retry budget and the service's daily limit.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,13 @@ pub struct FailureSnapshot {
     /// job: SMS refuses CreateReplicationJob while the old job is DELETING.
     #[serde(default)]
     pub pending_recreations: BTreeMap<ServerId, PendingRecreation>,
+    /// Servers already warned that their replication ends soon.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub expiry_warned: BTreeSet<ServerId>,
+    /// When replication began for servers whose job the watcher deleted: the new job's
+    /// own seed time is later than SMS's 90-day count.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub replication_started: BTreeMap<ServerId, DateTime<Utc>>,
 }
 
 /// A recreation half done: the old job is deleted (or being deleted), the new one not
@@ -322,6 +329,7 @@ mod tests {
             latest_ami_id: None,
             frequency_hours: Some(12),
             run_once: false,
+            seed_replication_time: None,
             runs: Vec::new(),
         }
     }

@@ -11,7 +11,8 @@
 //!   configurations on the wire), [`app_cache`] (GetApp answers shared across
 //!   invocations);
 //! - deciding, purely: [`wave_policy`] (which servers get jobs), [`failures`] (which
-//!   failures are new, and what to do about them), [`readiness`] (which apps may
+//!   failures are new, and what to do about them), [`expiry`] (which servers near
+//!   SMS's 90 days of replication), [`readiness`] (which apps may
 //!   launch, and when), [`launches`] (which holds and failed launches were reported,
 //!   and whether a failed launch is tried again), [`plan`] (the wave plan: reading it,
 //!   resolving it against the catalog, and what SMS must change to match it);
@@ -33,6 +34,7 @@ pub mod clients;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod expiry;
 pub mod failures;
 pub mod launches;
 pub mod model;

@@ -405,10 +405,23 @@ pub struct ReplicationJob {
     pub latest_ami_id: Option<String>,
     pub frequency_hours: Option<i32>,
     pub run_once: bool,
+    /// When the job's first replication was to begin (`seedReplicationTime`).
+    #[serde(default)]
+    pub seed_replication_time: Option<DateTime<Utc>>,
     pub runs: Vec<ReplicationRun>,
 }
 
 impl ReplicationJob {
+    /// When this job began replicating its server, as far as SMS tells: the earlier of
+    /// its seed time and its earliest listed run.
+    pub fn replication_started(&self) -> Option<DateTime<Utc>> {
+        let first_run = self.runs.iter().filter_map(|run| run.scheduled_start).min();
+        match (self.seed_replication_time, first_run) {
+            (Some(seed), Some(run)) => Some(seed.min(run)),
+            (seed, run) => seed.or(run),
+        }
+    }
+
     /// At least one run produced an AMI. `latestAmiId` only appears once a run has
     /// completed, so it counts even when the run list was trimmed by the service.
     pub fn has_completed_run(&self) -> bool {
@@ -583,6 +596,7 @@ mod tests {
             latest_ami_id: None,
             frequency_hours: Some(12),
             run_once: false,
+            seed_replication_time: None,
             runs: vec![ReplicationRun {
                 id: "sms-run-1".into(),
                 state: ReplicationRunState::Active,

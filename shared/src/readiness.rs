@@ -297,6 +297,7 @@ mod tests {
             latest_ami_id: None,
             frequency_hours: Some(12),
             run_once: false,
+            seed_replication_time: None,
             runs: vec![ReplicationRun {
                 id: format!("run-{server}").into(),
                 state: if completed {

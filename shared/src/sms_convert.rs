@@ -106,6 +106,7 @@ pub fn replication_job(value: &sms::ReplicationJob) -> Result<ReplicationJob, Mi
             .map(str::to_owned),
         frequency_hours: value.frequency(),
         run_once: value.run_once().unwrap_or(false),
+        seed_replication_time: value.seed_replication_time().and_then(timestamp),
         // A run without an id is useless but does not make the job unusable.
         runs: value
             .replication_run_list()

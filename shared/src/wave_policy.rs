@@ -396,6 +396,7 @@ mod tests {
             latest_ami_id: None,
             frequency_hours: None,
             run_once: false,
+            seed_replication_time: None,
             runs: Vec::new(),
         };
         let mut deleted = plan.clone();

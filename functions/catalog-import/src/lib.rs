@@ -309,6 +309,6 @@ mod tests {
         assert!(matches!(error, AutopilotError::InvalidEvent(_)));
         assert_eq!(get.num_calls(), 0);
         assert!(events.all().is_empty());
-        assert_eq!(CatalogImportConfig::variables().len(), 3);
+        assert_eq!(CatalogImportConfig::variables().len(), 4);
     }
 }

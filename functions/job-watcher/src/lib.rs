@@ -4,7 +4,8 @@
 //! completed run. What was alerted and announced is kept in a snapshot in the artifacts
 //! bucket together with an outbox (`autopilot_core::outbox`): the decided events are
 //! stored before the watcher acts or publishes, so an invocation cut off at any point
-//! loses no alert. A job it creates again takes the accepted wave plan's replication
+//! loses no alert. It warns once of each server whose 90 days of replication near
+//! their end (`ReplicationExpiring`). A job it creates again takes the accepted wave plan's replication
 //! settings for its server, as the job-creator's do.
 
 use std::collections::BTreeMap;
@@ -14,9 +15,10 @@ use autopilot_core::artifacts;
 use autopilot_core::config::JobWatcherConfig;
 use autopilot_core::error::Retryability;
 use autopilot_core::events::{
-    OutgoingEvent, RemediationAction, ReplicationJobFailed, ReplicationJobRecovered,
-    ReplicationJobRemediated, ReplicationRunCompleted,
+    OutgoingEvent, RemediationAction, ReplicationExpiring, ReplicationJobFailed,
+    ReplicationJobRecovered, ReplicationJobRemediated, ReplicationRunCompleted,
 };
+use autopilot_core::expiry;
 use autopilot_core::failures::{
     CompletedRun, Coverage, FailureChanges, FailureSnapshot, HoldReason, PendingRecreation,
     RecreationStep, Remediation, RemediationPolicy, RemediationStep,
@@ -58,6 +60,8 @@ pub struct Summary {
     pub recreations_completed: usize,
     /// Recreations still waiting for the old job's deletion to finish.
     pub recreations_waiting: usize,
+    /// Servers warned this time that their replication ends soon.
+    pub expiry_warnings: usize,
     pub dry_run: bool,
     pub events_published: usize,
     /// Events left in the outbox for the next invocation (too close to the deadline).
@@ -91,6 +95,7 @@ pub async fn handle(
     // Claim before acting: stored, these events go out even if this invocation dies.
     next.outbox
         .extend(announcements(&changes, &completed_runs, dry_run));
+    summary.expiry_warnings = warn_of_expiry(&context, &mut next, &observation.jobs, now);
     store_if_changed(&context, previous, &next).await?;
 
     let policy = &context.config.remediation;
@@ -122,6 +127,38 @@ pub async fn handle(
         return Err(error);
     }
     Ok(summary)
+}
+
+/// Warns once of each server whose 90 days of replication end within the configured
+/// period (`ReplicationExpiring`, into the outbox); returns how many were warned.
+fn warn_of_expiry(
+    context: &Context<JobWatcherConfig>,
+    next: &mut FailureSnapshot,
+    jobs: &[ReplicationJob],
+    now: DateTime<Utc>,
+) -> usize {
+    let expiring = expiry::expiring(
+        jobs,
+        &next.replication_started,
+        &next.expiry_warned,
+        now,
+        context.config.expiry_warning_days,
+    );
+    for soon in &expiring {
+        tracing::warn!(server = %soon.server, vm = ?soon.vm_name, days_left = soon.days_left, "replication ends soon");
+        next.expiry_warned.insert(soon.server.clone());
+        let warning = ReplicationExpiring {
+            replication_job_id: soon.job.clone(),
+            server_id: soon.server.clone(),
+            vm_name: soon.vm_name.clone(),
+            replication_started_at: soon.started.to_rfc3339(),
+            expires_at: soon.expires.to_rfc3339(),
+            days_left: soon.days_left,
+        };
+        next.outbox
+            .push(OutgoingEvent::new(warning, context.dry_run()));
+    }
+    expiring.len()
 }
 
 /// The jobs an invocation looked at, and how much of the account they cover.
@@ -335,6 +372,12 @@ fn record_remediations(
             }
             Attempt::Acted(Ok(action)) => {
                 next.record_remediation(&job.server_id, now);
+                if matches!(
+                    action,
+                    RemediationAction::JobDeleted | RemediationAction::JobRecreated { .. }
+                ) {
+                    remember_start(next, &job);
+                }
                 if action == RemediationAction::JobDeleted {
                     let pending = PendingRecreation {
                         old_job: job.id.clone(),
@@ -375,6 +418,17 @@ fn record_remediations(
             .push(OutgoingEvent::new(remediated_event, dry_run));
     }
     remediated
+}
+
+/// Remembers when the server of a job about to be replaced began replicating: SMS's 90
+/// days count from then, not from the new job's seed time.
+fn remember_start(next: &mut FailureSnapshot, job: &ReplicationJob) {
+    if let Some(started) = job.replication_started() {
+        next.replication_started
+            .entry(job.server_id.clone())
+            .and_modify(|known| *known = (*known).min(started))
+            .or_insert(started);
+    }
 }
 
 /// Carries on the recreations the old job's deletion held up: creates the new job of

@@ -39,6 +39,7 @@ fn config(dry_run: bool) -> JobWatcherConfig {
             kms_key_id: None,
             seed_offset_minutes: 0,
         },
+        expiry_warning_days: 14,
     }
 }
 
@@ -556,4 +557,41 @@ async fn a_recreated_job_takes_the_plans_settings_for_its_server() {
     assert_eq!(create.num_calls(), 1, "created with the plan's settings");
     let remediated = events.of_type("ReplicationJobRemediated");
     assert_eq!(remediated[0]["action"], "jobRecreated");
+}
+
+/// A server whose 90 days of replication end within the warning period is warned of
+/// once, with its VM name; one further from its end is not.
+#[tokio::test]
+async fn a_server_near_the_end_of_its_replication_is_warned_once() {
+    let now = testing::test_now().timestamp();
+    let day = 86_400;
+    let seeded = |id: &str, days_ago: i64| {
+        SmsJob::builder()
+            .replication_job_id(id)
+            .server_id(format!("s-{id}"))
+            .vm_server(
+                aws_sdk_sms::types::VmServer::builder()
+                    .vm_name(format!("vm-{id}"))
+                    .build(),
+            )
+            .state(State::Active)
+            .seed_replication_time(aws_smithy_types::DateTime::from_secs(now - days_ago * day))
+            .build()
+    };
+    let store = SnapshotStore::default();
+    for expected in [1, 0] {
+        let jobs = sweep(vec![seeded("old", 80), seeded("young", 30)]);
+        let (s3, _, _) = store.client();
+        let (context, events) = testing::context(config(false), testing::mock_sms(&[&jobs]), s3);
+        let summary = handle(schedule_event(), context).await.unwrap();
+        assert_eq!(summary.expiry_warnings, expected);
+        let warnings = events.of_type("ReplicationExpiring");
+        assert_eq!(warnings.len(), expected, "warned once");
+        if expected == 1 {
+            assert_eq!(warnings[0]["serverId"], "s-old");
+            assert_eq!(warnings[0]["vmName"], "vm-old");
+            assert_eq!(warnings[0]["daysLeft"], 10);
+        }
+    }
+    assert!(store.snapshot().expiry_warned.contains(&"s-old".into()));
 }
