@@ -33,24 +33,7 @@ pub fn summary_text(report: &WaveReport) -> String {
         report.ended
     );
     let _ = writeln!(out, "{}", report.verdict);
-    let _ = writeln!(out, "\nApps");
-    let _ = writeln!(
-        out,
-        "  {:<16} {:>7} {:>6}  {:<24} {:<22} note",
-        "name", "members", "runs", "launch status", "launched at"
-    );
-    for app in &report.apps {
-        let _ = writeln!(
-            out,
-            "  {:<16} {:>7} {:>6}  {:<24} {:<22} {}",
-            app.name,
-            app.members,
-            app.completed_runs,
-            app.launch_status,
-            app.launched_at.as_deref().unwrap_or("-"),
-            app.held_by.as_deref().unwrap_or("")
-        );
-    }
+    apps_text(report, &mut out);
     plan_text(report, &mut out);
     rehearsal_text(report, &mut out);
     let expiring = expiry_warnings(report);
@@ -103,6 +86,29 @@ pub fn summary_text(report: &WaveReport) -> String {
         }
     }
     out
+}
+
+/// One line per application: its members, completed runs, launch status and time,
+/// and why it is not launched when it is not.
+fn apps_text(report: &WaveReport, out: &mut String) {
+    let _ = writeln!(out, "\nApps");
+    let _ = writeln!(
+        out,
+        "  {:<16} {:>7} {:>6}  {:<24} {:<22} note",
+        "name", "members", "runs", "launch status", "launched at"
+    );
+    for app in &report.apps {
+        let _ = writeln!(
+            out,
+            "  {:<16} {:>7} {:>6}  {:<24} {:<22} {}",
+            app.name,
+            app.members,
+            app.completed_runs,
+            app.launch_status,
+            app.launched_at.as_deref().unwrap_or("-"),
+            app.held_by.as_deref().unwrap_or("")
+        );
+    }
 }
 
 /// The planner's part of the summary: each version of the plan and what became of it,

@@ -59,6 +59,11 @@ const BAD_VALUES: &[(&str, &[&str])] = &[
     ("REMEDIATION_MAX_ATTEMPTS", &["101", "-1", "x"]),
     ("ON_DEMAND_DAILY_LIMIT", &["101", "-2", "daily"]),
     ("REMEDIATION_RECREATE_FAILED", &["perhaps"]),
+    (
+        "REPLICATION_EXPIRY_WARNING_DAYS",
+        &["90", "-1", "fortnight"],
+    ),
+    ("DRY_RUN_IMPORTS_CATALOG", &["maybe"]),
     ("TEMPLATE_FORMAT", &["XML", "json5", "yml"]),
     ("LAUNCH_OPT_OUT_TAG", &["no-equals", "=false", " =x"]),
     (
@@ -126,6 +131,8 @@ fn valid_environment() -> BTreeMap<&'static str, String> {
         ("REMEDIATION_MAX_ATTEMPTS", "3"),
         ("ON_DEMAND_DAILY_LIMIT", "2"),
         ("REMEDIATION_RECREATE_FAILED", "false"),
+        ("REPLICATION_EXPIRY_WARNING_DAYS", "14"),
+        ("DRY_RUN_IMPORTS_CATALOG", "true"),
         ("TEMPLATE_FORMAT", "YAML"),
         ("LAUNCH_OPT_OUT_TAG", "autopilot:launch=false"),
         ("LAUNCH_WINDOW", "mon-fri 22:00-06:00"),

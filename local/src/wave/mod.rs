@@ -133,15 +133,7 @@ impl Wave {
             Some(chaos) => chaos.fault_seed(options.scenario.seed),
             None => options.scenario.seed,
         };
-        let scenario_plans: Vec<PlanVersion> = options
-            .scenario
-            .plan_versions()
-            .into_iter()
-            .map(|(at, text)| PlanVersion {
-                after: Duration::from_secs(at),
-                text,
-            })
-            .collect();
+        let versions = chosen_plan_versions(options.plans, &options.scenario);
         let mut scenario = options.scenario;
         if let Some(chaos) = &options.chaos {
             chaos.stage(&mut scenario);
@@ -162,12 +154,6 @@ impl Wave {
         let functions = Functions::new(&wiring, overrides, &clients, &clock)?;
         let planner: AppPlannerConfig =
             functions::config(functions::wiring_of(&wiring, "app-planner")?, overrides)?;
-        // The caller's plan versions, else the scenario's own.
-        let versions = if options.plans.is_empty() {
-            scenario_plans
-        } else {
-            options.plans
-        };
         let plans = PlanFeed::new(
             versions,
             clients.s3.clone(),
@@ -437,4 +423,19 @@ impl Wave {
         self.emulator.shutdown().await;
         report
     }
+}
+
+/// The caller's plan versions, else the scenario's own.
+fn chosen_plan_versions(given: Vec<PlanVersion>, scenario: &Scenario) -> Vec<PlanVersion> {
+    if !given.is_empty() {
+        return given;
+    }
+    scenario
+        .plan_versions()
+        .into_iter()
+        .map(|(at, text)| PlanVersion {
+            after: Duration::from_secs(at),
+            text,
+        })
+        .collect()
 }
