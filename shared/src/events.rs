@@ -193,6 +193,9 @@ pub enum RemediationAction {
 pub struct ReplicationJobRemediated {
     pub replication_job_id: JobId,
     pub server_id: ServerId,
+    /// The server's VM name, when the job listing gave it.
+    #[serde(default)]
+    pub vm_name: Option<String>,
     /// Remediation attempts for this server, this one included.
     pub attempt: u32,
     #[serde(flatten)]
@@ -389,6 +392,9 @@ pub struct PlanRejected {
     pub plan_version: String,
     /// Every problem, with its line where known.
     pub problems: Vec<String>,
+    /// How many problems, and the first, in a sentence (for one-line notifications).
+    #[serde(default)]
+    pub headline: String,
 }
 
 detail_types!(
@@ -489,6 +495,7 @@ mod tests {
             ReplicationJobRemediated {
                 replication_job_id: "sms-job-1".into(),
                 server_id: "s-1".into(),
+                vm_name: None,
                 attempt: 2,
                 action: RemediationAction::OnDemandRunStarted,
             },

@@ -18,10 +18,8 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
-use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use autopilot_core::config::AppLauncherConfig;
@@ -30,10 +28,11 @@ use autopilot_local::http::LoopbackServer;
 use autopilot_local::sms::protocol::JobState;
 use autopilot_local::sms::Millis;
 use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario, SmsEvent};
-use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use common::moto::{drain, moto_venv, queue, queue_target, rule, MotoServer, MOTO_REQUIREMENT};
 use common::{Functions, LaunchWatch};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -42,8 +41,6 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::TcpStream;
 
-/// The moto release the test runs against.
-const MOTO_REQUIREMENT: &str = "moto[server]==5.2.5";
 /// One simulated step; the template's schedules are whole minutes.
 const STEP: Duration = Duration::from_secs(60);
 /// Simulated time after which an unfinished wave fails.
@@ -56,117 +53,6 @@ const MAX_ROUNDS: usize = 50;
 const RETRIES: u32 = 2;
 /// The queue that sees every event of the project's bus.
 const AUDIT_QUEUE: &str = "audit";
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Runs a set-up command; what went wrong when it did.
-fn run(command: &mut Command) -> Result<(), String> {
-    let output = command
-        .output()
-        .map_err(|e| format!("cannot run {command:?}: {e}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{command:?} failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
-}
-
-/// target/venvs/moto with exactly [`MOTO_REQUIREMENT`], created once; its `moto_server`.
-fn moto_venv() -> Result<PathBuf, String> {
-    let dir = repo_root().join("target/venvs/moto");
-    let stamp = dir.join(".installed");
-    let server = dir.join("bin/moto_server");
-    let installed = std::fs::read_to_string(&stamp).unwrap_or_default();
-    if server.exists() && installed.trim() == MOTO_REQUIREMENT {
-        return Ok(server);
-    }
-    eprintln!(
-        "moto_wave: installing {MOTO_REQUIREMENT} into {}",
-        dir.display()
-    );
-    let _ = std::fs::remove_dir_all(&dir);
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    run(Command::new(&python).arg("-m").arg("venv").arg(&dir))?;
-    run(Command::new(dir.join("bin/pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check"])
-        .arg(MOTO_REQUIREMENT))?;
-    std::fs::write(&stamp, MOTO_REQUIREMENT).map_err(|e| format!("cannot write {stamp:?}: {e}"))?;
-    Ok(server)
-}
-
-/// A free loopback port: bound, read and released for the child to take.
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
-
-/// moto's server, killed on drop.
-struct MotoServer {
-    child: Child,
-    endpoint: String,
-    log: PathBuf,
-}
-
-impl MotoServer {
-    fn start(binary: &Path) -> Result<Self, String> {
-        let log = binary
-            .parent()
-            .and_then(Path::parent)
-            .unwrap_or(Path::new("."))
-            .join("moto_server.log");
-        let mut last_error = String::new();
-        // The port is free when picked but could be taken before moto binds it: retry.
-        for _ in 0..3 {
-            let port = free_port();
-            let out = File::create(&log).map_err(|e| format!("{log:?}: {e}"))?;
-            let err = out.try_clone().map_err(|e| format!("{log:?}: {e}"))?;
-            let mut child = Command::new(binary)
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdin(Stdio::null())
-                .stdout(out)
-                .stderr(err)
-                .spawn()
-                .map_err(|e| format!("cannot start {binary:?}: {e}"))?;
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < deadline {
-                if let Ok(Some(status)) = child.try_wait() {
-                    last_error = format!("moto_server exited with {status}; see {log:?}");
-                    break;
-                }
-                if StdStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                    return Ok(Self {
-                        child,
-                        endpoint: format!("http://{addr}"),
-                        log,
-                    });
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-            if last_error.is_empty() {
-                last_error = format!("moto_server not listening on {addr} after 30 s; see {log:?}");
-            }
-        }
-        Err(last_error)
-    }
-}
-
-impl Drop for MotoServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A loopback proxy in front of the emulator's SMS endpoint. After a successful
 /// GenerateTemplate / GenerateChangeSet it copies the object SMS wrote (into the
@@ -275,63 +161,6 @@ struct Provisioned {
     audit: String,
 }
 
-async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
-    let url = sqs
-        .create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .expect("CreateQueue in moto")
-        .queue_url
-        .expect("a queue URL");
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("GetQueueAttributes in moto")
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .expect("a queue ARN");
-    (url, arn)
-}
-
-async fn rule(
-    events: &aws_sdk_eventbridge::Client,
-    bus: &str,
-    name: &str,
-    pattern: &Value,
-    queue_arn: &str,
-) {
-    events
-        .put_rule()
-        .name(name)
-        .event_bus_name(bus)
-        .event_pattern(pattern.to_string())
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("PutRule {name} on {bus} in moto: {e:?}"));
-    let answer = events
-        .put_targets()
-        .rule(name)
-        .event_bus_name(bus)
-        .targets(
-            Target::builder()
-                .id("queue")
-                .arn(queue_arn)
-                .build()
-                .expect("target"),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("PutTargets {name} in moto: {e:?}"));
-    assert_eq!(
-        answer.failed_entry_count, 0,
-        "PutTargets {name}: {answer:?}"
-    );
-}
-
 async fn provision(
     wiring: &Wiring,
     scenario: &Scenario,
@@ -361,7 +190,7 @@ async fn provision(
                 BusRef::Named(name) => name.as_str(),
             };
             let name = format!("{}-{}", function.logical_id, r.name);
-            rule(events, bus, &name, &r.pattern, &arn).await;
+            rule(events, bus, &name, &r.pattern, queue_target(&arn)).await;
         }
         queues.push((function.binary.clone(), url));
     }
@@ -372,7 +201,7 @@ async fn provision(
         &wiring.project_bus,
         "audit-every-project-event",
         &everything,
-        &audit_arn,
+        queue_target(&audit_arn),
     )
     .await;
     Provisioned { queues, audit }
@@ -492,45 +321,14 @@ impl Driver {
         count
     }
 
-    /// Receives and deletes every message of a queue; their bodies.
+    /// Receives and deletes every message of a queue; their bodies, EventBridge
+    /// envelopes.
     async fn drain(&self, url: &str) -> Vec<Value> {
-        let mut bodies = Vec::new();
-        for _ in 0..1_000 {
-            let messages = self
-                .sqs
-                .receive_message()
-                .queue_url(url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(0)
-                .send()
-                .await
-                .expect("ReceiveMessage from moto")
-                .messages
-                .unwrap_or_default();
-            if messages.is_empty() {
-                return bodies;
-            }
-            let mut receipts = Vec::new();
-            for (i, message) in messages.into_iter().enumerate() {
-                let body = message.body.expect("message body");
-                bodies.push(serde_json::from_str(&body).expect("an EventBridge envelope"));
-                receipts.push(
-                    DeleteMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(message.receipt_handle.expect("receipt"))
-                        .build()
-                        .expect("delete entry"),
-                );
-            }
-            self.sqs
-                .delete_message_batch()
-                .queue_url(url)
-                .set_entries(Some(receipts))
-                .send()
-                .await
-                .expect("DeleteMessageBatch in moto");
-        }
-        panic!("queue {url} never emptied");
+        drain(&self.sqs, url)
+            .await
+            .iter()
+            .map(|body| serde_json::from_str(body).expect("an EventBridge envelope"))
+            .collect()
     }
 
     /// One simulated minute: schedules, then events until nothing moves.

@@ -285,6 +285,11 @@ fn reject(
             plan: format!("s3://{}/{}", config.artifacts_bucket, config.plan_key),
             plan_version: version.to_owned(),
             problems: problems.iter().map(ToString::to_string).collect(),
+            headline: match (problems.len(), problems.first()) {
+                (1, Some(only)) => format!("The problem: {only}"),
+                (n, Some(first)) => format!("{n} problems; the first: {first}"),
+                (_, None) => "No problem was named.".to_owned(),
+            },
         };
         ledger
             .outbox

@@ -410,6 +410,7 @@ fn record_remediations(
         let remediated_event = ReplicationJobRemediated {
             replication_job_id: job.id,
             server_id: job.server_id,
+            vm_name: job.vm_name,
             attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
             action,
         };
@@ -486,6 +487,7 @@ async fn resume_recreations(
         let event = ReplicationJobRemediated {
             replication_job_id: pending.old_job,
             server_id: server,
+            vm_name: None,
             attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
             action: RemediationAction::JobRecreated {
                 new_replication_job_id,

@@ -6,6 +6,8 @@
 // Each test binary uses a part of this module.
 #![allow(dead_code, unused_imports)]
 
+pub mod moto;
+
 use std::path::PathBuf;
 
 use autopilot_core::clients::Endpoints;
