@@ -29,7 +29,6 @@ use autopilot_local::sms::protocol::JobState;
 use autopilot_local::sms::Millis;
 use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario, SmsEvent};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use common::moto::{drain, moto_venv, queue, queue_target, rule, MotoServer, MOTO_REQUIREMENT};
