@@ -22,7 +22,8 @@
 //!   events kept in a state object until published);
 //! - the shell: [`trigger`] (which events a function accepts), [`config`] (read once at
 //!   cold start), [`error`] (typed, retryable or permanent), [`clients`], [`runtime`]
-//!   (the Lambda loop and its deadline), [`telemetry`] (JSON logs);
+//!   (the Lambda loop and its deadline), [`telemetry`] (JSON logs), [`metrics`] (one
+//!   Embedded Metric Format line per invocation);
 //! - `testing`: mocked clients and fixture events for unit tests (feature `testing`).
 //!
 //! Decision modules never see an SDK type, and no module imports one that imports it
@@ -37,6 +38,7 @@ pub mod events;
 pub mod expiry;
 pub mod failures;
 pub mod launches;
+pub mod metrics;
 pub mod model;
 pub mod outbox;
 pub mod plan;

@@ -170,10 +170,18 @@ async fn report_init_error(error_type: &str, message: &str) {
     }
 }
 
-/// One structured line per invocation with the handler's summary.
+/// One structured line per invocation with the handler's summary, and the metrics line
+/// CloudWatch makes its numbers into.
 pub fn log_summary<S: Serialize>(function: &str, summary: &S) {
     let summary = serde_json::to_value(summary).unwrap_or(Value::Null);
     tracing::info!(function, %summary, "invocation complete");
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    if let Some(line) = crate::metrics::emf_line(function, &summary, now_ms) {
+        // Straight to stdout: CloudWatch reads an EMF object only as a line of its own.
+        println!("{line}");
+    }
 }
 
 #[cfg(test)]

@@ -1027,3 +1027,72 @@ fn short_form_tags_are_read_as_their_long_form() {
         [Value::from("x")]
     );
 }
+
+/// The numbers a function's metrics line carries: its summary's numeric and flag
+/// fields (`autopilot_core::metrics`).
+fn metric_names(function: &str) -> BTreeSet<String> {
+    let summary = match function {
+        "job-creator" => serde_json::to_value(job_creator::Summary::default()),
+        "job-watcher" => serde_json::to_value(job_watcher::Summary::default()),
+        "app-planner" => serde_json::to_value(app_planner::Summary::default()),
+        "app-launcher" => serde_json::to_value(app_launcher::Summary::default()),
+        "template-generator" => serde_json::to_value(template_generator::Summary::default()),
+        other => panic!("no metrics known for {other}"),
+    }
+    .expect("a summary serializes");
+    summary
+        .as_object()
+        .expect("a summary is an object")
+        .iter()
+        .filter(|(_, v)| v.is_number() || v.is_boolean())
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+#[test]
+fn the_dashboard_and_the_metric_alarms_show_only_metrics_the_functions_write() {
+    let template = template();
+    let body = get(
+        &template,
+        &[
+            "Resources",
+            "WaveDashboard",
+            "Properties",
+            "DashboardBody",
+            "Fn::Sub",
+        ],
+    )
+    .and_then(Value::as_str)
+    .expect("the dashboard body is a !Sub string")
+    .replace("${AWS::Region}", "us-east-1");
+    let body: serde_json::Value = serde_json::from_str(&body).expect("the body is JSON");
+    let mut shown = 0;
+    for widget in body["widgets"].as_array().expect("widgets") {
+        for metric in widget["properties"]["metrics"].as_array().expect("metrics") {
+            let name = metric[1].as_str().expect("a metric name");
+            let function = metric[3].as_str().expect("a Function dimension value");
+            assert_eq!(metric[0], autopilot_core::metrics::NAMESPACE, "{metric}");
+            assert_eq!(metric[2], autopilot_core::metrics::DIMENSION, "{metric}");
+            assert!(
+                metric_names(function).contains(name),
+                "the dashboard shows {name} of {function}, which it does not write"
+            );
+            shown += 1;
+        }
+    }
+    assert!(shown >= 15, "{shown} metrics shown");
+    for (id, alarm) in resources(&template) {
+        let props = &alarm["Properties"];
+        if type_of(alarm) != "AWS::CloudWatch::Alarm"
+            || props["Namespace"].as_str() != Some(autopilot_core::metrics::NAMESPACE)
+        {
+            continue;
+        }
+        let function = props["Dimensions"][0]["Value"].as_str().expect("Function");
+        let name = props["MetricName"].as_str().expect("MetricName");
+        assert!(
+            metric_names(function).contains(name),
+            "{id:?} watches {name} of {function}, which it does not write"
+        );
+    }
+}

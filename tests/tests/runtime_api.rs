@@ -481,20 +481,30 @@ async fn invoke(name: &str, world: World, event: Value) -> Invoked {
         "{name}: response vs logged summary"
     );
 
+    // Every line is a JSON log line, or the invocation's metrics in Embedded Metric
+    // Format, valid by its rules.
     let (stdout, stderr) = process.lines();
+    let mut metric_lines = 0;
     for line in stdout
         .iter()
         .chain(&stderr)
         .filter(|l| !l.trim().is_empty())
     {
-        let parsed: Option<Value> = serde_json::from_str(line).ok();
+        let parsed: Value = serde_json::from_str(line)
+            .unwrap_or_else(|_| panic!("{name}: not a JSON line: {line}"));
+        if parsed.get("_aws").is_some() {
+            let problems = autopilot_core::metrics::emf_problems(&parsed);
+            assert!(problems.is_empty(), "{name}: {problems:?} in {line}");
+            assert_eq!(parsed["Function"], name, "{line}");
+            metric_lines += 1;
+            continue;
+        }
         assert!(
-            parsed
-                .as_ref()
-                .is_some_and(|v| v.is_object() && v["level"].is_string()),
+            parsed.is_object() && parsed["level"].is_string(),
             "{name}: not a JSON log line: {line}"
         );
     }
+    assert_eq!(metric_lines, 1, "{name}: one metrics line per invocation");
     assert!(
         api.unexpected().is_empty(),
         "{name} called {:?}",
