@@ -71,7 +71,14 @@ impl Clients {
         let s3_overridden = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
             .iter()
             .any(|name| overridden(name));
-        Self::from_sdk_config(&sdk, s3_overridden)
+        let mut clients = Self::from_sdk_config(&sdk, s3_overridden);
+        // Deployed, each invocation's metrics count its SMS calls and throttles.
+        clients.sms = aws_sdk_sms::Client::from_conf(
+            aws_sdk_sms::config::Builder::from(&sdk)
+                .interceptor(crate::sms_calls::CallCounter)
+                .build(),
+        );
+        clients
     }
 
     /// Clients sending each service's requests to its own endpoint, not AWS's: the local

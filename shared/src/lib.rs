@@ -7,7 +7,8 @@
 //! - the domain: [`model`] (servers, jobs, apps, their states and versions), built from
 //!   SDK answers in [`sms_convert`] and nowhere else;
 //! - observing and acting on SMS: [`sms_api`] (the paginated sweeps, GetApp,
-//!   CreateReplicationJob), [`sms_app_config`] (app launch and replication
+//!   CreateReplicationJob), [`sms_calls`] (calls and throttles counted for the metrics),
+//!   [`sms_app_config`] (app launch and replication
 //!   configurations on the wire), [`app_cache`] (GetApp answers shared across
 //!   invocations);
 //! - deciding, purely: [`wave_policy`] (which servers get jobs), [`failures`] (which
@@ -47,6 +48,7 @@ pub mod readiness;
 pub mod runtime;
 pub mod sms_api;
 pub mod sms_app_config;
+pub mod sms_calls;
 pub mod sms_convert;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]

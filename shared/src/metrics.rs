@@ -9,6 +9,10 @@ use serde_json::{json, Map, Value};
 pub const NAMESPACE: &str = "SmsAutopilot";
 /// The one dimension: the function (`job-watcher`, ...).
 pub const DIMENSION: &str = "Function";
+/// The metrics the runtime adds to every function's own: SMS calls answered (retries
+/// included) and those throttled, counted by [`crate::sms_calls`].
+pub const SMS_CALLS: &str = "smsCalls";
+pub const SMS_THROTTLED: &str = "smsThrottled";
 
 /// The EMF line of `function`'s invocation `summary` at `timestamp_ms`: each number of
 /// the summary's top level is a metric of that name (a flag counts 1 or 0); None when

@@ -175,10 +175,17 @@ async fn report_init_error(error_type: &str, message: &str) {
 pub fn log_summary<S: Serialize>(function: &str, summary: &S) {
     let summary = serde_json::to_value(summary).unwrap_or(Value::Null);
     tracing::info!(function, %summary, "invocation complete");
+    // The metrics are the summary's numbers and the SMS calls counted since the last.
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    if let Some(line) = crate::metrics::emf_line(function, &summary, now_ms) {
+    let mut measured = summary;
+    if let Some(fields) = measured.as_object_mut() {
+        let calls = crate::sms_calls::take();
+        fields.insert(crate::metrics::SMS_CALLS.into(), calls.attempts.into());
+        fields.insert(crate::metrics::SMS_THROTTLED.into(), calls.throttled.into());
+    }
+    if let Some(line) = crate::metrics::emf_line(function, &measured, now_ms) {
         // Straight to stdout: CloudWatch reads an EMF object only as a line of its own.
         println!("{line}");
     }

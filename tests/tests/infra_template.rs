@@ -1029,9 +1029,10 @@ fn short_form_tags_are_read_as_their_long_form() {
 }
 
 /// The numbers a function's metrics line carries: its summary's numeric and flag
-/// fields (`autopilot_core::metrics`).
+/// fields, and the SMS calls the runtime counts (`autopilot_core::metrics`).
 fn metric_names(function: &str) -> BTreeSet<String> {
     let summary = match function {
+        "catalog-import" => serde_json::to_value(catalog_import::Summary::default()),
         "job-creator" => serde_json::to_value(job_creator::Summary::default()),
         "job-watcher" => serde_json::to_value(job_watcher::Summary::default()),
         "app-planner" => serde_json::to_value(app_planner::Summary::default()),
@@ -1040,13 +1041,17 @@ fn metric_names(function: &str) -> BTreeSet<String> {
         other => panic!("no metrics known for {other}"),
     }
     .expect("a summary serializes");
-    summary
+    let own = summary
         .as_object()
         .expect("a summary is an object")
         .iter()
         .filter(|(_, v)| v.is_number() || v.is_boolean())
-        .map(|(k, _)| k.clone())
-        .collect()
+        .map(|(k, _)| k.clone());
+    let added = [
+        autopilot_core::metrics::SMS_CALLS,
+        autopilot_core::metrics::SMS_THROTTLED,
+    ];
+    own.chain(added.map(str::to_owned)).collect()
 }
 
 #[test]

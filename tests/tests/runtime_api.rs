@@ -496,6 +496,11 @@ async fn invoke(name: &str, world: World, event: Value) -> Invoked {
             let problems = autopilot_core::metrics::emf_problems(&parsed);
             assert!(problems.is_empty(), "{name}: {problems:?} in {line}");
             assert_eq!(parsed["Function"], name, "{line}");
+            let calls = parsed[autopilot_core::metrics::SMS_CALLS].as_f64();
+            assert!(
+                calls.is_some_and(|n| n >= 1.0),
+                "{name}: SMS calls counted: {line}"
+            );
             metric_lines += 1;
             continue;
         }

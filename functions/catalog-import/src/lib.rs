@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// What one invocation did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub trigger: String,

@@ -1,0 +1,111 @@
+//! Counts the SMS calls this process makes and those SMS answered with throttling, for
+//! the invocation's metrics. A Lambda execution environment runs one invocation at a
+//! time, so what was counted since the last [`take`] is that invocation's.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_sms::config::http::HttpResponse;
+use aws_sdk_sms::config::interceptors::AfterDeserializationInterceptorContextRef;
+use aws_sdk_sms::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_sms::error::BoxError;
+
+static ATTEMPTS: AtomicU64 = AtomicU64::new(0);
+static THROTTLED: AtomicU64 = AtomicU64::new(0);
+
+/// SMS calls made and throttled since the last [`take`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SmsCalls {
+    /// Every attempt that got an answer, retries included.
+    pub attempts: u64,
+    /// Answers that were ThrottlingException.
+    pub throttled: u64,
+}
+
+/// The counts since the last call, which start again from zero.
+pub fn take() -> SmsCalls {
+    SmsCalls {
+        attempts: ATTEMPTS.swap(0, Ordering::Relaxed),
+        throttled: THROTTLED.swap(0, Ordering::Relaxed),
+    }
+}
+
+/// The SMS client's interceptor that counts each answered attempt.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallCounter;
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "SmsCallCounter"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        ATTEMPTS.fetch_add(1, Ordering::Relaxed);
+        if is_throttling(context.response()) {
+            THROTTLED.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+/// Whether an answer is ThrottlingException: the AWS JSON protocol names the error in
+/// the `x-amzn-ErrorType` header, or else in the body's `__type` (read by now).
+fn is_throttling(response: &HttpResponse) -> bool {
+    if response.status().is_success() {
+        return false;
+    }
+    let named = |kind: &str| {
+        kind.rsplit('#')
+            .next()
+            .is_some_and(|k| k.starts_with("ThrottlingException"))
+    };
+    if let Some(kind) = response.headers().get("x-amzn-errortype") {
+        return named(kind);
+    }
+    response
+        .body()
+        .bytes()
+        .and_then(|body| serde_json::from_slice::<serde_json::Value>(body).ok())
+        .is_some_and(|body| body["__type"].as_str().is_some_and(named))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+    use aws_sdk_sms::operation::get_connectors::GetConnectorsOutput;
+    use aws_smithy_mocks::{mock, MockResponseInterceptor, RuleMode};
+
+    #[tokio::test]
+    async fn answered_calls_and_throttles_are_counted() {
+        let rule = mock!(aws_sdk_sms::Client::get_connectors)
+            .sequence()
+            .http_response(|| testing::sms_error(400, "ThrottlingException", "Rate exceeded"))
+            .http_response(|| testing::sms_error(400, "InvalidParameterException", "no"))
+            .build();
+        let config = aws_sdk_sms::Config::builder()
+            .with_test_defaults()
+            .region(aws_sdk_sms::config::Region::new("us-east-1"))
+            .http_client(aws_smithy_mocks::create_mock_http_client())
+            .interceptor(
+                MockResponseInterceptor::new()
+                    .rule_mode(RuleMode::Sequential)
+                    .with_rule(&rule),
+            )
+            .interceptor(CallCounter)
+            .retry_config(aws_sdk_sms::config::retry::RetryConfig::disabled())
+            .build();
+        let sms = aws_sdk_sms::Client::from_conf(config);
+        // Other tests of this binary use no counter; start from zero all the same.
+        take();
+        let _: Result<GetConnectorsOutput, _> = sms.get_connectors().send().await;
+        let _: Result<GetConnectorsOutput, _> = sms.get_connectors().send().await;
+        let counted = take();
+        assert!(counted.attempts >= 2, "{counted:?}");
+        assert!(counted.throttled >= 1, "{counted:?}");
+    }
+}
