@@ -1101,3 +1101,22 @@ fn the_dashboard_and_the_metric_alarms_show_only_metrics_the_functions_write() {
         );
     }
 }
+
+#[test]
+fn every_decision_is_archived_for_replay() {
+    let template = template();
+    let archive = resource(&template, "DecisionArchive");
+    assert_eq!(type_of(archive), "AWS::Events::Archive");
+    let props = &archive["Properties"];
+    assert_eq!(
+        get_att(&props["SourceArn"]).as_deref(),
+        Some("EventBus.Arn"),
+        "archived from the project bus"
+    );
+    let sources = strings(&props["EventPattern"]["source"]);
+    assert_eq!(sources, [autopilot_core::events::EVENT_SOURCE]);
+    assert_eq!(
+        ref_target(&props["RetentionDays"]),
+        Some("DecisionArchiveDays")
+    );
+}
