@@ -305,6 +305,10 @@ pub struct CreatorMemory {
     /// Refused servers and the service's reason.
     #[serde(default)]
     pub unreplicable: BTreeMap<ServerId, String>,
+    /// In a dry run, the servers whose job was already announced: a dry run creates
+    /// nothing, so every tick would otherwise announce the same jobs again.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub announced_in_dry_run: BTreeSet<ServerId>,
 }
 
 impl CreatorMemory {
@@ -317,6 +321,7 @@ impl CreatorMemory {
             Self {
                 catalog_modified: modified,
                 unreplicable: BTreeMap::new(),
+                announced_in_dry_run: self.announced_in_dry_run,
             }
         }
     }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use autopilot_core::artifacts;
 use autopilot_core::config::JobCreatorConfig;
-use autopilot_core::events::{OutgoingEvent, ReplicationJobCreated, ServerSkipped};
+use autopilot_core::events::{Detail, OutgoingEvent, ReplicationJobCreated, ServerSkipped};
 use autopilot_core::model::{Server, ServerCatalogStatus};
 use autopilot_core::plan::resolved::{ResolvedPlan, RESOLVED_KEY};
 use autopilot_core::plan::{self, desired, Plan};
@@ -36,6 +36,8 @@ pub struct Summary {
     pub active_jobs: usize,
     pub created: usize,
     pub already_existed: usize,
+    /// In a dry run, servers whose job an earlier dry run already announced.
+    pub announced_before: usize,
     pub cannot_replicate: usize,
     pub refused_earlier: usize,
     pub not_selected: usize,
@@ -90,6 +92,7 @@ pub async fn handle(
     let tally = record_outcomes(outcomes, &mut memory, dry_run);
     summary.created = tally.created;
     summary.already_existed = tally.already_existed;
+    summary.announced_before = tally.announced_before;
     summary.cannot_replicate = tally.cannot_replicate;
     summary.failed = tally.failures.len();
     summary.events_published =
@@ -217,6 +220,7 @@ struct Tally {
     failures: Vec<AwsCallError>,
     created: usize,
     already_existed: usize,
+    announced_before: usize,
     cannot_replicate: usize,
 }
 
@@ -248,6 +252,10 @@ fn record_outcomes(
                 tally.already_existed += 1;
                 tally.events.push(created(None, true));
             }
+            // Each would-be job is announced once, however many ticks the dry run lasts.
+            Outcome::DryRun if !memory.announced_in_dry_run.insert(server.id.clone()) => {
+                tally.announced_before += 1;
+            }
             Outcome::DryRun => {
                 tally.created += 1;
                 tally.events.push(created(None, false));
@@ -275,8 +283,8 @@ fn record_outcomes(
     tally
 }
 
-/// Publishes the events, then stores the memory of refused servers when it changed
-/// (never in dry run); returns how many events were published.
+/// Publishes the events, then stores the memory when it changed; returns how many
+/// events were published. A real run forgets what a dry run announced.
 async fn publish_and_remember(
     context: &Context<JobCreatorConfig>,
     events: Vec<OutgoingEvent>,
@@ -287,19 +295,27 @@ async fn publish_and_remember(
     let bus = context.publisher.bus_name().to_owned();
     let report = context.publisher.publish(events).await;
     // A refusal whose ServerSkipped did not go out is not remembered, so it is tried
-    // and reported again next time.
-    for failed in report
-        .failed
-        .iter()
-        .filter(|f| f.event.detail_type == "ServerSkipped")
-    {
-        if let Ok(event) = serde_json::from_str::<autopilot_core::events::Detail<ServerSkipped>>(
-            &failed.event.detail,
-        ) {
-            memory.unreplicable.remove(&event.body.server_id);
+    // and reported again next time; likewise a dry run's announcement.
+    for failed in &report.failed {
+        let detail = &failed.event.detail;
+        match failed.event.detail_type.as_str() {
+            "ServerSkipped" => {
+                if let Ok(event) = serde_json::from_str::<Detail<ServerSkipped>>(detail) {
+                    memory.unreplicable.remove(&event.body.server_id);
+                }
+            }
+            "ReplicationJobCreated" => {
+                if let Ok(event) = serde_json::from_str::<Detail<ReplicationJobCreated>>(detail) {
+                    memory.announced_in_dry_run.remove(&event.body.server_id);
+                }
+            }
+            _ => {}
         }
     }
-    if memory != *remembered && !dry_run {
+    if !dry_run {
+        memory.announced_in_dry_run.clear();
+    }
+    if memory != *remembered {
         let bucket = &context.config.artifacts_bucket;
         artifacts::store_json(&context.s3, bucket, MEMORY_KEY, &memory).await?;
     }

@@ -424,3 +424,35 @@ async fn non_schedule_events_are_rejected() {
     assert!(matches!(error, AutopilotError::InvalidEvent(_)));
     assert_eq!(page1.num_calls(), 0);
 }
+
+/// A dry run announces each job it would create once, however many ticks it lasts; a
+/// real run afterwards forgets those announcements.
+#[tokio::test]
+async fn a_dry_run_announces_each_job_once() {
+    let store = testing::MemoryBucket::default();
+    let tick = |dry_run: bool| {
+        let store = store.clone();
+        async move {
+            let (page1, page2, create) = (
+                catalog(Status::Available),
+                catalog_page_two(),
+                create_by_server(),
+            );
+            let sms = testing::mock_sms(&[&page1, &page2, &create]);
+            let (s3, _, _) = store.client();
+            let (context, events) = testing::context(config(dry_run, 50), sms, s3);
+            let summary = handle(schedule_event(), context).await.unwrap();
+            (summary, events.of_type("ReplicationJobCreated").len())
+        }
+    };
+    let (first, announced) = tick(true).await;
+    assert_eq!((first.created, announced), (3, 3));
+    let (second, announced) = tick(true).await;
+    assert_eq!(
+        (second.created, second.announced_before, announced),
+        (0, 3, 0)
+    );
+    tick(false).await;
+    let memory: CreatorMemory = store.json(MEMORY_KEY).expect("memory stored");
+    assert!(memory.announced_in_dry_run.is_empty(), "{memory:?}");
+}
