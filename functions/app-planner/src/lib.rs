@@ -197,6 +197,9 @@ async fn plan_and_apply(
         return Ok(Vec::new());
     }
     ledger.accepted();
+    if !context.dry_run() {
+        ledger.announced_in_dry_run.clear();
+    }
     publish_resolved(context, &ResolvedPlan::from_wave(&version, &wave)).await?;
     let existing = observe::existing(context, &wave, &ledger.in_step).await?;
     let decided = reconcile::reconcile_version(&wave, &existing.apps, plan.prune, &version);
@@ -210,6 +213,9 @@ async fn plan_and_apply(
         if let Err(error) = apply::apply(context, change, &mut ids, &mut ledger.outbox).await {
             tracing::warn!(error = %error, "plan change failed");
             errors.push(error);
+        }
+        if context.dry_run() {
+            ledger.drop_repeated_dry_run(before, &version);
         }
         // Each change's events are kept as soon as it is made.
         if ledger.outbox.len() > before {

@@ -266,3 +266,32 @@ async fn a_notification_for_another_object_is_refused() {
     assert_eq!(error.retryability(), Retryability::Permanent);
     assert!(error.to_string().contains("apps/x.json"), "{error}");
 }
+
+/// A dry run makes no change, so every run finds the same ones to make: it announces
+/// each once per plan version, and calls nothing that changes SMS.
+#[tokio::test]
+async fn a_dry_run_announces_each_change_once() {
+    let bucket = bucket_with(PLAN);
+    let (servers, apps) = (catalog(), no_apps());
+    let create = mock!(aws_sdk_sms::Client::create_app)
+        .then_output(|| aws_sdk_sms::operation::create_app::CreateAppOutput::builder().build());
+    let mut dry = config();
+    dry.common.dry_run = true;
+    let mut announced = Vec::new();
+    for _ in 0..2 {
+        let (context, events) = testing::context::<_, AppCache>(
+            dry.clone(),
+            testing::mock_sms(&[&servers, &apps, &create]),
+            bucket.client().0,
+        );
+        let summary = handle(schedule_event(), context).await.unwrap();
+        assert!(summary.changes > 0, "the changes are still decided");
+        announced.push(events.detail_types());
+    }
+    assert_eq!(create.num_calls(), 0);
+    assert!(
+        announced[0].contains(&"AppPlanned".to_owned()),
+        "{announced:?}"
+    );
+    assert!(announced[1].is_empty(), "announced once: {announced:?}");
+}

@@ -1,7 +1,7 @@
 //! What the planner remembers between invocations, so each report goes out once: the
 //! plan version last refused, the drift last reported per application, and the outbox.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -27,9 +27,25 @@ pub struct PlannerLedger {
     /// Events decided but not yet published (see `outbox`).
     #[serde(default)]
     pub outbox: Vec<OutgoingEvent>,
+    /// In a dry run, the changes already announced (plan version, kind and detail): a
+    /// dry run makes none, so every run would otherwise announce the same ones again.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub announced_in_dry_run: BTreeSet<String>,
 }
 
 impl PlannerLedger {
+    /// Keeps, of the dry-run events from `from` on in the outbox, only those not
+    /// announced before for plan `version`.
+    pub fn drop_repeated_dry_run(&mut self, from: usize, version: &str) {
+        let announced = &mut self.announced_in_dry_run;
+        let mut index = 0;
+        self.outbox.retain(|event| {
+            index += 1;
+            index <= from
+                || announced.insert(format!("{version}|{}|{}", event.detail_type, event.detail))
+        });
+    }
+
     /// Records a refused plan version; true when it was not reported yet.
     pub fn report_rejection(&mut self, version: &str) -> bool {
         if self.rejected.as_deref() == Some(version) {
