@@ -204,3 +204,42 @@ fn a_scenario_reads_its_plan_files_beside_it_and_names_a_missing_one() {
         "{error}"
     );
 }
+
+/// An application that depends on one a person launches is reported held once, naming
+/// that application, and the wave counts it settled: nothing in it will launch either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dependent_of_a_manual_application_is_reported_held() {
+    let plan = "version: 1
+defaults:
+  launch: { instanceType: t3.medium, vpc: vpc-1, subnet: subnet-1, securityGroup: sg-1 }
+applications:
+  - name: reports
+    launch: manual
+    groups: [{ name: all, servers: [rep-01] }]
+  - name: dash
+    dependsOn: [reports]
+    groups: [{ name: web, servers: [web-01] }]
+";
+    let report = play(vec![PlanVersion {
+        after: Duration::ZERO,
+        text: plan.to_owned(),
+    }])
+    .await;
+    let held = events(&report, "AppLaunchHeld");
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0].1["appName"], "dash");
+    let reason = held[0].1["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("reports (a person launches it)"),
+        "{reason}"
+    );
+    assert_eq!(launched_at(&report, "dash"), None);
+    let dash = report.apps.iter().find(|a| a.name == "dash").unwrap();
+    assert!(
+        dash.held_by
+            .as_deref()
+            .unwrap_or_default()
+            .contains("waits for reports"),
+        "{dash:?}"
+    );
+}

@@ -50,6 +50,9 @@ pub struct FailureSnapshot {
 pub struct PendingRecreation {
     /// The FAILED job that was deleted.
     pub old_job: JobId,
+    /// Its server's VM name, for the event announcing the new job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm_name: Option<String>,
     /// When it was deleted.
     pub since: DateTime<Utc>,
 }
@@ -488,6 +491,7 @@ mod tests {
         let mut snapshot = FailureSnapshot::default();
         let pending = PendingRecreation {
             old_job: "a".into(),
+            vm_name: None,
             since: at(0),
         };
         snapshot.pending_recreations.insert("s-a".into(), pending);

@@ -120,12 +120,15 @@ where
             // Boxed: a handler's future nests the SDK's deep request futures, and inline
             // in the runtime's own it would count against rustc's type layout depth limit.
             let invocation = Box::pin(handler(event.payload, context));
+            // The SMS calls counted from here on are this invocation's.
+            crate::sms_calls::take();
             match with_deadline(deadline, invocation).await {
                 Ok(summary) => {
                     log_summary(name, &summary);
                     Ok(summary)
                 }
                 Err(error) => {
+                    write_metrics(name, serde_json::json!({ "invocationFailed": 1 }));
                     tracing::error!(
                         function = name,
                         retryability = %error.retryability(),
@@ -175,11 +178,15 @@ async fn report_init_error(error_type: &str, message: &str) {
 pub fn log_summary<S: Serialize>(function: &str, summary: &S) {
     let summary = serde_json::to_value(summary).unwrap_or(Value::Null);
     tracing::info!(function, %summary, "invocation complete");
-    // The metrics are the summary's numbers and the SMS calls counted since the last.
+    write_metrics(function, summary);
+}
+
+/// The invocation's metrics line: the numbers of `measured` (its summary, or that it
+/// failed) and the SMS calls and throttles counted since the last line.
+fn write_metrics(function: &str, mut measured: Value) {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    let mut measured = summary;
     if let Some(fields) = measured.as_object_mut() {
         let calls = crate::sms_calls::take();
         fields.insert(crate::metrics::SMS_CALLS.into(), calls.attempts.into());

@@ -119,6 +119,16 @@ fn published() -> Vec<Value> {
             },
             false,
         ),
+        // What a dry run decided never happened: nobody hears of it.
+        OutgoingEvent::new(
+            AppLaunched {
+                app_id: "app-4".into(),
+                app_name: Some("rehearsed".into()),
+                servers: 1,
+                attempt: 1,
+            },
+            true,
+        ),
         OutgoingEvent::new(
             ReplicationExpiring {
                 replication_job_id: "sms-job-2".into(),
@@ -260,7 +270,7 @@ async fn each_notification_rule_sends_its_decision_as_one_line_and_nothing_else(
             .expect("PutEvents");
     }
     let expected = [
-        ("NotifyJobHeld", "VM legacy-fax-01 (server s-1): replication job sms-job-1 failed and is left to a person: the job FAILED and recreating failed jobs is disabled"),
+        ("NotifyJobHeld", "VM legacy-fax-01 (server s-1): replication job sms-job-1 failed and is held: the job FAILED and recreating failed jobs is disabled"),
         ("NotifyLaunchFailed", "Application payments (app-1): launch failed (LAUNCH_FAILED) after 2 attempts and is left to a person: stack rolled back"),
         ("NotifyLaunchRetried", "Application payments (app-1): launch failed (LAUNCH_FAILED) on attempt 1 and will be tried again: stack rolled back"),
         ("NotifyLaunchHeld", "Application intranet (app-2) is replicated but not launched (CONFIGURATION_INVALID): subnet subnet-0d does not exist"),
@@ -278,7 +288,8 @@ async fn each_notification_rule_sends_its_decision_as_one_line_and_nothing_else(
             .iter()
             .find(|(name, _)| *name == rule.name)
             .unwrap_or_else(|| panic!("no expectation for {}", rule.name));
-        // One line each; the remediation that resumed a job reaches nobody.
+        // One line each; the remediation that resumed a job, and the dry run's launch,
+        // reach nobody.
         assert_eq!(lines, [json!(wanted.1)], "{}", rule.name);
     }
 }

@@ -1,6 +1,7 @@
 //! Where each application another depends on stands, as far as the launcher can tell
 //! from its listing, the accepted plan and its ledger: launched, or left to a person (a
-//! manual application, or one whose launch budget is spent). A dependent of an
+//! manual or opted-out application, one whose launch budget is spent, or one held
+//! itself, so a chain of dependents is reported link by link). A dependent of an
 //! application left to a person is reported held once, rather than waiting in silence.
 
 use std::collections::BTreeMap;
@@ -78,14 +79,28 @@ fn standing(
     {
         return Some(Standing::LeftToAPerson("a person launches it".to_owned()));
     }
-    let record = ledger.apps.get(&AppId::from(id?))?;
-    let budget_spent = status == AppLaunchStatus::LaunchFailed
+    let id = AppId::from(id?);
+    let record = ledger.apps.get(&id)?;
+    let failed_for_good = status == AppLaunchStatus::LaunchFailed
         && record.alerted_failure.is_some()
         && record.launches >= max_attempts;
-    budget_spent.then(|| {
-        Standing::LeftToAPerson(format!(
+    let why = if failed_for_good {
+        format!(
             "its launch failed {} times, the launch budget is spent",
             record.launches
-        ))
-    })
+        )
+    } else if !ledger.may_launch(&id, max_attempts) {
+        format!(
+            "its launch was refused {} times, the launch budget is spent",
+            record.launches
+        )
+    } else if record.ready_announced {
+        // Announced ready for a person: opted out by tag (or manual, above).
+        "a person launches it".to_owned()
+    } else if let Some(hold) = &record.reported_hold {
+        format!("held: {hold}")
+    } else {
+        return None;
+    };
+    Some(Standing::LeftToAPerson(why))
 }

@@ -100,7 +100,7 @@ pub async fn handle(
 
     let policy = &context.config.remediation;
     let decided = decide_remediations(policy, &changes, observation.jobs, &next, now);
-    let plan = plan_for_new_jobs(&context, &decided, &recreations).await?;
+    let plan = plan_for_new_jobs(&context, &decided, &recreations).await;
     let attempts = attempt_remediations(&context, decided, &plan, dry_run).await;
     let mut remediated = record_remediations(&mut next, attempts, now, dry_run);
     let resumed = resume_recreations(&context, &mut next, recreations, &plan, dry_run).await;
@@ -322,12 +322,13 @@ async fn attempt_remediations(
 
 /// The accepted wave plan, read only when a job is to be created (a recreation, or
 /// one resumed): the new job takes the plan's replication settings for its server, as
-/// the job-creator's do.
+/// the job-creator's do. A plan that cannot be read is logged and leaves the
+/// watcher's own parameters.
 async fn plan_for_new_jobs(
     context: &Context<JobWatcherConfig>,
     decided: &[(ReplicationJob, Remediation)],
     recreations: &[(ServerId, RecreationStep)],
-) -> Result<Arc<ResolvedPlan>, AutopilotError> {
+) -> Arc<ResolvedPlan> {
     let creates = decided
         .iter()
         .any(|(_, d)| matches!(d, Remediation::Act(RemediationStep::Recreate)))
@@ -335,11 +336,18 @@ async fn plan_for_new_jobs(
             .iter()
             .any(|(_, step)| matches!(step, RecreationStep::Create));
     if !creates {
-        return Ok(Arc::default());
+        return Arc::default();
     }
     let bucket = &context.config.artifacts_bucket;
-    let plan = artifacts::load_json(&context.s3, bucket, RESOLVED_KEY, "resolved plan").await?;
-    Ok(Arc::new(plan))
+    match artifacts::load_json(&context.s3, bucket, RESOLVED_KEY, "resolved plan").await {
+        Ok(plan) => Arc::new(plan),
+        // The alerts and the other remediations must not wait for the plan: the new
+        // jobs take the watcher's own parameters, and the reason is logged.
+        Err(error) => {
+            tracing::error!(error = %error, "the accepted wave plan cannot be read; new jobs take the watcher's own parameters");
+            Arc::default()
+        }
+    }
 }
 
 /// The remediation decisions recorded in the snapshot.
@@ -381,6 +389,7 @@ fn record_remediations(
                 if action == RemediationAction::JobDeleted {
                     let pending = PendingRecreation {
                         old_job: job.id.clone(),
+                        vm_name: job.vm_name.clone(),
                         since: now,
                     };
                     next.pending_recreations
@@ -487,7 +496,7 @@ async fn resume_recreations(
         let event = ReplicationJobRemediated {
             replication_job_id: pending.old_job,
             server_id: server,
-            vm_name: None,
+            vm_name: pending.vm_name,
             attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
             action: RemediationAction::JobRecreated {
                 new_replication_job_id,

@@ -135,8 +135,9 @@ pub fn settled_without_launch(
         .or_else(|| waits_for_what_will_not_launch(state, app, tag, given_up))
 }
 
-/// Why an app ready to launch waits for ever: an application it depends on is itself
-/// settled without a launch (manual, given up, held), so nothing in the wave launches it.
+/// Why an app ready to launch waits for ever, once the launcher reported it held: an
+/// application it depends on is itself settled without a launch (manual, given up,
+/// held), so nothing in the wave launches it.
 fn waits_for_what_will_not_launch(
     state: &StateSnapshot,
     app: &App,
@@ -146,6 +147,8 @@ fn waits_for_what_will_not_launch(
     if app.launch_status != AppLaunchStatus::ReadyForLaunch {
         return None;
     }
+    // The launcher must have said so: a dependent waiting in silence is not settled.
+    given_up.held.get(&app.id)?;
     // The plan's dependencies have no cycle (the planner refuses one), so this ends.
     let stuck: Vec<String> = given_up
         .depends_on
