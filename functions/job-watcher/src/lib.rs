@@ -15,10 +15,9 @@ use autopilot_core::artifacts;
 use autopilot_core::config::JobWatcherConfig;
 use autopilot_core::error::Retryability;
 use autopilot_core::events::{
-    OutgoingEvent, RemediationAction, ReplicationExpiring, ReplicationJobFailed,
-    ReplicationJobRecovered, ReplicationJobRemediated, ReplicationRunCompleted,
+    OutgoingEvent, RemediationAction, ReplicationJobFailed, ReplicationJobRecovered,
+    ReplicationJobRemediated, ReplicationRunCompleted,
 };
-use autopilot_core::expiry;
 use autopilot_core::failures::{
     CompletedRun, Coverage, FailureChanges, FailureSnapshot, HoldReason, PendingRecreation,
     RecreationStep, Remediation, RemediationPolicy, RemediationStep,
@@ -34,6 +33,8 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
+
+mod expiry_warnings;
 
 /// Where the snapshot lives in the artifacts bucket.
 pub const SNAPSHOT_KEY: &str = "state/job-watcher/snapshot.json";
@@ -95,7 +96,8 @@ pub async fn handle(
     // Claim before acting: stored, these events go out even if this invocation dies.
     next.outbox
         .extend(announcements(&changes, &completed_runs, dry_run));
-    summary.expiry_warnings = warn_of_expiry(&context, &mut next, &observation.jobs, now);
+    summary.expiry_warnings =
+        expiry_warnings::warn_of_expiry(&context, &mut next, &observation.jobs, now);
     store_if_changed(&context, previous, &next).await?;
 
     let policy = &context.config.remediation;
@@ -127,38 +129,6 @@ pub async fn handle(
         return Err(error);
     }
     Ok(summary)
-}
-
-/// Warns once of each server whose 90 days of replication end within the configured
-/// period (`ReplicationExpiring`, into the outbox); returns how many were warned.
-fn warn_of_expiry(
-    context: &Context<JobWatcherConfig>,
-    next: &mut FailureSnapshot,
-    jobs: &[ReplicationJob],
-    now: DateTime<Utc>,
-) -> usize {
-    let expiring = expiry::expiring(
-        jobs,
-        &next.replication_started,
-        &next.expiry_warned,
-        now,
-        context.config.expiry_warning_days,
-    );
-    for soon in &expiring {
-        tracing::warn!(server = %soon.server, vm = ?soon.vm_name, days_left = soon.days_left, "replication ends soon");
-        next.expiry_warned.insert(soon.server.clone());
-        let warning = ReplicationExpiring {
-            replication_job_id: soon.job.clone(),
-            server_id: soon.server.clone(),
-            vm_name: soon.vm_name.clone(),
-            replication_started_at: soon.started.to_rfc3339(),
-            expires_at: soon.expires.to_rfc3339(),
-            days_left: soon.days_left,
-        };
-        next.outbox
-            .push(OutgoingEvent::new(warning, context.dry_run()));
-    }
-    expiring.len()
 }
 
 /// The jobs an invocation looked at, and how much of the account they cover.
@@ -384,7 +354,7 @@ fn record_remediations(
                     action,
                     RemediationAction::JobDeleted | RemediationAction::JobRecreated { .. }
                 ) {
-                    remember_start(next, &job);
+                    expiry_warnings::remember_start(next, &job);
                 }
                 if action == RemediationAction::JobDeleted {
                     let pending = PendingRecreation {
@@ -428,17 +398,6 @@ fn record_remediations(
             .push(OutgoingEvent::new(remediated_event, dry_run));
     }
     remediated
-}
-
-/// Remembers when the server of a job about to be replaced began replicating: SMS's 90
-/// days count from then, not from the new job's seed time.
-fn remember_start(next: &mut FailureSnapshot, job: &ReplicationJob) {
-    if let Some(started) = job.replication_started() {
-        next.replication_started
-            .entry(job.server_id.clone())
-            .and_modify(|known| *known = (*known).min(started))
-            .or_insert(started);
-    }
 }
 
 /// Carries on the recreations the old job's deletion held up: creates the new job of
