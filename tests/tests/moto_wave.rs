@@ -31,7 +31,7 @@ use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario, SmsEv
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use common::moto::{drain, moto_venv, queue, queue_target, rule, MotoServer, MOTO_REQUIREMENT};
+use common::moto::{drain, queue, queue_target, rule, start_or_skip, MOTO_REQUIREMENT};
 use common::{Functions, LaunchWatch};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -375,20 +375,9 @@ impl Driver {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_wave_converges_against_moto() {
     let wall = Instant::now();
-    let binary = match tokio::task::spawn_blocking(moto_venv)
-        .await
-        .expect("set-up")
-    {
-        Ok(binary) => binary,
-        Err(problem) => {
-            eprintln!("SKIPPED moto_wave: cannot set up {MOTO_REQUIREMENT}: {problem}");
-            return;
-        }
+    let Some(moto) = start_or_skip("moto_wave").await else {
+        return;
     };
-    let moto = tokio::task::spawn_blocking(move || MotoServer::start(&binary))
-        .await
-        .expect("start")
-        .unwrap_or_else(|problem| panic!("moto_server: {problem}"));
     eprintln!(
         "moto_wave: {MOTO_REQUIREMENT} at {} (log {}), ready after {:?}",
         moto.endpoint,

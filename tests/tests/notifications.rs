@@ -14,7 +14,7 @@ use autopilot_core::events::{
     ReplicationExpiring, ReplicationJobRemediated,
 };
 use aws_sdk_eventbridge::types::{InputTransformer, PutEventsRequestEntry, Target};
-use common::moto::{drain, moto_venv, queue, MotoServer, MOTO_REQUIREMENT};
+use common::moto::{drain, queue, start_or_skip};
 use serde_json::{json, Value};
 
 fn repo_root() -> PathBuf {
@@ -67,28 +67,23 @@ fn published() -> Vec<Value> {
         action: RemediationAction::OnDemandRunStarted,
         ..held.clone()
     };
+    let given_up = AppLaunchFailed {
+        app_id: "app-1".into(),
+        app_name: Some("payments".into()),
+        error_code: "LAUNCH_FAILED".into(),
+        message: "stack rolled back".into(),
+        attempts: 2,
+        retrying: false,
+    };
     let events = [
         OutgoingEvent::new(held, false),
         OutgoingEvent::new(resumed, false),
+        OutgoingEvent::new(given_up.clone(), false),
         OutgoingEvent::new(
             AppLaunchFailed {
-                app_id: "app-1".into(),
-                app_name: Some("payments".into()),
-                error_code: "LAUNCH_FAILED".into(),
-                message: "stack rolled back".into(),
-                attempts: 2,
-                retrying: false,
-            },
-            false,
-        ),
-        OutgoingEvent::new(
-            AppLaunchFailed {
-                app_id: "app-1".into(),
-                app_name: Some("payments".into()),
-                error_code: "LAUNCH_FAILED".into(),
-                message: "stack rolled back".into(),
                 attempts: 1,
                 retrying: true,
+                ..given_up
             },
             false,
         ),
@@ -204,20 +199,9 @@ fn every_notification_is_one_line_of_fields_its_event_has() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_notification_rule_sends_its_decision_as_one_line_and_nothing_else() {
-    let binary = match tokio::task::spawn_blocking(moto_venv)
-        .await
-        .expect("set-up")
-    {
-        Ok(binary) => binary,
-        Err(problem) => {
-            eprintln!("SKIPPED notifications: cannot set up {MOTO_REQUIREMENT}: {problem}");
-            return;
-        }
+    let Some(moto) = start_or_skip("notifications").await else {
+        return;
     };
-    let moto = tokio::task::spawn_blocking(move || MotoServer::start(&binary))
-        .await
-        .expect("start")
-        .unwrap_or_else(|problem| panic!("moto_server: {problem}"));
     let events = common::clients(&moto.endpoint, &moto.endpoint, &moto.endpoint).events;
     let sqs = aws_sdk_sqs::Client::from_conf(
         aws_sdk_sqs::config::Builder::from(&common::sdk_config())

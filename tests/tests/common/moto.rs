@@ -222,3 +222,23 @@ pub async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
     }
     panic!("queue {url} never emptied");
 }
+
+/// moto's server for `test`, installed on first use; None, after saying SKIPPED, when
+/// it cannot be installed here (no network to PyPI).
+pub async fn start_or_skip(test: &str) -> Option<MotoServer> {
+    let binary = match tokio::task::spawn_blocking(moto_venv)
+        .await
+        .expect("set-up")
+    {
+        Ok(binary) => binary,
+        Err(problem) => {
+            eprintln!("SKIPPED {test}: cannot set up {MOTO_REQUIREMENT}: {problem}");
+            return None;
+        }
+    };
+    let moto = tokio::task::spawn_blocking(move || MotoServer::start(&binary))
+        .await
+        .expect("start")
+        .unwrap_or_else(|problem| panic!("moto_server: {problem}"));
+    Some(moto)
+}
