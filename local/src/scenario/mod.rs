@@ -22,32 +22,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::rng::SplitMix64;
 
+mod built_in;
 mod catalog_dump;
 mod generate;
 mod plans;
 mod readings;
 mod validate;
 
+pub use built_in::DEFAULT_SCENARIO_YAML;
 pub use plans::PlanVersionSpec;
 pub use readings::{CreateWhileDeleting, Readings, UnconfiguredLaunch};
-
-/// The built-in scenario `run` and `serve` play when no `--scenario` is given.
-pub const DEFAULT_SCENARIO_YAML: &str = include_str!("../../scenarios/default.yaml");
-
-/// The default scenario's wave plan versions, by the file names it gives them.
-const DEFAULT_PLAN_FILES: [(&str, &str); 2] = [
-    (
-        "default.plan.yaml",
-        include_str!("../../scenarios/default.plan.yaml"),
-    ),
-    (
-        "default.plan-fixed.yaml",
-        include_str!("../../scenarios/default.plan-fixed.yaml"),
-    ),
-];
-
-/// The default estate with its applications made by hand, and no wave plan.
-const HAND_MADE_APPS_YAML: &str = include_str!("../../scenarios/hand-made-apps.yaml");
 
 /// Why a scenario could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -469,28 +453,6 @@ fn default_instance_type() -> String {
 }
 
 impl Scenario {
-    /// The built-in default scenario.
-    pub fn default_scenario() -> Self {
-        Self::built_in(DEFAULT_SCENARIO_YAML, "<default>")
-    }
-
-    /// The default estate as a user who made its applications by hand before the wave
-    /// has it: the apps and their launch configurations come with the scenario, and no
-    /// wave plan.
-    pub fn hand_made_apps() -> Self {
-        Self::built_in(HAND_MADE_APPS_YAML, "<hand-made-apps>")
-    }
-
-    fn built_in(text: &str, origin: &str) -> Self {
-        // The embedded files are checked by unit tests, so this cannot fail in a release.
-        let mut scenario = Self::from_str_named(text, origin)
-            .unwrap_or_else(|e| panic!("embedded scenario {origin} is broken: {e}"));
-        scenario
-            .read_plan_files(None, &DEFAULT_PLAN_FILES, origin)
-            .unwrap_or_else(|e| panic!("embedded scenario {origin} is broken: {e}"));
-        scenario
-    }
-
     /// Reads and validates a YAML or JSON file.
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
         let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
@@ -598,41 +560,4 @@ pub(crate) fn uuid_like(rng: &mut SplitMix64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_built_in_scenarios_are_valid() {
-        let planned = Scenario::default_scenario();
-        assert!(planned.servers.len() >= 24, "a few dozen servers");
-        assert!(planned.apps.is_empty(), "the plan brings the applications");
-        assert_eq!(planned.plan_versions().len(), 2);
-        let hand_made = Scenario::hand_made_apps();
-        assert_eq!(hand_made.servers, planned.servers, "one estate");
-        assert!((3..=5).contains(&hand_made.apps.len()));
-        assert!(hand_made.plans.is_empty());
-    }
-
-    #[test]
-    fn committed_schema_is_current() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/scenarios/scenario.schema.json"
-        );
-        let current =
-            serde_json::to_string_pretty(&Scenario::json_schema()).expect("schema") + "\n";
-        if std::env::var_os("UPDATE_SCHEMA").is_some() {
-            std::fs::write(path, &current).expect("write schema");
-        }
-        // Compared as JSON values: key order depends on serde_json features that
-        // other crates of the build may switch on.
-        let committed: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_default())
-                .unwrap_or_default();
-        let current: serde_json::Value = serde_json::from_str(&current).expect("schema");
-        assert_eq!(
-            committed, current,
-            "run with UPDATE_SCHEMA=1 to refresh {path}"
-        );
-    }
-}
+mod tests;

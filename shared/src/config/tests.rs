@@ -1,0 +1,121 @@
+//! Unit tests of the config module.
+
+use super::*;
+use std::collections::HashMap;
+
+fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |name| map.get(name).cloned()
+}
+
+#[test]
+fn a_full_job_creator_configuration_is_read() {
+    let config = JobCreatorConfig::from_lookup(lookup(&[
+        ("EVENT_BUS_NAME", "autopilot"),
+        ("ARTIFACTS_BUCKET", "artifacts"),
+        ("DRY_RUN", "true"),
+        ("WAVE_INCLUDE", "vmName:web-*, vmPath:/dc1/*"),
+        ("WAVE_EXCLUDE", "vmManagerName:lab"),
+        ("MAX_ACTIVE_JOBS", "20"),
+        ("JOB_FREQUENCY_HOURS", "6"),
+        ("JOB_LICENSE_TYPE", "byol"),
+        ("JOB_ENCRYPTED", "true"),
+        ("JOB_KMS_KEY_ID", "alias/sms"),
+        ("JOB_AMIS_TO_KEEP", "3"),
+        ("JOB_ROLE_NAME", ""),
+    ]))
+    .unwrap();
+    assert!(config.common.dry_run);
+    assert_eq!(config.policy.include.len(), 2);
+    assert_eq!(config.policy.max_active_jobs, 20);
+    assert_eq!(config.job.frequency_hours, 6);
+    assert_eq!(config.job.license_type, Some(LicenseType::Byol));
+    assert_eq!(config.job.amis_to_keep, Some(3));
+    assert_eq!(config.job.role_name, None, "empty means unset");
+    assert_eq!(config.create_concurrency, 4);
+}
+
+#[test]
+fn every_bad_variable_is_named_with_its_expected_form() {
+    let errors = JobCreatorConfig::from_lookup(lookup(&[
+        ("DRY_RUN", "maybe"),
+        ("WAVE_INCLUDE", "hostname:web"),
+        ("JOB_FREQUENCY_HOURS", "48"),
+        ("JOB_KMS_KEY_ID", "alias/sms"),
+    ]))
+    .unwrap_err();
+    let variables: Vec<_> = errors.0.iter().map(|e| e.variable).collect();
+    assert_eq!(
+        variables,
+        [
+            "EVENT_BUS_NAME",
+            "DRY_RUN",
+            "ARTIFACTS_BUCKET",
+            "WAVE_INCLUDE",
+            "JOB_FREQUENCY_HOURS",
+            "JOB_KMS_KEY_ID"
+        ]
+    );
+    let message = errors.to_string();
+    assert!(
+        message.contains("EVENT_BUS_NAME: missing; expected the name or ARN"),
+        "{message}"
+    );
+    assert!(
+        message
+            .contains("JOB_FREQUENCY_HOURS: 48 is out of range; expected an integer from 1 to 24"),
+        "{message}"
+    );
+}
+
+#[test]
+fn each_function_declares_the_variables_it_reads() {
+    assert_eq!(
+        CatalogImportConfig::variables(),
+        [
+            "EVENT_BUS_NAME",
+            "DRY_RUN",
+            "AWS_CALL_MAX_ATTEMPTS",
+            "DRY_RUN_IMPORTS_CATALOG"
+        ]
+    );
+    let watcher = JobWatcherConfig::variables();
+    assert!(watcher.contains(&"REPLICATION_EXPIRY_WARNING_DAYS"));
+    assert!(watcher.contains(&"ARTIFACTS_BUCKET"));
+    assert!(watcher.contains(&"REMEDIATION_MAX_ATTEMPTS"));
+    assert!(watcher.contains(&"JOB_FREQUENCY_HOURS"));
+    assert!(JobCreatorConfig::variables().contains(&"ARTIFACTS_BUCKET"));
+    assert!(AppLauncherConfig::variables().contains(&"ARTIFACTS_BUCKET"));
+    assert!(!CatalogImportConfig::variables().contains(&"ARTIFACTS_BUCKET"));
+    assert!(TemplateGeneratorConfig::variables().contains(&"TEMPLATE_FORMAT"));
+    assert!(AppLauncherConfig::variables().contains(&"LAUNCH_WINDOW"));
+}
+
+#[test]
+fn launcher_and_template_values_are_validated() {
+    let errors = AppLauncherConfig::from_lookup(lookup(&[
+        ("EVENT_BUS_NAME", "bus"),
+        ("ARTIFACTS_BUCKET", "b"),
+        ("LAUNCH_WINDOW", "someday 10:00-11:00"),
+        ("LAUNCH_OPT_OUT_TAG", "no-equals"),
+    ]))
+    .unwrap_err();
+    assert_eq!(errors.0.len(), 2, "{errors}");
+    let config = TemplateGeneratorConfig::from_lookup(lookup(&[
+        ("EVENT_BUS_NAME", "bus"),
+        ("ARTIFACTS_BUCKET", "b"),
+        ("TEMPLATE_FORMAT", "yaml"),
+    ]))
+    .unwrap();
+    assert_eq!(config.format, OutputFormat::Yaml);
+    let errors = TemplateGeneratorConfig::from_lookup(lookup(&[
+        ("EVENT_BUS_NAME", "bus"),
+        ("ARTIFACTS_BUCKET", "b"),
+        ("TEMPLATE_FORMAT", "xml"),
+    ]))
+    .unwrap_err();
+    assert_eq!(errors.0[0].variable, "TEMPLATE_FORMAT");
+}
