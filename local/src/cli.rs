@@ -340,6 +340,12 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
     println!("  event log      {}", written.events.display());
     println!("  summary        {}", written.summary.display());
     println!("  HTML report    {}", written.html.display());
+    if let Some(deployed) = &written.deployed {
+        println!(
+            "  stack's report {} (reports/latest.html)",
+            deployed.display()
+        );
+    }
     println!(
         "  templates      {} under {}",
         written.templates.len(),

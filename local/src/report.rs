@@ -5,7 +5,10 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::wave::{LogEntry, Progress, WaveReport};
+use autopilot_core::report::html::{self, short_version};
+use autopilot_core::report::{decisions, Table, WaveStatus};
+
+use crate::wave::{outcome, Progress, WaveReport};
 
 /// Files written for a wave.
 #[derive(Debug, Clone)]
@@ -13,6 +16,8 @@ pub struct Written {
     pub events: PathBuf,
     pub summary: PathBuf,
     pub html: PathBuf,
+    /// The report the stack wrote to its artifacts bucket, when it has a reporter.
+    pub deployed: Option<PathBuf>,
     pub templates: Vec<PathBuf>,
 }
 
@@ -36,11 +41,15 @@ pub fn summary_text(report: &WaveReport) -> String {
     apps_text(report, &mut out);
     plan_text(report, &mut out);
     rehearsal_text(report, &mut out);
-    let expiring = expiry_warnings(report);
+    let expiring = decisions::expiry_warnings(&outcome::decisions(&report.log));
     if !expiring.is_empty() {
         let _ = writeln!(out, "\nReplication ending (SMS's 90 days per server)");
-        for [time, server, expires, days] in &expiring {
-            let _ = writeln!(out, "  {time} {server}: ends {expires}, {days} days left");
+        for w in &expiring {
+            let _ = writeln!(
+                out,
+                "  {} {}: ends {}, {} days left",
+                w.warned_at, w.server, w.expires_at, w.days_left
+            );
         }
     }
     let _ = writeln!(out, "\nFailures");
@@ -174,33 +183,6 @@ fn rehearsal_text(report: &WaveReport, out: &mut String) {
     }
 }
 
-/// The `ReplicationExpiring` warnings of the wave: when, the server (VM name first),
-/// when its replication ends and the days left then.
-fn expiry_warnings(report: &WaveReport) -> Vec<[String; 4]> {
-    crate::wave::outcome::bus_events(&report.log)
-        .filter(|seen| seen.event["detail-type"] == "ReplicationExpiring")
-        .map(|seen| {
-            let detail = &seen.event["detail"];
-            let text = |key: &str| detail[key].as_str().unwrap_or("?").to_owned();
-            let server = match detail["vmName"].as_str() {
-                Some(vm) => format!("{vm} ({})", text("serverId")),
-                None => text("serverId"),
-            };
-            [
-                seen.time.to_owned(),
-                server,
-                text("expiresAt"),
-                detail["daysLeft"].to_string(),
-            ]
-        })
-        .collect()
-}
-
-/// A plan version's digest, shortened as git shortens commits.
-fn short_version(version: &str) -> &str {
-    version.get(..12).unwrap_or(version)
-}
-
 /// One progress line, for terminals and logs alike.
 pub fn progress_line(progress: &Progress) -> String {
     let plan = if progress.plan_versions == 0 {
@@ -250,158 +232,86 @@ pub fn write_outputs(report: &WaveReport, folder: &Path) -> std::io::Result<Writ
     }
     let html = folder.join("report.html");
     std::fs::write(&html, html_report(report))?;
+    let deployed = match &report.deployed_report {
+        Some(page) => {
+            let path = folder.join("deployed-report.html");
+            std::fs::write(&path, page)?;
+            Some(path)
+        }
+        None => None,
+    };
     Ok(Written {
         events,
         summary,
         html,
+        deployed,
         templates,
     })
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// The series drawn on the timeline, with their colours.
-const SERIES: [(&str, &str); 5] = [
-    ("discovered", "#6b7280"),
-    ("replicating", "#2563eb"),
-    ("replicated", "#16a34a"),
-    ("failed", "#dc2626"),
-    ("launched apps", "#9333ea"),
-];
-
-fn series_value(progress: &Progress, index: usize) -> usize {
-    match index {
-        0 => progress.discovered,
-        1 => progress.replicating,
-        2 => progress.replicated,
-        3 => progress.failed,
-        _ => progress.launched,
-    }
-}
-
-/// An SVG step chart of the timeline.
-fn timeline_svg(report: &WaveReport) -> String {
-    let (width, height, left, bottom, top, right) = (900.0, 320.0, 50.0, 40.0, 20.0, 20.0);
-    let points = &report.timeline;
-    let max_minute = report.simulated_minutes.max(1) as f64;
-    let max_value = points
-        .iter()
-        .flat_map(|p| (0..SERIES.len()).map(|i| series_value(p, i)))
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64;
-    let x = |minute: u64| left + (minute as f64 / max_minute) * (width - left - right);
-    let y = |value: usize| height - bottom - (value as f64 / max_value) * (height - bottom - top);
-    let mut svg = format!(
-        r#"<svg id="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" aria-label="wave timeline">"#
-    );
-    let _ = write!(
-        svg,
-        r##"<line x1="{left}" y1="{b}" x2="{r}" y2="{b}" stroke="#111"/><line x1="{left}" y1="{top}" x2="{left}" y2="{b}" stroke="#111"/>"##,
-        b = height - bottom,
-        r = width - right
-    );
-    for tick in 0..=4 {
-        let minute = (max_minute as u64) * tick / 4;
-        let value = (max_value as usize) * tick as usize / 4;
-        let _ = write!(
-            svg,
-            r#"<text x="{}" y="{}" font-size="11" text-anchor="middle">{}h{:02}</text><text x="{}" y="{}" font-size="11" text-anchor="end">{}</text>"#,
-            x(minute),
-            height - bottom + 16.0,
-            minute / 60,
-            minute % 60,
-            left - 6.0,
-            y(value) + 4.0,
-            value
-        );
-    }
-    for (index, (name, colour)) in SERIES.iter().enumerate() {
-        let mut path = String::new();
-        let mut previous: Option<f64> = None;
-        for point in points {
-            let (px, py) = (x(point.elapsed_minutes), y(series_value(point, index)));
-            match previous {
-                None => {
-                    let _ = write!(path, "M{px:.1},{py:.1}");
-                }
-                Some(_) => {
-                    let _ = write!(path, " H{px:.1} V{py:.1}");
-                }
-            }
-            previous = Some(py);
-        }
-        if previous.is_some() {
-            let _ = write!(path, " H{:.1}", x(report.simulated_minutes));
-        }
-        let _ = write!(
-            svg,
-            r#"<path d="{path}" fill="none" stroke="{colour}" stroke-width="2"><title>{name}</title></path>"#
-        );
-        let _ = write!(
-            svg,
-            r#"<rect x="{}" y="{}" width="10" height="10" fill="{colour}"/><text x="{}" y="{}" font-size="12">{name}</text>"#,
-            left + 10.0 + index as f64 * 150.0,
-            top - 12.0,
-            left + 24.0 + index as f64 * 150.0,
-            top - 3.0
-        );
-    }
-    svg.push_str("</svg>");
-    svg
-}
-
-/// The self-contained HTML report.
+/// The self-contained HTML report, drawn by the one renderer the deployed stack uses.
 pub fn html_report(report: &WaveReport) -> String {
-    let apps = app_rows(report);
-    let failures = failure_rows(report);
-    let calls = call_rows(report);
-    let decisions = decision_rows(report);
-    let plan = plan_section(report);
-    let expiring = expiry_section(report);
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>sms-autopilot wave report: {name}</title>
-<style>
-body{{font-family:system-ui,sans-serif;margin:2rem;color:#111}}
-table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;font-size:.9rem;vertical-align:top}}
-th{{background:#f3f4f6}}.verdict{{font-weight:bold;color:{colour}}}ul{{margin:0;padding-left:1rem}}
-#decisions td:last-child{{font-family:monospace;font-size:.75rem}}
-</style></head><body>
-<h1>Wave report: {name}</h1>
-<p class="verdict" id="verdict">{verdict}</p>
-<p>Simulated {started} to {ended} ({minutes} minutes).</p>
-<h2>Timeline</h2>
-{svg}
-<h2>Apps</h2>
-<table id="apps"><tr><th>name</th><th>id</th><th>members</th><th>completed runs</th><th>launch status</th><th>launched at</th><th>note</th></tr>{apps}</table>
-{plan}{expiring}<h2>Failures</h2>
-<p id="detection">{detection}</p>
-<table id="failures"><tr><th>job</th><th>server</th><th>state</th><th>alerted at</th><th>final state</th><th>what was done</th></tr>{failures}</table>
-<h2>SMS calls</h2>
-<table id="calls"><tr><th>operation</th><th>calls</th></tr>{calls}</table>
-<h2>Decisions</h2>
-<table id="decisions"><tr><th>time</th><th>detail-type</th><th>detail</th></tr>{decisions}</table>
-</body></html>
-"#,
-        name = escape(&report.scenario),
-        colour = if report.converged {
-            "#166534"
-        } else {
-            "#991b1b"
-        },
-        verdict = escape(&report.verdict),
-        started = escape(&report.started),
-        ended = escape(&report.ended),
-        minutes = report.simulated_minutes,
-        svg = timeline_svg(report),
-        detection = detection_text(&report.detection_delay),
-    )
+    html::render(&wave_status(report))
+}
+
+/// The report's model filled from what the local run saw: the emulator's end state,
+/// every decision, and the run's own sections (SMS calls, faults, invariants).
+pub fn wave_status(report: &WaveReport) -> WaveStatus {
+    let decisions = outcome::decisions(&report.log);
+    WaveStatus {
+        title: report.scenario.clone(),
+        verdict: report.verdict.clone(),
+        settled: report.converged,
+        period: format!(
+            "Simulated {} to {} ({} minutes).",
+            report.started, report.ended, report.simulated_minutes
+        ),
+        timeline: report.timeline.clone(),
+        timeline_minutes: report.simulated_minutes,
+        apps: report.apps.clone(),
+        plan: report.plan.clone(),
+        expiring: decisions::expiry_warnings(&decisions),
+        failures: report.failures.clone(),
+        failures_note: detection_text(&report.detection_delay),
+        tables: run_tables(report),
+        decisions,
+    }
+}
+
+/// The sections only a local run has.
+fn run_tables(report: &WaveReport) -> Vec<Table> {
+    let counts = |map: &std::collections::BTreeMap<String, u64>| -> Vec<Vec<String>> {
+        map.iter()
+            .map(|(name, count)| vec![name.clone(), count.to_string()])
+            .collect()
+    };
+    let mut tables = vec![Table {
+        id: "calls".into(),
+        title: "SMS calls".into(),
+        columns: vec!["operation".into(), "calls".into()],
+        rows: counts(&report.sms_calls),
+    }];
+    if !report.faults.is_empty() {
+        tables.push(Table {
+            id: "faults".into(),
+            title: "Faults injected".into(),
+            columns: vec!["fault".into(), "times".into()],
+            rows: counts(&report.faults),
+        });
+    }
+    if !report.invariant_breaches.is_empty() {
+        tables.push(Table {
+            id: "breaches".into(),
+            title: "Invariants broken".into(),
+            columns: vec!["what".into()],
+            rows: report
+                .invariant_breaches
+                .iter()
+                .map(|b| vec![b.clone()])
+                .collect(),
+        });
+    }
+    tables
 }
 
 /// The detection delay in a sentence.
@@ -413,143 +323,4 @@ fn detection_text(delay: &crate::wave::DetectionDelay) -> String {
         "{} failures alerted {:.1} simulated minutes after they happened on average, {:.1} at most.",
         delay.alerted, delay.mean_minutes, delay.max_minutes
     )
-}
-
-/// One table row per app.
-fn app_rows(report: &WaveReport) -> String {
-    let mut apps = String::new();
-    for app in &report.apps {
-        let _ = write!(
-            apps,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"status\">{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&app.name),
-            escape(&app.id),
-            app.members,
-            app.completed_runs,
-            escape(&app.launch_status),
-            escape(app.launched_at.as_deref().unwrap_or("-")),
-            escape(app.held_by.as_deref().unwrap_or(""))
-        );
-    }
-    apps
-}
-
-/// The wave plan's versions and the planner's changes, as two tables; nothing when the
-/// wave had no plan.
-fn plan_section(report: &WaveReport) -> String {
-    let plan = &report.plan;
-    if plan.versions.is_empty() {
-        return String::new();
-    }
-    let mut versions = String::new();
-    for version in &plan.versions {
-        let verdict = match &version.refused {
-            None => "accepted".to_owned(),
-            Some(problems) => format!(
-                "refused<ul>{}</ul>",
-                problems
-                    .iter()
-                    .map(|p| format!("<li>{}</li>", escape(p)))
-                    .collect::<String>()
-            ),
-        };
-        let _ = write!(
-            versions,
-            "<tr><td>{}</td><td>{}</td><td>{verdict}</td></tr>",
-            escape(&version.time),
-            escape(short_version(&version.version)),
-        );
-    }
-    let mut steps = String::new();
-    for step in &plan.steps {
-        let _ = write!(
-            steps,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&step.time),
-            escape(&step.detail_type),
-            escape(&step.app),
-            escape(&step.what)
-        );
-    }
-    format!(
-        r#"<h2>Wave plan</h2>
-<table id="plan-versions"><tr><th>put in place</th><th>version</th><th>verdict</th></tr>{versions}</table>
-<table id="plan"><tr><th>time</th><th>detail-type</th><th>application</th><th>what the planner did</th></tr>{steps}</table>
-"#
-    )
-}
-
-/// The replication expiry warnings as a table; nothing when there were none.
-fn expiry_section(report: &WaveReport) -> String {
-    let warnings = expiry_warnings(report);
-    if warnings.is_empty() {
-        return String::new();
-    }
-    let rows: String = warnings
-        .iter()
-        .map(|cells| {
-            let cells: String = cells
-                .iter()
-                .map(|c| format!("<td>{}</td>", escape(c)))
-                .collect();
-            format!("<tr>{cells}</tr>")
-        })
-        .collect();
-    format!(
-        "<h2>Replication ending</h2>\n<table id=\"expiring\"><tr><th>warned at</th><th>server</th><th>replication ends</th><th>days left</th></tr>{rows}</table>\n"
-    )
-}
-
-/// One table row per failure, with what was done.
-fn failure_rows(report: &WaveReport) -> String {
-    let mut failures = String::new();
-    for failure in &report.failures {
-        let _ = write!(
-            failures,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><ul>{}</ul></td></tr>",
-            escape(&failure.job_id),
-            escape(&failure.server_id),
-            escape(&failure.state),
-            escape(&failure.alerted_at),
-            escape(&failure.final_state),
-            failure
-                .actions
-                .iter()
-                .map(|a| format!("<li>{}</li>", escape(a)))
-                .collect::<String>()
-        );
-    }
-    failures
-}
-
-/// One table row per SMS operation.
-fn call_rows(report: &WaveReport) -> String {
-    let mut calls = String::new();
-    for (operation, count) in &report.sms_calls {
-        let _ = write!(
-            calls,
-            "<tr><td>{}</td><td>{count}</td></tr>",
-            escape(operation)
-        );
-    }
-    calls
-}
-
-/// One table row per project event (the functions' decisions).
-fn decision_rows(report: &WaveReport) -> String {
-    let mut decisions = String::new();
-    for entry in &report.log {
-        if let LogEntry::Event { time, bus, event } = entry {
-            if event["source"] == "sms-autopilot" {
-                let _ = write!(
-                    decisions,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    escape(time),
-                    escape(event["detail-type"].as_str().unwrap_or_default()),
-                    escape(&format!("{bus}: {}", event["detail"]))
-                );
-            }
-        }
-    }
-    decisions
 }

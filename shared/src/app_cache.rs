@@ -17,6 +17,7 @@ use std::sync::{Mutex, PoisonError};
 
 use aws_sdk_sms::types::AppSummary;
 use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts;
@@ -175,6 +176,36 @@ impl AppCache {
             tracing::warn!(%error, "remembered apps not saved");
             self.state().changed = true;
         }
+    }
+
+    /// Every listed app with its members: remembered where the listing vouches for
+    /// it, else read with GetApp, `concurrency` at a time; the shared index is loaded
+    /// first and saved after. Each app comes with its listing and its own result, so
+    /// one app that cannot be read does not hide the others.
+    pub async fn read_all(
+        &self,
+        sms: &aws_sdk_sms::Client,
+        s3: &aws_sdk_s3::Client,
+        bucket: &str,
+        listed: &[AppSummary],
+        concurrency: usize,
+        now: DateTime<Utc>,
+    ) -> Vec<(AppSummary, Result<App, AwsCallError>)> {
+        let needed: Vec<(AppId, AppSummary)> = listed
+            .iter()
+            .filter_map(|summary| Some((AppId::from(summary.app_id()?), summary.clone())))
+            .collect();
+        self.load_if_needed(s3, bucket, &needed).await;
+        let read = stream::iter(needed)
+            .map(|(id, summary)| async move {
+                let app = self.get(sms, &id, &summary, now).await.map(|(app, _)| app);
+                (summary, app)
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+        self.save_if_changed(s3, bucket, listed).await;
+        read
     }
 
     /// Moves the entries out (a test hands a warm cache to a new context with it).

@@ -58,10 +58,21 @@ pub async fn store_json<T: Serialize>(
     value: &T,
 ) -> Result<(), AutopilotError> {
     let body = serde_json::to_vec(value).expect("state is plain data and always serializes");
+    Ok(store_bytes(s3, bucket, key, "application/json", body).await?)
+}
+
+/// Writes an object of `content_type`.
+pub async fn store_bytes(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Result<(), AwsCallError> {
     s3.put_object()
         .bucket(bucket)
         .key(key)
-        .content_type("application/json")
+        .content_type(content_type)
         .body(ByteStream::from(body))
         .send()
         .await

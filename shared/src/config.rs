@@ -558,5 +558,33 @@ impl FunctionConfig for AppPlannerConfig {
     }
 }
 
+/// wave-reporter: where the trail and the reports are kept, and what the report shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaveReporterConfig {
+    pub common: CommonConfig,
+    pub artifacts_bucket: String,
+    /// The wave's name at the top of the report (the stack's name, deployed).
+    pub wave_name: String,
+    /// How many of the latest decisions the report lists.
+    pub decisions_shown: u32,
+}
+
+impl FunctionConfig for WaveReporterConfig {
+    fn common(&self) -> &CommonConfig {
+        &self.common
+    }
+
+    fn read(env: &mut EnvReader<'_>) -> Self {
+        Self {
+            common: CommonConfig::read(env),
+            artifacts_bucket: artifacts_bucket(env),
+            wave_name: env
+                .optional_string("WAVE_NAME")
+                .unwrap_or_else(|| "sms-autopilot".to_owned()),
+            decisions_shown: env.int_or("REPORT_DECISIONS_SHOWN", 500, 1, 10_000),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -171,8 +171,19 @@ impl AwsCallError {
     /// is missing, or the pages never end. The same request would get the same answer,
     /// so it is permanent: an `Other` kind named `code`, without an HTTP status.
     pub fn sms_protocol(operation: &'static str, code: &str, message: String) -> Self {
+        Self::unusable_answer("SMS", operation, code, message)
+    }
+
+    /// An answer of any service that arrived but cannot be used, or a request that
+    /// could not be built: permanent, an `Other` kind named `code`.
+    pub fn unusable_answer(
+        service: &'static str,
+        operation: &'static str,
+        code: &str,
+        message: String,
+    ) -> Self {
         Self {
-            service: "SMS",
+            service,
             operation,
             kind: AwsErrorKind::Other {
                 code: code.to_owned(),

@@ -19,6 +19,8 @@
 //!   resolving it against the catalog, and what SMS must change to match it);
 //! - publishing: [`events`] (the details, with their JSON Schemas in `shared/schemas/`),
 //!   [`publisher`] (PutEvents in batches, failed entries retried);
+//! - telling people: [`report`] (the wave report's model, read from the decision
+//!   trail, and its one HTML renderer);
 //! - storing: [`artifacts`] (state objects in the artifacts bucket), [`outbox`] (decided
 //!   events kept in a state object until published);
 //! - the shell: [`trigger`] (which events a function accepts), [`config`] (read once at
@@ -45,6 +47,7 @@ pub mod outbox;
 pub mod plan;
 pub mod publisher;
 pub mod readiness;
+pub mod report;
 pub mod runtime;
 pub mod sms_api;
 pub mod sms_app_config;

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use autopilot_core::config::{
     AppLauncherConfig, AppPlannerConfig, CatalogImportConfig, ConfigErrors, FunctionConfig,
-    JobCreatorConfig, JobWatcherConfig, TemplateGeneratorConfig,
+    JobCreatorConfig, JobWatcherConfig, TemplateGeneratorConfig, WaveReporterConfig,
 };
 
 /// Malformed values per variable.
@@ -82,6 +82,7 @@ const BAD_VALUES: &[(&str, &[&str])] = &[
     ("APP_CONCURRENCY", &["0", "51", "x"]),
     ("LAUNCH_MAX_ATTEMPTS", &["0", "11", "two"]),
     ("PLAN_KEY", &["/plan/wave.yaml", "state/plan.yaml"]),
+    ("REPORT_DECISIONS_SHOWN", &["0", "10001", "all", "-5"]),
 ];
 
 /// Variables for which no value alone is malformed, and what makes them bad instead.
@@ -98,6 +99,7 @@ const NO_BAD_VALUE_ALONE: &[(&str, &str)] = &[
         "JOB_ROLE_NAME",
         "any IAM role name is accepted; SMS checks it",
     ),
+    ("WAVE_NAME", "any name is accepted: it is only shown"),
     (
         "JOB_KMS_KEY_ID",
         "any key id is accepted; set without JOB_ENCRYPTED=true it is refused (tested below)",
@@ -139,6 +141,8 @@ fn valid_environment() -> BTreeMap<&'static str, String> {
         ("APP_CONCURRENCY", "4"),
         ("LAUNCH_MAX_ATTEMPTS", "2"),
         ("PLAN_KEY", "plan/wave-plan.yaml"),
+        ("WAVE_NAME", "wave-3"),
+        ("REPORT_DECISIONS_SHOWN", "500"),
     ]
     .into_iter()
     .map(|(k, v)| (k, v.to_owned()))
@@ -207,7 +211,8 @@ fn every_bad_value_of_every_variable_is_refused_naming_it() {
         + check_function::<JobWatcherConfig>("job-watcher")
         + check_function::<TemplateGeneratorConfig>("template-generator")
         + check_function::<AppLauncherConfig>("app-launcher")
-        + check_function::<AppPlannerConfig>("app-planner");
+        + check_function::<AppPlannerConfig>("app-planner")
+        + check_function::<WaveReporterConfig>("wave-reporter");
     assert!(checked > 150, "{checked} bad values checked");
     // Every table row is a variable some function reads (no stale rows).
     let read: Vec<&str> = [
@@ -217,6 +222,7 @@ fn every_bad_value_of_every_variable_is_refused_naming_it() {
         TemplateGeneratorConfig::variables(),
         AppLauncherConfig::variables(),
         AppPlannerConfig::variables(),
+        WaveReporterConfig::variables(),
     ]
     .concat();
     let listed = BAD_VALUES
@@ -283,6 +289,7 @@ const STARTUP_CASES: &[(&str, &str, &str)] = &[
     ("job-watcher", "REMEDIATION_MAX_ATTEMPTS", "lots"),
     ("template-generator", "TEMPLATE_FORMAT", "XML"),
     ("app-launcher", "LAUNCH_WINDOW", "someday 10:00-11:00"),
+    ("wave-reporter", "REPORT_DECISIONS_SHOWN", "all"),
 ];
 
 fn workspace_root() -> PathBuf {

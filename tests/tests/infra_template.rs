@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use autopilot_core::config::{
     AppLauncherConfig, AppPlannerConfig, CatalogImportConfig, FunctionConfig, JobCreatorConfig,
-    JobWatcherConfig, TemplateGeneratorConfig,
+    JobWatcherConfig, TemplateGeneratorConfig, WaveReporterConfig,
 };
 use autopilot_core::events::{
     AppReady, CatalogImportStarted, DetailType, ImportCatalogRequested, ReplicationRunCompleted,
@@ -30,6 +30,8 @@ struct Expected {
     variables: Vec<&'static str>,
     sms_actions: &'static [&'static str],
     reserved_concurrency_one: bool,
+    /// It publishes decisions on the project's bus (every function but the reporter).
+    publishes: bool,
     /// (bus, source, detail-types) of each EventBridge rule; bus `None` is the default bus.
     rules: Vec<(Option<&'static str>, &'static str, Vec<&'static str>)>,
     /// The parameter holding the function's schedule, if it has one.
@@ -44,6 +46,7 @@ fn expected() -> Vec<Expected> {
             variables: CatalogImportConfig::variables(),
             sms_actions: &["sms:GetConnectors", "sms:ImportServerCatalog"],
             reserved_concurrency_one: false,
+            publishes: true,
             rules: vec![(
                 Some("EventBus"),
                 EVENT_SOURCE,
@@ -61,6 +64,7 @@ fn expected() -> Vec<Expected> {
                 "sms:CreateReplicationJob",
             ],
             reserved_concurrency_one: true,
+            publishes: true,
             rules: vec![],
             schedule_parameter: Some("JobCreatorSchedule"),
         },
@@ -75,6 +79,7 @@ fn expected() -> Vec<Expected> {
                 "sms:CreateReplicationJob",
             ],
             reserved_concurrency_one: true,
+            publishes: true,
             rules: vec![(None, SMS_SOURCE, vec![SMS_JOB_STATE_CHANGE])],
             schedule_parameter: Some("JobWatcherSchedule"),
         },
@@ -89,6 +94,7 @@ fn expected() -> Vec<Expected> {
                 "sms:GenerateChangeSet",
             ],
             reserved_concurrency_one: false,
+            publishes: true,
             rules: vec![(
                 Some("EventBus"),
                 EVENT_SOURCE,
@@ -107,6 +113,7 @@ fn expected() -> Vec<Expected> {
                 "sms:LaunchApp",
             ],
             reserved_concurrency_one: true,
+            publishes: true,
             rules: vec![(
                 Some("EventBus"),
                 EVENT_SOURCE,
@@ -132,6 +139,7 @@ fn expected() -> Vec<Expected> {
                 "sms:StartAppReplication",
             ],
             reserved_concurrency_one: true,
+            publishes: true,
             rules: vec![
                 (None, S3_SOURCE, vec![S3_OBJECT_CREATED]),
                 (
@@ -141,6 +149,22 @@ fn expected() -> Vec<Expected> {
                 ),
             ],
             schedule_parameter: Some("AppPlannerSchedule"),
+        },
+        Expected {
+            logical_id: "WaveReporterFunction",
+            name: "wave-reporter",
+            variables: WaveReporterConfig::variables(),
+            sms_actions: &[
+                "sms:GetServers",
+                "sms:GetReplicationJobs",
+                "sms:ListApps",
+                "sms:GetApp",
+            ],
+            reserved_concurrency_one: true,
+            publishes: false,
+            // Every decision, whatever its detail-type.
+            rules: vec![(Some("EventBus"), EVENT_SOURCE, vec![])],
+            schedule_parameter: Some("WaveReporterSchedule"),
         },
     ]
 }
@@ -381,6 +405,7 @@ fn every_variable_is_fed_from_a_parameter_or_the_stacks_own_resources() {
                 "ARTIFACTS_BUCKET" => target.is_some_and(|target| {
                     type_of(resource(&template, target)) == "AWS::S3::Bucket"
                 }),
+                "WAVE_NAME" => target == Some("AWS::StackName"),
                 _ => target.is_some_and(|target| parameters.contains_key(target)),
             };
             if !fine {
@@ -549,9 +574,9 @@ fn events_s3_and_pass_role_are_scoped_to_the_stacks_own_resources() {
         let publishes = statements
             .iter()
             .any(|s| statement_actions(s).iter().any(|a| a == "events:PutEvents"));
-        if !publishes {
+        if publishes != expected.publishes {
             problems.push(format!(
-                "{}: cannot publish its decisions (events:PutEvents)",
+                "{}: events:PutEvents is for the functions that publish decisions, and only them",
                 expected.name
             ));
         }
@@ -575,6 +600,12 @@ fn events_s3_and_pass_role_are_scoped_to_the_stacks_own_resources() {
         let wanted: &[&str] = match expected.name {
             "job-watcher" | "job-creator" | "app-launcher" | "template-generator"
             | "app-planner" => &["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+            "wave-reporter" => &[
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:ListBucket",
+            ],
             _ => &[],
         };
         let s3: BTreeSet<&str> = s3.iter().map(String::as_str).collect();
@@ -608,6 +639,20 @@ fn events_s3_and_pass_role_are_scoped_to_the_stacks_own_resources() {
     if watcher_state != ["${ArtifactsBucket.Arn}/state/job-watcher/*"] {
         problems.push(format!(
             "job-watcher: s3:PutObject must be on the artifacts bucket's state/job-watcher/* only, not {watcher_state:?}"
+        ));
+    }
+    let reporter_writes = prefix_of("wave-reporter", "s3:PutObject");
+    let reporter_may_write = [
+        "${ArtifactsBucket.Arn}/state/wave-reporter/*",
+        "${ArtifactsBucket.Arn}/reports/*",
+        "${ArtifactsBucket.Arn}/state/apps/*",
+    ];
+    if reporter_writes != reporter_may_write
+        || prefix_of("wave-reporter", "s3:DeleteObject")
+            != ["${ArtifactsBucket.Arn}/state/wave-reporter/*"]
+    {
+        problems.push(format!(
+            "wave-reporter: writes {reporter_writes:?}; it may write its trail, the reports and the remembered apps, and delete only under its trail"
         ));
     }
     let creator_state = prefix_of("job-creator", "s3:PutObject");
@@ -1038,6 +1083,7 @@ fn metric_names(function: &str) -> BTreeSet<String> {
         "app-planner" => serde_json::to_value(app_planner::Summary::default()),
         "app-launcher" => serde_json::to_value(app_launcher::Summary::default()),
         "template-generator" => serde_json::to_value(template_generator::Summary::default()),
+        "wave-reporter" => serde_json::to_value(wave_reporter::Summary::default()),
         other => panic!("no metrics known for {other}"),
     }
     .expect("a summary serializes");

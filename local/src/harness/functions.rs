@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use autopilot_core::config::{
     AppLauncherConfig, AppPlannerConfig, CatalogImportConfig, ConfigErrors, FunctionConfig,
-    JobCreatorConfig, JobWatcherConfig, TemplateGeneratorConfig,
+    JobCreatorConfig, JobWatcherConfig, TemplateGeneratorConfig, WaveReporterConfig,
 };
 use autopilot_core::runtime::{Clock, Context};
 use autopilot_core::{AutopilotError, Clients};
@@ -20,13 +20,14 @@ use serde_json::Value;
 use super::wiring::{FunctionWiring, Wiring};
 
 /// The deployed binaries, in the order reports list them.
-pub const NAMES: [&str; 6] = [
+pub const NAMES: [&str; 7] = [
     "app-planner",
     "catalog-import",
     "job-creator",
     "job-watcher",
     "template-generator",
     "app-launcher",
+    "wave-reporter",
 ];
 
 /// Why the functions could not be set up.
@@ -151,6 +152,10 @@ fn bind_handler(
         "app-launcher" => bind(
             app_launcher::handle,
             context::<AppLauncherConfig, _>(function, overrides, clients, clock)?,
+        ),
+        "wave-reporter" => bind(
+            wave_reporter::handle,
+            context::<WaveReporterConfig, _>(function, overrides, clients, clock)?,
         ),
         other => return Err(FunctionsError::Unknown(other.to_owned())),
     })

@@ -30,19 +30,19 @@ use crate::bus::{BusEvent, LocalBus};
 use crate::harness::clients::local_clients;
 use crate::harness::functions::{self, Functions, FunctionsError};
 use crate::harness::invariants::{self, GivenUp};
-use crate::harness::payloads::{stamp, Schedules};
+use crate::harness::payloads::{self, stamp, Schedules};
 use crate::harness::wiring::{BusRef, Wiring, WiringError};
 use crate::sms::protocol::{AppLaunchStatus, JobState};
 use crate::{Emulator, EmulatorError, EmulatorHandle, EmulatorOptions, Scenario};
 
+pub use autopilot_core::report::{
+    AppOutcome, FailureOutcome, PlacedVersion, PlanOutcome, PlanStep, Progress,
+};
 pub use chaos::Chaos;
 use chaos::ChaosState;
 pub use dry_run::Rehearsal;
 use invocations::Pending;
-pub use outcome::{
-    AppOutcome, DetectionDelay, FailureOutcome, LogEntry, PlacedVersion, PlanOutcome, PlanStep,
-    Progress, WaveReport,
-};
+pub use outcome::{DetectionDelay, LogEntry, WaveReport};
 use plans::PlanFeed;
 pub use plans::{PlanVersion, PlanWriteError};
 
@@ -378,7 +378,13 @@ impl Wave {
         let state = self.emulator.state();
         let now = self.emulator.now();
         let given_up = self.given_up();
-        let apps = outcome::app_outcomes(&state, &self.log, &self.opt_out, &given_up);
+        let apps = outcome::app_outcomes(
+            &state,
+            &self.log,
+            &self.opt_out,
+            &given_up,
+            self.plans.depends_on(),
+        );
         let failures = outcome::failure_outcomes(&self.log, &state);
         let detection_delay = outcome::DetectionDelay::of(&self.log, &state);
         let mut invariant_breaches = self.invariant_breaches.clone();
@@ -392,6 +398,7 @@ impl Wave {
             outcome::verdict(converged, &state, &self.opt_out, &given_up, now)
         };
         let rehearsal = self.dry_run.then(|| Rehearsal::of(&self.log));
+        let deployed_report = self.closing_report(now).await;
         let archived_templates =
             outcome::archived_objects(&self.emulator, &self.wiring.artifacts_bucket);
         let faults = match &self.chaos {
@@ -418,12 +425,32 @@ impl Wave {
             rehearsal,
             log: self.log,
             archived_templates,
+            deployed_report,
         };
         self.bus.shutdown().await;
         self.emulator.shutdown().await;
         report
     }
 }
+
+impl Wave {
+    /// The wave report as the deployed stack shows it: the wave-reporter's scheduled
+    /// run once more at the wave's end (as its next tick would), then the
+    /// `reports/latest.html` it wrote. None when the template has no reporter.
+    async fn closing_report(&self, now: DateTime<Utc>) -> Option<Vec<u8>> {
+        let reporter = functions::wiring_of(&self.wiring, REPORTER).ok()?;
+        let schedule = reporter.schedules.first()?;
+        let payload = payloads::scheduled_event(now, reporter, &schedule.name);
+        if let Err(error) = self.functions.invoke(REPORTER, payload).await {
+            tracing::warn!(%error, "the closing wave report was not written");
+        }
+        let bucket = self.emulator.s3_root().join(&self.wiring.artifacts_bucket);
+        std::fs::read(bucket.join(wave_reporter::LATEST_KEY)).ok()
+    }
+}
+
+/// The function that writes the deployed wave report.
+const REPORTER: &str = "wave-reporter";
 
 /// The caller's plan versions, else the scenario's own.
 fn chosen_plan_versions(given: Vec<PlanVersion>, scenario: &Scenario) -> Vec<PlanVersion> {

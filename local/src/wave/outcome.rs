@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use autopilot_core::readiness::OptOutTag;
+use autopilot_core::report::{self, AppOutcome, Decision, FailureOutcome, PlanOutcome, Progress};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -50,152 +51,11 @@ pub fn bus_events(log: &[LogEntry]) -> impl Iterator<Item = SeenEvent<'_>> {
     log.iter().filter_map(LogEntry::as_event)
 }
 
-/// Counts shown while the wave plays.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Progress {
-    pub time: String,
-    pub elapsed_minutes: u64,
-    pub discovered: usize,
-    pub replicating: usize,
-    pub replicated: usize,
-    pub failed: usize,
-    pub apps: usize,
-    pub launched: usize,
-    /// Versions of the wave plan put in place so far.
-    pub plan_versions: usize,
-    /// Applications the planner created, changed or configured so far.
-    pub plan_changes: usize,
-}
-
-impl Progress {
-    /// Whether anything but the time differs.
-    pub fn same_counts(&self, other: &Progress) -> bool {
-        let counts = |p: &Progress| {
-            (
-                p.discovered,
-                p.replicating,
-                p.replicated,
-                p.failed,
-                p.apps,
-                p.launched,
-                p.plan_versions,
-                p.plan_changes,
-            )
-        };
-        counts(self) == counts(other)
-    }
-}
-
-/// The detail-types the app-planner publishes.
-pub(super) const PLANNER_EVENTS: [&str; 4] =
-    ["AppPlanned", "AppConfigured", "PlanDrift", "PlanRejected"];
-
-/// What the app-planner did over the wave: the versions of the plan put in place, and
-/// each change it made or refused to make.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PlanOutcome {
-    pub versions: Vec<PlacedVersion>,
-    pub steps: Vec<PlanStep>,
-}
-
-/// One version of the plan and what became of it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PlacedVersion {
-    /// When it was put in the artifacts bucket.
-    pub time: String,
-    /// Its digest, as the planner's events name it.
-    pub version: String,
-    /// The problems it was refused for, if it was.
-    pub refused: Option<Vec<String>>,
-}
-
-/// One event of the planner, in a line.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PlanStep {
-    pub time: String,
-    pub detail_type: String,
-    /// The application it concerns ("-" for the plan as a whole).
-    pub app: String,
-    pub what: String,
-}
-
-impl PlanStep {
-    /// The step a planner event tells of; None for any other event.
-    pub(super) fn of(seen: &SeenEvent<'_>) -> Option<Self> {
-        let detail = &seen.event["detail"];
-        let text = |key: &str| detail[key].as_str().unwrap_or_default().to_owned();
-        let list = |key: &str| {
-            detail[key]
-                .as_array()
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                })
-                .unwrap_or_default()
-        };
-        let detail_type = seen.event["detail-type"].as_str()?;
-        let what = match detail_type {
-            "AppPlanned" => {
-                let differences = list("differences");
-                let change = format!("{} with {} servers", text("change"), detail["servers"]);
-                if differences.is_empty() {
-                    change
-                } else {
-                    format!("{change} ({differences})")
-                }
-            }
-            "AppConfigured" => match detail["configuration"].as_str()? {
-                "launch" => "launch configuration put".to_owned(),
-                "replication" => "replication configuration put".to_owned(),
-                "replicationStarted" => "app replication started".to_owned(),
-                other => other.to_owned(),
-            },
-            "PlanDrift" => format!("left as it is, {}: {}", text("reason"), list("differences")),
-            "PlanRejected" => format!("plan refused: {}", list("problems")),
-            _ => return None,
-        };
-        Some(Self {
-            time: seen.time.to_owned(),
-            detail_type: detail_type.to_owned(),
-            app: detail["appName"].as_str().unwrap_or("-").to_owned(),
-            what,
-        })
-    }
-}
-
-/// Where one app ended.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AppOutcome {
-    pub id: String,
-    pub name: String,
-    pub members: usize,
-    /// The members' server ids, group by group.
-    pub server_ids: Vec<String>,
-    pub completed_runs: usize,
-    pub launch_status: String,
-    pub launched_at: Option<String>,
-    /// Why it is not launched, when it is not.
-    pub held_by: Option<String>,
-}
-
-/// A failure the watcher caught and what was done about it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FailureOutcome {
-    pub job_id: String,
-    pub server_id: String,
-    pub state: String,
-    pub alerted_at: String,
-    pub actions: Vec<String>,
-    pub final_state: String,
+/// The project's decisions in a log, each at the time it crossed the bus.
+pub fn decisions(log: &[LogEntry]) -> Vec<Decision> {
+    bus_events(log)
+        .filter_map(|seen| Decision::from_event(seen.event, seen.time))
+        .collect()
 }
 
 /// How long failures waited for their alert: from a job entering FAILED or
@@ -274,70 +134,20 @@ pub struct WaveReport {
     /// Templates and change sets archived in the artifacts bucket: (key, content).
     #[serde(skip)]
     pub archived_templates: Vec<(String, Vec<u8>)>,
-}
-
-/// First time an event of `detail_type` named each `key` value.
-pub(super) fn first_times(
-    log: &[LogEntry],
-    detail_type: &str,
-    key: &str,
-) -> BTreeMap<String, String> {
-    let mut times = BTreeMap::new();
-    for entry in log {
-        if let LogEntry::Event { time, event, .. } = entry {
-            if event["detail-type"] == detail_type {
-                if let Some(id) = event["detail"][key].as_str() {
-                    times.entry(id.to_owned()).or_insert_with(|| time.clone());
-                }
-            }
-        }
-    }
-    times
+    /// The report the stack itself wrote (`reports/latest.html` of the artifacts
+    /// bucket) at the wave's end, when the template deploys the wave-reporter.
+    #[serde(skip)]
+    pub deployed_report: Option<Vec<u8>>,
 }
 
 pub(super) fn failure_outcomes(log: &[LogEntry], state: &StateSnapshot) -> Vec<FailureOutcome> {
-    let mut failures: Vec<FailureOutcome> = Vec::new();
-    for entry in log {
-        let LogEntry::Event { time, event, .. } = entry else {
-            continue;
-        };
-        let detail = &event["detail"];
-        let job = detail["replicationJobId"].as_str().unwrap_or_default();
-        match event["detail-type"].as_str() {
-            Some("ReplicationJobFailed") => failures.push(FailureOutcome {
-                job_id: job.to_owned(),
-                server_id: detail["serverId"].as_str().unwrap_or_default().to_owned(),
-                state: detail["state"].as_str().unwrap_or_default().to_owned(),
-                alerted_at: time.clone(),
-                actions: Vec::new(),
-                final_state: String::new(),
-            }),
-            Some("ReplicationJobRemediated") => {
-                if let Some(failure) = failures.iter_mut().rev().find(|f| f.job_id == job) {
-                    let action = detail["action"].as_str().unwrap_or_default();
-                    let reason = detail["reason"]
-                        .as_str()
-                        .map(|r| format!(": {r}"))
-                        .unwrap_or_default();
-                    failure.actions.push(format!("{time} {action}{reason}"));
-                }
-            }
-            Some("ReplicationJobRecovered") => {
-                if let Some(failure) = failures.iter_mut().rev().find(|f| f.job_id == job) {
-                    failure.actions.push(format!("{time} recovered"));
-                }
-            }
-            _ => {}
-        }
-    }
-    for failure in &mut failures {
-        failure.final_state = state
+    report::decisions::failures(&decisions(log), |job| {
+        state
             .jobs
             .iter()
-            .find(|j| j.id == failure.job_id)
-            .map_or_else(|| "gone".to_owned(), |j| j.state.as_str().to_owned());
-    }
-    failures
+            .find(|j| j.id == job)
+            .map_or_else(|| "gone".to_owned(), |j| j.state.as_str().to_owned())
+    })
 }
 
 /// Objects under `apps/` in the artifacts bucket of the local S3, read before the
@@ -374,8 +184,9 @@ pub(super) fn app_outcomes(
     log: &[LogEntry],
     opt_out: &OptOutTag,
     given_up: &GivenUp,
+    depends_on: &BTreeMap<String, Vec<String>>,
 ) -> Vec<AppOutcome> {
-    let launch_times = first_times(log, "AppLaunched", "appId");
+    let launch_times = report::decisions::first_times(&decisions(log), "AppLaunched", "appId");
     invariants::live_apps(state)
         .map(|app| {
             let members: Vec<&String> = app.server_ids().collect();
@@ -396,6 +207,8 @@ pub(super) fn app_outcomes(
                 name: app.name.clone(),
                 members: members.len(),
                 server_ids: members.iter().map(|m| (*m).clone()).collect(),
+                member_names: members.iter().map(|m| vm_name(state, m)).collect(),
+                depends_on: depends_on.get(&app.name).cloned().unwrap_or_default(),
                 completed_runs,
                 launch_status: app.launch_status.as_str().to_owned(),
                 launched_at: launch_times.get(&app.id).cloned(),
@@ -406,6 +219,15 @@ pub(super) fn app_outcomes(
             }
         })
         .collect()
+}
+
+/// The VM name of server `id`, or its id when the scenario gave none.
+fn vm_name(state: &StateSnapshot, id: &str) -> String {
+    state
+        .servers
+        .iter()
+        .find(|s| s.id == id && !s.vm_name.is_empty())
+        .map_or_else(|| id.to_owned(), |s| s.vm_name.clone())
 }
 
 /// One line saying whether the wave converged, or which apps it still waits for.

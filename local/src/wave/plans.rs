@@ -9,10 +9,10 @@ use std::time::Duration;
 use autopilot_core::plan::{digest, LaunchMode, Plan};
 use chrono::{DateTime, Utc};
 
-use super::outcome::{bus_events, PlacedVersion, PlanOutcome, PlanStep, PLANNER_EVENTS};
+use autopilot_core::report::{self, PlacedVersion, PlanOutcome};
+
 use super::LogEntry;
 use crate::bus::LocalBus;
-use crate::harness::invariants::SeenEvent;
 use crate::harness::payloads::{s3_object_created, stamp};
 
 /// One version of the plan and when, from the wave's start, it is put in place.
@@ -135,43 +135,20 @@ impl PlanFeed {
 
     /// What the planner made of each version placed, from the events in `log`.
     pub(super) fn outcome(&self, log: &[LogEntry]) -> PlanOutcome {
-        let events: Vec<SeenEvent<'_>> = bus_events(log)
-            .filter(|seen| {
-                PLANNER_EVENTS.contains(&seen.event["detail-type"].as_str().unwrap_or(""))
-            })
-            .collect();
+        let decisions = super::outcome::decisions(log);
         let versions = self
             .placed
             .iter()
-            .map(|(time, version)| {
-                let refused = events.iter().find(|seen| {
-                    seen.event["detail-type"] == "PlanRejected"
-                        && seen.event["detail"]["planVersion"] == version.as_str()
-                });
-                PlacedVersion {
-                    time: time.clone(),
-                    version: version.clone(),
-                    refused: refused.map(|seen| problems(&seen.event["detail"])),
-                }
+            .map(|(time, version)| PlacedVersion {
+                time: time.clone(),
+                version: version.clone(),
+                refused: report::decisions::refusal(&decisions, version),
             })
             .collect();
-        // A dry run decides the same changes on every run, since it makes none: each is
-        // told once.
-        let mut told = BTreeSet::new();
-        let steps = events
-            .iter()
-            .filter_map(|seen| Some((seen.event["detail"]["dryRun"] == true, PlanStep::of(seen)?)))
-            .filter(|(dry_run, step)| {
-                !dry_run
-                    || told.insert((
-                        step.detail_type.clone(),
-                        step.app.clone(),
-                        step.what.clone(),
-                    ))
-            })
-            .map(|(_, step)| step)
-            .collect();
-        PlanOutcome { versions, steps }
+        PlanOutcome {
+            versions,
+            steps: report::decisions::plan_steps(&decisions),
+        }
     }
 
     /// What each application of the plan in force depends on.
@@ -212,19 +189,6 @@ impl PlanFeed {
         });
         settled && self.named.iter().all(|name| live.contains(name.as_str()))
     }
-}
-
-/// A refused version's problems, as its PlanRejected event lists them.
-fn problems(detail: &serde_json::Value) -> Vec<String> {
-    detail["problems"]
-        .as_array()
-        .map(|problems| {
-            problems
-                .iter()
-                .filter_map(|p| p.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

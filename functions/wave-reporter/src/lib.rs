@@ -1,0 +1,195 @@
+//! wave-reporter: keeps the decision trail and writes the wave report. Every decision
+//! the functions publish on the project's bus reaches it and is kept (`trail`); on its
+//! schedule it folds what arrived into the trail, reads the wave from SMS, and writes
+//! the report rendered by the same code as the local run's: `reports/latest.html`, and
+//! a copy under `reports/history/` named after the time. It reads SMS and writes only
+//! to the artifacts bucket, so it runs in dry-run too.
+
+pub mod status;
+pub mod trail;
+
+use std::sync::Arc;
+
+use autopilot_core::app_cache::AppCache;
+use autopilot_core::artifacts;
+use autopilot_core::config::WaveReporterConfig;
+use autopilot_core::plan::resolved::{ResolvedPlan, RESOLVED_KEY};
+use autopilot_core::report::{html, Decision};
+use autopilot_core::runtime::Context;
+use autopilot_core::sms_api;
+use autopilot_core::trigger::Incoming;
+use autopilot_core::AutopilotError;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use status::{stamp, Observed};
+use trail::Trail;
+
+/// The reporter's context: its configuration and the apps it already read.
+pub type ReporterContext = Context<WaveReporterConfig, AppCache>;
+
+/// The report every reader opens.
+pub const LATEST_KEY: &str = "reports/latest.html";
+/// Where each report is kept, named after its time.
+pub const HISTORY_PREFIX: &str = "reports/history/";
+/// GetApp calls in flight at once.
+const APP_READS_AT_ONCE: usize = 4;
+
+/// What one invocation did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub trigger: String,
+    /// Decisions kept as they arrived (1 for a decision's delivery).
+    pub decisions_recorded: usize,
+    /// Decisions folded into the trail by a scheduled run, and those it already held.
+    pub decisions_folded: usize,
+    pub decisions_in_trail: usize,
+    /// Pending objects that are not decisions, left in place.
+    pub unreadable: usize,
+    pub servers: usize,
+    pub apps: usize,
+    /// The dated copy written, on a scheduled run.
+    pub report: Option<String>,
+    pub dry_run: bool,
+}
+
+pub async fn handle(
+    payload: Value,
+    context: Arc<ReporterContext>,
+) -> Result<Summary, AutopilotError> {
+    let decision = project_decision(&payload)?;
+    let incoming = Incoming::parse(payload)?;
+    let dry_run = context.dry_run();
+    if let Some(decision) = decision {
+        let bucket = &context.config.artifacts_bucket;
+        trail::record(&context.s3, bucket, &decision).await?;
+        return Ok(Summary {
+            trigger: decision.detail_type,
+            decisions_recorded: 1,
+            dry_run,
+            ..Summary::default()
+        });
+    }
+    if !incoming.is_schedule() {
+        return Err(incoming.unexpected("the schedule and the project's decisions"));
+    }
+    report(&context, dry_run).await
+}
+
+/// The decision a project event carries; None for any other event. A project event
+/// without an id, a time or a detail is refused, naming what it lacks.
+fn project_decision(payload: &Value) -> Result<Option<Decision>, AutopilotError> {
+    if payload["source"] != autopilot_core::events::EVENT_SOURCE {
+        return Ok(None);
+    }
+    for field in ["id", "time", "detail-type"] {
+        if payload[field].as_str().is_none_or(str::is_empty) {
+            return Err(AutopilotError::InvalidEvent(format!(
+                "a decision from {} has no `{field}`",
+                autopilot_core::events::EVENT_SOURCE
+            )));
+        }
+    }
+    if !payload["detail"].is_object() {
+        return Err(AutopilotError::InvalidEvent(format!(
+            "the {} decision has no `detail` object",
+            payload["detail-type"].as_str().unwrap_or_default()
+        )));
+    }
+    let time = payload["time"].as_str().unwrap_or_default();
+    Ok(Decision::from_event(payload, time))
+}
+
+/// The scheduled run: fold, observe, sample, store the trail, then write the report.
+async fn report(context: &Arc<ReporterContext>, dry_run: bool) -> Result<Summary, AutopilotError> {
+    let bucket = &context.config.artifacts_bucket;
+    let now = context.now();
+    let mut trail: Trail =
+        artifacts::load_json(&context.s3, bucket, trail::TRAIL_KEY, "decision trail").await?;
+    let pending = trail::pending(&context.s3, bucket).await?;
+    let folded = trail.merge(pending.decisions);
+    let observed = observe(context, now).await?;
+    let started = trail.start(now);
+    trail.sample(status::progress(&observed, &trail, started, now));
+    artifacts::store_json(&context.s3, bucket, trail::TRAIL_KEY, &trail).await?;
+    trail::delete(&context.s3, bucket, &pending.keys).await?;
+    let page = html::render(&status::wave_status(
+        &context.config.wave_name,
+        &observed,
+        &trail,
+        context.config.decisions_shown as usize,
+        now,
+    ));
+    let dated = history_key(now);
+    for key in [LATEST_KEY, dated.as_str()] {
+        artifacts::store_bytes(
+            &context.s3,
+            bucket,
+            key,
+            "text/html; charset=utf-8",
+            page.clone().into_bytes(),
+        )
+        .await?;
+    }
+    tracing::info!(report = %dated, decisions = trail.decisions.len(), "wave report written");
+    Ok(Summary {
+        trigger: "schedule".into(),
+        decisions_folded: folded,
+        decisions_in_trail: trail.decisions.len(),
+        unreadable: pending.unreadable.len(),
+        servers: observed.servers.len(),
+        apps: observed.apps.len(),
+        report: Some(dated),
+        dry_run,
+        ..Summary::default()
+    })
+}
+
+/// The dated copy's key: `reports/history/2026-11-30T18-00-00Z.html`.
+pub fn history_key(now: DateTime<Utc>) -> String {
+    format!("{HISTORY_PREFIX}{}.html", stamp(now).replace(':', "-"))
+}
+
+/// The catalog, the jobs, the applications with their members, and the plan in force.
+async fn observe(
+    context: &Arc<ReporterContext>,
+    now: DateTime<Utc>,
+) -> Result<Observed, AutopilotError> {
+    let bucket = &context.config.artifacts_bucket;
+    let (_, servers) = sms_api::servers(&context.sms).await?;
+    let jobs = sms_api::replication_jobs(&context.sms).await?;
+    let listed = sms_api::app_summaries(&context.sms).await?.items;
+    let apps = context
+        .warm
+        .read_all(
+            &context.sms,
+            &context.s3,
+            bucket,
+            &listed,
+            APP_READS_AT_ONCE,
+            now,
+        )
+        .await;
+    let plan = match artifacts::load_bytes(&context.s3, bucket, RESOLVED_KEY).await? {
+        None => None,
+        Some(bytes) => match serde_json::from_slice::<ResolvedPlan>(&bytes) {
+            Ok(plan) => Some(plan),
+            Err(error) => {
+                // The report still shows everything else; dependencies are left blank.
+                tracing::warn!(%error, key = RESOLVED_KEY, "the resolved plan is unreadable");
+                None
+            }
+        },
+    };
+    Ok(Observed {
+        servers: servers.items,
+        jobs: jobs.items,
+        apps,
+        plan,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,285 @@
+//! The report's model from what SMS holds now (catalog, jobs and their runs,
+//! applications and their members), the plan the planner resolved (what each
+//! application depends on) and the decision trail (launch times, failures and what was
+//! done, the planner's steps, why an application waits).
+
+use std::collections::{BTreeMap, HashMap};
+
+use autopilot_core::model::{
+    App, AppLaunchStatus, AppStatus, ReplicationJob, ReplicationRunState, Server, ServerId,
+};
+use autopilot_core::plan::resolved::ResolvedPlan;
+use autopilot_core::plan::LaunchMode;
+use autopilot_core::readiness::jobs_by_server;
+use autopilot_core::report::{decisions, AppOutcome, PlanOutcome, Progress, WaveStatus};
+use autopilot_core::AwsCallError;
+use aws_sdk_sms::types::AppSummary;
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::trail::Trail;
+
+/// What SMS and the planner hold now.
+#[derive(Debug, Default)]
+pub struct Observed {
+    pub servers: Vec<Server>,
+    pub jobs: Vec<ReplicationJob>,
+    /// Each application SMS lists (deleted ones left out), with its members or why
+    /// they could not be read.
+    pub apps: Vec<(AppSummary, Result<App, AwsCallError>)>,
+    /// The plan in force, when the planner has resolved one.
+    pub plan: Option<ResolvedPlan>,
+}
+
+impl Observed {
+    fn live_apps(&self) -> impl Iterator<Item = &(AppSummary, Result<App, AwsCallError>)> {
+        self.apps.iter().filter(|(summary, _)| {
+            !summary
+                .status()
+                .is_some_and(|s| AppStatus::from_wire(s.as_str()).is_deleted())
+        })
+    }
+
+    fn launched(summary: &AppSummary) -> bool {
+        summary
+            .launch_status()
+            .is_some_and(|s| AppLaunchStatus::from_wire(s.as_str()) == AppLaunchStatus::Launched)
+    }
+}
+
+/// RFC 3339 to the second, as every time in the report.
+pub fn stamp(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The wave's counts now, counted as the local run counts them.
+pub fn progress(
+    observed: &Observed,
+    trail: &Trail,
+    started: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Progress {
+    let (mut replicating, mut replicated, mut failed) = (0, 0, 0);
+    for job in observed.jobs.iter().filter(|j| !j.state.is_deleted()) {
+        if job.state.is_failure() {
+            failed += 1;
+        } else if job.latest_ami_id.is_some() {
+            replicated += 1;
+        } else {
+            replicating += 1;
+        }
+    }
+    let apps: Vec<_> = observed.live_apps().collect();
+    let plan_changes = trail
+        .decisions
+        .iter()
+        .filter(|d| matches!(d.detail_type.as_str(), "AppPlanned" | "AppConfigured"))
+        .filter(|d| d.detail["dryRun"] != true)
+        .count();
+    Progress {
+        time: stamp(now),
+        elapsed_minutes: u64::try_from((now - started).num_minutes()).unwrap_or(0),
+        discovered: observed.servers.len(),
+        replicating,
+        replicated,
+        failed,
+        apps: apps.len(),
+        launched: apps.iter().filter(|(s, _)| Observed::launched(s)).count(),
+        plan_versions: decisions::plan_versions(&trail.decisions).len(),
+        plan_changes,
+    }
+}
+
+/// The whole report.
+pub fn wave_status(
+    wave_name: &str,
+    observed: &Observed,
+    trail: &Trail,
+    decisions_shown: usize,
+    now: DateTime<Utc>,
+) -> WaveStatus {
+    let started = trail.started.unwrap_or(now);
+    let current = progress(observed, trail, started, now);
+    let jobs = jobs_by_server(&observed.jobs);
+    let failures = decisions::failures(&trail.decisions, |job| {
+        observed
+            .jobs
+            .iter()
+            .find(|j| j.id.as_str() == job)
+            .map_or_else(|| "gone".to_owned(), |j| j.state.as_str().to_owned())
+    });
+    let shown = trail.decisions.len().saturating_sub(decisions_shown);
+    let mut timeline = trail.samples.clone();
+    if timeline
+        .last()
+        .is_none_or(|last| !last.same_counts(&current))
+    {
+        timeline.push(current.clone());
+    }
+    WaveStatus {
+        title: wave_name.to_owned(),
+        verdict: verdict(observed, &current),
+        settled: current.apps > 0 && current.launched == current.apps && current.failed == 0,
+        period: format!(
+            "From {} to {}: SMS as it is now, and the {} decisions published since the start.",
+            stamp(started),
+            stamp(now),
+            trail.decisions.len()
+        ),
+        timeline,
+        timeline_minutes: current.elapsed_minutes,
+        apps: app_rows(observed, trail, &jobs),
+        plan: PlanOutcome {
+            versions: decisions::plan_versions(&trail.decisions),
+            steps: decisions::plan_steps(&trail.decisions),
+        },
+        expiring: decisions::expiry_warnings(&trail.decisions),
+        failures_note: format!("{} failures alerted since the start.", failures.len()),
+        failures,
+        tables: Vec::new(),
+        decisions: trail.decisions[shown..].to_vec(),
+    }
+}
+
+/// Where the wave stands, in a line.
+fn verdict(observed: &Observed, now: &Progress) -> String {
+    let waiting: Vec<String> = observed
+        .live_apps()
+        .filter(|(summary, _)| !Observed::launched(summary))
+        .map(|(summary, _)| {
+            let status = summary.launch_status().map_or("?", |s| s.as_str());
+            format!("{} ({status})", summary.name().unwrap_or("unnamed"))
+        })
+        .collect();
+    let mut line = format!(
+        "{} of {} applications launched; {} servers replicated, {} replicating, {} failed",
+        now.launched, now.apps, now.replicated, now.replicating, now.failed
+    );
+    if !waiting.is_empty() {
+        line.push_str(&format!("; not launched: {}", waiting.join(", ")));
+    }
+    line
+}
+
+/// One row per live application.
+fn app_rows(
+    observed: &Observed,
+    trail: &Trail,
+    jobs: &HashMap<ServerId, &ReplicationJob>,
+) -> Vec<AppOutcome> {
+    let launch_times = decisions::first_times(&trail.decisions, "AppLaunched", "appId");
+    let notes = decisions::launcher_notes(&trail.decisions);
+    let names: BTreeMap<&ServerId, &str> = observed
+        .servers
+        .iter()
+        .filter_map(|s| Some((&s.id, s.vm.vm_name.as_deref()?)))
+        .collect();
+    let mut rows: Vec<AppOutcome> =
+        observed
+            .live_apps()
+            .map(|(summary, app)| {
+                let id = summary.app_id().unwrap_or_default().to_owned();
+                let name = summary.name().unwrap_or_default().to_owned();
+                let launched = Observed::launched(summary);
+                let members = app.as_ref().map(App::member_ids).unwrap_or_default();
+                let held_by =
+                    match app {
+                        Err(error) => Some(format!("its members could not be read: {error}")),
+                        Ok(_) if launched => None,
+                        Ok(_) => Some(notes.get(&id).cloned().unwrap_or_else(|| {
+                            waiting_for(observed, &name, &members, jobs, &names)
+                        })),
+                    };
+                AppOutcome {
+                    members: members.len(),
+                    member_names: members
+                        .iter()
+                        .map(|m| {
+                            names
+                                .get(m)
+                                .map_or_else(|| m.to_string(), |n| (*n).to_owned())
+                        })
+                        .collect(),
+                    server_ids: members.iter().map(ToString::to_string).collect(),
+                    depends_on: depends_on(observed, &name),
+                    completed_runs: completed_runs(&members, jobs),
+                    launch_status: summary
+                        .launch_status()
+                        .map_or_else(String::new, |s| s.as_str().to_owned()),
+                    launched_at: launch_times.get(&id).cloned(),
+                    held_by,
+                    id,
+                    name,
+                }
+            })
+            .collect();
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    rows
+}
+
+/// What an application the launcher said nothing about waits for: a person (the plan
+/// leaves its launch to one), its members' failed or unfinished replication, or the
+/// launcher's next run.
+fn waiting_for(
+    observed: &Observed,
+    app: &str,
+    members: &[ServerId],
+    jobs: &HashMap<ServerId, &ReplicationJob>,
+    names: &BTreeMap<&ServerId, &str>,
+) -> String {
+    let manual = observed
+        .plan
+        .as_ref()
+        .and_then(|plan| plan.apps.get(app))
+        .is_some_and(|policy| policy.launch == LaunchMode::Manual);
+    if manual {
+        return "the wave plan leaves its launch to a person".to_owned();
+    }
+    let name = |id: &ServerId| {
+        names
+            .get(id)
+            .map_or_else(|| id.to_string(), |n| (*n).to_owned())
+    };
+    let failed: Vec<String> = members
+        .iter()
+        .filter_map(|m| {
+            let job = jobs.get(m).filter(|j| j.state.is_failure())?;
+            Some(format!("{} (job {})", name(m), job.state))
+        })
+        .collect();
+    if !failed.is_empty() {
+        return format!("its members' replication failed: {}", failed.join(", "));
+    }
+    let unreplicated = members
+        .iter()
+        .filter(|m| !jobs.get(*m).is_some_and(|j| j.has_completed_run()))
+        .count();
+    if unreplicated > 0 {
+        return format!(
+            "{unreplicated} of {} members not replicated yet",
+            members.len()
+        );
+    }
+    "replicated; waiting for the launcher's next run".to_owned()
+}
+
+fn depends_on(observed: &Observed, app: &str) -> Vec<String> {
+    observed
+        .plan
+        .as_ref()
+        .and_then(|plan| plan.apps.get(app))
+        .map(|policy| policy.depends_on.clone())
+        .unwrap_or_default()
+}
+
+fn completed_runs(members: &[ServerId], jobs: &HashMap<ServerId, &ReplicationJob>) -> usize {
+    members
+        .iter()
+        .filter_map(|m| jobs.get(m))
+        .map(|job| {
+            job.runs
+                .iter()
+                .filter(|r| r.state == ReplicationRunState::Completed)
+                .count()
+        })
+        .sum()
+}
