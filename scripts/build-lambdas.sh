@@ -23,7 +23,7 @@ CARGO_LAMBDA_VERSION=1.9.2
 ZIGLANG_VERSION=0.14.1
 VENV=target/venvs/cargo-lambda
 LAMBDA_DIR=target/lambda
-FUNCTIONS=(app-planner catalog-import job-creator job-watcher template-generator app-launcher)
+FUNCTIONS=(app-planner catalog-import job-creator job-watcher template-generator app-launcher wave-reporter)
 PYTHON="${PYTHON:-python3}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 

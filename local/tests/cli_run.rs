@@ -140,17 +140,113 @@ fn the_default_wave_converges_and_reports_what_happened() {
     );
 
     render_in_chromium(&out.path().join("report.html"));
+    render_deployed_in_chromium(
+        &out.path().join("deployed-report.html"),
+        &out.path().join("report.html"),
+    );
 }
 
-/// Renders the report headless; asserts on the rendered DOM and keeps a screenshot.
+/// The local run's report, rendered headless: the wave's verdict, timeline, apps and
+/// plan, without console errors.
 fn render_in_chromium(report: &Path) {
+    let Some(rendered) = rendered_dom(report, "wave-report.png") else {
+        return;
+    };
+    assert!(rendered.contains("id=\"verdict\""), "{rendered}");
+    assert!(rendered.contains("converged: every app"), "{rendered}");
+    assert!(rendered.contains("<svg id=\"timeline\""), "{rendered}");
+    assert!(
+        rendered.matches("<path d=\"M").count() >= 5,
+        "five series drawn"
+    );
+    assert!(rendered.contains(">LAUNCHED<"), "{rendered}");
+    assert!(rendered.contains("<table id=\"plan\""), "{rendered}");
+    assert!(rendered.contains("launch configuration put"), "{rendered}");
+    assert!(
+        rendered.contains("<li>pay-db-01</li>"),
+        "members by VM name"
+    );
+}
+
+/// The report the stack itself wrote to its artifacts bucket, rendered headless: where
+/// each application stands and why, read from SMS and the decision trail alone.
+fn render_deployed_in_chromium(report: &Path, local: &Path) {
+    let Some(rendered) = rendered_dom(report, "deployed-wave-report.png") else {
+        return;
+    };
+    assert!(
+        rendered.contains("<h1>Wave report: sms-autopilot</h1>"),
+        "titled with the stack's name: {rendered}"
+    );
+    assert!(
+        rendered.contains("3 of 5 applications launched"),
+        "{rendered}"
+    );
+    let row = |app: &str| -> String {
+        let start = rendered
+            .find(&format!("<tr><td>{app}</td>"))
+            .unwrap_or_else(|| panic!("no row for {app}: {rendered}"));
+        let end = rendered[start..].find("</tr>").unwrap() + start;
+        rendered[start..end].to_owned()
+    };
+    assert!(
+        row("shop").contains("<td class=\"depends\">payments</td>"),
+        "{}",
+        row("shop")
+    );
+    assert!(
+        row("payments").contains("<li>pay-db-01</li>"),
+        "{}",
+        row("payments")
+    );
+    assert!(
+        row("reporting").contains("the wave plan leaves its launch to a person"),
+        "{}",
+        row("reporting")
+    );
+    assert!(
+        row("office").contains("legacy-fax-01 (job FAILED)"),
+        "{}",
+        row("office")
+    );
+    assert!(
+        rendered.contains("legacy-fax-01 (s-"),
+        "failures name the VM"
+    );
+    assert!(
+        rendered.contains("<table id=\"plan-versions\""),
+        "{rendered}"
+    );
+    assert!(rendered.contains("launch configuration put"), "{rendered}");
+    assert!(
+        rendered.matches("<path d=\"M").count() >= 5,
+        "five series drawn"
+    );
+    // One renderer: the two pages have the same sections.
+    let local = std::fs::read_to_string(local).unwrap();
+    for section in [
+        "verdict",
+        "timeline",
+        "apps",
+        "plan",
+        "failures",
+        "decisions",
+    ] {
+        let id = format!("id=\"{section}\"");
+        assert!(local.contains(&id) && rendered.contains(&id), "{section}");
+    }
+}
+
+/// The DOM Chromium renders of `report`, after checking its console stayed quiet and
+/// keeping a screenshot under target/; None when Chromium is not installed.
+fn rendered_dom(report: &Path, screenshot: &str) -> Option<String> {
     let Some(chromium) = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .into_iter()
         .find(|p| Path::new(p).exists())
     else {
         // scripts/test.sh installs Debian's chromium; a bare `cargo test` may lack it.
         eprintln!("SKIPPED rendering: chromium is not installed (scripts/test.sh installs it)");
-        return;
+        return None;
     };
     let url = format!("file://{}", report.canonicalize().unwrap().display());
     let profile = tempfile::tempdir().unwrap();
@@ -174,24 +270,12 @@ fn render_in_chromium(report: &Path) {
         .arg(&url)
         .output()
         .expect("chromium runs");
-    let rendered = text(&dom.stdout);
     let console = text(&dom.stderr);
-    assert!(rendered.contains("id=\"verdict\""), "{rendered}");
-    assert!(rendered.contains("converged: every app"), "{rendered}");
-    assert!(rendered.contains("<svg id=\"timeline\""), "{rendered}");
-    assert!(
-        rendered.matches("<path d=\"M").count() >= 5,
-        "five series drawn"
-    );
-    assert!(rendered.contains(">LAUNCHED<"), "{rendered}");
-    assert!(rendered.contains("<table id=\"plan\""), "{rendered}");
-    assert!(rendered.contains("launch configuration put"), "{rendered}");
     assert!(
         !console.contains("CONSOLE") && !console.contains("Uncaught"),
         "console errors: {console}"
     );
-
-    let screenshot = workspace_root().join("target/wave-report.png");
+    let screenshot = workspace_root().join("target").join(screenshot);
     let shot = Command::new(chromium)
         .args(common)
         .arg(&profile_arg)
@@ -204,6 +288,7 @@ fn render_in_chromium(report: &Path) {
     let size = std::fs::metadata(&screenshot).map(|m| m.len()).unwrap_or(0);
     assert!(size > 10_000, "screenshot of {size} bytes");
     eprintln!("report screenshot: {}", screenshot.display());
+    Some(text(&dom.stdout))
 }
 
 #[test]

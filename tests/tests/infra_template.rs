@@ -731,7 +731,7 @@ fn every_function_is_a_cargo_lambda_arm64_binary_named_after_it() {
     let wanted: BTreeSet<&str> = expected().iter().map(|e| e.logical_id).collect();
     assert_eq!(
         functions, wanted,
-        "the template's functions differ from the six this test knows"
+        "the template's functions differ from the seven this test knows"
     );
 
     let mut problems = Vec::new();

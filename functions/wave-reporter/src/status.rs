@@ -11,7 +11,9 @@ use autopilot_core::model::{
 use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::plan::LaunchMode;
 use autopilot_core::readiness::jobs_by_server;
-use autopilot_core::report::{decisions, AppOutcome, PlanOutcome, Progress, WaveStatus};
+use autopilot_core::report::{
+    decisions, AppOutcome, PlacedVersion, PlanOutcome, Progress, WaveStatus,
+};
 use autopilot_core::AwsCallError;
 use aws_sdk_sms::types::AppSummary;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -129,7 +131,7 @@ pub fn wave_status(
         timeline_minutes: current.elapsed_minutes,
         apps: app_rows(observed, trail, &jobs),
         plan: PlanOutcome {
-            versions: decisions::plan_versions(&trail.decisions),
+            versions: plan_versions(observed, trail),
             steps: decisions::plan_steps(&trail.decisions),
         },
         expiring: decisions::expiry_warnings(&trail.decisions),
@@ -138,6 +140,26 @@ pub fn wave_status(
         tables: Vec::new(),
         decisions: trail.decisions[shown..].to_vec(),
     }
+}
+
+/// The versions of the plan the trail names (those refused), and the one in force.
+fn plan_versions(observed: &Observed, trail: &Trail) -> Vec<PlacedVersion> {
+    let mut versions = decisions::plan_versions(&trail.decisions);
+    let in_force = observed
+        .plan
+        .as_ref()
+        .map(|plan| plan.plan_version.clone())
+        .filter(|version| !version.is_empty());
+    if let Some(version) = in_force {
+        if !versions.iter().any(|v| v.version == version) {
+            versions.push(PlacedVersion {
+                time: "in force".to_owned(),
+                version,
+                refused: None,
+            });
+        }
+    }
+    versions
 }
 
 /// Where the wave stands, in a line.

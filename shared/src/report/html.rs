@@ -14,7 +14,7 @@ pub fn render(status: &WaveStatus) -> String {
 body{{font-family:system-ui,sans-serif;margin:2rem;color:#111}}
 table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;font-size:.9rem;vertical-align:top}}
 th{{background:#f3f4f6}}.verdict{{font-weight:bold;color:{colour}}}ul{{margin:0;padding-left:1rem}}
-#decisions td:last-child{{font-family:monospace;font-size:.75rem}}
+#decisions td:last-child{{font-family:monospace;font-size:.75rem;word-break:break-word}}
 </style></head><body>
 <h1>Wave report: {name}</h1>
 <p class="verdict" id="verdict">{verdict}</p>
@@ -182,11 +182,11 @@ fn app_rows(status: &WaveStatus) -> String {
     rows
 }
 
-/// The wave plan's versions and the planner's changes, as two tables; nothing when no
-/// plan is known.
+/// The wave plan's versions and the planner's changes, as two tables; nothing when the
+/// wave has no plan.
 fn plan_section(status: &WaveStatus) -> String {
     let plan = &status.plan;
-    if plan.versions.is_empty() {
+    if plan.versions.is_empty() && plan.steps.is_empty() {
         return String::new();
     }
     let mut versions = String::new();

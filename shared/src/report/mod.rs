@@ -167,3 +167,6 @@ pub struct WaveStatus {
     /// The decisions shown last, oldest first.
     pub decisions: Vec<Decision>,
 }
+
+#[cfg(test)]
+mod tests;
