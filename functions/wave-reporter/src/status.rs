@@ -3,7 +3,7 @@
 //! application depends on) and the decision trail (launch times, failures and what was
 //! done, the planner's steps, why an application waits).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use autopilot_core::model::{
     App, AppLaunchStatus, AppStatus, ReplicationJob, ReplicationRunState, Server, ServerId,
@@ -239,8 +239,8 @@ fn app_rows(
 }
 
 /// What an application the launcher said nothing about waits for: a person (the plan
-/// leaves its launch to one), its members' failed or unfinished replication, or the
-/// launcher's next run.
+/// leaves its launch to one), its members' failed or unfinished replication, the
+/// applications it depends on, or the launcher's next run.
 fn waiting_for(
     observed: &Observed,
     app: &str,
@@ -279,6 +279,21 @@ fn waiting_for(
         return format!(
             "{unreplicated} of {} members not replicated yet",
             members.len()
+        );
+    }
+    let launched: BTreeSet<&str> = observed
+        .live_apps()
+        .filter(|(summary, _)| Observed::launched(summary))
+        .filter_map(|(summary, _)| summary.name())
+        .collect();
+    let waited_for: Vec<String> = depends_on(observed, app)
+        .into_iter()
+        .filter(|dependency| !launched.contains(dependency.as_str()))
+        .collect();
+    if !waited_for.is_empty() {
+        return format!(
+            "replicated; waits for {} to be launched first",
+            waited_for.join(", ")
         );
     }
     "replicated; waiting for the launcher's next run".to_owned()

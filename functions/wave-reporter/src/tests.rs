@@ -205,8 +205,8 @@ fn app(
 
 #[test]
 fn the_report_says_where_each_application_stands_and_why() {
-    let servers =
-        ["db", "api", "web", "fax", "bi"].map(|n| server(&format!("s-{n}"), &format!("{n}-01")));
+    let servers = ["db", "api", "web", "fax", "bi", "crm"]
+        .map(|n| server(&format!("s-{n}"), &format!("{n}-01")));
     let plan = ResolvedPlan {
         plan_version: "v1".into(),
         apps: BTreeMap::from([
@@ -214,6 +214,13 @@ fn the_report_says_where_each_application_stands_and_why() {
                 "shop".to_owned(),
                 AppPolicy {
                     depends_on: vec!["payments".into()],
+                    ..AppPolicy::default()
+                },
+            ),
+            (
+                "crm".to_owned(),
+                AppPolicy {
+                    depends_on: vec!["office".into()],
                     ..AppPolicy::default()
                 },
             ),
@@ -234,12 +241,14 @@ fn the_report_says_where_each_application_stands_and_why() {
             job("s-web", ReplicationJobState::Active, false),
             job("s-fax", ReplicationJobState::Failed, false),
             job("s-bi", ReplicationJobState::Active, true),
+            job("s-crm", ReplicationJobState::Active, true),
         ],
         apps: vec![
             app("app-1", "payments", "LAUNCHED", &servers[0..2]),
             app("app-2", "shop", "READY_FOR_LAUNCH", &servers[2..3]),
             app("app-3", "office", "READY_FOR_LAUNCH", &servers[3..4]),
             app("app-4", "reporting", "READY_FOR_LAUNCH", &servers[4..5]),
+            app("app-5", "crm", "READY_FOR_LAUNCH", &servers[5..6]),
         ],
         servers: servers.to_vec(),
         plan: Some(plan),
@@ -272,6 +281,10 @@ fn the_report_says_where_each_application_stands_and_why() {
     let shop = row("shop");
     assert_eq!(shop.depends_on, ["payments"]);
     assert_eq!(
+        row("crm").held_by.as_deref(),
+        Some("replicated; waits for office to be launched first")
+    );
+    assert_eq!(
         shop.held_by.as_deref(),
         Some("1 of 1 members not replicated yet")
     );
@@ -290,7 +303,7 @@ fn the_report_says_where_each_application_stands_and_why() {
     assert_eq!(failure.actions, ["2026-11-22T08:01:00Z held: budget spent"]);
     assert!(!status.settled);
     assert!(
-        status.verdict.starts_with("1 of 4 applications launched; 3 servers replicated, 1 replicating, 1 failed; not launched: shop (READY_FOR_LAUNCH)"),
+        status.verdict.starts_with("1 of 5 applications launched; 4 servers replicated, 1 replicating, 1 failed; not launched: shop (READY_FOR_LAUNCH)"),
         "{}",
         status.verdict
     );
