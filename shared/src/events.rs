@@ -94,6 +94,20 @@ impl OutgoingEvent {
     }
 }
 
+/// A server in words, as a person knows it: its VM name, its id, and the application
+/// the wave plan places it in (`VM legacy-fax-01 (server s-3a521b4b) of application
+/// office`), leaving out what is unknown.
+pub fn server_subject(vm_name: Option<&str>, server: &ServerId, app: Option<&str>) -> String {
+    let mut subject = match vm_name {
+        Some(vm) => format!("VM {vm} (server {server})"),
+        None => format!("server {server}"),
+    };
+    if let Some(app) = app {
+        subject.push_str(&format!(" of application {app}"));
+    }
+    subject
+}
+
 macro_rules! detail_types {
     ($($name:ident),+ $(,)?) => {
         $(impl DetailType for $name {
@@ -162,6 +176,12 @@ pub struct ReplicationJobFailed {
     pub replication_job_id: JobId,
     pub server_id: ServerId,
     pub vm_name: Option<String>,
+    /// The application the wave plan places the server in, when it places it.
+    #[serde(default)]
+    pub app_name: Option<String>,
+    /// The server in words, for one-line notifications ([`server_subject`]).
+    #[serde(default)]
+    pub subject: String,
     pub state: ReplicationJobState,
     pub status_message: Option<String>,
 }
@@ -196,6 +216,12 @@ pub struct ReplicationJobRemediated {
     /// The server's VM name, when the job listing gave it.
     #[serde(default)]
     pub vm_name: Option<String>,
+    /// The application the wave plan places the server in, when it places it.
+    #[serde(default)]
+    pub app_name: Option<String>,
+    /// The server in words, for one-line notifications ([`server_subject`]).
+    #[serde(default)]
+    pub subject: String,
     /// Remediation attempts for this server, this one included.
     pub attempt: u32,
     #[serde(flatten)]
@@ -221,6 +247,12 @@ pub struct ReplicationExpiring {
     pub replication_job_id: JobId,
     pub server_id: ServerId,
     pub vm_name: Option<String>,
+    /// The application the wave plan places the server in, when it places it.
+    #[serde(default)]
+    pub app_name: Option<String>,
+    /// The server in words, for one-line notifications ([`server_subject`]).
+    #[serde(default)]
+    pub subject: String,
     /// When the server's replication began (RFC 3339).
     pub replication_started_at: String,
     /// When SMS ends it (RFC 3339).
@@ -496,6 +528,8 @@ mod tests {
                 replication_job_id: "sms-job-1".into(),
                 server_id: "s-1".into(),
                 vm_name: None,
+                app_name: Some("office".into()),
+                subject: server_subject(Some("fax-01"), &"s-1".into(), Some("office")),
                 attempt: 2,
                 action: RemediationAction::OnDemandRunStarted,
             },
@@ -507,7 +541,25 @@ mod tests {
         assert_eq!(value["dryRun"], true);
         assert_eq!(value["replicationJobId"], "sms-job-1");
         assert_eq!(value["action"], "onDemandRunStarted");
+        assert_eq!(
+            value["subject"],
+            "VM fax-01 (server s-1) of application office"
+        );
         let back: Detail<ReplicationJobRemediated> = serde_json::from_str(&event.detail).unwrap();
         assert_eq!(back.body.attempt, 2);
+    }
+
+    #[test]
+    fn a_server_is_named_by_what_is_known_of_it() {
+        let server = ServerId::from("s-1");
+        assert_eq!(server_subject(None, &server, None), "server s-1");
+        assert_eq!(
+            server_subject(Some("web-01"), &server, None),
+            "VM web-01 (server s-1)"
+        );
+        assert_eq!(
+            server_subject(None, &server, Some("shop")),
+            "server s-1 of application shop"
+        );
     }
 }

@@ -10,8 +10,8 @@ mod common;
 use std::path::PathBuf;
 
 use autopilot_core::events::{
-    AppLaunchFailed, AppLaunchHeld, AppLaunched, OutgoingEvent, PlanRejected, RemediationAction,
-    ReplicationExpiring, ReplicationJobRemediated,
+    server_subject, AppLaunchFailed, AppLaunchHeld, AppLaunched, OutgoingEvent, PlanRejected,
+    RemediationAction, ReplicationExpiring, ReplicationJobRemediated,
 };
 use aws_sdk_eventbridge::types::{InputTransformer, PutEventsRequestEntry, Target};
 use common::moto::{drain, queue, start_or_skip};
@@ -58,6 +58,8 @@ fn published() -> Vec<Value> {
         replication_job_id: "sms-job-1".into(),
         server_id: "s-1".into(),
         vm_name: Some("legacy-fax-01".into()),
+        app_name: Some("office".into()),
+        subject: server_subject(Some("legacy-fax-01"), &"s-1".into(), Some("office")),
         attempt: 0,
         action: RemediationAction::Held {
             reason: "the job FAILED and recreating failed jobs is disabled".into(),
@@ -129,6 +131,9 @@ fn published() -> Vec<Value> {
                 replication_job_id: "sms-job-2".into(),
                 server_id: "s-2".into(),
                 vm_name: Some("files-01".into()),
+                // A server the wave plan does not place.
+                app_name: None,
+                subject: server_subject(Some("files-01"), &"s-2".into(), None),
                 replication_started_at: "2024-01-01T00:00:00+00:00".into(),
                 expires_at: "2024-03-31T00:00:00+00:00".into(),
                 days_left: 14,
@@ -190,10 +195,15 @@ fn every_notification_is_one_line_of_fields_its_event_has() {
             );
         }
         assert!(!rule.template.contains('\n'), "{}: one line", rule.name);
-        let names_subject = ["<vm>", "<app>", "<plan>"]
+        // <subject> is the server's VM name, id and application, in words.
+        let names_subject = ["<subject>", "<app>", "<plan>"]
             .iter()
             .any(|p| rule.template.contains(p));
-        assert!(names_subject, "{}: names the VM, app or plan", rule.name);
+        assert!(
+            names_subject,
+            "{}: names the server (VM and application), the application or the plan",
+            rule.name
+        );
     }
 }
 
@@ -254,7 +264,7 @@ async fn each_notification_rule_sends_its_decision_as_one_line_and_nothing_else(
             .expect("PutEvents");
     }
     let expected = [
-        ("NotifyJobHeld", "VM legacy-fax-01 (server s-1): replication job sms-job-1 failed and is held: the job FAILED and recreating failed jobs is disabled"),
+        ("NotifyJobHeld", "VM legacy-fax-01 (server s-1) of application office: replication job sms-job-1 failed and is held: the job FAILED and recreating failed jobs is disabled"),
         ("NotifyLaunchFailed", "Application payments (app-1): launch failed (LAUNCH_FAILED) after 2 attempts and is left to a person: stack rolled back"),
         ("NotifyLaunchRetried", "Application payments (app-1): launch failed (LAUNCH_FAILED) on attempt 1 and will be tried again: stack rolled back"),
         ("NotifyLaunchHeld", "Application intranet (app-2) is replicated but not launched (CONFIGURATION_INVALID): subnet subnet-0d does not exist"),

@@ -3,42 +3,57 @@
 
 use autopilot_core::config::JobWatcherConfig;
 use autopilot_core::events::{OutgoingEvent, ReplicationExpiring};
-use autopilot_core::expiry;
+use autopilot_core::expiry::{self, Expiring};
 use autopilot_core::failures::FailureSnapshot;
 use autopilot_core::model::ReplicationJob;
+use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::runtime::Context;
 use chrono::{DateTime, Utc};
 
-/// Warns once of each server whose 90 days of replication end within the configured
-/// period (`ReplicationExpiring`, into the outbox); returns how many were warned.
-pub(crate) fn warn_of_expiry(
+use crate::wave_plan;
+
+/// The servers whose 90 days of replication end within the configured period and that
+/// were not warned of yet.
+pub(crate) fn due(
     context: &Context<JobWatcherConfig>,
-    next: &mut FailureSnapshot,
+    next: &FailureSnapshot,
     jobs: &[ReplicationJob],
     now: DateTime<Utc>,
-) -> usize {
-    let expiring = expiry::expiring(
+) -> Vec<Expiring> {
+    expiry::expiring(
         jobs,
         &next.replication_started,
         &next.expiry_warned,
         now,
         context.config.expiry_warning_days,
-    );
-    for soon in &expiring {
+    )
+}
+
+/// Warns once of each server `due` (`ReplicationExpiring`, into the outbox), naming
+/// the application the plan places it in; returns how many were warned.
+pub(crate) fn warn(
+    next: &mut FailureSnapshot,
+    due: Vec<Expiring>,
+    plan: &ResolvedPlan,
+    dry_run: bool,
+) -> usize {
+    let warned = due.len();
+    for soon in due {
         tracing::warn!(server = %soon.server, vm = ?soon.vm_name, days_left = soon.days_left, "replication ends soon");
         next.expiry_warned.insert(soon.server.clone());
         let warning = ReplicationExpiring {
-            replication_job_id: soon.job.clone(),
-            server_id: soon.server.clone(),
-            vm_name: soon.vm_name.clone(),
+            app_name: wave_plan::app_of(plan, &soon.server),
+            subject: wave_plan::subject(plan, soon.vm_name.as_deref(), &soon.server),
+            replication_job_id: soon.job,
+            server_id: soon.server,
+            vm_name: soon.vm_name,
             replication_started_at: soon.started.to_rfc3339(),
             expires_at: soon.expires.to_rfc3339(),
             days_left: soon.days_left,
         };
-        next.outbox
-            .push(OutgoingEvent::new(warning, context.dry_run()));
+        next.outbox.push(OutgoingEvent::new(warning, dry_run));
     }
-    expiring.len()
+    warned
 }
 
 /// Remembers when the server of a job about to be replaced began replicating: SMS's 90

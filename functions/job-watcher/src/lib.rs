@@ -24,7 +24,7 @@ use autopilot_core::failures::{
 };
 use autopilot_core::model::{JobId, ReplicationJob, ServerId};
 use autopilot_core::outbox::{self, StateObject};
-use autopilot_core::plan::resolved::{ResolvedPlan, RESOLVED_KEY};
+use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::runtime::Context;
 use autopilot_core::sms_api::{self, JobCreation};
 use autopilot_core::trigger::Incoming;
@@ -35,6 +35,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 mod expiry_warnings;
+mod wave_plan;
+
+use wave_plan::WavePlan;
 
 /// Where the snapshot lives in the artifacts bucket.
 pub const SNAPSHOT_KEY: &str = "state/job-watcher/snapshot.json";
@@ -94,17 +97,25 @@ pub async fn handle(
     };
 
     // Claim before acting: stored, these events go out even if this invocation dies.
+    let mut wave_plan = WavePlan::default();
+    let expiring = expiry_warnings::due(&context, &next, &observation.jobs, now);
+    let naming = !changes.newly_failed.is_empty() || !expiring.is_empty();
+    let plan = wave_plan.when(naming, &context).await;
     next.outbox
-        .extend(announcements(&changes, &completed_runs, dry_run));
-    summary.expiry_warnings =
-        expiry_warnings::warn_of_expiry(&context, &mut next, &observation.jobs, now);
+        .extend(announcements(&changes, &completed_runs, &plan, dry_run));
+    summary.expiry_warnings = expiry_warnings::warn(&mut next, expiring, &plan, dry_run);
     store_if_changed(&context, previous, &next).await?;
 
     let policy = &context.config.remediation;
     let decided = decide_remediations(policy, &changes, observation.jobs, &next, now);
-    let plan = plan_for_new_jobs(&context, &decided, &recreations).await;
+    let creates = recreations
+        .iter()
+        .any(|(_, step)| matches!(step, RecreationStep::Create));
+    let plan = wave_plan
+        .when(!decided.is_empty() || creates, &context)
+        .await;
     let attempts = attempt_remediations(&context, decided, &plan, dry_run).await;
-    let mut remediated = record_remediations(&mut next, attempts, now, dry_run);
+    let mut remediated = record_remediations(&mut next, attempts, &plan, now, dry_run);
     let resumed = resume_recreations(&context, &mut next, recreations, &plan, dry_run).await;
     (summary.recreations_completed, summary.recreations_waiting) = (resumed.started, resumed.held);
     remediated.events.extend(resumed.events);
@@ -176,6 +187,7 @@ async fn observe(
 fn announcements(
     changes: &FailureChanges,
     completed_runs: &[CompletedRun],
+    plan: &ResolvedPlan,
     dry_run: bool,
 ) -> Vec<OutgoingEvent> {
     let failed = changes.newly_failed.iter().map(|job| {
@@ -183,6 +195,8 @@ fn announcements(
             replication_job_id: job.id.clone(),
             server_id: job.server_id.clone(),
             vm_name: job.vm_name.clone(),
+            app_name: wave_plan::app_of(plan, &job.server_id),
+            subject: wave_plan::subject(plan, job.vm_name.as_deref(), &job.server_id),
             state: job.state.clone(),
             status_message: job.status_message.clone(),
         };
@@ -290,36 +304,6 @@ async fn attempt_remediations(
         .await
 }
 
-/// The accepted wave plan, read only when a job is to be created (a recreation, or
-/// one resumed): the new job takes the plan's replication settings for its server, as
-/// the job-creator's do. A plan that cannot be read is logged and leaves the
-/// watcher's own parameters.
-async fn plan_for_new_jobs(
-    context: &Context<JobWatcherConfig>,
-    decided: &[(ReplicationJob, Remediation)],
-    recreations: &[(ServerId, RecreationStep)],
-) -> Arc<ResolvedPlan> {
-    let creates = decided
-        .iter()
-        .any(|(_, d)| matches!(d, Remediation::Act(RemediationStep::Recreate)))
-        || recreations
-            .iter()
-            .any(|(_, step)| matches!(step, RecreationStep::Create));
-    if !creates {
-        return Arc::default();
-    }
-    let bucket = &context.config.artifacts_bucket;
-    match artifacts::load_json(&context.s3, bucket, RESOLVED_KEY, "resolved plan").await {
-        Ok(plan) => Arc::new(plan),
-        // The alerts and the other remediations must not wait for the plan: the new
-        // jobs take the watcher's own parameters, and the reason is logged.
-        Err(error) => {
-            tracing::error!(error = %error, "the accepted wave plan cannot be read; new jobs take the watcher's own parameters");
-            Arc::default()
-        }
-    }
-}
-
 /// The remediation decisions recorded in the snapshot.
 #[derive(Default)]
 struct Remediated {
@@ -336,6 +320,7 @@ struct Remediated {
 fn record_remediations(
     next: &mut FailureSnapshot,
     attempts: Vec<(ReplicationJob, Attempt)>,
+    plan: &ResolvedPlan,
     now: DateTime<Utc>,
     dry_run: bool,
 ) -> Remediated {
@@ -387,6 +372,8 @@ fn record_remediations(
         }
         let attempt = next.remediations.get(&job.server_id).map_or(0, Vec::len);
         let remediated_event = ReplicationJobRemediated {
+            app_name: wave_plan::app_of(plan, &job.server_id),
+            subject: wave_plan::subject(plan, job.vm_name.as_deref(), &job.server_id),
             replication_job_id: job.id,
             server_id: job.server_id,
             vm_name: job.vm_name,
@@ -453,6 +440,8 @@ async fn resume_recreations(
         resumed.started += 1;
         let attempt = next.remediations.get(&server).map_or(0, Vec::len);
         let event = ReplicationJobRemediated {
+            app_name: wave_plan::app_of(plan, &server),
+            subject: wave_plan::subject(plan, pending.vm_name.as_deref(), &server),
             replication_job_id: pending.old_job,
             server_id: server,
             vm_name: pending.vm_name,

@@ -280,6 +280,8 @@ async fn an_invocation_cut_off_after_claiming_loses_no_alert() {
             replication_job_id: "j2".into(),
             server_id: "s-j2".into(),
             vm_name: None,
+            app_name: None,
+            subject: "server s-j2".into(),
             state: autopilot_core::model::ReplicationJobState::Failed,
             status_message: None,
         },
@@ -520,7 +522,7 @@ async fn a_pending_recreation_ends_when_the_server_has_a_job_again() {
 }
 
 /// A job created again takes the accepted wave plan's replication settings for its
-/// server, not the watcher's own.
+/// server, not the watcher's own; the alert and the remediation name its application.
 #[tokio::test]
 async fn a_recreated_job_takes_the_plans_settings_for_its_server() {
     use autopilot_core::plan::resolved::{ResolvedPlan, ServerPolicy, RESOLVED_KEY};
@@ -557,6 +559,14 @@ async fn a_recreated_job_takes_the_plans_settings_for_its_server() {
     assert_eq!(create.num_calls(), 1, "created with the plan's settings");
     let remediated = events.of_type("ReplicationJobRemediated");
     assert_eq!(remediated[0]["action"], "jobRecreated");
+    // The alert and the remediation name the application the plan places the server in.
+    let failed = events.of_type("ReplicationJobFailed");
+    assert_eq!(failed[0]["appName"], "office");
+    assert_eq!(failed[0]["subject"], "server s-j2 of application office");
+    assert_eq!(
+        remediated[0]["subject"],
+        "server s-j2 of application office"
+    );
 }
 
 /// A server whose 90 days of replication end within the warning period is warned of
@@ -591,6 +601,9 @@ async fn a_server_near_the_end_of_its_replication_is_warned_once() {
             assert_eq!(warnings[0]["serverId"], "s-old");
             assert_eq!(warnings[0]["vmName"], "vm-old");
             assert_eq!(warnings[0]["daysLeft"], 10);
+            // No plan places the server: the warning names no application.
+            assert_eq!(warnings[0]["appName"], serde_json::Value::Null);
+            assert_eq!(warnings[0]["subject"], "VM vm-old (server s-old)");
         }
     }
     assert!(store.snapshot().expiry_warned.contains(&"s-old".into()));

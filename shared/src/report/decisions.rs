@@ -161,6 +161,7 @@ pub fn failures(
                 job_id: job.to_owned(),
                 server_id: decision.text("serverId").to_owned(),
                 vm_name: decision.detail["vmName"].as_str().map(str::to_owned),
+                app_name: decision.detail["appName"].as_str().map(str::to_owned),
                 state: decision.text("state").to_owned(),
                 alerted_at: decision.time.clone(),
                 actions: Vec::new(),

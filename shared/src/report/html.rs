@@ -236,14 +236,18 @@ fn expiry_section(status: &WaveStatus) -> String {
     )
 }
 
-/// One row per failure, the server by VM name when known, with what was done.
+/// One row per failure, the server by VM name and application when known, with what
+/// was done.
 fn failure_rows(status: &WaveStatus) -> String {
     let mut rows = String::new();
     for failure in &status.failures {
-        let server = match &failure.vm_name {
+        let mut server = match &failure.vm_name {
             Some(vm) => format!("{vm} ({})", failure.server_id),
             None => failure.server_id.clone(),
         };
+        if let Some(app) = &failure.app_name {
+            server.push_str(&format!(" of {app}"));
+        }
         let row = [
             failure.job_id.clone(),
             server,

@@ -81,6 +81,9 @@ pub struct FailureOutcome {
     /// The server's VM name, when the alert named it.
     #[serde(default)]
     pub vm_name: Option<String>,
+    /// The application the wave plan places the server in, when the alert named it.
+    #[serde(default)]
+    pub app_name: Option<String>,
     pub state: String,
     pub alerted_at: String,
     pub actions: Vec<String>,
