@@ -213,9 +213,16 @@ fn render_deployed_in_chromium(report: &Path, local: &Path) {
         rendered.contains("legacy-fax-01 (s-"),
         "failures name the VM"
     );
-    assert!(
-        rendered.contains("<table id=\"plan-versions\""),
-        "{rendered}"
+    // Both versions of the plan, named by the planner's decisions (planVersion).
+    let versions = rendered
+        .split("<table id=\"plan-versions\"")
+        .nth(1)
+        .and_then(|table| table.split("</table>").next())
+        .unwrap_or_default();
+    assert_eq!(
+        versions.matches("<td>accepted</td>").count(),
+        2,
+        "{versions}"
     );
     assert!(rendered.contains("launch configuration put"), "{rendered}");
     assert!(

@@ -15,8 +15,20 @@ pub const EVENT_SOURCE: &str = "sms-autopilot";
 /// Version of the detail schemas; bumped on any incompatible change.
 pub const DETAIL_VERSION: u32 = 1;
 
+/// What a detail's stable key is made of (each detail-type's parts are in
+/// `event_keys`).
+pub trait DecisionKey {
+    /// The parts of the key, joined with `/`.
+    fn key_parts(&self) -> Vec<String>;
+
+    /// The key: the parts joined with `/`.
+    fn key(&self) -> String {
+        self.key_parts().join("/")
+    }
+}
+
 /// A detail body and its EventBridge `detail-type`.
-pub trait DetailType: Serialize + DeserializeOwned + JsonSchema {
+pub trait DetailType: Serialize + DeserializeOwned + JsonSchema + DecisionKey {
     const DETAIL_TYPE: &'static str;
 }
 
@@ -28,15 +40,28 @@ pub struct Detail<T> {
     pub version: u32,
     /// The decision was taken in dry-run mode: no mutating SMS call was made.
     pub dry_run: bool,
+    /// Names the decision: the same decision published again (after a crash, or by a
+    /// retried invocation) carries the same key, so a subscriber drops repeats by
+    /// detail-type and key. Made of the decision's subject and what tells it from the
+    /// next decision about that subject (see each field); `dry-run/` leads it in a
+    /// dry run.
+    #[serde(default)]
+    pub key: String,
     #[serde(flatten)]
     pub body: T,
 }
 
 impl<T: DetailType> Detail<T> {
     pub fn new(body: T, dry_run: bool) -> Self {
+        let key = body.key();
         Self {
             version: DETAIL_VERSION,
             dry_run,
+            key: if dry_run {
+                format!("dry-run/{key}")
+            } else {
+                key
+            },
             body,
         }
     }
@@ -56,7 +81,8 @@ pub struct OutgoingEvent {
 
 /// The keys of a detail a person searches the logs by: ids, names and the decision's
 /// kind, never the rest of the payload.
-const SEARCHED_BY: [&str; 10] = [
+const SEARCHED_BY: [&str; 11] = [
+    "key",
     "appId",
     "appName",
     "serverId",
@@ -83,6 +109,12 @@ impl OutgoingEvent {
         Value::Object(about)
     }
 
+    /// The decision's stable key (see `Detail::key`).
+    pub fn key(&self) -> String {
+        let detail: Value = serde_json::from_str(&self.detail).unwrap_or(Value::Null);
+        detail["key"].as_str().unwrap_or_default().to_owned()
+    }
+
     pub fn new<T: DetailType>(body: T, dry_run: bool) -> Self {
         let detail = serde_json::to_string(&Detail::new(body, dry_run))
             .expect("event details are plain data and always serialize");
@@ -92,6 +124,11 @@ impl OutgoingEvent {
             resources: Vec::new(),
         }
     }
+}
+
+/// A time as event details carry it: RFC 3339 to the second, in UTC.
+pub fn detail_time(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// A server in words, as a person knows it: its VM name, its id, and the application
@@ -139,6 +176,9 @@ pub struct ImportCatalogRequested {
 #[serde(rename_all = "camelCase")]
 pub struct CatalogImportStarted {
     pub healthy_connectors: Vec<String>,
+    /// The time of the schedule tick or request that asked for the import (RFC 3339).
+    #[serde(default)]
+    pub requested_at: Option<String>,
 }
 
 /// No connector was healthy, so the import was not attempted.
@@ -147,6 +187,9 @@ pub struct CatalogImportStarted {
 pub struct CatalogImportSkipped {
     pub reason: String,
     pub connectors: Vec<Connector>,
+    /// The time of the schedule tick or request that asked for the import (RFC 3339).
+    #[serde(default)]
+    pub requested_at: Option<String>,
 }
 
 /// A replication job was created (or already existed) for a server.
@@ -184,6 +227,10 @@ pub struct ReplicationJobFailed {
     pub subject: String,
     pub state: ReplicationJobState,
     pub status_message: Option<String>,
+    /// When the watcher first saw this failure episode (RFC 3339): a job that fails,
+    /// recovers and fails again has two.
+    #[serde(default)]
+    pub failed_since: Option<String>,
 }
 
 /// What the watcher did about a failed job.
@@ -222,6 +269,10 @@ pub struct ReplicationJobRemediated {
     /// The server in words, for one-line notifications ([`server_subject`]).
     #[serde(default)]
     pub subject: String,
+    /// When the watcher first saw the failure episode this decision is about (RFC 3339): a job that fails,
+    /// recovers and fails again has two.
+    #[serde(default)]
+    pub failed_since: Option<String>,
     /// Remediation attempts for this server, this one included.
     pub attempt: u32,
     #[serde(flatten)]
@@ -236,6 +287,10 @@ pub struct ReplicationJobRecovered {
     pub server_id: ServerId,
     /// None when the job no longer exists.
     pub state: Option<ReplicationJobState>,
+    /// When the watcher first saw the failure episode that ended (RFC 3339): a job that fails,
+    /// recovers and fails again has two.
+    #[serde(default)]
+    pub failed_since: Option<String>,
 }
 
 /// A server's replication ends soon: SMS replicates a server for 90 days from its first
@@ -373,6 +428,9 @@ pub struct AppPlanned {
     pub differences: Vec<String>,
     /// Member servers after the change.
     pub servers: u32,
+    /// The version of the plan it follows (a digest of its text).
+    #[serde(default)]
+    pub plan_version: Option<String>,
 }
 
 /// What the planner did to an application.
@@ -392,6 +450,9 @@ pub struct AppConfigured {
     pub app_name: String,
     pub app_id: Option<AppId>,
     pub configuration: PlannedConfiguration,
+    /// The version of the plan it follows (a digest of its text).
+    #[serde(default)]
+    pub plan_version: Option<String>,
 }
 
 /// Which configuration the planner put.
@@ -412,6 +473,9 @@ pub struct PlanDrift {
     pub app_id: AppId,
     pub differences: Vec<String>,
     pub reason: String,
+    /// The version of the plan it follows (a digest of its text).
+    #[serde(default)]
+    pub plan_version: Option<String>,
 }
 
 /// The plan was refused and nothing was changed; sent once per version of the plan.
@@ -469,7 +533,12 @@ mod tests {
         );
         assert_eq!(
             held.about(),
-            serde_json::json!({ "appId": "app-1", "appName": "shop", "dryRun": false })
+            serde_json::json!({
+                "key": held.key(),
+                "appId": "app-1",
+                "appName": "shop",
+                "dryRun": false
+            })
         );
     }
     use std::path::PathBuf;
@@ -530,6 +599,7 @@ mod tests {
                 vm_name: None,
                 app_name: Some("office".into()),
                 subject: server_subject(Some("fax-01"), &"s-1".into(), Some("office")),
+                failed_since: None,
                 attempt: 2,
                 action: RemediationAction::OnDemandRunStarted,
             },

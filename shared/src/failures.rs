@@ -118,6 +118,8 @@ pub struct Recovery {
     pub server_id: ServerId,
     /// The state it is in now; `None` when a complete sweep no longer lists it.
     pub state: Option<ReplicationJobState>,
+    /// When the failure episode that ended was first seen.
+    pub failed_since: DateTime<Utc>,
 }
 
 impl FailureSnapshot {
@@ -157,11 +159,12 @@ impl FailureSnapshot {
                     );
                 }
             } else if remembered && job.state != ReplicationJobState::Failing {
-                next.failures.remove(*id);
+                let failed_since = next.failures.remove(*id).map_or(now, |r| r.first_seen);
                 changes.recovered.push(Recovery {
                     job_id: (*id).clone(),
                     server_id: job.server_id.clone(),
                     state: Some(job.state.clone()),
+                    failed_since,
                 });
             } else if remembered {
                 changes.still_failed.push((*id).clone());
@@ -176,6 +179,7 @@ impl FailureSnapshot {
                         job_id: id.clone(),
                         server_id: record.server_id.clone(),
                         state: None,
+                        failed_since: record.first_seen,
                     });
                 }
             }

@@ -17,7 +17,8 @@
 //!   launch, and when), [`launches`] (which holds and failed launches were reported,
 //!   and whether a failed launch is tried again), [`plan`] (the wave plan: reading it,
 //!   resolving it against the catalog, and what SMS must change to match it);
-//! - publishing: [`events`] (the details, with their JSON Schemas in `shared/schemas/`),
+//! - publishing: [`events`] (the details, with their JSON Schemas in `shared/schemas/`,
+//!   and the stable key of each in [`event_keys`]),
 //!   [`publisher`] (PutEvents in batches, failed entries retried);
 //! - telling people: [`report`] (the wave report's model, read from the decision
 //!   trail, and its one HTML renderer);
@@ -37,6 +38,7 @@ pub mod artifacts;
 pub mod clients;
 pub mod config;
 pub mod error;
+pub mod event_keys;
 pub mod events;
 pub mod expiry;
 pub mod failures;

@@ -111,6 +111,7 @@ fn decisions_never_name_an_sdk_crate() {
         "failures",
         "readiness",
         "events",
+        "event_keys",
         "trigger",
         "config",
         "launches",

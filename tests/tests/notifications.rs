@@ -60,6 +60,7 @@ fn published() -> Vec<Value> {
         vm_name: Some("legacy-fax-01".into()),
         app_name: Some("office".into()),
         subject: server_subject(Some("legacy-fax-01"), &"s-1".into(), Some("office")),
+        failed_since: Some("2024-01-01T00:47:00Z".into()),
         attempt: 0,
         action: RemediationAction::Held {
             reason: "the job FAILED and recreating failed jobs is disabled".into(),

@@ -25,6 +25,7 @@ pub type GroupIds = BTreeMap<AppId, BTreeMap<String, String>>;
 pub async fn apply(
     context: &PlannerContext,
     change: Change,
+    version: &str,
     ids: &mut GroupIds,
     sink: &mut Vec<OutgoingEvent>,
 ) -> Result<(), AwsCallError> {
@@ -34,6 +35,7 @@ pub async fn apply(
             app_name: name.to_owned(),
             app_id: Some(app_id.clone()),
             configuration,
+            plan_version: Some(version.to_owned()),
         };
         OutgoingEvent::new(event, dry_run)
     };
@@ -50,14 +52,14 @@ pub async fn apply(
                 launch,
                 replication,
             };
-            create(context, creation, ids, sink).await
+            create(context, creation, version, ids, sink).await
         }
         Change::Update {
             app_id,
             app,
             differences,
         } => {
-            sink.extend(updated(context, app_id, app, differences, ids).await?);
+            sink.extend(updated(context, (app_id, app, differences), version, ids).await?);
             Ok(())
         }
         Change::PutLaunch {
@@ -92,7 +94,7 @@ pub async fn apply(
             Ok(())
         }
         Change::Delete { app_id, name } => {
-            sink.extend(deleted(context, app_id, name).await?);
+            sink.extend(deleted(context, app_id, name, version).await?);
             Ok(())
         }
     }
@@ -101,9 +103,8 @@ pub async fn apply(
 /// UpdateApp, announced with what differed.
 async fn updated(
     context: &PlannerContext,
-    app_id: AppId,
-    app: AppSpec,
-    differences: Vec<String>,
+    (app_id, app, differences): (AppId, AppSpec, Vec<String>),
+    version: &str,
     ids: &mut GroupIds,
 ) -> Result<Vec<OutgoingEvent>, AwsCallError> {
     let servers = member_count(&app);
@@ -116,6 +117,7 @@ async fn updated(
         change: PlanChange::Updated,
         differences,
         servers,
+        plan_version: Some(version.to_owned()),
     };
     Ok(vec![OutgoingEvent::new(planned, context.dry_run())])
 }
@@ -126,6 +128,7 @@ async fn deleted(
     context: &PlannerContext,
     app_id: AppId,
     name: String,
+    version: &str,
 ) -> Result<Vec<OutgoingEvent>, AwsCallError> {
     if !context.dry_run() {
         let answer = context
@@ -142,6 +145,7 @@ async fn deleted(
         change: PlanChange::Deleted,
         differences: Vec::new(),
         servers: 0,
+        plan_version: Some(version.to_owned()),
     };
     Ok(vec![OutgoingEvent::new(planned, context.dry_run())])
 }
@@ -164,6 +168,7 @@ struct Creation {
 async fn create(
     context: &PlannerContext,
     creation: Creation,
+    version: &str,
     ids: &mut GroupIds,
     sink: &mut Vec<OutgoingEvent>,
 ) -> Result<(), AwsCallError> {
@@ -187,6 +192,7 @@ async fn create(
         change: PlanChange::Created,
         differences: Vec::new(),
         servers,
+        plan_version: Some(version.to_owned()),
     };
     sink.push(OutgoingEvent::new(planned, dry_run));
     let configured = |configuration| {
@@ -194,6 +200,7 @@ async fn create(
             app_name: name.clone(),
             app_id: app_id.clone(),
             configuration,
+            plan_version: Some(version.to_owned()),
         };
         OutgoingEvent::new(event, dry_run)
     };

@@ -205,12 +205,13 @@ async fn plan_and_apply(
     let decided = reconcile::reconcile_version(&wave, &existing.apps, plan.prune, &version);
     remember_in_step(ledger, &wave, &existing.apps, &decided);
     count(summary, &plan, &wave, &decided);
-    report_drift(context, ledger, &decided);
+    report_drift(context, ledger, &decided, &version);
     let mut ids = existing.group_ids;
     let mut errors = Vec::new();
     for change in decided.changes {
         let before = ledger.outbox.len();
-        if let Err(error) = apply::apply(context, change, &mut ids, &mut ledger.outbox).await {
+        let applied = apply::apply(context, change, &version, &mut ids, &mut ledger.outbox).await;
+        if let Err(error) = applied {
             tracing::warn!(error = %error, "plan change failed");
             errors.push(error);
         }
@@ -313,7 +314,12 @@ fn count(summary: &mut Summary, plan: &Plan, wave: &DesiredWave, decided: &Recon
 }
 
 /// Drift reported once per application and set of differences.
-fn report_drift(context: &PlannerContext, ledger: &mut PlannerLedger, decided: &Reconciliation) {
+fn report_drift(
+    context: &PlannerContext,
+    ledger: &mut PlannerLedger,
+    decided: &Reconciliation,
+    version: &str,
+) {
     let drifting: Vec<&AppId> = decided.drift.iter().map(|d| &d.app_id).collect();
     ledger.keep_drift_of(&drifting);
     for drift in &decided.drift {
@@ -323,6 +329,7 @@ fn report_drift(context: &PlannerContext, ledger: &mut PlannerLedger, decided: &
                 app_id: drift.app_id.clone(),
                 differences: drift.differences.clone(),
                 reason: drift.reason.clone(),
+                plan_version: Some(version.to_owned()),
             };
             ledger
                 .outbox

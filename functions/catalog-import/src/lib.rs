@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use autopilot_core::config::CatalogImportConfig;
 use autopilot_core::events::{
-    CatalogImportSkipped, CatalogImportStarted, ImportCatalogRequested, OutgoingEvent,
+    detail_time, CatalogImportSkipped, CatalogImportStarted, ImportCatalogRequested, OutgoingEvent,
 };
 use autopilot_core::model::{Connector, ConnectorStatus};
 use autopilot_core::runtime::Context;
@@ -34,7 +34,10 @@ pub async fn handle(
     payload: Value,
     context: Arc<Context<CatalogImportConfig>>,
 ) -> Result<Summary, AutopilotError> {
-    let trigger = trigger(&Incoming::parse(payload)?)?;
+    let incoming = Incoming::parse(payload)?;
+    let trigger = trigger(&incoming)?;
+    // The asking tick's time keys the decision: a retried invocation decides the same.
+    let requested_at = incoming.time.map(detail_time);
     let connectors = sms_api::connectors(&context.sms).await?.items;
     let healthy: Vec<String> = connectors
         .iter()
@@ -49,12 +52,14 @@ pub async fn handle(
             CatalogImportSkipped {
                 reason: reason.clone(),
                 connectors: connectors.clone(),
+                requested_at,
             },
             dry_run,
         ),
         None => OutgoingEvent::new(
             CatalogImportStarted {
                 healthy_connectors: healthy.clone(),
+                requested_at,
             },
             dry_run,
         ),

@@ -15,7 +15,7 @@ use autopilot_core::artifacts;
 use autopilot_core::config::JobWatcherConfig;
 use autopilot_core::error::Retryability;
 use autopilot_core::events::{
-    OutgoingEvent, RemediationAction, ReplicationJobFailed, ReplicationJobRecovered,
+    detail_time, OutgoingEvent, RemediationAction, ReplicationJobFailed, ReplicationJobRecovered,
     ReplicationJobRemediated, ReplicationRunCompleted,
 };
 use autopilot_core::failures::{
@@ -101,8 +101,13 @@ pub async fn handle(
     let expiring = expiry_warnings::due(&context, &next, &observation.jobs, now);
     let naming = !changes.newly_failed.is_empty() || !expiring.is_empty();
     let plan = wave_plan.when(naming, &context).await;
-    next.outbox
-        .extend(announcements(&changes, &completed_runs, &plan, dry_run));
+    next.outbox.extend(announcements(
+        &changes,
+        &completed_runs,
+        &plan,
+        now,
+        dry_run,
+    ));
     summary.expiry_warnings = expiry_warnings::warn(&mut next, expiring, &plan, dry_run);
     store_if_changed(&context, previous, &next).await?;
 
@@ -188,6 +193,7 @@ fn announcements(
     changes: &FailureChanges,
     completed_runs: &[CompletedRun],
     plan: &ResolvedPlan,
+    now: DateTime<Utc>,
     dry_run: bool,
 ) -> Vec<OutgoingEvent> {
     let failed = changes.newly_failed.iter().map(|job| {
@@ -199,6 +205,8 @@ fn announcements(
             subject: wave_plan::subject(plan, job.vm_name.as_deref(), &job.server_id),
             state: job.state.clone(),
             status_message: job.status_message.clone(),
+            // A new failure's episode begins with this observation.
+            failed_since: Some(detail_time(now)),
         };
         OutgoingEvent::new(failed, dry_run)
     });
@@ -207,6 +215,7 @@ fn announcements(
             replication_job_id: recovery.job_id.clone(),
             server_id: recovery.server_id.clone(),
             state: recovery.state.clone(),
+            failed_since: Some(detail_time(recovery.failed_since)),
         };
         OutgoingEvent::new(recovered, dry_run)
     });
@@ -367,9 +376,10 @@ fn record_remediations(
                 continue;
             }
         };
-        if let Some(record) = next.failures.get_mut(&job.id) {
+        let failed_since = next.failures.get_mut(&job.id).map(|record| {
             record.remediation_decided = true;
-        }
+            detail_time(record.first_seen)
+        });
         let attempt = next.remediations.get(&job.server_id).map_or(0, Vec::len);
         let remediated_event = ReplicationJobRemediated {
             app_name: wave_plan::app_of(plan, &job.server_id),
@@ -377,6 +387,7 @@ fn record_remediations(
             replication_job_id: job.id,
             server_id: job.server_id,
             vm_name: job.vm_name,
+            failed_since,
             attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
             action,
         };
@@ -445,6 +456,9 @@ async fn resume_recreations(
             replication_job_id: pending.old_job,
             server_id: server,
             vm_name: pending.vm_name,
+            // The old job's failure record went with its deletion; the old job's id
+            // keys the recreation (each job is recreated at most once).
+            failed_since: None,
             attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
             action: RemediationAction::JobRecreated {
                 new_replication_job_id,

@@ -284,6 +284,7 @@ async fn an_invocation_cut_off_after_claiming_loses_no_alert() {
             subject: "server s-j2".into(),
             state: autopilot_core::model::ReplicationJobState::Failed,
             status_message: None,
+            failed_since: None,
         },
         false,
     )];

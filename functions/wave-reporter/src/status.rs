@@ -16,7 +16,7 @@ use autopilot_core::report::{
 };
 use autopilot_core::AwsCallError;
 use aws_sdk_sms::types::AppSummary;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::trail::Trail;
 
@@ -48,9 +48,9 @@ impl Observed {
     }
 }
 
-/// RFC 3339 to the second, as every time in the report.
+/// RFC 3339 to the second, as every time in the report (and in event details).
 pub fn stamp(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Secs, true)
+    autopilot_core::events::detail_time(time)
 }
 
 /// The wave's counts now, counted as the local run counts them.

@@ -278,6 +278,49 @@ pub fn final_breaches<'a>(
     let mut breaches = launch_breaches(state, &decided);
     breaches.extend(launch_report_breaches(state, &decided));
     breaches.extend(alert_breaches(&decided, state));
+    breaches.extend(key_breaches(&decided));
+    breaches
+}
+
+/// Fields that may differ between two publications of one decision: a template
+/// generated again for the same archived object (a retried generation) lands where SMS
+/// chooses, but the archived object is the decision.
+const INCIDENTAL: [(&str, &str); 2] = [
+    ("TemplateGenerated", "generated"),
+    ("ChangeSetGenerated", "generated"),
+];
+
+/// Decisions published with the same key that are not the same decision: a subscriber
+/// dropping repeats by detail-type and key would lose one of them. A repeat (same key,
+/// same detail but for its incidental fields) is what the key is for and no breach.
+pub fn key_breaches(decided: &[SeenEvent<'_>]) -> Vec<String> {
+    let mut first: BTreeMap<(&str, &str), Value> = BTreeMap::new();
+    let mut breaches = Vec::new();
+    for seen in decided {
+        let detail_type = seen.event["detail-type"].as_str().unwrap_or_default();
+        let mut detail = seen.event["detail"].clone();
+        if let Some(fields) = detail.as_object_mut() {
+            for (_, field) in INCIDENTAL.iter().filter(|(t, _)| *t == detail_type) {
+                fields.remove(*field);
+            }
+        }
+        let Some(key) = seen.event["detail"]["key"]
+            .as_str()
+            .filter(|k| !k.is_empty())
+        else {
+            breaches.push(format!("{detail_type} at {} has no key", seen.time));
+            continue;
+        };
+        match first.get(&(detail_type, key)) {
+            None => {
+                first.insert((detail_type, key), detail);
+            }
+            Some(earlier) if *earlier == detail => {}
+            Some(earlier) => breaches.push(format!(
+                "{detail_type} key {key} names two decisions: {earlier} and {detail}"
+            )),
+        }
+    }
     breaches
 }
 
@@ -330,14 +373,18 @@ fn launch_breaches(state: &StateSnapshot, decided: &[SeenEvent<'_>]) -> Vec<Stri
 /// Each failed launch alerted exactly once, and each hold reported at most once per
 /// reason.
 fn launch_report_breaches(state: &StateSnapshot, decided: &[SeenEvent<'_>]) -> Vec<String> {
-    let mut failures_alerted: BTreeMap<&str, u32> = BTreeMap::new();
+    // A failed launch alerted again with the same key is one alert to a subscriber.
+    let mut failures_alerted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut holds: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for seen in decided {
         let detail = &seen.event["detail"];
         let app = detail["appId"].as_str().unwrap_or_default();
         match seen.event["detail-type"].as_str() {
             Some("AppLaunchFailed") if detail["errorCode"] == "LAUNCH_FAILED" => {
-                *failures_alerted.entry(app).or_default() += 1;
+                failures_alerted
+                    .entry(app)
+                    .or_default()
+                    .insert(detail["key"].as_str().unwrap_or_default());
             }
             Some("AppLaunchHeld") => {
                 let reason = detail["reason"].as_str().unwrap_or_default();
@@ -348,8 +395,10 @@ fn launch_report_breaches(state: &StateSnapshot, decided: &[SeenEvent<'_>]) -> V
     }
     let mut breaches = Vec::new();
     for app in live_apps(state) {
-        let alerted = failures_alerted.get(app.id.as_str()).copied().unwrap_or(0);
-        if alerted != app.launches_failed {
+        let alerted = failures_alerted
+            .get(app.id.as_str())
+            .map_or(0, BTreeSet::len);
+        if alerted != app.launches_failed as usize {
             breaches.push(format!(
                 "app {}: {} failed launches, {alerted} LAUNCH_FAILED alerts",
                 app.id, app.launches_failed
@@ -386,20 +435,20 @@ pub fn failure_episodes(state: &StateSnapshot) -> BTreeMap<&str, Vec<Millis>> {
     episodes
 }
 
+/// Each failure episode alerted exactly once, counting an alert published again with
+/// the same key once (a subscriber drops the repeat).
 fn alert_breaches(decided: &[SeenEvent<'_>], state: &StateSnapshot) -> Vec<String> {
-    let mut alerts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut keys: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for seen in decided
         .iter()
         .filter(|s| s.event["detail-type"] == "ReplicationJobFailed")
     {
-        *alerts
-            .entry(
-                seen.event["detail"]["replicationJobId"]
-                    .as_str()
-                    .unwrap_or_default(),
-            )
-            .or_default() += 1;
+        let detail = &seen.event["detail"];
+        keys.entry(detail["replicationJobId"].as_str().unwrap_or_default())
+            .or_default()
+            .insert(detail["key"].as_str().unwrap_or_default());
     }
+    let alerts: BTreeMap<&str, usize> = keys.iter().map(|(job, k)| (*job, k.len())).collect();
     let episodes = failure_episodes(state);
     let mut breaches = Vec::new();
     for (job, starts) in &episodes {
@@ -417,4 +466,43 @@ fn alert_breaches(decided: &[SeenEvent<'_>], state: &StateSnapshot) -> Vec<Strin
         }
     }
     breaches
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{key_breaches, SeenEvent};
+
+    fn published(detail_type: &str, detail: serde_json::Value) -> serde_json::Value {
+        json!({"source": "sms-autopilot", "detail-type": detail_type, "detail": detail})
+    }
+
+    #[test]
+    fn one_key_must_name_one_decision() {
+        let alert = published(
+            "AppLaunchFailed",
+            json!({"key": "app-1/1/LAUNCH_FAILED", "message": "a"}),
+        );
+        let repeat = alert.clone();
+        let other = published(
+            "AppLaunchFailed",
+            json!({"key": "app-1/1/LAUNCH_FAILED", "message": "b"}),
+        );
+        let template = |generated: &str| {
+            published(
+                "TemplateGenerated",
+                json!({"key": "app-1/apps/t.json", "generated": {"key": generated}}),
+            )
+        };
+        let (first, again) = (template("one.json"), template("two.json"));
+        let unkeyed = published("AppReady", json!({"appId": "app-1"}));
+        let seen = |event| SeenEvent { time: "t", event };
+        let fine = [seen(&alert), seen(&repeat), seen(&first), seen(&again)];
+        assert_eq!(key_breaches(&fine), Vec::<String>::new());
+        let broken = key_breaches(&[seen(&alert), seen(&other), seen(&unkeyed)]);
+        assert_eq!(broken.len(), 2, "{broken:?}");
+        assert!(broken[0].contains("names two decisions"), "{broken:?}");
+        assert!(broken[1].contains("AppReady at t has no key"), "{broken:?}");
+    }
 }
