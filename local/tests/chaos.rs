@@ -1,8 +1,10 @@
 //! Chaos waves: the default wave under seeded faults — SMS 500s, throttling bursts and
 //! latency spikes, S3 refusals, PutEvents failures, every event delivered twice and out
 //! of order, overlapping invocations where Lambda allows them, invocations cut off half
-//! way, launches that fail — must keep every invariant and converge once the faults
-//! stop.
+//! way, launches that fail, a broken edit of the wave plan put in place mid-wave — must
+//! keep every invariant (one job per server, one application per planned name, no
+//! launch before its members are replicated, each failure alerted once, one decision
+//! per event key) and converge once the faults stop.
 //!
 //! CI plays `CHAOS_SEEDS` seeds (default 4) from `CHAOS_FIRST_SEED` (default 1); the soak,
 //! `bash scripts/soak.sh`, splits 1,000 seeds over processes with those two variables.
@@ -12,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use autopilot_local::wave::{Chaos, Wave, WaveOptions};
+use autopilot_local::wave::{Chaos, PlanVersion, Wave, WaveOptions};
 use autopilot_local::Scenario;
 
 fn template() -> PathBuf {
@@ -20,15 +22,38 @@ fn template() -> PathBuf {
 }
 
 /// Plays the default wave under `Chaos::everything(seed)`; returns the faults injected.
+/// The scenario's versions of the wave plan (the fixed one replaces the first at 4h30),
+/// with a broken edit put in place between them at a time drawn from the seed: the
+/// planner must refuse it, change nothing, and take the fixed version after it.
+fn plans_with_a_broken_edit(scenario: &Scenario, seed: u64) -> Vec<PlanVersion> {
+    let mut plans: Vec<PlanVersion> = scenario
+        .plan_versions()
+        .into_iter()
+        .map(|(at, text)| PlanVersion {
+            after: Duration::from_secs(at),
+            text,
+        })
+        .collect();
+    let broken_at = 1800 + seed.wrapping_mul(7919) % 9000;
+    plans.push(PlanVersion {
+        after: Duration::from_secs(broken_at),
+        text: "version: 1\napplications: seven\n".to_owned(),
+    });
+    plans.sort_by_key(|plan| plan.after);
+    plans
+}
+
 async fn play(seed: u64) -> Result<BTreeMap<String, u64>, String> {
+    let scenario = Scenario::default_scenario();
+    let plans = plans_with_a_broken_edit(&scenario, seed);
     let wave = Wave::start(WaveOptions {
-        scenario: Scenario::default_scenario(),
+        scenario,
         template: template(),
         until: Duration::from_secs(3 * 86_400),
         dry_run: false,
         chaos: Some(Chaos::everything(seed)),
         environment: Vec::new(),
-        plans: Vec::new(),
+        plans,
     })
     .await
     .map_err(|e| format!("seed {seed}: wave did not start: {e}"))?;
@@ -52,6 +77,18 @@ async fn play(seed: u64) -> Result<BTreeMap<String, u64>, String> {
     );
     for line in &report.dead_lettered {
         eprintln!("  dead-lettered: {line}");
+    }
+    let refused = report
+        .plan
+        .versions
+        .iter()
+        .filter(|v| v.refused.is_some())
+        .count();
+    if refused != 1 {
+        return Err(format!(
+            "seed {seed}: {refused} plan versions refused, expected the broken edit alone: {:?}",
+            report.plan.versions
+        ));
     }
     if !report.invariant_breaches.is_empty() {
         return Err(format!("seed {seed}: {:?}", report.invariant_breaches));

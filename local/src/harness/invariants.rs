@@ -228,6 +228,20 @@ pub fn servers_with_two_live_jobs(state: &StateSnapshot) -> BTreeMap<String, Vec
     live
 }
 
+/// Names borne by more than one live app, with their ids: the planner makes one SMS
+/// application per planned one, whatever its retries and overlapping runs.
+pub fn apps_sharing_a_name(state: &StateSnapshot) -> BTreeMap<String, Vec<String>> {
+    let mut named: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for app in live_apps(state) {
+        named
+            .entry(app.name.clone())
+            .or_default()
+            .push(app.id.clone());
+    }
+    named.retain(|_, ids| ids.len() > 1);
+    named
+}
+
 /// Records, for each app, the simulated time its launch was first seen started, and
 /// checks at that moment that every member had a completed run no later than that.
 #[derive(Debug, Default)]

@@ -214,7 +214,7 @@ impl Wave {
                 timeline.push(progress.clone());
                 last_progress = progress;
             }
-            self.check_jobs_per_server(now);
+            self.check_nothing_doubled(now);
             if self.queue.is_empty() && !self.faults_on() && self.converged() {
                 break true;
             }
@@ -307,14 +307,23 @@ impl Wave {
         }
     }
 
-    /// Records a breach whenever a server has two jobs that are not deleted.
-    fn check_jobs_per_server(&mut self, now: DateTime<Utc>) {
+    /// Records a breach whenever a server has two jobs that are not deleted, or two
+    /// live applications share a name.
+    fn check_nothing_doubled(&mut self, now: DateTime<Utc>) {
         let state = self.emulator.state();
         for (server, jobs) in invariants::servers_with_two_live_jobs(&state) {
             self.invariant_breaches.push(format!(
                 "{}: server {server} has {} live replication jobs",
                 stamp(now),
                 jobs.len()
+            ));
+        }
+        for (name, ids) in invariants::apps_sharing_a_name(&state) {
+            self.invariant_breaches.push(format!(
+                "{}: {} live applications are named {name}: {}",
+                stamp(now),
+                ids.len(),
+                ids.join(", ")
             ));
         }
     }
