@@ -14,6 +14,7 @@ use crate::events::{
     ReplicationJobCreated, ReplicationJobFailed, ReplicationJobRecovered, ReplicationJobRemediated,
     ReplicationRunCompleted, ServerSkipped, TemplateGenerated,
 };
+use crate::model::JobId;
 
 /// A short digest of free text: FNV-1a, 64 bits, as 12 hex digits. Stable across
 /// builds and platforms (unlike the standard library's hasher).
@@ -65,12 +66,22 @@ impl DecisionKey for ServerSkipped {
     }
 }
 
+/// A job's failure episode: the job, and when the episode was first seen.
+fn episode(job: &JobId, failed_since: Option<&str>) -> Vec<String> {
+    vec![job.to_string(), or_dash(failed_since)]
+}
+
+/// An enum's name on the wire (`created`, `replicationStarted`).
+fn wire_name(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 impl DecisionKey for ReplicationJobFailed {
     fn key_parts(&self) -> Vec<String> {
-        vec![
-            self.replication_job_id.to_string(),
-            or_dash(self.failed_since.as_deref()),
-        ]
+        episode(&self.replication_job_id, self.failed_since.as_deref())
     }
 }
 
@@ -82,21 +93,15 @@ impl DecisionKey for ReplicationJobRemediated {
             RemediationAction::JobDeleted => "jobDeleted".to_owned(),
             RemediationAction::Held { reason } => format!("held-{}", digest(reason)),
         };
-        vec![
-            self.replication_job_id.to_string(),
-            or_dash(self.failed_since.as_deref()),
-            self.attempt.to_string(),
-            action,
-        ]
+        let mut parts = episode(&self.replication_job_id, self.failed_since.as_deref());
+        parts.extend([self.attempt.to_string(), action]);
+        parts
     }
 }
 
 impl DecisionKey for ReplicationJobRecovered {
     fn key_parts(&self) -> Vec<String> {
-        vec![
-            self.replication_job_id.to_string(),
-            or_dash(self.failed_since.as_deref()),
-        ]
+        episode(&self.replication_job_id, self.failed_since.as_deref())
     }
 }
 
@@ -163,14 +168,10 @@ impl DecisionKey for AppLaunchHeld {
 
 impl DecisionKey for AppPlanned {
     fn key_parts(&self) -> Vec<String> {
-        let change = serde_json::to_value(self.change)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
         vec![
             self.app_name.clone(),
             or_dash(self.plan_version.as_deref()),
-            change,
+            wire_name(self.change),
             or_dash(self.app_id.as_ref().map(|id| id.as_str())),
             digest(&self.differences.join("\n")),
         ]
@@ -179,14 +180,10 @@ impl DecisionKey for AppPlanned {
 
 impl DecisionKey for AppConfigured {
     fn key_parts(&self) -> Vec<String> {
-        let configuration = serde_json::to_value(self.configuration)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
         vec![
             self.app_name.clone(),
             or_dash(self.plan_version.as_deref()),
-            configuration,
+            wire_name(self.configuration),
             or_dash(self.app_id.as_ref().map(|id| id.as_str())),
         ]
     }

@@ -8,9 +8,8 @@ mod common;
 use std::time::Duration;
 
 use autopilot_core::config::AppPlannerConfig;
-use autopilot_local::bus::LocalBus;
 use autopilot_local::harness::payloads::rule_event;
-use autopilot_local::{Emulator, EmulatorOptions, Scenario};
+use autopilot_local::Scenario;
 
 const PLAN: &str = "version: 1
 defaults: { launch: { instanceType: t3.small, subnet: subnet-1, securityGroup: sg-1 } }
@@ -28,22 +27,13 @@ servers: [{ vm_name: db-01 }, { vm_name: web-01 }, { vm_name: web-02 }]
 ",
     )
     .expect("valid scenario");
-    let wiring = common::wiring();
-    let emulator = Emulator::start(scenario, EmulatorOptions::default())
-        .await
-        .expect("emulator starts");
-    emulator
-        .create_bucket(&wiring.artifacts_bucket)
-        .expect("bucket");
-    let clock = common::clock_of(&emulator);
-    let bus = LocalBus::start(0, clock.clone(), 0)
-        .await
-        .expect("bus starts");
-    let clients = common::clients(
-        &emulator.sms_endpoint(),
-        &bus.endpoint(),
-        &emulator.s3_endpoint(),
-    );
+    let common::LocalStack {
+        wiring,
+        emulator,
+        bus,
+        clock,
+        clients,
+    } = common::LocalStack::start(scenario).await;
     clients
         .sms
         .import_server_catalog()

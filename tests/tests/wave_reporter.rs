@@ -7,9 +7,8 @@ mod common;
 
 use std::time::Duration;
 
-use autopilot_local::bus::LocalBus;
 use autopilot_local::harness::payloads::{project_event, rule_event};
-use autopilot_local::{Emulator, EmulatorOptions, Scenario};
+use autopilot_local::Scenario;
 use serde_json::{json, Value};
 
 const PENDING: &str = "state/wave-reporter/pending/";
@@ -23,21 +22,14 @@ servers: [{ vm_name: db-01 }, { vm_name: web-01 }]
 ",
     )
     .expect("valid scenario");
-    let wiring = common::wiring();
-    let emulator = Emulator::start(scenario, EmulatorOptions::default())
-        .await
-        .expect("emulator starts");
+    let common::LocalStack {
+        wiring,
+        emulator,
+        bus,
+        clock,
+        clients,
+    } = common::LocalStack::start(scenario).await;
     let bucket = wiring.artifacts_bucket.clone();
-    emulator.create_bucket(&bucket).expect("bucket");
-    let clock = common::clock_of(&emulator);
-    let bus = LocalBus::start(0, clock.clone(), 0)
-        .await
-        .expect("bus starts");
-    let clients = common::clients(
-        &emulator.sms_endpoint(),
-        &bus.endpoint(),
-        &emulator.s3_endpoint(),
-    );
     clients
         .sms
         .import_server_catalog()

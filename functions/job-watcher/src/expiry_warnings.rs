@@ -41,9 +41,10 @@ pub(crate) fn warn(
     for soon in due {
         tracing::warn!(server = %soon.server, vm = ?soon.vm_name, days_left = soon.days_left, "replication ends soon");
         next.expiry_warned.insert(soon.server.clone());
+        let (app_name, subject) = wave_plan::naming(plan, soon.vm_name.as_deref(), &soon.server);
         let warning = ReplicationExpiring {
-            app_name: wave_plan::app_of(plan, &soon.server),
-            subject: wave_plan::subject(plan, soon.vm_name.as_deref(), &soon.server),
+            app_name,
+            subject,
             replication_job_id: soon.job,
             server_id: soon.server,
             vm_name: soon.vm_name,

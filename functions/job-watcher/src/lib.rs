@@ -197,12 +197,13 @@ fn announcements(
     dry_run: bool,
 ) -> Vec<OutgoingEvent> {
     let failed = changes.newly_failed.iter().map(|job| {
+        let (app_name, subject) = wave_plan::naming(plan, job.vm_name.as_deref(), &job.server_id);
         let failed = ReplicationJobFailed {
             replication_job_id: job.id.clone(),
             server_id: job.server_id.clone(),
             vm_name: job.vm_name.clone(),
-            app_name: wave_plan::app_of(plan, &job.server_id),
-            subject: wave_plan::subject(plan, job.vm_name.as_deref(), &job.server_id),
+            app_name,
+            subject,
             state: job.state.clone(),
             status_message: job.status_message.clone(),
             // A new failure's episode begins with this observation.
@@ -381,9 +382,10 @@ fn record_remediations(
             detail_time(record.first_seen)
         });
         let attempt = next.remediations.get(&job.server_id).map_or(0, Vec::len);
+        let (app_name, subject) = wave_plan::naming(plan, job.vm_name.as_deref(), &job.server_id);
         let remediated_event = ReplicationJobRemediated {
-            app_name: wave_plan::app_of(plan, &job.server_id),
-            subject: wave_plan::subject(plan, job.vm_name.as_deref(), &job.server_id),
+            app_name,
+            subject,
             replication_job_id: job.id,
             server_id: job.server_id,
             vm_name: job.vm_name,
@@ -450,9 +452,10 @@ async fn resume_recreations(
         };
         resumed.started += 1;
         let attempt = next.remediations.get(&server).map_or(0, Vec::len);
+        let (app_name, subject) = wave_plan::naming(plan, pending.vm_name.as_deref(), &server);
         let event = ReplicationJobRemediated {
-            app_name: wave_plan::app_of(plan, &server),
-            subject: wave_plan::subject(plan, pending.vm_name.as_deref(), &server),
+            app_name,
+            subject,
             replication_job_id: pending.old_job,
             server_id: server,
             vm_name: pending.vm_name,

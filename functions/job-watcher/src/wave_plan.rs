@@ -47,12 +47,14 @@ impl WavePlan {
     }
 }
 
-/// The application the plan places `server` in.
-pub(crate) fn app_of(plan: &ResolvedPlan, server: &ServerId) -> Option<String> {
-    plan.servers.get(server).map(|policy| policy.app.clone())
-}
-
-/// The server in words, with its application when the plan places it.
-pub(crate) fn subject(plan: &ResolvedPlan, vm_name: Option<&str>, server: &ServerId) -> String {
-    server_subject(vm_name, server, app_of(plan, server).as_deref())
+/// How alerts name `server`: the application the plan places it in, and the server
+/// in words with that application.
+pub(crate) fn naming(
+    plan: &ResolvedPlan,
+    vm_name: Option<&str>,
+    server: &ServerId,
+) -> (Option<String>, String) {
+    let app = plan.servers.get(server).map(|policy| policy.app.clone());
+    let subject = server_subject(vm_name, server, app.as_deref());
+    (app, subject)
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use autopilot_core::app_cache::AppCache;
 use autopilot_core::artifacts;
 use autopilot_core::config::WaveReporterConfig;
+use autopilot_core::events::detail_time;
 use autopilot_core::plan::resolved::{ResolvedPlan, RESOLVED_KEY};
 use autopilot_core::report::{html, Decision};
 use autopilot_core::runtime::Context;
@@ -23,7 +24,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use status::{stamp, Observed};
+use status::Observed;
 use trail::Trail;
 
 /// The reporter's context: its configuration and the apps it already read.
@@ -112,13 +113,15 @@ async fn report(context: &Arc<ReporterContext>, dry_run: bool) -> Result<Summary
     let folded = trail.merge(pending.decisions);
     let observed = observe(context, now).await?;
     let started = trail.start(now);
-    trail.sample(status::progress(&observed, &trail, started, now));
+    let current = status::progress(&observed, &trail, started, now);
+    trail.sample(current.clone());
     artifacts::store_json(&context.s3, bucket, trail::TRAIL_KEY, &trail).await?;
     trail::delete(&context.s3, bucket, &pending.keys).await?;
     let page = html::render(&status::wave_status(
         &context.config.wave_name,
         &observed,
         &trail,
+        &current,
         context.config.decisions_shown as usize,
         now,
     ));
@@ -149,7 +152,10 @@ async fn report(context: &Arc<ReporterContext>, dry_run: bool) -> Result<Summary
 
 /// The dated copy's key: `reports/history/2026-11-30T18-00-00Z.html`.
 pub fn history_key(now: DateTime<Utc>) -> String {
-    format!("{HISTORY_PREFIX}{}.html", stamp(now).replace(':', "-"))
+    format!(
+        "{HISTORY_PREFIX}{}.html",
+        detail_time(now).replace(':', "-")
+    )
 }
 
 /// The catalog, the jobs, the applications with their members, and the plan in force.

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use autopilot_core::events::detail_time;
 use autopilot_core::model::{
     App, AppLaunchStatus, AppStatus, ReplicationJob, ReplicationRunState, Server, ServerId,
 };
@@ -48,11 +49,6 @@ impl Observed {
     }
 }
 
-/// RFC 3339 to the second, as every time in the report (and in event details).
-pub fn stamp(time: DateTime<Utc>) -> String {
-    autopilot_core::events::detail_time(time)
-}
-
 /// The wave's counts now, counted as the local run counts them.
 pub fn progress(
     observed: &Observed,
@@ -78,7 +74,7 @@ pub fn progress(
         .filter(|d| d.detail["dryRun"] != true)
         .count();
     Progress {
-        time: stamp(now),
+        time: detail_time(now),
         elapsed_minutes: u64::try_from((now - started).num_minutes()).unwrap_or(0),
         discovered: observed.servers.len(),
         replicating,
@@ -91,16 +87,16 @@ pub fn progress(
     }
 }
 
-/// The whole report.
+/// The whole report, with `current` the wave's counts now (`progress`).
 pub fn wave_status(
     wave_name: &str,
     observed: &Observed,
     trail: &Trail,
+    current: &Progress,
     decisions_shown: usize,
     now: DateTime<Utc>,
 ) -> WaveStatus {
     let started = trail.started.unwrap_or(now);
-    let current = progress(observed, trail, started, now);
     let jobs = jobs_by_server(&observed.jobs);
     let failures = decisions::failures(&trail.decisions, |job| {
         observed
@@ -113,18 +109,18 @@ pub fn wave_status(
     let mut timeline = trail.samples.clone();
     if timeline
         .last()
-        .is_none_or(|last| !last.same_counts(&current))
+        .is_none_or(|last| !last.same_counts(current))
     {
         timeline.push(current.clone());
     }
     WaveStatus {
         title: wave_name.to_owned(),
-        verdict: verdict(observed, &current),
+        verdict: verdict(observed, current),
         settled: current.apps > 0 && current.launched == current.apps && current.failed == 0,
         period: format!(
             "From {} to {}: SMS as it is now, and the {} decisions published since the start.",
-            stamp(started),
-            stamp(now),
+            detail_time(started),
+            detail_time(now),
             trail.decisions.len()
         ),
         timeline,

@@ -19,6 +19,12 @@ use serde_json::{json, Value};
 use crate::status::{self, Observed};
 use crate::trail::{self, Trail};
 
+/// The wave's counts now, as the scheduled run computes them before the report.
+fn now_of(observed: &Observed, trail: &Trail) -> Progress {
+    let now = testing::test_now();
+    status::progress(observed, trail, trail.started.unwrap_or(now), now)
+}
+
 fn decision(id: &str, time: &str, detail_type: &str, detail: Value) -> Decision {
     Decision {
         id: id.into(),
@@ -51,7 +57,10 @@ fn a_redelivered_decision_is_kept_once_and_the_trail_stays_in_time_order() {
     let ids: Vec<&str> = trail.decisions.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, ["a", "b"]);
     assert_eq!(
-        trail.started.map(status::stamp).as_deref(),
+        trail
+            .started
+            .map(autopilot_core::events::detail_time)
+            .as_deref(),
         Some("2026-11-22T10:00:00Z")
     );
 }
@@ -261,7 +270,14 @@ fn the_report_says_where_each_application_stands_and_why() {
             json!({"replicationJobId": "sms-job-s-fax", "action": "held", "reason": "budget spent"})),
         decision("3", "2026-11-22T09:00:00Z", "AppLaunched", json!({"appId": "app-1", "appName": "payments"})),
     ]);
-    let status = status::wave_status("wave-3", &observed, &trail, 500, testing::test_now());
+    let status = status::wave_status(
+        "wave-3",
+        &observed,
+        &trail,
+        &now_of(&observed, &trail),
+        500,
+        testing::test_now(),
+    );
     let row = |name: &str| {
         status
             .apps
@@ -327,7 +343,14 @@ fn the_launchers_own_word_comes_before_what_the_reporter_infers() {
         "AppLaunchHeld",
         json!({"appId": "app-1", "reason": "no valid launch configuration: subnet-9 does not exist"}),
     )]);
-    let status = status::wave_status("w", &observed, &trail, 500, testing::test_now());
+    let status = status::wave_status(
+        "w",
+        &observed,
+        &trail,
+        &now_of(&observed, &trail),
+        500,
+        testing::test_now(),
+    );
     assert_eq!(
         status.apps[0].held_by.as_deref(),
         Some("no valid launch configuration: subnet-9 does not exist")
@@ -349,7 +372,14 @@ fn the_report_lists_only_the_latest_decisions_it_is_told_to() {
             })
             .collect(),
     );
-    let status = status::wave_status("w", &Observed::default(), &trail, 3, testing::test_now());
+    let status = status::wave_status(
+        "w",
+        &Observed::default(),
+        &trail,
+        &now_of(&Observed::default(), &trail),
+        3,
+        testing::test_now(),
+    );
     let ids: Vec<&str> = status.decisions.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, ["7", "8", "9"]);
     assert!(

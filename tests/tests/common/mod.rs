@@ -70,3 +70,42 @@ pub fn functions(wiring: &Wiring, clients: &Clients, clock: &Clock) -> Functions
     Functions::new(wiring, &[], clients, clock)
         .unwrap_or_else(|e| panic!("the template's functions: {e}"))
 }
+
+/// The emulator started with `scenario` and its artifacts bucket, the local bus on its
+/// clock, and the functions' clients pointed at both: what a test of the functions
+/// against the local stand-in starts from.
+pub struct LocalStack {
+    pub wiring: Wiring,
+    pub emulator: autopilot_local::EmulatorHandle,
+    pub bus: autopilot_local::bus::LocalBus,
+    pub clock: Clock,
+    pub clients: Clients,
+}
+
+impl LocalStack {
+    pub async fn start(scenario: autopilot_local::Scenario) -> Self {
+        let wiring = wiring();
+        let emulator = autopilot_local::Emulator::start(scenario, Default::default())
+            .await
+            .expect("emulator starts");
+        emulator
+            .create_bucket(&wiring.artifacts_bucket)
+            .expect("bucket");
+        let clock = clock_of(&emulator);
+        let bus = autopilot_local::bus::LocalBus::start(0, clock.clone(), 0)
+            .await
+            .expect("bus starts");
+        let clients = clients(
+            &emulator.sms_endpoint(),
+            &bus.endpoint(),
+            &emulator.s3_endpoint(),
+        );
+        Self {
+            wiring,
+            emulator,
+            bus,
+            clock,
+            clients,
+        }
+    }
+}
