@@ -312,6 +312,7 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         chaos: None,
         environment: Vec::new(),
         plans,
+        processes: None,
     })
     .await?;
     let terminal = std::io::stdout().is_terminal();

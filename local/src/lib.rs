@@ -53,5 +53,6 @@ pub use scenario::{Faults, LatencySpikes, Scenario, ScenarioError, Throttle, Thr
 pub use sms::job_state_changes::{JobStateChangeDetail, SmsEvent};
 pub use sms::protocol::{ApiError, ErrorCode};
 pub use sms::{
-    Clock, Emulator, EmulatorError, EmulatorHandle, EmulatorOptions, SmsFaultCounts, StateSnapshot,
+    AnswerHook, Clock, Emulator, EmulatorError, EmulatorHandle, EmulatorOptions, SmsFaultCounts,
+    StateSnapshot,
 };

@@ -9,7 +9,10 @@
 //! S3 applies a request whole or not at all, and never shows a half-written object.
 //! s3s-fs keeps an object's data and its checksums in separate files, so each request
 //! is received in full, then applied in a task of its own (a client that disconnects,
-//! as a timed-out Lambda does, cannot stop it half way) and one at a time.
+//! as a timed-out Lambda does, cannot stop it half way) and one at a time. One at a
+//! time also makes s3s-fs's conditional writes (`If-None-Match: *`, `If-Match`) atomic
+//! as S3's are: it checks the condition and writes in two steps, and the functions'
+//! leases rely on no other write coming between them.
 //!
 //! For chaos runs a seeded fraction of requests is refused before it is applied, with
 //! S3's own retryable answers (500 InternalError, 503 SlowDown).

@@ -54,6 +54,7 @@ async fn play(seed: u64) -> Result<BTreeMap<String, u64>, String> {
         chaos: Some(Chaos::everything(seed)),
         environment: Vec::new(),
         plans,
+        processes: None,
     })
     .await
     .map_err(|e| format!("seed {seed}: wave did not start: {e}"))?;

@@ -131,6 +131,7 @@ async fn a_whole_wave_logs_no_secret_and_no_payload() {
         chaos: None,
         environment: Vec::new(),
         plans: Vec::new(),
+        processes: None,
     })
     .await
     .expect("wave starts");

@@ -64,6 +64,7 @@ async fn play_scenario(scenario: Scenario, plans: Vec<PlanVersion>) -> WaveRepor
         chaos: None,
         environment: Vec::new(),
         plans,
+        processes: None,
     })
     .await
     .expect("wave starts");

@@ -34,6 +34,7 @@ async fn converges_with(
         chaos: None,
         environment,
         plans: Vec::new(),
+        processes: None,
     })
     .await
     .expect("wave starts");

@@ -5,10 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::failures::RemediationPolicy;
-use crate::model::{LicenseType, OutputFormat};
-use crate::readiness::{LaunchWindow, OptOutTag};
-use crate::wave_policy::{Selector, WavePolicy};
+use crate::model::LicenseType;
 
 /// One variable that is missing or malformed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,12 +200,46 @@ pub trait FunctionConfig: Sized {
         env.finish(config)
     }
 
+    /// Which of the function's runs take its lease, so that no two of them overlap
+    /// (see [`crate::lease`]); `None` when its runs may overlap.
+    fn lease(&self) -> Option<LeasePolicy<'_>> {
+        None
+    }
+
     /// Every variable the function reads, required or optional.
     fn variables() -> Vec<&'static str> {
         let mut env = EnvReader::new(|_| None);
         let _ = Self::read(&mut env);
         env.names().to_vec()
     }
+}
+
+/// Where a function keeps its lease, and which of its runs take it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeasePolicy<'a> {
+    /// The deployed binary's name: the lease is `state/<function>/lease.json`.
+    pub function: &'static str,
+    pub bucket: &'a str,
+    pub runs: LeasedRuns,
+}
+
+impl LeasePolicy<'_> {
+    /// Whether a run takes the lease; `scheduled` when a schedule started it.
+    pub fn covers(&self, scheduled: bool) -> bool {
+        match self.runs {
+            LeasedRuns::All => true,
+            LeasedRuns::Schedules => scheduled,
+        }
+    }
+}
+
+/// The runs of a function that must not overlap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeasedRuns {
+    All,
+    /// Only scheduled runs (the wave reporter's deliveries each write an object of
+    /// their own; only its scheduled fold must run alone).
+    Schedules,
 }
 
 /// What every function needs.
@@ -236,7 +267,7 @@ impl CommonConfig {
 }
 
 /// `PLAN_KEY`: where the wave plan is in the artifacts bucket.
-fn plan_key(env: &mut EnvReader<'_>) -> String {
+pub(crate) fn plan_key(env: &mut EnvReader<'_>) -> String {
     let key = env
         .optional_string("PLAN_KEY")
         .unwrap_or_else(|| DEFAULT_PLAN_KEY.to_owned());
@@ -250,7 +281,7 @@ fn plan_key(env: &mut EnvReader<'_>) -> String {
     key
 }
 
-fn artifacts_bucket(env: &mut EnvReader<'_>) -> String {
+pub(crate) fn artifacts_bucket(env: &mut EnvReader<'_>) -> String {
     env.required_string("ARTIFACTS_BUCKET", "the name of the artifacts S3 bucket")
 }
 
@@ -347,244 +378,8 @@ impl JobParameters {
     }
 }
 
-/// catalog-import: GetConnectors, then ImportServerCatalog when one is healthy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CatalogImportConfig {
-    pub common: CommonConfig,
-    /// Import the catalog in a dry run too (`DRY_RUN_IMPORTS_CATALOG`, default true):
-    /// the import discovers servers and changes no server, job or application, and
-    /// without it a dry run on a fresh account would have nothing to decide about.
-    pub import_in_dry_run: bool,
-}
-
-impl FunctionConfig for CatalogImportConfig {
-    fn common(&self) -> &CommonConfig {
-        &self.common
-    }
-
-    fn read(env: &mut EnvReader<'_>) -> Self {
-        Self {
-            common: CommonConfig::read(env),
-            import_in_dry_run: env.bool_or("DRY_RUN_IMPORTS_CATALOG", true),
-        }
-    }
-}
-
-/// job-creator: the wave policy and the parameters of the jobs it creates.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobCreatorConfig {
-    pub common: CommonConfig,
-    /// Where refused servers are remembered (`state/job-creator/`).
-    pub artifacts_bucket: String,
-    pub policy: WavePolicy,
-    pub job: JobParameters,
-    /// CreateReplicationJob calls in flight at once.
-    pub create_concurrency: u32,
-    /// The wave plan's key in the artifacts bucket: its servers are placed by it.
-    pub plan_key: String,
-}
-
-const SELECTOR_FORM: &str = "comma-separated vmName:GLOB, vmPath:GLOB or vmManagerName:GLOB";
-
-impl FunctionConfig for JobCreatorConfig {
-    fn common(&self) -> &CommonConfig {
-        &self.common
-    }
-
-    fn read(env: &mut EnvReader<'_>) -> Self {
-        let common = CommonConfig::read(env);
-        let artifacts_bucket = artifacts_bucket(env);
-        let policy = WavePolicy {
-            include: env.list::<Selector>("WAVE_INCLUDE", SELECTOR_FORM),
-            exclude: env.list::<Selector>("WAVE_EXCLUDE", SELECTOR_FORM),
-            recreate_terminated: env.bool_or("WAVE_RECREATE_TERMINATED", false),
-            max_active_jobs: env.int_or("MAX_ACTIVE_JOBS", 50, 1, 1_000) as usize,
-        };
-        Self {
-            common,
-            artifacts_bucket,
-            policy,
-            job: JobParameters::read(env),
-            create_concurrency: env.int_or("CREATE_CONCURRENCY", 4, 1, 50),
-            plan_key: plan_key(env),
-        }
-    }
-}
-
-/// job-watcher: where the failure snapshot lives and how failures are remediated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobWatcherConfig {
-    pub common: CommonConfig,
-    pub artifacts_bucket: String,
-    pub remediation: RemediationPolicy,
-    /// Used when a FAILED job is recreated.
-    pub job: JobParameters,
-    /// Days before SMS's 90 days of replication end that a server is warned about
-    /// (`REPLICATION_EXPIRY_WARNING_DAYS`, default 14; 0 turns the warning off).
-    pub expiry_warning_days: u32,
-}
-
-impl FunctionConfig for JobWatcherConfig {
-    fn common(&self) -> &CommonConfig {
-        &self.common
-    }
-
-    fn read(env: &mut EnvReader<'_>) -> Self {
-        Self {
-            common: CommonConfig::read(env),
-            artifacts_bucket: artifacts_bucket(env),
-            remediation: RemediationPolicy {
-                max_attempts_per_server: env.int_or("REMEDIATION_MAX_ATTEMPTS", 3, 0, 100),
-                daily_on_demand_limit: env.int_or("ON_DEMAND_DAILY_LIMIT", 2, 0, 100),
-                recreate_failed: env.bool_or("REMEDIATION_RECREATE_FAILED", false),
-            },
-            job: JobParameters::read(env),
-            expiry_warning_days: env.int_or("REPLICATION_EXPIRY_WARNING_DAYS", 14, 0, 89),
-        }
-    }
-}
-
-/// template-generator: the format of templates and where they are archived.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TemplateGeneratorConfig {
-    pub common: CommonConfig,
-    pub artifacts_bucket: String,
-    pub format: OutputFormat,
-}
-
-impl FunctionConfig for TemplateGeneratorConfig {
-    fn common(&self) -> &CommonConfig {
-        &self.common
-    }
-
-    fn read(env: &mut EnvReader<'_>) -> Self {
-        let common = CommonConfig::read(env);
-        let artifacts_bucket = artifacts_bucket(env);
-        let format = match env.optional_string("TEMPLATE_FORMAT") {
-            None => OutputFormat::Json,
-            Some(value) => match OutputFormat::from_wire(&value.to_ascii_uppercase()) {
-                OutputFormat::Unknown(_) => {
-                    env.reject(
-                        "TEMPLATE_FORMAT",
-                        &format!("`{value}` is not a format"),
-                        "JSON or YAML",
-                    );
-                    OutputFormat::Json
-                }
-                known => known,
-            },
-        };
-        Self {
-            common,
-            artifacts_bucket,
-            format,
-        }
-    }
-}
-
-/// app-launcher: opt-out tag, launch window, how many apps it inspects at once, and the
-/// bucket where apps already read are remembered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppLauncherConfig {
-    pub common: CommonConfig,
-    pub artifacts_bucket: String,
-    pub opt_out: OptOutTag,
-    pub launch_window: Option<LaunchWindow>,
-    /// GetApp / LaunchApp calls in flight at once.
-    pub app_concurrency: u32,
-    /// LaunchApp calls per app, the first included: a launch that fails or is refused
-    /// is tried again until this many were made.
-    pub launch_max_attempts: u32,
-}
-
-impl FunctionConfig for AppLauncherConfig {
-    fn common(&self) -> &CommonConfig {
-        &self.common
-    }
-
-    fn read(env: &mut EnvReader<'_>) -> Self {
-        Self {
-            common: CommonConfig::read(env),
-            artifacts_bucket: artifacts_bucket(env),
-            opt_out: env.parse_or(
-                "LAUNCH_OPT_OUT_TAG",
-                OptOutTag {
-                    key: "autopilot:launch".into(),
-                    value: "false".into(),
-                },
-                "KEY=VALUE, e.g. autopilot:launch=false",
-            ),
-            launch_window: env.optional(
-                "LAUNCH_WINDOW",
-                "DAYS HH:MM-HH:MM in UTC, e.g. mon-fri 22:00-06:00",
-            ),
-            app_concurrency: env.int_or("APP_CONCURRENCY", 4, 1, 50),
-            launch_max_attempts: env.int_or("LAUNCH_MAX_ATTEMPTS", 2, 1, 10),
-        }
-    }
-}
-
-/// Where the app-planner finds the plan and what it passes to SMS.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppPlannerConfig {
-    pub common: CommonConfig,
-    pub artifacts_bucket: String,
-    /// The plan's key in the artifacts bucket.
-    pub plan_key: String,
-    /// The service role SMS uses for the applications it creates (CreateApp
-    /// `roleName`); SMS's default role when unset.
-    pub app_role_name: Option<String>,
-    /// The role CloudFormation uses to launch them (PutAppLaunchConfiguration
-    /// `roleName`); SMS's default when unset.
-    pub launch_role_name: Option<String>,
-}
-
-/// The default key of the plan in the artifacts bucket.
-pub const DEFAULT_PLAN_KEY: &str = "plan/wave-plan.yaml";
-
-impl FunctionConfig for AppPlannerConfig {
-    fn common(&self) -> &CommonConfig {
-        &self.common
-    }
-
-    fn read(env: &mut EnvReader<'_>) -> Self {
-        Self {
-            common: CommonConfig::read(env),
-            artifacts_bucket: artifacts_bucket(env),
-            plan_key: plan_key(env),
-            app_role_name: env.optional_string("APP_ROLE_NAME"),
-            launch_role_name: env.optional_string("LAUNCH_ROLE_NAME"),
-        }
-    }
-}
-
-/// wave-reporter: where the trail and the reports are kept, and what the report shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WaveReporterConfig {
-    pub common: CommonConfig,
-    pub artifacts_bucket: String,
-    /// The wave's name at the top of the report (the stack's name, deployed).
-    pub wave_name: String,
-    /// How many of the latest decisions the report lists.
-    pub decisions_shown: u32,
-}
-
-impl FunctionConfig for WaveReporterConfig {
-    fn common(&self) -> &CommonConfig {
-        &self.common
-    }
-
-    fn read(env: &mut EnvReader<'_>) -> Self {
-        Self {
-            common: CommonConfig::read(env),
-            artifacts_bucket: artifacts_bucket(env),
-            wave_name: env
-                .optional_string("WAVE_NAME")
-                .unwrap_or_else(|| "sms-autopilot".to_owned()),
-            decisions_shown: env.int_or("REPORT_DECISIONS_SHOWN", 500, 1, 10_000),
-        }
-    }
-}
+mod functions;
+pub use functions::*;
 
 #[cfg(test)]
 mod tests;

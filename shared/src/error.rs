@@ -261,6 +261,15 @@ pub enum AutopilotError {
         what: &'static str,
         reason: String,
     },
+    /// The function ran in a process of its own and Lambda reported its invocation
+    /// failed (the local harness runs the real binaries): the error type and message
+    /// as reported, e.g. `Runtime.ExitError` for a process killed mid-invocation.
+    #[error("{error_type}: {message}")]
+    Reported { error_type: String, message: String },
+    /// Other runs wrote the function's lease at every look (see `lease`); worth
+    /// retrying once they have settled.
+    #[error("s3://{bucket}/{key} changed hands at every look; the lease was not taken")]
+    LeaseContended { bucket: String, key: String },
     /// Some items of a batch failed; the others were done.
     #[error("{failed} of {total} {items} failed; first: {first_error}")]
     Partial {
@@ -297,8 +306,12 @@ impl AutopilotError {
     pub fn retryability(&self) -> Retryability {
         match self {
             Self::Aws(error) => error.retryability(),
-            Self::Publish { .. } => Retryability::Retryable,
+            Self::Publish { .. } | Self::LeaseContended { .. } => Retryability::Retryable,
             Self::Partial { retryability, .. } => *retryability,
+            Self::Reported { error_type, .. } if error_type.starts_with("Permanent") => {
+                Retryability::Permanent
+            }
+            Self::Reported { .. } => Retryability::Retryable,
             Self::Config(_) | Self::InvalidEvent(_) | Self::CorruptState { .. } => {
                 Retryability::Permanent
             }
@@ -312,6 +325,8 @@ impl AutopilotError {
             Self::InvalidEvent(_) => "InvalidEvent",
             Self::Publish { .. } => "Publish",
             Self::CorruptState { .. } => "CorruptState",
+            Self::LeaseContended { .. } => "LeaseContended",
+            Self::Reported { .. } => "Reported",
             Self::Partial { .. } => "PartialFailure",
         }
     }

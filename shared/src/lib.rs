@@ -43,6 +43,7 @@ pub mod events;
 pub mod expiry;
 pub mod failures;
 pub mod launches;
+pub mod lease;
 pub mod metrics;
 pub mod model;
 pub mod outbox;

@@ -15,15 +15,43 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::clients::Clients;
-use crate::config::FunctionConfig;
+use crate::config::{FunctionConfig, LeasePolicy};
 use crate::error::AutopilotError;
+use crate::lease::{HandBack, Lease, LeaseRecord, LeaseStore, Taking};
 use crate::publisher::EventPublisher;
+use crate::trigger::{is_scheduled, run_name, scheduled_event};
 
 /// The time source: the wall clock when deployed, the simulated clock locally.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
+/// The wall clock, unless the invocation runs at a simulated time (see
+/// [`ACCEPT_SIMULATED_CLOCK`]).
 pub fn system_clock() -> Clock {
-    Arc::new(Utc::now)
+    Arc::new(|| {
+        SIMULATED_NOW
+            .try_with(|now| *now)
+            .unwrap_or_else(|_| Utc::now())
+    })
+}
+
+/// Set to `true`, lets an invocation's client context name the time it runs at
+/// (`custom.simulatedNow`, RFC 3339). Only the local harness that runs the real
+/// binaries on the emulator's simulated clock sets it; the template never does, so a
+/// deployed function always reads the wall clock.
+pub const ACCEPT_SIMULATED_CLOCK: &str = "AUTOPILOT_ACCEPT_SIMULATED_CLOCK";
+/// The client context's custom field holding the simulated time.
+pub const SIMULATED_NOW_FIELD: &str = "simulatedNow";
+
+/// The simulated time an invocation's client context names, if any.
+fn simulated_now(context: &lambda_runtime::Context) -> Option<DateTime<Utc>> {
+    let named = context
+        .client_context
+        .as_ref()?
+        .custom
+        .get(SIMULATED_NOW_FIELD)?;
+    DateTime::parse_from_rfc3339(named)
+        .ok()
+        .map(|time| time.with_timezone(&Utc))
 }
 
 /// Everything a handler needs, built once per cold start.
@@ -63,6 +91,8 @@ impl<C: FunctionConfig, W: Default> Context<C, W> {
 tokio::task_local! {
     /// When Lambda stops the invocation running in this task.
     static DEADLINE: Instant;
+    /// The simulated time the invocation running in this task runs at.
+    static SIMULATED_NOW: DateTime<Utc>;
 }
 
 /// Runs `work` as an invocation that is stopped at `deadline`, as Lambda does at the
@@ -112,14 +142,30 @@ where
     let clients = Clients::from_env(config.common().max_attempts).await;
     let context = Arc::new(Context::<C, W>::new(config, clients, system_clock()));
     let handler = Arc::new(handler);
+    let accepts_simulated = std::env::var(ACCEPT_SIMULATED_CLOCK).is_ok_and(|v| v == "true");
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let context = Arc::clone(&context);
         let handler = Arc::clone(&handler);
         let deadline = deadline_from_epoch_ms(event.context.deadline);
-        async move {
+        let simulated = accepts_simulated
+            .then(|| simulated_now(&event.context))
+            .flatten();
+        let invocation = async move {
             // Boxed: a handler's future nests the SDK's deep request futures, and inline
             // in the runtime's own it would count against rustc's type layout depth limit.
-            let invocation = Box::pin(handler(event.payload, context));
+            let lease = context.config.lease();
+            let work = |payload| {
+                let context = Arc::clone(&context);
+                let running = handler(payload, context);
+                async move { Ok(serde_json::to_value(running.await?).unwrap_or(Value::Null)) }
+            };
+            let invocation = Box::pin(run_alone_if_asked(
+                lease,
+                &context.s3,
+                &context.clock,
+                event.payload,
+                work,
+            ));
             // The SMS calls counted from here on are this invocation's.
             crate::sms_calls::take();
             match with_deadline(deadline, invocation).await {
@@ -138,9 +184,141 @@ where
                     Err(Diagnostic::from(error))
                 }
             }
+        };
+        async move {
+            match simulated {
+                Some(now) => SIMULATED_NOW.scope(now, invocation).await,
+                None => invocation.await,
+            }
         }
     }))
     .await
+}
+
+/// How many times a run passes again for runs that found its lease held.
+const MAX_RERUNS: u32 = 2;
+/// A run does not pass again with less time than this before its deadline.
+const RERUN_HEADROOM: Duration = Duration::from_secs(60);
+
+/// Runs one invocation of `work`: alone under the function's lease when `policy` asks
+/// for it (see [`crate::lease`]), then once more if a run that found the lease held
+/// asked meanwhile. A run that finds the lease held asks, and ends without acting:
+/// its summary says who held the lease and until when.
+pub async fn run_alone_if_asked<W, F>(
+    policy: Option<LeasePolicy<'_>>,
+    s3: &aws_sdk_s3::Client,
+    clock: &Clock,
+    payload: Value,
+    work: W,
+) -> Result<Value, AutopilotError>
+where
+    W: Fn(Value) -> F,
+    F: Future<Output = Result<Value, AutopilotError>>,
+{
+    let Some(policy) = policy.filter(|policy| policy.covers(is_scheduled(&payload))) else {
+        return work(payload).await;
+    };
+    let store = LeaseStore::new(s3, policy.bucket, policy.function);
+    let holder = run_name(&payload);
+    let lease = match acquire(&store, &holder, clock).await? {
+        Ok(lease) => lease,
+        Err(held) => {
+            tracing::info!(run = %holder, held_by = %held.holder, until = %held.expires_at,
+                "the lease is held: asked its holder to pass once more");
+            return Ok(serde_json::json!({
+                "leaseHeldBy": held.holder,
+                "leaseHeldUntil": held.expires_at,
+                "rerunRequested": held.holder != holder,
+            }));
+        }
+    };
+    let outcome = work(payload).await;
+    let (outcome, reruns) = pass_again_while_asked(&store, lease, outcome, clock, &work).await;
+    let mut summary = outcome?;
+    if let (Some(fields), true) = (summary.as_object_mut(), reruns > 0) {
+        fields.insert("reruns".into(), reruns.into());
+    }
+    Ok(summary)
+}
+
+/// A lease's term from now: to the invocation's deadline and a margin.
+fn lease_term() -> chrono::TimeDelta {
+    remaining()
+        .and_then(|left| chrono::TimeDelta::from_std(left).ok())
+        .map_or(crate::lease::UNKNOWN_DEADLINE_TERM, |left| {
+            left + crate::lease::MARGIN
+        })
+}
+
+/// Takes the lease; when another run holds it, asks that run to pass once more, unless
+/// it runs for the very same event. The lease, or the taking that holds it and acts
+/// for this run.
+async fn acquire(
+    store: &LeaseStore<'_>,
+    holder: &str,
+    clock: &Clock,
+) -> Result<Result<Lease, LeaseRecord>, AutopilotError> {
+    // Each look takes the lease, has its holder asked, or finds that it changed hands
+    // meanwhile; eight in a row means the function is busier than any schedule makes
+    // it, and Lambda's retry comes back when it has settled.
+    for _ in 0..8 {
+        match store.take(holder, clock(), lease_term()).await? {
+            Taking::Taken(lease) => return Ok(Ok(lease)),
+            // A second delivery of the event the holder runs for: its pass is this one's.
+            Taking::Held(held) if held.record.holder == holder => return Ok(Err(held.record)),
+            Taking::Held(held) => {
+                if store.ask_rerun(&held, holder).await? {
+                    return Ok(Err(held.record));
+                }
+            }
+            Taking::Contended => {}
+        }
+    }
+    Err(store.contended())
+}
+
+/// Hands the lease back; while a run that found it held asked for a rerun (and time and
+/// the rerun budget allow), takes it again and passes once more as a scheduled run
+/// would. The outcome (the last failure, if a pass failed) and the passes made again.
+async fn pass_again_while_asked<W, F>(
+    store: &LeaseStore<'_>,
+    mut lease: Lease,
+    mut outcome: Result<Value, AutopilotError>,
+    clock: &Clock,
+    work: &W,
+) -> (Result<Value, AutopilotError>, u32)
+where
+    W: Fn(Value) -> F,
+    F: Future<Output = Result<Value, AutopilotError>>,
+{
+    let mut reruns = 0;
+    loop {
+        let time_left = remaining().is_none_or(|left| left > RERUN_HEADROOM);
+        let willing = outcome.is_ok() && reruns < MAX_RERUNS && time_left;
+        let again = willing.then(|| (clock(), lease_term()));
+        match store.hand_back(&lease, again).await {
+            Ok(HandBack::Released) => return (outcome, reruns),
+            Ok(HandBack::TakenOver) => {
+                tracing::warn!(holder = %lease.record.holder, key = store.key(),
+                    "the lease had been taken over before it was handed back");
+                return (outcome, reruns);
+            }
+            Ok(HandBack::TakenAgain { by, lease: next }) => {
+                tracing::info!(asked_by = %by, "passing once more, as a run that found the lease held asked");
+                let id = format!("rerun-{}", next.record.token);
+                lease = next;
+                reruns += 1;
+                if let Err(error) = work(scheduled_event(&id, clock(), None)).await {
+                    outcome = Err(error);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, until = %lease.record.expires_at,
+                    "the lease could not be handed back; it ends at its term");
+                return (outcome, reruns);
+            }
+        }
+    }
 }
 
 /// Posts an init error to the Lambda Runtime API (`/runtime/init/error`), which

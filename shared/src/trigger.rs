@@ -43,6 +43,36 @@ pub struct ObjectKey {
 /// through it and is refused before its ids reach SMS or S3.
 pub const MAX_EVENT_BYTES: usize = 256 * 1024;
 
+/// A scheduled event as EventBridge delivers one (`resources` names the rule; a run the
+/// function starts itself names none).
+pub fn scheduled_event(id: &str, time: DateTime<Utc>, rule_arn: Option<&str>) -> Value {
+    serde_json::json!({
+        "version": "0",
+        "id": id,
+        "detail-type": SCHEDULE_DETAIL_TYPE,
+        "source": SCHEDULE_SOURCE,
+        "time": time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "resources": rule_arn.into_iter().collect::<Vec<_>>(),
+        "detail": {}
+    })
+}
+
+/// Whether a Lambda payload is a scheduled event.
+pub fn is_scheduled(payload: &Value) -> bool {
+    payload["source"] == SCHEDULE_SOURCE && payload["detail-type"] == SCHEDULE_DETAIL_TYPE
+}
+
+/// The run a payload starts, in words for the logs: `source detail-type id`.
+pub fn run_name(payload: &Value) -> String {
+    let field = |name: &str| clip(payload[name].as_str().unwrap_or("?"));
+    format!(
+        "{} {} {}",
+        field("source"),
+        field("detail-type"),
+        field("id")
+    )
+}
+
 /// A parsed EventBridge envelope whose detail is not yet interpreted.
 #[derive(Debug, Clone)]
 pub struct Incoming {

@@ -41,6 +41,7 @@ pub async fn convergence(template: &Path) -> Measured<Vec<Convergence>> {
         chaos: None,
         environment: Vec::new(),
         plans: Vec::new(),
+        processes: None,
     })
     .await?;
     let report = wave.play(|_| {}).await?;

@@ -3,6 +3,8 @@
 //! developer's laptop can never reach a real AWS account. The clients themselves come
 //! from `autopilot_core::Clients::for_endpoints`, next to the functions' own.
 
+use std::time::Duration;
+
 use autopilot_core::clients::Endpoints;
 use autopilot_core::Clients;
 use aws_config::retry::RetryConfig;
@@ -52,10 +54,22 @@ pub fn sdk_config(credentials: StaticCredentials<'_>, max_attempts: Option<u32>)
     builder.build()
 }
 
-/// The functions' clients on the local endpoints with the local runner's credentials.
+/// The first retry's backoff of the local wave's clients (the SDK's is 1 s). The
+/// simulated clock stands still while a client backs off, so the wait changes nothing
+/// the wave decides and only costs wall time; the attempts stay the SDK's.
+pub const LOCAL_INITIAL_BACKOFF: Duration = Duration::from_millis(20);
+
+/// The functions' clients on the local endpoints with the local runner's credentials;
+/// `max_attempts` as the SDK's default when `None`, with a short backoff.
 pub fn local_clients(endpoints: &Endpoints, max_attempts: Option<u32>) -> Clients {
-    Clients::for_endpoints(
-        &sdk_config(StaticCredentials::LOCAL, max_attempts),
-        endpoints,
-    )
+    let standard = RetryConfig::standard();
+    let attempts = max_attempts.unwrap_or(standard.max_attempts());
+    let retries = standard
+        .with_max_attempts(attempts)
+        .with_initial_backoff(LOCAL_INITIAL_BACKOFF);
+    let sdk = sdk_config(StaticCredentials::LOCAL, None)
+        .into_builder()
+        .retry_config(retries)
+        .build();
+    Clients::for_endpoints(&sdk, endpoints)
 }

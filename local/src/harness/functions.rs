@@ -6,13 +6,15 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use autopilot_core::config::{
     AppLauncherConfig, AppPlannerConfig, CatalogImportConfig, ConfigErrors, FunctionConfig,
     JobCreatorConfig, JobWatcherConfig, TemplateGeneratorConfig, WaveReporterConfig,
 };
-use autopilot_core::runtime::{Clock, Context};
+use autopilot_core::runtime::{run_alone_if_asked, Clock, Context};
+use autopilot_core::trigger::is_scheduled;
 use autopilot_core::{AutopilotError, Clients};
 use serde::Serialize;
 use serde_json::Value;
@@ -90,23 +92,79 @@ pub type Invocation = Pin<Box<dyn Future<Output = Result<Value, AutopilotError>>
 /// A handler bound to its context, ready to take payloads.
 pub type Invoker = Arc<dyn Fn(Value) -> Invocation + Send + Sync>;
 
-/// Binds `handler` to `context`, built once as `runtime::run` does at cold start.
-fn bind<X, H, F, S>(handler: H, context: X) -> Invoker
+/// Binds `handler` to `context`, built once as `runtime::run` does at cold start; each
+/// invocation runs as `runtime::run` runs it, under the function's lease when it takes
+/// one (unless `binding` leaves leases out), and its overlaps count the leased runs that
+/// started while another was running.
+fn bind<C, W, H, F, S>(handler: H, context: Context<C, W>, binding: &Binding) -> Invoker
 where
-    X: Send + Sync + 'static,
-    H: Fn(Value, Arc<X>) -> F + Send + Sync + 'static,
+    C: FunctionConfig + Send + Sync + 'static,
+    W: Send + Sync + 'static,
+    H: Fn(Value, Arc<Context<C, W>>) -> F + Send + Sync + 'static,
     F: Future<Output = Result<S, AutopilotError>> + Send + 'static,
     S: Serialize,
 {
     let context = Arc::new(context);
+    let handler = Arc::new(handler);
+    let (overlaps, leases) = (Arc::clone(&binding.overlaps), binding.leases);
     Arc::new(move |payload| {
-        let running = handler(payload, Arc::clone(&context));
+        let (context, handler, overlaps) = (
+            Arc::clone(&context),
+            Arc::clone(&handler),
+            Arc::clone(&overlaps),
+        );
         Box::pin(async move {
-            let summary = running.await?;
-            // Summaries are plain data: serialising them cannot fail.
-            Ok(serde_json::to_value(summary).unwrap_or(Value::Null))
+            let lease = context.config.lease().filter(|_| leases);
+            let leased = lease.is_some_and(|policy| policy.covers(is_scheduled(&payload)));
+            let work = |payload| {
+                let running = handler(payload, Arc::clone(&context));
+                let overlaps = Arc::clone(&overlaps);
+                async move {
+                    let _running = leased.then(|| overlaps.enter());
+                    // Summaries are plain data: serialising them cannot fail.
+                    Ok(serde_json::to_value(running.await?).unwrap_or(Value::Null))
+                }
+            };
+            run_alone_if_asked(lease, &context.s3, &context.clock, payload, work).await
         })
     })
+}
+
+/// How a function's handler is bound.
+struct Binding {
+    overlaps: Arc<Overlaps>,
+    /// Whether its runs take the function's lease, as deployed.
+    leases: bool,
+}
+
+/// Leased runs of one function at once: a second one means the lease failed.
+#[derive(Default)]
+pub struct Overlaps {
+    running: AtomicUsize,
+    seen: AtomicU64,
+}
+
+impl Overlaps {
+    /// Counts a leased run in until the guard is dropped (cut-off runs included).
+    fn enter(self: &Arc<Self>) -> OverlapGuard {
+        if self.running.fetch_add(1, Ordering::SeqCst) > 0 {
+            self.seen.fetch_add(1, Ordering::SeqCst);
+        }
+        OverlapGuard(Arc::clone(self))
+    }
+
+    /// Leased runs that started while another leased run of the function was running.
+    pub fn seen(&self) -> u64 {
+        self.seen.load(Ordering::SeqCst)
+    }
+}
+
+struct OverlapGuard(Arc<Overlaps>);
+
+impl Drop for OverlapGuard {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The registry: which handler serves which binary, and which configuration it reads.
@@ -115,6 +173,7 @@ fn bind_handler(
     overrides: &[(&str, &str)],
     clients: &Clients,
     clock: &Clock,
+    binding: &Binding,
 ) -> Result<Invoker, FunctionsError> {
     fn context<C: FunctionConfig, W: Default>(
         function: &FunctionWiring,
@@ -132,30 +191,37 @@ fn bind_handler(
         "app-planner" => bind(
             app_planner::handle,
             context::<AppPlannerConfig, _>(function, overrides, clients, clock)?,
+            binding,
         ),
         "catalog-import" => bind(
             catalog_import::handle,
             context::<CatalogImportConfig, ()>(function, overrides, clients, clock)?,
+            binding,
         ),
         "job-creator" => bind(
             job_creator::handle,
             context::<JobCreatorConfig, _>(function, overrides, clients, clock)?,
+            binding,
         ),
         "job-watcher" => bind(
             job_watcher::handle,
             context::<JobWatcherConfig, _>(function, overrides, clients, clock)?,
+            binding,
         ),
         "template-generator" => bind(
             template_generator::handle,
             context::<TemplateGeneratorConfig, _>(function, overrides, clients, clock)?,
+            binding,
         ),
         "app-launcher" => bind(
             app_launcher::handle,
             context::<AppLauncherConfig, _>(function, overrides, clients, clock)?,
+            binding,
         ),
         "wave-reporter" => bind(
             wave_reporter::handle,
             context::<WaveReporterConfig, _>(function, overrides, clients, clock)?,
+            binding,
         ),
         other => return Err(FunctionsError::Unknown(other.to_owned())),
     })
@@ -165,6 +231,7 @@ fn bind_handler(
 pub struct Functions {
     /// In the template's order, so an index names the same function as in [`Wiring`].
     invokers: Vec<(String, Invoker)>,
+    overlaps: Vec<Arc<Overlaps>>,
 }
 
 impl Functions {
@@ -175,17 +242,62 @@ impl Functions {
         clients: &Clients,
         clock: &Clock,
     ) -> Result<Self, FunctionsError> {
+        Self::bound(wiring, overrides, clients, clock, true)
+    }
+
+    /// As [`Functions::new`], but no run takes its function's lease: for tests of what
+    /// SMS and the handlers themselves do when two runs meet anyway.
+    pub fn without_leases(
+        wiring: &Wiring,
+        overrides: &[(&str, &str)],
+        clients: &Clients,
+        clock: &Clock,
+    ) -> Result<Self, FunctionsError> {
+        Self::bound(wiring, overrides, clients, clock, false)
+    }
+
+    fn bound(
+        wiring: &Wiring,
+        overrides: &[(&str, &str)],
+        clients: &Clients,
+        clock: &Clock,
+        leases: bool,
+    ) -> Result<Self, FunctionsError> {
+        let overlaps: Vec<Arc<Overlaps>> =
+            wiring.functions.iter().map(|_| Arc::default()).collect();
         let invokers = wiring
             .functions
             .iter()
-            .map(|f| {
+            .zip(&overlaps)
+            .map(|(f, overlaps)| {
+                let binding = Binding {
+                    overlaps: Arc::clone(overlaps),
+                    leases,
+                };
                 Ok((
                     f.binary.clone(),
-                    bind_handler(f, overrides, clients, clock)?,
+                    bind_handler(f, overrides, clients, clock, &binding)?,
                 ))
             })
             .collect::<Result<_, FunctionsError>>()?;
-        Ok(Self { invokers })
+        Ok(Self { invokers, overlaps })
+    }
+
+    /// Functions whose invocations `invokers` run (e.g. the real binaries as processes),
+    /// in the template's order; their leased runs are not watched for overlaps.
+    pub fn from_invokers(invokers: Vec<(String, Invoker)>) -> Self {
+        let overlaps = invokers.iter().map(|_| Arc::default()).collect();
+        Self { invokers, overlaps }
+    }
+
+    /// For each function whose leased runs ever overlapped, how many times.
+    pub fn lease_overlaps(&self) -> Vec<(String, u64)> {
+        self.invokers
+            .iter()
+            .zip(&self.overlaps)
+            .map(|((name, _), overlaps)| (name.clone(), overlaps.seen()))
+            .filter(|(_, seen)| *seen > 0)
+            .collect()
     }
 
     /// The handler of the template's function number `index`.

@@ -17,6 +17,7 @@ pub mod clients;
 pub mod functions;
 pub mod invariants;
 pub mod payloads;
+pub mod processes;
 pub mod runtime_api;
 pub mod wiring;
 

@@ -5,9 +5,7 @@
 use std::collections::BTreeMap;
 
 use autopilot_core::events::EVENT_SOURCE;
-use autopilot_core::trigger::{
-    S3_OBJECT_CREATED, S3_SOURCE, SCHEDULE_DETAIL_TYPE, SCHEDULE_SOURCE,
-};
+use autopilot_core::trigger::{S3_OBJECT_CREATED, S3_SOURCE};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
@@ -46,17 +44,12 @@ pub fn s3_object_created(now: DateTime<Utc>, bucket: &str, key: &str, size: usiz
 
 /// The scheduled event the EventBridge rule named `rule` delivers.
 pub fn rule_event(now: DateTime<Utc>, rule: &str) -> Value {
-    json!({
-        "version": "0",
-        "id": format!("schedule-{rule}-{}", now.timestamp()),
-        "detail-type": SCHEDULE_DETAIL_TYPE,
-        "source": SCHEDULE_SOURCE,
-        "account": LOCAL_ACCOUNT,
-        "time": stamp(now),
-        "region": LOCAL_REGION,
-        "resources": [format!("arn:aws:events:{LOCAL_REGION}:{LOCAL_ACCOUNT}:rule/{rule}")],
-        "detail": {}
-    })
+    let id = format!("schedule-{rule}-{}", now.timestamp());
+    let arn = format!("arn:aws:events:{LOCAL_REGION}:{LOCAL_ACCOUNT}:rule/{rule}");
+    let mut event = autopilot_core::trigger::scheduled_event(&id, now, Some(&arn));
+    event["account"] = json!(LOCAL_ACCOUNT);
+    event["region"] = json!(LOCAL_REGION);
+    event
 }
 
 /// A project event (source `sms-autopilot`) as the bus would deliver it.
@@ -132,7 +125,10 @@ mod tests {
         let mut schedules = Schedules::default();
         let first = schedules.due(&wiring, start);
         assert_eq!(first.len(), 1);
-        assert_eq!(first[0].1["detail-type"], SCHEDULE_DETAIL_TYPE);
+        assert_eq!(
+            first[0].1["detail-type"],
+            autopilot_core::trigger::SCHEDULE_DETAIL_TYPE
+        );
         assert_eq!(
             first[0].1["resources"][0],
             "arn:aws:events:us-east-1:123456789012:rule/JobWatcherFunction-Sweep"

@@ -18,8 +18,11 @@ use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use autopilot_core::clients::Endpoints;
+use autopilot_core::runtime::SIMULATED_NOW_FIELD;
+use chrono::{DateTime, Utc};
 
 use super::clients::StaticCredentials;
+use super::payloads::stamp;
 use super::wiring::LOCAL_REGION;
 use crate::http::LoopbackServer;
 
@@ -114,9 +117,17 @@ pub enum Report {
     },
 }
 
+/// An invocation waiting for the function's next poll.
+struct Queued {
+    request_id: String,
+    event: Value,
+    /// The `lambda-runtime-client-context` header, if any.
+    client_context: Option<String>,
+}
+
 #[derive(Default)]
 struct ApiState {
-    queued: VecDeque<(String, Value)>,
+    queued: VecDeque<Queued>,
     next_calls: Vec<Instant>,
     reports: Vec<(Instant, Report)>,
     unexpected: Vec<String>,
@@ -125,6 +136,8 @@ struct ApiState {
 
 struct ApiShared {
     state: Mutex<ApiState>,
+    /// The time each invocation is given before its deadline.
+    limit: Duration,
     /// An invocation was queued.
     queued: Notify,
     /// A poll or a report arrived.
@@ -148,11 +161,18 @@ pub struct RuntimeApi {
 }
 
 impl RuntimeApi {
-    /// Binds a free loopback port and serves until dropped.
+    /// Binds a free loopback port and serves until dropped; each invocation is given
+    /// [`INVOCATION_LIMIT`].
     pub async fn start() -> std::io::Result<Self> {
+        Self::start_with_limit(INVOCATION_LIMIT).await
+    }
+
+    /// As [`RuntimeApi::start`], each invocation given `limit` before its deadline.
+    pub async fn start_with_limit(limit: Duration) -> std::io::Result<Self> {
         let listener = crate::http::bind(0).await?;
         let shared = Arc::new(ApiShared {
             state: Mutex::new(ApiState::default()),
+            limit,
             queued: Notify::new(),
             changed: Notify::new(),
         });
@@ -175,6 +195,17 @@ impl RuntimeApi {
 
     /// Queues one invocation; returns its request id.
     pub fn invoke(&self, event: Value) -> String {
+        self.queue(event, None)
+    }
+
+    /// Queues one invocation that runs at the simulated time `now` (the function must
+    /// accept it: `AUTOPILOT_ACCEPT_SIMULATED_CLOCK=true`); returns its request id.
+    pub fn invoke_at(&self, event: Value, now: DateTime<Utc>) -> String {
+        let context = json!({ "custom": { SIMULATED_NOW_FIELD: stamp(now) } });
+        self.queue(event, Some(context.to_string()))
+    }
+
+    fn queue(&self, event: Value, client_context: Option<String>) -> String {
         let mut state = self.shared.lock();
         state.issued += 1;
         let request_id = format!(
@@ -182,7 +213,11 @@ impl RuntimeApi {
             std::process::id(),
             state.issued
         );
-        state.queued.push_back((request_id.clone(), event));
+        state.queued.push_back(Queued {
+            request_id: request_id.clone(),
+            event,
+            client_context,
+        });
         drop(state);
         self.shared.queued.notify_waiters();
         request_id
@@ -260,7 +295,7 @@ async fn answer(shared: &ApiShared, request: Request<Incoming>) -> Response<Full
 /// `GET invocation/next`: waits for a queued invocation and hands it out with the
 /// headers `lambda_runtime` reads.
 async fn next_invocation(shared: &ApiShared) -> Response<Full<Bytes>> {
-    let (request_id, event) = loop {
+    let invocation = loop {
         let queued = shared.queued.notified();
         if let Some(invocation) = shared.lock().queued.pop_front() {
             break invocation;
@@ -271,9 +306,15 @@ async fn next_invocation(shared: &ApiShared) -> Response<Full<Bytes>> {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_millis()
-        + INVOCATION_LIMIT.as_millis();
-    let mut response = json_reply(StatusCode::OK, event);
+        + shared.limit.as_millis();
+    let mut response = json_reply(StatusCode::OK, invocation.event);
     let headers = response.headers_mut();
+    let request_id = invocation.request_id;
+    if let Some(context) = invocation.client_context {
+        if let Ok(value) = hyper::header::HeaderValue::from_str(&context) {
+            headers.insert("lambda-runtime-client-context", value);
+        }
+    }
     for (name, value) in [
         ("lambda-runtime-aws-request-id", request_id),
         ("lambda-runtime-deadline-ms", deadline.to_string()),

@@ -6,7 +6,8 @@
 //! Supported, because the template uses them: `Schedule`/`ScheduleV2` events with
 //! `rate(...)` expressions, `EventBridgeRule` events with literal-value patterns, and the
 //! intrinsics `!Ref` (parameters, the event bus, the artifacts bucket, pseudo parameters)
-//! and `!Sub` in environment values. Anything else is an error naming the place.
+//! and `!Sub` in environment values, and `!If` on the template's conditions (`!Equals`,
+//! `!Not`) where a property may be left out with `!Ref AWS::NoValue`. Anything else is an error naming the place.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -167,18 +168,16 @@ fn function(id: &str, resource: &Yaml, resolver: &Resolver) -> Result<FunctionWi
         }
     }
     let (schedules, rules) = function_events(id, &properties["Events"], resolver)?;
-    let reserved_concurrency = match &properties["ReservedConcurrentExecutions"] {
-        Yaml::Null => None,
-        value => Some(
-            resolver
-                .resolve(value, &place("ReservedConcurrentExecutions"))?
-                .parse()
-                .map_err(|e| WiringError::Unsupported {
-                    place: place("ReservedConcurrentExecutions"),
-                    problem: format!("not a count: {e}"),
-                })?,
-        ),
-    };
+    let reserved = place("ReservedConcurrentExecutions");
+    let reserved_concurrency = resolver
+        .resolve_optional(&properties["ReservedConcurrentExecutions"], &reserved)?
+        .map(|count| {
+            count.parse().map_err(|e| WiringError::Unsupported {
+                place: reserved.clone(),
+                problem: format!("not a count: {e}"),
+            })
+        })
+        .transpose()?;
     Ok(FunctionWiring {
         logical_id: id.to_owned(),
         binary,
@@ -254,6 +253,8 @@ pub fn parse_rate(expression: &str) -> Option<Duration> {
 /// Resolves the intrinsics the template's values use, with the parameters' defaults.
 struct Resolver {
     parameters: BTreeMap<String, String>,
+    /// The template's `Conditions`, evaluated when an `!If` names one.
+    conditions: Yaml,
     bus_id: String,
     bus_name: String,
     bucket_id: String,
@@ -287,6 +288,7 @@ impl Resolver {
         let bucket_id = of_type("AWS::S3::Bucket").unwrap_or_default();
         let mut resolver = Self {
             parameters,
+            conditions: template["Conditions"].clone(),
             bus_id: bus_id.clone(),
             bus_name: format!("{LOCAL_STACK_NAME}-events"),
             bucket_id,
@@ -327,6 +329,59 @@ impl Resolver {
                 }
             }
             other => Err(unsupported(format!("unsupported value {other:?}"))),
+        }
+    }
+
+    /// A value `!If [Condition, value, other]` may choose and `!Ref AWS::NoValue` may
+    /// leave out: `None` when it is left out.
+    fn resolve_optional(&self, value: &Yaml, place: &str) -> Result<Option<String>, WiringError> {
+        let Yaml::Tagged(tagged) = value else {
+            return match value {
+                Yaml::Null => Ok(None),
+                plain => self.resolve(plain, place).map(Some),
+            };
+        };
+        match (tag_of(tagged).as_str(), &tagged.value) {
+            ("Ref", Yaml::String(name)) if name == "AWS::NoValue" => Ok(None),
+            ("If", Yaml::Sequence(choice)) if choice.len() == 3 => {
+                let condition = choice[0].as_str().unwrap_or_default();
+                let chosen = if self.condition(condition, place)? {
+                    &choice[1]
+                } else {
+                    &choice[2]
+                };
+                self.resolve_optional(chosen, place)
+            }
+            _ => self.resolve(value, place).map(Some),
+        }
+    }
+
+    /// Whether the template's condition `name` holds with the parameters' defaults.
+    fn condition(&self, name: &str, place: &str) -> Result<bool, WiringError> {
+        self.holds(
+            &self.conditions[name],
+            &format!("{place} (condition {name})"),
+        )
+    }
+
+    /// Evaluates `!Equals [a, b]`, `!Not [c]` and `!Condition name`.
+    fn holds(&self, expression: &Yaml, place: &str) -> Result<bool, WiringError> {
+        let unsupported = || WiringError::Unsupported {
+            place: place.to_owned(),
+            problem: format!("condition {expression:?} is not evaluated locally"),
+        };
+        let Yaml::Tagged(tagged) = expression else {
+            return Err(unsupported());
+        };
+        match (tag_of(tagged).as_str(), &tagged.value) {
+            ("Equals", Yaml::Sequence(sides)) if sides.len() == 2 => {
+                Ok(self.resolve(&sides[0], place)? == self.resolve(&sides[1], place)?)
+            }
+            ("Not", Yaml::Sequence(negated)) if negated.len() == 1 => {
+                Ok(!self.holds(&negated[0], place)?)
+            }
+            ("Condition", Yaml::String(name)) => self.condition(name, place),
+            _ => Err(unsupported()),
         }
     }
 
@@ -381,6 +436,11 @@ impl Resolver {
         out.push_str(rest);
         Some(out)
     }
+}
+
+/// An intrinsic's name without its `!`.
+fn tag_of(tagged: &serde_yaml_ng::value::TaggedValue) -> String {
+    tagged.tag.to_string().trim_start_matches('!').to_owned()
 }
 
 /// EventBridge pattern matching for the literal-value subset: every key of the pattern

@@ -118,6 +118,7 @@ impl Emulator {
             faults: Mutex::new(FaultState::new(faults, seed)),
             counters: Mutex::new(BTreeMap::new()),
             realtime: Mutex::new(realtime),
+            on_answer: Mutex::new(None),
         });
         let port = options.sms_port;
         let listener = crate::http::bind(port)
@@ -161,7 +162,13 @@ struct Shared {
     faults: Mutex<FaultState>,
     counters: Mutex<BTreeMap<String, u64>>,
     realtime: Mutex<Option<RealTime>>,
+    on_answer: Mutex<Option<AnswerHook>>,
 }
+
+/// Called with an operation's name once the emulator has applied a call, before the
+/// caller hears the answer: the hard-kill harness kills the calling process there, so
+/// that an action is done and the function never learns it.
+pub type AnswerHook = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// A poisoned lock only means another thread panicked mid-update; the data is still the best we have.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -169,6 +176,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// Runs the answer hook, if one is set, for an applied call of `operation`.
+    fn answered(&self, operation: &str) {
+        let hook = lock(&self.on_answer).clone();
+        if let Some(hook) = hook {
+            hook(operation);
+        }
+    }
+
     /// In real-time mode, brings the simulated clock up to wall time.
     fn sync(&self) {
         let target = {
@@ -349,6 +364,11 @@ impl EmulatorHandle {
     /// Current fault settings.
     pub fn faults(&self) -> Faults {
         lock(&self.shared.faults).config().clone()
+    }
+
+    /// Calls `hook` after each call the emulator applied, before its answer is sent.
+    pub fn on_answer(&self, hook: AnswerHook) {
+        *lock(&self.shared.on_answer) = Some(hook);
     }
 
     /// Replaces the fault settings at run time.

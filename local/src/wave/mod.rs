@@ -31,6 +31,7 @@ use crate::harness::clients::local_clients;
 use crate::harness::functions::{self, Functions, FunctionsError};
 use crate::harness::invariants::{self, GivenUp};
 use crate::harness::payloads::{self, stamp, Schedules};
+use crate::harness::processes::{process_invokers, Killer, ProcessOptions};
 use crate::harness::wiring::{BusRef, Wiring, WiringError};
 use crate::sms::protocol::{AppLaunchStatus, JobState};
 use crate::{Emulator, EmulatorError, EmulatorHandle, EmulatorOptions, Scenario};
@@ -69,6 +70,9 @@ pub struct WaveOptions {
     /// The wave plan's versions, each put in the artifacts bucket at its time; the
     /// scenario's own (`plans:`) when empty.
     pub plans: Vec<PlanVersion>,
+    /// Run the functions' real binaries as processes (and kill some) instead of their
+    /// handlers in this process.
+    pub processes: Option<ProcessOptions>,
 }
 
 /// Why a wave could not be played.
@@ -84,6 +88,8 @@ pub enum WaveError {
     Functions(#[from] FunctionsError),
     #[error(transparent)]
     Plan(#[from] PlanWriteError),
+    #[error("the functions' processes: {0}")]
+    Processes(std::io::Error),
     #[error("events keep triggering each other at {at}: more than {MAX_ROUNDS_PER_STEP} rounds in one step")]
     EventLoop { at: String },
 }
@@ -111,6 +117,8 @@ pub struct Wave {
     plan_changes: usize,
     /// A rehearsal: the functions change nothing in SMS.
     dry_run: bool,
+    /// What kills the functions' processes, when they run as processes.
+    killer: Option<Arc<Killer>>,
 }
 
 impl Wave {
@@ -151,7 +159,18 @@ impl Wave {
             s3: emulator.s3_endpoint(),
         };
         let clients = local_clients(&endpoints, None);
-        let functions = Functions::new(&wiring, overrides, &clients, &clock)?;
+        let (functions, killer) = match &options.processes {
+            Some(processes) => {
+                let killer = Killer::new(processes.kills);
+                emulator.on_answer(killer.answer_hook());
+                let invokers =
+                    process_invokers(&wiring, overrides, &endpoints, &clock, processes, &killer)
+                        .await
+                        .map_err(WaveError::Processes)?;
+                (Functions::from_invokers(invokers), Some(killer))
+            }
+            None => (Functions::new(&wiring, overrides, &clients, &clock)?, None),
+        };
         let planner: AppPlannerConfig =
             functions::config(functions::wiring_of(&wiring, "app-planner")?, overrides)?;
         let plans = PlanFeed::new(
@@ -180,6 +199,7 @@ impl Wave {
             plans,
             plan_changes: 0,
             dry_run: options.dry_run,
+            killer,
         })
     }
 
@@ -401,6 +421,11 @@ impl Wave {
             &state,
             outcome::bus_events(&self.log),
         ));
+        for (function, seen) in self.functions.lease_overlaps() {
+            invariant_breaches.push(format!(
+                "{function}: {seen} runs took the lease while another run held it"
+            ));
+        }
         let verdict = if self.dry_run {
             dry_run::verdict(converged, now)
         } else {
@@ -410,10 +435,15 @@ impl Wave {
         let deployed_report = self.closing_report(now).await;
         let archived_templates =
             outcome::archived_objects(&self.emulator, &self.wiring.artifacts_bucket);
-        let faults = match &self.chaos {
+        let mut faults = match &self.chaos {
             Some(chaos) => chaos.tally(&self.emulator, &self.bus),
             None => BTreeMap::new(),
         };
+        if let Some(killer) = &self.killer {
+            for (point, count) in killer.kills() {
+                faults.insert(format!("processes killed {point}"), count);
+            }
+        }
         let report = WaveReport {
             scenario: self.scenario_name.clone(),
             converged,

@@ -1,6 +1,7 @@
 //! Unit tests of the config module.
 
 use super::*;
+use crate::model::OutputFormat;
 use std::collections::HashMap;
 
 fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -118,4 +119,52 @@ fn launcher_and_template_values_are_validated() {
     ]))
     .unwrap_err();
     assert_eq!(errors.0[0].variable, "TEMPLATE_FORMAT");
+}
+
+/// The lease a function's configuration declares: where, and for which runs.
+fn lease_of<C: FunctionConfig>() -> Option<(&'static str, String, LeasedRuns)> {
+    let config = C::from_lookup(lookup(&[
+        ("EVENT_BUS_NAME", "autopilot"),
+        ("ARTIFACTS_BUCKET", "artifacts"),
+    ]))
+    .expect("the required variables are given");
+    config
+        .lease()
+        .map(|lease| (lease.function, lease.bucket.to_owned(), lease.runs))
+}
+
+#[test]
+fn the_functions_that_keep_state_run_alone_under_a_lease_in_the_artifacts_bucket() {
+    let all = |function| Some((function, "artifacts".to_owned(), LeasedRuns::All));
+    assert_eq!(lease_of::<JobCreatorConfig>(), all("job-creator"));
+    assert_eq!(lease_of::<JobWatcherConfig>(), all("job-watcher"));
+    assert_eq!(lease_of::<AppLauncherConfig>(), all("app-launcher"));
+    assert_eq!(lease_of::<AppPlannerConfig>(), all("app-planner"));
+    assert_eq!(
+        lease_of::<WaveReporterConfig>(),
+        Some((
+            "wave-reporter",
+            "artifacts".to_owned(),
+            LeasedRuns::Schedules
+        ))
+    );
+    // Stateless, or its work is per application: its runs may overlap.
+    assert_eq!(lease_of::<CatalogImportConfig>(), None);
+    assert_eq!(lease_of::<TemplateGeneratorConfig>(), None);
+}
+
+#[test]
+fn only_the_reporters_scheduled_runs_take_its_lease() {
+    let reporter = LeasePolicy {
+        function: "wave-reporter",
+        bucket: "artifacts",
+        runs: LeasedRuns::Schedules,
+    };
+    assert!(reporter.covers(true));
+    assert!(!reporter.covers(false));
+    let launcher = LeasePolicy {
+        runs: LeasedRuns::All,
+        ..reporter
+    };
+    assert!(launcher.covers(false));
 }

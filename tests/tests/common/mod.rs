@@ -71,6 +71,12 @@ pub fn functions(wiring: &Wiring, clients: &Clients, clock: &Clock) -> Functions
         .unwrap_or_else(|e| panic!("the template's functions: {e}"))
 }
 
+/// As [`functions`], with no run taking its function's lease.
+pub fn functions_without_leases(wiring: &Wiring, clients: &Clients, clock: &Clock) -> Functions {
+    Functions::without_leases(wiring, &[], clients, clock)
+        .unwrap_or_else(|e| panic!("the template's functions: {e}"))
+}
+
 /// The emulator started with `scenario` and its artifacts bucket, the local bus on its
 /// clock, and the functions' clients pointed at both: what a test of the functions
 /// against the local stand-in starts from.
