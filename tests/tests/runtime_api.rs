@@ -12,11 +12,13 @@
 //! binaries instead, laid out as cargo-lambda writes them (`<dir>/<name>/bootstrap`),
 //! e.g. `target/lambda` after an x86_64 `scripts/build-lambdas.sh`.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use autopilot_core::clients::Endpoints;
@@ -25,6 +27,7 @@ use autopilot_core::config::{
     TemplateGeneratorConfig,
 };
 use autopilot_core::events::{AppReady, DetailType, EVENT_SOURCE};
+use autopilot_core::runtime::ACCEPT_SIMULATED_CLOCK;
 use autopilot_local::bus::LocalBus;
 use autopilot_local::harness::clients::StaticCredentials;
 use autopilot_local::harness::payloads::{project_event, rule_event};
@@ -35,9 +38,6 @@ use serde_json::{json, Value};
 
 /// Longest wait for anything a started function should do.
 const WAIT: Duration = Duration::from_secs(30);
-/// Longest wait for cargo to bring the binaries up to date (a cold debug build on two
-/// busy cores included).
-const BUILD_WAIT: Duration = Duration::from_secs(30 * 60);
 const BUS: &str = "sms-autopilot";
 const ARTIFACTS_BUCKET: &str = "sms-autopilot-artifacts";
 
@@ -45,140 +45,7 @@ const ARTIFACTS_BUCKET: &str = "sms-autopilot-artifacts";
 
 /// Each function's binary, built once per test process.
 fn binary(function: &str) -> PathBuf {
-    static BINARIES: OnceLock<Result<BTreeMap<String, PathBuf>, String>> = OnceLock::new();
-    let binaries = BINARIES
-        .get_or_init(locate_binaries)
-        .as_ref()
-        .unwrap_or_else(|problem| panic!("{problem}"));
-    binaries
-        .get(function)
-        .cloned()
-        .unwrap_or_else(|| panic!("no binary for {function} among {binaries:?}"))
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ lives in the workspace")
-        .to_path_buf()
-}
-
-fn locate_binaries() -> Result<BTreeMap<String, PathBuf>, String> {
-    if let Some(dir) = std::env::var_os("AUTOPILOT_BOOTSTRAP_DIR") {
-        let dir = workspace_root().join(dir);
-        return Function::ALL
-            .iter()
-            .map(|f| {
-                let path = dir.join(f.name).join("bootstrap");
-                if path.is_file() {
-                    Ok((f.name.to_owned(), path))
-                } else {
-                    Err(format!(
-                        "AUTOPILOT_BOOTSTRAP_DIR: {} is missing",
-                        path.display()
-                    ))
-                }
-            })
-            .collect();
-    }
-    build_binaries()
-}
-
-/// Runs cargo and reads the executables' paths from its JSON messages, so a custom
-/// CARGO_TARGET_DIR or build directory is followed.
-fn build_binaries() -> Result<BTreeMap<String, PathBuf>, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let args = [
-        "build",
-        "--workspace",
-        "--bins",
-        "--test",
-        "runtime_api",
-        "--message-format=json-render-diagnostics",
-        "--quiet",
-    ];
-    let started = Instant::now();
-    let mut child = Command::new(&cargo)
-        .args(args)
-        .current_dir(workspace_root())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
-    let status = wait_for_exit(&mut child, BUILD_WAIT);
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
-    let command = format!("{cargo} {}", args.join(" "));
-    match status {
-        Some(status) if status.success() => {}
-        Some(status) => return Err(format!("`{command}` failed ({status}):\n{stderr}")),
-        None => {
-            return Err(format!(
-                "`{command}` did not finish within {BUILD_WAIT:?}:\n{stderr}"
-            ))
-        }
-    }
-    eprintln!(
-        "runtime_api: `{command}` took {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    let mut found = BTreeMap::new();
-    for message in stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-    {
-        let target = &message["target"];
-        let is_bin = target["kind"]
-            .as_array()
-            .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"));
-        let name = target["name"].as_str().unwrap_or_default();
-        if message["reason"] == "compiler-artifact"
-            && is_bin
-            && Function::ALL.iter().any(|f| f.name == name)
-        {
-            if let Some(executable) = message["executable"].as_str() {
-                found.insert(name.to_owned(), PathBuf::from(executable));
-            }
-        }
-    }
-    if found.len() == Function::ALL.len() {
-        Ok(found)
-    } else {
-        Err(format!(
-            "`{command}` reported executables for {:?} only",
-            found.keys()
-        ))
-    }
-}
-
-/// Reads a pipe to its end on a thread.
-fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_string(&mut text);
-        }
-        text
-    })
-}
-
-/// Waits for a child to exit; kills it after `limit`.
-fn wait_for_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    common::binaries::binary(function)
 }
 
 // ---- the functions ------------------------------------------------------------------
@@ -648,4 +515,43 @@ async fn a_function_without_its_bus_refuses_to_start() {
         api.next_calls().is_empty(),
         "polled for invocations with a broken configuration\n{output}"
     );
+}
+
+/// The time job-watcher's lease says it was taken at, after one invocation of the real
+/// binary at simulated time `at`, with or without `AUTOPILOT_ACCEPT_SIMULATED_CLOCK`.
+async fn lease_taken_at(at: chrono::DateTime<chrono::Utc>, accept: bool) -> String {
+    let world = World::start().await;
+    let mut api = RuntimeApi::start().await.expect("bind the Runtime API");
+    let mut env = Function::named("job-watcher").environment(&world, &api);
+    if accept {
+        env.insert(ACCEPT_SIMULATED_CLOCK.into(), "true".into());
+    }
+    api.invoke_at(schedule_event(), at);
+    let process = Process::spawn(&binary("job-watcher"), &env);
+    let report = api.report(WAIT).await;
+    assert!(
+        matches!(report, Some(Report::Response { .. })),
+        "{report:?}\n{}",
+        process.output()
+    );
+    let lease = world
+        .emulator
+        .s3_root()
+        .join(ARTIFACTS_BUCKET)
+        .join(autopilot_core::lease::lease_key("job-watcher"));
+    let lease: Value = serde_json::from_slice(&std::fs::read(&lease).expect("the lease object"))
+        .expect("the lease is JSON");
+    lease["takenAt"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binary_runs_at_a_simulated_time_only_where_its_environment_allows_it() {
+    let simulated = chrono::DateTime::parse_from_rfc3339("2031-01-01T00:00:00Z")
+        .expect("a time")
+        .with_timezone(&chrono::Utc);
+    let taken = lease_taken_at(simulated, true).await;
+    assert!(taken.starts_with("2031-01-01T00:00:00"), "{taken}");
+    // Deployed, the variable is never set: a client context cannot move the clock.
+    let taken = lease_taken_at(simulated, false).await;
+    assert!(!taken.starts_with("2031"), "{taken}");
 }

@@ -2,7 +2,7 @@
 //! hard-kill harness: each function runs as a process polling a Runtime API of its own,
 //! started on first use as Lambda starts a sandbox, and told the wave's simulated time
 //! with each invocation. The kill dice kill a process outright (SIGKILL) in the middle of
-//! an invocation: after a random delay, or as SMS answers a call that changes something,
+//! an invocation: at a random moment, or as SMS answers a call that changes something,
 //! before the function hears the answer and can record it. The invocation then fails as
 //! Lambda reports a crashed runtime (`Runtime.ExitError`), and the next one starts a new
 //! process, as Lambda starts a new sandbox.
@@ -42,18 +42,11 @@ pub struct ProcessOptions {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct KillDice {
     pub seed: u64,
-    /// Share of invocations armed with a kill.
+    /// Share of invocations killed at a random moment (0-40 ms after they start).
     pub rate: f64,
-}
-
-/// Where an armed invocation is killed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum KillPoint {
-    /// When SMS has applied this many calls that change something (a kill armed for
-    /// more calls than the invocation makes never fires).
-    AfterActions(u32),
-    /// This long after the invocation was handed to the process.
-    AfterDelay(Duration),
+    /// Share of SMS calls that change something after which the calling process is
+    /// killed, before it hears the answer.
+    pub action_rate: f64,
 }
 
 /// The process of the running invocation and the kill armed for it; shared with the
@@ -65,9 +58,10 @@ pub struct Killer {
 
 #[derive(Default)]
 struct KillerState {
-    dice: Option<(SplitMix64, f64)>,
+    dice: Option<(SplitMix64, KillDice)>,
     running: Option<u32>,
-    armed: Option<KillPoint>,
+    /// When the running invocation is killed, if it is still running then.
+    armed: Option<Duration>,
     /// Kills made, by where.
     kills: BTreeMap<String, u64>,
 }
@@ -76,7 +70,7 @@ impl Killer {
     /// A killer drawing from `kills`; one that never kills without them.
     pub fn new(kills: Option<KillDice>) -> Arc<Self> {
         let state = KillerState {
-            dice: kills.map(|k| (SplitMix64::new(k.seed ^ 0x6b11_1ed5), k.rate)),
+            dice: kills.map(|k| (SplitMix64::new(k.seed ^ 0x6b11_1ed5), k)),
             ..KillerState::default()
         };
         Arc::new(Self {
@@ -88,22 +82,16 @@ impl Killer {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Records the process running an invocation and draws where to kill it.
-    fn arm(&self, pid: u32) -> Option<KillPoint> {
+    /// Records the process running an invocation and draws whether to kill it at a
+    /// random moment: how long after it starts.
+    fn arm(&self, pid: u32) -> Option<Duration> {
         let mut state = self.lock();
         state.running = Some(pid);
-        let point = state.dice.as_mut().and_then(|(dice, rate)| {
-            if dice.next_f64() >= *rate {
-                return None;
-            }
-            Some(if dice.next_u64().is_multiple_of(2) {
-                KillPoint::AfterActions(1 + (dice.next_u64() % 3) as u32)
-            } else {
-                KillPoint::AfterDelay(Duration::from_millis(dice.next_u64() % 40))
-            })
+        let delay = state.dice.as_mut().and_then(|(dice, kills)| {
+            (dice.next_f64() < kills.rate).then(|| Duration::from_millis(dice.next_u64() % 40))
         });
-        state.armed = point;
-        point
+        state.armed = delay;
+        delay
     }
 
     fn disarm(&self) {
@@ -125,15 +113,14 @@ impl Killer {
 
     fn on_action(&self) {
         let mut state = self.lock();
-        let Some(KillPoint::AfterActions(left)) = state.armed else {
+        let Some(pid) = state.running else {
             return;
         };
-        if left > 1 {
-            state.armed = Some(KillPoint::AfterActions(left - 1));
-            return;
-        }
-        state.armed = None;
-        if let Some(pid) = state.running {
+        let kill_now = state
+            .dice
+            .as_mut()
+            .is_some_and(|(dice, kills)| dice.next_f64() < kills.action_rate);
+        if kill_now {
             kill(pid);
             *state.kills.entry("after an SMS action".into()).or_default() += 1;
         }
@@ -216,14 +203,14 @@ impl ProcessSandbox {
         &mut self,
         pid: u32,
         started: Instant,
-        armed: Option<KillPoint>,
+        armed: Option<Duration>,
         killer: &Killer,
     ) -> Result<Value, AutopilotError> {
         while started.elapsed() < self.limit {
             if let Some(report) = self.api.report(POLL).await {
                 return report_outcome(report);
             }
-            if let Some(KillPoint::AfterDelay(delay)) = armed {
+            if let Some(delay) = armed {
                 if started.elapsed() >= delay && self.alive() {
                     killer.killed_after_delay(pid);
                 }

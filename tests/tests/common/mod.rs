@@ -6,6 +6,7 @@
 // Each test binary uses a part of this module.
 #![allow(dead_code, unused_imports)]
 
+pub mod binaries;
 pub mod moto;
 
 use std::path::PathBuf;
