@@ -1,10 +1,14 @@
 //! Chaos waves: the default wave under seeded faults — SMS 500s, throttling bursts and
 //! latency spikes, S3 refusals, PutEvents failures, every event delivered twice and out
-//! of order, overlapping invocations where Lambda allows them, invocations cut off half
-//! way, launches that fail, a broken edit of the wave plan put in place mid-wave — must
-//! keep every invariant (one job per server, one application per planned name, no
-//! launch before its members are replicated, each failure alerted once, one decision
-//! per event key) and converge once the faults stop.
+//! of order, overlapping invocations of every function (no concurrency is reserved:
+//! the leases keep the runs that must not overlap apart), invocations cut off half way,
+//! launches that fail, a broken edit of the wave plan put in place mid-wave, and on even
+//! seeds failed jobs deleted and recreated (`REMEDIATION_RECREATE_FAILED`, so a job is
+//! recreated for a server whose old job is still DELETING) — must keep every invariant
+//! (one job per server, one application per planned name, no launch before its members
+//! are replicated or before the applications it depends on are launched, no LaunchApp
+//! SMS refuses, each failure and failed launch alerted once, one decision per event
+//! key, no two leased runs at once) and converge once the faults stop.
 //!
 //! CI plays `CHAOS_SEEDS` seeds (default 4) from `CHAOS_FIRST_SEED` (default 1); the soak,
 //! `bash scripts/soak.sh`, splits 1,000 seeds over processes with those two variables.
@@ -43,6 +47,15 @@ fn plans_with_a_broken_edit(scenario: &Scenario, seed: u64) -> Vec<PlanVersion> 
     plans
 }
 
+/// On even seeds the watcher deletes and recreates failed jobs.
+fn recreating_failed_jobs_on_even_seeds(seed: u64) -> Vec<(String, String)> {
+    if seed.is_multiple_of(2) {
+        vec![("REMEDIATION_RECREATE_FAILED".to_owned(), "true".to_owned())]
+    } else {
+        Vec::new()
+    }
+}
+
 async fn play(seed: u64) -> Result<BTreeMap<String, u64>, String> {
     let scenario = Scenario::default_scenario();
     let plans = plans_with_a_broken_edit(&scenario, seed);
@@ -52,7 +65,7 @@ async fn play(seed: u64) -> Result<BTreeMap<String, u64>, String> {
         until: Duration::from_secs(3 * 86_400),
         dry_run: false,
         chaos: Some(Chaos::everything(seed)),
-        environment: Vec::new(),
+        environment: recreating_failed_jobs_on_even_seeds(seed),
         plans,
         processes: None,
     })
@@ -68,10 +81,11 @@ async fn play(seed: u64) -> Result<BTreeMap<String, u64>, String> {
         .filter(|e| matches!(e, autopilot_local::wave::LogEntry::Invocation { outcome, .. } if outcome.starts_with("cut off")))
         .count();
     eprintln!(
-        "seed {seed}: converged={} after {} min, {} invocations ({cut} cut off), {} dead-lettered, breaches {:?}, faults {:?}",
+        "seed {seed}: converged={} after {} min, {} invocations ({cut} cut off), {} DeleteReplicationJob calls, {} dead-lettered, breaches {:?}, faults {:?}",
         report.converged,
         report.simulated_minutes,
         report.invocations.values().sum::<u64>(),
+        report.sms_calls.get("DeleteReplicationJob").copied().unwrap_or(0),
         report.dead_lettered.len(),
         report.invariant_breaches,
         report.faults

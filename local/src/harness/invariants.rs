@@ -271,6 +271,46 @@ impl LaunchWatch {
     }
 }
 
+/// Apps whose launch began (first seen since `seen` was last updated) while an
+/// application they depend on, by the plan in force (`depends_on`, by name), was not
+/// LAUNCHED. Called once a step: the simulated clock stands still within one, so an
+/// application seen LAUNCHED then was LAUNCHED when the launch began.
+pub fn launched_before_dependencies(
+    state: &StateSnapshot,
+    depends_on: &BTreeMap<String, Vec<String>>,
+    seen: &mut BTreeSet<String>,
+) -> Vec<String> {
+    let mut breaches = Vec::new();
+    let started: Vec<&App> = live_apps(state)
+        .filter(|a| launch_started(a) && !seen.contains(&a.id))
+        .collect();
+    for app in started {
+        seen.insert(app.id.clone());
+        for dependency in depends_on.get(&app.name).into_iter().flatten() {
+            let launched = live_apps(state)
+                .any(|d| &d.name == dependency && d.launch_status == AppLaunchStatus::Launched);
+            if !launched {
+                breaches.push(format!(
+                    "app {} ({}) launched while {dependency}, which it depends on, was not LAUNCHED",
+                    app.id, app.name
+                ));
+            }
+        }
+    }
+    breaches
+}
+
+/// LaunchApp calls SMS itself refused (injected faults left out): the launcher tried to
+/// launch an app that was launching already, not replicated, or without a valid launch
+/// configuration.
+pub fn refused_launches(refusals: &BTreeMap<String, u64>) -> Vec<String> {
+    refusals
+        .iter()
+        .filter(|(call, _)| call.starts_with("LaunchApp "))
+        .map(|(call, count)| format!("{count} calls refused by SMS: {call}"))
+        .collect()
+}
+
 /// An event that crossed a bus, with the time it did.
 pub struct SeenEvent<'a> {
     pub time: &'a str,
@@ -518,5 +558,51 @@ mod tests {
         assert_eq!(broken.len(), 2, "{broken:?}");
         assert!(broken[0].contains("names two decisions"), "{broken:?}");
         assert!(broken[1].contains("AppReady at t has no key"), "{broken:?}");
+    }
+
+    #[tokio::test]
+    async fn a_launch_begun_before_its_dependency_was_launched_is_a_breach() {
+        use super::{launched_before_dependencies, AppLaunchStatus};
+        let emulator = crate::Emulator::start(
+            crate::Scenario::hand_made_apps(),
+            crate::EmulatorOptions::default(),
+        )
+        .await
+        .expect("emulator starts");
+        let mut state = emulator.state();
+        emulator.shutdown().await;
+        assert!(state.apps.len() >= 2, "the scenario brings applications");
+        let (shop, payments) = (state.apps[0].name.clone(), state.apps[1].name.clone());
+        let depends_on = [(shop.clone(), vec![payments.clone()])]
+            .into_iter()
+            .collect();
+        state.apps[0].launch_status = AppLaunchStatus::LaunchPending;
+        state.apps[1].launch_status = AppLaunchStatus::LaunchInProgress;
+        let mut seen = std::collections::BTreeSet::new();
+        let early = launched_before_dependencies(&state, &depends_on, &mut seen);
+        assert_eq!(early.len(), 1, "{early:?}");
+        assert!(early[0].contains(&payments), "{early:?}");
+        // Seen once: the same launch is not reported again.
+        assert!(launched_before_dependencies(&state, &depends_on, &mut seen).is_empty());
+        state.apps[1].launch_status = AppLaunchStatus::Launched;
+        let mut fresh = std::collections::BTreeSet::new();
+        assert!(launched_before_dependencies(&state, &depends_on, &mut fresh).is_empty());
+    }
+
+    #[test]
+    fn only_launches_sms_refused_are_breaches() {
+        let refusals = [
+            (
+                "CreateReplicationJob ReplicationJobAlreadyExistsException".to_owned(),
+                3,
+            ),
+            ("LaunchApp OperationNotPermittedException".to_owned(), 1),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            super::refused_launches(&refusals),
+            vec!["1 calls refused by SMS: LaunchApp OperationNotPermittedException".to_owned()]
+        );
     }
 }

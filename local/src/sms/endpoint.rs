@@ -102,7 +102,9 @@ async fn answer(shared: &Shared, path: &str, req: Request<Incoming>) -> Result<V
         return Err(e);
     }
     let input = read_body(req).await?;
-    let applied = shared.call(op, &input)?;
+    let applied = shared
+        .call(op, &input)
+        .inspect_err(|error| shared.refused(op, error))?;
     shared.answered(op.name());
     Ok(applied)
 }

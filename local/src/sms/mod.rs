@@ -119,6 +119,7 @@ impl Emulator {
             counters: Mutex::new(BTreeMap::new()),
             realtime: Mutex::new(realtime),
             on_answer: Mutex::new(None),
+            refusals: Mutex::new(BTreeMap::new()),
         });
         let port = options.sms_port;
         let listener = crate::http::bind(port)
@@ -163,6 +164,8 @@ struct Shared {
     counters: Mutex<BTreeMap<String, u64>>,
     realtime: Mutex<Option<RealTime>>,
     on_answer: Mutex<Option<AnswerHook>>,
+    /// Calls the service refused (not injected faults), by "Operation ErrorName".
+    refusals: Mutex<BTreeMap<String, u64>>,
 }
 
 /// Called with an operation's name once the emulator has applied a call, before the
@@ -205,6 +208,13 @@ impl Shared {
 
     fn counts(&self) -> BTreeMap<String, u64> {
         lock(&self.counters).clone()
+    }
+
+    /// Counts a call the service refused.
+    fn refused(&self, op: Operation, error: &ApiError) {
+        *lock(&self.refusals)
+            .entry(format!("{} {}", op.name(), error.code.name()))
+            .or_default() += 1;
     }
 
     fn judge_faults(&self) -> Verdict {
@@ -337,6 +347,12 @@ impl EmulatorHandle {
     /// Calls received per operation (every recognised call, whatever its outcome).
     pub fn call_counts(&self) -> BTreeMap<String, u64> {
         self.shared.counts()
+    }
+
+    /// Calls the service itself refused (injected faults left out), by
+    /// "Operation ErrorName", e.g. "LaunchApp OperationNotPermittedException".
+    pub fn refusals(&self) -> BTreeMap<String, u64> {
+        lock(&self.shared.refusals).clone()
     }
 
     /// Zeroes the call counters.

@@ -15,7 +15,7 @@ mod invocations;
 pub mod outcome;
 pub mod plans;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,6 +119,8 @@ pub struct Wave {
     dry_run: bool,
     /// What kills the functions' processes, when they run as processes.
     killer: Option<Arc<Killer>>,
+    /// Apps whose launch was seen begun.
+    launches_seen: BTreeSet<String>,
 }
 
 impl Wave {
@@ -200,6 +202,7 @@ impl Wave {
             plan_changes: 0,
             dry_run: options.dry_run,
             killer,
+            launches_seen: BTreeSet::new(),
         })
     }
 
@@ -327,8 +330,9 @@ impl Wave {
         }
     }
 
-    /// Records a breach whenever a server has two jobs that are not deleted, or two
-    /// live applications share a name.
+    /// Records a breach whenever a server has two jobs that are not deleted, two live
+    /// applications share a name, or an app's launch began before an application it
+    /// depends on was launched.
     fn check_nothing_doubled(&mut self, now: DateTime<Utc>) {
         let state = self.emulator.state();
         for (server, jobs) in invariants::servers_with_two_live_jobs(&state) {
@@ -345,6 +349,13 @@ impl Wave {
                 ids.len(),
                 ids.join(", ")
             ));
+        }
+        let depends_on = self.plans.depends_on();
+        let early =
+            invariants::launched_before_dependencies(&state, depends_on, &mut self.launches_seen);
+        for breach in early {
+            self.invariant_breaches
+                .push(format!("{}: {breach}", stamp(now)));
         }
     }
 
@@ -421,6 +432,7 @@ impl Wave {
             &state,
             outcome::bus_events(&self.log),
         ));
+        invariant_breaches.extend(invariants::refused_launches(&self.emulator.refusals()));
         for (function, seen) in self.functions.lease_overlaps() {
             invariant_breaches.push(format!(
                 "{function}: {seen} runs took the lease while another run held it"
