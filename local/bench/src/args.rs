@@ -44,6 +44,9 @@ pub struct BenchArgs {
     /// The SAM template whose environment the functions get.
     #[arg(long, default_value = "infra/template.yaml")]
     pub template: PathBuf,
+    /// The official SMS model (for the boto3 script of the side-by-side measurement).
+    #[arg(long, default_value = "../shared/reference/sms-2016-10-24")]
+    pub sms_model: PathBuf,
     /// Replace the section between the bench markers of this Markdown file.
     #[arg(long)]
     pub write: Option<PathBuf>,

@@ -64,6 +64,17 @@ impl Bench<'_> {
         function: &str,
         event: Value,
     ) -> Measured<Invocation> {
+        self.invoke_with(world, function, event, &[]).await
+    }
+
+    /// As [`Bench::invoke`], with `extra_env` over the template's environment.
+    pub async fn invoke_with(
+        &self,
+        world: &World,
+        function: &str,
+        event: Value,
+        extra_env: &[(String, String)],
+    ) -> Measured<Invocation> {
         let binary = self.binary(function)?;
         let wiring = self.function(function)?;
         let api = RuntimeApi::start()
@@ -72,6 +83,7 @@ impl Bench<'_> {
         let request_id = api.invoke(event);
         let mut env = world.environment(wiring, api.addr());
         env.extend(self.args.child_env.iter().cloned());
+        env.extend(extra_env.iter().cloned());
         let run = {
             let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
             *runs += 1;

@@ -10,7 +10,8 @@
 //!
 //! One module per measurement: [`cold_start`], [`cycles`] (SMS calls and peak memory
 //! per cycle against the lower bound), [`timed`] (sweeps at scale under latency),
-//! [`planning`] (the app-planner's cycles), [`convergence`], [`packages`], [`criterion`] (the core's decisions); [`table`] writes
+//! [`planning`] (the app-planner's cycles), [`convergence`], [`packages`], [`criterion`] (the core's decisions), [`side_by_side`]
+//! (the job-creator beside a plain boto3 script); [`table`] writes
 //! the Markdown. [`bench`] starts and invokes binaries, [`world`] is the local stand-in
 //! they run against.
 
@@ -25,6 +26,7 @@ mod machine;
 mod measure;
 mod packages;
 mod planning;
+mod side_by_side;
 mod table;
 mod timed;
 mod world;

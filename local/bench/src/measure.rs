@@ -45,6 +45,11 @@ impl<'a> Bench<'a> {
         if let Err(error) = &convergence {
             note("convergence".into(), error);
         }
+        eprintln!("bench: side by side with a plain boto3 job-creator");
+        let side_by_side = self.side_by_side().await;
+        if let Err(error) = &side_by_side {
+            note("side by side".into(), error);
+        }
         eprintln!("bench: packages");
         Figures {
             machine: crate::machine::machine(),
@@ -53,6 +58,7 @@ impl<'a> Bench<'a> {
             cycles,
             timed,
             convergence,
+            side_by_side,
             packages: self.packages(),
             criterion: crate::criterion::estimates(
                 &self.args.criterion_dir,

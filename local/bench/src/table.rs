@@ -38,6 +38,7 @@ pub struct Figures<'a> {
     pub cycles: Vec<(usize, Measured<Vec<Cycle>>)>,
     pub timed: Measured<Vec<Timed>>,
     pub convergence: Measured<Vec<Convergence>>,
+    pub side_by_side: Measured<Vec<crate::side_by_side::SideBySide>>,
     pub packages: Vec<Package>,
     pub criterion: Vec<(&'static str, Measured<Estimate>)>,
     /// Each measurement that could not be taken, and why.
@@ -123,6 +124,10 @@ pub fn render(f: &Figures<'_>) -> String {
     sweeps_section(f, &mut out, &mut summary);
     convergence_section(f, &mut out, &mut summary);
     criterion_section(f, &mut out);
+    let side_by_side = crate::side_by_side::section(&f.side_by_side, &mut out);
+    for (target, measured, met) in side_by_side {
+        summary.push((target, measured, status(met)));
+    }
     let _ = writeln!(
         out,
         "\n### Targets\n\n| target | measured | status |\n| --- | --- | --- |"

@@ -1,0 +1,301 @@
+//! The project's job-creator beside what a user would write instead: a plain boto3
+//! script (`local/bench/python/job_creator.py`: GetServers page by page, then one
+//! CreateReplicationJob after another for each server without a job). Each runs as a
+//! whole process against a fresh emulator holding the same catalog, and is timed from
+//! spawn to being ready for its first call (start-up: the project's binary polls the
+//! Runtime API with its clients made; the script has imported boto3 and made its
+//! client) and to the end of its cycle, with its peak memory (VmHWM). boto3 is installed into `target/venvs/boto3`; botocore no longer
+//! ships the retired SMS, so the script reads the official model through
+//! `AWS_DATA_PATH`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use autopilot_local::{Faults, Scenario};
+
+use crate::bench::Bench;
+use crate::error::{MeasureError, Measured};
+use crate::world::World;
+
+/// The boto3 release the script runs with.
+pub const BOTO3_REQUIREMENT: &str = "boto3==1.44.8";
+/// Servers in the catalog both creators work through.
+pub const SERVERS: usize = 1000;
+/// Longest a creator may take over one cycle.
+const CYCLE_LIMIT: Duration = Duration::from_secs(600);
+
+/// One creator's figures.
+#[derive(Debug, Clone, Copy)]
+pub struct Side {
+    pub startup: Duration,
+    pub cycle: Duration,
+    pub peak_rss_kib: Option<u64>,
+    pub jobs_created: usize,
+}
+
+/// Both creators over one catalog at one SMS latency.
+#[derive(Debug, Clone, Copy)]
+pub struct SideBySide {
+    pub latency_ms: u64,
+    pub project: Side,
+    pub python: Side,
+}
+
+impl Bench<'_> {
+    /// The project's job-creator and the boto3 script at no added latency and at the
+    /// bench's SMS latency.
+    pub async fn side_by_side(&self) -> Measured<Vec<SideBySide>> {
+        let python = tokio::task::spawn_blocking(boto3_python)
+            .await
+            .map_err(|e| MeasureError::Setup(format!("installing boto3: {e}")))??;
+        let model = self.sms_model_path()?;
+        let mut rows = Vec::new();
+        for latency_ms in [0, self.args.latency_ms] {
+            let project = self.project_side(latency_ms).await?;
+            let python = python_side(&python, &model, latency_ms, self).await?;
+            rows.push(SideBySide {
+                latency_ms,
+                project,
+                python,
+            });
+        }
+        Ok(rows)
+    }
+
+    /// `AWS_DATA_PATH` for botocore: a folder holding `sms/2016-10-24/` with the
+    /// official model files.
+    fn sms_model_path(&self) -> Measured<PathBuf> {
+        let data = self.logs.path().join("botocore-data");
+        let target = data.join("sms/2016-10-24");
+        std::fs::create_dir_all(&target).map_err(MeasureError::io(&target))?;
+        for file in [
+            "service-2.json",
+            "paginators-1.json",
+            "endpoint-rule-set-1.json",
+        ] {
+            let from = self.args.sms_model.join(file);
+            std::fs::copy(&from, target.join(file)).map_err(MeasureError::io(&from))?;
+        }
+        Ok(data)
+    }
+
+    async fn project_side(&self, latency_ms: u64) -> Measured<Side> {
+        let world = ready_world(self, latency_ms).await?;
+        let event = world.schedule(self.function("job-creator")?);
+        // The cap the template allows at most, so that one cycle serves the catalog.
+        let env = [("MAX_ACTIVE_JOBS".to_owned(), SERVERS.to_string())];
+        let invocation = self.invoke_with(&world, "job-creator", event, &env).await;
+        let jobs_created = jobs(&world);
+        world.shutdown().await;
+        let invocation = invocation?;
+        Ok(Side {
+            startup: invocation.init,
+            cycle: invocation.done,
+            peak_rss_kib: invocation.peak_rss_kib,
+            jobs_created,
+        })
+    }
+}
+
+/// A fresh world with the catalog imported and `latency_ms` on every SMS call.
+async fn ready_world(bench: &Bench<'_>, latency_ms: u64) -> Measured<World> {
+    let scenario = Scenario::generate(SERVERS, SERVERS / 20, 7);
+    let world = World::start(scenario, &bench.wiring).await?;
+    world.import_catalog()?;
+    world.emulator.set_faults(Faults {
+        latency_ms,
+        ..Faults::default()
+    });
+    Ok(world)
+}
+
+/// Replication jobs in the world.
+fn jobs(world: &World) -> usize {
+    world.emulator.state().jobs.len()
+}
+
+async fn python_side(
+    python: &Path,
+    model: &Path,
+    latency_ms: u64,
+    bench: &Bench<'_>,
+) -> Measured<Side> {
+    let world = ready_world(bench, latency_ms).await?;
+    let env: BTreeMap<&str, String> = [
+        ("AWS_ENDPOINT_URL_SMS", world.emulator.sms_endpoint()),
+        ("AWS_DEFAULT_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "bench".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "bench".to_owned()),
+        ("AWS_CONFIG_FILE", "/nonexistent/aws-config".to_owned()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials".to_owned(),
+        ),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ("AWS_DATA_PATH", model.display().to_string()),
+    ]
+    .into_iter()
+    .collect();
+    let script = script_path();
+    let python = python.to_owned();
+    let run = tokio::task::spawn_blocking(move || run_script(&python, &script, &env))
+        .await
+        .map_err(|e| MeasureError::Setup(format!("the boto3 script: {e}")));
+    let jobs_created = jobs(&world);
+    world.shutdown().await;
+    let (startup, cycle, peak_rss_kib) = run??;
+    Ok(Side {
+        startup,
+        cycle,
+        peak_rss_kib,
+        jobs_created,
+    })
+}
+
+fn script_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("python/job_creator.py")
+}
+
+/// Runs the script to its "done" line: its start-up (to the "ready" line), the cycle's
+/// length and the process's VmHWM.
+fn run_script(
+    python: &Path,
+    script: &Path,
+    env: &BTreeMap<&str, String>,
+) -> Measured<(Duration, Duration, Option<u64>)> {
+    let spawned = Instant::now();
+    let mut child = Command::new(python)
+        .arg(script)
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| MeasureError::Setup(format!("cannot start {}: {e}", python.display())))?;
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
+    let startup = spawned.elapsed();
+    let done = lines.next().and_then(Result::ok).unwrap_or_default();
+    let cycle = spawned.elapsed();
+    let peak = peak_rss_kib(child.id());
+    // Closing its input lets the script exit.
+    drop(child.stdin.take());
+    let _ = child.wait();
+    if ready != "ready" || !done.starts_with("done ") || cycle > CYCLE_LIMIT {
+        return Err(MeasureError::Setup(format!(
+            "the boto3 script printed {ready:?} and {done:?} (expected ready, then done) \
+             or took over {CYCLE_LIMIT:?}"
+        )));
+    }
+    Ok((startup, cycle, peak))
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// `target/venvs/boto3` with exactly [`BOTO3_REQUIREMENT`], created once; its python.
+fn boto3_python() -> Measured<PathBuf> {
+    let dir = PathBuf::from("target/venvs/boto3");
+    let python = dir.join("bin/python");
+    let marker = dir.join("installed.txt");
+    if std::fs::read_to_string(&marker).is_ok_and(|text| text.trim() == BOTO3_REQUIREMENT) {
+        return Ok(python);
+    }
+    let run = |command: &mut Command| -> Measured<()> {
+        let status = command
+            .status()
+            .map_err(|e| MeasureError::Setup(format!("{command:?}: {e}")))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(MeasureError::Setup(format!("{command:?} failed: {status}")))
+        }
+    };
+    run(Command::new("python3").args(["-m", "venv"]).arg(&dir))?;
+    run(Command::new(dir.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        BOTO3_REQUIREMENT,
+    ]))?;
+    std::fs::write(&marker, BOTO3_REQUIREMENT).map_err(MeasureError::io(&marker))?;
+    Ok(python)
+}
+
+/// The section of the table: both creators' figures and the ratios, each measured in
+/// this run.
+pub fn section(rows: &Measured<Vec<SideBySide>>, out: &mut String) -> Vec<(String, String, bool)> {
+    let _ = writeln!(
+        out,
+        "\n### 8. Side by side with a plain boto3 job-creator ({SERVERS} servers)\n\n\
+         Both run as whole processes against a fresh emulator with the same generated catalog: \
+         the project's job-creator (release binary behind the Runtime API, `MAX_ACTIVE_JOBS={SERVERS}`, \
+         `CREATE_CONCURRENCY` as the template sets it) and `local/bench/python/job_creator.py` \
+         ({BOTO3_REQUIREMENT}, one call after another). Start-up is spawn to being ready for the \
+         first call (the binary's first poll of the Runtime API, its clients made; the script's ready line, \
+         boto3 imported and its client made); the cycle is spawn to the response (project) or to the \
+         script's done line.\n\n\
+         | SMS latency | creator | start-up | whole cycle | peak RSS | jobs created |\n\
+         | ---: | --- | ---: | ---: | ---: | ---: |"
+    );
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => {
+            let _ = writeln!(out, "| not measured: {e} | | | | | |");
+            return Vec::new();
+        }
+    };
+    let mut targets = Vec::new();
+    for row in rows {
+        for (name, side) in [
+            ("sms-autopilot", &row.project),
+            ("boto3 script", &row.python),
+        ] {
+            let _ = writeln!(
+                out,
+                "| {} ms | {name} | {:.1} ms | {:.2} s | {} | {} |",
+                row.latency_ms,
+                side.startup.as_secs_f64() * 1000.0,
+                side.cycle.as_secs_f64(),
+                side.peak_rss_kib
+                    .map_or("—".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
+                side.jobs_created
+            );
+        }
+        let ratio = |python: f64, project: f64| python / project.max(f64::EPSILON);
+        let (p, r) = (&row.python, &row.project);
+        let startup = ratio(p.startup.as_secs_f64(), r.startup.as_secs_f64());
+        let cycle = ratio(p.cycle.as_secs_f64(), r.cycle.as_secs_f64());
+        let memory = match (p.peak_rss_kib, r.peak_rss_kib) {
+            (Some(p), Some(r)) => ratio(p as f64, r as f64),
+            _ => 0.0,
+        };
+        let at = format!("at {} ms", row.latency_ms);
+        targets.push((
+            format!("start-up ≥ 20× the boto3 script's, {at}"),
+            format!("{startup:.1}×"),
+            startup >= 20.0,
+        ));
+        targets.push((
+            format!("whole cycle ≥ 5× faster, {at}"),
+            format!("{cycle:.1}×"),
+            cycle >= 5.0,
+        ));
+        targets.push((
+            format!("peak memory ≥ 3× smaller, {at}"),
+            format!("{memory:.1}×"),
+            memory >= 3.0,
+        ));
+    }
+    targets
+}
