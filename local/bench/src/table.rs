@@ -38,7 +38,7 @@ pub struct Figures<'a> {
     pub cycles: Vec<(usize, Measured<Vec<Cycle>>)>,
     pub timed: Measured<Vec<Timed>>,
     pub convergence: Measured<Vec<Convergence>>,
-    pub side_by_side: Measured<Vec<crate::side_by_side::SideBySide>>,
+    pub side_by_side: Measured<crate::side_by_side::SideBySide>,
     pub packages: Vec<Package>,
     pub criterion: Vec<(&'static str, Measured<Estimate>)>,
     /// Each measurement that could not be taken, and why.
