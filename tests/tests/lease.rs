@@ -18,6 +18,15 @@ use serde_json::{json, Value};
 
 const BUCKET: &str = "artifacts";
 
+/// The lease of `function` in the test bucket, taken by every run.
+fn policy(function: &'static str) -> LeasePolicy<'static> {
+    LeasePolicy {
+        function,
+        bucket: BUCKET,
+        runs: LeasedRuns::All,
+    }
+}
+
 fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
     common::clients("http://127.0.0.1:9", "http://127.0.0.1:9", endpoint).s3
 }
@@ -114,11 +123,7 @@ async fn runs_at_once_never_work_together(
             Arc::clone(&work_starts),
         );
         runs.spawn(async move {
-            let policy = LeasePolicy {
-                function,
-                bucket: BUCKET,
-                runs: LeasedRuns::All,
-            };
+            let policy = policy(function);
             let work = |_payload: Value| {
                 let (working, most, work_starts) = (
                     Arc::clone(&working),
@@ -220,11 +225,7 @@ async fn a_corrupt_lease_is_an_error_naming_it_and_nothing_runs() {
         .send()
         .await
         .expect("PutObject");
-    let policy = LeasePolicy {
-        function: "app-planner",
-        bucket: BUCKET,
-        runs: LeasedRuns::All,
-    };
+    let policy = policy("app-planner");
     let clock: Clock = Arc::new(Utc::now);
     let ran = AtomicUsize::new(0);
     let work = |_payload: Value| {
@@ -258,11 +259,7 @@ async fn a_second_delivery_of_the_held_event_asks_for_no_rerun() {
     else {
         panic!("first take failed");
     };
-    let policy = LeasePolicy {
-        function: "app-launcher",
-        bucket: BUCKET,
-        runs: LeasedRuns::All,
-    };
+    let policy = policy("app-launcher");
     let clock: Clock = Arc::new(Utc::now);
     let ran = AtomicUsize::new(0);
     let work = |_payload: Value| {

@@ -148,6 +148,15 @@ impl Bench<'_> {
     }
 }
 
+/// Peak resident set size so far (VmHWM) of process `pid`, in KiB.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 /// A started function binary; killed when dropped.
 pub struct Process {
     child: std::process::Child,
@@ -184,11 +193,7 @@ impl Process {
 
     /// Peak resident set size so far (VmHWM), in KiB.
     pub fn peak_rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        peak_rss_kib(self.child.id())
     }
 
     /// The last lines the process wrote, for an error message.

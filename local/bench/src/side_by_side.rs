@@ -10,14 +10,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Lines};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use autopilot_local::{Faults, Scenario};
 
-use crate::bench::Bench;
+use crate::bench::{peak_rss_kib, Bench};
 use crate::error::{MeasureError, Measured};
 use crate::world::World;
 
@@ -150,27 +150,50 @@ async fn python_startups(python: &Path, model: &Path, bench: &Bench<'_>) -> Meas
 
 /// Spawn to the script's ready line; the script is killed there.
 fn start_script(python: &Path, script: &Path, env: &BTreeMap<&str, String>) -> Measured<Duration> {
-    let spawned = Instant::now();
-    let mut child = Command::new(python)
-        .arg(script)
-        .env_clear()
-        .envs(env)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| MeasureError::Setup(format!("cannot start {}: {e}", python.display())))?;
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
-    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
-    let startup = spawned.elapsed();
-    let _ = child.kill();
-    let _ = child.wait();
+    let mut running = RunningScript::start(python, script, env)?;
+    let ready = running.line();
+    let startup = running.spawned.elapsed();
+    let _ = running.child.kill();
+    let _ = running.child.wait();
     if ready != "ready" {
         return Err(MeasureError::Setup(format!(
             "the boto3 script printed {ready:?}, not ready"
         )));
     }
     Ok(startup)
+}
+
+/// The script started, its output read line by line.
+struct RunningScript {
+    child: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+    spawned: Instant,
+}
+
+impl RunningScript {
+    fn start(python: &Path, script: &Path, env: &BTreeMap<&str, String>) -> Measured<Self> {
+        let spawned = Instant::now();
+        let mut child = Command::new(python)
+            .arg(script)
+            .env_clear()
+            .envs(env)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| MeasureError::Setup(format!("cannot start {}: {e}", python.display())))?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        Ok(Self {
+            child,
+            lines: BufReader::new(stdout).lines(),
+            spawned,
+        })
+    }
+
+    /// The next line the script printed; empty once it has ended.
+    fn line(&mut self) -> String {
+        self.lines.next().and_then(Result::ok).unwrap_or_default()
+    }
 }
 
 /// What the script is started with: the AWS CLI's variables, pointed at `world`.
@@ -226,24 +249,14 @@ fn run_script(
     script: &Path,
     env: &BTreeMap<&str, String>,
 ) -> Measured<(Duration, Option<u64>)> {
-    let spawned = Instant::now();
-    let mut child = Command::new(python)
-        .arg(script)
-        .env_clear()
-        .envs(env)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| MeasureError::Setup(format!("cannot start {}: {e}", python.display())))?;
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
-    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
-    let done = lines.next().and_then(Result::ok).unwrap_or_default();
-    let cycle = spawned.elapsed();
-    let peak = peak_rss_kib(child.id());
+    let mut running = RunningScript::start(python, script, env)?;
+    let ready = running.line();
+    let done = running.line();
+    let cycle = running.spawned.elapsed();
+    let peak = peak_rss_kib(running.child.id());
     // Closing its input lets the script exit.
-    drop(child.stdin.take());
-    let _ = child.wait();
+    drop(running.child.stdin.take());
+    let _ = running.child.wait();
     if ready != "ready" || !done.starts_with("done ") || cycle > CYCLE_LIMIT {
         return Err(MeasureError::Setup(format!(
             "the boto3 script printed {ready:?} and {done:?} (expected ready, then done) \
@@ -251,14 +264,6 @@ fn run_script(
         )));
     }
     Ok((cycle, peak))
-}
-
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// `target/venvs/boto3` with exactly [`BOTO3_REQUIREMENT`], created once; its python.

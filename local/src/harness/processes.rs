@@ -49,7 +49,7 @@ pub struct KillDice {
     pub action_rate: f64,
 }
 
-/// The process of the running invocation and the kill armed for it; shared with the
+/// The process of the running invocation and the dice that kill it; shared with the
 /// emulator's answer hook.
 #[derive(Default)]
 pub struct Killer {
@@ -60,8 +60,6 @@ pub struct Killer {
 struct KillerState {
     dice: Option<(SplitMix64, KillDice)>,
     running: Option<u32>,
-    /// When the running invocation is killed, if it is still running then.
-    armed: Option<Duration>,
     /// Kills made, by where.
     kills: BTreeMap<String, u64>,
 }
@@ -87,17 +85,13 @@ impl Killer {
     fn arm(&self, pid: u32) -> Option<Duration> {
         let mut state = self.lock();
         state.running = Some(pid);
-        let delay = state.dice.as_mut().and_then(|(dice, kills)| {
+        state.dice.as_mut().and_then(|(dice, kills)| {
             (dice.next_f64() < kills.rate).then(|| Duration::from_millis(dice.next_u64() % 40))
-        });
-        state.armed = delay;
-        delay
+        })
     }
 
     fn disarm(&self) {
-        let mut state = self.lock();
-        state.running = None;
-        state.armed = None;
+        self.lock().running = None;
     }
 
     /// The emulator's answer hook: kills the running process on the armed action.
@@ -128,7 +122,6 @@ impl Killer {
 
     fn killed_after_delay(&self, pid: u32) {
         let mut state = self.lock();
-        state.armed = None;
         kill(pid);
         *state.kills.entry("at a random moment".into()).or_default() += 1;
     }
