@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use autopilot_core::model::{AppLaunchStatus, AppStatus, Server, ServerId, VmServer};
 use autopilot_core::plan::desired::{self, logical_id, DesiredApp, DesiredWave};
 use autopilot_core::plan::reconcile::{
-    self, Change, ExistingApp, GroupLaunch, LaunchConfig, Reconciliation,
+    self, Change, ExistingApp, GroupLaunch, Held, LaunchConfig, Reconciliation,
 };
 use autopilot_core::plan::{
     digest, LaunchMode, LaunchSettings, Plan, PlanRejected, ReplicationRoute,
@@ -89,11 +89,10 @@ fn existing_of(scenario: &Scenario, catalog: &[Server]) -> Vec<ExistingApp> {
                     (g.name.clone(), servers.collect())
                 })
                 .collect(),
-            launch: app
-                .launch
-                .as_ref()
-                .map(|launch| launch_config_of(app, launch, &id_of)),
-            replication: None,
+            launch: app.launch.as_ref().map_or(Held::Unknown, |launch| {
+                Held::Read(launch_config_of(app, launch, &id_of))
+            }),
+            replication: Held::Unknown,
             last_modified: None,
         })
         .collect()

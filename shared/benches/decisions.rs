@@ -12,7 +12,7 @@ use autopilot_core::model::{
     App, AppId, AppLaunchStatus, JobId, ReplicationJob, ReplicationJobState, ReplicationRun,
     ReplicationRunState, RunId, Server, ServerGroup, ServerId, VmServer,
 };
-use autopilot_core::readiness::{app_readiness, jobs_by_server, OptOutTag};
+use autopilot_core::readiness::{app_readiness, OptOutTag, ServerStandings};
 use autopilot_core::wave_policy::WavePolicy;
 use chrono::{DateTime, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -141,7 +141,7 @@ fn decisions(c: &mut Criterion) {
     });
     c.bench_function("app_readiness_500_apps_10000_jobs", |b| {
         b.iter(|| {
-            let index = jobs_by_server(black_box(&jobs));
+            let index: ServerStandings = black_box(&jobs).iter().collect();
             let ready = apps
                 .iter()
                 .map(|app| app_readiness(app, &index, &opt_out))

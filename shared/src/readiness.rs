@@ -67,16 +67,19 @@ impl fmt::Display for OptOutTag {
     }
 }
 
+/// How a job ranks when a server has more than one: non-deleted jobs win; among those,
+/// one with a completed run.
+fn rank(job: &ReplicationJob) -> (bool, bool) {
+    let gone = matches!(
+        job.state,
+        ReplicationJobState::Deleted | ReplicationJobState::Deleting
+    );
+    (!gone, job.has_completed_run())
+}
+
 /// Picks, per server, the job that speaks for it: a server may have an old deleted job
-/// next to its current one. Non-deleted jobs win; among those, one with a completed run.
+/// next to its current one (see [`rank`]; the first listed wins a tie).
 pub fn jobs_by_server(jobs: &[ReplicationJob]) -> HashMap<ServerId, &ReplicationJob> {
-    let rank = |job: &ReplicationJob| {
-        let gone = matches!(
-            job.state,
-            ReplicationJobState::Deleted | ReplicationJobState::Deleting
-        );
-        (!gone, job.has_completed_run())
-    };
     let mut chosen: HashMap<ServerId, &ReplicationJob> = HashMap::new();
     for job in jobs {
         chosen
@@ -91,12 +94,76 @@ pub fn jobs_by_server(jobs: &[ReplicationJob]) -> HashMap<ServerId, &Replication
     chosen
 }
 
+/// Where a server's replication stands, as far as launching its app goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Its job has a completed run.
+    Replicated,
+    /// Its job is in a failure state and has no completed run.
+    Failed,
+    /// Its job has no completed run yet.
+    Pending,
+}
+
+impl Standing {
+    fn of(job: &ReplicationJob) -> Self {
+        if job.has_completed_run() {
+            Self::Replicated
+        } else if job.state.is_failure() {
+            Self::Failed
+        } else {
+            Self::Pending
+        }
+    }
+}
+
+/// Per server, the standing of the job that speaks for it (chosen as
+/// [`jobs_by_server`] chooses), kept instead of the jobs: a launcher sweeping 100,000
+/// jobs needs a byte per server, not the jobs and their runs.
+#[derive(Debug, Clone, Default)]
+pub struct ServerStandings {
+    by_server: HashMap<ServerId, ((bool, bool), Standing)>,
+}
+
+impl ServerStandings {
+    /// Takes one job into account.
+    pub fn add(&mut self, job: &ReplicationJob) {
+        let ranked = (rank(job), Standing::of(job));
+        self.by_server
+            .entry(job.server_id.clone())
+            .and_modify(|current| {
+                if ranked.0 > current.0 {
+                    *current = ranked;
+                }
+            })
+            .or_insert(ranked);
+    }
+
+    /// The standing of a server's job; None for a server without a job.
+    pub fn of(&self, server: &ServerId) -> Option<Standing> {
+        self.by_server.get(server).map(|(_, standing)| *standing)
+    }
+
+    /// Servers with a job.
+    pub fn len(&self) -> usize {
+        self.by_server.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_server.is_empty()
+    }
+}
+
+impl<'a> FromIterator<&'a ReplicationJob> for ServerStandings {
+    fn from_iter<I: IntoIterator<Item = &'a ReplicationJob>>(jobs: I) -> Self {
+        let mut standings = Self::default();
+        jobs.into_iter().for_each(|job| standings.add(job));
+        standings
+    }
+}
+
 /// Computes an app's readiness from its launch status and its members' jobs.
-pub fn app_readiness(
-    app: &App,
-    jobs: &HashMap<ServerId, &ReplicationJob>,
-    opt_out: &OptOutTag,
-) -> AppReadiness {
+pub fn app_readiness(app: &App, jobs: &ServerStandings, opt_out: &OptOutTag) -> AppReadiness {
     use AppLaunchStatus as S;
     match &app.launch_status {
         status if status.is_launchable() || status.needs_configuration() => {}
@@ -126,10 +193,10 @@ pub fn app_readiness(
     let mut pending = Vec::new();
     let mut failed = Vec::new();
     for member in members {
-        match jobs.get(&member) {
-            Some(job) if job.has_completed_run() => {}
-            Some(job) if job.state.is_failure() => failed.push(member),
-            _ => pending.push(member),
+        match jobs.of(&member) {
+            Some(Standing::Replicated) => {}
+            Some(Standing::Failed) => failed.push(member),
+            Some(Standing::Pending) | None => pending.push(member),
         }
     }
     let opted_out = app.tag(&opt_out.key) == Some(opt_out.value.as_str());
@@ -320,13 +387,13 @@ mod tests {
     #[test]
     fn readiness_covers_each_case() {
         use ReplicationJobState::*;
-        let jobs = vec![
+        let jobs = [
             job("s-1", Active, true),
             job("s-2", Active, false),
             job("s-3", PausedOnFailure, false),
             job("s-4", PausedOnFailure, true),
         ];
-        let index = jobs_by_server(&jobs);
+        let index: ServerStandings = jobs.iter().collect();
         let ready = AppLaunchStatus::ReadyForLaunch;
         assert_eq!(
             app_readiness(&app(ready.clone(), &["s-1", "s-4"]), &index, &opt_out()),
@@ -399,8 +466,8 @@ mod tests {
     #[test]
     fn an_unconfigured_app_is_held_once_replicated_naming_what_it_lacks() {
         use ReplicationJobState::Active;
-        let jobs = vec![job("s-1", Active, true), job("s-2", Active, false)];
-        let index = jobs_by_server(&jobs);
+        let jobs = [job("s-1", Active, true), job("s-2", Active, false)];
+        let index: ServerStandings = jobs.iter().collect();
         let unconfigured = app(AppLaunchStatus::ReadyForConfiguration, &["s-1"]);
         let AppReadiness::Unconfigured { reason } =
             app_readiness(&unconfigured, &index, &opt_out())
@@ -440,6 +507,11 @@ mod tests {
             index[&ServerId::from("s-1")].state,
             ReplicationJobState::Active
         );
+        // The deleted job's completed run does not make the server replicated.
+        let standings: ServerStandings = jobs.iter().collect();
+        assert_eq!(standings.of(&"s-1".into()), Some(Standing::Pending));
+        assert_eq!(standings.of(&"s-2".into()), None);
+        assert_eq!(standings.len(), 1);
     }
 
     #[test]
@@ -497,7 +569,7 @@ mod tests {
             let ids: Vec<String> = (0..members.len()).map(|i| format!("s-{i}")).collect();
             let jobs: Vec<_> = members.iter().zip(&ids).filter(|((kind, _, _), _)| *kind > 0)
                 .map(|((kind, state, _), id)| job(id, state.clone(), *kind == 2)).collect();
-            let index = jobs_by_server(&jobs);
+            let index: ServerStandings = jobs.iter().collect();
             let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
             let readiness = app_readiness(&app(status.clone(), &id_refs), &index, &opt_out());
             let all_completed = members.iter().all(|(kind, _, _)| *kind == 2);

@@ -46,15 +46,19 @@ impl<T> Default for Sweep<T> {
     }
 }
 
-impl<T> Sweep<T> {
-    fn push(&mut self, converted: Result<T, MissingField>) {
-        match converted {
-            Ok(item) => self.items.push(item),
-            Err(missing) => {
-                tracing::warn!(%missing, "skipping an SMS item without an identifier");
-                self.unusable.push(missing);
-            }
-        }
+/// What a sweep that handed its items on saw: how many items it handed on, those that
+/// could not be converted (and were skipped), and the pages read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub items: usize,
+    pub unusable: Vec<MissingField>,
+    pub pages: usize,
+}
+
+impl Swept {
+    fn skip(&mut self, missing: MissingField) {
+        tracing::warn!(%missing, "skipping an SMS item without an identifier");
+        self.unusable.push(missing);
     }
 }
 
@@ -82,32 +86,35 @@ page!(
     ListAppsOutput,
 );
 
-/// Pages through one list operation, one call per page: `fetch_page` asks for the page
-/// after a token (none for the first), `read_page` converts a page's items. Fails after
+/// Pages through one list operation, one call per page, handing every converted item
+/// to `keep` as its page arrives: `fetch_page` asks for the page after a token (none for
+/// the first), `read_page` converts a page's items. A caller that keeps only what it
+/// needs of each item holds one page at a time, not the whole list. Fails after
 /// `max_pages` calls that all ended with a nextToken, and on a page handing back the
 /// nextToken it was asked with, which would be fetched again forever.
-async fn sweep<Output, Error, Item, Answer>(
+async fn sweep_each<Output, Error, Item, Answer>(
     operation: &'static str,
     max_pages: usize,
     mut fetch_page: impl FnMut(Option<String>) -> Answer,
     mut read_page: impl FnMut(&Output) -> Vec<Result<Item, MissingField>>,
-) -> Result<Sweep<Item>, AwsCallError>
+    mut keep: impl FnMut(Item),
+) -> Result<Swept, AwsCallError>
 where
     Output: Page,
     Answer: Future<Output = Result<Output, SdkError<Error, HttpResponse>>>,
     Error: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let mut sweep = Sweep::default();
+    let mut swept = Swept::default();
     let mut token: Option<String> = None;
     loop {
-        if sweep.pages == max_pages {
+        if swept.pages == max_pages {
             return Err(AwsCallError::sms_protocol(
                 operation,
                 "EndlessPagination",
                 format!("still returning a nextToken after {max_pages} pages"),
             ));
         }
-        sweep.pages += 1;
+        swept.pages += 1;
         // Boxed: the SDK's request future is deep and large, and inline it would count
         // against every caller's future (rustc's type layout depth limit, stack size).
         let page = Box::pin(fetch_page(token.clone()))
@@ -120,18 +127,48 @@ where
                 "EndlessPagination",
                 format!(
                     "page {} returned the nextToken it was asked with",
-                    sweep.pages
+                    swept.pages
                 ),
             ));
         }
         for item in read_page(&page) {
-            sweep.push(item);
+            match item {
+                Ok(item) => {
+                    swept.items += 1;
+                    keep(item);
+                }
+                Err(missing) => swept.skip(missing),
+            }
         }
         match next {
             Some(next) => token = Some(next.to_owned()),
-            None => return Ok(sweep),
+            None => return Ok(swept),
         }
     }
+}
+
+/// As [`sweep_each`], keeping every item.
+async fn sweep<Output, Error, Item, Answer>(
+    operation: &'static str,
+    max_pages: usize,
+    fetch_page: impl FnMut(Option<String>) -> Answer,
+    read_page: impl FnMut(&Output) -> Vec<Result<Item, MissingField>>,
+) -> Result<Sweep<Item>, AwsCallError>
+where
+    Output: Page,
+    Answer: Future<Output = Result<Output, SdkError<Error, HttpResponse>>>,
+    Error: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let mut items = Vec::new();
+    let swept = sweep_each(operation, max_pages, fetch_page, read_page, |item| {
+        items.push(item);
+    })
+    .await?;
+    Ok(Sweep {
+        items,
+        unusable: swept.unusable,
+        pages: swept.pages,
+    })
 }
 
 /// Every connector.
@@ -181,7 +218,22 @@ pub async fn servers(sms: &Client) -> Result<(CatalogStatus, Sweep<Server>), Aws
 
 /// Every replication job, with the runs the service lists for each.
 pub async fn replication_jobs(sms: &Client) -> Result<Sweep<ReplicationJob>, AwsCallError> {
-    sweep(
+    let mut items = Vec::new();
+    let swept = replication_jobs_each(sms, |job| items.push(job)).await?;
+    Ok(Sweep {
+        items,
+        unusable: swept.unusable,
+        pages: swept.pages,
+    })
+}
+
+/// Every replication job, handed to `keep` a page at a time, for callers that need
+/// little of each job: at 100,000 jobs the whole list is most of a function's memory.
+pub async fn replication_jobs_each(
+    sms: &Client,
+    keep: impl FnMut(ReplicationJob),
+) -> Result<Swept, AwsCallError> {
+    sweep_each(
         "GetReplicationJobs",
         MAX_PAGES,
         |token| {
@@ -196,6 +248,7 @@ pub async fn replication_jobs(sms: &Client) -> Result<Sweep<ReplicationJob>, Aws
                 .map(sms_convert::replication_job)
                 .collect()
         },
+        keep,
     )
     .await
 }

@@ -1,13 +1,13 @@
 //! Where each candidate app stands: its membership (remembered or read with GetApp),
 //! its launch status from this invocation's ListApps, and its readiness against this
-//! invocation's job sweep. An app found ready from memory is read again, so a
-//! remembered membership or tag can delay a launch, never cause one.
+//! invocation's job sweep, kept as one standing per server. An app found ready from
+//! memory is read again, so a remembered membership or tag can delay a launch, never
+//! cause one.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use autopilot_core::model::{App, AppId, AppLaunchStatus, ReplicationJob, ServerId};
-use autopilot_core::readiness::{app_readiness, jobs_by_server, AppReadiness};
+use autopilot_core::model::{App, AppId, AppLaunchStatus};
+use autopilot_core::readiness::{app_readiness, AppReadiness, ServerStandings};
 use autopilot_core::sms_api;
 use autopilot_core::{AutopilotError, AwsCallError};
 use aws_sdk_sms::types::AppSummary;
@@ -36,8 +36,8 @@ pub async fn assess_all(
         .warm
         .load_if_needed(&context.s3, bucket, &candidates)
         .await;
-    let jobs = sms_api::replication_jobs(&context.sms).await?.items;
-    let jobs = jobs_by_server(&jobs);
+    let mut jobs = ServerStandings::default();
+    sms_api::replication_jobs_each(&context.sms, |job| jobs.add(&job)).await?;
     let concurrency = context.config.app_concurrency as usize;
     let assessed = stream::iter(candidates)
         .map(|(app_id, listed)| {
@@ -60,7 +60,7 @@ async fn assess(
     context: &LauncherContext,
     app_id: AppId,
     listed: &AppSummary,
-    jobs: &HashMap<ServerId, &ReplicationJob>,
+    jobs: &ServerStandings,
 ) -> Assessed {
     let (found, read) = match context
         .warm

@@ -186,6 +186,9 @@ async fn plan_and_apply(
         return Ok(Vec::new());
     };
     let wave = desired::resolve(&plan, &catalog);
+    // The catalog is the largest thing a run reads (a few hundred bytes a server); what
+    // follows needs only the wave resolved from it.
+    drop(catalog);
     if !wave.conflicts.is_empty() {
         let problems = wave.conflicts.iter().map(|c| {
             problem(format!(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use autopilot_core::model::{App, AppId, AppStatus, Server, ServerCatalogStatus};
 use autopilot_core::plan::desired::{DesiredApp, DesiredWave};
-use autopilot_core::plan::reconcile::ExistingApp;
+use autopilot_core::plan::reconcile::{ExistingApp, Held};
 use autopilot_core::plan::rules::MANAGED_TAG;
 use autopilot_core::plan::ReplicationRoute;
 use autopilot_core::{artifacts, sms_api, sms_app_config, AutopilotError, AwsCallError};
@@ -129,21 +129,24 @@ async fn read_app(
     let key = in_step_key(existing.last_modified.as_deref(), desired);
     if in_step.get(&id) == Some(&key) {
         // Unchanged since it was found as planned: what SMS holds is what was wanted.
-        existing.launch = Some(desired.launch_config());
-        existing.replication = desired.replication_config();
+        existing.launch = Held::AsPlanned;
+        if desired.replicated_by == ReplicationRoute::App {
+            existing.replication = Held::AsPlanned;
+        }
         return Ok(Some((existing, ids)));
     }
-    read_configurations(context, &mut existing, &ids, desired.replicated_by).await?;
+    read_configurations(context, &mut existing, &ids, desired).await?;
     Ok(Some((existing, ids)))
 }
 
 /// GetAppLaunchConfiguration, and GetAppReplicationConfiguration for an application
-/// the plan replicates by app replication.
+/// the plan replicates by app replication; each compared with the plan as it is read,
+/// so that only those that differ are kept.
 async fn read_configurations(
     context: &PlannerContext,
     existing: &mut ExistingApp,
     ids: &BTreeMap<String, String>,
-    route: ReplicationRoute,
+    desired: &DesiredApp,
 ) -> Result<(), AwsCallError> {
     let names: BTreeMap<String, String> = ids.iter().map(|(n, i)| (i.clone(), n.clone())).collect();
     let id = existing.id.as_str();
@@ -155,11 +158,10 @@ async fn read_configurations(
         .await;
     let launch =
         launch.map_err(|e| AwsCallError::from_sdk("SMS", "GetAppLaunchConfiguration", &e))?;
-    existing.launch = Some(sms_app_config::launch_config_from(
-        launch.server_group_launch_configurations(),
-        &names,
-    ));
-    if route == ReplicationRoute::App {
+    let read =
+        sms_app_config::launch_config_from(launch.server_group_launch_configurations(), &names);
+    existing.launch = Held::compared(read, &desired.launch_config());
+    if let Some(wanted) = desired.replication_config() {
         let replication = context
             .sms
             .get_app_replication_configuration()
@@ -168,10 +170,11 @@ async fn read_configurations(
             .await;
         let replication = replication
             .map_err(|e| AwsCallError::from_sdk("SMS", "GetAppReplicationConfiguration", &e))?;
-        existing.replication = Some(sms_app_config::replication_config_from(
+        let read = sms_app_config::replication_config_from(
             replication.server_group_replication_configurations(),
             &names,
-        ));
+        );
+        existing.replication = Held::compared(read, &wanted);
     }
     Ok(())
 }
@@ -197,8 +200,8 @@ fn as_existing(app: &App, status: AppStatus) -> ExistingApp {
                 (name, g.servers.iter().map(|s| s.id.clone()).collect())
             })
             .collect(),
-        launch: None,
-        replication: None,
+        launch: Held::Unknown,
+        replication: Held::Unknown,
         last_modified: None,
     }
 }

@@ -1,12 +1,13 @@
 //! job-watcher: on SMS job state change events (one job) and on its schedule (one
 //! paginated sweep of every job), alerts each FAILED / PAUSED_ON_FAILURE failure
 //! exactly once, remediates within the retry budget, announces recoveries and every
-//! completed run. What was alerted and announced is kept in a snapshot in the artifacts
-//! bucket together with an outbox (`autopilot_core::outbox`): the decided events are
-//! stored before the watcher acts or publishes, so an invocation cut off at any point
-//! loses no alert. It warns once of each server whose 90 days of replication near
-//! their end (`ReplicationExpiring`). A job it creates again takes the accepted wave plan's replication
-//! settings for its server, as the job-creator's do.
+//! completed run (a sweep announces at most [`RUN_ANNOUNCEMENTS_PER_INVOCATION`], the
+//! next one the rest). What was alerted and announced is kept in a snapshot in the
+//! artifacts bucket together with an outbox (`autopilot_core::outbox`): the decided
+//! events are stored before the watcher acts or publishes, so an invocation cut off at
+//! any point loses no alert. It warns once of each server whose 90 days of replication
+//! near their end (`ReplicationExpiring`). A job it creates again takes the accepted
+//! wave plan's replication settings for its server, as the job-creator's do.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,8 +20,8 @@ use autopilot_core::events::{
     ReplicationJobRemediated, ReplicationRunCompleted,
 };
 use autopilot_core::failures::{
-    CompletedRun, Coverage, FailureChanges, FailureSnapshot, HoldReason, PendingRecreation,
-    RecreationStep, Remediation, RemediationPolicy, RemediationStep,
+    CompletedRun, FailureChanges, FailureSnapshot, HoldReason, PendingRecreation, RecreationStep,
+    Remediation, RemediationPolicy, RemediationStep,
 };
 use autopilot_core::model::{JobId, ReplicationJob, ServerId};
 use autopilot_core::outbox::{self, StateObject};
@@ -35,7 +36,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 mod expiry_warnings;
+mod observe;
 mod wave_plan;
+
+use observe::observe;
+pub use observe::RUN_ANNOUNCEMENTS_PER_INVOCATION;
 
 use wave_plan::WavePlan;
 
@@ -56,6 +61,9 @@ pub struct Summary {
     pub still_failed: usize,
     pub recovered: usize,
     pub runs_completed: usize,
+    /// Completed runs left for the next sweep: one invocation announces at most
+    /// [`RUN_ANNOUNCEMENTS_PER_INVOCATION`].
+    pub runs_deferred: usize,
     pub remediations_started: usize,
     pub remediations_held: usize,
     pub remediation_errors: usize,
@@ -76,18 +84,20 @@ pub async fn handle(
     payload: Value,
     context: Arc<Context<JobWatcherConfig>>,
 ) -> Result<Summary, AutopilotError> {
-    let observation = observe(&context, Incoming::parse(payload)?).await?;
+    let incoming = Incoming::parse(payload)?;
     let now = context.now();
     let dry_run = context.dry_run();
     let bucket = &context.config.artifacts_bucket;
     let previous: FailureSnapshot =
         artifacts::load_json(&context.s3, bucket, SNAPSHOT_KEY, "job-watcher snapshot").await?;
+    let observation = observe(&context, incoming, &previous, now).await?;
     let (changes, mut next) = previous.observe(&observation.jobs, observation.coverage, now);
     let completed_runs = next.take_completed_runs(&observation.jobs);
     let recreations = next.recreation_steps(&observation.jobs, observation.coverage);
     let mut summary = Summary {
         trigger: observation.trigger,
-        jobs_observed: observation.jobs.len(),
+        jobs_observed: observation.listed,
+        runs_deferred: observation.runs_deferred,
         newly_failed: changes.newly_failed.len(),
         still_failed: changes.still_failed.len(),
         recovered: changes.recovered.len(),
@@ -145,47 +155,6 @@ pub async fn handle(
         return Err(error);
     }
     Ok(summary)
-}
-
-/// The jobs an invocation looked at, and how much of the account they cover.
-struct Observation {
-    trigger: String,
-    jobs: Vec<ReplicationJob>,
-    coverage: Coverage,
-}
-
-/// A schedule sweeps every job; an SMS event reads the one job it names.
-async fn observe(
-    context: &Context<JobWatcherConfig>,
-    incoming: Incoming,
-) -> Result<Observation, AutopilotError> {
-    if incoming.is_schedule() {
-        let sweep = sms_api::replication_jobs(&context.sms).await?;
-        return Ok(Observation {
-            trigger: "schedule".to_owned(),
-            jobs: sweep.items,
-            coverage: Coverage::Complete,
-        });
-    }
-    let Some(change) = incoming.sms_job_state_change() else {
-        return Err(incoming
-            .unexpected("scheduled events and aws.sms Server Migration Job State Change events"));
-    };
-    let change = change?;
-    let job_id = JobId::from(change.replication_job_id.as_str());
-    if job_id.as_str().is_empty() {
-        return Err(AutopilotError::InvalidEvent(
-            "SMS job state change without replication-job-id".into(),
-        ));
-    }
-    // The event says what changed; the job's current state says what is true now
-    // (events arrive late, twice and out of order).
-    let job = sms_api::replication_job(&context.sms, &job_id).await?;
-    Ok(Observation {
-        trigger: format!("{} {}", change.state, job_id),
-        jobs: job.into_iter().collect(),
-        coverage: Coverage::Partial,
-    })
 }
 
 /// The alerts, recoveries and completed runs this observation announces.

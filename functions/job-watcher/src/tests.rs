@@ -609,3 +609,48 @@ async fn a_server_near_the_end_of_its_replication_is_warned_once() {
     }
     assert!(store.snapshot().expiry_warned.contains(&"s-old".into()));
 }
+
+#[tokio::test]
+async fn a_sweep_announces_a_bounded_number_of_runs_and_the_next_sweeps_the_rest() {
+    let extra = 3;
+    let mut jobs: Vec<SmsJob> = (0..RUN_ANNOUNCEMENTS_PER_INVOCATION + extra)
+        .map(|n| job(&format!("done-{n}"), State::Active, Some(&format!("r{n}"))))
+        .collect();
+    jobs.push(job("failing", State::Failed, None));
+    jobs.push(job("quiet", State::Active, None));
+    let listed = jobs.len();
+    let store = SnapshotStore::default();
+
+    let mut announced = Vec::new();
+    for (deferred_before, completed, deferred) in [
+        (None, RUN_ANNOUNCEMENTS_PER_INVOCATION, extra),
+        (Some(extra), extra, 0),
+        (Some(0), 0, 0),
+    ] {
+        let rule = sweep(jobs.clone());
+        let (s3, _, _) = store.client();
+        let (context, events) = testing::context(config(false), testing::mock_sms(&[&rule]), s3);
+        let summary = handle(schedule_event(), context).await.unwrap();
+        assert_eq!(summary.jobs_observed, listed, "every listed job is counted");
+        assert_eq!(
+            (summary.runs_completed, summary.runs_deferred),
+            (completed, deferred),
+            "after {deferred_before:?} deferred"
+        );
+        let runs = events.of_type("ReplicationRunCompleted");
+        assert_eq!(runs.len(), completed);
+        announced.extend(runs.iter().map(|e| e["replicationRunId"].to_string()));
+        // The failure is alerted by the first sweep, whatever the cap.
+        let failed = events.of_type("ReplicationJobFailed").len();
+        assert_eq!(failed, usize::from(deferred_before.is_none()));
+    }
+    let distinct: std::collections::BTreeSet<_> = announced.iter().collect();
+    assert_eq!(distinct.len(), RUN_ANNOUNCEMENTS_PER_INVOCATION + extra);
+    assert_eq!(distinct.len(), announced.len(), "no run announced twice");
+    let snapshot = store.snapshot();
+    assert_eq!(
+        snapshot.announced_runs.len(),
+        RUN_ANNOUNCEMENTS_PER_INVOCATION + extra
+    );
+    assert!(snapshot.outbox.is_empty());
+}

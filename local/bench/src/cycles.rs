@@ -35,6 +35,8 @@ pub enum AppScope {
     Launchable,
     /// The template generator on a run completion: launched apps.
     Launched,
+    /// The wave-reporter: every app.
+    All,
 }
 
 impl AppScope {
@@ -44,6 +46,7 @@ impl AppScope {
         match self {
             Self::Launchable => status.is_launchable(),
             Self::Launched => status.is_launched(),
+            Self::All => true,
         }
     }
 }
@@ -207,7 +210,8 @@ impl Bench<'_> {
         Ok(cycles)
     }
 
-    /// The catalog import, the job creator, the watcher and two launcher sweeps.
+    /// The catalog import, the job creator, the watcher (its first sweep, and the one after
+    /// every run is announced), two launcher sweeps and the wave-reporter.
     async fn discovery_and_replication_cycles(&self, world: &World) -> Measured<Vec<Cycle>> {
         let mut cycles = Vec::new();
         // Every generated server has appeared after 6 h 10 min.
@@ -230,6 +234,18 @@ impl Bench<'_> {
             self.scheduled_cycle(world, "job-watcher", "schedule", &[JOBS])
                 .await?,
         );
+        // The sweep after the first has announced every completed run: the snapshot
+        // then remembers a run per job.
+        self.announce_every_run(world).await?;
+        cycles.push(
+            self.scheduled_cycle(
+                world,
+                "job-watcher",
+                "schedule, every run announced",
+                &[JOBS],
+            )
+            .await?,
+        );
         cycles.push(
             self.scheduled_cycle(world, "app-launcher", "schedule", &[APPS, JOBS])
                 .await?,
@@ -241,7 +257,32 @@ impl Bench<'_> {
             self.scheduled_cycle(world, "app-launcher", "schedule, next sweep", &[APPS, JOBS])
                 .await?,
         );
+        cycles.push(
+            self.scheduled_cycle(world, "wave-reporter", "schedule", &[SERVERS, JOBS, APPS])
+                .await?,
+        );
         Ok(cycles)
+    }
+
+    /// Sweeps with the watcher until one announces fewer runs than an invocation may:
+    /// the first sweep of a large estate leaves most of its completed runs for later.
+    async fn announce_every_run(&self, world: &World) -> Measured<()> {
+        let cap = job_watcher::RUN_ANNOUNCEMENTS_PER_INVOCATION;
+        // Enough sweeps for a run per job of the largest size the bench plays, and more.
+        for _ in 0..1_000 {
+            world.bus.drain();
+            let (before, _) = world.bus.counts();
+            let event = world.schedule(self.function("job-watcher")?);
+            self.invoke(world, "job-watcher", event).await?;
+            let published = world.bus.counts().0 - before;
+            world.bus.drain();
+            if (published as usize) < cap {
+                return Ok(());
+            }
+        }
+        Err(MeasureError::Setup(
+            "the watcher still announced runs after 1,000 sweeps".into(),
+        ))
     }
 
     /// The template generator on a ready app, then on runs of two launched apps.
@@ -324,6 +365,7 @@ impl Bench<'_> {
             ("template-generator", t) if t.starts_with("ReplicationRunCompleted") => {
                 Some(AppScope::Launched)
             }
+            ("wave-reporter", _) => Some(AppScope::All),
             _ => None,
         };
         let apps_before = world.list("ListApps", "apps")?;

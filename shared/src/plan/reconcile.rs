@@ -22,8 +22,8 @@ pub struct ExistingApp {
     pub replication_status: Option<AppReplicationStatus>,
     /// Groups by name, each with its members.
     pub groups: Vec<(String, Vec<ServerId>)>,
-    pub launch: Option<LaunchConfig>,
-    pub replication: Option<ReplicationConfig>,
+    pub launch: Held<LaunchConfig>,
+    pub replication: Held<ReplicationConfig>,
     /// When it last changed (RFC 3339), as ListApps says.
     pub last_modified: Option<String>,
 }
@@ -39,10 +39,50 @@ pub struct GroupLaunch {
     pub servers: BTreeMap<ServerId, (String, LaunchSettings)>,
 }
 
-impl LaunchConfig {
-    /// Whether this (held) configuration gives every group, server and setting `wanted`
-    /// sets; values the service adds where the plan says nothing are no difference.
-    pub fn satisfies(&self, wanted: &LaunchConfig) -> bool {
+/// One configuration of an existing application, as far as the planner knows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Held<T> {
+    /// Not read, or SMS holds none.
+    #[default]
+    Unknown,
+    /// Gives everything the plan wants: compared as it was read, or unchanged since the
+    /// application was last found as planned. Not kept: at 100,000 servers the
+    /// configurations read are most of a run's memory.
+    AsPlanned,
+    /// As read, and not what the plan wants (or not compared yet).
+    Read(T),
+}
+
+/// A configuration the plan can be compared with.
+pub trait Configuration {
+    /// Whether this (held) configuration gives everything `wanted` sets.
+    fn satisfies(&self, wanted: &Self) -> bool;
+}
+
+impl<T: Configuration> Held<T> {
+    /// What was read, compared with what the plan wants.
+    pub fn compared(read: T, wanted: &T) -> Self {
+        if read.satisfies(wanted) {
+            Self::AsPlanned
+        } else {
+            Self::Read(read)
+        }
+    }
+
+    /// Whether SMS holds what `wanted` sets.
+    pub fn gives(&self, wanted: &T) -> bool {
+        match self {
+            Self::Unknown => false,
+            Self::AsPlanned => true,
+            Self::Read(held) => held.satisfies(wanted),
+        }
+    }
+}
+
+impl Configuration for LaunchConfig {
+    /// Every group, server and setting `wanted` sets; values the service adds where the
+    /// plan says nothing are no difference.
+    fn satisfies(&self, wanted: &LaunchConfig) -> bool {
         same_keys(&self.0, &wanted.0)
             && wanted.0.iter().all(|(name, group)| {
                 let held = &self.0[name];
@@ -56,9 +96,9 @@ impl LaunchConfig {
     }
 }
 
-impl ReplicationConfig {
-    /// Whether this (held) configuration gives every server the settings `wanted` sets.
-    pub fn satisfies(&self, wanted: &ReplicationConfig) -> bool {
+impl Configuration for ReplicationConfig {
+    /// Every server's settings `wanted` sets.
+    fn satisfies(&self, wanted: &ReplicationConfig) -> bool {
         same_keys(&self.0, &wanted.0)
             && wanted.0.iter().all(|(name, servers)| {
                 let held = &self.0[name];
@@ -289,18 +329,13 @@ fn align(desired: &DesiredApp, app: &ExistingApp, outcome: &mut Reconciliation) 
     let replication = desired.replication_config();
     let spec_differences = spec_differences(&spec, app);
     let mut differences = spec_differences.clone();
-    let launch_differs = !app
-        .launch
-        .as_ref()
-        .is_some_and(|held| held.satisfies(&launch));
+    let launch_differs = !app.launch.gives(&launch);
     if launch_differs {
         differences.push("launch configuration".into());
     }
-    let replication_differs = replication.as_ref().is_some_and(|wanted| {
-        !app.replication
-            .as_ref()
-            .is_some_and(|held| held.satisfies(wanted))
-    });
+    let replication_differs = replication
+        .as_ref()
+        .is_some_and(|wanted| !app.replication.gives(wanted));
     if replication_differs {
         differences.push("replication configuration".into());
     }

@@ -66,8 +66,8 @@ fn apply(existing: &mut Vec<ExistingApp>, changes: &[Change]) {
                     .as_ref()
                     .map(|_| AppReplicationStatus::ReplicationPending),
                 groups: app.groups.clone(),
-                launch: Some(launch.clone()),
-                replication: replication.clone(),
+                launch: Held::Read(launch.clone()),
+                replication: replication.clone().map_or(Held::Unknown, Held::Read),
                 last_modified: None,
             }),
             Change::Update { app_id, app, .. } => {
@@ -81,14 +81,14 @@ fn apply(existing: &mut Vec<ExistingApp>, changes: &[Change]) {
                     .iter_mut()
                     .find(|a| &a.id == app_id)
                     .unwrap()
-                    .launch = Some(config.clone());
+                    .launch = Held::Read(config.clone());
             }
             Change::PutReplication { app_id, config, .. } => {
                 existing
                     .iter_mut()
                     .find(|a| &a.id == app_id)
                     .unwrap()
-                    .replication = Some(config.clone());
+                    .replication = Held::Read(config.clone());
             }
             Change::StartReplication { app_id, .. } => {
                 existing
@@ -212,19 +212,38 @@ fn values_the_service_adds_where_the_plan_says_nothing_are_no_difference() {
     let wave = wave(PLAN, &["web-01", "web-02", "db-01", "intra-01"]);
     let mut existing = Vec::new();
     settle(&wave, &mut existing);
-    let held = existing[0].launch.as_mut().unwrap();
+    let Held::Read(mut held) = existing[0].launch.clone() else {
+        panic!("settle keeps what it put");
+    };
+    let wanted = wave.apps[0].launch_config();
     for (_, settings) in held.0.values_mut().flat_map(|g| g.servers.values_mut()) {
         settings.associate_public_ip_address = Some(false);
     }
+    existing[0].launch = Held::Read(held.clone());
     assert!(reconcile(&wave, &existing, false).changes.is_empty());
-    let held = existing[0].launch.as_mut().unwrap();
+    // Compared as it is read, the same configuration is not even kept.
+    existing[0].launch = Held::compared(held.clone(), &wanted);
+    assert_eq!(existing[0].launch, Held::AsPlanned);
+    assert!(reconcile(&wave, &existing, false).changes.is_empty());
+
     for (_, settings) in held.0.values_mut().flat_map(|g| g.servers.values_mut()) {
         settings.instance_type = Some("t3.nano".into());
     }
+    existing[0].launch = Held::compared(held, &wanted);
+    assert!(
+        matches!(existing[0].launch, Held::Read(_)),
+        "a difference is kept"
+    );
     assert_eq!(
         reconcile(&wave, &existing, false).changes.len(),
         1,
         "a value the plan sets"
+    );
+    existing[0].launch = Held::Unknown;
+    assert_eq!(
+        reconcile(&wave, &existing, false).changes.len(),
+        1,
+        "a configuration SMS does not hold is put"
     );
 }
 
