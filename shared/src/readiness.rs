@@ -67,25 +67,46 @@ impl fmt::Display for OptOutTag {
     }
 }
 
-/// How a job ranks when a server has more than one: non-deleted jobs win; among those,
-/// one with a completed run.
-fn rank(job: &ReplicationJob) -> (bool, bool) {
-    let gone = matches!(
-        job.state,
-        ReplicationJobState::Deleted | ReplicationJobState::Deleting
-    );
-    (!gone, job.has_completed_run())
+/// A job as far as choosing the one that speaks for its server goes.
+pub trait RankedJob {
+    fn server(&self) -> &ServerId;
+    fn state(&self) -> &ReplicationJobState;
+    fn has_completed_run(&self) -> bool;
+
+    /// How the job ranks when a server has more than one: non-deleted jobs win; among
+    /// those, one with a completed run.
+    fn rank(&self) -> (bool, bool) {
+        let gone = matches!(
+            self.state(),
+            ReplicationJobState::Deleted | ReplicationJobState::Deleting
+        );
+        (!gone, self.has_completed_run())
+    }
+}
+
+impl RankedJob for ReplicationJob {
+    fn server(&self) -> &ServerId {
+        &self.server_id
+    }
+
+    fn state(&self) -> &ReplicationJobState {
+        &self.state
+    }
+
+    fn has_completed_run(&self) -> bool {
+        ReplicationJob::has_completed_run(self)
+    }
 }
 
 /// Picks, per server, the job that speaks for it: a server may have an old deleted job
-/// next to its current one (see [`rank`]; the first listed wins a tie).
-pub fn jobs_by_server(jobs: &[ReplicationJob]) -> HashMap<ServerId, &ReplicationJob> {
-    let mut chosen: HashMap<ServerId, &ReplicationJob> = HashMap::new();
+/// next to its current one (see [`RankedJob::rank`]; the first listed wins a tie).
+pub fn jobs_by_server<J: RankedJob>(jobs: &[J]) -> HashMap<ServerId, &J> {
+    let mut chosen: HashMap<ServerId, &J> = HashMap::new();
     for job in jobs {
         chosen
-            .entry(job.server_id.clone())
+            .entry(job.server().clone())
             .and_modify(|current| {
-                if rank(job) > rank(current) {
+                if job.rank() > current.rank() {
                     *current = job;
                 }
             })
@@ -128,7 +149,7 @@ pub struct ServerStandings {
 impl ServerStandings {
     /// Takes one job into account.
     pub fn add(&mut self, job: &ReplicationJob) {
-        let ranked = (rank(job), Standing::of(job));
+        let ranked = (job.rank(), Standing::of(job));
         self.by_server
             .entry(job.server_id.clone())
             .and_modify(|current| {

@@ -194,8 +194,24 @@ pub async fn connectors(sms: &Client) -> Result<Sweep<Connector>, AwsCallError> 
 
 /// The whole server catalog and its status (from the first page).
 pub async fn servers(sms: &Client) -> Result<(CatalogStatus, Sweep<Server>), AwsCallError> {
+    let mut items = Vec::new();
+    let (status, swept) = servers_each(sms, |server| items.push(server)).await?;
+    let sweep = Sweep {
+        items,
+        unusable: swept.unusable,
+        pages: swept.pages,
+    };
+    Ok((status, sweep))
+}
+
+/// The server catalog handed to `keep` a page at a time, and its status (from the
+/// first page), for callers that need little of each server.
+pub async fn servers_each(
+    sms: &Client,
+    keep: impl FnMut(Server),
+) -> Result<(CatalogStatus, Swept), AwsCallError> {
     let mut status = None;
-    let sweep = sweep(
+    let swept = sweep_each(
         "GetServers",
         MAX_PAGES,
         |token| {
@@ -210,10 +226,11 @@ pub async fn servers(sms: &Client) -> Result<(CatalogStatus, Sweep<Server>), Aws
             });
             page.server_list().iter().map(sms_convert::server).collect()
         },
+        keep,
     )
     .await?;
     let status = status.unwrap_or_else(|| sms_convert::catalog_status(None, None));
-    Ok((status, sweep))
+    Ok((status, swept))
 }
 
 /// Every replication job, with the runs the service lists for each.

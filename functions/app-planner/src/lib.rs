@@ -11,12 +11,13 @@
 //! What the launcher and the job-creator take from the accepted plan (launch policies,
 //! replication routes and settings) is stored beside the ledger, in
 //! `state/app-planner/resolved.json`. Reports wait in the ledger's outbox until
-//! published. The
-//! changes themselves need no claim: each is idempotent (CreateApp carries a client
-//! token derived from the application's name), so an invocation cut off half way is
-//! completed by the next.
+//! published. The changes themselves need no claim: each is idempotent (CreateApp
+//! carries a client token derived from the application's name), so an invocation cut
+//! off half way is completed by the next; one that nears its deadline makes no more
+//! changes ([`CHANGE_MARGIN`]) and leaves them to the next.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use autopilot_core::app_cache::AppCache;
 use autopilot_core::artifacts;
@@ -29,7 +30,7 @@ use autopilot_core::plan::ledger::PlannerLedger;
 use autopilot_core::plan::reconcile::{self, Reconciliation};
 use autopilot_core::plan::resolved::{ResolvedPlan, RESOLVED_KEY};
 use autopilot_core::plan::{digest, Plan, PlanProblem, PlanRejected as Refusal};
-use autopilot_core::runtime::Context;
+use autopilot_core::runtime::{self, Context};
 use autopilot_core::trigger::Incoming;
 use autopilot_core::AutopilotError;
 use serde::Serialize;
@@ -40,6 +41,13 @@ mod observe;
 
 /// Where the ledger lives in the artifacts bucket.
 pub const LEDGER_KEY: &str = "state/app-planner/ledger.json";
+
+/// Time one change may take, its SDK retries included (a creation is CreateApp and up
+/// to three configuration calls): with less than this and the outbox's publishing
+/// margin left before Lambda's deadline, a run makes no more changes and the next run
+/// makes the rest. A plan of 5,000 new applications is more changes than one run has
+/// time for.
+pub const CHANGE_MARGIN: Duration = Duration::from_secs(30);
 
 /// The planner's context: its configuration and the remembered apps.
 pub type PlannerContext = Context<AppPlannerConfig, AppCache>;
@@ -58,6 +66,8 @@ pub struct Summary {
     pub problems: usize,
     pub applications: usize,
     pub changes: usize,
+    /// Changes left for the next run: too little time was left before the deadline.
+    pub changes_deferred: usize,
     pub in_step: usize,
     pub drifting: usize,
     /// Applications with no member in the catalog yet.
@@ -212,6 +222,11 @@ async fn plan_and_apply(
     let mut ids = existing.group_ids;
     let mut errors = Vec::new();
     for change in decided.changes {
+        let time_left = runtime::remaining();
+        if time_left.is_some_and(|left| left < CHANGE_MARGIN + outbox::PUBLISH_MARGIN) {
+            summary.changes_deferred += 1;
+            continue;
+        }
         let before = ledger.outbox.len();
         let applied = apply::apply(context, change, &version, &mut ids, &mut ledger.outbox).await;
         if let Err(error) = applied {

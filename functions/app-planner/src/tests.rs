@@ -295,3 +295,26 @@ async fn a_dry_run_announces_each_change_once() {
     );
     assert!(announced[1].is_empty(), "announced once: {announced:?}");
 }
+
+#[tokio::test]
+async fn a_run_near_its_deadline_leaves_its_changes_to_the_next() {
+    let bucket = bucket_with(PLAN);
+    let (servers, apps) = (catalog(), no_apps());
+    let create =
+        mock!(aws_sdk_sms::Client::create_app).then_output(|| CreateAppOutput::builder().build());
+    let (context, events) = testing::context::<_, AppCache>(
+        config(),
+        testing::mock_sms(&[&servers, &apps, &create]),
+        bucket.client().0,
+    );
+    // Past the publishing margin, short of the change margin.
+    let left = CHANGE_MARGIN + outbox::PUBLISH_MARGIN - std::time::Duration::from_secs(1);
+    let deadline = std::time::Instant::now() + left;
+    let summary = runtime::with_deadline(deadline, handle(schedule_event(), context))
+        .await
+        .unwrap();
+    assert_eq!((summary.changes, summary.changes_deferred), (1, 1));
+    assert_eq!(summary.errors, 0, "a deferred change is no error");
+    assert_eq!(create.num_calls(), 0);
+    assert!(events.of_type("AppPlanned").is_empty());
+}

@@ -8,6 +8,7 @@
 pub mod status;
 pub mod trail;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use autopilot_core::app_cache::AppCache;
@@ -24,7 +25,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use status::Observed;
+use status::{JobFacts, Observed};
 use trail::Trail;
 
 /// The reporter's context: its configuration and the apps it already read.
@@ -142,7 +143,7 @@ async fn report(context: &Arc<ReporterContext>, dry_run: bool) -> Result<Summary
         decisions_folded: folded,
         decisions_in_trail: trail.decisions.len(),
         unreadable: pending.unreadable.len(),
-        servers: observed.servers.len(),
+        servers: observed.discovered,
         apps: observed.apps.len(),
         report: Some(dated),
         dry_run,
@@ -164,8 +165,16 @@ async fn observe(
     now: DateTime<Utc>,
 ) -> Result<Observed, AutopilotError> {
     let bucket = &context.config.artifacts_bucket;
-    let (_, servers) = sms_api::servers(&context.sms).await?;
-    let jobs = sms_api::replication_jobs(&context.sms).await?;
+    // The catalog and the jobs are kept as the report needs them, a page at a time.
+    let mut vm_names = BTreeMap::new();
+    let (_, catalog) = sms_api::servers_each(&context.sms, |server| {
+        if let Some(name) = server.vm.vm_name {
+            vm_names.insert(server.id, name);
+        }
+    })
+    .await?;
+    let mut jobs = Vec::new();
+    sms_api::replication_jobs_each(&context.sms, |job| jobs.push(JobFacts::from(&job))).await?;
     let listed = sms_api::app_summaries(&context.sms).await?.items;
     let apps = context
         .warm
@@ -190,8 +199,9 @@ async fn observe(
         },
     };
     Ok(Observed {
-        servers: servers.items,
-        jobs: jobs.items,
+        discovered: catalog.items,
+        vm_names,
+        jobs,
         apps,
         plan,
     })

@@ -7,11 +7,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use autopilot_core::events::detail_time;
 use autopilot_core::model::{
-    App, AppLaunchStatus, AppStatus, ReplicationJob, ReplicationRunState, Server, ServerId,
+    App, AppLaunchStatus, AppStatus, JobId, ReplicationJob, ReplicationJobState,
+    ReplicationRunState, ServerId,
 };
 use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::plan::LaunchMode;
-use autopilot_core::readiness::jobs_by_server;
+use autopilot_core::readiness::{jobs_by_server, RankedJob};
 use autopilot_core::report::{
     decisions, AppOutcome, PlacedVersion, PlanOutcome, Progress, WaveStatus,
 };
@@ -24,13 +25,61 @@ use crate::trail::Trail;
 /// What SMS and the planner hold now.
 #[derive(Debug, Default)]
 pub struct Observed {
-    pub servers: Vec<Server>,
-    pub jobs: Vec<ReplicationJob>,
+    /// Servers in the catalog.
+    pub discovered: usize,
+    /// The VM name of each catalog server that has one.
+    pub vm_names: BTreeMap<ServerId, String>,
+    pub jobs: Vec<JobFacts>,
     /// Each application SMS lists (deleted ones left out), with its members or why
     /// they could not be read.
     pub apps: Vec<(AppSummary, Result<App, AwsCallError>)>,
     /// The plan in force, when the planner has resolved one.
     pub plan: Option<ResolvedPlan>,
+}
+
+/// What the report needs of one replication job: a few dozen bytes where the job and
+/// its runs take a kilobyte, at 100,000 jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobFacts {
+    pub id: JobId,
+    pub server_id: ServerId,
+    pub state: ReplicationJobState,
+    /// The service names the job's latest AMI.
+    pub has_ami: bool,
+    /// Runs listed COMPLETED.
+    pub completed_runs: usize,
+    pub has_completed_run: bool,
+}
+
+impl From<&ReplicationJob> for JobFacts {
+    fn from(job: &ReplicationJob) -> Self {
+        Self {
+            id: job.id.clone(),
+            server_id: job.server_id.clone(),
+            state: job.state.clone(),
+            has_ami: job.latest_ami_id.is_some(),
+            completed_runs: job
+                .runs
+                .iter()
+                .filter(|r| r.state == ReplicationRunState::Completed)
+                .count(),
+            has_completed_run: job.has_completed_run(),
+        }
+    }
+}
+
+impl RankedJob for JobFacts {
+    fn server(&self) -> &ServerId {
+        &self.server_id
+    }
+
+    fn state(&self) -> &ReplicationJobState {
+        &self.state
+    }
+
+    fn has_completed_run(&self) -> bool {
+        self.has_completed_run
+    }
 }
 
 impl Observed {
@@ -60,7 +109,7 @@ pub fn progress(
     for job in observed.jobs.iter().filter(|j| !j.state.is_deleted()) {
         if job.state.is_failure() {
             failed += 1;
-        } else if job.latest_ami_id.is_some() {
+        } else if job.has_ami {
             replicated += 1;
         } else {
             replicating += 1;
@@ -76,7 +125,7 @@ pub fn progress(
     Progress {
         time: detail_time(now),
         elapsed_minutes: u64::try_from((now - started).num_minutes()).unwrap_or(0),
-        discovered: observed.servers.len(),
+        discovered: observed.discovered,
         replicating,
         replicated,
         failed,
@@ -182,15 +231,11 @@ fn verdict(observed: &Observed, now: &Progress) -> String {
 fn app_rows(
     observed: &Observed,
     trail: &Trail,
-    jobs: &HashMap<ServerId, &ReplicationJob>,
+    jobs: &HashMap<ServerId, &JobFacts>,
 ) -> Vec<AppOutcome> {
     let launch_times = decisions::first_times(&trail.decisions, "AppLaunched", "appId");
     let notes = decisions::launcher_notes(&trail.decisions);
-    let names: BTreeMap<&ServerId, &str> = observed
-        .servers
-        .iter()
-        .filter_map(|s| Some((&s.id, s.vm.vm_name.as_deref()?)))
-        .collect();
+    let names = &observed.vm_names;
     let mut rows: Vec<AppOutcome> =
         observed
             .live_apps()
@@ -204,18 +249,14 @@ fn app_rows(
                         Err(error) => Some(format!("its members could not be read: {error}")),
                         Ok(_) if launched => None,
                         Ok(_) => Some(notes.get(&id).cloned().unwrap_or_else(|| {
-                            waiting_for(observed, &name, &members, jobs, &names)
+                            waiting_for(observed, &name, &members, jobs, names)
                         })),
                     };
                 AppOutcome {
                     members: members.len(),
                     member_names: members
                         .iter()
-                        .map(|m| {
-                            names
-                                .get(m)
-                                .map_or_else(|| m.to_string(), |n| (*n).to_owned())
-                        })
+                        .map(|m| names.get(m).map_or_else(|| m.to_string(), Clone::clone))
                         .collect(),
                     server_ids: members.iter().map(ToString::to_string).collect(),
                     depends_on: depends_on(observed, &name),
@@ -241,8 +282,8 @@ fn waiting_for(
     observed: &Observed,
     app: &str,
     members: &[ServerId],
-    jobs: &HashMap<ServerId, &ReplicationJob>,
-    names: &BTreeMap<&ServerId, &str>,
+    jobs: &HashMap<ServerId, &JobFacts>,
+    names: &BTreeMap<ServerId, String>,
 ) -> String {
     let manual = observed
         .plan
@@ -252,11 +293,7 @@ fn waiting_for(
     if manual {
         return "the wave plan leaves its launch to a person".to_owned();
     }
-    let name = |id: &ServerId| {
-        names
-            .get(id)
-            .map_or_else(|| id.to_string(), |n| (*n).to_owned())
-    };
+    let name = |id: &ServerId| names.get(id).map_or_else(|| id.to_string(), Clone::clone);
     let failed: Vec<String> = members
         .iter()
         .filter_map(|m| {
@@ -269,7 +306,7 @@ fn waiting_for(
     }
     let unreplicated = members
         .iter()
-        .filter(|m| !jobs.get(*m).is_some_and(|j| j.has_completed_run()))
+        .filter(|m| !jobs.get(*m).is_some_and(|j| j.has_completed_run))
         .count();
     if unreplicated > 0 {
         return format!(
@@ -304,15 +341,10 @@ fn depends_on(observed: &Observed, app: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn completed_runs(members: &[ServerId], jobs: &HashMap<ServerId, &ReplicationJob>) -> usize {
+fn completed_runs(members: &[ServerId], jobs: &HashMap<ServerId, &JobFacts>) -> usize {
     members
         .iter()
         .filter_map(|m| jobs.get(m))
-        .map(|job| {
-            job.runs
-                .iter()
-                .filter(|r| r.state == ReplicationRunState::Completed)
-                .count()
-        })
+        .map(|job| job.completed_runs)
         .sum()
 }

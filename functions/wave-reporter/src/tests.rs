@@ -16,7 +16,7 @@ use autopilot_core::testing::{self, MemoryBucket};
 use aws_sdk_sms::types::{AppLaunchStatus as WireLaunchStatus, AppSummary};
 use serde_json::{json, Value};
 
-use crate::status::{self, Observed};
+use crate::status::{self, JobFacts, Observed};
 use crate::trail::{self, Trail};
 
 /// The wave's counts now, as the scheduled run computes them before the report.
@@ -160,7 +160,15 @@ fn server(id: &str, vm: &str) -> Server {
     }
 }
 
-fn job(server: &str, state: ReplicationJobState, completed: bool) -> ReplicationJob {
+fn vm_names(servers: &[Server]) -> BTreeMap<ServerId, String> {
+    servers
+        .iter()
+        .filter_map(|s| Some((s.id.clone(), s.vm.vm_name.clone()?)))
+        .collect()
+}
+
+/// The facts the reporter keeps of a job with one run, completed or not.
+fn job(server: &str, state: ReplicationJobState, completed: bool) -> JobFacts {
     let runs = completed.then(|| ReplicationRun {
         id: RunId::from(format!("sms-run-{server}").as_str()),
         state: ReplicationRunState::Completed,
@@ -169,7 +177,7 @@ fn job(server: &str, state: ReplicationJobState, completed: bool) -> Replication
         scheduled_start: None,
         completed_at: None,
     });
-    ReplicationJob {
+    JobFacts::from(&ReplicationJob {
         id: JobId::from(format!("sms-job-{server}").as_str()),
         server_id: ServerId::from(server),
         vm_name: None,
@@ -180,7 +188,7 @@ fn job(server: &str, state: ReplicationJobState, completed: bool) -> Replication
         run_once: false,
         seed_replication_time: None,
         runs: runs.into_iter().collect(),
-    }
+    })
 }
 
 fn app(
@@ -259,7 +267,8 @@ fn the_report_says_where_each_application_stands_and_why() {
             app("app-4", "reporting", "READY_FOR_LAUNCH", &servers[4..5]),
             app("app-5", "crm", "READY_FOR_LAUNCH", &servers[5..6]),
         ],
-        servers: servers.to_vec(),
+        discovered: servers.len(),
+        vm_names: vm_names(&servers),
         plan: Some(plan),
     };
     let mut trail = Trail::default();
@@ -333,7 +342,8 @@ fn the_launchers_own_word_comes_before_what_the_reporter_infers() {
     let observed = Observed {
         jobs: vec![job("s-1", ReplicationJobState::Active, true)],
         apps: vec![app("app-1", "shop", "CONFIGURATION_INVALID", &servers)],
-        servers: servers.to_vec(),
+        discovered: servers.len(),
+        vm_names: vm_names(&servers),
         plan: None,
     };
     let mut trail = Trail::default();
