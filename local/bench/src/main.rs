@@ -10,9 +10,10 @@
 //!
 //! One module per measurement: [`cold_start`], [`cycles`] (SMS calls and peak memory
 //! per cycle against the lower bound), [`timed`] (sweeps at scale under latency),
-//! [`planning`] (the app-planner's cycles), [`convergence`], [`packages`], [`criterion`] (the core's decisions), [`side_by_side`]
-//! (the job-creator beside a plain boto3 script); [`table`] writes
-//! the Markdown. [`bench`] starts and invokes binaries, [`world`] is the local stand-in
+//! [`planning`] (the app-planner's cycles), [`convergence`], [`packages`],
+//! [`criterion`] (the core's decisions), [`side_by_side`] (the job-creator beside a
+//! plain boto3 script); [`table`] writes the Markdown ([`memory_table`] its memory
+//! section). [`bench`] starts and invokes binaries, [`world`] is the local stand-in
 //! they run against.
 
 mod args;
@@ -24,11 +25,13 @@ mod cycles;
 mod error;
 mod machine;
 mod measure;
+mod memory_table;
 mod packages;
 mod planning;
 mod side_by_side;
 mod table;
 mod timed;
+mod verdict;
 mod world;
 
 use clap::Parser;

@@ -16,6 +16,7 @@ use crate::error::Measured;
 use crate::machine::Machine;
 use crate::packages::Package;
 use crate::timed::{Timed, LAMBDA_LIMIT_SECS};
+use crate::verdict::{mib, status, Target};
 use crate::world::PAGE;
 
 /// The line before the generated section of BENCHMARKS.md.
@@ -26,9 +27,6 @@ pub const END_MARKER: &str = "<!-- bench:end -->";
 
 /// The targets the table judges each measurement against.
 const INIT_TARGET_MS: f64 = 10.0;
-/// The functions' memory setting in the template, in Lambda's decimal megabytes.
-const LAMBDA_MEMORY_MB: f64 = 128.0;
-const GROWTH_TARGET_MIB: f64 = 1.0;
 const PACKAGE_TARGET_BYTES: u64 = 4 * 1024 * 1024;
 const EFFICIENCY_TARGET: f64 = 0.8;
 
@@ -47,9 +45,6 @@ pub struct Figures<'a> {
     pub failures: Vec<String>,
 }
 
-/// One row of the targets table: the target, what was measured, met or not.
-type Target = (String, String, &'static str);
-
 /// Nearest-rank percentile of unsorted figures.
 fn percentile(values: &[f64], p: f64) -> f64 {
     if values.is_empty() {
@@ -59,18 +54,6 @@ fn percentile(values: &[f64], p: f64) -> f64 {
     sorted.sort_by(f64::total_cmp);
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
-}
-
-fn status(met: bool) -> &'static str {
-    if met {
-        "met"
-    } else {
-        "**not met**"
-    }
 }
 
 fn duration_text(d: Duration) -> String {
@@ -120,7 +103,7 @@ pub fn render(f: &Figures<'_>) -> String {
 
     let mut summary: Vec<Target> = Vec::new();
     cold_start_section(f, &mut out, &mut summary);
-    memory_section(f, &mut out, &mut summary);
+    crate::memory_table::memory_section(&f.cycles, &mut out, &mut summary);
     packages_section(f, &mut out, &mut summary);
     calls_section(f, &mut out, &mut summary);
     sweeps_section(f, &mut out, &mut summary);
@@ -187,123 +170,6 @@ fn cold_start_section(f: &Figures<'_>, out: &mut String, summary: &mut Vec<Targe
             "**not measured**",
         ),
     });
-}
-
-/// Peak RSS through one cycle, per function and catalog size, judged against Lambda's
-/// 128 MB at the largest size and against the growth per 1,000 servers between the
-/// smallest and the largest size.
-fn memory_section(f: &Figures<'_>, out: &mut String, summary: &mut Vec<Target>) {
-    let sizes: Vec<usize> = f.cycles.iter().map(|(s, _)| *s).collect();
-    let labels: Vec<String> = f
-        .cycles
-        .iter()
-        .find_map(|(_, c)| c.as_ref().ok())
-        .map(|c| c.iter().map(|c| c.label.clone()).collect())
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "\n### 2. Peak RSS (VmHWM) through one cycle\n\n| function (trigger) | {} |\n| --- |{}",
-        sizes
-            .iter()
-            .map(|s| format!("{s} servers"))
-            .collect::<Vec<_>>()
-            .join(" | "),
-        " ---: |".repeat(sizes.len())
-    );
-    let mut judged = MemoryJudged::default();
-    for label in &labels {
-        let mut line = format!("| {label} |");
-        let mut row = Vec::new();
-        for (servers, cycles) in &f.cycles {
-            let rss = match cycles {
-                Ok(cycles) => cycles
-                    .iter()
-                    .find(|c| &c.label == label)
-                    .and_then(|c| c.peak_rss_kib)
-                    .map(mib),
-                Err(_) => None,
-            };
-            let cell = match (cycles, rss) {
-                (Err(_), _) => "not measured".into(),
-                (Ok(_), None) => "?".into(),
-                (Ok(_), Some(rss)) => {
-                    row.push((*servers, rss));
-                    format!("{rss:.1} MiB")
-                }
-            };
-            let _ = write!(line, " {cell} |");
-        }
-        judged.take(label, &row);
-        let _ = writeln!(out, "{line}");
-    }
-    for (servers, cycles) in &f.cycles {
-        if let Err(e) = cycles {
-            let _ = writeln!(out, "\n{servers} servers not measured: {e}");
-        }
-    }
-    summary.extend(judged.targets());
-}
-
-/// The worst peak at the largest size and the worst growth per 1,000 servers.
-#[derive(Default)]
-struct MemoryJudged {
-    largest: Option<(usize, f64, String)>,
-    steepest: Option<(f64, String)>,
-}
-
-impl MemoryJudged {
-    /// Takes one function's peaks, (servers, MiB) in the order of the sizes.
-    fn take(&mut self, label: &str, row: &[(usize, f64)]) {
-        let smallest = row.iter().min_by_key(|(servers, _)| *servers);
-        let largest = row.iter().max_by_key(|(servers, _)| *servers);
-        let (Some(&(low, low_rss)), Some(&(high, high_rss))) = (smallest, largest) else {
-            return;
-        };
-        if self.largest.as_ref().is_none_or(|(servers, worst, _)| {
-            high > *servers || (high == *servers && high_rss > *worst)
-        }) {
-            self.largest = Some((high, high_rss, label.to_owned()));
-        }
-        if high > low {
-            let growth = (high_rss - low_rss) / ((high - low) as f64 / 1000.0);
-            if self
-                .steepest
-                .as_ref()
-                .is_none_or(|(worst, _)| growth > *worst)
-            {
-                self.steepest = Some((growth, label.to_owned()));
-            }
-        }
-    }
-
-    fn targets(self) -> Vec<Target> {
-        let lambda_mib = LAMBDA_MEMORY_MB * 1e6 / 1048576.0;
-        let within = match self.largest {
-            Some((servers, rss, label)) => (
-                format!("peak RSS within Lambda's {LAMBDA_MEMORY_MB:.0} MB at {servers} servers"),
-                format!("largest {rss:.1} MiB ({label}) of {lambda_mib:.1} MiB"),
-                status(rss < lambda_mib),
-            ),
-            None => (
-                format!("peak RSS within Lambda's {LAMBDA_MEMORY_MB:.0} MB"),
-                "not measured".into(),
-                "**not measured**",
-            ),
-        };
-        let growth = match self.steepest {
-            Some((growth, label)) => (
-                format!("peak RSS growth at most {GROWTH_TARGET_MIB} MiB per 1,000 servers"),
-                format!("steepest {growth:.2} MiB ({label})"),
-                status(growth <= GROWTH_TARGET_MIB),
-            ),
-            None => (
-                format!("peak RSS growth at most {GROWTH_TARGET_MIB} MiB per 1,000 servers"),
-                "needs two sizes".into(),
-                "**not measured**",
-            ),
-        };
-        vec![within, growth]
-    }
 }
 
 /// Package sizes.
