@@ -2,7 +2,9 @@
 //! latency spikes, S3 refusals, PutEvents failures, every event delivered twice and out
 //! of order, overlapping invocations of every function (no concurrency is reserved:
 //! the leases keep the runs that must not overlap apart), invocations cut off half way,
-//! launches that fail, a broken edit of the wave plan put in place mid-wave, and on even
+//! launches that fail, a broken edit of the wave plan put in place mid-wave, the app
+//! replication of the applications the plan routes through it stopped by hand between
+//! one and two and a half hours in (the planner starts it again), and on even
 //! seeds failed jobs deleted and recreated (`REMEDIATION_RECREATE_FAILED`, so a job is
 //! recreated for a server whose old job is still DELETING) — must keep every invariant
 //! (one job per server, one application per planned name, no launch before its members

@@ -128,7 +128,11 @@ pub enum Standing {
 
 impl Standing {
     fn of(job: &ReplicationJob) -> Self {
-        if job.has_completed_run() {
+        // A deleted job's AMIs stay, but SMS launches an app from its members' current
+        // jobs: a server whose job was deleted (app replication stopped) waits for a new one.
+        if job.state.is_deleted() {
+            Self::Pending
+        } else if job.has_completed_run() {
             Self::Replicated
         } else if job.state.is_failure() {
             Self::Failed
@@ -531,6 +535,13 @@ mod tests {
         // The deleted job's completed run does not make the server replicated.
         let standings: ServerStandings = jobs.iter().collect();
         assert_eq!(standings.of(&"s-1".into()), Some(Standing::Pending));
+        let only_deleted = [job("s-1", ReplicationJobState::Deleted, true)];
+        let standings: ServerStandings = only_deleted.iter().collect();
+        assert_eq!(
+            standings.of(&"s-1".into()),
+            Some(Standing::Pending),
+            "a server whose only job was deleted is not replicated"
+        );
         assert_eq!(standings.of(&"s-2".into()), None);
         assert_eq!(standings.len(), 1);
     }

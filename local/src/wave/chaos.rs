@@ -1,12 +1,17 @@
 //! Seeded faults for a chaos wave: what the SMS emulator, the local S3 and the local bus
 //! inject, and what the driver itself does to invocations (duplicated and reordered
-//! deliveries, overlapping runs where Lambda allows them, cut-offs like timeouts).
+//! deliveries, overlapping runs where Lambda allows them, cut-offs like timeouts), and
+//! what an operator does by hand mid-wave (app replication stopped).
 //! Every fault stops at `faults_for`, after which the wave must still converge.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use serde_json::json;
+
 use crate::rng::SplitMix64;
+use crate::sms::protocol::AppLaunchStatus;
+use crate::sms::{App, AppReplication};
 use crate::{EmulatorHandle, Faults, LatencySpikes, Scenario, Throttle, ThrottleClock};
 
 use crate::bus::LocalBus;
@@ -32,6 +37,10 @@ pub struct Chaos {
     pub concurrent_rate: f64,
     /// Fraction of invocations cut off after a random 0-20 ms, as a Lambda timeout would.
     pub cut_rate: f64,
+    /// When an operator stops, by hand, the replication of every application SMS is
+    /// replicating and has not launched (StopAppReplication deletes their jobs): the
+    /// planner must start it again.
+    pub stop_app_replication_after: Option<Duration>,
 }
 
 impl Chaos {
@@ -67,6 +76,11 @@ impl Chaos {
             reorder: true,
             concurrent_rate: 0.3,
             cut_rate: 0.05,
+            // Between one and two and a half hours in: before, during or after the
+            // runs of the applications replicated by app replication.
+            stop_app_replication_after: Some(Duration::from_secs(
+                3600 + SplitMix64::new(seed ^ 0x5709_a991).next_u64() % 5400,
+            )),
         }
     }
 
@@ -99,6 +113,8 @@ pub(super) struct ChaosState {
     on: bool,
     /// Faults the driver itself injected (deliveries, overlaps, cut-offs), by kind.
     pub(super) injected: BTreeMap<String, u64>,
+    /// The operator's stop of app replication was played.
+    replication_stopped: bool,
 }
 
 impl ChaosState {
@@ -109,6 +125,29 @@ impl ChaosState {
             dice,
             on: false,
             injected: BTreeMap::new(),
+            replication_stopped: false,
+        }
+    }
+
+    /// Once `stop_app_replication_after` has passed, stops the replication of every
+    /// application replicating by app replication and not launched, as an operator
+    /// would by hand (directly on the emulator: no fault meets the operator's calls).
+    pub(super) fn stop_app_replication(&mut self, elapsed: Duration, emulator: &EmulatorHandle) {
+        let Some(at) = self.chaos.stop_app_replication_after else {
+            return;
+        };
+        if self.replication_stopped || elapsed < at {
+            return;
+        }
+        self.replication_stopped = true;
+        let state = emulator.state();
+        for app in state.apps.iter().filter(|app| replicating_unlaunched(app)) {
+            match emulator.call("StopAppReplication", &json!({ "appId": app.id })) {
+                Ok(_) => self.count("app replications stopped by hand", 1),
+                Err(error) => {
+                    tracing::warn!(app = app.id, %error, "chaos: StopAppReplication refused");
+                }
+            }
         }
     }
 
@@ -185,4 +224,17 @@ impl ChaosState {
         faults.insert("launches ended LAUNCH_FAILED".into(), launches_failed);
         faults
     }
+}
+
+/// An application whose replication was started with StartAppReplication (the route
+/// the plan can restart; stopping one replicated by standalone jobs deletes jobs the
+/// autopilot leaves to a person) and that is neither launched nor launching.
+fn replicating_unlaunched(app: &App) -> bool {
+    let launching = matches!(
+        app.launch_status,
+        AppLaunchStatus::LaunchPending
+            | AppLaunchStatus::LaunchInProgress
+            | AppLaunchStatus::Launched
+    );
+    app.replication == AppReplication::Started && !launching
 }

@@ -327,6 +327,7 @@ impl Wave {
         if let Some(chaos) = self.chaos.as_mut() {
             let elapsed = (now - self.started).to_std().unwrap_or_default();
             chaos.switch(elapsed, &self.emulator, &self.bus);
+            chaos.stop_app_replication(elapsed, &self.emulator);
         }
     }
 
