@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use autopilot_core::model::{App, AppId, AppStatus, Server, ServerCatalogStatus};
+use autopilot_core::model::{
+    App, AppId, AppReplicationStatus, AppStatus, Server, ServerCatalogStatus,
+};
 use autopilot_core::plan::desired::{DesiredApp, DesiredWave};
 use autopilot_core::plan::reconcile::{ExistingApp, Held};
 use autopilot_core::plan::rules::MANAGED_TAG;
@@ -116,6 +118,12 @@ async fn read_app(
         .get(&context.sms, &id, summary, context.now())
         .await?;
     let mut existing = as_existing(&app, status);
+    // This run's listing, not the remembered app: SMS derives the replication status
+    // from the members' jobs, so it moves (REPLICATION_STOPPING to _STOPPED) without
+    // moving lastModified, and a remembered one can be stale.
+    if let Some(listed) = summary.replication_status() {
+        existing.replication_status = Some(AppReplicationStatus::from_wire(listed.as_str()));
+    }
     existing.last_modified = app.last_modified.map(|t| t.to_rfc3339());
     let ids = group_ids(&app);
     let plan_name = existing

@@ -318,3 +318,67 @@ async fn a_run_near_its_deadline_leaves_its_changes_to_the_next() {
     assert_eq!(create.num_calls(), 0);
     assert!(events.of_type("AppPlanned").is_empty());
 }
+
+#[tokio::test]
+async fn the_listings_replication_status_wins_over_the_apps_read_before() {
+    use aws_sdk_sms::operation::get_app_replication_configuration::GetAppReplicationConfigurationOutput;
+    use aws_sdk_sms::types::AppReplicationStatus;
+    let bucket = bucket_with(PLAN);
+    let summary = |status: AppReplicationStatus| {
+        AppSummary::builder()
+            .app_id("app-1")
+            .name("shop")
+            .launch_status(AppLaunchStatus::ReadyForLaunch)
+            .replication_status(status)
+            .build()
+    };
+    // An operator stopped the replication: the listing says so, while the app as read
+    // (or remembered) still says it is stopping.
+    let listing = mock!(aws_sdk_sms::Client::list_apps).then_output(move || {
+        ListAppsOutput::builder()
+            .apps(summary(AppReplicationStatus::ReplicationStopped))
+            .build()
+    });
+    let get = mock!(aws_sdk_sms::Client::get_app).then_output(move || {
+        GetAppOutput::builder()
+            .app_summary(summary(AppReplicationStatus::ReplicationStopping))
+            .server_groups(
+                ServerGroup::builder()
+                    .server_group_id("sg-9")
+                    .name("web")
+                    .server_list(sms_server("s-1", "web-01"))
+                    .server_list(sms_server("s-2", "web-02"))
+                    .build(),
+            )
+            .tags(Tag::builder().key("autopilot:plan").value("shop").build())
+            .build()
+    });
+    let launch = mock!(aws_sdk_sms::Client::get_app_launch_configuration)
+        .then_output(|| GetAppLaunchConfigurationOutput::builder().build());
+    let replication = mock!(aws_sdk_sms::Client::get_app_replication_configuration)
+        .then_output(|| GetAppReplicationConfigurationOutput::builder().build());
+    let put_launch = mock!(aws_sdk_sms::Client::put_app_launch_configuration)
+        .then_output(|| PutAppLaunchConfigurationOutput::builder().build());
+    let put_replication = mock!(aws_sdk_sms::Client::put_app_replication_configuration)
+        .then_output(|| PutAppReplicationConfigurationOutput::builder().build());
+    let start = mock!(aws_sdk_sms::Client::start_app_replication)
+        .then_output(|| StartAppReplicationOutput::builder().build());
+    let servers = catalog();
+    let rules: [&Rule; 8] = [
+        &servers,
+        &listing,
+        &get,
+        &launch,
+        &replication,
+        &put_launch,
+        &put_replication,
+        &start,
+    ];
+    let (summary, _) = invoke(&bucket, &rules).await;
+    summary.unwrap();
+    assert_eq!(
+        start.num_calls(),
+        1,
+        "a stopped replication is started again"
+    );
+}
