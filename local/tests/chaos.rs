@@ -158,6 +158,7 @@ async fn waves_keep_their_invariants_under_faults() {
         "events delivered twice",
         "invocations run twice at once",
         "invocations cut off",
+        "app replications stopped by hand",
     ] {
         if failures.is_empty() {
             assert!(

@@ -1,6 +1,6 @@
 //! Criterion benchmarks of the core's pure decisions at wave scale (10,000 servers,
 //! 10,000 jobs, 500 apps): `WavePolicy::plan`, `FailureSnapshot::observe` and
-//! `app_readiness` over every app with `jobs_by_server`. Run by `scripts/bench.sh`
+//! `app_readiness` over every app with `ServerStandings`. Run by `scripts/bench.sh`
 //! (or `cargo bench -p autopilot-core --bench decisions`); `autopilot-local bench`
 //! reads the estimates criterion leaves under `target/criterion/` into BENCHMARKS.md.
 

@@ -98,21 +98,37 @@ impl RankedJob for ReplicationJob {
     }
 }
 
+/// How a job ranks among its server's jobs ([`RankedJob::rank`]).
+type Rank = (bool, bool);
+
+/// Keeps for `server` the better ranked of what `chosen` holds and `value`; the one
+/// held wins a tie, so the first listed job speaks for its server.
+fn keep_better<V>(
+    chosen: &mut HashMap<ServerId, (Rank, V)>,
+    server: &ServerId,
+    rank: Rank,
+    value: V,
+) {
+    match chosen.get_mut(server) {
+        Some(current) if rank > current.0 => *current = (rank, value),
+        Some(_) => {}
+        None => {
+            chosen.insert(server.clone(), (rank, value));
+        }
+    }
+}
+
 /// Picks, per server, the job that speaks for it: a server may have an old deleted job
-/// next to its current one (see [`RankedJob::rank`]; the first listed wins a tie).
+/// next to its current one (see [`RankedJob::rank`]).
 pub fn jobs_by_server<J: RankedJob>(jobs: &[J]) -> HashMap<ServerId, &J> {
-    let mut chosen: HashMap<ServerId, &J> = HashMap::new();
+    let mut chosen = HashMap::new();
     for job in jobs {
-        chosen
-            .entry(job.server().clone())
-            .and_modify(|current| {
-                if job.rank() > current.rank() {
-                    *current = job;
-                }
-            })
-            .or_insert(job);
+        keep_better(&mut chosen, job.server(), job.rank(), job);
     }
     chosen
+        .into_iter()
+        .map(|(server, (_, job))| (server, job))
+        .collect()
 }
 
 /// Where a server's replication stands, as far as launching its app goes.
@@ -127,14 +143,15 @@ pub enum Standing {
 }
 
 impl Standing {
-    fn of(job: &ReplicationJob) -> Self {
+    /// Where the job that speaks for a server leaves it.
+    pub fn of<J: RankedJob>(job: &J) -> Self {
         // A deleted job's AMIs stay, but SMS launches an app from its members' current
         // jobs: a server whose job was deleted (app replication stopped) waits for a new one.
-        if job.state.is_deleted() {
+        if job.state().is_deleted() {
             Self::Pending
         } else if job.has_completed_run() {
             Self::Replicated
-        } else if job.state.is_failure() {
+        } else if job.state().is_failure() {
             Self::Failed
         } else {
             Self::Pending
@@ -147,21 +164,18 @@ impl Standing {
 /// jobs needs a byte per server, not the jobs and their runs.
 #[derive(Debug, Clone, Default)]
 pub struct ServerStandings {
-    by_server: HashMap<ServerId, ((bool, bool), Standing)>,
+    by_server: HashMap<ServerId, (Rank, Standing)>,
 }
 
 impl ServerStandings {
     /// Takes one job into account.
     pub fn add(&mut self, job: &ReplicationJob) {
-        let ranked = (job.rank(), Standing::of(job));
-        self.by_server
-            .entry(job.server_id.clone())
-            .and_modify(|current| {
-                if ranked.0 > current.0 {
-                    *current = ranked;
-                }
-            })
-            .or_insert(ranked);
+        keep_better(
+            &mut self.by_server,
+            &job.server_id,
+            job.rank(),
+            Standing::of(job),
+        );
     }
 
     /// The standing of a server's job; None for a server without a job.

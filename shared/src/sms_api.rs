@@ -56,6 +56,15 @@ pub struct Swept {
 }
 
 impl Swept {
+    /// The sweep of the items the caller kept.
+    fn into_sweep<T>(self, items: Vec<T>) -> Sweep<T> {
+        Sweep {
+            items,
+            unusable: self.unusable,
+            pages: self.pages,
+        }
+    }
+
     fn skip(&mut self, missing: MissingField) {
         tracing::warn!(%missing, "skipping an SMS item without an identifier");
         self.unusable.push(missing);
@@ -164,11 +173,7 @@ where
         items.push(item);
     })
     .await?;
-    Ok(Sweep {
-        items,
-        unusable: swept.unusable,
-        pages: swept.pages,
-    })
+    Ok(swept.into_sweep(items))
 }
 
 /// Every connector.
@@ -196,12 +201,7 @@ pub async fn connectors(sms: &Client) -> Result<Sweep<Connector>, AwsCallError> 
 pub async fn servers(sms: &Client) -> Result<(CatalogStatus, Sweep<Server>), AwsCallError> {
     let mut items = Vec::new();
     let (status, swept) = servers_each(sms, |server| items.push(server)).await?;
-    let sweep = Sweep {
-        items,
-        unusable: swept.unusable,
-        pages: swept.pages,
-    };
-    Ok((status, sweep))
+    Ok((status, swept.into_sweep(items)))
 }
 
 /// The server catalog handed to `keep` a page at a time, and its status (from the
@@ -237,11 +237,7 @@ pub async fn servers_each(
 pub async fn replication_jobs(sms: &Client) -> Result<Sweep<ReplicationJob>, AwsCallError> {
     let mut items = Vec::new();
     let swept = replication_jobs_each(sms, |job| items.push(job)).await?;
-    Ok(Sweep {
-        items,
-        unusable: swept.unusable,
-        pages: swept.pages,
-    })
+    Ok(swept.into_sweep(items))
 }
 
 /// Every replication job, handed to `keep` a page at a time, for callers that need

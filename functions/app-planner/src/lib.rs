@@ -124,7 +124,8 @@ pub async fn handle(
     let delivery = outbox::publish(&context.publisher, object, &mut ledger).await?;
     (summary.events_published, summary.events_deferred) = (delivery.published, delivery.deferred);
     summary.errors = errors.len();
-    if let Some(error) = AutopilotError::partial("plan changes", summary.changes, &errors) {
+    let attempted = summary.changes - summary.changes_deferred;
+    if let Some(error) = AutopilotError::partial("plan changes", attempted, &errors) {
         return Err(error);
     }
     Ok(summary)

@@ -2,6 +2,9 @@
 //! what it decides (the rest are counted and let go a page at a time, so a sweep over
 //! 100,000 jobs holds the few it acts on); on an SMS event, the one job it names.
 
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
 use autopilot_core::config::JobWatcherConfig;
 use autopilot_core::expiry;
 use autopilot_core::failures::{Coverage, FailureSnapshot};
@@ -12,8 +15,10 @@ use autopilot_core::trigger::Incoming;
 use autopilot_core::AutopilotError;
 use chrono::{DateTime, Utc};
 
-/// Completed runs one invocation announces at most; a sweep finding more leaves the
-/// rest unannounced in the snapshot, and the next sweep announces them. It bounds the
+/// Completed runs one invocation announces at most; a sweep finding more announces the
+/// oldest and leaves the rest unannounced in the snapshot for the next sweep. The runs
+/// of jobs kept for another reason (failing, expiring, being recreated) count against
+/// it and are never held back. It bounds the
 /// outbox, and with it the memory and the time of one invocation, when a whole estate
 /// completes its runs between two sweeps.
 pub const RUN_ANNOUNCEMENTS_PER_INVOCATION: usize = 5_000;
@@ -38,27 +43,7 @@ pub async fn observe(
     now: DateTime<Utc>,
 ) -> Result<Observation, AutopilotError> {
     if incoming.is_schedule() {
-        let mut relevance = Relevance {
-            snapshot,
-            now,
-            warn_days: context.config.expiry_warning_days,
-            announcing: 0,
-            deferred: 0,
-        };
-        let mut jobs = Vec::new();
-        let swept = sms_api::replication_jobs_each(&context.sms, |job| {
-            if relevance.keeps(&job) {
-                jobs.push(job);
-            }
-        })
-        .await?;
-        return Ok(Observation {
-            trigger: "schedule".to_owned(),
-            jobs,
-            coverage: Coverage::Complete,
-            listed: swept.items,
-            runs_deferred: relevance.deferred,
-        });
+        return sweep(context, snapshot, now).await;
     }
     let Some(change) = incoming.sms_job_state_change() else {
         return Err(incoming
@@ -86,43 +71,80 @@ pub async fn observe(
     })
 }
 
+/// One sweep of every job, keeping those that matter (see [`Relevance`]).
+async fn sweep(
+    context: &Context<JobWatcherConfig>,
+    snapshot: &FailureSnapshot,
+    now: DateTime<Utc>,
+) -> Result<Observation, AutopilotError> {
+    let relevance = Relevance {
+        snapshot,
+        now,
+        warn_days: context.config.expiry_warning_days,
+    };
+    let mut jobs = Vec::new();
+    let mut announcing = 0;
+    let mut oldest = OldestRuns::default();
+    let swept = sms_api::replication_jobs_each(&context.sms, |job| match relevance.of(&job) {
+        Kept::Needed { announces } => {
+            announcing += usize::from(announces);
+            jobs.push(job);
+        }
+        Kept::ForItsRun(completed) => oldest.offer(completed, job),
+        Kept::No => {}
+    })
+    .await?;
+    let room = RUN_ANNOUNCEMENTS_PER_INVOCATION.saturating_sub(announcing);
+    let (announced, runs_deferred) = oldest.keep(room);
+    jobs.extend(announced);
+    Ok(Observation {
+        trigger: "schedule".to_owned(),
+        jobs,
+        coverage: Coverage::Complete,
+        listed: swept.items,
+        runs_deferred,
+    })
+}
+
+/// Why a swept job is kept.
+enum Kept {
+    /// It can change a decision; `announces` when it also has an unannounced run.
+    Needed {
+        announces: bool,
+    },
+    /// Only for its unannounced run, completed then.
+    ForItsRun(Option<DateTime<Utc>>),
+    No,
+}
+
 /// Decides which swept jobs the invocation keeps: those failing or remembered as
 /// failed, those of a server waiting for its job to be recreated, those whose
 /// replication is about to expire unwarned, and those with a completed run not yet
-/// announced (up to [`RUN_ANNOUNCEMENTS_PER_INVOCATION`]). A job let go is one about
-/// which the snapshot already says everything: as a complete sweep, the kept jobs
-/// still name every remembered failure and recreation that is listed.
+/// announced. A job let go is one about which the snapshot already says everything:
+/// as a complete sweep, the kept jobs still name every remembered failure and
+/// recreation that is listed.
 struct Relevance<'a> {
     snapshot: &'a FailureSnapshot,
     now: DateTime<Utc>,
     warn_days: u32,
-    announcing: usize,
-    deferred: usize,
 }
 
 impl Relevance<'_> {
-    fn keeps(&mut self, job: &ReplicationJob) -> bool {
+    fn of(&self, job: &ReplicationJob) -> Kept {
         let snapshot = self.snapshot;
         let unannounced = job
             .latest_completed_run()
-            .is_some_and(|run| snapshot.announced_runs.get(&job.id) != Some(&run.id));
+            .filter(|run| snapshot.announced_runs.get(&job.id) != Some(&run.id));
         let needed = job.state.is_failure()
             || snapshot.failures.contains_key(&job.id)
             || snapshot.pending_recreations.contains_key(&job.server_id)
             || self.expiring(job);
-        if needed {
-            self.announcing += usize::from(unannounced);
-            return true;
-        }
-        if !unannounced {
-            return false;
-        }
-        if self.announcing < RUN_ANNOUNCEMENTS_PER_INVOCATION {
-            self.announcing += 1;
-            true
-        } else {
-            self.deferred += 1;
-            false
+        match (needed, unannounced) {
+            (true, run) => Kept::Needed {
+                announces: run.is_some(),
+            },
+            (false, Some(run)) => Kept::ForItsRun(run.completed_at),
+            (false, None) => Kept::No,
         }
     }
 
@@ -135,5 +157,75 @@ impl Relevance<'_> {
             self.warn_days,
         );
         !due.is_empty()
+    }
+}
+
+/// The jobs kept only for their unannounced run, oldest completion first, so that a
+/// sweep finding more runs than it may announce leaves the newest for the next one and
+/// no job waits behind others forever. Holds at most one job more than it keeps.
+#[derive(Default)]
+struct OldestRuns {
+    heap: BinaryHeap<ByCompletion>,
+    offered: usize,
+    dropped: usize,
+}
+
+impl OldestRuns {
+    fn offer(&mut self, completed: Option<DateTime<Utc>>, job: ReplicationJob) {
+        self.offered += 1;
+        self.heap.push(ByCompletion {
+            completed,
+            order: self.offered,
+            job,
+        });
+        if self.heap.len() > RUN_ANNOUNCEMENTS_PER_INVOCATION {
+            self.heap.pop();
+            self.dropped += 1;
+        }
+    }
+
+    /// The `room` oldest, in listing order, and how many runs wait for the next sweep.
+    fn keep(mut self, room: usize) -> (Vec<ReplicationJob>, usize) {
+        while self.heap.len() > room {
+            self.heap.pop();
+            self.dropped += 1;
+        }
+        let mut kept = self.heap.into_vec();
+        kept.sort_by_key(|candidate| candidate.order);
+        (kept.into_iter().map(|c| c.job).collect(), self.dropped)
+    }
+}
+
+/// A job ordered by when its unannounced run completed (unknown first), then by its
+/// place in the listing: the heap's top is the newest, the one to leave for later.
+struct ByCompletion {
+    completed: Option<DateTime<Utc>>,
+    order: usize,
+    job: ReplicationJob,
+}
+
+impl ByCompletion {
+    fn key(&self) -> (Option<DateTime<Utc>>, usize) {
+        (self.completed, self.order)
+    }
+}
+
+impl PartialEq for ByCompletion {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for ByCompletion {}
+
+impl PartialOrd for ByCompletion {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ByCompletion {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key().cmp(&other.key())
     }
 }

@@ -616,6 +616,28 @@ async fn a_sweep_announces_a_bounded_number_of_runs_and_the_next_sweeps_the_rest
     let mut jobs: Vec<SmsJob> = (0..RUN_ANNOUNCEMENTS_PER_INVOCATION + extra)
         .map(|n| job(&format!("done-{n}"), State::Active, Some(&format!("r{n}"))))
         .collect();
+    // Listed last, completed first: the oldest runs go out first, whatever the order.
+    let early = aws_smithy_types::DateTime::from_secs(1_795_000_000);
+    for (n, slot) in jobs
+        .iter_mut()
+        .enumerate()
+        .skip(RUN_ANNOUNCEMENTS_PER_INVOCATION)
+    {
+        *slot = SmsJob::builder()
+            .replication_job_id(format!("done-{n}"))
+            .server_id(format!("s-done-{n}"))
+            .state(State::Active)
+            .latest_ami_id(format!("ami-r{n}"))
+            .replication_run_list(
+                ReplicationRun::builder()
+                    .replication_run_id(format!("r{n}"))
+                    .state(ReplicationRunState::Completed)
+                    .ami_id(format!("ami-r{n}"))
+                    .completed_time(early)
+                    .build(),
+            )
+            .build();
+    }
     jobs.push(job("failing", State::Failed, None));
     jobs.push(job("quiet", State::Active, None));
     let listed = jobs.len();
@@ -639,6 +661,13 @@ async fn a_sweep_announces_a_bounded_number_of_runs_and_the_next_sweeps_the_rest
         );
         let runs = events.of_type("ReplicationRunCompleted");
         assert_eq!(runs.len(), completed);
+        if deferred_before.is_none() {
+            let last = format!("r{}", RUN_ANNOUNCEMENTS_PER_INVOCATION + extra - 1);
+            assert!(
+                runs.iter().any(|e| e["replicationRunId"] == last.as_str()),
+                "the oldest run is announced first though listed last"
+            );
+        }
         announced.extend(runs.iter().map(|e| e["replicationRunId"].to_string()));
         // The failure is alerted by the first sweep, whatever the cap.
         let failed = events.of_type("ReplicationJobFailed").len();

@@ -12,7 +12,7 @@ use autopilot_core::model::{
 };
 use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::plan::LaunchMode;
-use autopilot_core::readiness::{jobs_by_server, RankedJob};
+use autopilot_core::readiness::{jobs_by_server, RankedJob, Standing};
 use autopilot_core::report::{
     decisions, AppOutcome, PlacedVersion, PlanOutcome, Progress, WaveStatus,
 };
@@ -297,7 +297,9 @@ fn waiting_for(
     let failed: Vec<String> = members
         .iter()
         .filter_map(|m| {
-            let job = jobs.get(m).filter(|j| j.state.is_failure())?;
+            let job = jobs
+                .get(m)
+                .filter(|j| Standing::of(**j) == Standing::Failed)?;
             Some(format!("{} (job {})", name(m), job.state))
         })
         .collect();
@@ -306,7 +308,11 @@ fn waiting_for(
     }
     let unreplicated = members
         .iter()
-        .filter(|m| !jobs.get(*m).is_some_and(|j| j.has_completed_run))
+        .filter(|m| {
+            !jobs
+                .get(*m)
+                .is_some_and(|j| Standing::of(*j) == Standing::Replicated)
+        })
         .count();
     if unreplicated > 0 {
         return format!(

@@ -7,7 +7,8 @@ use crate::cycles::Cycle;
 use crate::error::Measured;
 use crate::verdict::{mib, status, Target};
 
-/// The functions' memory setting in the template, in Lambda's decimal megabytes.
+/// The functions' memory setting in the template. Lambda's documentation says MB; it
+/// is judged as decimal megabytes (122.1 MiB), the stricter of the two readings.
 const LAMBDA_MEMORY_MB: f64 = 128.0;
 const GROWTH_TARGET_MIB: f64 = 1.0;
 

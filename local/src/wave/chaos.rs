@@ -146,6 +146,7 @@ impl ChaosState {
                 Ok(_) => self.count("app replications stopped by hand", 1),
                 Err(error) => {
                     tracing::warn!(app = app.id, %error, "chaos: StopAppReplication refused");
+                    self.count("app replication stops refused", 1);
                 }
             }
         }

@@ -322,7 +322,8 @@ impl Wave {
         }
     }
 
-    /// Turns the chaos faults on at the start and off once `faults_for` has passed.
+    /// Turns the chaos faults on at the start and off once `faults_for` has passed, and
+    /// plays the operator's stop of app replication when its time comes.
     fn switch_faults(&mut self, now: DateTime<Utc>) {
         if let Some(chaos) = self.chaos.as_mut() {
             let elapsed = (now - self.started).to_std().unwrap_or_default();

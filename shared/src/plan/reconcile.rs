@@ -42,7 +42,7 @@ pub struct GroupLaunch {
 /// One configuration of an existing application, as far as the planner knows it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub enum Held<T> {
-    /// Not read, or SMS holds none.
+    /// Not read (an application the plan does not name, or one just created).
     #[default]
     Unknown,
     /// Gives everything the plan wants: compared as it was read, or unchanged since the
