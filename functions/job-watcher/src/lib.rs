@@ -39,8 +39,8 @@ mod expiry_warnings;
 mod observe;
 mod wave_plan;
 
-use observe::observe;
 pub use observe::RUN_ANNOUNCEMENTS_PER_INVOCATION;
+use observe::{observe, Request};
 
 use wave_plan::WavePlan;
 
@@ -84,13 +84,13 @@ pub async fn handle(
     payload: Value,
     context: Arc<Context<JobWatcherConfig>>,
 ) -> Result<Summary, AutopilotError> {
-    let incoming = Incoming::parse(payload)?;
+    let request = Request::of(&Incoming::parse(payload)?)?;
     let now = context.now();
     let dry_run = context.dry_run();
     let bucket = &context.config.artifacts_bucket;
     let previous: FailureSnapshot =
         artifacts::load_json(&context.s3, bucket, SNAPSHOT_KEY, "job-watcher snapshot").await?;
-    let observation = observe(&context, incoming, &previous, now).await?;
+    let observation = observe(&context, request, &previous, now).await?;
     let (changes, mut next) = previous.observe(&observation.jobs, observation.coverage, now);
     let completed_runs = next.take_completed_runs(&observation.jobs);
     let recreations = next.recreation_steps(&observation.jobs, observation.coverage);

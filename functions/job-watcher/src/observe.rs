@@ -35,27 +35,48 @@ pub struct Observation {
     pub runs_deferred: usize,
 }
 
+/// What an invocation was asked to look at, read from its event before anything else
+/// is touched: a refused event reads no state.
+pub enum Request {
+    /// The schedule: every job.
+    Sweep,
+    /// An SMS job state change: the job it names.
+    Job { job_id: JobId, trigger: String },
+}
+
+impl Request {
+    pub fn of(incoming: &Incoming) -> Result<Self, AutopilotError> {
+        if incoming.is_schedule() {
+            return Ok(Self::Sweep);
+        }
+        let Some(change) = incoming.sms_job_state_change() else {
+            return Err(incoming.unexpected(
+                "scheduled events and aws.sms Server Migration Job State Change events",
+            ));
+        };
+        let change = change?;
+        let job_id = JobId::from(change.replication_job_id.as_str());
+        if job_id.as_str().is_empty() {
+            return Err(AutopilotError::InvalidEvent(
+                "SMS job state change without replication-job-id".into(),
+            ));
+        }
+        let trigger = format!("{} {}", change.state, job_id);
+        Ok(Self::Job { job_id, trigger })
+    }
+}
+
 /// A schedule sweeps every job; an SMS event reads the one job it names.
 pub async fn observe(
     context: &Context<JobWatcherConfig>,
-    incoming: Incoming,
+    request: Request,
     snapshot: &FailureSnapshot,
     now: DateTime<Utc>,
 ) -> Result<Observation, AutopilotError> {
-    if incoming.is_schedule() {
-        return sweep(context, snapshot, now).await;
-    }
-    let Some(change) = incoming.sms_job_state_change() else {
-        return Err(incoming
-            .unexpected("scheduled events and aws.sms Server Migration Job State Change events"));
+    let (job_id, trigger) = match request {
+        Request::Sweep => return sweep(context, snapshot, now).await,
+        Request::Job { job_id, trigger } => (job_id, trigger),
     };
-    let change = change?;
-    let job_id = JobId::from(change.replication_job_id.as_str());
-    if job_id.as_str().is_empty() {
-        return Err(AutopilotError::InvalidEvent(
-            "SMS job state change without replication-job-id".into(),
-        ));
-    }
     // The event says what changed; the job's current state says what is true now
     // (events arrive late, twice and out of order).
     let jobs: Vec<_> = sms_api::replication_job(&context.sms, &job_id)
@@ -63,7 +84,7 @@ pub async fn observe(
         .into_iter()
         .collect();
     Ok(Observation {
-        trigger: format!("{} {}", change.state, job_id),
+        trigger,
         listed: jobs.len(),
         jobs,
         coverage: Coverage::Partial,
