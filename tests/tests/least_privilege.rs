@@ -88,11 +88,40 @@ fn helper_operations() -> BTreeMap<String, BTreeSet<String>> {
             (at, name)
         })
         .collect();
+    let mut bodies = BTreeMap::new();
     for (i, (at, name)) in starts.iter().enumerate() {
         let end = starts.get(i + 1).map_or(code.len(), |(next, _)| *next);
+        bodies.insert(name.clone(), &code[*at..end]);
         helpers.insert(name.clone(), sdk_calls(&code[*at..end]));
     }
-    helpers
+    // A helper built on another (`servers` on `servers_each`) calls what that one calls.
+    loop {
+        let mut grown = false;
+        for (name, body) in &bodies {
+            for (_, other) in starts.iter().filter(|(_, other)| other != name) {
+                if calls_function(body, other) {
+                    let inherited = helpers[other].clone();
+                    let calls = helpers.get_mut(name).expect("every helper has its calls");
+                    let before = calls.len();
+                    calls.extend(inherited);
+                    grown |= calls.len() > before;
+                }
+            }
+        }
+        if !grown {
+            return helpers;
+        }
+    }
+}
+
+/// Whether `code` calls `name(` itself, not a longer name ending with it.
+fn calls_function(code: &str, name: &str) -> bool {
+    code.match_indices(&format!("{name}(")).any(|(at, _)| {
+        !code[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
 }
 
 /// Helpers of `sms_api` called in `code` as `sms_api::name(`.
