@@ -23,8 +23,10 @@ use autopilot_local::Scenario;
 const KILL_RATE: f64 = 0.05;
 /// Share of SMS calls that change something after which the caller is killed.
 const ACTION_KILL_RATE: f64 = 0.25;
-/// The deadline each invocation is given; a killed holder's lease lasts that long.
-const INVOCATION_LIMIT: Duration = Duration::from_secs(30);
+/// The deadline each invocation is given; a killed holder's lease lasts that long. Above
+/// the planner's margin before its deadline (`app_planner::CHANGE_MARGIN` and the
+/// outbox's), under which it makes no change at all.
+const INVOCATION_LIMIT: Duration = Duration::from_secs(60);
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
