@@ -107,13 +107,13 @@ fn launch_config_of(
     id_of: &BTreeMap<&str, &ServerId>,
 ) -> LaunchConfig {
     let mut taken = BTreeSet::new();
-    let settings = LaunchSettings {
+    let settings = std::sync::Arc::new(LaunchSettings {
         instance_type: Some(launch.instance_type.clone()),
         subnet: Some(launch.subnet.clone()),
         security_group: Some(launch.security_group.clone()),
         vpc: launch.vpc.clone(),
         ..LaunchSettings::default()
-    };
+    });
     let groups = app.groups.iter().enumerate().map(|(index, group)| {
         let servers = group
             .servers

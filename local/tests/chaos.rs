@@ -111,9 +111,23 @@ async fn play(seed: u64) -> Result<BTreeMap<String, u64>, String> {
         return Err(format!("seed {seed}: {:?}", report.invariant_breaches));
     }
     if !report.converged {
-        return Err(format!("seed {seed}: {}", report.verdict));
+        let kept = keep_log(seed, &report.log);
+        return Err(format!("seed {seed}: {} ({kept})", report.verdict));
     }
     Ok(report.faults)
+}
+
+/// Writes a failed seed's log beside the test's other temporary files: the overlapping
+/// invocations make a replay take another path, so the failed run is the one to read.
+fn keep_log(seed: u64, log: &[autopilot_local::wave::LogEntry]) -> String {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("chaos-seed-{seed}.json"));
+    let written = serde_json::to_vec_pretty(log)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| std::fs::write(&path, bytes).map_err(|e| e.to_string()));
+    match written {
+        Ok(()) => format!("log in {}", path.display()),
+        Err(e) => format!("log not written to {}: {e}", path.display()),
+    }
 }
 
 fn env_number(name: &str, default: u64) -> u64 {

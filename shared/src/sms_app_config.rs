@@ -4,6 +4,7 @@
 //! PutAppReplicationConfiguration groups (by the ids SMS gave the groups).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use aws_sdk_sms::types as sms;
 
@@ -33,7 +34,7 @@ pub fn launch_config_from(
             .filter_map(|server| {
                 let id = ServerId::from(server.server()?.server_id()?);
                 let logical_id = server.logical_id().unwrap_or_default().to_owned();
-                Some((id, (logical_id, launch_settings_from(server))))
+                Some((id, (logical_id, Arc::new(launch_settings_from(server)))))
             })
             .collect();
         let launch = GroupLaunch {
@@ -154,9 +155,11 @@ pub fn replication_config_from(
                 let parameters = server.server_replication_parameters();
                 Some((
                     id,
-                    parameters
-                        .map(replication_settings_from)
-                        .unwrap_or_default(),
+                    Arc::new(
+                        parameters
+                            .map(replication_settings_from)
+                            .unwrap_or_default(),
+                    ),
                 ))
             })
             .collect();
@@ -262,7 +265,11 @@ mod tests {
             "web".into(),
             GroupLaunch {
                 launch_order: Some(2),
-                servers: [(ServerId::from("s-1"), ("Web01".to_owned(), settings))].into(),
+                servers: [(
+                    ServerId::from("s-1"),
+                    ("Web01".to_owned(), Arc::new(settings)),
+                )]
+                .into(),
             },
         );
         config.0.insert("db".into(), GroupLaunch::default());
@@ -281,9 +288,10 @@ mod tests {
             ..ReplicationSettings::default()
         };
         let mut config = ReplicationConfig::default();
-        config
-            .0
-            .insert("db".into(), [(ServerId::from("s-2"), settings)].into());
+        config.0.insert(
+            "db".into(),
+            [(ServerId::from("s-2"), Arc::new(settings))].into(),
+        );
         let (by_name, by_id) = ids();
         let wire = replication_config_to(&config, &by_name);
         assert_eq!(replication_config_from(&wire, &by_id), config);

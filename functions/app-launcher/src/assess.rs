@@ -76,7 +76,8 @@ async fn assess(
             }
         }
     };
-    let mut app = as_listed(found, listed);
+    // Its own copy: the listing's launch status is laid over the one remembered.
+    let mut app = as_listed(Arc::unwrap_or_clone(found), listed);
     let opt_out = &context.config.opt_out;
     let mut readiness = app_readiness(&app, jobs, opt_out);
     let mut read = read;
@@ -88,7 +89,7 @@ async fn assess(
             .read(&context.sms, &app_id, context.now())
             .await
         {
-            Ok(app) => app,
+            Ok(app) => Arc::unwrap_or_clone(app),
             Err(error) => {
                 return Assessed {
                     app_id,

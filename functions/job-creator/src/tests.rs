@@ -184,7 +184,7 @@ applications:
 #[tokio::test]
 async fn a_refused_plan_leaves_the_last_accepted_one_in_force() {
     use autopilot_core::plan::resolved::ServerPolicy;
-    use autopilot_core::plan::{ReplicationRoute, ReplicationSettings};
+    use autopilot_core::plan::ReplicationRoute;
     let store = testing::MemoryBucket::default();
     store.put(
         autopilot_core::config::DEFAULT_PLAN_KEY,
@@ -194,7 +194,7 @@ async fn a_refused_plan_leaves_the_last_accepted_one_in_force() {
     let policy = ServerPolicy {
         app: "web".into(),
         route: ReplicationRoute::App,
-        replication: ReplicationSettings::default(),
+        replication: Default::default(),
     };
     accepted.servers.insert("s-1".into(), policy);
     store.put(RESOLVED_KEY, serde_json::to_vec(&accepted).unwrap());

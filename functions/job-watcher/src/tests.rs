@@ -535,11 +535,11 @@ async fn a_recreated_job_takes_the_plans_settings_for_its_server() {
         ServerPolicy {
             app: "office".into(),
             route: ReplicationRoute::Jobs,
-            replication: ReplicationSettings {
+            replication: std::sync::Arc::new(ReplicationSettings {
                 frequency: Some(6),
                 number_of_recent_amis_to_keep: Some(2),
                 ..Default::default()
-            },
+            }),
         },
     );
     store

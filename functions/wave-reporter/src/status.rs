@@ -4,6 +4,7 @@
 //! done, the planner's steps, why an application waits).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use autopilot_core::events::detail_time;
 use autopilot_core::model::{
@@ -32,7 +33,7 @@ pub struct Observed {
     pub jobs: Vec<JobFacts>,
     /// Each application SMS lists (deleted ones left out), with its members or why
     /// they could not be read.
-    pub apps: Vec<(AppSummary, Result<App, AwsCallError>)>,
+    pub apps: Vec<(AppSummary, Result<Arc<App>, AwsCallError>)>,
     /// The plan in force, when the planner has resolved one.
     pub plan: Option<ResolvedPlan>,
 }
@@ -83,7 +84,7 @@ impl RankedJob for JobFacts {
 }
 
 impl Observed {
-    fn live_apps(&self) -> impl Iterator<Item = &(AppSummary, Result<App, AwsCallError>)> {
+    fn live_apps(&self) -> impl Iterator<Item = &(AppSummary, Result<Arc<App>, AwsCallError>)> {
         self.apps.iter().filter(|(summary, _)| {
             !summary
                 .status()
@@ -243,7 +244,7 @@ fn app_rows(
                 let id = summary.app_id().unwrap_or_default().to_owned();
                 let name = summary.name().unwrap_or_default().to_owned();
                 let launched = Observed::launched(summary);
-                let members = app.as_ref().map(App::member_ids).unwrap_or_default();
+                let members = app.as_ref().map(|app| app.member_ids()).unwrap_or_default();
                 let held_by =
                     match app {
                         Err(error) => Some(format!("its members could not be read: {error}")),

@@ -196,7 +196,10 @@ fn app(
     name: &str,
     status: &str,
     members: &[Server],
-) -> (AppSummary, Result<App, autopilot_core::AwsCallError>) {
+) -> (
+    AppSummary,
+    Result<std::sync::Arc<App>, autopilot_core::AwsCallError>,
+) {
     let summary = AppSummary::builder()
         .app_id(id)
         .name(name)
@@ -217,7 +220,7 @@ fn app(
         }],
         tags: Vec::new(),
     };
-    (summary, Ok(app))
+    (summary, Ok(std::sync::Arc::new(app)))
 }
 
 #[test]

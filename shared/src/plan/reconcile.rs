@@ -4,6 +4,7 @@
 //! Decided here from plain data; the app-planner calls SMS.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::desired::{DesiredApp, DesiredWave};
 use super::rules::MANAGED_TAG;
@@ -36,7 +37,7 @@ pub struct LaunchConfig(pub BTreeMap<String, GroupLaunch>);
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GroupLaunch {
     pub launch_order: Option<i32>,
-    pub servers: BTreeMap<ServerId, (String, LaunchSettings)>,
+    pub servers: BTreeMap<ServerId, (String, Arc<LaunchSettings>)>,
 }
 
 /// One configuration of an existing application, as far as the planner knows it.
@@ -116,7 +117,7 @@ fn same_keys<K: Ord, A, B>(left: &BTreeMap<K, A>, right: &BTreeMap<K, B>) -> boo
 
 /// An app's replication configuration: each server's parameters, by group name.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ReplicationConfig(pub BTreeMap<String, BTreeMap<ServerId, ReplicationSettings>>);
+pub struct ReplicationConfig(pub BTreeMap<String, BTreeMap<ServerId, Arc<ReplicationSettings>>>);
 
 /// A change to make in SMS.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,6 +3,7 @@
 //! the listing order.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use proptest::prelude::*;
 
@@ -217,7 +218,7 @@ fn values_the_service_adds_where_the_plan_says_nothing_are_no_difference() {
     };
     let wanted = wave.apps[0].launch_config();
     for (_, settings) in held.0.values_mut().flat_map(|g| g.servers.values_mut()) {
-        settings.associate_public_ip_address = Some(false);
+        Arc::make_mut(settings).associate_public_ip_address = Some(false);
     }
     existing[0].launch = Held::Read(held.clone());
     assert!(reconcile(&wave, &existing, false).changes.is_empty());
@@ -227,7 +228,7 @@ fn values_the_service_adds_where_the_plan_says_nothing_are_no_difference() {
     assert!(reconcile(&wave, &existing, false).changes.is_empty());
 
     for (_, settings) in held.0.values_mut().flat_map(|g| g.servers.values_mut()) {
-        settings.instance_type = Some("t3.nano".into());
+        Arc::make_mut(settings).instance_type = Some("t3.nano".into());
     }
     existing[0].launch = Held::compared(held, &wanted);
     assert!(

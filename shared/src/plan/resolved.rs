@@ -4,6 +4,7 @@
 //! planner writes it when it accepts a plan, so a refused plan changes no behaviour.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -51,7 +52,8 @@ pub struct AppPolicy {
 pub struct ServerPolicy {
     pub app: String,
     pub route: ReplicationRoute,
-    pub replication: ReplicationSettings,
+    /// Shared with the desired wave's servers that set nothing of their own.
+    pub replication: Arc<ReplicationSettings>,
 }
 
 impl ResolvedPlan {
