@@ -48,12 +48,13 @@ pub struct FailureSnapshot {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingRecreation {
-    /// The FAILED job that was deleted.
+    /// The FAILED job that was deleted; claimed before DeleteReplicationJob is called,
+    /// so it may still be listed FAILED while the deletion is retried.
     pub old_job: JobId,
     /// Its server's VM name, for the event announcing the new job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vm_name: Option<String>,
-    /// When it was deleted.
+    /// When its deletion was decided (the attempt recorded against the budget).
     pub since: DateTime<Utc>,
 }
 

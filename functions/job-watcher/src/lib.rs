@@ -129,9 +129,12 @@ pub async fn handle(
     let plan = wave_plan
         .when(!decided.is_empty() || creates, &context)
         .await;
+    // Recreations carried on first: one done drops its claim before a new claim for the
+    // same server (its new job failed already) is made.
+    let resumed = resume_recreations(&context, &mut next, recreations, &plan, dry_run).await;
+    claim_recreations(&context, &mut next, &decided, now, dry_run).await?;
     let attempts = attempt_remediations(&context, decided, &plan, dry_run).await;
     let mut remediated = record_remediations(&mut next, attempts, &plan, now, dry_run);
-    let resumed = resume_recreations(&context, &mut next, recreations, &plan, dry_run).await;
     (summary.recreations_completed, summary.recreations_waiting) = (resumed.started, resumed.held);
     remediated.events.extend(resumed.events);
     remediated.errors.extend(resumed.errors);
@@ -254,6 +257,40 @@ fn decide_remediations(
     decided
 }
 
+/// Claims a pending recreation for every job about to be deleted (the FAILED jobs
+/// decided for recreation) and stores the claims before DeleteReplicationJob is called.
+/// Without them, a deletion whose invocation ended before recording it would leave the
+/// server with no job: the job-creator leaves a server whose job was deleted alone.
+async fn claim_recreations(
+    context: &Context<JobWatcherConfig>,
+    next: &mut FailureSnapshot,
+    decided: &[(ReplicationJob, Remediation)],
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> Result<(), AutopilotError> {
+    let recreate = Remediation::Act(RemediationStep::Recreate);
+    let to_delete: Vec<&ReplicationJob> = decided
+        .iter()
+        .filter(|(_, decision)| *decision == recreate)
+        .map(|(job, _)| job)
+        .collect();
+    if dry_run || to_delete.is_empty() {
+        return Ok(());
+    }
+    for job in to_delete {
+        let pending = PendingRecreation {
+            old_job: job.id.clone(),
+            vm_name: job.vm_name.clone(),
+            // The time its attempt is recorded under, when it is.
+            since: now,
+        };
+        next.pending_recreations
+            .insert(job.server_id.clone(), pending);
+    }
+    let bucket = &context.config.artifacts_bucket;
+    artifacts::store_json(&context.s3, bucket, SNAPSHOT_KEY, next).await
+}
+
 /// Calls SMS for the decided remediations a few at a time (one job per server, so they
 /// are independent), handing each job back with its attempt in the order decided.
 async fn attempt_remediations(
@@ -320,14 +357,10 @@ fn record_remediations(
                 ) {
                     expiry_warnings::remember_start(next, &job);
                 }
-                if action == RemediationAction::JobDeleted {
-                    let pending = PendingRecreation {
-                        old_job: job.id.clone(),
-                        vm_name: job.vm_name.clone(),
-                        since: now,
-                    };
-                    next.pending_recreations
-                        .insert(job.server_id.clone(), pending);
+                // A deleted job's claim stays until its new job is made; one made at
+                // once needs it no more.
+                if matches!(action, RemediationAction::JobRecreated { .. }) {
+                    next.pending_recreations.remove(&job.server_id);
                 }
                 remediated.started += 1;
                 action
@@ -420,6 +453,15 @@ async fn resume_recreations(
             continue;
         };
         resumed.started += 1;
+        let recorded = next
+            .remediations
+            .get(&server)
+            .is_some_and(|attempts| attempts.contains(&pending.since));
+        if !recorded {
+            // The deletion was claimed, made, and its invocation ended before recording
+            // it: it counts against the server's budget all the same.
+            next.record_remediation(&server, pending.since);
+        }
         let attempt = next.remediations.get(&server).map_or(0, Vec::len);
         let (app_name, subject) = wave_plan::naming(plan, pending.vm_name.as_deref(), &server);
         let event = ReplicationJobRemediated {

@@ -497,6 +497,72 @@ async fn a_recreation_refused_while_the_old_job_is_deleting_carries_on_later() {
     }
 }
 
+/// A deletion whose outcome never reached the snapshot (the answer lost, or the
+/// invocation cut off after the call): the claim stored before the call still gets the
+/// server its new job, counted once against its budget; while the old job is still
+/// FAILED the deletion is simply decided again.
+#[tokio::test]
+async fn a_deletion_whose_outcome_was_lost_still_gets_its_server_a_new_job() {
+    let store = SnapshotStore::default();
+    let (jobs, lost) = (
+        sweep(vec![job("j2", State::Failed, None)]),
+        mock!(aws_sdk_sms::Client::delete_replication_job).then_http_response(|| {
+            testing::sms_error(400, "UnauthorizedOperationException", "answer lost")
+        }),
+    );
+    let (summary, _) = sweep_with(&store, &[&jobs, &lost]).await;
+    assert!(summary.is_err(), "the failed call is reported");
+    let claimed = store.snapshot();
+    assert_eq!(
+        claimed.pending_recreations[&"s-j2".into()].old_job,
+        "j2".into()
+    );
+    assert!(claimed.remediations.is_empty(), "nothing recorded as done");
+
+    // Still FAILED: the deletion is decided and made again, the claim waits for it.
+    let (jobs, delete, create) = (
+        sweep(vec![job("j2", State::Failed, None)]),
+        delete_job(),
+        create_refused("OperationNotPermittedException"),
+    );
+    let (summary, _) = sweep_with(&store, &[&jobs, &delete, &create]).await;
+    assert_eq!(summary.unwrap().remediations_started, 1);
+    assert_eq!(delete.num_calls(), 1);
+
+    // The job went: the claim makes the new job, and the budget counts one attempt.
+    let (jobs, create) = (sweep(vec![job("j2", State::Deleted, None)]), create_ok());
+    let (summary, events) = sweep_with(&store, &[&jobs, &create]).await;
+    assert_eq!(summary.unwrap().recreations_completed, 1);
+    assert_eq!(create.num_calls(), 1);
+    let remediated = events.of_type("ReplicationJobRemediated");
+    assert_eq!(remediated[0]["action"], "jobRecreated");
+    let snapshot = store.snapshot();
+    assert!(snapshot.pending_recreations.is_empty());
+    assert_eq!(snapshot.remediations[&"s-j2".into()].len(), 1);
+}
+
+/// The claim alone, the deletion made and never recorded (cut off right after the
+/// call): the next sweep finds the old job DELETED and creates the new one.
+#[tokio::test]
+async fn a_claimed_deletion_cut_off_before_it_was_recorded_is_carried_on() {
+    let store = SnapshotStore::default();
+    let (jobs, lost) = (
+        sweep(vec![job("j2", State::Failed, None)]),
+        mock!(aws_sdk_sms::Client::delete_replication_job).then_http_response(|| {
+            testing::sms_error(400, "UnauthorizedOperationException", "answer lost")
+        }),
+    );
+    let _ = sweep_with(&store, &[&jobs, &lost]).await;
+    let (jobs, create) = (sweep(vec![job("j2", State::Deleted, None)]), create_ok());
+    let (summary, events) = sweep_with(&store, &[&jobs, &create]).await;
+    assert_eq!(summary.unwrap().recreations_completed, 1);
+    assert_eq!(create.num_calls(), 1);
+    let remediated = events.of_type("ReplicationJobRemediated");
+    assert_eq!(remediated.len(), 1);
+    assert_eq!(remediated[0]["attempt"].as_u64(), Some(1));
+    assert_eq!(store.snapshot().remediations[&"s-j2".into()].len(), 1);
+}
+
 /// A recreation whose server got a job from someone else meanwhile is simply done.
 #[tokio::test]
 async fn a_pending_recreation_ends_when_the_server_has_a_job_again() {

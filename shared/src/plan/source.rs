@@ -1,6 +1,7 @@
 //! A plan's text (YAML, or JSON, which YAML reads too) turned into a JSON value plus the
 //! line each value starts on, so every problem found later can name its line.
 
+use std::borrow::Cow;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
@@ -53,19 +54,71 @@ const MAX_ALIASED_VALUES: usize = 100_000;
 
 /// Reads one YAML document: its value and the line of every value in it.
 pub fn read(text: &str) -> Result<(Value, Lines), SyntaxError> {
-    let mut builder = Builder::default();
-    let mut parser = Parser::new_from_str(text);
+    let (text, opening) = Opening::of(text);
+    let mut builder = Builder {
+        opening,
+        ..Builder::default()
+    };
+    let mut parser = Parser::new_from_str(&text);
+    // Every document is read, so that what follows the plan is refused, not ignored.
     parser
-        .load(&mut builder, false)
-        .map_err(|error| SyntaxError {
-            line: error.marker().line(),
-            column: error.marker().col() + 1,
-            message: error.info().to_owned(),
-        })?;
+        .load(&mut builder, true)
+        .map_err(|error| opening.error(*error.marker(), error.info()))?;
     if let Some(problem) = builder.problem {
         return Err(problem);
     }
     Ok((builder.root.unwrap_or(Value::Null), Lines(builder.lines)))
+}
+
+/// Where a text that opens with a flow collection (`{` or `[`, as JSON does) opens.
+///
+/// YAML reads such an opening as a possible mapping key, and the scanner holds every
+/// token until the collection closes to find out: for a JSON plan, every token of the
+/// plan at once, several times the memory of the value built from them. After a
+/// document marker a value cannot be a key, so the text is read with `--- ` in place
+/// of the indentation before its opening: no line moves, and the columns of that line
+/// are set back in every message.
+#[derive(Debug, Clone, Copy, Default)]
+struct Opening {
+    /// The 1-based line of the opening; 0 when the text was read as it is.
+    line: usize,
+    /// Columns the marker added on that line, less the indentation it replaced.
+    added_columns: usize,
+    indentation: usize,
+}
+
+impl Opening {
+    const MARKER: &'static str = "--- ";
+
+    fn of(text: &str) -> (Cow<'_, str>, Self) {
+        let start = text.len() - text.trim_start().len();
+        if !text[start..].starts_with(['{', '[']) {
+            return (Cow::Borrowed(text), Self::default());
+        }
+        let line_start = text[..start].rfind('\n').map_or(0, |newline| newline + 1);
+        let opening = Self {
+            line: text[..line_start].matches('\n').count() + 1,
+            added_columns: Self::MARKER.len(),
+            indentation: start - line_start,
+        };
+        let read = format!("{}{}{}", &text[..line_start], Self::MARKER, &text[start..]);
+        (Cow::Owned(read), opening)
+    }
+
+    /// The problem at `mark` of the text as read, placed in the text as given.
+    fn error(self, mark: Marker, message: &str) -> SyntaxError {
+        let mut column = mark.col() + 1;
+        if mark.line() == self.line {
+            column = (column + self.indentation)
+                .saturating_sub(self.added_columns)
+                .max(1);
+        }
+        SyntaxError {
+            line: mark.line(),
+            column,
+            message: message.to_owned(),
+        }
+    }
 }
 
 /// A mapping or sequence being built, with the key awaiting its value.
@@ -83,6 +136,8 @@ struct Builder {
     problem: Option<SyntaxError>,
     /// Values aliases added so far.
     aliased: usize,
+    opening: Opening,
+    documents: usize,
 }
 
 impl Builder {
@@ -120,11 +175,8 @@ impl Builder {
     }
 
     fn fail(&mut self, mark: Marker, message: &str) {
-        self.problem.get_or_insert(SyntaxError {
-            line: mark.line(),
-            column: mark.col() + 1,
-            message: message.to_owned(),
-        });
+        let error = self.opening.error(mark, message);
+        self.problem.get_or_insert(error);
     }
 
     fn remember(&mut self, anchor: usize, value: &Value) {
@@ -149,6 +201,15 @@ impl MarkedEventReceiver for Builder {
             return;
         }
         match event {
+            Event::DocumentStart => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    self.fail(
+                        mark,
+                        "a plan is one YAML document; a second one starts here",
+                    );
+                }
+            }
             Event::Scalar(text, style, anchor, _) => {
                 self.note_line(mark);
                 let value = scalar(text, style);
@@ -273,6 +334,25 @@ mod tests {
         assert_eq!(value, json!({"version": 1, "x": [true, null, 2.5]}));
         let (value, _) = read("a: &base {t: 1}\nb: *base\n").unwrap();
         assert_eq!(value["b"], json!({"t": 1}));
+    }
+
+    #[test]
+    fn json_keeps_its_lines_and_columns_read_after_a_document_marker() {
+        let text = "\n  {\"version\": 1,\n   \"x\": [1, 2]}\n";
+        let (value, lines) = read(text).unwrap();
+        assert_eq!(value, json!({"version": 1, "x": [1, 2]}));
+        assert_eq!(lines.of("version"), Some(2));
+        assert_eq!(lines.of("x[1]"), Some(3));
+        let error = read(r#"{"a": 1, "a": 2}"#).unwrap_err();
+        assert_eq!((error.line, error.column), (1, 15), "{error}");
+        let error = read("  {\"a\": [1, }").unwrap_err();
+        assert_eq!(error.line, 1, "{error}");
+        assert!(error.column <= 14, "{error}");
+        let error = read(r#"{"a": 1}, "b""#).unwrap_err();
+        assert_eq!((error.line, error.column), (1, 9), "{error}");
+        let error = read("a: 1\n---\nb: 2\n").unwrap_err();
+        assert_eq!(error.line, 2, "{error}");
+        assert!(error.message.contains("one YAML document"), "{error}");
     }
 
     #[test]
