@@ -82,8 +82,9 @@ pub fn read(text: &str) -> Result<(Value, Lines), SyntaxError> {
 struct Opening {
     /// The 1-based line of the opening; 0 when the text was read as it is.
     line: usize,
-    /// Columns the marker added on that line, less the indentation it replaced.
+    /// Columns the marker takes on that line.
     added_columns: usize,
+    /// Columns of indentation the marker replaced.
     indentation: usize,
 }
 
