@@ -417,6 +417,13 @@ fn delete_job() -> Rule {
     })
 }
 
+/// DeleteReplicationJob whose answer the watcher never gets as a success.
+fn delete_answer_lost() -> Rule {
+    mock!(aws_sdk_sms::Client::delete_replication_job).then_http_response(|| {
+        testing::sms_error(400, "UnauthorizedOperationException", "answer lost")
+    })
+}
+
 fn create_refused(code: &'static str) -> Rule {
     mock!(aws_sdk_sms::Client::create_replication_job)
         .then_http_response(move || testing::sms_error(400, code, "the old job is being deleted"))
@@ -506,9 +513,7 @@ async fn a_deletion_whose_outcome_was_lost_still_gets_its_server_a_new_job() {
     let store = SnapshotStore::default();
     let (jobs, lost) = (
         sweep(vec![job("j2", State::Failed, None)]),
-        mock!(aws_sdk_sms::Client::delete_replication_job).then_http_response(|| {
-            testing::sms_error(400, "UnauthorizedOperationException", "answer lost")
-        }),
+        delete_answer_lost(),
     );
     let (summary, _) = sweep_with(&store, &[&jobs, &lost]).await;
     assert!(summary.is_err(), "the failed call is reported");
@@ -548,9 +553,7 @@ async fn a_claimed_deletion_cut_off_before_it_was_recorded_is_carried_on() {
     let store = SnapshotStore::default();
     let (jobs, lost) = (
         sweep(vec![job("j2", State::Failed, None)]),
-        mock!(aws_sdk_sms::Client::delete_replication_job).then_http_response(|| {
-            testing::sms_error(400, "UnauthorizedOperationException", "answer lost")
-        }),
+        delete_answer_lost(),
     );
     let _ = sweep_with(&store, &[&jobs, &lost]).await;
     let (jobs, create) = (sweep(vec![job("j2", State::Deleted, None)]), create_ok());
