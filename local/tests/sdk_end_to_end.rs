@@ -475,3 +475,27 @@ async fn sdk_paginator_walks_120_plus_servers() {
     assert_eq!(apps.len(), 5);
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_times_count_the_latency_as_slept_per_operation() {
+    let emu = common::start(Scenario::generate(20, 2, 5)).await;
+    let sms = common::sms(&emu).await;
+    emu.set_faults(autopilot_local::Faults {
+        latency_ms: 30,
+        ..Default::default()
+    });
+    for _ in 0..3 {
+        sms.get_connectors().send().await.expect("GetConnectors");
+    }
+    let times = emu.service_times();
+    let connectors = times.get("GetConnectors").copied().unwrap_or_default();
+    assert!(
+        connectors >= Duration::from_millis(90),
+        "three calls at 30 ms took {connectors:?} to answer"
+    );
+    assert_eq!(times.len(), 1, "only the operation called: {times:?}");
+    emu.reset_call_counts();
+    assert!(emu.service_times().is_empty());
+    assert!(emu.call_counts().is_empty());
+    emu.shutdown().await;
+}

@@ -4,13 +4,17 @@
 //! the signature itself is not verified), the `X-Amz-Target` must name an operation,
 //! then faults are injected, then the body is parsed and the operation runs. Every
 //! recognised operation is counted, whatever its outcome, because every call a client
-//! makes would have cost an API call against the real service.
+//! makes would have cost an API call against the real service. The time from taking a
+//! call on to its answer (the injected latency as slept, then reading, applying and
+//! rendering) is added up per operation: benchmarks count it as the service's time,
+//! not the caller's.
 //!
 //! Admin paths (never used by AWS): `GET /_emulator/state`, `GET /_emulator/counters`,
 //! `GET /_emulator/events`, and `POST /_emulator/advance?seconds=N` for clients that
 //! cannot reach the Rust handle.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -69,14 +73,26 @@ pub(super) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
     if let Some(admin) = path.strip_prefix("/_emulator/") {
         return admin_view(shared, admin, req.method(), req.uri().query());
     }
-    match answer(shared, &path, req).await {
+    let mut serving = None;
+    let response = match answer(shared, &path, req, &mut serving).await {
         Ok(v) => json_response(&v),
         Err(e) => error_response(&e),
+    };
+    if let Some((op, since)) = serving {
+        shared.served(op, since.elapsed());
     }
+    response
 }
 
 /// One SMS call, checked in the order AWS checks: route, signature, target, faults, body.
-async fn answer(shared: &Shared, path: &str, req: Request<Incoming>) -> Result<Value, ApiError> {
+/// `serving` is set when the emulator takes the call on, before the injected latency,
+/// so that the time the service took to answer, latency included, is known.
+async fn answer(
+    shared: &Shared,
+    path: &str,
+    req: Request<Incoming>,
+    serving: &mut Option<(Operation, Instant)>,
+) -> Result<Value, ApiError> {
     if req.method() != Method::POST || path != "/" {
         return Err(ApiError::new(
             ErrorCode::UnknownOperation,
@@ -94,6 +110,7 @@ async fn answer(shared: &Shared, path: &str, req: Request<Incoming>) -> Result<V
     if !op.is_implemented() {
         return Err(ApiError::not_implemented(op.name()));
     }
+    *serving = Some((op, Instant::now()));
     let verdict = shared.judge_faults();
     if !verdict.latency.is_zero() {
         tokio::time::sleep(verdict.latency).await;

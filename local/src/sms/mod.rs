@@ -117,6 +117,7 @@ impl Emulator {
             engine: Mutex::new(engine),
             faults: Mutex::new(FaultState::new(faults, seed)),
             counters: Mutex::new(BTreeMap::new()),
+            serving: Mutex::new(BTreeMap::new()),
             realtime: Mutex::new(realtime),
             on_answer: Mutex::new(None),
             refusals: Mutex::new(BTreeMap::new()),
@@ -162,6 +163,8 @@ struct Shared {
     engine: Mutex<Engine>,
     faults: Mutex<FaultState>,
     counters: Mutex<BTreeMap<String, u64>>,
+    /// Time from taking calls on to answering them, latency included, per operation.
+    serving: Mutex<BTreeMap<&'static str, Duration>>,
     realtime: Mutex<Option<RealTime>>,
     on_answer: Mutex<Option<AnswerHook>>,
     /// Calls the service refused (not injected faults), by "Operation ErrorName".
@@ -208,6 +211,11 @@ impl Shared {
 
     fn counts(&self) -> BTreeMap<String, u64> {
         lock(&self.counters).clone()
+    }
+
+    /// Adds the time one call of `op` took to answer.
+    fn served(&self, op: Operation, took: Duration) {
+        *lock(&self.serving).entry(op.name()).or_default() += took;
     }
 
     /// Counts a call the service refused.
@@ -355,9 +363,19 @@ impl EmulatorHandle {
         lock(&self.shared.refusals).clone()
     }
 
-    /// Zeroes the call counters.
+    /// Time the service took to answer calls, per operation: from taking each call on,
+    /// through its injected latency as slept, to its answer rendered.
+    pub fn service_times(&self) -> BTreeMap<String, Duration> {
+        lock(&self.shared.serving)
+            .iter()
+            .map(|(op, took)| ((*op).to_owned(), *took))
+            .collect()
+    }
+
+    /// Zeroes the call counters and service times.
     pub fn reset_call_counts(&self) {
         lock(&self.shared.counters).clear();
+        lock(&self.shared.serving).clear();
     }
 
     /// A serializable copy of the whole service state.
