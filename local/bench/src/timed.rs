@@ -221,9 +221,9 @@ pub struct Timed {
     pub sequential: u64,
     /// Calls fanned out `concurrency` at a time.
     pub parallel: u64,
-    /// The time the emulator took to answer the sequential calls, and the fanned-out
-    /// ones, latency included.
+    /// The time the emulator took to answer the sequential calls, latency included.
     pub sequential_service: Duration,
+    /// The same for the fanned-out calls, added up over all of them.
     pub parallel_service: Duration,
     pub concurrency: u32,
     pub latency_ms: u64,
@@ -248,22 +248,8 @@ impl Timed {
             fanned_out,
             concurrency,
         } = sweep;
-        let (mut sequential, mut parallel) = (0, 0);
-        for (op, n) in &run.calls {
-            if fanned_out.contains(&op.as_str()) {
-                parallel += n;
-            } else {
-                sequential += n;
-            }
-        }
-        let (mut sequential_service, mut parallel_service) = (Duration::ZERO, Duration::ZERO);
-        for (op, took) in &run.service {
-            if fanned_out.contains(&op.as_str()) {
-                parallel_service += *took;
-            } else {
-                sequential_service += *took;
-            }
-        }
+        let (sequential, parallel) = split(&run.calls, fanned_out);
+        let (sequential_service, parallel_service) = split(&run.service, fanned_out);
         Self {
             function,
             work,
@@ -304,6 +290,23 @@ impl Timed {
     }
 }
 
+/// Per-operation figures added up into those of the calls made one after the other and
+/// those of the calls fanned out.
+fn split<T>(by_operation: &BTreeMap<String, T>, fanned_out: &[&str]) -> (T, T)
+where
+    T: Copy + Default + std::ops::AddAssign,
+{
+    let (mut sequential, mut parallel) = (T::default(), T::default());
+    for (operation, figure) in by_operation {
+        if fanned_out.contains(&operation.as_str()) {
+            parallel += *figure;
+        } else {
+            sequential += *figure;
+        }
+    }
+    (sequential, parallel)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,5 +338,37 @@ mod tests {
         assert_eq!(t.ideal(), Duration::from_millis(3_400));
         assert_eq!(t.nominal(), Duration::from_secs(3));
         assert!((t.efficiency() - 0.85).abs() < 1e-9);
+    }
+
+    #[test]
+    fn calls_and_their_service_times_are_split_by_the_fanned_out_operations() {
+        let sweep = Sweep {
+            function: "job-watcher",
+            items: 10,
+            unit: "jobs",
+            fanned_out: &["StartOnDemandReplicationRun"],
+            concurrency: 4,
+        };
+        let run = Run {
+            wall: Duration::from_secs(1),
+            calls: BTreeMap::from([
+                ("GetReplicationJobs".to_owned(), 3),
+                ("StartOnDemandReplicationRun".to_owned(), 8),
+            ]),
+            service: BTreeMap::from([
+                ("GetReplicationJobs".to_owned(), Duration::from_millis(66)),
+                (
+                    "StartOnDemandReplicationRun".to_owned(),
+                    Duration::from_millis(176),
+                ),
+            ]),
+            summary: Value::Null,
+        };
+        let t = Timed::new(sweep, String::new(), run, 20, &BTreeMap::new());
+        assert_eq!((t.sequential, t.parallel), (3, 8));
+        assert_eq!(t.sequential_service, Duration::from_millis(66));
+        assert_eq!(t.parallel_service, Duration::from_millis(176));
+        assert_eq!(t.ideal(), Duration::from_millis(110));
+        assert_eq!(t.nominal(), Duration::from_millis(100));
     }
 }
