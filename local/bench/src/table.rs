@@ -322,11 +322,12 @@ fn sweeps_section(f: &Figures<'_>, out: &mut String, summary: &mut Vec<Target>) 
     let _ = writeln!(
         out,
         "\n### 5. Sweeps at scale with {} ms SMS latency\n\n\
-         Ideal = the time the service took to answer the sequential calls + that of the fanned-out calls / \
-         concurrency: each call's injected latency as slept, then the emulator's own work (reading the request, \
-         building pages, applying actions, rendering the answer), which runs on the cores the function runs on. Nominal = (sequential calls + \
-         fanned-out calls / concurrency) × latency, the ideal of a service that costs nothing but its \
-         latency. The sweeps run in-process \
+         Ideal = the time the service took to answer the sequential calls + that of the \
+         fanned-out calls / concurrency: each call's injected latency as slept, then the \
+         emulator's own work (reading the request, building pages, applying actions, rendering \
+         the answer), which runs on the cores the function runs on. Nominal = (sequential calls \
+         + fanned-out calls / concurrency) × latency, the ideal of a service that costs nothing \
+         but its latency. The sweeps run in-process \
          with the template's configuration; the job creator's cap is raised to the catalog size and the \
          emulator's live-job quota to {} (from SMS's default 50).\n\n\
          | sweep | work | SMS calls (sequential + fanned out / concurrency) | wall | nominal | ideal | % of ideal | of 15 min | of the template's Timeout | scale reaching 15 min (linear) |\n\
