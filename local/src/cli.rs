@@ -359,24 +359,35 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
     }
 }
 
+/// A file's text; a file that is not UTF-8 text is refused (exit 3), not a failure
+/// to run.
 fn read_text(path: &std::path::Path) -> Result<String, CliError> {
-    std::fs::read_to_string(path).map_err(|source| CliError::Io {
+    let bytes = std::fs::read(path).map_err(|source| CliError::Io {
         path: path.display().to_string(),
         source,
+    })?;
+    String::from_utf8(bytes).map_err(|error| {
+        let at = error.utf8_error().valid_up_to();
+        CliError::Rejected(format!(
+            "{}: not UTF-8 text (byte {at} is not): save it as UTF-8 text (a spreadsheet as CSV, a plan as YAML or JSON)",
+            path.display()
+        ))
     })
 }
 
 /// `autopilot-local plan`: prints the rehearsal; the verdict gives the exit code.
 pub fn plan(args: PlanArgs) -> Result<crate::rehearsal::Verdict, CliError> {
+    use crate::rehearsal::Estate;
     let text = read_text(&args.plan)?;
-    let scenario = match (&args.scenario, &args.get_servers) {
+    let estate = match (&args.scenario, &args.get_servers) {
         (_, Some(dump)) => {
-            Scenario::from_get_servers_dump(&read_text(dump)?, &dump.display().to_string())?
+            Estate::of_get_servers_dump(&read_text(dump)?, &dump.display().to_string())?
         }
-        (Some(path), None) => Scenario::load(path)?,
-        (None, None) => Scenario::default_scenario(),
+        (Some(path), None) => Estate::of_scenario(&Scenario::load(path)?),
+        (None, None) => Estate::of_scenario(&Scenario::default_scenario()),
     };
-    let (report, verdict) = crate::rehearsal::rehearse(&text, &scenario);
+    let origin = args.plan.display().to_string();
+    let (report, verdict) = crate::rehearsal::rehearse(&text, &origin, &estate);
     print!("{report}");
     Ok(verdict)
 }

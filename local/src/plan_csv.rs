@@ -3,20 +3,81 @@
 //! `application`, `group`, `vm_name` (required); `launch_order`, `depends_on` (names
 //! separated by `;`), `launch` (`automatic` or `manual`), `replicated_by` (`jobs` or
 //! `app`), and launch settings `instance_type`, `subnet`, `security_group`, `vpc`,
-//! `key_pair`, `instance_profile`. Every bad row is named with what is wrong, and no plan
-//! is written unless all rows are sound.
+//! `key_pair`, `instance_profile`. A column it does not know is refused, with the known
+//! name closest to it. Every problem is named by the row and column a spreadsheet shows
+//! (the header is row 1, the first column A), the plan's own rules (dependencies that
+//! exist and do not loop, ...) included, and no plan is written unless all rows are sound.
 
 use std::collections::BTreeMap;
 
+use autopilot_core::plan::shape::Problem;
 use autopilot_core::plan::{
-    LaunchMode, LaunchSettings, Plan, PlannedApp, PlannedGroup, ReplicationRoute, Settings,
+    rules, LaunchMode, LaunchSettings, Plan, PlannedApp, PlannedGroup, ReplicationRoute, Settings,
     PLAN_VERSION,
 };
 
+/// Every column the sheet may have, as its header is normalised.
+const COLUMNS: [&str; 13] = [
+    "application",
+    "group",
+    "vm_name",
+    "launch_order",
+    "depends_on",
+    "launch",
+    "replicated_by",
+    "instance_type",
+    "subnet",
+    "security_group",
+    "vpc",
+    "key_pair",
+    "instance_profile",
+];
+
 /// The rows that could not become a plan, each named.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the spreadsheet has {} problem(s):\n  {}", .0.len(), .0.join("\n  "))]
+#[error("the spreadsheet has {} problem{}:\n  {}", .0.len(), if .0.len() == 1 { "" } else { "s" }, .0.join("\n  "))]
 pub struct CsvProblems(pub Vec<String>);
+
+/// A place in the sheet: a row (the header is row 1), and a column when one is meant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cell {
+    row: usize,
+    column: Option<usize>,
+}
+
+/// The header's columns, normalised, by position.
+struct Header(Vec<String>);
+
+impl Header {
+    fn position(&self, name: &str) -> Option<usize> {
+        self.0.iter().position(|h| h == name)
+    }
+
+    /// `row 4, column D (launch_order)`.
+    fn name(&self, cell: Cell) -> String {
+        match cell.column {
+            Some(at) => format!(
+                "row {}, column {} ({})",
+                cell.row,
+                column_letters(at),
+                self.0[at]
+            ),
+            None => format!("row {}", cell.row),
+        }
+    }
+}
+
+/// A spreadsheet's letters for the 0-based column `at`: A, ..., Z, AA, AB, ...
+fn column_letters(at: usize) -> String {
+    let mut letters = Vec::new();
+    let mut rest = at + 1;
+    while rest > 0 {
+        let digit = u8::try_from((rest - 1) % 26).expect("below 26");
+        letters.push(char::from(b'A' + digit));
+        rest = (rest - 1) / 26;
+    }
+    letters.iter().rev().collect()
+}
 
 /// Reads `text` (CSV with a header row) into a plan.
 pub fn plan_from_csv(text: &str) -> Result<Plan, CsvProblems> {
@@ -25,96 +86,263 @@ pub fn plan_from_csv(text: &str) -> Result<Plan, CsvProblems> {
     let mut rows = records(text)
         .map_err(|problem| CsvProblems(vec![problem]))?
         .into_iter();
-    let header: Vec<String> = rows
-        .next()
-        .ok_or_else(|| CsvProblems(vec!["the file is empty: a header row is needed".into()]))?
-        .1
-        .iter()
-        .map(|name| name.trim().to_ascii_lowercase().replace([' ', '-'], "_"))
-        .collect();
+    let header = Header(
+        rows.next()
+            .ok_or_else(|| CsvProblems(vec!["the file is empty: a header row is needed".into()]))?
+            .iter()
+            .map(|name| name.trim().to_ascii_lowercase().replace([' ', '-'], "_"))
+            .collect(),
+    );
+    check_header(&header)?;
     let mut problems = Vec::new();
-    for required in ["application", "group", "vm_name"] {
-        if !header.iter().any(|h| h == required) {
-            problems.push(format!("the header has no `{required}` column"));
-        }
-    }
-    if !problems.is_empty() {
-        return Err(CsvProblems(problems));
-    }
     let mut builder = Builder::default();
-    for (line, fields) in rows {
-        if fields.len() != header.len() && !fields.iter().all(|f| f.trim().is_empty()) {
+    for (index, fields) in rows.enumerate() {
+        let row = index + 2;
+        if fields.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        if fields.len() != header.0.len() {
             problems.push(format!(
-                "row {line}: {} fields where the header has {} (a value holding a comma needs quotes)",
+                "row {row}: {} fields where the header has {} (a value holding a comma needs quotes)",
                 fields.len(),
-                header.len()
+                header.0.len()
             ));
             continue;
         }
-        let row: BTreeMap<&str, &str> = header
-            .iter()
-            .map(String::as_str)
-            .zip(fields.iter().map(|f| f.trim()))
-            .collect();
-        if row.values().all(|v| v.is_empty()) {
-            continue;
-        }
-        if let Err(problem) = builder.add(&row, line) {
-            problems.push(format!("row {line}: {problem}"));
+        let values: Vec<&str> = fields.iter().map(|f| f.trim()).collect();
+        let sheet_row = SheetRow {
+            header: &header,
+            values: &values,
+            row,
+        };
+        if let Err((cell, problem)) = builder.add(&sheet_row) {
+            problems.push(format!("{}: {problem}", header.name(cell)));
         }
     }
     if !problems.is_empty() {
         return Err(CsvProblems(problems));
     }
-    Ok(builder.plan())
+    let plan = builder.plan();
+    let broken = rules::check(&plan);
+    if broken.is_empty() {
+        return Ok(plan);
+    }
+    let named = broken.iter().map(|problem| {
+        let cell = builder.origins.cell_of(problem, &header);
+        format!("{}: {}", header.name(cell), problem.message)
+    });
+    Err(CsvProblems(named.collect()))
+}
+
+/// The required columns are there, and every column is one this command knows.
+fn check_header(header: &Header) -> Result<(), CsvProblems> {
+    let mut problems = Vec::new();
+    for required in ["application", "group", "vm_name"] {
+        if header.position(required).is_none() {
+            problems.push(format!("the header has no `{required}` column"));
+        }
+    }
+    for (at, name) in header.0.iter().enumerate() {
+        let cell = Cell {
+            row: 1,
+            column: Some(at),
+        };
+        if name.is_empty() {
+            problems.push(format!("{}: a column needs a name", header.name(cell)));
+        } else if !COLUMNS.contains(&name.as_str()) {
+            problems.push(format!(
+                "{}: no column is called `{name}`; did you mean `{}`? (known columns: {})",
+                header.name(cell),
+                closest(name),
+                COLUMNS.join(", ")
+            ));
+        } else if header.position(name) != Some(at) {
+            problems.push(format!(
+                "{}: `{name}` is a column already",
+                header.name(cell)
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(CsvProblems(problems))
+    }
+}
+
+/// The known column nearest to `name` by edit distance.
+fn closest(name: &str) -> &'static str {
+    COLUMNS
+        .iter()
+        .copied()
+        .min_by_key(|known| edit_distance(name, known))
+        .expect("there are columns")
+}
+
+/// Levenshtein distance, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// One data row with its header.
+struct SheetRow<'a> {
+    header: &'a Header,
+    values: &'a [&'a str],
+    row: usize,
+}
+
+impl SheetRow<'_> {
+    fn value(&self, column: &str) -> Option<&str> {
+        let at = self.header.position(column)?;
+        Some(self.values[at]).filter(|v| !v.is_empty())
+    }
+
+    fn cell(&self, column: &str) -> Cell {
+        Cell {
+            row: self.row,
+            column: self.header.position(column),
+        }
+    }
+}
+
+/// Where in the sheet each part of the plan came from, to name the rows its rules
+/// refuse.
+#[derive(Default)]
+struct Origins {
+    /// Per application: its first row, the row that gave its dependencies, and per
+    /// group its first row and each server's row.
+    apps: Vec<AppOrigin>,
+}
+
+#[derive(Default)]
+struct AppOrigin {
+    row: usize,
+    depends_on_row: Option<usize>,
+    groups: Vec<(usize, Vec<usize>)>,
+}
+
+impl Origins {
+    /// The cell a plan problem at `applications[i]...` points to.
+    fn cell_of(&self, problem: &Problem, header: &Header) -> Cell {
+        let cell = |row: usize, column: &str| Cell {
+            row,
+            column: header.position(column),
+        };
+        let path = problem.path.as_str();
+        let Some((app_at, rest)) = indexed(path, "applications[") else {
+            return Cell {
+                row: 1,
+                column: None,
+            };
+        };
+        let Some(app) = self.apps.get(app_at) else {
+            return Cell {
+                row: 1,
+                column: None,
+            };
+        };
+        if rest.starts_with(".dependsOn") {
+            return cell(app.depends_on_row.unwrap_or(app.row), "depends_on");
+        }
+        let Some((group_at, rest)) = indexed(rest, ".groups[") else {
+            return cell(app.row, "application");
+        };
+        let Some((group_row, server_rows)) = app.groups.get(group_at) else {
+            return cell(app.row, "group");
+        };
+        match indexed(rest, ".servers[") {
+            Some((server_at, _)) => cell(
+                server_rows.get(server_at).copied().unwrap_or(*group_row),
+                "vm_name",
+            ),
+            None => cell(*group_row, "group"),
+        }
+    }
+}
+
+/// `3` and the rest of `applications[3].groups` after the prefix `applications[`.
+fn indexed<'p>(path: &'p str, prefix: &str) -> Option<(usize, &'p str)> {
+    let rest = path.strip_prefix(prefix)?;
+    let close = rest.find(']')?;
+    Some((rest[..close].parse().ok()?, &rest[close + 1..]))
 }
 
 #[derive(Default)]
 struct Builder {
     apps: Vec<PlannedApp>,
+    origins: Origins,
     /// Where each VM was first listed.
     seen: BTreeMap<String, usize>,
 }
 
+/// A problem of one row, at its cell.
+type RowProblem = (Cell, String);
+
 impl Builder {
-    fn add(&mut self, row: &BTreeMap<&str, &str>, line: usize) -> Result<(), String> {
-        let field = |name: &str| row.get(name).copied().filter(|v| !v.is_empty());
-        let (app, group, vm) = match (field("application"), field("group"), field("vm_name")) {
+    fn add(&mut self, row: &SheetRow<'_>) -> Result<(), RowProblem> {
+        let (app, group, vm) = match (
+            row.value("application"),
+            row.value("group"),
+            row.value("vm_name"),
+        ) {
             (Some(app), Some(group), Some(vm)) => (app, group, vm),
-            _ => return Err("application, group and vm_name are all needed".into()),
+            (app, group, _) => {
+                let missing = if app.is_none() {
+                    "application"
+                } else if group.is_none() {
+                    "group"
+                } else {
+                    "vm_name"
+                };
+                return Err((
+                    row.cell(missing),
+                    "application, group and vm_name are all needed".into(),
+                ));
+            }
         };
-        if let Some(first) = self.seen.insert(vm.to_owned(), line) {
-            return Err(format!("`{vm}` is already listed in row {first}"));
+        if let Some(first) = self.seen.insert(vm.to_owned(), row.row) {
+            return Err((
+                row.cell("vm_name"),
+                format!("`{vm}` is already listed in row {first}"),
+            ));
         }
-        let launch_order = field("launch_order")
+        let launch_order = row
+            .value("launch_order")
             .map(|v| {
-                v.parse::<i32>()
-                    .map_err(|_| format!("launch_order `{v}` is not a whole number"))
+                v.parse::<i32>().map_err(|_| {
+                    (
+                        row.cell("launch_order"),
+                        format!("`{v}` is not a whole number"),
+                    )
+                })
             })
             .transpose()?;
-        let launch = match field("launch") {
-            None => None,
-            Some("automatic") => Some(LaunchMode::Automatic),
-            Some("manual") => Some(LaunchMode::Manual),
-            Some(other) => return Err(format!("launch `{other}` is neither automatic nor manual")),
-        };
-        let route = match field("replicated_by") {
-            None => None,
-            Some("jobs") => Some(ReplicationRoute::Jobs),
-            Some("app") => Some(ReplicationRoute::App),
-            Some(other) => return Err(format!("replicated_by `{other}` is neither jobs nor app")),
-        };
-        let depends_on: Vec<String> = field("depends_on")
-            .map(|v| {
-                v.split(';')
-                    .map(str::trim)
-                    .filter(|d| !d.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let planned = self.app(app, launch, route, &depends_on)?;
-        let groups = &mut planned.groups;
+        let choices = row_choices(row)?;
+        let app_at = self.app(app, &choices, row)?;
+        self.place(app_at, group, vm, launch_order, row)
+    }
+
+    /// Adds `vm` to its group (created on its first row) with the row's settings.
+    fn place(
+        &mut self,
+        app_at: usize,
+        group: &str,
+        vm: &str,
+        launch_order: Option<i32>,
+        row: &SheetRow<'_>,
+    ) -> Result<(), RowProblem> {
+        let groups = &mut self.apps[app_at].groups;
+        let origin = &mut self.origins.apps[app_at].groups;
         let index = match groups.iter().position(|g| g.name == group) {
             Some(index) => index,
             None => {
@@ -125,22 +353,24 @@ impl Builder {
                     settings: Settings::default(),
                     server_settings: BTreeMap::new(),
                 });
+                origin.push((row.row, Vec::new()));
                 groups.len() - 1
             }
         };
         let planned_group = &mut groups[index];
-        if planned_group.launch_order.is_none() {
-            planned_group.launch_order = launch_order;
-        }
-        if launch_order.is_some() && planned_group.launch_order != launch_order {
-            return Err(format!(
-                "launch_order {} differs from {:?}, given earlier for group `{group}`",
-                launch_order.unwrap_or_default(),
-                planned_group.launch_order
-            ));
+        match (planned_group.launch_order, launch_order) {
+            (Some(earlier), Some(given)) if earlier != given => {
+                return Err((
+                    row.cell("launch_order"),
+                    format!("{given} differs from {earlier}, given earlier for group `{group}`"),
+                ));
+            }
+            (None, given) => planned_group.launch_order = given,
+            _ => {}
         }
         planned_group.servers.push(vm.to_owned());
-        let settings = launch_settings(&field);
+        origin[index].1.push(row.row);
+        let settings = launch_settings(row);
         if settings != LaunchSettings::default() {
             let server = Settings {
                 launch: settings,
@@ -151,15 +381,15 @@ impl Builder {
         Ok(())
     }
 
-    /// The application `name`, created on its first row. A row that leaves a column
-    /// blank takes what the earlier rows gave; one that fills it must agree with them.
+    /// The index of application `name`, created on its first row. A row that leaves a
+    /// column blank takes what the earlier rows gave; one that fills it must agree with
+    /// them.
     fn app(
         &mut self,
         name: &str,
-        launch: Option<LaunchMode>,
-        route: Option<ReplicationRoute>,
-        depends_on: &[String],
-    ) -> Result<&mut PlannedApp, String> {
+        choices: &AppChoices,
+        row: &SheetRow<'_>,
+    ) -> Result<usize, RowProblem> {
         let index = match self.apps.iter().position(|a| a.name == name) {
             Some(index) => index,
             None => {
@@ -174,6 +404,10 @@ impl Builder {
                     settings: Settings::default(),
                     groups: Vec::new(),
                 });
+                self.origins.apps.push(AppOrigin {
+                    row: row.row,
+                    ..AppOrigin::default()
+                });
                 self.apps.len() - 1
             }
         };
@@ -183,41 +417,92 @@ impl Builder {
             if same || first {
                 Ok(())
             } else {
-                Err(format!(
-                    "{column} differs from the earlier rows of `{name}`"
+                Err((
+                    row.cell(column),
+                    format!("differs from the earlier rows of `{name}`"),
                 ))
             }
         };
-        if let Some(launch) = launch {
+        if let Some(launch) = choices.launch {
             agree("launch", app.launch == launch)?;
             app.launch = launch;
         }
-        if let Some(route) = route {
+        if let Some(route) = choices.route {
             agree("replicated_by", app.replicated_by == route)?;
             app.replicated_by = route;
         }
-        if !depends_on.is_empty() {
+        if !choices.depends_on.is_empty() {
             agree(
                 "depends_on",
-                app.depends_on.is_empty() || app.depends_on == depends_on,
+                app.depends_on.is_empty() || app.depends_on == choices.depends_on,
             )?;
-            app.depends_on = depends_on.to_vec();
+            if app.depends_on.is_empty() {
+                self.origins.apps[index].depends_on_row = Some(row.row);
+            }
+            app.depends_on.clone_from(&choices.depends_on);
         }
-        Ok(app)
+        Ok(index)
     }
 
-    fn plan(self) -> Plan {
+    fn plan(&self) -> Plan {
         Plan {
             version: PLAN_VERSION,
             prune: false,
             defaults: Settings::default(),
-            applications: self.apps,
+            applications: self.apps.clone(),
         }
     }
 }
 
-fn launch_settings<'a>(field: &impl Fn(&str) -> Option<&'a str>) -> LaunchSettings {
-    let text = |name: &str| field(name).map(str::to_owned);
+/// What a row says of its application as a whole.
+struct AppChoices {
+    launch: Option<LaunchMode>,
+    route: Option<ReplicationRoute>,
+    depends_on: Vec<String>,
+}
+
+fn row_choices(row: &SheetRow<'_>) -> Result<AppChoices, RowProblem> {
+    let launch = match row.value("launch") {
+        None => None,
+        Some("automatic") => Some(LaunchMode::Automatic),
+        Some("manual") => Some(LaunchMode::Manual),
+        Some(other) => {
+            return Err((
+                row.cell("launch"),
+                format!("`{other}` is neither automatic nor manual"),
+            ))
+        }
+    };
+    let route = match row.value("replicated_by") {
+        None => None,
+        Some("jobs") => Some(ReplicationRoute::Jobs),
+        Some("app") => Some(ReplicationRoute::App),
+        Some(other) => {
+            return Err((
+                row.cell("replicated_by"),
+                format!("`{other}` is neither jobs nor app"),
+            ))
+        }
+    };
+    let depends_on = row
+        .value("depends_on")
+        .map(|v| {
+            v.split(';')
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(AppChoices {
+        launch,
+        route,
+        depends_on,
+    })
+}
+
+fn launch_settings(row: &SheetRow<'_>) -> LaunchSettings {
+    let text = |column: &str| row.value(column).map(str::to_owned);
     LaunchSettings {
         instance_type: text("instance_type"),
         subnet: text("subnet"),
@@ -229,12 +514,12 @@ fn launch_settings<'a>(field: &impl Fn(&str) -> Option<&'a str>) -> LaunchSettin
     }
 }
 
-/// CSV records (RFC 4180: quoted fields may hold commas, newlines and `""`), each with
-/// the 1-based line it starts on.
-fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
+/// CSV records (RFC 4180: quoted fields may hold commas, newlines and `""`); the
+/// first is the header, row 1.
+fn records(text: &str) -> Result<Vec<Vec<String>>, String> {
     let mut records = Vec::new();
     let (mut fields, mut field) = (Vec::new(), String::new());
-    let (mut quoted, mut line, mut start) = (false, 1, 1);
+    let mut quoted = false;
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         match (quoted, c) {
@@ -247,25 +532,19 @@ fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
             (false, ',') => fields.push(std::mem::take(&mut field)),
             (false, '\n') => {
                 fields.push(std::mem::take(&mut field));
-                records.push((start, std::mem::take(&mut fields)));
-                line += 1;
-                start = line;
+                records.push(std::mem::take(&mut fields));
             }
             (false, '\r') => {}
-            (_, c) => {
-                if c == '\n' {
-                    line += 1;
-                }
-                field.push(c);
-            }
+            (_, c) => field.push(c),
         }
     }
     if quoted {
-        return Err(format!("row {start}: a quoted field is never closed"));
+        let row = records.len() + 1;
+        return Err(format!("row {row}: a quoted field is never closed"));
     }
     if !field.is_empty() || !fields.is_empty() {
         fields.push(field);
-        records.push((start, fields));
+        records.push(fields);
     }
     Ok(records)
 }

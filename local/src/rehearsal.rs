@@ -5,7 +5,8 @@
 //! planner would create and change, the launch order across applications, the servers
 //! in no application, and what waits for the catalog or conflicts.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::fmt::Write as _;
 
 use autopilot_core::model::{AppLaunchStatus, AppStatus, Server, ServerId, VmServer};
@@ -17,8 +18,8 @@ use autopilot_core::plan::{
     digest, LaunchMode, LaunchSettings, Plan, PlanRejected, ReplicationRoute,
 };
 
-use crate::scenario::{AppSpec, LaunchSpec};
-use crate::Scenario;
+use crate::scenario::{read_get_servers_dump, AppSpec, LaunchSpec};
+use crate::{Scenario, ScenarioError};
 
 /// What a rehearsal found, and the exit code a script reads from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,23 +42,58 @@ impl Verdict {
     }
 }
 
-/// The catalog a scenario describes, as GetServers would list it once imported.
-pub fn catalog_of(scenario: &Scenario) -> Vec<Server> {
-    scenario
-        .servers
-        .iter()
-        .map(|spec| Server {
-            id: ServerId::from(spec.id.clone().unwrap_or_default().as_str()),
-            vm: VmServer {
-                vm_name: Some(spec.vm_name.clone()),
-                vm_path: spec.vm_path.clone(),
-                vm_manager_name: spec.vm_manager_name.clone(),
-                ..VmServer::default()
-            },
-            replication_job_id: None,
-            replication_job_terminated: false,
+/// What a plan is rehearsed against: the catalog, and the applications SMS holds.
+#[derive(Debug, Clone, Default)]
+pub struct Estate {
+    pub catalog: Vec<Server>,
+    pub existing: Vec<ExistingApp>,
+}
+
+impl Estate {
+    /// The catalog a scenario describes, as GetServers would list it once imported,
+    /// and the scenario's own applications.
+    pub fn of_scenario(scenario: &Scenario) -> Self {
+        let catalog: Vec<Server> = scenario
+            .servers
+            .iter()
+            .map(|spec| Server {
+                id: ServerId::from(spec.id.clone().unwrap_or_default().as_str()),
+                vm: VmServer {
+                    vm_name: Some(spec.vm_name.clone()),
+                    vm_path: spec.vm_path.clone(),
+                    vm_manager_name: spec.vm_manager_name.clone(),
+                    ..VmServer::default()
+                },
+                replication_job_id: None,
+                replication_job_terminated: false,
+            })
+            .collect();
+        let existing = existing_of(scenario, &catalog);
+        Self { catalog, existing }
+    }
+
+    /// The catalog of an `aws sms get-servers` dump, as SMS lists it: a VM name two
+    /// servers share stays shared, as the planner would see it. No application.
+    pub fn of_get_servers_dump(text: &str, origin: &str) -> Result<Self, ScenarioError> {
+        let catalog = read_get_servers_dump(text, origin)?
+            .into_iter()
+            .map(|dumped| Server {
+                id: ServerId::from(dumped.id.as_str()),
+                vm: VmServer {
+                    vm_name: dumped.vm_name,
+                    vm_path: dumped.vm_path,
+                    vm_manager_name: Some(dumped.vm_manager_name),
+                    ..VmServer::default()
+                },
+                replication_job_id: None,
+                replication_job_terminated: false,
+            })
+            .collect();
+        Ok(Self {
+            catalog,
+            existing: Vec::new(),
         })
-        .collect()
+    }
 }
 
 /// The scenario's own applications, as the planner would find them.
@@ -133,29 +169,32 @@ fn launch_config_of(
     LaunchConfig(groups.collect())
 }
 
-/// Rehearses `text` against `scenario`: the report to print and the verdict.
-pub fn rehearse(text: &str, scenario: &Scenario) -> (String, Verdict) {
+/// Rehearses `text` (read from `origin`) against `estate`: the report to print and
+/// the verdict. A refused plan, or one whose members conflict in the catalog, prints
+/// its problems and nothing it would do.
+pub fn rehearse(text: &str, origin: &str, estate: &Estate) -> (String, Verdict) {
     let plan = match Plan::parse(text) {
         Ok(plan) => plan,
-        Err(refusal) => return (refused(&refusal), Verdict::Invalid),
+        Err(refusal) => return (refused(origin, &refusal), Verdict::Invalid),
     };
-    let catalog = catalog_of(scenario);
-    let wave = desired::resolve(&plan, &catalog);
-    let decided = reconcile::reconcile(&wave, &existing_of(scenario, &catalog), plan.prune);
+    let wave = desired::resolve(&plan, &estate.catalog);
+    if !wave.conflicts.is_empty() {
+        let refusal = PlanRejected::of_conflicts(text, &wave.conflicts);
+        return (refused(origin, &refusal), Verdict::Invalid);
+    }
+    let decided = reconcile::reconcile(&wave, &estate.existing, plan.prune);
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Plan version {}: {} applications against {} catalog servers",
+        "Plan {origin}, version {}: {} applications against {} catalog servers",
         digest(text.as_bytes()),
         plan.applications.len(),
-        catalog.len()
+        estate.catalog.len()
     );
     changes(&mut out, &wave, &decided);
     launch_order(&mut out, &wave);
-    unplaced(&mut out, &wave, &catalog);
-    let verdict = if !wave.conflicts.is_empty() {
-        Verdict::Invalid
-    } else if decided.changes.is_empty() {
+    unplaced(&mut out, &wave, &estate.catalog);
+    let verdict = if decided.changes.is_empty() {
         Verdict::NoChanges
     } else {
         Verdict::Changes
@@ -163,8 +202,8 @@ pub fn rehearse(text: &str, scenario: &Scenario) -> (String, Verdict) {
     (out, verdict)
 }
 
-fn refused(refusal: &PlanRejected) -> String {
-    format!("The plan is refused; nothing would change.\n{refusal}\n")
+fn refused(origin: &str, refusal: &PlanRejected) -> String {
+    format!("The plan {origin} is refused; nothing would change.\n{refusal}\n")
 }
 
 fn changes(out: &mut String, wave: &DesiredWave, decided: &Reconciliation) {
@@ -251,23 +290,44 @@ fn describe(out: &mut String, app: &DesiredApp) {
     }
 }
 
-/// Applications in the order their dependencies allow, manual ones marked.
+/// Applications in the order their dependencies allow, manual ones marked: of those
+/// whose dependencies are placed, the first in the plan's order goes next.
 fn launch_order(out: &mut String, wave: &DesiredWave) {
-    let mut done: BTreeSet<&str> = BTreeSet::new();
+    let index_of: BTreeMap<&str, usize> = wave
+        .apps
+        .iter()
+        .enumerate()
+        .map(|(at, app)| (app.name.as_str(), at))
+        .collect();
+    let mut waiting_for = vec![0usize; wave.apps.len()];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); wave.apps.len()];
+    for (at, app) in wave.apps.iter().enumerate() {
+        for dependency in &app.depends_on {
+            if let Some(&before) = index_of.get(dependency.as_str()) {
+                waiting_for[at] += 1;
+                dependents[before].push(at);
+            }
+        }
+    }
+    let mut ready: BinaryHeap<Reverse<usize>> = (0..wave.apps.len())
+        .filter(|&at| waiting_for[at] == 0)
+        .map(Reverse)
+        .collect();
     let mut order = Vec::new();
-    while order.len() < wave.apps.len() {
-        let next = wave.apps.iter().find(|app| {
-            !done.contains(app.name.as_str())
-                && app.depends_on.iter().all(|d| done.contains(d.as_str()))
-        });
-        let Some(app) = next else { break };
-        done.insert(&app.name);
+    while let Some(Reverse(at)) = ready.pop() {
+        let app = &wave.apps[at];
         let manual = if app.launch == LaunchMode::Manual {
             " (manual)"
         } else {
             ""
         };
         order.push(format!("{}{manual}", app.name));
+        for &next in &dependents[at] {
+            waiting_for[next] -= 1;
+            if waiting_for[next] == 0 {
+                ready.push(Reverse(next));
+            }
+        }
     }
     let _ = writeln!(out, "Launch order: {}", order.join(" -> "));
 }

@@ -1,7 +1,8 @@
 //! `autopilot-local plan` as an engineer runs it before putting a plan in the bucket:
 //! what the planner would create, the launch order, the servers left out and those the
 //! catalog lacks, and exit codes a script can use (0 nothing to change, 4 changes, 3 a
-//! refused or conflicting plan, 2 the command could not run).
+//! refused or conflicting plan or an input that is not text, 2 the command could not
+//! run).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -77,7 +78,9 @@ fn a_refused_plan_names_each_problem_with_its_line_and_exits_3() {
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(3), "{text}");
     assert!(
-        text.contains("line 4, applications[0].dependsOn[0]: no application is named `ghost`"),
+        text.contains(
+            "line 4, applications[0].dependsOn[0], application `a`: no application is named `ghost`"
+        ),
         "{text}"
     );
 }
@@ -97,9 +100,13 @@ applications:
     assert_eq!(output.status.code(), Some(3), "{text}");
     assert!(
         text.contains(
-            "Conflicts: vmName:*-01 in b/g: server s-00000002 is already a member of `a`"
+            "line 4, applications[1].groups[0].servers[0], application `b`: group `g`, `vmName:*-01`: web-01 (s-00000002) is already a member of `a`"
         ),
         "{text}"
+    );
+    assert!(
+        !text.contains("create"),
+        "a refused rehearsal prints nothing it would do: {text}"
     );
 }
 
@@ -163,10 +170,10 @@ later,g,x-01,1,sometimes
     assert!(stdout(&output).is_empty(), "no plan is printed");
     let errors = String::from_utf8_lossy(&output.stderr).into_owned();
     for wanted in [
-        "row 2: launch_order `first` is not a whole number",
-        "row 3: `db-01` is already listed in row 2",
-        "row 4: application, group and vm_name are all needed",
-        "row 5: launch `sometimes` is neither automatic nor manual",
+        "row 2, column D (launch_order): `first` is not a whole number",
+        "row 3, column C (vm_name): `db-01` is already listed in row 2",
+        "row 4, column C (vm_name): application, group and vm_name are all needed",
+        "row 5, column E (launch): `sometimes` is neither automatic nor manual",
     ] {
         assert!(errors.contains(wanted), "wanted {wanted}\n{errors}");
     }
@@ -213,4 +220,99 @@ applications:
         "{}",
         stdout(&other)
     );
+}
+
+/// `aws sms get-servers` output in which two VMs share a name, as vCenter allows in
+/// two folders.
+const TWINS_DUMP: &str = r#"{"serverList": [
+  {"serverId": "s-00000011", "vmServer": {"vmName": "dup-01", "vmPath": "/dc1/a/dup-01", "vmManagerName": "vc"}},
+  {"serverId": "s-00000012", "vmServer": {"vmName": "dup-01", "vmPath": "/dc1/b/dup-01", "vmManagerName": "vc"}},
+  {"serverId": "s-00000013", "vmServer": {"vmName": "solo-01", "vmManagerName": "vc"}}
+]}"#;
+
+fn plan_against_dump(dir: &Path, members: &str) -> Output {
+    std::fs::write(dir.join("servers.json"), TWINS_DUMP).unwrap();
+    let text = format!(
+        "version: 1\napplications:\n  - name: a\n    groups: [{{ name: g, servers: {members} }}]\n"
+    );
+    std::fs::write(dir.join("plan.yaml"), text).unwrap();
+    Command::new(BIN)
+        .args(["plan", "plan.yaml", "--get-servers", "servers.json"])
+        .current_dir(dir)
+        .output()
+        .expect("run autopilot-local plan")
+}
+
+#[test]
+fn a_vm_name_two_servers_of_a_real_catalog_share_is_refused_as_the_planner_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = plan_against_dump(dir.path(), "[dup-01, solo-01]");
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(3), "{text}");
+    assert!(text.contains("plan.yaml is refused"), "{text}");
+    assert!(
+        text.contains("2 catalog servers share that VM name (s-00000011, s-00000012)"),
+        "{text}"
+    );
+    assert!(!text.contains("create"), "{text}");
+    for told_apart in ["[\"serverId:s-00000012\"]", "[\"vmPath:/dc1/b/*\"]"] {
+        let output = plan_against_dump(dir.path(), told_apart);
+        let text = stdout(&output);
+        assert_eq!(output.status.code(), Some(4), "{told_apart}: {text}");
+        assert!(text.contains("dup-01 (s-00000012)"), "{text}");
+    }
+}
+
+#[test]
+fn a_file_that_is_not_text_is_refused_with_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = [0x50, 0x4b, 0x03, 0x04, 0xff, 0xfe, 0x00, 0x81];
+    std::fs::write(dir.path().join("plan.xlsx"), binary).unwrap();
+    for args in [
+        ["plan", "plan.xlsx"].as_slice(),
+        ["csv-to-plan", "plan.xlsx"].as_slice(),
+    ] {
+        let output = Command::new(BIN)
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("run autopilot-local");
+        let errors = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{args:?}: {errors}");
+        assert!(errors.contains("plan.xlsx: not UTF-8 text"), "{errors}");
+    }
+}
+
+#[test]
+fn a_sheet_is_refused_by_the_row_and_column_the_user_sees() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "application,group,vm_name,instnce_type\nshop,web,web-01,t3.small\n",
+            "row 1, column D (instnce_type): no column is called `instnce_type`; did you mean `instance_type`?",
+        ),
+        (
+            "application,group,vm_name,depends_on\nshop,web,web-01,\nshop,web,web-02,ghost\n",
+            "row 3, column D (depends_on): no application is named `ghost`",
+        ),
+        (
+            "application,group,vm_name,depends_on\nshop,web,web-01,base\nbase,db,db-01,shop\n",
+            "row 2, column D (depends_on): dependencies loop: shop -> base -> shop",
+        ),
+        (
+            "application,group,vm_name,launch_order\nshop,web,web-01,1\nshop,web,\"web\n02\",2\n",
+            "row 3, column D (launch_order): 2 differs from 1, given earlier for group `web`",
+        ),
+    ];
+    for (csv, wanted) in cases {
+        let output = csv_to_plan(dir.path(), csv);
+        let errors = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(output.status.code(), Some(3), "{csv}\n{errors}");
+        assert!(errors.contains(wanted), "wanted {wanted}\n{errors}");
+        assert!(!errors.contains("Some("), "{errors}");
+        assert!(
+            !errors.contains("line "),
+            "no line of a generated plan: {errors}"
+        );
+    }
 }

@@ -1,8 +1,8 @@
 //! Which catalog servers get a replication job: the wave policy's selectors, the
 //! live-job and terminated-job rules, and the cap on concurrently active jobs.
 //!
-//! Selectors are `field:glob`, where field is `vmName`, `vmPath` or `vmManagerName`
-//! and the glob matches the whole value with `*` (any run of characters, `/`
+//! Selectors are `field:glob`, where field is `vmName`, `vmPath`, `vmManagerName` or
+//! `serverId` (the catalog's id, which tells apart VMs that share a name) and the glob matches the whole value with `*` (any run of characters, `/`
 //! included) and `?` (one character); matching is case-sensitive, as vCenter and SCVMM
 //! names are. `vmPath:/dc1/prod/*` selects everything under that folder.
 
@@ -21,22 +21,33 @@ pub enum VmField {
     VmName,
     VmPath,
     VmManagerName,
+    ServerId,
 }
 
 impl VmField {
-    fn value_of(self, server: &Server) -> Option<&str> {
+    /// Every field, as selectors name them.
+    pub const ALL: [VmField; 4] = [
+        Self::VmName,
+        Self::VmPath,
+        Self::VmManagerName,
+        Self::ServerId,
+    ];
+
+    pub fn value_of(self, server: &Server) -> Option<&str> {
         match self {
             Self::VmName => server.vm.vm_name.as_deref(),
             Self::VmPath => server.vm.vm_path.as_deref(),
             Self::VmManagerName => server.vm.vm_manager_name.as_deref(),
+            Self::ServerId => Some(server.id.as_str()),
         }
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Self::VmName => "vmName",
             Self::VmPath => "vmPath",
             Self::VmManagerName => "vmManagerName",
+            Self::ServerId => "serverId",
         }
     }
 }
@@ -50,7 +61,7 @@ pub struct Selector {
 
 /// Why a selector string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("selector `{input}`: {problem} (expected vmName:GLOB, vmPath:GLOB or vmManagerName:GLOB)")]
+#[error("selector `{input}`: {problem} (expected vmName:GLOB, vmPath:GLOB, vmManagerName:GLOB or serverId:GLOB)")]
 pub struct SelectorParseError {
     pub input: String,
     pub problem: &'static str,
@@ -65,12 +76,10 @@ impl FromStr for Selector {
             problem,
         };
         let (field, pattern) = input.trim().split_once(':').ok_or_else(|| fail("no `:`"))?;
-        let field = match field.trim() {
-            "vmName" => VmField::VmName,
-            "vmPath" => VmField::VmPath,
-            "vmManagerName" => VmField::VmManagerName,
-            _ => return Err(fail("unknown field")),
-        };
+        let field = VmField::ALL
+            .into_iter()
+            .find(|known| known.name() == field.trim())
+            .ok_or_else(|| fail("unknown field"))?;
         if pattern.is_empty() {
             return Err(fail("empty pattern"));
         }
@@ -88,6 +97,13 @@ impl fmt::Display for Selector {
 }
 
 impl Selector {
+    /// The literal start of the pattern, before its first wildcard: every value the
+    /// selector matches begins with it, so a sorted index narrows the search to them.
+    pub fn literal_prefix(&self) -> &str {
+        let end = self.pattern.find(['*', '?']).unwrap_or(self.pattern.len());
+        &self.pattern[..end]
+    }
+
     /// A server without the attribute never matches.
     pub fn matches(&self, server: &Server) -> bool {
         self.field

@@ -177,13 +177,15 @@ async fn plan_and_apply(
     } = books;
     let version = digest(bytes);
     summary.plan_version = Some(version.clone());
-    let plan = match std::str::from_utf8(bytes) {
-        Ok(text) => Plan::parse(text),
-        Err(_) => Err(Refusal {
-            problems: vec![problem("the plan is not UTF-8 text".into())],
-        }),
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(_) => {
+            let problems = vec![problem("the plan is not UTF-8 text".into())];
+            reject(context, ledger, summary, &version, problems);
+            return Ok(Vec::new());
+        }
     };
-    let plan = match plan {
+    let plan = match Plan::parse(text) {
         Ok(plan) => plan,
         Err(refusal) => {
             reject(context, ledger, summary, &version, refusal.problems);
@@ -201,13 +203,8 @@ async fn plan_and_apply(
     // follows needs only the wave resolved from it.
     drop(catalog);
     if !wave.conflicts.is_empty() {
-        let problems = wave.conflicts.iter().map(|c| {
-            problem(format!(
-                "application `{}`, group `{}`, member `{}`: {}",
-                c.app, c.group, c.member, c.reason
-            ))
-        });
-        reject(context, ledger, summary, &version, problems.collect());
+        let refusal = Refusal::of_conflicts(text, &wave.conflicts);
+        reject(context, ledger, summary, &version, refusal.problems);
         return Ok(Vec::new());
     }
     ledger.accepted();
@@ -286,6 +283,7 @@ fn problem(message: String) -> PlanProblem {
     PlanProblem {
         path: String::new(),
         line: None,
+        app: None,
         message,
     }
 }

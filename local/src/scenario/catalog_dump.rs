@@ -9,72 +9,96 @@ use serde_json::{json, Value};
 use super::validate::MANAGER_TYPES;
 use crate::{Scenario, ScenarioError};
 
-impl Scenario {
-    /// Builds a scenario from the JSON `aws sms get-servers` prints (a `serverList`,
-    /// or a list of such pages). `origin` names the input in error messages.
-    pub fn from_get_servers_dump(text: &str, origin: &str) -> Result<Self, ScenarioError> {
-        let invalid = |problem: String| ScenarioError::Invalid {
-            origin: origin.to_owned(),
-            problems: vec![problem],
-        };
-        let dump: Value = serde_json::from_str(text).map_err(|e| ScenarioError::Parse {
-            origin: origin.to_owned(),
-            message: e.to_string(),
+/// One server of a dump, as the catalog lists it (VM names may repeat).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpedServer {
+    pub id: String,
+    pub vm_name: Option<String>,
+    pub vm_path: Option<String>,
+    pub vm_manager_name: String,
+    /// The model's spelling of the manager type (`VSPHERE`, ...).
+    pub vm_manager_type: &'static str,
+    pub vm_manager_id: Option<String>,
+    pub vm_id: Option<String>,
+}
+
+/// The servers of the JSON `aws sms get-servers` prints (a `serverList`, or a list of
+/// such pages), as listed. `origin` names the input in error messages.
+pub fn read_get_servers_dump(text: &str, origin: &str) -> Result<Vec<DumpedServer>, ScenarioError> {
+    let invalid = |problem: String| ScenarioError::Invalid {
+        origin: origin.to_owned(),
+        problems: vec![problem],
+    };
+    let dump: Value = serde_json::from_str(text).map_err(|e| ScenarioError::Parse {
+        origin: origin.to_owned(),
+        message: e.to_string(),
+    })?;
+    let pages: Vec<&Value> = match &dump {
+        Value::Array(pages) => pages.iter().collect(),
+        page => vec![page],
+    };
+    let mut servers = Vec::new();
+    for page in pages {
+        let list = page["serverList"].as_array().ok_or_else(|| {
+            invalid("no `serverList` array: is this the output of `aws sms get-servers`?".into())
         })?;
-        let pages: Vec<&Value> = match &dump {
-            Value::Array(pages) => pages.iter().collect(),
-            page => vec![page],
-        };
+        for (index, server) in list.iter().enumerate() {
+            let id = server["serverId"]
+                .as_str()
+                .ok_or_else(|| invalid(format!("serverList[{index}] has no serverId")))?;
+            let vm = &server["vmServer"];
+            let kind = vm["vmManagerType"].as_str().unwrap_or("VSPHERE");
+            let kind = manager_type(kind).ok_or_else(|| {
+                invalid(format!(
+                    "serverList[{index}] ({id}): vmManagerType {kind:?} is none of {MANAGER_TYPES:?}"
+                ))
+            })?;
+            let text_of = |value: &Value| value.as_str().map(str::to_owned);
+            servers.push(DumpedServer {
+                id: id.to_owned(),
+                vm_name: text_of(&vm["vmName"]),
+                vm_path: text_of(&vm["vmPath"]),
+                vm_manager_name: text_of(&vm["vmManagerName"])
+                    .unwrap_or_else(|| "unknown-manager".to_owned()),
+                vm_manager_type: kind,
+                vm_manager_id: text_of(&vm["vmServerAddress"]["vmManagerId"]),
+                vm_id: text_of(&vm["vmServerAddress"]["vmId"]),
+            });
+        }
+    }
+    if servers.is_empty() {
+        return Err(invalid("the dump lists no servers".into()));
+    }
+    Ok(servers)
+}
+
+impl Scenario {
+    /// Builds a scenario from the JSON `aws sms get-servers` prints. A scenario keys
+    /// its servers by VM name, so a name the dump repeats gets the server's id appended
+    /// (the rehearsal reads the dump as listed instead: [`read_get_servers_dump`]).
+    pub fn from_get_servers_dump(text: &str, origin: &str) -> Result<Self, ScenarioError> {
         let mut managers: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
         let mut servers = Vec::new();
         let mut names = std::collections::BTreeSet::new();
-        for page in pages {
-            let list = page["serverList"].as_array().ok_or_else(|| {
-                invalid(
-                    "no `serverList` array: is this the output of `aws sms get-servers`?".into(),
-                )
-            })?;
-            for (index, server) in list.iter().enumerate() {
-                let id = server["serverId"]
-                    .as_str()
-                    .ok_or_else(|| invalid(format!("serverList[{index}] has no serverId")))?;
-                let vm = &server["vmServer"];
-                let manager = vm["vmManagerName"]
-                    .as_str()
-                    .unwrap_or("unknown-manager")
-                    .to_owned();
-                let kind = vm["vmManagerType"].as_str().unwrap_or("VSPHERE");
-                let kind = manager_type(kind).ok_or_else(|| {
-                    invalid(format!(
-                        "serverList[{index}] ({id}): vmManagerType {kind:?} is none of {MANAGER_TYPES:?}"
-                    ))
-                })?;
-                managers.entry(manager.clone()).or_insert_with(|| {
-                    (
-                        kind.to_owned(),
-                        vm["vmServerAddress"]["vmManagerId"]
-                            .as_str()
-                            .map(str::to_owned),
-                    )
-                });
-                // VM names key the apps of a scenario, so they must be unique.
-                let mut name = vm["vmName"].as_str().unwrap_or(id).to_owned();
-                if !names.insert(name.clone()) {
-                    name = format!("{name}-{id}");
-                    names.insert(name.clone());
-                }
-                let mut spec = json!({ "id": id, "vm_name": name, "vm_manager_name": manager });
-                if let Some(path) = vm["vmPath"].as_str() {
-                    spec["vm_path"] = json!(path);
-                }
-                if let Some(vm_id) = vm["vmServerAddress"]["vmId"].as_str() {
-                    spec["vm_id"] = json!(vm_id);
-                }
-                servers.push(spec);
+        for server in read_get_servers_dump(text, origin)? {
+            managers
+                .entry(server.vm_manager_name.clone())
+                .or_insert_with(|| (server.vm_manager_type.to_owned(), server.vm_manager_id));
+            let mut name = server.vm_name.unwrap_or_else(|| server.id.clone());
+            if !names.insert(name.clone()) {
+                name = format!("{name}-{}", server.id);
+                names.insert(name.clone());
             }
-        }
-        if servers.is_empty() {
-            return Err(invalid("the dump lists no servers".into()));
+            let mut spec = json!({
+                "id": server.id, "vm_name": name, "vm_manager_name": server.vm_manager_name
+            });
+            if let Some(path) = server.vm_path {
+                spec["vm_path"] = json!(path);
+            }
+            if let Some(vm_id) = server.vm_id {
+                spec["vm_id"] = json!(vm_id);
+            }
+            servers.push(spec);
         }
         let scenario = json!({
             "name": "imported-catalog",

@@ -11,7 +11,8 @@
 //! - `plans.rs`: the wave plan's versions the wave runner puts in the bucket;
 //! - `validate.rs`: the range and cross-reference checks;
 //! - `generate.rs`: [`Scenario::generate`], synthetic estates of any size;
-//! - `catalog_dump.rs`: [`Scenario::from_get_servers_dump`], a real catalog as a scenario.
+//! - `catalog_dump.rs`: [`read_get_servers_dump`], a real catalog as listed, and
+//!   [`Scenario::from_get_servers_dump`], that catalog as a scenario.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -30,6 +31,7 @@ mod readings;
 mod validate;
 
 pub use built_in::DEFAULT_SCENARIO_YAML;
+pub use catalog_dump::{read_get_servers_dump, DumpedServer};
 pub use plans::PlanVersionSpec;
 pub use readings::{CreateWhileDeleting, Readings, UnconfiguredLaunch};
 

@@ -48,7 +48,8 @@ pub struct JobCreatorConfig {
     pub plan_key: String,
 }
 
-const SELECTOR_FORM: &str = "comma-separated vmName:GLOB, vmPath:GLOB or vmManagerName:GLOB";
+const SELECTOR_FORM: &str =
+    "comma-separated vmName:GLOB, vmPath:GLOB, vmManagerName:GLOB or serverId:GLOB";
 
 impl FunctionConfig for JobCreatorConfig {
     fn common(&self) -> &CommonConfig {

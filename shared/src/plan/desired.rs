@@ -6,8 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use super::catalog_index::CatalogIndex;
 use super::rules::Member;
-use super::{LaunchMode, LaunchSettings, Plan, PlannedApp, ReplicationRoute, ReplicationSettings};
+use super::{
+    LaunchMode, LaunchSettings, Plan, PlannedApp, PlannedGroup, ReplicationRoute,
+    ReplicationSettings, Settings,
+};
 use crate::model::{Server, ServerId};
 
 /// What the plan asks SMS to hold, in terms of the catalog.
@@ -24,6 +28,8 @@ pub struct DesiredWave {
 /// One member the catalog cannot place, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unresolved {
+    /// Where the plan names it, e.g. `applications[1].groups[0].servers[2]`.
+    pub path: String,
     pub app: String,
     pub group: String,
     pub member: String,
@@ -85,82 +91,212 @@ impl DesiredApp {
 /// Resolves every application's members against `catalog`; a server matched by two
 /// applications stays with the first (in the plan's order) and the second is a conflict.
 pub fn resolve(plan: &Plan, catalog: &[Server]) -> DesiredWave {
+    let index = CatalogIndex::new(catalog);
     let mut wave = DesiredWave::default();
     let mut taken: BTreeMap<ServerId, String> = BTreeMap::new();
-    for app in &plan.applications {
-        let desired = resolve_app(plan, app, catalog, &mut taken, &mut wave);
+    for (at, app) in plan.applications.iter().enumerate() {
+        let mut resolving = Resolving {
+            index: &index,
+            taken: &mut taken,
+            wave: &mut wave,
+        };
+        let desired = resolving.app(plan, at, app);
         wave.apps.push(desired);
     }
     wave
 }
 
-fn resolve_app(
-    plan: &Plan,
-    app: &PlannedApp,
-    catalog: &[Server],
-    taken: &mut BTreeMap<ServerId, String>,
-    wave: &mut DesiredWave,
-) -> DesiredApp {
-    let app_settings = plan.defaults.then(&app.settings);
-    let mut logical_ids = BTreeSet::new();
-    let mut groups = Vec::new();
-    for group in &app.groups {
-        let group_settings = app_settings.then(&group.settings);
-        let shared = (
-            Arc::new(group_settings.launch.clone()),
-            Arc::new(group_settings.replication.clone()),
-        );
-        let mut servers = Vec::new();
-        for text in &group.servers {
-            let member = Placing {
-                app: &app.name,
-                group: &group.name,
-                text,
-            };
-            for server in member.resolve(catalog, taken, wave) {
-                let vm_name = server
-                    .vm
-                    .vm_name
-                    .clone()
-                    .unwrap_or_else(|| server.id.to_string());
-                let (launch, replication) = match group.server_settings.get(&vm_name) {
-                    None => (Arc::clone(&shared.0), Arc::clone(&shared.1)),
-                    Some(specific) => {
-                        let settings = group_settings.then(specific);
-                        (Arc::new(settings.launch), Arc::new(settings.replication))
-                    }
-                };
-                servers.push(DesiredServer {
-                    logical_id: logical_id(&vm_name, &mut logical_ids),
-                    server_id: server.id.clone(),
-                    vm_name,
-                    launch,
-                    replication,
+/// What resolving one application works with: the catalog, the servers applications
+/// before it took, and the wave's waiting members and conflicts.
+struct Resolving<'r, 'c> {
+    index: &'r CatalogIndex<'c>,
+    taken: &'r mut BTreeMap<ServerId, String>,
+    wave: &'r mut DesiredWave,
+}
+
+impl<'c> Resolving<'_, 'c> {
+    fn app(&mut self, plan: &Plan, at: usize, app: &PlannedApp) -> DesiredApp {
+        let app_settings = plan.defaults.then(&app.settings);
+        let mut logical_ids = BTreeSet::new();
+        let mut groups = Vec::new();
+        for (group_at, group) in app.groups.iter().enumerate() {
+            let path = format!("applications[{at}].groups[{group_at}]");
+            let group_settings = app_settings.then(&group.settings);
+            let placed = self.group_members(&path, &app.name, group);
+            self.check_server_settings(&path, &app.name, group, &placed);
+            let servers = settled(group, &group_settings, placed, &mut logical_ids);
+            if !servers.is_empty() {
+                groups.push(DesiredGroup {
+                    name: group.name.clone(),
+                    launch_order: group.launch_order,
+                    servers,
                 });
             }
         }
-        if !servers.is_empty() {
-            groups.push(DesiredGroup {
-                name: group.name.clone(),
-                launch_order: group.launch_order,
-                servers,
-            });
+        DesiredApp {
+            name: app.name.clone(),
+            description: app.description.clone(),
+            tags: app.tags.clone(),
+            launch: app.launch,
+            window: app.window.clone(),
+            depends_on: app.depends_on.clone(),
+            replicated_by: app.replicated_by,
+            groups,
         }
     }
-    DesiredApp {
-        name: app.name.clone(),
-        description: app.description.clone(),
-        tags: app.tags.clone(),
-        launch: app.launch,
-        window: app.window.clone(),
-        depends_on: app.depends_on.clone(),
-        replicated_by: app.replicated_by,
-        groups,
+
+    /// The catalog servers a group's members bring to its application.
+    fn group_members(&mut self, path: &str, app: &str, group: &PlannedGroup) -> Vec<&'c Server> {
+        let mut placed = Vec::new();
+        for (member_at, text) in group.servers.iter().enumerate() {
+            let member = Placing {
+                path: format!("{path}.servers[{member_at}]"),
+                app,
+                group: &group.name,
+                text,
+            };
+            placed.extend(self.place(&member));
+        }
+        placed
     }
+
+    /// The catalog servers this member brings to its application: none while the
+    /// catalog lacks it (waiting), none when it is ambiguous or already taken by another
+    /// application (a conflict).
+    fn place(&mut self, member: &Placing<'_>) -> Vec<&'c Server> {
+        let Ok(parsed) = Member::parse(member.text) else {
+            return Vec::new();
+        };
+        let matched = self.index.matching(&parsed);
+        if matched.is_empty() {
+            let waiting = member.unresolved("no catalog server matches it yet".into());
+            self.wave.waiting.push(waiting);
+            return Vec::new();
+        }
+        if matches!(parsed, Member::VmName(_)) && matched.len() > 1 {
+            let reason = format!(
+                "{} catalog servers share that VM name ({}); name the one meant as \
+                 `serverId:ID` or with a `vmPath:` selector",
+                matched.len(),
+                ids_of(&matched)
+            );
+            self.wave.conflicts.push(member.unresolved(reason));
+            return Vec::new();
+        }
+        let mut placed = Vec::new();
+        for server in matched {
+            match self.taken.get(&server.id) {
+                Some(owner) if owner != member.app => {
+                    let reason = format!(
+                        "{} ({}) is already a member of `{owner}`",
+                        vm_name_of(server),
+                        server.id
+                    );
+                    self.wave.conflicts.push(member.unresolved(reason));
+                }
+                Some(_) => {}
+                None => {
+                    self.taken.insert(server.id.clone(), member.app.to_owned());
+                    placed.push(server);
+                }
+            }
+        }
+        placed
+    }
+
+    /// Settings given by VM name must name exactly one server the group took: one the
+    /// catalog lacks waits for it; one the group's selectors do not take, or a name two
+    /// of its servers share, is a conflict.
+    fn check_server_settings(
+        &mut self,
+        path: &str,
+        app: &str,
+        group: &PlannedGroup,
+        placed: &[&Server],
+    ) {
+        for vm in group.server_settings.keys() {
+            let named: Vec<&Server> = placed
+                .iter()
+                .copied()
+                .filter(|s| s.vm.vm_name.as_deref() == Some(vm.as_str()))
+                .collect();
+            let entry = Placing {
+                path: format!("{path}.serverSettings.{vm}"),
+                app,
+                group: &group.name,
+                text: vm,
+            };
+            let in_catalog = !self.index.matching(&Member::VmName(vm.clone())).is_empty();
+            match named.len() {
+                1 => {}
+                0 if !in_catalog => self.wave.waiting.push(
+                    entry.unresolved("settings for a VM no catalog server is named yet".into()),
+                ),
+                0 => self.wave.conflicts.push(
+                    entry.unresolved(
+                        "settings for a VM the group does not take: name it among its servers \
+                     or widen its selector"
+                            .into(),
+                    ),
+                ),
+                _ => {
+                    let reason = format!(
+                        "settings for a VM name {} of the group's servers share ({})",
+                        named.len(),
+                        ids_of(&named)
+                    );
+                    self.wave.conflicts.push(entry.unresolved(reason));
+                }
+            }
+        }
+    }
+}
+
+/// A group's placed servers with their settings and logical IDs.
+fn settled(
+    group: &PlannedGroup,
+    group_settings: &Settings,
+    placed: Vec<&Server>,
+    logical_ids: &mut BTreeSet<String>,
+) -> Vec<DesiredServer> {
+    let shared = (
+        Arc::new(group_settings.launch.clone()),
+        Arc::new(group_settings.replication.clone()),
+    );
+    placed
+        .into_iter()
+        .map(|server| {
+            let vm_name = vm_name_of(server).to_owned();
+            let (launch, replication) = match group.server_settings.get(&vm_name) {
+                None => (Arc::clone(&shared.0), Arc::clone(&shared.1)),
+                Some(specific) => {
+                    let settings = group_settings.then(specific);
+                    (Arc::new(settings.launch), Arc::new(settings.replication))
+                }
+            };
+            DesiredServer {
+                logical_id: logical_id(&vm_name, logical_ids),
+                server_id: server.id.clone(),
+                vm_name,
+                launch,
+                replication,
+            }
+        })
+        .collect()
+}
+
+fn vm_name_of(server: &Server) -> &str {
+    server.vm.vm_name.as_deref().unwrap_or(server.id.as_str())
+}
+
+fn ids_of(servers: &[&Server]) -> String {
+    let ids: Vec<&str> = servers.iter().map(|s| s.id.as_str()).collect();
+    ids.join(", ")
 }
 
 /// One member of a group, being placed on catalog servers.
 struct Placing<'a> {
+    path: String,
     app: &'a str,
     group: &'a str,
     text: &'a str,
@@ -169,64 +305,12 @@ struct Placing<'a> {
 impl Placing<'_> {
     fn unresolved(&self, reason: String) -> Unresolved {
         Unresolved {
+            path: self.path.clone(),
             app: self.app.to_owned(),
             group: self.group.to_owned(),
             member: self.text.to_owned(),
             reason,
         }
-    }
-
-    /// The catalog servers this member brings to its application: none while the
-    /// catalog lacks it (waiting), none when it is ambiguous or already taken by another
-    /// application (a conflict).
-    fn resolve<'c>(
-        &self,
-        catalog: &'c [Server],
-        taken: &mut BTreeMap<ServerId, String>,
-        wave: &mut DesiredWave,
-    ) -> Vec<&'c Server> {
-        let matched = match_member(self.text, catalog);
-        if matched.is_empty() {
-            wave.waiting
-                .push(self.unresolved("no catalog server matches it yet".into()));
-            return Vec::new();
-        }
-        if matches!(Member::parse(self.text), Ok(Member::VmName(_))) && matched.len() > 1 {
-            let ids: Vec<&str> = matched.iter().map(|s| s.id.as_str()).collect();
-            let reason = format!(
-                "VMs of that name: {}; name one with vmPath:",
-                ids.join(", ")
-            );
-            wave.conflicts.push(self.unresolved(reason));
-            return Vec::new();
-        }
-        let mut placed = Vec::new();
-        for server in matched {
-            match taken.get(&server.id) {
-                Some(owner) if owner != self.app => {
-                    let reason = format!("server {} is already a member of `{owner}`", server.id);
-                    wave.conflicts.push(self.unresolved(reason));
-                }
-                Some(_) => {}
-                None => {
-                    taken.insert(server.id.clone(), self.app.to_owned());
-                    placed.push(server);
-                }
-            }
-        }
-        placed
-    }
-}
-
-/// The catalog servers one member names, in catalog order.
-fn match_member<'a>(text: &str, catalog: &'a [Server]) -> Vec<&'a Server> {
-    match Member::parse(text) {
-        Ok(Member::VmName(name)) => catalog
-            .iter()
-            .filter(|s| s.vm.vm_name.as_deref() == Some(name.as_str()))
-            .collect(),
-        Ok(Member::Selector(selector)) => catalog.iter().filter(|s| selector.matches(s)).collect(),
-        Err(_) => Vec::new(),
     }
 }
 

@@ -14,6 +14,9 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub mod catalog_index;
+#[cfg(test)]
+mod catalog_tests;
 pub mod desired;
 pub mod ledger;
 pub mod reconcile;
@@ -300,18 +303,35 @@ pub struct PlanProblem {
     pub path: String,
     /// Its 1-based line in the plan's text, when known.
     pub line: Option<usize>,
+    /// The application the value belongs to, when it belongs to one that has a name.
+    pub app: Option<String>,
     pub message: String,
 }
 
 impl fmt::Display for PlanProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.line, self.path.is_empty()) {
-            (Some(line), false) => write!(f, "line {line}, {}: {}", self.path, self.message),
-            (Some(line), true) => write!(f, "line {line}: {}", self.message),
-            (None, false) => write!(f, "{}: {}", self.path, self.message),
-            (None, true) => f.write_str(&self.message),
+        let mut place = Vec::new();
+        if let Some(line) = self.line {
+            place.push(format!("line {line}"));
+        }
+        if !self.path.is_empty() {
+            place.push(self.path.clone());
+        }
+        if let Some(app) = &self.app {
+            place.push(format!("application `{app}`"));
+        }
+        if place.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", place.join(", "), self.message)
         }
     }
+}
+
+/// The index of the application a path lies in: 3 for `applications[3].groups[0]`.
+fn application_index(path: &str) -> Option<usize> {
+    let rest = path.strip_prefix("applications[")?;
+    rest[..rest.find(']')?].parse().ok()
 }
 
 /// A plan refused: every problem found, in the order of the text.
@@ -347,11 +367,14 @@ impl Plan {
             problems: vec![PlanProblem {
                 path: String::new(),
                 line: Some(error.line),
+                app: None,
                 message: format!("not YAML: column {}: {}", error.column, error.message),
             }],
         })?;
+        let app_names = application_names(&value);
         let located = |path: String, message: String| PlanProblem {
             line: lines.of(&path),
+            app: application_index(&path).and_then(|at| app_names.get(at).cloned().flatten()),
             path,
             message,
         };
@@ -373,5 +396,37 @@ impl Plan {
         }
         problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
         Err(PlanRejected { problems })
+    }
+}
+
+/// The name each application of a plan's value gives, by its index.
+fn application_names(value: &serde_json::Value) -> Vec<Option<String>> {
+    let apps = value["applications"].as_array().map(Vec::as_slice);
+    apps.unwrap_or_default()
+        .iter()
+        .map(|app| app["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+impl PlanRejected {
+    /// A plan whose members conflict in the catalog, refused with each conflict's line:
+    /// the text is read again for them, which only a refusal pays for.
+    pub fn of_conflicts(text: &str, conflicts: &[desired::Unresolved]) -> PlanRejected {
+        let lines = source::read(text)
+            .map(|(_, lines)| lines)
+            .unwrap_or_default();
+        let problems = conflicts
+            .iter()
+            .map(|conflict| PlanProblem {
+                line: lines.of(&conflict.path),
+                path: conflict.path.clone(),
+                app: Some(conflict.app.clone()),
+                message: format!(
+                    "group `{}`, `{}`: {}",
+                    conflict.group, conflict.member, conflict.reason
+                ),
+            })
+            .collect();
+        PlanRejected { problems }
     }
 }

@@ -22,12 +22,13 @@ pub enum Member {
 }
 
 impl Member {
-    /// A selector when the text starts with a word beginning `vm` and a `:` (a known
-    /// field, or a misspelt one), else a VM name (VM names may contain `:` too).
+    /// A selector when the text starts with a word beginning `vm` or `server` and a `:`
+    /// (a known field, or a misspelt one), else a VM name (VM names may contain `:` too).
     pub fn parse(text: &str) -> Result<Member, String> {
         let prefix = text.trim_start().split_once(':').map(|(field, _)| field);
         let selector_like = prefix.is_some_and(|field| {
-            field.starts_with("vm") && field.chars().all(|c| c.is_ascii_alphabetic())
+            (field.starts_with("vm") || field.starts_with("server"))
+                && field.chars().all(|c| c.is_ascii_alphabetic())
         });
         if selector_like {
             return text
@@ -54,7 +55,7 @@ pub fn check(plan: &Plan) -> Vec<Problem> {
             ),
         );
     }
-    rules.settings("defaults".into(), &plan.defaults);
+    rules.settings("defaults".into(), &Settings::default(), &plan.defaults);
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
     for (index, app) in plan.applications.iter().enumerate() {
         let path = format!("applications[{index}]");
@@ -64,7 +65,7 @@ pub fn check(plan: &Plan) -> Vec<Problem> {
                 format!("`{}` is also the name of applications[{first}]", app.name),
             );
         }
-        rules.application(&path, app);
+        rules.application(&path, app, &plan.defaults);
     }
     rules.dependencies(plan, &names);
     rules.problems
@@ -82,7 +83,8 @@ impl<'a> Rules<'a> {
         self.problems.push(Problem { path, message });
     }
 
-    fn application(&mut self, path: &str, app: &'a PlannedApp) {
+    /// `defaults`: the plan's settings, under the application's.
+    fn application(&mut self, path: &str, app: &'a PlannedApp, defaults: &Settings) {
         if app.name.trim().is_empty() {
             self.report(format!("{path}.name"), "an application needs a name".into());
         }
@@ -99,7 +101,7 @@ impl<'a> Rules<'a> {
             }
             (None, _) => {}
         }
-        self.settings(format!("{path}.settings"), &app.settings);
+        let app_settings = self.settings(format!("{path}.settings"), defaults, &app.settings);
         if app.groups.is_empty() {
             self.report(
                 format!("{path}.groups"),
@@ -116,16 +118,26 @@ impl<'a> Rules<'a> {
                 );
             }
             self.members(&group_path, &group.servers);
-            self.settings(format!("{group_path}.settings"), &group.settings);
+            let group_settings = self.settings(
+                format!("{group_path}.settings"),
+                &app_settings,
+                &group.settings,
+            );
+            // A group that takes servers by selector learns which from the catalog: its
+            // settings by VM name are checked when the plan is resolved.
+            let selects = group
+                .servers
+                .iter()
+                .any(|member| matches!(Member::parse(member), Ok(Member::Selector(_))));
             for (vm, settings) in &group.server_settings {
                 let settings_path = format!("{group_path}.serverSettings.{vm}");
-                if !group.servers.iter().any(|member| member == vm) {
+                if !selects && !group.servers.iter().any(|member| member == vm) {
                     self.report(
                         settings_path.clone(),
                         format!("`{vm}` is not named among the group's servers"),
                     );
                 }
-                self.settings(settings_path, settings);
+                self.settings(settings_path, &group_settings, settings);
             }
         }
     }
@@ -173,15 +185,30 @@ impl<'a> Rules<'a> {
         }
     }
 
-    /// Settings SMS would refuse though each field is well formed.
-    fn settings(&mut self, path: String, settings: &Settings) {
-        let replication = &settings.replication;
-        if replication.kms_key_id.is_some() && replication.encrypted == Some(false) {
-            self.report(
-                format!("{path}.replication.kmsKeyId"),
-                "a KMS key encrypts AMIs: it needs `encrypted` true (or left unset)".into(),
-            );
+    /// Settings SMS would refuse, or quietly ignore, though each field is well formed:
+    /// checked on what the level's settings make of the wider ones (`above`), and
+    /// reported at the level that sets one of the fields concerned, so a problem of the
+    /// defaults is named once, not once per application. Returns the level's settings.
+    fn settings(&mut self, path: String, above: &Settings, own: &Settings) -> Settings {
+        let effective = above.then(own);
+        let replication = &effective.replication;
+        let touches_key =
+            own.replication.kms_key_id.is_some() || own.replication.encrypted.is_some();
+        if touches_key && replication.kms_key_id.is_some() && replication.encrypted != Some(true) {
+            let message = match replication.encrypted {
+                Some(false) => "`encrypted` is false here, so SMS would ignore the KMS key",
+                _ => {
+                    "a KMS key takes effect only on encrypted AMIs: set `encrypted: true` beside it"
+                }
+            };
+            let field = if own.replication.kms_key_id.is_some() {
+                "kmsKeyId"
+            } else {
+                "encrypted"
+            };
+            self.report(format!("{path}.replication.{field}"), message.into());
         }
+        effective
     }
 
     /// Every dependency names another application of the plan, and none loops.

@@ -88,7 +88,7 @@ applications:
         "line 3, defaults.launch.instanceSize: unknown key `instanceSize`",
         "line 4, defaults.replication.frequency: 48 is above the maximum of 24",
         "line 4, defaults.replication.licenseType: \"GPL\" is not one of \"AWS\", \"BYOL\"",
-        "line 16, applications[1].groups[0].launchOrder: expected an integer or nothing, found \"first\"",
+        "line 16, applications[1].groups[0].launchOrder, application `payments`: expected an integer or nothing, found \"first\"",
     ];
     for (problem, wanted) in problems.iter().zip(expected) {
         assert!(
@@ -105,11 +105,11 @@ applications:
         .replace("launchOrder: first", "launchOrder: 1");
     let problems = rejected(&text);
     let expected = [
-        "line 7, applications[0].dependsOn[1]: no application is named `ghost`",
-        "line 7, applications[0].dependsOn: dependencies loop: shop -> payments -> shop",
-        "line 8, applications[0].window: `someday`",
-        "line 11, applications[0].groups[0].servers[1]: selector `vmColour:blue`",
-        "line 17, applications[1].groups[0].servers[0]: `web-01` is already a member at applications[0].groups[0].servers[0]",
+        "line 7, applications[0].dependsOn[1], application `shop`: no application is named `ghost`",
+        "line 7, applications[0].dependsOn, application `shop`: dependencies loop: shop -> payments -> shop",
+        "line 8, applications[0].window, application `shop`: `someday`",
+        "line 11, applications[0].groups[0].servers[1], application `shop`: selector `vmColour:blue`",
+        "line 17, applications[1].groups[0].servers[0], application `payments`: `web-01` is already a member at applications[0].groups[0].servers[0]",
     ];
     for wanted in expected {
         assert!(
@@ -263,7 +263,7 @@ applications:
     assert_eq!(wave.conflicts.len(), 2, "{reasons:?}");
     assert!(reasons[0].contains("s-1, s-2"), "{reasons:?}");
     assert!(
-        reasons[1].contains("s-3 is already a member of `a`"),
+        reasons[1].contains("db (s-3) is already a member of `a`"),
         "{reasons:?}"
     );
     assert_eq!(

@@ -1,0 +1,140 @@
+//! The server catalog indexed for resolving a plan: each selector field's values sorted
+//! once, so a member finds its servers by binary search instead of a scan of the whole
+//! catalog. Resolving a plan costs O((members + catalog) · log catalog) as long as each
+//! selector's pattern starts with a literal (`vmPath:/dc1/web/*`); a pattern that opens
+//! with a wildcard is checked against every value of its field, as it must be.
+
+use crate::model::Server;
+use crate::wave_policy::{glob_matches, Selector, VmField};
+
+use super::rules::Member;
+
+/// One catalog, sorted by each field a member can name.
+pub struct CatalogIndex<'a> {
+    catalog: &'a [Server],
+    /// Per field of [`VmField::ALL`]: (value, index in the catalog), sorted.
+    sorted: [Vec<(&'a str, usize)>; 4],
+}
+
+impl<'a> CatalogIndex<'a> {
+    pub fn new(catalog: &'a [Server]) -> Self {
+        let sorted = VmField::ALL.map(|field| {
+            let mut values: Vec<(&str, usize)> = catalog
+                .iter()
+                .enumerate()
+                .filter_map(|(index, server)| Some((field.value_of(server)?, index)))
+                .collect();
+            values.sort_unstable();
+            values
+        });
+        Self { catalog, sorted }
+    }
+
+    /// The catalog servers `member` names, in catalog order.
+    pub fn matching(&self, member: &Member) -> Vec<&'a Server> {
+        let mut indices = match member {
+            Member::VmName(name) => {
+                self.starting_with(VmField::VmName, name, |value| value == name)
+            }
+            Member::Selector(selector) => self.selected(selector),
+        };
+        indices.sort_unstable();
+        indices.into_iter().map(|i| &self.catalog[i]).collect()
+    }
+
+    fn selected(&self, selector: &Selector) -> Vec<usize> {
+        let pattern = selector.pattern.as_str();
+        self.starting_with(selector.field, selector.literal_prefix(), |value| {
+            glob_matches(pattern, value)
+        })
+    }
+
+    /// The indices of the servers whose `field` begins with `prefix` and passes `keep`.
+    fn starting_with(
+        &self,
+        field: VmField,
+        prefix: &str,
+        keep: impl Fn(&str) -> bool,
+    ) -> Vec<usize> {
+        let values = &self.sorted[field_slot(field)];
+        let start = values.partition_point(|(value, _)| *value < prefix);
+        values[start..]
+            .iter()
+            .take_while(|(value, _)| value.starts_with(prefix))
+            .filter(|(value, _)| keep(value))
+            .map(|(_, index)| *index)
+            .collect()
+    }
+}
+
+fn field_slot(field: VmField) -> usize {
+    VmField::ALL
+        .iter()
+        .position(|known| *known == field)
+        .expect("every field is in ALL")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ServerId, VmServer};
+
+    fn server(id: &str, name: &str, path: &str) -> Server {
+        Server {
+            id: ServerId::from(id),
+            vm: VmServer {
+                vm_name: Some(name.to_owned()),
+                vm_path: Some(path.to_owned()),
+                vm_manager_name: Some("vc1".to_owned()),
+                ..VmServer::default()
+            },
+            replication_job_id: None,
+            replication_job_terminated: false,
+        }
+    }
+
+    fn catalog() -> Vec<Server> {
+        vec![
+            server("s-3", "web-2", "/dc1/web/web-2"),
+            server("s-1", "web-1", "/dc1/web/web-1"),
+            server("s-2", "db-1", "/dc1/db/db-1"),
+            server("s-4", "web-1", "/dc2/web/web-1"),
+            server("s-5", "web-10", "/dc1/webfarm/web-10"),
+        ]
+    }
+
+    fn ids(index: &CatalogIndex<'_>, member: &str) -> Vec<String> {
+        let member = Member::parse(member).expect("a member");
+        index
+            .matching(&member)
+            .into_iter()
+            .map(|s| s.id.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn members_find_the_same_servers_a_scan_would_in_catalog_order() {
+        let catalog = catalog();
+        let index = CatalogIndex::new(&catalog);
+        assert_eq!(ids(&index, "web-1"), ["s-1", "s-4"]);
+        assert_eq!(ids(&index, "web-10"), ["s-5"]);
+        assert_eq!(ids(&index, "vmPath:/dc1/web/*"), ["s-3", "s-1"]);
+        assert_eq!(ids(&index, "vmName:web-?"), ["s-3", "s-1", "s-4"]);
+        assert_eq!(ids(&index, "vmName:*-1"), ["s-1", "s-2", "s-4"]);
+        assert_eq!(ids(&index, "serverId:s-4"), ["s-4"]);
+        assert_eq!(ids(&index, "vmManagerName:vc1").len(), 5);
+        assert!(ids(&index, "web-3").is_empty());
+        for member in ["web-1", "vmPath:/dc1/*", "vmName:*1*", "serverId:s-?"] {
+            let parsed = Member::parse(member).expect("a member");
+            let scanned: Vec<String> = catalog
+                .iter()
+                .filter(|s| match &parsed {
+                    Member::VmName(name) => s.vm.vm_name.as_deref() == Some(name.as_str()),
+                    Member::Selector(selector) => selector.matches(s),
+                })
+                .map(|s| s.id.to_string())
+                .collect();
+            assert_eq!(ids(&index, member), scanned, "{member}");
+        }
+    }
+}
