@@ -29,7 +29,7 @@ if ! command -v zip >/dev/null || ! command -v unzip >/dev/null; then
     fi
 fi
 
-for name in app-planner catalog-import job-creator job-watcher template-generator app-launcher wave-reporter autopilot-bench; do
+for name in app-planner catalog-import job-creator job-watcher template-generator app-launcher wave-reporter autopilot-local autopilot-bench; do
     say "cargo build --release -p $name"
     cargo build --release -p "$name"
 done

@@ -55,6 +55,8 @@ impl AppScope {
 pub struct Cycle {
     pub label: String,
     pub peak_rss_kib: Option<u64>,
+    /// From the first poll for an invocation to its response: the handler's run.
+    pub run_time: Duration,
     pub calls: BTreeMap<String, u64>,
     /// (list operation, items, pages the bound allows).
     pub lists: Vec<(String, usize, usize)>,
@@ -394,6 +396,7 @@ impl Bench<'_> {
         Ok(Cycle {
             label: format!("{function} ({trigger})"),
             peak_rss_kib: invocation.peak_rss_kib,
+            run_time: invocation.done.saturating_sub(invocation.init),
             calls,
             lists: counted,
             first_reads: unremembered.len() as u64,
@@ -456,6 +459,7 @@ mod tests {
         let cycle = Cycle {
             label: "app-launcher (schedule)".into(),
             peak_rss_kib: None,
+            run_time: Duration::ZERO,
             calls: [
                 ("ListApps", 5),
                 ("GetReplicationJobs", 100),

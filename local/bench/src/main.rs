@@ -12,7 +12,7 @@
 //! per cycle against the lower bound), [`timed`] (sweeps at scale under latency),
 //! [`planning`] (the app-planner's cycles), [`convergence`], [`packages`],
 //! [`criterion`] (the core's decisions), [`side_by_side`] (the job-creator beside a
-//! plain boto3 script); [`table`] writes the Markdown ([`memory_table`] its memory
+//! plain boto3 script), [`resolution`] (plans rehearsed and planned at scale); [`table`] writes the Markdown ([`memory_table`] its memory
 //! section). [`bench`] starts and invokes binaries, [`world`] is the local stand-in
 //! they run against.
 
@@ -28,6 +28,7 @@ mod measure;
 mod memory_table;
 mod packages;
 mod planning;
+mod resolution;
 mod side_by_side;
 mod table;
 mod timed;

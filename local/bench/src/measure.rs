@@ -50,6 +50,11 @@ impl<'a> Bench<'a> {
         if let Err(error) = &side_by_side {
             note("side by side".into(), error);
         }
+        eprintln!("bench: plan resolution at scale");
+        let resolution = self.resolution();
+        if let Err(error) = &resolution {
+            note("plan resolution".into(), error);
+        }
         eprintln!("bench: packages");
         Figures {
             machine: crate::machine::machine(),
@@ -59,6 +64,7 @@ impl<'a> Bench<'a> {
             timed,
             convergence,
             side_by_side,
+            resolution,
             packages: self.packages(),
             criterion: crate::criterion::estimates(
                 &self.args.criterion_dir,

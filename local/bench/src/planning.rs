@@ -87,7 +87,7 @@ impl Bench<'_> {
 
 /// The plan declaring `apps` as the scenario would have made them: same groups,
 /// members and launch settings; an opted-out app is planned `manual`.
-fn plan_of(apps: &[AppSpec]) -> Value {
+pub(crate) fn plan_of(apps: &[AppSpec]) -> Value {
     let applications: Vec<Value> = apps
         .iter()
         .map(|app| {

@@ -39,6 +39,7 @@ pub struct Figures<'a> {
     pub timed: Measured<Vec<Timed>>,
     pub convergence: Measured<Vec<Convergence>>,
     pub side_by_side: Measured<crate::side_by_side::SideBySide>,
+    pub resolution: Measured<crate::resolution::Resolution>,
     pub packages: Vec<Package>,
     pub criterion: Vec<(&'static str, Measured<Estimate>)>,
     /// Each measurement that could not be taken, and why.
@@ -113,6 +114,7 @@ pub fn render(f: &Figures<'_>) -> String {
     for (target, measured, met) in side_by_side {
         summary.push((target, measured, status(met)));
     }
+    crate::resolution::section(&f.resolution, &f.cycles, &mut out, &mut summary);
     let _ = writeln!(
         out,
         "\n### Targets\n\n| target | measured | status |\n| --- | --- | --- |"

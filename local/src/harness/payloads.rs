@@ -107,6 +107,7 @@ mod tests {
                 binary: "job-watcher".into(),
                 environment: BTreeMap::new(),
                 reserved_concurrency: None,
+                timeout: Duration::from_secs(300),
                 schedules: vec![ScheduleWiring {
                     name: "Sweep".into(),
                     every: Duration::from_secs(300),

@@ -73,9 +73,14 @@ pub struct FunctionWiring {
     pub environment: BTreeMap<String, String>,
     /// `ReservedConcurrentExecutions`: Lambda never runs more copies at once.
     pub reserved_concurrency: Option<u32>,
+    /// `Timeout`: how long Lambda lets one invocation run (Lambda's 3 s when absent).
+    pub timeout: std::time::Duration,
     pub schedules: Vec<ScheduleWiring>,
     pub rules: Vec<RuleWiring>,
 }
+
+/// Lambda's timeout for a function that sets none.
+const LAMBDA_DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Every function of the template, and the names the runner needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -178,11 +183,23 @@ fn function(id: &str, resource: &Yaml, resolver: &Resolver) -> Result<FunctionWi
             })
         })
         .transpose()?;
+    let timeout = match properties["Timeout"].as_i64() {
+        None => LAMBDA_DEFAULT_TIMEOUT,
+        Some(secs) => u64::try_from(secs)
+            .ok()
+            .filter(|secs| (1..=900).contains(secs))
+            .map(std::time::Duration::from_secs)
+            .ok_or_else(|| WiringError::Unsupported {
+                place: place("Timeout"),
+                problem: format!("{secs} is not 1 to 900 seconds"),
+            })?,
+    };
     Ok(FunctionWiring {
         logical_id: id.to_owned(),
         binary,
         environment,
         reserved_concurrency,
+        timeout,
         schedules,
         rules,
     })
