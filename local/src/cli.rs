@@ -42,17 +42,7 @@ pub enum Command {
     Plan(PlanArgs),
 }
 
-/// Logs to stderr, at `warn` unless `RUST_LOG` says otherwise: standard output is for
-/// what the command prints.
-pub fn init_stderr_logging() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-}
+pub use crate::warnings::init_stderr_logging;
 
 /// Arguments of `run`.
 #[derive(Debug, Args)]
@@ -278,8 +268,9 @@ fn default_template() -> PathBuf {
     }
 }
 
-/// `autopilot-local run`.
-pub async fn run(args: RunArgs) -> Result<(), CliError> {
+/// `autopilot-local run`; the functions' warnings, when `tally` counts them, are shown
+/// after the summary.
+pub async fn run(args: RunArgs, tally: Option<&crate::warnings::Tally>) -> Result<(), CliError> {
     let mut scenario = match &args.scenario {
         Some(path) => Scenario::load(path)?,
         None => Scenario::default_scenario(),
@@ -332,6 +323,9 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         println!();
     }
     println!("\n{}", crate::report::summary_text(&report));
+    if let Some(tally) = tally {
+        print!("{}", tally.summary());
+    }
     let written =
         crate::report::write_outputs(&report, &args.out).map_err(|source| CliError::Io {
             path: args.out.display().to_string(),

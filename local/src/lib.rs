@@ -21,7 +21,8 @@
 //!   outcome; [`report`]: the summary and the HTML report; [`rehearsal`]: a wave plan
 //!   rehearsed against a catalog; [`plan_csv`]: a spreadsheet turned into a plan;
 //! - [`cli`]: the `autopilot-local` command line (`run`, `serve`, `import-catalog`,
-//!   `plan`, `csv-to-plan`).
+//!   `plan`, `csv-to-plan`); [`warnings`]: the functions' warnings during `run`, folded
+//!   into its summary.
 //!
 //! The benchmarks live in their own crate, `local/bench`; ARCHITECTURE.md at the root
 //! has the whole project's map and the rules the code keeps.
@@ -47,6 +48,7 @@ pub mod rng;
 pub mod s3;
 pub mod scenario;
 pub mod sms;
+pub mod warnings;
 pub mod wave;
 
 pub use scenario::{Faults, LatencySpikes, Scenario, ScenarioError, Throttle, ThrottleClock};

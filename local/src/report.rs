@@ -67,9 +67,9 @@ pub fn summary_text(report: &WaveReport) -> String {
     for failure in &report.failures {
         let _ = writeln!(
             out,
-            "  {} (server {}) {} at {}, now {}",
+            "  {} of {}: {} at {}, now {}",
             failure.job_id,
-            failure.server_id,
+            failure.subject(),
             failure.state,
             failure.alerted_at,
             failure.final_state

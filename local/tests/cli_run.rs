@@ -85,6 +85,15 @@ fn the_default_wave_converges_and_reports_what_happened() {
     );
     let failures = summary["failures"].as_array().unwrap();
     assert_eq!(failures.len(), 2, "{failures:?}");
+    // The terminal names the VM and its application, as the reports do.
+    let block = stdout.split("\nFailures\n").nth(1).unwrap_or_default();
+    assert!(
+        block.contains(" of VM legacy-fax-01 (server s-")
+            && block.contains(") of application office: "),
+        "{block}"
+    );
+    // Nothing the functions log breaks into the output, and nothing in colour.
+    assert!(!stdout.contains('\u{1b}') && !text(&output.stderr).contains('\u{1b}'));
     assert!(failures
         .iter()
         .any(|f| f["finalState"] == "ACTIVE"
@@ -210,7 +219,7 @@ fn render_deployed_in_chromium(report: &Path, local: &Path) {
         row("office")
     );
     assert!(
-        rendered.contains("legacy-fax-01 (s-"),
+        rendered.contains("VM legacy-fax-01 (server s-"),
         "failures name the VM"
     );
     // Both versions of the plan, named by the planner's decisions (planVersion).

@@ -241,16 +241,9 @@ fn expiry_section(status: &WaveStatus) -> String {
 fn failure_rows(status: &WaveStatus) -> String {
     let mut rows = String::new();
     for failure in &status.failures {
-        let mut server = match &failure.vm_name {
-            Some(vm) => format!("{vm} ({})", failure.server_id),
-            None => failure.server_id.clone(),
-        };
-        if let Some(app) = &failure.app_name {
-            server.push_str(&format!(" of {app}"));
-        }
         let row = [
             failure.job_id.clone(),
-            server,
+            failure.subject(),
             failure.state.clone(),
             failure.alerted_at.clone(),
             failure.final_state.clone(),

@@ -90,6 +90,18 @@ pub struct FailureOutcome {
     pub final_state: String,
 }
 
+impl FailureOutcome {
+    /// The failed job's server as a person knows it: `VM legacy-fax-01 (server
+    /// s-3a521b4b) of application office`.
+    pub fn subject(&self) -> String {
+        crate::events::server_subject(
+            self.vm_name.as_deref(),
+            &crate::model::ServerId::from(self.server_id.as_str()),
+            self.app_name.as_deref(),
+        )
+    }
+}
+
 /// What the app-planner did: the versions of the plan and each change it made or
 /// refused to make.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
