@@ -331,6 +331,16 @@ pub async fn run(args: RunArgs, tally: Option<&crate::warnings::Tally>) -> Resul
             path: args.out.display().to_string(),
             source,
         })?;
+    print_written(&written, &args.out);
+    if report.converged {
+        Ok(())
+    } else {
+        Err(CliError::NotConverged(report.verdict))
+    }
+}
+
+/// Where a played wave's files went.
+fn print_written(written: &crate::report::Written, out: &std::path::Path) {
     println!("Written:");
     println!("  event log      {}", written.events.display());
     println!("  summary        {}", written.summary.display());
@@ -344,13 +354,8 @@ pub async fn run(args: RunArgs, tally: Option<&crate::warnings::Tally>) -> Resul
     println!(
         "  templates      {} under {}",
         written.templates.len(),
-        args.out.join("templates").display()
+        out.join("templates").display()
     );
-    if report.converged {
-        Ok(())
-    } else {
-        Err(CliError::NotConverged(report.verdict))
-    }
 }
 
 /// A file's text; a file that is not UTF-8 text is refused (exit 3), not a failure

@@ -309,3 +309,50 @@ async fn the_default_wave_converges_when_sms_events_are_lost() {
     // The watcher's backstop schedule (rate(30 minutes) in the template) bounds it.
     assert!(delay.max_minutes <= 30.0, "{delay:?}");
 }
+
+/// An edit of the plan that changes payments' replication settings mid-wave reaches
+/// its live jobs: each is updated once (UpdateReplicationJob), announced once with the
+/// change, and a later version that keeps the settings changes nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_edit_of_replication_settings_reaches_live_jobs_once() {
+    let mut scenario = Scenario::default_scenario();
+    let change = |text: &str| {
+        text.replace(
+            "      launch: { instanceType: r5.large,",
+            "      replication: { frequency: 6, numberOfRecentAmisToKeep: 5 }\n      launch: { instanceType: r5.large,",
+        )
+    };
+    let original = scenario.plans[0].text.clone().expect("the default plan");
+    let fixed = scenario.plans[1].text.clone().expect("the fixed plan");
+    assert_ne!(change(&original), original, "the edit applies");
+    let mut edit = scenario.plans[0].clone();
+    edit.at_secs = 3600;
+    edit.text = Some(change(&original));
+    scenario.plans[1].text = Some(change(&fixed));
+    scenario.plans.insert(1, edit);
+    let report = converges(scenario).await;
+    let updated = details(&report, "ReplicationJobUpdated");
+    assert!(!updated.is_empty(), "payments' live jobs are updated");
+    let calls = report.sms_calls.get("UpdateReplicationJob").copied();
+    assert_eq!(calls, Some(updated.len() as u64), "one call per job");
+    let mut jobs: Vec<&str> = updated
+        .iter()
+        .map(|d| d["replicationJobId"].as_str().unwrap_or_default())
+        .collect();
+    jobs.sort_unstable();
+    jobs.dedup();
+    assert_eq!(
+        jobs.len(),
+        updated.len(),
+        "each job announced once: {updated:?}"
+    );
+    for detail in &updated {
+        assert_eq!(detail["appName"], "payments", "{detail}");
+        let changes = detail["changes"].to_string();
+        assert!(
+            changes.contains("frequency 12 -> 6")
+                && changes.contains("numberOfRecentAmisToKeep 3 -> 5"),
+            "{changes}"
+        );
+    }
+}

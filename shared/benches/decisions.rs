@@ -62,6 +62,7 @@ fn jobs() -> Vec<ReplicationJob> {
                 frequency_hours: Some(12),
                 run_once: false,
                 seed_replication_time: None,
+                settings: Default::default(),
                 runs: vec![ReplicationRun {
                     id: RunId(format!("sms-run-{i:08x}")),
                     state: if completed {

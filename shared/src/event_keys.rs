@@ -12,7 +12,7 @@ use crate::events::{
     CatalogImportSkipped, CatalogImportStarted, ChangeSetGenerated, DecisionKey,
     ImportCatalogRequested, PlanDrift, PlanRejected, RemediationAction, ReplicationExpiring,
     ReplicationJobCreated, ReplicationJobFailed, ReplicationJobRecovered, ReplicationJobRemediated,
-    ReplicationRunCompleted, ServerSkipped, TemplateGenerated,
+    ReplicationJobUpdated, ReplicationRunCompleted, ServerSkipped, TemplateGenerated,
 };
 use crate::model::JobId;
 
@@ -102,6 +102,15 @@ impl DecisionKey for ReplicationJobRemediated {
 impl DecisionKey for ReplicationJobRecovered {
     fn key_parts(&self) -> Vec<String> {
         episode(&self.replication_job_id, self.failed_since.as_deref())
+    }
+}
+
+/// The job, and the change from the settings it held to those wanted: the same
+/// update announced again has the same key, a later change to other settings another.
+impl DecisionKey for ReplicationJobUpdated {
+    fn key_parts(&self) -> Vec<String> {
+        let change = format!("{:?}{:?}", self.changes, self.left_as_is);
+        vec![self.replication_job_id.to_string(), digest(&change)]
     }
 }
 

@@ -293,6 +293,29 @@ pub struct ReplicationJobRecovered {
     pub failed_since: Option<String>,
 }
 
+/// A live job was updated to hold the replication settings the wave plan now wants for
+/// its server (UpdateReplicationJob), or holds settings no call can change on a live
+/// job (`runOnce`). Sent once per change from one set of settings to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicationJobUpdated {
+    pub replication_job_id: JobId,
+    pub server_id: ServerId,
+    #[serde(default)]
+    pub vm_name: Option<String>,
+    /// The application the wave plan places the server in.
+    #[serde(default)]
+    pub app_name: Option<String>,
+    /// The plan whose settings the job now holds.
+    pub plan_version: String,
+    /// Each change made, `frequency 24 -> 12`.
+    pub changes: Vec<String>,
+    /// Each difference left as it is, since SMS cannot change it on a live job
+    /// (`runOnce false -> true`: delete the job to have it created again).
+    #[serde(default)]
+    pub left_as_is: Vec<String>,
+}
+
 /// A server's replication ends soon: SMS replicates a server for 90 days from its first
 /// replication, then terminates its job. Sent once per server, the configured number of
 /// days before (`REPLICATION_EXPIRY_WARNING_DAYS`).
@@ -502,6 +525,7 @@ detail_types!(
     ReplicationJobFailed,
     ReplicationJobRemediated,
     ReplicationJobRecovered,
+    ReplicationJobUpdated,
     ReplicationExpiring,
     ReplicationRunCompleted,
     AppReady,

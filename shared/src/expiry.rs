@@ -78,6 +78,7 @@ mod tests {
             frequency_hours: Some(12),
             run_once: false,
             seed_replication_time: Some(seed),
+            settings: Default::default(),
             runs: Vec::new(),
         }
     }

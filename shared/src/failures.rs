@@ -41,6 +41,10 @@ pub struct FailureSnapshot {
     /// own seed time is later than SMS's 90-day count.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub replication_started: BTreeMap<ServerId, DateTime<Utc>>,
+    /// Jobs whose settings are being changed to the wave plan's, or were found holding
+    /// what no call can change (`crate::job_settings`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub job_settings: BTreeMap<JobId, crate::job_settings::SettingsRecord>,
 }
 
 /// A recreation half done: the old job is deleted (or being deleted), the new one not
@@ -338,6 +342,7 @@ mod tests {
             frequency_hours: Some(12),
             run_once: false,
             seed_replication_time: None,
+            settings: Default::default(),
             runs: Vec::new(),
         }
     }

@@ -12,7 +12,8 @@
 //!   configurations on the wire), [`app_cache`] (GetApp answers shared across
 //!   invocations);
 //! - deciding, purely: [`wave_policy`] (which servers get jobs), [`failures`] (which
-//!   failures are new, and what to do about them), [`expiry`] (which servers near
+//!   failures are new, and what to do about them), [`job_settings`] (which live jobs
+//!   must be updated to hold the plan's settings), [`expiry`] (which servers near
 //!   SMS's 90 days of replication), [`readiness`] (which apps may
 //!   launch, and when), [`launches`] (which holds and failed launches were reported,
 //!   and whether a failed launch is tried again), [`plan`] (the wave plan: reading it,
@@ -42,6 +43,7 @@ pub mod event_keys;
 pub mod events;
 pub mod expiry;
 pub mod failures;
+pub mod job_settings;
 pub mod launches;
 pub mod lease;
 pub mod metrics;

@@ -190,6 +190,12 @@ impl ReplicationJobState {
         )
     }
 
+    /// UpdateReplicationJob may change the job: SMS refuses it for a job that ended or
+    /// is being deleted, and for a FAILED one.
+    pub fn is_updatable(&self) -> bool {
+        matches!(self, Self::Pending | Self::Active | Self::PausedOnFailure)
+    }
+
     /// DeleteReplicationJob was called: DELETING or DELETED. Such a job is no failure,
     /// no live job, and not missing either; SMS lists a DELETED job for a while.
     pub fn is_deleted(&self) -> bool {
@@ -408,7 +414,27 @@ pub struct ReplicationJob {
     /// When the job's first replication was to begin (`seedReplicationTime`).
     #[serde(default)]
     pub seed_replication_time: Option<DateTime<Utc>>,
+    /// The settings UpdateReplicationJob can change, as the service holds them.
+    #[serde(default)]
+    pub settings: JobSettings,
     pub runs: Vec<ReplicationRun>,
+}
+
+/// A job's settings that UpdateReplicationJob can change besides its frequency, as the
+/// service reports them (absent when it reports none).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_type: Option<LicenseType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amis_to_keep: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
 }
 
 impl ReplicationJob {

@@ -404,6 +404,7 @@ mod tests {
             frequency_hours: Some(12),
             run_once: false,
             seed_replication_time: None,
+            settings: Default::default(),
             runs: vec![ReplicationRun {
                 id: format!("run-{server}").into(),
                 state: if completed {

@@ -388,6 +388,31 @@ pub async fn create_replication_job(
     }
 }
 
+/// UpdateReplicationJob with the fields `update` sets, and nothing else.
+pub async fn update_replication_job(
+    sms: &Client,
+    job: &JobId,
+    update: &crate::job_settings::JobUpdate,
+) -> Result<(), AwsCallError> {
+    sms.update_replication_job()
+        .replication_job_id(job.as_str())
+        .set_frequency(update.frequency_hours)
+        .set_license_type(
+            update
+                .license_type
+                .as_ref()
+                .map(|license| aws_sdk_sms::types::LicenseType::from(license.as_str())),
+        )
+        .set_role_name(update.role_name.clone())
+        .set_number_of_recent_amis_to_keep(update.amis_to_keep)
+        .set_encrypted(update.encrypted)
+        .set_kms_key_id(update.kms_key_id.clone())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|error| AwsCallError::from_sdk("SMS", "UpdateReplicationJob", &error))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

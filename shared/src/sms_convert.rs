@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{
     App, AppLaunchStatus, AppReplicationStatus, AppVersion, CatalogStatus, Connector,
-    ConnectorStatus, ReplicationJob, ReplicationJobState, ReplicationRun, ReplicationRunState,
-    Server, ServerCatalogStatus, ServerGroup, Tag, VmServer,
+    ConnectorStatus, JobSettings, LicenseType, ReplicationJob, ReplicationJobState, ReplicationRun,
+    ReplicationRunState, Server, ServerCatalogStatus, ServerGroup, Tag, VmServer,
 };
 
 /// An SMS answer lacked a field the core cannot do without.
@@ -107,6 +107,21 @@ pub fn replication_job(value: &sms::ReplicationJob) -> Result<ReplicationJob, Mi
         frequency_hours: value.frequency(),
         run_once: value.run_once().unwrap_or(false),
         seed_replication_time: value.seed_replication_time().and_then(timestamp),
+        settings: JobSettings {
+            license_type: value
+                .license_type()
+                .map(|license| LicenseType::from_wire(license.as_str())),
+            role_name: value
+                .role_name()
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned),
+            amis_to_keep: value.number_of_recent_amis_to_keep(),
+            encrypted: value.encrypted(),
+            kms_key_id: value
+                .kms_key_id()
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned),
+        },
         // A run without an id is useless but does not make the job unusable.
         runs: value
             .replication_run_list()

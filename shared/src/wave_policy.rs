@@ -418,6 +418,7 @@ mod tests {
             frequency_hours: None,
             run_once: false,
             seed_replication_time: None,
+            settings: Default::default(),
             runs: Vec::new(),
         };
         let mut deleted = plan.clone();

@@ -5,10 +5,11 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use autopilot_core::config::JobWatcherConfig;
+use autopilot_core::config::{JobParameters, JobWatcherConfig};
 use autopilot_core::expiry;
 use autopilot_core::failures::{Coverage, FailureSnapshot};
 use autopilot_core::model::{JobId, ReplicationJob};
+use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::runtime::Context;
 use autopilot_core::sms_api;
 use autopilot_core::trigger::Incoming;
@@ -71,10 +72,11 @@ pub async fn observe(
     context: &Context<JobWatcherConfig>,
     request: Request,
     snapshot: &FailureSnapshot,
+    plan: &ResolvedPlan,
     now: DateTime<Utc>,
 ) -> Result<Observation, AutopilotError> {
     let (job_id, trigger) = match request {
-        Request::Sweep => return sweep(context, snapshot, now).await,
+        Request::Sweep => return sweep(context, snapshot, plan, now).await,
         Request::Job { job_id, trigger } => (job_id, trigger),
     };
     // The event says what changed; the job's current state says what is true now
@@ -96,10 +98,13 @@ pub async fn observe(
 async fn sweep(
     context: &Context<JobWatcherConfig>,
     snapshot: &FailureSnapshot,
+    plan: &ResolvedPlan,
     now: DateTime<Utc>,
 ) -> Result<Observation, AutopilotError> {
     let relevance = Relevance {
         snapshot,
+        plan,
+        parameters: &context.config.job,
         now,
         warn_days: context.config.expiry_warning_days,
     };
@@ -140,12 +145,14 @@ enum Kept {
 
 /// Decides which swept jobs the invocation keeps: those failing or remembered as
 /// failed, those of a server waiting for its job to be recreated, those whose
-/// replication is about to expire unwarned, and those with a completed run not yet
-/// announced. A job let go is one about which the snapshot already says everything:
+/// replication is about to expire unwarned, those whose settings differ from the wave
+/// plan's or are being changed, and those with a completed run not yet announced. A job let go is one about which the snapshot already says everything:
 /// as a complete sweep, the kept jobs still name every remembered failure and
 /// recreation that is listed.
 struct Relevance<'a> {
     snapshot: &'a FailureSnapshot,
+    plan: &'a ResolvedPlan,
+    parameters: &'a JobParameters,
     now: DateTime<Utc>,
     warn_days: u32,
 }
@@ -159,7 +166,8 @@ impl Relevance<'_> {
         let needed = job.state.is_failure()
             || snapshot.failures.contains_key(&job.id)
             || snapshot.pending_recreations.contains_key(&job.server_id)
-            || self.expiring(job);
+            || self.expiring(job)
+            || crate::settings::matters(snapshot, self.plan, self.parameters, job);
         match (needed, unannounced) {
             (true, run) => Kept::Needed {
                 announces: run.is_some(),

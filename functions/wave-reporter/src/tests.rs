@@ -187,6 +187,7 @@ fn job(server: &str, state: ReplicationJobState, completed: bool) -> JobFacts {
         frequency_hours: None,
         run_once: false,
         seed_replication_time: None,
+        settings: Default::default(),
         runs: runs.into_iter().collect(),
     })
 }

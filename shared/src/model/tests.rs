@@ -69,6 +69,7 @@ fn completed_run_is_seen_through_latest_ami_or_run_list() {
         frequency_hours: Some(12),
         run_once: false,
         seed_replication_time: None,
+        settings: Default::default(),
         runs: vec![ReplicationRun {
             id: "sms-run-1".into(),
             state: ReplicationRunState::Active,
