@@ -230,6 +230,11 @@ fn changes(out: &mut String, wave: &DesiredWave, decided: &Reconciliation) {
             Change::StartReplication { name, .. } => {
                 ("> start replicating", name.as_str(), String::new())
             }
+            Change::DeleteReplication { name, .. } => (
+                "- replication configuration of",
+                name.as_str(),
+                " (replicated by standalone jobs now)".to_owned(),
+            ),
             Change::Delete { name, .. } => ("- delete", name.as_str(), String::new()),
         };
         let _ = writeln!(out, "  {verb} {name}{detail}");

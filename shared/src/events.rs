@@ -485,6 +485,9 @@ pub enum PlannedConfiguration {
     Launch,
     Replication,
     ReplicationStarted,
+    /// The replication configuration an earlier plan gave was removed: the plan
+    /// replicates the application by standalone jobs now.
+    ReplicationRemoved,
 }
 
 /// An application differs from the plan and the planner leaves it (launched or

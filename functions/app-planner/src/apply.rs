@@ -29,15 +29,8 @@ pub async fn apply(
     ids: &mut GroupIds,
     sink: &mut Vec<OutgoingEvent>,
 ) -> Result<(), AwsCallError> {
-    let dry_run = context.dry_run();
     let configured = |app_id: &AppId, name: &str, configuration| {
-        let event = AppConfigured {
-            app_name: name.to_owned(),
-            app_id: Some(app_id.clone()),
-            configuration,
-            plan_version: Some(version.to_owned()),
-        };
-        OutgoingEvent::new(event, dry_run)
+        configured_event(context, (app_id, name), configuration, version)
     };
     match change {
         Change::Create {
@@ -93,11 +86,36 @@ pub async fn apply(
             ));
             Ok(())
         }
+        Change::DeleteReplication { app_id, name } => {
+            delete_replication(context, &app_id).await?;
+            sink.push(configured(
+                &app_id,
+                &name,
+                PlannedConfiguration::ReplicationRemoved,
+            ));
+            Ok(())
+        }
         Change::Delete { app_id, name } => {
             sink.extend(deleted(context, app_id, name, version).await?);
             Ok(())
         }
     }
+}
+
+/// The event of a configuration put, removed or started for application `(id, name)`.
+fn configured_event(
+    context: &PlannerContext,
+    (app_id, name): (&AppId, &str),
+    configuration: PlannedConfiguration,
+    version: &str,
+) -> OutgoingEvent {
+    let event = AppConfigured {
+        app_name: name.to_owned(),
+        app_id: Some(app_id.clone()),
+        configuration,
+        plan_version: Some(version.to_owned()),
+    };
+    OutgoingEvent::new(event, context.dry_run())
 }
 
 /// UpdateApp, announced with what differed.
@@ -331,6 +349,21 @@ async fn start_replication(context: &PlannerContext, app_id: &AppId) -> Result<(
         .send()
         .await;
     answer.map_err(|e| AwsCallError::from_sdk("SMS", "StartAppReplication", &e))?;
+    Ok(())
+}
+
+/// DeleteAppReplicationConfiguration: the plan replicates the app by standalone jobs now.
+async fn delete_replication(context: &PlannerContext, app_id: &AppId) -> Result<(), AwsCallError> {
+    if context.dry_run() {
+        return Ok(());
+    }
+    let answer = context
+        .sms
+        .delete_app_replication_configuration()
+        .app_id(app_id.as_str())
+        .send()
+        .await;
+    answer.map_err(|e| AwsCallError::from_sdk("SMS", "DeleteAppReplicationConfiguration", &e))?;
     Ok(())
 }
 

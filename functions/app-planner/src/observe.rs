@@ -148,8 +148,9 @@ async fn read_app(
 }
 
 /// GetAppLaunchConfiguration, and GetAppReplicationConfiguration for an application
-/// the plan replicates by app replication; each compared with the plan as it is read,
-/// so that only those that differ are kept.
+/// the plan replicates by app replication (or one it no longer does, whose status says
+/// it holds one); each compared with the plan as it is read, so that only those that
+/// differ are kept.
 async fn read_configurations(
     context: &PlannerContext,
     existing: &mut ExistingApp,
@@ -169,21 +170,31 @@ async fn read_configurations(
     let read =
         sms_app_config::launch_config_from(launch.server_group_launch_configurations(), &names);
     existing.launch = Held::compared(read, &desired.launch_config());
-    if let Some(wanted) = desired.replication_config() {
-        let replication = context
-            .sms
-            .get_app_replication_configuration()
-            .app_id(id)
-            .send()
-            .await;
-        let replication = replication
-            .map_err(|e| AwsCallError::from_sdk("SMS", "GetAppReplicationConfiguration", &e))?;
-        let read = sms_app_config::replication_config_from(
-            replication.server_group_replication_configurations(),
-            &names,
+    let wanted = desired.replication_config();
+    // An application the plan now replicates by standalone jobs may still hold the
+    // replication configuration an earlier plan gave it, which the planner removes.
+    let stale = wanted.is_none()
+        && existing.tags.contains_key(MANAGED_TAG)
+        && !matches!(
+            existing.replication_status,
+            None | Some(AppReplicationStatus::ReadyForConfiguration)
         );
-        existing.replication = Held::compared(read, &wanted);
+    if wanted.is_none() && !stale {
+        return Ok(());
     }
+    let replication = context
+        .sms
+        .get_app_replication_configuration()
+        .app_id(id)
+        .send()
+        .await;
+    let replication = replication
+        .map_err(|e| AwsCallError::from_sdk("SMS", "GetAppReplicationConfiguration", &e))?;
+    let read = sms_app_config::replication_config_from(
+        replication.server_group_replication_configurations(),
+        &names,
+    );
+    existing.replication = Held::compared(read, &wanted.unwrap_or_default());
     Ok(())
 }
 

@@ -150,6 +150,12 @@ pub enum Change {
         app_id: AppId,
         name: String,
     },
+    /// DeleteAppReplicationConfiguration: the plan now replicates a managed application
+    /// by standalone jobs, and its app replication is not running.
+    DeleteReplication {
+        app_id: AppId,
+        name: String,
+    },
     /// DeleteApp of a managed application the plan no longer names (`prune`).
     Delete {
         app_id: AppId,
@@ -340,6 +346,10 @@ fn align(desired: &DesiredApp, app: &ExistingApp, outcome: &mut Reconciliation) 
     if replication_differs {
         differences.push("replication configuration".into());
     }
+    let stale_replication = replication.is_none() && holds_stale_replication(app);
+    if stale_replication {
+        differences.push("a replication configuration the plan no longer gives".into());
+    }
     let launched = app.launch_status.is_launched() || launching(&app.launch_status);
     let not_started = replication.is_some() && !launched && replication_not_started(app);
     if differences.is_empty() && !not_started {
@@ -357,6 +367,9 @@ fn align(desired: &DesiredApp, app: &ExistingApp, outcome: &mut Reconciliation) 
             ),
         });
         return;
+    }
+    if stale_replication {
+        remove_stale_replication(desired, app, outcome);
     }
     let (app_id, name) = (app.id.clone(), desired.name.clone());
     // New members need their settings, so a change of members puts both again.
@@ -400,6 +413,41 @@ fn spec_keeping_foreign_tags(desired: &DesiredApp, app: &ExistingApp) -> AppSpec
             .or_insert_with(|| value.clone());
     }
     spec
+}
+
+/// Removes the replication configuration the plan no longer gives, or says why not
+/// while the app replication it configures runs.
+fn remove_stale_replication(desired: &DesiredApp, app: &ExistingApp, outcome: &mut Reconciliation) {
+    if replication_running(app) {
+        outcome.drift.push(Drift {
+            app_id: app.id.clone(),
+            name: app.name.clone(),
+            differences: vec!["a replication configuration the plan no longer gives".into()],
+            reason: "its app replication runs: stop it before standalone jobs replace it".into(),
+        });
+    } else {
+        outcome.changes.push(Change::DeleteReplication {
+            app_id: app.id.clone(),
+            name: desired.name.clone(),
+        });
+    }
+}
+
+/// A managed application holds a replication configuration (read, and not empty).
+fn holds_stale_replication(app: &ExistingApp) -> bool {
+    app.tags.contains_key(MANAGED_TAG)
+        && matches!(&app.replication, Held::Read(held) if !held.0.is_empty())
+}
+
+/// The app's replication has jobs, or is getting them.
+fn replication_running(app: &ExistingApp) -> bool {
+    !matches!(
+        app.replication_status,
+        None | Some(AppReplicationStatus::ReadyForConfiguration)
+            | Some(AppReplicationStatus::ReadyForReplication)
+            | Some(AppReplicationStatus::ConfigurationInvalid)
+            | Some(AppReplicationStatus::ReplicationStopped)
+    )
 }
 
 /// The app's replication was never started, or was stopped.

@@ -98,6 +98,13 @@ fn apply(existing: &mut Vec<ExistingApp>, changes: &[Change]) {
                     .unwrap()
                     .replication_status = Some(AppReplicationStatus::ReplicationPending);
             }
+            Change::DeleteReplication { app_id, .. } => {
+                existing
+                    .iter_mut()
+                    .find(|a| &a.id == app_id)
+                    .unwrap()
+                    .replication = Held::AsPlanned;
+            }
             Change::Delete { app_id, .. } => existing.retain(|a| &a.id != app_id),
         }
     }
@@ -310,4 +317,63 @@ proptest! {
         apply(&mut existing, &turned.changes);
         prop_assert!(reconcile(&full, &existing, false).changes.is_empty());
     }
+}
+
+/// shop moves from app replication to standalone jobs: its replication configuration
+/// is removed once its app replication is not running, never while it runs, never
+/// from a launched application or one the planner does not manage.
+#[test]
+fn a_replication_configuration_the_plan_no_longer_gives_is_removed_when_it_may_be() {
+    let names = ["web-01", "web-02", "db-01", "intra-01"];
+    let mut existing = Vec::new();
+    settle(&wave(PLAN, &names), &mut existing);
+    let by_jobs = wave(&PLAN.replace("    replicatedBy: app\n", ""), &names);
+    let shop = existing.iter().find(|a| a.name == "shop").unwrap().clone();
+    let with = |status: AppReplicationStatus, launch: AppLaunchStatus, managed: bool| {
+        let mut app = shop.clone();
+        app.replication_status = Some(status);
+        app.launch_status = launch;
+        if !managed {
+            app.tags.remove(MANAGED_TAG);
+        }
+        vec![app]
+    };
+    let removals = |apps: &[ExistingApp]| {
+        reconcile(&by_jobs, apps, false)
+            .changes
+            .iter()
+            .filter(|c| matches!(c, Change::DeleteReplication { .. }))
+            .count()
+    };
+    let stopped = with(
+        AppReplicationStatus::ReplicationStopped,
+        AppLaunchStatus::ReadyForLaunch,
+        true,
+    );
+    assert_eq!(removals(&stopped), 1);
+    let running = with(
+        AppReplicationStatus::ReplicationInProgress,
+        AppLaunchStatus::ReadyForLaunch,
+        true,
+    );
+    assert_eq!(removals(&running), 0);
+    let outcome = reconcile(&by_jobs, &running, false);
+    assert!(outcome.drift[0].reason.contains("its app replication runs"));
+    let launched = with(
+        AppReplicationStatus::ReplicationStopped,
+        AppLaunchStatus::Launched,
+        true,
+    );
+    assert_eq!(removals(&launched), 0);
+    let foreign = with(
+        AppReplicationStatus::ReplicationStopped,
+        AppLaunchStatus::ReadyForLaunch,
+        false,
+    );
+    assert_eq!(removals(&foreign), 0);
+
+    // Once removed, nothing is left to do.
+    let mut held = stopped;
+    settle(&by_jobs, &mut held);
+    assert_eq!(removals(&held), 0);
 }

@@ -83,6 +83,7 @@ impl Decision {
                 "launch" => "launch configuration put".to_owned(),
                 "replication" => "replication configuration put".to_owned(),
                 "replicationStarted" => "app replication started".to_owned(),
+                "replicationRemoved" => "replication configuration removed".to_owned(),
                 other => other.to_owned(),
             },
             "PlanDrift" => format!(
