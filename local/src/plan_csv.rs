@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 use autopilot_core::plan::shape::Problem;
 use autopilot_core::plan::{
-    rules, LaunchMode, LaunchSettings, Plan, PlannedApp, PlannedGroup, ReplicationRoute, Settings,
-    PLAN_VERSION,
+    rules, Finalize, LaunchMode, LaunchSettings, Plan, PlannedApp, PlannedGroup, ReplicationRoute,
+    Settings, PLAN_VERSION,
 };
 
 /// Every column the sheet may have, as its header is normalised.
@@ -401,6 +401,7 @@ impl Builder {
                     window: None,
                     depends_on: Vec::new(),
                     replicated_by: ReplicationRoute::default(),
+                    finalize: Finalize::default(),
                     settings: Settings::default(),
                     groups: Vec::new(),
                 });

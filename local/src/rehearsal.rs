@@ -130,6 +130,7 @@ fn existing_of(scenario: &Scenario, catalog: &[Server]) -> Vec<ExistingApp> {
             }),
             replication: Held::Unknown,
             last_modified: None,
+            launched_at: None,
         })
         .collect()
 }

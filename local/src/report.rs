@@ -115,7 +115,7 @@ fn apps_text(report: &WaveReport, out: &mut String) {
             app.completed_runs,
             app.launch_status,
             app.launched_at.as_deref().unwrap_or("-"),
-            app.held_by.as_deref().unwrap_or("")
+            app.note()
         );
     }
 }

@@ -85,6 +85,14 @@ fn the_default_wave_converges_and_reports_what_happened() {
     );
     let failures = summary["failures"].as_array().unwrap();
     assert_eq!(failures.len(), 2, "{failures:?}");
+    // payments' plan ends its replication two hours after its launch: its jobs are
+    // deleted, it is announced once, and both reports say so.
+    let payments = stdout
+        .lines()
+        .find(|line| line.trim_start().starts_with("payments "))
+        .unwrap_or_default();
+    assert!(payments.contains("finalized: replication ended"), "{payments}");
+    assert_eq!(summary["smsCalls"]["DeleteReplicationJob"], 4, "payments' 4 jobs");
     // The terminal names the VM and its application, as the reports do.
     let block = stdout.split("\nFailures\n").nth(1).unwrap_or_default();
     assert!(
@@ -94,9 +102,11 @@ fn the_default_wave_converges_and_reports_what_happened() {
     );
     // Nothing the functions log breaks into the output, and nothing in colour.
     assert!(!stdout.contains('\u{1b}') && !text(&output.stderr).contains('\u{1b}'));
+    // pay-db-02's paused job resumed, replicated, and was deleted when payments was
+    // finalized.
     assert!(failures
         .iter()
-        .any(|f| f["finalState"] == "ACTIVE"
+        .any(|f| f["finalState"] == "DELETED"
             && f["actions"].to_string().contains("onDemandRunStarted")));
 
     // The planner's work: in the progress lines, the summary and summary.json.
@@ -217,6 +227,11 @@ fn render_deployed_in_chromium(report: &Path, local: &Path) {
         row("office").contains("legacy-fax-01 (job FAILED)"),
         "{}",
         row("office")
+    );
+    assert!(
+        row("payments").contains("finalized: replication ended"),
+        "{}",
+        row("payments")
     );
     assert!(
         rendered.contains("VM legacy-fax-01 (server s-"),

@@ -8,7 +8,7 @@
 //! differences) enters a key as a short digest.
 
 use crate::events::{
-    AppConfigured, AppLaunchFailed, AppLaunchHeld, AppLaunched, AppPlanned, AppReady,
+    AppConfigured, AppFinalized, AppLaunchFailed, AppLaunchHeld, AppLaunched, AppPlanned, AppReady,
     CatalogImportSkipped, CatalogImportStarted, ChangeSetGenerated, DecisionKey,
     ImportCatalogRequested, PlanDrift, PlanRejected, RemediationAction, ReplicationExpiring,
     ReplicationJobCreated, ReplicationJobFailed, ReplicationJobRecovered, ReplicationJobRemediated,
@@ -111,6 +111,13 @@ impl DecisionKey for ReplicationJobUpdated {
     fn key_parts(&self) -> Vec<String> {
         let change = format!("{:?}{:?}", self.changes, self.left_as_is);
         vec![self.replication_job_id.to_string(), digest(&change)]
+    }
+}
+
+/// The application and the launch it follows: a relaunch is finalized anew.
+impl DecisionKey for AppFinalized {
+    fn key_parts(&self) -> Vec<String> {
+        vec![self.app_id.to_string(), self.launched_at.clone()]
     }
 }
 

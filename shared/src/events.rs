@@ -490,6 +490,37 @@ pub enum PlannedConfiguration {
     ReplicationRemoved,
 }
 
+/// A launched application's replication was ended as the plan asks (`finalize`): its
+/// app replication stopped, or its members' standalone jobs deleted (SMS keeps the AMIs
+/// they made). Sent once per launch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppFinalized {
+    pub app_name: String,
+    pub app_id: AppId,
+    /// When the launch it follows happened (RFC 3339).
+    pub launched_at: String,
+    pub ended_by: FinalizedBy,
+    /// The jobs deleted (standalone jobs only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jobs_deleted: Vec<JobId>,
+    /// The version of the plan that asked for it.
+    #[serde(default)]
+    pub plan_version: Option<String>,
+}
+
+/// How an application's replication was ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum FinalizedBy {
+    /// StopAppReplication.
+    AppReplicationStopped,
+    /// DeleteReplicationJob for each member's job.
+    JobsDeleted,
+    /// Nothing was left replicating (a person, or a run cut off before announcing).
+    AlreadyEnded,
+}
+
 /// An application differs from the plan and the planner leaves it (launched or
 /// launching); sent once per application and set of differences.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -539,6 +570,7 @@ detail_types!(
     AppLaunchHeld,
     AppPlanned,
     AppConfigured,
+    AppFinalized,
     PlanDrift,
     PlanRejected,
 );

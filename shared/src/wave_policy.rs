@@ -180,6 +180,8 @@ pub enum SkipReason {
     Excluded { selector: String },
     /// The wave plan replicates it through its application (app replication).
     ReplicatedByItsApp,
+    /// Its application is launched and the wave plan ended its replication.
+    Finalized,
 }
 
 impl fmt::Display for SkipReason {
@@ -193,6 +195,9 @@ impl fmt::Display for SkipReason {
             Self::Excluded { selector } => write!(f, "excluded by `{selector}`"),
             Self::ReplicatedByItsApp => {
                 f.write_str("the wave plan replicates it through its application")
+            }
+            Self::Finalized => {
+                f.write_str("its application is launched and the wave plan ended its replication")
             }
         }
     }
@@ -246,12 +251,18 @@ pub struct PlannedServers {
     pub by_jobs: BTreeSet<ServerId>,
     /// In an application replicated by app replication: never given a job here.
     pub by_app: BTreeSet<ServerId>,
+    /// In an application whose replication the plan ended after its launch
+    /// (`finalize`): never given a job again.
+    pub finalized: BTreeSet<ServerId>,
 }
 
 impl WavePolicy {
     fn eligibility(&self, server: &Server, planned: &PlannedServers) -> Result<(), SkipReason> {
         if planned.by_app.contains(&server.id) {
             return Err(SkipReason::ReplicatedByItsApp);
+        }
+        if planned.finalized.contains(&server.id) {
+            return Err(SkipReason::Finalized);
         }
         if server.has_live_job() {
             return Err(SkipReason::HasLiveJob);
@@ -457,24 +468,34 @@ mod tests {
 
     #[test]
     fn the_wave_plan_brings_its_job_replicated_servers_in_and_keeps_app_replicated_ones_out() {
+        let mut finalized = server("s-3", "web-3", "/dc1/prod");
+        finalized.replication_job_id = Some(JobId::from("sms-job-3"));
+        finalized.replication_job_terminated = true;
         let servers = vec![
             server("s-1", "db-1", "/dc1/prod"),
             server("s-2", "web-2", "/dc1/prod"),
+            finalized,
         ];
         let policy = WavePolicy {
             include: vec!["vmName:web-*".parse().unwrap()],
+            recreate_terminated: true,
             ..WavePolicy::default()
         };
         let planned = PlannedServers {
             by_jobs: ["s-1".into()].into(),
             by_app: ["s-2".into()].into(),
+            finalized: ["s-3".into()].into(),
         };
         let plan = policy.plan_with(&servers, 0, &planned);
         let created: Vec<&str> = plan.create.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(created, ["s-1"], "in the plan, whatever the selectors say");
         assert_eq!(
             plan.skipped,
-            [("s-2".into(), SkipReason::ReplicatedByItsApp)]
+            [
+                ("s-2".into(), SkipReason::ReplicatedByItsApp),
+                ("s-3".into(), SkipReason::Finalized)
+            ],
+            "a finalized server gets no job, even where terminated jobs are recreated"
         );
     }
 

@@ -10,8 +10,8 @@ mod common;
 use std::path::PathBuf;
 
 use autopilot_core::events::{
-    server_subject, AppLaunchFailed, AppLaunchHeld, AppLaunched, OutgoingEvent, PlanRejected,
-    RemediationAction, ReplicationExpiring, ReplicationJobRemediated,
+    server_subject, AppFinalized, AppLaunchFailed, AppLaunchHeld, AppLaunched, FinalizedBy,
+    OutgoingEvent, PlanRejected, RemediationAction, ReplicationExpiring, ReplicationJobRemediated,
 };
 use aws_sdk_eventbridge::types::{InputTransformer, PutEventsRequestEntry, Target};
 use common::moto::{drain, queue, start_or_skip};
@@ -114,6 +114,17 @@ fn published() -> Vec<Value> {
                 app_name: Some("shop".into()),
                 servers: 5,
                 attempt: 1,
+            },
+            false,
+        ),
+        OutgoingEvent::new(
+            AppFinalized {
+                app_name: "payments".into(),
+                app_id: "app-1".into(),
+                launched_at: "2024-01-01T02:22:00Z".into(),
+                ended_by: FinalizedBy::JobsDeleted,
+                jobs_deleted: vec!["sms-job-1".into()],
+                plan_version: Some("ab6924f0631f55ad".into()),
             },
             false,
         ),
@@ -271,6 +282,7 @@ async fn each_notification_rule_sends_its_decision_as_one_line_and_nothing_else(
         ("NotifyLaunchHeld", "Application intranet (app-2) is replicated but not launched (CONFIGURATION_INVALID): subnet subnet-0d does not exist"),
         ("NotifyPlanRejected", "The wave plan s3://artifacts/plan/wave-plan.yaml (version ab6924f0631f55ad) was refused and nothing was changed. The problem: line 3: applications[0].name: missing"),
         ("NotifyAppLaunched", "Application shop (app-3) launched with 5 servers (attempt 1)."),
+        ("NotifyAppFinalized", "Application payments (app-1), launched at 2024-01-01T02:22:00Z: its replication was ended as the wave plan asks (jobsDeleted); its AMIs are kept."),
         ("NotifyReplicationExpiring", "VM files-01 (server s-2): SMS stops replicating it at 2024-03-31T00:00:00+00:00, in 14 days."),
     ];
     for (rule, url) in rules.iter().zip(&queues) {

@@ -5,7 +5,8 @@
 //! (launch configuration always, app replication where the plan routes it), never
 //! changing one that is launching or launched (that is reported as drift), never
 //! touching an application the plan does not name unless it carries the planner's tag,
-//! and deleting only with `prune`. An invalid plan, or one whose members conflict in the
+//! and deleting only with `prune`. Once an application has been LAUNCHED for as long
+//! as its `finalize` asks, it ends its replication (`finalize`). An invalid plan, or one whose members conflict in the
 //! catalog, changes nothing and is reported once per version.
 //!
 //! What the launcher and the job-creator take from the accepted plan (launch policies,
@@ -32,11 +33,12 @@ use autopilot_core::plan::resolved::{ResolvedPlan, RESOLVED_KEY};
 use autopilot_core::plan::{digest, Plan, PlanProblem, PlanRejected as Refusal};
 use autopilot_core::runtime::{self, Context};
 use autopilot_core::trigger::Incoming;
-use autopilot_core::AutopilotError;
+use autopilot_core::{AutopilotError, AwsCallError};
 use serde::Serialize;
 use serde_json::Value;
 
 mod apply;
+mod finalize;
 mod observe;
 
 /// Where the ledger lives in the artifacts bucket.
@@ -76,6 +78,8 @@ pub struct Summary {
     pub members_waiting: usize,
     /// The catalog was not AVAILABLE (an import under way): nothing was planned.
     pub catalog_not_available: bool,
+    /// Launched applications whose replication this run ended (`finalize`).
+    pub finalized: usize,
     pub errors: usize,
     pub dry_run: bool,
     pub events_published: usize,
@@ -169,7 +173,7 @@ async fn plan_and_apply(
     context: &Arc<PlannerContext>,
     bytes: &[u8],
     books: Books<'_>,
-) -> Result<Vec<autopilot_core::AwsCallError>, AutopilotError> {
+) -> Result<Vec<AwsCallError>, AutopilotError> {
     let Books {
         ledger,
         summary,
@@ -211,35 +215,71 @@ async fn plan_and_apply(
     if !context.dry_run() {
         ledger.announced_in_dry_run.clear();
     }
-    publish_resolved(context, &ResolvedPlan::from_wave(&version, &wave)).await?;
+    let mut resolved = ResolvedPlan::from_wave(&version, &wave);
+    resolved.mark_finalized(ledger.finalized.values());
+    publish_resolved(context, &resolved).await?;
     let existing = observe::existing(context, &wave, &ledger.in_step).await?;
     let decided = reconcile::reconcile_version(&wave, &existing.apps, plan.prune, &version);
     remember_in_step(ledger, &wave, &existing.apps, &decided);
     count(summary, &plan, &wave, &decided);
     report_drift(context, ledger, &decided, &version);
-    let mut ids = existing.group_ids;
+    let books = Books {
+        ledger,
+        summary,
+        object,
+    };
+    let (ledger, summary, mut errors) = make_changes(
+        context,
+        decided.changes,
+        existing.group_ids,
+        &version,
+        books,
+    )
+    .await?;
+    let (finalized, failed) =
+        finalize::end_due(context, (&wave, &existing.apps), ledger, object, &version).await?;
+    summary.finalized = finalized;
+    errors.extend(failed);
+    Ok(errors)
+}
+
+/// Makes the changes in order while time is left (the rest wait for the next run),
+/// storing the ledger as each one's events are decided; returns the books and the
+/// changes that failed.
+async fn make_changes<'a>(
+    context: &PlannerContext,
+    changes: Vec<reconcile::Change>,
+    mut ids: apply::GroupIds,
+    version: &str,
+    books: Books<'a>,
+) -> Result<(&'a mut PlannerLedger, &'a mut Summary, Vec<AwsCallError>), AutopilotError> {
+    let Books {
+        ledger,
+        summary,
+        object,
+    } = books;
     let mut errors = Vec::new();
-    for change in decided.changes {
+    for change in changes {
         let time_left = runtime::remaining();
         if time_left.is_some_and(|left| left < CHANGE_MARGIN + outbox::PUBLISH_MARGIN) {
             summary.changes_deferred += 1;
             continue;
         }
         let before = ledger.outbox.len();
-        let applied = apply::apply(context, change, &version, &mut ids, &mut ledger.outbox).await;
+        let applied = apply::apply(context, change, version, &mut ids, &mut ledger.outbox).await;
         if let Err(error) = applied {
             tracing::warn!(error = %error, "plan change failed");
             errors.push(error);
         }
         if context.dry_run() {
-            ledger.drop_repeated_dry_run(before, &version);
+            ledger.drop_repeated_dry_run(before, version);
         }
         // Each change's events are kept as soon as it is made.
         if ledger.outbox.len() > before {
             object.store(&*ledger).await?;
         }
     }
-    Ok(errors)
+    Ok((ledger, summary, errors))
 }
 
 /// Remembers the applications found as planned, so the next run need not read their

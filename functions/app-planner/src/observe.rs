@@ -13,7 +13,7 @@ use autopilot_core::plan::reconcile::{ExistingApp, Held};
 use autopilot_core::plan::rules::MANAGED_TAG;
 use autopilot_core::plan::ReplicationRoute;
 use autopilot_core::{artifacts, sms_api, sms_app_config, AutopilotError, AwsCallError};
-use aws_sdk_sms::types::AppSummary;
+use aws_sdk_sms::types::{AppReplicationConfigurationStatus, AppSummary};
 use futures::stream::{self, StreamExt};
 
 use crate::PlannerContext;
@@ -125,6 +125,10 @@ async fn read_app(
         existing.replication_status = Some(AppReplicationStatus::from_wire(listed.as_str()));
     }
     existing.last_modified = app.last_modified.map(|t| t.to_rfc3339());
+    existing.launched_at = summary
+        .launch_details()
+        .and_then(|details| details.latest_launch_time())
+        .and_then(autopilot_core::sms_convert::timestamp);
     let ids = group_ids(&app);
     let plan_name = existing
         .tags
@@ -143,18 +147,21 @@ async fn read_app(
         }
         return Ok(Some((existing, ids)));
     }
-    read_configurations(context, &mut existing, &ids, desired).await?;
+    // ListApps says whether it holds a replication configuration at all.
+    let configured = summary.replication_configuration_status()
+        == Some(&AppReplicationConfigurationStatus::Configured);
+    read_configurations(context, &mut existing, (&ids, configured), desired).await?;
     Ok(Some((existing, ids)))
 }
 
 /// GetAppLaunchConfiguration, and GetAppReplicationConfiguration for an application
-/// the plan replicates by app replication (or one it no longer does, whose status says
-/// it holds one); each compared with the plan as it is read, so that only those that
+/// the plan replicates by app replication (or one it no longer does, which ListApps
+/// says holds one); each compared with the plan as it is read, so that only those that
 /// differ are kept.
 async fn read_configurations(
     context: &PlannerContext,
     existing: &mut ExistingApp,
-    ids: &BTreeMap<String, String>,
+    (ids, replication_configured): (&BTreeMap<String, String>, bool),
     desired: &DesiredApp,
 ) -> Result<(), AwsCallError> {
     let names: BTreeMap<String, String> = ids.iter().map(|(n, i)| (i.clone(), n.clone())).collect();
@@ -173,12 +180,8 @@ async fn read_configurations(
     let wanted = desired.replication_config();
     // An application the plan now replicates by standalone jobs may still hold the
     // replication configuration an earlier plan gave it, which the planner removes.
-    let stale = wanted.is_none()
-        && existing.tags.contains_key(MANAGED_TAG)
-        && !matches!(
-            existing.replication_status,
-            None | Some(AppReplicationStatus::ReadyForConfiguration)
-        );
+    let stale =
+        wanted.is_none() && replication_configured && existing.tags.contains_key(MANAGED_TAG);
     if wanted.is_none() && !stale {
         return Ok(());
     }
@@ -222,6 +225,7 @@ fn as_existing(app: &App, status: AppStatus) -> ExistingApp {
         launch: Held::Unknown,
         replication: Held::Unknown,
         last_modified: None,
+        launched_at: None,
     }
 }
 

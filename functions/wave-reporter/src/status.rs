@@ -235,6 +235,7 @@ fn app_rows(
     jobs: &HashMap<ServerId, &JobFacts>,
 ) -> Vec<AppOutcome> {
     let launch_times = decisions::first_times(&trail.decisions, "AppLaunched", "appId");
+    let finalized = decisions::first_times(&trail.decisions, "AppFinalized", "appId");
     let notes = decisions::launcher_notes(&trail.decisions);
     let names = &observed.vm_names;
     let mut rows: Vec<AppOutcome> =
@@ -266,6 +267,7 @@ fn app_rows(
                         .launch_status()
                         .map_or_else(String::new, |s| s.as_str().to_owned()),
                     launched_at: launch_times.get(&id).cloned(),
+                    finalized_at: finalized.get(&id).cloned(),
                     held_by,
                     id,
                     name,

@@ -186,7 +186,9 @@ pub(super) fn app_outcomes(
     given_up: &GivenUp,
     depends_on: &BTreeMap<String, Vec<String>>,
 ) -> Vec<AppOutcome> {
-    let launch_times = report::decisions::first_times(&decisions(log), "AppLaunched", "appId");
+    let decided = decisions(log);
+    let launch_times = report::decisions::first_times(&decided, "AppLaunched", "appId");
+    let finalized = report::decisions::first_times(&decided, "AppFinalized", "appId");
     invariants::live_apps(state)
         .map(|app| {
             let members: Vec<&String> = app.server_ids().collect();
@@ -212,6 +214,7 @@ pub(super) fn app_outcomes(
                 completed_runs,
                 launch_status: app.launch_status.as_str().to_owned(),
                 launched_at: launch_times.get(&app.id).cloned(),
+                finalized_at: finalized.get(&app.id).cloned(),
                 held_by: (!launched).then(|| {
                     invariants::settled_without_launch(state, app, opt_out, given_up)
                         .unwrap_or_else(|| "still waiting".into())

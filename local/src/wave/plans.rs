@@ -1,7 +1,7 @@
 //! The wave plan as a wave plays it: the versions of the plan an engineer puts in the
 //! artifacts bucket over the wave, each written at its time with the notification S3
 //! sends to the default bus, and which applications the plan in force leaves to a
-//! person (for when a wave may call itself done).
+//! person or finalizes after their launch (for when a wave may call itself done).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
@@ -44,6 +44,8 @@ pub(super) struct PlanFeed {
     named: BTreeSet<String>,
     /// What each application of the plan in force depends on.
     depends_on: BTreeMap<String, Vec<String>>,
+    /// Applications of the plan in force whose replication ends after their launch.
+    finalizing: BTreeSet<String>,
     /// When each version was put in place, and its digest, in order.
     placed: Vec<(String, String)>,
 }
@@ -64,6 +66,7 @@ impl PlanFeed {
             manual: BTreeSet::new(),
             named: BTreeSet::new(),
             depends_on: BTreeMap::new(),
+            finalizing: BTreeSet::new(),
             placed: Vec::new(),
         }
     }
@@ -111,6 +114,12 @@ impl PlanFeed {
                     .applications
                     .iter()
                     .filter(|app| app.launch == LaunchMode::Manual)
+                    .map(|app| app.name.clone())
+                    .collect();
+                self.finalizing = plan
+                    .applications
+                    .iter()
+                    .filter(|app| app.finalize.after().is_some())
                     .map(|app| app.name.clone())
                     .collect();
             }
@@ -187,7 +196,30 @@ impl PlanFeed {
                         && summary["changes"] == 0
                         && summary["errors"] == 0))
         });
-        settled && self.named.iter().all(|name| live.contains(name.as_str()))
+        settled
+            && self.named.iter().all(|name| live.contains(name.as_str()))
+            && self.finalized_once_launched(log)
+    }
+
+    /// Whether every application the plan finalizes that was launched has been
+    /// finalized since (the wave waits out its `finalize.after`).
+    fn finalized_once_launched(&self, log: &[LogEntry]) -> bool {
+        let announced = |detail_type: &str| -> BTreeSet<String> {
+            log.iter()
+                .filter_map(|entry| match entry {
+                    LogEntry::Event { event, .. } if event["detail-type"] == detail_type => {
+                        event["detail"]["appName"].as_str().map(str::to_owned)
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        let launched = announced("AppLaunched");
+        let finalized = announced("AppFinalized");
+        self.finalizing
+            .iter()
+            .filter(|app| launched.contains(*app))
+            .all(|app| finalized.contains(app))
     }
 }
 

@@ -12,7 +12,7 @@ use super::{
     LaunchMode, LaunchSettings, Plan, PlannedApp, PlannedGroup, ReplicationRoute,
     ReplicationSettings, Settings,
 };
-use crate::model::{Server, ServerId};
+use crate::model::{JobId, Server, ServerId};
 
 /// What the plan asks SMS to hold, in terms of the catalog.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -46,6 +46,8 @@ pub struct DesiredApp {
     pub window: Option<String>,
     pub depends_on: Vec<String>,
     pub replicated_by: ReplicationRoute,
+    /// How long after its launch its replication ends; None: a person ends it.
+    pub finalize_after: Option<chrono::Duration>,
     /// Groups in the plan's order, each with at least one resolved server.
     pub groups: Vec<DesiredGroup>,
 }
@@ -69,6 +71,8 @@ pub struct DesiredServer {
     /// the changes made from it: a plan of 100,000 servers holds a few settings.
     pub launch: Arc<LaunchSettings>,
     pub replication: Arc<ReplicationSettings>,
+    /// The job the catalog says replicates it now.
+    pub live_job: Option<JobId>,
 }
 
 impl DesiredApp {
@@ -141,6 +145,7 @@ impl<'c> Resolving<'_, 'c> {
             window: app.window.clone(),
             depends_on: app.depends_on.clone(),
             replicated_by: app.replicated_by,
+            finalize_after: app.finalize.after(),
             groups,
         }
     }
@@ -280,6 +285,10 @@ fn settled(
                 vm_name,
                 launch,
                 replication,
+                live_job: server
+                    .has_live_job()
+                    .then(|| server.replication_job_id.clone())
+                    .flatten(),
             }
         })
         .collect()

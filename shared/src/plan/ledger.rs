@@ -1,5 +1,6 @@
 //! What the planner remembers between invocations, so each report goes out once: the
-//! plan version last refused, the drift last reported per application, and the outbox.
+//! plan version last refused, the drift last reported per application, the
+//! applications finalized, and the outbox.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,6 +32,10 @@ pub struct PlannerLedger {
     /// dry run makes none, so every run would otherwise announce the same ones again.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub announced_in_dry_run: BTreeSet<String>,
+    /// Applications whose replication was ended after a launch, by the finalization's
+    /// key (application and launch): each is ended and announced once.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub finalized: BTreeMap<String, String>,
 }
 
 impl PlannerLedger {

@@ -18,6 +18,9 @@ pub mod catalog_index;
 #[cfg(test)]
 mod catalog_tests;
 pub mod desired;
+pub mod finalize;
+#[cfg(test)]
+mod finalize_tests;
 pub mod ledger;
 pub mod reconcile;
 #[cfg(test)]
@@ -152,6 +155,10 @@ pub struct PlannedApp {
     /// Who creates the members' replication jobs.
     #[serde(default)]
     pub replicated_by: ReplicationRoute,
+    /// When its replication ends once it is launched: `{ after: 24h }`, or `manual`
+    /// (the default: a person ends it).
+    #[serde(default)]
+    pub finalize: Finalize,
     /// Settings for its servers, over the plan's defaults.
     #[serde(default)]
     pub settings: Settings,
@@ -177,6 +184,71 @@ pub enum ReplicationRoute {
     Jobs,
     /// SMS app replication: PutAppReplicationConfiguration and StartAppReplication.
     App,
+}
+
+/// When the autopilot ends an application's replication after its launch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Finalize {
+    /// `manual`: a person ends it (StopAppReplication, DeleteReplicationJob, or SMS's
+    /// 90 days).
+    Word(FinalizeWord),
+    /// `{ after: 24h }`: that long after the application was LAUNCHED.
+    After(FinalizeAfter),
+}
+
+impl Default for Finalize {
+    fn default() -> Self {
+        Self::Word(FinalizeWord::Manual)
+    }
+}
+
+/// The word form of [`Finalize`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum FinalizeWord {
+    #[serde(rename = "manual")]
+    Manual,
+}
+
+/// `{ after: DURATION }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FinalizeAfter {
+    /// A duration: a whole number and `m`, `h` or `d` (`90m`, `24h`, `2d`).
+    pub after: String,
+}
+
+impl Finalize {
+    /// How long after the launch replication ends; None when a person ends it (or the
+    /// duration does not parse, which the plan's rules refuse).
+    pub fn after(&self) -> Option<chrono::Duration> {
+        match self {
+            Self::Word(FinalizeWord::Manual) => None,
+            Self::After(FinalizeAfter { after }) => parse_duration(after).ok(),
+        }
+    }
+}
+
+/// `90m`, `24h`, `2d`: a whole number of minutes, hours or days, at least one minute.
+pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
+    let text = text.trim();
+    let unit_at = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (count, unit) = text.split_at(unit_at);
+    let count: i64 = count
+        .parse()
+        .map_err(|_| format!("`{text}` does not start with a whole number"))?;
+    let duration = match unit {
+        "m" => chrono::Duration::minutes(count),
+        "h" => chrono::Duration::hours(count),
+        "d" => chrono::Duration::days(count),
+        _ => return Err(format!("`{text}` needs a unit: m, h or d (e.g. 24h)")),
+    };
+    if duration < chrono::Duration::minutes(1) || count > 36_500 {
+        return Err(format!("`{text}` is not between one minute and 100 years"));
+    }
+    Ok(duration)
 }
 
 /// One server group.

@@ -27,6 +27,8 @@ pub struct ExistingApp {
     pub replication: Held<ReplicationConfig>,
     /// When it last changed (RFC 3339), as ListApps says.
     pub last_modified: Option<String>,
+    /// When it was last launched, as ListApps says (`launchDetails.latestLaunchTime`).
+    pub launched_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// An app's launch configuration, by group name.
@@ -307,7 +309,7 @@ pub fn reconcile_version(
 
 /// The live application that stands for `name`: the one the planner tagged with it,
 /// else one of that name.
-fn find<'a>(existing: &'a [ExistingApp], name: &str) -> Option<&'a ExistingApp> {
+pub(crate) fn find<'a>(existing: &'a [ExistingApp], name: &str) -> Option<&'a ExistingApp> {
     let live = || existing.iter().filter(|app| !app.status.is_deleted());
     live()
         .find(|app| app.tags.get(MANAGED_TAG).map(String::as_str) == Some(name))

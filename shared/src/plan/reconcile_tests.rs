@@ -70,6 +70,7 @@ fn apply(existing: &mut Vec<ExistingApp>, changes: &[Change]) {
                 launch: Held::Read(launch.clone()),
                 replication: replication.clone().map_or(Held::Unknown, Held::Read),
                 last_modified: None,
+                launched_at: None,
             }),
             Change::Update { app_id, app, .. } => {
                 let held = existing.iter_mut().find(|a| &a.id == app_id).unwrap();

@@ -44,6 +44,9 @@ pub struct AppPolicy {
     /// Applications that must be launched first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
+    /// Launched, and its replication ended as the plan asks: its servers get no job.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub finalized: bool,
 }
 
 /// How one planned server is replicated.
@@ -66,6 +69,7 @@ impl ResolvedPlan {
                     launch: app.launch,
                     window: app.window.clone(),
                     depends_on: app.depends_on.clone(),
+                    finalized: false,
                 };
                 (app.name.clone(), policy)
             })
@@ -95,13 +99,24 @@ impl ResolvedPlan {
     pub fn planned_servers(&self) -> PlannedServers {
         let mut planned = PlannedServers::default();
         for (id, policy) in &self.servers {
+            let finalized = self.apps.get(&policy.app).is_some_and(|app| app.finalized);
             let set = match policy.route {
+                _ if finalized => &mut planned.finalized,
                 ReplicationRoute::Jobs => &mut planned.by_jobs,
                 ReplicationRoute::App => &mut planned.by_app,
             };
             set.insert(id.clone());
         }
         planned
+    }
+
+    /// Marks the applications named `finalized` as finalized.
+    pub fn mark_finalized<'a>(&mut self, finalized: impl IntoIterator<Item = &'a String>) {
+        for name in finalized {
+            if let Some(app) = self.apps.get_mut(name) {
+                app.finalized = true;
+            }
+        }
     }
 
     /// Whether the job-creator should leave `server` alone: app replication makes its

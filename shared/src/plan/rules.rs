@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::shape::Problem;
-use super::{LaunchMode, Plan, PlannedApp, Settings, PLAN_VERSION};
+use super::{parse_duration, Finalize, LaunchMode, Plan, PlannedApp, Settings, PLAN_VERSION};
 use crate::readiness::LaunchWindow;
 use crate::wave_policy::Selector;
 
@@ -100,6 +100,11 @@ impl<'a> Rules<'a> {
                 }
             }
             (None, _) => {}
+        }
+        if let Finalize::After(finalize) = &app.finalize {
+            if let Err(error) = parse_duration(&finalize.after) {
+                self.report(format!("{path}.finalize.after"), error);
+            }
         }
         let app_settings = self.settings(format!("{path}.settings"), defaults, &app.settings);
         if app.groups.is_empty() {

@@ -166,6 +166,7 @@ prop_compose! {
             window: None,
             depends_on: Vec::new(),
             replicated_by: ReplicationRoute::Jobs,
+            finalize: Finalize::default(),
             settings: Settings::default(),
         }).collect();
         Plan { version: PLAN_VERSION, prune: false, defaults: Settings::default(), applications }

@@ -176,7 +176,7 @@ fn app_rows(status: &WaveStatus) -> String {
             app.completed_runs,
             escape(&app.launch_status),
             escape(app.launched_at.as_deref().unwrap_or("-")),
-            escape(app.held_by.as_deref().unwrap_or(""))
+            escape(&app.note())
         );
     }
     rows

@@ -70,6 +70,21 @@ pub struct AppOutcome {
     pub launched_at: Option<String>,
     /// Why it is not launched, when it is not.
     pub held_by: Option<String>,
+    /// When its replication was ended after its launch, as the plan asks (`finalize`).
+    #[serde(default)]
+    pub finalized_at: Option<String>,
+}
+
+impl AppOutcome {
+    /// What a report says beside its launch: why it waits, or that its replication
+    /// was ended.
+    pub fn note(&self) -> String {
+        match (&self.held_by, &self.finalized_at) {
+            (Some(held_by), _) => held_by.clone(),
+            (None, Some(at)) => format!("finalized: replication ended {at}"),
+            (None, None) => String::new(),
+        }
+    }
 }
 
 /// A failure the watcher caught and what was done about it.
