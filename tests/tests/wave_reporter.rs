@@ -77,7 +77,7 @@ servers: [{ vm_name: db-01 }, { vm_name: web-01 }]
     assert_eq!(history.len(), 1, "{history:?}");
     let page = text(&clients.s3, &bucket, "reports/latest.html").await;
     assert!(
-        page.contains("db-01 (s-1)"),
+        page.contains("VM db-01 (server s-1)"),
         "the failure names its VM: {page}"
     );
     assert!(page.contains(">ReplicationJobFailed<"), "{page}");
