@@ -91,8 +91,14 @@ fn the_default_wave_converges_and_reports_what_happened() {
         .lines()
         .find(|line| line.trim_start().starts_with("payments "))
         .unwrap_or_default();
-    assert!(payments.contains("finalized: replication ended"), "{payments}");
-    assert_eq!(summary["smsCalls"]["DeleteReplicationJob"], 4, "payments' 4 jobs");
+    assert!(
+        payments.contains("finalized: replication ended"),
+        "{payments}"
+    );
+    assert_eq!(
+        summary["smsCalls"]["DeleteReplicationJob"], 4,
+        "payments' 4 jobs"
+    );
     // The terminal names the VM and its application, as the reports do.
     let block = stdout.split("\nFailures\n").nth(1).unwrap_or_default();
     assert!(

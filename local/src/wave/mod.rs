@@ -412,7 +412,11 @@ impl Wave {
         let live = invariants::live_apps(&state)
             .map(|a| a.name.as_str())
             .collect();
-        self.plans.in_place(&live, &self.log)
+        let launched = invariants::live_apps(&state)
+            .filter(|a| a.launch_status == AppLaunchStatus::Launched)
+            .map(|a| a.name.as_str())
+            .collect();
+        self.plans.in_place((&live, &launched), &self.log)
             && invariants::every_app_settled(&state, &self.opt_out, &self.given_up())
     }
 

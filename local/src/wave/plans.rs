@@ -173,7 +173,11 @@ impl PlanFeed {
     /// Whether the plan is in place: every version was written, the planner has since
     /// run on a complete catalog and found nothing left to change for the last one (or
     /// refused it), and every application the plan in force names exists among `live`.
-    pub(super) fn in_place(&self, live: &BTreeSet<&str>, log: &[LogEntry]) -> bool {
+    pub(super) fn in_place(
+        &self,
+        (live, launched): (&BTreeSet<&str>, &BTreeSet<&str>),
+        log: &[LogEntry],
+    ) -> bool {
         if !self.due.is_empty() {
             return false;
         }
@@ -198,28 +202,25 @@ impl PlanFeed {
         });
         settled
             && self.named.iter().all(|name| live.contains(name.as_str()))
-            && self.finalized_once_launched(log)
+            && self.finalized_once_launched(launched, log)
     }
 
-    /// Whether every application the plan finalizes that was launched has been
+    /// Whether every application the plan finalizes that is LAUNCHED has been
     /// finalized since (the wave waits out its `finalize.after`).
-    fn finalized_once_launched(&self, log: &[LogEntry]) -> bool {
-        let announced = |detail_type: &str| -> BTreeSet<String> {
-            log.iter()
-                .filter_map(|entry| match entry {
-                    LogEntry::Event { event, .. } if event["detail-type"] == detail_type => {
-                        event["detail"]["appName"].as_str().map(str::to_owned)
-                    }
-                    _ => None,
-                })
-                .collect()
-        };
-        let launched = announced("AppLaunched");
-        let finalized = announced("AppFinalized");
+    fn finalized_once_launched(&self, launched: &BTreeSet<&str>, log: &[LogEntry]) -> bool {
+        let finalized: BTreeSet<&str> = log
+            .iter()
+            .filter_map(|entry| match entry {
+                LogEntry::Event { event, .. } if event["detail-type"] == "AppFinalized" => {
+                    event["detail"]["appName"].as_str()
+                }
+                _ => None,
+            })
+            .collect();
         self.finalizing
             .iter()
-            .filter(|app| launched.contains(*app))
-            .all(|app| finalized.contains(app))
+            .filter(|app| launched.contains(app.as_str()))
+            .all(|app| finalized.contains(app.as_str()))
     }
 }
 
