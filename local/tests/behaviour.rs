@@ -713,3 +713,65 @@ async fn deterministic_under_a_seed() {
     let c = play(43).await;
     assert_ne!(a.0, c.0);
 }
+
+/// UpdateReplicationJob on a job in each state it can reach here: a PENDING or
+/// PAUSED_ON_FAILURE job takes the settings given (and only those) and lists them; a
+/// FAILED or DELETING one is refused; a DELETED one is not found.
+#[tokio::test]
+async fn update_replication_job_in_each_state() {
+    let emu = imported(common::small_scenario("")).await;
+    let update = |id: &str| {
+        json!({ "replicationJobId": id, "frequency": 6, "licenseType": "BYOL",
+                "numberOfRecentAmisToKeep": 5, "encrypted": true, "kmsKeyId": "alias/k" })
+    };
+    let future = secs(&emu) + 3600;
+    let pending = create(
+        &emu,
+        "a",
+        json!({ "seedReplicationTime": future, "frequency": 12 }),
+    )
+    .expect("a");
+    call(&emu, "UpdateReplicationJob", update(&pending));
+    let listed = job(&emu, &pending);
+    assert_eq!(listed["state"], "PENDING");
+    for (field, value) in [
+        ("frequency", json!(6)),
+        ("licenseType", json!("BYOL")),
+        ("numberOfRecentAmisToKeep", json!(5)),
+        ("encrypted", json!(true)),
+        ("kmsKeyId", json!("alias/k")),
+    ] {
+        assert_eq!(listed[field], value, "{field}: {listed}");
+    }
+    call(
+        &emu,
+        "UpdateReplicationJob",
+        json!({ "replicationJobId": pending, "frequency": 8 }),
+    );
+    assert_eq!(job(&emu, &pending)["licenseType"], "BYOL", "left as it was");
+    let out_of_range = json!({ "replicationJobId": pending, "frequency": 25 });
+    let refused = fails(&emu, "UpdateReplicationJob", out_of_range).0;
+    assert_eq!(refused, ErrorCode::InvalidParameter);
+
+    let paused = create(&emu, "b", json!({})).expect("b");
+    let failed = create(&emu, "c", json!({})).expect("c");
+    emu.advance(Duration::from_secs(60 + 300 + 300));
+    assert_eq!(job(&emu, &paused)["state"], "PAUSED_ON_FAILURE");
+    call(&emu, "UpdateReplicationJob", update(&paused));
+    emu.advance(Duration::from_secs(60 + 300 + 300));
+    assert_eq!(job(&emu, &failed)["state"], "FAILED");
+    let refused = fails(&emu, "UpdateReplicationJob", update(&failed)).0;
+    assert_eq!(refused, ErrorCode::OperationNotPermitted);
+
+    call(
+        &emu,
+        "DeleteReplicationJob",
+        json!({ "replicationJobId": paused }),
+    );
+    assert_eq!(job(&emu, &paused)["state"], "DELETING");
+    let refused = fails(&emu, "UpdateReplicationJob", update(&paused)).0;
+    assert_eq!(refused, ErrorCode::OperationNotPermitted);
+    emu.advance(Duration::from_secs(300));
+    let refused = fails(&emu, "UpdateReplicationJob", update(&paused)).0;
+    assert_eq!(refused, ErrorCode::ReplicationJobNotFound);
+}
