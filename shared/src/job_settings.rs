@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::events::OutgoingEvent;
 #[cfg(doc)]
 use crate::model::ReplicationJobState;
-use crate::model::{JobId, LicenseType, ReplicationJob, ServerId};
+use crate::model::{JobId, JobSettings, LicenseType, ReplicationJob, ServerId};
 
 /// What UpdateReplicationJob is asked to set: only the fields that differ.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,16 +19,8 @@ use crate::model::{JobId, LicenseType, ReplicationJob, ServerId};
 pub struct JobUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frequency_hours: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub license_type: Option<LicenseType>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amis_to_keep: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub encrypted: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kms_key_id: Option<String>,
+    #[serde(flatten)]
+    pub settings: JobSettings,
 }
 
 impl JobUpdate {
@@ -79,12 +71,12 @@ pub fn drift(job: &ReplicationJob, wanted: &JobParameters) -> Option<SettingsDri
             shown(held_license),
             license.as_str().to_owned(),
         ) {
-            update.license_type = Some(license.clone());
+            update.settings.license_type = Some(license.clone());
         }
     }
     if let Some(role) = &wanted.role_name {
         if compare("roleName", shown(held.role_name.as_deref()), role.clone()) {
-            update.role_name = Some(role.clone());
+            update.settings.role_name = Some(role.clone());
         }
     }
     if let Some(keep) = wanted.amis_to_keep.and_then(|n| i32::try_from(n).ok()) {
@@ -93,7 +85,7 @@ pub fn drift(job: &ReplicationJob, wanted: &JobParameters) -> Option<SettingsDri
             shown(held.amis_to_keep),
             keep.to_string(),
         ) {
-            update.amis_to_keep = Some(keep);
+            update.settings.amis_to_keep = Some(keep);
         }
     }
     let held_encrypted = held.encrypted.unwrap_or(false);
@@ -102,13 +94,13 @@ pub fn drift(job: &ReplicationJob, wanted: &JobParameters) -> Option<SettingsDri
         held_encrypted.to_string(),
         wanted.encrypted.to_string(),
     ) {
-        update.encrypted = Some(wanted.encrypted);
+        update.settings.encrypted = Some(wanted.encrypted);
     }
     if let Some(key) = &wanted.kms_key_id {
         if compare("kmsKeyId", shown(held.kms_key_id.as_deref()), key.clone()) {
-            update.kms_key_id = Some(key.clone());
+            update.settings.kms_key_id = Some(key.clone());
             // SMS takes the key with the flag it belongs to.
-            update.encrypted = Some(wanted.encrypted);
+            update.settings.encrypted = Some(wanted.encrypted);
         }
     }
     let unchangeable: Vec<String> = (job.run_once != wanted.run_once)
@@ -286,7 +278,10 @@ mod tests {
                     ..wanted()
                 },
                 JobUpdate {
-                    license_type: Some(LicenseType::Byol),
+                    settings: JobSettings {
+                        license_type: Some(LicenseType::Byol),
+                        ..JobSettings::default()
+                    },
                     ..JobUpdate::default()
                 },
                 "licenseType AWS -> BYOL",
@@ -297,7 +292,10 @@ mod tests {
                     ..wanted()
                 },
                 JobUpdate {
-                    amis_to_keep: Some(0),
+                    settings: JobSettings {
+                        amis_to_keep: Some(0),
+                        ..JobSettings::default()
+                    },
                     ..JobUpdate::default()
                 },
                 "numberOfRecentAmisToKeep 3 -> 0",
@@ -308,7 +306,10 @@ mod tests {
                     ..wanted()
                 },
                 JobUpdate {
-                    role_name: Some("migration".into()),
+                    settings: JobSettings {
+                        role_name: Some("migration".into()),
+                        ..JobSettings::default()
+                    },
                     ..JobUpdate::default()
                 },
                 "roleName sms -> migration",
@@ -320,8 +321,11 @@ mod tests {
                     ..wanted()
                 },
                 JobUpdate {
-                    encrypted: Some(true),
-                    kms_key_id: Some("alias/k".into()),
+                    settings: JobSettings {
+                        encrypted: Some(true),
+                        kms_key_id: Some("alias/k".into()),
+                        ..JobSettings::default()
+                    },
                     ..JobUpdate::default()
                 },
                 "kmsKeyId unset -> alias/k",

@@ -399,14 +399,15 @@ pub async fn update_replication_job(
         .set_frequency(update.frequency_hours)
         .set_license_type(
             update
+                .settings
                 .license_type
                 .as_ref()
                 .map(|license| aws_sdk_sms::types::LicenseType::from(license.as_str())),
         )
-        .set_role_name(update.role_name.clone())
-        .set_number_of_recent_amis_to_keep(update.amis_to_keep)
-        .set_encrypted(update.encrypted)
-        .set_kms_key_id(update.kms_key_id.clone())
+        .set_role_name(update.settings.role_name.clone())
+        .set_number_of_recent_amis_to_keep(update.settings.amis_to_keep)
+        .set_encrypted(update.settings.encrypted)
+        .set_kms_key_id(update.settings.kms_key_id.clone())
         .send()
         .await
         .map(|_| ())

@@ -3,21 +3,9 @@
 //! application, and a KMS key that would be ignored.
 
 use super::desired::{self, DesiredWave};
+use super::tests::server;
 use super::*;
-use crate::model::{Server, VmServer};
-
-fn server(id: &str, name: &str, path: &str) -> Server {
-    Server {
-        id: id.into(),
-        vm: VmServer {
-            vm_name: Some(name.into()),
-            vm_path: Some(path.into()),
-            ..VmServer::default()
-        },
-        replication_job_id: None,
-        replication_job_terminated: false,
-    }
-}
+use crate::model::Server;
 
 /// Two VMs called `twin` in two data centres, and a database.
 fn catalog() -> Vec<Server> {

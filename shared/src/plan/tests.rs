@@ -193,7 +193,8 @@ proptest! {
     }
 }
 
-fn server(id: &str, name: &str, path: &str) -> crate::model::Server {
+/// A catalog server with a VM name and path, for the plan's tests.
+pub(super) fn server(id: &str, name: &str, path: &str) -> crate::model::Server {
     crate::model::Server {
         id: id.into(),
         vm: crate::model::VmServer {
