@@ -467,10 +467,11 @@ fn row_choices(row: &SheetRow<'_>) -> Result<AppChoices, RowProblem> {
         None => None,
         Some("automatic") => Some(LaunchMode::Automatic),
         Some("manual") => Some(LaunchMode::Manual),
+        Some("rollback") => Some(LaunchMode::Rollback),
         Some(other) => {
             return Err((
                 row.cell("launch"),
-                format!("`{other}` is neither automatic nor manual"),
+                format!("`{other}` is none of automatic, manual, rollback"),
             ))
         }
     };

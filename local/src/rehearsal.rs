@@ -266,6 +266,7 @@ fn describe(out: &mut String, app: &DesiredApp) {
     let mode = match app.launch {
         LaunchMode::Automatic => "launched by the autopilot",
         LaunchMode::Manual => "launched by a person",
+        LaunchMode::Rollback => "rolled back: its stack terminated, not launched",
     };
     let _ = writeln!(out, "      replicated by {route}, {mode}");
     for group in &app.groups {
@@ -322,10 +323,10 @@ fn launch_order(out: &mut String, wave: &DesiredWave) {
     let mut order = Vec::new();
     while let Some(Reverse(at)) = ready.pop() {
         let app = &wave.apps[at];
-        let manual = if app.launch == LaunchMode::Manual {
-            " (manual)"
-        } else {
-            ""
+        let manual = match app.launch {
+            LaunchMode::Automatic => "",
+            LaunchMode::Manual => " (manual)",
+            LaunchMode::Rollback => " (rolled back)",
         };
         order.push(format!("{}{manual}", app.name));
         for &next in &dependents[at] {

@@ -173,7 +173,7 @@ later,g,x-01,1,sometimes
         "row 2, column D (launch_order): `first` is not a whole number",
         "row 3, column C (vm_name): `db-01` is already listed in row 2",
         "row 4, column C (vm_name): application, group and vm_name are all needed",
-        "row 5, column E (launch): `sometimes` is neither automatic nor manual",
+        "row 5, column E (launch): `sometimes` is none of automatic, manual, rollback",
     ] {
         assert!(errors.contains(wanted), "wanted {wanted}\n{errors}");
     }

@@ -356,3 +356,51 @@ async fn a_plan_edit_of_replication_settings_reaches_live_jobs_once() {
         );
     }
 }
+
+/// A way back: payments, launched, is set to `rollback` by an edit of the plan: its
+/// stack is terminated once and it is held; the next edit fixes its instance type and
+/// says `automatic`, and it is launched again with the fixed configuration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_launched_application_is_rolled_back_and_launched_again_once_fixed() {
+    let mut scenario = Scenario::default_scenario();
+    let fixed = scenario.plans[1].text.clone().expect("the fixed plan");
+    let payments = "    tags: { wave: \"1\", owner: finance }\n";
+    assert!(fixed.contains(payments));
+    let rolled_back = fixed.replace(payments, &format!("{payments}    launch: rollback\n"));
+    let relaunched = fixed.replace("instanceType: r5.large,", "instanceType: r5.xlarge,");
+    assert_ne!(relaunched, fixed, "the edit applies");
+    scenario.plans[1].at_secs = 3 * 3600;
+    scenario.plans[1].text = Some(rolled_back);
+    let mut again = scenario.plans[1].clone();
+    again.at_secs = 5 * 3600;
+    again.text = Some(relaunched);
+    scenario.plans.push(again);
+    let report = converges(scenario).await;
+    assert_eq!(report.sms_calls.get("TerminateApp"), Some(&1));
+    let rollbacks = details(&report, "AppRolledBack");
+    assert_eq!(rollbacks.len(), 1, "{rollbacks:?}");
+    assert_eq!(rollbacks[0]["appName"], "payments");
+    assert_eq!(rollbacks[0]["launchStatus"], "LAUNCHED");
+    let launches = events_by_app(&report, "AppLaunched");
+    assert_eq!(launches.get("payments"), Some(&2), "{launches:?}");
+    let relaunched_at = report
+        .log
+        .iter()
+        .rev()
+        .find_map(|entry| match entry {
+            LogEntry::Event { time, event, .. }
+                if event["detail-type"] == "AppLaunched"
+                    && event["detail"]["appName"] == "payments" =>
+            {
+                Some(time.as_str())
+            }
+            _ => None,
+        })
+        .expect("payments launched again");
+    assert!(
+        relaunched_at >= "2024-01-01T05:00:00Z",
+        "held until the plan said automatic: {relaunched_at}"
+    );
+    let payments = report.apps.iter().find(|a| a.name == "payments").unwrap();
+    assert_eq!(payments.launch_status, "LAUNCHED");
+}

@@ -9,7 +9,7 @@
 
 use crate::events::{
     AppConfigured, AppFinalized, AppLaunchFailed, AppLaunchHeld, AppLaunched, AppPlanned, AppReady,
-    CatalogImportSkipped, CatalogImportStarted, ChangeSetGenerated, DecisionKey,
+    AppRolledBack, CatalogImportSkipped, CatalogImportStarted, ChangeSetGenerated, DecisionKey,
     ImportCatalogRequested, PlanDrift, PlanRejected, RemediationAction, ReplicationExpiring,
     ReplicationJobCreated, ReplicationJobFailed, ReplicationJobRecovered, ReplicationJobRemediated,
     ReplicationJobUpdated, ReplicationRunCompleted, ServerSkipped, TemplateGenerated,
@@ -118,6 +118,13 @@ impl DecisionKey for ReplicationJobUpdated {
 impl DecisionKey for AppFinalized {
     fn key_parts(&self) -> Vec<String> {
         vec![self.app_id.to_string(), self.launched_at.clone()]
+    }
+}
+
+/// The application and the plan version that rolled it back: once per version.
+impl DecisionKey for AppRolledBack {
+    fn key_parts(&self) -> Vec<String> {
+        vec![self.app_id.to_string(), self.plan_version.clone()]
     }
 }
 

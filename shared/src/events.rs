@@ -7,7 +7,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::{AppId, Connector, JobId, ReplicationJobState, RunId, ServerId};
+use crate::model::{
+    AppId, AppLaunchStatus, Connector, JobId, ReplicationJobState, RunId, ServerId,
+};
 
 /// `source` of every event this project publishes.
 pub const EVENT_SOURCE: &str = "sms-autopilot";
@@ -509,6 +511,20 @@ pub struct AppFinalized {
     pub plan_version: Option<String>,
 }
 
+/// An application the plan rolls back (`launch: rollback`) had its launched stack
+/// terminated (TerminateApp); the launcher holds it until the plan says `automatic`
+/// again. Sent once per application and plan version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppRolledBack {
+    pub app_name: String,
+    pub app_id: AppId,
+    /// Its launch status when the rollback began.
+    pub launch_status: AppLaunchStatus,
+    /// The version of the plan that asked for it.
+    pub plan_version: String,
+}
+
 /// How an application's replication was ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -571,6 +587,7 @@ detail_types!(
     AppPlanned,
     AppConfigured,
     AppFinalized,
+    AppRolledBack,
     PlanDrift,
     PlanRejected,
 );

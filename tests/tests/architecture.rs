@@ -122,6 +122,8 @@ fn decisions_never_name_an_sdk_crate() {
         "plan/rules",
         "plan/desired",
         "plan/catalog_index",
+        "plan/finalize",
+        "plan/rollback",
         "plan/reconcile",
         "plan/resolved",
         "plan/ledger",

@@ -10,9 +10,11 @@ mod common;
 use std::path::PathBuf;
 
 use autopilot_core::events::{
-    server_subject, AppFinalized, AppLaunchFailed, AppLaunchHeld, AppLaunched, FinalizedBy,
-    OutgoingEvent, PlanRejected, RemediationAction, ReplicationExpiring, ReplicationJobRemediated,
+    server_subject, AppFinalized, AppLaunchFailed, AppLaunchHeld, AppLaunched, AppRolledBack,
+    FinalizedBy, OutgoingEvent, PlanRejected, RemediationAction, ReplicationExpiring,
+    ReplicationJobRemediated,
 };
+use autopilot_core::model::AppLaunchStatus;
 use aws_sdk_eventbridge::types::{InputTransformer, PutEventsRequestEntry, Target};
 use common::moto::{drain, queue, start_or_skip};
 use serde_json::{json, Value};
@@ -118,6 +120,15 @@ fn published() -> Vec<Value> {
             false,
         ),
         OutgoingEvent::new(
+            AppRolledBack {
+                app_name: "payments".into(),
+                app_id: "app-1".into(),
+                launch_status: AppLaunchStatus::Launched,
+                plan_version: "ab6924f0631f55ad".into(),
+            },
+            false,
+        ),
+        OutgoingEvent::new(
             AppFinalized {
                 app_name: "payments".into(),
                 app_id: "app-1".into(),
@@ -187,7 +198,7 @@ fn schema_properties(detail_type: &str) -> Vec<String> {
 #[test]
 fn every_notification_is_one_line_of_fields_its_event_has() {
     let rules = notification_rules();
-    assert_eq!(rules.len(), 7, "one rule per decision people must know");
+    assert_eq!(rules.len(), 9, "one rule per decision people must know");
     for rule in &rules {
         let detail_types = rule.pattern["detail-type"].as_array().unwrap();
         assert_eq!(detail_types.len(), 1, "{}", rule.name);
@@ -282,6 +293,7 @@ async fn each_notification_rule_sends_its_decision_as_one_line_and_nothing_else(
         ("NotifyLaunchHeld", "Application intranet (app-2) is replicated but not launched (CONFIGURATION_INVALID): subnet subnet-0d does not exist"),
         ("NotifyPlanRejected", "The wave plan s3://artifacts/plan/wave-plan.yaml (version ab6924f0631f55ad) was refused and nothing was changed. The problem: line 3: applications[0].name: missing"),
         ("NotifyAppLaunched", "Application shop (app-3) launched with 5 servers (attempt 1)."),
+        ("NotifyAppRolledBack", "Application payments (app-1) is rolled back as the wave plan (version ab6924f0631f55ad) asks: its stack (LAUNCHED) is being terminated, and it is not launched again until the plan says automatic."),
         ("NotifyAppFinalized", "Application payments (app-1), launched at 2024-01-01T02:22:00Z: its replication was ended as the wave plan asks (jobsDeleted); its AMIs are kept."),
         ("NotifyReplicationExpiring", "VM files-01 (server s-2): SMS stops replicating it at 2024-03-31T00:00:00+00:00, in 14 days."),
     ];

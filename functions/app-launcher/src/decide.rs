@@ -162,6 +162,11 @@ fn decide_launch(
     rules: &Rules<'_>,
 ) -> Option<Launch> {
     let policy = rules.policy(&app);
+    // Rolled back: held until the plan says `automatic` again, announced to nobody.
+    if policy.is_some_and(|p| p.launch == LaunchMode::Rollback) {
+        summary.rolled_back += 1;
+        return None;
+    }
     // A person launches a manual app; one the planner made but the accepted plan no
     // longer names waits for one too (never launched on a plan's silence).
     let by_hand = match policy {

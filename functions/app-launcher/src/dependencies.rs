@@ -72,12 +72,15 @@ fn standing(
     if status.is_launched() {
         return Some(Standing::Launched);
     }
-    if plan
-        .apps
-        .get(name)
-        .is_some_and(|policy| policy.launch == LaunchMode::Manual)
-    {
-        return Some(Standing::LeftToAPerson("a person launches it".to_owned()));
+    match plan.apps.get(name).map(|policy| policy.launch) {
+        Some(LaunchMode::Manual) => {
+            return Some(Standing::LeftToAPerson("a person launches it".to_owned()));
+        }
+        Some(LaunchMode::Rollback) => {
+            let why = "the wave plan rolls it back".to_owned();
+            return Some(Standing::LeftToAPerson(why));
+        }
+        Some(LaunchMode::Automatic) | None => {}
     }
     let id = AppId::from(id?);
     let record = ledger.apps.get(&id)?;

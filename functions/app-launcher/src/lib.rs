@@ -75,6 +75,8 @@ pub struct Summary {
     pub launch_failures_alerted: usize,
     /// Ready apps a person launches (the plan says `manual`).
     pub manual: usize,
+    /// Ready apps the plan rolls back (`rollback`): held, never launched.
+    pub rolled_back: usize,
     /// Ready apps waiting for the applications they depend on.
     pub waiting_for_dependencies: usize,
     /// Launches a cut-off invocation made without announcing them, announced now.

@@ -6,7 +6,8 @@
 //! changing one that is launching or launched (that is reported as drift), never
 //! touching an application the plan does not name unless it carries the planner's tag,
 //! and deleting only with `prune`. Once an application has been LAUNCHED for as long
-//! as its `finalize` asks, it ends its replication (`finalize`). An invalid plan, or one whose members conflict in the
+//! as its `finalize` asks, it ends its replication (`finalize`); one the plan rolls
+//! back has its stack terminated (`rollback`). An invalid plan, or one whose members conflict in the
 //! catalog, changes nothing and is reported once per version.
 //!
 //! What the launcher and the job-creator take from the accepted plan (launch policies,
@@ -40,6 +41,7 @@ use serde_json::Value;
 mod apply;
 mod finalize;
 mod observe;
+mod rollback;
 
 /// Where the ledger lives in the artifacts bucket.
 pub const LEDGER_KEY: &str = "state/app-planner/ledger.json";
@@ -80,6 +82,8 @@ pub struct Summary {
     pub catalog_not_available: bool,
     /// Launched applications whose replication this run ended (`finalize`).
     pub finalized: usize,
+    /// Applications whose stack this run terminated (`launch: rollback`).
+    pub rolled_back: usize,
     pub errors: usize,
     pub dry_run: bool,
     pub events_published: usize,
@@ -236,9 +240,12 @@ async fn plan_and_apply(
         books,
     )
     .await?;
-    let (finalized, failed) =
-        finalize::end_due(context, (&wave, &existing.apps), ledger, object, &version).await?;
-    summary.finalized = finalized;
+    let apps = (&wave, existing.apps.as_slice());
+    let (rolled_back, failed) =
+        rollback::roll_back_due(context, apps, ledger, object, &version).await?;
+    errors.extend(failed);
+    let (finalized, failed) = finalize::end_due(context, apps, ledger, object, &version).await?;
+    (summary.rolled_back, summary.finalized) = (rolled_back, finalized);
     errors.extend(failed);
     Ok(errors)
 }

@@ -288,13 +288,17 @@ fn waiting_for(
     jobs: &HashMap<ServerId, &JobFacts>,
     names: &BTreeMap<ServerId, String>,
 ) -> String {
-    let manual = observed
+    let launch = observed
         .plan
         .as_ref()
         .and_then(|plan| plan.apps.get(app))
-        .is_some_and(|policy| policy.launch == LaunchMode::Manual);
-    if manual {
-        return "the wave plan leaves its launch to a person".to_owned();
+        .map(|policy| policy.launch);
+    match launch {
+        Some(LaunchMode::Manual) => return "the wave plan leaves its launch to a person".into(),
+        Some(LaunchMode::Rollback) => {
+            return "the wave plan rolls it back: not launched until it says automatic".into()
+        }
+        Some(LaunchMode::Automatic) | None => {}
     }
     let name = |id: &ServerId| names.get(id).map_or_else(|| id.to_string(), Clone::clone);
     let failed: Vec<String> = members

@@ -57,6 +57,8 @@ pub struct GivenUp {
     /// Names of the applications the wave plan in force leaves to a person (set by the
     /// wave, which knows the plan).
     pub manual: BTreeSet<String>,
+    /// Names of the applications the wave plan in force rolls back (set by the wave).
+    pub rolled_back: BTreeSet<String>,
     /// The applications each application of the plan in force depends on, by name (set
     /// by the wave).
     pub depends_on: BTreeMap<String, Vec<String>>,
@@ -123,6 +125,16 @@ pub fn settled_without_launch(
     }
     if given_up.manual.contains(&app.name) && given_up.ready.contains(&app.id) {
         return Some("planned manual: announced ready, a person launches it".to_owned());
+    }
+    let stackless = !matches!(
+        app.launch_status,
+        AppLaunchStatus::Launched
+            | AppLaunchStatus::LaunchPending
+            | AppLaunchStatus::LaunchInProgress
+            | AppLaunchStatus::TerminateInProgress
+    );
+    if given_up.rolled_back.contains(&app.name) && stackless {
+        return Some("planned rollback: no stack, held until the plan says automatic".into());
     }
     if app.launch_status == AppLaunchStatus::LaunchFailed {
         let message = given_up.launches.get(&app.id)?;
@@ -395,13 +407,15 @@ fn launch_breaches(state: &StateSnapshot, decided: &[SeenEvent<'_>]) -> Vec<Stri
         let Some(app) = state.apps.iter().find(|a| a.id == *app_id) else {
             continue;
         };
-        // A launch is made again only after one ended LAUNCH_FAILED.
-        let allowed = 1 + app.launches_failed as usize;
+        // A launch is made again only after one ended LAUNCH_FAILED, or after its stack
+        // was terminated (a rollback).
+        let allowed = 1 + app.launches_failed as usize + app.terminations as usize;
         if times.len() > allowed {
             breaches.push(format!(
-                "app {app_id} launched {} times after {} failed launches: {times:?}",
+                "app {app_id} launched {} times after {} failed launches and {} terminations: {times:?}",
                 times.len(),
-                app.launches_failed
+                app.launches_failed,
+                app.terminations
             ));
         }
         if app.launch_config.is_none() {

@@ -397,6 +397,7 @@ impl Wave {
         let mut given_up =
             GivenUp::from_events(outcome::bus_events(&self.log).map(|seen| seen.event));
         given_up.manual.clone_from(self.plans.manual());
+        given_up.rolled_back.clone_from(self.plans.rolled_back());
         given_up.depends_on.clone_from(self.plans.depends_on());
         given_up
     }

@@ -46,6 +46,8 @@ pub(super) struct PlanFeed {
     depends_on: BTreeMap<String, Vec<String>>,
     /// Applications of the plan in force whose replication ends after their launch.
     finalizing: BTreeSet<String>,
+    /// Applications the plan in force rolls back.
+    rolled_back: BTreeSet<String>,
     /// When each version was put in place, and its digest, in order.
     placed: Vec<(String, String)>,
 }
@@ -67,6 +69,7 @@ impl PlanFeed {
             named: BTreeSet::new(),
             depends_on: BTreeMap::new(),
             finalizing: BTreeSet::new(),
+            rolled_back: BTreeSet::new(),
             placed: Vec::new(),
         }
     }
@@ -114,6 +117,12 @@ impl PlanFeed {
                     .applications
                     .iter()
                     .filter(|app| app.launch == LaunchMode::Manual)
+                    .map(|app| app.name.clone())
+                    .collect();
+                self.rolled_back = plan
+                    .applications
+                    .iter()
+                    .filter(|app| app.launch == LaunchMode::Rollback)
                     .map(|app| app.name.clone())
                     .collect();
                 self.finalizing = plan
@@ -168,6 +177,11 @@ impl PlanFeed {
     /// Applications the plan in force leaves to a person.
     pub(super) fn manual(&self) -> &BTreeSet<String> {
         &self.manual
+    }
+
+    /// Applications the plan in force rolls back.
+    pub(super) fn rolled_back(&self) -> &BTreeSet<String> {
+        &self.rolled_back
     }
 
     /// Whether the plan is in place: every version was written, the planner has since

@@ -1,6 +1,6 @@
 //! What the planner remembers between invocations, so each report goes out once: the
 //! plan version last refused, the drift last reported per application, the
-//! applications finalized, and the outbox.
+//! applications finalized and rolled back, and the outbox.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -36,6 +36,10 @@ pub struct PlannerLedger {
     /// key (application and launch): each is ended and announced once.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub finalized: BTreeMap<String, String>,
+    /// Applications whose stack was terminated for a `rollback`, by the rollback's key
+    /// (application and plan version): once per version.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub rolled_back: BTreeSet<String>,
 }
 
 impl PlannerLedger {

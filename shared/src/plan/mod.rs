@@ -26,6 +26,7 @@ pub mod reconcile;
 #[cfg(test)]
 mod reconcile_tests;
 pub mod resolved;
+pub mod rollback;
 pub mod rules;
 pub mod shape;
 pub mod source;
@@ -144,7 +145,8 @@ pub struct PlannedApp {
     /// Tags, propagated by SMS to the instances it launches.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
-    /// Whether the autopilot launches it (`automatic`) or a person does (`manual`).
+    /// Whether the autopilot launches it (`automatic`), a person does (`manual`), or its
+    /// launched stack is terminated and it is held (`rollback`).
     #[serde(default)]
     pub launch: LaunchMode,
     /// When it may be launched, `DAYS HH:MM-HH:MM` in UTC, as `LAUNCH_WINDOW`.
@@ -166,13 +168,17 @@ pub struct PlannedApp {
     pub groups: Vec<PlannedGroup>,
 }
 
-/// Who launches an application.
+/// Who launches an application: the autopilot, a person, or nobody while it is rolled
+/// back (`rollback`: the planner terminates its launched stack with TerminateApp, once
+/// per plan version, and nothing launches it until the plan says `automatic` again).
+// The variants carry no doc comment of their own: the schema stays a plain enum.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum LaunchMode {
     #[default]
     Automatic,
     Manual,
+    Rollback,
 }
 
 /// How an application's servers are replicated.

@@ -94,6 +94,10 @@ impl<'a> Rules<'a> {
                 format!("{path}.window"),
                 "a manual application is launched by a person: it has no launch window".into(),
             ),
+            (Some(_), LaunchMode::Rollback) => self.report(
+                format!("{path}.window"),
+                "an application rolled back is not launched: it has no launch window".into(),
+            ),
             (Some(window), LaunchMode::Automatic) => {
                 if let Err(error) = window.parse::<LaunchWindow>() {
                     self.report(format!("{path}.window"), error);

@@ -68,6 +68,8 @@ pub struct App {
     pub launch_failures_left: u32,
     /// Launches that ended LAUNCH_FAILED so far.
     pub launches_failed: u32,
+    /// Stacks TerminateApp ended so far (TERMINATED).
+    pub terminations: u32,
     /// The `clientToken` CreateApp was called with.
     pub client_token: Option<String>,
 }
@@ -219,6 +221,7 @@ impl Engine {
             epoch: 0,
             launch_failures_left: 0,
             launches_failed: 0,
+            terminations: 0,
             client_token: new.client_token,
         });
         self.app_by_id.insert(id, idx);

@@ -169,6 +169,7 @@ impl Engine {
             a.launch_status = AppLaunchStatus::Terminated;
             a.launch_status_message = None;
             a.last_modified = self.now;
+            a.terminations += 1;
         }
     }
 
