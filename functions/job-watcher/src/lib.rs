@@ -117,7 +117,8 @@ pub async fn handle(
     let (changes, mut next) = previous.observe(&observation.jobs, observation.coverage, now);
     let completed_runs = next.take_completed_runs(&observation.jobs);
     let recreations = next.recreation_steps(&observation.jobs, observation.coverage);
-    let updates = settings::decide(&mut next, &observation, &plan, &context.config.job, dry_run);
+    let observed = (observation.jobs.as_slice(), observation.coverage);
+    let updates = settings::decide(&mut next, observed, &plan, &context.config.job, dry_run);
     let mut summary = Summary::of(&observation, &changes, completed_runs.len(), dry_run);
 
     // Claim before acting: stored, these events go out even if this invocation dies.

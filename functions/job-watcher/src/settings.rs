@@ -19,7 +19,6 @@ use autopilot_core::sms_api;
 use autopilot_core::AwsCallError;
 use futures::stream::{self, StreamExt};
 
-use crate::observe::Observation;
 use crate::{wave_plan, REMEDIATIONS_IN_FLIGHT};
 
 /// The parameters the plan wants for `job`'s server, when the plan replicates it by a
@@ -51,17 +50,17 @@ pub(crate) fn matters(
 /// a dry run changes no job and announces nothing of the kind.
 pub(crate) fn decide(
     next: &mut FailureSnapshot,
-    observation: &Observation,
+    (jobs, coverage): (&[ReplicationJob], Coverage),
     plan: &ResolvedPlan,
     parameters: &JobParameters,
     dry_run: bool,
 ) -> Vec<SettingsDrift> {
-    if dry_run || observation.coverage != Coverage::Complete {
+    if dry_run || coverage != Coverage::Complete {
         return Vec::new();
     }
     let pass = job_settings::settings_pass(
         &mut next.job_settings,
-        &observation.jobs,
+        jobs,
         |job| wanted(plan, parameters, job),
         |drift| announcement(drift, plan),
     );
