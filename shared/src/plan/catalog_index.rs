@@ -4,30 +4,41 @@
 //! selector's pattern starts with a literal (`vmPath:/dc1/web/*`); a pattern that opens
 //! with a wildcard is checked against every value of its field, as it must be.
 
+use std::cell::OnceCell;
+
 use crate::model::Server;
 use crate::wave_policy::{glob_matches, Selector, VmField};
 
 use super::rules::Member;
 
-/// One catalog, sorted by each field a member can name.
+/// One catalog, sorted by each field a member names: a field's order is built the
+/// first time a member needs it, so a plan of VM names alone pays for one (at 100,000
+/// servers each is 2.4 MB, within the planner's 128 MB).
 pub struct CatalogIndex<'a> {
     catalog: &'a [Server],
     /// Per field of [`VmField::ALL`]: (value, index in the catalog), sorted.
-    sorted: [Vec<(&'a str, usize)>; 4],
+    sorted: [OnceCell<Vec<(&'a str, usize)>>; 4],
 }
 
 impl<'a> CatalogIndex<'a> {
     pub fn new(catalog: &'a [Server]) -> Self {
-        let sorted = VmField::ALL.map(|field| {
-            let mut values: Vec<(&str, usize)> = catalog
+        Self {
+            catalog,
+            sorted: Default::default(),
+        }
+    }
+
+    fn sorted(&self, field: VmField) -> &[(&'a str, usize)] {
+        self.sorted[field_slot(field)].get_or_init(|| {
+            let mut values: Vec<(&str, usize)> = self
+                .catalog
                 .iter()
                 .enumerate()
                 .filter_map(|(index, server)| Some((field.value_of(server)?, index)))
                 .collect();
             values.sort_unstable();
             values
-        });
-        Self { catalog, sorted }
+        })
     }
 
     /// The catalog servers `member` names, in catalog order.
@@ -56,7 +67,7 @@ impl<'a> CatalogIndex<'a> {
         prefix: &str,
         keep: impl Fn(&str) -> bool,
     ) -> Vec<usize> {
-        let values = &self.sorted[field_slot(field)];
+        let values = self.sorted(field);
         let start = values.partition_point(|(value, _)| *value < prefix);
         values[start..]
             .iter()
