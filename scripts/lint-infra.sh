@@ -33,23 +33,10 @@ fail() {
     exit 1
 }
 
-# venv NAME PACKAGE==VERSION: creates target/venvs/NAME with exactly that pin, once.
-venv() {
-    local dir="$VENVS/$1" requirement="$2"
-    local stamp="$dir/.installed"
-    if [[ -f "$stamp" && "$(cat "$stamp")" == "$requirement" ]]; then
-        return 0
-    fi
-    echo "lint-infra: installing $requirement into $dir"
-    rm -rf "$dir"
-    "$PYTHON" -m venv "$dir" || fail "could not create the virtualenv $dir"
-    "$dir/bin/pip" install --quiet "$requirement" || fail "could not install $requirement"
-    echo "$requirement" > "$stamp"
-}
-
-venv cfn-lint "cfn-lint==$CFN_LINT_VERSION"
-venv checkov "checkov==$CHECKOV_VERSION"
-venv sam "aws-sam-cli==$SAM_CLI_VERSION"
+source scripts/venv.sh
+venv lint-infra cfn-lint "cfn-lint==$CFN_LINT_VERSION" || fail "cfn-lint could not be installed"
+venv lint-infra checkov "checkov==$CHECKOV_VERSION" || fail "checkov could not be installed"
+venv lint-infra sam "aws-sam-cli==$SAM_CLI_VERSION" || fail "aws-sam-cli could not be installed"
 
 CFN_LINT="$VENVS/cfn-lint/bin/cfn-lint"
 CHECKOV="$VENVS/checkov/bin/checkov"
