@@ -2,9 +2,9 @@
 //! live-job and terminated-job rules, and the cap on concurrently active jobs.
 //!
 //! Selectors are `field:glob`, where field is `vmName`, `vmPath`, `vmManagerName` or
-//! `serverId` (the catalog's id, which tells apart VMs that share a name) and the glob matches the whole value with `*` (any run of characters, `/`
-//! included) and `?` (one character); matching is case-sensitive, as vCenter and SCVMM
-//! names are. `vmPath:/dc1/prod/*` selects everything under that folder.
+//! `serverId` (the catalog's id, which tells apart VMs that share a name) and the glob
+//! matches the whole value with `*` (any run of characters, `/` included) and `?` (one
+//! character); matching is case-sensitive, as vCenter and SCVMM names are. `vmPath:/dc1/prod/*` selects everything under that folder.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

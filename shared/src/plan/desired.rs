@@ -219,24 +219,29 @@ impl<'c> Resolving<'_, 'c> {
         group: &PlannedGroup,
         placed: &[&Server],
     ) {
+        if group.server_settings.is_empty() {
+            return;
+        }
+        // The group's servers by VM name, once: a key is then a lookup, not a scan.
+        let mut by_name: BTreeMap<&str, Vec<&Server>> = BTreeMap::new();
+        for server in placed {
+            by_name.entry(vm_name_of(server)).or_default().push(server);
+        }
         for vm in group.server_settings.keys() {
-            let named: Vec<&Server> = placed
-                .iter()
-                .copied()
-                .filter(|s| s.vm.vm_name.as_deref() == Some(vm.as_str()))
-                .collect();
+            let named = by_name.get(vm.as_str()).map_or(&[][..], Vec::as_slice);
             let entry = Placing {
                 path: format!("{path}.serverSettings.{vm}"),
                 app,
                 group: &group.name,
                 text: vm,
             };
-            let in_catalog = !self.index.matching(&Member::VmName(vm.clone())).is_empty();
             match named.len() {
                 1 => {}
-                0 if !in_catalog => self.wave.waiting.push(
-                    entry.unresolved("settings for a VM no catalog server is named yet".into()),
-                ),
+                0 if self.index.matching(&Member::VmName(vm.clone())).is_empty() => {
+                    self.wave.waiting.push(
+                        entry.unresolved("settings for a VM no catalog server is named yet".into()),
+                    )
+                }
                 0 => self.wave.conflicts.push(
                     entry.unresolved(
                         "settings for a VM the group does not take: name it among its servers \
@@ -248,7 +253,7 @@ impl<'c> Resolving<'_, 'c> {
                     let reason = format!(
                         "settings for a VM name {} of the group's servers share ({})",
                         named.len(),
-                        ids_of(&named)
+                        ids_of(named)
                     );
                     self.wave.conflicts.push(entry.unresolved(reason));
                 }
