@@ -8,8 +8,12 @@
 //! answered as failed (`InternalFailure`) the way PutEvents reports partial failures.
 //! `GET /_bus/events` lists the most recent accepted events (a path AWS never uses), so
 //! whoever runs the functions against `autopilot-local serve` can see their decisions.
+//!
+//! It also keeps the state of the rules a function switches itself (`EnableRule`,
+//! `DisableRule` on rules the runner declared from the template), for the runner's
+//! schedules to follow.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -57,6 +61,23 @@ struct BusState {
     rng: SplitMix64,
     accepted: u64,
     failed: u64,
+    rules: BTreeMap<String, RuleState>,
+    switches: Vec<RuleSwitch>,
+}
+
+/// A rule's state: enabled or not, since when (simulated time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleState {
+    pub enabled: bool,
+    pub since: DateTime<Utc>,
+}
+
+/// One EnableRule or DisableRule call that reached the bus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSwitch {
+    pub at: DateTime<Utc>,
+    pub rule: String,
+    pub enable: bool,
 }
 
 /// Gives the bus the current (simulated) time.
@@ -88,6 +109,8 @@ impl LocalBus {
                 rng: SplitMix64::new(seed ^ 0xB05),
                 accepted: 0,
                 failed: 0,
+                rules: BTreeMap::new(),
+                switches: Vec::new(),
             }),
             now,
             region: "us-east-1".into(),
@@ -131,6 +154,35 @@ impl LocalBus {
         (state.accepted, state.failed)
     }
 
+    /// Declares a rule of the template that its function may switch, deployed
+    /// `enabled` or not.
+    pub fn declare_rule(&self, name: &str, enabled: bool) {
+        let since = (self.shared.now)();
+        let state = RuleState { enabled, since };
+        self.lock().rules.insert(name.to_owned(), state);
+    }
+
+    /// Declares every named schedule of the template's functions, as deployed: the
+    /// rules a function may switch.
+    pub fn declare_schedules(&self, wiring: &crate::harness::wiring::Wiring) {
+        let schedules = wiring.functions.iter().flat_map(|f| &f.schedules);
+        for schedule in schedules {
+            if let Some(rule) = &schedule.rule_name {
+                self.declare_rule(rule, schedule.enabled);
+            }
+        }
+    }
+
+    /// The state of a declared rule.
+    pub fn rule_state(&self, name: &str) -> Option<RuleState> {
+        self.lock().rules.get(name).copied()
+    }
+
+    /// Every EnableRule and DisableRule call on a declared rule, in order.
+    pub fn rule_switches(&self) -> Vec<RuleSwitch> {
+        self.lock().switches.clone()
+    }
+
     /// Stops accepting connections and waits for the open ones.
     pub async fn shutdown(self) {
         self.server.shutdown().await;
@@ -157,24 +209,22 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<By
     if request.method() == Method::GET && request.uri().path() == "/_bus/events" {
         return history(shared);
     }
-    let entries = match put_events_entries(request).await {
-        Ok(entries) => entries,
+    let (target, input) = match signed_call(request).await {
+        Ok(call) => call,
         Err(refusal) => return refusal,
     };
-    let now = (shared.now)();
-    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
-    let results: Vec<Value> = entries
-        .iter()
-        .map(|entry| accept_entry(shared, &mut state, entry, now))
-        .collect();
-    let failed = results
-        .iter()
-        .filter(|r| r.get("ErrorCode").is_some())
-        .count();
-    answer(
-        StatusCode::OK,
-        json!({ "FailedEntryCount": failed, "Entries": results }),
-    )
+    match target.as_str() {
+        "AWSEvents.PutEvents" => put_events(shared, &input),
+        "AWSEvents.EnableRule" => switch_rule(shared, &input, true),
+        "AWSEvents.DisableRule" => switch_rule(shared, &input, false),
+        other => error(
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            &format!(
+                "the local event bus serves PutEvents, EnableRule and DisableRule, not `{other}`"
+            ),
+        ),
+    }
 }
 
 /// `GET /_bus/events`: the most recent accepted events.
@@ -188,10 +238,9 @@ fn history(shared: &Shared) -> Response<Full<Bytes>> {
     answer(StatusCode::OK, Value::Array(events))
 }
 
-/// The entries of a signed PutEvents request, or the error EventBridge answers.
-async fn put_events_entries(
-    request: Request<Incoming>,
-) -> Result<Vec<Value>, Response<Full<Bytes>>> {
+/// The operation (`X-Amz-Target`) and JSON input of a signed call, or the error
+/// EventBridge answers.
+async fn signed_call(request: Request<Incoming>) -> Result<(String, Value), Response<Full<Bytes>>> {
     if request.method() != Method::POST {
         return Err(error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -212,13 +261,6 @@ async fn put_events_entries(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    if target != "AWSEvents.PutEvents" {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "UnknownOperationException",
-            &format!("the local event bus serves AWSEvents.PutEvents only, not `{target}`"),
-        ));
-    }
     let body = Limited::new(request.into_body(), MAX_BODY)
         .collect()
         .await
@@ -237,24 +279,76 @@ async fn put_events_entries(
             &e.to_string(),
         )
     })?;
+    Ok((target, input))
+}
+
+/// PutEvents: each entry accepted or refused, as EventBridge reports partial failures.
+fn put_events(shared: &Shared, input: &Value) -> Response<Full<Bytes>> {
     let Some(entries) = input["Entries"].as_array() else {
-        return Err(error(
+        return error(
             StatusCode::BAD_REQUEST,
             "ValidationException",
             "Entries is required",
-        ));
+        );
     };
     if entries.is_empty() || entries.len() > MAX_ENTRIES {
-        return Err(error(
+        return error(
             StatusCode::BAD_REQUEST,
             "ValidationException",
             &format!(
                 "Entries must hold 1 to {MAX_ENTRIES} entries, not {}",
                 entries.len()
             ),
-        ));
+        );
     }
-    Ok(entries.clone())
+    let now = (shared.now)();
+    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    let results: Vec<Value> = entries
+        .iter()
+        .map(|entry| accept_entry(shared, &mut state, entry, now))
+        .collect();
+    let failed = results
+        .iter()
+        .filter(|r| r.get("ErrorCode").is_some())
+        .count();
+    answer(
+        StatusCode::OK,
+        json!({ "FailedEntryCount": failed, "Entries": results }),
+    )
+}
+
+/// EnableRule / DisableRule on a declared rule: idempotent, and a rule the bus does not
+/// know is `ResourceNotFoundException`, as EventBridge answers.
+fn switch_rule(shared: &Shared, input: &Value, enable: bool) -> Response<Full<Bytes>> {
+    let Some(name) = input["Name"].as_str().filter(|n| !n.is_empty()) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ValidationException",
+            "Name is required",
+        );
+    };
+    let now = (shared.now)();
+    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(rule) = state.rules.get_mut(name) else {
+        let bus = bus_name(input["EventBusName"].as_str());
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ResourceNotFoundException",
+            &format!("Rule {name} does not exist on EventBus {bus}."),
+        );
+    };
+    if rule.enabled != enable {
+        *rule = RuleState {
+            enabled: enable,
+            since: now,
+        };
+    }
+    state.switches.push(RuleSwitch {
+        at: now,
+        rule: name.to_owned(),
+        enable,
+    });
+    answer(StatusCode::OK, json!({}))
 }
 
 /// Accepts one entry onto the bus, or says why not, as a PutEvents result entry.

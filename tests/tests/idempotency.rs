@@ -115,7 +115,10 @@ impl Harness {
     }
 
     async fn fire_schedules(&mut self, now: DateTime<Utc>) {
-        let due = self.schedules.due(&self.wiring, now);
+        let bus = &self.bus;
+        let due = self
+            .schedules
+            .due(&self.wiring, now, &|name| bus.rule_state(name));
         for (index, payload) in due {
             let binary = self.wiring.functions[index].binary.clone();
             self.deliver_twice_at_once(&binary, payload).await;
@@ -230,6 +233,7 @@ async fn replayed_events_and_concurrent_sweeps_create_no_second_job_or_launch() 
     let bus = LocalBus::start(0, clock.clone(), scenario.seed)
         .await
         .expect("local bus starts");
+    bus.declare_schedules(&wiring);
     let clients = common::clients(
         &emulator.sms_endpoint(),
         &bus.endpoint(),

@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use autopilot_core::config::AppLauncherConfig;
+use autopilot_local::bus::RuleState;
 use autopilot_local::harness::wiring::{BusRef, Wiring};
 use autopilot_local::http::LoopbackServer;
 use autopilot_local::sms::protocol::JobState;
@@ -193,6 +194,27 @@ async fn provision(
         }
         queues.push((function.binary.clone(), url));
     }
+    // The rules a function switches itself (the launcher's re-check), as deployed.
+    for schedule in wiring.functions.iter().flat_map(|f| &f.schedules) {
+        let Some(name) = &schedule.rule_name else {
+            continue;
+        };
+        let state = if schedule.enabled {
+            aws_sdk_eventbridge::types::RuleState::Enabled
+        } else {
+            aws_sdk_eventbridge::types::RuleState::Disabled
+        };
+        let minutes = schedule.every.as_secs() / 60;
+        let unit = if minutes == 1 { "minute" } else { "minutes" };
+        events
+            .put_rule()
+            .name(name)
+            .schedule_expression(format!("rate({minutes} {unit})"))
+            .state(state)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PutRule {name} in moto: {e:?}"));
+    }
     let (audit, audit_arn) = queue(sqs, AUDIT_QUEUE).await;
     let everything = serde_json::json!({ "source": [autopilot_core::events::EVENT_SOURCE] });
     rule(
@@ -224,6 +246,8 @@ struct Driver {
     provisioned: Provisioned,
     sms_events: tokio::sync::mpsc::UnboundedReceiver<SmsEvent>,
     schedules: common::Schedules,
+    /// The named rules' states, as last read from moto.
+    rule_states: BTreeMap<String, RuleState>,
     retries: Vec<Retry>,
     /// Every project event the audit queue saw.
     audit: Vec<Value>,
@@ -261,10 +285,31 @@ impl Driver {
     }
 
     async fn fire_schedules(&mut self, now: DateTime<Utc>) {
-        let due = self.schedules.due(&self.wiring, now);
+        self.read_rule_states(now).await;
+        let states = &self.rule_states;
+        let due = self
+            .schedules
+            .due(&self.wiring, now, &|name| states.get(name).copied());
         for (index, payload) in due {
             let binary = self.wiring.functions[index].binary.clone();
             self.invoke(&binary, payload, 0).await;
+        }
+    }
+
+    /// The named rules' states as moto holds them (DescribeRule): moto keeps no time of
+    /// a switch, so one seen changed is taken as switched now.
+    async fn read_rule_states(&mut self, now: DateTime<Utc>) {
+        let named = self.wiring.functions.iter().flat_map(|f| &f.schedules);
+        for name in named.filter_map(|s| s.rule_name.clone()) {
+            let described = self.events.describe_rule().name(&name).send().await;
+            let described = described.unwrap_or_else(|e| panic!("DescribeRule {name}: {e:?}"));
+            let enabled =
+                described.state() == Some(&aws_sdk_eventbridge::types::RuleState::Enabled);
+            let seen = self.rule_states.get(&name).map(|s| s.enabled);
+            if seen != Some(enabled) {
+                let since = now;
+                self.rule_states.insert(name, RuleState { enabled, since });
+            }
         }
     }
 
@@ -432,6 +477,7 @@ async fn the_default_wave_converges_against_moto() {
         provisioned,
         sms_events,
         schedules: common::Schedules::default(),
+        rule_states: BTreeMap::new(),
         retries: Vec::new(),
         audit: Vec::new(),
         sms_seen: Vec::new(),

@@ -12,7 +12,7 @@ use autopilot_core::runtime::Clock;
 use autopilot_core::Clients;
 use autopilot_local::bus::LocalBus;
 use autopilot_local::harness::clients::{sdk_config, StaticCredentials};
-use autopilot_local::harness::payloads::{project_event, scheduled_event};
+use autopilot_local::harness::payloads::{project_event, rule_event, scheduled_event};
 use autopilot_local::harness::runtime_api::{lambda_environment, Sandbox};
 use autopilot_local::harness::wiring::{FunctionWiring, Wiring};
 use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario};
@@ -62,6 +62,7 @@ impl World {
         let bus = LocalBus::start(0, Arc::new(move || clock.now()), seed)
             .await
             .map_err(MeasureError::Bus)?;
+        bus.declare_schedules(wiring);
         Ok(Self {
             emulator,
             bus,
@@ -192,11 +193,13 @@ impl World {
 
     /// A scheduled event of the first schedule of `function`, stamped now.
     pub fn schedule(&self, function: &FunctionWiring) -> Value {
-        let name = function
-            .schedules
-            .first()
-            .map_or("Schedule", |s| s.name.as_str());
-        scheduled_event(self.emulator.now(), function, name)
+        match function.schedules.first() {
+            Some(schedule) => scheduled_event(self.emulator.now(), function, schedule),
+            None => rule_event(
+                self.emulator.now(),
+                &format!("{}-Schedule", function.logical_id),
+            ),
+        }
     }
 
     /// A project event stamped now.

@@ -9,16 +9,25 @@ use autopilot_core::trigger::{S3_OBJECT_CREATED, S3_SOURCE};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
-use super::wiring::{FunctionWiring, Wiring, LOCAL_ACCOUNT, LOCAL_REGION};
+use super::wiring::{FunctionWiring, ScheduleWiring, Wiring, LOCAL_ACCOUNT, LOCAL_REGION};
+use crate::bus::RuleState;
 
 /// RFC 3339 in UTC with whole seconds, as EventBridge stamps `time`.
 pub fn stamp(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// The scheduled event the rule SAM creates for `schedule` of `function` delivers.
-pub fn scheduled_event(now: DateTime<Utc>, function: &FunctionWiring, schedule: &str) -> Value {
-    rule_event(now, &format!("{}-{schedule}", function.logical_id))
+/// The scheduled event the rule SAM creates for `schedule` of `function` delivers: the
+/// rule is named as the template names it, else after the function and the event.
+pub fn scheduled_event(
+    now: DateTime<Utc>,
+    function: &FunctionWiring,
+    schedule: &ScheduleWiring,
+) -> Value {
+    match &schedule.rule_name {
+        Some(rule) => rule_event(now, rule),
+        None => rule_event(now, &format!("{}-{}", function.logical_id, schedule.name)),
+    }
 }
 
 /// The notification S3 sends to the account's default bus when an object is written to
@@ -75,18 +84,34 @@ pub struct Schedules {
 
 impl Schedules {
     /// The (function index, scheduled event) pairs due at `now`, each schedule moved on
-    /// by its rate. Every schedule fires at the first call, as a fresh deployment's
-    /// soon would.
-    pub fn due(&mut self, wiring: &Wiring, now: DateTime<Utc>) -> Vec<(usize, Value)> {
+    /// by its rate. A schedule deployed enabled fires at the first call, as a fresh
+    /// deployment's soon would. A named rule follows the state `rules` gives it: none
+    /// while disabled, and once enabled, a rate's time after that (a rate counts from
+    /// when its rule was created or enabled).
+    pub fn due(
+        &mut self,
+        wiring: &Wiring,
+        now: DateTime<Utc>,
+        rules: &dyn Fn(&str) -> Option<RuleState>,
+    ) -> Vec<(usize, Value)> {
         let mut due = Vec::new();
         for (index, function) in wiring.functions.iter().enumerate() {
             for (slot, schedule) in function.schedules.iter().enumerate() {
-                let next = self.next.entry((index, slot)).or_insert(now);
+                let every = chrono::Duration::from_std(schedule.every)
+                    .unwrap_or(chrono::Duration::hours(1));
+                let first = match schedule.rule_name.as_deref().and_then(rules) {
+                    Some(state) if !state.enabled => {
+                        self.next.remove(&(index, slot));
+                        continue;
+                    }
+                    Some(state) => state.since + every,
+                    None if !schedule.enabled => continue,
+                    None => now,
+                };
+                let next = self.next.entry((index, slot)).or_insert(first);
                 if *next <= now {
-                    let every = chrono::Duration::from_std(schedule.every)
-                        .unwrap_or(chrono::Duration::hours(1));
                     *next = now + every;
-                    due.push((index, scheduled_event(now, function, &schedule.name)));
+                    due.push((index, scheduled_event(now, function, schedule)));
                 }
             }
         }
@@ -97,9 +122,10 @@ impl Schedules {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::harness::wiring::ScheduleWiring;
     use std::time::Duration;
 
+    /// The job-watcher's sweep every 5 minutes, and a named one-minute re-check
+    /// deployed disabled.
     fn wiring() -> Wiring {
         Wiring {
             functions: vec![FunctionWiring {
@@ -108,10 +134,20 @@ mod tests {
                 environment: BTreeMap::new(),
                 reserved_concurrency: None,
                 timeout: Duration::from_secs(300),
-                schedules: vec![ScheduleWiring {
-                    name: "Sweep".into(),
-                    every: Duration::from_secs(300),
-                }],
+                schedules: vec![
+                    ScheduleWiring {
+                        name: "Sweep".into(),
+                        every: Duration::from_secs(300),
+                        rule_name: None,
+                        enabled: true,
+                    },
+                    ScheduleWiring {
+                        name: "Recheck".into(),
+                        every: Duration::from_secs(60),
+                        rule_name: Some("stack-recheck".into()),
+                        enabled: false,
+                    },
+                ],
                 rules: Vec::new(),
             }],
             project_bus: "bus".into(),
@@ -119,13 +155,24 @@ mod tests {
         }
     }
 
+    fn start() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_704_067_200, 0).expect("time")
+    }
+
+    fn minutes(n: i64) -> DateTime<Utc> {
+        start() + chrono::Duration::minutes(n)
+    }
+
+    fn no_rules(_: &str) -> Option<RuleState> {
+        None
+    }
+
     #[test]
     fn schedules_fire_at_once_then_at_their_rate() {
         let wiring = wiring();
-        let start = DateTime::from_timestamp(1_704_067_200, 0).expect("time");
         let mut schedules = Schedules::default();
-        let first = schedules.due(&wiring, start);
-        assert_eq!(first.len(), 1);
+        let first = schedules.due(&wiring, start(), &no_rules);
+        assert_eq!(first.len(), 1, "the disabled re-check does not fire");
         assert_eq!(
             first[0].1["detail-type"],
             autopilot_core::trigger::SCHEDULE_DETAIL_TYPE
@@ -134,14 +181,37 @@ mod tests {
             first[0].1["resources"][0],
             "arn:aws:events:us-east-1:123456789012:rule/JobWatcherFunction-Sweep"
         );
-        assert!(schedules
-            .due(&wiring, start + chrono::Duration::minutes(4))
-            .is_empty());
+        assert!(schedules.due(&wiring, minutes(4), &no_rules).is_empty());
+        assert_eq!(schedules.due(&wiring, minutes(5), &no_rules).len(), 1);
+    }
+
+    #[test]
+    fn a_named_rule_fires_a_rate_after_it_was_enabled_and_stops_when_disabled() {
+        let wiring = wiring();
+        let mut schedules = Schedules::default();
+        let state = |enabled: bool, since: DateTime<Utc>| {
+            move |name: &str| (name == "stack-recheck").then_some(RuleState { enabled, since })
+        };
+        let rechecks = |due: Vec<(usize, Value)>| {
+            due.iter()
+                .filter(|(_, event)| {
+                    event["resources"][0]
+                        == "arn:aws:events:us-east-1:123456789012:rule/stack-recheck"
+                })
+                .count()
+        };
         assert_eq!(
-            schedules
-                .due(&wiring, start + chrono::Duration::minutes(5))
-                .len(),
-            1
+            rechecks(schedules.due(&wiring, start(), &state(false, start()))),
+            0
         );
+        let enabled = state(true, minutes(2));
+        assert_eq!(rechecks(schedules.due(&wiring, minutes(2), &enabled)), 0);
+        assert_eq!(rechecks(schedules.due(&wiring, minutes(3), &enabled)), 1);
+        assert_eq!(rechecks(schedules.due(&wiring, minutes(4), &enabled)), 1);
+        let disabled = state(false, minutes(4));
+        assert_eq!(rechecks(schedules.due(&wiring, minutes(5), &disabled)), 0);
+        let again = state(true, minutes(7));
+        assert_eq!(rechecks(schedules.due(&wiring, minutes(7), &again)), 0);
+        assert_eq!(rechecks(schedules.due(&wiring, minutes(8), &again)), 1);
     }
 }

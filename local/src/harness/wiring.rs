@@ -4,7 +4,7 @@
 //! defaults. What runs locally is what deploys.
 //!
 //! Supported, because the template uses them: `Schedule`/`ScheduleV2` events with
-//! `rate(...)` expressions, `EventBridgeRule` events with literal-value patterns, and the
+//! `rate(...)` expressions (named or not, enabled or not), `EventBridgeRule` events with literal-value patterns, and the
 //! intrinsics `!Ref` (parameters, the event bus, the artifacts bucket, pseudo parameters)
 //! and `!Sub` in environment values, and `!If` on the template's conditions (`!Equals`,
 //! `!Not`) where a property may be left out with `!Ref AWS::NoValue`. Anything else is an error naming the place.
@@ -52,8 +52,14 @@ pub enum BusRef {
 /// A schedule of one function.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleWiring {
+    /// The event's name in the function's `Events`.
     pub name: String,
     pub every: Duration,
+    /// The rule's own name (`Name`), when the template gives it one; SAM makes one up
+    /// otherwise.
+    pub rule_name: Option<String>,
+    /// Deployed enabled (`Enabled`, `State`; SAM's default is enabled).
+    pub enabled: bool,
 }
 
 /// An EventBridge rule of one function.
@@ -231,7 +237,17 @@ fn function_events(
                         place: at.clone(),
                         problem: format!("`{expression}` is not a rate(...) expression the local runner can play"),
                     })?;
-                    schedules.push(ScheduleWiring { name, every });
+                    let rule_name = match &event["Properties"]["Name"] {
+                        Yaml::Null => None,
+                        named => Some(resolver.resolve(named, &at)?),
+                    };
+                    let enabled = schedule_enabled(&event["Properties"], &at)?;
+                    schedules.push(ScheduleWiring {
+                        name,
+                        every,
+                        rule_name,
+                        enabled,
+                    });
                 }
                 Some("EventBridgeRule") => {
                     let bus = match &event["Properties"]["EventBusName"] {
@@ -251,6 +267,24 @@ fn function_events(
         }
     }
     Ok((schedules, rules))
+}
+
+/// Whether a schedule is deployed enabled: `Enabled: false` or `State: DISABLED` say
+/// it is not.
+fn schedule_enabled(properties: &Yaml, place: &str) -> Result<bool, WiringError> {
+    let enabled = &properties["Enabled"];
+    let state = &properties["State"];
+    match (enabled, state.as_str()) {
+        (Yaml::Null, None | Some("ENABLED")) => Ok(true),
+        (Yaml::Null, Some("DISABLED")) => Ok(false),
+        (Yaml::Bool(enabled), None) => Ok(*enabled),
+        _ => Err(WiringError::Unsupported {
+            place: format!("{place}.Properties"),
+            problem: "Enabled must be a literal true or false, State ENABLED or DISABLED, and \
+                      not both"
+                .to_owned(),
+        }),
+    }
 }
 
 /// `rate(5 minutes)`, `rate(1 hour)`, `rate(2 days)`.

@@ -121,6 +121,25 @@ pub struct Wave {
     killer: Option<Arc<Killer>>,
     /// Apps whose launch was seen begun.
     launches_seen: BTreeSet<String>,
+    /// When each app was first seen LAUNCHED, by app id.
+    first_launched: BTreeMap<String, DateTime<Utc>>,
+}
+
+/// The emulator with the artifacts bucket, and the bus on its clock knowing the rules
+/// the functions switch.
+async fn start_services(
+    scenario: Scenario,
+    wiring: &Wiring,
+    fault_seed: u64,
+) -> Result<(EmulatorHandle, LocalBus), WaveError> {
+    let emulator = Emulator::start(scenario, EmulatorOptions::default()).await?;
+    emulator.create_bucket(&wiring.artifacts_bucket)?;
+    emulator.reseed_faults(fault_seed);
+    let bus = LocalBus::start(0, functions::clock_of(&emulator), fault_seed)
+        .await
+        .map_err(WaveError::Bus)?;
+    bus.declare_schedules(wiring);
+    Ok((emulator, bus))
 }
 
 impl Wave {
@@ -148,13 +167,8 @@ impl Wave {
         if let Some(chaos) = &options.chaos {
             chaos.stage(&mut scenario);
         }
-        let emulator = Emulator::start(scenario, EmulatorOptions::default()).await?;
-        emulator.create_bucket(&wiring.artifacts_bucket)?;
-        emulator.reseed_faults(fault_seed);
+        let (emulator, bus) = start_services(scenario, &wiring, fault_seed).await?;
         let clock = functions::clock_of(&emulator);
-        let bus = LocalBus::start(0, Arc::clone(&clock), fault_seed)
-            .await
-            .map_err(WaveError::Bus)?;
         let endpoints = Endpoints {
             sms: emulator.sms_endpoint(),
             events: bus.endpoint(),
@@ -203,6 +217,7 @@ impl Wave {
             dry_run: options.dry_run,
             killer,
             launches_seen: BTreeSet::new(),
+            first_launched: BTreeMap::new(),
         })
     }
 
@@ -238,6 +253,7 @@ impl Wave {
                 last_progress = progress;
             }
             self.check_nothing_doubled(now);
+            self.note_launched(now);
             if self.queue.is_empty() && !self.faults_on() && self.converged() {
                 break true;
             }
@@ -283,7 +299,9 @@ impl Wave {
     }
 
     fn fire_schedules(&mut self, now: DateTime<Utc>) {
-        for (function, payload) in self.schedules.due(&self.wiring, now) {
+        let bus = &self.bus;
+        let rules = |name: &str| bus.rule_state(name);
+        for (function, payload) in self.schedules.due(&self.wiring, now, &rules) {
             self.queue.push_back(Pending::new(function, payload, now));
         }
     }
@@ -358,6 +376,16 @@ impl Wave {
         for breach in early {
             self.invariant_breaches
                 .push(format!("{}: {breach}", stamp(now)));
+        }
+    }
+
+    /// Notes the apps SMS shows LAUNCHED for the first time (steps are a minute).
+    fn note_launched(&mut self, now: DateTime<Utc>) {
+        let state = self.emulator.state();
+        let launched =
+            invariants::live_apps(&state).filter(|a| a.launch_status == AppLaunchStatus::Launched);
+        for app in launched {
+            self.first_launched.entry(app.id.clone()).or_insert(now);
         }
     }
 
@@ -480,6 +508,7 @@ impl Wave {
             faults,
             timeline,
             plan: self.plans.outcome(&self.log),
+            first_launched: self.first_launched.clone(),
             rehearsal,
             log: self.log,
             archived_templates,
@@ -498,7 +527,7 @@ impl Wave {
     async fn closing_report(&self, now: DateTime<Utc>) -> Option<Vec<u8>> {
         let reporter = functions::wiring_of(&self.wiring, REPORTER).ok()?;
         let schedule = reporter.schedules.first()?;
-        let payload = payloads::scheduled_event(now, reporter, &schedule.name);
+        let payload = payloads::scheduled_event(now, reporter, schedule);
         if let Err(error) = self.functions.invoke(REPORTER, payload).await {
             tracing::warn!(%error, "the closing wave report was not written");
         }

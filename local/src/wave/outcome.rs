@@ -127,6 +127,9 @@ pub struct WaveReport {
     pub timeline: Vec<Progress>,
     /// What the app-planner did (empty when the wave had no plan).
     pub plan: PlanOutcome,
+    /// When SMS first showed each app LAUNCHED, by app id, as the runner saw it step by
+    /// step (to the minute).
+    pub first_launched: BTreeMap<String, DateTime<Utc>>,
     /// In a dry run, what would have been done.
     pub rehearsal: Option<super::Rehearsal>,
     #[serde(skip)]

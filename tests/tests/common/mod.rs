@@ -102,6 +102,7 @@ impl LocalStack {
         let bus = autopilot_local::bus::LocalBus::start(0, clock.clone(), 0)
             .await
             .expect("bus starts");
+        bus.declare_schedules(&wiring);
         let clients = clients(
             &emulator.sms_endpoint(),
             &bus.endpoint(),
