@@ -157,6 +157,42 @@ async fn the_default_wave_plays_its_plan() {
         .contains("subnet-0d1b2c3d4e5f60718"));
     let fixed = &report.plan.versions[1].time;
     assert!(&first_time(&report, "AppLaunched", "intranet") > fixed);
+    shop_launches_within_a_minute_of_payments_launched(&report);
+}
+
+/// SMS sends no event when payments' launch ends: the launcher's re-check rule, on
+/// while shop waits for it, launches shop within a minute, then switches itself off.
+fn shop_launches_within_a_minute_of_payments_launched(report: &autopilot_local::wave::WaveReport) {
+    let id_of = |name: &str| &report.apps.iter().find(|a| a.name == name).unwrap().id;
+    let payments_launched = report.first_launched[id_of("payments")];
+    let shop_launch = first_time(report, "AppLaunched", "shop");
+    let shop_launch = chrono::DateTime::parse_from_rfc3339(&shop_launch).unwrap();
+    let latency = shop_launch.signed_duration_since(payments_launched);
+    assert!(
+        (0..=60).contains(&latency.num_seconds()),
+        "shop launched {latency} after payments reached LAUNCHED"
+    );
+    let launcher_runs = report.log.iter().filter_map(|entry| match entry {
+        LogEntry::Invocation {
+            function, summary, ..
+        } if function == "app-launcher" => Some(summary),
+        _ => None,
+    });
+    let (mut rechecks, mut switches) = (0, Vec::new());
+    for summary in launcher_runs {
+        rechecks += usize::from(summary["trigger"] == "launch re-check");
+        if let Some(switched) = summary["recheck"].as_str() {
+            switches.push(switched.to_owned());
+        }
+    }
+    assert_eq!(
+        switches.last().map(String::as_str),
+        Some("disabled"),
+        "{switches:?}"
+    );
+    // payments' launch takes 11 simulated minutes: one re-check a minute, and the one
+    // that finds nothing left to wait for.
+    assert!((10..=13).contains(&rechecks), "{rechecks} re-checks");
 }
 
 /// A user who made the applications by hand before the wave: no plan, the launcher

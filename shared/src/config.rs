@@ -66,7 +66,7 @@ impl<'a> EnvReader<'a> {
             .filter(|value| !value.is_empty())
     }
 
-    fn fail(&mut self, variable: &'static str, problem: String, expected: &str) {
+    pub(crate) fn fail(&mut self, variable: &'static str, problem: String, expected: &str) {
         self.errors.push(ConfigError {
             variable,
             problem,

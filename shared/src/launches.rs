@@ -2,7 +2,7 @@
 //! already reported (each is reported once), and whether an app whose last launch
 //! failed may be launched again within the launch budget.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +19,10 @@ pub struct LaunchLedger {
     /// Events decided but not yet published (see `outbox`).
     #[serde(default)]
     pub outbox: Vec<OutgoingEvent>,
+    /// Launches in flight that a ready app waits for, as the last full run found them:
+    /// while each is still in flight, a re-check has nothing new to decide.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub awaited: BTreeSet<AppId>,
 }
 
 /// One app's launches and reports.

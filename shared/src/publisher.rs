@@ -76,6 +76,12 @@ impl EventPublisher {
         self
     }
 
+    /// The EventBridge client it publishes with, for the function's other EventBridge
+    /// calls (the launcher's switch of its re-check rule).
+    pub fn client(&self) -> &aws_sdk_eventbridge::Client {
+        &self.client
+    }
+
     pub fn bus_name(&self) -> &str {
         &self.bus_name
     }

@@ -17,13 +17,19 @@ use crate::publisher::EventPublisher;
 use crate::runtime::{Clock, Context};
 use crate::trigger::{SCHEDULE_DETAIL_TYPE, SCHEDULE_SOURCE, SMS_JOB_STATE_CHANGE, SMS_SOURCE};
 
-/// What a recording bus received: (detail-type, detail) pairs in order.
+/// What a recording bus received: (detail-type, detail) pairs in order, and the
+/// rules switched (`EnableRule NAME`, `DisableRule NAME`).
 #[derive(Debug, Clone, Default)]
-pub struct PublishedEvents(Arc<Mutex<Vec<(String, Value)>>>);
+pub struct PublishedEvents(Arc<Mutex<Vec<(String, Value)>>>, Arc<Mutex<Vec<String>>>);
 
 impl PublishedEvents {
     pub fn all(&self) -> Vec<(String, Value)> {
         self.0.lock().expect("recorder lock").clone()
+    }
+
+    /// The EnableRule and DisableRule calls, in order.
+    pub fn rule_switches(&self) -> Vec<String> {
+        self.1.lock().expect("recorder lock").clone()
     }
 
     /// Details of every event of one detail-type.
@@ -63,7 +69,31 @@ pub fn recording_bus() -> (aws_sdk_eventbridge::Client, PublishedEvents) {
             ))
             .build()
     });
-    let client = mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, [&rule]);
+    let switches = Arc::clone(&recorded.1);
+    let enable =
+        mock!(aws_sdk_eventbridge::Client::enable_rule).then_compute_output(move |input| {
+            let name = input.name().unwrap_or_default();
+            switches
+                .lock()
+                .expect("recorder lock")
+                .push(format!("EnableRule {name}"));
+            aws_sdk_eventbridge::operation::enable_rule::EnableRuleOutput::builder().build()
+        });
+    let switches = Arc::clone(&recorded.1);
+    let disable =
+        mock!(aws_sdk_eventbridge::Client::disable_rule).then_compute_output(move |input| {
+            let name = input.name().unwrap_or_default();
+            switches
+                .lock()
+                .expect("recorder lock")
+                .push(format!("DisableRule {name}"));
+            aws_sdk_eventbridge::operation::disable_rule::DisableRuleOutput::builder().build()
+        });
+    let client = mock_client!(
+        aws_sdk_eventbridge,
+        RuleMode::MatchAny,
+        [&rule, &enable, &disable]
+    );
     (client, recorded)
 }
 

@@ -79,6 +79,8 @@ pub struct Incoming {
     pub source: String,
     pub detail_type: String,
     pub time: Option<DateTime<Utc>>,
+    /// The ARNs the event concerns (a scheduled event's names its rule).
+    pub resources: Vec<String>,
     detail: Value,
 }
 
@@ -99,12 +101,23 @@ impl Incoming {
             source: envelope.source,
             detail_type: envelope.detail_type,
             time: envelope.time,
+            resources: envelope.resources.unwrap_or_default(),
             detail: envelope.detail,
         })
     }
 
     pub fn is_schedule(&self) -> bool {
         self.source == SCHEDULE_SOURCE && self.detail_type == SCHEDULE_DETAIL_TYPE
+    }
+
+    /// Whether this is a scheduled event of the rule named `rule` (its ARN ends in
+    /// `:rule/NAME` on the default bus, `:rule/BUS/NAME` on another).
+    pub fn is_schedule_of(&self, rule: &str) -> bool {
+        self.is_schedule()
+            && self.resources.iter().any(|arn| {
+                arn.rsplit_once(":rule/")
+                    .is_some_and(|(_, path)| path.rsplit('/').next() == Some(rule))
+            })
     }
 
     pub fn is(&self, source: &str, detail_type: &str) -> bool {
@@ -260,6 +273,30 @@ mod tests {
                 .servers,
             3
         );
+    }
+
+    #[test]
+    fn a_schedule_is_told_apart_by_the_rule_its_resources_name() {
+        let of = |resources: Value| {
+            let mut event = envelope(SCHEDULE_SOURCE, SCHEDULE_DETAIL_TYPE, json!({}));
+            event["resources"] = resources;
+            Incoming::parse(event).unwrap()
+        };
+        let recheck = of(json!([
+            "arn:aws:events:us-east-1:1:rule/stack-launch-recheck"
+        ]));
+        assert!(recheck.is_schedule_of("stack-launch-recheck"));
+        assert!(!recheck.is_schedule_of("launch-recheck"));
+        let on_a_bus = of(json!([
+            "arn:aws:events:us-east-1:1:rule/bus/stack-launch-recheck"
+        ]));
+        assert!(on_a_bus.is_schedule_of("stack-launch-recheck"));
+        assert!(!of(json!([])).is_schedule_of("stack-launch-recheck"));
+        let mut event = envelope(EVENT_SOURCE, "AppReady", json!({}));
+        event["resources"] = json!(["arn:aws:events:us-east-1:1:rule/stack-launch-recheck"]);
+        assert!(!Incoming::parse(event)
+            .unwrap()
+            .is_schedule_of("stack-launch-recheck"));
     }
 
     #[test]

@@ -81,6 +81,14 @@ const BAD_VALUES: &[(&str, &[&str])] = &[
     ),
     ("APP_CONCURRENCY", &["0", "51", "x"]),
     ("LAUNCH_MAX_ATTEMPTS", &["0", "11", "two"]),
+    (
+        "LAUNCH_RECHECK_RULE",
+        &[
+            "arn:aws:events:us-east-1:123456789012:rule/recheck",
+            "launch recheck",
+            "a-rule-name-longer-than-sixty-four-characters-is-refused-by-eventbridge",
+        ],
+    ),
     ("PLAN_KEY", &["/plan/wave.yaml", "state/plan.yaml"]),
     ("REPORT_DECISIONS_SHOWN", &["0", "10001", "all", "-5"]),
 ];
@@ -140,6 +148,7 @@ fn valid_environment() -> BTreeMap<&'static str, String> {
         ("LAUNCH_WINDOW", "mon-fri 22:00-06:00"),
         ("APP_CONCURRENCY", "4"),
         ("LAUNCH_MAX_ATTEMPTS", "2"),
+        ("LAUNCH_RECHECK_RULE", "sms-autopilot-launch-recheck"),
         ("PLAN_KEY", "plan/wave-plan.yaml"),
         ("WAVE_NAME", "wave-3"),
         ("REPORT_DECISIONS_SHOWN", "500"),

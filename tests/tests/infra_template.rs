@@ -37,6 +37,9 @@ struct Expected {
     rules: Vec<(Option<&'static str>, &'static str, Vec<&'static str>)>,
     /// The parameter holding the function's schedule, if it has one.
     schedule_parameter: Option<&'static str>,
+    /// The variable naming a schedule deployed disabled that the function switches on
+    /// and off itself (the launcher's re-check), if it has one.
+    switched_schedule: Option<&'static str>,
 }
 
 fn expected() -> Vec<Expected> {
@@ -54,6 +57,7 @@ fn expected() -> Vec<Expected> {
                 vec![ImportCatalogRequested::DETAIL_TYPE],
             )],
             schedule_parameter: Some("CatalogImportSchedule"),
+            switched_schedule: None,
         },
         Expected {
             logical_id: "JobCreatorFunction",
@@ -68,6 +72,7 @@ fn expected() -> Vec<Expected> {
             publishes: true,
             rules: vec![],
             schedule_parameter: Some("JobCreatorSchedule"),
+            switched_schedule: None,
         },
         Expected {
             logical_id: "JobWatcherFunction",
@@ -84,6 +89,7 @@ fn expected() -> Vec<Expected> {
             publishes: true,
             rules: vec![(None, SMS_SOURCE, vec![SMS_JOB_STATE_CHANGE])],
             schedule_parameter: Some("JobWatcherSchedule"),
+            switched_schedule: None,
         },
         Expected {
             logical_id: "TemplateGeneratorFunction",
@@ -103,6 +109,7 @@ fn expected() -> Vec<Expected> {
                 vec![AppReady::DETAIL_TYPE, ReplicationRunCompleted::DETAIL_TYPE],
             )],
             schedule_parameter: None,
+            switched_schedule: None,
         },
         Expected {
             logical_id: "AppLauncherFunction",
@@ -122,6 +129,7 @@ fn expected() -> Vec<Expected> {
                 vec![ReplicationRunCompleted::DETAIL_TYPE],
             )],
             schedule_parameter: Some("AppLauncherSchedule"),
+            switched_schedule: Some("LAUNCH_RECHECK_RULE"),
         },
         Expected {
             logical_id: "AppPlannerFunction",
@@ -155,6 +163,7 @@ fn expected() -> Vec<Expected> {
                 ),
             ],
             schedule_parameter: Some("AppPlannerSchedule"),
+            switched_schedule: None,
         },
         Expected {
             logical_id: "WaveReporterFunction",
@@ -171,6 +180,7 @@ fn expected() -> Vec<Expected> {
             // Every decision, whatever its detail-type.
             rules: vec![(Some("EventBus"), EVENT_SOURCE, vec![])],
             schedule_parameter: Some("WaveReporterSchedule"),
+            switched_schedule: None,
         },
     ]
 }
@@ -412,6 +422,10 @@ fn every_variable_is_fed_from_a_parameter_or_the_stacks_own_resources() {
                     type_of(resource(&template, target)) == "AWS::S3::Bucket"
                 }),
                 "WAVE_NAME" => target == Some("AWS::StackName"),
+                _ if expected.switched_schedule == Some(name) => {
+                    switched_schedule_names(resource(&template, expected.logical_id))
+                        .contains(value)
+                }
                 _ => target.is_some_and(|target| parameters.contains_key(target)),
             };
             if !fine {
@@ -892,6 +906,7 @@ fn every_function_is_triggered_by_what_its_handler_accepts() {
         .unwrap_or_default();
         let mut rules = Vec::new();
         let mut schedules = Vec::new();
+        let mut switched = Vec::new();
         for event in events.values() {
             let properties = get(event, &["Properties"]).cloned().unwrap_or(Value::Null);
             match get(event, &["Type"]).and_then(Value::as_str) {
@@ -907,6 +922,9 @@ fn every_function_is_triggered_by_what_its_handler_accepts() {
                         .unwrap_or_default();
                     detail_types.sort();
                     rules.push((bus, source, detail_types));
+                }
+                Some("Schedule") | Some("ScheduleV2") if deployed_disabled(&properties) => {
+                    switched.push(get(&properties, &["Name"]).cloned());
                 }
                 Some("Schedule") | Some("ScheduleV2") => {
                     let expression = get(&properties, &["Schedule"])
@@ -940,6 +958,21 @@ fn every_function_is_triggered_by_what_its_handler_accepts() {
             .iter()
             .map(|p| Some(p.to_string()))
             .collect();
+        let named_by_variable = expected.switched_schedule.and_then(|variable| {
+            get(
+                resource(&template, expected.logical_id),
+                &["Properties", "Environment", "Variables", variable],
+            )
+            .cloned()
+        });
+        let wanted_switched: Vec<Option<Value>> = named_by_variable.into_iter().map(Some).collect();
+        if switched != wanted_switched {
+            problems.push(format!(
+                "{name}: schedules deployed disabled are named {switched:?}; expected one, \
+                 named as {:?} names it, and only then",
+                expected.switched_schedule
+            ));
+        }
         if schedules != wanted_schedules {
             problems.push(format!(
                 "{name}: schedules are {schedules:?}, expected one from parameter {:?}",
@@ -948,6 +981,79 @@ fn every_function_is_triggered_by_what_its_handler_accepts() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A function that switches a schedule of its own may switch that rule and no other:
+/// the statement granting EnableRule / DisableRule names the rule's ARN by the same
+/// `${AWS::StackName}-...` name its `Name` gives it, and no other statement grants them.
+#[test]
+fn a_function_switches_only_its_own_schedule() {
+    let template = template();
+    let mut problems = Vec::new();
+    for expected in expected() {
+        let switching: Vec<Value> = function_statements(&template, &expected)
+            .into_iter()
+            .filter(|statement| {
+                statement_actions(statement)
+                    .iter()
+                    .any(|a| a == "events:EnableRule" || a == "events:DisableRule")
+            })
+            .collect();
+        let names = switched_schedule_names(resource(&template, expected.logical_id));
+        let wanted = match names.as_slice() {
+            [] => None,
+            [name] => name
+                .get("Fn::Sub")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            _ => {
+                problems.push(format!(
+                    "{}: more than one switched schedule",
+                    expected.name
+                ));
+                continue;
+            }
+        };
+        let granted: Vec<Option<String>> = switching
+            .iter()
+            .map(|statement| {
+                let resource = get(statement, &["Resource", "Fn::Sub"]).and_then(Value::as_str);
+                resource.map(str::to_owned)
+            })
+            .collect();
+        let fine = match &wanted {
+            None => granted.is_empty(),
+            Some(name) => {
+                let arn = format!("arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{name}");
+                granted == [Some(arn)]
+            }
+        };
+        if !fine {
+            problems.push(format!(
+                "{}: EnableRule/DisableRule granted on {granted:?}, its switched schedule is {wanted:?}",
+                expected.name
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// `Enabled: false` or `State: DISABLED`.
+fn deployed_disabled(properties: &Value) -> bool {
+    get(properties, &["Enabled"]).and_then(Value::as_bool) == Some(false)
+        || get(properties, &["State"]).and_then(Value::as_str) == Some("DISABLED")
+}
+
+/// The `Name`s of a function's schedules deployed disabled.
+fn switched_schedule_names(function: &Value) -> Vec<Value> {
+    let events = get(function, &["Properties", "Events"]).and_then(Value::as_mapping);
+    events
+        .into_iter()
+        .flat_map(|events| events.values())
+        .filter_map(|event| get(event, &["Properties"]))
+        .filter(|properties| deployed_disabled(properties))
+        .filter_map(|properties| get(properties, &["Name"]).cloned())
+        .collect()
 }
 
 // --- (d) the artifacts bucket ---------------------------------------------------------

@@ -4,6 +4,8 @@
 //! on and for its window, and claim the launches to make (the claims are stored before
 //! LaunchApp is called).
 
+use std::collections::BTreeSet;
+
 use autopilot_core::config::AppLauncherConfig;
 use autopilot_core::events::{AppLaunchFailed, AppLaunchHeld, AppReady, OutgoingEvent};
 use autopilot_core::launches::LaunchLedger;
@@ -31,6 +33,9 @@ pub struct Decisions {
     pub launches: Vec<Launch>,
     /// Apps that could not be read.
     pub errors: Vec<AwsCallError>,
+    /// The applications ready apps wait for that are on their way (not left to a
+    /// person), by the plan's names.
+    pub awaited: BTreeSet<String>,
 }
 
 /// Where the decisions are recorded and announced.
@@ -113,7 +118,8 @@ pub fn decide(books: Books<'_>, assessed: Vec<Assessed>, rules: &Rules<'_>) -> D
             AppReadiness::NotLaunchable { .. } => summary.not_launchable += 1,
         }
         if readiness == AppReadiness::Ready {
-            let launch = decide_launch(&mut *books.ledger, summary, app, rules);
+            let awaited = &mut decisions.awaited;
+            let launch = decide_launch(&mut *books.ledger, summary, app, rules, awaited);
             decisions.launches.extend(launch);
         } else {
             books.ledger.clear_hold(&app.id);
@@ -160,6 +166,7 @@ fn decide_launch(
     summary: &mut Summary,
     app: App,
     rules: &Rules<'_>,
+    awaited: &mut BTreeSet<String>,
 ) -> Option<Launch> {
     let policy = rules.policy(&app);
     // Rolled back: held until the plan says `automatic` again, announced to nobody.
@@ -184,7 +191,11 @@ fn decide_launch(
         ledger.may_launch(&app.id, max_attempts)
     };
     if let Some(policy) = policy {
-        if wait_for_dependencies(ledger, summary, &app, policy, rules.dependencies) {
+        let books = Books {
+            ledger: &mut *ledger,
+            summary: &mut *summary,
+        };
+        if wait_for_dependencies(books, &app, policy, rules.dependencies, awaited) {
             return None;
         }
     }
@@ -217,11 +228,11 @@ fn decide_launch(
 /// Whether a ready app waits for applications it depends on; one that waits for an
 /// application left to a person is reported held, once.
 fn wait_for_dependencies(
-    ledger: &mut LaunchLedger,
-    summary: &mut Summary,
+    Books { ledger, summary }: Books<'_>,
     app: &App,
     policy: &AppPolicy,
     dependencies: &Dependencies,
+    awaited: &mut BTreeSet<String>,
 ) -> bool {
     let waiting_for: Vec<&String> = policy
         .depends_on
@@ -240,6 +251,12 @@ fn wait_for_dependencies(
                 .map(|why| format!("{d} ({why})"))
         })
         .collect();
+    awaited.extend(
+        waiting_for
+            .iter()
+            .filter(|d| dependencies.left_to_a_person(d).is_none())
+            .map(|d| (*d).clone()),
+    );
     if stuck.is_empty() {
         tracing::info!(app = %app.id, waiting_for = ?waiting_for, "ready, waiting for the applications it depends on");
         ledger.clear_hold(&app.id);

@@ -28,6 +28,7 @@ fn config(launch_max_attempts: u32) -> AppLauncherConfig {
         launch_window: None,
         app_concurrency: 2,
         launch_max_attempts,
+        launch_recheck_rule: None,
     }
 }
 

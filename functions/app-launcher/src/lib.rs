@@ -16,7 +16,11 @@
 //! reports sent, the outbox) is a state object in the artifacts bucket; launches are
 //! claimed in it before LaunchApp, so a launcher cut off after the call still counts
 //! them, and events wait in its outbox until published.
+//!
+//! SMS sends no event when a launch ends: while a ready app waits for one in flight,
+//! the launcher keeps its one-minute re-check rule enabled ([`recheck`]).
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use autopilot_core::app_cache::AppCache;
@@ -39,9 +43,11 @@ mod assess;
 mod decide;
 mod dependencies;
 mod launch;
+mod recheck;
 
 use decide::{Books, Rules};
 use dependencies::Dependencies;
+use recheck::{Recheck, Switched};
 
 /// Where the ledger lives in the artifacts bucket.
 pub const LEDGER_KEY: &str = "state/app-launcher/ledger.json";
@@ -84,6 +90,12 @@ pub struct Summary {
     /// Ready apps left alone because their launch budget is spent.
     pub launch_budget_spent: usize,
     pub outside_launch_window: usize,
+    /// Launches in flight that a ready app waits for (the re-check runs while any is).
+    pub awaited_launches: usize,
+    /// A re-check that found every awaited launch still in flight, and stopped there.
+    pub recheck_idle: bool,
+    /// What this run did to the re-check rule.
+    pub recheck: Option<Switched>,
     pub errors: usize,
     pub dry_run: bool,
     pub events_published: usize,
@@ -95,9 +107,10 @@ pub async fn handle(
     payload: Value,
     context: Arc<LauncherContext>,
 ) -> Result<Summary, AutopilotError> {
-    let trigger = trigger(&Incoming::parse(payload)?)?;
+    let incoming = Incoming::parse(payload)?;
+    let recheck = Recheck::of(context.config.launch_recheck_rule.as_deref(), &incoming);
     let mut summary = Summary {
-        trigger,
+        trigger: trigger(&incoming, &recheck)?,
         dry_run: context.dry_run(),
         ..Summary::default()
     };
@@ -112,48 +125,71 @@ pub async fn handle(
     let mut stored = ledger.clone();
     let summaries = sms_api::app_summaries(&context.sms).await?.items;
     summary.launches_recovered = announce_unsettled(&mut ledger, &summaries, summary.dry_run);
-    let candidates = candidates(&summaries);
+    summary.recheck_idle = recheck.idle(&ledger, &summaries);
+    let candidates = if summary.recheck_idle {
+        Vec::new()
+    } else {
+        candidates(&summaries)
+    };
     summary.apps = summaries.len();
     summary.candidates = candidates.len();
     summary.already_launched_or_in_progress = summary.apps - candidates.len();
 
-    let errors = if candidates.is_empty() {
+    let errors = if summary.recheck_idle {
+        Vec::new()
+    } else if candidates.is_empty() {
+        ledger.awaited.clear();
         Vec::new()
     } else {
         let books = Books {
             ledger: &mut ledger,
             summary: &mut summary,
         };
-        consider(
+        let considered = consider(
             &context,
             &summaries,
             candidates,
             books,
             (object, &mut stored),
-        )
-        .await?
+        );
+        let (errors, awaited) = considered.await?;
+        ledger.awaited = awaited;
+        errors
     };
+    summary.awaited_launches = ledger.awaited.len();
     // Stored before publishing: the events go out even if this invocation dies now.
     store_if_changed(object, &mut stored, &ledger).await?;
 
     let delivery = outbox::publish(&context.publisher, object, &mut ledger).await?;
     (summary.events_published, summary.events_deferred) = (delivery.published, delivery.deferred);
     summary.errors = errors.len();
-    if let Some(error) = AutopilotError::partial("apps", summary.candidates, &errors) {
-        return Err(error);
+    let switched = recheck.switch(&context, !ledger.awaited.is_empty()).await;
+    let partial = AutopilotError::partial("apps", summary.candidates, &errors);
+    match (partial, switched) {
+        (Some(error), switched) => {
+            if let Err(not_switched) = switched {
+                tracing::warn!(error = %not_switched, "launch re-check rule not switched");
+            }
+            Err(error)
+        }
+        (None, Err(not_switched)) => Err(not_switched.into()),
+        (None, Ok(switched)) => {
+            summary.recheck = switched;
+            Ok(summary)
+        }
     }
-    Ok(summary)
 }
 
 /// Assesses the candidates, decides, stores the claims, launches and records the
-/// results; returns the errors worth a retry.
+/// results; returns the errors worth a retry and the launches in flight a ready app
+/// waits for.
 async fn consider(
     context: &Arc<LauncherContext>,
     summaries: &[AppSummary],
     candidates: Vec<(AppId, AppSummary)>,
     mut books: Books<'_>,
     (object, stored): (StateObject<'_>, &mut LaunchLedger),
-) -> Result<Vec<autopilot_core::AwsCallError>, AutopilotError> {
+) -> Result<(Vec<autopilot_core::AwsCallError>, BTreeSet<AppId>), AutopilotError> {
     let bucket = &context.config.artifacts_bucket;
     let assessed = assess::assess_all(context, summaries, candidates).await?;
     let plan: ResolvedPlan =
@@ -175,13 +211,21 @@ async fn consider(
     // Claimed before LaunchApp: a launcher cut off after the call still counts it.
     store_if_changed(object, stored, books.ledger).await?;
     let results = launch::launch_all(context, decided.launches).await;
+    // A dry run's launches are not made: nothing of them is in flight.
+    let launched: BTreeSet<AppId> = results
+        .iter()
+        .filter(|(_, result)| matches!(result, launch::LaunchResult::Launched))
+        .filter(|_| !context.dry_run())
+        .map(|(launch, _)| launch.app.id.clone())
+        .collect();
     errors.extend(launch::record(
         books.reborrow(),
         results,
         context.config.launch_max_attempts,
     ));
     store_if_changed(object, stored, books.ledger).await?;
-    Ok(errors)
+    let awaited = recheck::awaited(summaries, &decided.awaited, &launched);
+    Ok((errors, awaited))
 }
 
 /// Stores the ledger when it differs from the copy last stored, which it then becomes.
@@ -198,7 +242,10 @@ async fn store_if_changed(
 }
 
 /// What invoked the launcher, as its summary names it.
-fn trigger(incoming: &Incoming) -> Result<String, AutopilotError> {
+fn trigger(incoming: &Incoming, recheck: &Recheck<'_>) -> Result<String, AutopilotError> {
+    if recheck.by_rule {
+        return Ok("launch re-check".to_owned());
+    }
     if incoming.is_schedule() {
         return Ok("schedule".to_owned());
     }
@@ -275,3 +322,6 @@ mod tests;
 
 #[cfg(test)]
 mod ledger_tests;
+
+#[cfg(test)]
+mod recheck_tests;

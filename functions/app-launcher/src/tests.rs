@@ -27,6 +27,7 @@ fn config(dry_run: bool, window: Option<&str>) -> AppLauncherConfig {
         launch_window: window.map(|w| w.parse().unwrap()),
         app_concurrency: 2,
         launch_max_attempts: 2,
+        launch_recheck_rule: None,
     }
 }
 

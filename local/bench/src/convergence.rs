@@ -1,6 +1,7 @@
-//! Convergence latency of the default wave: per app, the simulated time from its last
-//! member's first completed run (the `aws.sms` event's own time) to its `AppLaunched`
-//! event, and which invocation launched it.
+//! Convergence latency of the default wave: per app, the simulated time from the moment
+//! it became launchable (its last member's first completed run, the `aws.sms` event's
+//! own time, and every application it depends on LAUNCHED; the default wave sets no
+//! launch window) to its `AppLaunched` event, and which invocation launched it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,6 +18,14 @@ use crate::error::Measured;
 pub struct Convergence {
     pub app: String,
     pub members: usize,
+    /// Its last member's first completed run.
+    pub replicated_at: Option<DateTime<Utc>>,
+    /// The last of the applications it depends on reached LAUNCHED (none: it depends
+    /// on none).
+    pub dependencies_launched_at: Option<DateTime<Utc>>,
+    /// How many applications it depends on.
+    pub depends_on: usize,
+    /// When both held.
     pub ready_at: Option<DateTime<Utc>>,
     pub launched_at: Option<DateTime<Utc>>,
     pub launched_by: Option<String>,
@@ -46,21 +55,42 @@ pub async fn convergence(template: &Path) -> Measured<Vec<Convergence>> {
     .await?;
     let report = wave.play(|_| {}).await?;
     let first_completed = first_completed_runs(&report.log);
+    let launched_by_name: BTreeMap<&str, DateTime<Utc>> = report
+        .apps
+        .iter()
+        .filter_map(|app| Some((app.name.as_str(), *report.first_launched.get(&app.id)?)))
+        .collect();
     // The apps as the wave left them: a wave plan makes them as it plays.
     Ok(report
         .apps
         .iter()
         .map(|app| {
             let members = &app.server_ids;
-            let ready_at = members
+            let replicated_at = members
                 .iter()
                 .map(|m| first_completed.get(m.as_str()).copied())
                 .collect::<Option<Vec<_>>>()
                 .and_then(|times| times.into_iter().max());
+            let dependencies = app
+                .depends_on
+                .iter()
+                .map(|name| launched_by_name.get(name.as_str()).copied())
+                .collect::<Option<Vec<_>>>();
+            let dependencies_launched_at =
+                dependencies.as_ref().and_then(|t| t.iter().max().copied());
+            let ready_at = match (replicated_at, dependencies) {
+                (Some(replicated), Some(_)) => {
+                    Some(dependencies_launched_at.map_or(replicated, |d| d.max(replicated)))
+                }
+                _ => None,
+            };
             let (launched_at, launched_by) = launch_of(&report.log, &app.id);
             Convergence {
                 app: app.name.clone(),
                 members: members.len(),
+                replicated_at,
+                dependencies_launched_at,
+                depends_on: app.depends_on.len(),
                 ready_at,
                 launched_at,
                 launched_by,

@@ -176,6 +176,9 @@ pub struct AppLauncherConfig {
     /// LaunchApp calls per app, the first included: a launch that fails or is refused
     /// is tried again until this many were made.
     pub launch_max_attempts: u32,
+    /// The EventBridge rule the launcher enables while a ready app waits for a launch
+    /// in flight, and disables once none does (none: only the schedule re-checks).
+    pub launch_recheck_rule: Option<String>,
 }
 
 impl FunctionConfig for AppLauncherConfig {
@@ -209,8 +212,25 @@ impl FunctionConfig for AppLauncherConfig {
             ),
             app_concurrency: env.int_or("APP_CONCURRENCY", 4, 1, 50),
             launch_max_attempts: env.int_or("LAUNCH_MAX_ATTEMPTS", 2, 1, 10),
+            launch_recheck_rule: launch_recheck_rule(env),
         }
     }
+}
+
+/// `LAUNCH_RECHECK_RULE`: a rule name as EventBridge allows one (1 to 64 of letters,
+/// digits, `.`, `-`, `_`), so a bad name is refused at start, not at the first switch.
+fn launch_recheck_rule(env: &mut EnvReader<'_>) -> Option<String> {
+    let name = env.optional_string("LAUNCH_RECHECK_RULE")?;
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    if name.len() > 64 || !name.chars().all(allowed) {
+        env.fail(
+            "LAUNCH_RECHECK_RULE",
+            format!("`{name}` is not an EventBridge rule name"),
+            "1 to 64 letters, digits, '.', '-' or '_'",
+        );
+        return None;
+    }
+    Some(name)
 }
 
 /// Where the app-planner finds the plan and what it passes to SMS.

@@ -121,6 +121,36 @@ fn launcher_and_template_values_are_validated() {
     assert_eq!(errors.0[0].variable, "TEMPLATE_FORMAT");
 }
 
+#[test]
+fn the_launch_recheck_rule_is_a_rule_name_or_nothing() {
+    let with = |value: &str| {
+        AppLauncherConfig::from_lookup(lookup(&[
+            ("EVENT_BUS_NAME", "bus"),
+            ("ARTIFACTS_BUCKET", "b"),
+            ("LAUNCH_RECHECK_RULE", value),
+        ]))
+    };
+    let named = with("sms-autopilot-launch-recheck").unwrap();
+    assert_eq!(
+        named.launch_recheck_rule.as_deref(),
+        Some("sms-autopilot-launch-recheck")
+    );
+    assert_eq!(with("").unwrap().launch_recheck_rule, None);
+    for bad in [
+        "arn:aws:events:us-east-1:1:rule/x",
+        "has space",
+        &"r".repeat(65),
+    ] {
+        let errors = with(bad).unwrap_err();
+        assert_eq!(errors.0.len(), 1, "{bad}: {errors}");
+        assert_eq!(errors.0[0].variable, "LAUNCH_RECHECK_RULE");
+        assert!(
+            errors.to_string().contains("not an EventBridge rule name"),
+            "{errors}"
+        );
+    }
+}
+
 /// The lease a function's configuration declares: where, and for which runs.
 fn lease_of<C: FunctionConfig>() -> Option<(&'static str, String, LeasedRuns)> {
     let config = C::from_lookup(lookup(&[
