@@ -10,11 +10,14 @@
 //! (one job per server, one application per planned name, no launch before its members
 //! are replicated or before the applications it depends on are launched, no LaunchApp
 //! SMS refuses, each failure and failed launch alerted once, one decision per event
-//! key, no two leased runs at once) and converge once the faults stop.
+//! key, no two leased runs at once) and converge once the faults stop. Every third seed
+//! also rolls payments back at 4 h and relaunches it at 6 h by edits of the plan.
 //!
 //! CI plays `CHAOS_SEEDS` seeds (default 4) from `CHAOS_FIRST_SEED` (default 1); the soak,
 //! `bash scripts/soak.sh`, splits 1,000 seeds over processes with those two variables.
 //! Each seed prints its faults and outcome; the last line totals the faults injected.
+
+mod common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -58,8 +61,19 @@ fn recreating_failed_jobs_on_even_seeds(seed: u64) -> Vec<(String, String)> {
     }
 }
 
+/// Every third seed plays a way back too: payments is rolled back at 4 h (launched,
+/// still launching, or failed, as the faults left it) and relaunched at 6 h.
+fn rolled_back_on_every_third_seed(scenario: &mut Scenario, seed: u64) -> bool {
+    let rolls_back = seed.is_multiple_of(3);
+    if rolls_back {
+        common::with_payments_rolled_back(scenario, 4 * 3600, 6 * 3600);
+    }
+    rolls_back
+}
+
 async fn play(seed: u64) -> Result<BTreeMap<String, u64>, String> {
-    let scenario = Scenario::default_scenario();
+    let mut scenario = Scenario::default_scenario();
+    let rolls_back = rolled_back_on_every_third_seed(&mut scenario, seed);
     let plans = plans_with_a_broken_edit(&scenario, seed);
     let wave = Wave::start(WaveOptions {
         scenario,
@@ -82,8 +96,9 @@ async fn play(seed: u64) -> Result<BTreeMap<String, u64>, String> {
         .iter()
         .filter(|e| matches!(e, autopilot_local::wave::LogEntry::Invocation { outcome, .. } if outcome.starts_with("cut off")))
         .count();
+    let terminations = report.sms_calls.get("TerminateApp").copied().unwrap_or(0);
     eprintln!(
-        "seed {seed}: converged={} after {} min, {} invocations ({cut} cut off), {} DeleteReplicationJob calls, {} dead-lettered, breaches {:?}, faults {:?}",
+        "seed {seed}: converged={} after {} min, {} invocations ({cut} cut off), {} DeleteReplicationJob calls, rolled back: {rolls_back} (TerminateApp {terminations}), {} dead-lettered, breaches {:?}, faults {:?}",
         report.converged,
         report.simulated_minutes,
         report.invocations.values().sum::<u64>(),
@@ -105,6 +120,18 @@ async fn play(seed: u64) -> Result<BTreeMap<String, u64>, String> {
         return Err(format!(
             "seed {seed}: {refused} plan versions refused, expected the broken edit alone: {:?}",
             report.plan.versions
+        ));
+    }
+    if rolls_back {
+        // Launched again, or given up after failed launches: the invariants and the
+        // verdict say which is allowed; the line says which it was.
+        let payments = report.apps.iter().find(|a| a.name == "payments");
+        let status =
+            payments.map(|a| (a.launched_at.as_deref(), a.launch_status.as_str(), a.note()));
+        eprintln!("  seed {seed}: payments after its rollback and relaunch: {status:?}");
+    } else if terminations > 0 {
+        return Err(format!(
+            "seed {seed}: TerminateApp called {terminations} times unasked"
         ));
     }
     if !report.invariant_breaches.is_empty() {

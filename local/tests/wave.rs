@@ -4,6 +4,8 @@
 //! members completed, hold the app whose launch configuration SMS refuses or lacks, and
 //! alert each failure exactly once; under either reading of an unconfigured launch.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -399,18 +401,7 @@ async fn a_plan_edit_of_replication_settings_reaches_live_jobs_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_launched_application_is_rolled_back_and_launched_again_once_fixed() {
     let mut scenario = Scenario::default_scenario();
-    let fixed = scenario.plans[1].text.clone().expect("the fixed plan");
-    let payments = "    tags: { wave: \"1\", owner: finance }\n";
-    assert!(fixed.contains(payments));
-    let rolled_back = fixed.replace(payments, &format!("{payments}    launch: rollback\n"));
-    let relaunched = fixed.replace("instanceType: r5.large,", "instanceType: r5.xlarge,");
-    assert_ne!(relaunched, fixed, "the edit applies");
-    scenario.plans[1].at_secs = 3 * 3600;
-    scenario.plans[1].text = Some(rolled_back);
-    let mut again = scenario.plans[1].clone();
-    again.at_secs = 5 * 3600;
-    again.text = Some(relaunched);
-    scenario.plans.push(again);
+    common::with_payments_rolled_back(&mut scenario, 3 * 3600, 5 * 3600);
     let report = converges(scenario).await;
     assert_eq!(report.sms_calls.get("TerminateApp"), Some(&1));
     let rollbacks = details(&report, "AppRolledBack");

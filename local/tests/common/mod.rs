@@ -130,3 +130,21 @@ pub fn small_scenario(extra: &str) -> Scenario {
     );
     Scenario::from_text(&text).expect("small scenario")
 }
+
+/// The default wave with payments rolled back: its fixed plan is put in place at
+/// `rollback_at` seconds with payments set to `launch: rollback`, and again at
+/// `relaunch_at` with `automatic` and a bigger instance type for its database.
+pub fn with_payments_rolled_back(scenario: &mut Scenario, rollback_at: u64, relaunch_at: u64) {
+    let fixed = scenario.plans[1].text.clone().expect("the fixed plan");
+    let payments = "    tags: { wave: \"1\", owner: finance }\n";
+    assert!(fixed.contains(payments), "payments' tags line moved");
+    let rolled_back = fixed.replace(payments, &format!("{payments}    launch: rollback\n"));
+    let relaunched = fixed.replace("instanceType: r5.large,", "instanceType: r5.xlarge,");
+    assert_ne!(relaunched, fixed, "payments' instance type moved");
+    scenario.plans[1].at_secs = rollback_at;
+    scenario.plans[1].text = Some(rolled_back);
+    let mut again = scenario.plans[1].clone();
+    again.at_secs = relaunch_at;
+    again.text = Some(relaunched);
+    scenario.plans.push(again);
+}
