@@ -43,6 +43,13 @@ use error::BenchError;
 
 #[tokio::main]
 async fn main() {
+    let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if raw
+        .get(1)
+        .is_some_and(|first| first == resolution::MEASURE_EXEC)
+    {
+        resolution::measure_exec(&raw[2..]);
+    }
     let args = BenchArgs::parse();
     autopilot_local::cli::init_stderr_logging();
     if let Err(error) = run(args).await {

@@ -2,8 +2,11 @@
 //! whole process) rehearsing 5,000 applications against 50,000 catalog servers, and a
 //! 5,000-application dependency chain of one server each; its wall time and peak memory
 //! (from `wait4`'s resource usage, which a process that ends before it can be polled
-//! still reports). The app-planner's own runs at the largest catalog are timed in its
-//! cycles and judged here against a quarter of its timeout.
+//! still reports). A child forked from the bench would report the bench's own peak
+//! (Linux copies the parent's high-water mark at fork and keeps it across exec), so the
+//! rehearsal is started by a fresh copy of the bench that does nothing else
+//! ([`MEASURE_EXEC`]). The app-planner's own runs at the largest catalog are timed in
+//! its cycles and judged here against a quarter of its timeout.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -19,6 +22,10 @@ use crate::cycles::{Cycle, SEED};
 use crate::error::{MeasureError, Measured};
 use crate::planning::plan_of;
 use crate::verdict::{mib, status, Target};
+
+/// The bench's first argument that makes it run the rest as a command and print its
+/// exit code, peak RSS (KiB) and wall time (µs), nothing else.
+pub const MEASURE_EXEC: &str = "--measure-exec";
 
 /// The rehearsal's target, on this machine: wall time and peak memory.
 pub const REHEARSAL_TIME_TARGET: Duration = Duration::from_secs(10);
@@ -129,9 +136,10 @@ fn chain_estate(apps: usize) -> Measured<(Scenario, Value)> {
     ))
 }
 
-/// Runs `autopilot-local plan` to its end: its wall time and peak RSS. It must exit 4
-/// (the planner would make changes): any other code means it did not rehearse. Its
-/// messages go to a file in `folder`, read only when it fails.
+/// Runs `autopilot-local plan` to its end, under a fresh copy of the bench: its wall
+/// time and peak RSS. It must exit 4 (the planner would make changes): any other code
+/// means it did not rehearse. Its messages go to a file in `folder`, read only when it
+/// fails.
 fn run_measured(
     binary: &Path,
     plan: &Path,
@@ -140,30 +148,75 @@ fn run_measured(
 ) -> Measured<(Duration, u64)> {
     let log_path = folder.join("plan.stderr");
     let log = std::fs::File::create(&log_path).map_err(MeasureError::io(&log_path))?;
-    let started = Instant::now();
-    let child = Command::new(binary)
+    let bench = std::env::current_exe().map_err(MeasureError::io(Path::new("autopilot-bench")))?;
+    let output = Command::new(&bench)
+        .arg(MEASURE_EXEC)
+        .arg(binary)
         .arg("plan")
         .arg(plan)
         .arg("--scenario")
         .arg(scenario)
-        .stdout(Stdio::null())
         .stderr(log)
-        .spawn()
-        .map_err(MeasureError::io(binary))?;
-    let pid = i32::try_from(child.id())
-        .map_err(|_| MeasureError::binary("autopilot-local", "a process id beyond i32"))?;
-    let (status, usage) = wait_with_usage(pid).map_err(MeasureError::io(binary))?;
-    let wall = started.elapsed();
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    if code != Some(4) {
+        .output()
+        .map_err(MeasureError::io(&bench))?;
+    let printed = String::from_utf8_lossy(&output.stdout);
+    let figures: Vec<u64> = printed
+        .split_whitespace()
+        .filter_map(|word| word.parse().ok())
+        .collect();
+    let [code, peak_kib, wall_micros] = figures[..] else {
+        return Err(MeasureError::binary(
+            "autopilot-bench --measure-exec",
+            format!(
+                "printed `{}`, not a code, a peak and a time",
+                printed.trim()
+            ),
+        ));
+    };
+    if code != 4 {
         let errors = std::fs::read_to_string(&log_path).unwrap_or_default();
         return Err(MeasureError::binary(
             "autopilot-local plan",
-            format!("exited {code:?}, not 4: {}", errors.trim()),
+            format!("exited {code}, not 4: {}", errors.trim()),
         ));
     }
-    // Linux reports ru_maxrss in KiB.
-    Ok((wall, u64::try_from(usage.ru_maxrss).unwrap_or_default()))
+    Ok((Duration::from_micros(wall_micros), peak_kib))
+}
+
+/// [`MEASURE_EXEC`]: runs `command` (its output to null, its messages to this process's
+/// stderr) and prints its exit code (256 when a signal ended it), peak RSS in KiB
+/// (Linux reports ru_maxrss in KiB) and wall time in microseconds; exits 2 when it
+/// cannot start.
+pub fn measure_exec(command: &[std::ffi::OsString]) -> ! {
+    let Some((program, args)) = command.split_first() else {
+        eprintln!("autopilot-bench {MEASURE_EXEC}: no command given");
+        std::process::exit(2);
+    };
+    let started = Instant::now();
+    let measured = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .spawn()
+        .and_then(|child| wait_with_usage(i32::try_from(child.id()).unwrap_or(i32::MAX)));
+    match measured {
+        Ok((status, usage)) => {
+            let wall = started.elapsed().as_micros();
+            let code = if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else {
+                256
+            };
+            println!("{code} {} {wall}", usage.ru_maxrss);
+            std::process::exit(0);
+        }
+        Err(error) => {
+            eprintln!(
+                "autopilot-bench {MEASURE_EXEC}: {}: {error}",
+                program.to_string_lossy()
+            );
+            std::process::exit(2);
+        }
+    }
 }
 
 /// Waits for process `pid` and returns its wait status and resource usage.
