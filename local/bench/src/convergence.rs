@@ -155,7 +155,11 @@ fn launch_of(log: &[LogEntry], id: &str) -> (Option<DateTime<Utc>>, Option<Strin
                 summary,
                 ..
             } if function == "app-launcher" && summary["launched"].as_u64().unwrap_or(0) > 0 => {
-                Some(trigger.clone())
+                // The launcher names its re-check rule's runs, which the envelope does not.
+                Some(match summary["trigger"].as_str() {
+                    Some(own @ "launch re-check") => format!("{own} ({trigger})"),
+                    _ => trigger.clone(),
+                })
             }
             _ => None,
         })
