@@ -131,6 +131,7 @@ fn existing_of(scenario: &Scenario, catalog: &[Server]) -> Vec<ExistingApp> {
             replication: Held::Unknown,
             last_modified: None,
             launched_at: None,
+            launch_put: None,
         })
         .collect()
 }

@@ -350,17 +350,25 @@ async fn the_default_wave_converges_when_sms_events_are_lost() {
 
 /// An edit of the plan that changes payments' replication settings mid-wave reaches
 /// its live jobs: each is updated once (UpdateReplicationJob), announced once with the
-/// change, and a later version that keeps the settings changes nothing more.
+/// change, and a later version that keeps the settings changes nothing more. The same
+/// edit drops the key pair the first version gave reporting: its launch configuration
+/// is put again, once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_plan_edit_of_replication_settings_reaches_live_jobs_once() {
+async fn a_plan_edit_reaches_live_jobs_and_launch_configurations_once() {
     let mut scenario = Scenario::default_scenario();
+    let reporting =
+        "settings: { launch: { instanceType: r5.xlarge, subnet: subnet-0c1b2c3d4e5f60718 } }";
+    let first = scenario.plans[0].text.clone().expect("the default plan");
+    assert!(first.contains(reporting), "reporting's settings moved");
+    let with_key = reporting.replace("r5.xlarge,", "r5.xlarge, ec2KeyName: ops,");
+    scenario.plans[0].text = Some(first.replace(reporting, &with_key));
     let change = |text: &str| {
         text.replace(
             "      launch: { instanceType: r5.large,",
             "      replication: { frequency: 6, numberOfRecentAmisToKeep: 5 }\n      launch: { instanceType: r5.large,",
         )
     };
-    let original = scenario.plans[0].text.clone().expect("the default plan");
+    let original = first;
     let fixed = scenario.plans[1].text.clone().expect("the fixed plan");
     assert_ne!(change(&original), original, "the edit applies");
     let mut edit = scenario.plans[0].clone();
@@ -369,6 +377,22 @@ async fn a_plan_edit_of_replication_settings_reaches_live_jobs_once() {
     scenario.plans[1].text = Some(change(&fixed));
     scenario.plans.insert(1, edit);
     let report = converges(scenario).await;
+    let reporting_puts: Vec<&str> = report
+        .plan
+        .steps
+        .iter()
+        .filter(|s| s.app == "reporting" && s.what.starts_with("launch configuration"))
+        .map(|s| s.time.as_str())
+        .collect();
+    assert_eq!(
+        reporting_puts.len(),
+        2,
+        "created, then put once without the key: {reporting_puts:?}"
+    );
+    assert!(
+        reporting_puts[1] >= "2024-01-01T01:00:00Z",
+        "{reporting_puts:?}"
+    );
     let updated = details(&report, "ReplicationJobUpdated");
     assert!(!updated.is_empty(), "payments' live jobs are updated");
     let calls = report.sms_calls.get("UpdateReplicationJob").copied();

@@ -18,6 +18,7 @@
 //! off half way is completed by the next; one that nears its deadline makes no more
 //! changes ([`CHANGE_MARGIN`]) and leaves them to the next.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -222,7 +223,10 @@ async fn plan_and_apply(
     let mut resolved = ResolvedPlan::from_wave(&version, &wave);
     resolved.mark_finalized(ledger.finalized.values());
     publish_resolved(context, &resolved).await?;
-    let existing = observe::existing(context, &wave, &ledger.in_step).await?;
+    let mut existing = observe::existing(context, &wave, &ledger.in_step).await?;
+    for app in &mut existing.apps {
+        app.launch_put = ledger.launch_put.get(&app.id).cloned();
+    }
     let decided = reconcile::reconcile_version(&wave, &existing.apps, plan.prune, &version);
     remember_in_step(ledger, &wave, &existing.apps, &decided);
     count(summary, &plan, &wave, &decided);
@@ -273,10 +277,20 @@ async fn make_changes<'a>(
             continue;
         }
         let before = ledger.outbox.len();
+        let launch_put = match &change {
+            reconcile::Change::PutLaunch { app_id, config, .. } => {
+                Some((app_id.clone(), config.digest()))
+            }
+            _ => None,
+        };
         let applied = apply::apply(context, change, version, &mut ids, &mut ledger.outbox).await;
-        if let Err(error) = applied {
-            tracing::warn!(error = %error, "plan change failed");
-            errors.push(error);
+        match applied {
+            Err(error) => {
+                tracing::warn!(error = %error, "plan change failed");
+                errors.push(error);
+            }
+            Ok(()) if !context.dry_run() => ledger.launch_put.extend(launch_put),
+            Ok(()) => {}
         }
         if context.dry_run() {
             ledger.drop_repeated_dry_run(before, version);
@@ -290,7 +304,8 @@ async fn make_changes<'a>(
 }
 
 /// Remembers the applications found as planned, so the next run need not read their
-/// configurations while they and the plan stay the same; forgets the others.
+/// configurations while they and the plan stay the same, and the launch configuration
+/// each gives; forgets the others, and the launch configurations of apps gone.
 fn remember_in_step(
     ledger: &mut PlannerLedger,
     wave: &DesiredWave,
@@ -298,6 +313,8 @@ fn remember_in_step(
     decided: &Reconciliation,
 ) {
     ledger.in_step.clear();
+    let live: BTreeSet<&AppId> = existing.iter().map(|app| &app.id).collect();
+    ledger.launch_put.retain(|id, _| live.contains(id));
     for app in existing {
         let plan_name = app
             .tags
@@ -307,6 +324,8 @@ fn remember_in_step(
         if let Some(desired) = desired.filter(|d| decided.in_step.contains(&d.name)) {
             let key = observe::in_step_key(app.last_modified.as_deref(), desired);
             ledger.in_step.insert(app.id.clone(), key);
+            let launch = desired.launch_config().digest();
+            ledger.launch_put.insert(app.id.clone(), launch);
         }
     }
 }

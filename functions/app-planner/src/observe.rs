@@ -226,6 +226,7 @@ fn as_existing(app: &App, status: AppStatus) -> ExistingApp {
         replication: Held::Unknown,
         last_modified: None,
         launched_at: None,
+        launch_put: None,
     }
 }
 

@@ -66,6 +66,7 @@ fn app(name: &str, launched: Option<i64>, replication: AppReplicationStatus) -> 
         replication: Held::Unknown,
         last_modified: None,
         launched_at: launched.map(at),
+        launch_put: None,
     }
 }
 

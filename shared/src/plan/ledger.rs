@@ -1,6 +1,6 @@
 //! What the planner remembers between invocations, so each report goes out once: the
-//! plan version last refused, the drift last reported per application, the
-//! applications finalized and rolled back, and the outbox.
+//! plan version last refused, the drift last reported per application, the launch
+//! configurations put, the applications finalized and rolled back, and the outbox.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,6 +25,11 @@ pub struct PlannerLedger {
     /// the app's configurations again (SMS moves lastModified when they change).
     #[serde(default)]
     pub in_step: BTreeMap<AppId, String>,
+    /// The launch configuration last put or found as planned, by application: its
+    /// digest. A plan that changed since is put again, so a value it stopped giving
+    /// leaves SMS (the comparison alone ignores values the plan does not set).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub launch_put: BTreeMap<AppId, String>,
     /// Events decided but not yet published (see `outbox`).
     #[serde(default)]
     pub outbox: Vec<OutgoingEvent>,

@@ -29,11 +29,21 @@ pub struct ExistingApp {
     pub last_modified: Option<String>,
     /// When it was last launched, as ListApps says (`launchDetails.latestLaunchTime`).
     pub launched_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The digest of the launch configuration the planner last put or found as planned
+    /// ([`LaunchConfig::digest`], from its ledger); none when it never did.
+    pub launch_put: Option<String>,
 }
 
 /// An app's launch configuration, by group name.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LaunchConfig(pub BTreeMap<String, GroupLaunch>);
+
+impl LaunchConfig {
+    /// What tells this configuration from another, for the planner's ledger.
+    pub fn digest(&self) -> String {
+        super::digest(format!("{self:?}").as_bytes())
+    }
+}
 
 /// One group's launch order and its servers' launch settings.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -338,10 +348,8 @@ fn align(desired: &DesiredApp, app: &ExistingApp, outcome: &mut Reconciliation) 
     let replication = desired.replication_config();
     let spec_differences = spec_differences(&spec, app);
     let mut differences = spec_differences.clone();
-    let launch_differs = !app.launch.gives(&launch);
-    if launch_differs {
-        differences.push("launch configuration".into());
-    }
+    let launch_difference = launch_difference(app, &launch);
+    differences.extend(launch_difference.map(str::to_owned));
     let replication_differs = replication
         .as_ref()
         .is_some_and(|wanted| !app.replication.gives(wanted));
@@ -384,7 +392,7 @@ fn align(desired: &DesiredApp, app: &ExistingApp, outcome: &mut Reconciliation) 
             differences: spec_differences,
         });
     }
-    if launch_differs || members_changed {
+    if launch_difference.is_some() || members_changed {
         changes.push(Change::PutLaunch {
             app_id: app_id.clone(),
             name: name.clone(),
@@ -403,6 +411,18 @@ fn align(desired: &DesiredApp, app: &ExistingApp, outcome: &mut Reconciliation) 
             changes.push(Change::StartReplication { app_id, name });
         }
     }
+}
+
+/// Why the application's launch configuration is to be put again, if it is: it does
+/// not give what the plan wants, or the plan changed it since it was put. SMS keeps a
+/// value the plan stopped giving (a dropped `userData`) and the comparison ignores
+/// values the plan does not set, so the second puts it again, which replaces it whole.
+fn launch_difference(app: &ExistingApp, wanted: &LaunchConfig) -> Option<&'static str> {
+    if !app.launch.gives(wanted) {
+        return Some("launch configuration");
+    }
+    let put = app.launch_put.as_ref()?;
+    (*put != wanted.digest()).then_some("launch configuration changed by the plan since it was put")
 }
 
 /// What UpdateApp should set: the plan's spec, with the tags the plan does not set

@@ -71,6 +71,7 @@ fn apply(existing: &mut Vec<ExistingApp>, changes: &[Change]) {
                 replication: replication.clone().map_or(Held::Unknown, Held::Read),
                 last_modified: None,
                 launched_at: None,
+                launch_put: None,
             }),
             Change::Update { app_id, app, .. } => {
                 let held = existing.iter_mut().find(|a| &a.id == app_id).unwrap();
@@ -79,11 +80,9 @@ fn apply(existing: &mut Vec<ExistingApp>, changes: &[Change]) {
                 held.description = app.description.clone().or(held.description.take());
             }
             Change::PutLaunch { app_id, config, .. } => {
-                existing
-                    .iter_mut()
-                    .find(|a| &a.id == app_id)
-                    .unwrap()
-                    .launch = Held::Read(config.clone());
+                let held = existing.iter_mut().find(|a| &a.id == app_id).unwrap();
+                held.launch = Held::Read(config.clone());
+                held.launch_put = Some(config.digest());
             }
             Change::PutReplication { app_id, config, .. } => {
                 existing
@@ -377,4 +376,62 @@ fn a_replication_configuration_the_plan_no_longer_gives_is_removed_when_it_may_b
     let mut held = stopped;
     settle(&by_jobs, &mut held);
     assert_eq!(removals(&held), 0);
+}
+
+/// The planner's ledger: each application found as planned records the digest of the
+/// launch configuration the plan wants of it.
+fn record_in_step(wave: &DesiredWave, existing: &mut [ExistingApp]) {
+    let in_step = reconcile(wave, existing, false).in_step;
+    for app in existing.iter_mut() {
+        let desired = wave.apps.iter().find(|d| d.name == app.name).unwrap();
+        if in_step.contains(&desired.name) {
+            app.launch_put = Some(desired.launch_config().digest());
+        }
+    }
+}
+
+#[test]
+fn a_launch_value_the_plan_stops_giving_is_put_again_once() {
+    let names = ["web-01", "web-02", "db-01", "intra-01"];
+    let with_key = PLAN.replace(
+        "securityGroup: sg-1",
+        "securityGroup: sg-1, ec2KeyName: ops",
+    );
+    let mut existing = Vec::new();
+    settle(&wave(&with_key, &names), &mut existing);
+    let mut unrecorded = existing.clone();
+    record_in_step(&wave(&with_key, &names), &mut existing);
+
+    // SMS still holds the key: every value the plan gives is there.
+    let without_key = wave(PLAN, &names);
+    let blind = reconcile(&without_key, &unrecorded, false);
+    assert!(
+        blind.changes.is_empty(),
+        "without a record nothing tells: {:?}",
+        blind.changes
+    );
+    let outcome = reconcile(&without_key, &existing, false);
+    let put: Vec<&str> = outcome
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::PutLaunch { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(put, ["shop", "intranet"], "{:?}", outcome.changes);
+    apply(&mut existing, &outcome.changes);
+    let again = reconcile(&without_key, &existing, false);
+    assert!(again.changes.is_empty(), "{:?}", again.changes);
+
+    // A launched application is not put again: the change is reported as drift.
+    unrecorded[1].launch_put = Some("an earlier plan".into());
+    unrecorded[1].launch_status = AppLaunchStatus::Launched;
+    let launched = reconcile(&without_key, &unrecorded, false);
+    let drift = &launched.drift[0];
+    assert_eq!(drift.name, "intranet");
+    assert_eq!(
+        drift.differences,
+        ["launch configuration changed by the plan since it was put"]
+    );
 }

@@ -91,6 +91,7 @@ mod tests {
             replication: Held::Unknown,
             last_modified: None,
             launched_at: None,
+            launch_put: None,
         }]
     }
 
