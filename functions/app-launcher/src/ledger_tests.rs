@@ -7,13 +7,9 @@ use super::*;
 use autopilot_core::config::CommonConfig;
 use autopilot_core::testing::{self, schedule_event, MemoryBucket};
 use aws_sdk_sms::operation::get_app::GetAppOutput;
-use aws_sdk_sms::operation::get_replication_jobs::GetReplicationJobsOutput;
 use aws_sdk_sms::operation::launch_app::LaunchAppOutput;
 use aws_sdk_sms::operation::list_apps::ListAppsOutput;
-use aws_sdk_sms::types::{
-    AppLaunchStatus as Status, AppSummary, ReplicationJob as SmsJob, ReplicationJobState, Server,
-    ServerGroup,
-};
+use aws_sdk_sms::types::{AppLaunchStatus as Status, AppSummary, Server, ServerGroup};
 use aws_smithy_mocks::{mock, Rule};
 
 fn config(launch_max_attempts: u32) -> AppLauncherConfig {
@@ -68,20 +64,7 @@ fn sms(status: Status, message: Option<&'static str>) -> (Vec<Rule>, Rule) {
             )
             .build()
     });
-    let jobs = mock!(aws_sdk_sms::Client::get_replication_jobs).then_output(|| {
-        let job = |server: &str| {
-            SmsJob::builder()
-                .replication_job_id(format!("job-{server}"))
-                .server_id(server)
-                .state(ReplicationJobState::Active)
-                .latest_ami_id(format!("ami-{server}"))
-                .build()
-        };
-        GetReplicationJobsOutput::builder()
-            .replication_job_list(job("s-1"))
-            .replication_job_list(job("s-2"))
-            .build()
-    });
+    let jobs = crate::fixtures::all_replicated(&["s-1", "s-2"]);
     let launch =
         mock!(aws_sdk_sms::Client::launch_app).then_output(|| LaunchAppOutput::builder().build());
     (vec![listing, get, jobs], launch)

@@ -325,3 +325,6 @@ mod ledger_tests;
 
 #[cfg(test)]
 mod recheck_tests;
+
+#[cfg(test)]
+mod fixtures;

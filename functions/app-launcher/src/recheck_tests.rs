@@ -6,12 +6,9 @@ use autopilot_core::config::CommonConfig;
 use autopilot_core::plan::resolved::{AppPolicy, ResolvedPlan, RESOLVED_KEY};
 use autopilot_core::testing::{self, MemoryBucket, PublishedEvents};
 use aws_sdk_sms::operation::get_app::GetAppOutput;
-use aws_sdk_sms::operation::get_replication_jobs::GetReplicationJobsOutput;
 use aws_sdk_sms::operation::launch_app::LaunchAppOutput;
 use aws_sdk_sms::operation::list_apps::ListAppsOutput;
-use aws_sdk_sms::types::{
-    AppLaunchStatus as Status, ReplicationJob as SmsJob, ReplicationJobState, Server, ServerGroup,
-};
+use aws_sdk_sms::types::{AppLaunchStatus as Status, Server, ServerGroup};
 use aws_smithy_mocks::{mock, Rule};
 
 const RULE: &str = "stack-launch-recheck";
@@ -83,23 +80,6 @@ fn get_app((payments, shop): (Status, Status)) -> Rule {
     })
 }
 
-fn replicated() -> Rule {
-    mock!(aws_sdk_sms::Client::get_replication_jobs).then_output(|| {
-        let job = |server: &str| {
-            SmsJob::builder()
-                .replication_job_id(format!("job-{server}"))
-                .server_id(server)
-                .state(ReplicationJobState::Active)
-                .latest_ami_id(format!("ami-{server}"))
-                .build()
-        };
-        GetReplicationJobsOutput::builder()
-            .replication_job_list(job("s-payments"))
-            .replication_job_list(job("s-shop"))
-            .build()
-    })
-}
-
 /// A run of the re-check rule, as EventBridge delivers it.
 fn recheck_event() -> Value {
     let mut event = testing::schedule_event();
@@ -117,7 +97,8 @@ async fn invoke(
     (payments, shop): (Status, Status),
 ) -> (Summary, PublishedEvents, usize, usize) {
     let statuses = (payments.clone(), shop.clone());
-    let (list, get, sweep) = (listing(payments, shop), get_app(statuses), replicated());
+    let (list, get) = (listing(payments, shop), get_app(statuses));
+    let sweep = crate::fixtures::all_replicated(&["s-payments", "s-shop"]);
     let launch =
         mock!(aws_sdk_sms::Client::launch_app).then_output(|| LaunchAppOutput::builder().build());
     let sms = testing::mock_sms(&[&list, &get, &sweep, &launch]);

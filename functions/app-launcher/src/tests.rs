@@ -300,21 +300,7 @@ async fn a_remembered_app_found_ready_is_read_again_before_launching() {
         .await
         .unwrap();
     // s-3 has completed its run since: app-waiting is ready now.
-    let all_replicated = mock!(aws_sdk_sms::Client::get_replication_jobs).then_output(|| {
-        let job = |server: &str| {
-            SmsJob::builder()
-                .replication_job_id(format!("job-{server}"))
-                .server_id(server)
-                .state(ReplicationJobState::Active)
-                .latest_ami_id(format!("ami-{server}"))
-                .build()
-        };
-        GetReplicationJobsOutput::builder()
-            .replication_job_list(job("s-1"))
-            .replication_job_list(job("s-2"))
-            .replication_job_list(job("s-3"))
-            .build()
-    });
+    let all_replicated = crate::fixtures::all_replicated(&["s-1", "s-2", "s-3"]);
     let (listing, get2, launch2) = (after_the_launch(), get_app(), launch_ok());
     let warm = warm_again(
         &context,
