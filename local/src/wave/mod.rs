@@ -34,6 +34,7 @@ use crate::harness::payloads::{self, stamp, Schedules};
 use crate::harness::processes::{process_invokers, Killer, ProcessOptions};
 use crate::harness::wiring::{BusRef, Wiring, WiringError};
 use crate::sms::protocol::{AppLaunchStatus, JobState};
+use crate::StateSnapshot;
 use crate::{Emulator, EmulatorError, EmulatorHandle, EmulatorOptions, Scenario};
 
 pub use autopilot_core::report::{
@@ -246,14 +247,16 @@ impl Wave {
             self.plans.place_due(elapsed, now, &self.bus).await?;
             self.fire_schedules(now);
             self.settle_step(now, &mut sms_events).await?;
-            let progress = self.progress(now);
+            // One snapshot of SMS for the step's progress, invariants and launches.
+            let state = self.emulator.state();
+            let progress = self.progress(&state, now);
             if !progress.same_counts(&last_progress) {
                 on_progress(&progress);
                 timeline.push(progress.clone());
                 last_progress = progress;
             }
-            self.check_nothing_doubled(now);
-            self.note_launched(now);
+            self.check_nothing_doubled(&state, now);
+            self.note_launched(&state, now);
             if self.queue.is_empty() && !self.faults_on() && self.converged() {
                 break true;
             }
@@ -353,16 +356,15 @@ impl Wave {
     /// Records a breach whenever a server has two jobs that are not deleted, two live
     /// applications share a name, or an app's launch began before an application it
     /// depends on was launched.
-    fn check_nothing_doubled(&mut self, now: DateTime<Utc>) {
-        let state = self.emulator.state();
-        for (server, jobs) in invariants::servers_with_two_live_jobs(&state) {
+    fn check_nothing_doubled(&mut self, state: &StateSnapshot, now: DateTime<Utc>) {
+        for (server, jobs) in invariants::servers_with_two_live_jobs(state) {
             self.invariant_breaches.push(format!(
                 "{}: server {server} has {} live replication jobs",
                 stamp(now),
                 jobs.len()
             ));
         }
-        for (name, ids) in invariants::apps_sharing_a_name(&state) {
+        for (name, ids) in invariants::apps_sharing_a_name(state) {
             self.invariant_breaches.push(format!(
                 "{}: {} live applications are named {name}: {}",
                 stamp(now),
@@ -372,7 +374,7 @@ impl Wave {
         }
         let depends_on = self.plans.depends_on();
         let early =
-            invariants::launched_before_dependencies(&state, depends_on, &mut self.launches_seen);
+            invariants::launched_before_dependencies(state, depends_on, &mut self.launches_seen);
         for breach in early {
             self.invariant_breaches
                 .push(format!("{}: {breach}", stamp(now)));
@@ -380,17 +382,15 @@ impl Wave {
     }
 
     /// Notes the apps SMS shows LAUNCHED for the first time (steps are a minute).
-    fn note_launched(&mut self, now: DateTime<Utc>) {
-        let state = self.emulator.state();
+    fn note_launched(&mut self, state: &StateSnapshot, now: DateTime<Utc>) {
         let launched =
-            invariants::live_apps(&state).filter(|a| a.launch_status == AppLaunchStatus::Launched);
+            invariants::live_apps(state).filter(|a| a.launch_status == AppLaunchStatus::Launched);
         for app in launched {
             self.first_launched.entry(app.id.clone()).or_insert(now);
         }
     }
 
-    fn progress(&self, now: DateTime<Utc>) -> Progress {
-        let state = self.emulator.state();
+    fn progress(&self, state: &StateSnapshot, now: DateTime<Utc>) -> Progress {
         let live_jobs = state.jobs.iter().filter(|j| !j.state.is_deleted());
         let (mut replicating, mut replicated, mut failed) = (0, 0, 0);
         for job in live_jobs {
@@ -402,7 +402,7 @@ impl Wave {
                 replicating += 1;
             }
         }
-        let apps: Vec<_> = invariants::live_apps(&state).collect();
+        let apps: Vec<_> = invariants::live_apps(state).collect();
         Progress {
             time: stamp(now),
             elapsed_minutes: u64::try_from((now - self.started).num_minutes()).unwrap_or(0),
