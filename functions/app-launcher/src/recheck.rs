@@ -43,14 +43,18 @@ impl<'a> Recheck<'a> {
     /// A run of the rule with nothing new to decide: it awaited launches last time, and
     /// the listing shows every one of them still in flight.
     pub fn idle(&self, ledger: &LaunchLedger, summaries: &[AppSummary]) -> bool {
-        self.by_rule
-            && !ledger.awaited.is_empty()
-            && ledger.awaited.iter().all(|awaited| {
-                summaries
-                    .iter()
-                    .find(|listed| listed.app_id() == Some(awaited.as_str()))
-                    .is_some_and(in_flight)
-            })
+        if !self.by_rule || ledger.awaited.is_empty() {
+            return false;
+        }
+        let launching: BTreeSet<&str> = summaries
+            .iter()
+            .filter(|listed| in_flight(listed))
+            .filter_map(AppSummary::app_id)
+            .collect();
+        ledger
+            .awaited
+            .iter()
+            .all(|awaited| launching.contains(awaited.as_str()))
     }
 
     /// Enables the rule while `awaiting`, disables it from a run of its own that is
