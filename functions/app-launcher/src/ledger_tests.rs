@@ -4,7 +4,6 @@
 //! windows).
 
 use super::*;
-use autopilot_core::config::CommonConfig;
 use autopilot_core::testing::{self, schedule_event, MemoryBucket};
 use aws_sdk_sms::operation::get_app::GetAppOutput;
 use aws_sdk_sms::operation::launch_app::LaunchAppOutput;
@@ -14,17 +13,8 @@ use aws_smithy_mocks::{mock, Rule};
 
 fn config(launch_max_attempts: u32) -> AppLauncherConfig {
     AppLauncherConfig {
-        common: CommonConfig {
-            event_bus_name: "autopilot".into(),
-            dry_run: false,
-            max_attempts: 3,
-        },
-        artifacts_bucket: "artifacts".into(),
-        opt_out: "autopilot:launch=false".parse().unwrap(),
-        launch_window: None,
-        app_concurrency: 2,
         launch_max_attempts,
-        launch_recheck_rule: None,
+        ..crate::fixtures::config()
     }
 }
 

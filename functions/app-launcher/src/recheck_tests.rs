@@ -2,7 +2,6 @@
 //! while that launch goes on, disabled by its own run once nothing waits.
 
 use super::*;
-use autopilot_core::config::CommonConfig;
 use autopilot_core::plan::resolved::{AppPolicy, ResolvedPlan, RESOLVED_KEY};
 use autopilot_core::testing::{self, MemoryBucket, PublishedEvents};
 use aws_sdk_sms::operation::get_app::GetAppOutput;
@@ -15,17 +14,8 @@ const RULE: &str = "stack-launch-recheck";
 
 fn config(rule: Option<&str>) -> AppLauncherConfig {
     AppLauncherConfig {
-        common: CommonConfig {
-            event_bus_name: "autopilot".into(),
-            dry_run: false,
-            max_attempts: 3,
-        },
-        artifacts_bucket: "artifacts".into(),
-        opt_out: "autopilot:launch=false".parse().unwrap(),
-        launch_window: None,
-        app_concurrency: 2,
-        launch_max_attempts: 2,
         launch_recheck_rule: rule.map(str::to_owned),
+        ..crate::fixtures::config()
     }
 }
 

@@ -2,7 +2,6 @@
 
 use super::*;
 use autopilot_core::app_cache::AppCache;
-use autopilot_core::config::CommonConfig;
 use autopilot_core::error::Retryability;
 use autopilot_core::testing::{self, schedule_event, MemoryBucket};
 use aws_sdk_sms::operation::get_app::GetAppOutput;
@@ -16,19 +15,10 @@ use aws_sdk_sms::types::{
 use aws_smithy_mocks::{mock, Rule};
 
 fn config(dry_run: bool, window: Option<&str>) -> AppLauncherConfig {
-    AppLauncherConfig {
-        common: CommonConfig {
-            event_bus_name: "autopilot".into(),
-            dry_run,
-            max_attempts: 3,
-        },
-        artifacts_bucket: "artifacts".into(),
-        opt_out: "autopilot:launch=false".parse().unwrap(),
-        launch_window: window.map(|w| w.parse().unwrap()),
-        app_concurrency: 2,
-        launch_max_attempts: 2,
-        launch_recheck_rule: None,
-    }
+    let mut config = crate::fixtures::config();
+    config.common.dry_run = dry_run;
+    config.launch_window = window.map(|w| w.parse().unwrap());
+    config
 }
 
 /// An app last modified an hour before the tests' "now".
