@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The hard-kill harness at length: plays the default wave with the functions' real
-# binaries as processes, some killed with SIGKILL mid-invocation (tests/tests/hard_kills.rs),
+# binaries as processes, some killed with SIGKILL mid-invocation (tests/tests/suite/hard_kills.rs),
 # for SEEDS seeds (default 50) split over PROCESSES test processes (default 2). Each
 # process writes its log to target/hard-kill-logs/seeds-<first>.log; the script prints
 # every seed's line and exits non-zero if any seed failed.
@@ -19,8 +19,8 @@ mkdir -p "$logs"
 say() { echo "hard-kills.sh: $*" >&2; }
 
 say "building the harness and the binaries"
-cargo build --workspace --bins --test runtime_api --quiet
-cargo test -p autopilot-tests --test hard_kills --no-run --quiet
+cargo build --workspace --bins --test suite --quiet
+cargo test -p autopilot-tests --test suite --no-run --quiet
 
 started=$(date +%s)
 per=$(((SEEDS + PROCESSES - 1) / PROCESSES))
@@ -32,7 +32,7 @@ while ((left > 0)); do
     log="$logs/seeds-$first.log"
     say "seeds $first..$((first + count - 1)) -> $log"
     HARD_KILL_FIRST_SEED=$first HARD_KILL_SEEDS=$count \
-        cargo test -p autopilot-tests --test hard_kills -- --nocapture >"$log" 2>&1 &
+        cargo test -p autopilot-tests --test suite hard_kills:: -- --nocapture >"$log" 2>&1 &
     pids+=($!)
     first=$((first + count))
     left=$((left - count))

@@ -20,7 +20,7 @@ mkdir -p "$logs"
 say() { echo "soak.sh: $*" >&2; }
 
 say "building the chaos suite with --profile soak"
-cargo test --profile soak -p autopilot-local --test chaos --no-run
+cargo test --profile soak -p autopilot-local --test suite --no-run
 
 started=$(date +%s)
 per=$(((SEEDS + PROCESSES - 1) / PROCESSES))
@@ -32,7 +32,7 @@ while ((left > 0)); do
     log="$logs/seeds-$first.log"
     say "seeds $first..$((first + count - 1)) -> $log"
     CHAOS_FIRST_SEED=$first CHAOS_SEEDS=$count \
-        cargo test --profile soak -p autopilot-local --test chaos -- --nocapture >"$log" 2>&1 &
+        cargo test --profile soak -p autopilot-local --test suite chaos:: -- --nocapture >"$log" 2>&1 &
     pids+=($!)
     first=$((first + count))
     left=$((left - count))

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-# Headless Chromium renders the wave report in local/tests/cli_run.rs (Debian package;
+# Headless Chromium renders the wave report in local/tests/suite/cli_run.rs (Debian package;
 # the test says SKIPPED if it cannot be installed, e.g. without root).
 if ! command -v chromium >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then

@@ -32,7 +32,7 @@
 //! - `testing`: mocked clients and fixture events for unit tests (feature `testing`).
 //!
 //! Decision modules never see an SDK type, and no module imports one that imports it
-//! back (`tests/tests/architecture.rs` checks both).
+//! back (`tests/tests/suite/architecture.rs` checks both).
 
 pub mod app_cache;
 pub mod artifacts;

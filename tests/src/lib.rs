@@ -1,1 +1,1 @@
-//! Helpers shared by the integration tests under `tests/tests/`.
+//! Helpers shared by the integration tests under `tests/tests/suite/`.

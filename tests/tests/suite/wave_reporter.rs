@@ -3,7 +3,7 @@
 //! a decision is left in place and counted, and every scheduled run writes the latest
 //! report and a dated copy.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -15,7 +15,7 @@
 //! The virtualenv (target/venvs/moto, pinned `moto[server]`) is created on first use; a
 //! machine without python3/venv/pip prints a SKIPPED line instead of failing.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;

@@ -3,7 +3,7 @@
 //! and many runs at once of which no two ever work together, the ones that found the
 //! lease held being covered by their holder's passes once more.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

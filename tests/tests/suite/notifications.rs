@@ -5,7 +5,7 @@
 //! EventBridge (rules, input transformers, an SQS queue standing in for the topic), an
 //! implementation other than the project's own.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

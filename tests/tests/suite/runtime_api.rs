@@ -6,13 +6,13 @@
 //! A function started without EVENT_BUS_NAME must stop at init and name the variable.
 //!
 //! The binaries are the debug builds of the five function crates, built on first use by
-//! `cargo build --workspace --bins --test runtime_api` (cargo decides what is stale; the
+//! `cargo build --workspace --bins --test suite` (cargo decides what is stale; the
 //! `--test` keeps dev-dependency features on, so a `cargo test --workspace` run reuses
 //! every dependency it already compiled). Set `AUTOPILOT_BOOTSTRAP_DIR` to run prebuilt
 //! binaries instead, laid out as cargo-lambda writes them (`<dir>/<name>/bootstrap`),
 //! e.g. `target/lambda` after an x86_64 `scripts/build-lambdas.sh`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};

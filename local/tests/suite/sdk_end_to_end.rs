@@ -2,7 +2,7 @@
 //! connector check, catalog import, discovery, job creation (and AlreadyExists), runs to
 //! COMPLETED, a paused job resumed, an app launched, a template and a change set in S3.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

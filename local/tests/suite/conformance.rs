@@ -3,7 +3,7 @@
 //! paginators-1.json, and every model operation is either implemented or answered
 //! with a clear "not implemented".
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -17,7 +17,7 @@
 //! `bash scripts/soak.sh`, splits 1,000 seeds over processes with those two variables.
 //! Each seed prints its faults and outcome; the last line totals the faults injected.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -11,7 +11,7 @@
 //! CI plays `HARD_KILL_SEEDS` seeds (default 2) from `HARD_KILL_FIRST_SEED` (default 1);
 //! `scripts/hard-kills.sh` plays many.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

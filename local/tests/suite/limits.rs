@@ -3,7 +3,7 @@
 //! with the reason) and it takes no new job; and the catalog's EXPIRED status, which no
 //! source dates, played only where a scenario asks for it.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The functions' real binaries for the tests that run them as Lambda would
 //! (runtime_api.rs, hard_kills.rs): the debug builds, made on first use by
-//! `cargo build --workspace --bins --test runtime_api` (cargo decides what is stale; the
+//! `cargo build --workspace --bins --test suite` (cargo decides what is stale; the
 //! `--test` keeps dev-dependency features on, so a `cargo test --workspace` run reuses
 //! every dependency it already compiled), or prebuilt ones from
 //! `AUTOPILOT_BOOTSTRAP_DIR`, laid out as cargo-lambda writes them
@@ -78,7 +78,7 @@ fn build_binaries() -> Result<BTreeMap<String, PathBuf>, String> {
         "--workspace",
         "--bins",
         "--test",
-        "runtime_api",
+        "suite",
         "--message-format=json-render-diagnostics",
         "--quiet",
     ];

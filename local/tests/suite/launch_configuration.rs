@@ -5,7 +5,7 @@
 //! with a message and may be retried; the other reading of an unconfigured launch
 //! (accepted, then LAUNCH_FAILED) plays when the scenario asks for it.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -12,8 +12,8 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
 
-const SCHEDULED: &[u8] = include_bytes!("../fixtures/eventbridge-scheduled-event.json");
-const SMS_JOB_STATE: &[u8] = include_bytes!("../fixtures/sms-job-state-change.json");
+const SCHEDULED: &[u8] = include_bytes!("../../fixtures/eventbridge-scheduled-event.json");
+const SMS_JOB_STATE: &[u8] = include_bytes!("../../fixtures/sms-job-state-change.json");
 
 fn json(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).expect("fixtures are JSON")

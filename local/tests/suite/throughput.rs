@@ -1,7 +1,7 @@
 //! GetServers throughput through the real SDK: 10,000 servers, pages of 100.
 //! Prints the figure (run with `--nocapture` to see it); asserts only a loose floor.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -4,7 +4,7 @@
 //! members completed, hold the app whose launch configuration SMS refuses or lacks, and
 //! alert each failure exactly once; under either reading of an unconfigured launch.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! creation a repeat), a run with nothing left to do announces nothing, and once the
 //! applications were found as planned, a run reads no configuration again.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

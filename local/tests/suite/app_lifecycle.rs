@@ -3,7 +3,7 @@
 //! ListApps); its replication status passes through the states the model names, from
 //! pending to the delta states, and through stopping to stopped.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

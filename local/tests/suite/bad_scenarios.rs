@@ -225,7 +225,7 @@ fn an_empty_scenario_is_refused() {
 
 /// The fuzz targets' checks (`local/fuzz/src/checks.rs`, the same file the libFuzzer
 /// binaries run) over every committed corpus seed, so they hold in every `cargo test`.
-#[path = "../fuzz/src/checks.rs"]
+#[path = "../../fuzz/src/checks.rs"]
 mod fuzz_checks;
 
 #[test]

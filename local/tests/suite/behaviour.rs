@@ -1,7 +1,7 @@
 //! Behaviour of the state machines and every error case, plus protocol-level answers
 //! and determinism under a seed.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -5,7 +5,7 @@
 //! during which the server gets no new job; the DELETED job stays listed for
 //! `deleted_job_listing_secs`, and its AMIs stay.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -326,7 +326,7 @@ fn refused_by_everyone() -> Vec<(String, Value)> {
     // The JSON text of a real event cut short is not JSON: the runtime refuses it before
     // any handler runs. What can arrive is an envelope that lost its later keys.
     let fixture: Value = serde_json::from_slice(include_bytes!(
-        "../fixtures/eventbridge-scheduled-event.json"
+        "../../fixtures/eventbridge-scheduled-event.json"
     ))
     .expect("fixture parses");
     let text = fixture.to_string();

@@ -9,7 +9,7 @@
 //! no server may ever hold two jobs that are not DELETED, and no app may be launched by a
 //! second successful LaunchApp.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -239,7 +239,7 @@ async fn replayed_events_and_concurrent_sweeps_create_no_second_job_or_launch() 
         &bus.endpoint(),
         &emulator.s3_endpoint(),
     );
-    // The leases keep two runs apart (tests/tests/lease.rs, the chaos waves); here they
+    // The leases keep two runs apart (tests/tests/suite/lease.rs, the chaos waves); here they
     // are left out, so that two runs do meet and what SMS and the handlers do then is
     // played: the defence behind the lease.
     let (first, second) = (

@@ -1,0 +1,28 @@
+//! autopilot-local's integration tests, one binary (the AWS SDK linked once): the SMS
+//! stand-in against the official model through the real SDK, whole waves with the real
+//! handlers (plain, planned, under chaos), and the `autopilot-local` command line.
+
+mod common;
+
+// The SMS stand-in, through the real aws-sdk-sms client.
+mod app_lifecycle;
+mod behaviour;
+mod conformance;
+mod job_lifecycle;
+mod launch_configuration;
+mod limits;
+mod sdk_end_to_end;
+mod throughput;
+
+// Scenarios and whole waves with the real handlers.
+mod bad_scenarios;
+mod chaos;
+mod log_hygiene;
+mod plan_wave;
+mod wave;
+
+// The `autopilot-local` command line as a process.
+mod cli_plan;
+mod cli_run;
+mod cli_serve;
+mod serve_bus;
