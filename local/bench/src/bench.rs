@@ -1,12 +1,11 @@
 //! Starting the functions' release binaries the way Lambda starts `bootstrap` and
 //! invoking them once through the harness's Runtime API.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use autopilot_local::harness::bootstrap::{Bootstrap, Output};
 use autopilot_local::harness::functions;
 use autopilot_local::harness::runtime_api::{Report, RuntimeApi, INVOCATION_LIMIT};
 use autopilot_local::harness::wiring::{FunctionWiring, Wiring};
@@ -89,11 +88,10 @@ impl Bench<'_> {
             *runs += 1;
             *runs
         };
-        let process = Process::spawn(
-            &binary,
-            &env,
-            &self.logs.path().join(format!("{function}-{run}")),
-        )?;
+        let logs = self.logs.path().join(format!("{function}-{run}"));
+        let process = Bootstrap::spawn(&binary, &env, Output::Files(logs)).map_err(|e| {
+            MeasureError::binary(&binary.display().to_string(), format!("cannot start: {e}"))
+        })?;
         if !api
             .wait_for(INVOCATION_LIMIT, |_, reports| reports > 0)
             .await
@@ -102,15 +100,15 @@ impl Bench<'_> {
                 function,
                 format!(
                     "did not answer within {INVOCATION_LIMIT:?}\n{}",
-                    process.tail()
+                    process.tail(5)
                 ),
             ));
         }
         // The runtime polls again once the response is posted: the invocation is over.
         api.wait_for(Duration::from_secs(5), |next, _| next >= 2)
             .await;
-        let peak_rss_kib = process.peak_rss_kib();
-        let spawned = process.spawned;
+        let peak_rss_kib = peak_rss_kib(process.id());
+        let spawned = process.spawned();
         drop(process);
         let next = api.next_calls();
         let (answered_at, report) = api
@@ -155,67 +153,6 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-/// A started function binary; killed when dropped.
-pub struct Process {
-    child: std::process::Child,
-    pub spawned: Instant,
-    stdout: PathBuf,
-    stderr: PathBuf,
-}
-
-impl Process {
-    /// Starts `binary` with exactly `env` (nothing inherited), output into files.
-    pub fn spawn(binary: &Path, env: &BTreeMap<String, String>, logs: &Path) -> Measured<Self> {
-        let stdout = logs.with_extension("stdout");
-        let stderr = logs.with_extension("stderr");
-        let open = |path: &Path| std::fs::File::create(path).map_err(MeasureError::io(path));
-        let (out, err) = (open(&stdout)?, open(&stderr)?);
-        let spawned = Instant::now();
-        let child = Command::new(binary)
-            .env_clear()
-            .envs(env)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(|e| {
-                MeasureError::binary(&binary.display().to_string(), format!("cannot start: {e}"))
-            })?;
-        Ok(Self {
-            child,
-            spawned,
-            stdout,
-            stderr,
-        })
-    }
-
-    /// Peak resident set size so far (VmHWM), in KiB.
-    pub fn peak_rss_kib(&self) -> Option<u64> {
-        peak_rss_kib(self.child.id())
-    }
-
-    /// The last lines the process wrote, for an error message.
-    pub fn tail(&self) -> String {
-        let read = |path: &Path| {
-            let text = std::fs::read_to_string(path).unwrap_or_default();
-            let lines: Vec<&str> = text.lines().collect();
-            lines[lines.len().saturating_sub(5)..].join("\n  ")
-        };
-        format!(
-            "stdout:\n  {}\nstderr:\n  {}",
-            read(&self.stdout),
-            read(&self.stderr)
-        )
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// One invocation of a function binary.

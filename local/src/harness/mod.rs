@@ -10,9 +10,12 @@
 //!   events), and when each schedule fires;
 //! - [`clients`]: SDK configuration for clients of the local endpoints;
 //! - [`runtime_api`]: a Lambda Runtime API for the functions' `bootstrap` binaries;
+//! - [`bootstrap`]: those binaries started as Lambda starts them;
+//! - [`processes`]: the wave's functions run as those binaries, killed at random;
 //! - [`invariants`]: what must hold of any wave;
 //! - [`two_server_scenario`]: the smallest world in which every function has its work.
 
+pub mod bootstrap;
 pub mod clients;
 pub mod functions;
 pub mod invariants;

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,7 @@ use autopilot_core::runtime::{Clock, ACCEPT_SIMULATED_CLOCK};
 use autopilot_core::AutopilotError;
 use serde_json::Value;
 
+use super::bootstrap::{Bootstrap, Output};
 use super::clients::StaticCredentials;
 use super::functions::{Invocation, Invoker};
 use super::runtime_api::{lambda_environment, Report, RuntimeApi, Sandbox};
@@ -151,7 +152,7 @@ struct ProcessSandbox {
     binary: PathBuf,
     environment: BTreeMap<String, String>,
     api: RuntimeApi,
-    child: Option<Child>,
+    child: Option<Bootstrap>,
     limit: Duration,
 }
 
@@ -159,20 +160,14 @@ impl ProcessSandbox {
     /// The running process's id, starting one first when none runs (a cold start).
     fn running_pid(&mut self) -> Result<u32, AutopilotError> {
         if !self.alive() {
-            let child = Command::new(&self.binary)
-                .env_clear()
-                .envs(&self.environment)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
+            let child = Bootstrap::spawn(&self.binary, &self.environment, Output::Discarded)
                 .map_err(|error| AutopilotError::Reported {
                     error_type: "Runtime.InvalidEntrypoint".into(),
                     message: format!("cannot start {}: {error}", self.binary.display()),
                 })?;
             self.child = Some(child);
         }
-        Ok(self.child.as_ref().map_or(0, Child::id))
+        Ok(self.child.as_ref().map_or(0, Bootstrap::id))
     }
 
     /// Runs one invocation at simulated time `now`, killing the process where `killer`
@@ -216,10 +211,7 @@ impl ProcessSandbox {
                 });
             }
         }
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.child = None;
         Err(AutopilotError::Reported {
             error_type: "Sandbox.Timedout".into(),
             message: format!(
@@ -230,18 +222,7 @@ impl ProcessSandbox {
     }
 
     fn alive(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
-    }
-}
-
-impl Drop for ProcessSandbox {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.child.as_mut().is_some_and(Bootstrap::alive)
     }
 }
 

@@ -7,13 +7,15 @@
 //! /runtime/init/error) and names the variable. (A missing EVENT_BUS_NAME is
 //! runtime_api.rs's case; here every function gets a malformed value of its own.)
 
+use crate::common;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use autopilot_core::clients::Endpoints;
+use autopilot_local::harness::bootstrap::{Bootstrap, Output};
+use autopilot_local::harness::clients::StaticCredentials;
+use autopilot_local::harness::runtime_api::{lambda_environment, Report, RuntimeApi, Sandbox};
 
 use autopilot_core::config::{
     AppLauncherConfig, AppPlannerConfig, CatalogImportConfig, ConfigErrors, FunctionConfig,
@@ -289,7 +291,6 @@ fn every_bad_variable_at_once_is_named_in_one_report() {
 
 /// Longest wait for a refused binary to stop.
 const STOP_WAIT: Duration = Duration::from_secs(30);
-const BUILD_WAIT: Duration = Duration::from_secs(30 * 60);
 
 /// One malformed value per function, each a variable only that function (family) reads.
 const STARTUP_CASES: &[(&str, &str, &str)] = &[
@@ -301,193 +302,75 @@ const STARTUP_CASES: &[(&str, &str, &str)] = &[
     ("wave-reporter", "REPORT_DECISIONS_SHOWN", "all"),
 ];
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ lives in the workspace")
-        .to_path_buf()
-}
-
-/// The functions' debug binaries, brought up to date by cargo (as runtime_api.rs does,
-/// `--test` keeps dev-dependency features unified with `cargo test --workspace`).
-fn binaries() -> BTreeMap<String, PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut child = Command::new(&cargo)
-        .args([
-            "build",
-            "--workspace",
-            "--bins",
-            "--test",
-            "bad_config",
-            "--message-format=json-render-diagnostics",
-            "--quiet",
-        ])
-        .current_dir(workspace_root())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("cargo runs");
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .expect("piped")
-        .read_to_string(&mut stdout)
-        .expect("cargo output");
-    let deadline = Instant::now() + BUILD_WAIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("cargo status") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "cargo build took too long");
-        std::thread::sleep(Duration::from_millis(100));
+/// The environment Lambda gives `function` served by `api`, its configuration valid
+/// but for `variable`, and nothing listening where its clients would call.
+fn startup_environment(
+    function: &str,
+    api: &RuntimeApi,
+    variable: &str,
+    value: &str,
+) -> BTreeMap<String, String> {
+    let nowhere = "http://127.0.0.1:9".to_owned();
+    let endpoints = Endpoints {
+        sms: nowhere.clone(),
+        events: nowhere.clone(),
+        s3: nowhere,
     };
-    assert!(status.success(), "cargo build failed: {status}");
-    stdout
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact")
-        .filter(|m| {
-            m["target"]["kind"]
-                .as_array()
-                .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"))
-        })
-        .filter_map(|m| {
-            let name = m["target"]["name"].as_str()?.to_owned();
-            let path = PathBuf::from(m["executable"].as_str()?);
-            STARTUP_CASES
-                .iter()
-                .any(|(f, _, _)| *f == name)
-                .then_some((name, path))
-        })
-        .collect()
+    let sandbox = Sandbox {
+        memory_mb: 256,
+        log_stream: "2026/11/22/[$LATEST]0",
+        credentials: StaticCredentials::LOCAL,
+        endpoints: &endpoints,
+    };
+    let mut env = lambda_environment(function, api.addr(), &sandbox);
+    env.extend(
+        valid_environment()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v)),
+    );
+    env.insert(variable.to_owned(), value.to_owned());
+    env
 }
 
-/// A Runtime API stand-in on 127.0.0.1 that records each request line and answers 202
-/// to /runtime/init/error; a refused function must never ask for the next invocation.
-struct RuntimeApi {
-    addr: String,
-    requests: Arc<Mutex<Vec<(String, String)>>>,
-}
-
-impl RuntimeApi {
-    fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        let addr = listener.local_addr().expect("address").to_string();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let log = Arc::clone(&requests);
-        std::thread::spawn(move || {
-            // Bounded: a refused function makes at most one request.
-            for stream in listener.incoming().take(8) {
-                let Ok(mut stream) = stream else { break };
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
-                let mut request_line = String::new();
-                let _ = reader.read_line(&mut request_line);
-                let mut length = 0usize;
-                for _ in 0..100 {
-                    let mut header = String::new();
-                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
-                        break;
-                    }
-                    if let Some((name, value)) = header.split_once(':') {
-                        if name.eq_ignore_ascii_case("content-length") {
-                            length = value.trim().parse().unwrap_or(0);
-                        }
-                    }
-                }
-                let mut body = vec![0; length.min(1 << 20)];
-                let _ = reader.read_exact(&mut body);
-                log.lock().expect("log").push((
-                    request_line.trim().to_owned(),
-                    String::from_utf8_lossy(&body).into_owned(),
-                ));
-                let _ = stream.write_all(
-                    b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
-                );
-            }
-        });
-        Self { addr, requests }
+/// Waits for `process` to exit, at most [`STOP_WAIT`].
+async fn exit_of(process: &mut Bootstrap) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + STOP_WAIT;
+    while Instant::now() < deadline {
+        if let Some(status) = process.exited() {
+            return Some(status);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    None
 }
 
-#[test]
-fn each_function_binary_refuses_to_start_with_a_bad_value_and_names_it() {
-    let binaries = binaries();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_function_binary_refuses_to_start_with_a_bad_value_and_names_it() {
+    let binaries = common::binaries::all();
     for (function, variable, value) in STARTUP_CASES {
-        let binary = binaries
-            .get(*function)
-            .unwrap_or_else(|| panic!("no binary for {function} in {binaries:?}"));
-        let api = RuntimeApi::start();
-        let mut env = valid_environment();
-        env.insert(variable, (*value).to_owned());
-        let mut child = Command::new(binary)
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .envs([
-                ("AWS_LAMBDA_RUNTIME_API", api.addr.as_str()),
-                ("AWS_LAMBDA_FUNCTION_NAME", function),
-                ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
-                ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-                ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-                ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bad-config"),
-                ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/22/[$LATEST]0"),
-                ("AWS_REGION", "us-east-1"),
-                ("AWS_ACCESS_KEY_ID", "AKIDBADCONFIG"),
-                ("AWS_SECRET_ACCESS_KEY", "bad-config-secret"),
-                ("AWS_CONFIG_FILE", "/nonexistent/aws-config"),
-                (
-                    "AWS_SHARED_CREDENTIALS_FILE",
-                    "/nonexistent/aws-credentials",
-                ),
-                ("AWS_EC2_METADATA_DISABLED", "true"),
-                // Nothing listens there: a function that got this far would fail loudly.
-                ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the function");
-        let deadline = Instant::now() + STOP_WAIT;
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("child status") {
-                break Some(status);
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let mut output = String::new();
-        let _ = child
-            .stdout
-            .take()
-            .expect("piped")
-            .read_to_string(&mut output);
-        let _ = child
-            .stderr
-            .take()
-            .expect("piped")
-            .read_to_string(&mut output);
-        let requests = api.requests.lock().expect("log").clone();
+        let binary = &binaries[*function];
+        let api = RuntimeApi::start().await.expect("bind the Runtime API");
+        let env = startup_environment(function, &api, variable, value);
+        let mut process = Bootstrap::spawn(binary, &env, Output::Collected)
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let status = exit_of(&mut process).await;
+        // Let the output readers catch up with an exited process.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let output = process.output();
         let context = format!("{function} with {variable}={value:?}");
         assert!(
-            !requests
-                .iter()
-                .any(|(line, _)| line.contains("/invocation/next")),
-            "{context}: asked for work: {requests:?}\n{output}"
+            api.next_calls().is_empty(),
+            "{context}: asked for work\n{output}"
         );
-        let init_error = requests
-            .iter()
-            .find(|(line, _)| line.contains("/runtime/init/error"));
+        let init_error = api
+            .reports()
+            .into_iter()
+            .find_map(|(_, report)| match report {
+                Report::InitError { body, .. } => Some(body.to_string()),
+                _ => None,
+            });
         match (init_error, status) {
-            (Some((_, body)), _) => {
-                assert!(body.contains(variable), "{context}: init error {body}")
-            }
+            (Some(body), _) => assert!(body.contains(variable), "{context}: init error {body}"),
             (None, Some(status)) => {
                 assert!(!status.success(), "{context}: exited {status}\n{output}");
                 assert!(output.contains(variable), "{context}: {output}");

@@ -15,10 +15,8 @@
 use crate::common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use autopilot_core::clients::Endpoints;
@@ -29,6 +27,7 @@ use autopilot_core::config::{
 use autopilot_core::events::{AppReady, DetailType, EVENT_SOURCE};
 use autopilot_core::runtime::ACCEPT_SIMULATED_CLOCK;
 use autopilot_local::bus::LocalBus;
+use autopilot_local::harness::bootstrap::{Bootstrap, Output};
 use autopilot_local::harness::clients::StaticCredentials;
 use autopilot_local::harness::payloads::{project_event, rule_event};
 use autopilot_local::harness::runtime_api::{lambda_environment, Report, RuntimeApi, Sandbox};
@@ -115,88 +114,28 @@ impl Function {
     }
 }
 
-/// A started function process; killed when dropped.
-struct Process {
-    child: Child,
-    spawned: Instant,
-    stdout: Arc<Mutex<Vec<String>>>,
-    stderr: Arc<Mutex<Vec<String>>>,
+/// Starts `binary` with exactly `env`, its output collected line by line.
+fn spawn(binary: &Path, env: &BTreeMap<String, String>) -> Bootstrap {
+    Bootstrap::spawn(binary, env, Output::Collected)
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()))
 }
 
-impl Process {
-    /// Starts `binary` with exactly `env` (nothing inherited).
-    fn spawn(binary: &Path, env: &BTreeMap<String, String>) -> Self {
-        let spawned = Instant::now();
-        let mut child = Command::new(binary)
-            .env_clear()
-            .envs(env)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let stdout = collect_lines(child.stdout.take());
-        let stderr = collect_lines(child.stderr.take());
-        Self {
-            child,
-            spawned,
-            stdout,
-            stderr,
+/// Waits until a stdout line of `process` satisfies `found`.
+async fn wait_for_line(process: &Bootstrap, found: impl Fn(&Value) -> bool) -> Option<Value> {
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        let line = process
+            .lines()
+            .0
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| found(v));
+        if line.is_some() {
+            return line;
         }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-
-    fn lines(&self) -> (Vec<String>, Vec<String>) {
-        let read =
-            |lines: &Mutex<Vec<String>>| lines.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        (read(&self.stdout), read(&self.stderr))
-    }
-
-    fn output(&self) -> String {
-        let (stdout, stderr) = self.lines();
-        format!(
-            "stdout:\n  {}\nstderr:\n  {}",
-            stdout.join("\n  "),
-            stderr.join("\n  ")
-        )
-    }
-
-    /// Waits until a stdout line satisfies `found`.
-    async fn wait_for_line(&self, found: impl Fn(&Value) -> bool) -> Option<Value> {
-        let deadline = Instant::now() + WAIT;
-        while Instant::now() < deadline {
-            let line = self
-                .lines()
-                .0
-                .iter()
-                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-                .find(|v| found(v));
-            if line.is_some() {
-                return line;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        None
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn collect_lines(pipe: Option<impl Read + Send + 'static>) -> Arc<Mutex<Vec<String>>> {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    if let Some(pipe) = pipe {
-        let sink = Arc::clone(&lines);
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                sink.lock().unwrap_or_else(|p| p.into_inner()).push(line);
-            }
-        });
-    }
-    lines
+    None
 }
 
 // ---- the local world ----------------------------------------------------------------
@@ -299,13 +238,13 @@ async fn invoke(name: &str, world: World, event: Value) -> Invoked {
     let binary = binary(name);
     let mut api = RuntimeApi::start().await.expect("bind the Runtime API");
     let request_id = api.invoke(event);
-    let process = Process::spawn(&binary, &function.environment(&world, &api));
+    let process = spawn(&binary, &function.environment(&world, &api));
 
     let report = api.report(WAIT).await;
     let startup = api
         .next_calls()
         .first()
-        .map(|at| at.duration_since(process.spawned));
+        .map(|at| at.duration_since(process.spawned()));
     match startup {
         Some(startup) => eprintln!(
             "runtime_api: {name}: spawn to first invocation/next {:.1} ms ({})",
@@ -332,8 +271,7 @@ async fn invoke(name: &str, world: World, event: Value) -> Invoked {
     };
     assert!(summary.is_object(), "{name} responded {summary}");
 
-    let logged = process
-        .wait_for_line(|line| line["message"] == "invocation complete")
+    let logged = wait_for_line(&process, |line| line["message"] == "invocation complete")
         .await
         .unwrap_or_else(|| panic!("{name}: no summary log line\n{}", process.output()));
     assert_eq!(logged["level"], "INFO", "{logged}");
@@ -488,7 +426,7 @@ async fn a_function_without_its_bus_refuses_to_start() {
     api.invoke(schedule_event());
     let mut env = Function::named(name).environment(&world, &api);
     env.remove("EVENT_BUS_NAME");
-    let mut process = Process::spawn(&binary, &env);
+    let mut process = spawn(&binary, &env);
 
     let deadline = Instant::now() + WAIT;
     let mut init_error = None;
@@ -497,7 +435,7 @@ async fn a_function_without_its_bus_refuses_to_start() {
         if let Some(report) = api.report(Duration::from_millis(50)).await {
             init_error = Some(report);
         }
-        exit = process.child.try_wait().expect("child status");
+        exit = process.exited();
     }
     // Let the output readers catch up with an exited process.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -527,7 +465,7 @@ async fn lease_taken_at(at: chrono::DateTime<chrono::Utc>, accept: bool) -> Stri
         env.insert(ACCEPT_SIMULATED_CLOCK.into(), "true".into());
     }
     api.invoke_at(schedule_event(), at);
-    let process = Process::spawn(&binary("job-watcher"), &env);
+    let process = spawn(&binary("job-watcher"), &env);
     let report = api.report(WAIT).await;
     assert!(
         matches!(report, Some(Report::Response { .. })),
