@@ -257,17 +257,6 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Where `run` finds the template when `--template` is not given: the working
-/// directory's `infra/template.yaml`, else the one this binary was built from.
-fn default_template() -> PathBuf {
-    let here = PathBuf::from("infra/template.yaml");
-    if here.exists() {
-        here
-    } else {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml")
-    }
-}
-
 /// `autopilot-local run`; the functions' warnings, when `tally` counts them, are shown
 /// after the summary.
 pub async fn run(args: RunArgs, tally: Option<&crate::warnings::Tally>) -> Result<(), CliError> {
@@ -278,7 +267,7 @@ pub async fn run(args: RunArgs, tally: Option<&crate::warnings::Tally>) -> Resul
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
-    let template = args.template.clone().unwrap_or_else(default_template);
+    let template = args.template.clone().unwrap_or_else(crate::wave::default_template);
     let plans = match &args.plan {
         Some(path) => vec![crate::wave::PlanVersion {
             after: Duration::ZERO,
@@ -300,10 +289,8 @@ pub async fn run(args: RunArgs, tally: Option<&crate::warnings::Tally>) -> Resul
         template,
         until: args.until,
         dry_run: args.dry_run,
-        chaos: None,
-        environment: Vec::new(),
         plans,
-        processes: None,
+        ..Default::default()
     })
     .await?;
     let terminal = std::io::stdout().is_terminal();

@@ -5,10 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use autopilot_local::wave::{LogEntry, Wave, WaveOptions};
-use autopilot_local::Scenario;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
@@ -43,14 +41,8 @@ fn parse_time(value: &Value) -> Option<DateTime<Utc>> {
 /// which invocation launched it.
 pub async fn convergence(template: &Path) -> Measured<Vec<Convergence>> {
     let wave = Wave::start(WaveOptions {
-        scenario: Scenario::default_scenario(),
         template: template.to_path_buf(),
-        until: Duration::from_secs(3 * 86_400),
-        dry_run: false,
-        chaos: None,
-        environment: Vec::new(),
-        plans: Vec::new(),
-        processes: None,
+        ..WaveOptions::default()
     })
     .await?;
     let report = wave.play(|_| {}).await?;

@@ -76,6 +76,34 @@ pub struct WaveOptions {
     pub processes: Option<ProcessOptions>,
 }
 
+impl Default for WaveOptions {
+    /// The default scenario on the deployed wiring, three simulated days, no faults,
+    /// the scenario's own plans, the handlers run in this process.
+    fn default() -> Self {
+        Self {
+            scenario: Scenario::default_scenario(),
+            template: default_template(),
+            until: Duration::from_secs(3 * 86_400),
+            dry_run: false,
+            chaos: None,
+            environment: Vec::new(),
+            plans: Vec::new(),
+            processes: None,
+        }
+    }
+}
+
+/// The template a wave follows unless told otherwise: the working directory's
+/// `infra/template.yaml`, else the one this crate was built from.
+pub fn default_template() -> PathBuf {
+    let here = PathBuf::from("infra/template.yaml");
+    if here.exists() {
+        here
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml")
+    }
+}
+
 /// Why a wave could not be played.
 #[derive(Debug, thiserror::Error)]
 pub enum WaveError {

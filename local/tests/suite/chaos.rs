@@ -26,10 +26,6 @@ use std::time::Duration;
 use autopilot_local::wave::{Chaos, PlanVersion, Wave, WaveOptions};
 use autopilot_local::Scenario;
 
-fn template() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml")
-}
-
 /// Plays the default wave under `Chaos::everything(seed)`; returns the faults injected.
 /// The scenario's versions of the wave plan (the fixed one replaces the first at 4h30),
 /// with a broken edit put in place between them at a time drawn from the seed: the
@@ -77,13 +73,10 @@ async fn play(seed: u64) -> Result<BTreeMap<String, u64>, String> {
     let plans = plans_with_a_broken_edit(&scenario, seed);
     let wave = Wave::start(WaveOptions {
         scenario,
-        template: template(),
-        until: Duration::from_secs(3 * 86_400),
-        dry_run: false,
         chaos: Some(Chaos::everything(seed)),
         environment: recreating_failed_jobs_on_even_seeds(seed),
         plans,
-        processes: None,
+        ..WaveOptions::default()
     })
     .await
     .map_err(|e| format!("seed {seed}: wave did not start: {e}"))?;

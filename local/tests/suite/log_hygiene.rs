@@ -15,9 +15,7 @@
 //! summary as a JSON object, and a line per decision names its app or server.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 
 use autopilot_core::clients::{Clients, Endpoints};
 use autopilot_core::config::{CatalogImportConfig, FunctionConfig, JobCreatorConfig};
@@ -82,10 +80,6 @@ fn capture() -> Captured {
         .clone()
 }
 
-fn template() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml")
-}
-
 /// Clients on the wave's emulator and bus, signing with the distinctive credentials.
 fn distinctive_clients(wave: &Wave) -> Clients {
     let credentials = StaticCredentials {
@@ -125,13 +119,7 @@ async fn a_whole_wave_logs_no_secret_and_no_payload() {
     let scenario_yaml = scenario.to_yaml().expect("scenario as YAML");
     let wave = Wave::start(WaveOptions {
         scenario,
-        template: template(),
-        until: Duration::from_secs(3 * 86_400),
-        dry_run: false,
-        chaos: None,
-        environment: Vec::new(),
-        plans: Vec::new(),
-        processes: None,
+        ..WaveOptions::default()
     })
     .await
     .expect("wave starts");
@@ -178,7 +166,7 @@ async fn a_whole_wave_logs_no_secret_and_no_payload() {
         "the SDK's signing layer was not captured: the secret checks would prove nothing"
     );
 
-    let template_text = std::fs::read_to_string(template()).expect("template");
+    let template_text = std::fs::read_to_string(autopilot_local::wave::default_template()).expect("template");
     let mut problems = Vec::new();
     for (n, line) in lines.iter().enumerate() {
         let mut problem = |what: &str| {

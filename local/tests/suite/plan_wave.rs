@@ -4,7 +4,6 @@
 //! and leaves the manual one to a person; a plan version SMS's launch check refuses is
 //! fixed by the next, and a version that is not a valid plan changes nothing.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use autopilot_local::wave::{LogEntry, PlanVersion, Wave, WaveOptions, WaveReport};
@@ -58,13 +57,9 @@ async fn play(plans: Vec<PlanVersion>) -> WaveReport {
 async fn play_scenario(scenario: Scenario, plans: Vec<PlanVersion>) -> WaveReport {
     let wave = Wave::start(WaveOptions {
         scenario,
-        template: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"),
         until: Duration::from_secs(2 * 86_400),
-        dry_run: false,
-        chaos: None,
-        environment: Vec::new(),
         plans,
-        processes: None,
+        ..WaveOptions::default()
     })
     .await
     .expect("wave starts");

@@ -7,15 +7,9 @@
 use crate::common;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::Duration;
 
 use autopilot_local::wave::{LogEntry, Wave, WaveOptions};
 use autopilot_local::Scenario;
-
-fn template() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml")
-}
 
 /// Plays `scenario` to the end: it must converge without breaching an invariant (an app
 /// launched again only after a failed launch, each failure alerted once, each hold
@@ -30,13 +24,8 @@ async fn converges_with(
 ) -> autopilot_local::wave::WaveReport {
     let wave = Wave::start(WaveOptions {
         scenario,
-        template: template(),
-        until: Duration::from_secs(3 * 86_400),
-        dry_run: false,
-        chaos: None,
         environment,
-        plans: Vec::new(),
-        processes: None,
+        ..WaveOptions::default()
     })
     .await
     .expect("wave starts");

@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use autopilot_local::harness::processes::{KillDice, ProcessOptions};
 use autopilot_local::wave::{Wave, WaveOptions};
-use autopilot_local::Scenario;
 
 /// Share of invocations killed at a random moment.
 const KILL_RATE: f64 = 0.05;
@@ -40,13 +39,6 @@ async fn play(seed: u64) -> Result<u64, String> {
         .await
         .map_err(|e| format!("building the binaries: {e}"))?;
     let wave = Wave::start(WaveOptions {
-        scenario: Scenario::default_scenario(),
-        template: common::template(),
-        until: Duration::from_secs(3 * 86_400),
-        dry_run: false,
-        chaos: None,
-        environment: Vec::new(),
-        plans: Vec::new(),
         processes: Some(ProcessOptions {
             binaries,
             limit: INVOCATION_LIMIT,
@@ -56,6 +48,7 @@ async fn play(seed: u64) -> Result<u64, String> {
                 action_rate: ACTION_KILL_RATE,
             }),
         }),
+        ..WaveOptions::default()
     })
     .await
     .map_err(|e| format!("seed {seed}: the wave did not start: {e}"))?;
