@@ -267,7 +267,10 @@ pub async fn run(args: RunArgs, tally: Option<&crate::warnings::Tally>) -> Resul
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
-    let template = args.template.clone().unwrap_or_else(crate::wave::default_template);
+    let template = args
+        .template
+        .clone()
+        .unwrap_or_else(crate::wave::default_template);
     let plans = match &args.plan {
         Some(path) => vec![crate::wave::PlanVersion {
             after: Duration::ZERO,

@@ -16,6 +16,7 @@
 //! at 5,000 applications of 100,000 members is most of what the functions hold.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_sdk_sms::types::AppSummary;
@@ -59,6 +60,18 @@ struct State {
     index: Index,
     /// Entries added or dropped since the index was last loaded or saved.
     changed: bool,
+}
+
+/// The listed apps `keep` takes, each with its id (a summary without one is skipped).
+pub fn listed_with_ids(
+    listing: &[AppSummary],
+    keep: impl Fn(&AppSummary) -> bool,
+) -> Vec<(AppId, AppSummary)> {
+    listing
+        .iter()
+        .filter(|summary| keep(summary))
+        .filter_map(|summary| Some((AppId::from(summary.app_id()?), summary.clone())))
+        .collect()
 }
 
 /// Remembered apps; see the module documentation for when one is trusted.
@@ -120,7 +133,7 @@ impl AppCache {
     /// Reads the shared index when memory cannot vouch for one of `needed`, keeping for
     /// each app the later of the two answers. The index only saves calls: an index that
     /// cannot be read is reported and the apps are read from SMS instead.
-    pub async fn load_if_needed(
+    async fn load_if_needed(
         &self,
         s3: &aws_sdk_s3::Client,
         bucket: &str,
@@ -154,12 +167,7 @@ impl AppCache {
 
     /// Forgets apps no longer listed, then writes the index back if anything changed.
     /// A failed write is reported and costs only calls later.
-    pub async fn save_if_changed(
-        &self,
-        s3: &aws_sdk_s3::Client,
-        bucket: &str,
-        listed: &[AppSummary],
-    ) {
+    async fn save_if_changed(&self, s3: &aws_sdk_s3::Client, bucket: &str, listed: &[AppSummary]) {
         // Written out under the lock rather than copied: the bytes are the only copy.
         let body = {
             let mut state = self.state();
@@ -182,10 +190,36 @@ impl AppCache {
         }
     }
 
-    /// Every listed app with its members: remembered where the listing vouches for
-    /// it, else read with GetApp, `concurrency` at a time; the shared index is loaded
-    /// first and saved after. Each app comes with its listing and its own result, so
-    /// one app that cannot be read does not hide the others.
+    /// The one bracket around reading apps: the shared index loaded when memory
+    /// cannot vouch for one of `wanted`, `visit` run on each of them `concurrency` at a
+    /// time (it reads its app with [`AppCache::get`]), then the index saved, forgetting
+    /// the apps `listing` (this run's ListApps) no longer shows. The answers come in
+    /// `wanted`'s order.
+    pub async fn visit<T, Fut>(
+        &self,
+        s3: &aws_sdk_s3::Client,
+        bucket: &str,
+        listing: &[AppSummary],
+        wanted: Vec<(AppId, AppSummary)>,
+        concurrency: usize,
+        visit: impl Fn(AppId, AppSummary) -> Fut,
+    ) -> Vec<T>
+    where
+        Fut: Future<Output = T>,
+    {
+        self.load_if_needed(s3, bucket, &wanted).await;
+        let answers = stream::iter(wanted)
+            .map(|(id, summary)| visit(id, summary))
+            .buffered(concurrency.max(1))
+            .collect()
+            .await;
+        self.save_if_changed(s3, bucket, listing).await;
+        answers
+    }
+
+    /// Every listed app with its members, through [`AppCache::visit`]. Each app comes
+    /// with its listing and its own result, so one app that cannot be read does not
+    /// hide the others.
     pub async fn read_all(
         &self,
         sms: &aws_sdk_sms::Client,
@@ -195,21 +229,19 @@ impl AppCache {
         concurrency: usize,
         now: DateTime<Utc>,
     ) -> Vec<(AppSummary, Result<Arc<App>, AwsCallError>)> {
-        let needed: Vec<(AppId, AppSummary)> = listed
-            .iter()
-            .filter_map(|summary| Some((AppId::from(summary.app_id()?), summary.clone())))
-            .collect();
-        self.load_if_needed(s3, bucket, &needed).await;
-        let read = stream::iter(needed)
-            .map(|(id, summary)| async move {
+        let wanted = listed_with_ids(listed, |_| true);
+        self.visit(
+            s3,
+            bucket,
+            listed,
+            wanted,
+            concurrency,
+            |id, summary| async move {
                 let app = self.get(sms, &id, &summary, now).await.map(|(app, _)| app);
                 (summary, app)
-            })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
-        self.save_if_changed(s3, bucket, listed).await;
-        read
+            },
+        )
+        .await
     }
 
     /// Moves the entries out (a test hands a warm cache to a new context with it).

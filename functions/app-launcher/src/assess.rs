@@ -11,7 +11,6 @@ use autopilot_core::readiness::{app_readiness, AppReadiness, ServerStandings};
 use autopilot_core::sms_api;
 use autopilot_core::{AutopilotError, AwsCallError};
 use aws_sdk_sms::types::AppSummary;
-use futures::stream::{self, StreamExt};
 
 use crate::LauncherContext;
 
@@ -31,26 +30,19 @@ pub async fn assess_all(
     summaries: &[AppSummary],
     candidates: Vec<(AppId, AppSummary)>,
 ) -> Result<Vec<Assessed>, AutopilotError> {
-    let bucket = &context.config.artifacts_bucket;
-    context
-        .warm
-        .load_if_needed(&context.s3, bucket, &candidates)
-        .await;
     let mut jobs = ServerStandings::default();
     sms_api::replication_jobs_each(&context.sms, |job| jobs.add(&job)).await?;
-    let concurrency = context.config.app_concurrency as usize;
-    let assessed = stream::iter(candidates)
-        .map(|(app_id, listed)| {
-            let context = Arc::clone(context);
-            let jobs = &jobs;
-            async move { assess(&context, app_id, &listed, jobs).await }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    context
+    let jobs = &jobs;
+    let assessed = context
         .warm
-        .save_if_changed(&context.s3, bucket, summaries)
+        .visit(
+            &context.s3,
+            &context.config.artifacts_bucket,
+            summaries,
+            candidates,
+            context.config.app_concurrency as usize,
+            |app_id, listed| async move { assess(context, app_id, &listed, jobs).await },
+        )
         .await;
     Ok(assessed)
 }

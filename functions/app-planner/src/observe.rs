@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use autopilot_core::app_cache::listed_with_ids;
 use autopilot_core::model::{
     App, AppId, AppReplicationStatus, AppStatus, Server, ServerCatalogStatus,
 };
@@ -14,7 +15,6 @@ use autopilot_core::plan::rules::MANAGED_TAG;
 use autopilot_core::plan::ReplicationRoute;
 use autopilot_core::{artifacts, sms_api, sms_app_config, AutopilotError, AwsCallError};
 use aws_sdk_sms::types::{AppReplicationConfigurationStatus, AppSummary};
-use futures::stream::{self, StreamExt};
 
 use crate::PlannerContext;
 
@@ -51,29 +51,20 @@ pub async fn existing(
     in_step: &BTreeMap<AppId, String>,
 ) -> Result<Existing, AutopilotError> {
     let summaries = sms_api::app_summaries(&context.sms).await?.items;
-    let listed: Vec<(AppId, AppSummary)> = summaries
-        .iter()
-        .filter_map(|s| Some((AppId::from(s.app_id()?), s.clone())))
-        .collect();
-    let bucket = &context.config.artifacts_bucket;
-    context
-        .warm
-        .load_if_needed(&context.s3, bucket, &listed)
-        .await;
+    let listed = listed_with_ids(&summaries, |_| true);
     let planned: BTreeMap<&str, &DesiredApp> =
         wave.apps.iter().map(|a| (a.name.as_str(), a)).collect();
-    let read: Vec<Result<Option<ReadApp>, AwsCallError>> = stream::iter(listed)
-        .map(|(id, summary)| {
-            let context = Arc::clone(context);
-            let planned = &planned;
-            async move { read_app(&context, id, &summary, planned, in_step).await }
-        })
-        .buffered(READS_IN_FLIGHT)
-        .collect()
-        .await;
-    context
+    let planned = &planned;
+    let read: Vec<Result<Option<ReadApp>, AwsCallError>> = context
         .warm
-        .save_if_changed(&context.s3, bucket, &summaries)
+        .visit(
+            &context.s3,
+            &context.config.artifacts_bucket,
+            &summaries,
+            listed,
+            READS_IN_FLIGHT,
+            |id, summary| async move { read_app(context, id, &summary, planned, in_step).await },
+        )
         .await;
     let mut existing = Existing {
         apps: Vec::new(),

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use autopilot_core::app_cache::AppCache;
+use autopilot_core::app_cache::{listed_with_ids, AppCache};
 use autopilot_core::config::TemplateGeneratorConfig;
 use autopilot_core::events::{
     AppReady, ChangeSetGenerated, OutgoingEvent, ReplicationRunCompleted, S3Location,
@@ -21,9 +21,7 @@ use autopilot_core::runtime::Context;
 use autopilot_core::sms_api;
 use autopilot_core::trigger::Incoming;
 use autopilot_core::{AutopilotError, AwsCallError};
-use aws_sdk_sms::types::AppSummary;
 use chrono::{DateTime, Utc};
-use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -202,36 +200,26 @@ async fn launched_apps_containing(
     lookups: &mut Lookups,
 ) -> Result<Vec<AppId>, AutopilotError> {
     let summaries = sms_api::app_summaries(&context.sms).await?.items;
-    let launched: Vec<(AppId, AppSummary)> = summaries
-        .iter()
-        .filter(|app| {
-            app.launch_status()
-                .is_some_and(|s| AppLaunchStatus::from_wire(s.as_str()).is_launched())
-        })
-        .filter_map(|app| Some((AppId::from(app.app_id()?), app.clone())))
-        .collect();
-    let bucket = &context.config.artifacts_bucket;
-    context
+    let launched = listed_with_ids(&summaries, |app| {
+        app.launch_status()
+            .is_some_and(|s| AppLaunchStatus::from_wire(s.as_str()).is_launched())
+    });
+    let apps: Vec<Result<(Option<AppId>, bool), AwsCallError>> = context
         .warm
-        .load_if_needed(&context.s3, bucket, &launched)
-        .await;
-    let apps: Vec<Result<(Option<AppId>, bool), AwsCallError>> = stream::iter(launched)
-        .map(|(id, listed)| {
-            let context = Arc::clone(context);
-            async move {
+        .visit(
+            &context.s3,
+            &context.config.artifacts_bucket,
+            &summaries,
+            launched,
+            4,
+            |id, listed| async move {
                 let (app, read) = context
                     .warm
                     .get(&context.sms, &id, &listed, context.now())
                     .await?;
                 Ok((app.member_ids().contains(server).then_some(id), read))
-            }
-        })
-        .buffer_unordered(4)
-        .collect()
-        .await;
-    context
-        .warm
-        .save_if_changed(&context.s3, bucket, &summaries)
+            },
+        )
         .await;
     let mut containing = Vec::new();
     for app in apps {

@@ -166,7 +166,8 @@ async fn a_whole_wave_logs_no_secret_and_no_payload() {
         "the SDK's signing layer was not captured: the secret checks would prove nothing"
     );
 
-    let template_text = std::fs::read_to_string(autopilot_local::wave::default_template()).expect("template");
+    let template_text =
+        std::fs::read_to_string(autopilot_local::wave::default_template()).expect("template");
     let mut problems = Vec::new();
     for (n, line) in lines.iter().enumerate() {
         let mut problem = |what: &str| {
