@@ -19,12 +19,7 @@ use crate::model::JobId;
 /// A short digest of free text: FNV-1a, 64 bits, as 12 hex digits. Stable across
 /// builds and platforms (unlike the standard library's hasher).
 pub fn digest(text: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")[..12].to_owned()
+    crate::digest::hex(text.as_bytes())[..12].to_owned()
 }
 
 fn or_dash(value: Option<&str>) -> String {

@@ -368,10 +368,7 @@ impl ReplicationSettings {
 /// A short digest of `bytes` (FNV-1a, 64 bits, hex): stable across invocations and
 /// builds, for plan versions and client tokens.
 pub fn digest(bytes: &[u8]) -> String {
-    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    format!("{hash:016x}")
+    crate::digest::hex(bytes)
 }
 
 /// One problem of a plan, where it is.
