@@ -1,12 +1,16 @@
 //! JSON state the functions keep in the artifacts bucket (e.g. the watcher's failure
 //! snapshot): a missing object reads as the default, an unreadable one is an error
-//! rather than a silent reset that would re-alert every failure.
+//! rather than a silent reset that would re-alert every failure. [`StateObject`] is the
+//! one shell around a function's own state: read once, written back when it changed.
+
+use std::sync::{Mutex, PoisonError};
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::{AutopilotError, AwsCallError};
+use crate::plan::resolved::{ResolvedPlan, RESOLVED_KEY};
 
 /// Reads an object's bytes; `None` when it does not exist.
 pub async fn load_bytes(
@@ -142,4 +146,157 @@ pub async fn store_bytes(
         .await
         .map_err(|error| AwsCallError::from_sdk("S3", "PutObject", &error))?;
     Ok(())
+}
+
+/// The accepted wave plan, as every function that follows it reads it (written by the
+/// app-planner at [`RESOLVED_KEY`]). One policy for all of them: a missing object (no
+/// plan accepted yet) reads as the empty plan, so nothing constrains a function beyond
+/// its own configuration; an unreadable one is an error that names the object
+/// ([`AutopilotError::CorruptState`], permanent), because a function that guessed would
+/// launch out of order, create jobs the plan excludes, or alert and report without the
+/// plan's names. The planner, its only writer, replaces an unreadable copy on its next
+/// run that accepts a plan.
+pub async fn load_resolved_plan(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> Result<ResolvedPlan, AutopilotError> {
+    load_json(s3, bucket, RESOLVED_KEY, RESOLVED_WHAT).await
+}
+
+/// What errors call the resolved plan.
+pub const RESOLVED_WHAT: &str = "resolved plan";
+
+/// A function's state object in the artifacts bucket: where it lives, what errors call
+/// it, and the digest of the JSON last read or written, so that a run writes it back
+/// only when it changed without holding a second copy of it (the watcher's snapshot at
+/// 100,000 servers is its largest allocation).
+#[derive(Debug)]
+pub struct StateObject<'a> {
+    s3: &'a aws_sdk_s3::Client,
+    bucket: &'a str,
+    key: &'a str,
+    what: &'static str,
+    written: Mutex<Option<u64>>,
+}
+
+impl<'a> StateObject<'a> {
+    pub fn new(
+        s3: &'a aws_sdk_s3::Client,
+        bucket: &'a str,
+        key: &'a str,
+        what: &'static str,
+    ) -> Self {
+        Self {
+            s3,
+            bucket,
+            key,
+            what,
+            written: Mutex::new(None),
+        }
+    }
+
+    /// Reads the state (`T::default()` when there is none yet) and remembers its digest.
+    pub async fn load<T: DeserializeOwned + Default + Serialize>(
+        &self,
+    ) -> Result<T, AutopilotError> {
+        let state: T = load_json(self.s3, self.bucket, self.key, self.what).await?;
+        self.remember(crate::digest::fnv1a(&json(&state)));
+        Ok(state)
+    }
+
+    /// Writes the state.
+    pub async fn store<T: Serialize>(&self, state: &T) -> Result<(), AutopilotError> {
+        let body = json(state);
+        let digest = crate::digest::fnv1a(&body);
+        store_bytes(self.s3, self.bucket, self.key, "application/json", body).await?;
+        self.remember(digest);
+        Ok(())
+    }
+
+    /// Writes the state when its JSON differs from what was last read or written; says
+    /// whether it wrote.
+    pub async fn store_if_changed<T: Serialize>(&self, state: &T) -> Result<bool, AutopilotError> {
+        let body = json(state);
+        let digest = crate::digest::fnv1a(&body);
+        if *self.lock() == Some(digest) {
+            return Ok(false);
+        }
+        store_bytes(self.s3, self.bucket, self.key, "application/json", body).await?;
+        self.remember(digest);
+        Ok(true)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<u64>> {
+        self.written.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn remember(&self, digest: u64) {
+        *self.lock() = Some(digest);
+    }
+}
+
+fn json<T: Serialize>(state: &T) -> Vec<u8> {
+    serde_json::to_vec(state).expect("state is plain data and always serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::MemoryBucket;
+
+    #[derive(Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+    struct Counter {
+        count: u32,
+    }
+
+    #[tokio::test]
+    async fn a_state_object_is_written_only_when_it_changed_since_read_or_written() {
+        let bucket = MemoryBucket::default();
+        let (s3, _, _) = bucket.client();
+        let object = StateObject::new(&s3, "b", "state/counter.json", "counter");
+        let mut counter: Counter = object.load().await.expect("missing reads as default");
+        assert!(!object.store_if_changed(&counter).await.expect("no write"));
+        assert_eq!(bucket.get("state/counter.json"), None);
+        counter.count = 2;
+        assert!(object.store_if_changed(&counter).await.expect("written"));
+        assert!(!object.store_if_changed(&counter).await.expect("unchanged"));
+        let again = StateObject::new(&s3, "b", "state/counter.json", "counter");
+        assert_eq!(
+            again.load::<Counter>().await.expect("read"),
+            Counter { count: 2 }
+        );
+        assert!(!again.store_if_changed(&counter).await.expect("as read"));
+    }
+
+    #[tokio::test]
+    async fn the_resolved_plan_is_empty_when_missing_and_an_error_when_unreadable() {
+        let bucket = MemoryBucket::default();
+        let (s3, _, _) = bucket.client();
+        let missing = load_resolved_plan(&s3, "b")
+            .await
+            .expect("missing is no plan");
+        assert_eq!(missing, ResolvedPlan::default());
+        bucket.put(RESOLVED_KEY, b"{\"apps\": [".to_vec());
+        let error = load_resolved_plan(&s3, "b").await.expect_err("unreadable");
+        assert!(
+            matches!(error, AutopilotError::CorruptState { .. }),
+            "{error}"
+        );
+        assert!(error.to_string().contains(RESOLVED_KEY), "{error}");
+        assert_eq!(error.retryability(), crate::Retryability::Permanent);
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_state_object_is_an_error_that_names_it() {
+        let bucket = MemoryBucket::default();
+        bucket.put("state/counter.json", b"{not json".to_vec());
+        let (s3, _, _) = bucket.client();
+        let object = StateObject::new(&s3, "b", "state/counter.json", "counter");
+        let error = object.load::<Counter>().await.expect_err("corrupt");
+        assert!(
+            matches!(error, AutopilotError::CorruptState { .. }),
+            "{error}"
+        );
+        assert!(error.to_string().contains("state/counter.json"), "{error}");
+    }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::artifacts;
+use crate::artifacts::StateObject;
 use crate::error::AutopilotError;
 use crate::events::OutgoingEvent;
 use crate::failures::FailureSnapshot;
@@ -46,20 +46,6 @@ impl WithOutbox for LaunchLedger {
     }
 }
 
-/// Where a state object is stored.
-#[derive(Debug, Clone, Copy)]
-pub struct StateObject<'a> {
-    pub s3: &'a aws_sdk_s3::Client,
-    pub bucket: &'a str,
-    pub key: &'a str,
-}
-
-impl StateObject<'_> {
-    pub async fn store<T: Serialize>(&self, state: &T) -> Result<(), AutopilotError> {
-        artifacts::store_json(self.s3, self.bucket, self.key, state).await
-    }
-}
-
 /// What became of an outbox.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Delivery {
@@ -72,7 +58,7 @@ pub struct Delivery {
 /// still refused after its retries stay in the outbox, and the error says so.
 pub async fn publish<S: WithOutbox>(
     publisher: &EventPublisher,
-    object: StateObject<'_>,
+    object: &StateObject<'_>,
     state: &mut S,
 ) -> Result<Delivery, AutopilotError> {
     let outbox = state.outbox_mut();

@@ -25,12 +25,12 @@ use std::sync::Arc;
 
 use autopilot_core::app_cache::AppCache;
 use autopilot_core::artifacts;
+use autopilot_core::artifacts::StateObject;
 use autopilot_core::config::AppLauncherConfig;
 use autopilot_core::events::{AppLaunched, AppReady, OutgoingEvent, ReplicationRunCompleted};
 use autopilot_core::launches::LaunchLedger;
 use autopilot_core::model::{AppId, AppLaunchStatus, AppStatus};
-use autopilot_core::outbox::{self, StateObject};
-use autopilot_core::plan::resolved::{ResolvedPlan, RESOLVED_KEY};
+use autopilot_core::outbox;
 use autopilot_core::runtime::Context;
 use autopilot_core::sms_api;
 use autopilot_core::trigger::Incoming;
@@ -115,14 +115,8 @@ pub async fn handle(
         ..Summary::default()
     };
     let bucket = &context.config.artifacts_bucket;
-    let object = StateObject {
-        s3: &context.s3,
-        bucket,
-        key: LEDGER_KEY,
-    };
-    let mut ledger: LaunchLedger =
-        artifacts::load_json(&context.s3, bucket, LEDGER_KEY, "app-launcher ledger").await?;
-    let mut stored = ledger.clone();
+    let object = StateObject::new(&context.s3, bucket, LEDGER_KEY, "app-launcher ledger");
+    let mut ledger: LaunchLedger = object.load().await?;
     let summaries = sms_api::app_summaries(&context.sms).await?.items;
     summary.launches_recovered = announce_unsettled(&mut ledger, &summaries, summary.dry_run);
     summary.recheck_idle = recheck.idle(&ledger, &summaries);
@@ -145,22 +139,16 @@ pub async fn handle(
             ledger: &mut ledger,
             summary: &mut summary,
         };
-        let considered = consider(
-            &context,
-            &summaries,
-            candidates,
-            books,
-            (object, &mut stored),
-        );
+        let considered = consider(&context, &summaries, candidates, books, &object);
         let (errors, awaited) = considered.await?;
         ledger.awaited = awaited;
         errors
     };
     summary.awaited_launches = ledger.awaited.len();
     // Stored before publishing: the events go out even if this invocation dies now.
-    store_if_changed(object, &mut stored, &ledger).await?;
+    object.store_if_changed(&ledger).await?;
 
-    let delivery = outbox::publish(&context.publisher, object, &mut ledger).await?;
+    let delivery = outbox::publish(&context.publisher, &object, &mut ledger).await?;
     (summary.events_published, summary.events_deferred) = (delivery.published, delivery.deferred);
     summary.errors = errors.len();
     let switched = recheck.switch(&context, !ledger.awaited.is_empty()).await;
@@ -188,12 +176,11 @@ async fn consider(
     summaries: &[AppSummary],
     candidates: Vec<(AppId, AppSummary)>,
     mut books: Books<'_>,
-    (object, stored): (StateObject<'_>, &mut LaunchLedger),
+    object: &StateObject<'_>,
 ) -> Result<(Vec<autopilot_core::AwsCallError>, BTreeSet<AppId>), AutopilotError> {
     let bucket = &context.config.artifacts_bucket;
     let assessed = assess::assess_all(context, summaries, candidates).await?;
-    let plan: ResolvedPlan =
-        artifacts::load_json(&context.s3, bucket, RESOLVED_KEY, "resolved plan").await?;
+    let plan = artifacts::load_resolved_plan(&context.s3, bucket).await?;
     let dependencies = Dependencies::of(
         summaries,
         &plan,
@@ -209,7 +196,7 @@ async fn consider(
     let decided = decide::decide(books.reborrow(), assessed, &rules);
     let mut errors = decided.errors;
     // Claimed before LaunchApp: a launcher cut off after the call still counts it.
-    store_if_changed(object, stored, books.ledger).await?;
+    object.store_if_changed(&*books.ledger).await?;
     let results = launch::launch_all(context, decided.launches).await;
     // A dry run's launches are not made: nothing of them is in flight.
     let launched: BTreeSet<AppId> = results
@@ -223,22 +210,9 @@ async fn consider(
         results,
         context.config.launch_max_attempts,
     ));
-    store_if_changed(object, stored, books.ledger).await?;
+    object.store_if_changed(&*books.ledger).await?;
     let awaited = recheck::awaited(summaries, &decided.awaited, &launched);
     Ok((errors, awaited))
-}
-
-/// Stores the ledger when it differs from the copy last stored, which it then becomes.
-async fn store_if_changed(
-    object: StateObject<'_>,
-    stored: &mut LaunchLedger,
-    ledger: &LaunchLedger,
-) -> Result<(), AutopilotError> {
-    if stored != ledger {
-        object.store(ledger).await?;
-        stored.clone_from(ledger);
-    }
-    Ok(())
 }
 
 /// What invoked the launcher, as its summary names it.

@@ -5,9 +5,9 @@
 //! still announces it (`AlreadyEnded`), and never twice. The decisions are
 //! `autopilot_core::plan::finalize`'s.
 
+use autopilot_core::artifacts::StateObject;
 use autopilot_core::events::{detail_time, AppFinalized, FinalizedBy, OutgoingEvent};
 use autopilot_core::model::{AppId, JobId};
-use autopilot_core::outbox::StateObject;
 use autopilot_core::plan::desired::DesiredWave;
 use autopilot_core::plan::finalize::{self as finalization, Ending, Finalization};
 use autopilot_core::plan::ledger::PlannerLedger;
@@ -23,7 +23,7 @@ pub(crate) async fn end_due(
     context: &PlannerContext,
     (wave, existing): (&DesiredWave, &[ExistingApp]),
     ledger: &mut PlannerLedger,
-    object: StateObject<'_>,
+    object: &StateObject<'_>,
     version: &str,
 ) -> Result<(usize, Vec<AwsCallError>), AutopilotError> {
     let finalized = |key: &str| ledger.finalized.contains_key(key);

@@ -24,10 +24,11 @@ use std::time::Duration;
 
 use autopilot_core::app_cache::AppCache;
 use autopilot_core::artifacts;
+use autopilot_core::artifacts::StateObject;
 use autopilot_core::config::AppPlannerConfig;
 use autopilot_core::events::{CatalogImportStarted, OutgoingEvent, PlanDrift, PlanRejected};
 use autopilot_core::model::AppId;
-use autopilot_core::outbox::{self, StateObject};
+use autopilot_core::outbox;
 use autopilot_core::plan::desired::{self, DesiredWave};
 use autopilot_core::plan::ledger::PlannerLedger;
 use autopilot_core::plan::reconcile::{self, Reconciliation};
@@ -101,14 +102,8 @@ pub async fn handle(
         ..Summary::default()
     };
     let bucket = &context.config.artifacts_bucket;
-    let object = StateObject {
-        s3: &context.s3,
-        bucket,
-        key: LEDGER_KEY,
-    };
-    let mut ledger: PlannerLedger =
-        artifacts::load_json(&context.s3, bucket, LEDGER_KEY, "app-planner ledger").await?;
-    let stored = ledger.clone();
+    let object = StateObject::new(&context.s3, bucket, LEDGER_KEY, "app-planner ledger");
+    let mut ledger: PlannerLedger = object.load().await?;
     let errors = match observe::plan_bytes(&context).await? {
         // Without a plan object nothing changes, and the last accepted plan stays in
         // force for the launcher and the job-creator (deleting the file is no order to
@@ -121,16 +116,14 @@ pub async fn handle(
             let books = Books {
                 ledger: &mut ledger,
                 summary: &mut summary,
-                object,
+                object: &object,
             };
             plan_and_apply(&context, &bytes, books).await?
         }
     };
     // Stored before publishing: the events go out even if this invocation dies now.
-    if ledger != stored {
-        object.store(&ledger).await?;
-    }
-    let delivery = outbox::publish(&context.publisher, object, &mut ledger).await?;
+    object.store_if_changed(&ledger).await?;
+    let delivery = outbox::publish(&context.publisher, &object, &mut ledger).await?;
     (summary.events_published, summary.events_deferred) = (delivery.published, delivery.deferred);
     summary.errors = errors.len();
     let attempted = summary.changes - summary.changes_deferred;
@@ -169,7 +162,7 @@ fn trigger(context: &PlannerContext, incoming: &Incoming) -> Result<String, Auto
 struct Books<'a> {
     ledger: &'a mut PlannerLedger,
     summary: &'a mut Summary,
-    object: StateObject<'a>,
+    object: &'a StateObject<'a>,
 }
 
 /// Reads, resolves and reconciles the plan, then makes the changes; returns the
@@ -337,11 +330,16 @@ async fn publish_resolved(
     resolved: &ResolvedPlan,
 ) -> Result<(), AutopilotError> {
     let (s3, bucket) = (&context.s3, &context.config.artifacts_bucket);
-    let stored: ResolvedPlan =
-        artifacts::load_json(s3, bucket, RESOLVED_KEY, "resolved plan").await?;
-    if &stored != resolved {
-        artifacts::store_json(s3, bucket, RESOLVED_KEY, resolved).await?;
+    let object = StateObject::new(s3, bucket, RESOLVED_KEY, artifacts::RESOLVED_WHAT);
+    match object.load::<ResolvedPlan>().await {
+        Ok(_) => {}
+        // The planner is its only writer: an unreadable copy is replaced, not obeyed.
+        Err(error @ AutopilotError::CorruptState { .. }) => {
+            tracing::error!(%error, "the stored resolved plan is unreadable; writing it again");
+        }
+        Err(error) => return Err(error),
     }
+    object.store_if_changed(resolved).await?;
     Ok(())
 }
 

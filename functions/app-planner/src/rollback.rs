@@ -3,9 +3,9 @@
 //! each rollback's key, stored with the event). The decisions are
 //! `autopilot_core::plan::rollback`'s.
 
+use autopilot_core::artifacts::StateObject;
 use autopilot_core::events::{AppRolledBack, OutgoingEvent};
 use autopilot_core::model::AppId;
-use autopilot_core::outbox::StateObject;
 use autopilot_core::plan::desired::DesiredWave;
 use autopilot_core::plan::ledger::PlannerLedger;
 use autopilot_core::plan::reconcile::ExistingApp;
@@ -21,7 +21,7 @@ pub(crate) async fn roll_back_due(
     context: &PlannerContext,
     (wave, existing): (&DesiredWave, &[ExistingApp]),
     ledger: &mut PlannerLedger,
-    object: StateObject<'_>,
+    object: &StateObject<'_>,
     version: &str,
 ) -> Result<(usize, Vec<AwsCallError>), AutopilotError> {
     let done = |key: &str| ledger.rolled_back.contains(key);

@@ -382,3 +382,16 @@ async fn the_listings_replication_status_wins_over_the_apps_read_before() {
         "a stopped replication is started again"
     );
 }
+
+#[tokio::test]
+async fn an_unreadable_resolved_plan_is_written_again_from_the_accepted_plan() {
+    let bucket = bucket_with(&PLAN.replace("replicatedBy: app", "replicatedBy: jobs"));
+    bucket.put(RESOLVED_KEY, b"{\"apps\": [".to_vec());
+    let (listing, get, launch) = launched_shop();
+    let servers = catalog();
+    let rules: [&Rule; 4] = [&servers, &listing, &get, &launch];
+    let (summary, _) = invoke(&bucket, &rules).await;
+    summary.expect("the planner replaces the copy it cannot read");
+    let resolved: ResolvedPlan = bucket.json(RESOLVED_KEY).expect("a readable resolved plan");
+    assert!(resolved.apps.contains_key("shop"), "{resolved:?}");
+}

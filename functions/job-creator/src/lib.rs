@@ -9,11 +9,11 @@
 
 use std::sync::Arc;
 
-use autopilot_core::artifacts;
+use autopilot_core::artifacts::{self, StateObject};
 use autopilot_core::config::JobCreatorConfig;
 use autopilot_core::events::{Detail, OutgoingEvent, ReplicationJobCreated, ServerSkipped};
 use autopilot_core::model::{Server, ServerCatalogStatus};
-use autopilot_core::plan::resolved::{ResolvedPlan, RESOLVED_KEY};
+use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::plan::{self, desired, Plan};
 use autopilot_core::runtime::Context;
 use autopilot_core::sms_api::{self, JobCreation};
@@ -77,9 +77,9 @@ pub async fn handle(
         return Ok(summary);
     }
     let bucket = &context.config.artifacts_bucket;
-    let remembered: CreatorMemory =
-        artifacts::load_json(&context.s3, bucket, MEMORY_KEY, "job-creator memory").await?;
-    let mut memory = remembered.clone().for_catalog(catalog.last_modified_on);
+    let object = StateObject::new(&context.s3, bucket, MEMORY_KEY, "job-creator memory");
+    let remembered: CreatorMemory = object.load().await?;
+    let mut memory = remembered.for_catalog(catalog.last_modified_on);
     let (servers, refused_earlier) = memory.without_refused(sweep.items);
     summary.refused_earlier = refused_earlier;
 
@@ -96,7 +96,7 @@ pub async fn handle(
     summary.cannot_replicate = tally.cannot_replicate;
     summary.failed = tally.failures.len();
     summary.events_published =
-        publish_and_remember(&context, tally.events, memory, &remembered, dry_run).await?;
+        publish_and_remember(&context, tally.events, memory, &object, dry_run).await?;
 
     // Retrying the invocation is safe: created jobs answer AlreadyExists.
     let attempted =
@@ -123,22 +123,15 @@ async fn wave_plan(
     else {
         return Ok(ResolvedPlan::default());
     };
-    let parsed = std::str::from_utf8(&bytes).ok().map(Plan::parse);
-    match parsed {
-        Some(Ok(plan)) => {
-            let wave = desired::resolve(&plan, servers);
-            // Members that conflict make the planner refuse the plan: so does this.
-            if wave.conflicts.is_empty() {
-                return Ok(ResolvedPlan::from_wave(&plan::digest(&bytes), &wave));
-            }
-            let bucket = &config.artifacts_bucket;
-            artifacts::load_json(s3, bucket, RESOLVED_KEY, "resolved plan").await
-        }
-        _ => {
-            let bucket = &config.artifacts_bucket;
-            artifacts::load_json(s3, bucket, RESOLVED_KEY, "resolved plan").await
+    if let Some(Ok(plan)) = std::str::from_utf8(&bytes).ok().map(Plan::parse) {
+        let wave = desired::resolve(&plan, servers);
+        // Members that conflict make the planner refuse the plan: so does this.
+        if wave.conflicts.is_empty() {
+            return Ok(ResolvedPlan::from_wave(&plan::digest(&bytes), &wave));
         }
     }
+    // A plan the planner refuses leaves the last one it accepted in force.
+    artifacts::load_resolved_plan(s3, &config.artifacts_bucket).await
 }
 
 /// The wave policy's plan for `servers`, and the number of active jobs it assumed. The
@@ -289,7 +282,7 @@ async fn publish_and_remember(
     context: &Context<JobCreatorConfig>,
     events: Vec<OutgoingEvent>,
     mut memory: CreatorMemory,
-    remembered: &CreatorMemory,
+    object: &StateObject<'_>,
     dry_run: bool,
 ) -> Result<usize, AutopilotError> {
     let bus = context.publisher.bus_name().to_owned();
@@ -315,10 +308,7 @@ async fn publish_and_remember(
     if !dry_run {
         memory.announced_in_dry_run.clear();
     }
-    if memory != *remembered {
-        let bucket = &context.config.artifacts_bucket;
-        artifacts::store_json(&context.s3, bucket, MEMORY_KEY, &memory).await?;
-    }
+    object.store_if_changed(&memory).await?;
     report.into_result(&bus)
 }
 

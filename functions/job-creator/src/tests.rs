@@ -3,6 +3,7 @@
 use super::*;
 use autopilot_core::config::{CommonConfig, JobParameters};
 use autopilot_core::error::Retryability;
+use autopilot_core::plan::resolved::RESOLVED_KEY;
 use autopilot_core::testing::{self, schedule_event};
 use autopilot_core::wave_policy::WavePolicy;
 use aws_sdk_sms::operation::create_replication_job::CreateReplicationJobOutput;

@@ -12,14 +12,14 @@
 
 use std::sync::Arc;
 
-use autopilot_core::artifacts;
+use autopilot_core::artifacts::StateObject;
 use autopilot_core::config::JobWatcherConfig;
 use autopilot_core::events::{
     detail_time, OutgoingEvent, ReplicationJobFailed, ReplicationJobRecovered,
     ReplicationRunCompleted,
 };
 use autopilot_core::failures::{CompletedRun, FailureChanges, FailureSnapshot, RecreationStep};
-use autopilot_core::outbox::{self, StateObject};
+use autopilot_core::outbox;
 use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::runtime::Context;
 use autopilot_core::trigger::Incoming;
@@ -107,14 +107,17 @@ pub async fn handle(
     let now = context.now();
     let dry_run = context.dry_run();
     let bucket = &context.config.artifacts_bucket;
-    let previous: FailureSnapshot =
-        artifacts::load_json(&context.s3, bucket, SNAPSHOT_KEY, "job-watcher snapshot").await?;
+    let object = StateObject::new(&context.s3, bucket, SNAPSHOT_KEY, "job-watcher snapshot");
+    let previous: FailureSnapshot = object.load().await?;
     // A sweep compares every planned job's settings with the plan's.
     let mut wave_plan = WavePlan::default();
     let sweeping = matches!(request, Request::Sweep);
-    let plan = wave_plan.when(sweeping, &context).await;
+    let plan = wave_plan.when(sweeping, &context).await?;
     let observation = observe(&context, request, &previous, &plan, now).await?;
     let (changes, mut next) = previous.observe(&observation.jobs, observation.coverage, now);
+    // The sweep's largest allocations are these snapshots; the state object keeps a
+    // digest of the one read, so only one is held from here on.
+    drop(previous);
     let completed_runs = next.take_completed_runs(&observation.jobs);
     let recreations = next.recreation_steps(&observation.jobs, observation.coverage);
     let observed = (observation.jobs.as_slice(), observation.coverage);
@@ -124,7 +127,7 @@ pub async fn handle(
     // Claim before acting: stored, these events go out even if this invocation dies.
     let expiring = expiry_warnings::due(&context, &next, &observation.jobs, now);
     let naming = !changes.newly_failed.is_empty() || !expiring.is_empty();
-    let plan = wave_plan.when(naming, &context).await;
+    let plan = wave_plan.when(naming, &context).await?;
     next.outbox.extend(announcements(
         &changes,
         &completed_runs,
@@ -133,7 +136,7 @@ pub async fn handle(
         dry_run,
     ));
     summary.expiry_warnings = expiry_warnings::warn(&mut next, expiring, &plan, dry_run);
-    store_if_changed(&context, previous, &next).await?;
+    object.store_if_changed(&next).await?;
 
     let policy = &context.config.remediation;
     let decided = decide_remediations(policy, &changes, observation.jobs, &next, now);
@@ -142,11 +145,11 @@ pub async fn handle(
         .any(|(_, step)| matches!(step, RecreationStep::Create));
     let plan = wave_plan
         .when(!decided.is_empty() || creates, &context)
-        .await;
+        .await?;
     // Recreations carried on first: one done drops its claim before a new claim for the
     // same server (its new job failed already) is made.
     let resumed = resume_recreations(&context, &mut next, recreations, &plan, dry_run).await;
-    claim_recreations(&context, &mut next, &decided, now, dry_run).await?;
+    claim_recreations((&object, &mut next), &decided, now, dry_run).await?;
     let attempts = attempt_remediations(&context, decided, &plan, dry_run).await;
     let mut remediated = record_remediations(&mut next, attempts, &plan, now, dry_run);
     (summary.recreations_completed, summary.recreations_waiting) = (resumed.started, resumed.held);
@@ -159,15 +162,10 @@ pub async fn handle(
     (summary.settings_updated, summary.settings_update_errors) = (updated, update_errors.len());
     if !remediated.events.is_empty() || updated > 0 {
         next.outbox.extend(remediated.events);
-        artifacts::store_json(&context.s3, bucket, SNAPSHOT_KEY, &next).await?;
+        object.store(&next).await?;
     }
 
-    let object = StateObject {
-        s3: &context.s3,
-        bucket,
-        key: SNAPSHOT_KEY,
-    };
-    let delivery = outbox::publish(&context.publisher, object, &mut next).await?;
+    let delivery = outbox::publish(&context.publisher, &object, &mut next).await?;
     (summary.events_published, summary.events_deferred) = (delivery.published, delivery.deferred);
     finished(summary, &remediated.errors, &update_errors)
 }
@@ -231,22 +229,6 @@ fn announcements(
         OutgoingEvent::new(completed, dry_run)
     });
     failed.chain(recovered).chain(completed).collect()
-}
-
-/// Stores the snapshot when it differs from the one loaded, which it takes to drop: the
-/// sweep's largest allocations are these snapshots, so only one is kept.
-async fn store_if_changed(
-    context: &Context<JobWatcherConfig>,
-    previous: FailureSnapshot,
-    next: &FailureSnapshot,
-) -> Result<(), AutopilotError> {
-    let changed = *next != previous;
-    drop(previous);
-    if changed {
-        let bucket = &context.config.artifacts_bucket;
-        artifacts::store_json(&context.s3, bucket, SNAPSHOT_KEY, next).await?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

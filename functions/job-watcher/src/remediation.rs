@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use autopilot_core::artifacts;
+use autopilot_core::artifacts::StateObject;
 use autopilot_core::config::JobWatcherConfig;
 use autopilot_core::error::Retryability;
 use autopilot_core::events::{
@@ -23,7 +23,7 @@ use autopilot_core::{AutopilotError, AwsCallError, AwsErrorKind};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 
-use crate::{wave_plan, REMEDIATIONS_IN_FLIGHT, SNAPSHOT_KEY};
+use crate::{wave_plan, REMEDIATIONS_IN_FLIGHT};
 
 /// Decides for every failure first, from the snapshot alone, in the order the failures
 /// were seen. Every failure gets one decision, published even when it is to hold; after
@@ -67,8 +67,7 @@ pub(crate) fn decide_remediations(
 /// Without them, a deletion whose invocation ended before recording it would leave the
 /// server with no job: the job-creator leaves a server whose job was deleted alone.
 pub(crate) async fn claim_recreations(
-    context: &Context<JobWatcherConfig>,
-    next: &mut FailureSnapshot,
+    (object, next): (&StateObject<'_>, &mut FailureSnapshot),
     decided: &[(ReplicationJob, Remediation)],
     now: DateTime<Utc>,
     dry_run: bool,
@@ -92,8 +91,7 @@ pub(crate) async fn claim_recreations(
         next.pending_recreations
             .insert(job.server_id.clone(), pending);
     }
-    let bucket = &context.config.artifacts_bucket;
-    artifacts::store_json(&context.s3, bucket, SNAPSHOT_KEY, next).await
+    object.store(next).await
 }
 
 /// Calls SMS for the decided remediations a few at a time (one job per server, so they

@@ -1,8 +1,7 @@
 //! The accepted wave plan as the watcher reads it: at most once an invocation, and
 //! only when something needs it (an alert or a warning names the application a server
-//! belongs to; a new job takes the plan's replication settings for its server). A plan
-//! that cannot be read is logged and read as no plan: alerts then name no application
-//! and new jobs take the watcher's own parameters, rather than wait.
+//! belongs to; a new job takes the plan's replication settings for its server), with
+//! the one policy of `artifacts::load_resolved_plan` for a missing or unreadable plan.
 
 use std::sync::Arc;
 
@@ -10,8 +9,9 @@ use autopilot_core::artifacts;
 use autopilot_core::config::JobWatcherConfig;
 use autopilot_core::events::server_subject;
 use autopilot_core::model::ServerId;
-use autopilot_core::plan::resolved::{ResolvedPlan, RESOLVED_KEY};
+use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::runtime::Context;
+use autopilot_core::AutopilotError;
 
 /// The plan, read on first use.
 #[derive(Default)]
@@ -25,25 +25,17 @@ impl WavePlan {
         &mut self,
         needed: bool,
         context: &Context<JobWatcherConfig>,
-    ) -> Arc<ResolvedPlan> {
+    ) -> Result<Arc<ResolvedPlan>, AutopilotError> {
         if !needed {
-            return Arc::default();
+            return Ok(Arc::default());
         }
         if let Some(plan) = &self.read {
-            return Arc::clone(plan);
+            return Ok(Arc::clone(plan));
         }
         let bucket = &context.config.artifacts_bucket;
-        let plan = match artifacts::load_json(&context.s3, bucket, RESOLVED_KEY, "resolved plan")
-            .await
-        {
-            Ok(plan) => Arc::new(plan),
-            Err(error) => {
-                tracing::error!(error = %error, "the accepted wave plan cannot be read; alerts name no application and new jobs take the watcher's own parameters");
-                Arc::default()
-            }
-        };
+        let plan = Arc::new(artifacts::load_resolved_plan(&context.s3, bucket).await?);
         self.read = Some(Arc::clone(&plan));
-        plan
+        Ok(plan)
     }
 }
 

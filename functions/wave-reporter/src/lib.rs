@@ -12,10 +12,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use autopilot_core::app_cache::AppCache;
-use autopilot_core::artifacts;
+use autopilot_core::artifacts::{self, StateObject};
 use autopilot_core::config::WaveReporterConfig;
 use autopilot_core::events::detail_time;
-use autopilot_core::plan::resolved::{ResolvedPlan, RESOLVED_KEY};
 use autopilot_core::report::{html, Decision};
 use autopilot_core::runtime::Context;
 use autopilot_core::sms_api;
@@ -108,15 +107,15 @@ fn project_decision(payload: &Value) -> Result<Option<Decision>, AutopilotError>
 async fn report(context: &Arc<ReporterContext>, dry_run: bool) -> Result<Summary, AutopilotError> {
     let bucket = &context.config.artifacts_bucket;
     let now = context.now();
-    let mut trail: Trail =
-        artifacts::load_json(&context.s3, bucket, trail::TRAIL_KEY, "decision trail").await?;
+    let object = StateObject::new(&context.s3, bucket, trail::TRAIL_KEY, "decision trail");
+    let mut trail: Trail = object.load().await?;
     let pending = trail::pending(&context.s3, bucket).await?;
     let folded = trail.merge(pending.decisions);
     let observed = observe(context, now).await?;
     let started = trail.start(now);
     let current = status::progress(&observed, &trail, started, now);
     trail.sample(current.clone());
-    artifacts::store_json(&context.s3, bucket, trail::TRAIL_KEY, &trail).await?;
+    object.store(&trail).await?;
     trail::delete(&context.s3, bucket, &pending.keys).await?;
     let page = html::render(&status::wave_status(
         &context.config.wave_name,
@@ -187,17 +186,7 @@ async fn observe(
             now,
         )
         .await;
-    let plan = match artifacts::load_bytes(&context.s3, bucket, RESOLVED_KEY).await? {
-        None => None,
-        Some(bytes) => match serde_json::from_slice::<ResolvedPlan>(&bytes) {
-            Ok(plan) => Some(plan),
-            Err(error) => {
-                // The report still shows everything else; dependencies are left blank.
-                tracing::warn!(%error, key = RESOLVED_KEY, "the resolved plan is unreadable");
-                None
-            }
-        },
-    };
+    let plan = artifacts::load_resolved_plan(&context.s3, bucket).await?;
     Ok(Observed {
         discovered: catalog.items,
         vm_names,

@@ -34,8 +34,8 @@ pub struct Observed {
     /// Each application SMS lists (deleted ones left out), with its members or why
     /// they could not be read.
     pub apps: Vec<(AppSummary, Result<Arc<App>, AwsCallError>)>,
-    /// The plan in force, when the planner has resolved one.
-    pub plan: Option<ResolvedPlan>,
+    /// The plan in force; empty when the planner has accepted none.
+    pub plan: ResolvedPlan,
 }
 
 /// What the report needs of one replication job: a few dozen bytes where the job and
@@ -191,11 +191,7 @@ pub fn wave_status(
 /// The versions of the plan the trail names (those refused), and the one in force.
 fn plan_versions(observed: &Observed, trail: &Trail) -> Vec<PlacedVersion> {
     let mut versions = decisions::plan_versions(&trail.decisions);
-    let in_force = observed
-        .plan
-        .as_ref()
-        .map(|plan| plan.plan_version.clone())
-        .filter(|version| !version.is_empty());
+    let in_force = Some(observed.plan.plan_version.clone()).filter(|v| !v.is_empty());
     if let Some(version) = in_force {
         if !versions.iter().any(|v| v.version == version) {
             versions.push(PlacedVersion {
@@ -288,11 +284,7 @@ fn waiting_for(
     jobs: &HashMap<ServerId, &JobFacts>,
     names: &BTreeMap<ServerId, String>,
 ) -> String {
-    let launch = observed
-        .plan
-        .as_ref()
-        .and_then(|plan| plan.apps.get(app))
-        .map(|policy| policy.launch);
+    let launch = observed.plan.apps.get(app).map(|policy| policy.launch);
     match launch {
         Some(LaunchMode::Manual) => return "the wave plan leaves its launch to a person".into(),
         Some(LaunchMode::Rollback) => {
@@ -348,8 +340,8 @@ fn waiting_for(
 fn depends_on(observed: &Observed, app: &str) -> Vec<String> {
     observed
         .plan
-        .as_ref()
-        .and_then(|plan| plan.apps.get(app))
+        .apps
+        .get(app)
         .map(|policy| policy.depends_on.clone())
         .unwrap_or_default()
 }

@@ -273,7 +273,7 @@ fn the_report_says_where_each_application_stands_and_why() {
         ],
         discovered: servers.len(),
         vm_names: vm_names(&servers),
-        plan: Some(plan),
+        plan,
     };
     let mut trail = Trail::default();
     trail.merge(vec![
@@ -348,7 +348,7 @@ fn the_launchers_own_word_comes_before_what_the_reporter_infers() {
         apps: vec![app("app-1", "shop", "CONFIGURATION_INVALID", &servers)],
         discovered: servers.len(),
         vm_names: vm_names(&servers),
-        plan: None,
+        plan: ResolvedPlan::default(),
     };
     let mut trail = Trail::default();
     trail.merge(vec![decision(
