@@ -4,6 +4,7 @@
 
 use autopilot_local::harness::functions::FunctionsError;
 use autopilot_local::harness::wiring::WiringError;
+use autopilot_local::harness::world::WorldError;
 use autopilot_local::wave::WaveError;
 use autopilot_local::{ApiError, EmulatorError, ScenarioError};
 
@@ -38,8 +39,8 @@ pub enum MeasureError {
     Functions(#[from] FunctionsError),
     #[error(transparent)]
     Wave(#[from] WaveError),
-    #[error("local event bus: {0}")]
-    Bus(std::io::Error),
+    #[error(transparent)]
+    World(#[from] WorldError),
     #[error("Lambda Runtime API: {0}")]
     RuntimeApi(std::io::Error),
     /// A call straight into the emulator was refused.

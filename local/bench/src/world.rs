@@ -4,22 +4,28 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use autopilot_core::clients::Endpoints;
 use autopilot_core::runtime::Clock;
 use autopilot_core::Clients;
-use autopilot_local::bus::LocalBus;
 use autopilot_local::harness::clients::{sdk_config, StaticCredentials};
 use autopilot_local::harness::payloads::{project_event, rule_event, scheduled_event};
 use autopilot_local::harness::runtime_api::{lambda_environment, Sandbox};
 use autopilot_local::harness::wiring::{FunctionWiring, Wiring};
-use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario};
+use autopilot_local::harness::world::LocalWorld;
+use autopilot_local::Scenario;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::error::{MeasureError, Measured};
+
+impl std::ops::Deref for World {
+    type Target = LocalWorld;
+
+    fn deref(&self) -> &LocalWorld {
+        &self.local
+    }
+}
 
 /// Largest page of every SMS list operation (the emulator's and the functions' maximum).
 pub const PAGE: usize = 100;
@@ -40,10 +46,10 @@ const BENCH_CREDENTIALS: StaticCredentials<'static> = StaticCredentials {
     provider_name: "bench",
 };
 
-/// The emulator (SMS + S3) and the local event bus.
+/// The local world (the emulator with its S3, and the bus) and what the bench's
+/// shortcuts need to know of the scene.
 pub struct World {
-    pub emulator: EmulatorHandle,
-    pub bus: LocalBus,
+    local: LocalWorld,
     pub import_secs: u64,
     pub artifacts_bucket: String,
 }
@@ -56,24 +62,15 @@ impl World {
         scenario.start_time = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
         let import_secs = scenario.timing.catalog_import_secs;
         let seed = scenario.seed;
-        let emulator = Emulator::start(scenario, EmulatorOptions::default()).await?;
-        emulator.create_bucket(&wiring.artifacts_bucket)?;
-        let clock = emulator.clock();
-        let bus = LocalBus::start(0, Arc::new(move || clock.now()), seed)
-            .await
-            .map_err(MeasureError::Bus)?;
-        bus.declare_schedules(wiring);
         Ok(Self {
-            emulator,
-            bus,
+            local: LocalWorld::start(scenario, wiring, seed).await?,
             import_secs,
             artifacts_bucket: wiring.artifacts_bucket.clone(),
         })
     }
 
     pub async fn shutdown(self) {
-        self.bus.shutdown().await;
-        self.emulator.shutdown().await;
+        self.local.shutdown().await;
     }
 
     /// One SMS call straight into the emulator: no HTTP, no faults, not counted.
@@ -168,15 +165,6 @@ impl World {
         };
         env.extend(lambda_environment(&function.binary, api, &sandbox));
         env
-    }
-
-    /// The emulator's and the bus's endpoints.
-    fn endpoints(&self) -> Endpoints {
-        Endpoints {
-            sms: self.emulator.sms_endpoint(),
-            events: self.bus.endpoint(),
-            s3: self.emulator.s3_endpoint(),
-        }
     }
 
     /// SDK clients for handlers run in this process, retrying as the deployed ones do.

@@ -12,6 +12,7 @@
 //! - [`runtime_api`]: a Lambda Runtime API for the functions' `bootstrap` binaries;
 //! - [`bootstrap`]: those binaries started as Lambda starts them;
 //! - [`processes`]: the wave's functions run as those binaries, killed at random;
+//! - [`world`]: the emulator and the bus, started together on one clock;
 //! - [`invariants`]: what must hold of any wave;
 //! - [`two_server_scenario`]: the smallest world in which every function has its work.
 
@@ -23,6 +24,7 @@ pub mod payloads;
 pub mod processes;
 pub mod runtime_api;
 pub mod wiring;
+pub mod world;
 
 /// `local/scenarios/two-servers.yaml`: two servers behind one healthy connector, in one
 /// app.

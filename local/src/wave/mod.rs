@@ -20,7 +20,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use autopilot_core::clients::Endpoints;
 use autopilot_core::config::{AppLauncherConfig, AppPlannerConfig};
 use autopilot_core::readiness::OptOutTag;
 use chrono::{DateTime, Utc};
@@ -33,9 +32,10 @@ use crate::harness::invariants::{self, GivenUp};
 use crate::harness::payloads::{self, stamp, Schedules};
 use crate::harness::processes::{process_invokers, Killer, ProcessOptions};
 use crate::harness::wiring::{BusRef, Wiring, WiringError};
+use crate::harness::world::{LocalWorld, WorldError};
 use crate::sms::protocol::{AppLaunchStatus, JobState};
 use crate::StateSnapshot;
-use crate::{Emulator, EmulatorError, EmulatorHandle, EmulatorOptions, Scenario};
+use crate::{EmulatorHandle, Scenario};
 
 pub use autopilot_core::report::{
     AppOutcome, FailureOutcome, PlacedVersion, PlanOutcome, PlanStep, Progress,
@@ -110,9 +110,7 @@ pub enum WaveError {
     #[error(transparent)]
     Wiring(#[from] WiringError),
     #[error(transparent)]
-    Emulator(#[from] EmulatorError),
-    #[error("local event bus: {0}")]
-    Bus(std::io::Error),
+    World(#[from] WorldError),
     #[error(transparent)]
     Functions(#[from] FunctionsError),
     #[error(transparent)]
@@ -154,23 +152,6 @@ pub struct Wave {
     first_launched: BTreeMap<String, DateTime<Utc>>,
 }
 
-/// The emulator with the artifacts bucket, and the bus on its clock knowing the rules
-/// the functions switch.
-async fn start_services(
-    scenario: Scenario,
-    wiring: &Wiring,
-    fault_seed: u64,
-) -> Result<(EmulatorHandle, LocalBus), WaveError> {
-    let emulator = Emulator::start(scenario, EmulatorOptions::default()).await?;
-    emulator.create_bucket(&wiring.artifacts_bucket)?;
-    emulator.reseed_faults(fault_seed);
-    let bus = LocalBus::start(0, functions::clock_of(&emulator), fault_seed)
-        .await
-        .map_err(WaveError::Bus)?;
-    bus.declare_schedules(wiring);
-    Ok((emulator, bus))
-}
-
 impl Wave {
     /// Starts the emulator and the bus and wires the handlers.
     pub async fn start(options: WaveOptions) -> Result<Self, WaveError> {
@@ -196,13 +177,10 @@ impl Wave {
         if let Some(chaos) = &options.chaos {
             chaos.stage(&mut scenario);
         }
-        let (emulator, bus) = start_services(scenario, &wiring, fault_seed).await?;
-        let clock = functions::clock_of(&emulator);
-        let endpoints = Endpoints {
-            sms: emulator.sms_endpoint(),
-            events: bus.endpoint(),
-            s3: emulator.s3_endpoint(),
-        };
+        let world = LocalWorld::start(scenario, &wiring, fault_seed).await?;
+        world.emulator.reseed_faults(fault_seed);
+        let (clock, endpoints) = (world.clock(), world.endpoints());
+        let LocalWorld { emulator, bus } = world;
         let clients = local_clients(&endpoints, None);
         let (functions, killer) = match &options.processes {
             Some(processes) => {

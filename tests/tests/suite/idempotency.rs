@@ -18,7 +18,7 @@ use autopilot_core::config::AppLauncherConfig;
 use autopilot_core::AutopilotError;
 use autopilot_local::bus::LocalBus;
 use autopilot_local::harness::wiring::{BusRef, Wiring};
-use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Faults, Scenario, SmsEvent};
+use autopilot_local::{EmulatorHandle, Faults, Scenario, SmsEvent};
 use chrono::{DateTime, Utc};
 use common::{Functions, LaunchWatch};
 use serde_json::Value;
@@ -219,26 +219,15 @@ impl Harness {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replayed_events_and_concurrent_sweeps_create_no_second_job_or_launch() {
     let wall = Instant::now();
-    let wiring = common::wiring();
     // The estate with its applications made by hand: this harness plays no wave plan
     // (the planner's own duplicates are in planner_idempotency.rs).
-    let scenario = Scenario::hand_made_apps();
-    let emulator = Emulator::start(scenario.clone(), EmulatorOptions::default())
-        .await
-        .expect("emulator starts");
-    emulator
-        .create_bucket(&wiring.artifacts_bucket)
-        .expect("artifacts bucket");
-    let clock = common::clock_of(&emulator);
-    let bus = LocalBus::start(0, clock.clone(), scenario.seed)
-        .await
-        .expect("local bus starts");
-    bus.declare_schedules(&wiring);
-    let clients = common::clients(
-        &emulator.sms_endpoint(),
-        &bus.endpoint(),
-        &emulator.s3_endpoint(),
-    );
+    let common::LocalStack {
+        wiring,
+        emulator,
+        bus,
+        clock,
+        clients,
+    } = common::LocalStack::start(Scenario::hand_made_apps()).await;
     // The leases keep two runs apart (tests/tests/suite/lease.rs, the chaos waves); here they
     // are left out, so that two runs do meet and what SMS and the handlers do then is
     // played: the defence behind the lease.

@@ -16,7 +16,6 @@ use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use autopilot_core::clients::Endpoints;
@@ -32,7 +31,8 @@ use autopilot_local::harness::clients::StaticCredentials;
 use autopilot_local::harness::payloads::{project_event, rule_event};
 use autopilot_local::harness::runtime_api::{lambda_environment, Report, RuntimeApi, Sandbox};
 use autopilot_local::harness::two_server_scenario;
-use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions};
+use autopilot_local::harness::world::LocalWorld;
+use autopilot_local::EmulatorHandle;
 use serde_json::{json, Value};
 
 /// Longest wait for anything a started function should do.
@@ -150,16 +150,9 @@ impl World {
     async fn start() -> Self {
         let mut scenario = two_server_scenario();
         scenario.start_time = event_time();
-        let emulator = Emulator::start(scenario, EmulatorOptions::default())
+        let LocalWorld { emulator, bus } = LocalWorld::start(scenario, &common::wiring(), 6)
             .await
-            .expect("emulator starts");
-        emulator
-            .create_bucket(ARTIFACTS_BUCKET)
-            .expect("artifacts bucket");
-        let clock = emulator.clock();
-        let bus = LocalBus::start(0, Arc::new(move || clock.now()), 6)
-            .await
-            .expect("local bus starts");
+            .expect("the local world starts");
         Self { emulator, bus }
     }
 

@@ -18,6 +18,7 @@ use autopilot_core::Clients;
 use autopilot_local::harness::clients::StaticCredentials;
 use autopilot_local::harness::functions;
 use autopilot_local::harness::wiring::Wiring;
+use autopilot_local::harness::world::LocalWorld;
 use aws_config::SdkConfig;
 
 pub use autopilot_local::harness::functions::{clock_of, Functions};
@@ -92,22 +93,13 @@ pub struct LocalStack {
 impl LocalStack {
     pub async fn start(scenario: autopilot_local::Scenario) -> Self {
         let wiring = wiring();
-        let emulator = autopilot_local::Emulator::start(scenario, Default::default())
+        let seed = scenario.seed;
+        let world = LocalWorld::start(scenario, &wiring, seed)
             .await
-            .expect("emulator starts");
-        emulator
-            .create_bucket(&wiring.artifacts_bucket)
-            .expect("bucket");
-        let clock = clock_of(&emulator);
-        let bus = autopilot_local::bus::LocalBus::start(0, clock.clone(), 0)
-            .await
-            .expect("bus starts");
-        bus.declare_schedules(&wiring);
-        let clients = clients(
-            &emulator.sms_endpoint(),
-            &bus.endpoint(),
-            &emulator.s3_endpoint(),
-        );
+            .expect("the local world starts");
+        let (clock, endpoints) = (world.clock(), world.endpoints());
+        let clients = Clients::for_endpoints(&sdk_config(), &endpoints);
+        let LocalWorld { emulator, bus } = world;
         Self {
             wiring,
             emulator,
