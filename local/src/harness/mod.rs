@@ -6,6 +6,8 @@
 //!   plays locally is what deploys;
 //! - [`functions`]: the functions registered once, each bound to a context built from
 //!   the template's environment;
+//! - [`async_invocations`]: Lambda's queue of asynchronous invocations, retries and
+//!   dead letters;
 //! - [`payloads`]: the events functions are invoked with (scheduled and project
 //!   events), and when each schedule fires;
 //! - [`clients`]: SDK configuration for clients of the local endpoints;
@@ -16,6 +18,7 @@
 //! - [`invariants`]: what must hold of any wave;
 //! - [`two_server_scenario`]: the smallest world in which every function has its work.
 
+pub mod async_invocations;
 pub mod bootstrap;
 pub mod clients;
 pub mod functions;

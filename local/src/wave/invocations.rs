@@ -4,39 +4,18 @@
 //! function's reserved concurrency allows it) and some cut off like a timeout, with the
 //! deadline the handler is told matching the cut.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{LogEntry, Wave};
+use crate::harness::async_invocations::{self, trigger_of};
 use crate::harness::functions::Invoker;
 use crate::harness::payloads::stamp;
 
-/// Lambda retries a failed asynchronous invocation twice.
-const RETRIES: u32 = 2;
-
-/// An invocation waiting to run.
-pub(super) struct Pending {
-    /// Index of the function in the wiring.
-    function: usize,
-    payload: Value,
-    attempt: u32,
-    pub(super) due: DateTime<Utc>,
-}
-
-impl Pending {
-    /// A first attempt, due at `due`.
-    pub(super) fn new(function: usize, payload: Value, due: DateTime<Utc>) -> Self {
-        Self {
-            function,
-            payload,
-            attempt: 0,
-            due,
-        }
-    }
-}
+/// An invocation waiting to run, of a function named by its index in the wiring.
+pub(super) type Pending = async_invocations::Pending<usize>;
 
 /// How one invocation ended: its summary, or why it failed.
 type Outcome = Result<Value, String>;
@@ -67,10 +46,7 @@ async fn invoke(invoker: &Invoker, payload: Value, cut_after: Option<Duration>) 
 impl Wave {
     /// Runs every queued invocation due at `now`.
     pub(super) async fn run_due(&mut self, now: DateTime<Utc>) {
-        let (due, later): (VecDeque<_>, VecDeque<_>) =
-            self.queue.drain(..).partition(|p| p.due <= now);
-        self.queue = later;
-        let mut due: Vec<Pending> = due.into();
+        let mut due = self.queue.take_due(now);
         if let Some(chaos) = self.chaos.as_mut() {
             chaos.shuffle(&mut due);
         }
@@ -150,25 +126,6 @@ impl Wave {
         let function = &self.wiring.functions[pending.function].binary;
         let trigger = trigger_of(&pending.payload);
         tracing::warn!(%function, %trigger, %error, attempt = pending.attempt, "invocation failed");
-        if pending.attempt < RETRIES {
-            let delay = chrono::Duration::minutes(i64::from(pending.attempt) + 1);
-            self.queue.push_back(Pending {
-                due: now + delay,
-                attempt: pending.attempt + 1,
-                ..pending
-            });
-        } else {
-            self.dead_lettered
-                .push(format!("{function} <- {trigger}: {error}"));
-        }
+        self.queue.failed(pending, function, &error, now);
     }
-}
-
-/// "source detail-type" of an event, naming what triggered an invocation.
-fn trigger_of(payload: &Value) -> String {
-    format!(
-        "{} {}",
-        payload["source"].as_str().unwrap_or_default(),
-        payload["detail-type"].as_str().unwrap_or_default()
-    )
 }

@@ -15,7 +15,7 @@ mod invocations;
 pub mod outcome;
 pub mod plans;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +26,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::bus::{BusEvent, LocalBus};
+use crate::harness::async_invocations::InvocationQueue;
 use crate::harness::clients::local_clients;
 use crate::harness::functions::{self, Functions, FunctionsError};
 use crate::harness::invariants::{self, GivenUp};
@@ -43,7 +44,6 @@ pub use autopilot_core::report::{
 pub use chaos::Chaos;
 use chaos::ChaosState;
 pub use dry_run::Rehearsal;
-use invocations::Pending;
 pub use outcome::{DetectionDelay, LogEntry, WaveReport};
 use plans::PlanFeed;
 pub use plans::{PlanVersion, PlanWriteError};
@@ -129,11 +129,10 @@ pub struct Wave {
     functions: Functions,
     /// The app-launcher's opt-out tag, as the template configures it.
     opt_out: OptOutTag,
-    queue: VecDeque<Pending>,
+    queue: InvocationQueue<usize>,
     schedules: Schedules,
     log: Vec<LogEntry>,
     invocations: BTreeMap<String, u64>,
-    dead_lettered: Vec<String>,
     started: DateTime<Utc>,
     scenario_name: String,
     until: Duration,
@@ -209,11 +208,10 @@ impl Wave {
             wiring,
             functions,
             opt_out: launcher.opt_out,
-            queue: VecDeque::new(),
+            queue: InvocationQueue::default(),
             schedules: Schedules::default(),
             log: Vec::new(),
             invocations: BTreeMap::new(),
-            dead_lettered: Vec::new(),
             started,
             scenario_name,
             until: options.until,
@@ -288,7 +286,7 @@ impl Wave {
                 self.bus.inject("default", envelope);
             }
             let events = self.bus.drain();
-            let due = self.queue.iter().any(|p| p.due <= now);
+            let due = self.queue.any_due(now);
             if events.is_empty() && !due {
                 return Ok(());
             }
@@ -311,7 +309,7 @@ impl Wave {
         let bus = &self.bus;
         let rules = |name: &str| bus.rule_state(name);
         for (function, payload) in self.schedules.due(&self.wiring, now, &rules) {
-            self.queue.push_back(Pending::new(function, payload, now));
+            self.queue.push(function, payload, now);
         }
     }
 
@@ -343,8 +341,7 @@ impl Wave {
         }
         for function in targets {
             for _ in 0..copies {
-                self.queue
-                    .push_back(Pending::new(function, event.envelope.clone(), now));
+                self.queue.push(function, event.envelope.clone(), now);
             }
         }
     }
@@ -509,7 +506,7 @@ impl Wave {
             detection_delay,
             sms_calls: self.emulator.call_counts(),
             invocations: self.invocations.clone(),
-            dead_lettered: self.dead_lettered.clone(),
+            dead_lettered: self.queue.dead_lettered().to_vec(),
             invariant_breaches,
             faults,
             timeline,

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use autopilot_core::config::AppLauncherConfig;
 use autopilot_core::AutopilotError;
 use autopilot_local::bus::LocalBus;
+use autopilot_local::harness::async_invocations::{InvocationQueue, Pending};
 use autopilot_local::harness::wiring::{BusRef, Wiring};
 use autopilot_local::{EmulatorHandle, Faults, Scenario, SmsEvent};
 use chrono::{DateTime, Utc};
@@ -27,17 +28,9 @@ const STEP: Duration = Duration::from_secs(60);
 const SIMULATED_LIMIT: chrono::TimeDelta = chrono::TimeDelta::days(2);
 const WALL_LIMIT: Duration = Duration::from_secs(90);
 const MAX_ROUNDS: usize = 100;
-const RETRIES: u32 = 2;
 const LAUNCHER: &str = "app-launcher";
 /// SMS latency while two app-launchers run at once.
 const LOCKSTEP_LATENCY_MS: u64 = 10;
-
-struct Retry {
-    binary: String,
-    payload: Value,
-    attempt: u32,
-    due: DateTime<Utc>,
-}
 
 struct Harness {
     wiring: Wiring,
@@ -48,12 +41,12 @@ struct Harness {
     second: Functions,
     sms_events: tokio::sync::mpsc::UnboundedReceiver<SmsEvent>,
     schedules: common::Schedules,
-    retries: Vec<Retry>,
+    /// Failed invocations, retried as Lambda retries them.
+    retries: InvocationQueue<String>,
     /// Every event that crossed the bus (SMS's included), once each.
     seen: Vec<Value>,
     invocations: BTreeMap<String, usize>,
     failed_invocations: Vec<String>,
-    dead_lettered: Vec<String>,
     two_live_jobs: Vec<String>,
     launches: LaunchWatch,
 }
@@ -75,12 +68,14 @@ impl Harness {
         let trigger = format!("{} {}", payload["source"], payload["detail-type"]);
         self.failed_invocations
             .push(format!("{binary} <- {trigger}: {error}"));
-        self.retries.push(Retry {
-            binary: binary.to_owned(),
+        let first = Pending {
+            function: binary.to_owned(),
             payload,
-            attempt: 1,
-            due: self.emulator.now() + chrono::TimeDelta::minutes(1),
-        });
+            attempt: 0,
+            due: self.emulator.now(),
+        };
+        self.retries
+            .failed(first, binary, &error.to_string(), self.emulator.now());
     }
 
     /// One copy, one environment.
@@ -126,31 +121,18 @@ impl Harness {
     }
 
     async fn run_retries(&mut self, now: DateTime<Utc>) -> usize {
-        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.retries)
-            .into_iter()
-            .partition(|r| r.due <= now);
-        self.retries = later;
+        let due = self.retries.take_due(now);
         let count = due.len();
         for retry in due {
             let result = self
                 .first
-                .invoke(&retry.binary, retry.payload.clone())
+                .invoke(&retry.function, retry.payload.clone())
                 .await;
             self.inspect();
-            *self.invocations.entry(retry.binary.clone()).or_default() += 1;
+            *self.invocations.entry(retry.function.clone()).or_default() += 1;
             if let Err(error) = result {
-                if retry.attempt < RETRIES {
-                    self.retries.push(Retry {
-                        attempt: retry.attempt + 1,
-                        due: now + chrono::TimeDelta::minutes(i64::from(retry.attempt) + 1),
-                        ..retry
-                    });
-                } else {
-                    self.dead_lettered.push(format!(
-                        "{} <- {} {}: {error}",
-                        retry.binary, retry.payload["source"], retry.payload["detail-type"]
-                    ));
-                }
+                let binary = retry.function.clone();
+                self.retries.failed(retry, &binary, &error.to_string(), now);
             }
         }
         count
@@ -246,11 +228,10 @@ async fn replayed_events_and_concurrent_sweeps_create_no_second_job_or_launch() 
         second,
         sms_events,
         schedules: common::Schedules::default(),
-        retries: Vec::new(),
+        retries: InvocationQueue::default(),
         seen: Vec::new(),
         invocations: BTreeMap::new(),
         failed_invocations: Vec::new(),
-        dead_lettered: Vec::new(),
         two_live_jobs: Vec::new(),
         launches: LaunchWatch::default(),
     };
@@ -302,9 +283,9 @@ async fn replayed_events_and_concurrent_sweeps_create_no_second_job_or_launch() 
             .collect::<Vec<_>>()
     );
     assert!(
-        harness.dead_lettered.is_empty(),
+        harness.retries.dead_lettered().is_empty(),
         "{:#?}",
-        harness.dead_lettered
+        harness.retries.dead_lettered()
     );
 
     // No duplicate job, at any moment of the wave.

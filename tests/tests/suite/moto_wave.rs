@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use autopilot_core::config::AppLauncherConfig;
 use autopilot_local::bus::RuleState;
+use autopilot_local::harness::async_invocations::{trigger_of, InvocationQueue, Pending};
 use autopilot_local::harness::wiring::{BusRef, Wiring};
 use autopilot_local::http::LoopbackServer;
 use autopilot_local::sms::protocol::JobState;
@@ -49,8 +50,6 @@ const SIMULATED_LIMIT: chrono::TimeDelta = chrono::TimeDelta::days(2);
 const WALL_LIMIT: Duration = Duration::from_secs(90);
 /// Rounds of queue draining within one step before the events are called a loop.
 const MAX_ROUNDS: usize = 50;
-/// Lambda retries a failed asynchronous invocation twice.
-const RETRIES: u32 = 2;
 /// The queue that sees every event of the project's bus.
 const AUDIT_QUEUE: &str = "audit";
 
@@ -228,14 +227,6 @@ async fn provision(
     Provisioned { queues, audit }
 }
 
-/// An invocation waiting for its turn (a retry of a failed one).
-struct Retry {
-    binary: String,
-    payload: Value,
-    attempt: u32,
-    due: DateTime<Utc>,
-}
-
 /// Plays the wave: schedules, SMS events, queues, retries.
 struct Driver {
     wiring: Wiring,
@@ -248,7 +239,8 @@ struct Driver {
     schedules: common::Schedules,
     /// The named rules' states, as last read from moto.
     rule_states: BTreeMap<String, RuleState>,
-    retries: Vec<Retry>,
+    /// Failed invocations, retried as Lambda retries them.
+    retries: InvocationQueue<String>,
     /// Every project event the audit queue saw.
     audit: Vec<Value>,
     /// Every SMS event put on moto's default bus.
@@ -256,7 +248,6 @@ struct Driver {
     /// Messages drained per function.
     delivered: BTreeMap<String, usize>,
     invocations: BTreeMap<String, usize>,
-    dead_lettered: Vec<String>,
     launches: LaunchWatch,
 }
 
@@ -266,21 +257,17 @@ impl Driver {
         let result = self.functions.invoke(binary, payload.clone()).await;
         self.launches.observe(&self.emulator.state());
         if let Err(error) = result {
-            let trigger = format!("{} {}", payload["source"], payload["detail-type"]);
-            if attempt < RETRIES {
-                eprintln!(
-                    "moto_wave: {binary} <- {trigger} failed (attempt {attempt}), retried: {error}"
-                );
-                self.retries.push(Retry {
-                    binary: binary.to_owned(),
-                    payload,
-                    attempt: attempt + 1,
-                    due: self.emulator.now() + chrono::TimeDelta::minutes(i64::from(attempt) + 1),
-                });
-            } else {
-                self.dead_lettered
-                    .push(format!("{binary} <- {trigger}: {error}"));
-            }
+            let trigger = trigger_of(&payload);
+            eprintln!("moto_wave: {binary} <- {trigger} failed (attempt {attempt}): {error}");
+            let now = self.emulator.now();
+            let pending = Pending {
+                function: binary.to_owned(),
+                payload,
+                attempt,
+                due: now,
+            };
+            self.retries
+                .failed(pending, binary, &error.to_string(), now);
         }
     }
 
@@ -314,13 +301,10 @@ impl Driver {
     }
 
     async fn run_retries(&mut self, now: DateTime<Utc>) -> usize {
-        let (due, later) = std::mem::take(&mut self.retries)
-            .into_iter()
-            .partition::<Vec<_>, _>(|r| r.due <= now);
-        self.retries = later;
+        let due = self.retries.take_due(now);
         let count = due.len();
         for retry in due {
-            self.invoke(&retry.binary, retry.payload, retry.attempt)
+            self.invoke(&retry.function, retry.payload, retry.attempt)
                 .await;
         }
         count
@@ -478,12 +462,11 @@ async fn the_default_wave_converges_against_moto() {
         sms_events,
         schedules: common::Schedules::default(),
         rule_states: BTreeMap::new(),
-        retries: Vec::new(),
+        retries: InvocationQueue::default(),
         audit: Vec::new(),
         sms_seen: Vec::new(),
         delivered: BTreeMap::new(),
         invocations: BTreeMap::new(),
-        dead_lettered: Vec::new(),
         launches: LaunchWatch::default(),
     };
 
@@ -519,9 +502,9 @@ async fn the_default_wave_converges_against_moto() {
             .collect::<Vec<_>>()
     );
     assert!(
-        driver.dead_lettered.is_empty(),
+        driver.retries.dead_lettered().is_empty(),
         "{:#?}",
-        driver.dead_lettered
+        driver.retries.dead_lettered()
     );
 
     // Discovery and jobs: every server the catalog shows got exactly one job, except the
