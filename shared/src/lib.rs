@@ -45,6 +45,7 @@ pub mod events;
 pub mod expiry;
 pub mod failures;
 pub mod job_settings;
+pub mod launch_decisions;
 pub mod launches;
 pub mod lease;
 pub mod metrics;

@@ -525,6 +525,14 @@ impl App {
     }
 }
 
+/// An application as the service's listing shows it, without its members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedApp {
+    pub id: Option<AppId>,
+    pub name: String,
+    pub launch_status: AppLaunchStatus,
+}
+
 /// What identifies one state of an app in ListApps and GetApp answers (the app cache
 /// trusts a remembered app only while its listing shows the same version).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,9 +6,9 @@ use aws_sdk_sms::types as sms;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    App, AppLaunchStatus, AppReplicationStatus, AppVersion, CatalogStatus, Connector,
-    ConnectorStatus, JobSettings, LicenseType, ReplicationJob, ReplicationJobState, ReplicationRun,
-    ReplicationRunState, Server, ServerCatalogStatus, ServerGroup, Tag, VmServer,
+    App, AppId, AppLaunchStatus, AppReplicationStatus, AppVersion, CatalogStatus, Connector,
+    ConnectorStatus, JobSettings, LicenseType, ListedApp, ReplicationJob, ReplicationJobState,
+    ReplicationRun, ReplicationRunState, Server, ServerCatalogStatus, ServerGroup, Tag, VmServer,
 };
 
 /// An SMS answer lacked a field the core cannot do without.
@@ -199,6 +199,16 @@ pub fn app(
                 })
             })
             .collect(),
+    })
+}
+
+/// A ListApps summary as the decisions read a listing: `None` without a name or a
+/// launch status (nothing can depend on it by name, or say where it stands).
+pub fn listed_app(summary: &sms::AppSummary) -> Option<ListedApp> {
+    Some(ListedApp {
+        id: summary.app_id().map(AppId::from),
+        name: summary.name()?.to_owned(),
+        launch_status: AppLaunchStatus::from_wire(summary.launch_status()?.as_str()),
     })
 }
 

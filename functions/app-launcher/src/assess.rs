@@ -6,22 +6,14 @@
 
 use std::sync::Arc;
 
+use autopilot_core::launch_decisions::Assessed;
 use autopilot_core::model::{App, AppId, AppLaunchStatus};
 use autopilot_core::readiness::{app_readiness, AppReadiness, ServerStandings};
 use autopilot_core::sms_api;
-use autopilot_core::{AutopilotError, AwsCallError};
+use autopilot_core::AutopilotError;
 use aws_sdk_sms::types::AppSummary;
 
 use crate::LauncherContext;
-
-/// One candidate app, assessed.
-pub struct Assessed {
-    pub app_id: AppId,
-    /// The app and its readiness, or why it could not be read.
-    pub found: Result<(App, AppReadiness), AwsCallError>,
-    /// GetApp was called for it (else its membership was remembered).
-    pub read: bool,
-}
 
 /// Assesses the candidates `app_concurrency` at a time against one job sweep, with the
 /// remembered apps loaded first and saved after.

@@ -9,8 +9,10 @@ use autopilot_core::model::{App, AppLaunchStatus};
 use autopilot_core::AwsCallError;
 use futures::stream::{self, StreamExt};
 
-use crate::decide::{Books, Launch};
+use autopilot_core::launch_decisions::Launch;
+
 use crate::LauncherContext;
+use crate::RunBooks;
 
 /// What came of one LaunchApp.
 pub enum LaunchResult {
@@ -82,7 +84,7 @@ async fn launch_app(context: &LauncherContext, app: &App) -> LaunchResult {
 /// Records each result in the ledger and its events in the outbox; returns the errors
 /// worth an invocation retry.
 pub fn record(
-    books: Books<'_>,
+    books: RunBooks<'_>,
     results: Vec<(Launch, LaunchResult)>,
     max_attempts: u32,
 ) -> Vec<AwsCallError> {
@@ -122,7 +124,7 @@ pub fn record(
                 OutgoingEvent::new(failed, dry_run)
             }
             LaunchResult::LostRace => {
-                books.summary.already_launched_or_in_progress += 1;
+                books.summary.counts.already_launched_or_in_progress += 1;
                 books.ledger.release_launch(&app.id);
                 continue;
             }

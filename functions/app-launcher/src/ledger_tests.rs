@@ -85,7 +85,10 @@ async fn a_replicated_app_without_a_launch_configuration_is_reported_once_and_ne
     let bucket = MemoryBucket::default();
     let (summary, events, launches) = invoke(&bucket, 2, Status::ReadyForConfiguration, None).await;
     assert_eq!(launches, 0);
-    assert_eq!((summary.unconfigured, summary.holds_reported), (1, 1));
+    assert_eq!(
+        (summary.counts.unconfigured, summary.counts.holds_reported),
+        (1, 1)
+    );
     assert_eq!(events.detail_types(), ["AppLaunchHeld"]);
     let held = &events.of_type("AppLaunchHeld")[0];
     let reason = held["reason"].as_str().unwrap();
@@ -96,7 +99,10 @@ async fn a_replicated_app_without_a_launch_configuration_is_reported_once_and_ne
     assert_eq!(held["launchStatus"], "READY_FOR_CONFIGURATION");
 
     let (summary, events, launches) = invoke(&bucket, 2, Status::ReadyForConfiguration, None).await;
-    assert_eq!((summary.unconfigured, summary.holds_reported), (1, 0));
+    assert_eq!(
+        (summary.counts.unconfigured, summary.counts.holds_reported),
+        (1, 0)
+    );
     assert!(events.all().is_empty(), "reported once: {:?}", events.all());
     assert_eq!(launches, 0);
 
@@ -120,7 +126,7 @@ async fn a_failed_launch_is_alerted_once_and_tried_again_within_the_budget() {
 
     let rolled_back = Some("CloudFormation stack rolled back");
     let (summary, events, launches) = invoke(&bucket, 2, Status::LaunchFailed, rolled_back).await;
-    assert_eq!(summary.launch_failures_alerted, 1);
+    assert_eq!(summary.counts.launch_failures_alerted, 1);
     assert_eq!(launches, 1, "tried again");
     assert_eq!(
         events.detail_types(),
@@ -146,7 +152,7 @@ async fn a_failed_launch_is_alerted_once_and_tried_again_within_the_budget() {
     let (summary, events, launches) = invoke(&bucket, 2, Status::LaunchFailed, rolled_back).await;
     assert_eq!(launches, 0);
     assert!(events.all().is_empty(), "alerted once: {:?}", events.all());
-    assert_eq!(summary.launch_budget_spent, 1);
+    assert_eq!(summary.counts.launch_budget_spent, 1);
 }
 
 #[tokio::test]
@@ -170,7 +176,7 @@ async fn a_refused_launch_is_alerted_once_per_attempt_and_stops_at_the_budget() 
         } else {
             assert_eq!(refused.num_calls(), 0, "the budget is spent");
             assert!(alerts.is_empty());
-            assert_eq!(summary.launch_budget_spent, 1);
+            assert_eq!(summary.counts.launch_budget_spent, 1);
         }
     }
 }
@@ -237,7 +243,7 @@ async fn a_manual_application_is_announced_ready_once_and_never_launched() {
         ..Default::default()
     });
     let (summary, events, launches) = invoke(&bucket, 2, Status::ReadyForLaunch, None).await;
-    assert_eq!((launches, summary.manual), (0, 1));
+    assert_eq!((launches, summary.counts.manual), (0, 1));
     assert_eq!(events.detail_types(), ["AppReady"]);
     let (_, events, launches) = invoke(&bucket, 2, Status::ReadyForLaunch, None).await;
     assert_eq!(launches, 0);
@@ -251,7 +257,7 @@ async fn an_application_waits_for_the_ones_it_depends_on() {
         ..Default::default()
     });
     let (waiting, _, launches) = invoke(&bucket, 2, Status::ReadyForLaunch, None).await;
-    assert_eq!((launches, waiting.waiting_for_dependencies), (0, 1));
+    assert_eq!((launches, waiting.counts.waiting_for_dependencies), (0, 1));
 
     // Once payments is launched, billing goes.
     let (rules, launch) = sms(Status::ReadyForLaunch, None);
@@ -283,7 +289,7 @@ async fn the_plans_window_for_an_application_wins_over_the_launchers() {
         ..Default::default()
     });
     let (summary, _, launches) = invoke(&bucket, 2, Status::ReadyForLaunch, None).await;
-    assert_eq!((launches, summary.outside_launch_window), (0, 1));
+    assert_eq!((launches, summary.counts.outside_launch_window), (0, 1));
 }
 
 #[tokio::test]
@@ -312,7 +318,7 @@ async fn an_app_the_planner_made_but_the_accepted_plan_no_longer_names_is_not_la
         MemoryBucket::default().client().0,
     );
     let summary = handle(schedule_event(), context).await.unwrap();
-    assert_eq!((launch.num_calls(), summary.manual), (0, 1));
+    assert_eq!((launch.num_calls(), summary.counts.manual), (0, 1));
 }
 
 #[tokio::test]
@@ -384,7 +390,7 @@ async fn an_application_waiting_for_one_left_to_a_person_is_reported_held_once()
 
     let (summary, events, launches) =
         invoke_beside_manual_dependency(&bucket, Status::LaunchPending).await;
-    assert_eq!((launches, summary.holds_reported), (0, 1));
+    assert_eq!((launches, summary.counts.holds_reported), (0, 1));
     let held = events.of_type("AppLaunchHeld");
     assert_eq!(held.len(), 1);
     assert_eq!(held[0]["appName"], "billing");
@@ -400,30 +406,4 @@ async fn an_application_waiting_for_one_left_to_a_person_is_reported_held_once()
     // The person launched reporting: billing goes.
     let (summary, _, launches) = invoke_beside_manual_dependency(&bucket, Status::Launched).await;
     assert_eq!((launches, summary.launched), (1, 1));
-}
-
-#[test]
-fn a_dependency_whose_launch_budget_is_spent_is_left_to_a_person() {
-    use crate::dependencies::Dependencies;
-    use autopilot_core::plan::resolved::ResolvedPlan;
-    let listing = [AppSummary::builder()
-        .app_id("app-1")
-        .name("billing")
-        .launch_status(Status::LaunchFailed)
-        .build()];
-    let plan = ResolvedPlan::default();
-    let mut ledger = LaunchLedger::default();
-    let id = AppId::from("app-1");
-    ledger.claim_launch(&id);
-    ledger.failed_launch(&id, "first failure", 2);
-    let one_spent = Dependencies::of(&listing, &plan, &ledger, 2);
-    assert_eq!(one_spent.left_to_a_person("billing"), None, "one more try");
-    ledger.claim_launch(&id);
-    ledger.failed_launch(&id, "second failure", 2);
-    let spent = Dependencies::of(&listing, &plan, &ledger, 2);
-    assert_eq!(
-        spent.left_to_a_person("billing"),
-        Some("its launch failed 2 times, the launch budget is spent")
-    );
-    assert!(!spent.launched("billing"));
 }

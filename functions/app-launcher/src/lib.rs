@@ -40,13 +40,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 mod assess;
-mod decide;
-mod dependencies;
 mod launch;
 mod recheck;
 
-use decide::{Books, Rules};
-use dependencies::Dependencies;
+use autopilot_core::launch_decisions::{self, Dependencies, LaunchCounts, Rules};
 use recheck::{Recheck, Switched};
 
 /// Where the ledger lives in the artifacts bucket.
@@ -63,33 +60,13 @@ pub struct Summary {
     pub apps: usize,
     /// Apps whose launch status allows a launch now or once configured.
     pub candidates: usize,
-    /// GetApp calls made.
-    pub apps_read: usize,
-    /// Candidates whose membership was remembered instead.
-    pub apps_remembered: usize,
     pub launched: usize,
     pub launch_refused: usize,
-    pub waiting: usize,
-    pub blocked: usize,
-    pub already_launched_or_in_progress: usize,
-    pub not_launchable: usize,
-    /// Replicated apps SMS cannot launch for want of a valid launch configuration.
-    pub unconfigured: usize,
-    /// Of those, the ones reported by this invocation.
-    pub holds_reported: usize,
-    /// Launches found LAUNCH_FAILED and alerted by this invocation.
-    pub launch_failures_alerted: usize,
-    /// Ready apps a person launches (the plan says `manual`).
-    pub manual: usize,
-    /// Ready apps the plan rolls back (`rollback`): held, never launched.
-    pub rolled_back: usize,
-    /// Ready apps waiting for the applications they depend on.
-    pub waiting_for_dependencies: usize,
+    /// What the decisions counted (apps read, waiting, held, ...).
+    #[serde(flatten)]
+    pub counts: LaunchCounts,
     /// Launches a cut-off invocation made without announcing them, announced now.
     pub launches_recovered: usize,
-    /// Ready apps left alone because their launch budget is spent.
-    pub launch_budget_spent: usize,
-    pub outside_launch_window: usize,
     /// Launches in flight that a ready app waits for (the re-check runs while any is).
     pub awaited_launches: usize,
     /// A re-check that found every awaited launch still in flight, and stopped there.
@@ -127,7 +104,7 @@ pub async fn handle(
     };
     summary.apps = summaries.len();
     summary.candidates = candidates.len();
-    summary.already_launched_or_in_progress = summary.apps - candidates.len();
+    summary.counts.already_launched_or_in_progress = summary.apps - candidates.len();
 
     let errors = if summary.recheck_idle {
         Vec::new()
@@ -135,7 +112,7 @@ pub async fn handle(
         ledger.awaited.clear();
         Vec::new()
     } else {
-        let books = Books {
+        let books = RunBooks {
             ledger: &mut ledger,
             summary: &mut summary,
         };
@@ -175,14 +152,18 @@ async fn consider(
     context: &Arc<LauncherContext>,
     summaries: &[AppSummary],
     candidates: Vec<(AppId, AppSummary)>,
-    mut books: Books<'_>,
+    mut books: RunBooks<'_>,
     object: &StateObject<'_>,
 ) -> Result<(Vec<autopilot_core::AwsCallError>, BTreeSet<AppId>), AutopilotError> {
     let bucket = &context.config.artifacts_bucket;
     let assessed = assess::assess_all(context, summaries, candidates).await?;
     let plan = artifacts::load_resolved_plan(&context.s3, bucket).await?;
+    let listing: Vec<_> = summaries
+        .iter()
+        .filter_map(autopilot_core::sms_convert::listed_app)
+        .collect();
     let dependencies = Dependencies::of(
-        summaries,
+        &listing,
         &plan,
         books.ledger,
         context.config.launch_max_attempts,
@@ -193,7 +174,7 @@ async fn consider(
         plan: &plan,
         dependencies: &dependencies,
     };
-    let decided = decide::decide(books.reborrow(), assessed, &rules);
+    let decided = launch_decisions::decide(books.decisions(), assessed, &rules);
     let mut errors = decided.errors;
     // Claimed before LaunchApp: a launcher cut off after the call still counts it.
     object.store_if_changed(&*books.ledger).await?;
@@ -213,6 +194,31 @@ async fn consider(
     object.store_if_changed(&*books.ledger).await?;
     let awaited = recheck::awaited(summaries, &decided.awaited, &launched);
     Ok((errors, awaited))
+}
+
+/// Where a run records what it decided and did: its ledger and its summary.
+pub struct RunBooks<'a> {
+    pub ledger: &'a mut LaunchLedger,
+    pub summary: &'a mut Summary,
+}
+
+impl RunBooks<'_> {
+    /// The same books, for one more step.
+    pub fn reborrow(&mut self) -> RunBooks<'_> {
+        RunBooks {
+            ledger: &mut *self.ledger,
+            summary: &mut *self.summary,
+        }
+    }
+
+    /// The books the core's launch decisions keep: the ledger and the counts.
+    pub fn decisions(&mut self) -> launch_decisions::Books<'_> {
+        launch_decisions::Books {
+            ledger: &mut *self.ledger,
+            dry_run: self.summary.dry_run,
+            summary: &mut self.summary.counts,
+        }
+    }
 }
 
 /// What invoked the launcher, as its summary names it.

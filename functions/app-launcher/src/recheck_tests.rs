@@ -104,7 +104,7 @@ async fn a_dependent_is_launched_at_the_first_recheck_after_its_dependency_launc
     let (summary, events, launches, _) =
         invoke(&bucket, Some(RULE), testing::schedule_event(), both_ready).await;
     assert_eq!(launches, 1, "payments; shop waits for it");
-    assert_eq!(summary.waiting_for_dependencies, 1);
+    assert_eq!(summary.counts.waiting_for_dependencies, 1);
     assert_eq!(summary.awaited_launches, 1);
     assert_eq!(summary.recheck, Some(Switched::Enabled));
     assert_eq!(events.rule_switches(), [format!("EnableRule {RULE}")]);
@@ -143,7 +143,7 @@ async fn the_rule_is_left_alone_when_nothing_waits_or_none_is_deployed() {
         (Status::ReadyForConfiguration, Status::ReadyForLaunch),
     )
     .await;
-    assert_eq!(summary.waiting_for_dependencies, 1);
+    assert_eq!(summary.counts.waiting_for_dependencies, 1);
     assert_eq!((summary.awaited_launches, summary.recheck), (0, None));
     assert!(events.rule_switches().is_empty());
 
@@ -167,7 +167,7 @@ async fn a_recheck_that_finds_a_launch_failed_decides_again() {
         invoke(&bucket, Some(RULE), recheck_event(), failed).await;
     assert!(!summary.recheck_idle);
     assert_eq!(sweeps, 1);
-    assert_eq!(summary.launch_failures_alerted, 1);
+    assert_eq!(summary.counts.launch_failures_alerted, 1);
     assert_eq!(launches, 1, "payments again, within its budget of 2");
     assert_eq!(summary.awaited_launches, 1, "shop waits for the new launch");
     assert_eq!(summary.recheck, None, "the rule that ran is enabled");

@@ -141,8 +141,8 @@ async fn launches_only_the_app_whose_members_all_completed() {
     let summary = handle(event, context).await.unwrap();
     assert_eq!(launch.num_calls(), 1);
     assert_eq!(summary.launched, 1);
-    assert_eq!(summary.waiting, 1);
-    assert_eq!(summary.not_launchable, 1, "opted out by tag");
+    assert_eq!(summary.counts.waiting, 1);
+    assert_eq!(summary.counts.not_launchable, 1, "opted out by tag");
     assert_eq!(get.num_calls(), 3, "the launched app needs no GetApp");
     assert_eq!(sweep.num_calls(), 1, "one job sweep for every app");
     assert_eq!(
@@ -208,7 +208,7 @@ async fn outside_the_launch_window_nothing_launches() {
         MemoryBucket::default().client().0,
     );
     let summary = handle(schedule_event(), context).await.unwrap();
-    assert_eq!(summary.outside_launch_window, 1);
+    assert_eq!(summary.counts.outside_launch_window, 1);
     assert_eq!(launch.num_calls(), 0);
     assert_eq!(
         events.detail_types(),
@@ -252,7 +252,7 @@ async fn a_warm_environment_reads_each_version_of_an_app_once() {
     let cold = handle(schedule_event(), Arc::clone(&context))
         .await
         .unwrap();
-    assert_eq!((cold.apps_read, cold.apps_remembered), (3, 0));
+    assert_eq!((cold.counts.apps_read, cold.counts.apps_remembered), (3, 0));
     assert_eq!(
         stored.num_calls(),
         4,
@@ -267,7 +267,7 @@ async fn a_warm_environment_reads_each_version_of_an_app_once() {
         s3,
     );
     let warm = handle(schedule_event(), warm).await.unwrap();
-    assert_eq!((warm.apps_read, warm.apps_remembered), (0, 2));
+    assert_eq!((warm.counts.apps_read, warm.counts.apps_remembered), (0, 2));
     assert_eq!(get2.num_calls(), 0);
     assert_eq!(launch2.num_calls(), 0);
     assert_eq!(
@@ -304,7 +304,10 @@ async fn a_remembered_app_found_ready_is_read_again_before_launching() {
         "app-waiting, read again before its launch"
     );
     assert_eq!(launch2.num_calls(), 1);
-    assert_eq!((summary.apps_read, summary.apps_remembered), (1, 1));
+    assert_eq!(
+        (summary.counts.apps_read, summary.counts.apps_remembered),
+        (1, 1)
+    );
     assert_eq!(summary.launched, 1);
 }
 
@@ -333,11 +336,14 @@ async fn a_cold_environment_takes_the_apps_other_invocations_read() {
         3,
         "the ledger, the index and the resolved plan"
     );
-    assert_eq!((summary.apps_read, summary.apps_remembered), (0, 2));
-    assert_eq!(get2.num_calls(), 0);
-    assert_eq!(summary.waiting, 1);
     assert_eq!(
-        summary.not_launchable, 1,
+        (summary.counts.apps_read, summary.counts.apps_remembered),
+        (0, 2)
+    );
+    assert_eq!(get2.num_calls(), 0);
+    assert_eq!(summary.counts.waiting, 1);
+    assert_eq!(
+        summary.counts.not_launchable, 1,
         "the opt-out tag is remembered too"
     );
 }
@@ -354,7 +360,7 @@ async fn an_unreadable_index_costs_calls_not_the_sweep() {
         s3,
     );
     let summary = handle(schedule_event(), context).await.unwrap();
-    assert_eq!(summary.apps_read, 3);
+    assert_eq!(summary.counts.apps_read, 3);
     assert_eq!(summary.launched, 1);
     assert_eq!(events.of_type("AppLaunched")[0]["appId"], "app-ready");
     let rewritten: serde_json::Value = bucket
@@ -378,7 +384,7 @@ async fn no_launchable_app_means_no_job_sweep() {
         MemoryBucket::default().client().0,
     );
     let summary = handle(schedule_event(), context).await.unwrap();
-    assert_eq!(summary.already_launched_or_in_progress, 1);
+    assert_eq!(summary.counts.already_launched_or_in_progress, 1);
     assert_eq!(sweep.num_calls(), 0);
 }
 
@@ -432,7 +438,7 @@ async fn an_app_changed_since_it_was_read_is_read_again_and_an_opt_out_added_sin
     let summary = handle(schedule_event(), warm).await.unwrap();
     assert_eq!(tagged.num_calls(), 1, "only the changed app is read again");
     assert_eq!(launch.num_calls(), 0);
-    assert_eq!(summary.not_launchable, 2);
+    assert_eq!(summary.counts.not_launchable, 2);
 }
 
 #[tokio::test]

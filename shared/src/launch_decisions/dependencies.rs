@@ -6,11 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use autopilot_core::launches::LaunchLedger;
-use autopilot_core::model::{AppId, AppLaunchStatus};
-use autopilot_core::plan::resolved::ResolvedPlan;
-use autopilot_core::plan::LaunchMode;
-use aws_sdk_sms::types::AppSummary;
+use crate::launches::LaunchLedger;
+use crate::model::{AppLaunchStatus, ListedApp};
+use crate::plan::resolved::ResolvedPlan;
+use crate::plan::LaunchMode;
 
 /// Where one application stands, for those that depend on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,18 +29,16 @@ pub struct Dependencies {
 impl Dependencies {
     /// Reads the listing against the plan and the ledger.
     pub fn of(
-        summaries: &[AppSummary],
+        listing: &[ListedApp],
         plan: &ResolvedPlan,
         ledger: &LaunchLedger,
         max_attempts: u32,
     ) -> Self {
-        let by_name = summaries
+        let by_name = listing
             .iter()
             .filter_map(|listed| {
-                let name = listed.name()?;
-                let status = AppLaunchStatus::from_wire(listed.launch_status()?.as_str());
-                let standing = standing(listed.app_id(), name, status, plan, ledger, max_attempts)?;
-                Some((name.to_owned(), standing))
+                let standing = standing(listed, plan, ledger, max_attempts)?;
+                Some((listed.name.clone(), standing))
             })
             .collect();
         Self { by_name }
@@ -62,17 +59,16 @@ impl Dependencies {
 }
 
 fn standing(
-    id: Option<&str>,
-    name: &str,
-    status: AppLaunchStatus,
+    listed: &ListedApp,
     plan: &ResolvedPlan,
     ledger: &LaunchLedger,
     max_attempts: u32,
 ) -> Option<Standing> {
+    let status = &listed.launch_status;
     if status.is_launched() {
         return Some(Standing::Launched);
     }
-    match plan.apps.get(name).map(|policy| policy.launch) {
+    match plan.apps.get(&listed.name).map(|policy| policy.launch) {
         Some(LaunchMode::Manual) => {
             return Some(Standing::LeftToAPerson("a person launches it".to_owned()));
         }
@@ -82,9 +78,9 @@ fn standing(
         }
         Some(LaunchMode::Automatic) | None => {}
     }
-    let id = AppId::from(id?);
-    let record = ledger.apps.get(&id)?;
-    let failed_for_good = status == AppLaunchStatus::LaunchFailed
+    let id = listed.id.as_ref()?;
+    let record = ledger.apps.get(id)?;
+    let failed_for_good = *status == AppLaunchStatus::LaunchFailed
         && record.alerted_failure.is_some()
         && record.launches >= max_attempts;
     let why = if failed_for_good {
@@ -92,7 +88,7 @@ fn standing(
             "its launch failed {} times, the launch budget is spent",
             record.launches
         )
-    } else if !ledger.may_launch(&id, max_attempts) {
+    } else if !ledger.may_launch(id, max_attempts) {
         format!(
             "its launch was refused {} times, the launch budget is spent",
             record.launches
@@ -106,4 +102,34 @@ fn standing(
         return None;
     };
     Some(Standing::LeftToAPerson(why))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AppId;
+
+    #[test]
+    fn a_dependency_whose_launch_budget_is_spent_is_left_to_a_person() {
+        let listing = [ListedApp {
+            id: Some(AppId::from("app-1")),
+            name: "billing".into(),
+            launch_status: AppLaunchStatus::LaunchFailed,
+        }];
+        let plan = ResolvedPlan::default();
+        let mut ledger = LaunchLedger::default();
+        let id = AppId::from("app-1");
+        ledger.claim_launch(&id);
+        ledger.failed_launch(&id, "first failure", 2);
+        let one_spent = Dependencies::of(&listing, &plan, &ledger, 2);
+        assert_eq!(one_spent.left_to_a_person("billing"), None, "one more try");
+        ledger.claim_launch(&id);
+        ledger.failed_launch(&id, "second failure", 2);
+        let spent = Dependencies::of(&listing, &plan, &ledger, 2);
+        assert_eq!(
+            spent.left_to_a_person("billing"),
+            Some("its launch failed 2 times, the launch budget is spent")
+        );
+        assert!(!spent.launched("billing"));
+    }
 }

@@ -1,25 +1,65 @@
 //! What the launcher does about each assessed app, decided against its ledger and the
 //! accepted wave plan: report a hold or a failed launch once, announce an app a person
 //! launches (manual, or opted out) ready once, wait for the applications an app depends
-//! on and for its window, and claim the launches to make (the claims are stored before
-//! LaunchApp is called).
+//! on ([`dependencies`]) and for its window, and claim the launches to make (the claims
+//! are stored before the launch is asked for).
 
 use std::collections::BTreeSet;
 
-use autopilot_core::config::AppLauncherConfig;
-use autopilot_core::events::{AppLaunchFailed, AppLaunchHeld, AppReady, OutgoingEvent};
-use autopilot_core::launches::LaunchLedger;
-use autopilot_core::model::{App, AppLaunchStatus};
-use autopilot_core::plan::resolved::{AppPolicy, ResolvedPlan};
-use autopilot_core::plan::rules::MANAGED_TAG;
-use autopilot_core::plan::LaunchMode;
-use autopilot_core::readiness::{AppReadiness, LaunchWindow};
-use autopilot_core::AwsCallError;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 
-use crate::assess::Assessed;
-use crate::dependencies::Dependencies;
-use crate::Summary;
+use crate::config::AppLauncherConfig;
+use crate::error::AwsCallError;
+use crate::events::{AppLaunchFailed, AppLaunchHeld, AppReady, OutgoingEvent};
+use crate::launches::LaunchLedger;
+use crate::model::{App, AppId, AppLaunchStatus};
+use crate::plan::resolved::{AppPolicy, ResolvedPlan};
+use crate::plan::rules::MANAGED_TAG;
+use crate::plan::LaunchMode;
+use crate::readiness::{AppReadiness, LaunchWindow};
+
+pub mod dependencies;
+
+pub use dependencies::Dependencies;
+
+/// One candidate app, assessed.
+pub struct Assessed {
+    pub app_id: AppId,
+    /// The app and its readiness, or why it could not be read.
+    pub found: Result<(App, AppReadiness), AwsCallError>,
+    /// The app was read from the service (else its membership was remembered).
+    pub read: bool,
+}
+
+/// What the decisions of one invocation counted, as the launcher's summary reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LaunchCounts {
+    /// Apps read from the service.
+    pub apps_read: usize,
+    /// Candidates whose membership was remembered instead.
+    pub apps_remembered: usize,
+    pub waiting: usize,
+    pub blocked: usize,
+    pub already_launched_or_in_progress: usize,
+    pub not_launchable: usize,
+    /// Replicated apps that cannot launch for want of a valid launch configuration.
+    pub unconfigured: usize,
+    /// Of those, the ones reported by this invocation.
+    pub holds_reported: usize,
+    /// Failed launches alerted by this invocation.
+    pub launch_failures_alerted: usize,
+    /// Ready apps a person launches (the plan says `manual`).
+    pub manual: usize,
+    /// Ready apps the plan rolls back (`rollback`): held, never launched.
+    pub rolled_back: usize,
+    /// Ready apps waiting for the applications they depend on.
+    pub waiting_for_dependencies: usize,
+    /// Ready apps left alone because their launch budget is spent.
+    pub launch_budget_spent: usize,
+    pub outside_launch_window: usize,
+}
 
 /// A launch claimed in the ledger, to be made.
 pub struct Launch {
@@ -41,7 +81,9 @@ pub struct Decisions {
 /// Where the decisions are recorded and announced.
 pub struct Books<'a> {
     pub ledger: &'a mut LaunchLedger,
-    pub summary: &'a mut Summary,
+    pub summary: &'a mut LaunchCounts,
+    /// A rehearsal: its events say so, and it spends no launch budget.
+    pub dry_run: bool,
 }
 
 impl Books<'_> {
@@ -50,6 +92,7 @@ impl Books<'_> {
         Books {
             ledger: &mut *self.ledger,
             summary: &mut *self.summary,
+            dry_run: self.dry_run,
         }
     }
 }
@@ -77,7 +120,7 @@ impl Rules<'_> {
 
 /// Decides for every assessed app, recording reports and claims in the ledger and
 /// their events in its outbox.
-pub fn decide(books: Books<'_>, assessed: Vec<Assessed>, rules: &Rules<'_>) -> Decisions {
+pub fn decide(mut books: Books<'_>, assessed: Vec<Assessed>, rules: &Rules<'_>) -> Decisions {
     let mut decisions = Decisions::default();
     for Assessed {
         app_id,
@@ -98,28 +141,28 @@ pub fn decide(books: Books<'_>, assessed: Vec<Assessed>, rules: &Rules<'_>) -> D
             }
         };
         tracing::debug!(app = %app_id, readiness = ?readiness, "assessed");
-        let summary = &mut *books.summary;
+        let counts = &mut *books.summary;
         match readiness {
             AppReadiness::Unconfigured { reason } => {
-                summary.unconfigured += 1;
-                report_hold(books.ledger, summary, &app, reason);
+                counts.unconfigured += 1;
+                report_hold(&mut books, &app, reason);
                 continue;
             }
             AppReadiness::OptedOut { .. } => {
-                summary.not_launchable += 1;
-                announce_ready(books.ledger, summary, &app);
+                counts.not_launchable += 1;
+                announce_ready(&mut books, &app);
             }
             AppReadiness::Ready => {}
-            AppReadiness::Waiting { .. } => summary.waiting += 1,
-            AppReadiness::Blocked { .. } => summary.blocked += 1,
+            AppReadiness::Waiting { .. } => counts.waiting += 1,
+            AppReadiness::Blocked { .. } => counts.blocked += 1,
             AppReadiness::AlreadyLaunched | AppReadiness::InProgress => {
-                summary.already_launched_or_in_progress += 1;
+                counts.already_launched_or_in_progress += 1;
             }
-            AppReadiness::NotLaunchable { .. } => summary.not_launchable += 1,
+            AppReadiness::NotLaunchable { .. } => counts.not_launchable += 1,
         }
         if readiness == AppReadiness::Ready {
             let awaited = &mut decisions.awaited;
-            let launch = decide_launch(&mut *books.ledger, summary, app, rules, awaited);
+            let launch = decide_launch(&mut books, app, rules, awaited);
             decisions.launches.extend(launch);
         } else {
             books.ledger.clear_hold(&app.id);
@@ -129,41 +172,42 @@ pub fn decide(books: Books<'_>, assessed: Vec<Assessed>, rules: &Rules<'_>) -> D
 }
 
 /// A hold, reported once per reason.
-fn report_hold(ledger: &mut LaunchLedger, summary: &mut Summary, app: &App, reason: String) {
-    if ledger.report_hold(&app.id, &reason) {
+fn report_hold(books: &mut Books<'_>, app: &App, reason: String) {
+    if books.ledger.report_hold(&app.id, &reason) {
         tracing::warn!(app = %app.id, reason = %reason, "replicated, but held");
-        summary.holds_reported += 1;
+        books.summary.holds_reported += 1;
         let held = AppLaunchHeld {
             app_id: app.id.clone(),
             app_name: app.name.clone(),
             launch_status: app.launch_status.to_string(),
             reason,
         };
-        ledger
+        books
+            .ledger
             .outbox
-            .push(OutgoingEvent::new(held, summary.dry_run));
+            .push(OutgoingEvent::new(held, books.dry_run));
     }
 }
 
 /// `AppReady`, once, for an app a person launches: its template is still wanted.
-fn announce_ready(ledger: &mut LaunchLedger, summary: &mut Summary, app: &App) {
-    if ledger.announce_ready(&app.id) {
+fn announce_ready(books: &mut Books<'_>, app: &App) {
+    if books.ledger.announce_ready(&app.id) {
         let ready = AppReady {
             app_id: app.id.clone(),
             app_name: app.name.clone(),
             servers: u32::try_from(app.member_ids().len()).unwrap_or(u32::MAX),
         };
-        ledger
+        books
+            .ledger
             .outbox
-            .push(OutgoingEvent::new(ready, summary.dry_run));
+            .push(OutgoingEvent::new(ready, books.dry_run));
     }
 }
 
 /// A ready app: its failed launch alerted once, then claimed for a launch when the
 /// plan, the budget, its dependencies and its window allow.
 fn decide_launch(
-    ledger: &mut LaunchLedger,
-    summary: &mut Summary,
+    books: &mut Books<'_>,
     app: App,
     rules: &Rules<'_>,
     awaited: &mut BTreeSet<String>,
@@ -171,7 +215,7 @@ fn decide_launch(
     let policy = rules.policy(&app);
     // Rolled back: held until the plan says `automatic` again, announced to nobody.
     if policy.is_some_and(|p| p.launch == LaunchMode::Rollback) {
-        summary.rolled_back += 1;
+        books.summary.rolled_back += 1;
         return None;
     }
     // A person launches a manual app; one the planner made but the accepted plan no
@@ -186,41 +230,39 @@ fn decide_launch(
         rules.config.launch_max_attempts
     };
     let may_launch = if app.launch_status == AppLaunchStatus::LaunchFailed {
-        alert_failed_launch(ledger, summary, &app, max_attempts)
+        alert_failed_launch(books, &app, max_attempts)
     } else {
-        ledger.may_launch(&app.id, max_attempts)
+        books.ledger.may_launch(&app.id, max_attempts)
     };
     if let Some(policy) = policy {
-        let books = Books {
-            ledger: &mut *ledger,
-            summary: &mut *summary,
-        };
-        if wait_for_dependencies(books, &app, policy, rules.dependencies, awaited) {
+        let dependencies = rules.dependencies;
+        if wait_for_dependencies(books.reborrow(), &app, policy, dependencies, awaited) {
             return None;
         }
     }
-    ledger.clear_hold(&app.id);
+    books.ledger.clear_hold(&app.id);
     if by_hand {
-        summary.manual += 1;
-        announce_ready(ledger, summary, &app);
+        books.summary.manual += 1;
+        announce_ready(books, &app);
         return None;
     }
     if !may_launch {
-        summary.launch_budget_spent += 1;
+        books.summary.launch_budget_spent += 1;
         return None;
     }
     if !inside_window(&app, policy, rules) {
-        summary.outside_launch_window += 1;
+        books.summary.outside_launch_window += 1;
         return None;
     }
     // A dry run announces the launch it would make, and spends no budget on it.
-    let attempt = if summary.dry_run {
-        ledger
+    let attempt = if books.dry_run {
+        books
+            .ledger
             .apps
             .get(&app.id)
             .map_or(1, |record| record.launches + 1)
     } else {
-        ledger.claim_launch(&app.id)
+        books.ledger.claim_launch(&app.id)
     };
     Some(Launch { app, attempt })
 }
@@ -228,7 +270,7 @@ fn decide_launch(
 /// Whether a ready app waits for applications it depends on; one that waits for an
 /// application left to a person is reported held, once.
 fn wait_for_dependencies(
-    Books { ledger, summary }: Books<'_>,
+    mut books: Books<'_>,
     app: &App,
     policy: &AppPolicy,
     dependencies: &Dependencies,
@@ -242,7 +284,7 @@ fn wait_for_dependencies(
     if waiting_for.is_empty() {
         return false;
     }
-    summary.waiting_for_dependencies += 1;
+    books.summary.waiting_for_dependencies += 1;
     let stuck: Vec<String> = waiting_for
         .iter()
         .filter_map(|d| {
@@ -259,13 +301,13 @@ fn wait_for_dependencies(
     );
     if stuck.is_empty() {
         tracing::info!(app = %app.id, waiting_for = ?waiting_for, "ready, waiting for the applications it depends on");
-        ledger.clear_hold(&app.id);
+        books.ledger.clear_hold(&app.id);
     } else {
         let reason = format!(
             "it waits for applications the autopilot will not launch: {}",
             stuck.join(", ")
         );
-        report_hold(ledger, summary, app, reason);
+        report_hold(&mut books, app, reason);
     }
     true
 }
@@ -286,20 +328,15 @@ fn inside_window(app: &App, policy: Option<&AppPolicy>, rules: &Rules<'_>) -> bo
 }
 
 /// Alerts a LAUNCH_FAILED once; says whether the budget allows another launch.
-fn alert_failed_launch(
-    ledger: &mut LaunchLedger,
-    summary: &mut Summary,
-    app: &App,
-    max_attempts: u32,
-) -> bool {
+fn alert_failed_launch(books: &mut Books<'_>, app: &App, max_attempts: u32) -> bool {
     // The app's last change tells this failed launch from the next.
     let failure = match (&app.last_modified, &app.launch_status_message) {
         (Some(at), _) => at.to_rfc3339(),
         (None, message) => message.clone().unwrap_or_default(),
     };
-    let failed = ledger.failed_launch(&app.id, &failure, max_attempts);
+    let failed = books.ledger.failed_launch(&app.id, &failure, max_attempts);
     if failed.alert {
-        summary.launch_failures_alerted += 1;
+        books.summary.launch_failures_alerted += 1;
         let message = app
             .launch_status_message
             .clone()
@@ -313,9 +350,10 @@ fn alert_failed_launch(
             attempts: failed.attempts,
             retrying: failed.retry,
         };
-        ledger
+        books
+            .ledger
             .outbox
-            .push(OutgoingEvent::new(alert, summary.dry_run));
+            .push(OutgoingEvent::new(alert, books.dry_run));
     }
     failed.retry
 }
