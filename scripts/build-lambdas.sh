@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the five Lambda deployment packages with cargo-lambda, for arm64 (Graviton, what
+# Builds one Lambda deployment package per function crate (functions/*) with cargo-lambda, for arm64 (Graviton, what
 # infra/template.yaml deploys): target/lambda/<name>/bootstrap.zip, then prints their
 # sizes. This is a release build (lto = "fat", codegen-units = 1: slow on small machines).
 # CI does not run it: `sam build` or this script is a deploy-time step.
@@ -23,7 +23,8 @@ CARGO_LAMBDA_VERSION=1.9.2
 ZIGLANG_VERSION=0.14.1
 VENV=target/venvs/cargo-lambda
 LAMBDA_DIR=target/lambda
-FUNCTIONS=(app-planner catalog-import job-creator job-watcher template-generator app-launcher wave-reporter)
+# Every crate under functions/ is a function: counted from the tree, never written out.
+mapfile -t FUNCTIONS < <(find functions -mindepth 2 -maxdepth 2 -name Cargo.toml -printf '%h\n' | xargs -n1 basename | sort)
 PYTHON="${PYTHON:-python3}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 

@@ -1,4 +1,4 @@
-//! The five real handlers through a whole wave of the default scenario, with moto's
+//! Every function's real handler through a whole wave of the default scenario, with moto's
 //! server (PyPI `moto[server]`, a third-party AWS emulator) as S3 and EventBridge and
 //! the SMS emulator as SMS, so the unmodified SDK clients meet a peer nobody here wrote.
 //!

@@ -5,7 +5,7 @@
 //! invocation: the response is the handler's summary and every log line is JSON.
 //! A function started without EVENT_BUS_NAME must stop at init and name the variable.
 //!
-//! The binaries are the debug builds of the five function crates, built on first use by
+//! The binaries are the debug builds of the function crates (`harness::functions::NAMES`), built on first use by
 //! `cargo build --workspace --bins --test suite` (cargo decides what is stale; the
 //! `--test` keeps dev-dependency features on, so a `cargo test --workspace` run reuses
 //! every dependency it already compiled). Set `AUTOPILOT_BOOTSTRAP_DIR` to run prebuilt
