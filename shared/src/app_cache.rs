@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 use crate::artifacts;
 use crate::error::AwsCallError;
 use crate::model::{App, AppId, AppVersion};
-use crate::sms_api;
-use crate::sms_convert;
+use crate::sms::api;
+use crate::sms::convert;
 
 /// Where the remembered apps are shared, in the artifacts bucket.
 pub const INDEX_KEY: &str = "state/apps/index.json";
@@ -85,7 +85,7 @@ impl AppCache {
 
     /// The remembered app `id` when its version matches `listed`, its summary.
     pub fn trusted(&self, id: &AppId, listed: &AppSummary) -> Option<Arc<App>> {
-        let version = sms_convert::app_version(listed);
+        let version = convert::app_version(listed);
         self.state()
             .index
             .apps
@@ -101,7 +101,7 @@ impl AppCache {
         id: &AppId,
         now: DateTime<Utc>,
     ) -> Result<Arc<App>, AwsCallError> {
-        let (app, version) = sms_api::app(sms, id).await?;
+        let (app, version) = api::app(sms, id).await?;
         let app = Arc::new(app);
         let mut state = self.state();
         state.index.apps.insert(

@@ -75,7 +75,7 @@ impl Clients {
         // Deployed, each invocation's metrics count its SMS calls and throttles.
         clients.sms = aws_sdk_sms::Client::from_conf(
             aws_sdk_sms::config::Builder::from(&sdk)
-                .interceptor(crate::sms_calls::CallCounter)
+                .interceptor(crate::sms::calls::CallCounter)
                 .build(),
         );
         clients

@@ -5,10 +5,10 @@
 //!
 //! A handler observes, decides, acts, publishes and stores; each step has its room:
 //! - the domain: [`model`] (servers, jobs, apps, their states and versions), built from
-//!   SDK answers in [`sms_convert`] and nowhere else;
-//! - observing and acting on SMS: [`sms_api`] (the paginated sweeps, GetApp,
+//!   SDK answers in [`sms::convert`] and nowhere else;
+//! - observing and acting on SMS: [`sms::api`] (the paginated sweeps, GetApp,
 //!   CreateReplicationJob), [`sms_calls`] (calls and throttles counted for the metrics),
-//!   [`sms_app_config`] (app launch and replication
+//!   [`sms::app_config`] (app launch and replication
 //!   configurations on the wire), [`app_cache`] (GetApp answers shared across
 //!   invocations);
 //! - deciding, purely: [`wave_policy`] (which servers get jobs), [`failures`] (which
@@ -56,10 +56,7 @@ pub mod publisher;
 pub mod readiness;
 pub mod report;
 pub mod runtime;
-pub mod sms_api;
-pub mod sms_app_config;
-pub mod sms_calls;
-pub mod sms_convert;
+pub mod sms;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -10,7 +10,7 @@ pub const NAMESPACE: &str = "SmsAutopilot";
 /// The one dimension: the function (`job-watcher`, ...).
 pub const DIMENSION: &str = "Function";
 /// The metrics the runtime adds to every function's own: SMS calls answered (retries
-/// included) and those throttled, counted by [`crate::sms_calls`].
+/// included) and those throttled, counted by [`crate::sms::calls`].
 pub const SMS_CALLS: &str = "smsCalls";
 pub const SMS_THROTTLED: &str = "smsThrottled";
 

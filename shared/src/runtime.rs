@@ -167,7 +167,7 @@ where
                 work,
             ));
             // The SMS calls counted from here on are this invocation's.
-            crate::sms_calls::take();
+            crate::sms::calls::take();
             match with_deadline(deadline, invocation).await {
                 Ok(summary) => {
                     log_summary(name, &summary);
@@ -366,7 +366,7 @@ fn write_metrics(function: &str, mut measured: Value) {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     if let Some(fields) = measured.as_object_mut() {
-        let calls = crate::sms_calls::take();
+        let calls = crate::sms::calls::take();
         fields.insert(crate::metrics::SMS_CALLS.into(), calls.attempts.into());
         fields.insert(crate::metrics::SMS_THROTTLED.into(), calls.throttled.into());
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use autopilot_core::launch_decisions::Assessed;
 use autopilot_core::model::{App, AppId, AppLaunchStatus};
 use autopilot_core::readiness::{app_readiness, AppReadiness, ServerStandings};
-use autopilot_core::sms_api;
+use autopilot_core::sms::api;
 use autopilot_core::AutopilotError;
 use aws_sdk_sms::types::AppSummary;
 
@@ -23,7 +23,7 @@ pub async fn assess_all(
     candidates: Vec<(AppId, AppSummary)>,
 ) -> Result<Vec<Assessed>, AutopilotError> {
     let mut jobs = ServerStandings::default();
-    sms_api::replication_jobs_each(&context.sms, |job| jobs.add(&job)).await?;
+    api::replication_jobs_each(&context.sms, |job| jobs.add(&job)).await?;
     let jobs = &jobs;
     let assessed = context
         .warm
@@ -96,7 +96,7 @@ fn as_listed(mut app: App, listed: &AppSummary) -> App {
     if let Some(status) = listed.launch_status() {
         app.launch_status = AppLaunchStatus::from_wire(status.as_str());
         app.launch_status_message = listed.launch_status_message().map(str::to_owned);
-        app.last_modified = autopilot_core::sms_convert::app_version(listed).last_modified;
+        app.last_modified = autopilot_core::sms::convert::app_version(listed).last_modified;
     }
     app
 }

@@ -32,7 +32,7 @@ use autopilot_core::launches::LaunchLedger;
 use autopilot_core::model::{AppId, AppLaunchStatus, AppStatus};
 use autopilot_core::outbox;
 use autopilot_core::runtime::Context;
-use autopilot_core::sms_api;
+use autopilot_core::sms::api;
 use autopilot_core::trigger::Incoming;
 use autopilot_core::AutopilotError;
 use aws_sdk_sms::types::AppSummary;
@@ -94,7 +94,7 @@ pub async fn handle(
     let bucket = &context.config.artifacts_bucket;
     let object = StateObject::new(&context.s3, bucket, LEDGER_KEY, "app-launcher ledger");
     let mut ledger: LaunchLedger = object.load().await?;
-    let summaries = sms_api::app_summaries(&context.sms).await?.items;
+    let summaries = api::app_summaries(&context.sms).await?.items;
     summary.launches_recovered = announce_unsettled(&mut ledger, &summaries, summary.dry_run);
     summary.recheck_idle = recheck.idle(&ledger, &summaries);
     let candidates = if summary.recheck_idle {
@@ -160,7 +160,7 @@ async fn consider(
     let plan = artifacts::load_resolved_plan(&context.s3, bucket).await?;
     let listing: Vec<_> = summaries
         .iter()
-        .filter_map(autopilot_core::sms_convert::listed_app)
+        .filter_map(autopilot_core::sms::convert::listed_app)
         .collect();
     let dependencies = Dependencies::of(
         &listing,

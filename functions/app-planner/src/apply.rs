@@ -11,7 +11,8 @@ use autopilot_core::events::{
 };
 use autopilot_core::model::{AppId, ServerId};
 use autopilot_core::plan::reconcile::{AppSpec, Change, LaunchConfig, ReplicationConfig};
-use autopilot_core::{sms_app_config, AwsCallError};
+use autopilot_core::sms::app_config;
+use autopilot_core::AwsCallError;
 use aws_sdk_sms::types::{Server, ServerGroup, Tag};
 
 use crate::PlannerContext;
@@ -303,7 +304,7 @@ async fn put_launch(
     if context.dry_run() {
         return Ok(());
     }
-    let groups = sms_app_config::launch_config_to(config, ids.unwrap_or(&BTreeMap::new()));
+    let groups = app_config::launch_config_to(config, ids.unwrap_or(&BTreeMap::new()));
     context
         .sms
         .put_app_launch_configuration()
@@ -326,7 +327,7 @@ async fn put_replication(
     if context.dry_run() {
         return Ok(());
     }
-    let groups = sms_app_config::replication_config_to(config, ids.unwrap_or(&BTreeMap::new()));
+    let groups = app_config::replication_config_to(config, ids.unwrap_or(&BTreeMap::new()));
     context
         .sms
         .put_app_replication_configuration()

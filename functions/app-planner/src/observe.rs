@@ -13,7 +13,8 @@ use autopilot_core::plan::desired::{DesiredApp, DesiredWave};
 use autopilot_core::plan::reconcile::{ExistingApp, Held};
 use autopilot_core::plan::rules::MANAGED_TAG;
 use autopilot_core::plan::ReplicationRoute;
-use autopilot_core::{artifacts, sms_api, sms_app_config, AutopilotError, AwsCallError};
+use autopilot_core::sms::{api, app_config};
+use autopilot_core::{artifacts, AutopilotError, AwsCallError};
 use aws_sdk_sms::types::{AppReplicationConfigurationStatus, AppSummary};
 
 use crate::PlannerContext;
@@ -32,7 +33,7 @@ pub async fn plan_bytes(context: &PlannerContext) -> Result<Option<Vec<u8>>, Aws
 pub async fn available_catalog(
     context: &PlannerContext,
 ) -> Result<Option<Vec<Server>>, AwsCallError> {
-    let (status, sweep) = sms_api::servers(&context.sms).await?;
+    let (status, sweep) = api::servers(&context.sms).await?;
     Ok((status.status == ServerCatalogStatus::Available).then_some(sweep.items))
 }
 
@@ -50,7 +51,7 @@ pub async fn existing(
     wave: &DesiredWave,
     in_step: &BTreeMap<AppId, String>,
 ) -> Result<Existing, AutopilotError> {
-    let summaries = sms_api::app_summaries(&context.sms).await?.items;
+    let summaries = api::app_summaries(&context.sms).await?.items;
     let listed = listed_with_ids(&summaries, |_| true);
     let planned: BTreeMap<&str, &DesiredApp> =
         wave.apps.iter().map(|a| (a.name.as_str(), a)).collect();
@@ -119,7 +120,7 @@ async fn read_app(
     existing.launched_at = summary
         .launch_details()
         .and_then(|details| details.latest_launch_time())
-        .and_then(autopilot_core::sms_convert::timestamp);
+        .and_then(autopilot_core::sms::convert::timestamp);
     let ids = group_ids(&app);
     let plan_name = existing
         .tags
@@ -165,8 +166,7 @@ async fn read_configurations(
         .await;
     let launch =
         launch.map_err(|e| AwsCallError::from_sdk("SMS", "GetAppLaunchConfiguration", &e))?;
-    let read =
-        sms_app_config::launch_config_from(launch.server_group_launch_configurations(), &names);
+    let read = app_config::launch_config_from(launch.server_group_launch_configurations(), &names);
     existing.launch = Held::compared(read, &desired.launch_config());
     let wanted = desired.replication_config();
     // An application the plan now replicates by standalone jobs may still hold the
@@ -184,7 +184,7 @@ async fn read_configurations(
         .await;
     let replication = replication
         .map_err(|e| AwsCallError::from_sdk("SMS", "GetAppReplicationConfiguration", &e))?;
-    let read = sms_app_config::replication_config_from(
+    let read = app_config::replication_config_from(
         replication.server_group_replication_configurations(),
         &names,
     );

@@ -12,8 +12,9 @@ use autopilot_core::events::{
 };
 use autopilot_core::model::{Connector, ConnectorStatus};
 use autopilot_core::runtime::Context;
+use autopilot_core::sms::api;
 use autopilot_core::trigger::Incoming;
-use autopilot_core::{sms_api, AutopilotError, AwsCallError, AwsErrorKind};
+use autopilot_core::{AutopilotError, AwsCallError, AwsErrorKind};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -38,7 +39,7 @@ pub async fn handle(
     let trigger = trigger(&incoming)?;
     // The asking tick's time keys the decision: a retried invocation decides the same.
     let requested_at = incoming.time.map(detail_time);
-    let connectors = sms_api::connectors(&context.sms).await?.items;
+    let connectors = api::connectors(&context.sms).await?.items;
     let healthy: Vec<String> = connectors
         .iter()
         .filter(|c| c.status == ConnectorStatus::Healthy)

@@ -16,7 +16,7 @@ use autopilot_core::model::{Server, ServerCatalogStatus};
 use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::plan::{self, desired, Plan};
 use autopilot_core::runtime::Context;
-use autopilot_core::sms_api::{self, JobCreation};
+use autopilot_core::sms::api::{self, JobCreation};
 use autopilot_core::trigger::Incoming;
 use autopilot_core::wave_policy::{CreatorMemory, PlannedServers, ReplicationPlan};
 use autopilot_core::{AutopilotError, AwsCallError, AwsErrorKind};
@@ -65,7 +65,7 @@ pub async fn handle(
         return Err(incoming.unexpected("scheduled events"));
     }
     let dry_run = context.dry_run();
-    let (catalog, sweep) = sms_api::servers(&context.sms).await?;
+    let (catalog, sweep) = api::servers(&context.sms).await?;
     let mut summary = Summary {
         catalog_status: catalog.status.to_string(),
         servers: sweep.items.len(),
@@ -152,7 +152,7 @@ async fn plan_jobs(
     if !count_exactly && !plan.replaces_any_job() {
         return Ok((plan, active));
     }
-    let jobs = sms_api::replication_jobs(&context.sms).await?.items;
+    let jobs = api::replication_jobs(&context.sms).await?.items;
     if count_exactly {
         let mut live_servers: Vec<_> = jobs
             .iter()
@@ -188,8 +188,7 @@ async fn create_jobs(
                     return (server, Outcome::DryRun);
                 }
                 let answer =
-                    sms_api::create_replication_job(&context.sms, &server.id, &parameters, now)
-                        .await;
+                    api::create_replication_job(&context.sms, &server.id, &parameters, now).await;
                 let outcome = match answer {
                     Ok(created) => Outcome::Created(created),
                     Err(error) if error.kind == AwsErrorKind::ServerCannotBeReplicated => {

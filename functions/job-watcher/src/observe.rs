@@ -11,7 +11,7 @@ use autopilot_core::failures::{Coverage, FailureSnapshot};
 use autopilot_core::model::{JobId, ReplicationJob};
 use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::runtime::Context;
-use autopilot_core::sms_api;
+use autopilot_core::sms::api;
 use autopilot_core::trigger::Incoming;
 use autopilot_core::AutopilotError;
 use chrono::{DateTime, Utc};
@@ -81,7 +81,7 @@ pub async fn observe(
     };
     // The event says what changed; the job's current state says what is true now
     // (events arrive late, twice and out of order).
-    let jobs: Vec<_> = sms_api::replication_job(&context.sms, &job_id)
+    let jobs: Vec<_> = api::replication_job(&context.sms, &job_id)
         .await?
         .into_iter()
         .collect();
@@ -111,7 +111,7 @@ async fn sweep(
     let mut jobs = Vec::new();
     let mut announcing = 0;
     let mut oldest = OldestRuns::default();
-    let swept = sms_api::replication_jobs_each(&context.sms, |job| match relevance.of(&job) {
+    let swept = api::replication_jobs_each(&context.sms, |job| match relevance.of(&job) {
         Kept::Needed { announces } => {
             announcing += usize::from(announces);
             jobs.push(job);

@@ -18,7 +18,7 @@ use autopilot_core::failures::{
 use autopilot_core::model::{JobId, ReplicationJob, ServerId};
 use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::runtime::Context;
-use autopilot_core::sms_api::{self, JobCreation};
+use autopilot_core::sms::api::{self, JobCreation};
 use autopilot_core::{AutopilotError, AwsCallError, AwsErrorKind};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
@@ -229,7 +229,7 @@ pub(crate) async fn resume_recreations(
             }
             RecreationStep::Create => {}
         }
-        let created = sms_api::create_replication_job(
+        let created = api::create_replication_job(
             &context.sms,
             &server,
             &context.config.job.for_server(plan, &server),
@@ -356,7 +356,7 @@ pub(crate) async fn remediate(
             // The deletion takes a while, and until it is done SMS refuses a new job for
             // the server; a refusal (or any failure, now that the old job is gone) leaves
             // the creation to a later invocation, which `resume_recreations` makes.
-            let created = sms_api::create_replication_job(
+            let created = api::create_replication_job(
                 &context.sms,
                 &job.server_id,
                 &context.config.job.for_server(plan, &job.server_id),

@@ -15,7 +15,7 @@ use autopilot_core::model::ReplicationJob;
 use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::plan::ReplicationRoute;
 use autopilot_core::runtime::Context;
-use autopilot_core::sms_api;
+use autopilot_core::sms::api;
 use autopilot_core::AwsCallError;
 use futures::stream::{self, StreamExt};
 
@@ -95,7 +95,7 @@ pub(crate) async fn call(
             let context = Arc::clone(context);
             async move {
                 let answer =
-                    sms_api::update_replication_job(&context.sms, &drift.job, &drift.update).await;
+                    api::update_replication_job(&context.sms, &drift.job, &drift.update).await;
                 (drift.job, answer)
             }
         })

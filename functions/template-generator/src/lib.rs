@@ -18,7 +18,7 @@ use autopilot_core::events::{
 };
 use autopilot_core::model::{AppId, AppLaunchStatus, ServerId};
 use autopilot_core::runtime::Context;
-use autopilot_core::sms_api;
+use autopilot_core::sms::api;
 use autopilot_core::trigger::Incoming;
 use autopilot_core::{AutopilotError, AwsCallError};
 use chrono::{DateTime, Utc};
@@ -199,7 +199,7 @@ async fn launched_apps_containing(
     server: &ServerId,
     lookups: &mut Lookups,
 ) -> Result<Vec<AppId>, AutopilotError> {
-    let summaries = sms_api::app_summaries(&context.sms).await?.items;
+    let summaries = api::app_summaries(&context.sms).await?.items;
     let launched = listed_with_ids(&summaries, |app| {
         app.launch_status()
             .is_some_and(|s| AppLaunchStatus::from_wire(s.as_str()).is_launched())

@@ -17,7 +17,7 @@ use autopilot_core::config::WaveReporterConfig;
 use autopilot_core::events::detail_time;
 use autopilot_core::report::{html, Decision};
 use autopilot_core::runtime::Context;
-use autopilot_core::sms_api;
+use autopilot_core::sms::api;
 use autopilot_core::trigger::Incoming;
 use autopilot_core::AutopilotError;
 use chrono::{DateTime, Utc};
@@ -166,15 +166,15 @@ async fn observe(
     let bucket = &context.config.artifacts_bucket;
     // The catalog and the jobs are kept as the report needs them, a page at a time.
     let mut vm_names = BTreeMap::new();
-    let (_, catalog) = sms_api::servers_each(&context.sms, |server| {
+    let (_, catalog) = api::servers_each(&context.sms, |server| {
         if let Some(name) = server.vm.vm_name {
             vm_names.insert(server.id, name);
         }
     })
     .await?;
     let mut jobs = Vec::new();
-    sms_api::replication_jobs_each(&context.sms, |job| jobs.push(JobFacts::from(&job))).await?;
-    let listed = sms_api::app_summaries(&context.sms).await?.items;
+    api::replication_jobs_each(&context.sms, |job| jobs.push(JobFacts::from(&job))).await?;
+    let listed = api::app_summaries(&context.sms).await?.items;
     let apps = context
         .warm
         .read_all(

@@ -119,10 +119,7 @@ const SHELL_AND_ADAPTERS: &[&str] = &[
     "runtime",
     "telemetry",
     "testing",
-    "sms_api",
-    "sms_app_config",
-    "sms_calls",
-    "sms_convert",
+    "sms",
 ];
 
 #[test]

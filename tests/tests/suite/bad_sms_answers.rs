@@ -1,5 +1,5 @@
 //! Unexpected answers from SMS, played through `testing::mock_sms` against the shared
-//! SMS helpers (`autopilot_core::sms_api`): unknown enum values and missing fields in
+//! SMS helpers (`autopilot_core::sms::api`): unknown enum values and missing fields in
 //! raw awsJson bodies (through the SDK's real deserializer), answers of the wrong shape,
 //! an empty page that still carries a nextToken, and a nextToken that never ends — the
 //! same token again and again, and a new token every time. Nothing panics, the number of
@@ -13,7 +13,7 @@ use autopilot_core::error::{AwsCallError, AwsErrorKind, Retryability};
 use autopilot_core::model::{
     AppId, ConnectorStatus, ReplicationJobState, ServerCatalogStatus, ServerId,
 };
-use autopilot_core::sms_api::{self, JobCreation, MAX_PAGES};
+use autopilot_core::sms::api::{self, JobCreation, MAX_PAGES};
 use autopilot_core::testing;
 use aws_sdk_sms::config::http::HttpResponse;
 use aws_sdk_sms::operation::get_connectors::GetConnectorsOutput;
@@ -78,7 +78,7 @@ async fn unknown_enum_values_are_carried_and_servers_without_an_id_are_skipped()
         }))
     });
     let sms = testing::mock_sms(&[&rule]);
-    let (status, sweep) = sms_api::servers(&sms).await.expect("a usable answer");
+    let (status, sweep) = api::servers(&sms).await.expect("a usable answer");
     assert_eq!(
         status.status,
         ServerCatalogStatus::Unknown("EXPLODING".into())
@@ -107,7 +107,7 @@ async fn a_job_without_state_or_with_an_unknown_one_is_kept_and_one_without_ids_
         }))
     });
     let sms = testing::mock_sms(&[&rule]);
-    let sweep = sms_api::replication_jobs(&sms).await.expect("usable");
+    let sweep = api::replication_jobs(&sms).await.expect("usable");
     assert_eq!(sweep.items.len(), 2);
     assert_eq!(
         sweep.items[0].state,
@@ -138,7 +138,7 @@ async fn connectors_and_apps_with_unknown_values_or_missing_ids() {
         ]}))
     });
     let sms = testing::mock_sms(&[&connectors]);
-    let sweep = sms_api::connectors(&sms).await.expect("usable");
+    let sweep = api::connectors(&sms).await.expect("usable");
     assert_eq!(sweep.items.len(), 2);
     assert_eq!(
         sweep.items[0].status,
@@ -154,7 +154,7 @@ async fn connectors_and_apps_with_unknown_values_or_missing_ids() {
         ]}))
     });
     let sms = testing::mock_sms(&[&apps]);
-    let sweep = sms_api::app_summaries(&sms).await.expect("usable");
+    let sweep = api::app_summaries(&sms).await.expect("usable");
     assert_eq!(sweep.items.len(), 2, "summaries are raw; callers skip ids");
     assert_eq!(
         sweep.items[0].launch_status().map(|s| s.as_str()),
@@ -172,7 +172,7 @@ async fn get_app_without_a_summary_or_an_id_is_a_clear_permanent_error() {
         let rule =
             mock!(aws_sdk_sms::Client::get_app).then_http_response(move || body(answer.clone()));
         let sms = testing::mock_sms(&[&rule]);
-        let error = sms_api::app(&sms, &AppId::from("app-1"))
+        let error = api::app(&sms, &AppId::from("app-1"))
             .await
             .expect_err("refused");
         assert_clear(&error, "GetApp", code);
@@ -188,7 +188,7 @@ async fn create_replication_job_without_a_job_id_is_an_error_not_a_success() {
             .then_http_response(move || body(answer.clone()));
         let sms = testing::mock_sms(&[&rule]);
         let error =
-            sms_api::create_replication_job(&sms, &ServerId::from("s-1"), &job_parameters(), now())
+            api::create_replication_job(&sms, &ServerId::from("s-1"), &job_parameters(), now())
                 .await
                 .expect_err("no id is no job");
         assert_clear(&error, "CreateReplicationJob", "MissingReplicationJobId");
@@ -198,7 +198,7 @@ async fn create_replication_job_without_a_job_id_is_an_error_not_a_success() {
         .then_http_response(|| body(json!({"replicationJobId": "sms-job-9"})));
     let sms = testing::mock_sms(&[&rule]);
     let created =
-        sms_api::create_replication_job(&sms, &ServerId::from("s-1"), &job_parameters(), now())
+        api::create_replication_job(&sms, &ServerId::from("s-1"), &job_parameters(), now())
             .await
             .expect("created");
     assert_eq!(created, JobCreation::Created("sms-job-9".into()));
@@ -233,10 +233,10 @@ async fn answers_of_the_wrong_shape_are_unparseable_errors() {
     for (rule, operation) in cases {
         let sms = testing::mock_sms(&[&rule]);
         let error = match operation {
-            "GetServers" => sms_api::servers(&sms).await.map(drop),
-            "GetReplicationJobs" => sms_api::replication_jobs(&sms).await.map(drop),
-            "GetConnectors" => sms_api::connectors(&sms).await.map(drop),
-            _ => sms_api::app_summaries(&sms).await.map(drop),
+            "GetServers" => api::servers(&sms).await.map(drop),
+            "GetReplicationJobs" => api::replication_jobs(&sms).await.map(drop),
+            "GetConnectors" => api::connectors(&sms).await.map(drop),
+            _ => api::app_summaries(&sms).await.map(drop),
         }
         .expect_err("refused");
         // The SDK reports a 200 it cannot parse as an unhandled service error (code
@@ -341,10 +341,10 @@ fn paging_rule(sweep: Sweep, pager: Pager) -> Rule {
 /// Items swept, or the error.
 async fn run(sweep: Sweep, sms: &aws_sdk_sms::Client) -> Result<usize, AwsCallError> {
     match sweep {
-        Sweep::Connectors => sms_api::connectors(sms).await.map(|s| s.items.len()),
-        Sweep::Servers => sms_api::servers(sms).await.map(|(_, s)| s.items.len()),
-        Sweep::Jobs => sms_api::replication_jobs(sms).await.map(|s| s.items.len()),
-        Sweep::Apps => sms_api::app_summaries(sms).await.map(|s| s.items.len()),
+        Sweep::Connectors => api::connectors(sms).await.map(|s| s.items.len()),
+        Sweep::Servers => api::servers(sms).await.map(|(_, s)| s.items.len()),
+        Sweep::Jobs => api::replication_jobs(sms).await.map(|s| s.items.len()),
+        Sweep::Apps => api::app_summaries(sms).await.map(|s| s.items.len()),
     }
 }
 

@@ -4,8 +4,8 @@
 //! What a function can call is read from its source, not typed here:
 //! - direct SDK calls, `.get_servers()`, `.launch_app()`, … — every operation of the SMS
 //!   model (the emulator's list of the model's operations) in snake_case;
-//! - calls of the shared helpers in `shared/src/sms_api.rs` (`sms_api::servers(…)`),
-//!   each mapped to the SDK calls in that helper's own body, read from sms_api.rs;
+//! - calls of the shared helpers in `shared/src/sms/api.rs` (`sms::api::servers(…)`),
+//!   each mapped to the SDK calls in that helper's own body, read from that file;
 //! - the warm app cache (`shared/src/app_cache.rs`): a function whose context keeps an
 //!   `AppCache` gets the operations of the helpers app_cache.rs calls.
 //!
@@ -74,9 +74,9 @@ fn sdk_calls(code: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Each public helper of `sms_api.rs` and the SDK operations its body calls.
+/// Each public helper of `sms/api.rs` and the SDK operations its body calls.
 fn helper_operations() -> BTreeMap<String, BTreeSet<String>> {
-    let code = runtime_code(&root().join("shared/src/sms_api.rs"));
+    let code = runtime_code(&root().join("shared/src/sms/api.rs"));
     let mut helpers = BTreeMap::new();
     let starts: Vec<(usize, String)> = code
         .match_indices("pub async fn ")
@@ -124,11 +124,12 @@ fn calls_function(code: &str, name: &str) -> bool {
     })
 }
 
-/// Helpers of `sms_api` called in `code` as `sms_api::name(`.
+/// Helpers of `sms::api` called in `code` as `api::name(` (the functions import the
+/// module) or `sms::api::name(`.
 fn helpers_called(code: &str, helpers: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
     helpers
         .keys()
-        .filter(|name| code.contains(&format!("sms_api::{name}(")))
+        .filter(|name| code.contains(&format!("api::{name}(")))
         .cloned()
         .collect()
 }
@@ -154,7 +155,7 @@ fn derived_operations(function: &str) -> BTreeMap<String, String> {
         for op in &helpers[helper] {
             found
                 .entry(op.clone())
-                .or_insert_with(|| format!("{via}sms_api::{helper}"));
+                .or_insert_with(|| format!("{via}sms::api::{helper}"));
         }
     };
     for helper in helpers_called(&code, &helpers) {

@@ -21,7 +21,7 @@ use crate::error::{AwsCallError, AwsErrorKind};
 use crate::model::{
     App, AppId, AppVersion, CatalogStatus, Connector, JobId, ReplicationJob, Server, ServerId,
 };
-use crate::sms_convert::{self, MissingField};
+use crate::sms::convert::{self, MissingField};
 
 /// Items per page requested from list operations.
 pub const PAGE_SIZE: i32 = 100;
@@ -190,7 +190,7 @@ pub async fn connectors(sms: &Client) -> Result<Sweep<Connector>, AwsCallError> 
         |page: &GetConnectorsOutput| {
             page.connector_list()
                 .iter()
-                .map(sms_convert::connector)
+                .map(convert::connector)
                 .collect()
         },
     )
@@ -222,14 +222,14 @@ pub async fn servers_each(
         },
         |page: &GetServersOutput| {
             status.get_or_insert_with(|| {
-                sms_convert::catalog_status(page.server_catalog_status(), page.last_modified_on())
+                convert::catalog_status(page.server_catalog_status(), page.last_modified_on())
             });
-            page.server_list().iter().map(sms_convert::server).collect()
+            page.server_list().iter().map(convert::server).collect()
         },
         keep,
     )
     .await?;
-    let status = status.unwrap_or_else(|| sms_convert::catalog_status(None, None));
+    let status = status.unwrap_or_else(|| convert::catalog_status(None, None));
     Ok((status, swept))
 }
 
@@ -258,7 +258,7 @@ pub async fn replication_jobs_each(
         |page: &GetReplicationJobsOutput| {
             page.replication_job_list()
                 .iter()
-                .map(sms_convert::replication_job)
+                .map(convert::replication_job)
                 .collect()
         },
         keep,
@@ -280,7 +280,7 @@ pub async fn replication_job(
         Ok(page) => Ok(page
             .replication_job_list()
             .iter()
-            .filter_map(|j| sms_convert::replication_job(j).ok())
+            .filter_map(|j| convert::replication_job(j).ok())
             .find(|job| &job.id == id)),
         Err(error) => {
             let error = AwsCallError::from_sdk("SMS", "GetReplicationJobs", &error);
@@ -323,11 +323,10 @@ pub async fn app(sms: &Client, id: &AppId) -> Result<(App, AppVersion), AwsCallE
         let message = format!("GetApp {id} returned no appSummary");
         AwsCallError::sms_protocol("GetApp", "MissingAppSummary", message)
     })?;
-    let app =
-        sms_convert::app(summary, answer.server_groups(), answer.tags()).map_err(|missing| {
-            AwsCallError::sms_protocol("GetApp", "MissingField", format!("GetApp {id}: {missing}"))
-        })?;
-    Ok((app, sms_convert::app_version(summary)))
+    let app = convert::app(summary, answer.server_groups(), answer.tags()).map_err(|missing| {
+        AwsCallError::sms_protocol("GetApp", "MissingField", format!("GetApp {id}: {missing}"))
+    })?;
+    Ok((app, convert::app_version(summary)))
 }
 
 /// What came of asking for a replication job.
@@ -467,7 +466,7 @@ mod tests {
             |page: &GetConnectorsOutput| {
                 page.connector_list()
                     .iter()
-                    .map(sms_convert::connector)
+                    .map(convert::connector)
                     .collect()
             },
         )
