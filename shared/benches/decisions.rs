@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use autopilot_core::failures::{Coverage, FailureSnapshot};
 use autopilot_core::model::{
-    App, AppId, AppLaunchStatus, JobId, ReplicationJob, ReplicationJobState, ReplicationRun,
-    ReplicationRunState, RunId, Server, ServerGroup, ServerId, VmServer,
+    App, AppId, AppLaunchStatus, JobId, ReplicationJob, ReplicationJobState, ReplicationRun, RunId,
+    Server, ServerGroup, ServerId, VmServer,
 };
 use autopilot_core::readiness::{app_readiness, OptOutTag, ServerStandings};
 use autopilot_core::wave_policy::WavePolicy;
@@ -56,7 +56,7 @@ fn jobs() -> Vec<ReplicationJob> {
                 id: JobId(format!("sms-job-{i:08x}")),
                 server_id: server_id(i),
                 vm_name: Some(format!("vm-{i:05}")),
-                state,
+                state: state.into(),
                 status_message: None,
                 latest_ami_id: completed.then(|| format!("ami-{i:017x}")),
                 frequency_hours: Some(12),
@@ -65,11 +65,7 @@ fn jobs() -> Vec<ReplicationJob> {
                 settings: Default::default(),
                 runs: vec![ReplicationRun {
                     id: RunId(format!("sms-run-{i:08x}")),
-                    state: if completed {
-                        ReplicationRunState::Completed
-                    } else {
-                        ReplicationRunState::Active
-                    },
+                    completed,
                     ami_id: completed.then(|| format!("ami-{i:017x}")),
                     status_message: None,
                     scheduled_start: None,

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::model::LicenseType;
+use crate::plan::LicenseType;
 
 /// One variable that is missing or malformed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,14 +315,10 @@ impl JobParameters {
 
     /// These parameters with the wave plan's settings for one server laid over them.
     pub fn overlaid(&self, planned: &crate::plan::ReplicationSettings) -> JobParameters {
-        let license = planned.license_type.map(|license| match license {
-            crate::plan::LicenseType::Aws => LicenseType::Aws,
-            crate::plan::LicenseType::Byol => LicenseType::Byol,
-        });
         JobParameters {
             frequency_hours: planned.frequency.unwrap_or(self.frequency_hours),
             run_once: planned.run_once.unwrap_or(self.run_once),
-            license_type: license.or_else(|| self.license_type.clone()),
+            license_type: planned.license_type.or(self.license_type),
             role_name: self.role_name.clone(),
             amis_to_keep: planned.number_of_recent_amis_to_keep.or(self.amis_to_keep),
             encrypted: planned.encrypted.unwrap_or(self.encrypted),
@@ -335,21 +331,20 @@ impl JobParameters {
     }
 
     fn read(env: &mut EnvReader<'_>) -> Self {
-        let license_type =
-            env.optional_string("JOB_LICENSE_TYPE")
-                .and_then(
-                    |value| match LicenseType::from_wire(&value.to_ascii_uppercase()) {
-                        LicenseType::Unknown(_) => {
-                            env.reject(
-                                "JOB_LICENSE_TYPE",
-                                &format!("`{value}` is not a license type"),
-                                "AWS or BYOL",
-                            );
-                            None
-                        }
-                        known => Some(known),
-                    },
-                );
+        let license_type = env.optional_string("JOB_LICENSE_TYPE").and_then(|value| {
+            match value.to_ascii_uppercase().as_str() {
+                "AWS" => Some(LicenseType::Aws),
+                "BYOL" => Some(LicenseType::Byol),
+                _ => {
+                    env.reject(
+                        "JOB_LICENSE_TYPE",
+                        &format!("`{value}` is not a license type"),
+                        "AWS or BYOL",
+                    );
+                    None
+                }
+            }
+        });
         let parameters = Self {
             frequency_hours: env.int_or("JOB_FREQUENCY_HOURS", 12, 1, 24),
             run_once: env.bool_or("JOB_RUN_ONCE", false),

@@ -37,7 +37,7 @@ pub fn expiring(
         return Vec::new();
     }
     let mut found: BTreeMap<&ServerId, Expiring> = BTreeMap::new();
-    for job in jobs.iter().filter(|j| !j.state.is_deleted()) {
+    for job in jobs.iter().filter(|j| !j.state.is_removed()) {
         if warned.contains(&job.server_id) {
             continue;
         }
@@ -65,14 +65,14 @@ pub fn expiring(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ReplicationJobState, ReplicationRun, ReplicationRunState};
+    use crate::model::{ReplicationJobState, ReplicationRun};
 
     fn job(server: &str, seed: DateTime<Utc>) -> ReplicationJob {
         ReplicationJob {
             id: format!("job-{server}").as_str().into(),
             server_id: server.into(),
             vm_name: Some(format!("vm-{server}")),
-            state: ReplicationJobState::Active,
+            state: ReplicationJobState::Active.into(),
             status_message: None,
             latest_ami_id: None,
             frequency_hours: Some(12),
@@ -105,7 +105,7 @@ mod tests {
         let mut recreated = job("s-1", day(50));
         recreated.runs.push(ReplicationRun {
             id: "run-1".into(),
-            state: ReplicationRunState::Completed,
+            completed: true,
             ami_id: None,
             status_message: None,
             scheduled_start: Some(day(49)),

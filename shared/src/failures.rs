@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{JobId, ReplicationJob, ReplicationJobState, RunId, ServerId};
+use crate::model::{JobId, ReplicationJob, ReplicationPhase, ReplicationState, RunId, ServerId};
 
 /// What the watcher remembers between invocations; stored as JSON in the artifacts
 /// bucket. Unknown fields are ignored so an older function reads a newer snapshot.
@@ -87,7 +87,8 @@ pub struct CompletedRun {
 #[serde(rename_all = "camelCase")]
 pub struct FailureRecord {
     pub server_id: ServerId,
-    pub state: ReplicationJobState,
+    /// The service's word for the state the job is in.
+    pub state: String,
     pub first_seen: DateTime<Utc>,
     /// A remediation decision for this failure was published (or is in the outbox); an
     /// invocation cut off between alerting and deciding leaves it false, so the next one
@@ -122,7 +123,7 @@ pub struct Recovery {
     pub job_id: JobId,
     pub server_id: ServerId,
     /// The state it is in now; `None` when a complete sweep no longer lists it.
-    pub state: Option<ReplicationJobState>,
+    pub state: Option<ReplicationState>,
     /// When the failure episode that ended was first seen.
     pub failed_since: DateTime<Utc>,
 }
@@ -130,8 +131,8 @@ pub struct Recovery {
 impl FailureSnapshot {
     /// Compares the observed jobs with the snapshot and returns the changes and the
     /// snapshot to store next. A job seen twice in `observed` counts once (last wins).
-    /// FAILING is neither a new failure nor a recovery: it always ends in FAILED or
-    /// PAUSED_ON_FAILURE, which is when the alert goes out.
+    /// Faltering is neither a new failure nor a recovery: it always ends stalled or
+    /// failed, which is when the alert goes out.
     pub fn observe(
         &self,
         observed: &[ReplicationJob],
@@ -149,7 +150,7 @@ impl FailureSnapshot {
                 if remembered {
                     changes.still_failed.push((*id).clone());
                     if let Some(record) = next.failures.get_mut(*id) {
-                        record.state = job.state.clone();
+                        record.state.clone_from(&job.state.status);
                     }
                 } else {
                     changes.newly_failed.push((*job).clone());
@@ -157,13 +158,13 @@ impl FailureSnapshot {
                         (*id).clone(),
                         FailureRecord {
                             server_id: job.server_id.clone(),
-                            state: job.state.clone(),
+                            state: job.state.status.clone(),
                             first_seen: now,
                             remediation_decided: false,
                         },
                     );
                 }
-            } else if remembered && job.state != ReplicationJobState::Failing {
+            } else if remembered && job.state.phase != ReplicationPhase::Faltering {
                 let failed_since = next.failures.remove(*id).map_or(now, |r| r.first_seen);
                 changes.recovered.push(Recovery {
                     job_id: (*id).clone(),
@@ -231,12 +232,12 @@ impl FailureSnapshot {
                 for job in jobs {
                     if job.id == pending.old_job {
                         old_state = Some(&job.state);
-                    } else if !job.state.is_deleted() {
+                    } else if !job.state.is_removed() {
                         return (server.clone(), RecreationStep::Done);
                     }
                 }
-                let step = match old_state {
-                    Some(ReplicationJobState::Deleted) => RecreationStep::Create,
+                let step = match old_state.map(|state| state.phase) {
+                    Some(ReplicationPhase::Removed) => RecreationStep::Create,
                     None if coverage == Coverage::Complete => RecreationStep::Create,
                     _ => RecreationStep::Wait,
                 };
@@ -274,12 +275,13 @@ pub enum Remediation {
     Hold(HoldReason),
 }
 
-/// An action on a failed job.
+/// An action on a failed replication.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RemediationStep {
-    /// StartOnDemandReplicationRun on the paused job.
-    StartOnDemandRun,
-    /// DeleteReplicationJob, then CreateReplicationJob for the server.
+    /// Resume the stalled replication (SMS: StartOnDemandReplicationRun).
+    Resume,
+    /// Remove it and replicate the server anew (SMS: DeleteReplicationJob, then
+    /// CreateReplicationJob).
     Recreate,
 }
 
@@ -293,24 +295,25 @@ pub enum HoldReason {
 }
 
 impl RemediationPolicy {
-    /// Decides the remediation for a job given the server's earlier attempts.
+    /// Decides the remediation for a replication in `phase` given the server's earlier
+    /// attempts.
     pub fn decide(
         &self,
-        state: &ReplicationJobState,
+        phase: ReplicationPhase,
         attempts: &[DateTime<Utc>],
         now: DateTime<Utc>,
     ) -> Remediation {
         let used = u32::try_from(attempts.len()).unwrap_or(u32::MAX);
-        let step = match state {
-            ReplicationJobState::PausedOnFailure => RemediationStep::StartOnDemandRun,
-            ReplicationJobState::Failed if self.recreate_failed => RemediationStep::Recreate,
-            ReplicationJobState::Failed => return Remediation::Hold(HoldReason::RecreateDisabled),
+        let step = match phase {
+            ReplicationPhase::Stalled => RemediationStep::Resume,
+            ReplicationPhase::Failed if self.recreate_failed => RemediationStep::Recreate,
+            ReplicationPhase::Failed => return Remediation::Hold(HoldReason::RecreateDisabled),
             _ => return Remediation::Hold(HoldReason::NotFailed),
         };
         if used >= self.max_attempts_per_server {
             return Remediation::Hold(HoldReason::BudgetExhausted { attempts: used });
         }
-        if step == RemediationStep::StartOnDemandRun {
+        if step == RemediationStep::Resume {
             let window_start = now - Duration::hours(24);
             let mut recent: Vec<_> = attempts.iter().filter(|at| **at > window_start).collect();
             recent.sort();
@@ -329,6 +332,7 @@ impl RemediationPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ReplicationJobState;
     use proptest::prelude::*;
 
     fn job(id: &str, state: ReplicationJobState) -> ReplicationJob {
@@ -336,7 +340,7 @@ mod tests {
             id: id.into(),
             server_id: format!("s-{id}").into(),
             vm_name: None,
-            state,
+            state: state.into(),
             status_message: None,
             latest_ami_id: None,
             frequency_hours: Some(12),
@@ -393,7 +397,7 @@ mod tests {
         );
         assert!(changes.newly_failed.is_empty());
         assert_eq!(changes.recovered.len(), 2);
-        assert_eq!(changes.recovered[0].state, Some(Active));
+        assert_eq!(changes.recovered[0].state, Some(Active.into()));
         assert_eq!(changes.recovered[1].state, None);
         assert!(snapshot.failures.is_empty());
 
@@ -404,10 +408,10 @@ mod tests {
 
     #[test]
     fn each_completed_run_is_announced_once() {
-        use crate::model::{ReplicationRun, ReplicationRunState};
+        use crate::model::ReplicationRun;
         let run = |id: &str, hour: i64| ReplicationRun {
             id: id.into(),
-            state: ReplicationRunState::Completed,
+            completed: true,
             ami_id: Some(format!("ami-{id}")),
             status_message: None,
             scheduled_start: None,
@@ -444,32 +448,32 @@ mod tests {
 
     #[test]
     fn remediation_respects_budget_daily_limit_and_policy() {
-        use ReplicationJobState::*;
+        use ReplicationPhase::{Failed, Replicating as Active, Stalled as PausedOnFailure};
         let policy = RemediationPolicy {
             max_attempts_per_server: 3,
             daily_on_demand_limit: 2,
             recreate_failed: false,
         };
         assert_eq!(
-            policy.decide(&PausedOnFailure, &[], at(0)),
-            Remediation::Act(RemediationStep::StartOnDemandRun)
+            policy.decide(PausedOnFailure, &[], at(0)),
+            Remediation::Act(RemediationStep::Resume)
         );
         assert_eq!(
-            policy.decide(&PausedOnFailure, &[at(0), at(1)], at(2)),
+            policy.decide(PausedOnFailure, &[at(0), at(1)], at(2)),
             Remediation::Hold(HoldReason::DailyLimitReached {
                 retry_after: at(24)
             })
         );
         assert_eq!(
-            policy.decide(&PausedOnFailure, &[at(0), at(1)], at(25)),
-            Remediation::Act(RemediationStep::StartOnDemandRun)
+            policy.decide(PausedOnFailure, &[at(0), at(1)], at(25)),
+            Remediation::Act(RemediationStep::Resume)
         );
         assert_eq!(
-            policy.decide(&PausedOnFailure, &[at(0), at(1), at(30)], at(90)),
+            policy.decide(PausedOnFailure, &[at(0), at(1), at(30)], at(90)),
             Remediation::Hold(HoldReason::BudgetExhausted { attempts: 3 })
         );
         assert_eq!(
-            policy.decide(&Failed, &[], at(0)),
+            policy.decide(Failed, &[], at(0)),
             Remediation::Hold(HoldReason::RecreateDisabled)
         );
         let recreate = RemediationPolicy {
@@ -477,11 +481,11 @@ mod tests {
             ..policy
         };
         assert_eq!(
-            recreate.decide(&Failed, &[at(0), at(1)], at(2)),
+            recreate.decide(Failed, &[at(0), at(1)], at(2)),
             Remediation::Act(RemediationStep::Recreate)
         );
         assert_eq!(
-            recreate.decide(&Active, &[], at(0)),
+            recreate.decide(Active, &[], at(0)),
             Remediation::Hold(HoldReason::NotFailed)
         );
     }
@@ -524,7 +528,7 @@ mod tests {
             step(&[job("a", Deleted), other.clone()], Coverage::Complete),
             RecreationStep::Done
         );
-        other.state = Deleting;
+        other.state = Deleting.into();
         assert_eq!(
             step(&[job("a", Deleted), other], Coverage::Complete),
             RecreationStep::Create
@@ -568,12 +572,12 @@ mod tests {
                 prop_assert_eq!(&next, &next_again);
                 alerts += changes.newly_failed.len();
                 // Count failure episodes independently from the observed sequence.
-                let last: BTreeMap<String, ReplicationJobState> =
+                let last: BTreeMap<String, ReplicationState> =
                     jobs.iter().map(|j| (j.id.0.clone(), j.state.clone())).collect();
                 let mut now_failing = std::collections::BTreeSet::new();
                 for (id, state) in &last {
                     let was = failing.contains(id);
-                    if state.is_failure() || (was && *state == ReplicationJobState::Failing) {
+                    if state.is_failure() || (was && state.phase == ReplicationPhase::Faltering) {
                         if !was && state.is_failure() { episodes += 1; }
                         if was || state.is_failure() { now_failing.insert(id.clone()); }
                     }

@@ -9,9 +9,8 @@ use crate::config::JobParameters;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::events::OutgoingEvent;
-#[cfg(doc)]
-use crate::model::ReplicationJobState;
-use crate::model::{JobId, JobSettings, LicenseType, ReplicationJob, ServerId};
+use crate::model::{JobId, JobSettings, ReplicationJob, ServerId};
+use crate::plan::LicenseType;
 
 /// What UpdateReplicationJob is asked to set: only the fields that differ.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,7 +47,7 @@ pub struct SettingsDrift {
 }
 
 /// How `job` differs from `wanted`, whatever its state (whether it may be updated is
-/// [`ReplicationJobState::is_updatable`]).
+/// [`crate::model::ReplicationPhase::is_updatable`]).
 pub fn drift(job: &ReplicationJob, wanted: &JobParameters) -> Option<SettingsDrift> {
     let held = &job.settings;
     let mut update = JobUpdate::default();
@@ -71,7 +70,7 @@ pub fn drift(job: &ReplicationJob, wanted: &JobParameters) -> Option<SettingsDri
             shown(held_license),
             license.as_str().to_owned(),
         ) {
-            update.settings.license_type = Some(license.clone());
+            update.settings.license_type = Some(*license);
         }
     }
     if let Some(role) = &wanted.role_name {
@@ -205,14 +204,14 @@ fn shown(value: Option<impl ToString>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{JobSettings, ReplicationJobState};
+    use crate::model::ReplicationJobState;
 
     fn job(state: ReplicationJobState) -> ReplicationJob {
         ReplicationJob {
             id: "sms-job-1".into(),
             server_id: "s-1".into(),
             vm_name: Some("web-01".into()),
-            state,
+            state: state.into(),
             status_message: None,
             latest_ami_id: None,
             frequency_hours: Some(12),

@@ -1,5 +1,7 @@
-//! Domain types owned by the core: servers, replication jobs and runs, apps and every
-//! state enum of the SMS model. Decisions only ever see these, never SDK types.
+//! Domain types owned by the core: servers, their replication (jobs and runs) in the
+//! project's own words ([`ReplicationPhase`]), apps, and the SMS model's state enums
+//! that the SMS adapter maps onto those words. Decisions only ever see these, never SDK
+//! types.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -169,50 +171,6 @@ sms_enum!(
         Completed => "COMPLETED",
         PausedOnFailure => "PAUSED_ON_FAILURE",
         Failing => "FAILING",
-    }
-);
-
-impl ReplicationJobState {
-    /// A failure that needs attention: the service stopped replicating this server.
-    /// FAILING is transient and always ends in one of these two, so alerting on it
-    /// too would alert twice for one failure.
-    pub fn is_failure(&self) -> bool {
-        matches!(self, Self::Failed | Self::PausedOnFailure)
-    }
-
-    /// The job replicates, or may again: it counts against the concurrent-migration
-    /// quota. A DELETING job is not live (it never runs again), though it may still hold
-    /// its server for a while.
-    pub fn is_live(&self) -> bool {
-        matches!(
-            self,
-            Self::Pending | Self::Active | Self::Failing | Self::PausedOnFailure
-        )
-    }
-
-    /// UpdateReplicationJob may change the job: SMS refuses it for a job that ended or
-    /// is being deleted, and for a FAILED one.
-    pub fn is_updatable(&self) -> bool {
-        matches!(self, Self::Pending | Self::Active | Self::PausedOnFailure)
-    }
-
-    /// DeleteReplicationJob was called: DELETING or DELETED. Such a job is no failure,
-    /// no live job, and not missing either; SMS lists a DELETED job for a while.
-    pub fn is_deleted(&self) -> bool {
-        matches!(self, Self::Deleting | Self::Deleted)
-    }
-}
-
-sms_enum!(
-    /// State of one replication run.
-    ReplicationRunState {
-        Pending => "PENDING",
-        Missed => "MISSED",
-        Active => "ACTIVE",
-        Failed => "FAILED",
-        Completed => "COMPLETED",
-        Deleting => "DELETING",
-        Deleted => "DELETED",
     }
 );
 
@@ -387,12 +345,101 @@ impl Server {
     }
 }
 
-/// One replication run of a job.
+/// Where a server's replication stands, in the project's own words. Each backend's
+/// adapter maps its service's states onto these (SMS's job states in `sms::convert`):
+/// a decision reads the phase, never the service's word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ReplicationPhase {
+    /// Set up, not replicating yet.
+    Starting,
+    /// Replicating.
+    Replicating,
+    /// Going wrong: it always ends stalled or failed, which is when it is alerted.
+    Faltering,
+    /// Stopped by a failure; a retry resumes it.
+    Stalled,
+    /// Ended by a failure; only a new replication of the server replicates it.
+    Failed,
+    /// Ended as asked.
+    Completed,
+    /// Being removed: it never replicates again, though it may hold its server a while.
+    Removing,
+    /// Removed; the service may still list it for a while.
+    Removed,
+    /// A state the adapter does not know.
+    Unrecognized,
+}
+
+impl ReplicationPhase {
+    /// A failure that needs attention: the service stopped replicating the server.
+    /// Faltering always ends in one of these two, so alerting on it too would alert
+    /// twice for one failure.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Self::Stalled | Self::Failed)
+    }
+
+    /// It replicates, or may again: it counts against the concurrent-migration quota.
+    /// One being removed is not live (it never runs again), though it may still hold
+    /// its server for a while.
+    pub fn is_live(self) -> bool {
+        matches!(
+            self,
+            Self::Starting | Self::Replicating | Self::Faltering | Self::Stalled
+        )
+    }
+
+    /// Its settings may still be changed: not ended, not being removed, not failed.
+    pub fn is_updatable(self) -> bool {
+        matches!(self, Self::Starting | Self::Replicating | Self::Stalled)
+    }
+
+    /// Its removal was asked for: such a replication is no failure, not live, and not
+    /// missing either.
+    pub fn is_removed(self) -> bool {
+        matches!(self, Self::Removing | Self::Removed)
+    }
+}
+
+/// A server's replication state: the phase decisions read, and the service's own word
+/// for it, which alerts, reports and state objects quote unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReplicationState {
+    pub phase: ReplicationPhase,
+    pub status: String,
+}
+
+impl ReplicationState {
+    pub fn is_failure(&self) -> bool {
+        self.phase.is_failure()
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.phase.is_live()
+    }
+
+    pub fn is_updatable(&self) -> bool {
+        self.phase.is_updatable()
+    }
+
+    pub fn is_removed(&self) -> bool {
+        self.phase.is_removed()
+    }
+}
+
+impl fmt::Display for ReplicationState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.status)
+    }
+}
+
+/// One replication run of a job: one point-in-time copy of its server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicationRun {
     pub id: RunId,
-    pub state: ReplicationRunState,
+    /// The copy is made (an AMI a launch can use).
+    pub completed: bool,
     pub ami_id: Option<String>,
     pub status_message: Option<String>,
     pub scheduled_start: Option<DateTime<Utc>>,
@@ -406,7 +453,7 @@ pub struct ReplicationJob {
     pub id: JobId,
     pub server_id: ServerId,
     pub vm_name: Option<String>,
-    pub state: ReplicationJobState,
+    pub state: ReplicationState,
     pub status_message: Option<String>,
     pub latest_ami_id: Option<String>,
     pub frequency_hours: Option<i32>,
@@ -426,7 +473,7 @@ pub struct ReplicationJob {
 #[serde(rename_all = "camelCase")]
 pub struct JobSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub license_type: Option<LicenseType>,
+    pub license_type: Option<crate::plan::LicenseType>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -451,18 +498,14 @@ impl ReplicationJob {
     /// At least one run produced an AMI. `latestAmiId` only appears once a run has
     /// completed, so it counts even when the run list was trimmed by the service.
     pub fn has_completed_run(&self) -> bool {
-        self.latest_ami_id.is_some()
-            || self
-                .runs
-                .iter()
-                .any(|run| run.state == ReplicationRunState::Completed)
+        self.latest_ami_id.is_some() || self.runs.iter().any(|run| run.completed)
     }
 
     /// The most recent completed run, by completion time.
     pub fn latest_completed_run(&self) -> Option<&ReplicationRun> {
         self.runs
             .iter()
-            .filter(|run| run.state == ReplicationRunState::Completed)
+            .filter(|run| run.completed)
             .max_by_key(|run| run.completed_at)
     }
 }

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Datelike, Timelike, Utc, Weekday};
 use serde::Serialize;
 
-use crate::model::{App, AppLaunchStatus, ReplicationJob, ReplicationJobState, ServerId};
+use crate::model::{App, AppLaunchStatus, ReplicationJob, ReplicationPhase, ServerId};
 
 /// The readiness of one app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -70,17 +70,13 @@ impl fmt::Display for OptOutTag {
 /// A job as far as choosing the one that speaks for its server goes.
 pub trait RankedJob {
     fn server(&self) -> &ServerId;
-    fn state(&self) -> &ReplicationJobState;
+    fn phase(&self) -> ReplicationPhase;
     fn has_completed_run(&self) -> bool;
 
-    /// How the job ranks when a server has more than one: non-deleted jobs win; among
+    /// How the job ranks when a server has more than one: jobs not removed win; among
     /// those, one with a completed run.
     fn rank(&self) -> (bool, bool) {
-        let gone = matches!(
-            self.state(),
-            ReplicationJobState::Deleted | ReplicationJobState::Deleting
-        );
-        (!gone, self.has_completed_run())
+        (!self.phase().is_removed(), self.has_completed_run())
     }
 }
 
@@ -89,8 +85,8 @@ impl RankedJob for ReplicationJob {
         &self.server_id
     }
 
-    fn state(&self) -> &ReplicationJobState {
-        &self.state
+    fn phase(&self) -> ReplicationPhase {
+        self.state.phase
     }
 
     fn has_completed_run(&self) -> bool {
@@ -147,11 +143,11 @@ impl Standing {
     pub fn of<J: RankedJob>(job: &J) -> Self {
         // A deleted job's AMIs stay, but SMS launches an app from its members' current
         // jobs: a server whose job was deleted (app replication stopped) waits for a new one.
-        if job.state().is_deleted() {
+        if job.phase().is_removed() {
             Self::Pending
         } else if job.has_completed_run() {
             Self::Replicated
-        } else if job.state().is_failure() {
+        } else if job.phase().is_failure() {
             Self::Failed
         } else {
             Self::Pending

@@ -13,7 +13,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ReplicationJob, ReplicationJobState, Server, ServerId};
+use crate::model::{ReplicationJob, ReplicationPhase, Server, ServerId};
 
 /// The VM attribute a selector looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -229,7 +229,7 @@ impl ReplicationPlan {
     pub fn defer_deleting(&mut self, jobs: &[ReplicationJob]) {
         let deleting = |server: &Server| {
             jobs.iter().any(|job| {
-                job.state == ReplicationJobState::Deleting
+                job.state.phase == ReplicationPhase::Removing
                     && server.replication_job_id.as_ref() == Some(&job.id)
             })
         };

@@ -19,6 +19,7 @@ use autopilot_core::events::{
     ReplicationRunCompleted,
 };
 use autopilot_core::failures::{CompletedRun, FailureChanges, FailureSnapshot, RecreationStep};
+use autopilot_core::model::ReplicationJobState;
 use autopilot_core::outbox;
 use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::runtime::Context;
@@ -203,7 +204,7 @@ fn announcements(
             vm_name: job.vm_name.clone(),
             app_name,
             subject,
-            state: job.state.clone(),
+            state: ReplicationJobState::from_wire(&job.state.status),
             status_message: job.status_message.clone(),
             // A new failure's episode begins with this observation.
             failed_since: Some(detail_time(now)),
@@ -214,7 +215,8 @@ fn announcements(
         let recovered = ReplicationJobRecovered {
             replication_job_id: recovery.job_id.clone(),
             server_id: recovery.server_id.clone(),
-            state: recovery.state.clone(),
+            state: (recovery.state.as_ref())
+                .map(|state| ReplicationJobState::from_wire(&state.status)),
             failed_since: Some(detail_time(recovery.failed_since)),
         };
         OutgoingEvent::new(recovered, dry_run)

@@ -51,7 +51,7 @@ pub(crate) fn decide_remediations(
             .get(&job.id)
             .is_some_and(|record| !record.remediation_decided);
         let history = next.remediations.get(&job.server_id);
-        let decision = policy.decide(&job.state, history.map_or(&[], Vec::as_slice), now);
+        let decision = policy.decide(job.state.phase, history.map_or(&[], Vec::as_slice), now);
         if let Remediation::Hold(reason) = &decision {
             if !undecided || *reason == HoldReason::NotFailed {
                 continue;
@@ -315,7 +315,7 @@ pub(crate) async fn remediate(
     dry_run: bool,
 ) -> Result<RemediationAction, AwsCallError> {
     match step {
-        RemediationStep::StartOnDemandRun => {
+        RemediationStep::Resume => {
             if !dry_run {
                 context
                     .sms

@@ -343,7 +343,7 @@ async fn a_failure_alerted_by_a_cut_off_invocation_still_gets_its_decision() {
         "j2".into(),
         autopilot_core::failures::FailureRecord {
             server_id: "s-j2".into(),
-            state: autopilot_core::model::ReplicationJobState::Failed,
+            state: "FAILED".into(),
             first_seen: testing::test_now(),
             remediation_decided: false,
         },

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use autopilot_core::events::detail_time;
 use autopilot_core::model::{
-    App, AppLaunchStatus, AppStatus, JobId, ReplicationJob, ReplicationJobState,
-    ReplicationRunState, ServerId,
+    App, AppLaunchStatus, AppStatus, JobId, ReplicationJob, ReplicationPhase, ReplicationState,
+    ServerId,
 };
 use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::plan::LaunchMode;
@@ -44,7 +44,7 @@ pub struct Observed {
 pub struct JobFacts {
     pub id: JobId,
     pub server_id: ServerId,
-    pub state: ReplicationJobState,
+    pub state: ReplicationState,
     /// The service names the job's latest AMI.
     pub has_ami: bool,
     /// Runs listed COMPLETED.
@@ -59,11 +59,7 @@ impl From<&ReplicationJob> for JobFacts {
             server_id: job.server_id.clone(),
             state: job.state.clone(),
             has_ami: job.latest_ami_id.is_some(),
-            completed_runs: job
-                .runs
-                .iter()
-                .filter(|r| r.state == ReplicationRunState::Completed)
-                .count(),
+            completed_runs: job.runs.iter().filter(|r| r.completed).count(),
             has_completed_run: job.has_completed_run(),
         }
     }
@@ -74,8 +70,8 @@ impl RankedJob for JobFacts {
         &self.server_id
     }
 
-    fn state(&self) -> &ReplicationJobState {
-        &self.state
+    fn phase(&self) -> ReplicationPhase {
+        self.state.phase
     }
 
     fn has_completed_run(&self) -> bool {
@@ -107,7 +103,7 @@ pub fn progress(
     now: DateTime<Utc>,
 ) -> Progress {
     let (mut replicating, mut replicated, mut failed) = (0, 0, 0);
-    for job in observed.jobs.iter().filter(|j| !j.state.is_deleted()) {
+    for job in observed.jobs.iter().filter(|j| !j.state.is_removed()) {
         if job.state.is_failure() {
             failed += 1;
         } else if job.has_ami {
@@ -153,7 +149,7 @@ pub fn wave_status(
             .jobs
             .iter()
             .find(|j| j.id.as_str() == job)
-            .map_or_else(|| "gone".to_owned(), |j| j.state.as_str().to_owned())
+            .map_or_else(|| "gone".to_owned(), |j| j.state.status.clone())
     });
     let shown = trail.decisions.len().saturating_sub(decisions_shown);
     let mut timeline = trail.samples.clone();

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use autopilot_core::config::{CommonConfig, WaveReporterConfig};
 use autopilot_core::model::{
-    App, AppId, AppLaunchStatus, JobId, ReplicationJob, ReplicationJobState, ReplicationRun,
-    ReplicationRunState, RunId, Server, ServerGroup, ServerId, VmServer,
+    App, AppId, AppLaunchStatus, JobId, ReplicationJob, ReplicationJobState, ReplicationRun, RunId,
+    Server, ServerGroup, ServerId, VmServer,
 };
 use autopilot_core::plan::resolved::{AppPolicy, ResolvedPlan};
 use autopilot_core::plan::LaunchMode;
@@ -171,7 +171,7 @@ fn vm_names(servers: &[Server]) -> BTreeMap<ServerId, String> {
 fn job(server: &str, state: ReplicationJobState, completed: bool) -> JobFacts {
     let runs = completed.then(|| ReplicationRun {
         id: RunId::from(format!("sms-run-{server}").as_str()),
-        state: ReplicationRunState::Completed,
+        completed: true,
         ami_id: Some("ami-1".into()),
         status_message: None,
         scheduled_start: None,
@@ -181,7 +181,7 @@ fn job(server: &str, state: ReplicationJobState, completed: bool) -> JobFacts {
         id: JobId::from(format!("sms-job-{server}").as_str()),
         server_id: ServerId::from(server),
         vm_name: None,
-        state,
+        state: state.into(),
         status_message: None,
         latest_ami_id: completed.then(|| "ami-1".to_owned()),
         frequency_hours: None,

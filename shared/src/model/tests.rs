@@ -63,7 +63,7 @@ fn completed_run_is_seen_through_latest_ami_or_run_list() {
         id: "sms-job-1".into(),
         server_id: "s-1".into(),
         vm_name: None,
-        state: ReplicationJobState::Active,
+        state: ReplicationJobState::Active.into(),
         status_message: None,
         latest_ami_id: None,
         frequency_hours: Some(12),
@@ -72,7 +72,7 @@ fn completed_run_is_seen_through_latest_ami_or_run_list() {
         settings: Default::default(),
         runs: vec![ReplicationRun {
             id: "sms-run-1".into(),
-            state: ReplicationRunState::Active,
+            completed: false,
             ami_id: None,
             status_message: None,
             scheduled_start: None,
@@ -80,7 +80,7 @@ fn completed_run_is_seen_through_latest_ami_or_run_list() {
         }],
     };
     assert!(!job.has_completed_run());
-    job.runs[0].state = ReplicationRunState::Completed;
+    job.runs[0].completed = true;
     assert!(job.has_completed_run());
     job.runs.clear();
     job.latest_ami_id = Some("ami-1".into());

@@ -135,6 +135,16 @@ pub enum LicenseType {
     Byol,
 }
 
+impl LicenseType {
+    /// As the plan and the service write it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Aws => "AWS",
+            Self::Byol => "BYOL",
+        }
+    }
+}
+
 /// One application.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::model::{
-    JobId, ReplicationRun, ReplicationRunState, Server, ServerGroup, Tag, VmServer,
+    JobId, ReplicationJobState, ReplicationRun, Server, ServerGroup, Tag, VmServer,
 };
 use proptest::prelude::*;
 
@@ -38,7 +38,7 @@ fn job(server: &str, state: ReplicationJobState, completed: bool) -> Replication
         id: JobId(format!("job-{server}")),
         server_id: server.into(),
         vm_name: None,
-        state,
+        state: state.into(),
         status_message: None,
         latest_ami_id: None,
         frequency_hours: Some(12),
@@ -47,11 +47,7 @@ fn job(server: &str, state: ReplicationJobState, completed: bool) -> Replication
         settings: Default::default(),
         runs: vec![ReplicationRun {
             id: format!("run-{server}").into(),
-            state: if completed {
-                ReplicationRunState::Completed
-            } else {
-                ReplicationRunState::Active
-            },
+            completed,
             ami_id: None,
             status_message: None,
             scheduled_start: None,
@@ -184,7 +180,7 @@ fn the_current_job_speaks_for_a_server_with_an_old_deleted_one() {
     let index = jobs_by_server(&jobs);
     assert_eq!(
         index[&ServerId::from("s-1")].state,
-        ReplicationJobState::Active
+        ReplicationJobState::Active.into()
     );
     // The deleted job's completed run does not make the server replicated.
     let standings: ServerStandings = jobs.iter().collect();

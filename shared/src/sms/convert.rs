@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{
     App, AppId, AppLaunchStatus, AppReplicationStatus, AppVersion, CatalogStatus, Connector,
-    ConnectorStatus, JobSettings, LicenseType, ListedApp, ReplicationJob, ReplicationJobState,
-    ReplicationRun, ReplicationRunState, Server, ServerCatalogStatus, ServerGroup, Tag, VmServer,
+    ConnectorStatus, JobSettings, ListedApp, ReplicationJob, ReplicationJobState, ReplicationPhase,
+    ReplicationRun, ReplicationState, Server, ServerCatalogStatus, ServerGroup, Tag, VmServer,
 };
 
 /// An SMS answer lacked a field the core cannot do without.
@@ -69,11 +69,7 @@ pub fn replication_run(value: &sms::ReplicationRun) -> Result<ReplicationRun, Mi
             "replicationRunId",
         )?
         .into(),
-        state: value
-            .state()
-            .map_or(ReplicationRunState::Unknown(String::new()), |s| {
-                ReplicationRunState::from_wire(s.as_str())
-            }),
+        completed: value.state() == Some(&sms::ReplicationRunState::Completed),
         ami_id: value.ami_id().map(str::to_owned),
         status_message: value.status_message().map(str::to_owned),
         scheduled_start: value.scheduled_start_time().and_then(timestamp),
@@ -94,11 +90,13 @@ pub fn replication_job(value: &sms::ReplicationJob) -> Result<ReplicationJob, Mi
             .vm_server()
             .and_then(|vm| vm.vm_name())
             .map(str::to_owned),
-        state: value
-            .state()
-            .map_or(ReplicationJobState::Unknown(String::new()), |s| {
-                ReplicationJobState::from_wire(s.as_str())
-            }),
+        state: replication_state(
+            value
+                .state()
+                .map_or(ReplicationJobState::Unknown(String::new()), |s| {
+                    ReplicationJobState::from_wire(s.as_str())
+                }),
+        ),
         status_message: value.status_message().map(str::to_owned),
         latest_ami_id: value
             .latest_ami_id()
@@ -108,9 +106,7 @@ pub fn replication_job(value: &sms::ReplicationJob) -> Result<ReplicationJob, Mi
         run_once: value.run_once().unwrap_or(false),
         seed_replication_time: value.seed_replication_time().and_then(timestamp),
         settings: JobSettings {
-            license_type: value
-                .license_type()
-                .map(|license| LicenseType::from_wire(license.as_str())),
+            license_type: value.license_type().and_then(license),
             role_name: value
                 .role_name()
                 .filter(|r| !r.is_empty())
@@ -129,6 +125,46 @@ pub fn replication_job(value: &sms::ReplicationJob) -> Result<ReplicationJob, Mi
             .filter_map(|run| replication_run(run).ok())
             .collect(),
     })
+}
+
+/// Where a job in `state` leaves its server's replication, in the project's words.
+pub fn replication_phase(state: &ReplicationJobState) -> ReplicationPhase {
+    use ReplicationJobState as S;
+    match state {
+        S::Pending => ReplicationPhase::Starting,
+        S::Active => ReplicationPhase::Replicating,
+        S::Failing => ReplicationPhase::Faltering,
+        // StartOnDemandReplicationRun resumes a paused job; a FAILED one never runs again.
+        S::PausedOnFailure => ReplicationPhase::Stalled,
+        S::Failed => ReplicationPhase::Failed,
+        S::Completed => ReplicationPhase::Completed,
+        S::Deleting => ReplicationPhase::Removing,
+        S::Deleted => ReplicationPhase::Removed,
+        S::Unknown(_) => ReplicationPhase::Unrecognized,
+    }
+}
+
+/// A job state as the core keeps it: its phase, and SMS's word for it.
+pub fn replication_state(state: ReplicationJobState) -> ReplicationState {
+    ReplicationState {
+        phase: replication_phase(&state),
+        status: state.to_string(),
+    }
+}
+
+impl From<ReplicationJobState> for ReplicationState {
+    fn from(state: ReplicationJobState) -> Self {
+        replication_state(state)
+    }
+}
+
+/// SMS's license type as the plan names it; `None` for one the model does not list.
+fn license(value: &sms::LicenseType) -> Option<crate::plan::LicenseType> {
+    match value {
+        sms::LicenseType::Aws => Some(crate::plan::LicenseType::Aws),
+        sms::LicenseType::Byol => Some(crate::plan::LicenseType::Byol),
+        _ => None,
+    }
 }
 
 pub fn connector(value: &sms::Connector) -> Result<Connector, MissingField> {
@@ -244,10 +280,8 @@ mod tests {
             .replication_run_list(sms::ReplicationRun::builder().build())
             .build();
         let converted = replication_job(&job).unwrap();
-        assert_eq!(
-            converted.state,
-            ReplicationJobState::Unknown("HIBERNATING".into())
-        );
+        assert_eq!(converted.state.phase, ReplicationPhase::Unrecognized);
+        assert_eq!(converted.state.status, "HIBERNATING", "SMS's word is kept");
         assert_eq!(converted.vm_name.as_deref(), Some("web-1"));
         assert_eq!(converted.runs.len(), 1, "the run without an id is dropped");
         assert_eq!(

@@ -1,7 +1,7 @@
 //! Unit tests of the wave policy.
 
 use super::*;
-use crate::model::{JobId, VmServer};
+use crate::model::{JobId, ReplicationJobState, VmServer};
 
 #[test]
 fn refusals_are_remembered_per_catalog_import() {
@@ -56,7 +56,7 @@ fn a_server_whose_old_job_is_deleting_waits() {
         id: "sms-job-1".into(),
         server_id: "s-1".into(),
         vm_name: None,
-        state: ReplicationJobState::Deleted,
+        state: ReplicationJobState::Deleted.into(),
         status_message: None,
         latest_ami_id: None,
         frequency_hours: None,
@@ -68,7 +68,7 @@ fn a_server_whose_old_job_is_deleting_waits() {
     let mut deleted = plan.clone();
     deleted.defer_deleting(std::slice::from_ref(&old));
     assert_eq!(deleted.create.len(), 2, "a DELETED job holds nothing");
-    old.state = ReplicationJobState::Deleting;
+    old.state = ReplicationJobState::Deleting.into();
     plan.defer_deleting(&[old]);
     let created: Vec<&str> = plan.create.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(created, ["s-2"]);

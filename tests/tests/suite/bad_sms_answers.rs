@@ -111,12 +111,12 @@ async fn a_job_without_state_or_with_an_unknown_one_is_kept_and_one_without_ids_
     assert_eq!(sweep.items.len(), 2);
     assert_eq!(
         sweep.items[0].state,
-        ReplicationJobState::Unknown(String::new())
+        ReplicationJobState::Unknown(String::new()).into()
     );
     assert!(!sweep.items[0].state.is_failure(), "no state is no alert");
     assert_eq!(
         sweep.items[1].state,
-        ReplicationJobState::Unknown("MELTED".into())
+        ReplicationJobState::Unknown("MELTED".into()).into()
     );
     assert_eq!(
         sweep.items[1].runs.len(),
