@@ -9,7 +9,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::fmt::Write as _;
 
-use autopilot_core::model::{AppLaunchStatus, AppStatus, Server, ServerId, VmServer};
+use autopilot_core::model::{AppLaunchStatus, Server, ServerId, VmServer};
 use autopilot_core::plan::desired::{self, logical_id, DesiredApp, DesiredWave};
 use autopilot_core::plan::reconcile::{
     self, Change, ExistingApp, GroupLaunch, Held, LaunchConfig, Reconciliation,
@@ -111,9 +111,9 @@ fn existing_of(scenario: &Scenario, catalog: &[Server]) -> Vec<ExistingApp> {
             name: app.name.clone(),
             description: app.description.clone(),
             tags: app.tags.clone().into_iter().collect(),
-            status: AppStatus::Active,
-            launch_status: AppLaunchStatus::ReadyForConfiguration,
-            replication_status: None,
+            deleted: false,
+            launch_status: AppLaunchStatus::ReadyForConfiguration.into(),
+            replication_status: Default::default(),
             groups: app
                 .groups
                 .iter()

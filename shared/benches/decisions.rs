@@ -87,10 +87,10 @@ fn apps(catalog: &[Server]) -> Vec<App> {
                 id: AppId(format!("app-{a:04}")),
                 name: Some(format!("app-{a:04}")),
                 description: None,
-                launch_status: AppLaunchStatus::ReadyForLaunch,
+                launch_status: AppLaunchStatus::ReadyForLaunch.into(),
                 launch_status_message: None,
                 last_modified: None,
-                replication_status: None,
+                replication_status: Default::default(),
                 server_groups: vec![
                     ServerGroup {
                         id: Some(format!("sg-{a}-1")),

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{JobId, ReplicationJob, ReplicationPhase, ReplicationState, RunId, ServerId};
+use crate::model::{JobId, ReplicationJob, RunId, ServerId};
+
+use crate::migration::{ReplicationPhase, ReplicationState};
 
 /// What the watcher remembers between invocations; stored as JSON in the artifacts
 /// bucket. Unknown fields are ignored so an older function reads a newer snapshot.

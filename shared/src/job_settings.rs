@@ -47,7 +47,7 @@ pub struct SettingsDrift {
 }
 
 /// How `job` differs from `wanted`, whatever its state (whether it may be updated is
-/// [`crate::model::ReplicationPhase::is_updatable`]).
+/// [`crate::migration::ReplicationPhase::is_updatable`]).
 pub fn drift(job: &ReplicationJob, wanted: &JobParameters) -> Option<SettingsDrift> {
     let held = &job.settings;
     let mut update = JobUpdate::default();

@@ -49,6 +49,7 @@ pub mod launch_decisions;
 pub mod launches;
 pub mod lease;
 pub mod metrics;
+pub mod migration;
 pub mod model;
 pub mod outbox;
 pub mod plan;

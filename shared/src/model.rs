@@ -1,12 +1,14 @@
-//! Domain types owned by the core: servers, their replication (jobs and runs) in the
-//! project's own words ([`ReplicationPhase`]), apps, and the SMS model's state enums
-//! that the SMS adapter maps onto those words. Decisions only ever see these, never SDK
-//! types.
+//! Domain types owned by the core: servers, their replication jobs and runs, apps (their
+//! states in the project's words, from [`crate::migration`]), and the SMS model's state
+//! enums, which the SMS adapter maps onto those words. Decisions only ever see these,
+//! never SDK types.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+
+use crate::migration::{AppReplicationPhase, LaunchState, ReplicationState};
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -214,39 +216,6 @@ sms_enum!(
     }
 );
 
-impl AppLaunchStatus {
-    /// The app's launch configuration was accepted and it is not launched: it never
-    /// launched, or its last launch ended (failed or terminated), so LaunchApp may be
-    /// called if its members are ready. READY_FOR_CONFIGURATION is not: SMS launches
-    /// nothing without a launch configuration.
-    pub fn is_launchable(&self) -> bool {
-        matches!(
-            self,
-            Self::ReadyForLaunch | Self::LaunchFailed | Self::Terminated
-        )
-    }
-
-    /// The app's members may be replicated, but SMS launches nothing until a launch
-    /// configuration is put and found valid.
-    pub fn needs_configuration(&self) -> bool {
-        matches!(
-            self,
-            Self::ReadyForConfiguration | Self::ConfigurationInvalid
-        )
-    }
-
-    /// The app runs in AWS (fully or partly): newer AMIs call for a change set.
-    pub fn is_launched(&self) -> bool {
-        matches!(
-            self,
-            Self::Launched
-                | Self::PartiallyLaunched
-                | Self::DeltaLaunchInProgress
-                | Self::DeltaLaunchFailed
-        )
-    }
-}
-
 sms_enum!(
     /// Replication status of an app as a whole.
     AppReplicationStatus {
@@ -285,14 +254,6 @@ sms_enum!(
     ConnectorStatus {
         Healthy => "HEALTHY",
         Unhealthy => "UNHEALTHY",
-    }
-);
-
-sms_enum!(
-    /// License type of the AMIs a job produces.
-    LicenseType {
-        Aws => "AWS",
-        Byol => "BYOL",
     }
 );
 
@@ -342,94 +303,6 @@ impl Server {
     /// The catalog says a job currently replicates this server.
     pub fn has_live_job(&self) -> bool {
         self.replication_job_id.is_some() && !self.replication_job_terminated
-    }
-}
-
-/// Where a server's replication stands, in the project's own words. Each backend's
-/// adapter maps its service's states onto these (SMS's job states in `sms::convert`):
-/// a decision reads the phase, never the service's word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum ReplicationPhase {
-    /// Set up, not replicating yet.
-    Starting,
-    /// Replicating.
-    Replicating,
-    /// Going wrong: it always ends stalled or failed, which is when it is alerted.
-    Faltering,
-    /// Stopped by a failure; a retry resumes it.
-    Stalled,
-    /// Ended by a failure; only a new replication of the server replicates it.
-    Failed,
-    /// Ended as asked.
-    Completed,
-    /// Being removed: it never replicates again, though it may hold its server a while.
-    Removing,
-    /// Removed; the service may still list it for a while.
-    Removed,
-    /// A state the adapter does not know.
-    Unrecognized,
-}
-
-impl ReplicationPhase {
-    /// A failure that needs attention: the service stopped replicating the server.
-    /// Faltering always ends in one of these two, so alerting on it too would alert
-    /// twice for one failure.
-    pub fn is_failure(self) -> bool {
-        matches!(self, Self::Stalled | Self::Failed)
-    }
-
-    /// It replicates, or may again: it counts against the concurrent-migration quota.
-    /// One being removed is not live (it never runs again), though it may still hold
-    /// its server for a while.
-    pub fn is_live(self) -> bool {
-        matches!(
-            self,
-            Self::Starting | Self::Replicating | Self::Faltering | Self::Stalled
-        )
-    }
-
-    /// Its settings may still be changed: not ended, not being removed, not failed.
-    pub fn is_updatable(self) -> bool {
-        matches!(self, Self::Starting | Self::Replicating | Self::Stalled)
-    }
-
-    /// Its removal was asked for: such a replication is no failure, not live, and not
-    /// missing either.
-    pub fn is_removed(self) -> bool {
-        matches!(self, Self::Removing | Self::Removed)
-    }
-}
-
-/// A server's replication state: the phase decisions read, and the service's own word
-/// for it, which alerts, reports and state objects quote unchanged.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ReplicationState {
-    pub phase: ReplicationPhase,
-    pub status: String,
-}
-
-impl ReplicationState {
-    pub fn is_failure(&self) -> bool {
-        self.phase.is_failure()
-    }
-
-    pub fn is_live(&self) -> bool {
-        self.phase.is_live()
-    }
-
-    pub fn is_updatable(&self) -> bool {
-        self.phase.is_updatable()
-    }
-
-    pub fn is_removed(&self) -> bool {
-        self.phase.is_removed()
-    }
-}
-
-impl fmt::Display for ReplicationState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.status)
     }
 }
 
@@ -534,7 +407,7 @@ pub struct App {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    pub launch_status: AppLaunchStatus,
+    pub launch_status: LaunchState,
     /// Why the launch status is what it is (e.g. what makes a configuration invalid,
     /// why a launch failed), as the service words it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -543,7 +416,8 @@ pub struct App {
     /// changes it, so it tells one failed launch from the next).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_modified: Option<DateTime<Utc>>,
-    pub replication_status: Option<AppReplicationStatus>,
+    #[serde(default)]
+    pub replication_status: AppReplicationPhase,
     pub server_groups: Vec<ServerGroup>,
     pub tags: Vec<Tag>,
 }
@@ -573,7 +447,7 @@ impl App {
 pub struct ListedApp {
     pub id: Option<AppId>,
     pub name: String,
-    pub launch_status: AppLaunchStatus,
+    pub launch_status: LaunchState,
 }
 
 /// What identifies one state of an app in ListApps and GetApp answers (the app cache

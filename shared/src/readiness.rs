@@ -10,7 +10,9 @@ use std::str::FromStr;
 use chrono::{DateTime, Datelike, Timelike, Utc, Weekday};
 use serde::Serialize;
 
-use crate::model::{App, AppLaunchStatus, ReplicationJob, ReplicationPhase, ServerId};
+use crate::model::{App, ReplicationJob, ServerId};
+
+use crate::migration::{LaunchPhase, ReplicationPhase};
 
 /// The readiness of one app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -199,23 +201,19 @@ impl<'a> FromIterator<&'a ReplicationJob> for ServerStandings {
 
 /// Computes an app's readiness from its launch status and its members' jobs.
 pub fn app_readiness(app: &App, jobs: &ServerStandings, opt_out: &OptOutTag) -> AppReadiness {
-    use AppLaunchStatus as S;
-    match &app.launch_status {
-        status if status.is_launchable() || status.needs_configuration() => {}
-        status if status.is_launched() => return AppReadiness::AlreadyLaunched,
-        S::LaunchPending
-        | S::LaunchInProgress
-        | S::ConfigurationInProgress
-        | S::ValidationInProgress
-        | S::TerminateInProgress => return AppReadiness::InProgress,
-        S::TerminateFailed => {
+    use LaunchPhase as P;
+    match app.launch_status.phase {
+        phase if phase.is_launchable() || phase.needs_configuration() => {}
+        phase if phase.is_launched() => return AppReadiness::AlreadyLaunched,
+        P::Launching | P::Validating | P::Terminating => return AppReadiness::InProgress,
+        P::TerminationFailed => {
             return AppReadiness::NotLaunchable {
                 reason: "its last termination failed".into(),
             }
         }
-        other => {
+        _ => {
             return AppReadiness::NotLaunchable {
-                reason: format!("unexpected launch status {other}"),
+                reason: format!("unexpected launch status {}", app.launch_status),
             }
         }
     }
@@ -250,7 +248,7 @@ pub fn app_readiness(app: &App, jobs: &ServerStandings, opt_out: &OptOutTag) -> 
 
 /// What an app whose members are all replicated lacks before SMS can launch it.
 fn unconfigured_reason(app: &App) -> String {
-    if app.launch_status == AppLaunchStatus::ConfigurationInvalid {
+    if app.launch_status.phase == LaunchPhase::ConfigurationInvalid {
         let why = app
             .launch_status_message
             .as_deref()

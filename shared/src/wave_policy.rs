@@ -13,7 +13,9 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ReplicationJob, ReplicationPhase, Server, ServerId};
+use crate::model::{ReplicationJob, Server, ServerId};
+
+use crate::migration::ReplicationPhase;
 
 /// The VM attribute a selector looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -7,9 +7,9 @@
 use std::sync::Arc;
 
 use autopilot_core::launch_decisions::Assessed;
-use autopilot_core::model::{App, AppId, AppLaunchStatus};
+use autopilot_core::model::{App, AppId};
 use autopilot_core::readiness::{app_readiness, AppReadiness, ServerStandings};
-use autopilot_core::sms::api;
+use autopilot_core::sms::{api, vocabulary};
 use autopilot_core::AutopilotError;
 use aws_sdk_sms::types::AppSummary;
 
@@ -94,7 +94,7 @@ async fn assess(
 /// The app with its launch status as this invocation's listing shows it.
 fn as_listed(mut app: App, listed: &AppSummary) -> App {
     if let Some(status) = listed.launch_status() {
-        app.launch_status = AppLaunchStatus::from_wire(status.as_str());
+        app.launch_status = vocabulary::launch_state_of(status);
         app.launch_status_message = listed.launch_status_message().map(str::to_owned);
         app.last_modified = autopilot_core::sms::convert::app_version(listed).last_modified;
     }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use autopilot_core::error::Retryability;
 use autopilot_core::events::{AppLaunchFailed, AppLaunched, AppReady, OutgoingEvent};
-use autopilot_core::model::{App, AppLaunchStatus};
+use autopilot_core::migration::LaunchPhase;
+use autopilot_core::model::App;
 use autopilot_core::AwsCallError;
 use futures::stream::{self, StreamExt};
 
@@ -68,10 +69,7 @@ async fn launch_app(context: &LauncherContext, app: &App) -> LaunchResult {
         .read(&context.sms, &app.id, context.now())
         .await
     {
-        let launching = matches!(
-            now.launch_status,
-            AppLaunchStatus::LaunchPending | AppLaunchStatus::LaunchInProgress
-        );
+        let launching = now.launch_status.phase == LaunchPhase::Launching;
         if now.launch_status.is_launched() || launching {
             tracing::info!(app = %app.id, status = %now.launch_status, "launched by another invocation");
             return LaunchResult::LostRace;

@@ -29,10 +29,11 @@ use autopilot_core::artifacts::StateObject;
 use autopilot_core::config::AppLauncherConfig;
 use autopilot_core::events::{AppLaunched, AppReady, OutgoingEvent, ReplicationRunCompleted};
 use autopilot_core::launches::LaunchLedger;
-use autopilot_core::model::{AppId, AppLaunchStatus, AppStatus};
+use autopilot_core::migration::LaunchPhase;
+use autopilot_core::model::{AppId, AppStatus};
 use autopilot_core::outbox;
 use autopilot_core::runtime::Context;
-use autopilot_core::sms::api;
+use autopilot_core::sms::{api, vocabulary};
 use autopilot_core::trigger::Incoming;
 use autopilot_core::AutopilotError;
 use aws_sdk_sms::types::AppSummary;
@@ -243,15 +244,9 @@ fn trigger(incoming: &Incoming, recheck: &Recheck<'_>) -> Result<String, Autopil
 fn announce_unsettled(ledger: &mut LaunchLedger, summaries: &[AppSummary], dry_run: bool) -> usize {
     let mut announced = 0;
     for listed in summaries {
-        let status = listed
-            .launch_status()
-            .map(|s| AppLaunchStatus::from_wire(s.as_str()));
-        let launching = status.is_some_and(|s| {
-            s.is_launched()
-                || matches!(
-                    s,
-                    AppLaunchStatus::LaunchPending | AppLaunchStatus::LaunchInProgress
-                )
+        let launching = listed.launch_status().is_some_and(|s| {
+            let phase = vocabulary::launch_state_of(s).phase;
+            phase.is_launched() || phase == LaunchPhase::Launching
         });
         let Some(id) = listed.app_id().filter(|_| launching).map(AppId::from) else {
             continue;
@@ -286,7 +281,7 @@ fn candidates(summaries: &[AppSummary]) -> Vec<(AppId, AppSummary)> {
     summaries
         .iter()
         .filter_map(|app| {
-            let status = AppLaunchStatus::from_wire(app.launch_status()?.as_str());
+            let status = vocabulary::launch_state_of(app.launch_status()?);
             let id = AppId::from(app.app_id()?);
             let deleted = app
                 .status()

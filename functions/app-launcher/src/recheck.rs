@@ -9,7 +9,9 @@
 use std::collections::BTreeSet;
 
 use autopilot_core::launches::LaunchLedger;
-use autopilot_core::model::{AppId, AppLaunchStatus};
+use autopilot_core::migration::LaunchPhase;
+use autopilot_core::model::AppId;
+use autopilot_core::sms::vocabulary;
 use autopilot_core::trigger::Incoming;
 use autopilot_core::AwsCallError;
 use aws_sdk_sms::types::AppSummary;
@@ -106,10 +108,7 @@ pub fn awaited(
 
 /// SMS is launching the app: the outcome is not known yet.
 fn in_flight(listed: &AppSummary) -> bool {
-    listed.launch_status().is_some_and(|status| {
-        matches!(
-            AppLaunchStatus::from_wire(status.as_str()),
-            AppLaunchStatus::LaunchPending | AppLaunchStatus::LaunchInProgress
-        )
-    })
+    listed
+        .launch_status()
+        .is_some_and(|status| vocabulary::launch_state_of(status).phase == LaunchPhase::Launching)
 }

@@ -13,7 +13,7 @@ use autopilot_core::plan::desired::{DesiredApp, DesiredWave};
 use autopilot_core::plan::reconcile::{ExistingApp, Held};
 use autopilot_core::plan::rules::MANAGED_TAG;
 use autopilot_core::plan::ReplicationRoute;
-use autopilot_core::sms::{api, app_config};
+use autopilot_core::sms::{api, app_config, vocabulary};
 use autopilot_core::{artifacts, AutopilotError, AwsCallError};
 use aws_sdk_sms::types::{AppReplicationConfigurationStatus, AppSummary};
 
@@ -114,7 +114,8 @@ async fn read_app(
     // from the members' jobs, so it moves (REPLICATION_STOPPING to _STOPPED) without
     // moving lastModified, and a remembered one can be stale.
     if let Some(listed) = summary.replication_status() {
-        existing.replication_status = Some(AppReplicationStatus::from_wire(listed.as_str()));
+        let listed = AppReplicationStatus::from_wire(listed.as_str());
+        existing.replication_status = vocabulary::app_replication_phase(Some(&listed));
     }
     existing.last_modified = app.last_modified.map(|t| t.to_rfc3339());
     existing.launched_at = summary
@@ -202,9 +203,9 @@ fn as_existing(app: &App, status: AppStatus) -> ExistingApp {
             .iter()
             .map(|t| (t.key.clone(), t.value.clone()))
             .collect(),
-        status,
+        deleted: status.is_deleted(),
         launch_status: app.launch_status.clone(),
-        replication_status: app.replication_status.clone(),
+        replication_status: app.replication_status,
         groups: app
             .server_groups
             .iter()

@@ -5,7 +5,7 @@
 
 use autopilot_core::artifacts::StateObject;
 use autopilot_core::events::{AppRolledBack, OutgoingEvent};
-use autopilot_core::model::AppId;
+use autopilot_core::model::{AppId, AppLaunchStatus};
 use autopilot_core::plan::desired::DesiredWave;
 use autopilot_core::plan::ledger::PlannerLedger;
 use autopilot_core::plan::reconcile::ExistingApp;
@@ -43,7 +43,7 @@ pub(crate) async fn roll_back_due(
         let event = AppRolledBack {
             app_name: rollback.name,
             app_id: rollback.app_id,
-            launch_status: rollback.launch_status,
+            launch_status: AppLaunchStatus::from_wire(&rollback.launch_status.status),
             plan_version: rollback.plan_version,
         };
         ledger

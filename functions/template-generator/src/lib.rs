@@ -16,9 +16,9 @@ use autopilot_core::events::{
     AppReady, ChangeSetGenerated, OutgoingEvent, ReplicationRunCompleted, S3Location,
     TemplateGenerated,
 };
-use autopilot_core::model::{AppId, AppLaunchStatus, ServerId};
+use autopilot_core::model::{AppId, ServerId};
 use autopilot_core::runtime::Context;
-use autopilot_core::sms::api;
+use autopilot_core::sms::{api, vocabulary};
 use autopilot_core::trigger::Incoming;
 use autopilot_core::{AutopilotError, AwsCallError};
 use chrono::{DateTime, Utc};
@@ -202,7 +202,7 @@ async fn launched_apps_containing(
     let summaries = api::app_summaries(&context.sms).await?.items;
     let launched = listed_with_ids(&summaries, |app| {
         app.launch_status()
-            .is_some_and(|s| AppLaunchStatus::from_wire(s.as_str()).is_launched())
+            .is_some_and(|s| vocabulary::launch_state_of(s).is_launched())
     });
     let apps: Vec<Result<(Option<AppId>, bool), AwsCallError>> = context
         .warm

@@ -7,10 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use autopilot_core::events::detail_time;
-use autopilot_core::model::{
-    App, AppLaunchStatus, AppStatus, JobId, ReplicationJob, ReplicationPhase, ReplicationState,
-    ServerId,
-};
+use autopilot_core::migration::{ReplicationPhase, ReplicationState};
+use autopilot_core::model::{App, AppLaunchStatus, AppStatus, JobId, ReplicationJob, ServerId};
 use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::plan::LaunchMode;
 use autopilot_core::readiness::{jobs_by_server, RankedJob, Standing};

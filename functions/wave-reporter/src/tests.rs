@@ -210,10 +210,10 @@ fn app(
         id: AppId::from(id),
         name: Some(name.into()),
         description: None,
-        launch_status: AppLaunchStatus::from_wire(status),
+        launch_status: AppLaunchStatus::from_wire(status).into(),
         launch_status_message: None,
         last_modified: None,
-        replication_status: None,
+        replication_status: Default::default(),
         server_groups: vec![ServerGroup {
             id: None,
             name: None,

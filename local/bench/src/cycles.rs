@@ -8,6 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use autopilot_core::model::AppLaunchStatus;
+
+use autopilot_core::migration::LaunchPhase;
+use autopilot_core::sms::vocabulary;
 use autopilot_local::sms::protocol::AppLaunchStatus as EmulatedLaunchStatus;
 use autopilot_local::sms::App;
 use autopilot_local::Scenario;
@@ -41,8 +44,9 @@ pub enum AppScope {
 
 impl AppScope {
     pub fn contains(self, listed: &Value) -> bool {
-        let status =
-            AppLaunchStatus::from_wire(listed["launchStatus"].as_str().unwrap_or_default());
+        let status = vocabulary::launch_state(AppLaunchStatus::from_wire(
+            listed["launchStatus"].as_str().unwrap_or_default(),
+        ));
         match self {
             Self::Launchable => status.is_launchable(),
             Self::Launched => status.is_launched(),
@@ -177,13 +181,10 @@ impl AppIndex {
         listed
             .iter()
             .filter(|app| {
-                let status =
-                    AppLaunchStatus::from_wire(app["launchStatus"].as_str().unwrap_or_default());
-                status.is_launched()
-                    || matches!(
-                        status,
-                        AppLaunchStatus::LaunchPending | AppLaunchStatus::LaunchInProgress
-                    )
+                let status = vocabulary::launch_state(AppLaunchStatus::from_wire(
+                    app["launchStatus"].as_str().unwrap_or_default(),
+                ));
+                status.is_launched() || status.phase == LaunchPhase::Launching
             })
             .filter_map(|app| app["appId"].as_str().map(str::to_owned))
             .collect()

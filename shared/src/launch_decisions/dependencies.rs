@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 
 use crate::launches::LaunchLedger;
-use crate::model::{AppLaunchStatus, ListedApp};
+use crate::migration::LaunchPhase;
+use crate::model::ListedApp;
 use crate::plan::resolved::ResolvedPlan;
 use crate::plan::LaunchMode;
 
@@ -80,7 +81,7 @@ fn standing(
     }
     let id = listed.id.as_ref()?;
     let record = ledger.apps.get(id)?;
-    let failed_for_good = *status == AppLaunchStatus::LaunchFailed
+    let failed_for_good = status.phase == LaunchPhase::LaunchFailed
         && record.alerted_failure.is_some()
         && record.launches >= max_attempts;
     let why = if failed_for_good {
@@ -107,14 +108,14 @@ fn standing(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::AppId;
+    use crate::model::{AppId, AppLaunchStatus};
 
     #[test]
     fn a_dependency_whose_launch_budget_is_spent_is_left_to_a_person() {
         let listing = [ListedApp {
             id: Some(AppId::from("app-1")),
             name: "billing".into(),
-            launch_status: AppLaunchStatus::LaunchFailed,
+            launch_status: AppLaunchStatus::LaunchFailed.into(),
         }];
         let plan = ResolvedPlan::default();
         let mut ledger = LaunchLedger::default();

@@ -13,7 +13,8 @@ use crate::config::AppLauncherConfig;
 use crate::error::AwsCallError;
 use crate::events::{AppLaunchFailed, AppLaunchHeld, AppReady, OutgoingEvent};
 use crate::launches::LaunchLedger;
-use crate::model::{App, AppId, AppLaunchStatus};
+use crate::migration::LaunchPhase;
+use crate::model::{App, AppId};
 use crate::plan::resolved::{AppPolicy, ResolvedPlan};
 use crate::plan::rules::MANAGED_TAG;
 use crate::plan::LaunchMode;
@@ -229,7 +230,7 @@ fn decide_launch(
     } else {
         rules.config.launch_max_attempts
     };
-    let may_launch = if app.launch_status == AppLaunchStatus::LaunchFailed {
+    let may_launch = if app.launch_status.phase == LaunchPhase::LaunchFailed {
         alert_failed_launch(books, &app, max_attempts)
     } else {
         books.ledger.may_launch(&app.id, max_attempts)

@@ -11,7 +11,8 @@ use super::desired::DesiredWave;
 use super::reconcile::{find, ExistingApp};
 use super::rules::MANAGED_TAG;
 use super::ReplicationRoute;
-use crate::model::{AppId, AppLaunchStatus, AppReplicationStatus, JobId, ServerId};
+use crate::migration::LaunchPhase;
+use crate::model::{AppId, JobId, ServerId};
 
 /// One application whose replication ends now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +60,7 @@ pub fn due(
         let Some(launched_at) = app.launched_at else {
             continue;
         };
-        let launched = app.launch_status == AppLaunchStatus::Launched;
+        let launched = app.launch_status.phase == LaunchPhase::Launched;
         if !launched || !app.tags.contains_key(MANAGED_TAG) || launched_at + after > now {
             continue;
         }
@@ -94,11 +95,5 @@ pub fn due(
 
 /// The app's replication ended, or is ending.
 fn replication_stopped(app: &ExistingApp) -> bool {
-    matches!(
-        app.replication_status,
-        None | Some(AppReplicationStatus::ReplicationStopped)
-            | Some(AppReplicationStatus::ReplicationStopping)
-            | Some(AppReplicationStatus::ReadyForConfiguration)
-            | Some(AppReplicationStatus::ReadyForReplication)
-    )
+    app.replication_status.is_ending()
 }

@@ -9,7 +9,7 @@ use super::reconcile::{ExistingApp, Held};
 use super::rules::MANAGED_TAG;
 use super::Plan;
 use crate::model::{
-    AppId, AppLaunchStatus, AppReplicationStatus, AppStatus, JobId, Server, ServerId, VmServer,
+    AppId, AppLaunchStatus, AppReplicationStatus, JobId, Server, ServerId, VmServer,
 };
 
 const PLAN: &str = "version: 1
@@ -54,13 +54,13 @@ fn app(name: &str, launched: Option<i64>, replication: AppReplicationStatus) -> 
         name: name.into(),
         description: None,
         tags: [(MANAGED_TAG.to_owned(), name.to_owned())].into(),
-        status: AppStatus::Active,
+        deleted: false,
         launch_status: if launched.is_some() {
-            AppLaunchStatus::Launched
+            AppLaunchStatus::Launched.into()
         } else {
-            AppLaunchStatus::ReadyForLaunch
+            AppLaunchStatus::ReadyForLaunch.into()
         },
-        replication_status: Some(replication),
+        replication_status: replication.into(),
         groups: Vec::new(),
         launch: Held::Unknown,
         replication: Held::Unknown,
@@ -120,7 +120,7 @@ fn an_application_is_finalized_once_per_launch_and_only_when_launched_and_manage
     assert_eq!(again[0].name, "base");
 
     let mut others = launched_at_0();
-    others[0].launch_status = AppLaunchStatus::TerminateInProgress;
+    others[0].launch_status = AppLaunchStatus::TerminateInProgress.into();
     others[1].tags.clear();
     assert!(due(&wave(), &others, &|_: &str| false, at(48)).is_empty());
     let stopped = vec![app(

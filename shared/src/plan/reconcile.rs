@@ -9,7 +9,8 @@ use std::sync::Arc;
 use super::desired::{DesiredApp, DesiredWave};
 use super::rules::MANAGED_TAG;
 use super::{LaunchSettings, ReplicationRoute, ReplicationSettings};
-use crate::model::{AppId, AppLaunchStatus, AppReplicationStatus, AppStatus, ServerId};
+use crate::migration::{AppReplicationPhase, LaunchState};
+use crate::model::{AppId, ServerId};
 
 /// An application as SMS holds it, with its configurations.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,9 +19,10 @@ pub struct ExistingApp {
     pub name: String,
     pub description: Option<String>,
     pub tags: BTreeMap<String, String>,
-    pub status: AppStatus,
-    pub launch_status: AppLaunchStatus,
-    pub replication_status: Option<AppReplicationStatus>,
+    /// Its deletion was asked for: nothing should be started for it any more.
+    pub deleted: bool,
+    pub launch_status: LaunchState,
+    pub replication_status: AppReplicationPhase,
     /// Groups by name, each with its members.
     pub groups: Vec<(String, Vec<ServerId>)>,
     pub launch: Held<LaunchConfig>,
@@ -299,14 +301,14 @@ pub fn reconcile_version(
     }
     if prune {
         for app in existing.iter().filter(|app| managed_elsewhere(app, wave)) {
-            if app.launch_status.is_launched() || launching(&app.launch_status) {
+            if app.launch_status.is_launched() || app.launch_status.phase.is_moving() {
                 outcome.drift.push(Drift {
                     app_id: app.id.clone(),
                     name: app.name.clone(),
                     differences: vec!["the plan no longer names it".into()],
                     reason: format!("it is {}: terminate it before pruning", app.launch_status),
                 });
-            } else if !app.status.is_deleted() {
+            } else if !app.deleted {
                 outcome.changes.push(Change::Delete {
                     app_id: app.id.clone(),
                     name: app.name.clone(),
@@ -320,7 +322,7 @@ pub fn reconcile_version(
 /// The live application that stands for `name`: the one the planner tagged with it,
 /// else one of that name.
 pub(crate) fn find<'a>(existing: &'a [ExistingApp], name: &str) -> Option<&'a ExistingApp> {
-    let live = || existing.iter().filter(|app| !app.status.is_deleted());
+    let live = || existing.iter().filter(|app| !app.deleted);
     live()
         .find(|app| app.tags.get(MANAGED_TAG).map(String::as_str) == Some(name))
         .or_else(|| live().find(|app| app.name == name))
@@ -330,15 +332,6 @@ fn managed_elsewhere(app: &ExistingApp, wave: &DesiredWave) -> bool {
     app.tags
         .get(MANAGED_TAG)
         .is_some_and(|name| !wave.apps.iter().any(|desired| &desired.name == name))
-}
-
-fn launching(status: &AppLaunchStatus) -> bool {
-    matches!(
-        status,
-        AppLaunchStatus::LaunchPending
-            | AppLaunchStatus::LaunchInProgress
-            | AppLaunchStatus::TerminateInProgress
-    )
 }
 
 /// The changes that bring one existing application in line, or its drift.
@@ -360,7 +353,7 @@ fn align(desired: &DesiredApp, app: &ExistingApp, outcome: &mut Reconciliation) 
     if stale_replication {
         differences.push("a replication configuration the plan no longer gives".into());
     }
-    let launched = app.launch_status.is_launched() || launching(&app.launch_status);
+    let launched = app.launch_status.is_launched() || app.launch_status.phase.is_moving();
     let not_started = replication.is_some() && !launched && replication_not_started(app);
     if differences.is_empty() && !not_started {
         outcome.in_step.push(desired.name.clone());
@@ -463,23 +456,12 @@ fn holds_stale_replication(app: &ExistingApp) -> bool {
 
 /// The app's replication has jobs, or is getting them.
 fn replication_running(app: &ExistingApp) -> bool {
-    !matches!(
-        app.replication_status,
-        None | Some(AppReplicationStatus::ReadyForConfiguration)
-            | Some(AppReplicationStatus::ReadyForReplication)
-            | Some(AppReplicationStatus::ConfigurationInvalid)
-            | Some(AppReplicationStatus::ReplicationStopped)
-    )
+    app.replication_status.is_running()
 }
 
 /// The app's replication was never started, or was stopped.
 fn replication_not_started(app: &ExistingApp) -> bool {
-    matches!(
-        app.replication_status,
-        None | Some(AppReplicationStatus::ReadyForConfiguration)
-            | Some(AppReplicationStatus::ReadyForReplication)
-            | Some(AppReplicationStatus::ReplicationStopped)
-    )
+    app.replication_status.is_not_started()
 }
 
 /// How the application's name, description, tags and groups differ from `spec`.

@@ -11,9 +11,8 @@ use super::desired::{self, DesiredWave};
 use super::reconcile::*;
 use super::rules::MANAGED_TAG;
 use super::Plan;
-use crate::model::{
-    AppId, AppLaunchStatus, AppReplicationStatus, AppStatus, Server, ServerId, VmServer,
-};
+use crate::migration::AppReplicationPhase;
+use crate::model::{AppId, AppLaunchStatus, AppReplicationStatus, Server, ServerId, VmServer};
 
 const PLAN: &str = "version: 1
 defaults: { launch: { instanceType: t3.small, subnet: subnet-1, securityGroup: sg-1 } }
@@ -61,11 +60,13 @@ fn apply(existing: &mut Vec<ExistingApp>, changes: &[Change]) {
                 name: app.name.clone(),
                 description: app.description.clone(),
                 tags: app.tags.clone(),
-                status: AppStatus::Active,
-                launch_status: AppLaunchStatus::ReadyForLaunch,
+                deleted: false,
+                launch_status: AppLaunchStatus::ReadyForLaunch.into(),
                 replication_status: replication
                     .as_ref()
-                    .map(|_| AppReplicationStatus::ReplicationPending),
+                    .map_or(AppReplicationPhase::NotStarted, |_| {
+                        AppReplicationStatus::ReplicationPending.into()
+                    }),
                 groups: app.groups.clone(),
                 launch: Held::Read(launch.clone()),
                 replication: replication.clone().map_or(Held::Unknown, Held::Read),
@@ -96,7 +97,7 @@ fn apply(existing: &mut Vec<ExistingApp>, changes: &[Change]) {
                     .iter_mut()
                     .find(|a| &a.id == app_id)
                     .unwrap()
-                    .replication_status = Some(AppReplicationStatus::ReplicationPending);
+                    .replication_status = AppReplicationStatus::ReplicationPending.into();
             }
             Change::DeleteReplication { app_id, .. } => {
                 existing
@@ -260,7 +261,7 @@ fn a_launched_application_is_reported_as_drift_not_changed() {
     let mut existing = Vec::new();
     let before = wave(PLAN, &["web-01", "db-01", "intra-01"]);
     settle(&before, &mut existing);
-    existing[0].launch_status = AppLaunchStatus::Launched;
+    existing[0].launch_status = AppLaunchStatus::Launched.into();
     let after = wave(PLAN, &["web-01", "db-01", "intra-01", "web-02"]);
     let outcome = reconcile(&after, &existing, false);
     assert!(outcome.changes.is_empty(), "{:?}", outcome.changes);
@@ -331,8 +332,8 @@ fn a_replication_configuration_the_plan_no_longer_gives_is_removed_when_it_may_b
     let shop = existing.iter().find(|a| a.name == "shop").unwrap().clone();
     let with = |status: AppReplicationStatus, launch: AppLaunchStatus, managed: bool| {
         let mut app = shop.clone();
-        app.replication_status = Some(status);
-        app.launch_status = launch;
+        app.replication_status = status.into();
+        app.launch_status = launch.into();
         if !managed {
             app.tags.remove(MANAGED_TAG);
         }
@@ -426,7 +427,7 @@ fn a_launch_value_the_plan_stops_giving_is_put_again_once() {
 
     // A launched application is not put again: the change is reported as drift.
     unrecorded[1].launch_put = Some("an earlier plan".into());
-    unrecorded[1].launch_status = AppLaunchStatus::Launched;
+    unrecorded[1].launch_status = AppLaunchStatus::Launched.into();
     let launched = reconcile(&without_key, &unrecorded, false);
     let drift = &launched.drift[0];
     assert_eq!(drift.name, "intranet");

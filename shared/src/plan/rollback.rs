@@ -7,7 +7,8 @@ use super::desired::DesiredWave;
 use super::reconcile::{find, ExistingApp};
 use super::rules::MANAGED_TAG;
 use super::LaunchMode;
-use crate::model::{AppId, AppLaunchStatus};
+use crate::migration::{LaunchPhase, LaunchState};
+use crate::model::AppId;
 
 /// One application whose stack is terminated now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +16,7 @@ pub struct Rollback {
     pub app_id: AppId,
     pub name: String,
     /// Its launch status when the rollback was decided.
-    pub launch_status: AppLaunchStatus,
+    pub launch_status: LaunchState,
     pub plan_version: String,
 }
 
@@ -42,7 +43,7 @@ pub fn due(
         .filter_map(|desired| {
             let app = find(existing, &desired.name)?;
             let has_stack = app.launch_status.is_launched()
-                || app.launch_status == AppLaunchStatus::TerminateFailed;
+                || app.launch_status.phase == LaunchPhase::TerminationFailed;
             let rollback = Rollback {
                 app_id: app.id.clone(),
                 name: desired.name.clone(),
@@ -58,7 +59,7 @@ pub fn due(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::AppStatus;
+    use crate::model::AppLaunchStatus;
     use crate::plan::desired;
     use crate::plan::reconcile::Held;
     use crate::plan::tests::server;
@@ -83,9 +84,9 @@ mod tests {
             name: "shop".into(),
             description: None,
             tags,
-            status: AppStatus::Active,
-            launch_status: status,
-            replication_status: None,
+            deleted: false,
+            launch_status: status.into(),
+            replication_status: Default::default(),
             groups: Vec::new(),
             launch: Held::Unknown,
             replication: Held::Unknown,

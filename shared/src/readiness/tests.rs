@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::model::{
-    JobId, ReplicationJobState, ReplicationRun, Server, ServerGroup, Tag, VmServer,
+    AppLaunchStatus, JobId, ReplicationJobState, ReplicationRun, Server, ServerGroup, Tag, VmServer,
 };
 use proptest::prelude::*;
 
@@ -20,10 +20,10 @@ fn app(status: AppLaunchStatus, members: &[&str]) -> App {
         id: "app-1".into(),
         name: Some("billing".into()),
         description: None,
-        launch_status: status,
+        launch_status: status.into(),
         launch_status_message: None,
         last_modified: None,
-        replication_status: None,
+        replication_status: Default::default(),
         server_groups: vec![ServerGroup {
             id: Some("sg-1".into()),
             name: None,

@@ -5,10 +5,11 @@
 use aws_sdk_sms::types as sms;
 use chrono::{DateTime, Utc};
 
+use super::vocabulary;
 use crate::model::{
     App, AppId, AppLaunchStatus, AppReplicationStatus, AppVersion, CatalogStatus, Connector,
-    ConnectorStatus, JobSettings, ListedApp, ReplicationJob, ReplicationJobState, ReplicationPhase,
-    ReplicationRun, ReplicationState, Server, ServerCatalogStatus, ServerGroup, Tag, VmServer,
+    ConnectorStatus, JobSettings, ListedApp, ReplicationJob, ReplicationJobState, ReplicationRun,
+    Server, ServerCatalogStatus, ServerGroup, Tag, VmServer,
 };
 
 /// An SMS answer lacked a field the core cannot do without.
@@ -90,7 +91,7 @@ pub fn replication_job(value: &sms::ReplicationJob) -> Result<ReplicationJob, Mi
             .vm_server()
             .and_then(|vm| vm.vm_name())
             .map(str::to_owned),
-        state: replication_state(
+        state: vocabulary::replication_state(
             value
                 .state()
                 .map_or(ReplicationJobState::Unknown(String::new()), |s| {
@@ -106,7 +107,7 @@ pub fn replication_job(value: &sms::ReplicationJob) -> Result<ReplicationJob, Mi
         run_once: value.run_once().unwrap_or(false),
         seed_replication_time: value.seed_replication_time().and_then(timestamp),
         settings: JobSettings {
-            license_type: value.license_type().and_then(license),
+            license_type: value.license_type().and_then(vocabulary::license),
             role_name: value
                 .role_name()
                 .filter(|r| !r.is_empty())
@@ -125,46 +126,6 @@ pub fn replication_job(value: &sms::ReplicationJob) -> Result<ReplicationJob, Mi
             .filter_map(|run| replication_run(run).ok())
             .collect(),
     })
-}
-
-/// Where a job in `state` leaves its server's replication, in the project's words.
-pub fn replication_phase(state: &ReplicationJobState) -> ReplicationPhase {
-    use ReplicationJobState as S;
-    match state {
-        S::Pending => ReplicationPhase::Starting,
-        S::Active => ReplicationPhase::Replicating,
-        S::Failing => ReplicationPhase::Faltering,
-        // StartOnDemandReplicationRun resumes a paused job; a FAILED one never runs again.
-        S::PausedOnFailure => ReplicationPhase::Stalled,
-        S::Failed => ReplicationPhase::Failed,
-        S::Completed => ReplicationPhase::Completed,
-        S::Deleting => ReplicationPhase::Removing,
-        S::Deleted => ReplicationPhase::Removed,
-        S::Unknown(_) => ReplicationPhase::Unrecognized,
-    }
-}
-
-/// A job state as the core keeps it: its phase, and SMS's word for it.
-pub fn replication_state(state: ReplicationJobState) -> ReplicationState {
-    ReplicationState {
-        phase: replication_phase(&state),
-        status: state.to_string(),
-    }
-}
-
-impl From<ReplicationJobState> for ReplicationState {
-    fn from(state: ReplicationJobState) -> Self {
-        replication_state(state)
-    }
-}
-
-/// SMS's license type as the plan names it; `None` for one the model does not list.
-fn license(value: &sms::LicenseType) -> Option<crate::plan::LicenseType> {
-    match value {
-        sms::LicenseType::Aws => Some(crate::plan::LicenseType::Aws),
-        sms::LicenseType::Byol => Some(crate::plan::LicenseType::Byol),
-        _ => None,
-    }
 }
 
 pub fn connector(value: &sms::Connector) -> Result<Connector, MissingField> {
@@ -215,16 +176,21 @@ pub fn app(
         id: require(summary.app_id(), "AppSummary", "appId")?.into(),
         name: summary.name().map(str::to_owned),
         description: summary.description().map(str::to_owned),
-        launch_status: summary
-            .launch_status()
-            .map_or(AppLaunchStatus::Unknown(String::new()), |s| {
-                AppLaunchStatus::from_wire(s.as_str())
-            }),
+        launch_status: vocabulary::launch_state(
+            summary
+                .launch_status()
+                .map_or(AppLaunchStatus::Unknown(String::new()), |s| {
+                    AppLaunchStatus::from_wire(s.as_str())
+                }),
+        ),
         launch_status_message: summary.launch_status_message().map(str::to_owned),
         last_modified: summary.last_modified().and_then(timestamp),
-        replication_status: summary
-            .replication_status()
-            .map(|s| AppReplicationStatus::from_wire(s.as_str())),
+        replication_status: vocabulary::app_replication_phase(
+            summary
+                .replication_status()
+                .map(|s| AppReplicationStatus::from_wire(s.as_str()))
+                .as_ref(),
+        ),
         server_groups,
         tags: tags
             .iter()
@@ -244,7 +210,7 @@ pub fn listed_app(summary: &sms::AppSummary) -> Option<ListedApp> {
     Some(ListedApp {
         id: summary.app_id().map(AppId::from),
         name: summary.name()?.to_owned(),
-        launch_status: AppLaunchStatus::from_wire(summary.launch_status()?.as_str()),
+        launch_status: vocabulary::launch_state_of(summary.launch_status()?),
     })
 }
 
@@ -280,7 +246,10 @@ mod tests {
             .replication_run_list(sms::ReplicationRun::builder().build())
             .build();
         let converted = replication_job(&job).unwrap();
-        assert_eq!(converted.state.phase, ReplicationPhase::Unrecognized);
+        assert_eq!(
+            converted.state.phase,
+            crate::migration::ReplicationPhase::Unrecognized
+        );
         assert_eq!(converted.state.status, "HIBERNATING", "SMS's word is kept");
         assert_eq!(converted.vm_name.as_deref(), Some("web-1"));
         assert_eq!(converted.runs.len(), 1, "the run without an id is dropped");
@@ -325,6 +294,6 @@ mod tests {
         let app = app(&summary, &[group], &[tag]).unwrap();
         assert_eq!(app.member_ids(), vec!["s-1".into(), "s-2".into()]);
         assert_eq!(app.tag("autopilot:launch"), Some("false"));
-        assert_eq!(app.launch_status, AppLaunchStatus::ReadyForLaunch);
+        assert_eq!(app.launch_status, AppLaunchStatus::ReadyForLaunch.into());
     }
 }

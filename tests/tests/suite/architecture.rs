@@ -145,6 +145,88 @@ fn decisions_never_name_an_sdk_crate() {
     );
 }
 
+/// The decisions: what a backend must not reach into. They read the project's own
+/// vocabulary (`ReplicationPhase`, `LaunchPhase`, `AppReplicationPhase`, ...), and each
+/// service's states are mapped onto it in that service's adapter (`shared/src/sms/`).
+const DECISIONS: &[&str] = &[
+    "wave_policy",
+    "failures",
+    "job_settings",
+    "readiness",
+    "launches",
+    "launch_decisions",
+    "expiry",
+    "plan",
+    "report",
+];
+
+/// The SMS model's state enums, as `shared/src/model.rs` declares them with `sms_enum!`.
+fn sms_state_types() -> Vec<String> {
+    let model = read(&root().join("shared/src/model.rs"));
+    let lines: Vec<&str> = model.lines().collect();
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| line.trim() == "sms_enum!(")
+        .filter_map(|(i, _)| {
+            lines[i + 1..]
+                .iter()
+                .map(|l| l.trim())
+                .find(|l| !l.starts_with("///"))
+                .and_then(|l| l.strip_suffix(" {"))
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+#[test]
+fn decisions_name_no_service_state() {
+    let sms_types = sms_state_types();
+    assert!(
+        sms_types.len() >= 6 && sms_types.iter().any(|t| t == "AppLaunchStatus"),
+        "the SMS states were not found in model.rs: {sms_types:?}"
+    );
+    let src = root().join("shared/src");
+    let mut offenders = Vec::new();
+    let mut checked = 0;
+    for file in rust_files(&src) {
+        let module = module_of(&src, &file);
+        // Test modules build their fixtures from SMS's words through the adapter.
+        let is_test = file
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with("tests.rs"))
+            || module.iter().any(|part| part == "tests");
+        let decision = module
+            .first()
+            .is_some_and(|top| DECISIONS.contains(&top.as_str()));
+        if is_test || !decision {
+            continue;
+        }
+        checked += 1;
+        for (number, line) in product_lines(&file).iter().enumerate() {
+            let named = sms_types.iter().find(|t| names(line, t));
+            if let Some(named) = named {
+                offenders.push(format!("{}:{}: {named}", relative(&file), number + 1));
+            }
+        }
+    }
+    assert!(checked > 15, "only {checked} decision files found");
+    assert!(
+        offenders.is_empty(),
+        "decisions name SMS's states; map them in shared/src/sms/vocabulary.rs: {offenders:#?}"
+    );
+}
+
+/// Whether `line` names the identifier `ident` (a whole word).
+fn names(line: &str, ident: &str) -> bool {
+    line.match_indices(ident).any(|(at, _)| {
+        let before = line[..at].chars().next_back();
+        let after = line[at + ident.len()..].chars().next();
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        !word(before) && !word(after)
+    })
+}
+
 /// The module a file defines, as a path from the crate root (`sms::engine::jobs`).
 fn module_of(src: &Path, file: &Path) -> Vec<String> {
     let rel = file.strip_prefix(src).expect("under src");
