@@ -9,6 +9,8 @@
 #   SEEDS=200 FIRST_SEED=1001 bash scripts/hard-kills.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/seed-processes.sh
+source scripts/lib/seed-processes.sh
 
 SEEDS="${SEEDS:-50}"
 FIRST_SEED="${FIRST_SEED:-1}"
@@ -23,29 +25,12 @@ cargo build --workspace --bins --test suite --quiet
 cargo test -p autopilot-tests --test suite --no-run --quiet
 
 started=$(date +%s)
-per=$(((SEEDS + PROCESSES - 1) / PROCESSES))
-pids=()
-first=$FIRST_SEED
-left=$SEEDS
-while ((left > 0)); do
-    count=$((left < per ? left : per))
-    log="$logs/seeds-$first.log"
-    say "seeds $first..$((first + count - 1)) -> $log"
-    HARD_KILL_FIRST_SEED=$first HARD_KILL_SEEDS=$count \
-        cargo test -p autopilot-tests --test suite hard_kills:: -- --nocapture >"$log" 2>&1 &
-    pids+=($!)
-    first=$((first + count))
-    left=$((left - count))
-done
-
-failed=0
-for pid in "${pids[@]}"; do
-    wait "$pid" || failed=$((failed + 1))
-done
+run_seed_processes "$logs" HARD_KILL_FIRST_SEED HARD_KILL_SEEDS \
+    cargo test -p autopilot-tests --test suite hard_kills:: -- --nocapture
 say "done in $(($(date +%s) - started)) s"
 grep -h "^seed [0-9]*: \|^hard kills: " "$logs"/seeds-*.log >&2 || true
-if ((failed > 0)); then
-    say "FAILED: $failed of ${#pids[@]} processes reported failing seeds (logs in $logs)"
+if ((seed_processes_failed > 0)); then
+    say "FAILED: $seed_processes_failed of $seed_processes processes reported failing seeds (logs in $logs)"
     exit 1
 fi
 say "all $SEEDS seeds passed"

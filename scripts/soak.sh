@@ -10,6 +10,8 @@
 #   SEEDS=200 FIRST_SEED=5001 bash scripts/soak.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/seed-processes.sh
+source scripts/lib/seed-processes.sh
 
 SEEDS="${SEEDS:-1000}"
 FIRST_SEED="${FIRST_SEED:-1}"
@@ -23,30 +25,13 @@ say "building the chaos suite with --profile soak"
 cargo test --profile soak -p autopilot-local --test suite --no-run
 
 started=$(date +%s)
-per=$(((SEEDS + PROCESSES - 1) / PROCESSES))
-pids=()
-first=$FIRST_SEED
-left=$SEEDS
-while ((left > 0)); do
-    count=$((left < per ? left : per))
-    log="$logs/seeds-$first.log"
-    say "seeds $first..$((first + count - 1)) -> $log"
-    CHAOS_FIRST_SEED=$first CHAOS_SEEDS=$count \
-        cargo test --profile soak -p autopilot-local --test suite chaos:: -- --nocapture >"$log" 2>&1 &
-    pids+=($!)
-    first=$((first + count))
-    left=$((left - count))
-done
-
-failed=0
-for pid in "${pids[@]}"; do
-    wait "$pid" || failed=$((failed + 1))
-done
+run_seed_processes "$logs" CHAOS_FIRST_SEED CHAOS_SEEDS \
+    cargo test --profile soak -p autopilot-local --test suite chaos:: -- --nocapture
 say "done in $(($(date +%s) - started)) s"
 grep -h "^seeds " "$logs"/seeds-*.log >&2 || true
 grep -h "^seed [0-9]*: " "$logs"/seeds-*.log | grep -v "converged=true.*breaches \[\]" >&2 || true
-if ((failed > 0)); then
-    say "FAILED: $failed of ${#pids[@]} processes reported failing seeds (logs in $logs)"
+if ((seed_processes_failed > 0)); then
+    say "FAILED: $seed_processes_failed of $seed_processes processes reported failing seeds (logs in $logs)"
     exit 1
 fi
 say "all $SEEDS seeds passed"
