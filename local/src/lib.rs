@@ -16,7 +16,9 @@
 //!
 //! Running the functions as AWS runs them:
 //! - [`harness`]: the template's wiring, the functions registered once, events,
-//!   clients, the Lambda Runtime API fake, the wave invariants;
+//!   clients, the local world (emulator and bus started together), the Lambda Runtime
+//!   API fake and the one starter of the functions' binaries, Lambda's queue of
+//!   asynchronous invocations (retries, dead letters), the wave invariants;
 //! - [`wave`]: the wave runner (schedules, routing, Lambda's retries, chaos) and its
 //!   outcome; [`report`]: the summary and the HTML report; [`rehearsal`]: a wave plan
 //!   rehearsed against a catalog; [`plan_csv`]: a spreadsheet turned into a plan;

@@ -3,36 +3,47 @@
 //!
 //! # Layout
 //!
-//! A handler observes, decides, acts, publishes and stores; each step has its room:
-//! - the domain: [`model`] (servers, jobs, apps, their states and versions), built from
-//!   SDK answers in [`sms::convert`] and nowhere else;
-//! - observing and acting on SMS: [`sms::api`] (the paginated sweeps, GetApp,
-//!   CreateReplicationJob), [`sms_calls`] (calls and throttles counted for the metrics),
-//!   [`sms::app_config`] (app launch and replication
-//!   configurations on the wire), [`app_cache`] (GetApp answers shared across
-//!   invocations);
-//! - deciding, purely: [`wave_policy`] (which servers get jobs), [`failures`] (which
-//!   failures are new, and what to do about them), [`job_settings`] (which live jobs
-//!   must be updated to hold the plan's settings), [`expiry`] (which servers near
-//!   SMS's 90 days of replication), [`readiness`] (which apps may
-//!   launch, and when), [`launches`] (which holds and failed launches were reported,
-//!   and whether a failed launch is tried again), [`plan`] (the wave plan: reading it,
-//!   resolving it against the catalog, and what SMS must change to match it);
+//! A handler observes, decides, acts, publishes and stores; each step has its room, and
+//! the rooms stand in three floors: the decisions on top, the backend's adapter under
+//! them, the shell at the bottom. Nothing on a floor imports one above it.
+//!
+//! The decisions, pure, in the project's own words:
+//! - the vocabulary: [`migration`] (where a server's replication and an application's
+//!   launch stand, whatever the service) and [`model`] (servers, jobs and runs, apps,
+//!   and the SMS model's state enums, which only the adapter reads);
+//! - [`wave_policy`] (which servers get jobs), [`failures`] (which failures are new,
+//!   and what to do about them), [`job_settings`] (which live jobs must be updated to
+//!   hold the plan's settings), [`expiry`] (which servers near SMS's 90 days of
+//!   replication), [`readiness`] (which apps may launch, and when), [`launches`] (the
+//!   launcher's ledger: holds and failed launches reported, launches claimed),
+//!   [`launch_decisions`] (what the launcher does about each app: report, announce,
+//!   wait for dependencies and windows, claim), [`plan`] (the wave plan: reading it,
+//!   resolving it against the catalog, and what must change to match it), [`report`]
+//!   (the wave report's model, read from the decision trail, and its one HTML
+//!   renderer), [`digest`] (the one stable digest);
+//!
+//! The SMS adapter, [`sms`]: SDK answers turned into core types (`sms::convert`), SMS's
+//! states in the project's words (`sms::vocabulary`), the shared calls (`sms::api`),
+//! app configurations on the wire (`sms::app_config`), calls counted (`sms::calls`).
+//!
+//! The shell:
 //! - publishing: [`events`] (the details, with their JSON Schemas in `shared/schemas/`,
-//!   and the stable key of each in [`event_keys`]),
-//!   [`publisher`] (PutEvents in batches, failed entries retried);
-//! - telling people: [`report`] (the wave report's model, read from the decision
-//!   trail, and its one HTML renderer);
-//! - storing: [`artifacts`] (state objects in the artifacts bucket), [`outbox`] (decided
-//!   events kept in a state object until published);
-//! - the shell: [`trigger`] (which events a function accepts), [`config`] (read once at
+//!   and the stable key of each in [`event_keys`]), [`publisher`] (PutEvents in
+//!   batches, failed entries retried);
+//! - storing: [`artifacts`] (state objects in the artifacts bucket, each read once and
+//!   written back when it changed; the one reader of the resolved plan), [`outbox`]
+//!   (decided events kept in a state object until published), [`app_cache`] (GetApp
+//!   answers shared across invocations, read through one bracket), [`lease`] (one run of
+//!   a function at a time);
+//! - the rest: [`trigger`] (which events a function accepts), [`config`] (read once at
 //!   cold start), [`error`] (typed, retryable or permanent), [`clients`], [`runtime`]
 //!   (the Lambda loop and its deadline), [`telemetry`] (JSON logs), [`metrics`] (one
 //!   Embedded Metric Format line per invocation);
 //! - `testing`: mocked clients and fixture events for unit tests (feature `testing`).
 //!
-//! Decision modules never see an SDK type, and no module imports one that imports it
-//! back (`tests/tests/suite/architecture.rs` checks both).
+//! Decision modules never see an SDK type and never name one of SMS's states, and no
+//! module imports one that imports it back (`tests/tests/suite/architecture.rs` checks
+//! all three).
 
 pub mod app_cache;
 pub mod artifacts;
