@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::plan::LicenseType;
+use crate::migration::LicenseType;
 
 /// One variable that is missing or malformed.
 #[derive(Debug, Clone, PartialEq, Eq)]

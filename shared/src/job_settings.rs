@@ -9,8 +9,8 @@ use crate::config::JobParameters;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::events::OutgoingEvent;
+use crate::migration::LicenseType;
 use crate::model::{JobId, JobSettings, ReplicationJob, ServerId};
-use crate::plan::LicenseType;
 
 /// What UpdateReplicationJob is asked to set: only the fields that differ.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,12 +1,14 @@
 //! The project's own migration vocabulary, the same whatever service replicates and
 //! launches: where a server's replication stands ([`ReplicationPhase`]), where an
 //! application's launch stands ([`LaunchPhase`]) and its replication as a whole
-//! ([`AppReplicationPhase`]). Each backend's adapter maps its service's states onto
+//! ([`AppReplicationPhase`]), and how the launched copies are licensed
+//! ([`LicenseType`]). Each backend's adapter maps its service's states onto
 //! these words (SMS's in `crate::sms::vocabulary`) and keeps the service's own word
 //! beside the phase; the decisions read the phase, never the word.
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Where an application's launch stands, in the project's own words. Each backend's
@@ -217,5 +219,24 @@ impl ReplicationState {
 impl fmt::Display for ReplicationState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.status)
+    }
+}
+
+/// The model's `LicenseType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum LicenseType {
+    #[serde(rename = "AWS")]
+    Aws,
+    #[serde(rename = "BYOL")]
+    Byol,
+}
+
+impl LicenseType {
+    /// As the plan and the service write it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Aws => "AWS",
+            Self::Byol => "BYOL",
+        }
     }
 }

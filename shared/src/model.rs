@@ -8,7 +8,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
-use crate::migration::{AppReplicationPhase, LaunchState, ReplicationState};
+use crate::migration::{AppReplicationPhase, LaunchState, LicenseType, ReplicationState};
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -346,7 +346,7 @@ pub struct ReplicationJob {
 #[serde(rename_all = "camelCase")]
 pub struct JobSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub license_type: Option<crate::plan::LicenseType>,
+    pub license_type: Option<LicenseType>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -126,24 +126,7 @@ pub struct ReplicationSettings {
     pub kms_key_id: Option<String>,
 }
 
-/// The model's `LicenseType`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub enum LicenseType {
-    #[serde(rename = "AWS")]
-    Aws,
-    #[serde(rename = "BYOL")]
-    Byol,
-}
-
-impl LicenseType {
-    /// As the plan and the service write it.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Aws => "AWS",
-            Self::Byol => "BYOL",
-        }
-    }
-}
+pub use crate::migration::LicenseType;
 
 /// One application.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

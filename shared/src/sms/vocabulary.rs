@@ -4,11 +4,11 @@
 
 use aws_sdk_sms::types as sms;
 
+use crate::migration::LicenseType;
 use crate::migration::{
     AppReplicationPhase, LaunchPhase, LaunchState, ReplicationPhase, ReplicationState,
 };
 use crate::model::{AppLaunchStatus, AppReplicationStatus, ReplicationJobState};
-use crate::plan::LicenseType;
 
 /// Where a job in `state` leaves its server's replication.
 pub fn replication_phase(state: &ReplicationJobState) -> ReplicationPhase {

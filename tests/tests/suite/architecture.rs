@@ -217,6 +217,47 @@ fn decisions_name_no_service_state() {
     );
 }
 
+/// The floors under the decisions: a decision module imports none of these, so the
+/// seam shows as floors with no arrow back up.
+const ABOVE_THE_DECISIONS: &[&str] = &[
+    "sms",
+    "app_cache",
+    "artifacts",
+    "clients",
+    "lease",
+    "outbox",
+    "publisher",
+    "runtime",
+    "testing",
+];
+
+#[test]
+fn decisions_import_neither_an_adapter_nor_the_shell() {
+    let src = root().join("shared/src");
+    let files = rust_files(&src);
+    let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_of(&src, f)).collect();
+    let mut offenders = Vec::new();
+    for file in &files {
+        let module = module_of(&src, file);
+        if !module
+            .first()
+            .is_some_and(|top| DECISIONS.contains(&top.as_str()))
+        {
+            continue;
+        }
+        let text = product_lines(file).join("\n");
+        for target in imports(&module, &text, &modules) {
+            if ABOVE_THE_DECISIONS.contains(&target[0].as_str()) {
+                offenders.push(format!("{} -> {}", relative(file), target.join("::")));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "decisions reach into an adapter or the shell: {offenders:#?}"
+    );
+}
+
 /// Whether `line` names the identifier `ident` (a whole word).
 fn names(line: &str, ident: &str) -> bool {
     line.match_indices(ident).any(|(at, _)| {
