@@ -6,6 +6,7 @@ use std::fs::File;
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use aws_sdk_eventbridge::types::Target;
@@ -34,8 +35,15 @@ fn run(command: &mut Command) -> Result<(), String> {
     }
 }
 
-/// target/venvs/moto with exactly [`MOTO_REQUIREMENT`], created once; its `moto_server`.
+/// target/venvs/moto with exactly [`MOTO_REQUIREMENT`], created once per test process
+/// (the tests that use moto run at once in one binary: a second pip into the same venv
+/// would break the first); its `moto_server`.
 pub fn moto_venv() -> Result<PathBuf, String> {
+    static INSTALLED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    INSTALLED.get_or_init(install_moto).clone()
+}
+
+fn install_moto() -> Result<PathBuf, String> {
     let dir = repo_root().join("target/venvs/moto");
     let stamp = dir.join(".installed");
     let server = dir.join("bin/moto_server");
