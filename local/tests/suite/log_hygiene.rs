@@ -15,6 +15,7 @@
 //! summary as a JSON object, and a line per decision names its app or server.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use autopilot_core::clients::{Clients, Endpoints};
@@ -55,29 +56,52 @@ impl Captured {
     }
 }
 
-/// Installs the capturing JSON subscriber once for this test binary.
-fn capture() -> Captured {
+/// Whether the capturing subscriber records: only while this test runs, so the other
+/// tests of the binary do not pay for trace-level SDK logs kept in memory after it.
+static CAPTURING: AtomicBool = AtomicBool::new(false);
+
+/// Turns the capture off when the test ends, passed or failed.
+struct CaptureOn;
+
+impl Drop for CaptureOn {
+    fn drop(&mut self) {
+        CAPTURING.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Installs the capturing JSON subscriber once for this test binary, and turns it on
+/// until the guard is dropped.
+fn capture() -> (Captured, CaptureOn) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     static CAPTURED: OnceLock<Captured> = OnceLock::new();
-    CAPTURED
+    let captured = CAPTURED
         .get_or_init(|| {
             let captured = Captured::default();
             let writer = captured.clone();
             // Production level for the project; the SDK's signing and HTTP layers, and
             // credential handling, at their most verbose.
-            let filter = tracing_subscriber::EnvFilter::new(
+            let levels = tracing_subscriber::EnvFilter::new(
                 "info,aws_sigv4=trace,aws_smithy_runtime=trace,aws_smithy_runtime_api=trace,\
                  aws_smithy_http_client=trace,aws_credential_types=trace,aws_runtime=trace",
             );
+            let on = tracing_subscriber::filter::filter_fn(|_| CAPTURING.load(Ordering::SeqCst));
             // The lines as the functions write them deployed.
-            tracing_subscriber::fmt()
+            let lines = tracing_subscriber::fmt::layer()
                 .event_format(autopilot_core::telemetry::JsonLines)
-                .with_env_filter(filter)
                 .with_writer(move || writer.clone())
+                .with_filter(on)
+                .with_filter(levels);
+            tracing_subscriber::registry()
+                .with(lines)
                 .try_init()
                 .expect("the only subscriber of this test binary");
             captured
         })
-        .clone()
+        .clone();
+    CAPTURING.store(true, Ordering::SeqCst);
+    (captured, CaptureOn)
 }
 
 /// Clients on the wave's emulator and bus, signing with the distinctive credentials.
@@ -114,7 +138,7 @@ fn schedule() -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_wave_logs_no_secret_and_no_payload() {
-    let captured = capture();
+    let (captured, _capturing) = capture();
     let scenario = Scenario::default_scenario();
     let scenario_yaml = scenario.to_yaml().expect("scenario as YAML");
     let wave = Wave::start(WaveOptions {
