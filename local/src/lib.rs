@@ -8,6 +8,8 @@
 //! - [`sms`]: the SMS emulator, the real awsJson1.1 protocol on a simulated clock;
 //!   `endpoint` → `api/` (one file per resource) → `engine/` (one file per resource,
 //!   the only place emulated state changes);
+//! - [`mgn`]: the MGN stand-in, as far as it goes: its wire protocol from the official
+//!   model (routes by method and URI, the model's errors);
 //! - [`scenario`]: what the emulator plays: connectors, servers appearing over time,
 //!   apps, durations, failures, faults; validation, generated estates, catalog dumps;
 //! - [`s3`]: the local S3 (s3s + s3s-fs) where templates and the functions' state go;
@@ -43,6 +45,7 @@ pub mod bus;
 pub mod cli;
 pub mod harness;
 pub mod http;
+pub mod mgn;
 pub mod plan_csv;
 pub mod rehearsal;
 pub mod report;

@@ -4,13 +4,15 @@
 
 mod common;
 
-// The SMS stand-in, through the real aws-sdk-sms client.
+// The SMS stand-in, through the real aws-sdk-sms client; the MGN stand-in's protocol
+// against its model.
 mod app_lifecycle;
 mod behaviour;
 mod conformance;
 mod job_lifecycle;
 mod launch_configuration;
 mod limits;
+mod mgn_conformance;
 mod sdk_end_to_end;
 mod throughput;
 

@@ -1,0 +1,94 @@
+//! Conformance of the MGN stand-in's protocol tables with the official model
+//! (`mgn-2020-02-26`): every model operation is routed at the model's method, URI and
+//! success code, the paginated listings are those `paginators-1.json` names, and every
+//! model error the stand-in answers with is an exception shape of the model with the same
+//! HTTP status.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use autopilot_local::mgn::protocol::{route_of, ErrorKind, PAGINATED, ROUTES};
+use serde_json::Value;
+
+fn reference(file: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/reference/mgn-2020-02-26")
+        .join(file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("model JSON")
+}
+
+#[test]
+fn the_model_is_rest_json_signed_with_sigv4() {
+    let model = reference("service-2.json");
+    assert_eq!(model["metadata"]["protocol"], "rest-json");
+    assert_eq!(model["metadata"]["signatureVersion"], "v4");
+    assert_eq!(model["metadata"]["signingName"], "mgn");
+}
+
+#[test]
+fn every_model_operation_is_routed_where_the_model_puts_it() {
+    let model = reference("service-2.json");
+    let operations = model["operations"].as_object().expect("operations");
+    let routed: BTreeSet<&str> = ROUTES.iter().map(|r| r.operation).collect();
+    let modelled: BTreeSet<&str> = operations.keys().map(String::as_str).collect();
+    assert_eq!(routed, modelled);
+    for route in ROUTES {
+        let http = &operations[route.operation]["http"];
+        let context = route.operation;
+        assert_eq!(http["method"], route.method, "{context}");
+        assert_eq!(http["requestUri"], route.path, "{context}");
+        let success = http["responseCode"].as_u64().unwrap_or(200);
+        assert_eq!(success, u64::from(route.success), "{context}");
+        // Routing finds the operation back from its own method and URI.
+        let path = route
+            .path
+            .replace("{resourceArn}", "arn:aws:mgn:us-east-1:1:wave/wave-1");
+        let (found, _) = route_of(route.method, &path).expect("routed");
+        assert_eq!(found.operation, route.operation);
+    }
+}
+
+#[test]
+fn the_paginated_listings_are_the_paginators() {
+    let paginators = reference("paginators-1.json");
+    let named: BTreeSet<&str> = paginators["pagination"]
+        .as_object()
+        .expect("pagination")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let ours: BTreeSet<&str> = PAGINATED.iter().copied().collect();
+    assert_eq!(ours, named);
+    for (operation, paginator) in paginators["pagination"].as_object().expect("pagination") {
+        assert_eq!(paginator["input_token"], "nextToken", "{operation}");
+        assert_eq!(paginator["output_token"], "nextToken", "{operation}");
+        assert_eq!(paginator["limit_key"], "maxResults", "{operation}");
+    }
+}
+
+#[test]
+fn every_model_error_is_an_exception_shape_with_its_status() {
+    let model = reference("service-2.json");
+    let shapes = model["shapes"].as_object().expect("shapes");
+    let exceptions: BTreeSet<&str> = shapes
+        .iter()
+        .filter(|(_, shape)| shape["exception"] == true)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let ours: BTreeSet<&str> = ErrorKind::MODEL.iter().map(|e| e.name()).collect();
+    assert_eq!(
+        ours, exceptions,
+        "the stand-in names every model error, and only those"
+    );
+    for error in ErrorKind::MODEL {
+        let shape = &shapes[error.name()];
+        assert_eq!(
+            shape["error"]["httpStatusCode"].as_u64(),
+            Some(u64::from(error.status())),
+            "{}",
+            error.name()
+        );
+    }
+}
