@@ -414,6 +414,40 @@ pub const PAGINATED: &[&str] = &[
     "ListWaves",
 ];
 
+/// The operations whose errors do not include UninitializedAccountException: the only
+/// ones an account answers before InitializeService.
+pub const BEFORE_INITIALIZE: &[&str] = &[
+    "CreateNetworkMigrationDefinition",
+    "DeleteNetworkMigrationDefinition",
+    "GetNetworkMigrationDefinition",
+    "GetNetworkMigrationMapperSegmentConstruct",
+    "InitializeService",
+    "ListImportFileEnrichments",
+    "ListNetworkMigrationAnalyses",
+    "ListNetworkMigrationAnalysisResults",
+    "ListNetworkMigrationCodeGenerationSegments",
+    "ListNetworkMigrationCodeGenerations",
+    "ListNetworkMigrationDefinitions",
+    "ListNetworkMigrationDeployedStacks",
+    "ListNetworkMigrationDeployments",
+    "ListNetworkMigrationExecutions",
+    "ListNetworkMigrationMapperSegmentConstructs",
+    "ListNetworkMigrationMapperSegments",
+    "ListNetworkMigrationMappingUpdates",
+    "ListNetworkMigrationMappings",
+    "ListTagsForResource",
+    "StartImportFileEnrichment",
+    "StartNetworkMigrationAnalysis",
+    "StartNetworkMigrationCodeGeneration",
+    "StartNetworkMigrationDeployment",
+    "StartNetworkMigrationMapping",
+    "StartNetworkMigrationMappingUpdate",
+    "TagResource",
+    "UntagResource",
+    "UpdateNetworkMigrationDefinition",
+    "UpdateNetworkMigrationMapperSegment",
+];
+
 /// The route a request takes, with the value of the path's `{resourceArn}` label when it
 /// has one; `None` when no operation of the model answers that method and path.
 pub fn route_of<'a>(method: &str, path: &'a str) -> Option<(&'static Route, Option<&'a str>)> {

@@ -13,6 +13,7 @@ mod job_lifecycle;
 mod launch_configuration;
 mod limits;
 mod mgn_conformance;
+mod mgn_protocol;
 mod sdk_end_to_end;
 mod throughput;
 

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use autopilot_local::mgn::protocol::{route_of, ErrorKind, PAGINATED, ROUTES};
+use autopilot_local::mgn::protocol::{route_of, ErrorKind, BEFORE_INITIALIZE, PAGINATED, ROUTES};
 use serde_json::Value;
 
 fn reference(file: &str) -> Value {
@@ -91,4 +91,25 @@ fn every_model_error_is_an_exception_shape_with_its_status() {
             error.name()
         );
     }
+}
+
+#[test]
+fn only_operations_without_the_uninitialized_error_answer_before_initialize_service() {
+    let model = reference("service-2.json");
+    let operations = model["operations"].as_object().expect("operations");
+    let free: BTreeSet<&str> = operations
+        .iter()
+        .filter(|(_, op)| {
+            !op["errors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|e| e["shape"] == "UninitializedAccountException")
+        })
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let ours: BTreeSet<&str> = BEFORE_INITIALIZE.iter().copied().collect();
+    assert_eq!(ours, free);
+    assert!(ours.contains("InitializeService"));
+    assert!(!ours.contains("DescribeSourceServers"));
 }

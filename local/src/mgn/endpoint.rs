@@ -1,0 +1,133 @@
+//! The MGN HTTP endpoint: restJson1 as the model states it. Order of checks: the request
+//! must be signed (an `Authorization` header; the signature itself is not verified), its
+//! method and path must be an operation's, its body JSON; then an account that was never
+//! initialized refuses every operation whose model errors include
+//! UninitializedAccountException. What the stand-in does not serve yet is refused with
+//! 501, never answered with a guess.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use serde_json::{json, Value};
+
+use super::protocol::{route_of, ErrorKind, Route, BEFORE_INITIALIZE};
+use super::Shared;
+
+/// Request bodies larger than this are refused (MGN requests are small).
+const MAX_BODY: usize = 8 * 1024 * 1024;
+
+static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
+
+/// A refusal, as the client reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MgnError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl MgnError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// What an operation answers: its status and JSON body (none for 204).
+type Answer = Result<(u16, Option<Value>), MgnError>;
+
+pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    match answer(shared, request).await {
+        Ok((status, body)) => respond(status, body.map(|b| b.to_string()), None),
+        Err(error) => {
+            let body = json!({ "message": error.message }).to_string();
+            respond(error.kind.status(), Some(body), Some(error.kind.name()))
+        }
+    }
+}
+
+async fn answer(shared: &Shared, request: Request<Incoming>) -> Answer {
+    if !request.headers().contains_key(hyper::header::AUTHORIZATION) {
+        return Err(MgnError::new(
+            ErrorKind::MissingAuthenticationToken,
+            "Missing Authentication Token",
+        ));
+    }
+    let method = request.method().as_str().to_owned();
+    let path = request.uri().path().to_owned();
+    let Some((route, _label)) = route_of(&method, &path) else {
+        return Err(MgnError::new(
+            ErrorKind::UnknownOperation,
+            format!("no operation answers {method} {path}"),
+        ));
+    };
+    let input = read_json(request).await?;
+    serve(shared, route, &input)
+}
+
+/// The body as JSON; an empty body is the empty object.
+async fn read_json(request: Request<Incoming>) -> Result<Value, MgnError> {
+    let bytes = Limited::new(request.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|e| MgnError::new(ErrorKind::Serialization, format!("body: {e}")))?
+        .to_bytes();
+    if bytes.is_empty() {
+        return Ok(json!({}));
+    }
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| MgnError::new(ErrorKind::Serialization, format!("body is not JSON: {e}")))?;
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err(MgnError::new(
+            ErrorKind::Serialization,
+            "body is not a JSON object",
+        ))
+    }
+}
+
+fn serve(shared: &Shared, route: &Route, _input: &Value) -> Answer {
+    let mut account = shared.lock();
+    if route.operation == "InitializeService" {
+        account.initialized = true;
+        return Ok((route.success, None));
+    }
+    if !account.initialized && !BEFORE_INITIALIZE.contains(&route.operation) {
+        return Err(MgnError::new(
+            ErrorKind::UninitializedAccount,
+            "Account is not initialized: call InitializeService first",
+        ));
+    }
+    Err(MgnError::new(
+        ErrorKind::NotImplemented,
+        format!("the MGN stand-in does not serve {} yet", route.operation),
+    ))
+}
+
+fn respond(status: u16, body: Option<String>, error_type: Option<&str>) -> Response<Full<Bytes>> {
+    let id = REQUEST_IDS.fetch_add(1, Ordering::Relaxed);
+    let mut builder = Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header(
+            "x-amzn-requestid",
+            format!("00000000-0000-4000-8000-{id:012x}"),
+        );
+    if let Some(kind) = error_type {
+        builder = builder.header("x-amzn-errortype", kind);
+    }
+    let body = match body {
+        Some(text) => {
+            builder = builder.header("content-type", "application/json");
+            Bytes::from(text)
+        }
+        None => Bytes::new(),
+    };
+    builder
+        .body(Full::new(body))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
