@@ -14,6 +14,7 @@ mod launch_configuration;
 mod limits;
 mod mgn_conformance;
 mod mgn_protocol;
+mod mgn_sdk;
 mod sdk_end_to_end;
 mod throughput;
 

@@ -1,0 +1,54 @@
+//! The MGN stand-in through the real aws-sdk-mgn client: the SDK signs, routes and reads
+//! the stand-in's answers as it would the service's (InitializeService's empty 204, the
+//! model's UninitializedAccountException as its typed error, and an operation not served
+//! yet as an error named in `x-amzn-ErrorType`).
+
+use autopilot_local::harness::clients::{sdk_config, StaticCredentials};
+use autopilot_local::mgn::MgnHandle;
+use aws_sdk_mgn::error::ProvideErrorMetadata;
+
+fn client(endpoint: &str) -> aws_sdk_mgn::Client {
+    let config = aws_sdk_mgn::config::Builder::from(&sdk_config(StaticCredentials::LOCAL, Some(1)))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_mgn::Client::from_conf(config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_initializes_the_account_and_reads_the_refusals() {
+    let mgn = MgnHandle::start(0).await.expect("the MGN stand-in starts");
+    let mgn_client = client(&mgn.endpoint());
+
+    let before = mgn_client
+        .describe_source_servers()
+        .send()
+        .await
+        .expect_err("an uninitialized account refuses");
+    let service = before.into_service_error();
+    assert!(
+        service.is_uninitialized_account_exception(),
+        "typed as the model's error: {service:?}"
+    );
+    assert!(service
+        .message()
+        .is_some_and(|m| m.contains("InitializeService")));
+
+    mgn_client
+        .initialize_service()
+        .send()
+        .await
+        .expect("InitializeService answers 204");
+
+    let not_served = mgn_client
+        .describe_source_servers()
+        .send()
+        .await
+        .expect_err("not served yet");
+    let service = not_served.into_service_error();
+    assert_eq!(
+        service.code(),
+        Some("NotImplementedException"),
+        "{service:?}"
+    );
+    mgn.shutdown().await;
+}
