@@ -1,7 +1,8 @@
 //! The MGN HTTP endpoint: restJson1 as the model states it. Order of checks: the request
 //! must be signed (an `Authorization` header; the signature itself is not verified), its
-//! method and path must be an operation's, its body JSON; then an account that was never
-//! initialized refuses every operation whose model errors include
+//! method and path must be an operation's and its body a JSON object (else the model's
+//! ValidationException, reason `unknownOperation` or `cannotParse`); then an account that
+//! was never initialized refuses every operation whose model errors include
 //! UninitializedAccountException. What the stand-in does not serve yet is refused with
 //! 501, never answered with a guess.
 
@@ -13,7 +14,7 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 
-use super::protocol::{route_of, ErrorKind, Route, BEFORE_INITIALIZE};
+use super::protocol::{route_of, ErrorKind, Route, ValidationReason, BEFORE_INITIALIZE};
 use super::Shared;
 
 /// Request bodies larger than this are refused (MGN requests are small).
@@ -26,6 +27,10 @@ static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
 pub struct MgnError {
     pub kind: ErrorKind,
     pub message: String,
+    /// A ValidationException's reason.
+    pub reason: Option<ValidationReason>,
+    /// A ValidationException's fields: each name with what is wrong with it.
+    pub fields: Vec<(String, String)>,
 }
 
 impl MgnError {
@@ -33,7 +38,34 @@ impl MgnError {
         Self {
             kind,
             message: message.into(),
+            reason: None,
+            fields: Vec::new(),
         }
+    }
+
+    /// A ValidationException for `reason`.
+    pub fn invalid(reason: ValidationReason, message: impl Into<String>) -> Self {
+        Self {
+            reason: Some(reason),
+            ..Self::new(ErrorKind::Validation, message)
+        }
+    }
+
+    /// The error's body: its message, and a ValidationException's reason and fields.
+    fn body(&self) -> Value {
+        let mut body = json!({ "message": self.message });
+        if let Some(reason) = self.reason {
+            body["reason"] = json!(reason.as_str());
+        }
+        if !self.fields.is_empty() {
+            let fields: Vec<Value> = self
+                .fields
+                .iter()
+                .map(|(name, message)| json!({ "name": name, "message": message }))
+                .collect();
+            body["fieldList"] = json!(fields);
+        }
+        body
     }
 }
 
@@ -43,10 +75,11 @@ type Answer = Result<(u16, Option<Value>), MgnError>;
 pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<Bytes>> {
     match answer(shared, request).await {
         Ok((status, body)) => respond(status, body.map(|b| b.to_string()), None),
-        Err(error) => {
-            let body = json!({ "message": error.message }).to_string();
-            respond(error.kind.status(), Some(body), Some(error.kind.name()))
-        }
+        Err(error) => respond(
+            error.kind.status(),
+            Some(error.body().to_string()),
+            Some(error.kind.name()),
+        ),
     }
 }
 
@@ -60,8 +93,8 @@ async fn answer(shared: &Shared, request: Request<Incoming>) -> Answer {
     let method = request.method().as_str().to_owned();
     let path = request.uri().path().to_owned();
     let Some((route, _label)) = route_of(&method, &path) else {
-        return Err(MgnError::new(
-            ErrorKind::UnknownOperation,
+        return Err(MgnError::invalid(
+            ValidationReason::UnknownOperation,
             format!("no operation answers {method} {path}"),
         ));
     };
@@ -74,18 +107,22 @@ async fn read_json(request: Request<Incoming>) -> Result<Value, MgnError> {
     let bytes = Limited::new(request.into_body(), MAX_BODY)
         .collect()
         .await
-        .map_err(|e| MgnError::new(ErrorKind::Serialization, format!("body: {e}")))?
+        .map_err(|e| MgnError::invalid(ValidationReason::CannotParse, format!("body: {e}")))?
         .to_bytes();
     if bytes.is_empty() {
         return Ok(json!({}));
     }
-    let value: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| MgnError::new(ErrorKind::Serialization, format!("body is not JSON: {e}")))?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        MgnError::invalid(
+            ValidationReason::CannotParse,
+            format!("body is not JSON: {e}"),
+        )
+    })?;
     if value.is_object() {
         Ok(value)
     } else {
-        Err(MgnError::new(
-            ErrorKind::Serialization,
+        Err(MgnError::invalid(
+            ValidationReason::CannotParse,
             "body is not a JSON object",
         ))
     }

@@ -465,6 +465,36 @@ pub fn route_of<'a>(method: &str, path: &'a str) -> Option<(&'static Route, Opti
     })
 }
 
+/// Why a request is not valid: the model's `ValidationExceptionReason`, which also
+/// covers a request no operation answers and a body that cannot be parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValidationReason {
+    UnknownOperation,
+    CannotParse,
+    FieldValidationFailed,
+    Other,
+}
+
+impl ValidationReason {
+    /// Every value, as the model lists them.
+    pub const ALL: &'static [ValidationReason] = &[
+        ValidationReason::UnknownOperation,
+        ValidationReason::CannotParse,
+        ValidationReason::FieldValidationFailed,
+        ValidationReason::Other,
+    ];
+
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownOperation => "unknownOperation",
+            Self::CannotParse => "cannotParse",
+            Self::FieldValidationFailed => "fieldValidationFailed",
+            Self::Other => "other",
+        }
+    }
+}
+
 /// An error the stand-in answers with: the model's error shapes, then the protocol's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
@@ -482,14 +512,10 @@ pub enum ErrorKind {
     Throttling,
     /// Model: 400, before InitializeService.
     UninitializedAccount,
-    /// Model: 400, with `reason` and `fieldList`.
+    /// Model: 400, with `reason` ([`ValidationReason`]) and `fieldList`.
     Validation,
     /// Protocol: an unsigned request.
     MissingAuthenticationToken,
-    /// Protocol: no operation at that method and path.
-    UnknownOperation,
-    /// Protocol: the body is not JSON of the operation's input.
-    Serialization,
     /// Stand-in: an operation of the model it does not serve.
     NotImplemented,
 }
@@ -519,8 +545,6 @@ impl ErrorKind {
             Self::UninitializedAccount => "UninitializedAccountException",
             Self::Validation => "ValidationException",
             Self::MissingAuthenticationToken => "MissingAuthenticationTokenException",
-            Self::UnknownOperation => "UnknownOperationException",
-            Self::Serialization => "SerializationException",
             Self::NotImplemented => "NotImplementedException",
         }
     }
@@ -531,10 +555,10 @@ impl ErrorKind {
             Self::AccessDenied | Self::MissingAuthenticationToken => 403,
             Self::Conflict => 409,
             Self::InternalServer => 500,
-            Self::ResourceNotFound | Self::UnknownOperation => 404,
+            Self::ResourceNotFound => 404,
             Self::ServiceQuotaExceeded => 402,
             Self::Throttling => 429,
-            Self::UninitializedAccount | Self::Validation | Self::Serialization => 400,
+            Self::UninitializedAccount | Self::Validation => 400,
             Self::NotImplemented => 501,
         }
     }

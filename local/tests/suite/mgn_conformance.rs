@@ -7,7 +7,9 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use autopilot_local::mgn::protocol::{route_of, ErrorKind, BEFORE_INITIALIZE, PAGINATED, ROUTES};
+use autopilot_local::mgn::protocol::{
+    route_of, ErrorKind, ValidationReason, BEFORE_INITIALIZE, PAGINATED, ROUTES,
+};
 use serde_json::Value;
 
 fn reference(file: &str) -> Value {
@@ -112,4 +114,23 @@ fn only_operations_without_the_uninitialized_error_answer_before_initialize_serv
     assert_eq!(ours, free);
     assert!(ours.contains("InitializeService"));
     assert!(!ours.contains("DescribeSourceServers"));
+}
+
+#[test]
+fn the_validation_reasons_are_the_models() {
+    let model = reference("service-2.json");
+    let listed: Vec<&str> = model["shapes"]["ValidationExceptionReason"]["enum"]
+        .as_array()
+        .expect("enum")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let ours: Vec<&str> = ValidationReason::ALL.iter().map(|r| r.as_str()).collect();
+    assert_eq!(ours, listed);
+    let members = model["shapes"]["ValidationException"]["members"]
+        .as_object()
+        .expect("members");
+    for field in ["message", "reason", "fieldList"] {
+        assert!(members.contains_key(field), "{field}");
+    }
 }

@@ -1,7 +1,8 @@
 //! The MGN stand-in on the wire, over raw HTTP: an unsigned request, an unknown method
 //! and path, a body that is not JSON, an account used before InitializeService, and an
-//! operation not served yet are each refused with the status and `x-amzn-errortype` the
-//! model or the protocol gives; InitializeService answers 204 with no body.
+//! operation not served yet are each refused with the status, `x-amzn-errortype` and
+//! (for a ValidationException) the `reason` the model or the protocol gives;
+//! InitializeService answers 204 with no body.
 
 use crate::common;
 
@@ -13,26 +14,46 @@ const SIGNED: &[(&str, &str)] = &[
     ("content-type", "application/json"),
 ];
 
-/// Status, the error type header (if any, lower case as `raw_http` reads heads) and
-/// the body's message.
-fn call(
-    endpoint: &str,
-    method: &str,
-    path: &str,
-    signed: bool,
-    body: &str,
-) -> (u16, Option<String>, String) {
+/// One answer: its status, its error type (lower case, as `raw_http` reads heads) and
+/// its body (JSON, or the raw text as a string).
+struct Answer {
+    status: u16,
+    error_type: Option<String>,
+    body: Value,
+}
+
+fn call(endpoint: &str, method: &str, path: &str, signed: bool, body: &str) -> Answer {
     let headers = if signed { SIGNED } else { &SIGNED[1..] };
     let (status, head, body) = common::raw_http(endpoint, method, path, headers, body);
     let error_type = head
         .lines()
         .find_map(|l| l.strip_prefix("x-amzn-errortype:"))
         .map(|v| v.trim().to_owned());
-    let message = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v["message"].as_str().map(str::to_owned))
-        .unwrap_or(body);
-    (status, error_type, message)
+    let body = serde_json::from_str(&body).unwrap_or(Value::String(body));
+    Answer {
+        status,
+        error_type,
+        body,
+    }
+}
+
+/// Checks a refusal: status, error type, the reason of a ValidationException, and a
+/// message that says why.
+fn refused(answer: Answer, status: u16, error_type: &str, reason: Option<&str>) {
+    let context = answer.body.to_string();
+    assert_eq!(answer.status, status, "{context}");
+    assert_eq!(
+        answer.error_type.as_deref(),
+        Some(error_type.to_ascii_lowercase().as_str()),
+        "{context}"
+    );
+    assert_eq!(answer.body["reason"].as_str(), reason, "{context}");
+    assert!(
+        answer.body["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "a refusal says why: {context}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -40,47 +61,38 @@ async fn the_stand_in_refuses_on_the_wire_as_the_model_and_protocol_say() {
     let mgn = MgnHandle::start(0).await.expect("the MGN stand-in starts");
     let endpoint = mgn.endpoint();
     let checks = tokio::task::spawn_blocking(move || {
-        let refused = |expected: (u16, &str), got: (u16, Option<String>, String)| {
-            assert_eq!(
-                (got.0, got.1.as_deref()),
-                (expected.0, Some(expected.1.to_ascii_lowercase().as_str())),
-                "{}",
-                got.2
-            );
-            assert!(!got.2.is_empty(), "a refusal says why");
-        };
+        let unsigned = call(&endpoint, "POST", "/InitializeService", false, "");
+        refused(unsigned, 403, "MissingAuthenticationTokenException", None);
+        let unknown = call(&endpoint, "GET", "/InitializeService", true, "");
         refused(
-            (403, "MissingAuthenticationTokenException"),
-            call(&endpoint, "POST", "/InitializeService", false, ""),
+            unknown,
+            400,
+            "ValidationException",
+            Some("unknownOperation"),
         );
-        refused(
-            (404, "UnknownOperationException"),
-            call(&endpoint, "GET", "/InitializeService", true, ""),
+        let garbled = call(
+            &endpoint,
+            "POST",
+            "/DescribeSourceServers",
+            true,
+            "{not json",
         );
-        refused(
-            (400, "SerializationException"),
-            call(
-                &endpoint,
-                "POST",
-                "/DescribeSourceServers",
-                true,
-                "{not json",
-            ),
-        );
-        refused(
-            (400, "UninitializedAccountException"),
-            call(&endpoint, "POST", "/DescribeSourceServers", true, "{}"),
-        );
-        let (status, error_type, body) = call(&endpoint, "POST", "/InitializeService", true, "");
-        assert_eq!((status, error_type, body.as_str()), (204, None, ""));
-        let (status, error_type, message) =
-            call(&endpoint, "POST", "/DescribeSourceServers", true, "{}");
-        assert_eq!(
-            (status, error_type.as_deref()),
-            (501, Some("notimplementedexception")),
-            "{message}"
-        );
+        refused(garbled, 400, "ValidationException", Some("cannotParse"));
+        let early = call(&endpoint, "POST", "/DescribeSourceServers", true, "{}");
+        refused(early, 400, "UninitializedAccountException", None);
+
+        let initialized = call(&endpoint, "POST", "/InitializeService", true, "");
+        assert_eq!(initialized.status, 204);
+        assert_eq!(initialized.error_type, None);
+        assert_eq!(initialized.body, Value::String(String::new()), "no body");
+
+        let not_served = call(&endpoint, "POST", "/DescribeSourceServers", true, "{}");
+        let message = not_served.body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         assert!(message.contains("DescribeSourceServers"), "{message}");
+        refused(not_served, 501, "NotImplementedException", None);
     });
     checks.await.expect("raw checks");
     mgn.shutdown().await;
