@@ -46,6 +46,7 @@ pub mod cli;
 pub mod harness;
 pub mod http;
 pub mod mgn;
+mod model_enum;
 pub mod plan_csv;
 pub mod rehearsal;
 pub mod report;

@@ -7,47 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-macro_rules! model_enum {
-    ($(#[$meta:meta])* $name:ident = $shape:literal { $($variant:ident => $value:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name {
-            $(
-                #[doc = $value]
-                #[serde(rename = $value)]
-                $variant,
-            )+
-        }
-
-        impl $name {
-            /// The model shape that declares this enum.
-            pub const SHAPE: &'static str = $shape;
-            /// Every value the emulator can emit.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The wire spelling.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $value),+
-                }
-            }
-
-            /// Parses the wire spelling.
-            pub fn parse(s: &str) -> Option<Self> {
-                match s {
-                    $($value => Some($name::$variant),)+
-                    _ => None,
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
+use crate::model_enum::model_enum;
 
 model_enum! {
     /// State of a replication job.
