@@ -1,11 +1,13 @@
 //! The MGN stand-in (AWS Application Migration Service, `mgn-2020-02-26`), a peer of the
 //! functions like the SMS one: it follows the official model and the MGN user guide,
 //! never the core's reading of them (it imports nothing from `autopilot-core`). So far:
-//! [`protocol`] routes requests by method and URI and names the model's errors, and
+//! [`protocol`] routes requests by method and URI and names the model's errors,
+//! [`model`] declares the model's enums it will put on the wire, and
 //! [`endpoint`] answers on loopback: signature present, route known, body JSON, account
 //! initialized, then 501 for what it does not serve yet.
 
 pub mod endpoint;
+pub mod model;
 pub mod protocol;
 
 use std::net::SocketAddr;

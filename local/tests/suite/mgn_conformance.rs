@@ -134,3 +134,20 @@ fn the_validation_reasons_are_the_models() {
         assert!(members.contains_key(field), "{field}");
     }
 }
+
+#[test]
+fn every_enum_the_stand_in_declares_has_the_models_values() {
+    let model = reference("service-2.json");
+    let shapes = model["shapes"].as_object().expect("shapes");
+    let enums = autopilot_local::mgn::model::enums();
+    assert!(enums.len() >= 12, "{} enums", enums.len());
+    for (shape, ours) in enums {
+        let listed: Vec<&str> = shapes[shape]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{shape} is not an enum of the model"))
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(ours, listed, "{shape}");
+    }
+}

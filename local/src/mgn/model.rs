@@ -1,0 +1,234 @@
+//! The MGN model's enums the stand-in puts on the wire, with the values of
+//! `mgn-2020-02-26` (each names its shape; `mgn_conformance` checks them against the
+//! model file).
+
+use serde::{Deserialize, Serialize};
+
+use crate::model_enum::model_enum;
+
+model_enum! {
+    /// The life cycle of a source server.
+    LifeCycleState = "LifeCycleState" {
+        Stopped => "STOPPED",
+        NotReady => "NOT_READY",
+        ReadyForTest => "READY_FOR_TEST",
+        Testing => "TESTING",
+        ReadyForCutover => "READY_FOR_CUTOVER",
+        CuttingOver => "CUTTING_OVER",
+        Cutover => "CUTOVER",
+        Disconnected => "DISCONNECTED",
+        Discovered => "DISCOVERED",
+        PendingInstallation => "PENDING_INSTALLATION",
+    }
+}
+
+model_enum! {
+    /// The states ChangeServerLifeCycleState accepts (its request enum).
+    ChangeableLifeCycleState = "ChangeServerLifeCycleStateSourceServerLifecycleState" {
+        ReadyForTest => "READY_FOR_TEST",
+        ReadyForCutover => "READY_FOR_CUTOVER",
+        Cutover => "CUTOVER",
+    }
+}
+
+model_enum! {
+    /// Where a source server's data replication stands.
+    DataReplicationState = "DataReplicationState" {
+        Stopped => "STOPPED",
+        Initiating => "INITIATING",
+        InitialSync => "INITIAL_SYNC",
+        Backlog => "BACKLOG",
+        CreatingSnapshot => "CREATING_SNAPSHOT",
+        Continuous => "CONTINUOUS",
+        Paused => "PAUSED",
+        Rescan => "RESCAN",
+        Stalled => "STALLED",
+        Disconnected => "DISCONNECTED",
+        PendingSnapshotShipping => "PENDING_SNAPSHOT_SHIPPING",
+        ShippingSnapshot => "SHIPPING_SNAPSHOT",
+    }
+}
+
+model_enum! {
+    /// A step of data replication's initiation.
+    InitiationStepName = "DataReplicationInitiationStepName" {
+        Wait => "WAIT",
+        CreateSecurityGroup => "CREATE_SECURITY_GROUP",
+        LaunchReplicationServer => "LAUNCH_REPLICATION_SERVER",
+        BootReplicationServer => "BOOT_REPLICATION_SERVER",
+        AuthenticateWithService => "AUTHENTICATE_WITH_SERVICE",
+        DownloadReplicationSoftware => "DOWNLOAD_REPLICATION_SOFTWARE",
+        CreateStagingDisks => "CREATE_STAGING_DISKS",
+        AttachStagingDisks => "ATTACH_STAGING_DISKS",
+        PairReplicationServerWithAgent => "PAIR_REPLICATION_SERVER_WITH_AGENT",
+        ConnectAgentToReplicationServer => "CONNECT_AGENT_TO_REPLICATION_SERVER",
+        StartDataTransfer => "START_DATA_TRANSFER",
+    }
+}
+
+model_enum! {
+    /// How an initiation step went.
+    InitiationStepStatus = "DataReplicationInitiationStepStatus" {
+        NotStarted => "NOT_STARTED",
+        InProgress => "IN_PROGRESS",
+        Succeeded => "SUCCEEDED",
+        Failed => "FAILED",
+        Skipped => "SKIPPED",
+    }
+}
+
+model_enum! {
+    /// Why data replication stalled or could not start.
+    DataReplicationError = "DataReplicationErrorString" {
+        AgentNotSeen => "AGENT_NOT_SEEN",
+        SnapshotsFailure => "SNAPSHOTS_FAILURE",
+        NotConverging => "NOT_CONVERGING",
+        UnstableNetwork => "UNSTABLE_NETWORK",
+        FailedToCreateSecurityGroup => "FAILED_TO_CREATE_SECURITY_GROUP",
+        FailedToLaunchReplicationServer => "FAILED_TO_LAUNCH_REPLICATION_SERVER",
+        FailedToBootReplicationServer => "FAILED_TO_BOOT_REPLICATION_SERVER",
+        FailedToAuthenticateWithService => "FAILED_TO_AUTHENTICATE_WITH_SERVICE",
+        FailedToDownloadReplicationSoftware => "FAILED_TO_DOWNLOAD_REPLICATION_SOFTWARE",
+        FailedToCreateStagingDisks => "FAILED_TO_CREATE_STAGING_DISKS",
+        FailedToAttachStagingDisks => "FAILED_TO_ATTACH_STAGING_DISKS",
+        FailedToPairReplicationServerWithAgent => "FAILED_TO_PAIR_REPLICATION_SERVER_WITH_AGENT",
+        FailedToConnectAgentToReplicationServer => "FAILED_TO_CONNECT_AGENT_TO_REPLICATION_SERVER",
+        FailedToStartDataTransfer => "FAILED_TO_START_DATA_TRANSFER",
+        UnsupportedVmConfiguration => "UNSUPPORTED_VM_CONFIGURATION",
+        LastSnapshotJobFailed => "LAST_SNAPSHOT_JOB_FAILED",
+    }
+}
+
+model_enum! {
+    /// How a source server is replicated.
+    ReplicationType = "ReplicationType" {
+        AgentBased => "AGENT_BASED",
+        SnapshotShipping => "SNAPSHOT_SHIPPING",
+    }
+}
+
+model_enum! {
+    /// What a job does.
+    JobType = "JobType" {
+        Launch => "LAUNCH",
+        Terminate => "TERMINATE",
+    }
+}
+
+model_enum! {
+    /// Where a job stands (a job never fails as a whole: its servers do).
+    JobStatus = "JobStatus" {
+        Pending => "PENDING",
+        Started => "STARTED",
+        Completed => "COMPLETED",
+    }
+}
+
+model_enum! {
+    /// What started a job.
+    InitiatedBy = "InitiatedBy" {
+        StartTest => "START_TEST",
+        StartCutover => "START_CUTOVER",
+        Diagnostic => "DIAGNOSTIC",
+        Terminate => "TERMINATE",
+    }
+}
+
+model_enum! {
+    /// How a participating server's launch went.
+    LaunchStatus = "LaunchStatus" {
+        Pending => "PENDING",
+        InProgress => "IN_PROGRESS",
+        Launched => "LAUNCHED",
+        Failed => "FAILED",
+        Terminated => "TERMINATED",
+    }
+}
+
+model_enum! {
+    /// An event in a job's log.
+    JobLogEvent = "JobLogEvent" {
+        JobStart => "JOB_START",
+        ServerSkipped => "SERVER_SKIPPED",
+        CleanupStart => "CLEANUP_START",
+        CleanupEnd => "CLEANUP_END",
+        CleanupFail => "CLEANUP_FAIL",
+        SnapshotStart => "SNAPSHOT_START",
+        SnapshotEnd => "SNAPSHOT_END",
+        SnapshotFail => "SNAPSHOT_FAIL",
+        UsingPreviousSnapshot => "USING_PREVIOUS_SNAPSHOT",
+        ConversionStart => "CONVERSION_START",
+        ConversionEnd => "CONVERSION_END",
+        ConversionFail => "CONVERSION_FAIL",
+        LaunchStart => "LAUNCH_START",
+        LaunchFailed => "LAUNCH_FAILED",
+        JobCancel => "JOB_CANCEL",
+        JobEnd => "JOB_END",
+    }
+}
+
+/// Every enum above: its model shape and its values, for the conformance test.
+pub fn enums() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![
+        (
+            LifeCycleState::SHAPE,
+            LifeCycleState::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            ChangeableLifeCycleState::SHAPE,
+            ChangeableLifeCycleState::ALL
+                .iter()
+                .map(|v| v.as_str())
+                .collect(),
+        ),
+        (
+            DataReplicationState::SHAPE,
+            DataReplicationState::ALL
+                .iter()
+                .map(|v| v.as_str())
+                .collect(),
+        ),
+        (
+            InitiationStepName::SHAPE,
+            InitiationStepName::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            InitiationStepStatus::SHAPE,
+            InitiationStepStatus::ALL
+                .iter()
+                .map(|v| v.as_str())
+                .collect(),
+        ),
+        (
+            DataReplicationError::SHAPE,
+            DataReplicationError::ALL
+                .iter()
+                .map(|v| v.as_str())
+                .collect(),
+        ),
+        (
+            ReplicationType::SHAPE,
+            ReplicationType::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            JobType::SHAPE,
+            JobType::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            JobStatus::SHAPE,
+            JobStatus::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            InitiatedBy::SHAPE,
+            InitiatedBy::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            LaunchStatus::SHAPE,
+            LaunchStatus::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            JobLogEvent::SHAPE,
+            JobLogEvent::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+    ]
+}
