@@ -14,7 +14,8 @@
 //!   apps, durations, failures, faults; validation, generated estates, catalog dumps;
 //! - [`s3`]: the local S3 (s3s + s3s-fs) where templates and the functions' state go;
 //! - [`bus`]: the local EventBridge, PutEvents only;
-//! - [`http`]: the one loopback HTTP server under every endpoint; [`rng`]: seeded dice.
+//! - [`http`]: the one loopback HTTP server under every endpoint; [`rng`]: seeded dice;
+//!   `model_enum`: enums declared with their model shape and values, for both stand-ins.
 //!
 //! Running the functions as AWS runs them:
 //! - [`harness`]: the template's wiring, the functions registered once, events,
