@@ -10,7 +10,6 @@ pub mod endpoint;
 pub mod model;
 pub mod protocol;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::http::LoopbackServer;
@@ -54,10 +53,6 @@ impl MgnHandle {
     /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL_MGN`.
     pub fn endpoint(&self) -> String {
         self.server.endpoint()
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
     }
 
     pub async fn shutdown(self) {

@@ -6,379 +6,182 @@
 //! Everything the stand-in puts on the wire comes from these tables, and the conformance
 //! test (`local/tests/suite/mgn_conformance.rs`) checks them against the model file.
 
+/// Where an operation's URI puts its name, as the model's `requestUri`s do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathKind {
+    /// `/{operation}`.
+    Operation,
+    /// `/network-migration/{operation}`.
+    NetworkMigration,
+    /// `/tags/{resourceArn}`: the path label is the resource's ARN.
+    Tags,
+}
+
 /// One operation's place on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
     /// The model's operation name.
     pub operation: &'static str,
     pub method: &'static str,
-    /// The request URI; `{resourceArn}` is a path label.
-    pub path: &'static str,
+    pub path: PathKind,
     /// The HTTP status of a success (`http.responseCode`, 200 when the model gives none).
     pub success: u16,
 }
 
-const fn route(
-    operation: &'static str,
-    method: &'static str,
-    path: &'static str,
-    success: u16,
-) -> Route {
+impl Route {
+    /// The request URI as the model writes it (`{resourceArn}` for the label).
+    pub fn uri(&self) -> String {
+        match self.path {
+            PathKind::Operation => format!("/{}", self.operation),
+            PathKind::NetworkMigration => format!("/network-migration/{}", self.operation),
+            PathKind::Tags => "/tags/{resourceArn}".to_owned(),
+        }
+    }
+
+    /// Whether `path` is this route's, with the value of its label when it has one.
+    fn matches<'a>(&self, path: &'a str) -> Option<Option<&'a str>> {
+        match self.path {
+            PathKind::Operation => (path.strip_prefix('/') == Some(self.operation)).then_some(None),
+            PathKind::NetworkMigration => {
+                (path.strip_prefix("/network-migration/") == Some(self.operation)).then_some(None)
+            }
+            PathKind::Tags => path
+                .strip_prefix("/tags/")
+                .filter(|label| !label.is_empty())
+                .map(Some),
+        }
+    }
+}
+
+const fn post(operation: &'static str, success: u16) -> Route {
+    Route {
+        operation,
+        method: "POST",
+        path: PathKind::Operation,
+        success,
+    }
+}
+
+const fn get(operation: &'static str, success: u16) -> Route {
+    Route {
+        method: "GET",
+        ..post(operation, success)
+    }
+}
+
+const fn network(operation: &'static str, success: u16) -> Route {
+    Route {
+        path: PathKind::NetworkMigration,
+        ..post(operation, success)
+    }
+}
+
+const fn tags(operation: &'static str, method: &'static str) -> Route {
     Route {
         operation,
         method,
-        path,
-        success,
+        path: PathKind::Tags,
+        success: 200,
     }
 }
 
 /// Every operation of the model, by name.
 pub const ROUTES: &[Route] = &[
-    route("ArchiveApplication", "POST", "/ArchiveApplication", 200),
-    route("ArchiveWave", "POST", "/ArchiveWave", 200),
-    route(
-        "AssociateApplications",
-        "POST",
-        "/AssociateApplications",
-        200,
-    ),
-    route(
-        "AssociateSourceServers",
-        "POST",
-        "/AssociateSourceServers",
-        200,
-    ),
-    route(
-        "ChangeServerLifeCycleState",
-        "POST",
-        "/ChangeServerLifeCycleState",
-        200,
-    ),
-    route("CreateApplication", "POST", "/CreateApplication", 201),
-    route("CreateConnector", "POST", "/CreateConnector", 201),
-    route(
-        "CreateLaunchConfigurationTemplate",
-        "POST",
-        "/CreateLaunchConfigurationTemplate",
-        201,
-    ),
-    route(
-        "CreateNetworkMigrationDefinition",
-        "POST",
-        "/network-migration/CreateNetworkMigrationDefinition",
-        201,
-    ),
-    route(
-        "CreateReplicationConfigurationTemplate",
-        "POST",
-        "/CreateReplicationConfigurationTemplate",
-        201,
-    ),
-    route("CreateWave", "POST", "/CreateWave", 201),
-    route("DeleteApplication", "POST", "/DeleteApplication", 204),
-    route("DeleteConnector", "POST", "/DeleteConnector", 204),
-    route("DeleteJob", "POST", "/DeleteJob", 204),
-    route(
-        "DeleteLaunchConfigurationTemplate",
-        "POST",
-        "/DeleteLaunchConfigurationTemplate",
-        204,
-    ),
-    route(
-        "DeleteNetworkMigrationDefinition",
-        "POST",
-        "/network-migration/DeleteNetworkMigrationDefinition",
-        204,
-    ),
-    route(
-        "DeleteReplicationConfigurationTemplate",
-        "POST",
-        "/DeleteReplicationConfigurationTemplate",
-        204,
-    ),
-    route("DeleteSourceServer", "POST", "/DeleteSourceServer", 204),
-    route("DeleteVcenterClient", "POST", "/DeleteVcenterClient", 204),
-    route("DeleteWave", "POST", "/DeleteWave", 204),
-    route("DescribeJobLogItems", "POST", "/DescribeJobLogItems", 200),
-    route("DescribeJobs", "POST", "/DescribeJobs", 200),
-    route(
-        "DescribeLaunchConfigurationTemplates",
-        "POST",
-        "/DescribeLaunchConfigurationTemplates",
-        200,
-    ),
-    route(
-        "DescribeReplicationConfigurationTemplates",
-        "POST",
-        "/DescribeReplicationConfigurationTemplates",
-        200,
-    ),
-    route(
-        "DescribeSourceServers",
-        "POST",
-        "/DescribeSourceServers",
-        200,
-    ),
-    route(
-        "DescribeVcenterClients",
-        "GET",
-        "/DescribeVcenterClients",
-        200,
-    ),
-    route(
-        "DisassociateApplications",
-        "POST",
-        "/DisassociateApplications",
-        200,
-    ),
-    route(
-        "DisassociateSourceServers",
-        "POST",
-        "/DisassociateSourceServers",
-        200,
-    ),
-    route(
-        "DisconnectFromService",
-        "POST",
-        "/DisconnectFromService",
-        200,
-    ),
-    route("FinalizeCutover", "POST", "/FinalizeCutover", 200),
-    route(
-        "GetLaunchConfiguration",
-        "POST",
-        "/GetLaunchConfiguration",
-        200,
-    ),
-    route(
-        "GetNetworkMigrationDefinition",
-        "POST",
-        "/network-migration/GetNetworkMigrationDefinition",
-        200,
-    ),
-    route(
-        "GetNetworkMigrationMapperSegmentConstruct",
-        "POST",
-        "/network-migration/GetNetworkMigrationMapperSegmentConstruct",
-        200,
-    ),
-    route(
-        "GetReplicationConfiguration",
-        "POST",
-        "/GetReplicationConfiguration",
-        200,
-    ),
-    route("InitializeService", "POST", "/InitializeService", 204),
-    route("ListApplications", "POST", "/ListApplications", 200),
-    route("ListConnectors", "POST", "/ListConnectors", 200),
-    route("ListExportErrors", "POST", "/ListExportErrors", 200),
-    route("ListExports", "POST", "/ListExports", 200),
-    route("ListImportErrors", "POST", "/ListImportErrors", 200),
-    route(
-        "ListImportFileEnrichments",
-        "POST",
-        "/network-migration/ListImportFileEnrichments",
-        200,
-    ),
-    route("ListImports", "POST", "/ListImports", 200),
-    route("ListManagedAccounts", "POST", "/ListManagedAccounts", 200),
-    route(
-        "ListNetworkMigrationAnalyses",
-        "POST",
-        "/network-migration/ListNetworkMigrationAnalyses",
-        200,
-    ),
-    route(
-        "ListNetworkMigrationAnalysisResults",
-        "POST",
-        "/network-migration/ListNetworkMigrationAnalysisResults",
-        200,
-    ),
-    route(
-        "ListNetworkMigrationCodeGenerationSegments",
-        "POST",
-        "/network-migration/ListNetworkMigrationCodeGenerationSegments",
-        200,
-    ),
-    route(
-        "ListNetworkMigrationCodeGenerations",
-        "POST",
-        "/network-migration/ListNetworkMigrationCodeGenerations",
-        200,
-    ),
-    route(
-        "ListNetworkMigrationDefinitions",
-        "POST",
-        "/network-migration/ListNetworkMigrationDefinitions",
-        200,
-    ),
-    route(
-        "ListNetworkMigrationDeployedStacks",
-        "POST",
-        "/network-migration/ListNetworkMigrationDeployedStacks",
-        200,
-    ),
-    route(
-        "ListNetworkMigrationDeployments",
-        "POST",
-        "/network-migration/ListNetworkMigrationDeployments",
-        200,
-    ),
-    route(
-        "ListNetworkMigrationExecutions",
-        "POST",
-        "/network-migration/ListNetworkMigrationExecutions",
-        200,
-    ),
-    route(
-        "ListNetworkMigrationMapperSegmentConstructs",
-        "POST",
-        "/network-migration/ListNetworkMigrationMapperSegmentConstructs",
-        200,
-    ),
-    route(
-        "ListNetworkMigrationMapperSegments",
-        "POST",
-        "/network-migration/ListNetworkMigrationMapperSegments",
-        200,
-    ),
-    route(
-        "ListNetworkMigrationMappingUpdates",
-        "POST",
-        "/network-migration/ListNetworkMigrationMappingUpdates",
-        200,
-    ),
-    route(
-        "ListNetworkMigrationMappings",
-        "POST",
-        "/network-migration/ListNetworkMigrationMappings",
-        200,
-    ),
-    route(
-        "ListSourceServerActions",
-        "POST",
-        "/ListSourceServerActions",
-        200,
-    ),
-    route("ListTagsForResource", "GET", "/tags/{resourceArn}", 200),
-    route("ListTemplateActions", "POST", "/ListTemplateActions", 200),
-    route("ListWaves", "POST", "/ListWaves", 200),
-    route("MarkAsArchived", "POST", "/MarkAsArchived", 200),
-    route("PauseReplication", "POST", "/PauseReplication", 200),
-    route(
-        "PutSourceServerAction",
-        "POST",
-        "/PutSourceServerAction",
-        200,
-    ),
-    route("PutTemplateAction", "POST", "/PutTemplateAction", 200),
-    route(
-        "RemoveSourceServerAction",
-        "POST",
-        "/RemoveSourceServerAction",
-        204,
-    ),
-    route("RemoveTemplateAction", "POST", "/RemoveTemplateAction", 204),
-    route("ResumeReplication", "POST", "/ResumeReplication", 200),
-    route("RetryDataReplication", "POST", "/RetryDataReplication", 200),
-    route("StartCutover", "POST", "/StartCutover", 202),
-    route("StartExport", "POST", "/StartExport", 202),
-    route("StartImport", "POST", "/StartImport", 202),
-    route(
-        "StartImportFileEnrichment",
-        "POST",
-        "/network-migration/StartImportFileEnrichment",
-        202,
-    ),
-    route(
-        "StartNetworkMigrationAnalysis",
-        "POST",
-        "/network-migration/StartNetworkMigrationAnalysis",
-        202,
-    ),
-    route(
-        "StartNetworkMigrationCodeGeneration",
-        "POST",
-        "/network-migration/StartNetworkMigrationCodeGeneration",
-        202,
-    ),
-    route(
-        "StartNetworkMigrationDeployment",
-        "POST",
-        "/network-migration/StartNetworkMigrationDeployment",
-        202,
-    ),
-    route(
-        "StartNetworkMigrationMapping",
-        "POST",
-        "/network-migration/StartNetworkMigrationMapping",
-        202,
-    ),
-    route(
-        "StartNetworkMigrationMappingUpdate",
-        "POST",
-        "/network-migration/StartNetworkMigrationMappingUpdate",
-        202,
-    ),
-    route("StartReplication", "POST", "/StartReplication", 200),
-    route("StartTest", "POST", "/StartTest", 202),
-    route("StopReplication", "POST", "/StopReplication", 200),
-    route("TagResource", "POST", "/tags/{resourceArn}", 200),
-    route(
-        "TerminateTargetInstances",
-        "POST",
-        "/TerminateTargetInstances",
-        202,
-    ),
-    route("UnarchiveApplication", "POST", "/UnarchiveApplication", 200),
-    route("UnarchiveWave", "POST", "/UnarchiveWave", 200),
-    route("UntagResource", "DELETE", "/tags/{resourceArn}", 200),
-    route("UpdateApplication", "POST", "/UpdateApplication", 200),
-    route("UpdateConnector", "POST", "/UpdateConnector", 200),
-    route(
-        "UpdateLaunchConfiguration",
-        "POST",
-        "/UpdateLaunchConfiguration",
-        200,
-    ),
-    route(
-        "UpdateLaunchConfigurationTemplate",
-        "POST",
-        "/UpdateLaunchConfigurationTemplate",
-        200,
-    ),
-    route(
-        "UpdateNetworkMigrationDefinition",
-        "POST",
-        "/network-migration/UpdateNetworkMigrationDefinition",
-        200,
-    ),
-    route(
-        "UpdateNetworkMigrationMapperSegment",
-        "POST",
-        "/network-migration/UpdateNetworkMigrationMapperSegment",
-        200,
-    ),
-    route(
-        "UpdateReplicationConfiguration",
-        "POST",
-        "/UpdateReplicationConfiguration",
-        200,
-    ),
-    route(
-        "UpdateReplicationConfigurationTemplate",
-        "POST",
-        "/UpdateReplicationConfigurationTemplate",
-        200,
-    ),
-    route("UpdateSourceServer", "POST", "/UpdateSourceServer", 200),
-    route(
-        "UpdateSourceServerReplicationType",
-        "POST",
-        "/UpdateSourceServerReplicationType",
-        200,
-    ),
-    route("UpdateWave", "POST", "/UpdateWave", 200),
+    post("ArchiveApplication", 200),
+    post("ArchiveWave", 200),
+    post("AssociateApplications", 200),
+    post("AssociateSourceServers", 200),
+    post("ChangeServerLifeCycleState", 200),
+    post("CreateApplication", 201),
+    post("CreateConnector", 201),
+    post("CreateLaunchConfigurationTemplate", 201),
+    network("CreateNetworkMigrationDefinition", 201),
+    post("CreateReplicationConfigurationTemplate", 201),
+    post("CreateWave", 201),
+    post("DeleteApplication", 204),
+    post("DeleteConnector", 204),
+    post("DeleteJob", 204),
+    post("DeleteLaunchConfigurationTemplate", 204),
+    network("DeleteNetworkMigrationDefinition", 204),
+    post("DeleteReplicationConfigurationTemplate", 204),
+    post("DeleteSourceServer", 204),
+    post("DeleteVcenterClient", 204),
+    post("DeleteWave", 204),
+    post("DescribeJobLogItems", 200),
+    post("DescribeJobs", 200),
+    post("DescribeLaunchConfigurationTemplates", 200),
+    post("DescribeReplicationConfigurationTemplates", 200),
+    post("DescribeSourceServers", 200),
+    get("DescribeVcenterClients", 200),
+    post("DisassociateApplications", 200),
+    post("DisassociateSourceServers", 200),
+    post("DisconnectFromService", 200),
+    post("FinalizeCutover", 200),
+    post("GetLaunchConfiguration", 200),
+    network("GetNetworkMigrationDefinition", 200),
+    network("GetNetworkMigrationMapperSegmentConstruct", 200),
+    post("GetReplicationConfiguration", 200),
+    post("InitializeService", 204),
+    post("ListApplications", 200),
+    post("ListConnectors", 200),
+    post("ListExportErrors", 200),
+    post("ListExports", 200),
+    post("ListImportErrors", 200),
+    network("ListImportFileEnrichments", 200),
+    post("ListImports", 200),
+    post("ListManagedAccounts", 200),
+    network("ListNetworkMigrationAnalyses", 200),
+    network("ListNetworkMigrationAnalysisResults", 200),
+    network("ListNetworkMigrationCodeGenerationSegments", 200),
+    network("ListNetworkMigrationCodeGenerations", 200),
+    network("ListNetworkMigrationDefinitions", 200),
+    network("ListNetworkMigrationDeployedStacks", 200),
+    network("ListNetworkMigrationDeployments", 200),
+    network("ListNetworkMigrationExecutions", 200),
+    network("ListNetworkMigrationMapperSegmentConstructs", 200),
+    network("ListNetworkMigrationMapperSegments", 200),
+    network("ListNetworkMigrationMappingUpdates", 200),
+    network("ListNetworkMigrationMappings", 200),
+    post("ListSourceServerActions", 200),
+    tags("ListTagsForResource", "GET"),
+    post("ListTemplateActions", 200),
+    post("ListWaves", 200),
+    post("MarkAsArchived", 200),
+    post("PauseReplication", 200),
+    post("PutSourceServerAction", 200),
+    post("PutTemplateAction", 200),
+    post("RemoveSourceServerAction", 204),
+    post("RemoveTemplateAction", 204),
+    post("ResumeReplication", 200),
+    post("RetryDataReplication", 200),
+    post("StartCutover", 202),
+    post("StartExport", 202),
+    post("StartImport", 202),
+    network("StartImportFileEnrichment", 202),
+    network("StartNetworkMigrationAnalysis", 202),
+    network("StartNetworkMigrationCodeGeneration", 202),
+    network("StartNetworkMigrationDeployment", 202),
+    network("StartNetworkMigrationMapping", 202),
+    network("StartNetworkMigrationMappingUpdate", 202),
+    post("StartReplication", 200),
+    post("StartTest", 202),
+    post("StopReplication", 200),
+    tags("TagResource", "POST"),
+    post("TerminateTargetInstances", 202),
+    post("UnarchiveApplication", 200),
+    post("UnarchiveWave", 200),
+    tags("UntagResource", "DELETE"),
+    post("UpdateApplication", 200),
+    post("UpdateConnector", 200),
+    post("UpdateLaunchConfiguration", 200),
+    post("UpdateLaunchConfigurationTemplate", 200),
+    network("UpdateNetworkMigrationDefinition", 200),
+    network("UpdateNetworkMigrationMapperSegment", 200),
+    post("UpdateReplicationConfiguration", 200),
+    post("UpdateReplicationConfigurationTemplate", 200),
+    post("UpdateSourceServer", 200),
+    post("UpdateSourceServerReplicationType", 200),
+    post("UpdateWave", 200),
 ];
 
 /// The listings the model's paginators name: `nextToken` in and out, `maxResults` in.
@@ -451,18 +254,10 @@ pub const BEFORE_INITIALIZE: &[&str] = &[
 /// The route a request takes, with the value of the path's `{resourceArn}` label when it
 /// has one; `None` when no operation of the model answers that method and path.
 pub fn route_of<'a>(method: &str, path: &'a str) -> Option<(&'static Route, Option<&'a str>)> {
-    ROUTES.iter().find_map(|route| {
-        if route.method != method {
-            return None;
-        }
-        match route.path.split_once('{') {
-            None => (route.path == path).then_some((route, None)),
-            Some((prefix, _)) => path
-                .strip_prefix(prefix)
-                .filter(|label| !label.is_empty())
-                .map(|label| (route, Some(label))),
-        }
-    })
+    ROUTES
+        .iter()
+        .filter(|route| route.method == method)
+        .find_map(|route| route.matches(path).map(|label| (route, label)))
 }
 
 /// Why a request is not valid: the model's `ValidationExceptionReason`, which also
@@ -596,7 +391,7 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), ROUTES.len());
-        let mut places: Vec<(&str, &str)> = ROUTES.iter().map(|r| (r.method, r.path)).collect();
+        let mut places: Vec<(&str, String)> = ROUTES.iter().map(|r| (r.method, r.uri())).collect();
         places.sort_unstable();
         places.dedup();
         assert_eq!(

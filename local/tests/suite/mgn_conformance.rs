@@ -40,12 +40,12 @@ fn every_model_operation_is_routed_where_the_model_puts_it() {
         let http = &operations[route.operation]["http"];
         let context = route.operation;
         assert_eq!(http["method"], route.method, "{context}");
-        assert_eq!(http["requestUri"], route.path, "{context}");
+        assert_eq!(http["requestUri"], route.uri(), "{context}");
         let success = http["responseCode"].as_u64().unwrap_or(200);
         assert_eq!(success, u64::from(route.success), "{context}");
         // Routing finds the operation back from its own method and URI.
         let path = route
-            .path
+            .uri()
             .replace("{resourceArn}", "arn:aws:mgn:us-east-1:1:wave/wave-1");
         let (found, _) = route_of(route.method, &path).expect("routed");
         assert_eq!(found.operation, route.operation);
