@@ -6,15 +6,19 @@
 //! when the process runs out of descriptors, and shuts down gracefully: it stops
 //! accepting, lets each open connection finish the request it is serving, closes idle
 //! keep-alive connections, and gives up on stragglers (a long poll that never
-//! answers) after [`SHUTDOWN_GRACE`].
+//! answers) after [`SHUTDOWN_GRACE`]. [`aws_response`] frames the stand-ins' answers
+//! as AWS services do (request id, content type, error type).
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::Full;
 use hyper::body::{Body, Incoming};
-use hyper::{Request, Response};
+use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnectionBuilder;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -34,6 +38,38 @@ pub struct LoopbackServer {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+}
+
+static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
+
+/// An answer as an AWS service frames it: `status`, a fresh `x-amzn-requestid`, the
+/// body with its content type (none for an empty answer such as a 204), and the error's
+/// name in `x-amzn-errortype` when it is one. The stand-ins' one way to answer.
+pub fn aws_response(
+    status: u16,
+    body: Option<(&str, Vec<u8>)>,
+    error_type: Option<&str>,
+) -> Response<Full<Bytes>> {
+    let id = REQUEST_IDS.fetch_add(1, Ordering::Relaxed);
+    let mut builder = Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header(
+            "x-amzn-requestid",
+            format!("00000000-0000-4000-8000-{id:012x}"),
+        );
+    if let Some(name) = error_type {
+        builder = builder.header("x-amzn-errortype", name);
+    }
+    let body = match body {
+        Some((content_type, bytes)) => {
+            builder = builder.header("content-type", content_type);
+            Bytes::from(bytes)
+        }
+        None => Bytes::new(),
+    };
+    builder
+        .body(Full::new(body))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
 /// Binds 127.0.0.1:`port`; 0 picks a free port.

@@ -6,12 +6,10 @@
 //! UninitializedAccountException. What the stand-in does not serve yet is refused with
 //! 501, never answered with a guess.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Request, Response};
 use serde_json::{json, Value};
 
 use super::protocol::{route_of, ErrorKind, Route, ValidationReason, BEFORE_INITIALIZE};
@@ -19,8 +17,6 @@ use super::Shared;
 
 /// Request bodies larger than this are refused (MGN requests are small).
 const MAX_BODY: usize = 8 * 1024 * 1024;
-
-static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
 
 /// A refusal, as the client reads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -147,24 +143,6 @@ fn serve(shared: &Shared, route: &Route, _input: &Value) -> Answer {
 }
 
 fn respond(status: u16, body: Option<String>, error_type: Option<&str>) -> Response<Full<Bytes>> {
-    let id = REQUEST_IDS.fetch_add(1, Ordering::Relaxed);
-    let mut builder = Response::builder()
-        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .header(
-            "x-amzn-requestid",
-            format!("00000000-0000-4000-8000-{id:012x}"),
-        );
-    if let Some(kind) = error_type {
-        builder = builder.header("x-amzn-errortype", kind);
-    }
-    let body = match body {
-        Some(text) => {
-            builder = builder.header("content-type", "application/json");
-            Bytes::from(text)
-        }
-        None => Bytes::new(),
-    };
-    builder
-        .body(Full::new(body))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    let body = body.map(|text| ("application/json", text.into_bytes()));
+    crate::http::aws_response(status, body, error_type)
 }

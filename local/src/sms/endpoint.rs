@@ -13,13 +13,12 @@
 //! `GET /_emulator/events`, and `POST /_emulator/advance?seconds=N` for clients that
 //! cannot reach the Rust handle.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, Response};
 use serde_json::{json, Value};
 
 use super::Shared;
@@ -30,28 +29,13 @@ use crate::sms::protocol::{ApiError, ErrorCode, Operation, TARGET_PREFIX};
 const MAX_BODY: usize = 8 * 1024 * 1024;
 const JSON_1_1: &str = "application/x-amz-json-1.1";
 
-static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
-
 fn respond(
     status: u16,
     body: Vec<u8>,
     content_type: &str,
     error_type: Option<&str>,
 ) -> Response<Full<Bytes>> {
-    let id = REQUEST_IDS.fetch_add(1, Ordering::Relaxed);
-    let mut builder = Response::builder()
-        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .header("content-type", content_type)
-        .header(
-            "x-amzn-requestid",
-            format!("00000000-0000-4000-8000-{id:012x}"),
-        );
-    if let Some(t) = error_type {
-        builder = builder.header("x-amzn-errortype", t);
-    }
-    builder
-        .body(Full::new(Bytes::from(body)))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    crate::http::aws_response(status, Some((content_type, body)), error_type)
 }
 
 fn error_response(e: &ApiError) -> Response<Full<Bytes>> {
