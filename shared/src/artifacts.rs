@@ -207,10 +207,7 @@ impl<'a> StateObject<'a> {
     /// Writes the state.
     pub async fn store<T: Serialize>(&self, state: &T) -> Result<(), AutopilotError> {
         let body = json(state);
-        let digest = crate::digest::fnv1a(&body);
-        store_bytes(self.s3, self.bucket, self.key, "application/json", body).await?;
-        self.remember(digest);
-        Ok(())
+        self.write(crate::digest::fnv1a(&body), body).await
     }
 
     /// Writes the state when its JSON differs from what was last read or written; says
@@ -221,9 +218,15 @@ impl<'a> StateObject<'a> {
         if *self.lock() == Some(digest) {
             return Ok(false);
         }
+        self.write(digest, body).await?;
+        Ok(true)
+    }
+
+    /// Writes `body`, whose digest is `digest`, and remembers it.
+    async fn write(&self, digest: u64, body: Vec<u8>) -> Result<(), AutopilotError> {
         store_bytes(self.s3, self.bucket, self.key, "application/json", body).await?;
         self.remember(digest);
-        Ok(true)
+        Ok(())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<u64>> {
