@@ -59,31 +59,25 @@ impl Bootstrap {
     ) -> std::io::Result<Self> {
         let mut command = Command::new(binary);
         command.env_clear().envs(environment).stdin(Stdio::null());
-        let (stdout, stderr) = match &output {
-            Output::Discarded => {
-                command.stdout(Stdio::null()).stderr(Stdio::null());
-                (Sink::Discarded, Sink::Discarded)
-            }
-            Output::Collected => {
-                command.stdout(Stdio::piped()).stderr(Stdio::piped());
-                (Sink::Discarded, Sink::Discarded)
-            }
-            Output::Files(stem) => {
-                let (out, err) = (stem.with_extension("stdout"), stem.with_extension("stderr"));
-                command
-                    .stdout(std::fs::File::create(&out)?)
-                    .stderr(std::fs::File::create(&err)?);
-                (Sink::File(out), Sink::File(err))
-            }
+        match &output {
+            Output::Discarded => command.stdout(Stdio::null()).stderr(Stdio::null()),
+            Output::Collected => command.stdout(Stdio::piped()).stderr(Stdio::piped()),
+            Output::Files(stem) => command
+                .stdout(std::fs::File::create(stem.with_extension("stdout"))?)
+                .stderr(std::fs::File::create(stem.with_extension("stderr"))?),
         };
         let spawned = Instant::now();
         let mut child = command.spawn()?;
         let (stdout, stderr) = match output {
+            Output::Discarded => (Sink::Discarded, Sink::Discarded),
             Output::Collected => (
                 collect_lines(child.stdout.take()),
                 collect_lines(child.stderr.take()),
             ),
-            _ => (stdout, stderr),
+            Output::Files(stem) => (
+                Sink::File(stem.with_extension("stdout")),
+                Sink::File(stem.with_extension("stderr")),
+            ),
         };
         Ok(Self {
             child,
