@@ -54,6 +54,7 @@ pub mod report;
 pub mod rng;
 pub mod s3;
 pub mod scenario;
+mod schedule;
 pub mod sms;
 pub mod warnings;
 pub mod wave;

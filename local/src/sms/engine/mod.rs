@@ -30,8 +30,7 @@ mod launch_config;
 mod runs;
 mod templates;
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -40,6 +39,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::rng::SplitMix64;
 use crate::scenario::{uuid_like, Scenario};
+use crate::schedule::Schedule;
 use crate::sms::job_state_changes::{
     announced, Delivery, JobStateChangeDetail, SmsEvent, DETAIL_TYPE, SOURCE,
 };
@@ -59,13 +59,10 @@ pub use runs::Run;
 pub(crate) use templates::S3Location;
 pub use templates::WrittenObject;
 
-/// Milliseconds since the Unix epoch on the simulated clock.
-pub type Millis = i64;
+pub use crate::schedule::Millis;
 
 const HOUR: Millis = 3_600_000;
 const DAY: Millis = 24 * HOUR;
-/// A runaway schedule must not hang `advance`; no real scenario gets near this.
-const MAX_STEPS_PER_ADVANCE: usize = 50_000_000;
 
 /// A serializable copy of the whole emulated service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,21 +109,13 @@ enum Action {
     AppStatusSettled { app: usize },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Scheduled {
-    at: Millis,
-    seq: u64,
-    action: Action,
-}
-
 /// The emulated SMS service: state plus the time-ordered queue of pending work.
 pub(crate) struct Engine {
     cfg: Scenario,
     now: Millis,
     ids: SplitMix64,
     event_ids: SplitMix64,
-    seq: u64,
-    queue: BinaryHeap<Reverse<Scheduled>>,
+    schedule: Schedule<Action>,
     catalog: Catalog,
     connectors: Vec<ConnectorState>,
     servers: Vec<ServerState>,
@@ -177,8 +166,7 @@ impl Engine {
             now: start,
             ids: SplitMix64::new(cfg.seed),
             event_ids: SplitMix64::new(cfg.seed ^ 0xe7e7_e7e7),
-            seq: 0,
-            queue: BinaryHeap::new(),
+            schedule: Schedule::default(),
             catalog: Catalog::not_imported(),
             connectors,
             servers,
@@ -214,31 +202,20 @@ impl Engine {
     }
 
     fn schedule(&mut self, at: Millis, action: Action) {
-        self.seq += 1;
-        self.queue.push(Reverse(Scheduled {
-            at: at.max(self.now),
-            seq: self.seq,
-            action,
-        }));
+        self.schedule.push(self.now, at, action);
     }
 
     /// Runs every transition due up to `target`, in time order, then sets the clock there.
     pub(crate) fn advance_to(&mut self, target: Millis) {
-        let mut steps = 0usize;
-        while let Some(Reverse(next)) = self.queue.peek() {
-            if next.at > target || steps >= MAX_STEPS_PER_ADVANCE {
-                break;
-            }
-            steps += 1;
-            let Some(Reverse(item)) = self.queue.pop() else {
-                break;
-            };
-            self.now = self.now.max(item.at);
-            self.handle(item.action);
-        }
-        if steps >= MAX_STEPS_PER_ADVANCE {
-            tracing::warn!(steps, "advance stopped early: too many scheduled steps");
-        }
+        Schedule::run_due(
+            self,
+            |e| &mut e.schedule,
+            target,
+            |e, at, action| {
+                e.now = e.now.max(at);
+                e.handle(action);
+            },
+        );
         self.now = self.now.max(target);
     }
 

@@ -223,7 +223,7 @@ impl Engine {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
         // Write then rename so the S3 server never serves a half-written template.
-        let tmp = root.join(format!(".sms-emulator-{}.tmp", self.seq));
+        let tmp = root.join(format!(".sms-emulator-{}.tmp", self.schedule.pushed()));
         std::fs::write(&tmp, body).map_err(io)?;
         std::fs::rename(&tmp, &path).map_err(io)?;
         self.written.push(WrittenObject {
