@@ -48,6 +48,7 @@ pub mod harness;
 pub mod http;
 pub mod mgn;
 mod model_enum;
+mod page_token;
 pub mod plan_csv;
 pub mod rehearsal;
 pub mod report;

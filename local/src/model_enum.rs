@@ -27,6 +27,11 @@ macro_rules! model_enum {
                 }
             }
 
+            /// The model shape with every value, as the conformance tests compare them.
+            pub fn shape_and_values() -> (&'static str, Vec<&'static str>) {
+                ($shape, vec![$($value),+])
+            }
+
             /// Parses the wire spelling.
             pub fn parse(s: &str) -> Option<Self> {
                 match s {

@@ -12,58 +12,12 @@ use hyper::body::Incoming;
 use hyper::{Request, Response};
 use serde_json::{json, Value};
 
+use super::error::MgnError;
 use super::protocol::{route_of, ErrorKind, Route, ValidationReason, BEFORE_INITIALIZE};
-use super::Shared;
+use super::{Account, Shared};
 
 /// Request bodies larger than this are refused (MGN requests are small).
 const MAX_BODY: usize = 8 * 1024 * 1024;
-
-/// A refusal, as the client reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MgnError {
-    pub kind: ErrorKind,
-    pub message: String,
-    /// A ValidationException's reason.
-    pub reason: Option<ValidationReason>,
-    /// A ValidationException's fields: each name with what is wrong with it.
-    pub fields: Vec<(String, String)>,
-}
-
-impl MgnError {
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-            reason: None,
-            fields: Vec::new(),
-        }
-    }
-
-    /// A ValidationException for `reason`.
-    pub fn invalid(reason: ValidationReason, message: impl Into<String>) -> Self {
-        Self {
-            reason: Some(reason),
-            ..Self::new(ErrorKind::Validation, message)
-        }
-    }
-
-    /// The error's body: its message, and a ValidationException's reason and fields.
-    fn body(&self) -> Value {
-        let mut body = json!({ "message": self.message });
-        if let Some(reason) = self.reason {
-            body["reason"] = json!(reason.as_str());
-        }
-        if !self.fields.is_empty() {
-            let fields: Vec<Value> = self
-                .fields
-                .iter()
-                .map(|(name, message)| json!({ "name": name, "message": message }))
-                .collect();
-            body["fieldList"] = json!(fields);
-        }
-        body
-    }
-}
 
 /// What an operation answers: its status and JSON body (none for 204).
 type Answer = Result<(u16, Option<Value>), MgnError>;
@@ -124,7 +78,7 @@ async fn read_json(request: Request<Incoming>) -> Result<Value, MgnError> {
     }
 }
 
-fn serve(shared: &Shared, route: &Route, _input: &Value) -> Answer {
+fn serve(shared: &Shared, route: &Route, input: &Value) -> Answer {
     let mut account = shared.lock();
     if route.operation == "InitializeService" {
         account.initialized = true;
@@ -136,10 +90,14 @@ fn serve(shared: &Shared, route: &Route, _input: &Value) -> Answer {
             "Account is not initialized: call InitializeService first",
         ));
     }
-    Err(MgnError::new(
-        ErrorKind::NotImplemented,
-        format!("the MGN stand-in does not serve {} yet", route.operation),
-    ))
+    let Account { id, engine, .. } = &mut *account;
+    let output = super::api::call(engine, id, route.operation, input).unwrap_or_else(|| {
+        Err(MgnError::new(
+            ErrorKind::NotImplemented,
+            format!("the MGN stand-in does not serve {} yet", route.operation),
+        ))
+    })?;
+    Ok((route.success, output))
 }
 
 fn respond(status: u16, body: Option<String>, error_type: Option<&str>) -> Response<Full<Bytes>> {

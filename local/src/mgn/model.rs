@@ -167,68 +167,31 @@ model_enum! {
     }
 }
 
+model_enum! {
+    /// How a launched instance's first boot went.
+    FirstBoot = "FirstBoot" {
+        Waiting => "WAITING",
+        Succeeded => "SUCCEEDED",
+        Unknown => "UNKNOWN",
+        Stopped => "STOPPED",
+    }
+}
+
 /// Every enum above: its model shape and its values, for the conformance test.
 pub fn enums() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
-        (
-            LifeCycleState::SHAPE,
-            LifeCycleState::ALL.iter().map(|v| v.as_str()).collect(),
-        ),
-        (
-            ChangeableLifeCycleState::SHAPE,
-            ChangeableLifeCycleState::ALL
-                .iter()
-                .map(|v| v.as_str())
-                .collect(),
-        ),
-        (
-            DataReplicationState::SHAPE,
-            DataReplicationState::ALL
-                .iter()
-                .map(|v| v.as_str())
-                .collect(),
-        ),
-        (
-            InitiationStepName::SHAPE,
-            InitiationStepName::ALL.iter().map(|v| v.as_str()).collect(),
-        ),
-        (
-            InitiationStepStatus::SHAPE,
-            InitiationStepStatus::ALL
-                .iter()
-                .map(|v| v.as_str())
-                .collect(),
-        ),
-        (
-            DataReplicationError::SHAPE,
-            DataReplicationError::ALL
-                .iter()
-                .map(|v| v.as_str())
-                .collect(),
-        ),
-        (
-            ReplicationType::SHAPE,
-            ReplicationType::ALL.iter().map(|v| v.as_str()).collect(),
-        ),
-        (
-            JobType::SHAPE,
-            JobType::ALL.iter().map(|v| v.as_str()).collect(),
-        ),
-        (
-            JobStatus::SHAPE,
-            JobStatus::ALL.iter().map(|v| v.as_str()).collect(),
-        ),
-        (
-            InitiatedBy::SHAPE,
-            InitiatedBy::ALL.iter().map(|v| v.as_str()).collect(),
-        ),
-        (
-            LaunchStatus::SHAPE,
-            LaunchStatus::ALL.iter().map(|v| v.as_str()).collect(),
-        ),
-        (
-            JobLogEvent::SHAPE,
-            JobLogEvent::ALL.iter().map(|v| v.as_str()).collect(),
-        ),
+        LifeCycleState::shape_and_values(),
+        ChangeableLifeCycleState::shape_and_values(),
+        DataReplicationState::shape_and_values(),
+        InitiationStepName::shape_and_values(),
+        InitiationStepStatus::shape_and_values(),
+        DataReplicationError::shape_and_values(),
+        ReplicationType::shape_and_values(),
+        JobType::shape_and_values(),
+        JobStatus::shape_and_values(),
+        InitiatedBy::shape_and_values(),
+        LaunchStatus::shape_and_values(),
+        JobLogEvent::shape_and_values(),
+        FirstBoot::shape_and_values(),
     ]
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use super::{
     default_account, default_bucket, default_connector_version, default_region, default_start,
-    AfterFailures, AppSpec, ConnectorSpec, Faults, GroupSpec, LaunchSpec, Limits, Period, Readings,
-    Scenario, ServerSpec, Timing, Volume,
+    AfterFailures, AppSpec, ConnectorSpec, Faults, GroupSpec, LaunchSpec, Limits, MgnSettings,
+    Period, Readings, Scenario, ServerSpec, Timing, Volume,
 };
 use crate::rng::SplitMix64;
 
@@ -53,6 +53,7 @@ impl Scenario {
             network: None,
             readings: Readings::default(),
             plans: Vec::new(),
+            mgn: MgnSettings::default(),
         };
         scenario.normalise();
         scenario

@@ -8,6 +8,7 @@
 //!
 //! - this file: the format (every field, its default), loading, `normalise`;
 //! - `readings.rs`: the switches between readings where the sources are silent;
+//! - `mgn.rs`: the MGN stand-in's settings (`mgn:`);
 //! - `plans.rs`: the wave plan's versions the wave runner puts in the bucket;
 //! - `validate.rs`: the range and cross-reference checks;
 //! - `generate.rs`: [`Scenario::generate`], synthetic estates of any size;
@@ -26,12 +27,17 @@ use crate::rng::SplitMix64;
 mod built_in;
 mod catalog_dump;
 mod generate;
+mod mgn;
 mod plans;
 mod readings;
 mod validate;
 
 pub use built_in::DEFAULT_SCENARIO_YAML;
 pub use catalog_dump::{read_get_servers_dump, DumpedServer};
+pub use mgn::{
+    ChangeToCutover, CutoverFrom, MgnReadings, MgnServerSpec, MgnSettings, MgnTiming,
+    ReadyForCutover, StallSpec,
+};
 pub use plans::PlanVersionSpec;
 pub use readings::{CreateWhileDeleting, Readings, UnconfiguredLaunch};
 
@@ -117,6 +123,9 @@ pub struct Scenario {
     /// The wave plan put in the artifacts bucket, and the versions replacing it later.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub plans: Vec<PlanVersionSpec>,
+    /// How the MGN stand-in plays the estate.
+    #[serde(default, skip_serializing_if = "MgnSettings::is_default")]
+    pub mgn: MgnSettings,
 }
 
 /// What exists in the target account. Each list that is present is the whole truth;

@@ -35,3 +35,35 @@ fn committed_schema_is_current() {
         "run with UPDATE_SCHEMA=1 to refresh {path}"
     );
 }
+
+#[test]
+fn mgn_settings_name_servers_of_the_estate_and_the_models_errors() {
+    let text = r#"
+connectors: [{vm_manager_name: vc}]
+servers: [{vm_name: web-01}]
+mgn:
+  servers:
+    web-01:
+      stalls:
+        - {at_secs: 100, for_secs: 50, error: NOT_A_MODEL_ERROR}
+        - {at_secs: 120, error: AGENT_NOT_SEEN}
+    db-09: {initial_sync_secs: 0}
+"#;
+    let Err(ScenarioError::Invalid { problems, .. }) = Scenario::from_text(text) else {
+        panic!("invalid MGN settings are refused");
+    };
+    assert_eq!(problems.len(), 4, "{problems:?}");
+    assert!(problems[0].contains("db-09") && problems[0].contains("no server"));
+    assert!(problems[1].contains("db-09.initial_sync_secs"));
+    assert!(problems[2].contains("NOT_A_MODEL_ERROR"));
+    assert!(problems[3].contains("stalls[1] starts before"));
+    let fine = Scenario::from_text(
+        &text
+            .replace("NOT_A_MODEL_ERROR", "UNSTABLE_NETWORK")
+            .replace("at_secs: 120", "at_secs: 150")
+            .replace("    db-09: {initial_sync_secs: 0}\n", ""),
+    )
+    .expect("valid MGN settings");
+    assert_eq!(fine.mgn.server("web-01").stalls.len(), 2);
+    assert_eq!(fine.mgn.server("other"), MgnServerSpec::default());
+}

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::{Scenario, ScenarioError};
+use crate::mgn::model::DataReplicationError;
 
 /// The connector manager types the model knows.
 pub(super) const MANAGER_TYPES: [&str; 3] = ["VSPHERE", "SCVMM", "HYPERV-MANAGER"];
@@ -17,6 +18,7 @@ impl Scenario {
         let managers = self.check_connectors(&mut problems, &mut ids);
         let names = self.check_servers(&mut problems, &mut ids, &managers);
         self.check_apps(&mut problems, &names);
+        self.check_mgn(&mut problems, &names);
         if problems.is_empty() {
             Ok(())
         } else {
@@ -132,6 +134,41 @@ impl Scenario {
             }
         }
         names
+    }
+
+    fn check_mgn(&self, problems: &mut Vec<String>, names: &BTreeSet<&str>) {
+        for (vm_name, server) in &self.mgn.servers {
+            let at = format!("mgn.servers.{vm_name}");
+            if !names.contains(vm_name.as_str()) {
+                problems.push(format!(
+                    "{at}: no server of the estate is named {vm_name:?}"
+                ));
+            }
+            if server.initial_sync_secs == Some(0) {
+                problems.push(format!("{at}.initial_sync_secs must be at least 1"));
+            }
+            let mut previous_end = 0;
+            for (i, stall) in server.stalls.iter().enumerate() {
+                if DataReplicationError::parse(&stall.error).is_none() {
+                    problems.push(format!(
+                        "{at}.stalls[{i}].error {:?} is not one of MGN's DataReplicationError values",
+                        stall.error
+                    ));
+                }
+                if stall.for_secs == Some(0) {
+                    problems.push(format!("{at}.stalls[{i}].for_secs must be at least 1"));
+                }
+                if stall.at_secs < previous_end {
+                    problems.push(format!(
+                        "{at}.stalls[{i}] starts before the stall ahead of it ends"
+                    ));
+                }
+                previous_end = stall.for_secs.map_or(stall.at_secs, |d| stall.at_secs + d);
+            }
+        }
+        if self.mgn.timing.initial_sync_secs == 0 {
+            problems.push("mgn.timing.initial_sync_secs must be at least 1".into());
+        }
     }
 
     fn check_apps(&self, problems: &mut Vec<String>, names: &BTreeSet<&str>) {

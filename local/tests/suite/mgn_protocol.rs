@@ -1,5 +1,6 @@
 //! The MGN stand-in on the wire, over raw HTTP: an unsigned request, an unknown method
-//! and path, a body that is not JSON, an account used before InitializeService, and an
+//! and path, a body that is not JSON, an account used before InitializeService, a member
+//! outside the model's bounds or pattern, a resource that does not exist, and an
 //! operation not served yet are each refused with the status, `x-amzn-errortype` and
 //! (for a ValidationException) the `reason` the model or the protocol gives;
 //! InitializeService answers 204 with no body.
@@ -7,6 +8,7 @@
 use crate::common;
 
 use autopilot_local::mgn::MgnHandle;
+use autopilot_local::Scenario;
 use serde_json::Value;
 
 const SIGNED: &[(&str, &str)] = &[
@@ -58,7 +60,9 @@ fn refused(answer: Answer, status: u16, error_type: &str, reason: Option<&str>) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stand_in_refuses_on_the_wire_as_the_model_and_protocol_say() {
-    let mgn = MgnHandle::start(0).await.expect("the MGN stand-in starts");
+    let mgn = MgnHandle::start(Scenario::default_scenario(), 0)
+        .await
+        .expect("the MGN stand-in starts");
     let endpoint = mgn.endpoint();
     let checks = tokio::task::spawn_blocking(move || {
         let unsigned = call(&endpoint, "POST", "/InitializeService", false, "");
@@ -86,12 +90,51 @@ async fn the_stand_in_refuses_on_the_wire_as_the_model_and_protocol_say() {
         assert_eq!(initialized.error_type, None);
         assert_eq!(initialized.body, Value::String(String::new()), "no body");
 
-        let not_served = call(&endpoint, "POST", "/DescribeSourceServers", true, "{}");
+        let too_big = call(
+            &endpoint,
+            "POST",
+            "/DescribeSourceServers",
+            true,
+            r#"{"maxResults": 1001}"#,
+        );
+        assert_eq!(too_big.body["fieldList"][0]["name"], "maxResults");
+        refused(
+            too_big,
+            400,
+            "ValidationException",
+            Some("fieldValidationFailed"),
+        );
+        let bad_id = call(
+            &endpoint,
+            "POST",
+            "/FinalizeCutover",
+            true,
+            r#"{"sourceServerID": "server-1"}"#,
+        );
+        assert_eq!(bad_id.body["fieldList"][0]["name"], "sourceServerID");
+        refused(
+            bad_id,
+            400,
+            "ValidationException",
+            Some("fieldValidationFailed"),
+        );
+        let missing = call(
+            &endpoint,
+            "POST",
+            "/FinalizeCutover",
+            true,
+            r#"{"sourceServerID": "s-0123456789abcdef0"}"#,
+        );
+        assert_eq!(missing.body["resourceId"], "s-0123456789abcdef0");
+        assert_eq!(missing.body["resourceType"], "SOURCE_SERVER");
+        refused(missing, 404, "ResourceNotFoundException", None);
+
+        let not_served = call(&endpoint, "POST", "/ListConnectors", true, "{}");
         let message = not_served.body["message"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        assert!(message.contains("DescribeSourceServers"), "{message}");
+        assert!(message.contains("ListConnectors"), "{message}");
         refused(not_served, 501, "NotImplementedException", None);
     });
     checks.await.expect("raw checks");

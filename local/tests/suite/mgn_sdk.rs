@@ -5,6 +5,7 @@
 
 use autopilot_local::harness::clients::{sdk_config, StaticCredentials};
 use autopilot_local::mgn::MgnHandle;
+use autopilot_local::Scenario;
 use aws_sdk_mgn::error::ProvideErrorMetadata;
 
 fn client(endpoint: &str) -> aws_sdk_mgn::Client {
@@ -16,7 +17,9 @@ fn client(endpoint: &str) -> aws_sdk_mgn::Client {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sdk_initializes_the_account_and_reads_the_refusals() {
-    let mgn = MgnHandle::start(0).await.expect("the MGN stand-in starts");
+    let mgn = MgnHandle::start(Scenario::default_scenario(), 0)
+        .await
+        .expect("the MGN stand-in starts");
     let mgn_client = client(&mgn.endpoint());
 
     let before = mgn_client
@@ -40,7 +43,7 @@ async fn the_sdk_initializes_the_account_and_reads_the_refusals() {
         .expect("InitializeService answers 204");
 
     let not_served = mgn_client
-        .describe_source_servers()
+        .list_connectors()
         .send()
         .await
         .expect_err("not served yet");

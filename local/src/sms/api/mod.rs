@@ -27,10 +27,9 @@ mod catalog;
 mod jobs;
 mod templates;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde_json::Value;
 
+use crate::page_token::Binding;
 use crate::sms::engine::{AppKey, Engine, Millis};
 use crate::sms::protocol::{compact, ApiError, ErrorCode, LicenseType, Operation, OutputFormat};
 
@@ -214,13 +213,6 @@ fn list_arg(v: &Value, k: &str) -> Result<Vec<Value>, ApiError> {
     }
 }
 
-/// FNV-1a: a stable fingerprint that ties a token to its operation and filters.
-fn fingerprint(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    })
-}
-
 /// Resolves `maxResults` / `nextToken` into a slice `[from, to)` of `total` items.
 fn page(
     op: Operation,
@@ -238,39 +230,15 @@ fn page(
             )))
         }
     };
-    let fp = fingerprint(&format!("{}\n{filter}", op.name()));
+    let binding = Binding::of(op.name(), filter);
     let from = match opt_str(input, "nextToken")? {
         None => 0,
-        Some(token) => decode_token(&token, fp)
+        Some(token) => binding
+            .offset(&token)
             .ok_or_else(|| ApiError::invalid("The nextToken is not valid"))?,
     };
     let from = from.min(total);
     let to = from.saturating_add(size).min(total);
-    let next = (to < total).then(|| URL_SAFE_NO_PAD.encode(format!("v1:{fp:016x}:{to}")));
+    let next = (to < total).then(|| binding.token(to));
     Ok((from, to, next))
-}
-
-fn decode_token(token: &str, fp: u64) -> Option<usize> {
-    let raw = URL_SAFE_NO_PAD.decode(token).ok()?;
-    let text = String::from_utf8(raw).ok()?;
-    let mut parts = text.split(':');
-    if parts.next()? != "v1" || u64::from_str_radix(parts.next()?, 16).ok()? != fp {
-        return None;
-    }
-    let offset = parts.next()?.parse().ok()?;
-    parts.next().is_none().then_some(offset)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_round_trip_and_reject_tampering() {
-        let fp = fingerprint("GetServers\n");
-        let token = URL_SAFE_NO_PAD.encode(format!("v1:{fp:016x}:150"));
-        assert_eq!(decode_token(&token, fp), Some(150));
-        assert_eq!(decode_token(&token, fp ^ 1), None);
-        assert_eq!(decode_token("garbage!", fp), None);
-    }
 }

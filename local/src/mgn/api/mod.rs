@@ -1,0 +1,229 @@
+//! MGN operations on the wire: read a restJson1 body into typed arguments, act on the
+//! engine, render the model's output shape. A member of the wrong type, a required
+//! member missing, or a value outside the model's constraints (an id's pattern, a list's
+//! or page's bounds, an enum's values) is the model's ValidationException with reason
+//! `fieldValidationFailed` and the member named in `fieldList`. Listings page with an
+//! opaque `nextToken` bound to the operation and its filters. Members the model does not
+//! know are ignored, as a restJson1 service does.
+//!
+//! - `servers.rs`: DescribeSourceServers and the calls on one source server;
+//! - `jobs.rs`: StartTest, StartCutover, TerminateTargetInstances, DescribeJobs,
+//!   DescribeJobLogItems;
+//! - this file: the dispatch, the readers and paging.
+
+mod jobs;
+mod servers;
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::engine::Engine;
+use super::error::MgnError;
+use super::protocol::ErrorKind;
+use crate::page_token::Binding;
+
+/// What an operation answers: a JSON body, or none (a 204).
+pub(crate) type Output = Option<Value>;
+
+/// Runs the operation `name` on the engine; `None` when the stand-in does not serve it.
+pub(crate) fn call(
+    engine: &mut Engine,
+    account: &str,
+    name: &str,
+    input: &Value,
+) -> Option<Result<Output, MgnError>> {
+    let result = match name {
+        "DescribeSourceServers" => servers::describe_source_servers(engine, input),
+        "ChangeServerLifeCycleState" => servers::change_life_cycle_state(engine, input),
+        "FinalizeCutover" => servers::finalize_cutover(engine, input),
+        "MarkAsArchived" => servers::mark_as_archived(engine, input),
+        "DisconnectFromService" => servers::disconnect_from_service(engine, input),
+        "RetryDataReplication" => servers::retry_data_replication(engine, input),
+        "StartReplication" => servers::start_replication(engine, input),
+        "StopReplication" => servers::stop_replication(engine, input),
+        "PauseReplication" => servers::pause_replication(engine, input),
+        "ResumeReplication" => servers::resume_replication(engine, input),
+        "StartTest" => jobs::start_test(engine, input),
+        "StartCutover" => jobs::start_cutover(engine, input),
+        "TerminateTargetInstances" => jobs::terminate_target_instances(engine, input),
+        "DescribeJobs" => jobs::describe_jobs(engine, input),
+        "DescribeJobLogItems" => jobs::describe_job_log_items(engine, input),
+        _ => return None,
+    };
+    Some(
+        own_account(input, account)
+            .and(result)
+            .map(|v| Some(compact(v))),
+    )
+}
+
+/// `accountID`, when given, must be this account: the stand-in manages no other.
+fn own_account(input: &Value, account: &str) -> Result<(), MgnError> {
+    match opt_str(input, "accountID")? {
+        Some(id) if id != account => Err(MgnError::new(
+            ErrorKind::AccessDenied,
+            format!("account {id} is not managed by account {account}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Drops null members, so absent values are absent on the wire rather than `null`.
+fn compact(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, compact(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(compact).collect()),
+        other => other,
+    }
+}
+
+fn wrong_type(field: &str, expected: &str) -> MgnError {
+    MgnError::field(field, format!("must be {expected}"))
+}
+
+fn opt_str(v: &Value, field: &str) -> Result<Option<String>, MgnError> {
+    match v.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(wrong_type(field, "a string")),
+    }
+}
+
+fn opt_bool(v: &Value, field: &str) -> Result<Option<bool>, MgnError> {
+    match v.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(wrong_type(field, "a boolean")),
+    }
+}
+
+fn opt_object<'a>(v: &'a Value, field: &str) -> Result<Option<&'a Map<String, Value>>, MgnError> {
+    match v.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(map)) => Ok(Some(map)),
+        Some(_) => Err(wrong_type(field, "an object")),
+    }
+}
+
+/// A model id: `prefix` then 17 letters or digits (source servers, jobs, applications).
+fn check_id(field: &str, value: &str, prefix: &str) -> Result<(), MgnError> {
+    let rest = value.strip_prefix(prefix);
+    let ok = rest.is_some_and(|r| r.len() == 17 && r.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if ok {
+        Ok(())
+    } else {
+        Err(MgnError::field(
+            field,
+            format!("{value:?} is not an id of the form {prefix} and 17 letters or digits"),
+        ))
+    }
+}
+
+/// A required id member.
+fn req_id(v: &Value, field: &str, prefix: &str) -> Result<String, MgnError> {
+    let id = opt_str(v, field)?.ok_or_else(|| MgnError::field(field, "is required"))?;
+    check_id(field, &id, prefix)?;
+    Ok(id)
+}
+
+/// A list of strings within the model's bounds, each checked by `each`.
+fn str_list(
+    v: &Value,
+    field: &str,
+    bounds: (usize, usize),
+    each: impl Fn(&str, &str) -> Result<(), MgnError>,
+) -> Result<Option<Vec<String>>, MgnError> {
+    let items = match v.get(field) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(wrong_type(field, "a list")),
+    };
+    let (min, max) = bounds;
+    if items.len() < min || items.len() > max {
+        return Err(MgnError::field(
+            field,
+            format!("must hold {min} to {max} items, got {}", items.len()),
+        ));
+    }
+    items
+        .iter()
+        .map(|item| {
+            let s = item
+                .as_str()
+                .ok_or_else(|| wrong_type(field, "a list of strings"))?;
+            each(field, s)?;
+            Ok(s.to_owned())
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// A list of source server ids (required, 1 to 200, the model's bounds for launches).
+fn server_ids(v: &Value, field: &str) -> Result<Vec<String>, MgnError> {
+    str_list(v, field, (1, 200), |f, s| check_id(f, s, "s-"))?
+        .ok_or_else(|| MgnError::field(field, "is required"))
+}
+
+/// `tags`: at most 50, string values (the model's TagsMap).
+fn tags(v: &Value) -> Result<BTreeMap<String, String>, MgnError> {
+    let Some(map) = opt_object(v, "tags")? else {
+        return Ok(BTreeMap::new());
+    };
+    if map.len() > 50 {
+        return Err(MgnError::field("tags", "must hold at most 50 tags"));
+    }
+    map.iter()
+        .map(|(k, value)| match value {
+            Value::String(s) if !k.is_empty() && k.len() <= 128 && s.len() <= 256 => {
+                Ok((k.clone(), s.clone()))
+            }
+            _ => Err(MgnError::field(
+                "tags",
+                format!(
+                    "tag {k:?} must have a 1-128 character key and a string value of at most 256"
+                ),
+            )),
+        })
+        .collect()
+}
+
+/// Resolves `maxResults` and `nextToken` into the slice `[from, to)` of `total` items
+/// and the next page's token. The model bounds `maxResults` to 1..=1000; left out, the
+/// whole rest is one page (its documentation gives no default).
+fn page(
+    operation: &str,
+    filter: &str,
+    input: &Value,
+    total: usize,
+) -> Result<(usize, usize, Option<String>), MgnError> {
+    let size = match input.get("maxResults") {
+        None | Some(Value::Null) => usize::MAX,
+        Some(n) => match n.as_i64() {
+            Some(n @ 1..=1000) => n as usize,
+            Some(n) => {
+                return Err(MgnError::field(
+                    "maxResults",
+                    format!("must be 1 to 1000, got {n}"),
+                ))
+            }
+            None => return Err(wrong_type("maxResults", "an integer")),
+        },
+    };
+    let binding = Binding::of(operation, filter);
+    let from = match opt_str(input, "nextToken")? {
+        None => 0,
+        Some(token) if token.is_empty() => 0,
+        Some(token) => binding.offset(&token).ok_or_else(|| {
+            MgnError::field("nextToken", "is not a token this listing handed out")
+        })?,
+    };
+    let from = from.min(total);
+    let to = from.saturating_add(size).min(total);
+    Ok((from, to, (to < total).then(|| binding.token(to))))
+}

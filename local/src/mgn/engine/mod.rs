@@ -1,0 +1,224 @@
+//! The MGN stand-in's state and the simulated clock that drives it.
+//!
+//! Everything MGN does by itself (agents installed, replication initiating, syncing,
+//! stalling and recovering, launch and terminate jobs running, instances passing their
+//! status checks) is an entry in one [`Schedule`]; entries a later call makes stale carry
+//! the server's or job's epoch and are skipped when they come due. The fields are private:
+//! the wire layer (`mgn::api`) reads through views and acts through the engine's methods.
+//!
+//! - `servers.rs`: source servers and their data replication as the clock moves it;
+//! - `replication.rs`: the calls that steer replication (pause, resume, stop, start,
+//!   retry, disconnect);
+//! - `life_cycle.rs`: the calls that move a server's life cycle (change state,
+//!   finalize cutover, archive);
+//! - `launch.rs`: launch and terminate jobs, their log, and the instances they make.
+
+mod launch;
+mod life_cycle;
+mod replication;
+mod servers;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::rng::SplitMix64;
+use crate::scenario::{uuid_like, MgnSettings, Scenario};
+use crate::schedule::{Millis, Schedule};
+
+pub use launch::{Instance, Job, LaunchKind};
+pub use servers::{LaunchRecord, SourceServer};
+
+use super::error::MgnError;
+
+/// Work the clock runs when it gets there.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Action {
+    AgentInstalled { server: usize },
+    InitiationStep { server: usize, epoch: u32 },
+    InitialSyncDone { server: usize, epoch: u32 },
+    StallStarts { server: usize, stall: usize },
+    StallCauseEnds { server: usize, stall: usize },
+    AgentLost { server: usize },
+    JobStarts { job: usize },
+    JobCompletes { job: usize },
+    ChecksSettle { instance: usize },
+}
+
+/// The emulated MGN account.
+pub(crate) struct Engine {
+    region: String,
+    account: String,
+    settings: MgnSettings,
+    /// The scenario's start, where its times count from.
+    start: Millis,
+    now: Millis,
+    ids: SplitMix64,
+    schedule: Schedule<Action>,
+    servers: Vec<SourceServer>,
+    server_by_id: HashMap<String, usize>,
+    jobs: Vec<Job>,
+    job_by_id: HashMap<String, usize>,
+    instances: Vec<Instance>,
+}
+
+/// Formats simulated milliseconds as MGN's ISO 8601 date-times (UTC, whole seconds).
+pub(crate) fn iso8601(ms: Millis) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Simulated milliseconds as an ISO 8601 duration (`PT…S`), MGN's lags and durations.
+pub(crate) fn iso8601_duration(ms: Millis) -> String {
+    format!("PT{}S", ms.max(0) / 1000)
+}
+
+/// Scenario seconds as simulated milliseconds (saturating: a huge setting means "never").
+fn secs(s: u64) -> Millis {
+    Millis::try_from(s.saturating_mul(1000)).unwrap_or(Millis::MAX / 4)
+}
+
+impl Engine {
+    /// The account of a scenario at its start: each agent scheduled to install.
+    pub(crate) fn new(mut scenario: Scenario) -> Self {
+        scenario.normalise();
+        let start = scenario.start_time.timestamp_millis();
+        let mut ids = SplitMix64::new(scenario.seed ^ 0x6d67_6e00);
+        let mut engine = Engine {
+            region: scenario.region.clone(),
+            account: scenario.account.clone(),
+            start,
+            now: start,
+            schedule: Schedule::default(),
+            servers: Vec::new(),
+            server_by_id: HashMap::new(),
+            jobs: Vec::new(),
+            job_by_id: HashMap::new(),
+            instances: Vec::new(),
+            settings: MgnSettings::default(),
+            ids: SplitMix64::new(0),
+        };
+        for spec in &scenario.servers {
+            let mgn = scenario.mgn.server(&spec.vm_name);
+            if mgn.without_agent {
+                continue;
+            }
+            let id = format!("s-{}", ids.hex(17));
+            let uuid = mgn
+                .vmware_uuid
+                .clone()
+                .unwrap_or_else(|| uuid_like(&mut ids));
+            let arn = engine.arn("source-server", &id);
+            let ordinal = engine.servers.len();
+            let server =
+                SourceServer::from_scenario((id, arn), spec, &mgn, &scenario.mgn, (uuid, ordinal));
+            let at = start + secs(mgn.agent_installed_at_secs);
+            let index = engine.servers.len();
+            engine.server_by_id.insert(server.id.clone(), index);
+            engine.servers.push(server);
+            engine.schedule_at(at, Action::AgentInstalled { server: index });
+        }
+        engine.ids = ids;
+        engine.settings = scenario.mgn;
+        engine
+    }
+
+    /// The ARN of a resource of this account: `kind/id`.
+    fn arn(&self, kind: &str, id: &str) -> String {
+        format!("arn:aws:mgn:{}:{}:{kind}/{id}", self.region, self.account)
+    }
+
+    /// A fresh id: `prefix` and 17 characters, as MGN's ids are.
+    fn new_id(&mut self, prefix: &str) -> String {
+        format!("{prefix}{}", self.ids.hex(17))
+    }
+
+    /// The simulated clock.
+    pub(crate) fn now(&self) -> Millis {
+        self.now
+    }
+
+    fn schedule_at(&mut self, at: Millis, action: Action) {
+        self.schedule.push(self.now, at, action);
+    }
+
+    fn schedule_in(&mut self, secs_from_now: u64, action: Action) {
+        self.schedule_at(self.now.saturating_add(secs(secs_from_now)), action);
+    }
+
+    /// Runs every transition due up to `target`, in time order, then sets the clock there.
+    pub(crate) fn advance_to(&mut self, target: Millis) {
+        Schedule::run_due(
+            self,
+            |e| &mut e.schedule,
+            target,
+            |e, at, action| {
+                e.now = e.now.max(at);
+                e.handle(action);
+            },
+        );
+        self.now = self.now.max(target);
+    }
+
+    fn handle(&mut self, action: Action) {
+        match action {
+            Action::AgentInstalled { server } => self.install_agent(server),
+            Action::InitiationStep { server, epoch } => self.initiation_step(server, epoch),
+            Action::InitialSyncDone { server, epoch } => self.initial_sync_done(server, epoch),
+            Action::StallStarts { server, stall } => self.stall_starts(server, stall),
+            Action::StallCauseEnds { server, stall } => self.stall_cause_ends(server, stall),
+            Action::AgentLost { server } => self.agent_lost(server),
+            Action::JobStarts { job } => self.job_starts(job),
+            Action::JobCompletes { job } => self.job_completes(job),
+            Action::ChecksSettle { instance } => self.checks_settle(instance),
+        }
+    }
+
+    /// The source servers MGN has seen (agent installed), in the order they were added.
+    pub(crate) fn source_servers(&self) -> impl Iterator<Item = &SourceServer> {
+        self.servers.iter().filter(|s| s.added.is_some())
+    }
+
+    /// The index of the source server `id`, or ResourceNotFoundException.
+    fn server_index(&self, id: &str) -> Result<usize, MgnError> {
+        self.server_by_id
+            .get(id)
+            .copied()
+            .filter(|&i| self.servers[i].added.is_some())
+            .ok_or_else(|| MgnError::not_found(id, "SOURCE_SERVER"))
+    }
+
+    /// The source server `id`, or ResourceNotFoundException.
+    pub(crate) fn source_server(&self, id: &str) -> Result<&SourceServer, MgnError> {
+        self.server_index(id).map(|i| &self.servers[i])
+    }
+
+    /// Every job, newest first (DescribeJobs' order).
+    pub(crate) fn jobs_newest_first(&self) -> impl Iterator<Item = &Job> {
+        self.jobs.iter().rev()
+    }
+
+    /// The job `id`, or ResourceNotFoundException.
+    pub(crate) fn job(&self, id: &str) -> Result<&Job, MgnError> {
+        self.job_by_id
+            .get(id)
+            .map(|&i| &self.jobs[i])
+            .ok_or_else(|| MgnError::not_found(id, "JOB"))
+    }
+
+    /// Every instance a launch made, terminated ones included.
+    pub(crate) fn instances(&self) -> &[Instance] {
+        &self.instances
+    }
+
+    /// The lag of a healthy continuous replication, ms.
+    pub(crate) fn healthy_lag(&self) -> Millis {
+        secs(self.settings.timing.continuous_lag_secs)
+    }
+
+    /// The scenario's MGN settings (timing, readings).
+    fn settings(&self) -> &MgnSettings {
+        &self.settings
+    }
+}

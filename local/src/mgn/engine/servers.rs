@@ -1,0 +1,469 @@
+//! Source servers and their data replication as the clock moves it: the agent installs
+//! (the server is added, NOT_READY), initiation walks its steps, INITIAL_SYNC copies the
+//! disks, then CONTINUOUS replication with a lag makes the server READY_FOR_TEST. A
+//! stall's cause fails the initiation step it names (or the data transfer) and holds
+//! replication STALLED with its error, lag growing, until the cause ends (replication
+//! initiates again by itself) or RetryDataReplication initiates it again; a lost agent
+//! leaves replication DISCONNECTED.
+
+use std::collections::BTreeMap;
+
+use crate::mgn::model::{
+    DataReplicationError, DataReplicationState, InitiationStepName, InitiationStepStatus,
+    LifeCycleState,
+};
+use crate::scenario::{MgnServerSpec, MgnSettings, ServerSpec, StallSpec};
+use crate::schedule::Millis;
+
+use super::{secs, Action, Engine};
+
+/// What MGN keeps to tell a server apart: the hints its agent reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hints {
+    pub hostname: String,
+    pub fqdn: String,
+    pub vm_path: String,
+    pub vmware_uuid: String,
+    pub mac_address: String,
+    pub ip_address: String,
+}
+
+/// The last test or cutover of a server: when it was started (and by which job), and
+/// when it was reverted or finalized.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchRecord {
+    pub initiated: Option<(Millis, String)>,
+    pub reverted: Option<Millis>,
+    pub finalized: Option<Millis>,
+}
+
+impl LaunchRecord {
+    /// A new launch `job` started at `at`: what the previous one came to is forgotten.
+    pub(super) fn start(&mut self, at: Millis, job: &str) {
+        *self = Self {
+            initiated: Some((at, job.to_owned())),
+            ..Self::default()
+        };
+    }
+}
+
+/// Where a stall's cause stands.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct StallCause {
+    stall: usize,
+    error: DataReplicationError,
+    /// When it ends by itself; `None`: when RetryDataReplication is called.
+    until: Option<Millis>,
+}
+
+/// A server's data replication.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replication {
+    pub state: DataReplicationState,
+    /// When the current initiation started, and its steps.
+    pub initiation: Option<(Millis, Vec<(InitiationStepName, InitiationStepStatus)>)>,
+    pub error: Option<DataReplicationError>,
+    /// The disks' sizes, bytes.
+    pub disks: Vec<u64>,
+    /// Replication ended for good: the disks' totals read zero (the model).
+    pub(super) totals_cleared: bool,
+    /// How long the initial sync takes in all, and how much of it is done.
+    sync_needed: Millis,
+    sync_done: Millis,
+    syncing_since: Option<Millis>,
+    /// When replication last was consistent (the lag counts from there); `None` before
+    /// continuous replication first started and after it ends for good.
+    pub consistent_at: Option<Millis>,
+    pub last_snapshot: Option<Millis>,
+    /// Bumped by every change that makes scheduled replication work stale.
+    pub(super) epoch: u32,
+    pub(super) cause: Option<StallCause>,
+    /// The state PauseReplication interrupted.
+    pub(super) paused_in: Option<DataReplicationState>,
+}
+
+impl Replication {
+    /// Each disk's total as replication reports it.
+    pub fn total_bytes(&self) -> Vec<u64> {
+        if self.totals_cleared {
+            vec![0; self.disks.len()]
+        } else {
+            self.disks.clone()
+        }
+    }
+
+    /// Bytes replicated of each disk.
+    pub fn replicated_bytes(&self, now: Millis) -> Vec<u64> {
+        let running = self.syncing_since.map_or(0, |since| now - since);
+        let done = (self.sync_done + running).min(self.sync_needed) as f64;
+        let share = if self.sync_needed > 0 {
+            done / self.sync_needed as f64
+        } else {
+            1.0
+        };
+        self.total_bytes()
+            .iter()
+            .map(|&bytes| (bytes as f64 * share) as u64)
+            .collect()
+    }
+
+    /// When the initial sync will be done, while it runs.
+    pub fn eta(&self, now: Millis) -> Option<Millis> {
+        self.syncing_since
+            .map(|since| now + (self.sync_needed - self.sync_done - (now - since)).max(0))
+    }
+
+    /// The lag (ms) once continuous replication has started, `None` before.
+    pub fn lag(&self, now: Millis, healthy_lag: Millis) -> Option<Millis> {
+        let since = self.consistent_at?;
+        Some(if self.state == DataReplicationState::Continuous {
+            healthy_lag
+        } else {
+            healthy_lag + (now - since)
+        })
+    }
+
+    /// Stops the initial sync's progress where it is.
+    pub(super) fn hold_sync(&mut self, now: Millis) {
+        if let Some(since) = self.syncing_since.take() {
+            self.sync_done = (self.sync_done + now - since).min(self.sync_needed);
+        }
+    }
+
+    /// Forgets the copied data (replication stopped: snapshots deleted).
+    pub(super) fn forget_data(&mut self) {
+        self.sync_done = 0;
+        self.syncing_since = None;
+        self.consistent_at = None;
+    }
+
+    /// A step in progress of the current initiation, with its index.
+    fn step_in_progress(&self) -> Option<usize> {
+        let (_, steps) = self.initiation.as_ref()?;
+        steps
+            .iter()
+            .position(|(_, status)| *status == InitiationStepStatus::InProgress)
+    }
+}
+
+/// A source server: what the agent reported and where MGN has taken it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceServer {
+    pub id: String,
+    pub arn: String,
+    pub vm_name: String,
+    pub hints: Hints,
+    pub user_provided_id: Option<String>,
+    /// When the agent was installed and the server added; `None` until then.
+    pub added: Option<Millis>,
+    /// When the agent was lost for good.
+    pub agent_lost: Option<Millis>,
+    pub archived: bool,
+    pub tags: BTreeMap<String, String>,
+    pub application_id: Option<String>,
+    pub life_cycle: LifeCycleState,
+    pub first_byte: Option<Millis>,
+    pub last_test: LaunchRecord,
+    pub last_cutover: LaunchRecord,
+    pub replication: Replication,
+    /// The instance the last launch made, with its job.
+    pub launched_instance: Option<usize>,
+    /// What the scenario says happens to it.
+    pub(super) plan: MgnServerSpec,
+    /// Launches and instances so far, by kind, to play the scenario's failures.
+    pub(super) launches: LaunchCounts,
+}
+
+/// How many launches of each kind a server went through, and how many instances of
+/// each kind it had checked.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct LaunchCounts {
+    pub tests: u32,
+    pub cutovers: u32,
+    pub test_instances: u32,
+    pub cutover_instances: u32,
+}
+
+const GIB: u64 = 1 << 30;
+
+impl SourceServer {
+    pub(super) fn from_scenario(
+        (id, arn): (String, String),
+        spec: &ServerSpec,
+        plan: &MgnServerSpec,
+        settings: &MgnSettings,
+        (vmware_uuid, ordinal): (String, usize),
+    ) -> Self {
+        let hostname = plan
+            .hostname
+            .clone()
+            .unwrap_or_else(|| spec.vm_name.clone());
+        let domain = settings.domain.as_deref().unwrap_or("corp.example.com");
+        let mut disks: Vec<u64> = spec
+            .volumes
+            .iter()
+            .map(|v| u64::from(v.size_gb) * GIB)
+            .collect();
+        if disks.is_empty() {
+            disks.push(20 * GIB);
+        }
+        let sync_secs = plan
+            .initial_sync_secs
+            .unwrap_or(settings.timing.initial_sync_secs);
+        Self {
+            arn,
+            vm_name: spec.vm_name.clone(),
+            hints: Hints {
+                fqdn: plan
+                    .fqdn
+                    .clone()
+                    .unwrap_or_else(|| format!("{hostname}.{domain}")),
+                hostname,
+                vm_path: spec.vm_path.clone().unwrap_or_default(),
+                vmware_uuid,
+                mac_address: format!(
+                    "00:50:56:{:02x}:{:02x}:{:02x}",
+                    (ordinal >> 16) & 0xff,
+                    (ordinal >> 8) & 0xff,
+                    ordinal & 0xff
+                ),
+                ip_address: format!(
+                    "10.{}.{}.{}",
+                    20 + (ordinal >> 16) % 200,
+                    (ordinal >> 8) & 0xff,
+                    ordinal & 0xff
+                ),
+            },
+            user_provided_id: plan.user_provided_id.clone(),
+            added: None,
+            agent_lost: None,
+            archived: false,
+            tags: BTreeMap::new(),
+            application_id: None,
+            life_cycle: LifeCycleState::NotReady,
+            first_byte: None,
+            last_test: LaunchRecord::default(),
+            last_cutover: LaunchRecord::default(),
+            replication: Replication {
+                state: DataReplicationState::Initiating,
+                initiation: None,
+                error: None,
+                disks,
+                totals_cleared: false,
+                sync_needed: secs(sync_secs),
+                sync_done: 0,
+                syncing_since: None,
+                consistent_at: None,
+                last_snapshot: None,
+                epoch: 0,
+                cause: None,
+                paused_in: None,
+            },
+            launched_instance: None,
+            plan: plan.clone(),
+            launches: LaunchCounts::default(),
+            id,
+        }
+    }
+
+    /// When MGN last heard from the agent.
+    pub fn last_seen(&self, now: Millis) -> Option<Millis> {
+        self.added.map(|_| self.agent_lost.unwrap_or(now))
+    }
+}
+
+/// The step a stall's error fails: the initiation step it names, else the data transfer.
+fn failing_step(error: DataReplicationError) -> InitiationStepName {
+    let named = error
+        .as_str()
+        .strip_prefix("FAILED_TO_")
+        .and_then(InitiationStepName::parse);
+    named.unwrap_or(InitiationStepName::StartDataTransfer)
+}
+
+impl Engine {
+    pub(super) fn install_agent(&mut self, server: usize) {
+        let now = self.now;
+        let s = &mut self.servers[server];
+        s.added = Some(now);
+        let stalls: Vec<(usize, Millis)> = s
+            .plan
+            .stalls
+            .iter()
+            .enumerate()
+            .map(|(i, stall)| (i, secs(stall.at_secs)))
+            .collect();
+        let lost = s.plan.disconnect_at_secs.map(secs);
+        // The scenario's times count from its start, as every scenario time does.
+        let origin = self.start;
+        for (stall, at) in stalls {
+            self.schedule_at(origin + at, Action::StallStarts { server, stall });
+        }
+        if let Some(at) = lost {
+            self.schedule_at(origin + at, Action::AgentLost { server });
+        }
+        self.begin_initiation(server);
+    }
+
+    /// Starts (again) the initiation sequence: every step not started, the first running.
+    pub(super) fn begin_initiation(&mut self, server: usize) {
+        let now = self.now;
+        let r = &mut self.servers[server].replication;
+        r.hold_sync(now);
+        r.epoch += 1;
+        r.state = DataReplicationState::Initiating;
+        r.error = None;
+        let mut steps: Vec<_> = InitiationStepName::ALL
+            .iter()
+            .map(|&name| (name, InitiationStepStatus::NotStarted))
+            .collect();
+        steps[0].1 = InitiationStepStatus::InProgress;
+        r.initiation = Some((now, steps));
+        let epoch = r.epoch;
+        let step = self.settings().timing.initiation_step_secs;
+        self.schedule_in(step, Action::InitiationStep { server, epoch });
+    }
+
+    pub(super) fn initiation_step(&mut self, server: usize, epoch: u32) {
+        let now = self.now;
+        let r = &mut self.servers[server].replication;
+        if r.epoch != epoch {
+            return;
+        }
+        let Some(k) = r.step_in_progress() else {
+            return;
+        };
+        let cause = r
+            .cause
+            .as_ref()
+            .filter(|c| c.until.is_none_or(|until| until > now))
+            .map(|c| c.error);
+        let Some((_, steps)) = r.initiation.as_mut() else {
+            return;
+        };
+        if let Some(error) = cause.filter(|&e| failing_step(e) == steps[k].0) {
+            steps[k].1 = InitiationStepStatus::Failed;
+            r.state = DataReplicationState::Stalled;
+            r.error = Some(error);
+            return;
+        }
+        steps[k].1 = InitiationStepStatus::Succeeded;
+        if let Some(next) = steps.get_mut(k + 1) {
+            next.1 = InitiationStepStatus::InProgress;
+            let step = self.settings().timing.initiation_step_secs;
+            self.schedule_in(step, Action::InitiationStep { server, epoch });
+        } else {
+            self.start_data_transfer(server);
+        }
+    }
+
+    /// Initiation done: the initial sync goes on where it was, or, once done, replication
+    /// is continuous again.
+    fn start_data_transfer(&mut self, server: usize) {
+        let now = self.now;
+        let s = &mut self.servers[server];
+        s.first_byte.get_or_insert(now);
+        let r = &mut s.replication;
+        if r.sync_done >= r.sync_needed {
+            r.state = DataReplicationState::Continuous;
+            r.consistent_at = Some(now);
+            return;
+        }
+        r.state = DataReplicationState::InitialSync;
+        r.syncing_since = Some(now);
+        let remaining = r.sync_needed - r.sync_done;
+        let epoch = r.epoch;
+        self.schedule_at(now + remaining, Action::InitialSyncDone { server, epoch });
+    }
+
+    pub(super) fn initial_sync_done(&mut self, server: usize, epoch: u32) {
+        let now = self.now;
+        let s = &mut self.servers[server];
+        if s.replication.epoch != epoch {
+            return;
+        }
+        let r = &mut s.replication;
+        r.hold_sync(now);
+        r.sync_done = r.sync_needed;
+        r.state = DataReplicationState::Continuous;
+        r.consistent_at = Some(now);
+        r.last_snapshot = Some(now);
+        if s.life_cycle == LifeCycleState::NotReady {
+            s.life_cycle = LifeCycleState::ReadyForTest;
+        }
+    }
+
+    pub(super) fn stall_starts(&mut self, server: usize, stall: usize) {
+        let now = self.now;
+        let s = &mut self.servers[server];
+        let Some(StallSpec {
+            error, for_secs, ..
+        }) = s.plan.stalls.get(stall).cloned()
+        else {
+            return;
+        };
+        let Some(error) = DataReplicationError::parse(&error) else {
+            return;
+        };
+        let until = for_secs.map(|d| now + secs(d));
+        s.replication.cause = Some(StallCause {
+            stall,
+            error,
+            until,
+        });
+        if let Some(until) = until {
+            self.schedule_at(until, Action::StallCauseEnds { server, stall });
+        }
+        let r = &mut self.servers[server].replication;
+        if !is_replicating(r.state) {
+            return;
+        }
+        r.hold_sync(now);
+        r.epoch += 1;
+        if let Some(k) = r.step_in_progress() {
+            if let Some((_, steps)) = r.initiation.as_mut() {
+                steps[k].1 = InitiationStepStatus::Failed;
+            }
+        }
+        r.state = DataReplicationState::Stalled;
+        r.error = Some(error);
+    }
+
+    pub(super) fn stall_cause_ends(&mut self, server: usize, stall: usize) {
+        let r = &mut self.servers[server].replication;
+        if r.cause.as_ref().is_none_or(|c| c.stall != stall) {
+            return;
+        }
+        r.cause = None;
+        if r.state == DataReplicationState::Stalled {
+            self.begin_initiation(server);
+        }
+    }
+
+    pub(super) fn agent_lost(&mut self, server: usize) {
+        let now = self.now;
+        let s = &mut self.servers[server];
+        if s.agent_lost.is_some() || s.replication.state == DataReplicationState::Disconnected {
+            return;
+        }
+        s.agent_lost = Some(now);
+        let r = &mut s.replication;
+        r.hold_sync(now);
+        r.epoch += 1;
+        r.state = DataReplicationState::Disconnected;
+    }
+}
+
+/// Replication is under way (a stall or a pause can interrupt it).
+pub(super) fn is_replicating(state: DataReplicationState) -> bool {
+    use DataReplicationState as S;
+    matches!(
+        state,
+        S::Initiating
+            | S::InitialSync
+            | S::Backlog
+            | S::CreatingSnapshot
+            | S::Continuous
+            | S::Rescan
+    )
+}
