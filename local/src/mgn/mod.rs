@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 
 use crate::http::LoopbackServer;
 use crate::scenario::Scenario;
+pub use api::SERVED as SERVED_OPERATIONS;
 use engine::Engine;
 
 /// The account as MGN holds it: whether InitializeService was called, and everything

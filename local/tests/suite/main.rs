@@ -13,8 +13,10 @@ mod job_lifecycle;
 mod launch_configuration;
 mod limits;
 mod mgn_conformance;
+mod mgn_life_cycle;
 mod mgn_protocol;
 mod mgn_sdk;
+mod mgn_shapes;
 mod sdk_end_to_end;
 mod throughput;
 

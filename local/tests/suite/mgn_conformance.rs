@@ -12,7 +12,7 @@ use autopilot_local::mgn::protocol::{
 };
 use serde_json::Value;
 
-fn reference(file: &str) -> Value {
+pub(crate) fn reference(file: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/reference/mgn-2020-02-26")
         .join(file);
@@ -149,5 +149,38 @@ fn every_enum_the_stand_in_declares_has_the_models_values() {
             .filter_map(Value::as_str)
             .collect();
         assert_eq!(ours, listed, "{shape}");
+    }
+}
+
+#[test]
+fn the_fidelity_ledger_has_a_row_for_every_operation_served() {
+    let ledger = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("FIDELITY.md"),
+    )
+    .expect("local/FIDELITY.md");
+    let (_, mgn) = ledger
+        .split_once("# The MGN stand-in")
+        .expect("FIDELITY.md has an MGN section");
+    let served = autopilot_local::mgn::SERVED_OPERATIONS
+        .iter()
+        .chain(&["InitializeService"]);
+    for operation in served {
+        let row = mgn
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{operation}` |")))
+            .unwrap_or_else(|| panic!("FIDELITY.md's MGN section has no row for {operation}"));
+        let cells: Vec<&str> = row.split(" | ").collect();
+        assert_eq!(
+            cells.len(),
+            4,
+            "{operation}: operation | behaviour | source | verdict"
+        );
+        assert!(
+            ["documented", "inferred", "assumed", "contested"]
+                .iter()
+                .any(|v| cells[3].starts_with(v)),
+            "{operation}: verdict {:?}",
+            cells[3]
+        );
     }
 }

@@ -3,24 +3,18 @@
 //! model's UninitializedAccountException as its typed error, and an operation not served
 //! yet as an error named in `x-amzn-ErrorType`).
 
-use autopilot_local::harness::clients::{sdk_config, StaticCredentials};
+use crate::common;
+
 use autopilot_local::mgn::MgnHandle;
 use autopilot_local::Scenario;
 use aws_sdk_mgn::error::ProvideErrorMetadata;
-
-fn client(endpoint: &str) -> aws_sdk_mgn::Client {
-    let config = aws_sdk_mgn::config::Builder::from(&sdk_config(StaticCredentials::LOCAL, Some(1)))
-        .endpoint_url(endpoint)
-        .build();
-    aws_sdk_mgn::Client::from_conf(config)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sdk_initializes_the_account_and_reads_the_refusals() {
     let mgn = MgnHandle::start(Scenario::default_scenario(), 0)
         .await
         .expect("the MGN stand-in starts");
-    let mgn_client = client(&mgn.endpoint());
+    let mgn_client = common::mgn(&mgn.endpoint());
 
     let before = mgn_client
         .describe_source_servers()

@@ -23,6 +23,25 @@ use super::error::MgnError;
 use super::protocol::ErrorKind;
 use crate::page_token::Binding;
 
+/// Every operation [`call`] serves (InitializeService is the endpoint's own).
+pub const SERVED: &[&str] = &[
+    "ChangeServerLifeCycleState",
+    "DescribeJobLogItems",
+    "DescribeJobs",
+    "DescribeSourceServers",
+    "DisconnectFromService",
+    "FinalizeCutover",
+    "MarkAsArchived",
+    "PauseReplication",
+    "ResumeReplication",
+    "RetryDataReplication",
+    "StartCutover",
+    "StartReplication",
+    "StartTest",
+    "StopReplication",
+    "TerminateTargetInstances",
+];
+
 /// What an operation answers: a JSON body, or none (a 204).
 pub(crate) type Output = Option<Value>;
 
@@ -226,4 +245,29 @@ fn page(
     let from = from.min(total);
     let to = from.saturating_add(size).min(total);
     Ok((from, to, (to < total).then(|| binding.token(to))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    #[test]
+    fn every_operation_listed_as_served_is_dispatched_and_no_other() {
+        let mut engine = Engine::new(Scenario::default_scenario());
+        for route in crate::mgn::protocol::ROUTES {
+            let answered = call(
+                &mut engine,
+                "123456789012",
+                route.operation,
+                &serde_json::json!({}),
+            );
+            assert_eq!(
+                answered.is_some(),
+                SERVED.contains(&route.operation),
+                "{}",
+                route.operation
+            );
+        }
+    }
 }

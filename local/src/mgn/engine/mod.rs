@@ -121,6 +121,8 @@ impl Engine {
         }
         engine.ids = ids;
         engine.settings = scenario.mgn;
+        // Agents installed at the start are there from the first call.
+        engine.advance_to(start);
         engine
     }
 

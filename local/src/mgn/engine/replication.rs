@@ -120,7 +120,8 @@ impl Engine {
     }
 
     /// RetryDataReplication: only a STALLED replication (the model's condition); its
-    /// refusal is the ValidationException the operation's errors allow.
+    /// refusal is the ValidationException the operation's errors allow. A stall whose
+    /// cause lasts until retried is over; one whose cause lasts a while stalls again.
     pub(crate) fn retry_data_replication(&mut self, id: &str) -> Result<(), MgnError> {
         let index = self.server_index(id)?;
         let state = self.servers[index].replication.state;
@@ -129,6 +130,10 @@ impl Engine {
                 "sourceServerID",
                 format!("replication of {id} is {state}: only a STALLED replication is retried"),
             ));
+        }
+        let r = &mut self.servers[index].replication;
+        if r.cause.as_ref().is_some_and(|c| c.until.is_none()) {
+            r.cause = None;
         }
         self.begin_initiation(index);
         Ok(())

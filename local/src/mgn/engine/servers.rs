@@ -50,10 +50,10 @@ impl LaunchRecord {
 /// Where a stall's cause stands.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct StallCause {
-    stall: usize,
-    error: DataReplicationError,
+    pub(super) stall: usize,
+    pub(super) error: DataReplicationError,
     /// When it ends by itself; `None`: when RetryDataReplication is called.
-    until: Option<Millis>,
+    pub(super) until: Option<Millis>,
 }
 
 /// A server's data replication.

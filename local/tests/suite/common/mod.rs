@@ -41,6 +41,15 @@ pub async fn sms(emu: &EmulatorHandle) -> aws_sdk_sms::Client {
 }
 
 /// A real aws-sdk-s3 client (path-style) pointed at the local S3.
+/// An aws-sdk-mgn client for the MGN stand-in at `endpoint`, one attempt per call.
+pub fn mgn(endpoint: &str) -> aws_sdk_mgn::Client {
+    use autopilot_local::harness::clients::{sdk_config, StaticCredentials};
+    let config = aws_sdk_mgn::config::Builder::from(&sdk_config(StaticCredentials::LOCAL, Some(1)))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_mgn::Client::from_conf(config)
+}
+
 pub async fn s3(emu: &EmulatorHandle) -> aws_sdk_s3::Client {
     let conf = sdk_config(&emu.s3_endpoint(), 1).await;
     aws_sdk_s3::Client::from_conf(
