@@ -139,11 +139,13 @@ pub struct MgnReadings {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CutoverFrom {
-    /// READY_FOR_CUTOVER, or CUTTING_OVER for another try (the stand-in's reading).
+    /// READY_FOR_TEST onwards: READY_FOR_TEST, READY_FOR_CUTOVER, or CUTTING_OVER for
+    /// another try (the user guide's lifecycle page: "test or cutover instances can now
+    /// be launched").
     #[default]
+    ReadyForTest,
+    /// Only READY_FOR_CUTOVER, or CUTTING_OVER for another try (a stricter console).
     ReadyForCutover,
-    /// Any server replicating with a lag: READY_FOR_TEST and TESTING too.
-    AnyReplicating,
 }
 
 /// How a tested server becomes READY_FOR_CUTOVER.

@@ -167,7 +167,7 @@ impl Engine {
             ));
         }
         use LifeCycleState as L;
-        let cutover_from_any = self.settings().readings.cutover_from == CutoverFrom::AnyReplicating;
+        let strict_cutover = self.settings().readings.cutover_from == CutoverFrom::ReadyForCutover;
         let allowed = match kind {
             LaunchKind::Test => matches!(
                 s.life_cycle,
@@ -175,7 +175,7 @@ impl Engine {
             ),
             LaunchKind::Cutover => {
                 matches!(s.life_cycle, L::ReadyForCutover | L::CuttingOver)
-                    || (cutover_from_any && matches!(s.life_cycle, L::ReadyForTest | L::Testing))
+                    || (!strict_cutover && s.life_cycle == L::ReadyForTest)
             }
         };
         if !allowed {
