@@ -177,6 +177,24 @@ model_enum! {
     }
 }
 
+model_enum! {
+    /// An application's (and, with the same values, a wave's) aggregated health.
+    HealthStatus = "ApplicationHealthStatus" {
+        Healthy => "HEALTHY",
+        Lagging => "LAGGING",
+        Error => "ERROR",
+    }
+}
+
+model_enum! {
+    /// An application's (and, with the same values, a wave's) aggregated progress.
+    ProgressStatus = "ApplicationProgressStatus" {
+        NotStarted => "NOT_STARTED",
+        InProgress => "IN_PROGRESS",
+        Completed => "COMPLETED",
+    }
+}
+
 /// Every enum above: its model shape and its values, for the conformance test.
 pub fn enums() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
@@ -193,5 +211,9 @@ pub fn enums() -> Vec<(&'static str, Vec<&'static str>)> {
         LaunchStatus::shape_and_values(),
         JobLogEvent::shape_and_values(),
         FirstBoot::shape_and_values(),
+        HealthStatus::shape_and_values(),
+        ("WaveHealthStatus", HealthStatus::shape_and_values().1),
+        ProgressStatus::shape_and_values(),
+        ("WaveProgressStatus", ProgressStatus::shape_and_values().1),
     ]
 }

@@ -12,6 +12,7 @@ mod conformance;
 mod job_lifecycle;
 mod launch_configuration;
 mod limits;
+mod mgn_apps;
 mod mgn_conformance;
 mod mgn_life_cycle;
 mod mgn_protocol;

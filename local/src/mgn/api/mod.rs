@@ -7,10 +7,12 @@
 //! know are ignored, as a restJson1 service does.
 //!
 //! - `servers.rs`: DescribeSourceServers and the calls on one source server;
+//! - `apps.rs`: applications and waves, and what they hold;
 //! - `jobs.rs`: StartTest, StartCutover, TerminateTargetInstances, DescribeJobs,
 //!   DescribeJobLogItems;
 //! - this file: the dispatch, the readers and paging.
 
+mod apps;
 mod jobs;
 mod servers;
 
@@ -18,19 +20,34 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::engine::Engine;
+use super::engine::{
+    Engine,
+    GroupingKind::{Application, Wave},
+};
 use super::error::MgnError;
 use super::protocol::ErrorKind;
 use crate::page_token::Binding;
 
 /// Every operation [`call`] serves (InitializeService is the endpoint's own).
 pub const SERVED: &[&str] = &[
+    "ArchiveApplication",
+    "ArchiveWave",
+    "AssociateApplications",
+    "AssociateSourceServers",
     "ChangeServerLifeCycleState",
+    "CreateApplication",
+    "CreateWave",
+    "DeleteApplication",
+    "DeleteWave",
     "DescribeJobLogItems",
     "DescribeJobs",
     "DescribeSourceServers",
+    "DisassociateApplications",
+    "DisassociateSourceServers",
     "DisconnectFromService",
     "FinalizeCutover",
+    "ListApplications",
+    "ListWaves",
     "MarkAsArchived",
     "PauseReplication",
     "ResumeReplication",
@@ -40,6 +57,10 @@ pub const SERVED: &[&str] = &[
     "StartTest",
     "StopReplication",
     "TerminateTargetInstances",
+    "UnarchiveApplication",
+    "UnarchiveWave",
+    "UpdateApplication",
+    "UpdateWave",
 ];
 
 /// What an operation answers: a JSON body, or none (a 204).
@@ -68,6 +89,22 @@ pub(crate) fn call(
         "TerminateTargetInstances" => jobs::terminate_target_instances(engine, input),
         "DescribeJobs" => jobs::describe_jobs(engine, input),
         "DescribeJobLogItems" => jobs::describe_job_log_items(engine, input),
+        "CreateApplication" => apps::create(engine, input, Application),
+        "UpdateApplication" => apps::update(engine, input, Application),
+        "DeleteApplication" => apps::delete(engine, input, Application),
+        "ArchiveApplication" => apps::archive(engine, input, Application, true),
+        "UnarchiveApplication" => apps::archive(engine, input, Application, false),
+        "ListApplications" => apps::list(engine, input, Application),
+        "CreateWave" => apps::create(engine, input, Wave),
+        "UpdateWave" => apps::update(engine, input, Wave),
+        "DeleteWave" => apps::delete(engine, input, Wave),
+        "ArchiveWave" => apps::archive(engine, input, Wave, true),
+        "UnarchiveWave" => apps::archive(engine, input, Wave, false),
+        "ListWaves" => apps::list(engine, input, Wave),
+        "AssociateSourceServers" => apps::associate_servers(engine, input, true),
+        "DisassociateSourceServers" => apps::associate_servers(engine, input, false),
+        "AssociateApplications" => apps::associate_applications(engine, input, true),
+        "DisassociateApplications" => apps::associate_applications(engine, input, false),
         _ => return None,
     };
     Some(

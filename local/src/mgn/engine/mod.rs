@@ -11,8 +11,10 @@
 //!   retry, disconnect);
 //! - `life_cycle.rs`: the calls that move a server's life cycle (change state,
 //!   finalize cutover, archive);
-//! - `launch.rs`: launch and terminate jobs, their log, and the instances they make.
+//! - `launch.rs`: launch and terminate jobs, their log, and the instances they make;
+//! - `apps.rs`: applications and waves, their members and aggregated status.
 
+mod apps;
 mod launch;
 mod life_cycle;
 mod replication;
@@ -26,6 +28,7 @@ use crate::rng::SplitMix64;
 use crate::scenario::{uuid_like, MgnSettings, Scenario};
 use crate::schedule::{Millis, Schedule};
 
+pub use apps::{Aggregate, Grouping, GroupingKind};
 pub use launch::{Instance, Job, LaunchKind};
 pub use servers::{LaunchRecord, SourceServer};
 
@@ -60,6 +63,8 @@ pub(crate) struct Engine {
     jobs: Vec<Job>,
     job_by_id: HashMap<String, usize>,
     instances: Vec<Instance>,
+    applications: Vec<Grouping>,
+    waves: Vec<Grouping>,
 }
 
 /// Formats simulated milliseconds as MGN's ISO 8601 date-times (UTC, whole seconds).
@@ -96,6 +101,8 @@ impl Engine {
             jobs: Vec::new(),
             job_by_id: HashMap::new(),
             instances: Vec::new(),
+            applications: Vec::new(),
+            waves: Vec::new(),
             settings: MgnSettings::default(),
             ids: SplitMix64::new(0),
         };
