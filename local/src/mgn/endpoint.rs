@@ -82,6 +82,7 @@ fn serve(shared: &Shared, route: &Route, input: &Value) -> Answer {
     let mut account = shared.lock();
     if route.operation == "InitializeService" {
         account.initialized = true;
+        account.engine.initialize();
         return Ok((route.success, None));
     }
     if !account.initialized && !BEFORE_INITIALIZE.contains(&route.operation) {

@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 
 use crate::http::LoopbackServer;
 use crate::scenario::Scenario;
+pub use api::settings;
 pub use api::SERVED as SERVED_OPERATIONS;
 use engine::Engine;
 

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use autopilot_local::mgn::protocol::{
     route_of, ErrorKind, ValidationReason, BEFORE_INITIALIZE, PAGINATED, ROUTES,
 };
+use autopilot_local::mgn::settings;
 use serde_json::Value;
 
 pub(crate) fn reference(file: &str) -> Value {
@@ -182,5 +183,82 @@ fn the_fidelity_ledger_has_a_row_for_every_operation_served() {
             "{operation}: verdict {:?}",
             cells[3]
         );
+    }
+}
+
+/// Checks one settings member against the model shape `shape`.
+fn settings_member_fits(model: &Value, at: &str, shape: &str, kind: settings::Kind) {
+    use settings::Kind;
+    let spec = &model["shapes"][shape];
+    let kind_of = spec["type"].as_str().unwrap_or_default();
+    match kind {
+        Kind::Bool => assert_eq!(kind_of, "boolean", "{at}"),
+        Kind::Enum(values) => {
+            let modelled: Vec<&str> = spec["enum"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            assert_eq!(values, modelled.as_slice(), "{at}");
+        }
+        Kind::Text(max) => {
+            assert_eq!(kind_of, "string", "{at}");
+            assert_eq!(spec["max"].as_u64(), Some(max as u64), "{at}");
+        }
+        Kind::HexId(prefix) => {
+            assert!(
+                spec["pattern"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with(prefix)),
+                "{at}"
+            );
+        }
+        Kind::HexIds(prefix, max) => {
+            assert_eq!(
+                (kind_of, spec["max"].as_u64()),
+                ("list", Some(max as u64)),
+                "{at}"
+            );
+            let member = spec["member"]["shape"].as_str().unwrap_or_default();
+            settings_member_fits(model, at, member, Kind::HexId(prefix));
+        }
+        Kind::Long(min, max) => {
+            assert!(matches!(kind_of, "long" | "integer"), "{at}");
+            assert_eq!(spec["min"].as_i64().unwrap_or(0), min, "{at} min");
+            assert_eq!(spec["max"].as_i64().unwrap_or(i64::MAX), max, "{at} max");
+        }
+        Kind::Tags => assert_eq!(kind_of, "map", "{at}"),
+        Kind::Object(rules) => settings_table_fits(model, at, shape, rules),
+        Kind::Objects(rules, max) => {
+            assert_eq!(
+                (kind_of, spec["max"].as_u64()),
+                ("list", Some(max as u64)),
+                "{at}"
+            );
+            let member = spec["member"]["shape"].as_str().unwrap_or_default();
+            settings_table_fits(model, at, member, rules);
+        }
+        Kind::Opaque => assert!(matches!(kind_of, "structure" | "list" | "map"), "{at}"),
+    }
+}
+
+fn settings_table_fits(model: &Value, at: &str, shape: &str, rules: &[settings::Rule]) {
+    let members = &model["shapes"][shape]["members"];
+    for rule in rules {
+        let member = members[rule.name]["shape"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{at}: {shape} has no member {}", rule.name));
+        settings_member_fits(model, &format!("{at}.{}", rule.name), member, rule.kind);
+    }
+}
+
+#[test]
+fn the_settings_tables_are_the_models_members() {
+    let model = reference("service-2.json");
+    for (shape, tables) in settings::tables() {
+        for table in tables {
+            settings_table_fits(&model, shape, shape, table);
+        }
     }
 }

@@ -274,6 +274,68 @@ fn play(c: &mut Checker, wait: impl Fn(u64)) {
     );
     c.call("DescribeSourceServers", json!({}));
     play_applications(c, app);
+    play_configurations(c, app);
+}
+
+/// Replication and launch configurations and their templates.
+fn play_configurations(c: &mut Checker, server: &str) {
+    c.call(
+        "GetReplicationConfiguration",
+        json!({"sourceServerID": server}),
+    );
+    c.call("UpdateReplicationConfiguration", json!({"sourceServerID": server, "bandwidthThrottling": 50, "replicatedDisks": [{"deviceName": "/dev/sda", "isBootDisk": true, "stagingDiskType": "GP3"}]}));
+    c.call(
+        "UpdateReplicationConfiguration",
+        json!({"sourceServerID": server, "stagingAreaSubnetId": "subnet-xyz"}),
+    );
+    c.call("GetLaunchConfiguration", json!({"sourceServerID": server}));
+    c.call(
+        "UpdateLaunchConfiguration",
+        json!({"sourceServerID": server, "copyTags": true, "licensing": {"osByol": false}}),
+    );
+    let created = c.call("CreateReplicationConfigurationTemplate", json!({
+        "stagingAreaSubnetId": "subnet-0123456789abcdef0", "associateDefaultSecurityGroup": false,
+        "replicationServersSecurityGroupsIDs": ["sg-0123456789abcdef0"], "replicationServerInstanceType": "t3.small",
+        "useDedicatedReplicationServer": false, "defaultLargeStagingDiskType": "ST1", "ebsEncryption": "DEFAULT",
+        "bandwidthThrottling": 0, "dataPlaneRouting": "PRIVATE_IP", "createPublicIP": false, "stagingAreaTags": {"a": "b"}
+    }));
+    let rct = created["replicationConfigurationTemplateID"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    c.call(
+        "UpdateReplicationConfigurationTemplate",
+        json!({"replicationConfigurationTemplateID": rct, "createPublicIP": true}),
+    );
+    c.call(
+        "DescribeReplicationConfigurationTemplates",
+        json!({"maxResults": 1}),
+    );
+    c.call(
+        "DeleteReplicationConfigurationTemplate",
+        json!({"replicationConfigurationTemplateID": rct}),
+    );
+    let created = c.call("CreateLaunchConfigurationTemplate", json!({"bootMode": "UEFI", "smallVolumeConf": {"volumeType": "gp3", "iops": 3000, "throughput": 125}}));
+    let lct = created["launchConfigurationTemplateID"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    c.call(
+        "UpdateLaunchConfigurationTemplate",
+        json!({"launchConfigurationTemplateID": lct, "copyPrivateIp": true}),
+    );
+    c.call(
+        "DescribeLaunchConfigurationTemplates",
+        json!({"launchConfigurationTemplateIDs": [lct]}),
+    );
+    c.call(
+        "DeleteLaunchConfigurationTemplate",
+        json!({"launchConfigurationTemplateID": lct}),
+    );
+    c.call(
+        "DeleteLaunchConfigurationTemplate",
+        json!({"launchConfigurationTemplateID": "lct-0123456789abcdefg"}),
+    );
 }
 
 /// Applications and waves: each call once at least, a refusal or two among them.

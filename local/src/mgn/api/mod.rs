@@ -8,13 +8,17 @@
 //!
 //! - `servers.rs`: DescribeSourceServers and the calls on one source server;
 //! - `apps.rs`: applications and waves, and what they hold;
+//! - `configurations.rs` and `settings.rs`: replication and launch configurations and
+//!   their templates;
 //! - `jobs.rs`: StartTest, StartCutover, TerminateTargetInstances, DescribeJobs,
 //!   DescribeJobLogItems;
 //! - this file: the dispatch, the readers and paging.
 
 mod apps;
+mod configurations;
 mod jobs;
 mod servers;
+pub mod settings;
 
 use std::collections::BTreeMap;
 
@@ -23,6 +27,7 @@ use serde_json::{Map, Value};
 use super::engine::{
     Engine,
     GroupingKind::{Application, Wave},
+    SettingsKind::{Launch, Replication},
 };
 use super::error::MgnError;
 use super::protocol::ErrorKind;
@@ -36,16 +41,24 @@ pub const SERVED: &[&str] = &[
     "AssociateSourceServers",
     "ChangeServerLifeCycleState",
     "CreateApplication",
+    "CreateLaunchConfigurationTemplate",
+    "CreateReplicationConfigurationTemplate",
     "CreateWave",
     "DeleteApplication",
+    "DeleteLaunchConfigurationTemplate",
+    "DeleteReplicationConfigurationTemplate",
     "DeleteWave",
     "DescribeJobLogItems",
     "DescribeJobs",
+    "DescribeLaunchConfigurationTemplates",
+    "DescribeReplicationConfigurationTemplates",
     "DescribeSourceServers",
     "DisassociateApplications",
     "DisassociateSourceServers",
     "DisconnectFromService",
     "FinalizeCutover",
+    "GetLaunchConfiguration",
+    "GetReplicationConfiguration",
     "ListApplications",
     "ListWaves",
     "MarkAsArchived",
@@ -60,6 +73,10 @@ pub const SERVED: &[&str] = &[
     "UnarchiveApplication",
     "UnarchiveWave",
     "UpdateApplication",
+    "UpdateLaunchConfiguration",
+    "UpdateLaunchConfigurationTemplate",
+    "UpdateReplicationConfiguration",
+    "UpdateReplicationConfigurationTemplate",
     "UpdateWave",
 ];
 
@@ -89,6 +106,34 @@ pub(crate) fn call(
         "TerminateTargetInstances" => jobs::terminate_target_instances(engine, input),
         "DescribeJobs" => jobs::describe_jobs(engine, input),
         "DescribeJobLogItems" => jobs::describe_job_log_items(engine, input),
+        "GetReplicationConfiguration" => configurations::get(engine, input, Replication),
+        "UpdateReplicationConfiguration" => configurations::update(engine, input, Replication),
+        "GetLaunchConfiguration" => configurations::get(engine, input, Launch),
+        "UpdateLaunchConfiguration" => configurations::update(engine, input, Launch),
+        "DescribeReplicationConfigurationTemplates" => {
+            configurations::describe_templates(engine, input, Replication)
+        }
+        "CreateReplicationConfigurationTemplate" => {
+            configurations::create_template(engine, input, Replication)
+        }
+        "UpdateReplicationConfigurationTemplate" => {
+            configurations::update_template(engine, input, Replication)
+        }
+        "DeleteReplicationConfigurationTemplate" => {
+            configurations::delete_template(engine, input, Replication)
+        }
+        "DescribeLaunchConfigurationTemplates" => {
+            configurations::describe_templates(engine, input, Launch)
+        }
+        "CreateLaunchConfigurationTemplate" => {
+            configurations::create_template(engine, input, Launch)
+        }
+        "UpdateLaunchConfigurationTemplate" => {
+            configurations::update_template(engine, input, Launch)
+        }
+        "DeleteLaunchConfigurationTemplate" => {
+            configurations::delete_template(engine, input, Launch)
+        }
         "CreateApplication" => apps::create(engine, input, Application),
         "UpdateApplication" => apps::update(engine, input, Application),
         "DeleteApplication" => apps::delete(engine, input, Application),

@@ -5,7 +5,9 @@
 use serde_json::{json, Value};
 
 use super::{check_id, opt_bool, opt_object, page, req_id, str_list, wrong_type};
-use crate::mgn::engine::{iso8601, iso8601_duration, Engine, LaunchRecord, SourceServer};
+use crate::mgn::engine::{
+    device_name, iso8601, iso8601_duration, Engine, LaunchRecord, SourceServer,
+};
 use crate::mgn::error::MgnError;
 use crate::mgn::model::{ChangeableLifeCycleState, FirstBoot, LifeCycleState, ReplicationType};
 
@@ -289,10 +291,4 @@ fn source_properties(s: &SourceServer, now: i64) -> Value {
         "ramBytes": 8u64 << 30,
         "os": { "fullString": "Linux" },
     })
-}
-
-/// `/dev/sda`, `/dev/sdb`, … for the disks in order.
-fn device_name(k: usize) -> String {
-    let letter = char::from(b'a' + (k % 26) as u8);
-    format!("/dev/sd{letter}")
 }

@@ -12,9 +12,11 @@
 //! - `life_cycle.rs`: the calls that move a server's life cycle (change state,
 //!   finalize cutover, archive);
 //! - `launch.rs`: launch and terminate jobs, their log, and the instances they make;
-//! - `apps.rs`: applications and waves, their members and aggregated status.
+//! - `apps.rs`: applications and waves, their members and aggregated status;
+//! - `configurations.rs`: replication and launch configurations and their templates.
 
 mod apps;
+mod configurations;
 mod launch;
 mod life_cycle;
 mod replication;
@@ -25,12 +27,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::rng::SplitMix64;
-use crate::scenario::{uuid_like, MgnSettings, Scenario};
+use crate::scenario::{uuid_like, MgnSettings, Network, Scenario};
 use crate::schedule::{Millis, Schedule};
 
 pub use apps::{Aggregate, Grouping, GroupingKind};
+pub use configurations::{SettingsKind, SettingsTemplate};
 pub use launch::{Instance, Job, LaunchKind};
-pub use servers::{LaunchRecord, SourceServer};
+pub use servers::{device_name, LaunchRecord, SourceServer};
 
 use super::error::MgnError;
 
@@ -65,6 +68,10 @@ pub(crate) struct Engine {
     instances: Vec<Instance>,
     applications: Vec<Grouping>,
     waves: Vec<Grouping>,
+    replication_templates: Vec<SettingsTemplate>,
+    launch_templates: Vec<SettingsTemplate>,
+    /// The target account's network, as the scenario declares it.
+    network: Option<Network>,
 }
 
 /// Formats simulated milliseconds as MGN's ISO 8601 date-times (UTC, whole seconds).
@@ -103,6 +110,9 @@ impl Engine {
             instances: Vec::new(),
             applications: Vec::new(),
             waves: Vec::new(),
+            replication_templates: Vec::new(),
+            launch_templates: Vec::new(),
+            network: scenario.network.clone(),
             settings: MgnSettings::default(),
             ids: SplitMix64::new(0),
         };
@@ -224,6 +234,14 @@ impl Engine {
     /// The lag of a healthy continuous replication, ms.
     pub(crate) fn healthy_lag(&self) -> Millis {
         secs(self.settings.timing.continuous_lag_secs)
+    }
+
+    /// The subnets the scenario's network declares (none when it declares none).
+    fn network_subnets(&self) -> Vec<String> {
+        let subnets = self.network.as_ref().and_then(|n| n.subnets.as_ref());
+        subnets
+            .map(|list| list.iter().map(|s| s.id.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// The scenario's MGN settings (timing, readings).

@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::{json, Map, Value};
+
 use crate::mgn::model::{
     DataReplicationError, DataReplicationState, InitiationStepName, InitiationStepStatus,
     LifeCycleState,
@@ -15,7 +17,7 @@ use crate::mgn::model::{
 use crate::scenario::{MgnServerSpec, MgnSettings, ServerSpec, StallSpec};
 use crate::schedule::Millis;
 
-use super::{secs, Action, Engine};
+use super::{secs, Action, Engine, SettingsKind};
 
 /// What MGN keeps to tell a server apart: the hints its agent reported.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,6 +170,12 @@ pub struct SourceServer {
     pub replication: Replication,
     /// The instance the last launch made, with its job.
     pub launched_instance: Option<usize>,
+    /// Its replication configuration's settings.
+    pub replication_settings: Map<String, Value>,
+    /// Its launch configuration's settings.
+    pub launch_settings: Map<String, Value>,
+    /// The EC2 launch template MGN made for it.
+    pub ec2_launch_template: String,
     /// What the scenario says happens to it.
     pub(super) plan: MgnServerSpec,
     /// Launches and instances so far, by kind, to play the scenario's failures.
@@ -260,6 +268,9 @@ impl SourceServer {
                 paused_in: None,
             },
             launched_instance: None,
+            replication_settings: Map::new(),
+            launch_settings: Map::new(),
+            ec2_launch_template: String::new(),
             plan: plan.clone(),
             launches: LaunchCounts::default(),
             id,
@@ -270,6 +281,25 @@ impl SourceServer {
     pub fn last_seen(&self, now: Millis) -> Option<Millis> {
         self.added.map(|_| self.agent_lost.unwrap_or(now))
     }
+}
+
+/// The replication configuration's disks: the first boots, staging disks chosen by MGN.
+fn replicated_disks(disks: &[u64]) -> Vec<Value> {
+    (0..disks.len())
+        .map(|k| {
+            json!({
+                "deviceName": device_name(k),
+                "isBootDisk": k == 0,
+                "stagingDiskType": "AUTO",
+            })
+        })
+        .collect()
+}
+
+/// `/dev/sda`, `/dev/sdb`, … for a server's disks in order.
+pub fn device_name(k: usize) -> String {
+    let letter = char::from(b'a' + (k % 26) as u8);
+    format!("/dev/sd{letter}")
 }
 
 /// The step a stall's error fails: the initiation step it names, else the data transfer.
@@ -284,7 +314,19 @@ fn failing_step(error: DataReplicationError) -> InitiationStepName {
 impl Engine {
     pub(super) fn install_agent(&mut self, server: usize) {
         let now = self.now;
+        let mut replication = self.starting_settings(SettingsKind::Replication);
+        let mut launch = self.starting_settings(SettingsKind::Launch);
+        let template = format!("lt-{}", self.ids.hex(17));
         let s = &mut self.servers[server];
+        replication.insert("name".into(), json!(s.hints.hostname));
+        replication.insert(
+            "replicatedDisks".into(),
+            json!(replicated_disks(&s.replication.disks)),
+        );
+        launch.insert("name".into(), json!(s.hints.hostname));
+        s.replication_settings = replication;
+        s.launch_settings = launch;
+        s.ec2_launch_template = template;
         s.added = Some(now);
         let stalls: Vec<(usize, Millis)> = s
             .plan
