@@ -10,6 +10,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
+use percent_encoding::percent_decode_str;
 use serde_json::{json, Value};
 
 use super::error::MgnError;
@@ -42,14 +43,32 @@ async fn answer(shared: &Shared, request: Request<Incoming>) -> Answer {
     }
     let method = request.method().as_str().to_owned();
     let path = request.uri().path().to_owned();
-    let Some((route, _label)) = route_of(&method, &path) else {
+    let Some((route, label)) = route_of(&method, &path) else {
         return Err(MgnError::invalid(
             ValidationReason::UnknownOperation,
             format!("no operation answers {method} {path}"),
         ));
     };
-    let input = read_json(request).await?;
+    let label = label.map(|l| percent_decode_str(l).decode_utf8_lossy().into_owned());
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let mut input = read_json(request).await?;
+    bind_uri_members(&mut input, label, &query);
     serve(shared, route, &input)
+}
+
+/// Binds what the URI carries into the input, as restJson1 does: the `{resourceArn}`
+/// label, and the `tagKeys` query members (the only query member the model declares).
+fn bind_uri_members(input: &mut Value, label: Option<String>, query: &str) {
+    if let Some(arn) = label {
+        input["resourceArn"] = json!(arn);
+    }
+    let keys: Vec<String> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(name, _)| name == "tagKeys")
+        .map(|(_, value)| value.into_owned())
+        .collect();
+    if !keys.is_empty() {
+        input["tagKeys"] = json!(keys);
+    }
 }
 
 /// The body as JSON; an empty body is the empty object.

@@ -308,5 +308,32 @@ async fn applications_and_waves_hold_their_members_and_sum_them_up() {
         .await
         .expect("filtered");
     assert!(archived_waves.items().is_empty());
+
+    // Tags by ARN, through the SDK's own path encoding.
+    let arn = wave.arn().expect("an ARN").to_owned();
+    client
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags("owner", "platform")
+        .tags("tier", "1")
+        .send()
+        .await
+        .expect("tagged");
+    client
+        .untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("tier")
+        .send()
+        .await
+        .expect("untagged");
+    let tags = client
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .expect("listed");
+    let tags = tags.tags().cloned().unwrap_or_default();
+    assert_eq!(tags.len(), 1);
+    assert_eq!(tags.get("owner").map(String::as_str), Some("platform"));
     mgn.shutdown().await;
 }

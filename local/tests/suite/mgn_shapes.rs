@@ -117,13 +117,16 @@ struct Checker {
 
 impl Checker {
     fn call(&mut self, operation: &str, body: Value) -> Value {
+        self.call_at(operation, "POST", &format!("/{operation}"), body)
+    }
+
+    fn call_at(&mut self, operation: &str, method: &str, path: &str, body: Value) -> Value {
         let headers = [
             ("authorization", "AWS4-HMAC-SHA256 Credential=AKID/20261206/us-east-1/mgn/aws4_request, SignedHeaders=host, Signature=00"),
             ("content-type", "application/json"),
         ];
-        let path = format!("/{operation}");
         let (status, head, text) =
-            common::raw_http(&self.endpoint, "POST", &path, &headers, &body.to_string());
+            common::raw_http(&self.endpoint, method, path, &headers, &body.to_string());
         let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let spec = &self.model["operations"][operation];
         let error = head
@@ -275,6 +278,40 @@ fn play(c: &mut Checker, wait: impl Fn(u64)) {
     c.call("DescribeSourceServers", json!({}));
     play_applications(c, app);
     play_configurations(c, app);
+    play_tags(c, app);
+}
+
+/// Tagging by ARN, in the path (percent-encoded, as the SDKs send it).
+fn play_tags(c: &mut Checker, server: &str) {
+    let listed = c.call(
+        "DescribeSourceServers",
+        json!({"filters": {"sourceServerIDs": [server]}}),
+    );
+    let arn = listed["items"][0]["arn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let path = format!("/tags/{}", arn.replace(':', "%3A").replace('/', "%2F"));
+    c.call_at(
+        "TagResource",
+        "POST",
+        &path,
+        json!({"tags": {"team": "web", "tier": "1"}}),
+    );
+    c.call_at(
+        "UntagResource",
+        "DELETE",
+        &format!("{path}?tagKeys=tier"),
+        json!({}),
+    );
+    let tags = c.call_at("ListTagsForResource", "GET", &path, json!({}));
+    assert_eq!(tags["tags"], json!({"team": "web"}));
+    c.call_at(
+        "ListTagsForResource",
+        "GET",
+        "/tags/arn%3Aaws%3Amgn%3Aus-east-1%3A123456789012%3Awave%2Fnone",
+        json!({}),
+    );
 }
 
 /// Replication and launch configurations and their templates.

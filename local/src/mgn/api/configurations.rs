@@ -2,7 +2,7 @@
 //! the templates' (Describe, Create, Update, Delete), each read through the settings
 //! tables of `settings.rs`.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::settings::{
     self, Rule, LAUNCH, LAUNCH_OF_A_SERVER, LAUNCH_OF_A_TEMPLATE, REPLICATION,
@@ -105,10 +105,7 @@ pub(super) fn create_template(
         }
     }
     let settings = settings::read(input, &template_tables(kind))?;
-    let tags: Map<String, Value> = tags(input)?
-        .into_iter()
-        .map(|(k, v)| (k, json!(v)))
-        .collect();
+    let tags = tags(input)?;
     let template = engine.new_template(kind, settings, tags).clone();
     Ok(render_template(kind, &template))
 }
@@ -182,7 +179,7 @@ fn render_template(kind: SettingsKind, template: &SettingsTemplate) -> Value {
     let mut out = template.settings.clone();
     out.insert(member.into(), json!(template.id));
     out.insert("arn".into(), json!(template.arn));
-    out.insert("tags".into(), Value::Object(template.tags.clone()));
+    out.insert("tags".into(), json!(template.tags));
     if kind == Launch {
         out.insert(
             "ec2LaunchTemplateID".into(),

@@ -10,6 +10,7 @@
 //! - `apps.rs`: applications and waves, and what they hold;
 //! - `configurations.rs` and `settings.rs`: replication and launch configurations and
 //!   their templates;
+//! - `tags.rs`: TagResource, UntagResource, ListTagsForResource;
 //! - `jobs.rs`: StartTest, StartCutover, TerminateTargetInstances, DescribeJobs,
 //!   DescribeJobLogItems;
 //! - this file: the dispatch, the readers and paging.
@@ -19,6 +20,7 @@ mod configurations;
 mod jobs;
 mod servers;
 pub mod settings;
+mod tags;
 
 use std::collections::BTreeMap;
 
@@ -60,6 +62,7 @@ pub const SERVED: &[&str] = &[
     "GetLaunchConfiguration",
     "GetReplicationConfiguration",
     "ListApplications",
+    "ListTagsForResource",
     "ListWaves",
     "MarkAsArchived",
     "PauseReplication",
@@ -69,9 +72,11 @@ pub const SERVED: &[&str] = &[
     "StartReplication",
     "StartTest",
     "StopReplication",
+    "TagResource",
     "TerminateTargetInstances",
     "UnarchiveApplication",
     "UnarchiveWave",
+    "UntagResource",
     "UpdateApplication",
     "UpdateLaunchConfiguration",
     "UpdateLaunchConfigurationTemplate",
@@ -134,6 +139,9 @@ pub(crate) fn call(
         "DeleteLaunchConfigurationTemplate" => {
             configurations::delete_template(engine, input, Launch)
         }
+        "TagResource" => tags::tag_resource(engine, input),
+        "UntagResource" => tags::untag_resource(engine, input),
+        "ListTagsForResource" => tags::list_tags_for_resource(engine, input),
         "CreateApplication" => apps::create(engine, input, Application),
         "UpdateApplication" => apps::update(engine, input, Application),
         "DeleteApplication" => apps::delete(engine, input, Application),
@@ -281,7 +289,7 @@ fn tags(v: &Value) -> Result<BTreeMap<String, String>, MgnError> {
     }
     map.iter()
         .map(|(k, value)| match value {
-            Value::String(s) if !k.is_empty() && k.len() <= 128 && s.len() <= 256 => {
+            Value::String(s) if k.chars().count() <= 256 && s.chars().count() <= 256 => {
                 Ok((k.clone(), s.clone()))
             }
             _ => Err(MgnError::field(

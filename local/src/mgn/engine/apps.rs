@@ -66,6 +66,13 @@ impl GroupingKind {
 /// A lag past this makes an application LAGGING.
 const LAGGING_AFTER: Millis = 15 * 60 * 1000;
 
+impl Grouping {
+    /// Deleted: kept for its id only.
+    pub(super) fn is_deleted(&self) -> bool {
+        self.deleted
+    }
+}
+
 impl Engine {
     fn groupings(&self, kind: GroupingKind) -> &Vec<Grouping> {
         match kind {

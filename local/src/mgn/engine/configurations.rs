@@ -4,6 +4,8 @@
 //! templates); a server added before that takes the same defaults. The documents are
 //! kept as the wire layer validated them (`mgn::api::settings`).
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Map, Value};
 
 use crate::mgn::error::MgnError;
@@ -27,7 +29,7 @@ pub struct SettingsTemplate {
     pub id: String,
     pub arn: String,
     pub settings: Map<String, Value>,
-    pub tags: Map<String, Value>,
+    pub tags: BTreeMap<String, String>,
     pub created: Millis,
     /// A launch template's EC2 launch template (empty for a replication template).
     pub ec2_launch_template: String,
@@ -81,10 +83,10 @@ impl Engine {
     pub(crate) fn initialize(&mut self) {
         if self.replication_templates.is_empty() {
             let settings = default_replication(&self.default_subnet());
-            self.new_template(SettingsKind::Replication, settings, Map::new());
+            self.new_template(SettingsKind::Replication, settings, BTreeMap::new());
         }
         if self.launch_templates.is_empty() {
-            self.new_template(SettingsKind::Launch, default_launch(), Map::new());
+            self.new_template(SettingsKind::Launch, default_launch(), BTreeMap::new());
         }
     }
 
@@ -116,7 +118,7 @@ impl Engine {
         &mut self,
         kind: SettingsKind,
         settings: Map<String, Value>,
-        tags: Map<String, Value>,
+        tags: BTreeMap<String, String>,
     ) -> &SettingsTemplate {
         let (prefix, arn_kind) = match kind {
             SettingsKind::Replication => ("rct-", "replication-configuration-template"),
@@ -225,5 +227,39 @@ impl Engine {
                 Ok(())
             }
         }
+    }
+}
+
+impl Engine {
+    /// The tags of the resource `arn` (a source server, application, wave, job or
+    /// template), or ResourceNotFoundException.
+    pub(crate) fn tags_of(&mut self, arn: &str) -> Result<&mut BTreeMap<String, String>, MgnError> {
+        let server = self
+            .servers
+            .iter_mut()
+            .filter(|s| s.added.is_some())
+            .find(|s| s.arn == arn)
+            .map(|s| &mut s.tags);
+        if let Some(tags) = server {
+            return Ok(tags);
+        }
+        let grouping = self
+            .applications
+            .iter_mut()
+            .chain(self.waves.iter_mut())
+            .find(|g| g.arn == arn && !g.is_deleted())
+            .map(|g| &mut g.tags);
+        if let Some(tags) = grouping {
+            return Ok(tags);
+        }
+        if let Some(job) = self.jobs.iter_mut().find(|j| j.arn == arn) {
+            return Ok(&mut job.tags);
+        }
+        self.replication_templates
+            .iter_mut()
+            .chain(self.launch_templates.iter_mut())
+            .find(|t| t.arn == arn)
+            .map(|t| &mut t.tags)
+            .ok_or_else(|| MgnError::not_found(arn, "RESOURCE"))
     }
 }
