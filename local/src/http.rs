@@ -50,13 +50,25 @@ pub fn aws_response(
     body: Option<(&str, Vec<u8>)>,
     error_type: Option<&str>,
 ) -> Response<Full<Bytes>> {
+    aws_response_as(&next_request_id(), status, body, error_type)
+}
+
+/// A fresh request id, for an answer that also carries it in its body (EC2's XML).
+pub fn next_request_id() -> String {
     let id = REQUEST_IDS.fetch_add(1, Ordering::Relaxed);
+    format!("00000000-0000-4000-8000-{id:012x}")
+}
+
+/// [`aws_response`] under the request id `id`.
+pub fn aws_response_as(
+    id: &str,
+    status: u16,
+    body: Option<(&str, Vec<u8>)>,
+    error_type: Option<&str>,
+) -> Response<Full<Bytes>> {
     let mut builder = Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .header(
-            "x-amzn-requestid",
-            format!("00000000-0000-4000-8000-{id:012x}"),
-        );
+        .header("x-amzn-requestid", id);
     if let Some(name) = error_type {
         builder = builder.header("x-amzn-errortype", name);
     }

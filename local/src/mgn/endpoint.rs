@@ -14,8 +14,8 @@ use percent_encoding::percent_decode_str;
 use serde_json::{json, Value};
 
 use super::error::MgnError;
-use super::protocol::{route_of, ErrorKind, Route, ValidationReason, BEFORE_INITIALIZE};
-use super::{Account, Shared};
+use super::protocol::{route_of, ErrorKind, Route, ValidationReason};
+use super::Shared;
 
 /// Request bodies larger than this are refused (MGN requests are small).
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -98,25 +98,7 @@ async fn read_json(request: Request<Incoming>) -> Result<Value, MgnError> {
 }
 
 fn serve(shared: &Shared, route: &Route, input: &Value) -> Answer {
-    let mut account = shared.lock();
-    if route.operation == "InitializeService" {
-        account.initialized = true;
-        account.engine.initialize();
-        return Ok((route.success, None));
-    }
-    if !account.initialized && !BEFORE_INITIALIZE.contains(&route.operation) {
-        return Err(MgnError::new(
-            ErrorKind::UninitializedAccount,
-            "Account is not initialized: call InitializeService first",
-        ));
-    }
-    let Account { id, engine, .. } = &mut *account;
-    let output = super::api::call(engine, id, route.operation, input).unwrap_or_else(|| {
-        Err(MgnError::new(
-            ErrorKind::NotImplemented,
-            format!("the MGN stand-in does not serve {} yet", route.operation),
-        ))
-    })?;
+    let output = shared.lock().run(route.operation, input)?;
     Ok((route.success, output))
 }
 

@@ -8,6 +8,7 @@
 //! what it does not serve yet).
 
 mod api;
+pub mod ec2;
 pub mod endpoint;
 mod engine;
 pub mod error;
@@ -24,6 +25,7 @@ use crate::scenario::Scenario;
 pub use api::settings;
 pub use api::SERVED as SERVED_OPERATIONS;
 use engine::Engine;
+use error::MgnError;
 
 /// The account as MGN holds it: whether InitializeService was called, and everything
 /// the service keeps and does.
@@ -39,23 +41,55 @@ pub(crate) struct Shared {
     account: Mutex<Account>,
 }
 
+impl Account {
+    /// Runs `operation`: InitializeService, or (once initialized, or for the few the
+    /// model lets run before) whatever the wire layer serves; 501 for the rest.
+    fn run(
+        &mut self,
+        operation: &str,
+        input: &serde_json::Value,
+    ) -> Result<Option<serde_json::Value>, MgnError> {
+        if operation == "InitializeService" {
+            self.initialized = true;
+            self.engine.initialize();
+            return Ok(None);
+        }
+        if !self.initialized && !protocol::BEFORE_INITIALIZE.contains(&operation) {
+            return Err(MgnError::new(
+                protocol::ErrorKind::UninitializedAccount,
+                "Account is not initialized: call InitializeService first",
+            ));
+        }
+        api::call(&mut self.engine, &self.id, operation, input).unwrap_or_else(|| {
+            Err(MgnError::new(
+                protocol::ErrorKind::NotImplemented,
+                format!("the MGN stand-in does not serve {operation} yet"),
+            ))
+        })
+    }
+}
+
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Account> {
         self.account.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-/// A running MGN stand-in; stopped with [`MgnHandle::shutdown`].
+/// A running MGN stand-in and the EC2 of its account; stopped with
+/// [`MgnHandle::shutdown`].
 pub struct MgnHandle {
     shared: Arc<Shared>,
     server: LoopbackServer,
+    ec2: LoopbackServer,
 }
 
 impl MgnHandle {
-    /// Serves MGN over `scenario`'s estate on 127.0.0.1 at `port` (0 for a free one).
-    /// The simulated clock starts at the scenario's start and moves only on `advance`.
+    /// Serves MGN over `scenario`'s estate on 127.0.0.1 at `port`, and its account's EC2
+    /// on a free port (0 for a free one for MGN too). The simulated clock starts at the
+    /// scenario's start and moves only on `advance`.
     pub async fn start(scenario: Scenario, port: u16) -> std::io::Result<Self> {
         let listener = crate::http::bind(port).await?;
+        let ec2_listener = crate::http::bind(0).await?;
         let shared = Arc::new(Shared {
             account: Mutex::new(Account {
                 initialized: false,
@@ -68,7 +102,21 @@ impl MgnHandle {
             let shared = Arc::clone(&serving);
             async move { endpoint::handle(&shared, request).await }
         });
-        Ok(Self { shared, server })
+        let serving = Arc::clone(&shared);
+        let ec2 = LoopbackServer::serve("EC2 stand-in", ec2_listener, move |request| {
+            let shared = Arc::clone(&serving);
+            async move { ec2::handle(&shared, request).await }
+        });
+        Ok(Self {
+            shared,
+            server,
+            ec2,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT` of the account's EC2, for `AWS_ENDPOINT_URL_EC2`.
+    pub fn ec2_endpoint(&self) -> String {
+        self.ec2.endpoint()
     }
 
     /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL_MGN`.
@@ -89,7 +137,19 @@ impl MgnHandle {
         account.engine.advance_to(target);
     }
 
+    /// Runs one MGN operation directly (no HTTP, no signature, the account's rules
+    /// all the same), for harnesses that set the account up.
+    pub fn call(
+        &self,
+        operation: &str,
+        input: &serde_json::Value,
+    ) -> Result<serde_json::Value, MgnError> {
+        let answer = self.shared.lock().run(operation, input)?;
+        Ok(answer.unwrap_or_default())
+    }
+
     pub async fn shutdown(self) {
         self.server.shutdown().await;
+        self.ec2.shutdown().await;
     }
 }

@@ -164,7 +164,8 @@ fn the_fidelity_ledger_has_a_row_for_every_operation_served() {
         .expect("FIDELITY.md has an MGN section");
     let served = autopilot_local::mgn::SERVED_OPERATIONS
         .iter()
-        .chain(&["InitializeService"]);
+        .chain(&["InitializeService"])
+        .chain(autopilot_local::mgn::ec2::OPERATIONS);
     for operation in served {
         let row = mgn
             .lines()

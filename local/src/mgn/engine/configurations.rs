@@ -73,10 +73,11 @@ fn default_launch() -> Map<String, Value> {
 impl Engine {
     /// The account's default subnet, where replication servers go unless told otherwise.
     fn default_subnet(&self) -> String {
-        self.network_subnets()
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "subnet-0a1b2c3d4e5f60718".to_owned())
+        self.subnets()
+            .into_iter()
+            .next()
+            .map(|s| s.id)
+            .unwrap_or_default()
     }
 
     /// InitializeService: the default templates, once.
@@ -129,6 +130,9 @@ impl Engine {
             SettingsKind::Replication => String::new(),
             SettingsKind::Launch => format!("lt-{}", self.ids.hex(17)),
         };
+        if kind == SettingsKind::Launch {
+            self.new_launch_template(&ec2_launch_template, "mgn-launch-configuration-template");
+        }
         let template = SettingsTemplate {
             ec2_launch_template,
             arn: self.arn(arn_kind, &id),

@@ -15,7 +15,7 @@ use crate::mgn::model::{
 use crate::scenario::{CutoverFrom, ReadyForCutover};
 use crate::schedule::Millis;
 
-use super::{Action, Engine};
+use super::{Action, Engine, Placement};
 
 /// Test or cutover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +84,9 @@ pub struct Instance {
     pub checks: InstanceChecks,
     /// What the checks settle to once initialized.
     settles_to: InstanceChecks,
+    /// Where it runs, from its template's default version.
+    pub placement: Placement,
+    pub private_ip: String,
 }
 
 const SOURCE_SERVER: &str = "SOURCE_SERVER";
@@ -318,11 +321,20 @@ impl Engine {
             LaunchKind::Cutover => (&mut s.launches.cutovers, s.plan.cutover_launch_failures),
         };
         *done += 1;
-        if *done <= failures {
-            let item = self.log(job, JobLogEvent::LaunchFailed, Some(id));
-            item.raw_error = Some("the target instance failed to launch (scenario)".into());
-            return (LaunchStatus::Failed, None);
-        }
+        let placement = if *done <= failures {
+            Err("the target instance failed to launch (scenario)".to_owned())
+        } else {
+            self.placement(index)
+        };
+        let placement = match placement {
+            Ok(placement) => placement,
+            Err(error) => {
+                let item = self.log(job, JobLogEvent::LaunchFailed, Some(id));
+                item.raw_error = Some(error);
+                return (LaunchStatus::Failed, None);
+            }
+        };
+        let s = &mut self.servers[index];
         let (checked, impaired) = match kind {
             LaunchKind::Test => (
                 &mut s.launches.test_instances,
@@ -339,8 +351,19 @@ impl Engine {
         } else {
             InstanceChecks::Ok
         };
-        let instance_id = format!("i-{}", self.ids.hex(17));
+        let copy_private_ip =
+            s.launch_settings.get("copyPrivateIp") == Some(&serde_json::json!(true));
         let instance = self.instances.len();
+        let private_ip = if copy_private_ip {
+            s.hints.ip_address.clone()
+        } else {
+            format!(
+                "172.31.{}.{}",
+                (instance >> 8) & 0xff,
+                (instance & 0xff).max(4)
+            )
+        };
+        let instance_id = format!("i-{}", self.ids.hex(17));
         self.instances.push(Instance {
             id: instance_id.clone(),
             server_id: id.to_owned(),
@@ -350,6 +373,8 @@ impl Engine {
             terminated: None,
             checks: InstanceChecks::Initializing,
             settles_to,
+            placement,
+            private_ip,
         });
         let s = &mut self.servers[index];
         s.launched_instance = Some(instance);

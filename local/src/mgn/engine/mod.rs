@@ -13,10 +13,12 @@
 //!   finalize cutover, archive);
 //! - `launch.rs`: launch and terminate jobs, their log, and the instances they make;
 //! - `apps.rs`: applications and waves, their members and aggregated status;
-//! - `configurations.rs`: replication and launch configurations and their templates.
+//! - `configurations.rs`: replication and launch configurations and their templates;
+//! - `ec2.rs`: the account's EC2 side: launch templates, network, instance types.
 
 mod apps;
 mod configurations;
+mod ec2;
 mod launch;
 mod life_cycle;
 mod replication;
@@ -32,7 +34,8 @@ use crate::schedule::{Millis, Schedule};
 
 pub use apps::{Aggregate, Grouping, GroupingKind};
 pub use configurations::{SettingsKind, SettingsTemplate};
-pub use launch::{Instance, Job, LaunchKind};
+pub use ec2::{InVpc, LaunchTemplate, Placement};
+pub use launch::{Instance, InstanceChecks, Job, LaunchKind};
 pub use servers::{device_name, LaunchRecord, SourceServer};
 
 use super::error::MgnError;
@@ -72,6 +75,8 @@ pub(crate) struct Engine {
     launch_templates: Vec<SettingsTemplate>,
     /// The target account's network, as the scenario declares it.
     network: Option<Network>,
+    /// The account's EC2 launch templates.
+    launch_templates_ec2: Vec<LaunchTemplate>,
 }
 
 /// Formats simulated milliseconds as MGN's ISO 8601 date-times (UTC, whole seconds).
@@ -79,6 +84,13 @@ pub(crate) fn iso8601(ms: Millis) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
         .unwrap_or_default()
         .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Simulated milliseconds as EC2's date-times (UTC, milliseconds).
+pub(crate) fn iso8601_millis(ms: Millis) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// Simulated milliseconds as an ISO 8601 duration (`PT…S`), MGN's lags and durations.
@@ -113,6 +125,7 @@ impl Engine {
             replication_templates: Vec::new(),
             launch_templates: Vec::new(),
             network: scenario.network.clone(),
+            launch_templates_ec2: Vec::new(),
             settings: MgnSettings::default(),
             ids: SplitMix64::new(0),
         };
@@ -234,14 +247,6 @@ impl Engine {
     /// The lag of a healthy continuous replication, ms.
     pub(crate) fn healthy_lag(&self) -> Millis {
         secs(self.settings.timing.continuous_lag_secs)
-    }
-
-    /// The subnets the scenario's network declares (none when it declares none).
-    fn network_subnets(&self) -> Vec<String> {
-        let subnets = self.network.as_ref().and_then(|n| n.subnets.as_ref());
-        subnets
-            .map(|list| list.iter().map(|s| s.id.clone()).collect())
-            .unwrap_or_default()
     }
 
     /// The scenario's MGN settings (timing, readings).

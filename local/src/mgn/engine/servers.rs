@@ -312,39 +312,50 @@ fn failing_step(error: DataReplicationError) -> InitiationStepName {
 }
 
 impl Engine {
+    /// The agent installed: the server added with its settings and launch template,
+    /// what the scenario has in store for it scheduled, replication initiating.
     pub(super) fn install_agent(&mut self, server: usize) {
-        let now = self.now;
+        self.take_starting_settings(server);
+        self.servers[server].added = Some(self.now);
+        let s = &self.servers[server];
+        let (template, hostname) = (s.ec2_launch_template.clone(), s.hints.hostname.clone());
+        self.new_launch_template(&template, &hostname);
+        self.schedule_scenario_events(server);
+        self.begin_initiation(server);
+    }
+
+    /// The server's replication and launch configurations from the templates.
+    fn take_starting_settings(&mut self, server: usize) {
         let mut replication = self.starting_settings(SettingsKind::Replication);
         let mut launch = self.starting_settings(SettingsKind::Launch);
         let template = format!("lt-{}", self.ids.hex(17));
         let s = &mut self.servers[server];
         replication.insert("name".into(), json!(s.hints.hostname));
-        replication.insert(
-            "replicatedDisks".into(),
-            json!(replicated_disks(&s.replication.disks)),
-        );
+        let disks = replicated_disks(&s.replication.disks);
+        replication.insert("replicatedDisks".into(), json!(disks));
         launch.insert("name".into(), json!(s.hints.hostname));
         s.replication_settings = replication;
         s.launch_settings = launch;
         s.ec2_launch_template = template;
-        s.added = Some(now);
-        let stalls: Vec<(usize, Millis)> = s
-            .plan
+    }
+
+    /// The scenario's stalls and lost agent for this server, at their times (which count
+    /// from the scenario's start, as every scenario time does).
+    fn schedule_scenario_events(&mut self, server: usize) {
+        let plan = &self.servers[server].plan;
+        let stalls: Vec<Millis> = plan
             .stalls
             .iter()
-            .enumerate()
-            .map(|(i, stall)| (i, secs(stall.at_secs)))
+            .map(|stall| secs(stall.at_secs))
             .collect();
-        let lost = s.plan.disconnect_at_secs.map(secs);
-        // The scenario's times count from its start, as every scenario time does.
+        let lost = plan.disconnect_at_secs.map(secs);
         let origin = self.start;
-        for (stall, at) in stalls {
+        for (stall, at) in stalls.into_iter().enumerate() {
             self.schedule_at(origin + at, Action::StallStarts { server, stall });
         }
         if let Some(at) = lost {
             self.schedule_at(origin + at, Action::AgentLost { server });
         }
-        self.begin_initiation(server);
     }
 
     /// Starts (again) the initiation sequence: every step not started, the first running.
