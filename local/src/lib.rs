@@ -44,6 +44,7 @@
 
 pub mod bus;
 pub mod cli;
+mod delivery;
 pub mod harness;
 pub mod http;
 pub mod mgn;

@@ -12,6 +12,7 @@ pub mod ec2;
 pub mod endpoint;
 mod engine;
 pub mod error;
+pub mod events;
 pub mod model;
 pub mod protocol;
 
@@ -146,6 +147,23 @@ impl MgnHandle {
     ) -> Result<serde_json::Value, MgnError> {
         let answer = self.shared.lock().run(operation, input)?;
         Ok(answer.unwrap_or_default())
+    }
+
+    /// `aws.mgn` events announced from now on, as EventBridge delivers them.
+    pub fn subscribe_events(&self) -> tokio::sync::mpsc::UnboundedReceiver<events::MgnEvent> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.shared.lock().engine.subscribe(tx);
+        rx
+    }
+
+    /// Every event announced so far, delivered or not.
+    pub fn events(&self) -> Vec<events::MgnEvent> {
+        self.shared.lock().engine.events().to_vec()
+    }
+
+    /// Events announced that EventBridge never delivered (the scenario's share).
+    pub fn events_dropped(&self) -> u64 {
+        self.shared.lock().engine.events_dropped()
     }
 
     pub async fn shutdown(self) {

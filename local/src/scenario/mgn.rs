@@ -21,6 +21,9 @@ pub struct MgnSettings {
     pub servers: BTreeMap<String, MgnServerSpec>,
     /// Which reading the stand-in plays where the MGN sources disagree or are silent.
     pub readings: MgnReadings,
+    /// Fraction (0..=1) of MGN's own events never delivered: EventBridge delivers
+    /// service events best effort.
+    pub dropped_events: f64,
 }
 
 impl MgnSettings {

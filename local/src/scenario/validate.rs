@@ -166,6 +166,12 @@ impl Scenario {
                 previous_end = stall.for_secs.map_or(stall.at_secs, |d| stall.at_secs + d);
             }
         }
+        if !(0.0..=1.0).contains(&self.mgn.dropped_events) {
+            problems.push(format!(
+                "mgn.dropped_events must be within 0..=1, got {}",
+                self.mgn.dropped_events
+            ));
+        }
         if self.mgn.timing.initial_sync_secs == 0 {
             problems.push("mgn.timing.initial_sync_secs must be at least 1".into());
         }

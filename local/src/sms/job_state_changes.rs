@@ -23,8 +23,8 @@
 //!   itself usually stays ACTIVE; for a `runOnce` job the same event also marks the
 //!   job's own move to COMPLETED (no second event is sent).
 //!
-//! EventBridge delivers service events best effort: [`Delivery`] drops the scenario's
-//! share of them (`faults.dropped_sms_events`), with its own seeded dice.
+//! EventBridge delivers service events best effort: [`crate::delivery::Delivery`] drops
+//! the scenario's share of them (`faults.dropped_sms_events`), with its own seeded dice.
 //!
 //! `resources` holds the job's ARN (`arn:aws:sms:REGION:ACCOUNT:JOB`), and the run's
 //! (`JOB-ARN/RUN`) beside it on a run completion, as the CloudWatch Events guide's
@@ -35,7 +35,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::rng::SplitMix64;
 use crate::sms::protocol::JobState;
 
 /// The `detail-type` of every SMS event.
@@ -52,48 +51,6 @@ pub(crate) fn announced(state: JobState) -> Option<&'static str> {
         JobState::Failed => Some("Failed"),
         JobState::Deleted => Some("Deleted"),
         _ => None,
-    }
-}
-
-/// Which events EventBridge delivers: all but a seeded share `rate`.
-#[derive(Debug)]
-pub(crate) struct Delivery {
-    rate: f64,
-    dice: SplitMix64,
-    dropped: u64,
-}
-
-impl Delivery {
-    pub(crate) fn new(rate: f64, seed: u64) -> Self {
-        Self {
-            rate,
-            dice: SplitMix64::new(seed ^ 0xd70b_d70b),
-            dropped: 0,
-        }
-    }
-
-    /// Changes the share dropped; the dice sequence carries on.
-    pub(crate) fn set_rate(&mut self, rate: f64) {
-        self.rate = rate;
-    }
-
-    /// Restarts the dice from `seed`.
-    pub(crate) fn reseed(&mut self, seed: u64) {
-        self.dice = SplitMix64::new(seed ^ 0xd70b_d70b);
-    }
-
-    /// Whether the next event reaches its subscribers (a dropped one is counted).
-    pub(crate) fn delivers(&mut self) -> bool {
-        if self.rate > 0.0 && self.dice.next_f64() < self.rate {
-            self.dropped += 1;
-            return false;
-        }
-        true
-    }
-
-    /// Events dropped so far.
-    pub(crate) fn dropped(&self) -> u64 {
-        self.dropped
     }
 }
 

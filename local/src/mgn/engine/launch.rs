@@ -291,10 +291,25 @@ impl Engine {
         let count = self.jobs[job].participants.len();
         for k in 0..count {
             let id = self.jobs[job].participants[k].server_id.clone();
-            let (status, instance) = match self.jobs[job].initiated_by {
-                InitiatedBy::StartTest => self.launch_one(job, &id, LaunchKind::Test),
-                InitiatedBy::StartCutover => self.launch_one(job, &id, LaunchKind::Cutover),
-                InitiatedBy::Terminate | InitiatedBy::Diagnostic => (self.terminate_one(&id), None),
+            let kind = match self.jobs[job].initiated_by {
+                InitiatedBy::StartTest => Some(LaunchKind::Test),
+                InitiatedBy::StartCutover => Some(LaunchKind::Cutover),
+                InitiatedBy::Terminate | InitiatedBy::Diagnostic => None,
+            };
+            let (status, instance) = match kind {
+                Some(kind) => {
+                    let launched = self.launch_one(job, &id, kind);
+                    let job_id = self.jobs[job].id.clone();
+                    let server = self.server_by_id[id.as_str()];
+                    self.announce_launch(
+                        server,
+                        kind,
+                        &job_id,
+                        launched.0 == LaunchStatus::Launched,
+                    );
+                    launched
+                }
+                None => (self.terminate_one(&id), None),
             };
             let p = &mut self.jobs[job].participants[k];
             p.launch_status = status;

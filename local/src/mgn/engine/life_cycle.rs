@@ -113,6 +113,7 @@ impl Engine {
         s.life_cycle = LifeCycleState::Cutover;
         s.last_cutover.finalized = Some(now);
         self.end_replication(index);
+        self.announce_stall_change(index);
         Ok(())
     }
 

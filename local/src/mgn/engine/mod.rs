@@ -12,10 +12,12 @@
 //! - `life_cycle.rs`: the calls that move a server's life cycle (change state,
 //!   finalize cutover, archive);
 //! - `launch.rs`: launch and terminate jobs, their log, and the instances they make;
+//! - `announcements.rs`: the `aws.mgn` events it sends;
 //! - `apps.rs`: applications and waves, their members and aggregated status;
 //! - `configurations.rs`: replication and launch configurations and their templates;
 //! - `ec2.rs`: the account's EC2 side: launch templates, network, instance types.
 
+mod announcements;
 mod apps;
 mod configurations;
 mod ec2;
@@ -28,6 +30,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::delivery::Delivery;
+use crate::mgn::events::MgnEvent;
 use crate::rng::SplitMix64;
 use crate::scenario::{uuid_like, MgnSettings, Network, Scenario};
 use crate::schedule::{Millis, Schedule};
@@ -77,6 +83,10 @@ pub(crate) struct Engine {
     network: Option<Network>,
     /// The account's EC2 launch templates.
     launch_templates_ec2: Vec<LaunchTemplate>,
+    event_ids: SplitMix64,
+    events: Vec<MgnEvent>,
+    subscribers: Vec<UnboundedSender<MgnEvent>>,
+    delivery: Delivery,
 }
 
 /// Formats simulated milliseconds as MGN's ISO 8601 date-times (UTC, whole seconds).
@@ -126,6 +136,10 @@ impl Engine {
             launch_templates: Vec::new(),
             network: scenario.network.clone(),
             launch_templates_ec2: Vec::new(),
+            event_ids: SplitMix64::new(scenario.seed ^ 0x6d67_6e65),
+            events: Vec::new(),
+            subscribers: Vec::new(),
+            delivery: Delivery::new(scenario.mgn.dropped_events, scenario.seed ^ 0x6d67_6e64),
             settings: MgnSettings::default(),
             ids: SplitMix64::new(0),
         };
@@ -194,6 +208,24 @@ impl Engine {
     }
 
     fn handle(&mut self, action: Action) {
+        let server = match action {
+            Action::AgentInstalled { server }
+            | Action::InitiationStep { server, .. }
+            | Action::InitialSyncDone { server, .. }
+            | Action::StallStarts { server, .. }
+            | Action::StallCauseEnds { server, .. }
+            | Action::AgentLost { server } => Some(server),
+            Action::JobStarts { .. }
+            | Action::JobCompletes { .. }
+            | Action::ChecksSettle { .. } => None,
+        };
+        self.run(action);
+        if let Some(server) = server {
+            self.announce_stall_change(server);
+        }
+    }
+
+    fn run(&mut self, action: Action) {
         match action {
             Action::AgentInstalled { server } => self.install_agent(server),
             Action::InitiationStep { server, epoch } => self.initiation_step(server, epoch),

@@ -52,6 +52,7 @@ impl Engine {
         r.epoch += 1;
         r.paused_in = Some(r.state);
         r.state = DataReplicationState::Paused;
+        self.announce_stall_change(index);
         Ok(())
     }
 
@@ -71,6 +72,7 @@ impl Engine {
         r.paused_in = None;
         // Replication servers were kept: it initiates again and goes on where it was.
         self.begin_initiation(index);
+        self.announce_stall_change(index);
         Ok(())
     }
 
@@ -96,6 +98,7 @@ impl Engine {
         ) {
             s.life_cycle = LifeCycleState::Stopped;
         }
+        self.announce_stall_change(index);
         Ok(())
     }
 
@@ -116,6 +119,7 @@ impl Engine {
             s.life_cycle = LifeCycleState::NotReady;
         }
         self.begin_initiation(index);
+        self.announce_stall_change(index);
         Ok(())
     }
 
@@ -136,6 +140,7 @@ impl Engine {
             r.cause = None;
         }
         self.begin_initiation(index);
+        self.announce_stall_change(index);
         Ok(())
     }
 
@@ -153,6 +158,7 @@ impl Engine {
         }
         s.life_cycle = LifeCycleState::Disconnected;
         self.end_replication(index);
+        self.announce_stall_change(index);
         Ok(())
     }
 

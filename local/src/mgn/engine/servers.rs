@@ -180,6 +180,10 @@ pub struct SourceServer {
     pub(super) plan: MgnServerSpec,
     /// Launches and instances so far, by kind, to play the scenario's failures.
     pub(super) launches: LaunchCounts,
+    /// READY_FOR_TEST was announced (only the first time is).
+    pub(super) announced_ready: bool,
+    /// What the last stalled-change event said.
+    pub(super) announced_stalled: bool,
 }
 
 /// How many launches of each kind a server went through, and how many instances of
@@ -273,6 +277,8 @@ impl SourceServer {
             ec2_launch_template: String::new(),
             plan: plan.clone(),
             launches: LaunchCounts::default(),
+            announced_ready: false,
+            announced_stalled: false,
             id,
         }
     }
@@ -443,6 +449,7 @@ impl Engine {
         r.last_snapshot = Some(now);
         if s.life_cycle == LifeCycleState::NotReady {
             s.life_cycle = LifeCycleState::ReadyForTest;
+            self.announce_ready_for_test(server);
         }
     }
 

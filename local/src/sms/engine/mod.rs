@@ -37,11 +37,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::delivery::Delivery;
 use crate::rng::SplitMix64;
 use crate::scenario::{uuid_like, Scenario};
 use crate::schedule::Schedule;
 use crate::sms::job_state_changes::{
-    announced, Delivery, JobStateChangeDetail, SmsEvent, DETAIL_TYPE, SOURCE,
+    announced, JobStateChangeDetail, SmsEvent, DETAIL_TYPE, SOURCE,
 };
 use crate::sms::protocol::JobState;
 
