@@ -45,6 +45,7 @@
 pub mod bus;
 pub mod cli;
 mod delivery;
+mod faults;
 pub mod harness;
 pub mod http;
 pub mod mgn;
@@ -65,6 +66,6 @@ pub use scenario::{Faults, LatencySpikes, Scenario, ScenarioError, Throttle, Thr
 pub use sms::job_state_changes::{JobStateChangeDetail, SmsEvent};
 pub use sms::protocol::{ApiError, ErrorCode};
 pub use sms::{
-    AnswerHook, Clock, Emulator, EmulatorError, EmulatorHandle, EmulatorOptions, SmsFaultCounts,
+    AnswerHook, Clock, Emulator, EmulatorError, EmulatorHandle, EmulatorOptions, FaultCounts,
     StateSnapshot,
 };

@@ -4,7 +4,8 @@
 //! ValidationException, reason `unknownOperation` or `cannotParse`); then an account that
 //! was never initialized refuses every operation whose model errors include
 //! UninitializedAccountException. What the stand-in does not serve yet is refused with
-//! 501, never answered with a guess.
+//! 501, never answered with a guess. The scenario's faults (latency, throttling, internal
+//! errors) strike once the route is known, before the body is read, as with SMS.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -16,6 +17,7 @@ use serde_json::{json, Value};
 use super::error::MgnError;
 use super::protocol::{route_of, ErrorKind, Route, ValidationReason};
 use super::Shared;
+use crate::faults::InjectedFault;
 
 /// Request bodies larger than this are refused (MGN requests are small).
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -49,11 +51,30 @@ async fn answer(shared: &Shared, request: Request<Incoming>) -> Answer {
             format!("no operation answers {method} {path}"),
         ));
     };
+    inject_faults(shared).await?;
     let label = label.map(|l| percent_decode_str(l).decode_utf8_lossy().into_owned());
     let query = request.uri().query().unwrap_or_default().to_owned();
     let mut input = read_json(request).await?;
     bind_uri_members(&mut input, label, &query);
     serve(shared, route, &input)
+}
+
+/// The scenario's faults: latency slept, then maybe a throttle or an internal error.
+async fn inject_faults(shared: &Shared) -> Result<(), MgnError> {
+    let verdict = shared.judge_faults(false);
+    if !verdict.latency.is_zero() {
+        tokio::time::sleep(verdict.latency).await;
+    }
+    match verdict.error {
+        Some(InjectedFault::Throttled) => {
+            Err(MgnError::new(ErrorKind::Throttling, "Rate exceeded"))
+        }
+        Some(InjectedFault::InternalError) => Err(MgnError::new(
+            ErrorKind::InternalServer,
+            "An internal error occurred (injected by the stand-in)",
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Binds what the URI carries into the input, as restJson1 does: the `{resourceArn}`

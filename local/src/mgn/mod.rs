@@ -21,7 +21,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::faults::{FaultCounts, FaultState, Verdict};
 use crate::http::LoopbackServer;
+use crate::scenario::Faults;
 use crate::scenario::Scenario;
 pub use api::settings;
 pub use api::SERVED as SERVED_OPERATIONS;
@@ -37,9 +39,12 @@ struct Account {
     engine: Engine,
 }
 
-/// What the endpoint's requests share.
+/// What the endpoints' requests share.
 pub(crate) struct Shared {
     account: Mutex<Account>,
+    /// Faults injected into MGN's answers, and into EC2's (their own dice).
+    mgn_faults: Mutex<FaultState>,
+    ec2_faults: Mutex<FaultState>,
 }
 
 impl Account {
@@ -74,6 +79,17 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, Account> {
         self.account.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// What the fault layer does to this call of MGN (`ec2`: of EC2).
+    fn judge_faults(&self, ec2: bool) -> Verdict {
+        let now = self.lock().engine.now();
+        let faults = if ec2 {
+            &self.ec2_faults
+        } else {
+            &self.mgn_faults
+        };
+        faults.lock().unwrap_or_else(|p| p.into_inner()).judge(now)
+    }
 }
 
 /// A running MGN stand-in and the EC2 of its account; stopped with
@@ -91,12 +107,15 @@ impl MgnHandle {
     pub async fn start(scenario: Scenario, port: u16) -> std::io::Result<Self> {
         let listener = crate::http::bind(port).await?;
         let ec2_listener = crate::http::bind(0).await?;
+        let (faults, seed) = (scenario.faults.clone(), scenario.seed);
         let shared = Arc::new(Shared {
             account: Mutex::new(Account {
                 initialized: false,
                 id: scenario.account.clone(),
                 engine: Engine::new(scenario),
             }),
+            mgn_faults: Mutex::new(FaultState::new(faults.clone(), seed ^ 0x6d67_6e66)),
+            ec2_faults: Mutex::new(FaultState::new(faults, seed ^ 0xec2f)),
         });
         let serving = Arc::clone(&shared);
         let server = LoopbackServer::serve("MGN stand-in", listener, move |request| {
@@ -154,6 +173,34 @@ impl MgnHandle {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         self.shared.lock().engine.subscribe(tx);
         rx
+    }
+
+    /// Replaces the injected faults (latency, throttling, internal errors) of both
+    /// endpoints.
+    pub fn set_faults(&self, faults: Faults) {
+        for state in [&self.shared.mgn_faults, &self.shared.ec2_faults] {
+            state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .set(faults.clone());
+        }
+    }
+
+    /// Answers changed by injected faults so far, MGN's and EC2's together, and the
+    /// events EventBridge lost.
+    pub fn faults_injected(&self) -> FaultCounts {
+        let count =
+            |state: &Mutex<FaultState>| state.lock().unwrap_or_else(|p| p.into_inner()).injected();
+        let (mgn, ec2) = (
+            count(&self.shared.mgn_faults),
+            count(&self.shared.ec2_faults),
+        );
+        FaultCounts {
+            throttled: mgn.throttled + ec2.throttled,
+            internal_errors: mgn.internal_errors + ec2.internal_errors,
+            slowed: mgn.slowed + ec2.slowed,
+            events_dropped: self.events_dropped(),
+        }
     }
 
     /// Every event announced so far, delivered or not.

@@ -22,6 +22,7 @@ use hyper::{Method, Request, Response};
 use serde_json::{json, Value};
 
 use super::Shared;
+use crate::faults::InjectedFault;
 use crate::sms::engine::rfc3339;
 use crate::sms::protocol::{ApiError, ErrorCode, Operation, TARGET_PREFIX};
 
@@ -99,8 +100,17 @@ async fn answer(
     if !verdict.latency.is_zero() {
         tokio::time::sleep(verdict.latency).await;
     }
-    if let Some(e) = verdict.error {
-        return Err(e);
+    match verdict.error {
+        Some(InjectedFault::Throttled) => {
+            return Err(ApiError::new(ErrorCode::Throttling, "Rate exceeded"))
+        }
+        Some(InjectedFault::InternalError) => {
+            return Err(ApiError::new(
+                ErrorCode::InternalError,
+                "An internal error occurred (injected by the emulator)",
+            ))
+        }
+        None => {}
     }
     let input = read_body(req).await?;
     let applied = shared

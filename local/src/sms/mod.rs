@@ -13,7 +13,7 @@
 //!   runs, apps, launch configuration, launch, templates); its fields are private to it;
 //! - [`protocol`]: names from the official model: operations, enums, error codes;
 //! - [`job_state_changes`]: the `aws.sms` job state change events;
-//! - `faults.rs`: injected latency, throttling and 500s.
+//! - `crate::faults`: injected latency, throttling and 500s.
 //!
 //! The emulator is an independent peer of the functions it serves: nothing here uses
 //! `autopilot-core`, so it cannot share their reading of the model.
@@ -21,7 +21,6 @@
 mod api;
 mod endpoint;
 mod engine;
-mod faults;
 pub mod job_state_changes;
 pub mod protocol;
 
@@ -34,19 +33,19 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
+use crate::faults::{FaultState, Verdict};
 use crate::http::LoopbackServer;
 use crate::s3::LocalS3;
 use crate::scenario::{Faults, Scenario, ScenarioError};
 use engine::Engine;
-use faults::{FaultState, Verdict};
 use job_state_changes::SmsEvent;
 use protocol::{ApiError, Operation};
 
+pub use crate::faults::FaultCounts;
 pub use engine::{
     App, AppReplication, Catalog, ConnectorState, Group, Job, LaunchDetails, Millis, Run,
     ServerState, StateSnapshot, WrittenObject,
 };
-pub use faults::SmsFaultCounts;
 
 /// Why the emulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -422,7 +421,7 @@ impl EmulatorHandle {
     }
 
     /// SMS answers changed, and SMS events dropped, by injected faults so far.
-    pub fn sms_faults_injected(&self) -> SmsFaultCounts {
+    pub fn sms_faults_injected(&self) -> FaultCounts {
         let mut counts = lock(&self.shared.faults).injected();
         counts.events_dropped = lock(&self.shared.engine).events_dropped();
         counts

@@ -49,3 +49,55 @@ async fn the_sdk_initializes_the_account_and_reads_the_refusals() {
     );
     mgn.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scenarios_faults_reach_the_sdk_as_the_models_errors() {
+    use autopilot_local::{Faults, Throttle, ThrottleClock};
+    let mgn = MgnHandle::start(Scenario::default_scenario(), 0)
+        .await
+        .expect("the MGN stand-in starts");
+    let mgn_client = common::mgn(&mgn.endpoint());
+    mgn_client
+        .initialize_service()
+        .send()
+        .await
+        .expect("initialized");
+    mgn.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    let failed = mgn_client
+        .describe_source_servers()
+        .send()
+        .await
+        .expect_err("every call fails")
+        .into_service_error();
+    // DescribeSourceServers declares no InternalServerException: the SDK names it by code.
+    assert_eq!(failed.code(), Some("InternalServerException"), "{failed:?}");
+    mgn.set_faults(Faults {
+        throttle: Some(Throttle {
+            max_calls_per_second: 1,
+            per: ThrottleClock::Simulated,
+        }),
+        ..Faults::default()
+    });
+    mgn_client
+        .describe_source_servers()
+        .send()
+        .await
+        .expect("within the budget");
+    let throttled = mgn_client
+        .describe_source_servers()
+        .send()
+        .await
+        .expect_err("over the budget")
+        .into_service_error();
+    assert_eq!(
+        throttled.code(),
+        Some("ThrottlingException"),
+        "{throttled:?}"
+    );
+    let counts = mgn.faults_injected();
+    assert_eq!((counts.internal_errors, counts.throttled), (1, 1));
+    mgn.shutdown().await;
+}

@@ -22,6 +22,7 @@ use hyper::{Request, Response};
 
 use super::engine::Engine;
 use super::Shared;
+use crate::faults::InjectedFault;
 use query::{Params, Xml};
 
 /// The API version the stand-in speaks (the model's `apiVersion`).
@@ -118,6 +119,28 @@ async fn answer(shared: &Shared, request: Request<Incoming>) -> Result<(String, 
                 "AWS was not able to validate the provided access credentials",
             )
         });
+    }
+    let verdict = shared.judge_faults(true);
+    if !verdict.latency.is_zero() {
+        tokio::time::sleep(verdict.latency).await;
+    }
+    match verdict.error {
+        Some(InjectedFault::Throttled) => {
+            return Err(Ec2Error {
+                status: 503,
+                ..Ec2Error::new("RequestLimitExceeded", "Request limit exceeded.")
+            })
+        }
+        Some(InjectedFault::InternalError) => {
+            return Err(Ec2Error {
+                status: 500,
+                ..Ec2Error::new(
+                    "InternalError",
+                    "An internal error has occurred (injected by the stand-in)",
+                )
+            })
+        }
+        None => {}
     }
     let query = request.uri().query().unwrap_or_default().to_owned();
     let body = Limited::new(request.into_body(), MAX_BODY)

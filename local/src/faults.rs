@@ -1,5 +1,6 @@
-//! Fault injection: latency and latency spikes, a per-second call budget answered with
-//! ThrottlingException, and a fraction of HTTP 500 InternalError answers.
+//! Fault injection for both stand-ins: latency and latency spikes, a per-second call
+//! budget whose excess is throttled, and a fraction of calls answered with an internal
+//! error; each stand-in answers a fault in its own protocol's words.
 //!
 //! The 500s are decided by a PRNG seeded from the scenario, drawn once per call that
 //! got past the throttle, so a given sequence of calls meets the same faults on every
@@ -9,8 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::rng::SplitMix64;
 use crate::scenario::{Faults, ThrottleClock};
-use crate::sms::engine::Millis;
-use crate::sms::protocol::{ApiError, ErrorCode};
+use crate::schedule::Millis;
 
 /// Live fault settings plus the state they need.
 pub(crate) struct FaultState {
@@ -18,25 +18,33 @@ pub(crate) struct FaultState {
     dice: SplitMix64,
     origin: Instant,
     window: Option<(i64, u32)>,
-    injected: SmsFaultCounts,
+    injected: FaultCounts,
 }
 
-/// SMS answers changed by injected faults so far.
+/// Answers changed by injected faults so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SmsFaultCounts {
+pub struct FaultCounts {
     pub throttled: u64,
     pub internal_errors: u64,
     pub slowed: u64,
-    /// SMS events EventBridge did not deliver (counted by the engine, which emits them).
+    /// Service events EventBridge did not deliver (counted by the engine, which emits them).
     pub events_dropped: u64,
+}
+
+/// An injected error instead of the real answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InjectedFault {
+    /// Over the call budget.
+    Throttled,
+    /// The service failed.
+    InternalError,
 }
 
 /// What the fault layer decided for one call.
 pub(crate) struct Verdict {
     /// Wall-clock delay before answering.
     pub latency: Duration,
-    /// An injected error instead of the real answer.
-    pub error: Option<ApiError>,
+    pub error: Option<InjectedFault>,
 }
 
 impl FaultState {
@@ -46,7 +54,7 @@ impl FaultState {
             dice: SplitMix64::new(0),
             origin: Instant::now(),
             window: None,
-            injected: SmsFaultCounts::default(),
+            injected: FaultCounts::default(),
         };
         state.reseed(seed);
         state
@@ -56,7 +64,7 @@ impl FaultState {
         self.dice = SplitMix64::new(seed ^ 0xfa17_fa17);
     }
 
-    pub(crate) fn injected(&self) -> SmsFaultCounts {
+    pub(crate) fn injected(&self) -> FaultCounts {
         self.injected
     }
 
@@ -94,7 +102,7 @@ impl FaultState {
                 self.injected.throttled += 1;
                 return Verdict {
                     latency,
-                    error: Some(ApiError::new(ErrorCode::Throttling, "Rate exceeded")),
+                    error: Some(InjectedFault::Throttled),
                 };
             }
         }
@@ -102,10 +110,7 @@ impl FaultState {
             self.injected.internal_errors += 1;
             return Verdict {
                 latency,
-                error: Some(ApiError::new(
-                    ErrorCode::InternalError,
-                    "An internal error occurred (injected by the emulator)",
-                )),
+                error: Some(InjectedFault::InternalError),
             };
         }
         Verdict {
@@ -141,9 +146,9 @@ mod tests {
         }
         assert_eq!(
             counted.injected(),
-            SmsFaultCounts {
+            FaultCounts {
                 internal_errors: errors as u64,
-                ..SmsFaultCounts::default()
+                ..FaultCounts::default()
             }
         );
     }
