@@ -139,6 +139,12 @@ pub struct ServeArgs {
     /// EventBridge (local event bus) port on 127.0.0.1 (0 picks a free port).
     #[arg(long, default_value_t = 0)]
     pub bus_port: u16,
+    /// MGN port on 127.0.0.1 (0 picks a free port).
+    #[arg(long, default_value_t = 0)]
+    pub mgn_port: u16,
+    /// EC2 port on 127.0.0.1, the MGN account's (0 picks a free port).
+    #[arg(long, default_value_t = 0)]
+    pub ec2_port: u16,
     /// Scenario file (YAML or JSON); the built-in default scenario when absent.
     #[arg(long)]
     pub scenario: Option<PathBuf>,
@@ -206,6 +212,22 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         scenario.start_time.to_rfc3339(),
     );
     let region = scenario.region.clone();
+    let mgn = crate::mgn::MgnHandle::start_with(
+        scenario.clone(),
+        crate::mgn::MgnOptions {
+            port: args.mgn_port,
+            ec2_port: args.ec2_port,
+            realtime_speed: Some(args.speed),
+        },
+    )
+    .await
+    .map_err(|source| CliError::Io {
+        path: format!(
+            "127.0.0.1:{} (MGN) and :{} (EC2)",
+            args.mgn_port, args.ec2_port
+        ),
+        source,
+    })?;
     let emu = Emulator::start(
         scenario,
         EmulatorOptions {
@@ -244,14 +266,22 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         "  admin:        {}/_emulator/state | counters | events",
         emu.sms_endpoint()
     );
+    println!(
+        "  MGN endpoint: {} (the same estate, agents installed)",
+        mgn.endpoint()
+    );
+    println!("  EC2 endpoint: {} (the MGN account's)", mgn.ec2_endpoint());
     println!("Any static credentials are accepted. In another shell:");
     println!("export AWS_ENDPOINT_URL_SMS={}", emu.sms_endpoint());
     println!("export AWS_ENDPOINT_URL_S3={}", emu.s3_endpoint());
     println!("export AWS_ENDPOINT_URL_EVENTBRIDGE={}", bus.endpoint());
+    println!("export AWS_ENDPOINT_URL_MGN={}", mgn.endpoint());
+    println!("export AWS_ENDPOINT_URL_EC2={}", mgn.ec2_endpoint());
     println!("export AWS_REGION={region} AWS_DEFAULT_REGION={region} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test");
     println!("Press Ctrl-C to stop.");
     interrupt.recv().await;
     bus.shutdown().await;
+    mgn.shutdown().await;
     emu.shutdown().await;
     println!("stopped");
     Ok(())

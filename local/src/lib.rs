@@ -52,6 +52,7 @@ pub mod mgn;
 mod model_enum;
 mod page_token;
 pub mod plan_csv;
+pub mod real_time;
 pub mod rehearsal;
 pub mod report;
 pub mod rng;

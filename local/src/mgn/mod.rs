@@ -1,11 +1,11 @@
-//! The MGN stand-in (AWS Application Migration Service, `mgn-2020-02-26`), a peer of the
-//! functions like the SMS one: it follows the official model and the MGN user guide,
-//! never the core's reading of them (it imports nothing from `autopilot-core`). So far:
-//! [`protocol`] routes requests by method and URI and names the model's errors,
-//! [`model`] declares the model's enums it will put on the wire, and
-//! [`endpoint`] answers on loopback: signature present, route known, body JSON, account
-//! initialized, then [`api`] reads the request and the engine answers it (501 for
-//! what it does not serve yet).
+//! The MGN stand-in (AWS Application Migration Service, `mgn-2020-02-26`) and the EC2
+//! of its account, a peer of the functions like the SMS one: it follows the official
+//! model and the MGN user guide, never the core's reading of them (it imports nothing
+//! from `autopilot-core`). A request goes [`endpoint`] (signature, route by method and
+//! URI from [`protocol`], faults, body) → `api` (read and check it against the model,
+//! render the model's shapes) → `engine` (the account's state and its simulated clock);
+//! [`ec2`] answers EC2's query protocol over the same engine, and [`events`] are what
+//! it announces on EventBridge. This file is the embeddable front, [`MgnHandle`].
 
 mod api;
 pub mod ec2;
@@ -23,12 +23,14 @@ use chrono::{DateTime, Utc};
 
 use crate::faults::{FaultCounts, FaultState, Verdict};
 use crate::http::LoopbackServer;
+use crate::real_time::{ticker, RealTime};
 use crate::scenario::Faults;
 use crate::scenario::Scenario;
 pub use api::settings;
 pub use api::SERVED as SERVED_OPERATIONS;
 use engine::Engine;
 use error::MgnError;
+use tokio::sync::watch;
 
 /// The account as MGN holds it: whether InitializeService was called, and everything
 /// the service keeps and does.
@@ -45,6 +47,8 @@ pub(crate) struct Shared {
     /// Faults injected into MGN's answers, and into EC2's (their own dice).
     mgn_faults: Mutex<FaultState>,
     ec2_faults: Mutex<FaultState>,
+    /// Set when the simulated clock follows the wall clock (`serve`).
+    realtime: Mutex<Option<RealTime>>,
 }
 
 impl Account {
@@ -76,8 +80,18 @@ impl Account {
 }
 
 impl Shared {
+    /// The account, its clock first brought up to wall time when it follows it.
     fn lock(&self) -> MutexGuard<'_, Account> {
-        self.account.lock().unwrap_or_else(|p| p.into_inner())
+        let mut account = self.account.lock().unwrap_or_else(|p| p.into_inner());
+        let due = self
+            .realtime
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(|rt| rt.now());
+        if let Some(due) = due.filter(|due| *due > account.engine.now()) {
+            account.engine.advance_to(due);
+        }
+        account
     }
 
     /// What the fault layer does to this call of MGN (`ec2`: of EC2).
@@ -98,6 +112,20 @@ pub struct MgnHandle {
     shared: Arc<Shared>,
     server: LoopbackServer,
     ec2: LoopbackServer,
+    stop: watch::Sender<bool>,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// How to serve the MGN stand-in.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MgnOptions {
+    /// MGN's port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// EC2's port on 127.0.0.1; 0 picks a free one.
+    pub ec2_port: u16,
+    /// `Some(speed)`: the simulated clock follows wall time times `speed`; `None`: it
+    /// moves only on `advance`.
+    pub realtime_speed: Option<f64>,
 }
 
 impl MgnHandle {
@@ -105,17 +133,33 @@ impl MgnHandle {
     /// on a free port (0 for a free one for MGN too). The simulated clock starts at the
     /// scenario's start and moves only on `advance`.
     pub async fn start(scenario: Scenario, port: u16) -> std::io::Result<Self> {
-        let listener = crate::http::bind(port).await?;
-        let ec2_listener = crate::http::bind(0).await?;
+        let options = MgnOptions {
+            port,
+            ..MgnOptions::default()
+        };
+        Self::start_with(scenario, options).await
+    }
+
+    /// Serves MGN and its account's EC2 as `options` say.
+    pub async fn start_with(scenario: Scenario, options: MgnOptions) -> std::io::Result<Self> {
+        let listener = crate::http::bind(options.port).await?;
+        let ec2_listener = crate::http::bind(options.ec2_port).await?;
+        let engine = Engine::new(scenario.clone());
+        let realtime = options
+            .realtime_speed
+            .map(|speed| RealTime::new(speed, engine.now()))
+            .transpose()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let (faults, seed) = (scenario.faults.clone(), scenario.seed);
         let shared = Arc::new(Shared {
             account: Mutex::new(Account {
                 initialized: false,
                 id: scenario.account.clone(),
-                engine: Engine::new(scenario),
+                engine,
             }),
             mgn_faults: Mutex::new(FaultState::new(faults.clone(), seed ^ 0x6d67_6e66)),
             ec2_faults: Mutex::new(FaultState::new(faults, seed ^ 0xec2f)),
+            realtime: Mutex::new(realtime),
         });
         let serving = Arc::clone(&shared);
         let server = LoopbackServer::serve("MGN stand-in", listener, move |request| {
@@ -127,10 +171,17 @@ impl MgnHandle {
             let shared = Arc::clone(&serving);
             async move { ec2::handle(&shared, request).await }
         });
+        let (stop, stopped) = watch::channel(false);
+        let ticking = Arc::clone(&shared);
+        let ticker = options
+            .realtime_speed
+            .map(|_| ticker(Arc::new(move || drop(ticking.lock())), stopped));
         Ok(Self {
             shared,
             server,
             ec2,
+            stop,
+            ticker,
         })
     }
 
@@ -155,6 +206,15 @@ impl MgnHandle {
         let mut account = self.shared.lock();
         let target = account.engine.now().saturating_add(by);
         account.engine.advance_to(target);
+        if let Some(rt) = self
+            .shared
+            .realtime
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            rt.shift(by);
+        }
     }
 
     /// Runs one MGN operation directly (no HTTP, no signature, the account's rules
@@ -213,7 +273,11 @@ impl MgnHandle {
         self.shared.lock().engine.events_dropped()
     }
 
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(ticker) = self.ticker.take() {
+            let _ = ticker.await;
+        }
         self.server.shutdown().await;
         self.ec2.shutdown().await;
     }

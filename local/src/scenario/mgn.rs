@@ -79,8 +79,9 @@ impl Default for MgnTiming {
 pub struct MgnServerSpec {
     /// The agent is never installed: MGN never sees the server.
     pub without_agent: bool,
-    /// Seconds from the start when the agent is installed and the server added.
-    pub agent_installed_at_secs: u64,
+    /// Seconds from the start when the agent is installed and the server added; when
+    /// the VM appears (`appears_at_secs`) when absent.
+    pub agent_installed_at_secs: Option<u64>,
     /// Identity hint: hostname.
     pub hostname: Option<String>,
     /// Identity hint: fully qualified domain name.

@@ -27,7 +27,7 @@ pub mod protocol;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -35,6 +35,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::faults::{FaultState, Verdict};
 use crate::http::LoopbackServer;
+use crate::real_time::{ticker, RealTime};
 use crate::s3::LocalS3;
 use crate::scenario::{Faults, Scenario, ScenarioError};
 use engine::Engine;
@@ -94,24 +95,17 @@ impl Emulator {
         scenario: Scenario,
         options: EmulatorOptions,
     ) -> Result<EmulatorHandle, EmulatorError> {
-        if let Some(speed) = options.realtime_speed {
-            if !(speed.is_finite() && speed > 0.0) {
-                return Err(EmulatorError::Options(format!(
-                    "speed must be a positive number, got {speed}"
-                )));
-            }
-        }
         let mut buckets = vec![scenario.template_bucket.clone()];
         buckets.extend(scenario.extra_buckets.iter().cloned());
         let s3 = LocalS3::start(options.s3_root.clone(), options.s3_port, &buckets).await?;
         let seed = scenario.seed;
         let faults = scenario.faults.clone();
         let engine = Engine::new(scenario, Some(s3.root().to_path_buf()));
-        let realtime = options.realtime_speed.map(|speed| RealTime {
-            speed,
-            wall: Instant::now(),
-            sim: engine.now(),
-        });
+        let realtime = options
+            .realtime_speed
+            .map(|speed| RealTime::new(speed, engine.now()))
+            .transpose()
+            .map_err(EmulatorError::Options)?;
         let shared = Arc::new(Shared {
             engine: Mutex::new(engine),
             faults: Mutex::new(FaultState::new(faults, seed)),
@@ -137,7 +131,8 @@ impl Emulator {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         if options.realtime_speed.is_some() {
-            tasks.push(tokio::spawn(tick(shared.clone(), stopped)));
+            let ticking = Arc::clone(&shared);
+            tasks.push(ticker(Arc::new(move || ticking.sync()), stopped));
         }
         Ok(EmulatorHandle {
             shared,
@@ -148,13 +143,6 @@ impl Emulator {
             tasks,
         })
     }
-}
-
-/// Wall-clock anchoring of the simulated clock in real-time mode.
-struct RealTime {
-    speed: f64,
-    wall: Instant,
-    sim: Millis,
 }
 
 /// State shared by the servers and the handle.
@@ -191,10 +179,8 @@ impl Shared {
 
     /// In real-time mode, brings the simulated clock up to wall time.
     fn sync(&self) {
-        let target = {
-            let rt = lock(&self.realtime);
-            let Some(rt) = rt.as_ref() else { return };
-            rt.sim + (rt.wall.elapsed().as_secs_f64() * 1000.0 * rt.speed) as Millis
+        let Some(target) = lock(&self.realtime).as_ref().map(RealTime::now) else {
+            return;
         };
         let mut e = lock(&self.engine);
         if target > e.now() {
@@ -259,16 +245,7 @@ impl Shared {
         let target = e.now().saturating_add(delta.max(0));
         e.advance_to(target);
         if let Some(rt) = lock(&self.realtime).as_mut() {
-            rt.sim = rt.sim.saturating_add(delta.max(0));
-        }
-    }
-}
-
-async fn tick(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(20)) => shared.sync(),
-            _ = stopped.changed() => break,
+            rt.shift(delta);
         }
     }
 }

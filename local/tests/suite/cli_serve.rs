@@ -1,5 +1,6 @@
 //! `autopilot-local serve` as a process: endpoints printed, the AWS CLI (v1 with the SMS
-//! model) and `aws s3` working against it, Ctrl-C stopping it cleanly, bad input exiting 2.
+//! model) working against SMS, S3, MGN and its EC2, Ctrl-C stopping it cleanly, bad
+//! input exiting 2.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -20,7 +21,8 @@ impl Drop for Serve {
     }
 }
 
-fn serve(args: &[&str]) -> (Serve, String, String) {
+/// The serve process and the endpoints it printed, by service (`SMS`, `S3`, `MGN`, …).
+fn serve(args: &[&str]) -> (Serve, std::collections::BTreeMap<String, String>) {
     let mut child = Command::new(BIN)
         .arg("serve")
         .args(args)
@@ -30,26 +32,29 @@ fn serve(args: &[&str]) -> (Serve, String, String) {
         .expect("spawn serve");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
-    let (mut sms, mut s3) = (String::new(), String::new());
+    let mut endpoints = std::collections::BTreeMap::new();
     // The banner is a handful of lines; stop at the prompt.
-    for _ in 0..20 {
+    for _ in 0..30 {
         let Some(Ok(line)) = lines.next() else { break };
-        if let Some(v) = line.strip_prefix("export AWS_ENDPOINT_URL_SMS=") {
-            sms = v.to_string();
-        }
-        if let Some(v) = line.strip_prefix("export AWS_ENDPOINT_URL_S3=") {
-            s3 = v.to_string();
+        if let Some((service, url)) = line
+            .strip_prefix("export AWS_ENDPOINT_URL_")
+            .and_then(|rest| rest.split_once('='))
+        {
+            endpoints.insert(service.to_owned(), url.to_owned());
         }
         if line.starts_with("Press Ctrl-C") {
             break;
         }
     }
     std::thread::spawn(move || for _ in lines {});
-    assert!(
-        sms.starts_with("http://127.0.0.1:") && s3.starts_with("http://127.0.0.1:"),
-        "{sms} {s3}"
-    );
-    (Serve(child), sms, s3)
+    for service in ["SMS", "S3", "EVENTBRIDGE", "MGN", "EC2"] {
+        let url = endpoints.get(service).cloned().unwrap_or_default();
+        assert!(
+            url.starts_with("http://127.0.0.1:"),
+            "{service}: {endpoints:?}"
+        );
+    }
+    (Serve(child), endpoints)
 }
 
 fn interrupt(serve: &mut Serve) -> i32 {
@@ -123,7 +128,8 @@ fn aws_cli_against_serve() {
             return;
         }
     };
-    let (mut child, sms, s3) = serve(&["--speed", "120"]);
+    let (mut child, endpoints) = serve(&["--speed", "120"]);
+    let (sms, s3) = (endpoints["SMS"].clone(), endpoints["S3"].clone());
     let (ok, out, err) = aws(&cli, &["sms", "get-connectors", "--endpoint-url", &sms]);
     assert!(ok, "{err}");
     assert!(out.contains("HEALTHY"), "{out}");
@@ -218,13 +224,44 @@ fn aws_cli_against_serve() {
         ],
     );
     assert!(ok && out.contains("hello.txt"), "{out} {err}");
+    mgn_and_ec2_answer_the_cli(&cli, &endpoints["MGN"], &endpoints["EC2"]);
     assert_eq!(interrupt(&mut child), 0);
+}
+
+/// MGN (initialized, its agents' initiation moving with the clock) and its EC2.
+fn mgn_and_ec2_answer_the_cli(cli: &Path, mgn: &str, ec2: &str) {
+    let (ok, _, err) = aws(cli, &["mgn", "initialize-service", "--endpoint-url", mgn]);
+    assert!(ok, "{err}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (ok, out, err) = aws(
+            cli,
+            &["mgn", "describe-source-servers", "--endpoint-url", mgn],
+        );
+        assert!(ok, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("CLI JSON");
+        let items = v["items"].as_array().cloned().unwrap_or_default();
+        assert_eq!(items.len(), 26, "the estate, agents installed");
+        let steps_done = items[0]["dataReplicationInfo"]["dataReplicationInitiation"]["steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["status"] == "SUCCEEDED")
+            .count();
+        if steps_done >= 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "initiation never moved: {out}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let (ok, out, err) = aws(cli, &["ec2", "describe-subnets", "--endpoint-url", ec2]);
+    assert!(ok && out.contains("subnet-"), "{out} {err}");
 }
 
 #[test]
 fn serve_stops_cleanly_on_ctrl_c() {
-    let (mut child, sms, _) = serve(&[]);
-    assert!(sms.contains("127.0.0.1"));
+    let (mut child, endpoints) = serve(&[]);
+    assert!(endpoints["SMS"].contains("127.0.0.1"));
     assert_eq!(interrupt(&mut child), 0);
 }
 

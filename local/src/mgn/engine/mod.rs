@@ -157,7 +157,7 @@ impl Engine {
             let ordinal = engine.servers.len();
             let server =
                 SourceServer::from_scenario((id, arn), spec, &mgn, &scenario.mgn, (uuid, ordinal));
-            let at = start + secs(mgn.agent_installed_at_secs);
+            let at = start + secs(mgn.agent_installed_at_secs.unwrap_or(spec.appears_at_secs));
             let index = engine.servers.len();
             engine.server_by_id.insert(server.id.clone(), index);
             engine.servers.push(server);
