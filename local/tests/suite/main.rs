@@ -19,6 +19,7 @@ mod mgn_ec2;
 mod mgn_events;
 mod mgn_life_cycle;
 mod mgn_protocol;
+mod mgn_readings;
 mod mgn_sdk;
 mod mgn_shapes;
 mod sdk_end_to_end;
