@@ -44,6 +44,7 @@
 
 pub mod bus;
 pub mod cli;
+mod csv_records;
 mod delivery;
 mod faults;
 pub mod harness;

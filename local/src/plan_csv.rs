@@ -10,6 +10,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::csv_records::records;
+
 use autopilot_core::plan::shape::Problem;
 use autopilot_core::plan::{
     rules, Finalize, LaunchMode, LaunchSettings, Plan, PlannedApp, PlannedGroup, ReplicationRoute,
@@ -514,41 +516,6 @@ fn launch_settings(row: &SheetRow<'_>) -> LaunchSettings {
         iam_instance_profile_name: text("instance_profile"),
         ..LaunchSettings::default()
     }
-}
-
-/// CSV records (RFC 4180: quoted fields may hold commas, newlines and `""`); the
-/// first is the header, row 1.
-fn records(text: &str) -> Result<Vec<Vec<String>>, String> {
-    let mut records = Vec::new();
-    let (mut fields, mut field) = (Vec::new(), String::new());
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => fields.push(std::mem::take(&mut field)),
-            (false, '\n') => {
-                fields.push(std::mem::take(&mut field));
-                records.push(std::mem::take(&mut fields));
-            }
-            (false, '\r') => {}
-            (_, c) => field.push(c),
-        }
-    }
-    if quoted {
-        let row = records.len() + 1;
-        return Err(format!("row {row}: a quoted field is never closed"));
-    }
-    if !field.is_empty() || !fields.is_empty() {
-        fields.push(field);
-        records.push(fields);
-    }
-    Ok(records)
 }
 
 #[cfg(test)]
