@@ -212,12 +212,23 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         scenario.start_time.to_rfc3339(),
     );
     let region = scenario.region.clone();
-    let mgn = crate::mgn::MgnHandle::start_with(
+    let emu = Emulator::start(
         scenario.clone(),
+        EmulatorOptions {
+            sms_port: args.port,
+            s3_port: args.s3_port,
+            s3_root: args.s3_root.clone(),
+            realtime_speed: Some(args.speed),
+        },
+    )
+    .await?;
+    let mgn = crate::mgn::MgnHandle::start_with(
+        scenario,
         crate::mgn::MgnOptions {
             port: args.mgn_port,
             ec2_port: args.ec2_port,
             realtime_speed: Some(args.speed),
+            s3_root: Some(emu.s3_root()),
         },
     )
     .await
@@ -228,16 +239,6 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         ),
         source,
     })?;
-    let emu = Emulator::start(
-        scenario,
-        EmulatorOptions {
-            sms_port: args.port,
-            s3_port: args.s3_port,
-            s3_root: args.s3_root.clone(),
-            realtime_speed: Some(args.speed),
-        },
-    )
-    .await?;
     let clock = emu.clock();
     let bus =
         crate::bus::LocalBus::start(args.bus_port, std::sync::Arc::new(move || clock.now()), 0)

@@ -117,7 +117,7 @@ pub struct MgnHandle {
 }
 
 /// How to serve the MGN stand-in.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct MgnOptions {
     /// MGN's port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
@@ -126,6 +126,9 @@ pub struct MgnOptions {
     /// `Some(speed)`: the simulated clock follows wall time times `speed`; `None`: it
     /// moves only on `advance`.
     pub realtime_speed: Option<f64>,
+    /// The local S3's directory (a folder per bucket), where StartImport reads its file;
+    /// `None`: imports fail, as with a bucket MGN cannot read.
+    pub s3_root: Option<std::path::PathBuf>,
 }
 
 impl MgnHandle {
@@ -144,7 +147,10 @@ impl MgnHandle {
     pub async fn start_with(scenario: Scenario, options: MgnOptions) -> std::io::Result<Self> {
         let listener = crate::http::bind(options.port).await?;
         let ec2_listener = crate::http::bind(options.ec2_port).await?;
-        let engine = Engine::new(scenario.clone());
+        let mut engine = Engine::new(scenario.clone());
+        if let Some(root) = &options.s3_root {
+            engine.set_s3_root(root.clone());
+        }
         let realtime = options
             .realtime_speed
             .map(|speed| RealTime::new(speed, engine.now()))

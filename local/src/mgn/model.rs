@@ -195,6 +195,24 @@ model_enum! {
     }
 }
 
+model_enum! {
+    /// Where an import stands.
+    ImportStatus = "ImportStatus" {
+        Pending => "PENDING",
+        Started => "STARTED",
+        Failed => "FAILED",
+        Succeeded => "SUCCEEDED",
+    }
+}
+
+model_enum! {
+    /// What kind of problem an import met.
+    ImportErrorType = "ImportErrorType" {
+        ValidationError => "VALIDATION_ERROR",
+        ProcessingError => "PROCESSING_ERROR",
+    }
+}
+
 /// Every enum above: its model shape and its values, for the conformance test.
 pub fn enums() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
@@ -215,5 +233,7 @@ pub fn enums() -> Vec<(&'static str, Vec<&'static str>)> {
         ("WaveHealthStatus", HealthStatus::shape_and_values().1),
         ProgressStatus::shape_and_values(),
         ("WaveProgressStatus", ProgressStatus::shape_and_values().1),
+        ImportStatus::shape_and_values(),
+        ImportErrorType::shape_and_values(),
     ]
 }

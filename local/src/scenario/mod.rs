@@ -435,6 +435,25 @@ pub struct LaunchSpec {
     pub vpc: Option<String>,
 }
 
+impl ServerSpec {
+    /// A VM known by its name only, every other field at its default.
+    pub fn named(vm_name: &str) -> Self {
+        Self {
+            id: None,
+            vm_name: vm_name.to_owned(),
+            vm_path: None,
+            vm_manager_name: None,
+            vm_id: None,
+            appears_at_secs: 0,
+            replication_secs: None,
+            fail_runs: 0,
+            after_failures: AfterFailures::default(),
+            unreplicable: false,
+            volumes: Vec::new(),
+        }
+    }
+}
+
 fn default_name() -> String {
     "unnamed".into()
 }

@@ -17,6 +17,7 @@ mod mgn_configurations;
 mod mgn_conformance;
 mod mgn_ec2;
 mod mgn_events;
+mod mgn_import;
 mod mgn_life_cycle;
 mod mgn_protocol;
 mod mgn_readings;

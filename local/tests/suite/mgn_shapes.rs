@@ -87,6 +87,11 @@ fn check(model: &Value, shape: &str, value: &Value, at: &str, problems: &mut Vec
             }
             None => problem(format!("{value} is not an integer")),
         },
+        "float" | "double" => {
+            if !value.is_number() {
+                problem(format!("{value} is not a number"));
+            }
+        }
         "boolean" => {
             if !value.is_boolean() {
                 problem(format!("{value} is not a boolean"));
@@ -279,6 +284,26 @@ fn play(c: &mut Checker, wait: impl Fn(u64)) {
     play_applications(c, app);
     play_configurations(c, app);
     play_tags(c, app);
+    play_imports(c, wait);
+}
+
+/// An import (of a file that is not there: the stand-in has no S3 here) and its errors.
+fn play_imports(c: &mut Checker, wait: impl Fn(u64)) {
+    let task = c.call(
+        "StartImport",
+        json!({"s3BucketSource": {"s3Bucket": "inventory", "s3Key": "estate.csv"}}),
+    );
+    let id = task["importTask"]["importID"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    c.call(
+        "StartImport",
+        json!({"s3BucketSource": {"s3Bucket": "inventory", "s3Key": "estate.csv"}}),
+    );
+    wait(30);
+    c.call("ListImports", json!({"filters": {"importIDs": [id]}}));
+    c.call("ListImportErrors", json!({"importID": id, "maxResults": 1}));
 }
 
 /// Tagging by ARN, in the path (percent-encoded, as the SDKs send it).

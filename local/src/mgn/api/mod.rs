@@ -10,6 +10,7 @@
 //! - `apps.rs`: applications and waves, and what they hold;
 //! - `configurations.rs` and `settings.rs`: replication and launch configurations and
 //!   their templates;
+//! - `imports.rs`: StartImport, ListImports, ListImportErrors;
 //! - `tags.rs`: TagResource, UntagResource, ListTagsForResource;
 //! - `jobs.rs`: StartTest, StartCutover, TerminateTargetInstances, DescribeJobs,
 //!   DescribeJobLogItems;
@@ -17,6 +18,7 @@
 
 mod apps;
 mod configurations;
+mod imports;
 mod jobs;
 mod servers;
 pub mod settings;
@@ -62,6 +64,8 @@ pub const SERVED: &[&str] = &[
     "GetLaunchConfiguration",
     "GetReplicationConfiguration",
     "ListApplications",
+    "ListImportErrors",
+    "ListImports",
     "ListTagsForResource",
     "ListWaves",
     "MarkAsArchived",
@@ -69,6 +73,7 @@ pub const SERVED: &[&str] = &[
     "ResumeReplication",
     "RetryDataReplication",
     "StartCutover",
+    "StartImport",
     "StartReplication",
     "StartTest",
     "StopReplication",
@@ -139,6 +144,9 @@ pub(crate) fn call(
         "DeleteLaunchConfigurationTemplate" => {
             configurations::delete_template(engine, input, Launch)
         }
+        "StartImport" => imports::start_import(engine, input),
+        "ListImports" => imports::list_imports(engine, input),
+        "ListImportErrors" => imports::list_import_errors(engine, input),
         "TagResource" => tags::tag_resource(engine, input),
         "UntagResource" => tags::untag_resource(engine, input),
         "ListTagsForResource" => tags::list_tags_for_resource(engine, input),

@@ -199,7 +199,7 @@ pub(super) fn render(engine: &Engine, s: &SourceServer) -> Value {
             "jobID": i.job_id,
             "firstBoot": FirstBoot::Succeeded.as_str(),
         })),
-        "dataReplicationInfo": data_replication_info(engine, s),
+        "dataReplicationInfo": s.agent_installed.then(|| data_replication_info(engine, s)),
         "lifeCycle": {
             "addedToServiceDateTime": s.added.map(iso8601),
             "firstByteDateTime": s.first_byte.map(iso8601),

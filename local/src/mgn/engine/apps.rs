@@ -207,6 +207,18 @@ impl Engine {
         }
     }
 
+    /// Adds `tags` to the application or wave `id` (an import's tag columns).
+    pub(super) fn grouping_tags(
+        &mut self,
+        kind: GroupingKind,
+        id: &str,
+        tags: BTreeMap<String, String>,
+    ) {
+        if let Ok(index) = self.grouping_index(kind, id) {
+            self.groupings_mut(kind)[index].tags.extend(tags);
+        }
+    }
+
     /// DeleteApplication / DeleteWave: only once it holds no member.
     pub(crate) fn delete_grouping(&mut self, kind: GroupingKind, id: &str) -> Result<(), MgnError> {
         let index = self.grouping_index(kind, id)?;

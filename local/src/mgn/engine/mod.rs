@@ -15,18 +15,21 @@
 //! - `announcements.rs`: the `aws.mgn` events it sends;
 //! - `apps.rs`: applications and waves, their members and aggregated status;
 //! - `configurations.rs`: replication and launch configurations and their templates;
+//! - `imports.rs`: StartImport's inventory CSV;
 //! - `ec2.rs`: the account's EC2 side: launch templates, network, instance types.
 
 mod announcements;
 mod apps;
 mod configurations;
 mod ec2;
+mod imports;
 mod launch;
 mod life_cycle;
 mod replication;
 mod servers;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -41,6 +44,7 @@ use crate::schedule::{Millis, Schedule};
 pub use apps::{Aggregate, Grouping, GroupingKind};
 pub use configurations::{SettingsKind, SettingsTemplate};
 pub use ec2::{InVpc, LaunchTemplate, Placement};
+pub use imports::{Counts, ImportTask};
 pub use launch::{Instance, InstanceChecks, Job, LaunchKind};
 pub use servers::{device_name, LaunchRecord, SourceServer};
 
@@ -58,6 +62,8 @@ enum Action {
     JobStarts { job: usize },
     JobCompletes { job: usize },
     ChecksSettle { instance: usize },
+    ImportStarts { import: usize },
+    ImportRuns { import: usize },
 }
 
 /// The emulated MGN account.
@@ -87,6 +93,9 @@ pub(crate) struct Engine {
     events: Vec<MgnEvent>,
     subscribers: Vec<UnboundedSender<MgnEvent>>,
     delivery: Delivery,
+    imports: Vec<ImportTask>,
+    /// The local S3's directory, where imports read their files.
+    s3_root: Option<PathBuf>,
 }
 
 /// Formats simulated milliseconds as MGN's ISO 8601 date-times (UTC, whole seconds).
@@ -139,6 +148,8 @@ impl Engine {
             event_ids: SplitMix64::new(scenario.seed ^ 0x6d67_6e65),
             events: Vec::new(),
             subscribers: Vec::new(),
+            imports: Vec::new(),
+            s3_root: None,
             delivery: Delivery::new(scenario.mgn.dropped_events, scenario.seed ^ 0x6d67_6e64),
             settings: MgnSettings::default(),
             ids: SplitMix64::new(0),
@@ -168,6 +179,11 @@ impl Engine {
         // Agents installed at the start are there from the first call.
         engine.advance_to(start);
         engine
+    }
+
+    /// Where imports read their files: the local S3's directory (a bucket per folder).
+    pub(crate) fn set_s3_root(&mut self, root: PathBuf) {
+        self.s3_root = Some(root);
     }
 
     /// The ARN of a resource of this account: `kind/id`.
@@ -217,7 +233,9 @@ impl Engine {
             | Action::AgentLost { server } => Some(server),
             Action::JobStarts { .. }
             | Action::JobCompletes { .. }
-            | Action::ChecksSettle { .. } => None,
+            | Action::ChecksSettle { .. }
+            | Action::ImportStarts { .. }
+            | Action::ImportRuns { .. } => None,
         };
         self.run(action);
         if let Some(server) = server {
@@ -236,6 +254,8 @@ impl Engine {
             Action::JobStarts { job } => self.job_starts(job),
             Action::JobCompletes { job } => self.job_completes(job),
             Action::ChecksSettle { instance } => self.checks_settle(instance),
+            Action::ImportStarts { import } => self.import_starts(import),
+            Action::ImportRuns { import } => self.import_runs(import),
         }
     }
 

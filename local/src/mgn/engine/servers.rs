@@ -160,6 +160,8 @@ pub struct SourceServer {
     pub added: Option<Millis>,
     /// When the agent was lost for good.
     pub agent_lost: Option<Millis>,
+    /// The agent reported (an imported server waits for it).
+    pub agent_installed: bool,
     pub archived: bool,
     pub tags: BTreeMap<String, String>,
     pub application_id: Option<String>,
@@ -249,6 +251,7 @@ impl SourceServer {
             user_provided_id: plan.user_provided_id.clone(),
             added: None,
             agent_lost: None,
+            agent_installed: false,
             archived: false,
             tags: BTreeMap::new(),
             application_id: None,
@@ -285,7 +288,7 @@ impl SourceServer {
 
     /// When MGN last heard from the agent.
     pub fn last_seen(&self, now: Millis) -> Option<Millis> {
-        self.added.map(|_| self.agent_lost.unwrap_or(now))
+        self.agent_installed.then(|| self.agent_lost.unwrap_or(now))
     }
 }
 
@@ -322,7 +325,12 @@ impl Engine {
     /// what the scenario has in store for it scheduled, replication initiating.
     pub(super) fn install_agent(&mut self, server: usize) {
         self.take_starting_settings(server);
-        self.servers[server].added = Some(self.now);
+        let now = self.now;
+        let s = &mut self.servers[server];
+        // An import may have listed it already, waiting for its agent.
+        s.added.get_or_insert(now);
+        s.agent_installed = true;
+        s.life_cycle = LifeCycleState::NotReady;
         let s = &self.servers[server];
         let (template, hostname) = (s.ec2_launch_template.clone(), s.hints.hostname.clone());
         self.new_launch_template(&template, &hostname);
