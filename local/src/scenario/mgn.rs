@@ -94,6 +94,8 @@ pub struct MgnServerSpec {
     pub initial_sync_secs: Option<u64>,
     /// Replication stalls, in time order.
     pub stalls: Vec<StallSpec>,
+    /// Writes faster than replication keeps up with: BACKLOG, its lag growing.
+    pub backlogs: Vec<BacklogSpec>,
     /// Seconds from the start when the agent is lost for good (DISCONNECTED).
     pub disconnect_at_secs: Option<u64>,
     /// Test launches of this server that end FAILED before one succeeds.
@@ -119,6 +121,23 @@ pub struct StallSpec {
     /// The model's DataReplicationError, e.g. `UNSTABLE_NETWORK`.
     #[serde(default = "default_stall_error")]
     pub error: String,
+}
+
+/// A backlog: from `at_secs`, for `for_secs`, `gib` of writes wait to be replicated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BacklogSpec {
+    /// Seconds from the start.
+    pub at_secs: u64,
+    /// How long replication takes to catch up.
+    pub for_secs: u64,
+    /// The writes waiting, GiB.
+    #[serde(default = "default_backlog_gib")]
+    pub gib: u32,
+}
+
+fn default_backlog_gib() -> u32 {
+    1
 }
 
 fn default_stall_error() -> String {

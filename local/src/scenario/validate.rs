@@ -172,6 +172,15 @@ impl Scenario {
                 self.mgn.dropped_events
             ));
         }
+        for (vm_name, server) in &self.mgn.servers {
+            for (i, backlog) in server.backlogs.iter().enumerate() {
+                if backlog.for_secs == 0 {
+                    problems.push(format!(
+                        "mgn.servers.{vm_name}.backlogs[{i}].for_secs must be at least 1"
+                    ));
+                }
+            }
+        }
         if self.mgn.timing.initial_sync_secs == 0 {
             problems.push("mgn.timing.initial_sync_secs must be at least 1".into());
         }

@@ -21,6 +21,7 @@ mod mgn_import;
 mod mgn_life_cycle;
 mod mgn_protocol;
 mod mgn_readings;
+mod mgn_replication;
 mod mgn_sdk;
 mod mgn_shapes;
 mod sdk_end_to_end;

@@ -285,6 +285,31 @@ fn play(c: &mut Checker, wait: impl Fn(u64)) {
     play_configurations(c, app);
     play_tags(c, app);
     play_imports(c, wait);
+    play_removals(c);
+}
+
+/// Deleting a job and a server, refused and done, and updating a server.
+fn play_removals(c: &mut Checker) {
+    let jobs = c.call("DescribeJobs", json!({}));
+    let done = jobs["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|j| j["status"] == "COMPLETED");
+    let job = done.map(|j| j["jobID"].clone()).unwrap_or_default();
+    c.call("DeleteJob", json!({"jobID": job}));
+    c.call("DeleteJob", json!({"jobID": job}));
+    let listed = c.call("DescribeSourceServers", json!({}));
+    let ids: Vec<Value> = listed["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| s["sourceServerID"].clone())
+        .collect();
+    c.call("UpdateSourceServer", json!({"sourceServerID": ids[0], "connectorAction": {"connectorArn": "arn:aws:mgn:us-east-1:123456789012:connector/c-1"}}));
+    for id in ids {
+        c.call("DeleteSourceServer", json!({"sourceServerID": id}));
+    }
 }
 
 /// An import (of a file that is not there: the stand-in has no S3 here) and its errors.

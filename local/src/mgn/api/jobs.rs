@@ -122,3 +122,9 @@ fn render(job: &Job) -> Value {
         "tags": job.tags,
     })
 }
+
+pub(super) fn delete_job(engine: &mut Engine, input: &Value) -> Result<Value, MgnError> {
+    let id = req_id(input, "jobID", "mgnjob-")?;
+    engine.delete_job(&id)?;
+    Ok(json!({}))
+}

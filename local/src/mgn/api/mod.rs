@@ -49,8 +49,10 @@ pub const SERVED: &[&str] = &[
     "CreateReplicationConfigurationTemplate",
     "CreateWave",
     "DeleteApplication",
+    "DeleteJob",
     "DeleteLaunchConfigurationTemplate",
     "DeleteReplicationConfigurationTemplate",
+    "DeleteSourceServer",
     "DeleteWave",
     "DescribeJobLogItems",
     "DescribeJobs",
@@ -87,6 +89,7 @@ pub const SERVED: &[&str] = &[
     "UpdateLaunchConfigurationTemplate",
     "UpdateReplicationConfiguration",
     "UpdateReplicationConfigurationTemplate",
+    "UpdateSourceServer",
     "UpdateWave",
 ];
 
@@ -111,6 +114,9 @@ pub(crate) fn call(
         "StopReplication" => servers::stop_replication(engine, input),
         "PauseReplication" => servers::pause_replication(engine, input),
         "ResumeReplication" => servers::resume_replication(engine, input),
+        "DeleteSourceServer" => servers::delete_source_server(engine, input),
+        "UpdateSourceServer" => servers::update_source_server(engine, input),
+        "DeleteJob" => jobs::delete_job(engine, input),
         "StartTest" => jobs::start_test(engine, input),
         "StartCutover" => jobs::start_cutover(engine, input),
         "TerminateTargetInstances" => jobs::terminate_target_instances(engine, input),

@@ -210,6 +210,7 @@ pub(super) fn render(engine: &Engine, s: &SourceServer) -> Value {
             "state": s.life_cycle.as_str(),
         },
         "sourceProperties": source_properties(s, now),
+        "connectorAction": s.connector_action,
     })
 }
 
@@ -228,7 +229,7 @@ fn data_replication_info(engine: &Engine, s: &SourceServer) -> Value {
                 "totalStorageBytes": total,
                 "replicatedStorageBytes": done,
                 "rescannedStorageBytes": 0,
-                "backloggedStorageBytes": 0,
+                "backloggedStorageBytes": if k == 0 { r.backlogged } else { 0 },
             })
         })
         .collect();
@@ -291,4 +292,19 @@ fn source_properties(s: &SourceServer, now: i64) -> Value {
         "ramBytes": 8u64 << 30,
         "os": { "fullString": "Linux" },
     })
+}
+
+pub(super) fn delete_source_server(engine: &mut Engine, input: &Value) -> Result<Value, MgnError> {
+    let id = req_id(input, "sourceServerID", "s-")?;
+    engine.delete_source_server(&id)?;
+    Ok(json!({}))
+}
+
+/// UpdateSourceServer: its one setting, `connectorAction`, is kept as given (the
+/// stand-in plays no connectors).
+pub(super) fn update_source_server(engine: &mut Engine, input: &Value) -> Result<Value, MgnError> {
+    let id = req_id(input, "sourceServerID", "s-")?;
+    let action = opt_object(input, "connectorAction")?.cloned();
+    engine.set_connector_action(&id, action.map(Value::Object))?;
+    Ok(render(engine, engine.source_server(&id)?))
 }

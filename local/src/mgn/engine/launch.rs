@@ -55,6 +55,8 @@ pub struct Job {
     pub participants: Vec<Participant>,
     pub tags: BTreeMap<String, String>,
     pub log: Vec<JobLogItem>,
+    /// DeleteJob removed it from the listings.
+    pub deleted: bool,
 }
 
 impl Job {
@@ -215,6 +217,7 @@ impl Engine {
                 .collect(),
             tags,
             log: Vec::new(),
+            deleted: false,
             id,
         };
         let index = self.jobs.len();

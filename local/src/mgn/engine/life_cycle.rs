@@ -3,7 +3,7 @@
 //! MarkAsArchived, each refused where the model or the user guide says it does not work.
 
 use crate::mgn::error::MgnError;
-use crate::mgn::model::{ChangeableLifeCycleState, LaunchStatus, LifeCycleState};
+use crate::mgn::model::{ChangeableLifeCycleState, JobStatus, LaunchStatus, LifeCycleState};
 use crate::scenario::ChangeToCutover;
 
 use super::Engine;
@@ -135,6 +135,77 @@ impl Engine {
             ));
         }
         s.archived = true;
+        Ok(())
+    }
+}
+
+impl Engine {
+    /// DeleteSourceServer: only once it is out of replication for good (DISCONNECTED,
+    /// CUTOVER) or never had an agent (PENDING_INSTALLATION); it leaves its application
+    /// and every listing.
+    pub(crate) fn delete_source_server(&mut self, id: &str) -> Result<(), MgnError> {
+        let index = self.server_index(id)?;
+        let s = &mut self.servers[index];
+        let deletable = matches!(
+            s.life_cycle,
+            LifeCycleState::Disconnected
+                | LifeCycleState::Cutover
+                | LifeCycleState::PendingInstallation
+        );
+        if !deletable {
+            return Err(MgnError::conflict(
+                id,
+                SOURCE_SERVER,
+                format!(
+                    "{id} is {}: disconnect it from the service first",
+                    s.life_cycle
+                ),
+            ));
+        }
+        s.added = None;
+        s.application_id = None;
+        s.deleted = true;
+        Ok(())
+    }
+
+    /// UpdateSourceServer's connector action (an archived server refuses).
+    pub(crate) fn set_connector_action(
+        &mut self,
+        id: &str,
+        action: Option<serde_json::Value>,
+    ) -> Result<(), MgnError> {
+        let index = self.server_index(id)?;
+        let s = &mut self.servers[index];
+        if s.archived {
+            return Err(MgnError::conflict(
+                id,
+                SOURCE_SERVER,
+                format!("{id} is archived"),
+            ));
+        }
+        if action.is_some() {
+            s.connector_action = action;
+        }
+        Ok(())
+    }
+
+    /// DeleteJob: only a COMPLETED job; it leaves DescribeJobs.
+    pub(crate) fn delete_job(&mut self, id: &str) -> Result<(), MgnError> {
+        let index = self
+            .job_by_id
+            .get(id)
+            .copied()
+            .filter(|&i| !self.jobs[i].deleted)
+            .ok_or_else(|| MgnError::not_found(id, "JOB"))?;
+        let job = &mut self.jobs[index];
+        if job.status != JobStatus::Completed {
+            return Err(MgnError::conflict(
+                id,
+                "JOB",
+                format!("{id} is {}: only a COMPLETED job is deleted", job.status),
+            ));
+        }
+        job.deleted = true;
         Ok(())
     }
 }

@@ -59,6 +59,8 @@ enum Action {
     StallStarts { server: usize, stall: usize },
     StallCauseEnds { server: usize, stall: usize },
     AgentLost { server: usize },
+    BacklogStarts { server: usize, backlog: usize },
+    BacklogEnds { server: usize, backlog: usize },
     JobStarts { job: usize },
     JobCompletes { job: usize },
     ChecksSettle { instance: usize },
@@ -230,7 +232,9 @@ impl Engine {
             | Action::InitialSyncDone { server, .. }
             | Action::StallStarts { server, .. }
             | Action::StallCauseEnds { server, .. }
-            | Action::AgentLost { server } => Some(server),
+            | Action::AgentLost { server }
+            | Action::BacklogStarts { server, .. }
+            | Action::BacklogEnds { server, .. } => Some(server),
             Action::JobStarts { .. }
             | Action::JobCompletes { .. }
             | Action::ChecksSettle { .. }
@@ -251,6 +255,8 @@ impl Engine {
             Action::StallStarts { server, stall } => self.stall_starts(server, stall),
             Action::StallCauseEnds { server, stall } => self.stall_cause_ends(server, stall),
             Action::AgentLost { server } => self.agent_lost(server),
+            Action::BacklogStarts { server, backlog } => self.backlog_starts(server, backlog),
+            Action::BacklogEnds { server, backlog } => self.backlog_ends(server, backlog),
             Action::JobStarts { job } => self.job_starts(job),
             Action::JobCompletes { job } => self.job_completes(job),
             Action::ChecksSettle { instance } => self.checks_settle(instance),
@@ -278,9 +284,9 @@ impl Engine {
         self.server_index(id).map(|i| &self.servers[i])
     }
 
-    /// Every job, newest first (DescribeJobs' order).
+    /// Every job not deleted, newest first (DescribeJobs' order).
     pub(crate) fn jobs_newest_first(&self) -> impl Iterator<Item = &Job> {
-        self.jobs.iter().rev()
+        self.jobs.iter().rev().filter(|j| !j.deleted)
     }
 
     /// The job `id`, or ResourceNotFoundException.

@@ -48,7 +48,7 @@ impl Engine {
                 ),
             ));
         }
-        r.hold_sync(now);
+        r.interrupt(now);
         r.epoch += 1;
         r.paused_in = Some(r.state);
         r.state = DataReplicationState::Paused;

@@ -82,6 +82,8 @@ pub struct Replication {
     pub(super) cause: Option<StallCause>,
     /// The state PauseReplication interrupted.
     pub(super) paused_in: Option<DataReplicationState>,
+    /// Bytes written and not replicated yet (BACKLOG).
+    pub backlogged: u64,
 }
 
 impl Replication {
@@ -125,10 +127,14 @@ impl Replication {
         })
     }
 
-    /// Stops the initial sync's progress where it is.
-    pub(super) fn hold_sync(&mut self, now: Millis) {
+    /// What replication was doing stops here: the initial sync's progress is kept, and
+    /// a continuous replication's lag counts from now.
+    pub(super) fn interrupt(&mut self, now: Millis) {
         if let Some(since) = self.syncing_since.take() {
             self.sync_done = (self.sync_done + now - since).min(self.sync_needed);
+        }
+        if self.state == DataReplicationState::Continuous {
+            self.consistent_at = Some(now);
         }
     }
 
@@ -162,6 +168,10 @@ pub struct SourceServer {
     pub agent_lost: Option<Millis>,
     /// The agent reported (an imported server waits for it).
     pub agent_installed: bool,
+    /// DeleteSourceServer removed it; its agent, if it comes, adds it no more.
+    pub(super) deleted: bool,
+    /// UpdateSourceServer's `connectorAction`, kept as given.
+    pub connector_action: Option<Value>,
     pub archived: bool,
     pub tags: BTreeMap<String, String>,
     pub application_id: Option<String>,
@@ -252,6 +262,8 @@ impl SourceServer {
             added: None,
             agent_lost: None,
             agent_installed: false,
+            deleted: false,
+            connector_action: None,
             archived: false,
             tags: BTreeMap::new(),
             application_id: None,
@@ -273,6 +285,7 @@ impl SourceServer {
                 epoch: 0,
                 cause: None,
                 paused_in: None,
+                backlogged: 0,
             },
             launched_instance: None,
             replication_settings: Map::new(),
@@ -324,6 +337,9 @@ impl Engine {
     /// The agent installed: the server added with its settings and launch template,
     /// what the scenario has in store for it scheduled, replication initiating.
     pub(super) fn install_agent(&mut self, server: usize) {
+        if self.servers[server].deleted {
+            return;
+        }
         self.take_starting_settings(server);
         let now = self.now;
         let s = &mut self.servers[server];
@@ -362,10 +378,19 @@ impl Engine {
             .iter()
             .map(|stall| secs(stall.at_secs))
             .collect();
+        let backlogs: Vec<(Millis, Millis)> = plan
+            .backlogs
+            .iter()
+            .map(|b| (secs(b.at_secs), secs(b.at_secs.saturating_add(b.for_secs))))
+            .collect();
         let lost = plan.disconnect_at_secs.map(secs);
         let origin = self.start;
         for (stall, at) in stalls.into_iter().enumerate() {
             self.schedule_at(origin + at, Action::StallStarts { server, stall });
+        }
+        for (backlog, (from, to)) in backlogs.into_iter().enumerate() {
+            self.schedule_at(origin + from, Action::BacklogStarts { server, backlog });
+            self.schedule_at(origin + to, Action::BacklogEnds { server, backlog });
         }
         if let Some(at) = lost {
             self.schedule_at(origin + at, Action::AgentLost { server });
@@ -376,7 +401,7 @@ impl Engine {
     pub(super) fn begin_initiation(&mut self, server: usize) {
         let now = self.now;
         let r = &mut self.servers[server].replication;
-        r.hold_sync(now);
+        r.interrupt(now);
         r.epoch += 1;
         r.state = DataReplicationState::Initiating;
         r.error = None;
@@ -450,7 +475,7 @@ impl Engine {
             return;
         }
         let r = &mut s.replication;
-        r.hold_sync(now);
+        r.interrupt(now);
         r.sync_done = r.sync_needed;
         r.state = DataReplicationState::Continuous;
         r.consistent_at = Some(now);
@@ -486,7 +511,7 @@ impl Engine {
         if !is_replicating(r.state) {
             return;
         }
-        r.hold_sync(now);
+        r.interrupt(now);
         r.epoch += 1;
         if let Some(k) = r.step_in_progress() {
             if let Some((_, steps)) = r.initiation.as_mut() {
@@ -516,9 +541,39 @@ impl Engine {
         }
         s.agent_lost = Some(now);
         let r = &mut s.replication;
-        r.hold_sync(now);
+        r.interrupt(now);
         r.epoch += 1;
         r.state = DataReplicationState::Disconnected;
+    }
+}
+
+impl Engine {
+    /// Writes outrun replication: a CONTINUOUS replication goes BACKLOG, its lag growing.
+    pub(super) fn backlog_starts(&mut self, server: usize, backlog: usize) {
+        let now = self.now;
+        let s = &mut self.servers[server];
+        let Some(spec) = s.plan.backlogs.get(backlog) else {
+            return;
+        };
+        let bytes = u64::from(spec.gib) * GIB;
+        let r = &mut s.replication;
+        if r.state != DataReplicationState::Continuous {
+            return;
+        }
+        r.interrupt(now);
+        r.state = DataReplicationState::Backlog;
+        r.backlogged = bytes;
+    }
+
+    /// Replication caught up: CONTINUOUS again.
+    pub(super) fn backlog_ends(&mut self, server: usize, _backlog: usize) {
+        let now = self.now;
+        let r = &mut self.servers[server].replication;
+        if r.state == DataReplicationState::Backlog {
+            r.state = DataReplicationState::Continuous;
+            r.consistent_at = Some(now);
+            r.backlogged = 0;
+        }
     }
 }
 
