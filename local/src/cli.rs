@@ -212,80 +212,98 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         scenario.start_time.to_rfc3339(),
     );
     let region = scenario.region.clone();
-    let emu = Emulator::start(
-        scenario.clone(),
-        EmulatorOptions {
-            sms_port: args.port,
-            s3_port: args.s3_port,
-            s3_root: args.s3_root.clone(),
-            realtime_speed: Some(args.speed),
-        },
-    )
-    .await?;
-    let mgn = crate::mgn::MgnHandle::start_with(
-        scenario,
-        crate::mgn::MgnOptions {
-            port: args.mgn_port,
-            ec2_port: args.ec2_port,
-            realtime_speed: Some(args.speed),
-            s3_root: Some(emu.s3_root()),
-        },
-    )
-    .await
-    .map_err(|source| CliError::Io {
-        path: format!(
-            "127.0.0.1:{} (MGN) and :{} (EC2)",
-            args.mgn_port, args.ec2_port
-        ),
-        source,
-    })?;
-    let clock = emu.clock();
-    let bus =
-        crate::bus::LocalBus::start(args.bus_port, std::sync::Arc::new(move || clock.now()), 0)
-            .await
-            .map_err(|source| CliError::Io {
-                path: format!("127.0.0.1:{} (event bus)", args.bus_port),
-                source,
-            })?;
+    let served = Served::start(scenario, &args).await?;
     // Listening before the endpoints are printed: whoever reads them may press Ctrl-C at
     // once, and that must stop the servers cleanly rather than kill the process.
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
         .map_err(CliError::Signal)?;
     println!("sms-autopilot emulator running ({summary})");
-    println!("  SMS endpoint: {}", emu.sms_endpoint());
-    println!(
-        "  S3 endpoint:  {} (path-style, root {})",
-        emu.s3_endpoint(),
-        emu.s3_root().display()
-    );
-    println!(
-        "  EventBridge:  {} (PutEvents; decisions at {}/_bus/events)",
-        bus.endpoint(),
-        bus.endpoint()
-    );
-    println!(
-        "  admin:        {}/_emulator/state | counters | events",
-        emu.sms_endpoint()
-    );
-    println!(
-        "  MGN endpoint: {} (the same estate, agents installed)",
-        mgn.endpoint()
-    );
-    println!("  EC2 endpoint: {} (the MGN account's)", mgn.ec2_endpoint());
-    println!("Any static credentials are accepted. In another shell:");
-    println!("export AWS_ENDPOINT_URL_SMS={}", emu.sms_endpoint());
-    println!("export AWS_ENDPOINT_URL_S3={}", emu.s3_endpoint());
-    println!("export AWS_ENDPOINT_URL_EVENTBRIDGE={}", bus.endpoint());
-    println!("export AWS_ENDPOINT_URL_MGN={}", mgn.endpoint());
-    println!("export AWS_ENDPOINT_URL_EC2={}", mgn.ec2_endpoint());
-    println!("export AWS_REGION={region} AWS_DEFAULT_REGION={region} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test");
+    served.print_endpoints(&region);
     println!("Press Ctrl-C to stop.");
     interrupt.recv().await;
-    bus.shutdown().await;
-    mgn.shutdown().await;
-    emu.shutdown().await;
+    served.shutdown().await;
     println!("stopped");
     Ok(())
+}
+
+/// What `serve` serves: SMS with its S3, MGN with its EC2, and the event bus.
+struct Served {
+    emu: crate::EmulatorHandle,
+    mgn: crate::mgn::MgnHandle,
+    bus: crate::bus::LocalBus,
+}
+
+impl Served {
+    async fn start(scenario: Scenario, args: &ServeArgs) -> Result<Self, CliError> {
+        let sms = EmulatorOptions {
+            sms_port: args.port,
+            s3_port: args.s3_port,
+            s3_root: args.s3_root.clone(),
+            realtime_speed: Some(args.speed),
+        };
+        let emu = Emulator::start(scenario.clone(), sms).await?;
+        let mgn = crate::mgn::MgnOptions {
+            port: args.mgn_port,
+            ec2_port: args.ec2_port,
+            realtime_speed: Some(args.speed),
+            s3_root: Some(emu.s3_root()),
+        };
+        let mgn = crate::mgn::MgnHandle::start_with(scenario, mgn)
+            .await
+            .map_err(|source| CliError::Io {
+                path: format!(
+                    "127.0.0.1:{} (MGN) and :{} (EC2)",
+                    args.mgn_port, args.ec2_port
+                ),
+                source,
+            })?;
+        let clock = emu.clock();
+        let now = std::sync::Arc::new(move || clock.now());
+        let bus = crate::bus::LocalBus::start(args.bus_port, now, 0)
+            .await
+            .map_err(|source| CliError::Io {
+                path: format!("127.0.0.1:{} (event bus)", args.bus_port),
+                source,
+            })?;
+        Ok(Self { emu, mgn, bus })
+    }
+
+    fn print_endpoints(&self, region: &str) {
+        let (emu, mgn, bus) = (&self.emu, &self.mgn, &self.bus);
+        println!("  SMS endpoint: {}", emu.sms_endpoint());
+        let root = emu.s3_root();
+        println!(
+            "  S3 endpoint:  {} (path-style, root {})",
+            emu.s3_endpoint(),
+            root.display()
+        );
+        println!(
+            "  EventBridge:  {0} (PutEvents; decisions at {0}/_bus/events)",
+            bus.endpoint()
+        );
+        println!(
+            "  admin:        {}/_emulator/state | counters | events",
+            emu.sms_endpoint()
+        );
+        println!(
+            "  MGN endpoint: {} (the same estate, agents installed)",
+            mgn.endpoint()
+        );
+        println!("  EC2 endpoint: {} (the MGN account's)", mgn.ec2_endpoint());
+        println!("Any static credentials are accepted. In another shell:");
+        println!("export AWS_ENDPOINT_URL_SMS={}", emu.sms_endpoint());
+        println!("export AWS_ENDPOINT_URL_S3={}", emu.s3_endpoint());
+        println!("export AWS_ENDPOINT_URL_EVENTBRIDGE={}", bus.endpoint());
+        println!("export AWS_ENDPOINT_URL_MGN={}", mgn.endpoint());
+        println!("export AWS_ENDPOINT_URL_EC2={}", mgn.ec2_endpoint());
+        println!("export AWS_REGION={region} AWS_DEFAULT_REGION={region} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test");
+    }
+
+    async fn shutdown(self) {
+        self.bus.shutdown().await;
+        self.mgn.shutdown().await;
+        self.emu.shutdown().await;
+    }
 }
 
 /// `autopilot-local run`; the functions' warnings, when `tally` counts them, are shown

@@ -162,3 +162,23 @@ async fn servers_are_deleted_once_disconnected_and_jobs_once_completed() {
     assert_eq!(missing.kind.name(), "ResourceNotFoundException");
     mgn.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_for_another_account_is_refused_and_changes_nothing() {
+    let mgn = MgnHandle::start(Scenario::from_text(SCENARIO).expect("scenario"), 0)
+        .await
+        .expect("starts");
+    mgn.call("InitializeService", &json!({}))
+        .expect("initialized");
+    mgn.advance(Duration::from_secs(931));
+    let web = server(&mgn, 0)["sourceServerID"].clone();
+    let foreign = json!({ "sourceServerIDs": [web], "accountID": "999999999999" });
+    let refused = mgn
+        .call("StartTest", &foreign)
+        .expect_err("not this account");
+    assert_eq!(refused.kind.name(), "AccessDeniedException");
+    assert_eq!(server(&mgn, 0)["lifeCycle"]["state"], "READY_FOR_TEST");
+    let own = json!({ "sourceServerIDs": [web], "accountID": "123456789012" });
+    mgn.call("StartTest", &own).expect("this account");
+    mgn.shutdown().await;
+}

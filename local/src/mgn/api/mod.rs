@@ -96,89 +96,105 @@ pub const SERVED: &[&str] = &[
 /// What an operation answers: a JSON body, or none (a 204).
 pub(crate) type Output = Option<Value>;
 
-/// Runs the operation `name` on the engine; `None` when the stand-in does not serve it.
+/// One operation's wire handler.
+type Handler = fn(&mut Engine, &Value) -> Result<Value, MgnError>;
+
+/// Runs the operation `name` on the engine, once `accountID` (when given) is found to
+/// be this account; `None` when the stand-in does not serve it.
 pub(crate) fn call(
     engine: &mut Engine,
     account: &str,
     name: &str,
     input: &Value,
 ) -> Option<Result<Output, MgnError>> {
-    let result = match name {
-        "DescribeSourceServers" => servers::describe_source_servers(engine, input),
-        "ChangeServerLifeCycleState" => servers::change_life_cycle_state(engine, input),
-        "FinalizeCutover" => servers::finalize_cutover(engine, input),
-        "MarkAsArchived" => servers::mark_as_archived(engine, input),
-        "DisconnectFromService" => servers::disconnect_from_service(engine, input),
-        "RetryDataReplication" => servers::retry_data_replication(engine, input),
-        "StartReplication" => servers::start_replication(engine, input),
-        "StopReplication" => servers::stop_replication(engine, input),
-        "PauseReplication" => servers::pause_replication(engine, input),
-        "ResumeReplication" => servers::resume_replication(engine, input),
-        "DeleteSourceServer" => servers::delete_source_server(engine, input),
-        "UpdateSourceServer" => servers::update_source_server(engine, input),
-        "DeleteJob" => jobs::delete_job(engine, input),
-        "StartTest" => jobs::start_test(engine, input),
-        "StartCutover" => jobs::start_cutover(engine, input),
-        "TerminateTargetInstances" => jobs::terminate_target_instances(engine, input),
-        "DescribeJobs" => jobs::describe_jobs(engine, input),
-        "DescribeJobLogItems" => jobs::describe_job_log_items(engine, input),
-        "GetReplicationConfiguration" => configurations::get(engine, input, Replication),
-        "UpdateReplicationConfiguration" => configurations::update(engine, input, Replication),
-        "GetLaunchConfiguration" => configurations::get(engine, input, Launch),
-        "UpdateLaunchConfiguration" => configurations::update(engine, input, Launch),
+    let handler = server_handler(name)
+        .or_else(|| settings_handler(name))
+        .or_else(|| grouping_handler(name))?;
+    let answer = own_account(input, account).and_then(|()| handler(engine, input));
+    Some(answer.map(|v| Some(compact(v))))
+}
+
+/// Source servers, their jobs, imports and tags.
+fn server_handler(name: &str) -> Option<Handler> {
+    Some(match name {
+        "DescribeSourceServers" => servers::describe_source_servers,
+        "ChangeServerLifeCycleState" => servers::change_life_cycle_state,
+        "FinalizeCutover" => servers::finalize_cutover,
+        "MarkAsArchived" => servers::mark_as_archived,
+        "DisconnectFromService" => servers::disconnect_from_service,
+        "RetryDataReplication" => servers::retry_data_replication,
+        "StartReplication" => servers::start_replication,
+        "StopReplication" => servers::stop_replication,
+        "PauseReplication" => servers::pause_replication,
+        "ResumeReplication" => servers::resume_replication,
+        "DeleteSourceServer" => servers::delete_source_server,
+        "UpdateSourceServer" => servers::update_source_server,
+        "DeleteJob" => jobs::delete_job,
+        "StartTest" => jobs::start_test,
+        "StartCutover" => jobs::start_cutover,
+        "TerminateTargetInstances" => jobs::terminate_target_instances,
+        "DescribeJobs" => jobs::describe_jobs,
+        "DescribeJobLogItems" => jobs::describe_job_log_items,
+        "StartImport" => imports::start_import,
+        "ListImports" => imports::list_imports,
+        "ListImportErrors" => imports::list_import_errors,
+        "TagResource" => tags::tag_resource,
+        "UntagResource" => tags::untag_resource,
+        "ListTagsForResource" => tags::list_tags_for_resource,
+        _ => return None,
+    })
+}
+
+/// Replication and launch configurations and their templates.
+fn settings_handler(name: &str) -> Option<Handler> {
+    Some(match name {
+        "GetReplicationConfiguration" => |e, i| configurations::get(e, i, Replication),
+        "UpdateReplicationConfiguration" => |e, i| configurations::update(e, i, Replication),
+        "GetLaunchConfiguration" => |e, i| configurations::get(e, i, Launch),
+        "UpdateLaunchConfiguration" => |e, i| configurations::update(e, i, Launch),
         "DescribeReplicationConfigurationTemplates" => {
-            configurations::describe_templates(engine, input, Replication)
+            |e, i| configurations::describe_templates(e, i, Replication)
         }
         "CreateReplicationConfigurationTemplate" => {
-            configurations::create_template(engine, input, Replication)
+            |e, i| configurations::create_template(e, i, Replication)
         }
         "UpdateReplicationConfigurationTemplate" => {
-            configurations::update_template(engine, input, Replication)
+            |e, i| configurations::update_template(e, i, Replication)
         }
         "DeleteReplicationConfigurationTemplate" => {
-            configurations::delete_template(engine, input, Replication)
+            |e, i| configurations::delete_template(e, i, Replication)
         }
         "DescribeLaunchConfigurationTemplates" => {
-            configurations::describe_templates(engine, input, Launch)
+            |e, i| configurations::describe_templates(e, i, Launch)
         }
-        "CreateLaunchConfigurationTemplate" => {
-            configurations::create_template(engine, input, Launch)
-        }
-        "UpdateLaunchConfigurationTemplate" => {
-            configurations::update_template(engine, input, Launch)
-        }
-        "DeleteLaunchConfigurationTemplate" => {
-            configurations::delete_template(engine, input, Launch)
-        }
-        "StartImport" => imports::start_import(engine, input),
-        "ListImports" => imports::list_imports(engine, input),
-        "ListImportErrors" => imports::list_import_errors(engine, input),
-        "TagResource" => tags::tag_resource(engine, input),
-        "UntagResource" => tags::untag_resource(engine, input),
-        "ListTagsForResource" => tags::list_tags_for_resource(engine, input),
-        "CreateApplication" => apps::create(engine, input, Application),
-        "UpdateApplication" => apps::update(engine, input, Application),
-        "DeleteApplication" => apps::delete(engine, input, Application),
-        "ArchiveApplication" => apps::archive(engine, input, Application, true),
-        "UnarchiveApplication" => apps::archive(engine, input, Application, false),
-        "ListApplications" => apps::list(engine, input, Application),
-        "CreateWave" => apps::create(engine, input, Wave),
-        "UpdateWave" => apps::update(engine, input, Wave),
-        "DeleteWave" => apps::delete(engine, input, Wave),
-        "ArchiveWave" => apps::archive(engine, input, Wave, true),
-        "UnarchiveWave" => apps::archive(engine, input, Wave, false),
-        "ListWaves" => apps::list(engine, input, Wave),
-        "AssociateSourceServers" => apps::associate_servers(engine, input, true),
-        "DisassociateSourceServers" => apps::associate_servers(engine, input, false),
-        "AssociateApplications" => apps::associate_applications(engine, input, true),
-        "DisassociateApplications" => apps::associate_applications(engine, input, false),
+        "CreateLaunchConfigurationTemplate" => |e, i| configurations::create_template(e, i, Launch),
+        "UpdateLaunchConfigurationTemplate" => |e, i| configurations::update_template(e, i, Launch),
+        "DeleteLaunchConfigurationTemplate" => |e, i| configurations::delete_template(e, i, Launch),
         _ => return None,
-    };
-    Some(
-        own_account(input, account)
-            .and(result)
-            .map(|v| Some(compact(v))),
-    )
+    })
+}
+
+/// Applications and waves, and what they hold.
+fn grouping_handler(name: &str) -> Option<Handler> {
+    Some(match name {
+        "CreateApplication" => |e, i| apps::create(e, i, Application),
+        "UpdateApplication" => |e, i| apps::update(e, i, Application),
+        "DeleteApplication" => |e, i| apps::delete(e, i, Application),
+        "ArchiveApplication" => |e, i| apps::archive(e, i, Application, true),
+        "UnarchiveApplication" => |e, i| apps::archive(e, i, Application, false),
+        "ListApplications" => |e, i| apps::list(e, i, Application),
+        "CreateWave" => |e, i| apps::create(e, i, Wave),
+        "UpdateWave" => |e, i| apps::update(e, i, Wave),
+        "DeleteWave" => |e, i| apps::delete(e, i, Wave),
+        "ArchiveWave" => |e, i| apps::archive(e, i, Wave, true),
+        "UnarchiveWave" => |e, i| apps::archive(e, i, Wave, false),
+        "ListWaves" => |e, i| apps::list(e, i, Wave),
+        "AssociateSourceServers" => |e, i| apps::associate_servers(e, i, true),
+        "DisassociateSourceServers" => |e, i| apps::associate_servers(e, i, false),
+        "AssociateApplications" => |e, i| apps::associate_applications(e, i, true),
+        "DisassociateApplications" => |e, i| apps::associate_applications(e, i, false),
+        _ => return None,
+    })
 }
 
 /// `accountID`, when given, must be this account: the stand-in manages no other.

@@ -326,6 +326,7 @@ impl Engine {
     }
 
     /// Launches one server's instance, or fails it where the scenario says so.
+    /// Launches one server's instance, or fails it where the scenario or the account says.
     fn launch_one(
         &mut self,
         job: usize,
@@ -333,18 +334,7 @@ impl Engine {
         kind: LaunchKind,
     ) -> (LaunchStatus, Option<String>) {
         let index = self.server_by_id[id];
-        let s = &mut self.servers[index];
-        let (done, failures) = match kind {
-            LaunchKind::Test => (&mut s.launches.tests, s.plan.test_launch_failures),
-            LaunchKind::Cutover => (&mut s.launches.cutovers, s.plan.cutover_launch_failures),
-        };
-        *done += 1;
-        let placement = if *done <= failures {
-            Err("the target instance failed to launch (scenario)".to_owned())
-        } else {
-            self.placement(index)
-        };
-        let placement = match placement {
+        let placement = match self.launch_placement(index, kind) {
             Ok(placement) => placement,
             Err(error) => {
                 let item = self.log(job, JobLogEvent::LaunchFailed, Some(id));
@@ -352,6 +342,45 @@ impl Engine {
                 return (LaunchStatus::Failed, None);
             }
         };
+        let instance = self.new_instance(job, index, kind, placement);
+        let now = self.now;
+        let by_itself = self.settings.readings.ready_for_cutover == ReadyForCutover::ByItself;
+        let s = &mut self.servers[index];
+        s.launched_instance = Some(instance);
+        if kind == LaunchKind::Test && by_itself && s.life_cycle == LifeCycleState::Testing {
+            s.life_cycle = LifeCycleState::ReadyForCutover;
+            s.last_test.finalized = Some(now);
+        }
+        let checks = self.settings().timing.status_checks_secs;
+        self.schedule_in(checks, Action::ChecksSettle { instance });
+        (
+            LaunchStatus::Launched,
+            Some(self.instances[instance].id.clone()),
+        )
+    }
+
+    /// Where this launch puts the instance, unless the scenario fails it first.
+    fn launch_placement(&mut self, index: usize, kind: LaunchKind) -> Result<Placement, String> {
+        let s = &mut self.servers[index];
+        let (done, failures) = match kind {
+            LaunchKind::Test => (&mut s.launches.tests, s.plan.test_launch_failures),
+            LaunchKind::Cutover => (&mut s.launches.cutovers, s.plan.cutover_launch_failures),
+        };
+        *done += 1;
+        if *done <= failures {
+            return Err("the target instance failed to launch (scenario)".to_owned());
+        }
+        self.placement(index)
+    }
+
+    /// The instance a launch made, its checks to settle as the scenario says.
+    fn new_instance(
+        &mut self,
+        job: usize,
+        index: usize,
+        kind: LaunchKind,
+        placement: Placement,
+    ) -> usize {
         let s = &mut self.servers[index];
         let (checked, impaired) = match kind {
             LaunchKind::Test => (
@@ -369,9 +398,9 @@ impl Engine {
         } else {
             InstanceChecks::Ok
         };
+        let instance = self.instances.len();
         let copy_private_ip =
             s.launch_settings.get("copyPrivateIp") == Some(&serde_json::json!(true));
-        let instance = self.instances.len();
         let private_ip = if copy_private_ip {
             s.hints.ip_address.clone()
         } else {
@@ -381,10 +410,11 @@ impl Engine {
                 (instance & 0xff).max(4)
             )
         };
-        let instance_id = format!("i-{}", self.ids.hex(17));
+        let server_id = s.id.clone();
+        let id = format!("i-{}", self.ids.hex(17));
         self.instances.push(Instance {
-            id: instance_id.clone(),
-            server_id: id.to_owned(),
+            id,
+            server_id,
             job_id: self.jobs[job].id.clone(),
             kind,
             launched: self.now,
@@ -394,18 +424,7 @@ impl Engine {
             placement,
             private_ip,
         });
-        let s = &mut self.servers[index];
-        s.launched_instance = Some(instance);
-        if kind == LaunchKind::Test
-            && self.settings.readings.ready_for_cutover == ReadyForCutover::ByItself
-            && s.life_cycle == LifeCycleState::Testing
-        {
-            s.life_cycle = LifeCycleState::ReadyForCutover;
-            s.last_test.finalized = Some(self.now);
-        }
-        let checks = self.settings().timing.status_checks_secs;
-        self.schedule_in(checks, Action::ChecksSettle { instance });
-        (LaunchStatus::Launched, Some(instance_id))
+        instance
     }
 
     pub(super) fn checks_settle(&mut self, instance: usize) {

@@ -7,6 +7,7 @@
 //! the wire layer (`mgn::api`) reads through views and acts through the engine's methods.
 //!
 //! - `servers.rs`: source servers and their data replication as the clock moves it;
+//! - `detours.rs`: stalls, backlogs and lost agents, as the scenario plays them;
 //! - `replication.rs`: the calls that steer replication (pause, resume, stop, start,
 //!   retry, disconnect);
 //! - `life_cycle.rs`: the calls that move a server's life cycle (change state,
@@ -21,6 +22,7 @@
 mod announcements;
 mod apps;
 mod configurations;
+mod detours;
 mod ec2;
 mod imports;
 mod launch;

@@ -1,10 +1,7 @@
 //! Source servers and their data replication as the clock moves it: the agent installs
 //! (the server is added, NOT_READY), initiation walks its steps, INITIAL_SYNC copies the
-//! disks, then CONTINUOUS replication with a lag makes the server READY_FOR_TEST. A
-//! stall's cause fails the initiation step it names (or the data transfer) and holds
-//! replication STALLED with its error, lag growing, until the cause ends (replication
-//! initiates again by itself) or RetryDataReplication initiates it again; a lost agent
-//! leaves replication DISCONNECTED.
+//! disks, then CONTINUOUS replication with a lag makes the server READY_FOR_TEST. The
+//! detours (stalls, backlogs, a lost agent) are in `detours.rs`.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +11,7 @@ use crate::mgn::model::{
     DataReplicationError, DataReplicationState, InitiationStepName, InitiationStepStatus,
     LifeCycleState,
 };
-use crate::scenario::{MgnServerSpec, MgnSettings, ServerSpec, StallSpec};
+use crate::scenario::{MgnServerSpec, MgnSettings, ServerSpec};
 use crate::schedule::Millis;
 
 use super::{secs, Action, Engine, SettingsKind};
@@ -28,6 +25,39 @@ pub struct Hints {
     pub vmware_uuid: String,
     pub mac_address: String,
     pub ip_address: String,
+}
+
+impl Hints {
+    /// What the agent on `spec`'s VM reports: the scenario's hints, else its VM name in
+    /// the scenario's domain, an address and a MAC address from its place in the estate.
+    fn of(
+        spec: &ServerSpec,
+        plan: &MgnServerSpec,
+        settings: &MgnSettings,
+        (vmware_uuid, ordinal): (String, usize),
+    ) -> Self {
+        let hostname = plan
+            .hostname
+            .clone()
+            .unwrap_or_else(|| spec.vm_name.clone());
+        let domain = settings.domain.as_deref().unwrap_or("corp.example.com");
+        let (high, mid, low) = (
+            (ordinal >> 16) & 0xff,
+            (ordinal >> 8) & 0xff,
+            ordinal & 0xff,
+        );
+        Self {
+            fqdn: plan
+                .fqdn
+                .clone()
+                .unwrap_or_else(|| format!("{hostname}.{domain}")),
+            hostname,
+            vm_path: spec.vm_path.clone().unwrap_or_default(),
+            vmware_uuid,
+            mac_address: format!("00:50:56:{high:02x}:{mid:02x}:{low:02x}"),
+            ip_address: format!("10.{}.{mid}.{low}", 20 + high % 200),
+        }
+    }
 }
 
 /// The last test or cutover of a server: when it was started (and by which job), and
@@ -87,6 +117,34 @@ pub struct Replication {
 }
 
 impl Replication {
+    /// Replication of `spec`'s disks (one 20 GiB disk when it names none), not started.
+    fn of(spec: &ServerSpec, sync_needed: Millis) -> Self {
+        let mut disks: Vec<u64> = spec
+            .volumes
+            .iter()
+            .map(|v| u64::from(v.size_gb) * GIB)
+            .collect();
+        if disks.is_empty() {
+            disks.push(20 * GIB);
+        }
+        Self {
+            state: DataReplicationState::Initiating,
+            initiation: None,
+            error: None,
+            disks,
+            totals_cleared: false,
+            sync_needed,
+            sync_done: 0,
+            syncing_since: None,
+            consistent_at: None,
+            last_snapshot: None,
+            epoch: 0,
+            cause: None,
+            paused_in: None,
+            backlogged: 0,
+        }
+    }
+
     /// Each disk's total as replication reports it.
     pub fn total_bytes(&self) -> Vec<u64> {
         if self.totals_cleared {
@@ -146,7 +204,7 @@ impl Replication {
     }
 
     /// A step in progress of the current initiation, with its index.
-    fn step_in_progress(&self) -> Option<usize> {
+    pub(super) fn step_in_progress(&self) -> Option<usize> {
         let (_, steps) = self.initiation.as_ref()?;
         steps
             .iter()
@@ -208,7 +266,7 @@ pub(super) struct LaunchCounts {
     pub cutover_instances: u32,
 }
 
-const GIB: u64 = 1 << 30;
+pub(super) const GIB: u64 = 1 << 30;
 
 impl SourceServer {
     pub(super) fn from_scenario(
@@ -218,46 +276,13 @@ impl SourceServer {
         settings: &MgnSettings,
         (vmware_uuid, ordinal): (String, usize),
     ) -> Self {
-        let hostname = plan
-            .hostname
-            .clone()
-            .unwrap_or_else(|| spec.vm_name.clone());
-        let domain = settings.domain.as_deref().unwrap_or("corp.example.com");
-        let mut disks: Vec<u64> = spec
-            .volumes
-            .iter()
-            .map(|v| u64::from(v.size_gb) * GIB)
-            .collect();
-        if disks.is_empty() {
-            disks.push(20 * GIB);
-        }
         let sync_secs = plan
             .initial_sync_secs
             .unwrap_or(settings.timing.initial_sync_secs);
         Self {
             arn,
             vm_name: spec.vm_name.clone(),
-            hints: Hints {
-                fqdn: plan
-                    .fqdn
-                    .clone()
-                    .unwrap_or_else(|| format!("{hostname}.{domain}")),
-                hostname,
-                vm_path: spec.vm_path.clone().unwrap_or_default(),
-                vmware_uuid,
-                mac_address: format!(
-                    "00:50:56:{:02x}:{:02x}:{:02x}",
-                    (ordinal >> 16) & 0xff,
-                    (ordinal >> 8) & 0xff,
-                    ordinal & 0xff
-                ),
-                ip_address: format!(
-                    "10.{}.{}.{}",
-                    20 + (ordinal >> 16) % 200,
-                    (ordinal >> 8) & 0xff,
-                    ordinal & 0xff
-                ),
-            },
+            hints: Hints::of(spec, plan, settings, (vmware_uuid, ordinal)),
             user_provided_id: plan.user_provided_id.clone(),
             added: None,
             agent_lost: None,
@@ -271,22 +296,7 @@ impl SourceServer {
             first_byte: None,
             last_test: LaunchRecord::default(),
             last_cutover: LaunchRecord::default(),
-            replication: Replication {
-                state: DataReplicationState::Initiating,
-                initiation: None,
-                error: None,
-                disks,
-                totals_cleared: false,
-                sync_needed: secs(sync_secs),
-                sync_done: 0,
-                syncing_since: None,
-                consistent_at: None,
-                last_snapshot: None,
-                epoch: 0,
-                cause: None,
-                paused_in: None,
-                backlogged: 0,
-            },
+            replication: Replication::of(spec, secs(sync_secs)),
             launched_instance: None,
             replication_settings: Map::new(),
             launch_settings: Map::new(),
@@ -322,15 +332,6 @@ fn replicated_disks(disks: &[u64]) -> Vec<Value> {
 pub fn device_name(k: usize) -> String {
     let letter = char::from(b'a' + (k % 26) as u8);
     format!("/dev/sd{letter}")
-}
-
-/// The step a stall's error fails: the initiation step it names, else the data transfer.
-fn failing_step(error: DataReplicationError) -> InitiationStepName {
-    let named = error
-        .as_str()
-        .strip_prefix("FAILED_TO_")
-        .and_then(InitiationStepName::parse);
-    named.unwrap_or(InitiationStepName::StartDataTransfer)
 }
 
 impl Engine {
@@ -433,7 +434,7 @@ impl Engine {
         let Some((_, steps)) = r.initiation.as_mut() else {
             return;
         };
-        if let Some(error) = cause.filter(|&e| failing_step(e) == steps[k].0) {
+        if let Some(error) = cause.filter(|&e| fails_step(e, steps[k].0)) {
             steps[k].1 = InitiationStepStatus::Failed;
             r.state = DataReplicationState::Stalled;
             r.error = Some(error);
@@ -485,96 +486,20 @@ impl Engine {
             self.announce_ready_for_test(server);
         }
     }
-
-    pub(super) fn stall_starts(&mut self, server: usize, stall: usize) {
-        let now = self.now;
-        let s = &mut self.servers[server];
-        let Some(StallSpec {
-            error, for_secs, ..
-        }) = s.plan.stalls.get(stall).cloned()
-        else {
-            return;
-        };
-        let Some(error) = DataReplicationError::parse(&error) else {
-            return;
-        };
-        let until = for_secs.map(|d| now + secs(d));
-        s.replication.cause = Some(StallCause {
-            stall,
-            error,
-            until,
-        });
-        if let Some(until) = until {
-            self.schedule_at(until, Action::StallCauseEnds { server, stall });
-        }
-        let r = &mut self.servers[server].replication;
-        if !is_replicating(r.state) {
-            return;
-        }
-        r.interrupt(now);
-        r.epoch += 1;
-        if let Some(k) = r.step_in_progress() {
-            if let Some((_, steps)) = r.initiation.as_mut() {
-                steps[k].1 = InitiationStepStatus::Failed;
-            }
-        }
-        r.state = DataReplicationState::Stalled;
-        r.error = Some(error);
-    }
-
-    pub(super) fn stall_cause_ends(&mut self, server: usize, stall: usize) {
-        let r = &mut self.servers[server].replication;
-        if r.cause.as_ref().is_none_or(|c| c.stall != stall) {
-            return;
-        }
-        r.cause = None;
-        if r.state == DataReplicationState::Stalled {
-            self.begin_initiation(server);
-        }
-    }
-
-    pub(super) fn agent_lost(&mut self, server: usize) {
-        let now = self.now;
-        let s = &mut self.servers[server];
-        if s.agent_lost.is_some() || s.replication.state == DataReplicationState::Disconnected {
-            return;
-        }
-        s.agent_lost = Some(now);
-        let r = &mut s.replication;
-        r.interrupt(now);
-        r.epoch += 1;
-        r.state = DataReplicationState::Disconnected;
-    }
 }
 
-impl Engine {
-    /// Writes outrun replication: a CONTINUOUS replication goes BACKLOG, its lag growing.
-    pub(super) fn backlog_starts(&mut self, server: usize, backlog: usize) {
-        let now = self.now;
-        let s = &mut self.servers[server];
-        let Some(spec) = s.plan.backlogs.get(backlog) else {
-            return;
-        };
-        let bytes = u64::from(spec.gib) * GIB;
-        let r = &mut s.replication;
-        if r.state != DataReplicationState::Continuous {
-            return;
-        }
-        r.interrupt(now);
-        r.state = DataReplicationState::Backlog;
-        r.backlogged = bytes;
-    }
+/// The step a stall's error fails: the initiation step it names, else the data transfer.
+fn failing_step(error: DataReplicationError) -> InitiationStepName {
+    let named = error
+        .as_str()
+        .strip_prefix("FAILED_TO_")
+        .and_then(InitiationStepName::parse);
+    named.unwrap_or(InitiationStepName::StartDataTransfer)
+}
 
-    /// Replication caught up: CONTINUOUS again.
-    pub(super) fn backlog_ends(&mut self, server: usize, _backlog: usize) {
-        let now = self.now;
-        let r = &mut self.servers[server].replication;
-        if r.state == DataReplicationState::Backlog {
-            r.state = DataReplicationState::Continuous;
-            r.consistent_at = Some(now);
-            r.backlogged = 0;
-        }
-    }
+/// Whether the stall's cause makes this initiation step fail.
+fn fails_step(error: DataReplicationError, step: InitiationStepName) -> bool {
+    failing_step(error) == step
 }
 
 /// Replication is under way (a stall or a pause can interrupt it).
