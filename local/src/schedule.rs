@@ -8,6 +8,26 @@ use std::collections::BinaryHeap;
 /// Milliseconds since the Unix epoch on the simulated clock.
 pub type Millis = i64;
 
+/// Simulated milliseconds as RFC 3339 / ISO 8601 (UTC, whole seconds): how both
+/// services write their date-times.
+pub fn rfc3339(ms: Millis) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The same with milliseconds, as EC2 writes them.
+pub fn rfc3339_millis(ms: Millis) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Scenario seconds as simulated milliseconds (saturating: a huge setting means "never").
+pub fn secs(s: u64) -> Millis {
+    Millis::try_from(s.saturating_mul(1000)).unwrap_or(Millis::MAX / 4)
+}
+
 /// A runaway schedule must not hang an advance; no real scenario gets near this.
 const MAX_STEPS_PER_ADVANCE: usize = 50_000_000;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::common;
 
-use autopilot_local::mgn::MgnHandle;
+use autopilot_local::mgn::MgnOptions;
 use autopilot_local::Scenario;
 use aws_sdk_mgn::error::ProvideErrorMetadata;
 use aws_sdk_mgn::types::{
@@ -78,15 +78,11 @@ async fn application_status(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn applications_and_waves_hold_their_members_and_sum_them_up() {
-    let mgn = MgnHandle::start(Scenario::from_text(SCENARIO).expect("scenario"), 0)
-        .await
-        .expect("starts");
-    let client = common::mgn(&mgn.endpoint());
-    client
-        .initialize_service()
-        .send()
-        .await
-        .expect("initialized");
+    let (mgn, client) = common::mgn_account(
+        Scenario::from_text(SCENARIO).expect("scenario"),
+        MgnOptions::default(),
+    )
+    .await;
     let servers = ids_by_hostname(&client).await;
     let id = |host: &str| {
         servers

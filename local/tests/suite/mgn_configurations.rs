@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use autopilot_local::mgn::MgnHandle;
+use autopilot_local::mgn::MgnOptions;
 use autopilot_local::Scenario;
 use aws_sdk_mgn::error::ProvideErrorMetadata;
 use aws_sdk_mgn::types::{
@@ -22,15 +22,11 @@ network:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn servers_take_their_settings_from_the_templates_and_keep_their_updates() {
-    let mgn = MgnHandle::start(Scenario::from_text(SCENARIO).expect("scenario"), 0)
-        .await
-        .expect("starts");
-    let client = common::mgn(&mgn.endpoint());
-    client
-        .initialize_service()
-        .send()
-        .await
-        .expect("initialized");
+    let (mgn, client) = common::mgn_account(
+        Scenario::from_text(SCENARIO).expect("scenario"),
+        MgnOptions::default(),
+    )
+    .await;
     let templates = client
         .describe_replication_configuration_templates()
         .send()
@@ -122,15 +118,11 @@ async fn servers_take_their_settings_from_the_templates_and_keep_their_updates()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn templates_are_created_updated_and_deleted_but_never_the_last() {
-    let mgn = MgnHandle::start(Scenario::from_text(SCENARIO).expect("scenario"), 0)
-        .await
-        .expect("starts");
-    let client = common::mgn(&mgn.endpoint());
-    client
-        .initialize_service()
-        .send()
-        .await
-        .expect("initialized");
+    let (mgn, client) = common::mgn_account(
+        Scenario::from_text(SCENARIO).expect("scenario"),
+        MgnOptions::default(),
+    )
+    .await;
     let incomplete = client
         .create_replication_configuration_template()
         .staging_area_subnet_id("subnet-0aaaaaaaaaaaaaaa1")

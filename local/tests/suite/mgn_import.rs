@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::common;
 
-use autopilot_local::mgn::{MgnHandle, MgnOptions};
+use autopilot_local::mgn::MgnOptions;
 use autopilot_local::Scenario;
 use aws_sdk_mgn::error::ProvideErrorMetadata;
 use aws_sdk_mgn::types::{ImportErrorType, ImportStatus, LifeCycleState, S3BucketSource};
@@ -72,15 +72,8 @@ async fn an_inventory_becomes_waves_applications_and_servers_awaiting_their_agen
         s3_root: Some(root.path().to_path_buf()),
         ..MgnOptions::default()
     };
-    let mgn = MgnHandle::start_with(Scenario::from_text(SCENARIO).expect("scenario"), options)
-        .await
-        .expect("starts");
-    let client = common::mgn(&mgn.endpoint());
-    client
-        .initialize_service()
-        .send()
-        .await
-        .expect("initialized");
+    let (mgn, client) =
+        common::mgn_account(Scenario::from_text(SCENARIO).expect("scenario"), options).await;
 
     let not_csv = client
         .start_import()
@@ -196,15 +189,8 @@ async fn an_import_whose_file_cannot_be_read_fails_with_a_processing_error() {
         s3_root: Some(root.path().to_path_buf()),
         ..MgnOptions::default()
     };
-    let mgn = MgnHandle::start_with(Scenario::from_text(SCENARIO).expect("scenario"), options)
-        .await
-        .expect("starts");
-    let client = common::mgn(&mgn.endpoint());
-    client
-        .initialize_service()
-        .send()
-        .await
-        .expect("initialized");
+    let (mgn, client) =
+        common::mgn_account(Scenario::from_text(SCENARIO).expect("scenario"), options).await;
     let task = client
         .start_import()
         .s3_bucket_source(source("missing.csv"))

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::common;
 
-use autopilot_local::mgn::MgnHandle;
+use autopilot_local::mgn::{MgnHandle, MgnOptions};
 use autopilot_local::Scenario;
 use aws_sdk_mgn::error::ProvideErrorMetadata;
 use aws_sdk_mgn::operation::describe_source_servers::DescribeSourceServersError;
@@ -112,13 +112,7 @@ fn wait(mgn: &MgnHandle, secs: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_replicates_is_tested_cut_over_finalized_and_archived() {
-    let mgn = MgnHandle::start(scenario(), 0).await.expect("starts");
-    let client = common::mgn(&mgn.endpoint());
-    client
-        .initialize_service()
-        .send()
-        .await
-        .expect("initialized");
+    let (mgn, client) = common::mgn_account(scenario(), MgnOptions::default()).await;
     let web_id = replicates_to_continuous(&mgn, &client).await;
     is_tested_then_its_instance_terminated(&mgn, &client, &web_id).await;
     is_cut_over_finalized_and_archived(&mgn, &client, &web_id).await;
@@ -374,13 +368,7 @@ async fn log_events(client: &Client, job_id: &str) -> Vec<JobLogEvent> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stall_is_retried_and_a_failed_test_launch_is_launched_again() {
-    let mgn = MgnHandle::start(scenario(), 0).await.expect("starts");
-    let client = common::mgn(&mgn.endpoint());
-    client
-        .initialize_service()
-        .send()
-        .await
-        .expect("initialized");
+    let (mgn, client) = common::mgn_account(scenario(), MgnOptions::default()).await;
 
     let db_id = id(&server(&client, "db").await);
     let retried_too_soon = client
@@ -460,13 +448,7 @@ async fn a_stall_is_retried_and_a_failed_test_launch_is_launched_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listings_filter_and_page_as_the_model_says() {
-    let mgn = MgnHandle::start(scenario(), 0).await.expect("starts");
-    let client = common::mgn(&mgn.endpoint());
-    client
-        .initialize_service()
-        .send()
-        .await
-        .expect("initialized");
+    let (mgn, client) = common::mgn_account(scenario(), MgnOptions::default()).await;
     wait(&mgn, 11 * 30 + 600 + 1);
 
     let mut seen = Vec::new();

@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use super::{check_id, opt_bool, opt_object, opt_str, page, req_id, str_list, tags};
-use crate::mgn::engine::{iso8601, Aggregate, Engine, Grouping, GroupingKind};
+use crate::mgn::engine::{rfc3339, Aggregate, Engine, Grouping, GroupingKind};
 use crate::mgn::error::MgnError;
 
 use GroupingKind::{Application, Wave};
@@ -187,8 +187,8 @@ fn render(engine: &Engine, kind: GroupingKind, g: &Grouping) -> Value {
         "name": g.name,
         "description": g.description,
         "isArchived": g.archived,
-        "creationDateTime": iso8601(g.created),
-        "lastModifiedDateTime": iso8601(g.modified),
+        "creationDateTime": rfc3339(g.created),
+        "lastModifiedDateTime": rfc3339(g.modified),
         "tags": g.tags,
     });
     match kind {
@@ -198,7 +198,7 @@ fn render(engine: &Engine, kind: GroupingKind, g: &Grouping) -> Value {
         }
         Wave => {
             let mut wave = aggregated(engine, &status, "totalApplications");
-            wave["replicationStartedDateTime"] = json!(status.replication_started.map(iso8601));
+            wave["replicationStartedDateTime"] = json!(status.replication_started.map(rfc3339));
             out["waveAggregatedStatus"] = wave;
         }
     }
@@ -207,7 +207,7 @@ fn render(engine: &Engine, kind: GroupingKind, g: &Grouping) -> Value {
 
 fn aggregated(engine: &Engine, status: &Aggregate, total: &str) -> Value {
     json!({
-        "lastUpdateDateTime": iso8601(engine.now()),
+        "lastUpdateDateTime": rfc3339(engine.now()),
         "healthStatus": status.health.as_str(),
         "progressStatus": status.progress.as_str(),
         total: status.members,

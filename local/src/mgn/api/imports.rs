@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use super::{check_id, opt_object, opt_str, page, req_id, str_list, tags};
-use crate::mgn::engine::{iso8601, Engine, ImportTask};
+use crate::mgn::engine::{rfc3339, Engine, ImportTask};
 use crate::mgn::error::MgnError;
 use crate::mgn::model::ImportStatus;
 
@@ -91,7 +91,7 @@ pub(super) fn list_import_errors(engine: &mut Engine, input: &Value) -> Result<V
         .iter()
         .map(|p| {
             json!({
-                "errorDateTime": iso8601(p.at),
+                "errorDateTime": rfc3339(p.at),
                 "errorType": p.kind.as_str(),
                 "errorData": { "rowNumber": p.row, "rawError": p.raw_error },
             })
@@ -116,8 +116,8 @@ fn render(task: &ImportTask) -> Value {
             "s3Key": task.key,
             "s3BucketOwner": task.owner,
         },
-        "creationDateTime": iso8601(task.created),
-        "endDateTime": task.ended.map(iso8601),
+        "creationDateTime": rfc3339(task.created),
+        "endDateTime": task.ended.map(rfc3339),
         "status": task.status.as_str(),
         "progressPercentage": progress,
         "summary": {

@@ -6,7 +6,7 @@ use chrono::DateTime;
 use serde_json::{json, Value};
 
 use super::{check_id, opt_object, opt_str, page, req_id, server_ids, str_list, tags};
-use crate::mgn::engine::{iso8601, Engine, Job, LaunchKind};
+use crate::mgn::engine::{rfc3339, Engine, Job, LaunchKind};
 use crate::mgn::error::MgnError;
 use crate::schedule::Millis;
 
@@ -84,7 +84,7 @@ pub(super) fn describe_job_log_items(
         .iter()
         .map(|item| {
             json!({
-                "logDateTime": iso8601(item.at),
+                "logDateTime": rfc3339(item.at),
                 "event": item.event.as_str(),
                 "eventData": {
                     "sourceServerID": item.server_id,
@@ -115,8 +115,8 @@ fn render(job: &Job) -> Value {
         "arn": job.arn,
         "type": job.job_type.as_str(),
         "initiatedBy": job.initiated_by.as_str(),
-        "creationDateTime": iso8601(job.created),
-        "endDateTime": job.ended.map(iso8601),
+        "creationDateTime": rfc3339(job.created),
+        "endDateTime": job.ended.map(rfc3339),
         "status": job.status.as_str(),
         "participatingServers": servers,
         "tags": job.tags,

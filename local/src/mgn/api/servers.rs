@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::{check_id, opt_bool, opt_object, page, req_id, str_list, wrong_type};
 use crate::mgn::engine::{
-    device_name, iso8601, iso8601_duration, Engine, LaunchRecord, SourceServer,
+    device_name, iso8601_duration, rfc3339, Engine, LaunchRecord, SourceServer,
 };
 use crate::mgn::error::MgnError;
 use crate::mgn::model::{ChangeableLifeCycleState, FirstBoot, LifeCycleState, ReplicationType};
@@ -201,10 +201,10 @@ pub(super) fn render(engine: &Engine, s: &SourceServer) -> Value {
         })),
         "dataReplicationInfo": s.agent_installed.then(|| data_replication_info(engine, s)),
         "lifeCycle": {
-            "addedToServiceDateTime": s.added.map(iso8601),
-            "firstByteDateTime": s.first_byte.map(iso8601),
+            "addedToServiceDateTime": s.added.map(rfc3339),
+            "firstByteDateTime": s.first_byte.map(rfc3339),
             "elapsedReplicationDuration": s.first_byte.map(|t| iso8601_duration(now - t)),
-            "lastSeenByServiceDateTime": s.last_seen(now).map(iso8601),
+            "lastSeenByServiceDateTime": s.last_seen(now).map(rfc3339),
             "lastTest": launch_record(&s.last_test),
             "lastCutover": launch_record(&s.last_cutover),
             "state": s.life_cycle.as_str(),
@@ -236,7 +236,7 @@ fn data_replication_info(engine: &Engine, s: &SourceServer) -> Value {
     json!({
         "dataReplicationState": r.state.as_str(),
         "dataReplicationInitiation": r.initiation.as_ref().map(|(started, steps)| json!({
-            "startDateTime": iso8601(*started),
+            "startDateTime": rfc3339(*started),
             "steps": steps.iter().map(|(name, status)| json!({
                 "name": name.as_str(),
                 "status": status.as_str(),
@@ -247,17 +247,17 @@ fn data_replication_info(engine: &Engine, s: &SourceServer) -> Value {
             "rawError": format!("data replication stalled: {e}"),
         })),
         "lagDuration": r.lag(now, engine.healthy_lag()).map(iso8601_duration),
-        "etaDateTime": r.eta(now).map(iso8601),
+        "etaDateTime": r.eta(now).map(rfc3339),
         "replicatedDisks": disks,
-        "lastSnapshotDateTime": r.last_snapshot.map(iso8601),
+        "lastSnapshotDateTime": r.last_snapshot.map(rfc3339),
     })
 }
 
 fn launch_record(record: &LaunchRecord) -> Value {
-    let at = |t: Option<i64>| t.map(|t| json!({ "apiCallDateTime": iso8601(t) }));
+    let at = |t: Option<i64>| t.map(|t| json!({ "apiCallDateTime": rfc3339(t) }));
     json!({
         "initiated": record.initiated.as_ref().map(|(t, job)| json!({
-            "apiCallDateTime": iso8601(*t),
+            "apiCallDateTime": rfc3339(*t),
             "jobID": job,
         })),
         "reverted": at(record.reverted),
@@ -274,7 +274,7 @@ fn source_properties(s: &SourceServer, now: i64) -> Value {
         .map(|(k, bytes)| json!({ "deviceName": device_name(k), "bytes": bytes }))
         .collect();
     json!({
-        "lastUpdatedDateTime": s.added.map(|_| iso8601(now)),
+        "lastUpdatedDateTime": s.added.map(|_| rfc3339(now)),
         "recommendedInstanceType": "t3.medium",
         "identificationHints": {
             "fqdn": s.hints.fqdn,

@@ -4,7 +4,7 @@
 
 use super::query::{Params, Xml};
 use super::{page, Answer, Ec2Error};
-use crate::mgn::engine::{iso8601_millis, Engine, InVpc, Instance, InstanceChecks};
+use crate::mgn::engine::{rfc3339_millis, Engine, InVpc, Instance, InstanceChecks};
 
 const AVAILABILITY_ZONE: &str = "us-east-1a";
 const OWNER: &str = "123456789012";
@@ -187,7 +187,7 @@ fn write_instance(x: &mut Xml, i: &Instance) {
         .leaf("name", name)
         .close("instanceState");
     x.leaf("instanceType", &p.instance_type)
-        .leaf("launchTime", iso8601_millis(i.launched));
+        .leaf("launchTime", rfc3339_millis(i.launched));
     x.open("placement")
         .leaf("availabilityZone", AVAILABILITY_ZONE)
         .leaf("tenancy", "default")

@@ -4,7 +4,7 @@
 
 use super::query::{Params, Xml, TEMPLATE_DATA};
 use super::{page, Answer, Ec2Error};
-use crate::mgn::engine::{iso8601_millis, Engine, LaunchTemplate};
+use crate::mgn::engine::{rfc3339_millis, Engine, LaunchTemplate};
 
 /// Who EC2 says created the templates: MGN, on the account's behalf.
 const CREATED_BY: &str =
@@ -43,7 +43,7 @@ fn named<'e>(engine: &'e Engine, params: &Params) -> Result<&'e LaunchTemplate, 
 fn write_template(xml: &mut Xml, t: &LaunchTemplate) {
     xml.leaf("launchTemplateId", &t.id)
         .leaf("launchTemplateName", &t.name)
-        .leaf("createTime", iso8601_millis(t.created))
+        .leaf("createTime", rfc3339_millis(t.created))
         .leaf("createdBy", CREATED_BY)
         .leaf("defaultVersionNumber", t.default_version)
         .leaf("latestVersionNumber", t.latest());
@@ -132,7 +132,7 @@ fn write_version(xml: &mut Xml, t: &LaunchTemplate, number: u64) {
     if let Some(description) = &v.description {
         xml.leaf("versionDescription", description);
     }
-    xml.leaf("createTime", iso8601_millis(v.created))
+    xml.leaf("createTime", rfc3339_millis(v.created))
         .leaf("createdBy", CREATED_BY)
         .leaf("defaultVersion", v.number == t.default_version)
         .open("launchTemplateData")

@@ -10,7 +10,7 @@ use crate::mgn::events::{
 use crate::mgn::model::DataReplicationState;
 use crate::scenario::uuid_like;
 
-use super::{iso8601, Engine, LaunchKind};
+use super::{rfc3339, Engine, LaunchKind};
 
 impl Engine {
     fn announce(&mut self, server: usize, detail_type: &str, state: &str, job_id: Option<String>) {
@@ -20,7 +20,7 @@ impl Engine {
             detail_type: detail_type.into(),
             source: SOURCE.into(),
             account: self.account.clone(),
-            time: iso8601(self.now),
+            time: rfc3339(self.now),
             region: self.region.clone(),
             resources: vec![self.servers[server].arn.clone()],
             detail: MgnEventDetail {

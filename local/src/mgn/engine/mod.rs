@@ -33,15 +33,14 @@ mod servers;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use chrono::{DateTime, SecondsFormat, Utc};
-
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::delivery::Delivery;
 use crate::mgn::events::MgnEvent;
 use crate::rng::SplitMix64;
 use crate::scenario::{uuid_like, MgnSettings, Network, Scenario};
-use crate::schedule::{Millis, Schedule};
+pub(crate) use crate::schedule::{rfc3339, rfc3339_millis};
+use crate::schedule::{secs, Millis, Schedule};
 
 pub use apps::{Aggregate, Grouping, GroupingKind};
 pub use configurations::{SettingsKind, SettingsTemplate};
@@ -102,28 +101,9 @@ pub(crate) struct Engine {
     s3_root: Option<PathBuf>,
 }
 
-/// Formats simulated milliseconds as MGN's ISO 8601 date-times (UTC, whole seconds).
-pub(crate) fn iso8601(ms: Millis) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// Simulated milliseconds as EC2's date-times (UTC, milliseconds).
-pub(crate) fn iso8601_millis(ms: Millis) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
 /// Simulated milliseconds as an ISO 8601 duration (`PT…S`), MGN's lags and durations.
 pub(crate) fn iso8601_duration(ms: Millis) -> String {
     format!("PT{}S", ms.max(0) / 1000)
-}
-
-/// Scenario seconds as simulated milliseconds (saturating: a huge setting means "never").
-fn secs(s: u64) -> Millis {
-    Millis::try_from(s.saturating_mul(1000)).unwrap_or(Millis::MAX / 4)
 }
 
 impl Engine {

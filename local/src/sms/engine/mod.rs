@@ -33,7 +33,6 @@ mod templates;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -61,6 +60,7 @@ pub(crate) use templates::S3Location;
 pub use templates::WrittenObject;
 
 pub use crate::schedule::Millis;
+pub(crate) use crate::schedule::{rfc3339, secs};
 
 const HOUR: Millis = 3_600_000;
 const DAY: Millis = 24 * HOUR;
@@ -134,21 +134,9 @@ pub(crate) struct Engine {
     s3_root: Option<PathBuf>,
 }
 
-/// Formats simulated milliseconds as RFC 3339 (UTC, whole seconds).
-pub(crate) fn rfc3339(ms: Millis) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 /// Simulated milliseconds as the epoch seconds SMS puts on the wire.
 pub(crate) fn epoch_secs(ms: Millis) -> f64 {
     ms as f64 / 1000.0
-}
-
-/// Scenario seconds as simulated milliseconds (saturating: a huge setting means "never").
-fn secs(s: u64) -> Millis {
-    Millis::try_from(s.saturating_mul(1000)).unwrap_or(Millis::MAX / 4)
 }
 
 impl Engine {

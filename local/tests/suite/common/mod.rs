@@ -50,6 +50,24 @@ pub fn mgn(endpoint: &str) -> aws_sdk_mgn::Client {
     aws_sdk_mgn::Client::from_conf(config)
 }
 
+/// An MGN account over `scenario` served with `options`, initialized through the
+/// SDK, and a client for it.
+pub async fn mgn_account(
+    scenario: Scenario,
+    options: autopilot_local::mgn::MgnOptions,
+) -> (autopilot_local::mgn::MgnHandle, aws_sdk_mgn::Client) {
+    let handle = autopilot_local::mgn::MgnHandle::start_with(scenario, options)
+        .await
+        .expect("the MGN stand-in starts");
+    let client = mgn(&handle.endpoint());
+    client
+        .initialize_service()
+        .send()
+        .await
+        .expect("initialized");
+    (handle, client)
+}
+
 pub async fn s3(emu: &EmulatorHandle) -> aws_sdk_s3::Client {
     let conf = sdk_config(&emu.s3_endpoint(), 1).await;
     aws_sdk_s3::Client::from_conf(
