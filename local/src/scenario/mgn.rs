@@ -46,6 +46,8 @@ pub struct MgnTiming {
     pub initiation_step_secs: u64,
     /// INITIAL_SYNC's length when the server names none.
     pub initial_sync_secs: u64,
+    /// CREATING_SNAPSHOT's length after the initial sync (0: straight to CONTINUOUS).
+    pub first_snapshot_secs: u64,
     /// The lag of a healthy CONTINUOUS replication.
     pub continuous_lag_secs: u64,
     /// A launch job's PENDING -> STARTED.
@@ -63,6 +65,7 @@ impl Default for MgnTiming {
         Self {
             initiation_step_secs: 30,
             initial_sync_secs: 3600,
+            first_snapshot_secs: 0,
             continuous_lag_secs: 1,
             job_pending_secs: 30,
             launch_secs: 600,
@@ -95,7 +98,9 @@ pub struct MgnServerSpec {
     /// Replication stalls, in time order.
     pub stalls: Vec<StallSpec>,
     /// Writes faster than replication keeps up with: BACKLOG, its lag growing.
-    pub backlogs: Vec<BacklogSpec>,
+    pub backlogs: Vec<CatchUpSpec>,
+    /// The source rebooted: RESCAN of its disks (`gib` is not used), its lag growing.
+    pub rescans: Vec<CatchUpSpec>,
     /// Seconds from the start when the agent is lost for good (DISCONNECTED).
     pub disconnect_at_secs: Option<u64>,
     /// Test launches of this server that end FAILED before one succeeds.
@@ -123,10 +128,11 @@ pub struct StallSpec {
     pub error: String,
 }
 
-/// A backlog: from `at_secs`, for `for_secs`, `gib` of writes wait to be replicated.
+/// A while replication catches up: from `at_secs`, for `for_secs` (a backlog of `gib`
+/// of writes, or a rescan of the disks).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct BacklogSpec {
+pub struct CatchUpSpec {
     /// Seconds from the start.
     pub at_secs: u64,
     /// How long replication takes to catch up.

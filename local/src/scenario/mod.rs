@@ -35,7 +35,7 @@ mod validate;
 pub use built_in::DEFAULT_SCENARIO_YAML;
 pub use catalog_dump::{read_get_servers_dump, DumpedServer};
 pub use mgn::{
-    BacklogSpec, ChangeToCutover, CutoverFrom, MgnReadings, MgnServerSpec, MgnSettings, MgnTiming,
+    CatchUpSpec, ChangeToCutover, CutoverFrom, MgnReadings, MgnServerSpec, MgnSettings, MgnTiming,
     ReadyForCutover, StallSpec,
 };
 pub use plans::PlanVersionSpec;

@@ -173,11 +173,14 @@ impl Scenario {
             ));
         }
         for (vm_name, server) in &self.mgn.servers {
-            for (i, backlog) in server.backlogs.iter().enumerate() {
-                if backlog.for_secs == 0 {
-                    problems.push(format!(
-                        "mgn.servers.{vm_name}.backlogs[{i}].for_secs must be at least 1"
-                    ));
+            let catch_ups = [("backlogs", &server.backlogs), ("rescans", &server.rescans)];
+            for (what, list) in catch_ups {
+                for (i, catch_up) in list.iter().enumerate() {
+                    if catch_up.for_secs == 0 {
+                        problems.push(format!(
+                            "mgn.servers.{vm_name}.{what}[{i}].for_secs must be at least 1"
+                        ));
+                    }
                 }
             }
         }

@@ -182,3 +182,43 @@ async fn a_call_for_another_account_is_refused_and_changes_nothing() {
     mgn.call("StartTest", &own).expect("this account");
     mgn.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_snapshot_and_a_rescan_hold_replication_before_it_is_continuous() {
+    let text = r#"
+connectors: [{vm_manager_name: vc}]
+servers: [{vm_name: web}]
+mgn:
+  timing: {initial_sync_secs: 600, first_snapshot_secs: 120}
+  servers:
+    web: {rescans: [{at_secs: 3000, for_secs: 400}]}
+"#;
+    let mgn = MgnHandle::start(Scenario::from_text(text).expect("scenario"), 0)
+        .await
+        .expect("starts");
+    mgn.call("InitializeService", &json!({}))
+        .expect("initialized");
+    mgn.advance(Duration::from_secs(330 + 601));
+    let web = server(&mgn, 0);
+    assert_eq!(info(&web).0, "CREATING_SNAPSHOT");
+    assert_eq!(
+        web["lifeCycle"]["state"], "NOT_READY",
+        "not before the snapshot"
+    );
+    mgn.advance(Duration::from_secs(120));
+    let web = server(&mgn, 0);
+    assert_eq!(info(&web), ("CONTINUOUS", Some("PT1S")));
+    assert_eq!(web["lifeCycle"]["state"], "READY_FOR_TEST");
+    mgn.advance(Duration::from_secs(3200 - 1051));
+    let web = server(&mgn, 0);
+    assert_eq!(info(&web), ("RESCAN", Some("PT201S")));
+    let disk = &web["dataReplicationInfo"]["replicatedDisks"][0];
+    assert_eq!(
+        disk["rescannedStorageBytes"],
+        json!(10u64 << 30),
+        "half the 20 GiB"
+    );
+    mgn.advance(Duration::from_secs(200));
+    assert_eq!(info(&server(&mgn, 0)).0, "CONTINUOUS");
+    mgn.shutdown().await;
+}

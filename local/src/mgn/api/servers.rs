@@ -218,6 +218,7 @@ fn data_replication_info(engine: &Engine, s: &SourceServer) -> Value {
     let now = engine.now();
     let r = &s.replication;
     let replicated = r.replicated_bytes(now);
+    let rescanned = r.rescanned_bytes(now);
     let disks: Vec<Value> = r
         .total_bytes()
         .iter()
@@ -228,7 +229,7 @@ fn data_replication_info(engine: &Engine, s: &SourceServer) -> Value {
                 "deviceName": device_name(k),
                 "totalStorageBytes": total,
                 "replicatedStorageBytes": done,
-                "rescannedStorageBytes": 0,
+                "rescannedStorageBytes": rescanned[k],
                 "backloggedStorageBytes": if k == 0 { r.backlogged } else { 0 },
             })
         })

@@ -1,12 +1,12 @@
 //! Replication's detours, as the scenario plays them: a stall whose cause fails the
 //! initiation step it names (or the data transfer) and holds replication STALLED until
-//! the cause ends or a retry; a backlog that makes a continuous replication fall behind
-//! for a while; an agent lost for good.
+//! the cause ends or a retry; a backlog or a rescan that makes a continuous replication
+//! fall behind for a while; an agent lost for good.
 
 use crate::mgn::model::{DataReplicationError, DataReplicationState, InitiationStepStatus};
 use crate::scenario::StallSpec;
 
-use super::servers::{is_replicating, StallCause, GIB};
+use super::servers::{is_replicating, CatchUp, StallCause, GIB};
 use super::{secs, Action, Engine};
 
 impl Engine {
@@ -69,31 +69,50 @@ impl Engine {
         r.epoch += 1;
         r.state = DataReplicationState::Disconnected;
     }
-    /// Writes outrun replication: a CONTINUOUS replication goes BACKLOG, its lag growing.
-    pub(super) fn backlog_starts(&mut self, server: usize, backlog: usize) {
+
+    /// Replication falls behind for a while: a CONTINUOUS replication goes BACKLOG (a
+    /// backlog of writes) or RESCAN (its disks read again after a reboot), its lag
+    /// growing from now.
+    pub(super) fn catch_up_starts(&mut self, server: usize, kind: CatchUp, index: usize) {
         let now = self.now;
         let s = &mut self.servers[server];
-        let Some(spec) = s.plan.backlogs.get(backlog) else {
+        let specs = match kind {
+            CatchUp::Backlog => &s.plan.backlogs,
+            CatchUp::Rescan => &s.plan.rescans,
+        };
+        let Some(spec) = specs.get(index).cloned() else {
             return;
         };
-        let bytes = u64::from(spec.gib) * GIB;
         let r = &mut s.replication;
         if r.state != DataReplicationState::Continuous {
             return;
         }
         r.interrupt(now);
-        r.state = DataReplicationState::Backlog;
-        r.backlogged = bytes;
+        match kind {
+            CatchUp::Backlog => {
+                r.state = DataReplicationState::Backlog;
+                r.backlogged = u64::from(spec.gib) * GIB;
+            }
+            CatchUp::Rescan => {
+                r.state = DataReplicationState::Rescan;
+                r.rescan = Some((now, now + secs(spec.for_secs)));
+            }
+        }
     }
 
     /// Replication caught up: CONTINUOUS again.
-    pub(super) fn backlog_ends(&mut self, server: usize, _backlog: usize) {
+    pub(super) fn catch_up_ends(&mut self, server: usize, kind: CatchUp) {
         let now = self.now;
         let r = &mut self.servers[server].replication;
-        if r.state == DataReplicationState::Backlog {
+        let caught_up = match kind {
+            CatchUp::Backlog => DataReplicationState::Backlog,
+            CatchUp::Rescan => DataReplicationState::Rescan,
+        };
+        if r.state == caught_up {
             r.state = DataReplicationState::Continuous;
             r.consistent_at = Some(now);
             r.backlogged = 0;
+            r.rescan = None;
         }
     }
 }

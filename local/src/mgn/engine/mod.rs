@@ -41,6 +41,7 @@ use crate::rng::SplitMix64;
 use crate::scenario::{uuid_like, MgnSettings, Network, Scenario};
 pub(crate) use crate::schedule::{rfc3339, rfc3339_millis};
 use crate::schedule::{secs, Millis, Schedule};
+use servers::CatchUp;
 
 pub use apps::{Aggregate, Grouping, GroupingKind};
 pub use configurations::{SettingsKind, SettingsTemplate};
@@ -54,19 +55,56 @@ use super::error::MgnError;
 /// Work the clock runs when it gets there.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Action {
-    AgentInstalled { server: usize },
-    InitiationStep { server: usize, epoch: u32 },
-    InitialSyncDone { server: usize, epoch: u32 },
-    StallStarts { server: usize, stall: usize },
-    StallCauseEnds { server: usize, stall: usize },
-    AgentLost { server: usize },
-    BacklogStarts { server: usize, backlog: usize },
-    BacklogEnds { server: usize, backlog: usize },
-    JobStarts { job: usize },
-    JobCompletes { job: usize },
-    ChecksSettle { instance: usize },
-    ImportStarts { import: usize },
-    ImportRuns { import: usize },
+    AgentInstalled {
+        server: usize,
+    },
+    InitiationStep {
+        server: usize,
+        epoch: u32,
+    },
+    InitialSyncDone {
+        server: usize,
+        epoch: u32,
+    },
+    StallStarts {
+        server: usize,
+        stall: usize,
+    },
+    StallCauseEnds {
+        server: usize,
+        stall: usize,
+    },
+    AgentLost {
+        server: usize,
+    },
+    CatchUpStarts {
+        server: usize,
+        kind: CatchUp,
+        index: usize,
+    },
+    CatchUpEnds {
+        server: usize,
+        kind: CatchUp,
+    },
+    FirstSnapshotDone {
+        server: usize,
+        epoch: u32,
+    },
+    JobStarts {
+        job: usize,
+    },
+    JobCompletes {
+        job: usize,
+    },
+    ChecksSettle {
+        instance: usize,
+    },
+    ImportStarts {
+        import: usize,
+    },
+    ImportRuns {
+        import: usize,
+    },
 }
 
 /// The emulated MGN account.
@@ -215,8 +253,9 @@ impl Engine {
             | Action::StallStarts { server, .. }
             | Action::StallCauseEnds { server, .. }
             | Action::AgentLost { server }
-            | Action::BacklogStarts { server, .. }
-            | Action::BacklogEnds { server, .. } => Some(server),
+            | Action::CatchUpStarts { server, .. }
+            | Action::CatchUpEnds { server, .. }
+            | Action::FirstSnapshotDone { server, .. } => Some(server),
             Action::JobStarts { .. }
             | Action::JobCompletes { .. }
             | Action::ChecksSettle { .. }
@@ -237,8 +276,13 @@ impl Engine {
             Action::StallStarts { server, stall } => self.stall_starts(server, stall),
             Action::StallCauseEnds { server, stall } => self.stall_cause_ends(server, stall),
             Action::AgentLost { server } => self.agent_lost(server),
-            Action::BacklogStarts { server, backlog } => self.backlog_starts(server, backlog),
-            Action::BacklogEnds { server, backlog } => self.backlog_ends(server, backlog),
+            Action::CatchUpStarts {
+                server,
+                kind,
+                index,
+            } => self.catch_up_starts(server, kind, index),
+            Action::CatchUpEnds { server, kind } => self.catch_up_ends(server, kind),
+            Action::FirstSnapshotDone { server, epoch } => self.first_snapshot_done(server, epoch),
             Action::JobStarts { job } => self.job_starts(job),
             Action::JobCompletes { job } => self.job_completes(job),
             Action::ChecksSettle { instance } => self.checks_settle(instance),

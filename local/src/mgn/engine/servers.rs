@@ -88,6 +88,13 @@ pub(super) struct StallCause {
     pub(super) until: Option<Millis>,
 }
 
+/// What replication catches up on after falling behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CatchUp {
+    Backlog,
+    Rescan,
+}
+
 /// A server's data replication.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Replication {
@@ -114,6 +121,8 @@ pub struct Replication {
     pub(super) paused_in: Option<DataReplicationState>,
     /// Bytes written and not replicated yet (BACKLOG).
     pub backlogged: u64,
+    /// A rescan's start and end (RESCAN).
+    pub rescan: Option<(Millis, Millis)>,
 }
 
 impl Replication {
@@ -142,7 +151,19 @@ impl Replication {
             cause: None,
             paused_in: None,
             backlogged: 0,
+            rescan: None,
         }
+    }
+
+    /// Bytes of each disk read again so far by a rescan.
+    pub fn rescanned_bytes(&self, now: Millis) -> Vec<u64> {
+        let share = self.rescan.map_or(0.0, |(from, to)| {
+            ((now - from) as f64 / (to - from).max(1) as f64).clamp(0.0, 1.0)
+        });
+        self.total_bytes()
+            .iter()
+            .map(|&b| (b as f64 * share) as u64)
+            .collect()
     }
 
     /// Each disk's total as replication reports it.
@@ -379,19 +400,37 @@ impl Engine {
             .iter()
             .map(|stall| secs(stall.at_secs))
             .collect();
-        let backlogs: Vec<(Millis, Millis)> = plan
-            .backlogs
-            .iter()
-            .map(|b| (secs(b.at_secs), secs(b.at_secs.saturating_add(b.for_secs))))
-            .collect();
+        let catch_ups: Vec<(CatchUp, usize, Millis, Millis)> = [
+            (CatchUp::Backlog, &plan.backlogs),
+            (CatchUp::Rescan, &plan.rescans),
+        ]
+        .into_iter()
+        .flat_map(|(kind, list)| {
+            list.iter().enumerate().map(move |(index, c)| {
+                (
+                    kind,
+                    index,
+                    secs(c.at_secs),
+                    secs(c.at_secs.saturating_add(c.for_secs)),
+                )
+            })
+        })
+        .collect();
         let lost = plan.disconnect_at_secs.map(secs);
         let origin = self.start;
         for (stall, at) in stalls.into_iter().enumerate() {
             self.schedule_at(origin + at, Action::StallStarts { server, stall });
         }
-        for (backlog, (from, to)) in backlogs.into_iter().enumerate() {
-            self.schedule_at(origin + from, Action::BacklogStarts { server, backlog });
-            self.schedule_at(origin + to, Action::BacklogEnds { server, backlog });
+        for (kind, index, from, to) in catch_ups {
+            self.schedule_at(
+                origin + from,
+                Action::CatchUpStarts {
+                    server,
+                    kind,
+                    index,
+                },
+            );
+            self.schedule_at(origin + to, Action::CatchUpEnds { server, kind });
         }
         if let Some(at) = lost {
             self.schedule_at(origin + at, Action::AgentLost { server });
@@ -471,13 +510,28 @@ impl Engine {
 
     pub(super) fn initial_sync_done(&mut self, server: usize, epoch: u32) {
         let now = self.now;
-        let s = &mut self.servers[server];
-        if s.replication.epoch != epoch {
+        let snapshot = self.settings().timing.first_snapshot_secs;
+        let r = &mut self.servers[server].replication;
+        if r.epoch != epoch {
             return;
         }
-        let r = &mut s.replication;
         r.interrupt(now);
         r.sync_done = r.sync_needed;
+        if snapshot == 0 {
+            return self.first_snapshot_done(server, epoch);
+        }
+        r.state = DataReplicationState::CreatingSnapshot;
+        self.schedule_in(snapshot, Action::FirstSnapshotDone { server, epoch });
+    }
+
+    /// The first snapshot taken: replication is continuous, the server READY_FOR_TEST.
+    pub(super) fn first_snapshot_done(&mut self, server: usize, epoch: u32) {
+        let now = self.now;
+        let s = &mut self.servers[server];
+        let r = &mut s.replication;
+        if r.epoch != epoch {
+            return;
+        }
         r.state = DataReplicationState::Continuous;
         r.consistent_at = Some(now);
         r.last_snapshot = Some(now);
