@@ -178,6 +178,9 @@ async fn a_call_for_another_account_is_refused_and_changes_nothing() {
         .expect_err("not this account");
     assert_eq!(refused.kind.name(), "AccessDeniedException");
     assert_eq!(server(&mgn, 0)["lifeCycle"]["state"], "READY_FOR_TEST");
+    let twice = json!({ "sourceServerIDs": [web, web] });
+    let refused = mgn.call("StartTest", &twice).expect_err("a server twice");
+    assert_eq!(refused.fields[0].0, "sourceServerIDs");
     let own = json!({ "sourceServerIDs": [web], "accountID": "123456789012" });
     mgn.call("StartTest", &own).expect("this account");
     mgn.shutdown().await;

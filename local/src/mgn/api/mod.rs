@@ -304,9 +304,15 @@ fn str_list(
 }
 
 /// A list of source server ids (required, 1 to 200, the model's bounds for launches).
+/// A server named twice is refused: a job takes each server once.
 fn server_ids(v: &Value, field: &str) -> Result<Vec<String>, MgnError> {
-    str_list(v, field, (1, 200), |f, s| check_id(f, s, "s-"))?
-        .ok_or_else(|| MgnError::field(field, "is required"))
+    let ids = str_list(v, field, (1, 200), |f, s| check_id(f, s, "s-"))?
+        .ok_or_else(|| MgnError::field(field, "is required"))?;
+    let mut seen = std::collections::BTreeSet::new();
+    match ids.iter().find(|id| !seen.insert(id.as_str())) {
+        Some(twice) => Err(MgnError::field(field, format!("{twice} is named twice"))),
+        None => Ok(ids),
+    }
 }
 
 /// `tags`: at most 50, string values (the model's TagsMap).
