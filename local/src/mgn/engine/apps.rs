@@ -187,16 +187,16 @@ impl Engine {
         Ok(&self.groupings(kind)[index])
     }
 
-    /// How many members an application (servers) or a wave (applications) holds.
+    /// The members an application (servers) or a wave (applications) holds; an
+    /// application's come from an index, so that listing thousands of applications over
+    /// a large estate does not read every server for each.
     fn members(&self, kind: GroupingKind, id: &str) -> Vec<usize> {
         match kind {
             GroupingKind::Application => self
-                .servers
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.application_id.as_deref() == Some(id))
-                .map(|(i, _)| i)
-                .collect(),
+                .servers_of_application
+                .get(id)
+                .map(|servers| servers.iter().copied().collect())
+                .unwrap_or_default(),
             GroupingKind::Wave => self
                 .applications
                 .iter()
@@ -205,6 +205,22 @@ impl Engine {
                 .map(|(i, _)| i)
                 .collect(),
         }
+    }
+
+    /// Puts the server `index` in `application` (or none), keeping the index right.
+    pub(super) fn place_server(&mut self, index: usize, application: Option<String>) {
+        if let Some(old) = self.servers[index].application_id.take() {
+            if let Some(servers) = self.servers_of_application.get_mut(&old) {
+                servers.remove(&index);
+            }
+        }
+        if let Some(new) = &application {
+            self.servers_of_application
+                .entry(new.clone())
+                .or_default()
+                .insert(index);
+        }
+        self.servers[index].application_id = application;
     }
 
     /// Adds `tags` to the application or wave `id` (an import's tag columns).
@@ -302,7 +318,7 @@ impl Engine {
             servers.push(index);
         }
         for index in servers {
-            self.servers[index].application_id = associate.then(|| application.to_owned());
+            self.place_server(index, associate.then(|| application.to_owned()));
         }
         Ok(())
     }

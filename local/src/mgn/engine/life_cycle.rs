@@ -163,8 +163,8 @@ impl Engine {
             ));
         }
         s.added = None;
-        s.application_id = None;
         s.deleted = true;
+        self.place_server(index, None);
         Ok(())
     }
 

@@ -30,7 +30,7 @@ mod life_cycle;
 mod replication;
 mod servers;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -124,6 +124,8 @@ pub(crate) struct Engine {
     instances: Vec<Instance>,
     applications: Vec<Grouping>,
     waves: Vec<Grouping>,
+    /// Which servers each application holds (by index into `servers`).
+    servers_of_application: HashMap<String, BTreeSet<usize>>,
     replication_templates: Vec<SettingsTemplate>,
     launch_templates: Vec<SettingsTemplate>,
     /// The target account's network, as the scenario declares it.
@@ -163,6 +165,7 @@ impl Engine {
             instances: Vec::new(),
             applications: Vec::new(),
             waves: Vec::new(),
+            servers_of_application: HashMap::new(),
             replication_templates: Vec::new(),
             launch_templates: Vec::new(),
             network: scenario.network.clone(),
