@@ -42,6 +42,11 @@ pub struct LoopbackServer {
 
 static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
 
+/// Called with an operation's name once a stand-in has applied a call, before the
+/// caller hears the answer: the hard-kill harness kills the calling process there, so
+/// that an action is done and the function never learns it.
+pub type AnswerHook = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
 /// An answer as an AWS service frames it: `status`, a fresh `x-amzn-requestid`, the
 /// body with its content type (none for an empty answer such as a 204), and the error's
 /// name in `x-amzn-errortype` when it is one. The stand-ins' one way to answer.

@@ -51,12 +51,18 @@ async fn answer(shared: &Shared, request: Request<Incoming>) -> Answer {
             format!("no operation answers {method} {path}"),
         ));
     };
+    shared.count(route.operation);
     inject_faults(shared).await?;
     let label = label.map(|l| percent_decode_str(l).decode_utf8_lossy().into_owned());
     let query = request.uri().query().unwrap_or_default().to_owned();
     let mut input = read_json(request).await?;
     bind_uri_members(&mut input, label, &query);
-    serve(shared, route, &input)
+    let answer = serve(shared, route, &input);
+    shared.outcome(
+        route.operation,
+        answer.as_ref().err().map(|e| e.kind.name()),
+    );
+    answer
 }
 
 /// The scenario's faults: latency slept, then maybe a throttle or an internal error.

@@ -16,13 +16,14 @@ pub mod events;
 pub mod model;
 pub mod protocol;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::faults::{FaultCounts, FaultState, Verdict};
-use crate::http::LoopbackServer;
+use crate::http::{AnswerHook, LoopbackServer};
 use crate::real_time::{ticker, RealTime};
 use crate::scenario::Faults;
 use crate::scenario::Scenario;
@@ -49,6 +50,11 @@ pub(crate) struct Shared {
     ec2_faults: Mutex<FaultState>,
     /// Set when the simulated clock follows the wall clock (`serve`).
     realtime: Mutex<Option<RealTime>>,
+    /// Calls received per operation (MGN's by name, EC2's as `ec2:Action`), whatever
+    /// their outcome, and the ones the service itself refused, by "Operation Error".
+    calls: Mutex<BTreeMap<String, u64>>,
+    refusals: Mutex<BTreeMap<String, u64>>,
+    on_answer: Mutex<Option<AnswerHook>>,
 }
 
 impl Account {
@@ -79,6 +85,12 @@ impl Account {
     }
 }
 
+/// A poisoned lock only means another thread panicked mid-update; the data is still the
+/// best there is.
+fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Shared {
     /// The account, its clock first brought up to wall time when it follows it.
     fn lock(&self) -> MutexGuard<'_, Account> {
@@ -92,6 +104,29 @@ impl Shared {
             account.engine.advance_to(due);
         }
         account
+    }
+
+    /// Counts a call of `operation`.
+    fn count(&self, operation: &str) {
+        *relock(&self.calls).entry(operation.to_owned()).or_default() += 1;
+    }
+
+    /// Records how a call the stand-in took on came out: the hook hears an applied one
+    /// (before its caller does), a refusal is counted by its error.
+    fn outcome(&self, operation: &str, refused: Option<&str>) {
+        match refused {
+            None => {
+                let hook = relock(&self.on_answer).clone();
+                if let Some(hook) = hook {
+                    hook(operation);
+                }
+            }
+            Some(error) => {
+                *relock(&self.refusals)
+                    .entry(format!("{operation} {error}"))
+                    .or_default() += 1
+            }
+        }
     }
 
     /// What the fault layer does to this call of MGN (`ec2`: of EC2).
@@ -166,6 +201,9 @@ impl MgnHandle {
             mgn_faults: Mutex::new(FaultState::new(faults.clone(), seed ^ 0x6d67_6e66)),
             ec2_faults: Mutex::new(FaultState::new(faults, seed ^ 0xec2f)),
             realtime: Mutex::new(realtime),
+            calls: Mutex::new(BTreeMap::new()),
+            refusals: Mutex::new(BTreeMap::new()),
+            on_answer: Mutex::new(None),
         });
         let serving = Arc::clone(&shared);
         let server = LoopbackServer::serve("MGN stand-in", listener, move |request| {
@@ -232,6 +270,23 @@ impl MgnHandle {
     ) -> Result<serde_json::Value, MgnError> {
         let answer = self.shared.lock().run(operation, input)?;
         Ok(answer.unwrap_or_default())
+    }
+
+    /// Calls received per operation, whatever their outcome (EC2's as `ec2:Action`).
+    pub fn call_counts(&self) -> BTreeMap<String, u64> {
+        relock(&self.shared.calls).clone()
+    }
+
+    /// Calls the service itself refused (injected faults left out), by
+    /// "Operation ErrorName", e.g. "StartCutover ConflictException".
+    pub fn refusals(&self) -> BTreeMap<String, u64> {
+        relock(&self.shared.refusals).clone()
+    }
+
+    /// Calls `hook` with the operation's name after each call the stand-in applied,
+    /// before its answer is sent (the hard-kill harness kills the caller there).
+    pub fn on_answer(&self, hook: AnswerHook) {
+        *relock(&self.shared.on_answer) = Some(hook);
     }
 
     /// `aws.mgn` events announced from now on, as EventBridge delivers them.

@@ -158,10 +158,7 @@ struct Shared {
     refusals: Mutex<BTreeMap<String, u64>>,
 }
 
-/// Called with an operation's name once the emulator has applied a call, before the
-/// caller hears the answer: the hard-kill harness kills the calling process there, so
-/// that an action is done and the function never learns it.
-pub type AnswerHook = Arc<dyn Fn(&str) + Send + Sync>;
+pub use crate::http::AnswerHook;
 
 /// A poisoned lock only means another thread panicked mid-update; the data is still the best we have.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -101,3 +101,47 @@ async fn the_scenarios_faults_reach_the_sdk_as_the_models_errors() {
     assert_eq!((counts.internal_errors, counts.throttled), (1, 1));
     mgn.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_are_counted_refusals_named_and_applied_calls_heard_first() {
+    let mgn = MgnHandle::start(Scenario::default_scenario(), 0)
+        .await
+        .expect("the MGN stand-in starts");
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let hearing = std::sync::Arc::clone(&heard);
+    mgn.on_answer(std::sync::Arc::new(move |operation: &str| {
+        hearing.lock().expect("hook").push(operation.to_owned());
+    }));
+    let mgn_client = common::mgn(&mgn.endpoint());
+    mgn_client
+        .initialize_service()
+        .send()
+        .await
+        .expect("initialized");
+    mgn_client
+        .describe_source_servers()
+        .send()
+        .await
+        .expect("listed");
+    let refused = mgn_client
+        .finalize_cutover()
+        .source_server_id("s-0123456789abcdef0")
+        .send()
+        .await
+        .expect_err("no such server");
+    assert_eq!(
+        refused.into_service_error().code(),
+        Some("ResourceNotFoundException")
+    );
+    let counts = mgn.call_counts();
+    assert_eq!(counts.get("DescribeSourceServers"), Some(&1));
+    assert_eq!(counts.get("FinalizeCutover"), Some(&1));
+    assert_eq!(
+        mgn.refusals()
+            .get("FinalizeCutover ResourceNotFoundException"),
+        Some(&1)
+    );
+    let heard = heard.lock().expect("hook").clone();
+    assert_eq!(heard, ["InitializeService", "DescribeSourceServers"]);
+    mgn.shutdown().await;
+}

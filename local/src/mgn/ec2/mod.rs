@@ -3,7 +3,9 @@
 //! migration backend uses on what MGN launches into: launch templates and their
 //! versions, subnets, security groups, instance types and key pairs for validation, and
 //! the test and cutover instances with their status checks. It reads and changes the
-//! same account as the MGN endpoint (one engine).
+//! same account as the MGN endpoint (one engine). A call is signed, read, its `Action`
+//! known and counted, then the scenario's faults strike, then `DryRun` is answered,
+//! then the operation runs.
 //!
 //! - [`query`]: parameters in, XML out, the launch template data's members;
 //! - `templates.rs`: DescribeLaunchTemplates, DescribeLaunchTemplateVersions,
@@ -120,28 +122,6 @@ async fn answer(shared: &Shared, request: Request<Incoming>) -> Result<(String, 
             )
         });
     }
-    let verdict = shared.judge_faults(true);
-    if !verdict.latency.is_zero() {
-        tokio::time::sleep(verdict.latency).await;
-    }
-    match verdict.error {
-        Some(InjectedFault::Throttled) => {
-            return Err(Ec2Error {
-                status: 503,
-                ..Ec2Error::new("RequestLimitExceeded", "Request limit exceeded.")
-            })
-        }
-        Some(InjectedFault::InternalError) => {
-            return Err(Ec2Error {
-                status: 500,
-                ..Ec2Error::new(
-                    "InternalError",
-                    "An internal error has occurred (injected by the stand-in)",
-                )
-            })
-        }
-        None => {}
-    }
     let query = request.uri().query().unwrap_or_default().to_owned();
     let body = Limited::new(request.into_body(), MAX_BODY)
         .collect()
@@ -164,6 +144,29 @@ async fn answer(shared: &Shared, request: Request<Incoming>) -> Result<(String, 
             format!("the action {action} is not valid for this web service"),
         ));
     }
+    shared.count(&format!("ec2:{action}"));
+    let verdict = shared.judge_faults(true);
+    if !verdict.latency.is_zero() {
+        tokio::time::sleep(verdict.latency).await;
+    }
+    match verdict.error {
+        Some(InjectedFault::Throttled) => {
+            return Err(Ec2Error {
+                status: 503,
+                ..Ec2Error::new("RequestLimitExceeded", "Request limit exceeded.")
+            })
+        }
+        Some(InjectedFault::InternalError) => {
+            return Err(Ec2Error {
+                status: 500,
+                ..Ec2Error::new(
+                    "InternalError",
+                    "An internal error has occurred (injected by the stand-in)",
+                )
+            })
+        }
+        None => {}
+    }
     if params.flag("DryRun")? {
         return Err(Ec2Error {
             status: 412,
@@ -173,9 +176,10 @@ async fn answer(shared: &Shared, request: Request<Incoming>) -> Result<(String, 
             )
         });
     }
-    let mut account = shared.lock();
-    let xml = dispatch(&mut account.engine, &action, &params)?;
-    Ok((action, xml))
+    let named = format!("ec2:{action}");
+    let xml = dispatch(&mut shared.lock().engine, &action, &params);
+    shared.outcome(&named, xml.as_ref().err().map(|e| e.code.as_str()));
+    Ok((action, xml?))
 }
 
 fn dispatch(engine: &mut Engine, action: &str, params: &Params) -> Answer {
