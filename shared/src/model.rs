@@ -276,7 +276,8 @@ impl OutputFormat {
     }
 }
 
-/// The VM behind a catalog server, as its VM manager describes it.
+/// The server behind a catalog entry, as its VM manager (SMS) or its replication agent
+/// (MGN's identification hints) describes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VmServer {
@@ -286,6 +287,18 @@ pub struct VmServer {
     pub vm_manager_type: Option<String>,
     pub vm_id: Option<String>,
     pub vm_manager_id: Option<String>,
+    /// The hostname the agent reports (MGN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// The fully qualified domain name the agent reports (MGN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
+    /// The VMware UUID the agent reports (MGN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vmware_uuid: Option<String>,
+    /// The id a user gave the server, by an import or by hand (MGN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_provided_id: Option<String>,
 }
 
 /// A server in the SMS catalog.

@@ -24,23 +24,37 @@ pub enum VmField {
     VmPath,
     VmManagerName,
     ServerId,
+    Hostname,
+    Fqdn,
+    VmwareUuid,
+    UserProvidedId,
 }
 
 impl VmField {
-    /// Every field, as selectors name them.
-    pub const ALL: [VmField; 4] = [
+    /// Every field, as selectors name them: the VM manager's (SMS), then the
+    /// identification hints MGN keeps.
+    pub const ALL: [VmField; 8] = [
         Self::VmName,
         Self::VmPath,
         Self::VmManagerName,
         Self::ServerId,
+        Self::Hostname,
+        Self::Fqdn,
+        Self::VmwareUuid,
+        Self::UserProvidedId,
     ];
 
     pub fn value_of(self, server: &Server) -> Option<&str> {
+        let vm = &server.vm;
         match self {
-            Self::VmName => server.vm.vm_name.as_deref(),
-            Self::VmPath => server.vm.vm_path.as_deref(),
-            Self::VmManagerName => server.vm.vm_manager_name.as_deref(),
+            Self::VmName => vm.vm_name.as_deref(),
+            Self::VmPath => vm.vm_path.as_deref(),
+            Self::VmManagerName => vm.vm_manager_name.as_deref(),
             Self::ServerId => Some(server.id.as_str()),
+            Self::Hostname => vm.hostname.as_deref(),
+            Self::Fqdn => vm.fqdn.as_deref(),
+            Self::VmwareUuid => vm.vmware_uuid.as_deref(),
+            Self::UserProvidedId => vm.user_provided_id.as_deref(),
         }
     }
 
@@ -50,7 +64,20 @@ impl VmField {
             Self::VmPath => "vmPath",
             Self::VmManagerName => "vmManagerName",
             Self::ServerId => "serverId",
+            Self::Hostname => "hostname",
+            Self::Fqdn => "fqdn",
+            Self::VmwareUuid => "vmwareUuid",
+            Self::UserProvidedId => "userProvidedId",
         }
+    }
+
+    /// Every field's selector form, for messages: `vmName:GLOB, …`.
+    pub fn forms() -> String {
+        let forms: Vec<String> = Self::ALL
+            .iter()
+            .map(|f| format!("{}:GLOB", f.name()))
+            .collect();
+        forms.join(", ")
     }
 }
 
@@ -63,7 +90,7 @@ pub struct Selector {
 
 /// Why a selector string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("selector `{input}`: {problem} (expected vmName:GLOB, vmPath:GLOB, vmManagerName:GLOB or serverId:GLOB)")]
+#[error("selector `{input}`: {problem} (expected one of {})", VmField::forms())]
 pub struct SelectorParseError {
     pub input: String,
     pub problem: &'static str,

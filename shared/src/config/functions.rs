@@ -49,7 +49,7 @@ pub struct JobCreatorConfig {
 }
 
 const SELECTOR_FORM: &str =
-    "comma-separated vmName:GLOB, vmPath:GLOB, vmManagerName:GLOB or serverId:GLOB";
+    "comma-separated vmName:GLOB, vmPath:GLOB, vmManagerName:GLOB, serverId:GLOB, or (MGN) hostname:GLOB, fqdn:GLOB, vmwareUuid:GLOB, userProvidedId:GLOB";
 
 impl FunctionConfig for JobCreatorConfig {
     fn common(&self) -> &CommonConfig {

@@ -43,7 +43,7 @@ fn a_full_job_creator_configuration_is_read() {
 fn every_bad_variable_is_named_with_its_expected_form() {
     let errors = JobCreatorConfig::from_lookup(lookup(&[
         ("DRY_RUN", "maybe"),
-        ("WAVE_INCLUDE", "hostname:web"),
+        ("WAVE_INCLUDE", "hostName:web"),
         ("JOB_FREQUENCY_HOURS", "48"),
         ("JOB_KMS_KEY_ID", "alias/sms"),
     ]))

@@ -17,7 +17,7 @@ use super::rules::Member;
 pub struct CatalogIndex<'a> {
     catalog: &'a [Server],
     /// Per field of [`VmField::ALL`]: (value, index in the catalog), sorted.
-    sorted: [OnceCell<Vec<(&'a str, usize)>>; 4],
+    sorted: [OnceCell<Vec<(&'a str, usize)>>; VmField::ALL.len()],
 }
 
 impl<'a> CatalogIndex<'a> {
@@ -91,13 +91,17 @@ mod tests {
     use crate::plan::tests::server;
 
     fn catalog() -> Vec<Server> {
-        vec![
+        let mut catalog = vec![
             server("s-3", "web-2", "/dc1/web/web-2"),
             server("s-1", "web-1", "/dc1/web/web-1"),
             server("s-2", "db-1", "/dc1/db/db-1"),
             server("s-4", "web-1", "/dc2/web/web-1"),
             server("s-5", "web-10", "/dc1/webfarm/web-10"),
-        ]
+        ];
+        // MGN's hints: an FQDN on two servers.
+        catalog[1].vm.fqdn = Some("web-1.corp".into());
+        catalog[3].vm.fqdn = Some("web-1.dc2.corp".into());
+        catalog
     }
 
     fn ids(index: &CatalogIndex<'_>, member: &str) -> Vec<String> {
@@ -121,7 +125,15 @@ mod tests {
         assert_eq!(ids(&index, "serverId:s-4"), ["s-4"]);
         assert_eq!(ids(&index, "serverId:s-*").len(), 5);
         assert!(ids(&index, "web-3").is_empty());
-        for member in ["web-1", "vmPath:/dc1/*", "vmName:*1*", "serverId:s-?"] {
+        assert_eq!(ids(&index, "fqdn:web-1.*"), ["s-1", "s-4"]);
+        assert_eq!(ids(&index, "fqdn:*.dc2.corp"), ["s-4"]);
+        for member in [
+            "web-1",
+            "vmPath:/dc1/*",
+            "vmName:*1*",
+            "serverId:s-?",
+            "fqdn:web-*",
+        ] {
             let parsed = Member::parse(member).expect("a member");
             let scanned: Vec<String> = catalog
                 .iter()

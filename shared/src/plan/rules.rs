@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::shape::Problem;
 use super::{parse_duration, Finalize, LaunchMode, Plan, PlannedApp, Settings, PLAN_VERSION};
 use crate::readiness::LaunchWindow;
-use crate::wave_policy::Selector;
+use crate::wave_policy::{Selector, VmField};
 
 /// The tag the planner puts on the applications it manages; a plan may not set it.
 pub const MANAGED_TAG: &str = "autopilot:plan";
@@ -22,13 +22,16 @@ pub enum Member {
 }
 
 impl Member {
-    /// A selector when the text starts with a word beginning `vm` or `server` and a `:`
-    /// (a known field, or a misspelt one), else a VM name (VM names may contain `:` too).
+    /// A selector when the text starts with a field's name and a `:` (a known field, or
+    /// a word beginning `vm` or `server`, a misspelt one), else a VM name (VM names may
+    /// contain `:` too).
     pub fn parse(text: &str) -> Result<Member, String> {
         let prefix = text.trim_start().split_once(':').map(|(field, _)| field);
         let selector_like = prefix.is_some_and(|field| {
-            (field.starts_with("vm") || field.starts_with("server"))
-                && field.chars().all(|c| c.is_ascii_alphabetic())
+            let known = VmField::ALL.iter().any(|f| f.name() == field);
+            let misspelt = (field.starts_with("vm") || field.starts_with("server"))
+                && field.chars().all(|c| c.is_ascii_alphabetic());
+            known || misspelt
         });
         if selector_like {
             return text

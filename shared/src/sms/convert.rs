@@ -47,6 +47,7 @@ fn vm_server(vm: Option<&sms::VmServer>) -> VmServer {
         vm_manager_type: vm.vm_manager_type().map(|t| t.as_str().to_owned()),
         vm_id: address.and_then(|a| a.vm_id()).map(str::to_owned),
         vm_manager_id: address.and_then(|a| a.vm_manager_id()).map(str::to_owned),
+        ..VmServer::default()
     }
 }
 

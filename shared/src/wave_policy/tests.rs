@@ -93,10 +93,35 @@ fn selectors_parse_and_reject_with_the_expected_form() {
     let selector: Selector = "vmPath:/dc1/prod/*".parse().unwrap();
     assert_eq!(selector.field, VmField::VmPath);
     assert_eq!(selector.to_string(), "vmPath:/dc1/prod/*");
-    let err = "hostname:web".parse::<Selector>().unwrap_err();
+    let err = "hostName:web".parse::<Selector>().unwrap_err();
     assert!(err.to_string().contains("unknown field"), "{err}");
+    assert!(
+        err.to_string().contains("userProvidedId:GLOB"),
+        "every form named: {err}"
+    );
     assert!("vmName:".parse::<Selector>().is_err());
     assert!("vmName".parse::<Selector>().is_err());
+}
+
+#[test]
+fn mgn_identification_hints_are_selected_by_their_own_fields() {
+    let mut agent = server("s-1", "web-01", "/dc1/web/web-01");
+    agent.vm.hostname = Some("web-01".into());
+    agent.vm.fqdn = Some("web-01.corp.example.com".into());
+    agent.vm.vmware_uuid = Some("4210aaaa-0001".into());
+    agent.vm.user_provided_id = Some("CMDB-7".into());
+    let sms_server = server("s-2", "web-02", "/dc1/web/web-02");
+    for (text, field) in [
+        ("hostname:web-*", VmField::Hostname),
+        ("fqdn:*.corp.example.com", VmField::Fqdn),
+        ("vmwareUuid:4210aaaa-*", VmField::VmwareUuid),
+        ("userProvidedId:CMDB-7", VmField::UserProvidedId),
+    ] {
+        let selector: Selector = text.parse().unwrap();
+        assert_eq!(selector.field, field);
+        assert!(selector.matches(&agent), "{text}");
+        assert!(!selector.matches(&sms_server), "no hint, no match: {text}");
+    }
 }
 
 #[test]

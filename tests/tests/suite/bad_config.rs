@@ -35,7 +35,7 @@ const BAD_VALUES: &[(&str, &[&str])] = &[
     (
         "WAVE_INCLUDE",
         &[
-            "hostname:web",
+            "hostName:web",
             "vmName",
             ":web",
             "vmName:web-*,bogus:1",
@@ -295,7 +295,7 @@ const STOP_WAIT: Duration = Duration::from_secs(30);
 /// One malformed value per function, each a variable only that function (family) reads.
 const STARTUP_CASES: &[(&str, &str, &str)] = &[
     ("catalog-import", "AWS_CALL_MAX_ATTEMPTS", "0"),
-    ("job-creator", "WAVE_INCLUDE", "hostname:web-*"),
+    ("job-creator", "WAVE_INCLUDE", "hostName:web-*"),
     ("job-watcher", "REMEDIATION_MAX_ATTEMPTS", "lots"),
     ("template-generator", "TEMPLATE_FORMAT", "XML"),
     ("app-launcher", "LAUNCH_WINDOW", "someday 10:00-11:00"),
