@@ -87,11 +87,14 @@ pub struct PlanArgs {
     /// The wave plan (YAML or JSON).
     pub plan: PathBuf,
     /// The catalog: a scenario file; the built-in default scenario when absent.
-    #[arg(long, conflicts_with = "get_servers")]
+    #[arg(long, conflicts_with_all = ["get_servers", "describe_source_servers"])]
     pub scenario: Option<PathBuf>,
     /// The catalog: the JSON printed by `aws sms get-servers`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "describe_source_servers")]
     pub get_servers: Option<PathBuf>,
+    /// The catalog: the JSON printed by `aws mgn describe-source-servers` (MGN).
+    #[arg(long)]
+    pub describe_source_servers: Option<PathBuf>,
 }
 
 /// Arguments of `import-catalog`.
@@ -417,12 +420,19 @@ fn read_text(path: &std::path::Path) -> Result<String, CliError> {
 pub fn plan(args: PlanArgs) -> Result<crate::rehearsal::Verdict, CliError> {
     use crate::rehearsal::Estate;
     let text = read_text(&args.plan)?;
-    let estate = match (&args.scenario, &args.get_servers) {
-        (_, Some(dump)) => {
+    let estate = match (
+        &args.scenario,
+        &args.get_servers,
+        &args.describe_source_servers,
+    ) {
+        (_, _, Some(dump)) => {
+            Estate::of_describe_source_servers_dump(&read_text(dump)?, &dump.display().to_string())?
+        }
+        (_, Some(dump), None) => {
             Estate::of_get_servers_dump(&read_text(dump)?, &dump.display().to_string())?
         }
-        (Some(path), None) => Estate::of_scenario(&Scenario::load(path)?),
-        (None, None) => Estate::of_scenario(&Scenario::default_scenario()),
+        (Some(path), None, None) => Estate::of_scenario(&Scenario::load(path)?),
+        (None, None, None) => Estate::of_scenario(&Scenario::default_scenario()),
     };
     let origin = args.plan.display().to_string();
     let (report, verdict) = crate::rehearsal::rehearse(&text, &origin, &estate);

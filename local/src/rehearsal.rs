@@ -1,6 +1,7 @@
 //! `autopilot-local plan`: a wave plan rehearsed against a catalog before it is put in
 //! the bucket. The plan is read and checked as app-planner reads it, resolved against
-//! the servers of a scenario (or of an `aws sms get-servers` dump turned into one), and
+//! the servers of a scenario, of an `aws sms get-servers` dump, or of an
+//! `aws mgn describe-source-servers` dump (the report names the backend), and
 //! reconciled with the scenario's own applications; the rehearsal prints what the
 //! planner would create and change, the launch order across applications, the servers
 //! in no application, and what waits for the catalog or conflicts.
@@ -18,7 +19,9 @@ use autopilot_core::plan::{
     digest, LaunchMode, LaunchSettings, Plan, PlanRejected, ReplicationRoute,
 };
 
-use crate::scenario::{read_get_servers_dump, AppSpec, LaunchSpec};
+use crate::scenario::{
+    read_describe_source_servers_dump, read_get_servers_dump, AppSpec, LaunchSpec,
+};
 use crate::{Scenario, ScenarioError};
 
 /// What a rehearsal found, and the exit code a script reads from it.
@@ -42,11 +45,14 @@ impl Verdict {
     }
 }
 
-/// What a plan is rehearsed against: the catalog, and the applications SMS holds.
+/// What a plan is rehearsed against: the catalog, the applications the service holds,
+/// and which service that is.
 #[derive(Debug, Clone, Default)]
 pub struct Estate {
     pub catalog: Vec<Server>,
     pub existing: Vec<ExistingApp>,
+    /// `SMS` or `MGN`, as the report names the backend rehearsed.
+    pub backend: &'static str,
 }
 
 impl Estate {
@@ -69,7 +75,11 @@ impl Estate {
             })
             .collect();
         let existing = existing_of(scenario, &catalog);
-        Self { catalog, existing }
+        Self {
+            catalog,
+            existing,
+            backend: "SMS",
+        }
     }
 
     /// The catalog of an `aws sms get-servers` dump, as SMS lists it: a VM name two
@@ -92,6 +102,38 @@ impl Estate {
         Ok(Self {
             catalog,
             existing: Vec::new(),
+            backend: "SMS",
+        })
+    }
+
+    /// The source servers of an `aws mgn describe-source-servers` dump, each known by
+    /// its identification hints; a plan's bare member names are matched against the
+    /// hostname (MGN keeps no VM name). No application.
+    pub fn of_describe_source_servers_dump(
+        text: &str,
+        origin: &str,
+    ) -> Result<Self, ScenarioError> {
+        let catalog = read_describe_source_servers_dump(text, origin)?
+            .into_iter()
+            .map(|dumped| Server {
+                id: ServerId::from(dumped.id.as_str()),
+                vm: VmServer {
+                    vm_name: dumped.hostname.clone(),
+                    vm_path: dumped.vm_path,
+                    hostname: dumped.hostname,
+                    fqdn: dumped.fqdn,
+                    vmware_uuid: dumped.vmware_uuid,
+                    user_provided_id: dumped.user_provided_id,
+                    ..VmServer::default()
+                },
+                replication_job_id: None,
+                replication_job_terminated: false,
+            })
+            .collect();
+        Ok(Self {
+            catalog,
+            existing: Vec::new(),
+            backend: "MGN",
         })
     }
 }
@@ -188,10 +230,11 @@ pub fn rehearse(text: &str, origin: &str, estate: &Estate) -> (String, Verdict) 
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Plan {origin}, version {}: {} applications against {} catalog servers",
+        "Plan {origin}, version {}: {} applications against {} catalog servers ({})",
         digest(text.as_bytes()),
         plan.applications.len(),
-        estate.catalog.len()
+        estate.catalog.len(),
+        estate.backend
     );
     changes(&mut out, &wave, &decided);
     launch_order(&mut out, &wave);

@@ -12,6 +12,8 @@
 //! - `plans.rs`: the wave plan's versions the wave runner puts in the bucket;
 //! - `validate.rs`: the range and cross-reference checks;
 //! - `generate.rs`: [`Scenario::generate`], synthetic estates of any size;
+//! - `source_servers_dump.rs`: [`read_describe_source_servers_dump`], an MGN account's
+//!   source servers as listed;
 //! - `catalog_dump.rs`: [`read_get_servers_dump`], a real catalog as listed, and
 //!   [`Scenario::from_get_servers_dump`], that catalog as a scenario.
 
@@ -30,6 +32,7 @@ mod generate;
 mod mgn;
 mod plans;
 mod readings;
+mod source_servers_dump;
 mod validate;
 
 pub use built_in::DEFAULT_SCENARIO_YAML;
@@ -40,6 +43,7 @@ pub use mgn::{
 };
 pub use plans::PlanVersionSpec;
 pub use readings::{CreateWhileDeleting, Readings, UnconfiguredLaunch};
+pub use source_servers_dump::{read_describe_source_servers_dump, DumpedSourceServer};
 
 /// Why a scenario could not be used.
 #[derive(Debug, thiserror::Error)]

@@ -316,3 +316,64 @@ fn a_sheet_is_refused_by_the_row_and_column_the_user_sees() {
         );
     }
 }
+
+/// Four source servers of an MGN account, one archived, two reporting one hostname.
+const SOURCE_SERVERS_DUMP: &str = r#"{"items": [
+  {"sourceServerID": "s-0000000000000000a", "userProvidedID": "CMDB-7",
+   "sourceProperties": {"identificationHints": {"hostname": "db-01", "fqdn": "db-01.corp.example.com", "vmPath": "/dc1/db/db-01"}}},
+  {"sourceServerID": "s-0000000000000000b",
+   "sourceProperties": {"identificationHints": {"hostname": "web", "fqdn": "web.dc1.corp.example.com"}}},
+  {"sourceServerID": "s-0000000000000000c",
+   "sourceProperties": {"identificationHints": {"hostname": "web", "fqdn": "web.dc2.corp.example.com"}}},
+  {"sourceServerID": "s-0000000000000000d", "isArchived": true,
+   "sourceProperties": {"identificationHints": {"hostname": "old-01"}}}
+]}"#;
+
+fn plan_against_source_servers(dir: &Path, members: &str) -> Output {
+    std::fs::write(dir.join("source-servers.json"), SOURCE_SERVERS_DUMP).unwrap();
+    let text = format!(
+        "version: 1\napplications:\n  - name: a\n    groups: [{{ name: g, servers: {members} }}]\n"
+    );
+    std::fs::write(dir.join("plan.yaml"), text).unwrap();
+    Command::new(BIN)
+        .args([
+            "plan",
+            "plan.yaml",
+            "--describe-source-servers",
+            "source-servers.json",
+        ])
+        .current_dir(dir)
+        .output()
+        .expect("run autopilot-local plan")
+}
+
+#[test]
+fn a_plan_is_rehearsed_against_an_mgn_account_by_its_identification_hints() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = plan_against_source_servers(dir.path(), "[db-01, \"fqdn:web.dc2.*\"]");
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(4), "{text}");
+    assert!(
+        text.contains("against 3 catalog servers (MGN)"),
+        "archived left out: {text}"
+    );
+    assert!(text.contains("db-01 (s-0000000000000000a)"), "{text}");
+    assert!(text.contains("web (s-0000000000000000c)"), "{text}");
+    let by_id = plan_against_source_servers(dir.path(), "[\"userProvidedId:CMDB-7\"]");
+    assert!(stdout(&by_id).contains("db-01 (s-0000000000000000a)"));
+    let twins = plan_against_source_servers(dir.path(), "[web]");
+    let text = stdout(&twins);
+    assert_eq!(twins.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains(
+            "2 catalog servers share that VM name (s-0000000000000000b, s-0000000000000000c)"
+        ),
+        "a hostname two servers report is refused: {text}"
+    );
+    let archived = plan_against_source_servers(dir.path(), "[old-01]");
+    assert!(
+        stdout(&archived).contains("Waiting for the catalog: old-01"),
+        "an archived server is not in the catalog: {}",
+        stdout(&archived)
+    );
+}
