@@ -14,9 +14,9 @@ use hyper::{Request, Response};
 use percent_encoding::percent_decode_str;
 use serde_json::{json, Value};
 
+use super::account::Shared;
 use super::error::MgnError;
 use super::protocol::{route_of, ErrorKind, Route, ValidationReason};
-use super::Shared;
 use crate::faults::InjectedFault;
 
 /// Request bodies larger than this are refused (MGN requests are small).

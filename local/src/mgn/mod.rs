@@ -5,8 +5,10 @@
 //! URI from [`protocol`], faults, body) → `api` (read and check it against the model,
 //! render the model's shapes) → `engine` (the account's state and its simulated clock);
 //! [`ec2`] answers EC2's query protocol over the same engine, and [`events`] are what
-//! it announces on EventBridge. This file is the embeddable front, [`MgnHandle`].
+//! it announces on EventBridge; `account.rs` is what both endpoints share. This file is
+//! the embeddable front, [`MgnHandle`].
 
+mod account;
 mod api;
 pub mod ec2;
 pub mod endpoint;
@@ -17,129 +19,22 @@ pub mod model;
 pub mod protocol;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::faults::{FaultCounts, FaultState, Verdict};
+use crate::faults::{FaultCounts, FaultState};
 use crate::http::{AnswerHook, LoopbackServer};
 use crate::real_time::{ticker, RealTime};
 use crate::scenario::Faults;
 use crate::scenario::Scenario;
+use account::{relock, Account, Shared};
 pub use api::settings;
 pub use api::SERVED as SERVED_OPERATIONS;
 use engine::Engine;
 use error::MgnError;
 use tokio::sync::watch;
-
-/// The account as MGN holds it: whether InitializeService was called, and everything
-/// the service keeps and does.
-struct Account {
-    initialized: bool,
-    /// The account id answers are made for.
-    id: String,
-    engine: Engine,
-}
-
-/// What the endpoints' requests share.
-pub(crate) struct Shared {
-    account: Mutex<Account>,
-    /// Faults injected into MGN's answers, and into EC2's (their own dice).
-    mgn_faults: Mutex<FaultState>,
-    ec2_faults: Mutex<FaultState>,
-    /// Set when the simulated clock follows the wall clock (`serve`).
-    realtime: Mutex<Option<RealTime>>,
-    /// Calls received per operation (MGN's by name, EC2's as `ec2:Action`), whatever
-    /// their outcome, and the ones the service itself refused, by "Operation Error".
-    calls: Mutex<BTreeMap<String, u64>>,
-    refusals: Mutex<BTreeMap<String, u64>>,
-    on_answer: Mutex<Option<AnswerHook>>,
-}
-
-impl Account {
-    /// Runs `operation`: InitializeService, or (once initialized, or for the few the
-    /// model lets run before) whatever the wire layer serves; 501 for the rest.
-    fn run(
-        &mut self,
-        operation: &str,
-        input: &serde_json::Value,
-    ) -> Result<Option<serde_json::Value>, MgnError> {
-        if operation == "InitializeService" {
-            self.initialized = true;
-            self.engine.initialize();
-            return Ok(None);
-        }
-        if !self.initialized && !protocol::BEFORE_INITIALIZE.contains(&operation) {
-            return Err(MgnError::new(
-                protocol::ErrorKind::UninitializedAccount,
-                "Account is not initialized: call InitializeService first",
-            ));
-        }
-        api::call(&mut self.engine, &self.id, operation, input).unwrap_or_else(|| {
-            Err(MgnError::new(
-                protocol::ErrorKind::NotImplemented,
-                format!("the MGN stand-in does not serve {operation} yet"),
-            ))
-        })
-    }
-}
-
-/// A poisoned lock only means another thread panicked mid-update; the data is still the
-/// best there is.
-fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Shared {
-    /// The account, its clock first brought up to wall time when it follows it.
-    fn lock(&self) -> MutexGuard<'_, Account> {
-        let mut account = self.account.lock().unwrap_or_else(|p| p.into_inner());
-        let due = self
-            .realtime
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .map(|rt| rt.now());
-        if let Some(due) = due.filter(|due| *due > account.engine.now()) {
-            account.engine.advance_to(due);
-        }
-        account
-    }
-
-    /// Counts a call of `operation`.
-    fn count(&self, operation: &str) {
-        *relock(&self.calls).entry(operation.to_owned()).or_default() += 1;
-    }
-
-    /// Records how a call the stand-in took on came out: the hook hears an applied one
-    /// (before its caller does), a refusal is counted by its error.
-    fn outcome(&self, operation: &str, refused: Option<&str>) {
-        match refused {
-            None => {
-                let hook = relock(&self.on_answer).clone();
-                if let Some(hook) = hook {
-                    hook(operation);
-                }
-            }
-            Some(error) => {
-                *relock(&self.refusals)
-                    .entry(format!("{operation} {error}"))
-                    .or_default() += 1
-            }
-        }
-    }
-
-    /// What the fault layer does to this call of MGN (`ec2`: of EC2).
-    fn judge_faults(&self, ec2: bool) -> Verdict {
-        let now = self.lock().engine.now();
-        let faults = if ec2 {
-            &self.ec2_faults
-        } else {
-            &self.mgn_faults
-        };
-        faults.lock().unwrap_or_else(|p| p.into_inner()).judge(now)
-    }
-}
 
 /// A running MGN stand-in and the EC2 of its account; stopped with
 /// [`MgnHandle::shutdown`].

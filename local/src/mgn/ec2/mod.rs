@@ -22,8 +22,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 
+use super::account::Shared;
 use super::engine::Engine;
-use super::Shared;
 use crate::faults::InjectedFault;
 use query::{Params, Xml};
 
