@@ -22,6 +22,18 @@ pub struct DumpedServer {
     pub vm_id: Option<String>,
 }
 
+/// The pages of a JSON dump an AWS CLI listing printed: one page, or a list of them.
+pub(super) fn dump_pages(text: &str, origin: &str) -> Result<Vec<Value>, ScenarioError> {
+    let dump: Value = serde_json::from_str(text).map_err(|e| ScenarioError::Parse {
+        origin: origin.to_owned(),
+        message: e.to_string(),
+    })?;
+    Ok(match dump {
+        Value::Array(pages) => pages,
+        page => vec![page],
+    })
+}
+
 /// The servers of the JSON `aws sms get-servers` prints (a `serverList`, or a list of
 /// such pages), as listed. `origin` names the input in error messages.
 pub fn read_get_servers_dump(text: &str, origin: &str) -> Result<Vec<DumpedServer>, ScenarioError> {
@@ -29,16 +41,8 @@ pub fn read_get_servers_dump(text: &str, origin: &str) -> Result<Vec<DumpedServe
         origin: origin.to_owned(),
         problems: vec![problem],
     };
-    let dump: Value = serde_json::from_str(text).map_err(|e| ScenarioError::Parse {
-        origin: origin.to_owned(),
-        message: e.to_string(),
-    })?;
-    let pages: Vec<&Value> = match &dump {
-        Value::Array(pages) => pages.iter().collect(),
-        page => vec![page],
-    };
     let mut servers = Vec::new();
-    for page in pages {
+    for page in dump_pages(text, origin)? {
         let list = page["serverList"].as_array().ok_or_else(|| {
             invalid("no `serverList` array: is this the output of `aws sms get-servers`?".into())
         })?;

@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use super::catalog_dump::dump_pages;
 use crate::ScenarioError;
 
 /// One source server of a dump.
@@ -29,16 +30,8 @@ pub fn read_describe_source_servers_dump(
         origin: origin.to_owned(),
         problems: vec![problem],
     };
-    let dump: Value = serde_json::from_str(text).map_err(|e| ScenarioError::Parse {
-        origin: origin.to_owned(),
-        message: e.to_string(),
-    })?;
-    let pages: Vec<&Value> = match &dump {
-        Value::Array(pages) => pages.iter().collect(),
-        page => vec![page],
-    };
     let mut servers = Vec::new();
-    for page in pages {
+    for page in dump_pages(text, origin)? {
         let items = page["items"].as_array().ok_or_else(|| {
             invalid(
                 "no `items` array: is this the output of `aws mgn describe-source-servers`?".into(),
