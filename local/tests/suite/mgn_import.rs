@@ -166,6 +166,20 @@ async fn an_inventory_becomes_waves_applications_and_servers_awaiting_their_agen
         "the inventory's alone"
     );
     assert_eq!(find("CMDB-1").2, find("CMDB-2").2, "one application");
+    let listed = client
+        .describe_source_servers()
+        .send()
+        .await
+        .expect("listed");
+    let inventory_only = listed
+        .items()
+        .iter()
+        .find(|s| s.user_provided_id() == Some("CMDB-9"))
+        .expect("CMDB-9");
+    assert!(
+        inventory_only.source_properties().is_none(),
+        "no agent, no hints"
+    );
     mgn.advance(Duration::from_secs(5000));
     let servers = servers_by_user_id(&client).await;
     let db = servers

@@ -209,7 +209,7 @@ pub(super) fn render(engine: &Engine, s: &SourceServer) -> Value {
             "lastCutover": launch_record(&s.last_cutover),
             "state": s.life_cycle.as_str(),
         },
-        "sourceProperties": source_properties(s, now),
+        "sourceProperties": s.agent_installed.then(|| source_properties(s, now)),
         "connectorAction": s.connector_action,
     })
 }
