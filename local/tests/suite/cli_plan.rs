@@ -366,7 +366,7 @@ fn a_plan_is_rehearsed_against_an_mgn_account_by_its_identification_hints() {
     assert_eq!(twins.status.code(), Some(3), "{text}");
     assert!(
         text.contains(
-            "2 catalog servers share that VM name (s-0000000000000000b, s-0000000000000000c)"
+            "2 catalog servers share that hostname (s-0000000000000000b, s-0000000000000000c); name the one meant as `serverId:ID` or with an `fqdn:` selector"
         ),
         "a hostname two servers report is refused: {text}"
     );

@@ -179,9 +179,15 @@ impl<'c> Resolving<'_, 'c> {
             return Vec::new();
         }
         if matches!(parsed, Member::VmName(_)) && matched.len() > 1 {
+            // An MGN catalog's bare names are the hostnames its agents report.
+            let (name, selector) = if matched.iter().all(|s| s.vm.hostname.is_some()) {
+                ("hostname", "an `fqdn:`")
+            } else {
+                ("VM name", "a `vmPath:`")
+            };
             let reason = format!(
-                "{} catalog servers share that VM name ({}); name the one meant as \
-                 `serverId:ID` or with a `vmPath:` selector",
+                "{} catalog servers share that {name} ({}); name the one meant as \
+                 `serverId:ID` or with {selector} selector",
                 matched.len(),
                 ids_of(&matched)
             );
