@@ -4,7 +4,8 @@
 
 use super::query::{Params, Xml};
 use super::{page, Answer, Ec2Error};
-use crate::mgn::engine::{rfc3339_millis, Engine, InVpc, Instance, InstanceChecks};
+use crate::mgn::engine::{rfc3339_millis, Engine, Instance, InstanceChecks};
+use crate::scenario::NetworkMember;
 
 const AVAILABILITY_ZONE: &str = "us-east-1a";
 const OWNER: &str = "123456789012";
@@ -34,7 +35,7 @@ pub(super) fn subnets(engine: &mut Engine, params: &Params) -> Answer {
     let ids: Vec<String> = all.iter().map(|s| s.id.clone()).collect();
     all_known(&asked, &ids, "InvalidSubnetID.NotFound", "subnet ID")?;
     let filters = params.filters();
-    let kept: Vec<&InVpc> = all
+    let kept: Vec<&NetworkMember> = all
         .iter()
         .filter(|s| asked.is_empty() || asked.contains(&s.id))
         .filter(|s| passes(&filters, "vpc-id", &s.vpc) && passes(&filters, "subnet-id", &s.id))
@@ -60,7 +61,7 @@ pub(super) fn security_groups(engine: &mut Engine, params: &Params) -> Answer {
     let ids: Vec<String> = all.iter().map(|g| g.id.clone()).collect();
     all_known(&asked, &ids, "InvalidGroup.NotFound", "security group")?;
     let filters = params.filters();
-    let kept: Vec<&InVpc> = all
+    let kept: Vec<&NetworkMember> = all
         .iter()
         .filter(|g| asked.is_empty() || asked.contains(&g.id))
         .filter(|g| passes(&filters, "vpc-id", &g.vpc) && passes(&filters, "group-id", &g.id))
@@ -116,7 +117,7 @@ pub(super) fn instance_types(engine: &mut Engine, params: &Params) -> Answer {
 pub(super) fn key_pairs(engine: &mut Engine, params: &Params) -> Answer {
     let asked = params.list("KeyName");
     let all = engine.key_pairs();
-    all_known(&asked, &all, "InvalidKeyPair.NotFound", "key pair")?;
+    all_known(&asked, all, "InvalidKeyPair.NotFound", "key pair")?;
     let kept: Vec<(usize, &String)> = all
         .iter()
         .enumerate()

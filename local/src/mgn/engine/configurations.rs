@@ -74,9 +74,8 @@ impl Engine {
     /// The account's default subnet, where replication servers go unless told otherwise.
     fn default_subnet(&self) -> String {
         self.subnets()
-            .into_iter()
-            .next()
-            .map(|s| s.id)
+            .first()
+            .map(|s| s.id.clone())
             .unwrap_or_default()
     }
 

@@ -7,6 +7,7 @@
 
 use serde_json::{json, Value};
 
+use crate::scenario::{Network, NetworkMember};
 use crate::schedule::Millis;
 
 use super::Engine;
@@ -64,11 +65,52 @@ impl LaunchTemplate {
     }
 }
 
-/// A subnet or security group of the account and its VPC.
+/// What the account holds, read once from the scenario's network: each list it declares
+/// is the whole truth; one it leaves out is the default VPC's (subnet, group), a dozen
+/// common instance types, or no key pair.
 #[derive(Debug, Clone, PartialEq)]
-pub struct InVpc {
-    pub id: String,
-    pub vpc: String,
+pub(super) struct AccountEc2 {
+    subnets: Vec<NetworkMember>,
+    security_groups: Vec<NetworkMember>,
+    instance_types: Vec<(String, u32, u64)>,
+    key_pairs: Vec<String>,
+}
+
+impl AccountEc2 {
+    pub(super) fn of(network: Option<&Network>) -> Self {
+        let in_default_vpc = |id: &str| {
+            vec![NetworkMember {
+                id: id.into(),
+                vpc: DEFAULT_VPC.into(),
+            }]
+        };
+        let instance_types = match network.and_then(|n| n.instance_types.as_ref()) {
+            Some(list) => list
+                .iter()
+                .map(|t| {
+                    let known = DEFAULT_INSTANCE_TYPES.iter().find(|(name, _, _)| name == t);
+                    let (cpus, mib) = known.map_or((2, 4096), |(_, c, m)| (*c, *m));
+                    (t.clone(), cpus, mib)
+                })
+                .collect(),
+            None => DEFAULT_INSTANCE_TYPES
+                .iter()
+                .map(|(t, c, m)| ((*t).to_owned(), *c, *m))
+                .collect(),
+        };
+        Self {
+            subnets: network
+                .and_then(|n| n.subnets.clone())
+                .unwrap_or_else(|| in_default_vpc(DEFAULT_SUBNET)),
+            security_groups: network
+                .and_then(|n| n.security_groups.clone())
+                .unwrap_or_else(|| in_default_vpc(DEFAULT_SECURITY_GROUP)),
+            instance_types,
+            key_pairs: network
+                .and_then(|n| n.key_pairs.clone())
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// What a launch resolved from the template: where and how the instance runs.
@@ -83,84 +125,35 @@ pub struct Placement {
 
 impl Engine {
     /// The account's subnets (the scenario's, or the default VPC's).
-    pub(crate) fn subnets(&self) -> Vec<InVpc> {
-        let declared = self.network.as_ref().and_then(|n| n.subnets.as_ref());
-        match declared {
-            Some(list) => list
-                .iter()
-                .map(|s| InVpc {
-                    id: s.id.clone(),
-                    vpc: s.vpc.clone(),
-                })
-                .collect(),
-            None => vec![InVpc {
-                id: DEFAULT_SUBNET.into(),
-                vpc: DEFAULT_VPC.into(),
-            }],
-        }
+    pub(crate) fn subnets(&self) -> &[NetworkMember] {
+        &self.account_ec2.subnets
     }
 
     /// The account's security groups (the scenario's, or the default VPC's).
-    pub(crate) fn security_groups(&self) -> Vec<InVpc> {
-        let declared = self
-            .network
-            .as_ref()
-            .and_then(|n| n.security_groups.as_ref());
-        match declared {
-            Some(list) => list
-                .iter()
-                .map(|s| InVpc {
-                    id: s.id.clone(),
-                    vpc: s.vpc.clone(),
-                })
-                .collect(),
-            None => vec![InVpc {
-                id: DEFAULT_SECURITY_GROUP.into(),
-                vpc: DEFAULT_VPC.into(),
-            }],
-        }
+    pub(crate) fn security_groups(&self) -> &[NetworkMember] {
+        &self.account_ec2.security_groups
     }
 
     /// The instance types offered, with vCPUs and memory.
-    pub(crate) fn instance_types(&self) -> Vec<(String, u32, u64)> {
-        let declared = self
-            .network
-            .as_ref()
-            .and_then(|n| n.instance_types.as_ref());
-        match declared {
-            Some(list) => list
-                .iter()
-                .map(|t| {
-                    let known = DEFAULT_INSTANCE_TYPES.iter().find(|(name, _, _)| name == t);
-                    let (cpus, mib) = known.map_or((2, 4096), |(_, c, m)| (*c, *m));
-                    (t.clone(), cpus, mib)
-                })
-                .collect(),
-            None => DEFAULT_INSTANCE_TYPES
-                .iter()
-                .map(|(t, c, m)| ((*t).to_owned(), *c, *m))
-                .collect(),
-        }
+    pub(crate) fn instance_types(&self) -> &[(String, u32, u64)] {
+        &self.account_ec2.instance_types
     }
 
     /// The account's key pair names (none unless the scenario declares them).
-    pub(crate) fn key_pairs(&self) -> Vec<String> {
-        let declared = self.network.as_ref().and_then(|n| n.key_pairs.clone());
-        declared.unwrap_or_default()
+    pub(crate) fn key_pairs(&self) -> &[String] {
+        &self.account_ec2.key_pairs
     }
 
     /// Makes the launch template `id` with its first version, as MGN does for a server.
     pub(super) fn new_launch_template(&mut self, id: &str, name: &str) {
-        let subnet = self.subnets().into_iter().next();
-        let group = subnet
-            .as_ref()
-            .and_then(|s| self.security_groups().into_iter().find(|g| g.vpc == s.vpc));
+        let subnet = self.subnets().first();
+        let group = subnet.and_then(|s| self.security_groups().iter().find(|g| g.vpc == s.vpc));
         let data = json!({
             "InstanceType": RECOMMENDED_INSTANCE_TYPE,
             "NetworkInterfaces": [{
                 "DeviceIndex": 0,
-                "SubnetId": subnet.map(|s| s.id),
-                "Groups": group.map(|g| vec![g.id]).unwrap_or_default(),
+                "SubnetId": subnet.map(|s| &s.id),
+                "Groups": group.map(|g| vec![&g.id]).unwrap_or_default(),
                 "AssociatePublicIpAddress": false,
                 "DeleteOnTermination": true,
             }],
@@ -292,7 +285,7 @@ impl Engine {
         let subnet_id = interface["SubnetId"].as_str().unwrap_or_default();
         let subnet = self
             .subnets()
-            .into_iter()
+            .iter()
             .find(|s| s.id == subnet_id)
             .ok_or_else(|| {
                 format!("InvalidSubnetID.NotFound: the subnet ID '{subnet_id}' does not exist")
@@ -314,7 +307,7 @@ impl Engine {
         }
         let key_name = data["KeyName"].as_str().map(str::to_owned);
         if let Some(key) = &key_name {
-            if !self.key_pairs().contains(key) {
+            if !self.key_pairs().iter().any(|k| k == key) {
                 return Err(format!(
                     "InvalidKeyPair.NotFound: the key pair '{key}' does not exist"
                 ));
@@ -322,8 +315,8 @@ impl Engine {
         }
         Ok(Placement {
             instance_type,
-            subnet: subnet.id,
-            vpc: subnet.vpc,
+            subnet: subnet.id.clone(),
+            vpc: subnet.vpc.clone(),
             security_groups: groups,
             key_name,
         })

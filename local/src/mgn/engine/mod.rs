@@ -38,14 +38,15 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::delivery::Delivery;
 use crate::mgn::events::MgnEvent;
 use crate::rng::SplitMix64;
-use crate::scenario::{uuid_like, MgnSettings, Network, Scenario};
+use crate::scenario::{uuid_like, MgnSettings, Scenario};
 pub(crate) use crate::schedule::{rfc3339, rfc3339_millis};
 use crate::schedule::{secs, Millis, Schedule};
 use servers::CatchUp;
 
 pub use apps::{Aggregate, Grouping, GroupingKind};
 pub use configurations::{SettingsKind, SettingsTemplate};
-pub use ec2::{InVpc, LaunchTemplate, Placement};
+use ec2::AccountEc2;
+pub use ec2::{LaunchTemplate, Placement};
 pub use imports::{Counts, ImportTask};
 pub use launch::{Instance, InstanceChecks, Job, LaunchKind};
 pub use servers::{device_name, LaunchRecord, SourceServer};
@@ -128,8 +129,8 @@ pub(crate) struct Engine {
     servers_of_application: HashMap<String, BTreeSet<usize>>,
     replication_templates: Vec<SettingsTemplate>,
     launch_templates: Vec<SettingsTemplate>,
-    /// The target account's network, as the scenario declares it.
-    network: Option<Network>,
+    /// What the target account's EC2 holds, read once from the scenario's network.
+    account_ec2: AccountEc2,
     /// The account's EC2 launch templates.
     launch_templates_ec2: Vec<LaunchTemplate>,
     event_ids: SplitMix64,
@@ -168,7 +169,7 @@ impl Engine {
             servers_of_application: HashMap::new(),
             replication_templates: Vec::new(),
             launch_templates: Vec::new(),
-            network: scenario.network.clone(),
+            account_ec2: AccountEc2::of(scenario.network.as_ref()),
             launch_templates_ec2: Vec::new(),
             event_ids: SplitMix64::new(scenario.seed ^ 0x6d67_6e65),
             events: Vec::new(),
