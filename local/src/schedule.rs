@@ -70,29 +70,36 @@ impl<A: Ord> Schedule<A> {
         self.seq
     }
 
-    /// Runs every entry due up to `target` with `run(at, action)`, in order (an entry
-    /// `run` pushes is taken in the same pass when it is due), and returns how many ran.
-    /// `run` is handed the state `S` the entries act on, so the caller can own both.
-    pub fn run_due<S>(
+    /// Moves a state's clock to `target`, running every entry due on the way with
+    /// `handle`, in order (an entry `handle` pushes is taken in the same pass when it is
+    /// due); the clock stands at each entry's time as it runs and never goes back.
+    /// `schedule` and `clock` find the schedule and the clock inside the state.
+    pub fn advance<S>(
         state: &mut S,
         schedule: impl Fn(&mut S) -> &mut Self,
+        clock: impl Fn(&mut S) -> &mut Millis,
         target: Millis,
-        mut run: impl FnMut(&mut S, Millis, A),
-    ) -> usize {
+        mut handle: impl FnMut(&mut S, A),
+    ) {
         let mut steps = 0usize;
         while steps < MAX_STEPS_PER_ADVANCE {
             let queue = &mut schedule(state).queue;
             if queue.peek().is_none_or(|Reverse(next)| next.at > target) {
-                return steps;
+                break;
             }
             let Some(Reverse(entry)) = queue.pop() else {
-                return steps;
+                break;
             };
             steps += 1;
-            run(state, entry.at, entry.action);
+            let now = clock(state);
+            *now = (*now).max(entry.at);
+            handle(state, entry.action);
         }
-        tracing::warn!(steps, "advance stopped early: too many scheduled steps");
-        steps
+        if steps >= MAX_STEPS_PER_ADVANCE {
+            tracing::warn!(steps, "advance stopped early: too many scheduled steps");
+        }
+        let now = clock(state);
+        *now = (*now).max(target);
     }
 }
 
@@ -101,13 +108,30 @@ mod tests {
     use super::*;
 
     struct World {
+        now: Millis,
         schedule: Schedule<&'static str>,
         log: Vec<(Millis, &'static str)>,
     }
 
+    fn advance(world: &mut World, target: Millis) {
+        Schedule::advance(
+            world,
+            |w| &mut w.schedule,
+            |w| &mut w.now,
+            target,
+            |w, action| {
+                w.log.push((w.now, action));
+                if action == "a" {
+                    w.schedule.push(w.now, 15, "pushed while running");
+                }
+            },
+        );
+    }
+
     #[test]
-    fn due_entries_run_in_time_then_insertion_order() {
+    fn due_entries_run_in_time_then_insertion_order_with_the_clock_at_theirs() {
         let mut world = World {
+            now: 0,
             schedule: Schedule::default(),
             log: Vec::new(),
         };
@@ -115,18 +139,8 @@ mod tests {
         world.schedule.push(0, 10, "a");
         world.schedule.push(0, 20, "c");
         world.schedule.push(0, 99, "late");
-        let ran = Schedule::run_due(
-            &mut world,
-            |w| &mut w.schedule,
-            20,
-            |w, at, action| {
-                w.log.push((at, action));
-                if action == "a" {
-                    w.schedule.push(at, 15, "pushed while running");
-                }
-            },
-        );
-        assert_eq!(ran, 4);
+        advance(&mut world, 20);
+        assert_eq!(world.log.len(), 4);
         assert_eq!(
             world.log,
             vec![
@@ -136,14 +150,12 @@ mod tests {
                 (20, "c")
             ]
         );
+        assert_eq!(world.now, 20);
         world.schedule.push(50, 5, "past");
-        let ran = Schedule::run_due(
-            &mut world,
-            |w| &mut w.schedule,
-            60,
-            |w, at, action| w.log.push((at, action)),
-        );
-        assert_eq!((ran, world.log.last()), (1, Some(&(50, "past"))));
+        advance(&mut world, 60);
+        assert_eq!(world.log.len(), 5);
+        assert_eq!(world.log.last(), Some(&(50, "past")), "never before now");
+        assert_eq!(world.now, 60);
         assert_eq!(world.schedule.pushed(), 6);
     }
 }

@@ -196,16 +196,13 @@ impl Engine {
 
     /// Runs every transition due up to `target`, in time order, then sets the clock there.
     pub(crate) fn advance_to(&mut self, target: Millis) {
-        Schedule::run_due(
+        Schedule::advance(
             self,
             |e| &mut e.schedule,
+            |e| &mut e.now,
             target,
-            |e, at, action| {
-                e.now = e.now.max(at);
-                e.handle(action);
-            },
+            Self::handle,
         );
-        self.now = self.now.max(target);
     }
 
     fn handle(&mut self, action: Action) {
