@@ -10,7 +10,6 @@ use serde_json::{json, Map, Value};
 
 use crate::mgn::error::MgnError;
 use crate::mgn::model::DataReplicationState;
-use crate::schedule::Millis;
 
 use super::Engine;
 
@@ -30,7 +29,6 @@ pub struct SettingsTemplate {
     pub arn: String,
     pub settings: Map<String, Value>,
     pub tags: BTreeMap<String, String>,
-    pub created: Millis,
     /// A launch template's EC2 launch template (empty for a replication template).
     pub ec2_launch_template: String,
 }
@@ -138,7 +136,6 @@ impl Engine {
             id,
             settings,
             tags,
-            created: self.now,
         };
         let list = self.templates_mut(kind);
         list.push(template);

@@ -238,7 +238,6 @@ impl Replication {
 pub struct SourceServer {
     pub id: String,
     pub arn: String,
-    pub vm_name: String,
     pub hints: Hints,
     pub user_provided_id: Option<String>,
     /// When the agent was installed and the server added; `None` until then.
@@ -302,7 +301,6 @@ impl SourceServer {
             .unwrap_or(settings.timing.initial_sync_secs);
         Self {
             arn,
-            vm_name: spec.vm_name.clone(),
             hints: Hints::of(spec, plan, settings, (vmware_uuid, ordinal)),
             user_provided_id: plan.user_provided_id.clone(),
             added: None,
