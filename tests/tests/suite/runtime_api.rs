@@ -279,6 +279,9 @@ async fn invoke(name: &str, world: World, event: Value) -> Invoked {
         "{name}: response vs logged summary"
     );
 
+    // The metrics line may follow the summary line: it is waited for as well (its
+    // absence still fails the count below), then every line is read.
+    let _ = wait_for_line(&process, |line| line.get("_aws").is_some()).await;
     // Every line is a JSON log line, or the invocation's metrics in Embedded Metric
     // Format, valid by its rules.
     let (stdout, stderr) = process.lines();
