@@ -8,7 +8,9 @@
 
 use std::fmt;
 
-use aws_sdk_sms::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
 
@@ -124,7 +126,7 @@ impl AwsCallError {
     pub fn from_sdk<E>(
         service: &'static str,
         operation: &'static str,
-        error: &SdkError<E, aws_sdk_sms::config::http::HttpResponse>,
+        error: &SdkError<E, HttpResponse>,
     ) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,

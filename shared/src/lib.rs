@@ -63,6 +63,7 @@ pub mod metrics;
 pub mod migration;
 pub mod model;
 pub mod outbox;
+pub mod paging;
 pub mod plan;
 pub mod publisher;
 pub mod readiness;

@@ -9,8 +9,8 @@
 use std::collections::BTreeSet;
 
 use autopilot_core::artifacts;
+use autopilot_core::paging::MAX_PAGES;
 use autopilot_core::report::{Decision, Progress};
-use autopilot_core::sms::api::MAX_PAGES;
 use autopilot_core::{AutopilotError, AwsCallError};
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use chrono::{DateTime, Utc};

@@ -1,14 +1,7 @@
 //! The SMS reads every function shares: whole-catalog, whole-job-list, connector and
-//! app-list sweeps, each through the one paging loop of this module, with the largest
-//! page the service takes and a bound on the number of pages, so a service that keeps
-//! returning a nextToken cannot loop a function forever. The loop is our own rather than
-//! the SDK paginators: ListApps has none, and they stop silently at a repeated
-//! nextToken, which would pass a partial list off as the whole one.
+//! app-list sweeps, each through the one paging loop (`crate::paging`) with the largest
+//! page the service takes (ListApps has no SDK paginator).
 
-use std::future::Future;
-
-use aws_sdk_sms::config::http::HttpResponse;
-use aws_sdk_sms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sms::operation::get_connectors::GetConnectorsOutput;
 use aws_sdk_sms::operation::get_replication_jobs::GetReplicationJobsOutput;
 use aws_sdk_sms::operation::get_servers::GetServersOutput;
@@ -21,166 +14,23 @@ use crate::error::{AwsCallError, AwsErrorKind};
 use crate::model::{
     App, AppId, AppVersion, CatalogStatus, Connector, JobId, ReplicationJob, Server, ServerId,
 };
-use crate::sms::convert::{self, MissingField};
+use crate::paging::{self, Listing, Sweep, Swept};
+use crate::sms::convert;
 
 /// Items per page requested from list operations.
 pub const PAGE_SIZE: i32 = 100;
-/// More pages than this means the service is misbehaving (1,000,000 items).
-pub const MAX_PAGES: usize = 10_000;
 
-/// Items of a sweep plus those that could not be converted (and were skipped).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sweep<T> {
-    pub items: Vec<T>,
-    pub unusable: Vec<MissingField>,
-    pub pages: usize,
-}
-
-impl<T> Default for Sweep<T> {
-    fn default() -> Self {
-        Self {
-            items: Vec::new(),
-            unusable: Vec::new(),
-            pages: 0,
-        }
-    }
-}
-
-/// What a sweep that handed its items on saw: how many items it handed on, those that
-/// could not be converted (and were skipped), and the pages read.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Swept {
-    pub items: usize,
-    pub unusable: Vec<MissingField>,
-    pub pages: usize,
-}
-
-impl Swept {
-    /// The sweep of the items the caller kept.
-    fn into_sweep<T>(self, items: Vec<T>) -> Sweep<T> {
-        Sweep {
-            items,
-            unusable: self.unusable,
-            pages: self.pages,
-        }
-    }
-
-    fn skip(&mut self, missing: MissingField) {
-        tracing::warn!(%missing, "skipping an SMS item without an identifier");
-        self.unusable.push(missing);
-    }
-}
-
-/// The answer of a list operation, as far as paging through it goes.
-trait Page {
-    /// The token asking for the next page; none, or empty, on the last page.
-    fn next_token(&self) -> Option<&str>;
-}
-
-/// The SDK gives each list answer its own `next_token`; the sweep needs one name for it.
-macro_rules! page {
-    ($($output:ty),+ $(,)?) => {$(
-        impl Page for $output {
-            fn next_token(&self) -> Option<&str> {
-                <$output>::next_token(self)
-            }
-        }
-    )+};
-}
-
-page!(
+paging::page!(
     GetConnectorsOutput,
     GetServersOutput,
     GetReplicationJobsOutput,
     ListAppsOutput,
 );
 
-/// Pages through one list operation, one call per page, handing every converted item
-/// to `keep` as its page arrives: `fetch_page` asks for the page after a token (none for
-/// the first), `read_page` converts a page's items. A caller that keeps only what it
-/// needs of each item holds one page at a time, not the whole list. Fails after
-/// `max_pages` calls that all ended with a nextToken, and on a page handing back the
-/// nextToken it was asked with, which would be fetched again forever.
-async fn sweep_each<Output, Error, Item, Answer>(
-    operation: &'static str,
-    max_pages: usize,
-    mut fetch_page: impl FnMut(Option<String>) -> Answer,
-    mut read_page: impl FnMut(&Output) -> Vec<Result<Item, MissingField>>,
-    mut keep: impl FnMut(Item),
-) -> Result<Swept, AwsCallError>
-where
-    Output: Page,
-    Answer: Future<Output = Result<Output, SdkError<Error, HttpResponse>>>,
-    Error: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let mut swept = Swept::default();
-    let mut token: Option<String> = None;
-    loop {
-        if swept.pages == max_pages {
-            return Err(AwsCallError::sms_protocol(
-                operation,
-                "EndlessPagination",
-                format!("still returning a nextToken after {max_pages} pages"),
-            ));
-        }
-        swept.pages += 1;
-        // Boxed: the SDK's request future is deep and large, and inline it would count
-        // against every caller's future (rustc's type layout depth limit, stack size).
-        let page = Box::pin(fetch_page(token.clone()))
-            .await
-            .map_err(|error| AwsCallError::from_sdk("SMS", operation, &error))?;
-        let next = page.next_token().filter(|next| !next.is_empty());
-        if next.is_some() && next == token.as_deref() {
-            return Err(AwsCallError::sms_protocol(
-                operation,
-                "EndlessPagination",
-                format!(
-                    "page {} returned the nextToken it was asked with",
-                    swept.pages
-                ),
-            ));
-        }
-        for item in read_page(&page) {
-            match item {
-                Ok(item) => {
-                    swept.items += 1;
-                    keep(item);
-                }
-                Err(missing) => swept.skip(missing),
-            }
-        }
-        match next {
-            Some(next) => token = Some(next.to_owned()),
-            None => return Ok(swept),
-        }
-    }
-}
-
-/// As [`sweep_each`], keeping every item.
-async fn sweep<Output, Error, Item, Answer>(
-    operation: &'static str,
-    max_pages: usize,
-    fetch_page: impl FnMut(Option<String>) -> Answer,
-    read_page: impl FnMut(&Output) -> Vec<Result<Item, MissingField>>,
-) -> Result<Sweep<Item>, AwsCallError>
-where
-    Output: Page,
-    Answer: Future<Output = Result<Output, SdkError<Error, HttpResponse>>>,
-    Error: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let mut items = Vec::new();
-    let swept = sweep_each(operation, max_pages, fetch_page, read_page, |item| {
-        items.push(item);
-    })
-    .await?;
-    Ok(swept.into_sweep(items))
-}
-
 /// Every connector.
 pub async fn connectors(sms: &Client) -> Result<Sweep<Connector>, AwsCallError> {
-    sweep(
-        "GetConnectors",
-        MAX_PAGES,
+    paging::sweep(
+        Listing::of("SMS", "GetConnectors"),
         |token| {
             sms.get_connectors()
                 .max_results(PAGE_SIZE)
@@ -211,9 +61,8 @@ pub async fn servers_each(
     keep: impl FnMut(Server),
 ) -> Result<(CatalogStatus, Swept), AwsCallError> {
     let mut status = None;
-    let swept = sweep_each(
-        "GetServers",
-        MAX_PAGES,
+    let swept = paging::sweep_each(
+        Listing::of("SMS", "GetServers"),
         |token| {
             sms.get_servers()
                 .max_results(PAGE_SIZE)
@@ -246,9 +95,8 @@ pub async fn replication_jobs_each(
     sms: &Client,
     keep: impl FnMut(ReplicationJob),
 ) -> Result<Swept, AwsCallError> {
-    sweep_each(
-        "GetReplicationJobs",
-        MAX_PAGES,
+    paging::sweep_each(
+        Listing::of("SMS", "GetReplicationJobs"),
         |token| {
             sms.get_replication_jobs()
                 .max_results(PAGE_SIZE)
@@ -297,9 +145,8 @@ pub async fn replication_job(
 pub async fn app_summaries(
     sms: &Client,
 ) -> Result<Sweep<aws_sdk_sms::types::AppSummary>, AwsCallError> {
-    sweep(
-        "ListApps",
-        MAX_PAGES,
+    paging::sweep(
+        Listing::of("SMS", "ListApps"),
         |token| {
             sms.list_apps()
                 .max_results(PAGE_SIZE)
@@ -459,9 +306,12 @@ mod tests {
             (1, Some((asked + 1).to_string()))
         });
         let sms = testing::mock_sms(&[&rule]);
-        let error = sweep(
-            "GetConnectors",
-            3,
+        let listing = Listing {
+            max_pages: 3,
+            ..Listing::of("SMS", "GetConnectors")
+        };
+        let error = paging::sweep(
+            listing,
             |token| sms.get_connectors().set_next_token(token).send(),
             |page: &GetConnectorsOutput| {
                 page.connector_list()

@@ -12,22 +12,18 @@ use crate::model::{
     Server, ServerCatalogStatus, ServerGroup, Tag, VmServer,
 };
 
-/// An SMS answer lacked a field the core cannot do without.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("SMS returned a {shape} without `{field}`")]
-pub struct MissingField {
-    pub shape: &'static str,
-    pub field: &'static str,
-}
+pub use crate::paging::MissingField;
 
 fn require<'a>(
     value: Option<&'a str>,
     shape: &'static str,
     field: &'static str,
 ) -> Result<&'a str, MissingField> {
-    value
-        .filter(|v| !v.is_empty())
-        .ok_or(MissingField { shape, field })
+    value.filter(|v| !v.is_empty()).ok_or(MissingField {
+        service: "SMS",
+        shape,
+        field,
+    })
 }
 
 /// Converts an SDK timestamp; values outside chrono's range are dropped.

@@ -13,7 +13,8 @@ use autopilot_core::error::{AwsCallError, AwsErrorKind, Retryability};
 use autopilot_core::model::{
     AppId, ConnectorStatus, ReplicationJobState, ServerCatalogStatus, ServerId,
 };
-use autopilot_core::sms::api::{self, JobCreation, MAX_PAGES};
+use autopilot_core::paging::MAX_PAGES;
+use autopilot_core::sms::api::{self, JobCreation};
 use autopilot_core::testing;
 use aws_sdk_sms::config::http::HttpResponse;
 use aws_sdk_sms::operation::get_connectors::GetConnectorsOutput;
