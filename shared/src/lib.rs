@@ -60,6 +60,7 @@ pub mod launch_decisions;
 pub mod launches;
 pub mod lease;
 pub mod metrics;
+pub mod mgn;
 pub mod migration;
 pub mod model;
 pub mod outbox;

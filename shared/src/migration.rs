@@ -1,7 +1,8 @@
 //! The project's own migration vocabulary, the same whatever service replicates and
 //! launches: where a server's replication stands ([`ReplicationPhase`]), where an
 //! application's launch stands ([`LaunchPhase`]) and its replication as a whole
-//! ([`AppReplicationPhase`]), and how the launched copies are licensed
+//! ([`AppReplicationPhase`]), where a server's move stands on a service that tests
+//! before it cuts over ([`CutoverPhase`]), and how the launched copies are licensed
 //! ([`LicenseType`]). Each backend's adapter maps its service's states onto
 //! these words (SMS's in `crate::sms::vocabulary`) and keeps the service's own word
 //! beside the phase; the decisions read the phase, never the word.
@@ -148,6 +149,8 @@ pub enum ReplicationPhase {
     Faltering,
     /// Stopped by a failure; a retry resumes it.
     Stalled,
+    /// Paused as asked; resuming it replicates again.
+    Paused,
     /// Ended by a failure; only a new replication of the server replicates it.
     Failed,
     /// Ended as asked.
@@ -174,13 +177,16 @@ impl ReplicationPhase {
     pub fn is_live(self) -> bool {
         matches!(
             self,
-            Self::Starting | Self::Replicating | Self::Faltering | Self::Stalled
+            Self::Starting | Self::Replicating | Self::Faltering | Self::Stalled | Self::Paused
         )
     }
 
     /// Its settings may still be changed: not ended, not being removed, not failed.
     pub fn is_updatable(self) -> bool {
-        matches!(self, Self::Starting | Self::Replicating | Self::Stalled)
+        matches!(
+            self,
+            Self::Starting | Self::Replicating | Self::Stalled | Self::Paused
+        )
     }
 
     /// Its removal was asked for: such a replication is no failure, not live, and not
@@ -217,6 +223,59 @@ impl ReplicationState {
 }
 
 impl fmt::Display for ReplicationState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.status)
+    }
+}
+
+/// Where a server's move stands on a service that launches test copies before it cuts
+/// over (MGN's life cycle, in the project's words). Each such backend's adapter maps its
+/// service's states onto these (MGN's in `crate::mgn::vocabulary`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CutoverPhase {
+    /// Known to the service from an imported inventory; no agent reports yet.
+    AwaitingAgent,
+    /// Replicating, its first full copy not made yet: nothing may launch.
+    NotReady,
+    /// Its copy is complete: a test copy may be launched.
+    ReadyToTest,
+    /// A test copy is launched, or being launched.
+    Testing,
+    /// Its test was marked passed: it may be cut over.
+    ReadyToCutOver,
+    /// Its cutover copy is being launched.
+    CuttingOver,
+    /// Cut over (finalized or not: the replication's phase tells).
+    CutOver,
+    /// Disconnected from the service on purpose: nothing more happens to it.
+    Released,
+    /// Its replication was stopped as asked.
+    Stopped,
+    /// A state the adapter does not know.
+    Unrecognized,
+}
+
+impl CutoverPhase {
+    /// A launch of its copies (test or cutover) is under way.
+    pub fn is_launching(self) -> bool {
+        matches!(self, Self::Testing | Self::CuttingOver)
+    }
+
+    /// It reached the end of its move: cut over, or let go.
+    pub fn is_done(self) -> bool {
+        matches!(self, Self::CutOver | Self::Released)
+    }
+}
+
+/// A server's place in its move: the phase decisions read, and the service's own word.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CutoverState {
+    pub phase: CutoverPhase,
+    pub status: String,
+}
+
+impl fmt::Display for CutoverState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.status)
     }

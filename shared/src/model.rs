@@ -490,5 +490,8 @@ pub struct CatalogStatus {
     pub last_modified_on: Option<DateTime<Utc>>,
 }
 
+mod source_server;
+pub use source_server::SourceServer;
+
 #[cfg(test)]
 mod tests;

@@ -182,7 +182,9 @@ const SHELL_AND_ADAPTERS: &[&str] = &[
     "runtime",
     "telemetry",
     "testing",
+    "paging",
     "sms",
+    "mgn",
 ];
 
 #[test]
@@ -284,6 +286,8 @@ fn decisions_name_no_service_state() {
 /// seam shows as floors with no arrow back up.
 const ABOVE_THE_DECISIONS: &[&str] = &[
     "sms",
+    "mgn",
+    "paging",
     "app_cache",
     "artifacts",
     "clients",

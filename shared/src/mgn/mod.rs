@@ -1,0 +1,6 @@
+//! The MGN adapter: aws-sdk-mgn answers turned into core types (`convert`), MGN's
+//! states in the project's words (`vocabulary`), the calls the functions share (`api`).
+
+pub mod api;
+pub mod convert;
+pub mod vocabulary;

@@ -1,0 +1,39 @@
+//! A source server as a service that replicates from an agent on the server reports it
+//! (MGN): who it is, where its replication and its move stand, and what the replication
+//! watcher reads of its health. The adapter fills it (`crate::mgn::convert`).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{ServerId, VmServer};
+use crate::migration::{CutoverState, ReplicationState};
+
+/// One source server, in the project's words with the service's beside them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceServer {
+    pub id: ServerId,
+    /// Its identification hints, in the catalog's fields (a plan member matches them).
+    pub vm: VmServer,
+    pub replication: ReplicationState,
+    pub cutover: CutoverState,
+    /// Why its replication stalled, in the service's word (`AGENT_NOT_SEEN`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_error: Option<String>,
+    /// How far its replica lags behind the server, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_seconds: Option<i64>,
+    /// When the service expects its first full copy to be made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_eta: Option<DateTime<Utc>>,
+    /// Archived servers are out of every wave.
+    #[serde(default)]
+    pub archived: bool,
+}
+
+impl SourceServer {
+    /// The name people know it by: the VM's name, else the hostname its agent reports.
+    pub fn name(&self) -> Option<&str> {
+        self.vm.vm_name.as_deref().or(self.vm.hostname.as_deref())
+    }
+}
