@@ -68,6 +68,7 @@ pub mod paging;
 pub mod plan;
 pub mod publisher;
 pub mod readiness;
+pub mod replication_health;
 pub mod report;
 pub mod runtime;
 pub mod sms;
