@@ -1,6 +1,7 @@
 //! The AWS clients every function uses, built once per cold start from aws-config's
 //! default chain. Endpoint overrides (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_SMS`,
-//! `AWS_ENDPOINT_URL_EVENTBRIDGE`, `AWS_ENDPOINT_URL_S3`) are honoured by aws-config
+//! `AWS_ENDPOINT_URL_MGN`, `AWS_ENDPOINT_URL_EVENTBRIDGE`, `AWS_ENDPOINT_URL_S3`) are
+//! honoured by aws-config
 //! itself; S3 switches to path-style addressing when its endpoint is overridden, since
 //! local S3 servers do not resolve bucket subdomains.
 //!
@@ -24,18 +25,23 @@ const CA_BUNDLES: [&str; 3] = [
     "/etc/ssl/cert.pem",
 ];
 
-/// Base URLs (`http://127.0.0.1:PORT`) of the three services, for [`Clients::for_endpoints`].
+/// Base URLs (`http://127.0.0.1:PORT`) of the services, for [`Clients::for_endpoints`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
     pub sms: String,
+    /// None where no MGN stand-in runs: the MGN client then keeps the SDK's own
+    /// endpoint, which an SMS wave's functions never call.
+    pub mgn: Option<String>,
     pub events: String,
     pub s3: String,
 }
 
-/// SMS, EventBridge and S3 clients sharing one SDK configuration.
+/// SMS, MGN, EventBridge and S3 clients sharing one SDK configuration (a function calls
+/// the one backend its stack deploys for).
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub sms: aws_sdk_sms::Client,
+    pub mgn: aws_sdk_mgn::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub s3: aws_sdk_s3::Client,
 }
@@ -91,6 +97,11 @@ impl Clients {
                     .endpoint_url(&endpoints.sms)
                     .build(),
             ),
+            mgn: {
+                let mut mgn = aws_sdk_mgn::config::Builder::from(sdk);
+                mgn.set_endpoint_url(endpoints.mgn.clone());
+                aws_sdk_mgn::Client::from_conf(mgn.build())
+            },
             events: aws_sdk_eventbridge::Client::from_conf(
                 aws_sdk_eventbridge::config::Builder::from(sdk)
                     .endpoint_url(&endpoints.events)
@@ -113,6 +124,7 @@ impl Clients {
             .build();
         Self {
             sms: aws_sdk_sms::Client::new(sdk),
+            mgn: aws_sdk_mgn::Client::new(sdk),
             events: aws_sdk_eventbridge::Client::new(sdk),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
         }

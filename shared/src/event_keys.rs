@@ -12,7 +12,8 @@ use crate::events::{
     AppRolledBack, CatalogImportSkipped, CatalogImportStarted, ChangeSetGenerated, DecisionKey,
     ImportCatalogRequested, PlanDrift, PlanRejected, RemediationAction, ReplicationExpiring,
     ReplicationJobCreated, ReplicationJobFailed, ReplicationJobRecovered, ReplicationJobRemediated,
-    ReplicationJobUpdated, ReplicationRunCompleted, ServerSkipped, TemplateGenerated,
+    ReplicationJobUpdated, ReplicationProblemCleared, ReplicationProblemDetected,
+    ReplicationRetried, ReplicationRunCompleted, RetryAction, ServerSkipped, TemplateGenerated,
 };
 use crate::model::JobId;
 
@@ -143,6 +144,45 @@ impl DecisionKey for ReplicationRunCompleted {
 impl DecisionKey for AppReady {
     fn key_parts(&self) -> Vec<String> {
         vec![self.app_id.to_string(), self.servers.to_string()]
+    }
+}
+
+/// A server's problem episode: the server, the problem, and when the episode began.
+impl DecisionKey for ReplicationProblemDetected {
+    fn key_parts(&self) -> Vec<String> {
+        vec![
+            self.server_id.to_string(),
+            wire_name(self.problem),
+            self.since.clone(),
+        ]
+    }
+}
+
+/// The stall, the attempt and what was done: a retry is announced once, and giving up
+/// once per stall.
+impl DecisionKey for ReplicationRetried {
+    fn key_parts(&self) -> Vec<String> {
+        let action = match &self.action {
+            RetryAction::Retried => "retried".to_owned(),
+            RetryAction::GaveUp { reason } => format!("gaveUp-{}", digest(reason)),
+        };
+        vec![
+            self.server_id.to_string(),
+            self.since.clone(),
+            self.attempt.to_string(),
+            action,
+        ]
+    }
+}
+
+/// The episode that ended, as its detection named it.
+impl DecisionKey for ReplicationProblemCleared {
+    fn key_parts(&self) -> Vec<String> {
+        vec![
+            self.server_id.to_string(),
+            wire_name(self.problem),
+            self.since.clone(),
+        ]
     }
 }
 

@@ -11,6 +11,11 @@ use crate::model::{
     AppId, AppLaunchStatus, Connector, JobId, ReplicationJobState, RunId, ServerId,
 };
 
+mod replication_health;
+pub use replication_health::{
+    ReplicationProblemCleared, ReplicationProblemDetected, ReplicationRetried, RetryAction,
+};
+
 /// `source` of every event this project publishes.
 pub const EVENT_SOURCE: &str = "sms-autopilot";
 
@@ -590,6 +595,9 @@ detail_types!(
     AppRolledBack,
     PlanDrift,
     PlanRejected,
+    ReplicationProblemDetected,
+    ReplicationRetried,
+    ReplicationProblemCleared,
 );
 
 #[cfg(test)]

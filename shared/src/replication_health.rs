@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::failures::{Coverage, HoldReason, Remediation, RemediationPolicy};
@@ -28,7 +29,9 @@ pub struct HealthPolicy {
 }
 
 /// The kinds of problem, one episode of each at a time per server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum ProblemKind {
     /// The service stopped replicating it; a retry may restart it.

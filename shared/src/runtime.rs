@@ -58,6 +58,7 @@ fn simulated_now(context: &lambda_runtime::Context) -> Option<DateTime<Utc>> {
 pub struct Context<C, W = ()> {
     pub config: C,
     pub sms: aws_sdk_sms::Client,
+    pub mgn: aws_sdk_mgn::Client,
     pub s3: aws_sdk_s3::Client,
     pub publisher: EventPublisher,
     pub clock: Clock,
@@ -72,6 +73,7 @@ impl<C: FunctionConfig, W: Default> Context<C, W> {
         Self {
             config,
             sms: clients.sms,
+            mgn: clients.mgn,
             s3: clients.s3,
             publisher,
             clock,

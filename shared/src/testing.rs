@@ -122,6 +122,34 @@ pub fn mock_sms(rules: &[&Rule]) -> aws_sdk_sms::Client {
     aws_sdk_sms::Client::from_conf(config)
 }
 
+/// An MGN client answering from mock rules (any order), retrying as [`mock_sms`] does.
+pub fn mock_mgn(rules: &[&Rule]) -> aws_sdk_mgn::Client {
+    let interceptor = rules.iter().fold(
+        MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny),
+        |interceptor, rule| interceptor.with_rule(rule),
+    );
+    let config = aws_sdk_mgn::Config::builder()
+        .with_test_defaults()
+        .region(aws_sdk_mgn::config::Region::new("us-east-1"))
+        .http_client(create_mock_http_client())
+        .interceptor(interceptor)
+        .sleep_impl(aws_sdk_mgn::config::SharedAsyncSleep::new(
+            aws_smithy_async::rt::sleep::TokioSleep::new(),
+        ))
+        .retry_config(
+            aws_sdk_mgn::config::retry::RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(std::time::Duration::from_millis(1)),
+        )
+        .build();
+    aws_sdk_mgn::Client::from_conf(config)
+}
+
+/// An MGN client that must not be called (an SMS function's).
+pub fn unused_mgn() -> aws_sdk_mgn::Client {
+    mock_mgn(&[])
+}
+
 /// An awsJson1.1 error answer as SMS sends it, for `then_http_response`; going through
 /// the SDK's real deserializer keeps the error code exactly as in production.
 pub fn sms_error(
@@ -234,6 +262,7 @@ pub fn context<C: FunctionConfig, W: Default>(
     let context = Context {
         config,
         sms,
+        mgn: unused_mgn(),
         s3,
         publisher,
         clock: fixed_clock(test_now()),

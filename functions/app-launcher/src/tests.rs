@@ -113,6 +113,7 @@ fn warm_again(
     Arc::new(autopilot_core::runtime::Context {
         config: config(false, None),
         sms,
+        mgn: testing::unused_mgn(),
         s3,
         publisher: context.publisher.clone(),
         clock: testing::fixed_clock(testing::test_now()),

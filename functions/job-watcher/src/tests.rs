@@ -238,6 +238,7 @@ async fn an_alert_that_could_not_be_published_is_sent_again() {
     let context = Arc::new(autopilot_core::runtime::Context {
         config: config(false),
         sms: testing::mock_sms(&[&jobs]),
+        mgn: testing::unused_mgn(),
         s3,
         publisher: autopilot_core::EventPublisher::new(events_client, "autopilot")
             .with_retries(2, std::time::Duration::from_millis(1)),

@@ -95,6 +95,13 @@ pub fn lambda_environment(
         ),
     ]
     .into_iter()
+    .chain(
+        sandbox
+            .endpoints
+            .mgn
+            .clone()
+            .map(|mgn| ("AWS_ENDPOINT_URL_MGN", mgn)),
+    )
     .map(|(name, value)| (name.to_owned(), value))
     .collect()
 }

@@ -53,6 +53,7 @@ impl LocalWorld {
     pub fn endpoints(&self) -> Endpoints {
         Endpoints {
             sms: self.emulator.sms_endpoint(),
+            mgn: None,
             events: self.bus.endpoint(),
             s3: self.emulator.s3_endpoint(),
         }

@@ -114,6 +114,7 @@ fn distinctive_clients(wave: &Wave) -> Clients {
     };
     let endpoints = Endpoints {
         sms: wave.emulator().sms_endpoint(),
+        mgn: None,
         events: wave.bus().endpoint(),
         s3: wave.emulator().s3_endpoint(),
     };
@@ -154,6 +155,7 @@ async fn a_whole_wave_logs_no_secret_and_no_payload() {
         config(),
         Clients {
             sms: clients.sms.clone(),
+            mgn: clients.mgn.clone(),
             events: clients.events.clone(),
             s3: clients.s3.clone(),
         },

@@ -313,6 +313,7 @@ fn startup_environment(
     let nowhere = "http://127.0.0.1:9".to_owned();
     let endpoints = Endpoints {
         sms: nowhere.clone(),
+        mgn: Some(nowhere.clone()),
         events: nowhere.clone(),
         s3: nowhere,
     };

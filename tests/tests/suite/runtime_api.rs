@@ -91,6 +91,7 @@ impl Function {
     fn environment(&self, world: &World, api: &RuntimeApi) -> BTreeMap<String, String> {
         let endpoints = Endpoints {
             sms: world.emulator.sms_endpoint(),
+            mgn: None,
             events: world.bus.endpoint(),
             s3: world.emulator.s3_endpoint(),
         };

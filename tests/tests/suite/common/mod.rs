@@ -54,6 +54,7 @@ pub fn sdk_config() -> SdkConfig {
 pub fn clients(sms: &str, events: &str, s3: &str) -> Clients {
     let endpoints = Endpoints {
         sms: sms.to_owned(),
+        mgn: None,
         events: events.to_owned(),
         s3: s3.to_owned(),
     };
