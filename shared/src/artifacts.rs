@@ -163,6 +163,34 @@ pub async fn load_resolved_plan(
     load_json(s3, bucket, RESOLVED_KEY, RESOLVED_WHAT).await
 }
 
+/// The resolved plan read at most once per invocation, and only when something needs
+/// it (an alert names a server's application, a new job takes its settings), with the
+/// one policy of [`load_resolved_plan`] for a missing or unreadable plan.
+#[derive(Debug, Default)]
+pub struct ResolvedPlanOnce {
+    read: Option<std::sync::Arc<ResolvedPlan>>,
+}
+
+impl ResolvedPlanOnce {
+    /// The plan when `needed`, reading it the first time; the empty plan otherwise.
+    pub async fn when(
+        &mut self,
+        needed: bool,
+        s3: &aws_sdk_s3::Client,
+        bucket: &str,
+    ) -> Result<std::sync::Arc<ResolvedPlan>, AutopilotError> {
+        if !needed {
+            return Ok(std::sync::Arc::default());
+        }
+        if let Some(plan) = &self.read {
+            return Ok(std::sync::Arc::clone(plan));
+        }
+        let plan = std::sync::Arc::new(load_resolved_plan(s3, bucket).await?);
+        self.read = Some(std::sync::Arc::clone(&plan));
+        Ok(plan)
+    }
+}
+
 /// What errors call the resolved plan.
 pub const RESOLVED_WHAT: &str = "resolved plan";
 

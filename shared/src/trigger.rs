@@ -18,6 +18,30 @@ pub const SCHEDULE_DETAIL_TYPE: &str = "Scheduled Event";
 /// `source` and `detail-type` of SMS job state changes.
 pub const SMS_SOURCE: &str = "aws.sms";
 pub const SMS_JOB_STATE_CHANGE: &str = "Server Migration Job State Change";
+/// `source` and `detail-type`s of MGN's events about one source server.
+pub const MGN_SOURCE: &str = "aws.mgn";
+pub const MGN_STALLED_CHANGE: &str = "MGN Source Server Data Replication Stalled Change";
+pub const MGN_LIFECYCLE_STATE_CHANGE: &str = "MGN Source Server Lifecycle State Change";
+pub const MGN_LAUNCH_RESULT: &str = "MGN Source Server Launch Result";
+
+/// An `aws.mgn` event about one source server: the server its `resources` ARN names,
+/// and what the detail says happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MgnServerEvent {
+    pub server_id: crate::model::ServerId,
+    /// The detail's `state` (`STALLED`, `READY_FOR_TEST`, `TEST_LAUNCH_FAILED`, …).
+    pub state: String,
+    /// A launch result's job.
+    pub job_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+struct MgnDetail {
+    state: String,
+    #[serde(rename = "job-id", default)]
+    job_id: Option<String>,
+}
+
 /// `source` and `detail-type` of S3's EventBridge notifications of new objects.
 pub const S3_SOURCE: &str = "aws.s3";
 pub const S3_OBJECT_CREATED: &str = "Object Created";
@@ -155,6 +179,33 @@ impl Incoming {
     pub fn sms_job_state_change(&self) -> Option<Result<JobStateChange, AutopilotError>> {
         self.is(SMS_SOURCE, SMS_JOB_STATE_CHANGE)
             .then(|| self.detail_as::<JobStateChange>())
+    }
+
+    /// MGN's event about one source server, if one of `detail_types` arrived.
+    pub fn mgn_server_event(
+        &self,
+        detail_types: &[&str],
+    ) -> Option<Result<MgnServerEvent, AutopilotError>> {
+        let wanted = self.source == MGN_SOURCE && detail_types.contains(&self.detail_type.as_str());
+        wanted.then(|| {
+            let detail = self.detail_as::<MgnDetail>()?;
+            let server = self
+                .resources
+                .iter()
+                .find_map(|arn| arn.rsplit_once(":source-server/").map(|(_, id)| id))
+                .filter(|id| !id.is_empty() && !id.contains('/'))
+                .ok_or_else(|| {
+                    AutopilotError::InvalidEvent(format!(
+                        "{} event names no source server ARN in its resources",
+                        clip(&self.detail_type)
+                    ))
+                })?;
+            Ok(MgnServerEvent {
+                server_id: server.into(),
+                state: detail.state,
+                job_id: detail.job_id,
+            })
+        })
     }
 
     /// S3's notification of a new object (EventBridge notifications on the bucket).
@@ -317,5 +368,37 @@ mod tests {
         );
         let error = wrong.unexpected("schedules");
         assert!(error.to_string().contains("accepts schedules"));
+    }
+
+    #[test]
+    fn an_mgn_event_names_its_source_server_or_is_refused() {
+        let mut payload = envelope(MGN_SOURCE, MGN_STALLED_CHANGE, json!({"state": "STALLED"}));
+        payload["resources"] =
+            json!(["arn:aws:mgn:us-east-1:123456789012:source-server/s-1234567890abcdef0"]);
+        let incoming = Incoming::parse(payload.clone()).unwrap();
+        let event = incoming
+            .mgn_server_event(&[MGN_STALLED_CHANGE])
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.server_id.as_str(), "s-1234567890abcdef0");
+        assert_eq!((event.state.as_str(), event.job_id), ("STALLED", None));
+        assert!(
+            incoming.mgn_server_event(&[MGN_LAUNCH_RESULT]).is_none(),
+            "not asked for"
+        );
+
+        payload["resources"] = json!(["arn:aws:mgn:us-east-1:123456789012:job/mgnjob-1"]);
+        let error = Incoming::parse(payload.clone())
+            .unwrap()
+            .mgn_server_event(&[MGN_STALLED_CHANGE]);
+        let error = error.unwrap().unwrap_err().to_string();
+        assert!(error.contains("names no source server ARN"), "{error}");
+
+        payload["detail"] = json!({"status": "STALLED"});
+        let error = Incoming::parse(payload)
+            .unwrap()
+            .mgn_server_event(&[MGN_STALLED_CHANGE]);
+        let error = error.unwrap().unwrap_err().to_string();
+        assert!(error.contains("malformed detail"), "{error}");
     }
 }

@@ -10,8 +10,6 @@ use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::runtime::Context;
 use chrono::{DateTime, Utc};
 
-use crate::wave_plan;
-
 /// The servers whose 90 days of replication end within the configured period and that
 /// were not warned of yet.
 pub(crate) fn due(
@@ -41,7 +39,7 @@ pub(crate) fn warn(
     for soon in due {
         tracing::warn!(server = %soon.server, vm = ?soon.vm_name, days_left = soon.days_left, "replication ends soon");
         next.expiry_warned.insert(soon.server.clone());
-        let (app_name, subject) = wave_plan::naming(plan, soon.vm_name.as_deref(), &soon.server);
+        let (app_name, subject) = plan.naming(soon.vm_name.as_deref(), &soon.server);
         let warning = ReplicationExpiring {
             app_name,
             subject,

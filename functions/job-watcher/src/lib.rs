@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use autopilot_core::artifacts::StateObject;
+use autopilot_core::artifacts::{ResolvedPlanOnce, StateObject};
 use autopilot_core::config::JobWatcherConfig;
 use autopilot_core::events::{
     detail_time, OutgoingEvent, ReplicationJobFailed, ReplicationJobRecovered,
@@ -33,7 +33,6 @@ mod expiry_warnings;
 mod observe;
 mod remediation;
 mod settings;
-mod wave_plan;
 
 pub use observe::RUN_ANNOUNCEMENTS_PER_INVOCATION;
 use observe::{observe, Observation, Request};
@@ -41,8 +40,6 @@ use remediation::{
     attempt_remediations, claim_recreations, decide_remediations, record_remediations,
     resume_recreations,
 };
-
-use wave_plan::WavePlan;
 
 /// Where the snapshot lives in the artifacts bucket.
 pub const SNAPSHOT_KEY: &str = "state/job-watcher/snapshot.json";
@@ -111,9 +108,9 @@ pub async fn handle(
     let object = StateObject::new(&context.s3, bucket, SNAPSHOT_KEY, "job-watcher snapshot");
     let previous: FailureSnapshot = object.load().await?;
     // A sweep compares every planned job's settings with the plan's.
-    let mut wave_plan = WavePlan::default();
+    let mut wave_plan = ResolvedPlanOnce::default();
     let sweeping = matches!(request, Request::Sweep);
-    let plan = wave_plan.when(sweeping, &context).await?;
+    let plan = wave_plan.when(sweeping, &context.s3, bucket).await?;
     let observation = observe(&context, request, &previous, &plan, now).await?;
     let (changes, mut next) = previous.observe(&observation.jobs, observation.coverage, now);
     // The sweep's largest allocations are these snapshots; the state object keeps a
@@ -128,7 +125,7 @@ pub async fn handle(
     // Claim before acting: stored, these events go out even if this invocation dies.
     let expiring = expiry_warnings::due(&context, &next, &observation.jobs, now);
     let naming = !changes.newly_failed.is_empty() || !expiring.is_empty();
-    let plan = wave_plan.when(naming, &context).await?;
+    let plan = wave_plan.when(naming, &context.s3, bucket).await?;
     next.outbox.extend(announcements(
         &changes,
         &completed_runs,
@@ -145,7 +142,7 @@ pub async fn handle(
         .iter()
         .any(|(_, step)| matches!(step, RecreationStep::Create));
     let plan = wave_plan
-        .when(!decided.is_empty() || creates, &context)
+        .when(!decided.is_empty() || creates, &context.s3, bucket)
         .await?;
     // Recreations carried on first: one done drops its claim before a new claim for the
     // same server (its new job failed already) is made.
@@ -197,7 +194,7 @@ fn announcements(
     dry_run: bool,
 ) -> Vec<OutgoingEvent> {
     let failed = changes.newly_failed.iter().map(|job| {
-        let (app_name, subject) = wave_plan::naming(plan, job.vm_name.as_deref(), &job.server_id);
+        let (app_name, subject) = plan.naming(job.vm_name.as_deref(), &job.server_id);
         let failed = ReplicationJobFailed {
             replication_job_id: job.id.clone(),
             server_id: job.server_id.clone(),

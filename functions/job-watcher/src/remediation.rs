@@ -23,7 +23,7 @@ use autopilot_core::{AutopilotError, AwsCallError, AwsErrorKind};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 
-use crate::{wave_plan, REMEDIATIONS_IN_FLIGHT};
+use crate::REMEDIATIONS_IN_FLIGHT;
 
 /// Decides for every failure first, from the snapshot alone, in the order the failures
 /// were seen. Every failure gets one decision, published even when it is to hold; after
@@ -187,7 +187,7 @@ pub(crate) fn record_remediations(
             detail_time(record.first_seen)
         });
         let attempt = next.remediations.get(&job.server_id).map_or(0, Vec::len);
-        let (app_name, subject) = wave_plan::naming(plan, job.vm_name.as_deref(), &job.server_id);
+        let (app_name, subject) = plan.naming(job.vm_name.as_deref(), &job.server_id);
         let remediated_event = ReplicationJobRemediated {
             app_name,
             subject,
@@ -266,7 +266,7 @@ pub(crate) async fn resume_recreations(
             next.record_remediation(&server, pending.since);
         }
         let attempt = next.remediations.get(&server).map_or(0, Vec::len);
-        let (app_name, subject) = wave_plan::naming(plan, pending.vm_name.as_deref(), &server);
+        let (app_name, subject) = plan.naming(pending.vm_name.as_deref(), &server);
         let event = ReplicationJobRemediated {
             app_name,
             subject,

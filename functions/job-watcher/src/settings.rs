@@ -19,7 +19,7 @@ use autopilot_core::sms::api;
 use autopilot_core::AwsCallError;
 use futures::stream::{self, StreamExt};
 
-use crate::{wave_plan, REMEDIATIONS_IN_FLIGHT};
+use crate::REMEDIATIONS_IN_FLIGHT;
 
 /// The parameters the plan wants for `job`'s server, when the plan replicates it by a
 /// standalone job: the watcher's own parameters with the plan's settings laid over.
@@ -69,7 +69,7 @@ pub(crate) fn decide(
 }
 
 fn announcement(drift: &SettingsDrift, plan: &ResolvedPlan) -> OutgoingEvent {
-    let (app_name, _) = wave_plan::naming(plan, drift.vm_name.as_deref(), &drift.server);
+    let (app_name, _) = plan.naming(drift.vm_name.as_deref(), &drift.server);
     let updated = ReplicationJobUpdated {
         replication_job_id: drift.job.clone(),
         server_id: drift.server.clone(),

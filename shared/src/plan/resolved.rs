@@ -119,6 +119,14 @@ impl ResolvedPlan {
         }
     }
 
+    /// How alerts name `server`: the application the plan places it in, and the server
+    /// in words with that application (`events::server_subject`).
+    pub fn naming(&self, vm_name: Option<&str>, server: &ServerId) -> (Option<String>, String) {
+        let app = self.servers.get(server).map(|policy| policy.app.clone());
+        let subject = crate::events::server_subject(vm_name, server, app.as_deref());
+        (app, subject)
+    }
+
     /// Whether the job-creator should leave `server` alone: app replication makes its
     /// job.
     pub fn replicated_by_app(&self, server: &ServerId) -> bool {
