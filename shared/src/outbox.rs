@@ -34,6 +34,12 @@ impl WithOutbox for FailureSnapshot {
     }
 }
 
+impl WithOutbox for crate::replication_health::HealthSnapshot {
+    fn outbox_mut(&mut self) -> &mut Vec<OutgoingEvent> {
+        &mut self.outbox
+    }
+}
+
 impl WithOutbox for PlannerLedger {
     fn outbox_mut(&mut self) -> &mut Vec<OutgoingEvent> {
         &mut self.outbox

@@ -4,6 +4,7 @@
 use crate::failures::RemediationPolicy;
 use crate::model::OutputFormat;
 use crate::readiness::{LaunchWindow, OptOutTag};
+use crate::replication_health::HealthPolicy;
 use crate::wave_policy::{Selector, WavePolicy};
 
 use super::{
@@ -121,6 +122,43 @@ impl FunctionConfig for JobWatcherConfig {
             },
             job: JobParameters::read(env),
             expiry_warning_days: env.int_or("REPLICATION_EXPIRY_WARNING_DAYS", 14, 0, 89),
+        }
+    }
+}
+
+/// mgn-watcher: where its snapshot lives, what counts as a replication problem on MGN,
+/// and how stalled replications are retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MgnWatcherConfig {
+    pub common: CommonConfig,
+    pub artifacts_bucket: String,
+    pub health: HealthPolicy,
+}
+
+impl FunctionConfig for MgnWatcherConfig {
+    fn common(&self) -> &CommonConfig {
+        &self.common
+    }
+
+    fn lease(&self) -> Option<LeasePolicy<'_>> {
+        Some(LeasePolicy {
+            function: "mgn-watcher",
+            bucket: &self.artifacts_bucket,
+            runs: LeasedRuns::All,
+        })
+    }
+
+    fn read(env: &mut EnvReader<'_>) -> Self {
+        let minutes = |value: u32| chrono::Duration::minutes(i64::from(value));
+        Self {
+            common: CommonConfig::read(env),
+            artifacts_bucket: artifacts_bucket(env),
+            health: HealthPolicy {
+                lag_threshold: minutes(env.int_or("REPLICATION_LAG_ALERT_MINUTES", 60, 1, 10_080)),
+                sync_grace: minutes(env.int_or("INITIAL_SYNC_GRACE_MINUTES", 60, 0, 10_080)),
+                max_retries_per_server: env.int_or("REMEDIATION_MAX_ATTEMPTS", 3, 0, 100),
+                retry_interval: minutes(env.int_or("RETRY_INTERVAL_MINUTES", 60, 1, 1_440)),
+            },
         }
     }
 }
