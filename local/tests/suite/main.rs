@@ -31,6 +31,7 @@ mod throughput;
 mod bad_scenarios;
 mod chaos;
 mod log_hygiene;
+mod mgn_watcher;
 mod plan_wave;
 mod wave;
 

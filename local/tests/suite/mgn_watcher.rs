@@ -1,0 +1,137 @@
+//! The MGN watcher's real handler against the MGN stand-in, every five simulated
+//! minutes for five hours: a stall is alerted once, retried once and its end announced;
+//! a backlog that outgrows the lag threshold is alerted once and its end announced; the
+//! healthy server is never named.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use autopilot_core::clients::Endpoints;
+use autopilot_core::config::{FunctionConfig, MgnWatcherConfig};
+use autopilot_core::runtime::Context;
+use autopilot_local::bus::LocalBus;
+use autopilot_local::harness::clients::local_clients;
+use autopilot_local::harness::payloads::rule_event;
+use autopilot_local::mgn::MgnHandle;
+use autopilot_local::{Emulator, EmulatorOptions, Scenario};
+use serde_json::{json, Value};
+
+const SCENARIO: &str = r#"
+connectors: [{vm_manager_name: vc}]
+servers: [{vm_name: web}, {vm_name: db}, {vm_name: app}]
+mgn:
+  timing: {initial_sync_secs: 600}
+  servers:
+    web: {backlogs: [{at_secs: 2000, for_secs: 7200, gib: 40}]}
+    db: {stalls: [{at_secs: 2000, error: AGENT_NOT_SEEN}]}
+"#;
+
+fn config() -> MgnWatcherConfig {
+    MgnWatcherConfig::from_lookup(|name| match name {
+        "EVENT_BUS_NAME" => Some("sms-autopilot".into()),
+        "ARTIFACTS_BUCKET" => Some("artifacts".into()),
+        _ => None,
+    })
+    .expect("valid configuration")
+}
+
+fn of_type<'a>(events: &'a [Value], detail_type: &str) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|e| e["detail-type"] == detail_type)
+        .map(|e| &e["detail"])
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn problems_on_the_stand_in_are_alerted_once_retried_and_their_ends_announced() {
+    let scenario = Scenario::from_text(SCENARIO).expect("scenario");
+    // The SMS emulator only for its S3: the artifacts bucket.
+    let storage = Emulator::start(scenario.clone(), EmulatorOptions::default())
+        .await
+        .expect("S3 starts");
+    storage.create_bucket("artifacts").expect("bucket");
+    let mgn = Arc::new(MgnHandle::start(scenario, 0).await.expect("MGN starts"));
+    mgn.call("InitializeService", &json!({}))
+        .expect("initialized");
+    let clock_of_mgn = Arc::clone(&mgn);
+    let clock: autopilot_core::runtime::Clock = Arc::new(move || clock_of_mgn.now());
+    let bus = LocalBus::start(0, clock.clone(), 7)
+        .await
+        .expect("bus starts");
+    let endpoints = Endpoints {
+        sms: storage.sms_endpoint(),
+        mgn: Some(mgn.endpoint()),
+        events: bus.endpoint(),
+        s3: storage.s3_endpoint(),
+    };
+    let context = Arc::new(Context::new(
+        config(),
+        local_clients(&endpoints, None),
+        clock,
+    ));
+
+    let mut published = Vec::new();
+    for _ in 0..60 {
+        mgn.advance(Duration::from_secs(300));
+        let summary =
+            mgn_watcher::handle(rule_event(mgn.now(), "mgn-watcher"), Arc::clone(&context))
+                .await
+                .expect("every sweep succeeds");
+        assert_eq!(summary.servers_observed, 3);
+        published.extend(bus.drain().into_iter().map(|event| event.envelope));
+    }
+
+    let detected = of_type(&published, "ReplicationProblemDetected");
+    let found: Vec<(&str, &str)> = detected
+        .iter()
+        .map(|d| {
+            (
+                d["vmName"].as_str().unwrap(),
+                d["problem"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [("db", "stalled"), ("web", "lagging")],
+        "{detected:#?}"
+    );
+    assert_eq!(detected[0]["detail"], "AGENT_NOT_SEEN");
+    let retried = of_type(&published, "ReplicationRetried");
+    assert_eq!(retried.len(), 1, "{retried:#?}");
+    assert_eq!(
+        (
+            retried[0]["action"].as_str(),
+            retried[0]["attempt"].as_u64()
+        ),
+        (Some("retried"), Some(1))
+    );
+    let cleared = of_type(&published, "ReplicationProblemCleared");
+    let ended: Vec<(&str, &str)> = cleared
+        .iter()
+        .map(|d| {
+            (
+                d["vmName"].as_str().unwrap(),
+                d["problem"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ended,
+        [("db", "stalled"), ("web", "lagging")],
+        "{cleared:#?}"
+    );
+    for (detected, cleared) in detected.iter().zip(&cleared) {
+        assert_eq!(
+            detected["since"], cleared["since"],
+            "one episode named once"
+        );
+    }
+    assert_eq!(published.len(), 5, "nothing else was said");
+    let counts = mgn.call_counts();
+    assert_eq!(counts.get("RetryDataReplication"), Some(&1));
+
+    bus.shutdown().await;
+    storage.shutdown().await;
+}
