@@ -49,6 +49,7 @@ pub mod app_cache;
 pub mod artifacts;
 pub mod clients;
 pub mod config;
+pub mod cutover;
 pub mod digest;
 pub mod error;
 pub mod event_keys;
