@@ -51,6 +51,7 @@ pub mod clients;
 pub mod config;
 pub mod cutover;
 pub mod digest;
+pub mod ec2;
 pub mod error;
 pub mod event_keys;
 pub mod events;

@@ -16,6 +16,7 @@ mod mgn_apps;
 mod mgn_configurations;
 mod mgn_conformance;
 mod mgn_ec2;
+mod mgn_ec2_client;
 mod mgn_events;
 mod mgn_import;
 mod mgn_life_cycle;

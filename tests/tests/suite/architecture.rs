@@ -185,6 +185,7 @@ const SHELL_AND_ADAPTERS: &[&str] = &[
     "paging",
     "sms",
     "mgn",
+    "ec2",
 ];
 
 #[test]
@@ -287,6 +288,7 @@ fn decisions_name_no_service_state() {
 const ABOVE_THE_DECISIONS: &[&str] = &[
     "sms",
     "mgn",
+    "ec2",
     "paging",
     "app_cache",
     "artifacts",
