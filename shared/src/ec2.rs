@@ -280,7 +280,8 @@ fn parse_error(xml: &str) -> Option<(String, String)> {
         if !errors.start_el().matches("Errors") {
             continue;
         }
-        while let Some(mut error) = errors.next_tag() {
+        // The first error is the one EC2 answers with.
+        if let Some(mut error) = errors.next_tag() {
             let (mut code, mut message) = (None, String::new());
             while let Some(mut field) = error.next_tag() {
                 let name = field.start_el().local().to_owned();
