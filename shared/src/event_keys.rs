@@ -8,12 +8,14 @@
 //! differences) enters a key as a short digest.
 
 use crate::events::{
-    AppConfigured, AppFinalized, AppLaunchFailed, AppLaunchHeld, AppLaunched, AppPlanned, AppReady,
-    AppRolledBack, CatalogImportSkipped, CatalogImportStarted, ChangeSetGenerated, DecisionKey,
-    ImportCatalogRequested, PlanDrift, PlanRejected, RemediationAction, ReplicationExpiring,
-    ReplicationJobCreated, ReplicationJobFailed, ReplicationJobRecovered, ReplicationJobRemediated,
-    ReplicationJobUpdated, ReplicationProblemCleared, ReplicationProblemDetected,
-    ReplicationRetried, ReplicationRunCompleted, RetryAction, ServerSkipped, TemplateGenerated,
+    AppArchived, AppConfigured, AppCutOver, AppFinalized, AppLaunchCheckFailed, AppLaunchFailed,
+    AppLaunchHeld, AppLaunchPassed, AppLaunchStarted, AppLaunched, AppMoveHeld, AppPlanned,
+    AppReady, AppRolledBack, CatalogImportSkipped, CatalogImportStarted, ChangeSetGenerated,
+    DecisionKey, ImportCatalogRequested, PlanDrift, PlanRejected, RemediationAction,
+    ReplicationExpiring, ReplicationJobCreated, ReplicationJobFailed, ReplicationJobRecovered,
+    ReplicationJobRemediated, ReplicationJobUpdated, ReplicationProblemCleared,
+    ReplicationProblemDetected, ReplicationRetried, ReplicationRunCompleted, RetryAction,
+    ServerSkipped, TemplateGenerated,
 };
 use crate::model::JobId;
 
@@ -183,6 +185,54 @@ impl DecisionKey for ReplicationProblemCleared {
             wire_name(self.problem),
             self.since.clone(),
         ]
+    }
+}
+
+/// An application's launch: the application, the kind and the attempt.
+fn launch(app: &str, kind: crate::cutover::LaunchKind, attempt: u32) -> Vec<String> {
+    vec![
+        app.to_owned(),
+        kind.as_str().to_owned(),
+        attempt.to_string(),
+    ]
+}
+
+impl DecisionKey for AppLaunchStarted {
+    fn key_parts(&self) -> Vec<String> {
+        launch(&self.app_name, self.kind, self.attempt)
+    }
+}
+
+impl DecisionKey for AppLaunchPassed {
+    fn key_parts(&self) -> Vec<String> {
+        launch(&self.app_name, self.kind, self.attempt)
+    }
+}
+
+impl DecisionKey for AppLaunchCheckFailed {
+    fn key_parts(&self) -> Vec<String> {
+        launch(&self.app_name, self.kind, self.attempt)
+    }
+}
+
+/// The application and the cutover that was finalized.
+impl DecisionKey for AppCutOver {
+    fn key_parts(&self) -> Vec<String> {
+        vec![self.app_name.clone(), self.attempt.to_string()]
+    }
+}
+
+/// An application is archived once.
+impl DecisionKey for AppArchived {
+    fn key_parts(&self) -> Vec<String> {
+        vec![self.app_name.clone()]
+    }
+}
+
+/// The application and the reason: held again for another reason is another decision.
+impl DecisionKey for AppMoveHeld {
+    fn key_parts(&self) -> Vec<String> {
+        vec![self.app_name.clone(), digest(&self.reason)]
     }
 }
 

@@ -9,8 +9,12 @@ use serde_json::Value;
 
 use crate::model::{AppId, Connector, JobId, ReplicationJobState, RunId, ServerId};
 
+mod cutover;
 mod plan;
 mod replication_health;
+pub use cutover::{
+    AppArchived, AppCutOver, AppLaunchCheckFailed, AppLaunchPassed, AppLaunchStarted, AppMoveHeld,
+};
 pub use plan::{
     AppConfigured, AppFinalized, AppPlanned, AppRolledBack, FinalizedBy, PlanChange, PlanDrift,
     PlanRejected, PlannedConfiguration,
@@ -475,6 +479,12 @@ detail_types!(
     ReplicationProblemDetected,
     ReplicationRetried,
     ReplicationProblemCleared,
+    AppLaunchStarted,
+    AppLaunchPassed,
+    AppLaunchCheckFailed,
+    AppCutOver,
+    AppArchived,
+    AppMoveHeld,
 );
 
 #[cfg(test)]

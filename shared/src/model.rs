@@ -491,7 +491,7 @@ pub struct CatalogStatus {
 }
 
 mod source_server;
-pub use source_server::SourceServer;
+pub use source_server::{CopyLaunch, JobServer, LaunchJob, SourceServer};
 
 #[cfg(test)]
 mod tests;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::ServerId;
+use crate::model::{CopyLaunch, JobServer, LaunchJob, ServerId};
 use crate::plan::LaunchMode;
 use crate::readiness::LaunchWindow;
 
@@ -169,6 +169,43 @@ pub enum CheckStatus {
     Passed,
     /// Impaired, or the instance is not running; the reason in words.
     Failed(String),
+}
+
+/// What a launch job says of an application's copies, before EC2 is asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobReading {
+    /// Not ended yet.
+    Running,
+    /// The service no longer lists it.
+    Lost,
+    /// It ended without launching this member's copy.
+    Failed(ServerId),
+    /// Every member's copy launched: each member with its instance.
+    Launched(Vec<(ServerId, String)>),
+}
+
+/// Reads `job` for the application whose members are `members`: a member the ended
+/// job left out, or launched without an instance, failed as much as one it failed.
+pub fn read_job(job: Option<&LaunchJob>, members: &[ServerId]) -> JobReading {
+    let Some(job) = job else {
+        return JobReading::Lost;
+    };
+    if !job.finished {
+        return JobReading::Running;
+    }
+    let mut launched = Vec::with_capacity(members.len());
+    for member in members {
+        let copy = job.servers.iter().find(|server| &server.server == member);
+        match copy {
+            Some(JobServer {
+                copy: CopyLaunch::Launched,
+                instance_id: Some(instance),
+                ..
+            }) => launched.push((member.clone(), instance.clone())),
+            _ => return JobReading::Failed(member.clone()),
+        }
+    }
+    JobReading::Launched(launched)
 }
 
 #[cfg(test)]

@@ -419,3 +419,49 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_job_is_read_member_by_member_once_it_ends() {
+    let copy = |server: &str, copy: CopyLaunch, instance: Option<&str>| JobServer {
+        server: server.into(),
+        copy,
+        instance_id: instance.map(str::to_owned),
+    };
+    let members = [ServerId::from("a"), ServerId::from("b")];
+    let mut job = LaunchJob {
+        id: "mgnjob-1".into(),
+        finished: false,
+        servers: vec![
+            copy("a", CopyLaunch::Launched, Some("i-a")),
+            copy("b", CopyLaunch::Pending, None),
+        ],
+    };
+    assert_eq!(read_job(Some(&job), &members), JobReading::Running);
+    assert_eq!(read_job(None, &members), JobReading::Lost);
+    job.finished = true;
+    assert_eq!(
+        read_job(Some(&job), &members),
+        JobReading::Failed("b".into())
+    );
+    job.servers[1] = copy("b", CopyLaunch::Launched, None);
+    assert_eq!(
+        read_job(Some(&job), &members),
+        JobReading::Failed("b".into()),
+        "no instance"
+    );
+    job.servers[1] = copy("b", CopyLaunch::Launched, Some("i-b"));
+    let launched = vec![
+        ("a".into(), "i-a".to_owned()),
+        ("b".into(), "i-b".to_owned()),
+    ];
+    assert_eq!(
+        read_job(Some(&job), &members),
+        JobReading::Launched(launched)
+    );
+    job.servers.pop();
+    assert_eq!(
+        read_job(Some(&job), &members),
+        JobReading::Failed("b".into()),
+        "left out"
+    );
+}

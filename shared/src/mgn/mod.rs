@@ -1,6 +1,7 @@
 //! The MGN adapter: aws-sdk-mgn answers turned into core types (`convert`), MGN's
-//! states in the project's words (`vocabulary`), the calls the functions share (`api`).
+//! states in the project's words (`vocabulary`), the calls the functions share (`api`), the launcher's calls (`launch`).
 
 pub mod api;
 pub mod convert;
+pub mod launch;
 pub mod vocabulary;

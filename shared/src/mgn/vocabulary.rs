@@ -2,9 +2,10 @@
 //! server's data replication state and life-cycle state mean for the decisions. The
 //! service's own word is kept beside each phase, for the events and the reports.
 
-use aws_sdk_mgn::types::{DataReplicationState, LifeCycleState};
+use aws_sdk_mgn::types::{DataReplicationState, LaunchStatus, LifeCycleState};
 
 use crate::migration::{CutoverPhase, CutoverState, ReplicationPhase, ReplicationState};
+use crate::model::CopyLaunch;
 
 /// Where a server in life-cycle `state` stands in its move.
 pub fn cutover_phase(state: &LifeCycleState) -> CutoverPhase {
@@ -61,6 +62,17 @@ pub fn replication_state(state: &DataReplicationState, cutover: CutoverPhase) ->
     ReplicationState {
         phase: replication_phase(state, cutover),
         status: state.as_str().to_owned(),
+    }
+}
+
+/// Where a server's copy stands in a launch job whose launch status is `status`.
+pub fn copy_launch(status: &LaunchStatus) -> CopyLaunch {
+    match status {
+        LaunchStatus::Pending | LaunchStatus::InProgress => CopyLaunch::Pending,
+        LaunchStatus::Launched => CopyLaunch::Launched,
+        LaunchStatus::Failed => CopyLaunch::Failed,
+        LaunchStatus::Terminated => CopyLaunch::Terminated,
+        _ => CopyLaunch::Unrecognized,
     }
 }
 

@@ -37,3 +37,34 @@ impl SourceServer {
         self.vm.vm_name.as_deref().or(self.vm.hostname.as_deref())
     }
 }
+
+/// Where one server's copy stands in a launch job, in the project's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CopyLaunch {
+    /// Not launched yet (pending, or under way).
+    Pending,
+    Launched,
+    Failed,
+    /// Launched, then terminated.
+    Terminated,
+    /// A word the adapter does not know.
+    Unrecognized,
+}
+
+/// One server of a launch job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobServer {
+    pub server: ServerId,
+    pub copy: CopyLaunch,
+    pub instance_id: Option<String>,
+}
+
+/// A launch job (a test or a cutover of some servers) as the service reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchJob {
+    pub id: String,
+    /// The job has ended (each server's copy launched or failed).
+    pub finished: bool,
+    pub servers: Vec<JobServer>,
+}

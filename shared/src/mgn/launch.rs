@@ -1,0 +1,207 @@
+//! The MGN calls of the launcher: test and cutover launches of an application's
+//! servers, their jobs and the log that says why a copy failed, the life-cycle marks
+//! (passed test, reverted launch), terminating launched copies, FinalizeCutover and
+//! MarkAsArchived. Each names the MGN operation in its error.
+
+use aws_sdk_mgn::config::http::HttpResponse;
+use aws_sdk_mgn::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_mgn::operation::describe_job_log_items::DescribeJobLogItemsOutput;
+use aws_sdk_mgn::types::{
+    ChangeServerLifeCycleStateSourceServerLifecycle as Lifecycle,
+    ChangeServerLifeCycleStateSourceServerLifecycleState as LifecycleState,
+    DescribeJobsRequestFilters, JobLogEvent, JobStatus,
+};
+use aws_sdk_mgn::Client;
+
+use crate::cutover::LaunchKind;
+use crate::error::AwsCallError;
+use crate::mgn::vocabulary;
+use crate::model::{CopyLaunch, JobServer, LaunchJob, ServerId};
+use crate::paging::{self, Listing};
+
+paging::page!(DescribeJobLogItemsOutput);
+
+/// The error of an MGN call, named by its operation.
+fn failed<E>(operation: &'static str) -> impl Fn(SdkError<E, HttpResponse>) -> AwsCallError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    move |error| AwsCallError::from_sdk("MGN", operation, &error)
+}
+
+fn ids(servers: &[ServerId]) -> Vec<String> {
+    servers.iter().map(|s| s.as_str().to_owned()).collect()
+}
+
+/// StartTest or StartCutover of `servers`; the launch job's id.
+pub async fn start_launch(
+    mgn: &Client,
+    kind: LaunchKind,
+    servers: &[ServerId],
+) -> Result<String, AwsCallError> {
+    let (operation, job) = match kind {
+        LaunchKind::Test => {
+            let answer = mgn
+                .start_test()
+                .set_source_server_ids(Some(ids(servers)))
+                .send()
+                .await;
+            (
+                "StartTest",
+                answer.map_err(failed("StartTest"))?.job().cloned(),
+            )
+        }
+        LaunchKind::Cutover => {
+            let answer = mgn
+                .start_cutover()
+                .set_source_server_ids(Some(ids(servers)))
+                .send()
+                .await;
+            (
+                "StartCutover",
+                answer.map_err(failed("StartCutover"))?.job().cloned(),
+            )
+        }
+    };
+    job.map(|job| job.job_id().to_owned())
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| {
+            AwsCallError::unusable_answer(
+                "MGN",
+                operation,
+                "MissingField",
+                "no job in the answer".into(),
+            )
+        })
+}
+
+/// One launch job by id; `None` when MGN no longer lists it.
+pub async fn launch_job(mgn: &Client, job_id: &str) -> Result<Option<LaunchJob>, AwsCallError> {
+    let only = DescribeJobsRequestFilters::builder()
+        .job_ids(job_id)
+        .build();
+    let answer = mgn
+        .describe_jobs()
+        .filters(only)
+        .send()
+        .await
+        .map_err(failed("DescribeJobs"))?;
+    Ok(answer
+        .items()
+        .iter()
+        .find(|job| job.job_id() == job_id)
+        .map(|job| LaunchJob {
+            id: job.job_id().to_owned(),
+            finished: job.status() == Some(&JobStatus::Completed),
+            servers: job
+                .participating_servers()
+                .iter()
+                .map(|server| JobServer {
+                    server: server.source_server_id().into(),
+                    copy: server
+                        .launch_status()
+                        .map_or(CopyLaunch::Pending, vocabulary::copy_launch),
+                    instance_id: server.launched_ec2_instance_id().map(str::to_owned),
+                })
+                .collect(),
+        }))
+}
+
+/// Why `server`'s copy failed in `job_id`, from the job's log: the last failure logged
+/// for it (its event and EC2's or the service's own words); `None` if none is logged.
+pub async fn copy_failure(
+    mgn: &Client,
+    job_id: &str,
+    server: &ServerId,
+) -> Result<Option<String>, AwsCallError> {
+    let items = paging::sweep(
+        Listing::of("MGN", "DescribeJobLogItems"),
+        |token| {
+            mgn.describe_job_log_items()
+                .job_id(job_id)
+                .set_next_token(token)
+                .send()
+        },
+        |page: &DescribeJobLogItemsOutput| page.items().iter().cloned().map(Ok).collect(),
+    )
+    .await?
+    .items;
+    let failures = [
+        JobLogEvent::LaunchFailed,
+        JobLogEvent::SnapshotFail,
+        JobLogEvent::ConversionFail,
+    ];
+    Ok(items
+        .iter()
+        .rev()
+        .filter(|item| item.event().is_some_and(|event| failures.contains(event)))
+        .find(|item| {
+            let about = item.event_data().and_then(|data| data.source_server_id());
+            about.is_none_or(|about| about == server.as_str())
+        })
+        .map(|item| {
+            let event = item.event().map_or("", |event| event.as_str());
+            match item.event_data().and_then(|data| data.raw_error()) {
+                Some(raw) => format!("{event}: {raw}"),
+                None => event.to_owned(),
+            }
+        }))
+}
+
+/// ChangeServerLifeCycleState: `server` ready for `next` (READY_FOR_TEST to revert a
+/// launch, READY_FOR_CUTOVER for a passed test).
+pub async fn mark_ready_for(
+    mgn: &Client,
+    server: &ServerId,
+    next: LaunchKind,
+) -> Result<(), AwsCallError> {
+    let state = match next {
+        LaunchKind::Test => LifecycleState::ReadyForTest,
+        LaunchKind::Cutover => LifecycleState::ReadyForCutover,
+    };
+    let life_cycle = Lifecycle::builder().state(state).build().map_err(|e| {
+        AwsCallError::unusable_answer(
+            "MGN",
+            "ChangeServerLifeCycleState",
+            "BadRequest",
+            e.to_string(),
+        )
+    })?;
+    mgn.change_server_life_cycle_state()
+        .source_server_id(server.as_str())
+        .life_cycle(life_cycle)
+        .send()
+        .await
+        .map_err(failed("ChangeServerLifeCycleState"))?;
+    Ok(())
+}
+
+/// TerminateTargetInstances of `servers`' launched copies.
+pub async fn terminate_copies(mgn: &Client, servers: &[ServerId]) -> Result<(), AwsCallError> {
+    mgn.terminate_target_instances()
+        .set_source_server_ids(Some(ids(servers)))
+        .send()
+        .await
+        .map_err(failed("TerminateTargetInstances"))?;
+    Ok(())
+}
+
+/// FinalizeCutover of one server: its replication ends.
+pub async fn finalize_cutover(mgn: &Client, server: &ServerId) -> Result<(), AwsCallError> {
+    mgn.finalize_cutover()
+        .source_server_id(server.as_str())
+        .send()
+        .await
+        .map_err(failed("FinalizeCutover"))?;
+    Ok(())
+}
+
+/// MarkAsArchived of one server.
+pub async fn archive(mgn: &Client, server: &ServerId) -> Result<(), AwsCallError> {
+    mgn.mark_as_archived()
+        .source_server_id(server.as_str())
+        .send()
+        .await
+        .map_err(failed("MarkAsArchived"))?;
+    Ok(())
+}
