@@ -401,6 +401,8 @@ impl Builder {
                     tags: BTreeMap::new(),
                     launch: LaunchMode::default(),
                     window: None,
+                    test_window: None,
+                    archive: false,
                     depends_on: Vec::new(),
                     replicated_by: ReplicationRoute::default(),
                     finalize: Finalize::default(),

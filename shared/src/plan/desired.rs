@@ -44,6 +44,8 @@ pub struct DesiredApp {
     pub tags: BTreeMap<String, String>,
     pub launch: LaunchMode,
     pub window: Option<String>,
+    pub test_window: Option<String>,
+    pub archive: bool,
     pub depends_on: Vec<String>,
     pub replicated_by: ReplicationRoute,
     /// How long after its launch its replication ends; None: a person ends it.
@@ -143,6 +145,8 @@ impl<'c> Resolving<'_, 'c> {
             tags: app.tags.clone(),
             launch: app.launch,
             window: app.window.clone(),
+            test_window: app.test_window.clone(),
+            archive: app.archive,
             depends_on: app.depends_on.clone(),
             replicated_by: app.replicated_by,
             finalize_after: app.finalize.after(),

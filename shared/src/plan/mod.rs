@@ -142,8 +142,15 @@ pub struct PlannedApp {
     /// launched stack is terminated and it is held (`rollback`).
     #[serde(default)]
     pub launch: LaunchMode,
-    /// When it may be launched, `DAYS HH:MM-HH:MM` in UTC, as `LAUNCH_WINDOW`.
+    /// When it may be launched, `DAYS HH:MM-HH:MM` in UTC, as `LAUNCH_WINDOW`; on MGN,
+    /// when it may be cut over.
     pub window: Option<String>,
+    /// MGN: when its test may be launched, as `window` (which it defaults to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_window: Option<String>,
+    /// MGN: archive its servers once it is cut over and finalized.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub archive: bool,
     /// Applications that must be LAUNCHED before this one is.
     #[serde(default)]
     pub depends_on: Vec<String>,

@@ -41,6 +41,12 @@ pub struct AppPolicy {
     /// `DAYS HH:MM-HH:MM` in UTC; the launcher's own window when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
+    /// MGN: `DAYS HH:MM-HH:MM` in UTC for its test; its `window` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_window: Option<String>,
+    /// MGN: archive its servers once cut over.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub archive: bool,
     /// Applications that must be launched first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
@@ -68,6 +74,8 @@ impl ResolvedPlan {
                 let policy = AppPolicy {
                     launch: app.launch,
                     window: app.window.clone(),
+                    test_window: app.test_window.clone(),
+                    archive: app.archive,
                     depends_on: app.depends_on.clone(),
                     finalized: false,
                 };

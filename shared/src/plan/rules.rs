@@ -86,28 +86,35 @@ impl<'a> Rules<'a> {
         self.problems.push(Problem { path, message });
     }
 
+    /// A launch window (`field` of the application at `path`): only an automatic
+    /// application has one, and it must parse.
+    fn window(&mut self, path: &str, field: &str, window: Option<&str>, launch: LaunchMode) {
+        let Some(window) = window else {
+            return;
+        };
+        let problem = match launch {
+            LaunchMode::Manual => {
+                "a manual application is launched by a person: it has no launch window".to_owned()
+            }
+            LaunchMode::Rollback => {
+                "an application rolled back is not launched: it has no launch window".to_owned()
+            }
+            LaunchMode::Automatic => match window.parse::<LaunchWindow>() {
+                Ok(_) => return,
+                Err(error) => error,
+            },
+        };
+        self.report(format!("{path}.{field}"), problem);
+    }
+
     /// `defaults`: the plan's settings, under the application's.
     fn application(&mut self, path: &str, app: &'a PlannedApp, defaults: &Settings) {
         if app.name.trim().is_empty() {
             self.report(format!("{path}.name"), "an application needs a name".into());
         }
         self.tags(path, app);
-        match (&app.window, app.launch) {
-            (Some(_), LaunchMode::Manual) => self.report(
-                format!("{path}.window"),
-                "a manual application is launched by a person: it has no launch window".into(),
-            ),
-            (Some(_), LaunchMode::Rollback) => self.report(
-                format!("{path}.window"),
-                "an application rolled back is not launched: it has no launch window".into(),
-            ),
-            (Some(window), LaunchMode::Automatic) => {
-                if let Err(error) = window.parse::<LaunchWindow>() {
-                    self.report(format!("{path}.window"), error);
-                }
-            }
-            (None, _) => {}
-        }
+        self.window(path, "window", app.window.as_deref(), app.launch);
+        self.window(path, "testWindow", app.test_window.as_deref(), app.launch);
         if let Finalize::After(finalize) = &app.finalize {
             if let Err(error) = parse_duration(&finalize.after) {
                 self.report(format!("{path}.finalize.after"), error);

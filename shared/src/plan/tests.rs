@@ -121,6 +121,38 @@ applications:
 }
 
 #[test]
+fn an_mgn_test_window_is_checked_as_a_window_and_kept_for_the_launcher() {
+    let text = "version: 1
+applications:
+  - name: shop
+    launch: manual
+    testWindow: \"sat 00:00-06:00\"
+    groups: [{name: web, servers: [web-01]}]
+  - name: billing
+    testWindow: someday
+    archive: true
+    groups: [{name: db, servers: [db-01]}]
+";
+    let problems = rejected(text);
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(problems[0].starts_with("line 5, applications[0].testWindow, application `shop`: a manual application is launched by a person"), "{problems:#?}");
+    assert!(
+        problems[1]
+            .starts_with("line 8, applications[1].testWindow, application `billing`: `someday`"),
+        "{problems:#?}"
+    );
+    let accepted = text
+        .replace("    launch: manual\n", "")
+        .replace("someday", "\"sun 00:00-06:00\"");
+    let plan = Plan::parse(&accepted).expect("a plan");
+    assert!(plan.applications[1].archive);
+    assert_eq!(
+        plan.applications[0].test_window.as_deref(),
+        Some("sat 00:00-06:00")
+    );
+}
+
+#[test]
 fn text_that_is_not_yaml_names_its_line() {
     let problems = rejected("version: 1\napplications: [\n");
     assert_eq!(problems.len(), 1);
@@ -164,6 +196,8 @@ prop_compose! {
             tags: BTreeMap::new(),
             launch: if manual { LaunchMode::Manual } else { LaunchMode::Automatic },
             window: None,
+            test_window: None,
+            archive: false,
             depends_on: Vec::new(),
             replicated_by: ReplicationRoute::Jobs,
             finalize: Finalize::default(),
