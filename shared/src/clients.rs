@@ -32,6 +32,8 @@ pub struct Endpoints {
     /// None where no MGN stand-in runs: the MGN client then keeps the SDK's own
     /// endpoint, which an SMS wave's functions never call.
     pub mgn: Option<String>,
+    /// The EC2 of the MGN stand-in's account, where one runs.
+    pub ec2: Option<String>,
     pub events: String,
     pub s3: String,
 }
@@ -42,6 +44,8 @@ pub struct Endpoints {
 pub struct Clients {
     pub sms: aws_sdk_sms::Client,
     pub mgn: aws_sdk_mgn::Client,
+    /// EC2's status checks of the copies MGN launches (`crate::ec2`).
+    pub ec2: crate::ec2::Ec2,
     pub events: aws_sdk_eventbridge::Client,
     pub s3: aws_sdk_s3::Client,
 }
@@ -102,6 +106,7 @@ impl Clients {
                 mgn.set_endpoint_url(endpoints.mgn.clone());
                 aws_sdk_mgn::Client::from_conf(mgn.build())
             },
+            ec2: crate::ec2::Ec2::new(sdk, endpoints.ec2.clone(), max_attempts(sdk)),
             events: aws_sdk_eventbridge::Client::from_conf(
                 aws_sdk_eventbridge::config::Builder::from(sdk)
                     .endpoint_url(&endpoints.events)
@@ -125,10 +130,25 @@ impl Clients {
         Self {
             sms: aws_sdk_sms::Client::new(sdk),
             mgn: aws_sdk_mgn::Client::new(sdk),
+            ec2: crate::ec2::Ec2::new(sdk, ec2_endpoint_override(), max_attempts(sdk)),
             events: aws_sdk_eventbridge::Client::new(sdk),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
         }
     }
+}
+
+/// The attempts the SDK configuration allows each call (the standard mode's 3 when it
+/// says nothing).
+fn max_attempts(sdk: &SdkConfig) -> u32 {
+    sdk.retry_config().map_or(3, |retry| retry.max_attempts())
+}
+
+/// `AWS_ENDPOINT_URL_EC2`, else `AWS_ENDPOINT_URL`, as aws-config reads them for the SDK
+/// clients.
+fn ec2_endpoint_override() -> Option<String> {
+    ["AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
 }
 
 /// A trust store of exactly the bundle at `path`, or `None` when the file is missing or

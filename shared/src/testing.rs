@@ -150,6 +150,14 @@ pub fn unused_mgn() -> aws_sdk_mgn::Client {
     mock_mgn(&[])
 }
 
+/// An EC2 client that must not be called: its endpoint refuses every connection.
+pub fn unused_ec2() -> crate::ec2::Ec2 {
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    crate::ec2::Ec2::new(&sdk, Some("http://127.0.0.1:9".into()), 1)
+}
+
 /// An awsJson1.1 error answer as SMS sends it, for `then_http_response`; going through
 /// the SDK's real deserializer keeps the error code exactly as in production.
 pub fn sms_error(
@@ -263,6 +271,7 @@ pub fn context<C: FunctionConfig, W: Default>(
         config,
         sms,
         mgn: unused_mgn(),
+        ec2: unused_ec2(),
         s3,
         publisher,
         clock: fixed_clock(test_now()),

@@ -114,6 +114,7 @@ fn warm_again(
         config: config(false, None),
         sms,
         mgn: testing::unused_mgn(),
+        ec2: testing::unused_ec2(),
         s3,
         publisher: context.publisher.clone(),
         clock: testing::fixed_clock(testing::test_now()),

@@ -239,6 +239,7 @@ async fn an_alert_that_could_not_be_published_is_sent_again() {
         config: config(false),
         sms: testing::mock_sms(&[&jobs]),
         mgn: testing::unused_mgn(),
+        ec2: testing::unused_ec2(),
         s3,
         publisher: autopilot_core::EventPublisher::new(events_client, "autopilot")
             .with_retries(2, std::time::Duration::from_millis(1)),

@@ -102,6 +102,13 @@ pub fn lambda_environment(
             .clone()
             .map(|mgn| ("AWS_ENDPOINT_URL_MGN", mgn)),
     )
+    .chain(
+        sandbox
+            .endpoints
+            .ec2
+            .clone()
+            .map(|ec2| ("AWS_ENDPOINT_URL_EC2", ec2)),
+    )
     .map(|(name, value)| (name.to_owned(), value))
     .collect()
 }

@@ -54,6 +54,7 @@ impl LocalWorld {
         Endpoints {
             sms: self.emulator.sms_endpoint(),
             mgn: None,
+            ec2: None,
             events: self.bus.endpoint(),
             s3: self.emulator.s3_endpoint(),
         }

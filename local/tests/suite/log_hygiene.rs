@@ -115,6 +115,7 @@ fn distinctive_clients(wave: &Wave) -> Clients {
     let endpoints = Endpoints {
         sms: wave.emulator().sms_endpoint(),
         mgn: None,
+        ec2: None,
         events: wave.bus().endpoint(),
         s3: wave.emulator().s3_endpoint(),
     };
@@ -156,6 +157,7 @@ async fn a_whole_wave_logs_no_secret_and_no_payload() {
         Clients {
             sms: clients.sms.clone(),
             mgn: clients.mgn.clone(),
+            ec2: clients.ec2.clone(),
             events: clients.events.clone(),
             s3: clients.s3.clone(),
         },

@@ -62,6 +62,7 @@ async fn problems_on_the_stand_in_are_alerted_once_retried_and_their_ends_announ
     let endpoints = Endpoints {
         sms: storage.sms_endpoint(),
         mgn: Some(mgn.endpoint()),
+        ec2: Some(mgn.ec2_endpoint()),
         events: bus.endpoint(),
         s3: storage.s3_endpoint(),
     };

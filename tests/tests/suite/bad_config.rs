@@ -314,6 +314,7 @@ fn startup_environment(
     let endpoints = Endpoints {
         sms: nowhere.clone(),
         mgn: Some(nowhere.clone()),
+        ec2: Some(nowhere.clone()),
         events: nowhere.clone(),
         s3: nowhere,
     };

@@ -92,6 +92,7 @@ impl Function {
         let endpoints = Endpoints {
             sms: world.emulator.sms_endpoint(),
             mgn: None,
+            ec2: None,
             events: world.bus.endpoint(),
             s3: world.emulator.s3_endpoint(),
         };

@@ -55,6 +55,7 @@ pub fn clients(sms: &str, events: &str, s3: &str) -> Clients {
     let endpoints = Endpoints {
         sms: sms.to_owned(),
         mgn: None,
+        ec2: None,
         events: events.to_owned(),
         s3: s3.to_owned(),
     };
