@@ -40,6 +40,12 @@ impl WithOutbox for crate::replication_health::HealthSnapshot {
     }
 }
 
+impl WithOutbox for crate::cutover::CutoverLedger {
+    fn outbox_mut(&mut self) -> &mut Vec<OutgoingEvent> {
+        &mut self.outbox
+    }
+}
+
 impl WithOutbox for PlannerLedger {
     fn outbox_mut(&mut self) -> &mut Vec<OutgoingEvent> {
         &mut self.outbox

@@ -32,6 +32,7 @@ mod throughput;
 mod bad_scenarios;
 mod chaos;
 mod log_hygiene;
+mod mgn_launcher;
 mod mgn_watcher;
 mod plan_wave;
 mod wave;

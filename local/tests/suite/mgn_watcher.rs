@@ -6,15 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use autopilot_core::clients::Endpoints;
-use autopilot_core::config::{FunctionConfig, MgnWatcherConfig};
-use autopilot_core::runtime::Context;
-use autopilot_local::bus::LocalBus;
-use autopilot_local::harness::clients::local_clients;
+use autopilot_core::config::MgnWatcherConfig;
 use autopilot_local::harness::payloads::rule_event;
-use autopilot_local::mgn::MgnHandle;
-use autopilot_local::{Emulator, EmulatorOptions, Scenario};
-use serde_json::{json, Value};
+
+use crate::common::mgn_world::{of_type, MgnWorld};
 
 const SCENARIO: &str = r#"
 connectors: [{vm_manager_name: vc}]
@@ -26,51 +21,11 @@ mgn:
     db: {stalls: [{at_secs: 2000, error: AGENT_NOT_SEEN}]}
 "#;
 
-fn config() -> MgnWatcherConfig {
-    MgnWatcherConfig::from_lookup(|name| match name {
-        "EVENT_BUS_NAME" => Some("sms-autopilot".into()),
-        "ARTIFACTS_BUCKET" => Some("artifacts".into()),
-        _ => None,
-    })
-    .expect("valid configuration")
-}
-
-fn of_type<'a>(events: &'a [Value], detail_type: &str) -> Vec<&'a Value> {
-    events
-        .iter()
-        .filter(|e| e["detail-type"] == detail_type)
-        .map(|e| &e["detail"])
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn problems_on_the_stand_in_are_alerted_once_retried_and_their_ends_announced() {
-    let scenario = Scenario::from_text(SCENARIO).expect("scenario");
-    // The SMS emulator only for its S3: the artifacts bucket.
-    let storage = Emulator::start(scenario.clone(), EmulatorOptions::default())
-        .await
-        .expect("S3 starts");
-    storage.create_bucket("artifacts").expect("bucket");
-    let mgn = Arc::new(MgnHandle::start(scenario, 0).await.expect("MGN starts"));
-    mgn.call("InitializeService", &json!({}))
-        .expect("initialized");
-    let clock_of_mgn = Arc::clone(&mgn);
-    let clock: autopilot_core::runtime::Clock = Arc::new(move || clock_of_mgn.now());
-    let bus = LocalBus::start(0, clock.clone(), 7)
-        .await
-        .expect("bus starts");
-    let endpoints = Endpoints {
-        sms: storage.sms_endpoint(),
-        mgn: Some(mgn.endpoint()),
-        ec2: Some(mgn.ec2_endpoint()),
-        events: bus.endpoint(),
-        s3: storage.s3_endpoint(),
-    };
-    let context = Arc::new(Context::new(
-        config(),
-        local_clients(&endpoints, None),
-        clock,
-    ));
+    let world = MgnWorld::start(SCENARIO).await;
+    let mgn = Arc::clone(&world.mgn);
+    let context = world.context::<MgnWatcherConfig>(&[]);
 
     let mut published = Vec::new();
     for _ in 0..60 {
@@ -80,7 +35,7 @@ async fn problems_on_the_stand_in_are_alerted_once_retried_and_their_ends_announ
                 .await
                 .expect("every sweep succeeds");
         assert_eq!(summary.servers_observed, 3);
-        published.extend(bus.drain().into_iter().map(|event| event.envelope));
+        published.extend(world.published());
     }
 
     let detected = of_type(&published, "ReplicationProblemDetected");
@@ -133,6 +88,5 @@ async fn problems_on_the_stand_in_are_alerted_once_retried_and_their_ends_announ
     let counts = mgn.call_counts();
     assert_eq!(counts.get("RetryDataReplication"), Some(&1));
 
-    bus.shutdown().await;
-    storage.shutdown().await;
+    world.shutdown().await;
 }

@@ -1,6 +1,7 @@
 //! Each function's own configuration: which variables it reads, their defaults and
 //! limits, and whether its runs take the function's lease so that they never overlap.
 
+use crate::cutover::LaunchLimits;
 use crate::failures::RemediationPolicy;
 use crate::model::OutputFormat;
 use crate::readiness::{LaunchWindow, OptOutTag};
@@ -158,6 +159,49 @@ impl FunctionConfig for MgnWatcherConfig {
                 sync_grace: minutes(env.int_or("INITIAL_SYNC_GRACE_MINUTES", 60, 0, 10_080)),
                 max_retries_per_server: env.int_or("REMEDIATION_MAX_ATTEMPTS", 3, 0, 100),
                 retry_interval: minutes(env.int_or("RETRY_INTERVAL_MINUTES", 60, 1, 1_440)),
+            },
+        }
+    }
+}
+
+/// mgn-launcher: the default windows, the launch budget and how long launched copies
+/// have to pass their status checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MgnLauncherConfig {
+    pub common: CommonConfig,
+    pub artifacts_bucket: String,
+    /// When cutovers may start, unless the plan gives an application its own window.
+    pub launch_window: Option<LaunchWindow>,
+    /// When tests may start, unless the plan gives an application its own test window
+    /// (or window).
+    pub test_window: Option<LaunchWindow>,
+    pub limits: LaunchLimits,
+}
+
+impl FunctionConfig for MgnLauncherConfig {
+    fn common(&self) -> &CommonConfig {
+        &self.common
+    }
+
+    fn lease(&self) -> Option<LeasePolicy<'_>> {
+        Some(LeasePolicy {
+            function: "mgn-launcher",
+            bucket: &self.artifacts_bucket,
+            runs: LeasedRuns::All,
+        })
+    }
+
+    fn read(env: &mut EnvReader<'_>) -> Self {
+        const WINDOW: &str = "DAYS HH:MM-HH:MM in UTC, e.g. mon-fri 22:00-06:00";
+        let checks = env.int_or("STATUS_CHECKS_MINUTES", 30, 1, 1_440);
+        Self {
+            common: CommonConfig::read(env),
+            artifacts_bucket: artifacts_bucket(env),
+            launch_window: env.optional("LAUNCH_WINDOW", WINDOW),
+            test_window: env.optional("TEST_WINDOW", WINDOW),
+            limits: LaunchLimits {
+                max_attempts: env.int_or("LAUNCH_MAX_ATTEMPTS", 2, 1, 10),
+                status_checks_within: chrono::Duration::minutes(i64::from(checks)),
             },
         }
     }

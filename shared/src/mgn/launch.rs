@@ -6,12 +6,14 @@
 use aws_sdk_mgn::config::http::HttpResponse;
 use aws_sdk_mgn::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_mgn::operation::describe_job_log_items::DescribeJobLogItemsOutput;
+use aws_sdk_mgn::operation::describe_jobs::DescribeJobsOutput;
 use aws_sdk_mgn::types::{
     ChangeServerLifeCycleStateSourceServerLifecycle as Lifecycle,
     ChangeServerLifeCycleStateSourceServerLifecycleState as LifecycleState,
-    DescribeJobsRequestFilters, JobLogEvent, JobStatus,
+    DescribeJobsRequestFilters, InitiatedBy, JobLogEvent, JobStatus, JobType,
 };
 use aws_sdk_mgn::Client;
+use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::cutover::LaunchKind;
 use crate::error::AwsCallError;
@@ -19,7 +21,7 @@ use crate::mgn::vocabulary;
 use crate::model::{CopyLaunch, JobServer, LaunchJob, ServerId};
 use crate::paging::{self, Listing};
 
-paging::page!(DescribeJobLogItemsOutput);
+paging::page!(DescribeJobLogItemsOutput, DescribeJobsOutput);
 
 /// The error of an MGN call, named by its operation.
 fn failed<E>(operation: &'static str) -> impl Fn(SdkError<E, HttpResponse>) -> AwsCallError
@@ -80,31 +82,76 @@ pub async fn launch_job(mgn: &Client, job_id: &str) -> Result<Option<LaunchJob>,
     let only = DescribeJobsRequestFilters::builder()
         .job_ids(job_id)
         .build();
-    let answer = mgn
-        .describe_jobs()
-        .filters(only)
-        .send()
-        .await
-        .map_err(failed("DescribeJobs"))?;
-    Ok(answer
-        .items()
+    let jobs = jobs(mgn, only).await?;
+    Ok(jobs
         .iter()
         .find(|job| job.job_id() == job_id)
-        .map(|job| LaunchJob {
-            id: job.job_id().to_owned(),
-            finished: job.status() == Some(&JobStatus::Completed),
-            servers: job
-                .participating_servers()
+        .map(launch_job_of))
+}
+
+/// The latest launch of `kind` started since `since` for all of `members`, if MGN lists one:
+/// the job of a launch asked for by a run that stopped before it kept the job's id.
+pub async fn find_launch_job(
+    mgn: &Client,
+    kind: LaunchKind,
+    members: &[ServerId],
+    since: DateTime<Utc>,
+) -> Result<Option<LaunchJob>, AwsCallError> {
+    let recent = DescribeJobsRequestFilters::builder()
+        .from_date(since.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .build();
+    let by = match kind {
+        LaunchKind::Test => InitiatedBy::StartTest,
+        LaunchKind::Cutover => InitiatedBy::StartCutover,
+    };
+    let jobs = jobs(mgn, recent).await?;
+    Ok(jobs
+        .iter()
+        .rev()
+        .filter(|job| job.r#type() == Some(&JobType::Launch) && job.initiated_by() == Some(&by))
+        .map(launch_job_of)
+        .find(|job| {
+            members
                 .iter()
-                .map(|server| JobServer {
-                    server: server.source_server_id().into(),
-                    copy: server
-                        .launch_status()
-                        .map_or(CopyLaunch::Pending, vocabulary::copy_launch),
-                    instance_id: server.launched_ec2_instance_id().map(str::to_owned),
-                })
-                .collect(),
+                .all(|member| job.servers.iter().any(|server| &server.server == member))
         }))
+}
+
+/// Every job DescribeJobs lists under `filters`, through the one paging loop.
+async fn jobs(
+    mgn: &Client,
+    filters: DescribeJobsRequestFilters,
+) -> Result<Vec<aws_sdk_mgn::types::Job>, AwsCallError> {
+    let listed = paging::sweep(
+        Listing::of("MGN", "DescribeJobs"),
+        |token| {
+            mgn.describe_jobs()
+                .filters(filters.clone())
+                .set_next_token(token)
+                .send()
+        },
+        |page: &DescribeJobsOutput| page.items().iter().cloned().map(Ok).collect(),
+    )
+    .await?;
+    Ok(listed.items)
+}
+
+fn launch_job_of(job: &aws_sdk_mgn::types::Job) -> LaunchJob {
+    LaunchJob {
+        id: job.job_id().to_owned(),
+        finished: job.status() == Some(&JobStatus::Completed),
+        servers: job
+            .participating_servers()
+            .iter()
+            .map(|server| JobServer {
+                server: server.source_server_id().into(),
+                copy: server
+                    .launch_status()
+                    .map_or(CopyLaunch::Pending, vocabulary::copy_launch),
+                instance_id: server.launched_ec2_instance_id().map(str::to_owned),
+            })
+            .collect(),
+    }
 }
 
 /// Why `server`'s copy failed in `job_id`, from the job's log: the last failure logged
