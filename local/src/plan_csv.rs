@@ -402,6 +402,7 @@ impl Builder {
                     launch: LaunchMode::default(),
                     window: None,
                     test_window: None,
+                    wave: None,
                     archive: false,
                     depends_on: Vec::new(),
                     replicated_by: ReplicationRoute::default(),

@@ -35,6 +35,7 @@ fn server(id: &str, phase: ReplicationPhase, status: &str) -> SourceServer {
         lag_seconds: None,
         sync_eta: None,
         archived: false,
+        application_id: None,
     }
 }
 

@@ -34,6 +34,7 @@ fn member(id: &str, phase: CutoverPhase) -> SourceServer {
         lag_seconds: Some(1),
         sync_eta: None,
         archived: false,
+        application_id: None,
     }
 }
 

@@ -46,25 +46,25 @@ pub fn source_server(value: &mgn::SourceServer) -> Result<SourceServer, MissingF
             .and_then(duration_seconds),
         sync_eta: info.and_then(|i| i.eta_date_time()).and_then(date_time),
         archived: value.is_archived().unwrap_or(false),
+        application_id: value
+            .application_id()
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned),
     })
 }
 
-/// The identification hints in the catalog's fields: vmPath's last part is the VM's
-/// name, as vCenter shows it.
+/// The identification hints in the catalog's fields. MGN keeps no VM name: a plan's
+/// bare member names match the hostname, as `autopilot-local plan` rehearses them.
 fn identification(value: &mgn::SourceServer) -> VmServer {
     let hints = value
         .source_properties()
         .and_then(|p| p.identification_hints());
     let text = |field: Option<&str>| field.filter(|v| !v.is_empty()).map(str::to_owned);
-    let vm_path = text(hints.and_then(|h| h.vm_path()));
+    let hostname = text(hints.and_then(|h| h.hostname()));
     VmServer {
-        vm_name: vm_path
-            .as_deref()
-            .and_then(|path| path.rsplit('/').next())
-            .filter(|name| !name.is_empty())
-            .map(str::to_owned),
-        vm_path,
-        hostname: text(hints.and_then(|h| h.hostname())),
+        vm_name: hostname.clone(),
+        vm_path: text(hints.and_then(|h| h.vm_path())),
+        hostname,
         fqdn: text(hints.and_then(|h| h.fqdn())),
         vmware_uuid: text(hints.and_then(|h| h.vm_ware_uuid())),
         user_provided_id: text(value.user_provided_id()),
@@ -179,7 +179,8 @@ mod tests {
             .build();
         let server = source_server(&wire).expect("converts");
         assert_eq!(server.id.as_str(), "s-1234567890abcdef0");
-        assert_eq!(server.name(), Some("web-1-vm"));
+        assert_eq!(server.name(), Some("web-1"));
+        assert_eq!(server.vm.vm_path.as_deref(), Some("/dc/vm/web/web-1-vm"));
         assert_eq!(server.vm.hostname.as_deref(), Some("web-1"));
         assert_eq!(server.vm.user_provided_id.as_deref(), Some("cmdb-7"));
         assert_eq!(server.replication.status, "STALLED");

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ServerId, VmServer};
+use super::{Server, ServerId, VmServer};
 use crate::migration::{CutoverState, ReplicationState};
 
 /// One source server, in the project's words with the service's beside them.
@@ -29,12 +29,25 @@ pub struct SourceServer {
     /// Archived servers are out of every wave.
     #[serde(default)]
     pub archived: bool,
+    /// The service's application it belongs to (MGN's `applicationID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_id: Option<String>,
 }
 
 impl SourceServer {
-    /// The name people know it by: the VM's name, else the hostname its agent reports.
+    /// The name people know it by: the VM's name (on MGN, the hostname its agent reports).
     pub fn name(&self) -> Option<&str> {
         self.vm.vm_name.as_deref().or(self.vm.hostname.as_deref())
+    }
+
+    /// The server as the plan's members are resolved against a catalog.
+    pub fn catalog_entry(&self) -> Server {
+        Server {
+            id: self.id.clone(),
+            vm: self.vm.clone(),
+            replication_job_id: None,
+            replication_job_terminated: false,
+        }
     }
 }
 

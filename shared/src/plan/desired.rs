@@ -46,6 +46,8 @@ pub struct DesiredApp {
     pub window: Option<String>,
     pub test_window: Option<String>,
     pub archive: bool,
+    /// MGN: the wave it belongs to.
+    pub wave: Option<String>,
     pub depends_on: Vec<String>,
     pub replicated_by: ReplicationRoute,
     /// How long after its launch its replication ends; None: a person ends it.
@@ -147,6 +149,7 @@ impl<'c> Resolving<'_, 'c> {
             window: app.window.clone(),
             test_window: app.test_window.clone(),
             archive: app.archive,
+            wave: app.wave.clone(),
             depends_on: app.depends_on.clone(),
             replicated_by: app.replicated_by,
             finalize_after: app.finalize.after(),

@@ -21,6 +21,7 @@ pub mod desired;
 pub mod finalize;
 #[cfg(test)]
 mod finalize_tests;
+pub mod groupings;
 pub mod ledger;
 pub mod reconcile;
 #[cfg(test)]
@@ -148,6 +149,9 @@ pub struct PlannedApp {
     /// MGN: when its test may be launched, as `window` (which it defaults to).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_window: Option<String>,
+    /// MGN: the wave it belongs to, created under this name if MGN has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wave: Option<String>,
     /// MGN: archive its servers once it is cut over and finalized.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub archive: bool,

@@ -197,6 +197,7 @@ prop_compose! {
             launch: if manual { LaunchMode::Manual } else { LaunchMode::Automatic },
             window: None,
             test_window: None,
+            wave: None,
             archive: false,
             depends_on: Vec::new(),
             replicated_by: ReplicationRoute::Jobs,
