@@ -191,6 +191,26 @@ impl ResolvedPlanOnce {
     }
 }
 
+/// Stores what the launcher and the job-creator take from the accepted plan, when it
+/// changed. The planner is its only writer: an unreadable stored copy is replaced, not
+/// obeyed.
+pub async fn store_resolved_plan(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    resolved: &ResolvedPlan,
+) -> Result<(), AutopilotError> {
+    let object = StateObject::new(s3, bucket, RESOLVED_KEY, RESOLVED_WHAT);
+    match object.load::<ResolvedPlan>().await {
+        Ok(_) => {}
+        Err(error @ AutopilotError::CorruptState { .. }) => {
+            tracing::error!(%error, "the stored resolved plan is unreadable; writing it again");
+        }
+        Err(error) => return Err(error),
+    }
+    object.store_if_changed(resolved).await?;
+    Ok(())
+}
+
 /// What errors call the resolved plan.
 pub const RESOLVED_WHAT: &str = "resolved plan";
 

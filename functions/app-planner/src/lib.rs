@@ -32,7 +32,7 @@ use autopilot_core::outbox;
 use autopilot_core::plan::desired::{self, DesiredWave};
 use autopilot_core::plan::ledger::PlannerLedger;
 use autopilot_core::plan::reconcile::{self, Reconciliation};
-use autopilot_core::plan::resolved::{ResolvedPlan, RESOLVED_KEY};
+use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::plan::{digest, Plan, PlanProblem, PlanRejected as Refusal};
 use autopilot_core::runtime::{self, Context};
 use autopilot_core::trigger::Incoming;
@@ -215,7 +215,8 @@ async fn plan_and_apply(
     }
     let mut resolved = ResolvedPlan::from_wave(&version, &wave);
     resolved.mark_finalized(ledger.finalized.values());
-    publish_resolved(context, &resolved).await?;
+    let (s3, bucket) = (&context.s3, &context.config.artifacts_bucket);
+    artifacts::store_resolved_plan(s3, bucket, &resolved).await?;
     let mut existing = observe::existing(context, &wave, &ledger.in_step).await?;
     for app in &mut existing.apps {
         app.launch_put = ledger.launch_put.get(&app.id).cloned();
@@ -321,26 +322,6 @@ fn remember_in_step(
             ledger.launch_put.insert(app.id.clone(), launch);
         }
     }
-}
-
-/// Stores what the launcher and the job-creator take from the accepted plan, when it
-/// changed.
-async fn publish_resolved(
-    context: &PlannerContext,
-    resolved: &ResolvedPlan,
-) -> Result<(), AutopilotError> {
-    let (s3, bucket) = (&context.s3, &context.config.artifacts_bucket);
-    let object = StateObject::new(s3, bucket, RESOLVED_KEY, artifacts::RESOLVED_WHAT);
-    match object.load::<ResolvedPlan>().await {
-        Ok(_) => {}
-        // The planner is its only writer: an unreadable copy is replaced, not obeyed.
-        Err(error @ AutopilotError::CorruptState { .. }) => {
-            tracing::error!(%error, "the stored resolved plan is unreadable; writing it again");
-        }
-        Err(error) => return Err(error),
-    }
-    object.store_if_changed(resolved).await?;
-    Ok(())
 }
 
 fn problem(message: String) -> PlanProblem {
