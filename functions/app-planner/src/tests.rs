@@ -5,6 +5,7 @@
 use super::*;
 use autopilot_core::config::CommonConfig;
 use autopilot_core::error::Retryability;
+use autopilot_core::plan::resolved::RESOLVED_KEY;
 use autopilot_core::testing::{self, schedule_event, MemoryBucket};
 use aws_sdk_sms::operation::create_app::CreateAppOutput;
 use aws_sdk_sms::operation::get_app::GetAppOutput;
