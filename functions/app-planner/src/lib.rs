@@ -26,7 +26,7 @@ use autopilot_core::app_cache::AppCache;
 use autopilot_core::artifacts;
 use autopilot_core::artifacts::StateObject;
 use autopilot_core::config::AppPlannerConfig;
-use autopilot_core::events::{CatalogImportStarted, OutgoingEvent, PlanDrift, PlanRejected};
+use autopilot_core::events::{CatalogImportStarted, OutgoingEvent, PlanDrift};
 use autopilot_core::model::AppId;
 use autopilot_core::outbox;
 use autopilot_core::plan::desired::{self, DesiredWave};
@@ -344,26 +344,8 @@ fn reject(
     summary.rejected = true;
     summary.problems = problems.len();
     let config = &context.config;
-    tracing::warn!(
-        problems = problems.len(),
-        version,
-        "plan refused; nothing changed"
-    );
-    if ledger.report_rejection(version) {
-        let rejected = PlanRejected {
-            plan: format!("s3://{}/{}", config.artifacts_bucket, config.plan_key),
-            plan_version: version.to_owned(),
-            problems: problems.iter().map(ToString::to_string).collect(),
-            headline: match (problems.len(), problems.first()) {
-                (1, Some(only)) => format!("The problem: {only}"),
-                (n, Some(first)) => format!("{n} problems; the first: {first}"),
-                (_, None) => "No problem was named.".to_owned(),
-            },
-        };
-        ledger
-            .outbox
-            .push(OutgoingEvent::new(rejected, context.dry_run()));
-    }
+    let plan = format!("s3://{}/{}", config.artifacts_bucket, config.plan_key);
+    ledger.reject(plan, version, &problems, context.dry_run());
 }
 
 fn count(summary: &mut Summary, plan: &Plan, wave: &DesiredWave, decided: &Reconciliation) {

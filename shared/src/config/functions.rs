@@ -357,6 +357,37 @@ impl FunctionConfig for AppPlannerConfig {
     }
 }
 
+/// mgn-planner: where the plan is, and the lease its runs take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MgnPlannerConfig {
+    pub common: CommonConfig,
+    pub artifacts_bucket: String,
+    /// The plan's key in the artifacts bucket.
+    pub plan_key: String,
+}
+
+impl FunctionConfig for MgnPlannerConfig {
+    fn common(&self) -> &CommonConfig {
+        &self.common
+    }
+
+    fn lease(&self) -> Option<LeasePolicy<'_>> {
+        Some(LeasePolicy {
+            function: "mgn-planner",
+            bucket: &self.artifacts_bucket,
+            runs: LeasedRuns::All,
+        })
+    }
+
+    fn read(env: &mut EnvReader<'_>) -> Self {
+        Self {
+            common: CommonConfig::read(env),
+            artifacts_bucket: artifacts_bucket(env),
+            plan_key: plan_key(env),
+        }
+    }
+}
+
 /// wave-reporter: where the trail and the reports are kept, and what the report shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaveReporterConfig {

@@ -69,6 +69,37 @@ impl PlannerLedger {
         true
     }
 
+    /// A refused plan version, reported once (`PlanRejected` into the outbox); `plan`
+    /// says where it is, `s3://bucket/key`. True when it was reported now.
+    pub fn reject(
+        &mut self,
+        plan: String,
+        version: &str,
+        problems: &[super::PlanProblem],
+        dry_run: bool,
+    ) -> bool {
+        tracing::warn!(
+            problems = problems.len(),
+            version,
+            "plan refused; nothing changed"
+        );
+        if !self.report_rejection(version) {
+            return false;
+        }
+        let rejected = crate::events::PlanRejected {
+            plan,
+            plan_version: version.to_owned(),
+            problems: problems.iter().map(ToString::to_string).collect(),
+            headline: match (problems.len(), problems.first()) {
+                (1, Some(only)) => format!("The problem: {only}"),
+                (n, Some(first)) => format!("{n} problems; the first: {first}"),
+                (_, None) => "No problem was named.".to_owned(),
+            },
+        };
+        self.outbox.push(OutgoingEvent::new(rejected, dry_run));
+        true
+    }
+
     /// The plan was accepted: a later refusal of any version is news again.
     pub fn accepted(&mut self) {
         self.rejected = None;
