@@ -33,6 +33,7 @@ mod bad_scenarios;
 mod chaos;
 mod log_hygiene;
 mod mgn_launcher;
+mod mgn_planner;
 mod mgn_watcher;
 mod plan_wave;
 mod wave;

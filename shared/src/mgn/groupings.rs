@@ -154,43 +154,47 @@ pub async fn associate(mgn: &Client, call: &Association) -> Result<(), AwsCallEr
     let ids = |servers: &[crate::model::ServerId]| -> Vec<String> {
         servers.iter().map(|s| s.as_str().to_owned()).collect()
     };
-    let (operation, answer) = match call {
+    let answer = match call {
         Association::Join {
             app_id, servers, ..
-        } => (
-            "AssociateSourceServers",
-            mgn.associate_source_servers()
-                .application_id(app_id)
-                .set_source_server_ids(Some(ids(servers)))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| AwsCallError::from_sdk("MGN", "AssociateSourceServers", &e)),
-        ),
+        } => mgn
+            .associate_source_servers()
+            .application_id(app_id)
+            .set_source_server_ids(Some(ids(servers)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsCallError::from_sdk("MGN", "AssociateSourceServers", &e)),
         Association::Leave {
             app_id, servers, ..
-        } => (
-            "DisassociateSourceServers",
-            mgn.disassociate_source_servers()
-                .application_id(app_id)
-                .set_source_server_ids(Some(ids(servers)))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| AwsCallError::from_sdk("MGN", "DisassociateSourceServers", &e)),
-        ),
+        } => mgn
+            .disassociate_source_servers()
+            .application_id(app_id)
+            .set_source_server_ids(Some(ids(servers)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsCallError::from_sdk("MGN", "DisassociateSourceServers", &e)),
+        Association::OutOfWave {
+            wave_id, app_ids, ..
+        } => mgn
+            .disassociate_applications()
+            .wave_id(wave_id)
+            .set_application_ids(Some(app_ids.clone()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsCallError::from_sdk("MGN", "DisassociateApplications", &e)),
         Association::IntoWave {
             wave_id, app_ids, ..
-        } => (
-            "AssociateApplications",
-            mgn.associate_applications()
-                .wave_id(wave_id)
-                .set_application_ids(Some(app_ids.clone()))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| AwsCallError::from_sdk("MGN", "AssociateApplications", &e)),
-        ),
+        } => mgn
+            .associate_applications()
+            .wave_id(wave_id)
+            .set_application_ids(Some(app_ids.clone()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsCallError::from_sdk("MGN", "AssociateApplications", &e)),
     };
-    answer.inspect_err(|error| tracing::warn!(operation, %error, "association refused"))
+    answer.inspect_err(|error| tracing::warn!(%error, "association refused"))
 }

@@ -1,9 +1,9 @@
 //! What MGN must hold for the plan's groupings: the waves and applications the plan
-//! names that MGN lacks ([`creations`]), then which servers join which application,
-//! which leave an application the planner manages, and which applications join which
-//! wave ([`associations`]), in batches MGN takes (50 ids a call). An application MGN
-//! holds under a plan name is used as it is; only one carrying the planner's tag has
-//! servers taken out of it.
+//! names that MGN lacks ([`creations`]), then which servers leave and join which
+//! application and which applications leave and join which wave ([`associations`]),
+//! in batches MGN takes (50 ids a call). An application MGN holds under a plan name is
+//! used as it is; a server the plan places nowhere is taken out only of one carrying the
+//! planner's tag.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -46,12 +46,19 @@ pub enum Association {
         app_name: String,
         servers: Vec<ServerId>,
     },
-    /// DisassociateSourceServers: `servers` leave a managed application the plan no
-    /// longer places them in.
+    /// DisassociateSourceServers: `servers` leave an application the plan places them
+    /// elsewhere than, or a managed one the plan places them nowhere.
     Leave {
         app_id: String,
         app_name: String,
         servers: Vec<ServerId>,
+    },
+    /// DisassociateApplications: applications leave a wave the plan places them
+    /// elsewhere than.
+    OutOfWave {
+        wave_id: String,
+        wave_name: String,
+        app_ids: Vec<String>,
     },
     /// AssociateApplications: applications join the wave.
     IntoWave {
@@ -84,7 +91,9 @@ pub fn creations<'a>(
 }
 
 /// The association calls that make MGN group `servers` as the plan does, once every
-/// wave and application it names is held.
+/// wave and application it names is held: servers leave first (MGN refuses a server
+/// joining while it belongs to another application, and an application joining a wave
+/// while in another), then join, then applications leave and join waves.
 pub fn associations(
     wave: &DesiredWave,
     apps: &[HeldApplication],
@@ -99,8 +108,10 @@ pub fn associations(
         .iter()
         .map(|s| (&s.id, s.application_id.as_deref()))
         .collect();
-    let mut calls = Vec::new();
     let mut planned_in: BTreeMap<&ServerId, &str> = BTreeMap::new();
+    let mut leaving: BTreeMap<&str, Vec<ServerId>> = BTreeMap::new();
+    let mut joining: BTreeMap<&str, Vec<ServerId>> = BTreeMap::new();
+    let mut out_of_wave: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut into_wave: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for desired in &wave.apps {
         let Some(held) = app_by_name.get(desired.name.as_str()) else {
@@ -110,36 +121,85 @@ pub fn associations(
             .groups
             .iter()
             .flat_map(|g| g.servers.iter().map(|s| &s.server_id));
-        let mut joining = Vec::new();
         for member in members {
             planned_in.insert(member, held.id.as_str());
-            let listed = held_by.get(member).copied();
-            if listed.is_some() && listed.flatten() != Some(held.id.as_str()) {
-                joining.push(member.clone());
+            match held_by.get(member) {
+                // Not listed (no agent yet): it joins once MGN knows it.
+                None => {}
+                Some(Some(current)) if *current == held.id => {}
+                Some(current) => {
+                    if let Some(other) = current {
+                        leaving.entry(other).or_default().push(member.clone());
+                    }
+                    joining
+                        .entry(held.id.as_str())
+                        .or_default()
+                        .push(member.clone());
+                }
             }
         }
-        for servers in joining.chunks(IDS_PER_CALL) {
-            calls.push(Association::Join {
-                app_id: held.id.clone(),
-                app_name: held.name.clone(),
-                servers: servers.to_vec(),
-            });
-        }
-        let wanted = desired.wave.as_deref().and_then(|w| wave_by_name.get(w));
-        if let Some(wanted) = wanted.filter(|w| held.wave_id.as_deref() != Some(w.id.as_str())) {
+        let Some(wanted) = desired.wave.as_deref().and_then(|w| wave_by_name.get(w)) else {
+            continue;
+        };
+        if held.wave_id.as_deref() != Some(wanted.id.as_str()) {
+            if let Some(other) = held.wave_id.as_deref() {
+                out_of_wave.entry(other).or_default().push(held.id.clone());
+            }
             into_wave
-                .entry(wanted.name.as_str())
+                .entry(wanted.id.as_str())
                 .or_default()
                 .push(held.id.clone());
         }
     }
-    calls.extend(leaving(apps, servers, &planned_in));
-    for (name, app_ids) in into_wave {
-        let wave_id = wave_by_name[name].id.clone();
+    for (app, strays) in strays(apps, servers, &planned_in) {
+        leaving.entry(app).or_default().extend(strays);
+    }
+    let app_name = |id: &str| {
+        apps.iter()
+            .find(|a| a.id == id)
+            .map_or(id, |a| a.name.as_str())
+            .to_owned()
+    };
+    let wave_name = |id: &str| {
+        waves
+            .iter()
+            .find(|w| w.id == id)
+            .map_or(id, |w| w.name.as_str())
+            .to_owned()
+    };
+    let mut calls = Vec::new();
+    for (app_id, servers) in leaving {
+        for servers in servers.chunks(IDS_PER_CALL) {
+            calls.push(Association::Leave {
+                app_id: app_id.to_owned(),
+                app_name: app_name(app_id),
+                servers: servers.to_vec(),
+            });
+        }
+    }
+    for (app_id, servers) in joining {
+        for servers in servers.chunks(IDS_PER_CALL) {
+            calls.push(Association::Join {
+                app_id: app_id.to_owned(),
+                app_name: app_name(app_id),
+                servers: servers.to_vec(),
+            });
+        }
+    }
+    for (wave_id, app_ids) in out_of_wave {
+        for app_ids in app_ids.chunks(IDS_PER_CALL) {
+            calls.push(Association::OutOfWave {
+                wave_id: wave_id.to_owned(),
+                wave_name: wave_name(wave_id),
+                app_ids: app_ids.to_vec(),
+            });
+        }
+    }
+    for (wave_id, app_ids) in into_wave {
         for app_ids in app_ids.chunks(IDS_PER_CALL) {
             calls.push(Association::IntoWave {
-                wave_id: wave_id.clone(),
-                wave_name: name.to_owned(),
+                wave_id: wave_id.to_owned(),
+                wave_name: wave_name(wave_id),
                 app_ids: app_ids.to_vec(),
             });
         }
@@ -147,31 +207,25 @@ pub fn associations(
     calls
 }
 
-/// Servers in a managed application the plan does not place them in.
-fn leaving(
-    apps: &[HeldApplication],
+/// Servers in a managed application that the plan places nowhere, by application.
+fn strays<'a>(
+    apps: &'a [HeldApplication],
     servers: &[SourceServer],
     planned_in: &BTreeMap<&ServerId, &str>,
-) -> Vec<Association> {
-    let mut calls = Vec::new();
-    for held in apps.iter().filter(|a| a.managed) {
-        let strays: Vec<ServerId> = servers
-            .iter()
-            .filter(|s| s.application_id.as_deref() == Some(held.id.as_str()))
-            .filter(|s| planned_in.get(&s.id).copied() != Some(held.id.as_str()))
-            // One the plan places elsewhere leaves by joining there.
-            .filter(|s| !planned_in.contains_key(&s.id))
-            .map(|s| s.id.clone())
-            .collect();
-        for servers in strays.chunks(IDS_PER_CALL) {
-            calls.push(Association::Leave {
-                app_id: held.id.clone(),
-                app_name: held.name.clone(),
-                servers: servers.to_vec(),
-            });
-        }
-    }
-    calls
+) -> Vec<(&'a str, Vec<ServerId>)> {
+    apps.iter()
+        .filter(|a| a.managed)
+        .map(|held| {
+            let strays = servers
+                .iter()
+                .filter(|s| s.application_id.as_deref() == Some(held.id.as_str()))
+                .filter(|s| !planned_in.contains_key(&s.id))
+                .map(|s| s.id.clone())
+                .collect::<Vec<_>>();
+            (held.id.as_str(), strays)
+        })
+        .filter(|(_, strays)| !strays.is_empty())
+        .collect()
 }
 
 #[cfg(test)]

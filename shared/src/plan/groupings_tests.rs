@@ -97,23 +97,55 @@ fn servers_join_their_application_and_applications_their_wave() {
         app_name: name.into(),
         servers: servers.iter().map(|s| ServerId::from(*s)).collect(),
     };
+    let leave = |app: &str, name: &str, servers: &[&str]| Association::Leave {
+        app_id: app.into(),
+        app_name: name.into(),
+        servers: servers.iter().map(|s| ServerId::from(*s)).collect(),
+    };
     assert_eq!(
         calls,
         [
+            leave("app-1", "shop", &["s-3", "s-4"]),
             join("app-1", "shop", &["s-2"]),
             join("app-2", "billing", &["s-3"]),
-            Association::Leave {
-                app_id: "app-1".into(),
-                app_name: "shop".into(),
-                servers: vec!["s-4".into()],
-            },
             Association::IntoWave {
                 wave_id: "wave-9".into(),
                 wave_name: "wave-1".into(),
                 app_ids: vec!["app-2".into()],
             },
         ],
-        "db-01 moves by joining billing; old-01 leaves the managed shop; hand-01 stays"
+        "db-01 leaves shop for billing; old-01 leaves the managed shop; hand-01 stays"
+    );
+    // An application in another wave leaves it first.
+    let waves = [
+        HeldWave {
+            id: "wave-9".into(),
+            name: "wave-1".into(),
+        },
+        HeldWave {
+            id: "wave-8".into(),
+            name: "wave-0".into(),
+        },
+    ];
+    let apps = [
+        held("app-1", "shop", Some("wave-8"), true),
+        held("app-2", "billing", Some("wave-9"), true),
+    ];
+    let calls = associations(&wave, &apps, &waves, &[]);
+    assert_eq!(
+        calls,
+        [
+            Association::OutOfWave {
+                wave_id: "wave-8".into(),
+                wave_name: "wave-0".into(),
+                app_ids: vec!["app-1".into()]
+            },
+            Association::IntoWave {
+                wave_id: "wave-9".into(),
+                wave_name: "wave-1".into(),
+                app_ids: vec!["app-1".into()]
+            },
+        ]
     );
     let settled = [
         server("s-1", "web-01", Some("app-1")),

@@ -1,0 +1,277 @@
+//! mgn-planner: makes MGN hold the wave plan. On its schedule, when the plan object
+//! changes (S3's EventBridge notification) and when a server becomes ready for testing
+//! (an agent finished its first copy: a member may have appeared), it reads the plan
+//! from the artifacts bucket, resolves its members against the account's source
+//! servers by the identification hints MGN keeps, stores what the launcher takes from
+//! it (`state/app-planner/resolved.json`), and makes MGN group the servers as the plan
+//! does: the waves and applications it names created (tagged as the planner's), each
+//! member associated with its application, each application with its wave, and a
+//! server the plan no longer places taken out of a managed application. An invalid
+//! plan, or one whose members conflict, changes nothing and is reported once per
+//! version. Each change is idempotent (MGN is listed first, by the plan's names), so a
+//! run cut off half way is completed by the next.
+
+use std::sync::Arc;
+
+use autopilot_core::artifacts::{self, StateObject};
+use autopilot_core::config::MgnPlannerConfig;
+use autopilot_core::events::{AppPlanned, OutgoingEvent, PlanChange};
+use autopilot_core::mgn::{api, groupings as calls};
+use autopilot_core::model::{AppId, SourceServer};
+use autopilot_core::outbox;
+use autopilot_core::plan::desired::{self, DesiredWave};
+use autopilot_core::plan::groupings::{self, Association};
+use autopilot_core::plan::ledger::PlannerLedger;
+use autopilot_core::plan::resolved::ResolvedPlan;
+use autopilot_core::plan::{digest, Plan, PlanProblem, PlanRejected as Refusal};
+use autopilot_core::runtime::Context;
+use autopilot_core::trigger::{Incoming, MGN_LIFECYCLE_STATE_CHANGE};
+use autopilot_core::{AutopilotError, AwsCallError};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Where the ledger lives in the artifacts bucket.
+pub const LEDGER_KEY: &str = "state/mgn-planner/ledger.json";
+
+/// What one invocation did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub trigger: String,
+    /// No plan object exists yet: nothing to do.
+    pub no_plan: bool,
+    pub plan_version: Option<String>,
+    pub rejected: bool,
+    pub problems: usize,
+    pub applications: usize,
+    /// Members MGN does not list yet (no agent reported).
+    pub members_waiting: usize,
+    pub waves_created: usize,
+    pub applications_created: usize,
+    pub associations: usize,
+    pub errors: usize,
+    pub dry_run: bool,
+    pub events_published: usize,
+    pub events_deferred: usize,
+}
+
+pub async fn handle(
+    payload: Value,
+    context: Arc<Context<MgnPlannerConfig>>,
+) -> Result<Summary, AutopilotError> {
+    let mut summary = Summary {
+        trigger: trigger(&context, &Incoming::parse(payload)?)?,
+        dry_run: context.dry_run(),
+        ..Summary::default()
+    };
+    let config = &context.config;
+    let object = StateObject::new(
+        &context.s3,
+        &config.artifacts_bucket,
+        LEDGER_KEY,
+        "mgn-planner ledger",
+    );
+    let mut ledger: PlannerLedger = object.load().await?;
+    let bytes =
+        artifacts::load_bytes(&context.s3, &config.artifacts_bucket, &config.plan_key).await?;
+    let errors = match bytes {
+        None => {
+            summary.no_plan = true;
+            Vec::new()
+        }
+        Some(bytes) => plan_and_group(&context, &bytes, &mut ledger, &mut summary).await?,
+    };
+    object.store_if_changed(&ledger).await?;
+    let delivery = outbox::publish(&context.publisher, &object, &mut ledger).await?;
+    (summary.events_published, summary.events_deferred) = (delivery.published, delivery.deferred);
+    summary.errors = errors.len();
+    let attempted = summary.waves_created + summary.applications_created + summary.associations;
+    match AutopilotError::partial("plan changes", attempted + errors.len(), &errors) {
+        Some(error) => Err(error),
+        None => Ok(summary),
+    }
+}
+
+/// What invoked the planner; S3 notifications of other objects are refused.
+fn trigger(
+    context: &Context<MgnPlannerConfig>,
+    incoming: &Incoming,
+) -> Result<String, AutopilotError> {
+    if incoming.is_schedule() {
+        return Ok("schedule".to_owned());
+    }
+    if let Some(created) = incoming.s3_object_created() {
+        let created = created?;
+        let config = &context.config;
+        if created.bucket.name != config.artifacts_bucket || created.object.key != config.plan_key {
+            return Err(AutopilotError::InvalidEvent(format!(
+                "an S3 notification for s3://{}/{}, not for the plan",
+                created.bucket.name, created.object.key
+            )));
+        }
+        return Ok("plan changed".to_owned());
+    }
+    if let Some(event) = incoming.mgn_server_event(&[MGN_LIFECYCLE_STATE_CHANGE]) {
+        let event = event?;
+        return Ok(format!("{} {}", event.state, event.server_id));
+    }
+    Err(incoming.unexpected(
+        "scheduled events, S3 Object Created for the plan, and aws.mgn Lifecycle State Change",
+    ))
+}
+
+/// Reads and resolves the plan, stores it resolved, then groups MGN's servers as it
+/// says; returns the calls that failed.
+async fn plan_and_group(
+    context: &Context<MgnPlannerConfig>,
+    bytes: &[u8],
+    ledger: &mut PlannerLedger,
+    summary: &mut Summary,
+) -> Result<Vec<AwsCallError>, AutopilotError> {
+    let version = digest(bytes);
+    summary.plan_version = Some(version.clone());
+    let config = &context.config;
+    let location = format!("s3://{}/{}", config.artifacts_bucket, config.plan_key);
+    let mut refuse = |problems: Vec<PlanProblem>, summary: &mut Summary| {
+        (summary.rejected, summary.problems) = (true, problems.len());
+        ledger.reject(location.clone(), &version, &problems, context.dry_run());
+    };
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        refuse(vec![problem("the plan is not UTF-8 text")], summary);
+        return Ok(Vec::new());
+    };
+    let plan = match Plan::parse(text) {
+        Ok(plan) => plan,
+        Err(refusal) => {
+            refuse(refusal.problems, summary);
+            return Ok(Vec::new());
+        }
+    };
+    let servers = api::source_servers(&context.mgn).await?.items;
+    let catalog: Vec<_> = servers.iter().map(SourceServer::catalog_entry).collect();
+    let wave = desired::resolve(&plan, &catalog);
+    drop(catalog);
+    if !wave.conflicts.is_empty() {
+        refuse(
+            Refusal::of_conflicts(text, &wave.conflicts).problems,
+            summary,
+        );
+        return Ok(Vec::new());
+    }
+    ledger.accepted();
+    (summary.applications, summary.members_waiting) = (plan.applications.len(), wave.waiting.len());
+    let resolved = ResolvedPlan::from_wave(&version, &wave);
+    artifacts::store_resolved_plan(&context.s3, &config.artifacts_bucket, &resolved).await?;
+    group(context, &wave, &servers, &version, ledger, summary).await
+}
+
+fn problem(message: &str) -> PlanProblem {
+    PlanProblem {
+        path: String::new(),
+        line: None,
+        app: None,
+        message: message.to_owned(),
+    }
+}
+
+/// Creates the waves and applications MGN lacks, then makes the associations.
+async fn group(
+    context: &Context<MgnPlannerConfig>,
+    wave: &DesiredWave,
+    servers: &[SourceServer],
+    version: &str,
+    ledger: &mut PlannerLedger,
+    summary: &mut Summary,
+) -> Result<Vec<AwsCallError>, AutopilotError> {
+    let mgn = &context.mgn;
+    let dry_run = context.dry_run();
+    let mut apps = calls::applications(mgn).await?;
+    let mut waves = calls::waves(mgn).await?;
+    let mut errors = Vec::new();
+    let made = groupings::creations(wave, &apps, &waves);
+    if dry_run {
+        (summary.waves_created, summary.applications_created) =
+            (made.waves.len(), made.applications.len());
+        return Ok(errors);
+    }
+    for name in made.waves {
+        match calls::create_wave(mgn, &name).await {
+            Ok(held) => {
+                summary.waves_created += 1;
+                waves.push(held);
+            }
+            Err(error) => errors.push(error),
+        }
+    }
+    for desired in made.applications {
+        match calls::create_application(mgn, desired).await {
+            Ok(held) => {
+                summary.applications_created += 1;
+                let members = desired.groups.iter().map(|g| g.servers.len()).sum();
+                let change = (PlanChange::Created, Vec::new());
+                let planned = planned(&desired.name, Some(&held.id), change, members, version);
+                ledger.outbox.push(OutgoingEvent::new(planned, false));
+                apps.push(held);
+            }
+            Err(error) => errors.push(error),
+        }
+    }
+    for call in groupings::associations(wave, &apps, &waves, servers) {
+        match calls::associate(mgn, &call).await {
+            Ok(()) => {
+                summary.associations += 1;
+                if let Some(event) = association_event(&call, wave, version) {
+                    ledger.outbox.push(OutgoingEvent::new(event, false));
+                }
+            }
+            Err(error) => errors.push(error),
+        }
+    }
+    Ok(errors)
+}
+
+/// `members`: the application's planned members MGN lists.
+fn planned(
+    name: &str,
+    id: Option<&str>,
+    (change, differences): (PlanChange, Vec<String>),
+    members: usize,
+    version: &str,
+) -> AppPlanned {
+    AppPlanned {
+        app_name: name.to_owned(),
+        app_id: id.map(AppId::from),
+        change,
+        differences,
+        servers: u32::try_from(members).unwrap_or(u32::MAX),
+        plan_version: Some(version.to_owned()),
+    }
+}
+
+/// Servers joining or leaving an application, as the planner's `AppPlanned`.
+fn association_event(call: &Association, wave: &DesiredWave, version: &str) -> Option<AppPlanned> {
+    let (app_id, app_name, difference) = match call {
+        Association::Join {
+            app_id,
+            app_name,
+            servers,
+        } => (
+            app_id,
+            app_name,
+            format!("{} servers joined", servers.len()),
+        ),
+        Association::Leave {
+            app_id,
+            app_name,
+            servers,
+        } => (app_id, app_name, format!("{} servers left", servers.len())),
+        Association::IntoWave { .. } | Association::OutOfWave { .. } => return None,
+    };
+    let members = wave
+        .apps
+        .iter()
+        .find(|app| &app.name == app_name)
+        .map_or(0, |app| app.groups.iter().map(|g| g.servers.len()).sum());
+    let change = (PlanChange::Updated, vec![difference]);
+    Some(planned(app_name, Some(app_id), change, members, version))
+}
