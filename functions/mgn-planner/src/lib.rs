@@ -16,7 +16,7 @@ use std::sync::Arc;
 use autopilot_core::artifacts::{self, StateObject};
 use autopilot_core::config::MgnPlannerConfig;
 use autopilot_core::events::{AppPlanned, OutgoingEvent, PlanChange};
-use autopilot_core::mgn::{api, groupings as calls};
+use autopilot_core::mgn::{self, api};
 use autopilot_core::model::{AppId, SourceServer};
 use autopilot_core::outbox;
 use autopilot_core::plan::desired::{self, DesiredWave};
@@ -183,10 +183,10 @@ async fn group(
     ledger: &mut PlannerLedger,
     summary: &mut Summary,
 ) -> Result<Vec<AwsCallError>, AutopilotError> {
-    let mgn = &context.mgn;
+    let client = &context.mgn;
     let dry_run = context.dry_run();
-    let mut apps = calls::applications(mgn).await?;
-    let mut waves = calls::waves(mgn).await?;
+    let mut apps = mgn::groupings::applications(client).await?;
+    let mut waves = mgn::groupings::waves(client).await?;
     let mut errors = Vec::new();
     let made = groupings::creations(wave, &apps, &waves);
     if dry_run {
@@ -195,7 +195,7 @@ async fn group(
         return Ok(errors);
     }
     for name in made.waves {
-        match calls::create_wave(mgn, &name).await {
+        match mgn::groupings::create_wave(client, &name).await {
             Ok(held) => {
                 summary.waves_created += 1;
                 waves.push(held);
@@ -204,7 +204,7 @@ async fn group(
         }
     }
     for desired in made.applications {
-        match calls::create_application(mgn, desired).await {
+        match mgn::groupings::create_application(client, desired).await {
             Ok(held) => {
                 summary.applications_created += 1;
                 let members = desired.groups.iter().map(|g| g.servers.len()).sum();
@@ -217,7 +217,7 @@ async fn group(
         }
     }
     for call in groupings::associations(wave, &apps, &waves, servers) {
-        match calls::associate(mgn, &call).await {
+        match mgn::groupings::associate(client, &call).await {
             Ok(()) => {
                 summary.associations += 1;
                 if let Some(event) = association_event(&call, wave, version) {

@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use autopilot_core::config::{
     AppLauncherConfig, AppPlannerConfig, CatalogImportConfig, ConfigErrors, FunctionConfig,
-    JobCreatorConfig, JobWatcherConfig, TemplateGeneratorConfig, WaveReporterConfig,
+    JobCreatorConfig, JobWatcherConfig, MgnLauncherConfig, MgnPlannerConfig, MgnWatcherConfig,
+    TemplateGeneratorConfig, WaveReporterConfig,
 };
 use autopilot_core::runtime::{run_alone_if_asked, Clock, Context};
 use autopilot_core::trigger::is_scheduled;
@@ -21,8 +22,8 @@ use serde_json::Value;
 
 use super::wiring::{FunctionWiring, Wiring};
 
-/// The deployed binaries, in the order reports list them.
-pub const NAMES: [&str; 7] = [
+/// The deployed binaries of either backend, in the order reports list them.
+pub const NAMES: [&str; 10] = [
     "app-planner",
     "catalog-import",
     "job-creator",
@@ -30,6 +31,9 @@ pub const NAMES: [&str; 7] = [
     "template-generator",
     "app-launcher",
     "wave-reporter",
+    "mgn-planner",
+    "mgn-watcher",
+    "mgn-launcher",
 ];
 
 /// Why the functions could not be set up.
@@ -223,6 +227,21 @@ fn bind_handler(
             context::<WaveReporterConfig, _>(function, overrides, clients, clock)?,
             binding,
         ),
+        "mgn-planner" => bind(
+            mgn_planner::handle,
+            context::<MgnPlannerConfig, ()>(function, overrides, clients, clock)?,
+            binding,
+        ),
+        "mgn-watcher" => bind(
+            mgn_watcher::handle,
+            context::<MgnWatcherConfig, ()>(function, overrides, clients, clock)?,
+            binding,
+        ),
+        "mgn-launcher" => bind(
+            mgn_launcher::handle,
+            context::<MgnLauncherConfig, ()>(function, overrides, clients, clock)?,
+            binding,
+        ),
         other => return Err(FunctionsError::Unknown(other.to_owned())),
     })
 }
@@ -327,19 +346,30 @@ mod tests {
     fn every_function_of_the_template_is_registered_under_its_binary() {
         let template =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
-        let wiring = Wiring::load(&template).expect("the template loads");
-        let deployed: Vec<&str> = wiring.functions.iter().map(|f| f.binary.as_str()).collect();
-        let mut sorted_deployed = deployed.clone();
-        sorted_deployed.sort_unstable();
-        let mut registered = NAMES.to_vec();
-        registered.sort_unstable();
-        assert_eq!(sorted_deployed, registered);
         let clock: Clock = Arc::new(chrono::Utc::now);
         let sdk = aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .build();
         let clients = Clients::from_sdk_config(&sdk, true);
-        let functions = Functions::new(&wiring, &[], &clients, &clock).expect("all bind");
-        assert_eq!(functions.invokers.len(), NAMES.len());
+        let mut deployed = Vec::new();
+        for backend in ["SMS", "MGN"] {
+            let wiring = Wiring::load_with(&template, &[("Backend", backend)])
+                .unwrap_or_else(|e| panic!("the template loads for {backend}: {e}"));
+            let functions = Functions::new(&wiring, &[], &clients, &clock).expect("all bind");
+            assert_eq!(functions.invokers.len(), wiring.functions.len());
+            deployed.extend(wiring.functions.into_iter().map(|f| f.binary));
+        }
+        deployed.sort_unstable();
+        let mut registered: Vec<String> = NAMES.iter().map(|n| (*n).to_owned()).collect();
+        registered.sort_unstable();
+        assert_eq!(
+            deployed, registered,
+            "each function deployed by exactly one backend"
+        );
+        let error = Wiring::load_with(&template, &[("Backend", "DMS")]).expect_err("refused");
+        assert!(
+            error.to_string().contains("`DMS` is not one of SMS, MGN"),
+            "{error}"
+        );
     }
 }

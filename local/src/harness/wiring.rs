@@ -99,7 +99,14 @@ pub struct Wiring {
 }
 
 impl Wiring {
+    /// The template at `path` with its parameters' defaults.
     pub fn load(path: &Path) -> Result<Self, WiringError> {
+        Self::load_with(path, &[])
+    }
+
+    /// The template at `path` deployed with `parameters` over the defaults (e.g.
+    /// `Backend` MGN): only the resources whose `Condition` then holds.
+    pub fn load_with(path: &Path, parameters: &[(&str, &str)]) -> Result<Self, WiringError> {
         let text = std::fs::read_to_string(path).map_err(|source| WiringError::Read {
             path: path.display().to_string(),
             source,
@@ -109,17 +116,29 @@ impl Wiring {
                 path: path.display().to_string(),
                 source,
             })?;
-        Self::from_template(&template)
+        Self::from_template_with(&template, parameters)
     }
 
     pub fn from_template(template: &Yaml) -> Result<Self, WiringError> {
+        Self::from_template_with(template, &[])
+    }
+
+    fn from_template_with(
+        template: &Yaml,
+        parameters: &[(&str, &str)],
+    ) -> Result<Self, WiringError> {
         let resources = mapping(&template["Resources"], "Resources")?;
-        let resolver = Resolver::new(template, resources)?;
+        let resolver = Resolver::new(template, resources, parameters)?;
         let mut functions = Vec::new();
         for (id, resource) in resources {
             let id = id.as_str().unwrap_or_default();
             if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
                 continue;
+            }
+            if let Some(condition) = resource["Condition"].as_str() {
+                if !resolver.condition(condition, &format!("{id}.Condition"))? {
+                    continue;
+                }
             }
             functions.push(function(id, resource, &resolver)?);
         }
@@ -301,7 +320,8 @@ pub fn parse_rate(expression: &str) -> Option<Duration> {
     Some(Duration::from_secs(count * seconds))
 }
 
-/// Resolves the intrinsics the template's values use, with the parameters' defaults.
+/// Resolves the intrinsics the template's values use, with the parameters' defaults or
+/// the values the caller deploys with.
 struct Resolver {
     parameters: BTreeMap<String, String>,
     /// The template's `Conditions`, evaluated when an `!If` names one.
@@ -313,7 +333,11 @@ struct Resolver {
 }
 
 impl Resolver {
-    fn new(template: &Yaml, resources: &serde_yaml_ng::Mapping) -> Result<Self, WiringError> {
+    fn new(
+        template: &Yaml,
+        resources: &serde_yaml_ng::Mapping,
+        overrides: &[(&str, &str)],
+    ) -> Result<Self, WiringError> {
         let mut parameters = BTreeMap::new();
         if let Some(declared) = template["Parameters"].as_mapping() {
             for (name, parameter) in declared {
@@ -325,6 +349,25 @@ impl Resolver {
                 };
                 parameters.insert(name.as_str().unwrap_or_default().to_owned(), value);
             }
+        }
+        for (name, value) in overrides {
+            if !parameters.contains_key(*name) {
+                return Err(WiringError::Unsupported {
+                    place: format!("Parameters.{name}"),
+                    problem: "no such parameter".into(),
+                });
+            }
+            let allowed = &template["Parameters"][*name]["AllowedValues"];
+            if let Some(allowed) = allowed.as_sequence() {
+                if !allowed.iter().any(|a| a.as_str() == Some(*value)) {
+                    let allowed: Vec<&str> = allowed.iter().filter_map(Yaml::as_str).collect();
+                    return Err(WiringError::Unsupported {
+                        place: format!("Parameters.{name}"),
+                        problem: format!("`{value}` is not one of {}", allowed.join(", ")),
+                    });
+                }
+            }
+            parameters.insert((*name).to_owned(), (*value).to_owned());
         }
         let of_type = |kind: &str| {
             resources
@@ -407,7 +450,7 @@ impl Resolver {
         }
     }
 
-    /// Whether the template's condition `name` holds with the parameters' defaults.
+    /// Whether the template's condition `name` holds with the parameters' values.
     fn condition(&self, name: &str, place: &str) -> Result<bool, WiringError> {
         self.holds(
             &self.conditions[name],

@@ -90,6 +90,16 @@ pub fn creations<'a>(
     }
 }
 
+/// Who moves where: servers leaving and joining applications, applications leaving and
+/// joining waves, each by the id of the application or wave.
+#[derive(Default)]
+struct Moves<'a> {
+    leaving: BTreeMap<&'a str, Vec<ServerId>>,
+    joining: BTreeMap<&'a str, Vec<ServerId>>,
+    out_of_wave: BTreeMap<&'a str, Vec<String>>,
+    into_wave: BTreeMap<&'a str, Vec<String>>,
+}
+
 /// The association calls that make MGN group `servers` as the plan does, once every
 /// wave and application it names is held: servers leave first (MGN refuses a server
 /// joining while it belongs to another application, and an application joining a wave
@@ -100,60 +110,7 @@ pub fn associations(
     waves: &[HeldWave],
     servers: &[SourceServer],
 ) -> Vec<Association> {
-    let app_by_name: BTreeMap<&str, &HeldApplication> =
-        apps.iter().map(|a| (a.name.as_str(), a)).collect();
-    let wave_by_name: BTreeMap<&str, &HeldWave> =
-        waves.iter().map(|w| (w.name.as_str(), w)).collect();
-    let held_by: BTreeMap<&ServerId, Option<&str>> = servers
-        .iter()
-        .map(|s| (&s.id, s.application_id.as_deref()))
-        .collect();
-    let mut planned_in: BTreeMap<&ServerId, &str> = BTreeMap::new();
-    let mut leaving: BTreeMap<&str, Vec<ServerId>> = BTreeMap::new();
-    let mut joining: BTreeMap<&str, Vec<ServerId>> = BTreeMap::new();
-    let mut out_of_wave: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    let mut into_wave: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for desired in &wave.apps {
-        let Some(held) = app_by_name.get(desired.name.as_str()) else {
-            continue;
-        };
-        let members = desired
-            .groups
-            .iter()
-            .flat_map(|g| g.servers.iter().map(|s| &s.server_id));
-        for member in members {
-            planned_in.insert(member, held.id.as_str());
-            match held_by.get(member) {
-                // Not listed (no agent yet): it joins once MGN knows it.
-                None => {}
-                Some(Some(current)) if *current == held.id => {}
-                Some(current) => {
-                    if let Some(other) = current {
-                        leaving.entry(other).or_default().push(member.clone());
-                    }
-                    joining
-                        .entry(held.id.as_str())
-                        .or_default()
-                        .push(member.clone());
-                }
-            }
-        }
-        let Some(wanted) = desired.wave.as_deref().and_then(|w| wave_by_name.get(w)) else {
-            continue;
-        };
-        if held.wave_id.as_deref() != Some(wanted.id.as_str()) {
-            if let Some(other) = held.wave_id.as_deref() {
-                out_of_wave.entry(other).or_default().push(held.id.clone());
-            }
-            into_wave
-                .entry(wanted.id.as_str())
-                .or_default()
-                .push(held.id.clone());
-        }
-    }
-    for (app, strays) in strays(apps, servers, &planned_in) {
-        leaving.entry(app).or_default().extend(strays);
-    }
+    let moves = moves(wave, apps, waves, servers);
     let app_name = |id: &str| {
         apps.iter()
             .find(|a| a.id == id)
@@ -168,50 +125,124 @@ pub fn associations(
             .to_owned()
     };
     let mut calls = Vec::new();
-    for (app_id, servers) in leaving {
-        for servers in servers.chunks(IDS_PER_CALL) {
-            calls.push(Association::Leave {
-                app_id: app_id.to_owned(),
-                app_name: app_name(app_id),
-                servers: servers.to_vec(),
-            });
+    batch(&mut calls, moves.leaving, |app_id, servers| {
+        Association::Leave {
+            app_id: app_id.to_owned(),
+            app_name: app_name(app_id),
+            servers,
         }
-    }
-    for (app_id, servers) in joining {
-        for servers in servers.chunks(IDS_PER_CALL) {
-            calls.push(Association::Join {
-                app_id: app_id.to_owned(),
-                app_name: app_name(app_id),
-                servers: servers.to_vec(),
-            });
+    });
+    batch(&mut calls, moves.joining, |app_id, servers| {
+        Association::Join {
+            app_id: app_id.to_owned(),
+            app_name: app_name(app_id),
+            servers,
         }
-    }
-    for (wave_id, app_ids) in out_of_wave {
-        for app_ids in app_ids.chunks(IDS_PER_CALL) {
-            calls.push(Association::OutOfWave {
-                wave_id: wave_id.to_owned(),
-                wave_name: wave_name(wave_id),
-                app_ids: app_ids.to_vec(),
-            });
+    });
+    batch(&mut calls, moves.out_of_wave, |wave_id, app_ids| {
+        Association::OutOfWave {
+            wave_id: wave_id.to_owned(),
+            wave_name: wave_name(wave_id),
+            app_ids,
         }
-    }
-    for (wave_id, app_ids) in into_wave {
-        for app_ids in app_ids.chunks(IDS_PER_CALL) {
-            calls.push(Association::IntoWave {
-                wave_id: wave_id.to_owned(),
-                wave_name: wave_name(wave_id),
-                app_ids: app_ids.to_vec(),
-            });
+    });
+    batch(&mut calls, moves.into_wave, |wave_id, app_ids| {
+        Association::IntoWave {
+            wave_id: wave_id.to_owned(),
+            wave_name: wave_name(wave_id),
+            app_ids,
         }
-    }
+    });
     calls
+}
+
+/// One call per [`IDS_PER_CALL`] ids of each target, in the targets' order.
+fn batch<T: Clone>(
+    calls: &mut Vec<Association>,
+    by_target: BTreeMap<&str, Vec<T>>,
+    call: impl Fn(&str, Vec<T>) -> Association,
+) {
+    for (target, ids) in by_target {
+        calls.extend(
+            ids.chunks(IDS_PER_CALL)
+                .map(|ids| call(target, ids.to_vec())),
+        );
+    }
+}
+
+/// Compares where the plan places each member and application with where MGN holds
+/// them.
+fn moves<'a>(
+    wave: &DesiredWave,
+    apps: &'a [HeldApplication],
+    waves: &'a [HeldWave],
+    servers: &'a [SourceServer],
+) -> Moves<'a> {
+    let app_by_name: BTreeMap<&str, &HeldApplication> =
+        apps.iter().map(|a| (a.name.as_str(), a)).collect();
+    let wave_by_name: BTreeMap<&str, &HeldWave> =
+        waves.iter().map(|w| (w.name.as_str(), w)).collect();
+    let held_by: BTreeMap<&ServerId, Option<&str>> = servers
+        .iter()
+        .map(|s| (&s.id, s.application_id.as_deref()))
+        .collect();
+    let mut planned_in: BTreeSet<&ServerId> = BTreeSet::new();
+    let mut moves = Moves::default();
+    for desired in &wave.apps {
+        let Some(held) = app_by_name.get(desired.name.as_str()) else {
+            continue;
+        };
+        let members = desired
+            .groups
+            .iter()
+            .flat_map(|g| g.servers.iter().map(|s| &s.server_id));
+        for member in members {
+            let Some((listed, current)) = held_by.get_key_value(member) else {
+                // Not listed (no agent yet): it joins once MGN knows it.
+                continue;
+            };
+            planned_in.insert(listed);
+            if *current == Some(held.id.as_str()) {
+                continue;
+            }
+            if let Some(other) = current {
+                moves.leaving.entry(other).or_default().push(member.clone());
+            }
+            moves
+                .joining
+                .entry(held.id.as_str())
+                .or_default()
+                .push(member.clone());
+        }
+        let Some(wanted) = desired.wave.as_deref().and_then(|w| wave_by_name.get(w)) else {
+            continue;
+        };
+        if held.wave_id.as_deref() != Some(wanted.id.as_str()) {
+            if let Some(other) = held.wave_id.as_deref() {
+                moves
+                    .out_of_wave
+                    .entry(other)
+                    .or_default()
+                    .push(held.id.clone());
+            }
+            moves
+                .into_wave
+                .entry(wanted.id.as_str())
+                .or_default()
+                .push(held.id.clone());
+        }
+    }
+    for (app, strays) in strays(apps, servers, &planned_in) {
+        moves.leaving.entry(app).or_default().extend(strays);
+    }
+    moves
 }
 
 /// Servers in a managed application that the plan places nowhere, by application.
 fn strays<'a>(
     apps: &'a [HeldApplication],
     servers: &[SourceServer],
-    planned_in: &BTreeMap<&ServerId, &str>,
+    planned_in: &BTreeSet<&ServerId>,
 ) -> Vec<(&'a str, Vec<ServerId>)> {
     apps.iter()
         .filter(|a| a.managed)
@@ -219,7 +250,7 @@ fn strays<'a>(
             let strays = servers
                 .iter()
                 .filter(|s| s.application_id.as_deref() == Some(held.id.as_str()))
-                .filter(|s| !planned_in.contains_key(&s.id))
+                .filter(|s| !planned_in.contains(&s.id))
                 .map(|s| s.id.clone())
                 .collect::<Vec<_>>();
             (held.id.as_str(), strays)

@@ -116,37 +116,6 @@ fn servers_join_their_application_and_applications_their_wave() {
         ],
         "db-01 leaves shop for billing; old-01 leaves the managed shop; hand-01 stays"
     );
-    // An application in another wave leaves it first.
-    let waves = [
-        HeldWave {
-            id: "wave-9".into(),
-            name: "wave-1".into(),
-        },
-        HeldWave {
-            id: "wave-8".into(),
-            name: "wave-0".into(),
-        },
-    ];
-    let apps = [
-        held("app-1", "shop", Some("wave-8"), true),
-        held("app-2", "billing", Some("wave-9"), true),
-    ];
-    let calls = associations(&wave, &apps, &waves, &[]);
-    assert_eq!(
-        calls,
-        [
-            Association::OutOfWave {
-                wave_id: "wave-8".into(),
-                wave_name: "wave-0".into(),
-                app_ids: vec!["app-1".into()]
-            },
-            Association::IntoWave {
-                wave_id: "wave-9".into(),
-                wave_name: "wave-1".into(),
-                app_ids: vec!["app-1".into()]
-            },
-        ]
-    );
     let settled = [
         server("s-1", "web-01", Some("app-1")),
         server("s-2", "web-02", Some("app-1")),
@@ -180,4 +149,39 @@ fn associations_go_fifty_ids_a_call() {
         })
         .collect();
     assert_eq!(sizes, [50, 50, 20]);
+}
+
+#[test]
+fn an_application_in_another_wave_leaves_it_first() {
+    let wave = resolved(&[]);
+    let waves = [
+        HeldWave {
+            id: "wave-9".into(),
+            name: "wave-1".into(),
+        },
+        HeldWave {
+            id: "wave-8".into(),
+            name: "wave-0".into(),
+        },
+    ];
+    let apps = [
+        held("app-1", "shop", Some("wave-8"), true),
+        held("app-2", "billing", Some("wave-9"), true),
+    ];
+    let calls = associations(&wave, &apps, &waves, &[]);
+    assert_eq!(
+        calls,
+        [
+            Association::OutOfWave {
+                wave_id: "wave-8".into(),
+                wave_name: "wave-0".into(),
+                app_ids: vec!["app-1".into()]
+            },
+            Association::IntoWave {
+                wave_id: "wave-9".into(),
+                wave_name: "wave-1".into(),
+                app_ids: vec!["app-1".into()]
+            },
+        ]
+    );
 }

@@ -1,6 +1,8 @@
 //! Checks infra/template.yaml against the code it deploys: each function gets exactly
-//! the environment variables its Config reads, only the SMS actions it calls (on
-//! `Resource: "*"`, the one place a wildcard resource is allowed), the runtime and build
+//! the environment variables its Config reads, only the SMS, MGN and EC2 actions it
+//! calls (SMS's and the listings' on `Resource: "*"`, the one place a wildcard resource
+//! is allowed; MGN's others on the account's source servers, jobs, applications and
+//! waves), the runtime and build
 //! settings cargo-lambda needs, the triggers its handler accepts, and the artifacts
 //! bucket is versioned, encrypted, private and TLS-only.
 //!
@@ -13,13 +15,17 @@ use std::path::PathBuf;
 
 use autopilot_core::config::{
     AppLauncherConfig, AppPlannerConfig, CatalogImportConfig, FunctionConfig, JobCreatorConfig,
-    JobWatcherConfig, TemplateGeneratorConfig, WaveReporterConfig,
+    JobWatcherConfig, MgnLauncherConfig, MgnPlannerConfig, MgnWatcherConfig,
+    TemplateGeneratorConfig, WaveReporterConfig,
 };
 use autopilot_core::events::{
     AppReady, CatalogImportStarted, DetailType, ImportCatalogRequested, ReplicationRunCompleted,
     EVENT_SOURCE,
 };
-use autopilot_core::trigger::{S3_OBJECT_CREATED, S3_SOURCE, SMS_JOB_STATE_CHANGE, SMS_SOURCE};
+use autopilot_core::trigger::{
+    MGN_LAUNCH_RESULT, MGN_LIFECYCLE_STATE_CHANGE, MGN_SOURCE, MGN_STALLED_CHANGE,
+    S3_OBJECT_CREATED, S3_SOURCE, SMS_JOB_STATE_CHANGE, SMS_SOURCE,
+};
 use serde_yaml_ng::{Mapping, Value};
 
 /// What the template must say about one function.
@@ -28,7 +34,8 @@ struct Expected {
     /// Crate, binary and directory name under functions/.
     name: &'static str,
     variables: Vec<&'static str>,
-    sms_actions: &'static [&'static str],
+    /// The SMS, MGN and EC2 actions it may call.
+    actions: &'static [&'static str],
     /// Its runs take the lease `state/<name>/lease.json`, so that two never overlap.
     runs_alone: bool,
     /// It publishes decisions on the project's bus (every function but the reporter).
@@ -48,7 +55,7 @@ fn expected() -> Vec<Expected> {
             logical_id: "CatalogImportFunction",
             name: "catalog-import",
             variables: CatalogImportConfig::variables(),
-            sms_actions: &["sms:GetConnectors", "sms:ImportServerCatalog"],
+            actions: &["sms:GetConnectors", "sms:ImportServerCatalog"],
             runs_alone: false,
             publishes: true,
             rules: vec![(
@@ -63,7 +70,7 @@ fn expected() -> Vec<Expected> {
             logical_id: "JobCreatorFunction",
             name: "job-creator",
             variables: JobCreatorConfig::variables(),
-            sms_actions: &[
+            actions: &[
                 "sms:GetServers",
                 "sms:GetReplicationJobs",
                 "sms:CreateReplicationJob",
@@ -78,7 +85,7 @@ fn expected() -> Vec<Expected> {
             logical_id: "JobWatcherFunction",
             name: "job-watcher",
             variables: JobWatcherConfig::variables(),
-            sms_actions: &[
+            actions: &[
                 "sms:GetReplicationJobs",
                 "sms:StartOnDemandReplicationRun",
                 "sms:DeleteReplicationJob",
@@ -95,7 +102,7 @@ fn expected() -> Vec<Expected> {
             logical_id: "TemplateGeneratorFunction",
             name: "template-generator",
             variables: TemplateGeneratorConfig::variables(),
-            sms_actions: &[
+            actions: &[
                 "sms:ListApps",
                 "sms:GetApp",
                 "sms:GenerateTemplate",
@@ -115,7 +122,7 @@ fn expected() -> Vec<Expected> {
             logical_id: "AppLauncherFunction",
             name: "app-launcher",
             variables: AppLauncherConfig::variables(),
-            sms_actions: &[
+            actions: &[
                 "sms:ListApps",
                 "sms:GetApp",
                 "sms:GetReplicationJobs",
@@ -135,7 +142,7 @@ fn expected() -> Vec<Expected> {
             logical_id: "AppPlannerFunction",
             name: "app-planner",
             variables: AppPlannerConfig::variables(),
-            sms_actions: &[
+            actions: &[
                 "sms:GetServers",
                 "sms:ListApps",
                 "sms:GetApp",
@@ -169,7 +176,7 @@ fn expected() -> Vec<Expected> {
             logical_id: "WaveReporterFunction",
             name: "wave-reporter",
             variables: WaveReporterConfig::variables(),
-            sms_actions: &[
+            actions: &[
                 "sms:GetServers",
                 "sms:GetReplicationJobs",
                 "sms:ListApps",
@@ -182,8 +189,84 @@ fn expected() -> Vec<Expected> {
             schedule_parameter: Some("WaveReporterSchedule"),
             switched_schedule: None,
         },
+        Expected {
+            logical_id: "MgnPlannerFunction",
+            name: "mgn-planner",
+            variables: MgnPlannerConfig::variables(),
+            actions: &[
+                "mgn:DescribeSourceServers",
+                "mgn:ListApplications",
+                "mgn:ListWaves",
+                "mgn:CreateApplication",
+                "mgn:CreateWave",
+                "mgn:AssociateSourceServers",
+                "mgn:DisassociateSourceServers",
+                "mgn:AssociateApplications",
+                "mgn:DisassociateApplications",
+                "mgn:TagResource",
+            ],
+            runs_alone: true,
+            publishes: true,
+            rules: vec![
+                (None, S3_SOURCE, vec![S3_OBJECT_CREATED]),
+                (None, MGN_SOURCE, vec![MGN_LIFECYCLE_STATE_CHANGE]),
+            ],
+            schedule_parameter: Some("MgnPlannerSchedule"),
+            switched_schedule: None,
+        },
+        Expected {
+            logical_id: "MgnWatcherFunction",
+            name: "mgn-watcher",
+            variables: MgnWatcherConfig::variables(),
+            actions: &["mgn:DescribeSourceServers", "mgn:RetryDataReplication"],
+            runs_alone: true,
+            publishes: true,
+            rules: vec![(
+                None,
+                MGN_SOURCE,
+                vec![MGN_STALLED_CHANGE, MGN_LIFECYCLE_STATE_CHANGE],
+            )],
+            schedule_parameter: Some("MgnWatcherSchedule"),
+            switched_schedule: None,
+        },
+        Expected {
+            logical_id: "MgnLauncherFunction",
+            name: "mgn-launcher",
+            variables: MgnLauncherConfig::variables(),
+            actions: &[
+                "mgn:DescribeSourceServers",
+                "mgn:DescribeJobs",
+                "mgn:DescribeJobLogItems",
+                "mgn:StartTest",
+                "mgn:StartCutover",
+                "mgn:ChangeServerLifeCycleState",
+                "mgn:TerminateTargetInstances",
+                "mgn:FinalizeCutover",
+                "mgn:MarkAsArchived",
+                "ec2:DescribeInstanceStatus",
+            ],
+            runs_alone: true,
+            publishes: true,
+            rules: vec![(
+                None,
+                MGN_SOURCE,
+                vec![MGN_LAUNCH_RESULT, MGN_LIFECYCLE_STATE_CHANGE],
+            )],
+            schedule_parameter: Some("MgnLauncherSchedule"),
+            switched_schedule: None,
+        },
     ]
 }
+
+/// Actions that take no resource in IAM (listings, and EC2's status checks): the only
+/// ones besides SMS's that may be granted on `Resource: "*"`.
+const NO_RESOURCE_LEVEL: [&str; 5] = [
+    "mgn:DescribeSourceServers",
+    "mgn:DescribeJobs",
+    "mgn:ListApplications",
+    "mgn:ListWaves",
+    "ec2:DescribeInstanceStatus",
+];
 
 // --- loading ---------------------------------------------------------------------------
 
@@ -443,27 +526,25 @@ fn every_variable_is_fed_from_a_parameter_or_the_stacks_own_resources() {
 // --- (b) least privilege -------------------------------------------------------------
 
 #[test]
-fn each_function_may_call_exactly_the_sms_actions_it_uses() {
+fn each_function_may_call_exactly_the_service_actions_it_uses() {
     let template = template();
     let mut problems = Vec::new();
+    let is_service = |a: &String| ["sms:", "mgn:", "ec2:"].iter().any(|p| a.starts_with(p));
     for expected in expected() {
         let statements = function_statements(&template, &expected);
         let mut granted = BTreeSet::new();
         for statement in &statements {
             let actions = statement_actions(statement);
             let sms: Vec<_> = actions.iter().filter(|a| a.starts_with("sms:")).collect();
-            if sms.is_empty() {
-                continue;
-            }
             let resource = get(statement, &["Resource"]);
-            if resource.and_then(Value::as_str) != Some("*") {
+            if !sms.is_empty() && resource.and_then(Value::as_str) != Some("*") {
                 problems.push(format!(
                     "{}: SMS has no resource-level permissions, so {sms:?} must have \
                      Resource \"*\", not {resource:?}",
                     expected.name
                 ));
             }
-            if sms.len() != actions.len() {
+            if !sms.is_empty() && sms.len() != actions.len() {
                 problems.push(format!(
                     "{}: the Resource \"*\" statement for {sms:?} also grants {:?}",
                     expected.name,
@@ -473,9 +554,9 @@ fn each_function_may_call_exactly_the_sms_actions_it_uses() {
                         .collect::<Vec<_>>()
                 ));
             }
-            granted.extend(sms.into_iter().cloned());
+            granted.extend(actions.into_iter().filter(is_service));
         }
-        let wanted: BTreeSet<String> = expected.sms_actions.iter().map(|a| a.to_string()).collect();
+        let wanted: BTreeSet<String> = expected.actions.iter().map(|a| a.to_string()).collect();
         for missing in wanted.difference(&granted) {
             problems.push(format!(
                 "{}: {missing} is called but not allowed",
@@ -520,7 +601,7 @@ fn all_statements(template: &Value) -> Vec<(String, Value)> {
 }
 
 #[test]
-fn only_sms_actions_have_a_wildcard_resource_and_no_action_is_a_wildcard() {
+fn only_actions_without_resources_have_a_wildcard_resource_and_no_action_is_a_wildcard() {
     let template = template();
     let statements = all_statements(&template);
     assert!(
@@ -540,10 +621,13 @@ fn only_sms_actions_have_a_wildcard_resource_and_no_action_is_a_wildcard() {
             problems.push(format!("{owner}: allows s3:*"));
         }
         if get(statement, &["Resource"]).is_some_and(is_wildcard)
-            && !actions.iter().all(|a| a.starts_with("sms:"))
+            && !actions
+                .iter()
+                .all(|a| a.starts_with("sms:") || NO_RESOURCE_LEVEL.contains(&a.as_str()))
         {
             problems.push(format!(
-                "{owner}: Resource \"*\" on {actions:?}; only sms:* actions may use it"
+                "{owner}: Resource \"*\" on {actions:?}; only sms:* actions and those \
+                 without resource-level permissions may use it"
             ));
         }
     }
@@ -605,7 +689,7 @@ fn events_s3_and_pass_role_are_scoped_to_the_stacks_own_resources() {
             .any(|s| statement_actions(s).iter().any(|a| a == "iam:PassRole"));
         let passes_roles = ["sms:CreateReplicationJob", "sms:CreateApp"]
             .iter()
-            .any(|action| expected.sms_actions.contains(action));
+            .any(|action| expected.actions.contains(action));
         if passes_role != passes_roles {
             problems.push(format!(
                 "{}: iam:PassRole is needed exactly by CreateReplicationJob and CreateApp callers",
@@ -619,7 +703,9 @@ fn events_s3_and_pass_role_are_scoped_to_the_stacks_own_resources() {
             .collect();
         let wanted: &[&str] = match expected.name {
             "job-watcher" | "job-creator" | "app-launcher" | "template-generator"
-            | "app-planner" => &["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+            | "app-planner" | "mgn-planner" | "mgn-watcher" | "mgn-launcher" => {
+                &["s3:GetObject", "s3:PutObject", "s3:ListBucket"]
+            }
             "wave-reporter" => &[
                 "s3:GetObject",
                 "s3:PutObject",
@@ -667,11 +753,13 @@ fn events_s3_and_pass_role_are_scoped_to_the_stacks_own_resources() {
             }
         }
     }
-    let watcher_state = prefix_of("job-watcher", "s3:PutObject");
-    if watcher_state != ["${ArtifactsBucket.Arn}/state/job-watcher/*"] {
-        problems.push(format!(
-            "job-watcher: s3:PutObject must be on the artifacts bucket's state/job-watcher/* only, not {watcher_state:?}"
-        ));
+    for watcher in ["job-watcher", "mgn-watcher", "mgn-launcher"] {
+        let state = prefix_of(watcher, "s3:PutObject");
+        if state != [format!("${{ArtifactsBucket.Arn}}/state/{watcher}/*")] {
+            problems.push(format!(
+                "{watcher}: s3:PutObject must be on the artifacts bucket's state/{watcher}/* only, not {state:?}"
+            ));
+        }
     }
     let reporter_writes = prefix_of("wave-reporter", "s3:PutObject");
     let reporter_may_write = [
@@ -763,7 +851,7 @@ fn every_function_is_a_cargo_lambda_arm64_binary_named_after_it() {
     let wanted: BTreeSet<&str> = expected().iter().map(|e| e.logical_id).collect();
     assert_eq!(
         functions, wanted,
-        "the template's functions differ from the seven this test knows"
+        "the template's functions differ from the ones this test knows"
     );
 
     let mut problems = Vec::new();

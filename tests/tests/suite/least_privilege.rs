@@ -1,13 +1,18 @@
-//! IAM least privilege, derived from the code: each function's SMS permissions in
-//! `infra/template.yaml` must equal the SMS operations its code can call, both ways.
+//! IAM least privilege, derived from the code: each function's SMS, MGN and EC2
+//! permissions in `infra/template.yaml` must equal the operations its code can call,
+//! both ways.
 //!
 //! What a function can call is read from its source, not typed here:
-//! - direct SDK calls, `.get_servers()`, `.launch_app()`, … — every operation of the SMS
-//!   model (the emulator's list of the model's operations) in snake_case;
-//! - calls of the shared helpers in `shared/src/sms/api.rs` (`sms::api::servers(…)`),
-//!   each mapped to the SDK calls in that helper's own body, read from that file;
+//! - direct SDK calls, `.get_servers()`, `.start_test()`, … — every operation of the
+//!   service's model (the stand-ins' lists of the models' operations) in snake_case;
+//! - calls of the core's shared helpers (`shared/src/sms/api.rs`, and
+//!   `shared/src/mgn/{api,launch,groupings}.rs`), called as `module::name(`, each
+//!   mapped to the SDK calls in that helper's own body and in the functions it calls
+//!   there, read from those files;
 //! - the warm app cache (`shared/src/app_cache.rs`): a function whose context keeps an
-//!   `AppCache` gets the operations of the helpers app_cache.rs calls.
+//!   `AppCache` gets the SMS operations of the helpers app_cache.rs calls;
+//! - EC2, reached through the core's own query client (`shared/src/ec2.rs`): each of its
+//!   methods names the one operation it sends.
 //!
 //! Unit tests (`tests.rs`, and everything from `#[cfg(test)]` on in a source file) are
 //! not code that runs in Lambda and are left out. The check is lexical: an operation
@@ -19,14 +24,21 @@ use std::path::{Path, PathBuf};
 use autopilot_local::sms::protocol::{IMPLEMENTED_OPERATIONS, UNIMPLEMENTED_OPERATIONS};
 use serde_yaml_ng::Value;
 
-/// (function directory, logical id of its AWS::Serverless::Function).
-const FUNCTIONS: [(&str, &str); 5] = [
-    ("catalog-import", "CatalogImportFunction"),
-    ("job-creator", "JobCreatorFunction"),
-    ("job-watcher", "JobWatcherFunction"),
-    ("template-generator", "TemplateGeneratorFunction"),
-    ("app-launcher", "AppLauncherFunction"),
+/// (function directory, logical id of its AWS::Serverless::Function, services it calls).
+const FUNCTIONS: [(&str, &str, &[&str]); 8] = [
+    ("catalog-import", "CatalogImportFunction", &["sms"]),
+    ("job-creator", "JobCreatorFunction", &["sms"]),
+    ("job-watcher", "JobWatcherFunction", &["sms"]),
+    ("template-generator", "TemplateGeneratorFunction", &["sms"]),
+    ("app-launcher", "AppLauncherFunction", &["sms"]),
+    ("mgn-planner", "MgnPlannerFunction", &["mgn"]),
+    ("mgn-watcher", "MgnWatcherFunction", &["mgn"]),
+    ("mgn-launcher", "MgnLauncherFunction", &["mgn", "ec2"]),
 ];
+
+/// The core's EC2 client's methods and the operation each sends (its
+/// `.operation_name(...)`, checked below against shared/src/ec2.rs).
+const EC2_METHODS: [(&str, &str); 1] = [("instance_statuses", "DescribeInstanceStatus")];
 
 /// Calls the code makes that the template does not grant yet, each a reported bug: the
 /// test tolerates exactly these and fails once one is fixed, so the entry is removed.
@@ -64,54 +76,107 @@ fn runtime_code(path: &Path) -> String {
     }
 }
 
-/// SDK operations called in `code` as `.snake_case_name()` (builder call).
-fn sdk_calls(code: &str) -> BTreeSet<String> {
-    IMPLEMENTED_OPERATIONS
+/// A service the functions call through the SDK: its model's operations and the
+/// core's helper files, by the module name callers write before a helper.
+struct Service {
+    operations: Vec<&'static str>,
+    helper_files: Vec<(&'static str, &'static str)>,
+}
+
+fn service(prefix: &str) -> Service {
+    match prefix {
+        "sms" => Service {
+            operations: IMPLEMENTED_OPERATIONS
+                .iter()
+                .chain(UNIMPLEMENTED_OPERATIONS)
+                .copied()
+                .collect(),
+            helper_files: vec![("api", "shared/src/sms/api.rs")],
+        },
+        "mgn" => Service {
+            operations: autopilot_local::mgn::protocol::ROUTES
+                .iter()
+                .map(|route| route.operation)
+                .collect(),
+            helper_files: vec![
+                ("api", "shared/src/mgn/api.rs"),
+                ("launch", "shared/src/mgn/launch.rs"),
+                ("groupings", "shared/src/mgn/groupings.rs"),
+            ],
+        },
+        other => panic!("no service {other}"),
+    }
+}
+
+/// SDK operations of `service` called in `code` as `.snake_case_name()` (builder call).
+fn sdk_calls(service: &Service, code: &str) -> BTreeSet<String> {
+    service
+        .operations
         .iter()
-        .chain(UNIMPLEMENTED_OPERATIONS)
         .filter(|op| code.contains(&format!(".{}()", snake(op))))
         .map(|op| (*op).to_owned())
         .collect()
 }
 
-/// Each public helper of `sms/api.rs` and the SDK operations its body calls.
-fn helper_operations() -> BTreeMap<String, BTreeSet<String>> {
-    let code = runtime_code(&root().join("shared/src/sms/api.rs"));
-    let mut helpers = BTreeMap::new();
-    let starts: Vec<(usize, String)> = code
-        .match_indices("pub async fn ")
-        .map(|(at, marker)| {
+/// Each function of a helper file (`fn`, `async fn`, public or not) and its body.
+fn function_bodies(code: &str) -> Vec<(String, bool, &str)> {
+    let mut starts: Vec<(usize, String, bool)> = Vec::new();
+    for marker in ["pub async fn ", "pub fn ", "\nasync fn ", "\nfn "] {
+        for (at, _) in code.match_indices(marker) {
             let name: String = code[at + marker.len()..]
                 .chars()
                 .take_while(|c| c.is_alphanumeric() || *c == '_')
                 .collect();
-            (at, name)
-        })
-        .collect();
-    let mut bodies = BTreeMap::new();
-    for (i, (at, name)) in starts.iter().enumerate() {
-        let end = starts.get(i + 1).map_or(code.len(), |(next, _)| *next);
-        bodies.insert(name.clone(), &code[*at..end]);
-        helpers.insert(name.clone(), sdk_calls(&code[*at..end]));
+            starts.push((at, name, marker.starts_with("pub")));
+        }
     }
-    // A helper built on another (`servers` on `servers_each`) calls what that one calls.
-    loop {
-        let mut grown = false;
-        for (name, body) in &bodies {
-            for (_, other) in starts.iter().filter(|(_, other)| other != name) {
-                if calls_function(body, other) {
-                    let inherited = helpers[other].clone();
-                    let calls = helpers.get_mut(name).expect("every helper has its calls");
-                    let before = calls.len();
-                    calls.extend(inherited);
-                    grown |= calls.len() > before;
+    starts.sort();
+    starts
+        .iter()
+        .enumerate()
+        .map(|(i, (at, name, public))| {
+            let end = starts.get(i + 1).map_or(code.len(), |(next, _, _)| *next);
+            (name.clone(), *public, &code[*at..end])
+        })
+        .collect()
+}
+
+/// Each public helper of `service`'s files, by `module::name`, and the SDK operations
+/// its body calls (and those of the file's functions it calls).
+fn helper_operations(service: &Service) -> BTreeMap<String, BTreeSet<String>> {
+    let mut helpers = BTreeMap::new();
+    for (module, path) in &service.helper_files {
+        let code = runtime_code(&root().join(path));
+        let bodies = function_bodies(&code);
+        let mut calls: BTreeMap<&str, BTreeSet<String>> = bodies
+            .iter()
+            .map(|(name, _, body)| (name.as_str(), sdk_calls(service, body)))
+            .collect();
+        // A helper built on another (`servers` on `servers_each`) calls what that one calls.
+        loop {
+            let mut grown = false;
+            for (name, _, body) in &bodies {
+                for (other, _, _) in bodies.iter().filter(|(other, _, _)| other != name) {
+                    if calls_function(body, other) {
+                        let inherited = calls[other.as_str()].clone();
+                        let own = calls.get_mut(name.as_str()).expect("every function");
+                        let before = own.len();
+                        own.extend(inherited);
+                        grown |= own.len() > before;
+                    }
                 }
             }
+            if !grown {
+                break;
+            }
         }
-        if !grown {
-            return helpers;
+        for (name, public, _) in &bodies {
+            if *public {
+                helpers.insert(format!("{module}::{name}"), calls[name.as_str()].clone());
+            }
         }
     }
+    helpers
 }
 
 /// Whether `code` calls `name(` itself, not a longer name ending with it.
@@ -124,20 +189,17 @@ fn calls_function(code: &str, name: &str) -> bool {
     })
 }
 
-/// Helpers of `sms::api` called in `code` as `api::name(` (the functions import the
-/// module) or `sms::api::name(`.
+/// Helpers called in `code` as `module::name(`.
 fn helpers_called(code: &str, helpers: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
     helpers
         .keys()
-        .filter(|name| code.contains(&format!("api::{name}(")))
+        .filter(|qualified| code.contains(&format!("{qualified}(")))
         .cloned()
         .collect()
 }
 
-/// The SMS operations a function's code can call, each with where it comes from.
-fn derived_operations(function: &str) -> BTreeMap<String, String> {
-    let helpers = helper_operations();
-    let mut found = BTreeMap::new();
+/// A function's runtime code: every source file but its unit tests.
+fn function_code(function: &str) -> String {
     let dir = root().join("functions").join(function).join("src");
     let mut code = String::new();
     for entry in std::fs::read_dir(&dir).expect("function sources") {
@@ -148,34 +210,54 @@ fn derived_operations(function: &str) -> BTreeMap<String, String> {
             code.push_str(&runtime_code(&path));
         }
     }
-    for op in sdk_calls(&code) {
-        found.insert(op, "a direct SDK call".to_owned());
-    }
-    let mut record = |helper: &str, via: &str| {
-        for op in &helpers[helper] {
-            found
-                .entry(op.clone())
-                .or_insert_with(|| format!("{via}sms::api::{helper}"));
+    code
+}
+
+/// The actions (`prefix:Operation`) a function's code can call, each with where it
+/// comes from.
+fn derived_actions(function: &str, services: &[&str]) -> BTreeMap<String, String> {
+    let code = function_code(function);
+    let mut found = BTreeMap::new();
+    for prefix in services.iter().filter(|p| **p != "ec2") {
+        let service = service(prefix);
+        let helpers = helper_operations(&service);
+        for op in sdk_calls(&service, &code) {
+            found.insert(format!("{prefix}:{op}"), "a direct SDK call".to_owned());
         }
-    };
-    for helper in helpers_called(&code, &helpers) {
-        record(&helper, "");
+        let mut record = |helper: &str, via: &str| {
+            for op in &helpers[helper] {
+                found
+                    .entry(format!("{prefix}:{op}"))
+                    .or_insert_with(|| format!("{via}{prefix}::{helper}"));
+            }
+        };
+        for helper in helpers_called(&code, &helpers) {
+            record(&helper, "");
+        }
+        if *prefix == "sms" && code.contains("AppCache") {
+            let cache = runtime_code(&root().join("shared/src/app_cache.rs"));
+            for helper in helpers_called(&cache, &helpers) {
+                record(&helper, "AppCache -> ");
+            }
+        }
     }
-    if code.contains("AppCache") {
-        let cache = runtime_code(&root().join("shared/src/app_cache.rs"));
-        for helper in helpers_called(&cache, &helpers) {
-            record(&helper, "AppCache -> ");
+    if services.contains(&"ec2") {
+        for (method, op) in EC2_METHODS {
+            if code.contains(&format!(".{method}(")) {
+                found.insert(format!("ec2:{op}"), format!("ec2::Ec2::{method}"));
+            }
         }
     }
     found
 }
 
-/// Every `sms:` action in a function's policies, Fn::If branches included.
+/// Every `sms:`, `mgn:` and `ec2:` action in a function's policies, Fn::If branches
+/// included.
 fn granted_actions(template: &Value, logical_id: &str) -> BTreeSet<String> {
     fn collect(value: &Value, out: &mut BTreeSet<String>) {
         match value {
-            Value::String(s) if s.starts_with("sms:") => {
-                out.insert(s["sms:".len()..].to_owned());
+            Value::String(s) if ["sms:", "mgn:", "ec2:"].iter().any(|p| s.starts_with(p)) => {
+                out.insert(s.clone());
             }
             Value::Sequence(items) => items.iter().for_each(|v| collect(v, out)),
             Value::Mapping(map) => map.values().for_each(|v| collect(v, out)),
@@ -200,56 +282,72 @@ fn template() -> Value {
 }
 
 #[test]
-fn the_helper_mapping_is_read_from_sms_api() {
-    let helpers = helper_operations();
+fn the_helper_mapping_is_read_from_the_cores_helper_files() {
+    let helpers = helper_operations(&service("sms"));
+    let ops = |list: &[&str]| {
+        list.iter()
+            .map(|s| (*s).to_owned())
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(helpers["api::servers"], ops(&["GetServers"]));
+    assert_eq!(helpers["api::app_summaries"], ops(&["ListApps"]));
     assert_eq!(
-        helpers["servers"],
-        BTreeSet::from(["GetServers".to_owned()])
-    );
-    assert_eq!(
-        helpers["app_summaries"],
-        BTreeSet::from(["ListApps".to_owned()])
-    );
-    assert_eq!(
-        helpers["create_replication_job"],
-        BTreeSet::from(["CreateReplicationJob".to_owned()])
+        helpers["api::create_replication_job"],
+        ops(&["CreateReplicationJob"])
     );
     assert!(
         helpers.values().all(|ops| !ops.is_empty()),
         "every helper calls SMS: {helpers:?}"
     );
+    let mgn = helper_operations(&service("mgn"));
+    // Through a private function of the same file.
+    assert_eq!(mgn["launch::launch_job"], ops(&["DescribeJobs"]));
+    assert_eq!(
+        mgn["api::source_servers"],
+        ops(&["DescribeSourceServers"]),
+        "through source_servers_each"
+    );
     assert_eq!(
         snake("StartOnDemandReplicationRun"),
         "start_on_demand_replication_run"
     );
+    let ec2 = runtime_code(&root().join("shared/src/ec2.rs"));
+    for (method, op) in EC2_METHODS {
+        assert!(ec2.contains(&format!("pub async fn {method}(")), "{method}");
+        assert!(ec2.contains(&format!(".operation_name(\"{op}\")")), "{op}");
+    }
 }
 
 #[test]
-fn each_function_is_granted_exactly_the_sms_actions_its_code_calls() {
+fn each_function_is_granted_exactly_the_actions_its_code_calls() {
     let template = template();
     let mut problems = Vec::new();
-    for (function, logical_id) in FUNCTIONS {
-        let derived = derived_operations(function);
-        assert!(!derived.is_empty(), "{function}: no SMS call found");
+    for (function, logical_id, services) in FUNCTIONS {
+        let derived = derived_actions(function, services);
+        assert!(!derived.is_empty(), "{function}: no service call found");
         let granted = granted_actions(&template, logical_id);
-        for (op, source) in &derived {
-            let known = KNOWN_MISSING.contains(&(function, op.as_str()));
-            if known && granted.contains(op) {
+        for (action, source) in &derived {
+            let op = action.split_once(':').map_or("", |(_, op)| op);
+            let known = KNOWN_MISSING.contains(&(function, op));
+            if known && granted.contains(action) {
                 problems.push(format!(
-                    "{logical_id} now grants sms:{op}: remove ({function}, {op}) from KNOWN_MISSING"
+                    "{logical_id} now grants {action}: remove ({function}, {op}) from KNOWN_MISSING"
                 ));
             } else if known {
-                eprintln!("KNOWN BUG: {function} calls {op} (through {source}) without sms:{op}");
-            } else if !granted.contains(op) {
+                eprintln!("KNOWN BUG: {function} calls {op} (through {source}) without {action}");
+            } else if !granted.contains(action) {
                 problems.push(format!(
-                    "{function} calls {op} (through {source}) but {logical_id} is not granted sms:{op}"
+                    "{function} calls {op} (through {source}) but {logical_id} is not granted {action}"
                 ));
             }
         }
-        for op in &granted {
-            if !derived.contains_key(op) {
+        for action in &granted {
+            // Tags given at creation are authorized as TagResource.
+            let tags_on_creation =
+                action == "mgn:TagResource" && derived.keys().any(|a| a.starts_with("mgn:Create"));
+            if !derived.contains_key(action) && !tags_on_creation {
                 problems.push(format!(
-                    "{logical_id} is granted sms:{op}, which {function}'s code never calls"
+                    "{logical_id} is granted {action}, which {function}'s code never calls"
                 ));
             }
         }
