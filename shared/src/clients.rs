@@ -82,10 +82,15 @@ impl Clients {
             .iter()
             .any(|name| overridden(name));
         let mut clients = Self::from_sdk_config(&sdk, s3_overridden);
-        // Deployed, each invocation's metrics count its SMS calls and throttles.
+        // Deployed, each invocation's metrics count its SMS and MGN calls and throttles.
         clients.sms = aws_sdk_sms::Client::from_conf(
             aws_sdk_sms::config::Builder::from(&sdk)
-                .interceptor(crate::sms::calls::CallCounter)
+                .interceptor(crate::calls::CallCounter(&crate::calls::SMS))
+                .build(),
+        );
+        clients.mgn = aws_sdk_mgn::Client::from_conf(
+            aws_sdk_mgn::config::Builder::from(&sdk)
+                .interceptor(crate::calls::CallCounter(&crate::calls::MGN))
                 .build(),
         );
         clients

@@ -24,7 +24,8 @@
 //!
 //! The SMS adapter, [`sms`]: SDK answers turned into core types (`sms::convert`), SMS's
 //! states in the project's words (`sms::vocabulary`), the shared calls (`sms::api`),
-//! app configurations on the wire (`sms::app_config`), calls counted (`sms::calls`).
+//! app configurations on the wire (`sms::app_config`); its calls, and MGN's, counted
+//! (`calls`).
 //!
 //! The shell:
 //! - publishing: [`events`] (the details, with their JSON Schemas in `shared/schemas/`,
@@ -47,6 +48,7 @@
 
 pub mod app_cache;
 pub mod artifacts;
+pub mod calls;
 pub mod clients;
 pub mod config;
 pub mod cutover;

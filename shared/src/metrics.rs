@@ -9,10 +9,12 @@ use serde_json::{json, Map, Value};
 pub const NAMESPACE: &str = "SmsAutopilot";
 /// The one dimension: the function (`job-watcher`, ...).
 pub const DIMENSION: &str = "Function";
-/// The metrics the runtime adds to every function's own: SMS calls answered (retries
-/// included) and those throttled, counted by [`crate::sms::calls`].
+/// The metrics the runtime adds to every function's own: SMS and MGN calls answered
+/// (retries included) and those throttled, counted by [`crate::calls`].
 pub const SMS_CALLS: &str = "smsCalls";
 pub const SMS_THROTTLED: &str = "smsThrottled";
+pub const MGN_CALLS: &str = "mgnCalls";
+pub const MGN_THROTTLED: &str = "mgnThrottled";
 
 /// The EMF line of `function`'s invocation `summary` at `timestamp_ms`: each number of
 /// the summary's top level is a metric of that name (a flag counts 1 or 0); None when

@@ -170,8 +170,9 @@ where
                 event.payload,
                 work,
             ));
-            // The SMS calls counted from here on are this invocation's.
-            crate::sms::calls::take();
+            // The calls counted from here on are this invocation's.
+            crate::calls::take(&crate::calls::SMS);
+            crate::calls::take(&crate::calls::MGN);
             match with_deadline(deadline, invocation).await {
                 Ok(summary) => {
                     log_summary(name, &summary);
@@ -364,15 +365,18 @@ pub fn log_summary<S: Serialize>(function: &str, summary: &S) {
 }
 
 /// The invocation's metrics line: the numbers of `measured` (its summary, or that it
-/// failed) and the SMS calls and throttles counted since the last line.
+/// failed) and the SMS and MGN calls and throttles counted since the last line.
 fn write_metrics(function: &str, mut measured: Value) {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     if let Some(fields) = measured.as_object_mut() {
-        let calls = crate::sms::calls::take();
-        fields.insert(crate::metrics::SMS_CALLS.into(), calls.attempts.into());
-        fields.insert(crate::metrics::SMS_THROTTLED.into(), calls.throttled.into());
+        let sms = crate::calls::take(&crate::calls::SMS);
+        fields.insert(crate::metrics::SMS_CALLS.into(), sms.attempts.into());
+        fields.insert(crate::metrics::SMS_THROTTLED.into(), sms.throttled.into());
+        let mgn = crate::calls::take(&crate::calls::MGN);
+        fields.insert(crate::metrics::MGN_CALLS.into(), mgn.attempts.into());
+        fields.insert(crate::metrics::MGN_THROTTLED.into(), mgn.throttled.into());
     }
     if let Some(line) = crate::metrics::emf_line(function, &measured, now_ms) {
         // Straight to stdout: CloudWatch reads an EMF object only as a line of its own.

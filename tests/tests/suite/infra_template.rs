@@ -1294,7 +1294,7 @@ fn short_form_tags_are_read_as_their_long_form() {
 }
 
 /// The numbers a function's metrics line carries: its summary's numeric and flag
-/// fields, and the SMS calls the runtime counts (`autopilot_core::metrics`).
+/// fields, and the SMS and MGN calls the runtime counts (`autopilot_core::metrics`).
 fn metric_names(function: &str) -> BTreeSet<String> {
     let summary = match function {
         "catalog-import" => serde_json::to_value(catalog_import::Summary::default()),
@@ -1304,6 +1304,9 @@ fn metric_names(function: &str) -> BTreeSet<String> {
         "app-launcher" => serde_json::to_value(app_launcher::Summary::default()),
         "template-generator" => serde_json::to_value(template_generator::Summary::default()),
         "wave-reporter" => serde_json::to_value(wave_reporter::Summary::default()),
+        "mgn-planner" => serde_json::to_value(mgn_planner::Summary::default()),
+        "mgn-watcher" => serde_json::to_value(mgn_watcher::Summary::default()),
+        "mgn-launcher" => serde_json::to_value(mgn_launcher::Summary::default()),
         other => panic!("no metrics known for {other}"),
     }
     .expect("a summary serializes");
@@ -1316,6 +1319,8 @@ fn metric_names(function: &str) -> BTreeSet<String> {
     let added = [
         autopilot_core::metrics::SMS_CALLS,
         autopilot_core::metrics::SMS_THROTTLED,
+        autopilot_core::metrics::MGN_CALLS,
+        autopilot_core::metrics::MGN_THROTTLED,
     ];
     own.chain(added.map(str::to_owned)).collect()
 }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use autopilot_core::clients::Endpoints;
 use autopilot_core::config::{
     AppLauncherConfig, CatalogImportConfig, FunctionConfig, JobCreatorConfig, JobWatcherConfig,
-    TemplateGeneratorConfig,
+    MgnLauncherConfig, MgnPlannerConfig, MgnWatcherConfig, TemplateGeneratorConfig,
 };
 use autopilot_core::events::{AppReady, DetailType, EVENT_SOURCE};
 use autopilot_core::runtime::ACCEPT_SIMULATED_CLOCK;
@@ -32,6 +32,7 @@ use autopilot_local::harness::payloads::{project_event, rule_event};
 use autopilot_local::harness::runtime_api::{lambda_environment, Report, RuntimeApi, Sandbox};
 use autopilot_local::harness::two_server_scenario;
 use autopilot_local::harness::world::LocalWorld;
+use autopilot_local::mgn::MgnHandle;
 use autopilot_local::EmulatorHandle;
 use serde_json::{json, Value};
 
@@ -57,7 +58,7 @@ struct Function {
 }
 
 impl Function {
-    const ALL: [Function; 5] = [
+    const ALL: [Function; 8] = [
         Function {
             name: "catalog-import",
             variables: CatalogImportConfig::variables,
@@ -78,6 +79,18 @@ impl Function {
             name: "app-launcher",
             variables: AppLauncherConfig::variables,
         },
+        Function {
+            name: "mgn-planner",
+            variables: MgnPlannerConfig::variables,
+        },
+        Function {
+            name: "mgn-watcher",
+            variables: MgnWatcherConfig::variables,
+        },
+        Function {
+            name: "mgn-launcher",
+            variables: MgnLauncherConfig::variables,
+        },
     ];
 
     fn named(name: &str) -> &'static Function {
@@ -91,8 +104,8 @@ impl Function {
     fn environment(&self, world: &World, api: &RuntimeApi) -> BTreeMap<String, String> {
         let endpoints = Endpoints {
             sms: world.emulator.sms_endpoint(),
-            mgn: None,
-            ec2: None,
+            mgn: world.mgn.as_ref().map(MgnHandle::endpoint),
+            ec2: world.mgn.as_ref().map(MgnHandle::ec2_endpoint),
             events: world.bus.endpoint(),
             s3: world.emulator.s3_endpoint(),
         };
@@ -142,10 +155,12 @@ async fn wait_for_line(process: &Bootstrap, found: impl Fn(&Value) -> bool) -> O
 
 // ---- the local world ----------------------------------------------------------------
 
-/// The emulator (SMS + S3) and the local event bus.
+/// The emulator (SMS + S3), the local event bus, and for the MGN functions the MGN
+/// stand-in (and its EC2) over the same estate.
 struct World {
     emulator: EmulatorHandle,
     bus: LocalBus,
+    mgn: Option<MgnHandle>,
 }
 
 impl World {
@@ -155,7 +170,46 @@ impl World {
         let LocalWorld { emulator, bus } = LocalWorld::start(scenario, &common::wiring(), 6)
             .await
             .expect("the local world starts");
-        Self { emulator, bus }
+        Self {
+            emulator,
+            bus,
+            mgn: None,
+        }
+    }
+
+    /// The world with an initialized MGN account whose servers replicate continuously.
+    async fn start_mgn() -> Self {
+        let mut world = Self::start().await;
+        let mut scenario = two_server_scenario();
+        scenario.start_time = event_time();
+        let mgn = MgnHandle::start(scenario, 0).await.expect("MGN starts");
+        mgn.call("InitializeService", &json!({}))
+            .expect("initialized");
+        mgn.advance(Duration::from_secs(2 * 3600));
+        world.mgn = Some(mgn);
+        world
+    }
+
+    fn mgn(&self) -> &MgnHandle {
+        self.mgn.as_ref().expect("an MGN world")
+    }
+
+    /// Stores `body` at `key` in the artifacts bucket.
+    async fn put(&self, key: &str, body: String) {
+        let clients = common::clients(
+            &self.emulator.sms_endpoint(),
+            &self.bus.endpoint(),
+            &self.emulator.s3_endpoint(),
+        );
+        clients
+            .s3
+            .put_object()
+            .bucket(ARTIFACTS_BUCKET)
+            .key(key)
+            .body(body.into_bytes().into())
+            .send()
+            .await
+            .expect("stored");
     }
 
     fn sms(&self, operation: &str, input: Value) -> Value {
@@ -299,10 +353,15 @@ async fn invoke(name: &str, world: World, event: Value) -> Invoked {
             let problems = autopilot_core::metrics::emf_problems(&parsed);
             assert!(problems.is_empty(), "{name}: {problems:?} in {line}");
             assert_eq!(parsed["Function"], name, "{line}");
-            let calls = parsed[autopilot_core::metrics::SMS_CALLS].as_f64();
+            let service = if name.starts_with("mgn-") {
+                autopilot_core::metrics::MGN_CALLS
+            } else {
+                autopilot_core::metrics::SMS_CALLS
+            };
+            let calls = parsed[service].as_f64();
             assert!(
                 calls.is_some_and(|n| n >= 1.0),
-                "{name}: SMS calls counted: {line}"
+                "{name}: {service} counted: {line}"
             );
             metric_lines += 1;
             continue;
@@ -410,6 +469,76 @@ async fn app_launcher_answers_a_schedule() {
     assert_eq!(summary["apps"], 1, "{summary}");
     assert_eq!(summary["launched"], 1, "{summary}");
     assert_eq!(world.emulator.call_counts()["LaunchApp"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mgn_planner_answers_a_schedule() {
+    let world = World::start_mgn().await;
+    let plan = "version: 1\napplications:\n  - name: shop\n    wave: wave-1\n    groups: [{name: all, servers: [\"hostname:*\"]}]\n";
+    world.put("plan/wave-plan.yaml", plan.to_owned()).await;
+    let Invoked { summary, world } = invoke("mgn-planner", world, schedule_event()).await;
+    assert_eq!(summary["trigger"], "schedule");
+    assert_eq!(
+        (
+            &summary["wavesCreated"],
+            &summary["applicationsCreated"],
+            &summary["associations"]
+        ),
+        (&json!(1), &json!(1), &json!(2)),
+        "{summary}"
+    );
+    let apps = world
+        .mgn()
+        .call("ListApplications", &json!({}))
+        .expect("listed");
+    assert_eq!(apps["items"][0]["name"], "shop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mgn_watcher_answers_a_schedule() {
+    let world = World::start_mgn().await;
+    let Invoked { summary, world } = invoke("mgn-watcher", world, schedule_event()).await;
+    assert_eq!(summary["trigger"], "schedule");
+    assert_eq!(summary["serversObserved"], 2, "{summary}");
+    assert_eq!(summary["problemsRaised"], 0, "{summary}");
+    assert!(
+        !world
+            .objects(ARTIFACTS_BUCKET, "state/mgn-watcher/")
+            .is_empty(),
+        "mgn-watcher saved its snapshot"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mgn_launcher_answers_a_schedule() {
+    let world = World::start_mgn().await;
+    let listed = world
+        .mgn()
+        .call("DescribeSourceServers", &json!({}))
+        .expect("listed");
+    let servers: serde_json::Map<String, Value> = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|s| {
+            let id = s["sourceServerID"].as_str().expect("an id").to_owned();
+            (
+                id,
+                json!({"app": "shop", "route": "jobs", "replication": {}}),
+            )
+        })
+        .collect();
+    let resolved = json!({"planVersion": "v1", "apps": {"shop": {}}, "servers": servers});
+    world
+        .put(
+            autopilot_core::plan::resolved::RESOLVED_KEY,
+            resolved.to_string(),
+        )
+        .await;
+    let Invoked { summary, world } = invoke("mgn-launcher", world, schedule_event()).await;
+    assert_eq!(summary["applications"], 1, "{summary}");
+    assert_eq!(summary["launchesStarted"], 1, "{summary}");
+    assert_eq!(world.mgn().call_counts()["StartTest"], 1);
 }
 
 /// Cold start with a required variable missing: the process must stop before polling

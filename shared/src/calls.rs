@@ -1,41 +1,62 @@
-//! Counts the SMS calls this process makes and those SMS answered with throttling, for
-//! the invocation's metrics. A Lambda execution environment runs one invocation at a
-//! time, so what was counted since the last [`take`] is that invocation's.
+//! Counts the calls this process makes to the migration service (SMS or MGN) and those
+//! it answered with throttling, for the invocation's metrics. A Lambda execution
+//! environment runs one invocation at a time, so what was counted since the last
+//! [`take`] is that invocation's.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use aws_sdk_sms::config::http::HttpResponse;
-use aws_sdk_sms::config::interceptors::AfterDeserializationInterceptorContextRef;
-use aws_sdk_sms::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_sms::error::BoxError;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 
-static ATTEMPTS: AtomicU64 = AtomicU64::new(0);
-static THROTTLED: AtomicU64 = AtomicU64::new(0);
+/// One service's counters.
+#[derive(Debug)]
+pub struct Counts {
+    attempts: AtomicU64,
+    throttled: AtomicU64,
+}
 
-/// SMS calls made and throttled since the last [`take`].
+impl Counts {
+    const fn new() -> Self {
+        Self {
+            attempts: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+        }
+    }
+}
+
+/// SMS's counters.
+pub static SMS: Counts = Counts::new();
+/// MGN's counters.
+pub static MGN: Counts = Counts::new();
+
+/// Calls made and throttled since the last [`take`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SmsCalls {
+pub struct Calls {
     /// Every attempt that got an answer, retries included.
     pub attempts: u64,
     /// Answers that were ThrottlingException.
     pub throttled: u64,
 }
 
-/// The counts since the last call, which start again from zero.
-pub fn take() -> SmsCalls {
-    SmsCalls {
-        attempts: ATTEMPTS.swap(0, Ordering::Relaxed),
-        throttled: THROTTLED.swap(0, Ordering::Relaxed),
+/// `counts` since the last call, which start again from zero.
+pub fn take(counts: &Counts) -> Calls {
+    Calls {
+        attempts: counts.attempts.swap(0, Ordering::Relaxed),
+        throttled: counts.throttled.swap(0, Ordering::Relaxed),
     }
 }
 
-/// The SMS client's interceptor that counts each answered attempt.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CallCounter;
+/// A client's interceptor that counts each answered attempt into its service's counts.
+#[derive(Debug, Clone, Copy)]
+pub struct CallCounter(pub &'static Counts);
 
 impl Intercept for CallCounter {
     fn name(&self) -> &'static str {
-        "SmsCallCounter"
+        "CallCounter"
     }
 
     fn read_after_deserialization(
@@ -44,16 +65,17 @@ impl Intercept for CallCounter {
         _runtime_components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        ATTEMPTS.fetch_add(1, Ordering::Relaxed);
+        self.0.attempts.fetch_add(1, Ordering::Relaxed);
         if is_throttling(context.response()) {
-            THROTTLED.fetch_add(1, Ordering::Relaxed);
+            self.0.throttled.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
     }
 }
 
-/// Whether an answer is ThrottlingException: the AWS JSON protocol names the error in
-/// the `x-amzn-ErrorType` header, or else in the body's `__type` (read by now).
+/// Whether an answer is ThrottlingException: the AWS JSON and REST-JSON protocols name
+/// the error in the `x-amzn-ErrorType` header, or else in the body's `__type` (read by
+/// now).
 fn is_throttling(response: &HttpResponse) -> bool {
     if response.status().is_success() {
         return false;
@@ -96,15 +118,15 @@ mod tests {
                     .rule_mode(RuleMode::Sequential)
                     .with_rule(&rule),
             )
-            .interceptor(CallCounter)
+            .interceptor(CallCounter(&SMS))
             .retry_config(aws_sdk_sms::config::retry::RetryConfig::disabled())
             .build();
         let sms = aws_sdk_sms::Client::from_conf(config);
         // Other tests of this binary use no counter; start from zero all the same.
-        take();
+        take(&SMS);
         let _: Result<GetConnectorsOutput, _> = sms.get_connectors().send().await;
         let _: Result<GetConnectorsOutput, _> = sms.get_connectors().send().await;
-        let counted = take();
+        let counted = take(&SMS);
         assert!(counted.attempts >= 2, "{counted:?}");
         assert!(counted.throttled >= 1, "{counted:?}");
     }
