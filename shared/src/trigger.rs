@@ -181,6 +181,22 @@ impl Incoming {
             .then(|| self.detail_as::<JobStateChange>())
     }
 
+    /// S3's notification that the plan object (`key` in `bucket`) was written, if an S3
+    /// notification arrived: one for another object is refused (the rule should not
+    /// send it).
+    pub fn plan_changed(&self, bucket: &str, key: &str) -> Option<Result<(), AutopilotError>> {
+        let created = self.s3_object_created()?;
+        Some(created.and_then(|created| {
+            if created.bucket.name == bucket && created.object.key == key {
+                return Ok(());
+            }
+            Err(AutopilotError::InvalidEvent(format!(
+                "an S3 notification for s3://{}/{}, not for the plan",
+                created.bucket.name, created.object.key
+            )))
+        }))
+    }
+
     /// MGN's event about one source server, if one of `detail_types` arrived.
     pub fn mgn_server_event(
         &self,

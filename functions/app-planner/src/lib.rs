@@ -139,15 +139,9 @@ fn trigger(context: &PlannerContext, incoming: &Incoming) -> Result<String, Auto
     if incoming.is_schedule() {
         return Ok("schedule".to_owned());
     }
-    if let Some(created) = incoming.s3_object_created() {
-        let created = created?;
-        let config = &context.config;
-        if created.bucket.name != config.artifacts_bucket || created.object.key != config.plan_key {
-            return Err(AutopilotError::InvalidEvent(format!(
-                "an S3 notification for s3://{}/{}, not for the plan",
-                created.bucket.name, created.object.key
-            )));
-        }
+    let config = &context.config;
+    if let Some(changed) = incoming.plan_changed(&config.artifacts_bucket, &config.plan_key) {
+        changed?;
         return Ok("plan changed".to_owned());
     }
     if let Some(started) = incoming.project_detail::<CatalogImportStarted>() {

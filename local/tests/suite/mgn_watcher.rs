@@ -21,6 +21,19 @@ mgn:
     db: {stalls: [{at_secs: 2000, error: AGENT_NOT_SEEN}]}
 "#;
 
+/// Each event's server and problem.
+fn problems<'a>(events: &[&'a serde_json::Value]) -> Vec<(&'a str, &'a str)> {
+    events
+        .iter()
+        .map(|d| {
+            (
+                d["vmName"].as_str().unwrap(),
+                d["problem"].as_str().unwrap(),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn problems_on_the_stand_in_are_alerted_once_retried_and_their_ends_announced() {
     let world = MgnWorld::start(SCENARIO).await;
@@ -39,17 +52,8 @@ async fn problems_on_the_stand_in_are_alerted_once_retried_and_their_ends_announ
     }
 
     let detected = of_type(&published, "ReplicationProblemDetected");
-    let found: Vec<(&str, &str)> = detected
-        .iter()
-        .map(|d| {
-            (
-                d["vmName"].as_str().unwrap(),
-                d["problem"].as_str().unwrap(),
-            )
-        })
-        .collect();
     assert_eq!(
-        found,
+        problems(&detected),
         [("db", "stalled"), ("web", "lagging")],
         "{detected:#?}"
     );
@@ -64,17 +68,8 @@ async fn problems_on_the_stand_in_are_alerted_once_retried_and_their_ends_announ
         (Some("retried"), Some(1))
     );
     let cleared = of_type(&published, "ReplicationProblemCleared");
-    let ended: Vec<(&str, &str)> = cleared
-        .iter()
-        .map(|d| {
-            (
-                d["vmName"].as_str().unwrap(),
-                d["problem"].as_str().unwrap(),
-            )
-        })
-        .collect();
     assert_eq!(
-        ended,
+        problems(&cleared),
         [("db", "stalled"), ("web", "lagging")],
         "{cleared:#?}"
     );
