@@ -9,8 +9,8 @@ use autopilot_core::artifacts::StateObject;
 use autopilot_core::config::MgnLauncherConfig;
 use autopilot_core::cutover::{AppMove, CutoverLedger, Launch, LaunchKind, MoveStage, Step};
 use autopilot_core::events::{
-    AppArchived, AppCutOver, AppLaunchCheckFailed, AppLaunchPassed, AppLaunchStarted, AppMoveHeld,
-    OutgoingEvent,
+    server_subject, AppArchived, AppCutOver, AppLaunchCheckFailed, AppLaunchPassed,
+    AppLaunchStarted, AppMoveHeld, OutgoingEvent,
 };
 use autopilot_core::mgn::launch;
 use autopilot_core::migration::CutoverPhase;
@@ -292,12 +292,18 @@ async fn fail(
             ));
         }
     }
+    let vm_name = failure.server.as_ref().and_then(|s| app.name_of(s));
+    let subject = match &failure.server {
+        Some(server) => server_subject(vm_name.as_deref(), server, Some(&app.name)),
+        None => format!("application {}", app.name),
+    };
     let alert = AppLaunchCheckFailed {
         app_name: app.name.clone(),
         kind: failure.kind,
         attempt: failure.attempt,
         job_id,
-        vm_name: failure.server.as_ref().and_then(|s| app.name_of(s)),
+        vm_name,
+        subject,
         server_id: failure.server,
         reason: failure.reason,
         left_to_a_person: failure.give_up,

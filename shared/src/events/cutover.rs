@@ -49,6 +49,9 @@ pub struct AppLaunchCheckFailed {
     /// That server's VM name or hostname.
     #[serde(default)]
     pub vm_name: Option<String>,
+    /// The failing server in words with its application (`events::server_subject`), or
+    /// the application when no one server failed, for one-line notifications.
+    pub subject: String,
     /// Why, in the service's or EC2's words where they gave them.
     pub reason: String,
     /// The launch budget is spent: a person must look.

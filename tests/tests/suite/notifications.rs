@@ -9,12 +9,15 @@ use crate::common;
 
 use std::path::PathBuf;
 
+use autopilot_core::cutover::LaunchKind;
 use autopilot_core::events::{
-    server_subject, AppFinalized, AppLaunchFailed, AppLaunchHeld, AppLaunched, AppRolledBack,
-    FinalizedBy, OutgoingEvent, PlanRejected, RemediationAction, ReplicationExpiring,
-    ReplicationJobRemediated,
+    server_subject, AppCutOver, AppFinalized, AppLaunchCheckFailed, AppLaunchFailed, AppLaunchHeld,
+    AppLaunched, AppMoveHeld, AppRolledBack, FinalizedBy, OutgoingEvent, PlanRejected,
+    RemediationAction, ReplicationExpiring, ReplicationJobRemediated, ReplicationProblemDetected,
+    ReplicationRetried, RetryAction,
 };
 use autopilot_core::model::AppLaunchStatus;
+use autopilot_core::replication_health::ProblemKind;
 use aws_sdk_eventbridge::types::{InputTransformer, PutEventsRequestEntry, Target};
 use common::moto::{drain, queue, start_or_skip};
 use serde_json::{json, Value};
@@ -164,6 +167,8 @@ fn published() -> Vec<Value> {
             false,
         ),
     ];
+    let mut events = events.to_vec();
+    events.extend(mgn_published());
     events
         .iter()
         .map(|event| {
@@ -176,6 +181,86 @@ fn published() -> Vec<Value> {
             })
         })
         .collect()
+}
+
+/// One event of each kind a person must hear of on MGN (and one nobody hears of).
+fn mgn_published() -> Vec<OutgoingEvent> {
+    let subject = server_subject(
+        Some("db-01"),
+        &"s-0123456789abcdef0".into(),
+        Some("billing"),
+    );
+    let failed = AppLaunchCheckFailed {
+        app_name: "billing".into(),
+        kind: LaunchKind::Test,
+        attempt: 2,
+        job_id: Some("mgnjob-1".into()),
+        server_id: Some("s-0123456789abcdef0".into()),
+        vm_name: Some("db-01".into()),
+        subject: subject.clone(),
+        reason: "its instance status check is impaired".into(),
+        left_to_a_person: true,
+    };
+    let retried = ReplicationRetried {
+        server_id: "s-0123456789abcdef0".into(),
+        vm_name: Some("db-01".into()),
+        app_name: Some("billing".into()),
+        subject: subject.clone(),
+        since: "2024-01-01T01:00:00Z".into(),
+        attempt: 3,
+        action: RetryAction::Retried,
+    };
+    vec![
+        OutgoingEvent::new(
+            ReplicationProblemDetected {
+                server_id: "s-0123456789abcdef0".into(),
+                vm_name: Some("db-01".into()),
+                app_name: Some("billing".into()),
+                subject: subject.clone(),
+                problem: ProblemKind::Stalled,
+                detail: "AGENT_NOT_SEEN".into(),
+                state: "STALLED".into(),
+                since: "2024-01-01T01:00:00Z".into(),
+            },
+            false,
+        ),
+        // A retry reaches nobody; giving up does.
+        OutgoingEvent::new(retried.clone(), false),
+        OutgoingEvent::new(
+            ReplicationRetried {
+                action: RetryAction::GaveUp {
+                    reason: "all 3 retries of the wave's budget were used".into(),
+                },
+                ..retried
+            },
+            false,
+        ),
+        OutgoingEvent::new(failed.clone(), false),
+        OutgoingEvent::new(
+            AppLaunchCheckFailed {
+                attempt: 1,
+                left_to_a_person: false,
+                reason: "LAUNCH_FAILED: InvalidSubnetID.NotFound".into(),
+                ..failed
+            },
+            false,
+        ),
+        OutgoingEvent::new(
+            AppCutOver {
+                app_name: "billing".into(),
+                attempt: 1,
+                servers: vec!["s-0123456789abcdef0".into()],
+            },
+            false,
+        ),
+        OutgoingEvent::new(
+            AppMoveHeld {
+                app_name: "shop".into(),
+                reason: "a person launches its test".into(),
+            },
+            false,
+        ),
+    ]
 }
 
 /// Every property name a committed event schema allows, flattened variants included.
@@ -198,7 +283,7 @@ fn schema_properties(detail_type: &str) -> Vec<String> {
 #[test]
 fn every_notification_is_one_line_of_fields_its_event_has() {
     let rules = notification_rules();
-    assert_eq!(rules.len(), 9, "one rule per decision people must know");
+    assert_eq!(rules.len(), 15, "one rule per decision people must know");
     for rule in &rules {
         let detail_types = rule.pattern["detail-type"].as_array().unwrap();
         assert_eq!(detail_types.len(), 1, "{}", rule.name);
@@ -296,6 +381,12 @@ async fn each_notification_rule_sends_its_decision_as_one_line_and_nothing_else(
         ("NotifyAppRolledBack", "Application payments (app-1) is rolled back as the wave plan (version ab6924f0631f55ad) asks: its stack (LAUNCHED) is being terminated, and it is not launched again until the plan says automatic."),
         ("NotifyAppFinalized", "Application payments (app-1), launched at 2024-01-01T02:22:00Z: its replication was ended as the wave plan asks (jobsDeleted); its AMIs are kept."),
         ("NotifyReplicationExpiring", "VM files-01 (server s-2): SMS stops replicating it at 2024-03-31T00:00:00+00:00, in 14 days."),
+        ("NotifyReplicationProblem", "VM db-01 (server s-0123456789abcdef0) of application billing: replication stalled since 2024-01-01T01:00:00Z (MGN: STALLED): AGENT_NOT_SEEN"),
+        ("NotifyReplicationGaveUp", "VM db-01 (server s-0123456789abcdef0) of application billing: replication stalled since 2024-01-01T01:00:00Z is left to a person: all 3 retries of the wave's budget were used"),
+        ("NotifyMoveFailed", "Application billing: test launch 2 failed on VM db-01 (server s-0123456789abcdef0) of application billing and is left to a person: its instance status check is impaired"),
+        ("NotifyMoveRetried", "Application billing: test launch 1 failed on VM db-01 (server s-0123456789abcdef0) of application billing and will be launched again: LAUNCH_FAILED: InvalidSubnetID.NotFound"),
+        ("NotifyAppCutOver", "Application billing is cut over and its cutover finalized (cutover 1): its servers no longer replicate."),
+        ("NotifyMoveHeld", "Application shop is left to a person: a person launches its test"),
     ];
     for (rule, url) in rules.iter().zip(&queues) {
         let lines: Vec<Value> = drain(&sqs, url)
