@@ -17,15 +17,19 @@
 //!   replication), [`readiness`] (which apps may launch, and when), [`launches`] (the
 //!   launcher's ledger: holds and failed launches reported, launches claimed),
 //!   [`launch_decisions`] (what the launcher does about each app: report, announce,
-//!   wait for dependencies and windows, claim), [`plan`] (the wave plan: reading it,
+//!   wait for dependencies and windows, claim), [`replication_health`] (MGN's
+//!   replication problems, once per episode, and stalls retried), [`cutover`] (each
+//!   application's move on MGN: test, check, cutover, archive), [`plan`] (the wave plan: reading it,
 //!   resolving it against the catalog, and what must change to match it), [`report`]
 //!   (the wave report's model, read from the decision trail, and its one HTML
 //!   renderer), [`digest`] (the one stable digest);
 //!
-//! The SMS adapter, [`sms`]: SDK answers turned into core types (`sms::convert`), SMS's
-//! states in the project's words (`sms::vocabulary`), the shared calls (`sms::api`),
-//! app configurations on the wire (`sms::app_config`); its calls, and MGN's, counted
-//! (`calls`).
+//! The adapters: [`sms`] (SDK answers turned into core types in `sms::convert`, SMS's
+//! states in the project's words in `sms::vocabulary`, the shared calls in `sms::api`,
+//! app configurations on the wire in `sms::app_config`), [`mgn`] (the same for MGN,
+//! with the launcher's and the planner's calls), [`ec2`] (EC2's status checks),
+//! [`paging`] (the one paging loop under their sweeps), [`calls`] (either service's
+//! calls counted).
 //!
 //! The shell:
 //! - publishing: [`events`] (the details, with their JSON Schemas in `shared/schemas/`,
