@@ -1,9 +1,10 @@
 //! `autopilot-local csv-to-plan`: the spreadsheet engineers already keep (one row per
 //! server) turned into a wave plan. Columns, by header name (case and spaces ignored):
-//! `application`, `group`, `vm_name` (required); `launch_order`, `depends_on` (names
-//! separated by `;`), `launch` (`automatic` or `manual`), `replicated_by` (`jobs` or
-//! `app`), and launch settings `instance_type`, `subnet`, `security_group`, `vpc`,
-//! `key_pair`, `instance_profile`. A column it does not know is refused, with the known
+//! `application`, `group`, `vm_name` (required; on MGN the hostname); `launch_order`,
+//! `depends_on` (names separated by `;`), `launch` (`automatic` or `manual`),
+//! `replicated_by` (`jobs` or `app`), `window`, and for MGN `wave`, `test_window`,
+//! `archive` (`yes` or `no`), and launch settings `instance_type`, `subnet`,
+//! `security_group`, `vpc`, `key_pair`, `instance_profile`. A column it does not know is refused, with the known
 //! name closest to it. Every problem is named by the row and column a spreadsheet shows
 //! (the header is row 1, the first column A), the plan's own rules (dependencies that
 //! exist and do not loop, ...) included, and no plan is written unless all rows are sound.
@@ -19,7 +20,7 @@ use autopilot_core::plan::{
 };
 
 /// Every column the sheet may have, as its header is normalised.
-const COLUMNS: [&str; 13] = [
+const COLUMNS: [&str; 17] = [
     "application",
     "group",
     "vm_name",
@@ -27,6 +28,10 @@ const COLUMNS: [&str; 13] = [
     "depends_on",
     "launch",
     "replicated_by",
+    "window",
+    "wave",
+    "test_window",
+    "archive",
     "instance_type",
     "subnet",
     "security_group",
@@ -230,6 +235,8 @@ struct Origins {
 struct AppOrigin {
     row: usize,
     depends_on_row: Option<usize>,
+    /// The row that gave each of its windows, by column.
+    window_rows: BTreeMap<&'static str, usize>,
     groups: Vec<(usize, Vec<usize>)>,
 }
 
@@ -255,6 +262,14 @@ impl Origins {
         };
         if rest.starts_with(".dependsOn") {
             return cell(app.depends_on_row.unwrap_or(app.row), "depends_on");
+        }
+        for (field, column) in [(".testWindow", "test_window"), (".window", "window")] {
+            if rest.starts_with(field) {
+                return cell(
+                    app.window_rows.get(column).copied().unwrap_or(app.row),
+                    column,
+                );
+            }
         }
         let Some((group_at, rest)) = indexed(rest, ".groups[") else {
             return cell(app.row, "application");
@@ -437,6 +452,24 @@ impl Builder {
             agree("replicated_by", app.replicated_by == route)?;
             app.replicated_by = route;
         }
+        for (column, chosen, held) in [
+            ("window", &choices.window, &mut app.window),
+            ("wave", &choices.wave, &mut app.wave),
+            ("test_window", &choices.test_window, &mut app.test_window),
+        ] {
+            if let Some(value) = chosen {
+                agree(column, held.is_none() || held.as_ref() == Some(value))?;
+                if held.is_none() {
+                    let rows = &mut self.origins.apps[index].window_rows;
+                    rows.insert(column, row.row);
+                }
+                *held = Some(value.clone());
+            }
+        }
+        if let Some(archive) = choices.archive {
+            agree("archive", app.archive == archive)?;
+            app.archive = archive;
+        }
         if !choices.depends_on.is_empty() {
             agree(
                 "depends_on",
@@ -465,6 +498,10 @@ struct AppChoices {
     launch: Option<LaunchMode>,
     route: Option<ReplicationRoute>,
     depends_on: Vec<String>,
+    window: Option<String>,
+    wave: Option<String>,
+    test_window: Option<String>,
+    archive: Option<bool>,
 }
 
 fn row_choices(row: &SheetRow<'_>) -> Result<AppChoices, RowProblem> {
@@ -501,10 +538,26 @@ fn row_choices(row: &SheetRow<'_>) -> Result<AppChoices, RowProblem> {
                 .collect()
         })
         .unwrap_or_default();
+    let archive = match row.value("archive") {
+        None => None,
+        Some("yes" | "true") => Some(true),
+        Some("no" | "false") => Some(false),
+        Some(other) => {
+            return Err((
+                row.cell("archive"),
+                format!("`{other}` is neither yes nor no"),
+            ))
+        }
+    };
+    let text = |column: &str| row.value(column).map(str::to_owned);
     Ok(AppChoices {
         launch,
         route,
         depends_on,
+        window: text("window"),
+        wave: text("wave"),
+        test_window: text("test_window"),
+        archive,
     })
 }
 
@@ -522,35 +575,5 @@ fn launch_settings(row: &SheetRow<'_>) -> LaunchSettings {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_byte_order_mark_quotes_and_blank_columns_are_read_as_a_spreadsheet_means_them() {
-        let csv = "\u{feff}application,group,vm_name,launch,depends_on,launch_order\n\
-                   shop,web,web-01,manual,base,\n\
-                   shop,web,\"web,02\",,,2\n\
-                   base,db,db-01,,,1\n";
-        let plan = plan_from_csv(csv).unwrap();
-        let shop = &plan.applications[0];
-        assert_eq!(
-            shop.launch,
-            LaunchMode::Manual,
-            "a blank takes the earlier rows' value"
-        );
-        assert_eq!(shop.depends_on, ["base"]);
-        assert_eq!(shop.groups[0].servers, ["web-01", "web,02"]);
-        assert_eq!(shop.groups[0].launch_order, Some(2), "given on a later row");
-    }
-
-    #[test]
-    fn a_row_with_more_fields_than_the_header_is_refused() {
-        let csv = "application,group,vm_name,security_group\nshop,web,web-01,sg-1,sg-2\n";
-        let problems = plan_from_csv(csv).unwrap_err().0;
-        assert_eq!(problems.len(), 1);
-        assert!(
-            problems[0].starts_with("row 2: 5 fields where the header has 4"),
-            "{problems:?}"
-        );
-    }
-}
+#[path = "plan_csv_tests.rs"]
+mod tests;
