@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{LogEntry, Wave};
+use super::dispatch::Dispatch;
+use super::LogEntry;
 use crate::harness::async_invocations::{self, trigger_of};
 use crate::harness::functions::Invoker;
 use crate::harness::payloads::stamp;
@@ -43,7 +44,7 @@ async fn invoke(invoker: &Invoker, payload: Value, cut_after: Option<Duration>) 
     outcome.map_err(|error| format!("{}: {error}", error.retryability()))
 }
 
-impl Wave {
+impl Dispatch {
     /// Runs every queued invocation due at `now`.
     pub(super) async fn run_due(&mut self, now: DateTime<Utc>) {
         let mut due = self.queue.take_due(now);

@@ -10,6 +10,7 @@
 //! - [`outcome`]: the event log, the timeline and the report of a played wave.
 
 pub mod chaos;
+mod dispatch;
 mod dry_run;
 mod invocations;
 pub mod outcome;
@@ -25,14 +26,13 @@ use autopilot_core::readiness::OptOutTag;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::bus::{BusEvent, LocalBus};
-use crate::harness::async_invocations::InvocationQueue;
+use crate::bus::LocalBus;
 use crate::harness::clients::local_clients;
 use crate::harness::functions::{self, Functions, FunctionsError};
 use crate::harness::invariants::{self, GivenUp};
-use crate::harness::payloads::{self, stamp, Schedules};
+use crate::harness::payloads::{self, stamp};
 use crate::harness::processes::{process_invokers, Killer, ProcessOptions};
-use crate::harness::wiring::{BusRef, Wiring, WiringError};
+use crate::harness::wiring::{Wiring, WiringError};
 use crate::harness::world::{LocalWorld, WorldError};
 use crate::sms::protocol::{AppLaunchStatus, JobState};
 use crate::StateSnapshot;
@@ -43,6 +43,7 @@ pub use autopilot_core::report::{
 };
 pub use chaos::Chaos;
 use chaos::ChaosState;
+use dispatch::Dispatch;
 pub use dry_run::Rehearsal;
 pub use outcome::{DetectionDelay, LogEntry, WaveReport};
 use plans::PlanFeed;
@@ -125,22 +126,14 @@ pub enum WaveError {
 pub struct Wave {
     emulator: EmulatorHandle,
     bus: LocalBus,
-    wiring: Wiring,
-    functions: Functions,
+    dispatch: Dispatch,
     /// The app-launcher's opt-out tag, as the template configures it.
     opt_out: OptOutTag,
-    queue: InvocationQueue<usize>,
-    schedules: Schedules,
-    log: Vec<LogEntry>,
-    invocations: BTreeMap<String, u64>,
     started: DateTime<Utc>,
     scenario_name: String,
     until: Duration,
-    chaos: Option<ChaosState>,
     invariant_breaches: Vec<String>,
     plans: PlanFeed,
-    /// Planner events seen so far that created, changed or configured an application.
-    plan_changes: usize,
     /// A rehearsal: the functions change nothing in SMS.
     dry_run: bool,
     /// What kills the functions' processes, when they run as processes.
@@ -205,20 +198,13 @@ impl Wave {
         Ok(Self {
             emulator,
             bus,
-            wiring,
-            functions,
+            dispatch: Dispatch::new(wiring, functions, options.chaos.map(ChaosState::new)),
             opt_out: launcher.opt_out,
-            queue: InvocationQueue::default(),
-            schedules: Schedules::default(),
-            log: Vec::new(),
-            invocations: BTreeMap::new(),
             started,
             scenario_name,
             until: options.until,
-            chaos: options.chaos.map(ChaosState::new),
             invariant_breaches: Vec::new(),
             plans,
-            plan_changes: 0,
             dry_run: options.dry_run,
             killer,
             launches_seen: BTreeSet::new(),
@@ -249,7 +235,7 @@ impl Wave {
             self.switch_faults(now);
             let elapsed = (now - self.started).to_std().unwrap_or_default();
             self.plans.place_due(elapsed, now, &self.bus).await?;
-            self.fire_schedules(now);
+            self.dispatch.fire_schedules(&self.bus, now);
             self.settle_step(now, &mut sms_events).await?;
             // One snapshot of SMS for the step's progress, invariants and launches.
             let state = self.emulator.state();
@@ -261,7 +247,7 @@ impl Wave {
             }
             self.check_nothing_doubled(&state, now);
             self.note_launched(&state, now);
-            if self.queue.is_empty() && !self.faults_on() && self.converged() {
+            if self.dispatch.queue.is_empty() && !self.faults_on() && self.converged() {
                 break true;
             }
             if now >= deadline {
@@ -272,84 +258,30 @@ impl Wave {
         Ok(self.finish(converged, timeline).await)
     }
 
-    /// Routes events and runs the invocations they and the schedules made due, round
-    /// after round, until nothing more is due at `now`.
+    /// Routes SMS's events and the functions' own, and runs what they and the
+    /// schedules made due, until nothing more is due at `now`.
     async fn settle_step(
         &mut self,
         now: DateTime<Utc>,
         sms_events: &mut tokio::sync::mpsc::UnboundedReceiver<crate::SmsEvent>,
     ) -> Result<(), WaveError> {
-        let mut rounds = 0;
-        loop {
+        let inject = |bus: &LocalBus| {
             while let Ok(event) = sms_events.try_recv() {
                 let envelope = serde_json::to_value(&event).unwrap_or(Value::Null);
-                self.bus.inject("default", envelope);
+                bus.inject("default", envelope);
             }
-            let events = self.bus.drain();
-            let due = self.queue.any_due(now);
-            if events.is_empty() && !due {
-                return Ok(());
-            }
-            rounds += 1;
-            if rounds > MAX_ROUNDS_PER_STEP {
-                return Err(WaveError::EventLoop { at: stamp(now) });
-            }
-            for event in events {
-                self.route(event, now);
-            }
-            self.run_due(now).await;
-        }
+        };
+        self.dispatch.settle(&self.bus, now, inject).await
     }
 
     fn faults_on(&self) -> bool {
-        self.chaos.as_ref().is_some_and(ChaosState::on)
-    }
-
-    fn fire_schedules(&mut self, now: DateTime<Utc>) {
-        let bus = &self.bus;
-        let rules = |name: &str| bus.rule_state(name);
-        for (function, payload) in self.schedules.due(&self.wiring, now, &rules) {
-            self.queue.push(function, payload, now);
-        }
-    }
-
-    fn route(&mut self, event: BusEvent, now: DateTime<Utc>) {
-        let bus = if event.bus == "default" {
-            BusRef::Default
-        } else {
-            BusRef::Named(event.bus.clone())
-        };
-        // A dry run changes nothing, whatever its events decide.
-        if matches!(
-            event.envelope["detail-type"].as_str(),
-            Some("AppPlanned" | "AppConfigured")
-        ) && event.envelope["detail"]["dryRun"] != true
-        {
-            self.plan_changes += 1;
-        }
-        self.log.push(LogEntry::Event {
-            time: stamp(now),
-            bus: event.bus.clone(),
-            event: event.envelope.clone(),
-        });
-        let targets = self.wiring.target_indices(&bus, &event.envelope);
-        let copies = self.chaos.as_ref().map_or(1, ChaosState::copies);
-        if copies > 1 {
-            if let Some(chaos) = self.chaos.as_mut() {
-                chaos.count("events delivered twice", targets.len() as u64);
-            }
-        }
-        for function in targets {
-            for _ in 0..copies {
-                self.queue.push(function, event.envelope.clone(), now);
-            }
-        }
+        self.dispatch.chaos.as_ref().is_some_and(ChaosState::on)
     }
 
     /// Turns the chaos faults on at the start and off once `faults_for` has passed, and
     /// plays the operator's stop of app replication when its time comes.
     fn switch_faults(&mut self, now: DateTime<Utc>) {
-        if let Some(chaos) = self.chaos.as_mut() {
+        if let Some(chaos) = self.dispatch.chaos.as_mut() {
             let elapsed = (now - self.started).to_std().unwrap_or_default();
             chaos.switch(elapsed, &self.emulator, &self.bus);
             chaos.stop_app_replication(elapsed, &self.emulator);
@@ -419,14 +351,14 @@ impl Wave {
                 .filter(|a| a.launch_status == AppLaunchStatus::Launched)
                 .count(),
             plan_versions: self.plans.versions_placed(),
-            plan_changes: self.plan_changes,
+            plan_changes: self.dispatch.plan_changes,
         }
     }
 
     /// What the functions gave up on or reported as stuck so far.
     fn given_up(&self) -> GivenUp {
         let mut given_up =
-            GivenUp::from_events(outcome::bus_events(&self.log).map(|seen| seen.event));
+            GivenUp::from_events(outcome::bus_events(&self.dispatch.log).map(|seen| seen.event));
         given_up.manual.clone_from(self.plans.manual());
         given_up.rolled_back.clone_from(self.plans.rolled_back());
         given_up.depends_on.clone_from(self.plans.depends_on());
@@ -439,7 +371,7 @@ impl Wave {
         if self.dry_run {
             let placed = self.plans.last_placed_at();
             return self.plans.all_placed()
-                && dry_run::complete(&state, &self.log, placed, placed.is_some());
+                && dry_run::complete(&state, &self.dispatch.log, placed, placed.is_some());
         }
         let live = invariants::live_apps(&state)
             .map(|a| a.name.as_str())
@@ -448,7 +380,7 @@ impl Wave {
             .filter(|a| a.launch_status == AppLaunchStatus::Launched)
             .map(|a| a.name.as_str())
             .collect();
-        self.plans.in_place((&live, &launched), &self.log)
+        self.plans.in_place((&live, &launched), &self.dispatch.log)
             && invariants::every_app_settled(&state, &self.opt_out, &self.given_up())
     }
 
@@ -458,20 +390,20 @@ impl Wave {
         let given_up = self.given_up();
         let apps = outcome::app_outcomes(
             &state,
-            &self.log,
+            &self.dispatch.log,
             &self.opt_out,
             &given_up,
             self.plans.depends_on(),
         );
-        let failures = outcome::failure_outcomes(&self.log, &state);
-        let detection_delay = outcome::DetectionDelay::of(&self.log, &state);
+        let failures = outcome::failure_outcomes(&self.dispatch.log, &state);
+        let detection_delay = outcome::DetectionDelay::of(&self.dispatch.log, &state);
         let mut invariant_breaches = self.invariant_breaches.clone();
         invariant_breaches.extend(invariants::final_breaches(
             &state,
-            outcome::bus_events(&self.log),
+            outcome::bus_events(&self.dispatch.log),
         ));
         invariant_breaches.extend(invariants::refused_launches(&self.emulator.refusals()));
-        for (function, seen) in self.functions.lease_overlaps() {
+        for (function, seen) in self.dispatch.functions.lease_overlaps() {
             invariant_breaches.push(format!(
                 "{function}: {seen} runs took the lease while another run held it"
             ));
@@ -481,11 +413,11 @@ impl Wave {
         } else {
             outcome::verdict(converged, &state, &self.opt_out, &given_up, now)
         };
-        let rehearsal = self.dry_run.then(|| Rehearsal::of(&self.log));
+        let rehearsal = self.dry_run.then(|| Rehearsal::of(&self.dispatch.log));
         let deployed_report = self.closing_report(now).await;
         let archived_templates =
-            outcome::archived_objects(&self.emulator, &self.wiring.artifacts_bucket);
-        let mut faults = match &self.chaos {
+            outcome::archived_objects(&self.emulator, &self.dispatch.wiring.artifacts_bucket);
+        let mut faults = match &self.dispatch.chaos {
             Some(chaos) => chaos.tally(&self.emulator, &self.bus),
             None => BTreeMap::new(),
         };
@@ -505,15 +437,15 @@ impl Wave {
             failures,
             detection_delay,
             sms_calls: self.emulator.call_counts(),
-            invocations: self.invocations.clone(),
-            dead_lettered: self.queue.dead_lettered().to_vec(),
+            invocations: self.dispatch.invocations.clone(),
+            dead_lettered: self.dispatch.queue.dead_lettered().to_vec(),
             invariant_breaches,
             faults,
             timeline,
-            plan: self.plans.outcome(&self.log),
+            plan: self.plans.outcome(&self.dispatch.log),
             first_launched: self.first_launched.clone(),
             rehearsal,
-            log: self.log,
+            log: self.dispatch.log,
             archived_templates,
             deployed_report,
         };
@@ -528,13 +460,16 @@ impl Wave {
     /// run once more at the wave's end (as its next tick would), then the
     /// `reports/latest.html` it wrote. None when the template has no reporter.
     async fn closing_report(&self, now: DateTime<Utc>) -> Option<Vec<u8>> {
-        let reporter = functions::wiring_of(&self.wiring, REPORTER).ok()?;
+        let reporter = functions::wiring_of(&self.dispatch.wiring, REPORTER).ok()?;
         let schedule = reporter.schedules.first()?;
         let payload = payloads::scheduled_event(now, reporter, schedule);
-        if let Err(error) = self.functions.invoke(REPORTER, payload).await {
+        if let Err(error) = self.dispatch.functions.invoke(REPORTER, payload).await {
             tracing::warn!(%error, "the closing wave report was not written");
         }
-        let bucket = self.emulator.s3_root().join(&self.wiring.artifacts_bucket);
+        let bucket = self
+            .emulator
+            .s3_root()
+            .join(&self.dispatch.wiring.artifacts_bucket);
         std::fs::read(bucket.join(wave_reporter::LATEST_KEY)).ok()
     }
 }
