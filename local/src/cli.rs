@@ -69,6 +69,18 @@ pub struct RunArgs {
     /// A wave plan (YAML or JSON) put in the artifacts bucket as the wave starts.
     #[arg(long)]
     pub plan: Option<PathBuf>,
+    /// The migration service the wave plays on: `sms` (the SMS emulator and the SMS
+    /// functions) or `mgn` (the MGN stand-in with its EC2, and the MGN functions: the
+    /// template deployed with `Backend` MGN).
+    #[arg(long, value_enum, default_value_t = Backend::Sms)]
+    pub backend: Backend,
+}
+
+/// The backend a wave plays on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    Sms,
+    Mgn,
 }
 
 /// Arguments of `csv-to-plan`.
@@ -331,36 +343,44 @@ pub async fn run(args: RunArgs, tally: Option<&crate::warnings::Tally>) -> Resul
         None => Vec::new(),
     };
     println!(
-        "Playing wave `{}`: {} servers, {} apps, {} connectors; wiring from {}{}",
+        "Playing wave `{}` on {}: {} servers, {} apps, {} connectors; wiring from {}{}",
         scenario.name,
+        match args.backend {
+            Backend::Sms => "SMS",
+            Backend::Mgn => "MGN",
+        },
         scenario.servers.len(),
         scenario.apps.len(),
         scenario.connectors.len(),
         template.display(),
         if args.dry_run { " (dry run)" } else { "" }
     );
-    let wave = crate::wave::Wave::start(crate::wave::WaveOptions {
+    let options = crate::wave::WaveOptions {
         scenario,
         template,
         until: args.until,
         dry_run: args.dry_run,
         plans,
         ..Default::default()
-    })
-    .await?;
+    };
     let terminal = std::io::stdout().is_terminal();
-    let report = wave
-        .play(|progress| {
-            let line = crate::report::progress_line(progress);
-            if terminal {
-                // One live line on a terminal; plain lines in logs and pipes.
-                print!("\r\x1b[2K{line}");
-                let _ = std::io::Write::flush(&mut std::io::stdout());
-            } else {
-                println!("{line}");
-            }
-        })
-        .await?;
+    let show = |progress: &crate::wave::Progress| {
+        let line = crate::report::progress_line(progress);
+        if terminal {
+            // One live line on a terminal; plain lines in logs and pipes.
+            print!("\r\x1b[2K{line}");
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+        } else {
+            println!("{line}");
+        }
+    };
+    let report = match args.backend {
+        Backend::Sms => crate::wave::Wave::start(options).await?.play(show).await?,
+        Backend::Mgn => {
+            let wave = crate::wave::mgn::MgnWave::start(options).await?;
+            wave.play(show).await?
+        }
+    };
     if terminal {
         println!();
     }

@@ -78,7 +78,7 @@ pub fn summary_text(report: &WaveReport) -> String {
             let _ = writeln!(out, "    - {action}");
         }
     }
-    let _ = writeln!(out, "\nSMS calls");
+    let _ = writeln!(out, "\n{} calls", report.service);
     let total: u64 = report.sms_calls.values().sum();
     for (operation, count) in &report.sms_calls {
         let _ = writeln!(out, "  {operation:<30} {count:>6}");
@@ -287,7 +287,7 @@ fn run_tables(report: &WaveReport) -> Vec<Table> {
     };
     let mut tables = vec![Table {
         id: "calls".into(),
-        title: "SMS calls".into(),
+        title: format!("{} calls", report.service),
         columns: vec!["operation".into(), "calls".into()],
         rows: counts(&report.sms_calls),
     }];

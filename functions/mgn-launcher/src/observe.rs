@@ -29,12 +29,15 @@ pub struct PlannedApp {
     pub ids: Vec<ServerId>,
     /// Those MGN lists (not archived).
     pub members: Vec<SourceServer>,
+    /// Members the plan names that MGN did not list when the plan was resolved.
+    pub waiting: usize,
 }
 
 impl PlannedApp {
-    /// Planned servers MGN does not list.
+    /// Planned servers MGN does not list, and members it did not list when the plan
+    /// was resolved.
     pub fn missing(&self) -> usize {
-        self.ids.len() - self.members.len()
+        self.ids.len() - self.members.len() + self.waiting
     }
 
     /// A member's name for events: its VM name or hostname.
@@ -77,6 +80,7 @@ pub async fn applications(
                 .collect();
             PlannedApp {
                 policy: move_policy(policy, config),
+                waiting: policy.members_waiting,
                 name,
                 ids,
                 members,

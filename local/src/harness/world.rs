@@ -1,7 +1,11 @@
 //! The local world the functions run against: the SMS emulator (with its S3 and the
 //! template's artifacts bucket) and the local event bus on the emulator's clock,
-//! knowing the template's rules. The one constructor behind the wave runner, the bench
-//! and the tests that run the functions against the stand-in.
+//! knowing the template's rules; or, for an MGN wave, the MGN stand-in (and its EC2)
+//! beside the same S3 and a bus on MGN's clock ([`MgnWorld`]). The one constructor
+//! behind the wave runners, the bench and the tests that run the functions against
+//! the stand-ins.
+
+use std::sync::Arc;
 
 use autopilot_core::clients::Endpoints;
 use autopilot_core::runtime::Clock;
@@ -18,6 +22,8 @@ pub enum WorldError {
     Emulator(#[from] EmulatorError),
     #[error("local event bus: {0}")]
     Bus(std::io::Error),
+    #[error("the MGN stand-in: {0}")]
+    Mgn(String),
 }
 
 /// The emulator and the bus, started together.
@@ -64,5 +70,62 @@ impl LocalWorld {
     pub async fn shutdown(self) {
         self.bus.shutdown().await;
         self.emulator.shutdown().await;
+    }
+}
+
+/// An MGN account's world: the MGN stand-in (and its EC2), initialized, its agents
+/// installed as the scenario says; the local S3 with the artifacts bucket (served by
+/// the SMS emulator, whose SMS stays idle); the bus on MGN's clock.
+pub struct MgnWorld {
+    pub storage: EmulatorHandle,
+    pub mgn: Arc<crate::mgn::MgnHandle>,
+    pub bus: LocalBus,
+}
+
+impl MgnWorld {
+    /// Starts `scenario` with `bucket` in S3 and the bus's PutEvents faults seeded with
+    /// `bus_seed`.
+    pub async fn start(
+        scenario: Scenario,
+        bucket: &str,
+        bus_seed: u64,
+    ) -> Result<Self, WorldError> {
+        let storage = Emulator::start(scenario.clone(), EmulatorOptions::default()).await?;
+        storage.create_bucket(bucket)?;
+        let mgn = crate::mgn::MgnHandle::start(scenario, 0)
+            .await
+            .map_err(|e| WorldError::Mgn(e.to_string()))?;
+        mgn.call("InitializeService", &serde_json::json!({}))
+            .map_err(|e| WorldError::Mgn(format!("InitializeService: {e:?}")))?;
+        let mgn = Arc::new(mgn);
+        let on_mgn = Arc::clone(&mgn);
+        let clock: Clock = Arc::new(move || on_mgn.now());
+        let bus = LocalBus::start(0, clock, bus_seed)
+            .await
+            .map_err(WorldError::Bus)?;
+        Ok(Self { storage, mgn, bus })
+    }
+
+    /// MGN's simulated clock, as the functions read it.
+    pub fn clock(&self) -> Clock {
+        let mgn = Arc::clone(&self.mgn);
+        Arc::new(move || mgn.now())
+    }
+
+    /// Where the functions' MGN, EC2, EventBridge and S3 clients call.
+    pub fn endpoints(&self) -> Endpoints {
+        Endpoints {
+            sms: self.storage.sms_endpoint(),
+            mgn: Some(self.mgn.endpoint()),
+            ec2: Some(self.mgn.ec2_endpoint()),
+            events: self.bus.endpoint(),
+            s3: self.storage.s3_endpoint(),
+        }
+    }
+
+    /// Stops the bus, then S3 (the MGN stand-in stops with its last handle).
+    pub async fn shutdown(self) {
+        self.bus.shutdown().await;
+        self.storage.shutdown().await;
     }
 }

@@ -46,6 +46,16 @@ pub struct MgnHandle {
     ticker: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// One EC2 instance a launch made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceView {
+    pub id: String,
+    pub server_id: String,
+    /// A test instance (else a cutover instance).
+    pub test: bool,
+    pub terminated: bool,
+}
+
 /// How to serve the MGN stand-in.
 #[derive(Debug, Clone, Default)]
 pub struct MgnOptions {
@@ -217,6 +227,23 @@ impl MgnHandle {
             slowed: mgn.slowed + ec2.slowed,
             events_dropped: self.events_dropped(),
         }
+    }
+
+    /// Every EC2 instance the account's launches made, as an admin sees them (for the
+    /// wave's invariants: no test instance left running).
+    pub fn instances(&self) -> Vec<InstanceView> {
+        let account = self.shared.lock();
+        account
+            .engine
+            .instances()
+            .iter()
+            .map(|instance| InstanceView {
+                id: instance.id.clone(),
+                server_id: instance.server_id.clone(),
+                test: instance.kind == engine::LaunchKind::Test,
+                terminated: instance.terminated.is_some(),
+            })
+            .collect()
     }
 
     /// Every event announced so far, delivered or not.

@@ -13,6 +13,8 @@ pub mod chaos;
 mod dispatch;
 mod dry_run;
 mod invocations;
+pub mod mgn;
+mod mgn_invariants;
 pub mod outcome;
 pub mod plans;
 
@@ -120,6 +122,8 @@ pub enum WaveError {
     Processes(std::io::Error),
     #[error("events keep triggering each other at {at}: more than {MAX_ROUNDS_PER_STEP} rounds in one step")]
     EventLoop { at: String },
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// A wave being played.
@@ -436,6 +440,7 @@ impl Wave {
             apps,
             failures,
             detection_delay,
+            service: "SMS".to_owned(),
             sms_calls: self.emulator.call_counts(),
             invocations: self.dispatch.invocations.clone(),
             dead_lettered: self.dispatch.queue.dead_lettered().to_vec(),

@@ -117,6 +117,9 @@ pub struct WaveReport {
     pub apps: Vec<AppOutcome>,
     pub failures: Vec<FailureOutcome>,
     pub detection_delay: DetectionDelay,
+    /// The migration service the wave played on (`SMS`, `MGN`).
+    pub service: String,
+    /// Calls the service received, by operation (on MGN, EC2's as `ec2:Action`).
     pub sms_calls: BTreeMap<String, u64>,
     pub invocations: BTreeMap<String, u64>,
     pub dead_lettered: Vec<String>,

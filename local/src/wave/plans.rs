@@ -50,6 +50,8 @@ pub(super) struct PlanFeed {
     rolled_back: BTreeSet<String>,
     /// When each version was put in place, and its digest, in order.
     placed: Vec<(String, String)>,
+    /// The plan in force: the last version placed that reads as a plan.
+    in_force: Option<Plan>,
 }
 
 impl PlanFeed {
@@ -71,6 +73,7 @@ impl PlanFeed {
             finalizing: BTreeSet::new(),
             rolled_back: BTreeSet::new(),
             placed: Vec::new(),
+            in_force: None,
         }
     }
 
@@ -107,6 +110,7 @@ impl PlanFeed {
                 .push((stamp(now), digest(version.text.as_bytes())));
             // A refused version changes nothing, so the one before stays in force.
             if let Ok(plan) = Plan::parse(&version.text) {
+                self.in_force = Some(plan.clone());
                 self.named = plan.applications.iter().map(|a| a.name.clone()).collect();
                 self.depends_on = plan
                     .applications
@@ -167,6 +171,11 @@ impl PlanFeed {
             versions,
             steps: report::decisions::plan_steps(&decisions),
         }
+    }
+
+    /// The plan in force: the last version placed that reads as a plan.
+    pub(super) fn in_force(&self) -> Option<&Plan> {
+        self.in_force.as_ref()
     }
 
     /// What each application of the plan in force depends on.

@@ -35,6 +35,7 @@ mod log_hygiene;
 mod mgn_launcher;
 mod mgn_planner;
 mod mgn_watcher;
+mod mgn_wave;
 mod plan_wave;
 mod wave;
 

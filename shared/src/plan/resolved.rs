@@ -50,6 +50,10 @@ pub struct AppPolicy {
     /// Applications that must be launched first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
+    /// Members the plan names that the catalog does not hold yet (no agent reported, a
+    /// VM not discovered): the application is not whole until they are.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub members_waiting: usize,
     /// Launched, and its replication ended as the plan asks: its servers get no job.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub finalized: bool,
@@ -71,7 +75,13 @@ impl ResolvedPlan {
             .apps
             .iter()
             .map(|app| {
+                let members_waiting = wave
+                    .waiting
+                    .iter()
+                    .filter(|w| w.app == app.name && w.path.contains(".servers["))
+                    .count();
                 let policy = AppPolicy {
+                    members_waiting,
                     launch: app.launch,
                     window: app.window.clone(),
                     test_window: app.test_window.clone(),
@@ -142,4 +152,8 @@ impl ResolvedPlan {
             .get(server)
             .is_some_and(|policy| policy.route == ReplicationRoute::App)
     }
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }

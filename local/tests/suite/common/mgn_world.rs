@@ -1,26 +1,22 @@
-//! An MGN account with what the functions need around it: the MGN stand-in (and its
-//! EC2), a local S3 with the artifacts bucket, the local bus on MGN's clock, and the
-//! functions' clients on them.
+//! An MGN account with what the functions need around it (`harness::world::MgnWorld`),
+//! and the tests' shortcuts to it: the functions' contexts, the published events, a
+//! server's id.
 
 use std::sync::Arc;
 
-use autopilot_core::clients::{Clients, Endpoints};
+use autopilot_core::clients::Clients;
 use autopilot_core::config::FunctionConfig;
 use autopilot_core::runtime::{Clock, Context};
-use autopilot_local::bus::LocalBus;
 use autopilot_local::harness::clients::local_clients;
-use autopilot_local::mgn::MgnHandle;
-use autopilot_local::{Emulator, EmulatorHandle, EmulatorOptions, Scenario};
+use autopilot_local::Scenario;
 use serde_json::{json, Value};
 
 /// The bucket the functions keep their state in.
 pub const BUCKET: &str = "artifacts";
 
 pub struct MgnWorld {
-    /// The SMS emulator, only for its S3.
-    pub storage: EmulatorHandle,
-    pub mgn: Arc<MgnHandle>,
-    pub bus: LocalBus,
+    world: autopilot_local::harness::world::MgnWorld,
+    pub mgn: Arc<autopilot_local::mgn::MgnHandle>,
     pub clock: Clock,
 }
 
@@ -28,35 +24,18 @@ impl MgnWorld {
     /// `scenario` on an initialized MGN account.
     pub async fn start(scenario: &str) -> Self {
         let scenario = Scenario::from_text(scenario).expect("scenario");
-        let storage = Emulator::start(scenario.clone(), EmulatorOptions::default())
+        let world = autopilot_local::harness::world::MgnWorld::start(scenario, BUCKET, 7)
             .await
-            .expect("S3 starts");
-        storage.create_bucket(BUCKET).expect("bucket");
-        let mgn = Arc::new(MgnHandle::start(scenario, 0).await.expect("MGN starts"));
-        mgn.call("InitializeService", &json!({}))
-            .expect("initialized");
-        let on_mgn = Arc::clone(&mgn);
-        let clock: Clock = Arc::new(move || on_mgn.now());
-        let bus = LocalBus::start(0, clock.clone(), 7)
-            .await
-            .expect("bus starts");
+            .expect("the MGN world starts");
         Self {
-            storage,
-            mgn,
-            bus,
-            clock,
+            mgn: Arc::clone(&world.mgn),
+            clock: world.clock(),
+            world,
         }
     }
 
     pub fn clients(&self) -> Clients {
-        let endpoints = Endpoints {
-            sms: self.storage.sms_endpoint(),
-            mgn: Some(self.mgn.endpoint()),
-            ec2: Some(self.mgn.ec2_endpoint()),
-            events: self.bus.endpoint(),
-            s3: self.storage.s3_endpoint(),
-        };
-        local_clients(&endpoints, None)
+        local_clients(&self.world.endpoints(), None)
     }
 
     /// A function's context as deployed, with `extra` variables over the bus and bucket.
@@ -75,7 +54,8 @@ impl MgnWorld {
 
     /// The project's events published since the last call, as delivered.
     pub fn published(&self) -> Vec<Value> {
-        self.bus
+        self.world
+            .bus
             .drain()
             .into_iter()
             .map(|event| event.envelope)
@@ -99,8 +79,7 @@ impl MgnWorld {
     }
 
     pub async fn shutdown(self) {
-        self.bus.shutdown().await;
-        self.storage.shutdown().await;
+        self.world.shutdown().await;
     }
 }
 

@@ -1,0 +1,349 @@
+//! Plays a whole migration wave on the MGN stand-in: the template deployed with
+//! `Backend` MGN (mgn-planner, mgn-watcher, mgn-launcher), MGN and its EC2, the local S3
+//! and bus, on MGN's simulated clock. Schedules, MGN's `aws.mgn` events (default bus)
+//! and the functions' own events (project bus) are dispatched as in the SMS wave
+//! ([`super::dispatch`]); the wave converges once every application of the plan is cut
+//! over (and archived when the plan asks) or left to a person. Its guards are checked
+//! from what the functions published and what MGN and EC2 hold ([`mgn_invariants`]).
+
+use std::collections::BTreeMap;
+
+use autopilot_core::config::MgnPlannerConfig;
+use autopilot_core::report::{AppOutcome, PlanOutcome, Progress};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use super::dispatch::Dispatch;
+use super::outcome::{self, DetectionDelay, WaveReport};
+use super::plans::PlanFeed;
+use super::{chosen_plan_versions, mgn_invariants, WaveError, WaveOptions, STEP};
+use crate::harness::clients::local_clients;
+use crate::harness::functions::{self, Functions};
+use crate::harness::payloads::stamp;
+use crate::harness::wiring::Wiring;
+use crate::harness::world::MgnWorld;
+use crate::mgn::MgnHandle;
+
+/// The template's parameters for an MGN stack.
+pub const MGN_BACKEND: [(&str, &str); 1] = [("Backend", "MGN")];
+
+/// An MGN wave being played.
+pub struct MgnWave {
+    world: MgnWorld,
+    dispatch: Dispatch,
+    plans: PlanFeed,
+    started: DateTime<Utc>,
+    scenario_name: String,
+    until: std::time::Duration,
+    /// When each application was first seen cut over, by name.
+    cut_over: BTreeMap<String, DateTime<Utc>>,
+}
+
+impl MgnWave {
+    /// Starts MGN, S3 and the bus, and wires the MGN functions as the template deploys
+    /// them with `Backend` MGN. Chaos, dry runs and processes are SMS's only for now.
+    pub async fn start(options: WaveOptions) -> Result<Self, WaveError> {
+        if options.chaos.is_some() || options.dry_run || options.processes.is_some() {
+            return Err(WaveError::Unsupported(
+                "an MGN wave plays without chaos, dry run or processes for now".into(),
+            ));
+        }
+        let wiring = Wiring::load_with(&options.template, &MGN_BACKEND)?;
+        let overrides: Vec<(&str, &str)> = options
+            .environment
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let scenario_name = options.scenario.name.clone();
+        let seed = options.scenario.seed;
+        let versions = chosen_plan_versions(options.plans, &options.scenario);
+        let world = MgnWorld::start(options.scenario, &wiring.artifacts_bucket, seed).await?;
+        world.bus.declare_schedules(&wiring);
+        let clients = local_clients(&world.endpoints(), None);
+        let functions = Functions::new(&wiring, &overrides, &clients, &world.clock())?;
+        let planner: MgnPlannerConfig =
+            functions::config(functions::wiring_of(&wiring, "mgn-planner")?, &overrides)?;
+        let plans = PlanFeed::new(
+            versions,
+            clients.s3.clone(),
+            wiring.artifacts_bucket.clone(),
+            planner.plan_key,
+        );
+        let started = world.mgn.now();
+        Ok(Self {
+            dispatch: Dispatch::new(wiring, functions, None),
+            world,
+            plans,
+            started,
+            scenario_name,
+            until: options.until,
+            cut_over: BTreeMap::new(),
+        })
+    }
+
+    pub fn mgn(&self) -> &MgnHandle {
+        &self.world.mgn
+    }
+
+    /// Plays until the wave converges or `until` passes; `on_progress` sees each step.
+    pub async fn play(
+        mut self,
+        mut on_progress: impl FnMut(&Progress),
+    ) -> Result<WaveReport, WaveError> {
+        let mut mgn_events = self.world.mgn.subscribe_events();
+        let deadline = self.started
+            + chrono::Duration::from_std(self.until).unwrap_or(chrono::Duration::days(365));
+        let mut timeline = Vec::new();
+        let mut last = Progress::default();
+        let converged = loop {
+            let now = self.world.mgn.now();
+            let elapsed = (now - self.started).to_std().unwrap_or_default();
+            self.plans.place_due(elapsed, now, &self.world.bus).await?;
+            self.dispatch.fire_schedules(&self.world.bus, now);
+            let inject = |bus: &crate::bus::LocalBus| {
+                while let Ok(event) = mgn_events.try_recv() {
+                    bus.inject(
+                        "default",
+                        serde_json::to_value(&event).unwrap_or(Value::Null),
+                    );
+                }
+            };
+            self.dispatch.settle(&self.world.bus, now, inject).await?;
+            let servers = self.source_servers();
+            self.note_cut_over(now);
+            let progress = self.progress(&servers, now);
+            if !progress.same_counts(&last) {
+                on_progress(&progress);
+                timeline.push(progress.clone());
+                last = progress;
+            }
+            if self.dispatch.queue.is_empty() && self.converged() {
+                break true;
+            }
+            if now >= deadline {
+                break false;
+            }
+            self.world.mgn.advance(STEP);
+        };
+        Ok(self.finish(converged, timeline).await)
+    }
+
+    /// Every source server as MGN lists it (the stand-in's own view, not a client's).
+    fn source_servers(&self) -> Vec<Value> {
+        let listed = self.world.mgn.call("DescribeSourceServers", &json!({}));
+        listed
+            .ok()
+            .and_then(|answer| answer["items"].as_array().cloned())
+            .unwrap_or_default()
+    }
+
+    /// The plan's applications whose cutover the launcher announced, first seen now.
+    fn note_cut_over(&mut self, now: DateTime<Utc>) {
+        for seen in outcome::bus_events(&self.dispatch.log) {
+            if seen.event["detail-type"] == "AppCutOver" {
+                let name = seen.event["detail"]["appName"].as_str().unwrap_or_default();
+                self.cut_over.entry(name.to_owned()).or_insert(now);
+            }
+        }
+    }
+
+    fn progress(&self, servers: &[Value], now: DateTime<Utc>) -> Progress {
+        let state = |s: &Value| {
+            s["lifeCycle"]["state"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let replication = |s: &Value| {
+            s["dataReplicationInfo"]["dataReplicationState"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let failed = servers
+            .iter()
+            .filter(|s| matches!(replication(s).as_str(), "STALLED" | "DISCONNECTED"))
+            .filter(|s| !matches!(state(s).as_str(), "CUTOVER" | "DISCONNECTED"))
+            .count();
+        let replicated = servers
+            .iter()
+            .filter(|s| !matches!(state(s).as_str(), "NOT_READY" | "PENDING_INSTALLATION"))
+            .count();
+        Progress {
+            time: stamp(now),
+            elapsed_minutes: u64::try_from((now - self.started).num_minutes()).unwrap_or(0),
+            discovered: servers.len(),
+            replicating: servers.len() - replicated,
+            replicated,
+            failed,
+            apps: self
+                .plans
+                .in_force()
+                .map_or(0, |plan| plan.applications.len()),
+            launched: self.cut_over.len(),
+            plan_versions: self.plans.versions_placed(),
+            plan_changes: self.dispatch.plan_changes,
+        }
+    }
+
+    /// Every version of the plan is placed and each of its applications is cut over
+    /// (and archived when it asks) or left to a person.
+    fn converged(&self) -> bool {
+        let Some(plan) = self.plans.in_force().filter(|_| self.plans.all_placed()) else {
+            return false;
+        };
+        let last = mgn_invariants::last_words(&self.dispatch.log);
+        plan.applications.iter().all(
+            |app| match last.get(app.name.as_str()).map(String::as_str) {
+                Some("AppArchived") => true,
+                Some("AppCutOver") => !app.archive,
+                Some("AppMoveHeld") => true,
+                _ => false,
+            },
+        )
+    }
+
+    async fn finish(self, converged: bool, timeline: Vec<Progress>) -> WaveReport {
+        let now = self.world.mgn.now();
+        let plan = self.plans.in_force().cloned().unwrap_or_else(empty_plan);
+        let mut breaches = mgn_invariants::breaches(&self.dispatch.log, &plan);
+        breaches.extend(mgn_invariants::left_running(&self.world.mgn.instances()));
+        breaches.extend(mgn_invariants::refused(&self.world.mgn.refusals()));
+        for (function, seen) in self.dispatch.functions.lease_overlaps() {
+            breaches.push(format!(
+                "{function}: {seen} runs took the lease while another run held it"
+            ));
+        }
+        let apps = self.app_outcomes(&plan);
+        let verdict = verdict(converged, &apps, now);
+        let plan_outcome: PlanOutcome = self.plans.outcome(&self.dispatch.log);
+        let first_launched = self.cut_over.clone();
+        let report = WaveReport {
+            scenario: self.scenario_name.clone(),
+            converged,
+            verdict,
+            started: stamp(self.started),
+            ended: stamp(now),
+            simulated_minutes: u64::try_from((now - self.started).num_minutes()).unwrap_or(0),
+            apps,
+            failures: Vec::new(),
+            detection_delay: DetectionDelay::default(),
+            service: "MGN".to_owned(),
+            sms_calls: self.world.mgn.call_counts(),
+            invocations: self.dispatch.invocations.clone(),
+            dead_lettered: self.dispatch.queue.dead_lettered().to_vec(),
+            invariant_breaches: breaches,
+            faults: BTreeMap::new(),
+            timeline,
+            plan: plan_outcome,
+            first_launched,
+            rehearsal: None,
+            log: self.dispatch.log,
+            archived_templates: Vec::new(),
+            deployed_report: None,
+        };
+        self.world.shutdown().await;
+        report
+    }
+
+    /// Each application of the plan: its members as MGN lists them, how far it moved.
+    fn app_outcomes(&self, plan: &autopilot_core::plan::Plan) -> Vec<AppOutcome> {
+        let servers = self.source_servers();
+        let last = mgn_invariants::last_words(&self.dispatch.log);
+        let held = mgn_invariants::holds(&self.dispatch.log);
+        let apps: BTreeMap<String, String> = self
+            .world
+            .mgn
+            .call("ListApplications", &json!({}))
+            .ok()
+            .and_then(|a| a["items"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|a| {
+                Some((
+                    a["applicationID"].as_str()?.to_owned(),
+                    a["name"].as_str()?.to_owned(),
+                ))
+            })
+            .collect();
+        plan.applications
+            .iter()
+            .map(|app| {
+                let members: Vec<&Value> = servers
+                    .iter()
+                    .filter(|s| {
+                        let id = s["applicationID"].as_str().unwrap_or_default();
+                        apps.get(id).is_some_and(|name| name == &app.name)
+                    })
+                    .collect();
+                let name_of = |s: &Value| {
+                    s["sourceProperties"]["identificationHints"]["hostname"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                AppOutcome {
+                    id: app.name.clone(),
+                    name: app.name.clone(),
+                    members: members.len(),
+                    server_ids: members
+                        .iter()
+                        .map(|s| s["sourceServerID"].as_str().unwrap_or_default().to_owned())
+                        .collect(),
+                    member_names: members.iter().map(|s| name_of(s)).collect(),
+                    depends_on: app.depends_on.clone(),
+                    completed_runs: members.len(),
+                    launch_status: move_status(last.get(app.name.as_str()).map(String::as_str)),
+                    launched_at: self.cut_over.get(&app.name).map(|at| stamp(*at)),
+                    held_by: held.get(app.name.as_str()).cloned(),
+                    finalized_at: None,
+                }
+            })
+            .collect()
+    }
+}
+
+/// An application's move as the report words it, from the launcher's last word on it.
+fn move_status(last: Option<&str>) -> String {
+    match last {
+        Some("AppArchived") => "CUT OVER, ARCHIVED",
+        Some("AppCutOver") => "CUT OVER",
+        Some("AppMoveHeld") => "HELD",
+        Some("AppLaunchPassed") => "TESTED",
+        Some("AppLaunchStarted") => "LAUNCHING",
+        Some("AppLaunchCheckFailed") => "LAUNCH FAILED",
+        _ => "REPLICATING",
+    }
+    .to_owned()
+}
+
+fn empty_plan() -> autopilot_core::plan::Plan {
+    autopilot_core::plan::Plan {
+        version: autopilot_core::plan::PLAN_VERSION,
+        prune: false,
+        defaults: Default::default(),
+        applications: Vec::new(),
+    }
+}
+
+/// The verdict line of an MGN wave.
+fn verdict(converged: bool, apps: &[AppOutcome], now: DateTime<Utc>) -> String {
+    let cut_over = apps
+        .iter()
+        .filter(|a| a.launch_status.starts_with("CUT OVER"))
+        .count();
+    let held = apps.iter().filter(|a| a.launch_status == "HELD").count();
+    if converged {
+        format!(
+            "converged at {}: {cut_over} of {} applications cut over, {held} left to a person",
+            stamp(now),
+            apps.len()
+        )
+    } else {
+        format!(
+            "not converged by {}: {cut_over} of {} applications cut over, {held} left to a person",
+            stamp(now),
+            apps.len()
+        )
+    }
+}
