@@ -427,3 +427,46 @@ fn a_dry_run_rehearses_the_wave_and_lists_what_it_would_do() {
     }
     assert_eq!(summary["rehearsal"]["jobs"].as_array().unwrap().len(), 24);
 }
+
+#[test]
+fn the_default_wave_converges_on_mgn_and_reports_it() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let output = run(&["--backend", "mgn", "--out", out.path().to_str().unwrap()]);
+    let stdout = text(&output.stdout);
+    assert!(
+        output.status.success(),
+        "exit {:?}\n{stdout}\n{}",
+        output.status,
+        text(&output.stderr)
+    );
+    assert!(
+        stdout.starts_with("Playing wave `default` on MGN"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("3 of 5 applications cut over, 2 left to a person"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\nMGN calls\n"), "{stdout}");
+    let summary: Value = serde_json::from_slice(
+        &std::fs::read(out.path().join("summary.json")).expect("summary.json"),
+    )
+    .expect("JSON");
+    assert_eq!(summary["converged"], true);
+    assert_eq!(summary["invariantBreaches"], serde_json::json!([]));
+    let html = std::fs::read_to_string(out.path().join("report.html")).expect("report.html");
+    assert!(html.contains("MGN calls") && html.contains("CUT OVER"));
+    let refused = run(&[
+        "--backend",
+        "mgn",
+        "--dry-run",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stdout));
+    assert!(
+        text(&refused.stderr).contains("without chaos, dry run or processes"),
+        "{}",
+        text(&refused.stderr)
+    );
+}
