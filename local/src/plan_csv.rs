@@ -398,7 +398,34 @@ impl Builder {
         Ok(())
     }
 
-    /// The index of application `name`, created on its first row. A row that leaves a
+    /// The index of application `name`, created on its first row.
+    fn app_index(&mut self, name: &str, row: &SheetRow<'_>) -> usize {
+        if let Some(index) = self.apps.iter().position(|a| a.name == name) {
+            return index;
+        }
+        self.apps.push(PlannedApp {
+            name: name.to_owned(),
+            description: None,
+            tags: BTreeMap::new(),
+            launch: LaunchMode::default(),
+            window: None,
+            test_window: None,
+            wave: None,
+            archive: false,
+            depends_on: Vec::new(),
+            replicated_by: ReplicationRoute::default(),
+            finalize: Finalize::default(),
+            settings: Settings::default(),
+            groups: Vec::new(),
+        });
+        self.origins.apps.push(AppOrigin {
+            row: row.row,
+            ..AppOrigin::default()
+        });
+        self.apps.len() - 1
+    }
+
+    /// The index of application `name` with what `row` says of it. A row that leaves a
     /// column blank takes what the earlier rows gave; one that fills it must agree with
     /// them.
     fn app(
@@ -407,31 +434,7 @@ impl Builder {
         choices: &AppChoices,
         row: &SheetRow<'_>,
     ) -> Result<usize, RowProblem> {
-        let index = match self.apps.iter().position(|a| a.name == name) {
-            Some(index) => index,
-            None => {
-                self.apps.push(PlannedApp {
-                    name: name.to_owned(),
-                    description: None,
-                    tags: BTreeMap::new(),
-                    launch: LaunchMode::default(),
-                    window: None,
-                    test_window: None,
-                    wave: None,
-                    archive: false,
-                    depends_on: Vec::new(),
-                    replicated_by: ReplicationRoute::default(),
-                    finalize: Finalize::default(),
-                    settings: Settings::default(),
-                    groups: Vec::new(),
-                });
-                self.origins.apps.push(AppOrigin {
-                    row: row.row,
-                    ..AppOrigin::default()
-                });
-                self.apps.len() - 1
-            }
-        };
+        let index = self.app_index(name, row);
         let app = &mut self.apps[index];
         let first = app.groups.is_empty();
         let agree = |column: &str, same: bool| {

@@ -15,13 +15,16 @@ use std::sync::Arc;
 
 use autopilot_core::artifacts::{self, StateObject};
 use autopilot_core::config::MgnPlannerConfig;
-use autopilot_core::events::{AppPlanned, OutgoingEvent, PlanChange};
+use autopilot_core::events::{
+    AppConfigured, AppPlanned, OutgoingEvent, PlanChange, PlannedConfiguration,
+};
 use autopilot_core::mgn::{self, api};
-use autopilot_core::model::{AppId, SourceServer};
+use autopilot_core::model::{AppId, ServerId, SourceServer};
 use autopilot_core::outbox;
 use autopilot_core::plan::desired::{self, DesiredWave};
-use autopilot_core::plan::groupings::{self, Association};
+use autopilot_core::plan::groupings::{self, Association, HeldApplication};
 use autopilot_core::plan::ledger::PlannerLedger;
+use autopilot_core::plan::mgn_launch::MgnLaunch;
 use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::plan::{digest, Plan, PlanProblem, PlanRejected as Refusal};
 use autopilot_core::runtime::Context;
@@ -49,6 +52,8 @@ pub struct Summary {
     pub waves_created: usize,
     pub applications_created: usize,
     pub associations: usize,
+    /// Servers whose MGN launch configuration was changed to the plan's settings.
+    pub launch_configured: usize,
     pub errors: usize,
     pub dry_run: bool,
     pub events_published: usize,
@@ -156,7 +161,10 @@ async fn plan_and_group(
     (summary.applications, summary.members_waiting) = (plan.applications.len(), wave.waiting.len());
     let resolved = ResolvedPlan::from_wave(&version, &wave);
     artifacts::store_resolved_plan(&context.s3, &config.artifacts_bucket, &resolved).await?;
-    group(context, &wave, &servers, &version, ledger, summary).await
+    let (mut errors, apps) = group(context, &wave, &servers, &version, ledger, summary).await?;
+    let books = (&mut *ledger, &mut *summary);
+    errors.extend(configure(context, (&wave, &servers, &apps), &version, books).await);
+    Ok(errors)
 }
 
 fn problem(message: &str) -> PlanProblem {
@@ -176,7 +184,7 @@ async fn group(
     version: &str,
     ledger: &mut PlannerLedger,
     summary: &mut Summary,
-) -> Result<Vec<AwsCallError>, AutopilotError> {
+) -> Result<(Vec<AwsCallError>, Vec<HeldApplication>), AutopilotError> {
     let client = &context.mgn;
     let dry_run = context.dry_run();
     let mut apps = mgn::groupings::applications(client).await?;
@@ -186,7 +194,7 @@ async fn group(
     if dry_run {
         (summary.waves_created, summary.applications_created) =
             (made.waves.len(), made.applications.len());
-        return Ok(errors);
+        return Ok((errors, apps));
     }
     for name in made.waves {
         match mgn::groupings::create_wave(client, &name).await {
@@ -221,7 +229,72 @@ async fn group(
             Err(error) => errors.push(error),
         }
     }
-    Ok(errors)
+    Ok((errors, apps))
+}
+
+/// Puts the launch settings the plan gives each member MGN lists into its launch
+/// configuration; a server whose wanted settings were put already (the ledger keeps
+/// their digest) is not read again. One `AppConfigured` per application changed.
+async fn configure(
+    context: &Context<MgnPlannerConfig>,
+    (wave, servers, apps): (&DesiredWave, &[SourceServer], &[HeldApplication]),
+    version: &str,
+    (ledger, summary): (&mut PlannerLedger, &mut Summary),
+) -> Vec<AwsCallError> {
+    let listed: std::collections::HashSet<&ServerId> = servers.iter().map(|s| &s.id).collect();
+    let mut errors = Vec::new();
+    for desired in &wave.apps {
+        let members = desired.groups.iter().flat_map(|g| &g.servers);
+        let mut changed = 0;
+        for member in members.filter(|m| listed.contains(&m.server_id)) {
+            let id = &member.server_id;
+            let Some(wanted) = MgnLaunch::wanted(&member.launch) else {
+                ledger.mgn_launch.remove(id);
+                continue;
+            };
+            let digest = wanted.digest();
+            if ledger.mgn_launch.get(id) == Some(&digest) || context.dry_run() {
+                continue;
+            }
+            match put_launch(&context.mgn, id, &wanted).await {
+                Ok(made) => {
+                    changed += usize::from(made);
+                    ledger.mgn_launch.insert(id.clone(), digest);
+                }
+                Err(error) => errors.push(error),
+            }
+        }
+        summary.launch_configured += changed;
+        if changed > 0 {
+            let app_id = apps
+                .iter()
+                .find(|a| a.name == desired.name)
+                .map(|a| AppId::from(a.id.as_str()));
+            let configured = AppConfigured {
+                app_name: desired.name.clone(),
+                app_id,
+                configuration: PlannedConfiguration::Launch,
+                plan_version: Some(version.to_owned()),
+            };
+            ledger.outbox.push(OutgoingEvent::new(configured, false));
+        }
+    }
+    errors
+}
+
+/// Reads `server`'s launch configuration and updates what it lacks of `wanted`; true
+/// when an update was made.
+async fn put_launch(
+    mgn: &aws_sdk_mgn::Client,
+    server: &ServerId,
+    wanted: &MgnLaunch,
+) -> Result<bool, AwsCallError> {
+    let held = mgn::launch_configuration::get(mgn, server).await?;
+    let Some(change) = wanted.change_from(&held) else {
+        return Ok(false);
+    };
+    mgn::launch_configuration::update(mgn, server, &change).await?;
+    Ok(true)
 }
 
 /// `members`: the application's planned members MGN lists.

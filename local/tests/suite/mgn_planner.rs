@@ -21,6 +21,8 @@ mgn:
 "#;
 
 const PLAN: &str = "version: 1
+defaults:
+  launch: { rightSizing: basic, copyPrivateIp: true, byol: true }
 applications:
   - name: shop
     wave: wave-1
@@ -120,17 +122,49 @@ async fn the_plan_is_made_true_in_mgn_and_then_moved() {
         .unwrap()
         .iter()
         .all(|a| a["waveID"] == waves["items"][0]["waveID"]));
-    let created = of_type(&world.published(), "AppPlanned").len();
-    assert_eq!(created, 4, "two created, two joined");
+    let published = world.published();
+    assert_eq!(
+        of_type(&published, "AppPlanned").len(),
+        4,
+        "two created, two joined"
+    );
+    assert_eq!(summary.launch_configured, 3);
+    assert_eq!(
+        of_type(&published, "AppConfigured").len(),
+        2,
+        "one per application"
+    );
+    let id = world.server_id("db-01");
+    let launch = world
+        .mgn
+        .call("GetLaunchConfiguration", &json!({ "sourceServerID": id }))
+        .expect("launch configuration");
+    assert_eq!(launch["targetInstanceTypeRightSizingMethod"], "BASIC");
+    assert_eq!(launch["copyPrivateIp"], true);
+    assert_eq!(launch["licensing"]["osByol"], true);
+    let reads = |world: &MgnWorld| {
+        world
+            .mgn
+            .call_counts()
+            .get("GetLaunchConfiguration")
+            .copied()
+    };
 
+    let read_before = reads(&world);
     let again = plan_once().await.expect("planned again");
     assert_eq!(
         (
             again.waves_created,
             again.applications_created,
-            again.associations
+            again.associations,
+            again.launch_configured
         ),
-        (0, 0, 0)
+        (0, 0, 0, 0)
+    );
+    assert_eq!(
+        reads(&world),
+        read_before,
+        "settings put are not read again"
     );
     assert!(world.published().is_empty(), "nothing new to say");
 

@@ -41,6 +41,10 @@ pub struct PlannerLedger {
     /// key (application and launch): each is ended and announced once.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub finalized: BTreeMap<String, String>,
+    /// MGN: the launch settings put on each server, as the digest of what the plan
+    /// wanted (`plan::mgn_launch`): while the plan wants the same, MGN is not read again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mgn_launch: BTreeMap<crate::model::ServerId, String>,
     /// Applications whose stack was terminated for a `rollback`, by the rollback's key
     /// (application and plan version): once per version.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]

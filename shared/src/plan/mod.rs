@@ -23,6 +23,7 @@ pub mod finalize;
 mod finalize_tests;
 pub mod groupings;
 pub mod ledger;
+pub mod mgn_launch;
 pub mod reconcile;
 #[cfg(test)]
 mod reconcile_tests;
@@ -89,6 +90,39 @@ pub struct LaunchSettings {
     pub configure_script: Option<S3Object>,
     /// What kind of script `configureScript` is.
     pub configure_script_type: Option<ScriptType>,
+    /// MGN: how the instance type is chosen: `none` (the launch template's) or `basic`
+    /// (MGN's recommendation from the source server's CPUs and memory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub right_sizing: Option<RightSizing>,
+    /// MGN: bring your own operating system licence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub byol: Option<bool>,
+    /// MGN: the launched instance's boot mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_mode: Option<BootMode>,
+    /// MGN: give the launched instance the source server's private IP address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_private_ip: Option<bool>,
+    /// MGN: copy the source server's tags to the launched instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_tags: Option<bool>,
+}
+
+/// MGN's `TargetInstanceTypeRightSizingMethod`, as the plan writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum RightSizing {
+    None,
+    Basic,
+}
+
+/// MGN's `BootMode`, as the plan writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum BootMode {
+    LegacyBios,
+    Uefi,
+    UseSource,
 }
 
 /// An object in S3.
@@ -304,7 +338,8 @@ macro_rules! overlay {
 }
 
 impl LaunchSettings {
-    /// Whether these (held) settings give every value `wanted` sets.
+    /// Whether these (held) settings give every value `wanted` sets, of the fields SMS
+    /// holds (MGN's are compared by `launch_configuration`).
     pub fn covers(&self, wanted: &LaunchSettings) -> bool {
         covered!(
             self,
@@ -335,7 +370,12 @@ impl LaunchSettings {
             associate_public_ip_address,
             user_data,
             configure_script,
-            configure_script_type
+            configure_script_type,
+            right_sizing,
+            byol,
+            boot_mode,
+            copy_private_ip,
+            copy_tags
         )
     }
 }

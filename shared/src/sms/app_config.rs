@@ -73,6 +73,8 @@ fn launch_settings_from(server: &sms::ServerLaunchConfiguration) -> LaunchSettin
                 _ => None,
             }
         }),
+        // SMS holds none of MGN's launch settings.
+        ..LaunchSettings::default()
     }
 }
 

@@ -203,6 +203,8 @@ fn expected() -> Vec<Expected> {
                 "mgn:DisassociateSourceServers",
                 "mgn:AssociateApplications",
                 "mgn:DisassociateApplications",
+                "mgn:GetLaunchConfiguration",
+                "mgn:UpdateLaunchConfiguration",
                 "mgn:TagResource",
             ],
             runs_alone: true,

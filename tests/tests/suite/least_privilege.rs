@@ -6,7 +6,8 @@
 //! - direct SDK calls, `.get_servers()`, `.start_test()`, … — every operation of the
 //!   service's model (the stand-ins' lists of the models' operations) in snake_case;
 //! - calls of the core's shared helpers (`shared/src/sms/api.rs`, and
-//!   `shared/src/mgn/{api,launch,groupings}.rs`), called as `module::name(`, each
+//!   `shared/src/mgn/{api,launch,groupings,launch_configuration}.rs`), called as
+//!   `module::name(`, each
 //!   mapped to the SDK calls in that helper's own body and in the functions it calls
 //!   there, read from those files;
 //! - the warm app cache (`shared/src/app_cache.rs`): a function whose context keeps an
@@ -102,6 +103,10 @@ fn service(prefix: &str) -> Service {
                 ("api", "shared/src/mgn/api.rs"),
                 ("launch", "shared/src/mgn/launch.rs"),
                 ("groupings", "shared/src/mgn/groupings.rs"),
+                (
+                    "launch_configuration",
+                    "shared/src/mgn/launch_configuration.rs",
+                ),
             ],
         },
         other => panic!("no service {other}"),
