@@ -21,10 +21,10 @@ use autopilot_core::events::{
 use autopilot_core::mgn::{self, api};
 use autopilot_core::model::{AppId, ServerId, SourceServer};
 use autopilot_core::outbox;
-use autopilot_core::plan::desired::{self, DesiredWave};
+use autopilot_core::plan::desired::{self, DesiredServer, DesiredWave};
 use autopilot_core::plan::groupings::{self, Association, HeldApplication};
 use autopilot_core::plan::ledger::PlannerLedger;
-use autopilot_core::plan::mgn_launch::MgnLaunch;
+use autopilot_core::plan::mgn_settings::{MgnLaunch, MgnReplication};
 use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::plan::{digest, Plan, PlanProblem, PlanRejected as Refusal};
 use autopilot_core::runtime::Context;
@@ -54,6 +54,8 @@ pub struct Summary {
     pub associations: usize,
     /// Servers whose MGN launch configuration was changed to the plan's settings.
     pub launch_configured: usize,
+    /// Servers whose MGN replication configuration was changed to the plan's settings.
+    pub replication_configured: usize,
     pub errors: usize,
     pub dry_run: bool,
     pub events_published: usize,
@@ -232,9 +234,10 @@ async fn group(
     Ok((errors, apps))
 }
 
-/// Puts the launch settings the plan gives each member MGN lists into its launch
-/// configuration; a server whose wanted settings were put already (the ledger keeps
-/// their digest) is not read again. One `AppConfigured` per application changed.
+/// Puts the launch and replication settings the plan gives each member MGN lists into
+/// its configurations; a server whose wanted settings were put already (the ledger
+/// keeps their digests) is not read again. One `AppConfigured` per application and
+/// configuration changed.
 async fn configure(
     context: &Context<MgnPlannerConfig>,
     (wave, servers, apps): (&DesiredWave, &[SourceServer], &[HeldApplication]),
@@ -245,35 +248,33 @@ async fn configure(
     let mut errors = Vec::new();
     for desired in &wave.apps {
         let members = desired.groups.iter().flat_map(|g| &g.servers);
-        let mut changed = 0;
+        let mut changed = (0, 0);
         for member in members.filter(|m| listed.contains(&m.server_id)) {
-            let id = &member.server_id;
-            let Some(wanted) = MgnLaunch::wanted(&member.launch) else {
-                ledger.mgn_launch.remove(id);
-                continue;
-            };
-            let digest = wanted.digest();
-            if ledger.mgn_launch.get(id) == Some(&digest) || context.dry_run() {
-                continue;
-            }
-            match put_launch(&context.mgn, id, &wanted).await {
-                Ok(made) => {
-                    changed += usize::from(made);
-                    ledger.mgn_launch.insert(id.clone(), digest);
+            match configure_member(context, member, ledger).await {
+                Ok((launch, replication)) => {
+                    changed.0 += usize::from(launch);
+                    changed.1 += usize::from(replication);
                 }
                 Err(error) => errors.push(error),
             }
         }
-        summary.launch_configured += changed;
-        if changed > 0 {
-            let app_id = apps
-                .iter()
-                .find(|a| a.name == desired.name)
-                .map(|a| AppId::from(a.id.as_str()));
+        (summary.launch_configured, summary.replication_configured) = (
+            summary.launch_configured + changed.0,
+            summary.replication_configured + changed.1,
+        );
+        let app_id = apps
+            .iter()
+            .find(|a| a.name == desired.name)
+            .map(|a| AppId::from(a.id.as_str()));
+        let kinds = [
+            (changed.0, PlannedConfiguration::Launch),
+            (changed.1, PlannedConfiguration::Replication),
+        ];
+        for (_, configuration) in kinds.into_iter().filter(|(count, _)| *count > 0) {
             let configured = AppConfigured {
                 app_name: desired.name.clone(),
-                app_id,
-                configuration: PlannedConfiguration::Launch,
+                app_id: app_id.clone(),
+                configuration,
                 plan_version: Some(version.to_owned()),
             };
             ledger.outbox.push(OutgoingEvent::new(configured, false));
@@ -282,19 +283,44 @@ async fn configure(
     errors
 }
 
-/// Reads `server`'s launch configuration and updates what it lacks of `wanted`; true
-/// when an update was made.
-async fn put_launch(
-    mgn: &aws_sdk_mgn::Client,
-    server: &ServerId,
-    wanted: &MgnLaunch,
-) -> Result<bool, AwsCallError> {
-    let held = mgn::launch_configuration::get(mgn, server).await?;
-    let Some(change) = wanted.change_from(&held) else {
-        return Ok(false);
-    };
-    mgn::launch_configuration::update(mgn, server, &change).await?;
-    Ok(true)
+/// Puts what the plan wants of one member's launch and replication configurations,
+/// each unless its digest says it was put already; whether each was changed.
+async fn configure_member(
+    context: &Context<MgnPlannerConfig>,
+    member: &DesiredServer,
+    ledger: &mut PlannerLedger,
+) -> Result<(bool, bool), AwsCallError> {
+    let (client, id) = (&context.mgn, &member.server_id);
+    let mut changed = (false, false);
+    match MgnLaunch::wanted(&member.launch) {
+        None => drop(ledger.mgn_launch.remove(id)),
+        Some(wanted)
+            if ledger.mgn_launch.get(id) != Some(&wanted.digest()) && !context.dry_run() =>
+        {
+            let held = mgn::configurations::launch(client, id).await?;
+            if let Some(change) = wanted.change_from(&held) {
+                mgn::configurations::update_launch(client, id, &change).await?;
+                changed.0 = true;
+            }
+            ledger.mgn_launch.insert(id.clone(), wanted.digest());
+        }
+        Some(_) => {}
+    }
+    match MgnReplication::wanted(&member.replication) {
+        None => drop(ledger.mgn_replication.remove(id)),
+        Some(wanted)
+            if ledger.mgn_replication.get(id) != Some(&wanted.digest()) && !context.dry_run() =>
+        {
+            let held = mgn::configurations::replication(client, id).await?;
+            if let Some(change) = wanted.change_from(&held) {
+                mgn::configurations::update_replication(client, id, &change).await?;
+                changed.1 = true;
+            }
+            ledger.mgn_replication.insert(id.clone(), wanted.digest());
+        }
+        Some(_) => {}
+    }
+    Ok(changed)
 }
 
 /// `members`: the application's planned members MGN lists.

@@ -23,6 +23,7 @@ mgn:
 const PLAN: &str = "version: 1
 defaults:
   launch: { rightSizing: basic, copyPrivateIp: true, byol: true }
+  replication: { stagingSubnet: subnet-0aaaaaaaaaaaaaaa1, bandwidthThrottling: 50 }
 applications:
   - name: shop
     wave: wave-1
@@ -128,11 +129,14 @@ async fn the_plan_is_made_true_in_mgn_and_then_moved() {
         4,
         "two created, two joined"
     );
-    assert_eq!(summary.launch_configured, 3);
+    assert_eq!(
+        (summary.launch_configured, summary.replication_configured),
+        (3, 3)
+    );
     assert_eq!(
         of_type(&published, "AppConfigured").len(),
-        2,
-        "one per application"
+        4,
+        "one per application and configuration"
     );
     let id = world.server_id("db-01");
     let launch = world
@@ -142,12 +146,22 @@ async fn the_plan_is_made_true_in_mgn_and_then_moved() {
     assert_eq!(launch["targetInstanceTypeRightSizingMethod"], "BASIC");
     assert_eq!(launch["copyPrivateIp"], true);
     assert_eq!(launch["licensing"]["osByol"], true);
+    let replication = world
+        .mgn
+        .call(
+            "GetReplicationConfiguration",
+            &json!({ "sourceServerID": id }),
+        )
+        .expect("replication configuration");
+    assert_eq!(
+        replication["stagingAreaSubnetId"],
+        "subnet-0aaaaaaaaaaaaaaa1"
+    );
+    assert_eq!(replication["bandwidthThrottling"], 50);
     let reads = |world: &MgnWorld| {
-        world
-            .mgn
-            .call_counts()
-            .get("GetLaunchConfiguration")
-            .copied()
+        let counts = world.mgn.call_counts();
+        let get = |op: &str| counts.get(op).copied().unwrap_or(0);
+        get("GetLaunchConfiguration") + get("GetReplicationConfiguration")
     };
 
     let read_before = reads(&world);
@@ -157,9 +171,10 @@ async fn the_plan_is_made_true_in_mgn_and_then_moved() {
             again.waves_created,
             again.applications_created,
             again.associations,
-            again.launch_configured
+            again.launch_configured,
+            again.replication_configured
         ),
-        (0, 0, 0, 0)
+        (0, 0, 0, 0, 0)
     );
     assert_eq!(
         reads(&world),

@@ -45,6 +45,9 @@ pub struct PlannerLedger {
     /// wanted (`plan::mgn_launch`): while the plan wants the same, MGN is not read again.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub mgn_launch: BTreeMap<crate::model::ServerId, String>,
+    /// MGN: the replication settings put on each server, likewise.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mgn_replication: BTreeMap<crate::model::ServerId, String>,
     /// Applications whose stack was terminated for a `rollback`, by the rollback's key
     /// (application and plan version): once per version.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]

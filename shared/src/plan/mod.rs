@@ -23,7 +23,7 @@ pub mod finalize;
 mod finalize_tests;
 pub mod groupings;
 pub mod ledger;
-pub mod mgn_launch;
+pub mod mgn_settings;
 pub mod reconcile;
 #[cfg(test)]
 mod reconcile_tests;
@@ -157,8 +157,34 @@ pub struct ReplicationSettings {
     pub number_of_recent_amis_to_keep: Option<u32>,
     /// Encrypt the AMIs.
     pub encrypted: Option<bool>,
-    /// KMS key for encrypted AMIs.
+    /// KMS key for encrypted AMIs (on MGN, for the replicated volumes).
     pub kms_key_id: Option<String>,
+    /// MGN: the subnet of the staging area, where the replication servers run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staging_subnet: Option<String>,
+    /// MGN: the replication servers' instance type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_server_instance_type: Option<String>,
+    /// MGN: a replication server for this source server alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedicated_replication_server: Option<bool>,
+    /// MGN: the replication's bandwidth cap in Mbps; 0 sets none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth_throttling: Option<u64>,
+    /// MGN: the data path, `privateIp` or `publicIp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_plane_routing: Option<DataPlaneRouting>,
+    /// MGN: give the replication servers public IP addresses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_public_ip: Option<bool>,
+}
+
+/// MGN's `ReplicationConfigurationDataPlaneRouting`, as the plan writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum DataPlaneRouting {
+    PrivateIp,
+    PublicIp,
 }
 
 pub use crate::migration::LicenseType;
@@ -381,7 +407,8 @@ impl LaunchSettings {
 }
 
 impl ReplicationSettings {
-    /// Whether these (held) settings give every value `wanted` sets.
+    /// Whether these (held) settings give every value `wanted` sets, of the fields SMS
+    /// holds (MGN's are compared by `mgn_settings`).
     pub fn covers(&self, wanted: &ReplicationSettings) -> bool {
         covered!(
             self,
@@ -404,7 +431,13 @@ impl ReplicationSettings {
             license_type,
             number_of_recent_amis_to_keep,
             encrypted,
-            kms_key_id
+            kms_key_id,
+            staging_subnet,
+            replication_server_instance_type,
+            dedicated_replication_server,
+            bandwidth_throttling,
+            data_plane_routing,
+            create_public_ip
         )
     }
 }

@@ -186,6 +186,8 @@ fn replication_settings_from(parameters: &sms::ServerReplicationParameters) -> R
             .and_then(|n| u32::try_from(n).ok()),
         encrypted: parameters.encrypted(),
         kms_key_id: parameters.kms_key_id().map(str::to_owned),
+        // SMS holds none of MGN's replication settings.
+        ..ReplicationSettings::default()
     }
 }
 

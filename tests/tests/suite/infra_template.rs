@@ -205,6 +205,8 @@ fn expected() -> Vec<Expected> {
                 "mgn:DisassociateApplications",
                 "mgn:GetLaunchConfiguration",
                 "mgn:UpdateLaunchConfiguration",
+                "mgn:GetReplicationConfiguration",
+                "mgn:UpdateReplicationConfiguration",
                 "mgn:TagResource",
             ],
             runs_alone: true,

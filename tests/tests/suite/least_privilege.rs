@@ -6,7 +6,7 @@
 //! - direct SDK calls, `.get_servers()`, `.start_test()`, … — every operation of the
 //!   service's model (the stand-ins' lists of the models' operations) in snake_case;
 //! - calls of the core's shared helpers (`shared/src/sms/api.rs`, and
-//!   `shared/src/mgn/{api,launch,groupings,launch_configuration}.rs`), called as
+//!   `shared/src/mgn/{api,launch,groupings,configurations}.rs`), called as
 //!   `module::name(`, each
 //!   mapped to the SDK calls in that helper's own body and in the functions it calls
 //!   there, read from those files;
@@ -103,10 +103,7 @@ fn service(prefix: &str) -> Service {
                 ("api", "shared/src/mgn/api.rs"),
                 ("launch", "shared/src/mgn/launch.rs"),
                 ("groupings", "shared/src/mgn/groupings.rs"),
-                (
-                    "launch_configuration",
-                    "shared/src/mgn/launch_configuration.rs",
-                ),
+                ("configurations", "shared/src/mgn/configurations.rs"),
             ],
         },
         other => panic!("no service {other}"),
