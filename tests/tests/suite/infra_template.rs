@@ -1329,14 +1329,13 @@ fn metric_names(function: &str) -> BTreeSet<String> {
     own.chain(added.map(str::to_owned)).collect()
 }
 
-#[test]
-fn the_dashboard_and_the_metric_alarms_show_only_metrics_the_functions_write() {
-    let template = template();
+/// How many metrics `dashboard` shows, each checked to be one its function writes.
+fn dashboard_metrics(template: &Value, dashboard: &str) -> usize {
     let body = get(
-        &template,
+        template,
         &[
             "Resources",
-            "WaveDashboard",
+            dashboard,
             "Properties",
             "DashboardBody",
             "Fn::Sub",
@@ -1355,12 +1354,21 @@ fn the_dashboard_and_the_metric_alarms_show_only_metrics_the_functions_write() {
             assert_eq!(metric[2], autopilot_core::metrics::DIMENSION, "{metric}");
             assert!(
                 metric_names(function).contains(name),
-                "the dashboard shows {name} of {function}, which it does not write"
+                "{dashboard} shows {name} of {function}, which it does not write"
             );
             shown += 1;
         }
     }
-    assert!(shown >= 15, "{shown} metrics shown");
+    shown
+}
+
+#[test]
+fn the_dashboard_and_the_metric_alarms_show_only_metrics_the_functions_write() {
+    let template = template();
+    for (dashboard, least) in [("WaveDashboard", 15), ("MgnDashboard", 15)] {
+        let shown = dashboard_metrics(&template, dashboard);
+        assert!(shown >= least, "{dashboard}: {shown} metrics shown");
+    }
     for (id, alarm) in resources(&template) {
         let props = &alarm["Properties"];
         if type_of(alarm) != "AWS::CloudWatch::Alarm"
