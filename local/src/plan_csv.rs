@@ -4,7 +4,9 @@
 //! `depends_on` (names separated by `;`), `launch` (`automatic` or `manual`),
 //! `replicated_by` (`jobs` or `app`), `window`, and for MGN `wave`, `test_window`,
 //! `archive` (`yes` or `no`), and launch settings `instance_type`, `subnet`,
-//! `security_group`, `vpc`, `key_pair`, `instance_profile`. A column it does not know is refused, with the known
+//! `security_group`, `vpc`, `key_pair`, `instance_profile`, and for MGN `right_sizing`
+//! (`none`, `basic`), `byol`, `copy_private_ip` (`yes`, `no`), `boot_mode`
+//! (`legacy_bios`, `uefi`, `use_source`) and the replication's `staging_subnet`. A column it does not know is refused, with the known
 //! name closest to it. Every problem is named by the row and column a spreadsheet shows
 //! (the header is row 1, the first column A), the plan's own rules (dependencies that
 //! exist and do not loop, ...) included, and no plan is written unless all rows are sound.
@@ -15,12 +17,12 @@ use crate::csv_records::records;
 
 use autopilot_core::plan::shape::Problem;
 use autopilot_core::plan::{
-    rules, Finalize, LaunchMode, LaunchSettings, Plan, PlannedApp, PlannedGroup, ReplicationRoute,
-    Settings, PLAN_VERSION,
+    rules, Finalize, LaunchMode, Plan, PlannedApp, PlannedGroup, ReplicationRoute, Settings,
+    PLAN_VERSION,
 };
 
 /// Every column the sheet may have, as its header is normalised.
-const COLUMNS: [&str; 17] = [
+const COLUMNS: [&str; 22] = [
     "application",
     "group",
     "vm_name",
@@ -38,6 +40,11 @@ const COLUMNS: [&str; 17] = [
     "vpc",
     "key_pair",
     "instance_profile",
+    "right_sizing",
+    "byol",
+    "copy_private_ip",
+    "boot_mode",
+    "staging_subnet",
 ];
 
 /// The rows that could not become a plan, each named.
@@ -387,13 +394,11 @@ impl Builder {
         }
         planned_group.servers.push(vm.to_owned());
         origin[index].1.push(row.row);
-        let settings = launch_settings(row);
-        if settings != LaunchSettings::default() {
-            let server = Settings {
-                launch: settings,
-                ..Settings::default()
-            };
-            planned_group.server_settings.insert(vm.to_owned(), server);
+        let settings = server_settings(row)?;
+        if settings != Settings::default() {
+            planned_group
+                .server_settings
+                .insert(vm.to_owned(), settings);
         }
         Ok(())
     }
@@ -496,86 +501,9 @@ impl Builder {
     }
 }
 
-/// What a row says of its application as a whole.
-struct AppChoices {
-    launch: Option<LaunchMode>,
-    route: Option<ReplicationRoute>,
-    depends_on: Vec<String>,
-    window: Option<String>,
-    wave: Option<String>,
-    test_window: Option<String>,
-    archive: Option<bool>,
-}
-
-fn row_choices(row: &SheetRow<'_>) -> Result<AppChoices, RowProblem> {
-    let launch = match row.value("launch") {
-        None => None,
-        Some("automatic") => Some(LaunchMode::Automatic),
-        Some("manual") => Some(LaunchMode::Manual),
-        Some("rollback") => Some(LaunchMode::Rollback),
-        Some(other) => {
-            return Err((
-                row.cell("launch"),
-                format!("`{other}` is none of automatic, manual, rollback"),
-            ))
-        }
-    };
-    let route = match row.value("replicated_by") {
-        None => None,
-        Some("jobs") => Some(ReplicationRoute::Jobs),
-        Some("app") => Some(ReplicationRoute::App),
-        Some(other) => {
-            return Err((
-                row.cell("replicated_by"),
-                format!("`{other}` is neither jobs nor app"),
-            ))
-        }
-    };
-    let depends_on = row
-        .value("depends_on")
-        .map(|v| {
-            v.split(';')
-                .map(str::trim)
-                .filter(|d| !d.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    let archive = match row.value("archive") {
-        None => None,
-        Some("yes" | "true") => Some(true),
-        Some("no" | "false") => Some(false),
-        Some(other) => {
-            return Err((
-                row.cell("archive"),
-                format!("`{other}` is neither yes nor no"),
-            ))
-        }
-    };
-    let text = |column: &str| row.value(column).map(str::to_owned);
-    Ok(AppChoices {
-        launch,
-        route,
-        depends_on,
-        window: text("window"),
-        wave: text("wave"),
-        test_window: text("test_window"),
-        archive,
-    })
-}
-
-fn launch_settings(row: &SheetRow<'_>) -> LaunchSettings {
-    let text = |column: &str| row.value(column).map(str::to_owned);
-    LaunchSettings {
-        instance_type: text("instance_type"),
-        subnet: text("subnet"),
-        security_group: text("security_group"),
-        vpc: text("vpc"),
-        ec2_key_name: text("key_pair"),
-        iam_instance_profile_name: text("instance_profile"),
-        ..LaunchSettings::default()
-    }
-}
+#[path = "plan_csv_cells.rs"]
+mod cells;
+use cells::{row_choices, server_settings, AppChoices};
 
 #[cfg(test)]
 #[path = "plan_csv_tests.rs"]

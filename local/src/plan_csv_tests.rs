@@ -1,4 +1,5 @@
 use super::*;
+use autopilot_core::plan::{BootMode, RightSizing};
 
 #[test]
 fn a_byte_order_mark_quotes_and_blank_columns_are_read_as_a_spreadsheet_means_them() {
@@ -69,5 +70,38 @@ fn a_test_window_the_plan_refuses_is_named_by_its_cell() {
     assert!(
         problems[0].starts_with("row 3, column D (test_window): `someday`"),
         "{problems:?}"
+    );
+}
+
+#[test]
+fn mgn_settings_columns_become_the_servers_settings() {
+    let csv = "application,group,vm_name,right_sizing,byol,boot_mode,staging_subnet\n\
+               shop,web,web-01,basic,yes,uefi,subnet-0a\n\
+               shop,web,web-02,,,,\n";
+    let plan = plan_from_csv(csv).unwrap();
+    let group = &plan.applications[0].groups[0];
+    let web_01 = &group.server_settings["web-01"];
+    assert_eq!(web_01.launch.right_sizing, Some(RightSizing::Basic));
+    assert_eq!(web_01.launch.byol, Some(true));
+    assert_eq!(web_01.launch.boot_mode, Some(BootMode::Uefi));
+    assert_eq!(
+        web_01.replication.staging_subnet.as_deref(),
+        Some("subnet-0a")
+    );
+    assert!(
+        !group.server_settings.contains_key("web-02"),
+        "a blank row sets nothing"
+    );
+
+    let bad = "application,group,vm_name,boot_mode,copy_private_ip\n\
+               shop,web,web-01,bios,\n\
+               shop,web,web-02,,maybe\n";
+    let problems = plan_from_csv(bad).unwrap_err().0;
+    assert_eq!(
+        problems,
+        [
+            "row 2, column D (boot_mode): `bios` is none of legacy_bios, uefi, use_source",
+            "row 3, column E (copy_private_ip): `maybe` is neither yes nor no"
+        ]
     );
 }
