@@ -2,10 +2,12 @@
 //! launches: where a server's replication stands ([`ReplicationPhase`]), where an
 //! application's launch stands ([`LaunchPhase`]) and its replication as a whole
 //! ([`AppReplicationPhase`]), where a server's move stands on a service that tests
-//! before it cuts over ([`CutoverPhase`]), and how the launched copies are licensed
-//! ([`LicenseType`]). Each backend's adapter maps its service's states onto
-//! these words (SMS's in `crate::sms::vocabulary`) and keeps the service's own word
-//! beside the phase; the decisions read the phase, never the word.
+//! before it cuts over ([`CutoverPhase`]) with the launches it makes ([`LaunchKind`])
+//! and the replication problems it may meet ([`ProblemKind`]), and how the launched
+//! copies are licensed ([`LicenseType`]). Each backend's adapter maps its service's
+//! states onto these words (SMS's in `crate::sms::vocabulary`, MGN's in
+//! `crate::mgn::vocabulary`) and keeps the service's own word beside the phase; the
+//! decisions read the phase, never the word.
 
 use std::fmt;
 
@@ -278,6 +280,51 @@ pub struct CutoverState {
 impl fmt::Display for CutoverState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.status)
+    }
+}
+
+/// Which copy a launch makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum LaunchKind {
+    Test,
+    Cutover,
+}
+
+impl LaunchKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Test => "test",
+            Self::Cutover => "cutover",
+        }
+    }
+}
+
+/// The kinds of problem, one episode of each at a time per server.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum ProblemKind {
+    /// The service stopped replicating it; a retry may restart it.
+    Stalled,
+    /// Its agent stopped reporting: only the agent's return mends it.
+    Disconnected,
+    /// Its replica is further behind than the threshold.
+    Lagging,
+    /// Its first copy runs past its expected end.
+    SyncOverdue,
+}
+
+impl ProblemKind {
+    /// As events and keys word it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stalled => "stalled",
+            Self::Disconnected => "disconnected",
+            Self::Lagging => "lagging",
+            Self::SyncOverdue => "syncOverdue",
+        }
     }
 }
 

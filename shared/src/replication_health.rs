@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::failures::{Coverage, HoldReason, Remediation, RemediationPolicy};
@@ -28,33 +27,7 @@ pub struct HealthPolicy {
     pub retry_interval: Duration,
 }
 
-/// The kinds of problem, one episode of each at a time per server.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "camelCase")]
-pub enum ProblemKind {
-    /// The service stopped replicating it; a retry may restart it.
-    Stalled,
-    /// Its agent stopped reporting: only the agent's return mends it.
-    Disconnected,
-    /// Its replica is further behind than the threshold.
-    Lagging,
-    /// Its first copy runs past its expected end.
-    SyncOverdue,
-}
-
-impl ProblemKind {
-    /// As events and keys word it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Stalled => "stalled",
-            Self::Disconnected => "disconnected",
-            Self::Lagging => "lagging",
-            Self::SyncOverdue => "syncOverdue",
-        }
-    }
-}
+pub use crate::migration::ProblemKind;
 
 /// A problem as observed, with what says how bad it is.
 #[derive(Debug, Clone, PartialEq, Eq)]

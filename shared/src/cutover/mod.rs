@@ -22,22 +22,7 @@ mod decide;
 
 pub use decide::{decide, Blocker, Step, Subject};
 
-/// Which copy a launch makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum LaunchKind {
-    Test,
-    Cutover,
-}
-
-impl LaunchKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Test => "test",
-            Self::Cutover => "cutover",
-        }
-    }
-}
+pub use crate::migration::LaunchKind;
 
 /// Where an application's move stands in the launcher's books.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

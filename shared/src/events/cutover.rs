@@ -6,7 +6,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::cutover::LaunchKind;
+use crate::migration::LaunchKind;
 use crate::model::ServerId;
 
 /// A test or cutover launch of an application's servers was asked for.

@@ -5,8 +5,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::migration::ProblemKind;
 use crate::model::ServerId;
-use crate::replication_health::ProblemKind;
 
 /// A server's replication went wrong: published once per problem and episode.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

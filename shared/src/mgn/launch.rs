@@ -15,9 +15,9 @@ use aws_sdk_mgn::types::{
 use aws_sdk_mgn::Client;
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::cutover::LaunchKind;
 use crate::error::AwsCallError;
 use crate::mgn::vocabulary;
+use crate::migration::LaunchKind;
 use crate::model::{CopyLaunch, JobServer, LaunchJob, ServerId};
 use crate::paging::{self, Listing};
 
