@@ -63,8 +63,6 @@ impl ProvideErrorMetadata for QueryError {
 pub struct Ec2 {
     operation: Operation<QueryInput, String, QueryError>,
     credentials: Option<SharedCredentialsProvider>,
-    endpoint: String,
-    region: String,
 }
 
 impl Ec2 {
@@ -91,17 +89,13 @@ impl Ec2 {
             builder = builder.timeout_config(timeouts.clone());
         }
         let operation = builder
-            .interceptor(Signer {
-                region: region.clone(),
-            })
+            .interceptor(Signer { region })
             .serializer(query_request)
             .deserializer(read_answer)
             .build();
         Self {
             operation,
             credentials: sdk.credentials_provider(),
-            endpoint,
-            region,
         }
     }
 
@@ -158,11 +152,6 @@ impl Ec2 {
                 status: None,
                 message: error.to_string(),
             })
-    }
-
-    /// Where it calls, and in which region (for the logs).
-    pub fn endpoint(&self) -> (&str, &str) {
-        (&self.endpoint, &self.region)
     }
 }
 
