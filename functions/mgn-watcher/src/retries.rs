@@ -94,7 +94,7 @@ pub async fn call(
             if !calling {
                 return Ok(());
             }
-            api::retry_data_replication(&mgn, &server).await.map(|_| ())
+            api::retry_data_replication(&mgn, &server).await
         })
         .buffered(RETRIES_IN_FLIGHT)
         .collect()

@@ -75,31 +75,12 @@ fn read_page(
 }
 
 /// RetryDataReplication: a stalled replication starts its initiation again at the
-/// agent's next handshake. The server as MGN answers.
-pub async fn retry_data_replication(
-    mgn: &Client,
-    id: &ServerId,
-) -> Result<SourceServer, AwsCallError> {
-    let answer = mgn
-        .retry_data_replication()
+/// agent's next handshake (the watcher reads what follows at its next look).
+pub async fn retry_data_replication(mgn: &Client, id: &ServerId) -> Result<(), AwsCallError> {
+    mgn.retry_data_replication()
         .source_server_id(id.as_str())
         .send()
         .await
         .map_err(|error| AwsCallError::from_sdk("MGN", "RetryDataReplication", &error))?;
-    let server = aws_sdk_mgn::types::SourceServer::builder()
-        .set_source_server_id(answer.source_server_id().map(str::to_owned))
-        .set_life_cycle(answer.life_cycle().cloned())
-        .set_data_replication_info(answer.data_replication_info().cloned())
-        .set_source_properties(answer.source_properties().cloned())
-        .set_is_archived(answer.is_archived())
-        .set_user_provided_id(answer.user_provided_id().map(str::to_owned))
-        .build();
-    convert::source_server(&server).map_err(|missing| {
-        AwsCallError::unusable_answer(
-            "MGN",
-            "RetryDataReplication",
-            "MissingField",
-            missing.to_string(),
-        )
-    })
+    Ok(())
 }
