@@ -37,6 +37,10 @@ pub struct MgnWave {
     until: std::time::Duration,
     /// When each application was first seen cut over, by name.
     cut_over: BTreeMap<String, DateTime<Utc>>,
+    /// The launcher's latest decision about each application, by its detail-type.
+    last_words: BTreeMap<String, String>,
+    /// How much of the log those two have read.
+    read: usize,
 }
 
 impl MgnWave {
@@ -78,6 +82,8 @@ impl MgnWave {
             scenario_name,
             until: options.until,
             cut_over: BTreeMap::new(),
+            last_words: BTreeMap::new(),
+            read: 0,
         })
     }
 
@@ -110,7 +116,7 @@ impl MgnWave {
             };
             self.dispatch.settle(&self.world.bus, now, inject).await?;
             let servers = self.source_servers();
-            self.note_cut_over(now);
+            self.read_new_decisions(now);
             let progress = self.progress(&servers, now);
             if !progress.same_counts(&last) {
                 on_progress(&progress);
@@ -137,14 +143,18 @@ impl MgnWave {
             .unwrap_or_default()
     }
 
-    /// The plan's applications whose cutover the launcher announced, first seen now.
-    fn note_cut_over(&mut self, now: DateTime<Utc>) {
-        for seen in outcome::bus_events(&self.dispatch.log) {
+    /// Reads the decisions logged since the last step: each application's latest, and
+    /// those whose cutover the launcher announced, first seen now.
+    fn read_new_decisions(&mut self, now: DateTime<Utc>) {
+        let new = &self.dispatch.log[self.read..];
+        mgn_invariants::note_last_words(&mut self.last_words, new);
+        for seen in outcome::bus_events(new) {
             if seen.event["detail-type"] == "AppCutOver" {
                 let name = seen.event["detail"]["appName"].as_str().unwrap_or_default();
                 self.cut_over.entry(name.to_owned()).or_insert(now);
             }
         }
+        self.read = self.dispatch.log.len();
     }
 
     fn progress(&self, servers: &[Value], now: DateTime<Utc>) -> Progress {
@@ -192,7 +202,7 @@ impl MgnWave {
         let Some(plan) = self.plans.in_force().filter(|_| self.plans.all_placed()) else {
             return false;
         };
-        let last = mgn_invariants::last_words(&self.dispatch.log);
+        let last = &self.last_words;
         plan.applications.iter().all(
             |app| match last.get(app.name.as_str()).map(String::as_str) {
                 Some("AppArchived") => true,
@@ -249,7 +259,7 @@ impl MgnWave {
     /// Each application of the plan: its members as MGN lists them, how far it moved.
     fn app_outcomes(&self, plan: &autopilot_core::plan::Plan) -> Vec<AppOutcome> {
         let servers = self.source_servers();
-        let last = mgn_invariants::last_words(&self.dispatch.log);
+        let last = &self.last_words;
         let held = mgn_invariants::holds(&self.dispatch.log);
         let apps: BTreeMap<String, String> = self
             .world

@@ -37,17 +37,16 @@ fn detail_type(event: &Value) -> &str {
     event["detail-type"].as_str().unwrap_or_default()
 }
 
-/// The launcher's last decision about each application, by its detail-type.
-pub fn last_words(log: &[LogEntry]) -> BTreeMap<String, String> {
-    let mut last = BTreeMap::new();
-    for seen in decided(log) {
+/// Keeps in `last` the launcher's latest decision about each application, by its
+/// detail-type, as `entries` (the log's newest) say.
+pub fn note_last_words(last: &mut BTreeMap<String, String>, entries: &[LogEntry]) {
+    for seen in decided(entries) {
         let kind = detail_type(seen.event);
         if LAUNCHER.contains(&kind) {
             let app = seen.event["detail"]["appName"].as_str().unwrap_or_default();
             last.insert(app.to_owned(), kind.to_owned());
         }
     }
-    last
 }
 
 /// Why each held application is held, by the launcher's last hold.
