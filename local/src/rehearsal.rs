@@ -62,16 +62,16 @@ impl Estate {
         let catalog: Vec<Server> = scenario
             .servers
             .iter()
-            .map(|spec| Server {
-                id: ServerId::from(spec.id.clone().unwrap_or_default().as_str()),
-                vm: VmServer {
-                    vm_name: Some(spec.vm_name.clone()),
-                    vm_path: spec.vm_path.clone(),
-                    vm_manager_name: spec.vm_manager_name.clone(),
-                    ..VmServer::default()
-                },
-                replication_job_id: None,
-                replication_job_terminated: false,
+            .map(|spec| {
+                Server::without_job(
+                    ServerId::from(spec.id.clone().unwrap_or_default().as_str()),
+                    VmServer {
+                        vm_name: Some(spec.vm_name.clone()),
+                        vm_path: spec.vm_path.clone(),
+                        vm_manager_name: spec.vm_manager_name.clone(),
+                        ..VmServer::default()
+                    },
+                )
             })
             .collect();
         let existing = existing_of(scenario, &catalog);
@@ -87,16 +87,16 @@ impl Estate {
     pub fn of_get_servers_dump(text: &str, origin: &str) -> Result<Self, ScenarioError> {
         let catalog = read_get_servers_dump(text, origin)?
             .into_iter()
-            .map(|dumped| Server {
-                id: ServerId::from(dumped.id.as_str()),
-                vm: VmServer {
-                    vm_name: dumped.vm_name,
-                    vm_path: dumped.vm_path,
-                    vm_manager_name: Some(dumped.vm_manager_name),
-                    ..VmServer::default()
-                },
-                replication_job_id: None,
-                replication_job_terminated: false,
+            .map(|dumped| {
+                Server::without_job(
+                    ServerId::from(dumped.id.as_str()),
+                    VmServer {
+                        vm_name: dumped.vm_name,
+                        vm_path: dumped.vm_path,
+                        vm_manager_name: Some(dumped.vm_manager_name),
+                        ..VmServer::default()
+                    },
+                )
             })
             .collect();
         Ok(Self {
@@ -115,19 +115,19 @@ impl Estate {
     ) -> Result<Self, ScenarioError> {
         let catalog = read_describe_source_servers_dump(text, origin)?
             .into_iter()
-            .map(|dumped| Server {
-                id: ServerId::from(dumped.id.as_str()),
-                vm: VmServer {
-                    vm_name: dumped.hostname.clone(),
-                    vm_path: dumped.vm_path,
-                    hostname: dumped.hostname,
-                    fqdn: dumped.fqdn,
-                    vmware_uuid: dumped.vmware_uuid,
-                    user_provided_id: dumped.user_provided_id,
-                    ..VmServer::default()
-                },
-                replication_job_id: None,
-                replication_job_terminated: false,
+            .map(|dumped| {
+                Server::without_job(
+                    ServerId::from(dumped.id.as_str()),
+                    VmServer {
+                        vm_name: dumped.hostname.clone(),
+                        vm_path: dumped.vm_path,
+                        hostname: dumped.hostname,
+                        fqdn: dumped.fqdn,
+                        vmware_uuid: dumped.vmware_uuid,
+                        user_provided_id: dumped.user_provided_id,
+                        ..VmServer::default()
+                    },
+                )
             })
             .collect();
         Ok(Self {

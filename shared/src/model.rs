@@ -313,6 +313,17 @@ pub struct Server {
 }
 
 impl Server {
+    /// A catalog entry no replication job has held: a rehearsal's catalog, or an MGN
+    /// source server as the plan's members are resolved against it.
+    pub fn without_job(id: ServerId, vm: VmServer) -> Self {
+        Self {
+            id,
+            vm,
+            replication_job_id: None,
+            replication_job_terminated: false,
+        }
+    }
+
     /// The catalog says a job currently replicates this server.
     pub fn has_live_job(&self) -> bool {
         self.replication_job_id.is_some() && !self.replication_job_terminated

@@ -42,12 +42,7 @@ impl SourceServer {
 
     /// The server as the plan's members are resolved against a catalog.
     pub fn catalog_entry(&self) -> Server {
-        Server {
-            id: self.id.clone(),
-            vm: self.vm.clone(),
-            replication_job_id: None,
-            replication_job_terminated: false,
-        }
+        Server::without_job(self.id.clone(), self.vm.clone())
     }
 }
 
