@@ -6,7 +6,7 @@
 //! is read into a value ([`source`]), checked against the plan's JSON Schema
 //! ([`shape`]), then against the rules the schema cannot say ([`rules`]). Settings are
 //! given as defaults and overridden per application, per group and per server; the
-//! more specific wins field by field ([`Settings::then`]).
+//! more specific wins field by field ([`settings`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -30,10 +30,17 @@ mod reconcile_tests;
 pub mod resolved;
 pub mod rollback;
 pub mod rules;
+pub mod settings;
 pub mod shape;
 pub mod source;
 #[cfg(test)]
 mod tests;
+
+pub use crate::migration::LicenseType;
+pub use settings::{
+    BootMode, DataPlaneRouting, LaunchSettings, ReplicationSettings, RightSizing, S3Object,
+    ScriptType, Settings,
+};
 
 /// The plan's format version this code reads.
 pub const PLAN_VERSION: u32 = 1;
@@ -54,140 +61,6 @@ pub struct Plan {
     #[serde(default)]
     pub applications: Vec<PlannedApp>,
 }
-
-/// Launch and replication settings; every field may be left to a wider level.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Settings {
-    #[serde(default)]
-    pub launch: LaunchSettings,
-    #[serde(default)]
-    pub replication: ReplicationSettings,
-}
-
-/// The launch settings of a server: the model's `ServerLaunchConfiguration` without
-/// the logical ID, which the planner derives from the VM name.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct LaunchSettings {
-    /// EC2 instance type, e.g. `m5.large`.
-    pub instance_type: Option<String>,
-    /// VPC id.
-    pub vpc: Option<String>,
-    /// Subnet id.
-    pub subnet: Option<String>,
-    /// Security group id.
-    pub security_group: Option<String>,
-    /// EC2 key pair name.
-    pub ec2_key_name: Option<String>,
-    /// IAM instance profile name.
-    pub iam_instance_profile_name: Option<String>,
-    /// Give the instance a public IP address.
-    pub associate_public_ip_address: Option<bool>,
-    /// User data, from S3.
-    pub user_data: Option<S3Object>,
-    /// A script run at startup, from S3.
-    pub configure_script: Option<S3Object>,
-    /// What kind of script `configureScript` is.
-    pub configure_script_type: Option<ScriptType>,
-    /// MGN: how the instance type is chosen: `none` (the launch template's) or `basic`
-    /// (MGN's recommendation from the source server's CPUs and memory).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub right_sizing: Option<RightSizing>,
-    /// MGN: bring your own operating system licence.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub byol: Option<bool>,
-    /// MGN: the launched instance's boot mode.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub boot_mode: Option<BootMode>,
-    /// MGN: give the launched instance the source server's private IP address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub copy_private_ip: Option<bool>,
-    /// MGN: copy the source server's tags to the launched instance.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub copy_tags: Option<bool>,
-}
-
-/// MGN's `TargetInstanceTypeRightSizingMethod`, as the plan writes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum RightSizing {
-    None,
-    Basic,
-}
-
-/// MGN's `BootMode`, as the plan writes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum BootMode {
-    LegacyBios,
-    Uefi,
-    UseSource,
-}
-
-/// An object in S3.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct S3Object {
-    pub bucket: String,
-    pub key: String,
-}
-
-/// The model's `ScriptType`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub enum ScriptType {
-    #[serde(rename = "SHELL_SCRIPT")]
-    ShellScript,
-    #[serde(rename = "POWERSHELL_SCRIPT")]
-    PowershellScript,
-}
-
-/// The replication settings of a server: the model's `ServerReplicationParameters`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ReplicationSettings {
-    /// Hours between replication runs, 1 to 24.
-    #[schemars(range(min = 1, max = 24))]
-    pub frequency: Option<u32>,
-    /// One run only.
-    pub run_once: Option<bool>,
-    /// License of the AMIs: `AWS` or `BYOL`.
-    pub license_type: Option<LicenseType>,
-    /// AMIs kept per server; 0 keeps all.
-    pub number_of_recent_amis_to_keep: Option<u32>,
-    /// Encrypt the AMIs.
-    pub encrypted: Option<bool>,
-    /// KMS key for encrypted AMIs (on MGN, for the replicated volumes).
-    pub kms_key_id: Option<String>,
-    /// MGN: the subnet of the staging area, where the replication servers run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub staging_subnet: Option<String>,
-    /// MGN: the replication servers' instance type.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replication_server_instance_type: Option<String>,
-    /// MGN: a replication server for this source server alone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dedicated_replication_server: Option<bool>,
-    /// MGN: the replication's bandwidth cap in Mbps; 0 sets none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bandwidth_throttling: Option<u64>,
-    /// MGN: the data path, `privateIp` or `publicIp`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_plane_routing: Option<DataPlaneRouting>,
-    /// MGN: give the replication servers public IP addresses.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub create_public_ip: Option<bool>,
-}
-
-/// MGN's `ReplicationConfigurationDataPlaneRouting`, as the plan writes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum DataPlaneRouting {
-    PrivateIp,
-    PublicIp,
-}
-
-pub use crate::migration::LicenseType;
 
 /// One application.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -337,109 +210,6 @@ pub struct PlannedGroup {
     /// Settings for single servers by VM name, over the group's.
     #[serde(default)]
     pub server_settings: BTreeMap<String, Settings>,
-}
-
-impl Settings {
-    /// These settings with `specific` laid over them, field by field.
-    pub fn then(&self, specific: &Settings) -> Settings {
-        Settings {
-            launch: self.launch.then(&specific.launch),
-            replication: self.replication.then(&specific.replication),
-        }
-    }
-}
-
-/// Whether every field `wanted` sets has the same value in `held`.
-macro_rules! covered {
-    ($held:expr, $wanted:expr, $($field:ident),+) => {
-        $(($wanted.$field.is_none() || $held.$field == $wanted.$field))&&+
-    };
-}
-
-/// Lays `specific` over `general`: each field of `specific` that is set wins.
-macro_rules! overlay {
-    ($general:expr, $specific:expr, $($field:ident),+) => {
-        Self { $($field: $specific.$field.clone().or_else(|| $general.$field.clone())),+ }
-    };
-}
-
-impl LaunchSettings {
-    /// Whether these (held) settings give every value `wanted` sets, of the fields SMS
-    /// holds (MGN's are compared by `launch_configuration`).
-    pub fn covers(&self, wanted: &LaunchSettings) -> bool {
-        covered!(
-            self,
-            wanted,
-            instance_type,
-            vpc,
-            subnet,
-            security_group,
-            ec2_key_name,
-            iam_instance_profile_name,
-            associate_public_ip_address,
-            user_data,
-            configure_script,
-            configure_script_type
-        )
-    }
-
-    pub fn then(&self, specific: &LaunchSettings) -> LaunchSettings {
-        overlay!(
-            self,
-            specific,
-            instance_type,
-            vpc,
-            subnet,
-            security_group,
-            ec2_key_name,
-            iam_instance_profile_name,
-            associate_public_ip_address,
-            user_data,
-            configure_script,
-            configure_script_type,
-            right_sizing,
-            byol,
-            boot_mode,
-            copy_private_ip,
-            copy_tags
-        )
-    }
-}
-
-impl ReplicationSettings {
-    /// Whether these (held) settings give every value `wanted` sets, of the fields SMS
-    /// holds (MGN's are compared by `mgn_settings`).
-    pub fn covers(&self, wanted: &ReplicationSettings) -> bool {
-        covered!(
-            self,
-            wanted,
-            frequency,
-            run_once,
-            license_type,
-            number_of_recent_amis_to_keep,
-            encrypted,
-            kms_key_id
-        )
-    }
-
-    pub fn then(&self, specific: &ReplicationSettings) -> ReplicationSettings {
-        overlay!(
-            self,
-            specific,
-            frequency,
-            run_once,
-            license_type,
-            number_of_recent_amis_to_keep,
-            encrypted,
-            kms_key_id,
-            staging_subnet,
-            replication_server_instance_type,
-            dedicated_replication_server,
-            bandwidth_throttling,
-            data_plane_routing,
-            create_public_ip
-        )
-    }
 }
 
 /// A short digest of `bytes` (FNV-1a, 64 bits, hex): stable across invocations and
