@@ -33,9 +33,12 @@ pub struct MgnLaunch {
 
 impl MgnLaunch {
     /// What `settings` ask of MGN's launch configuration; none when they ask nothing.
+    /// An instance type given without right-sizing turns right-sizing off, else MGN's
+    /// recommendation would replace it.
     pub fn wanted(settings: &LaunchSettings) -> Option<Self> {
+        let type_given = settings.instance_type.as_ref().map(|_| RightSizing::None);
         let wanted = Self {
-            right_sizing: settings.right_sizing,
+            right_sizing: settings.right_sizing.or(type_given),
             byol: settings.byol,
             boot_mode: settings.boot_mode,
             copy_private_ip: settings.copy_private_ip,
@@ -157,6 +160,12 @@ mod tests {
             MgnLaunch::wanted(&settings).unwrap().digest()
         );
         assert_ne!(wanted.digest(), settled.digest());
+        let typed = LaunchSettings {
+            instance_type: Some("m5.large".into()),
+            ..LaunchSettings::default()
+        };
+        let typed = MgnLaunch::wanted(&typed).expect("a type turns right-sizing off");
+        assert_eq!(typed.right_sizing, Some(RightSizing::None));
     }
 
     #[test]

@@ -5,7 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::shape::Problem;
-use super::{parse_duration, Finalize, LaunchMode, Plan, PlannedApp, Settings, PLAN_VERSION};
+use super::{
+    parse_duration, Finalize, LaunchMode, LaunchSettings, Plan, PlannedApp, RightSizing, Settings,
+    PLAN_VERSION,
+};
 use crate::readiness::LaunchWindow;
 use crate::wave_policy::{Selector, VmField};
 
@@ -227,7 +230,35 @@ impl<'a> Rules<'a> {
             };
             self.report(format!("{path}.replication.{field}"), message.into());
         }
+        self.launch_settings(&path, &own.launch, &effective.launch);
         effective
+    }
+
+    /// MGN launch settings that contradict each other at one level.
+    fn launch_settings(&mut self, path: &str, own: &LaunchSettings, effective: &LaunchSettings) {
+        if own.security_group.is_some() && own.security_groups.is_some() {
+            self.report(
+                format!("{path}.launch.securityGroups"),
+                "give `securityGroups` or `securityGroup`, not both".into(),
+            );
+        }
+        let touches_type = own.instance_type.is_some() || own.right_sizing.is_some();
+        if touches_type
+            && effective.instance_type.is_some()
+            && effective.right_sizing == Some(RightSizing::Basic)
+        {
+            let field = if own.instance_type.is_some() {
+                "instanceType"
+            } else {
+                "rightSizing"
+            };
+            self.report(
+                format!("{path}.launch.{field}"),
+                "`rightSizing: basic` lets MGN choose the instance type, so `instanceType` \
+                 would be ignored: set `rightSizing: none` or leave out `instanceType`"
+                    .into(),
+            );
+        }
     }
 
     /// Every dependency names another application of the plan, and none loops.

@@ -59,6 +59,18 @@ pub struct LaunchSettings {
     /// MGN: copy the source server's tags to the launched instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub copy_tags: Option<bool>,
+    /// MGN: the launched instance's security groups, all in its subnet's VPC; one
+    /// setting with `securityGroup` (a level that gives either replaces both).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_groups: Option<Vec<String>>,
+    /// MGN: the subnet a test launches into, when tests run in another network than
+    /// the cutover; `subnet` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_subnet: Option<String>,
+    /// MGN: the security groups of a test launch, in `testSubnet`'s VPC; the cutover's
+    /// when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_security_groups: Option<Vec<String>>,
 }
 
 /// MGN's `TargetInstanceTypeRightSizingMethod`, as the plan writes it.
@@ -185,7 +197,7 @@ impl LaunchSettings {
     }
 
     pub fn then(&self, specific: &LaunchSettings) -> LaunchSettings {
-        overlay!(
+        let mut laid: LaunchSettings = overlay!(
             self,
             specific,
             instance_type,
@@ -202,8 +214,28 @@ impl LaunchSettings {
             byol,
             boot_mode,
             copy_private_ip,
-            copy_tags
-        )
+            copy_tags,
+            security_groups,
+            test_subnet,
+            test_security_groups
+        );
+        // `securityGroup` and `securityGroups` are one setting in two forms.
+        if specific.security_group.is_some() && specific.security_groups.is_none() {
+            laid.security_groups = None;
+        }
+        if specific.security_groups.is_some() && specific.security_group.is_none() {
+            laid.security_group = None;
+        }
+        laid
+    }
+
+    /// The launched instance's security groups, in either form.
+    pub fn groups(&self) -> Vec<String> {
+        match (&self.security_groups, &self.security_group) {
+            (Some(groups), _) => groups.clone(),
+            (None, Some(group)) => vec![group.clone()],
+            (None, None) => Vec::new(),
+        }
     }
 }
 

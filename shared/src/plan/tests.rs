@@ -153,6 +153,51 @@ applications:
 }
 
 #[test]
+fn security_groups_in_either_form_are_one_setting_and_right_sizing_excludes_a_type() {
+    let text = "version: 1
+defaults:
+  launch: { securityGroups: [sg-1, sg-2], testSubnet: subnet-9 }
+applications:
+  - name: shop
+    settings: { launch: { securityGroup: sg-3, instanceType: m5.large } }
+    groups:
+      - name: web
+        servers: [web-01]
+        settings: { launch: { rightSizing: basic } }
+        serverSettings:
+          web-01: { launch: { securityGroup: sg-4, securityGroups: [sg-5] } }
+";
+    let problems = rejected(text);
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(
+        problems[0].starts_with(
+            "line 10, applications[0].groups[0].settings.launch.rightSizing, application `shop`: `rightSizing: basic` lets MGN choose"
+        ),
+        "{problems:#?}"
+    );
+    assert!(
+        problems[1].starts_with("line 12, applications[0].groups[0].serverSettings.web-01.launch.securityGroups, application `shop`: give `securityGroups` or `securityGroup`, not both"),
+        "{problems:#?}"
+    );
+    let plan = Plan::parse(
+        &text
+            .replace("rightSizing: basic", "rightSizing: none")
+            .replace("securityGroup: sg-4, ", ""),
+    )
+    .expect("a plan");
+    let app = &plan.applications[0];
+    let shop = plan.defaults.then(&app.settings).launch;
+    assert_eq!(shop.groups(), ["sg-3"], "the application's one group replaces the list");
+    assert_eq!(shop.test_subnet.as_deref(), Some("subnet-9"));
+    let group = &app.groups[0];
+    let web_01 = plan.defaults.then(&app.settings).then(&group.settings);
+    let web_01 = web_01.then(&group.server_settings["web-01"]).launch;
+    assert_eq!(web_01.groups(), ["sg-5"]);
+    assert_eq!(web_01.security_group, None);
+    assert_eq!(LaunchSettings::default().groups(), Vec::<String>::new());
+}
+
+#[test]
 fn text_that_is_not_yaml_names_its_line() {
     let problems = rejected("version: 1\napplications: [\n");
     assert_eq!(problems.len(), 1);
