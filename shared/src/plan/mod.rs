@@ -22,6 +22,7 @@ pub mod finalize;
 #[cfg(test)]
 mod finalize_tests;
 pub mod groupings;
+pub mod launch_template;
 pub mod ledger;
 pub mod mgn_settings;
 pub mod reconcile;
