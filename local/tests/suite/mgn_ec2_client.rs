@@ -88,3 +88,110 @@ async fn status_checks_read_from_the_stand_ins_ec2() {
     assert_eq!(error.kind.name(), "InvalidInstanceID.NotFound", "{error}");
     assert_eq!((error.service, error.status), ("EC2", Some(400)));
 }
+
+const NETWORK: &str = r#"
+connectors: [{vm_manager_name: vc}]
+servers: [{vm_name: web}]
+network:
+  vpcs: [vpc-a, vpc-b]
+  subnets: [{id: subnet-a, vpc: vpc-a}, {id: subnet-b, vpc: vpc-b}]
+  security_groups: [{id: sg-a, vpc: vpc-a}, {id: sg-b, vpc: vpc-b}]
+  key_pairs: [ops]
+  instance_types: [t3.medium, m5.large]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launch_templates_and_the_account_read_and_changed_through_the_stand_ins_ec2() {
+    use autopilot_core::plan::launch_template::{AccountQuestions, TemplateSettings};
+    use std::collections::BTreeMap;
+
+    let mgn = MgnHandle::start(Scenario::from_text(NETWORK).expect("scenario"), 0)
+        .await
+        .expect("MGN starts");
+    mgn.call("InitializeService", &json!({}))
+        .expect("initialized");
+    mgn.advance(Duration::from_secs(60));
+    let listed = mgn
+        .call("DescribeSourceServers", &json!({}))
+        .expect("listed");
+    let server = listed["items"][0]["sourceServerID"].as_str().unwrap();
+    let configuration = mgn
+        .call(
+            "GetLaunchConfiguration",
+            &json!({ "sourceServerID": server }),
+        )
+        .expect("launch configuration");
+    let template_id = configuration["ec2LaunchTemplateID"].as_str().unwrap();
+    let ec2 = Ec2::new(
+        &sdk_config(StaticCredentials::LOCAL, None),
+        Some(mgn.ec2_endpoint()),
+        1,
+    );
+
+    let questions = AccountQuestions {
+        subnets: ["subnet-a", "subnet-x"].map(String::from).into(),
+        security_groups: ["sg-b", "sg-x"].map(String::from).into(),
+        instance_types: ["m5.large", "m5.huge"].map(String::from).into(),
+        key_pairs: ["ops", "nobody"].map(String::from).into(),
+    };
+    let account = ec2.account(&questions).await.expect("asked");
+    assert_eq!(
+        account.subnets,
+        BTreeMap::from([("subnet-a".to_owned(), "vpc-a".to_owned())])
+    );
+    assert_eq!(
+        account.security_groups,
+        BTreeMap::from([("sg-b".to_owned(), "vpc-b".to_owned())])
+    );
+    assert_eq!(account.instance_types, ["m5.large".to_owned()].into());
+    assert_eq!(account.key_pairs, ["ops".to_owned()].into());
+
+    let held = ec2
+        .default_template_version(template_id)
+        .await
+        .expect("default version");
+    assert_eq!(held.version, 1);
+    assert_eq!(held.settings.subnet.as_deref(), Some("subnet-a"));
+    assert_eq!(held.settings.security_groups, ["sg-a"]);
+    assert_eq!(
+        held.settings.tags.get("Name").map(String::as_str),
+        Some("web")
+    );
+    let wanted = TemplateSettings {
+        instance_type: Some("m5.large".into()),
+        subnet: Some("subnet-b".into()),
+        security_groups: vec!["sg-b".into()],
+        key_name: Some("ops".into()),
+        tags: BTreeMap::from([("team".to_owned(), "web".to_owned())]),
+        ..TemplateSettings::default()
+    };
+    let made = ec2
+        .new_template_version(&held, &wanted, "sms-autopilot cutover", "token-1")
+        .await
+        .expect("created");
+    assert_eq!(made, 2);
+    let again = ec2
+        .new_template_version(&held, &wanted, "sms-autopilot cutover", "token-1")
+        .await
+        .expect("the same token");
+    assert_eq!(again, 2, "a retried request gives the version it made");
+    ec2.set_default_template_version(template_id, made)
+        .await
+        .expect("default set");
+    let now = ec2
+        .default_template_version(template_id)
+        .await
+        .expect("default version");
+    assert_eq!(now.version, 2);
+    assert!(wanted.held_by(&now.settings), "{:?}", now.settings);
+    assert_eq!(now.settings.tags.len(), 2, "the Name tag is kept");
+
+    let missing = ec2
+        .set_default_template_version(template_id, 9)
+        .await
+        .expect_err("no version 9");
+    assert_eq!(
+        missing.kind.name(),
+        "InvalidLaunchTemplateId.VersionNotFound"
+    );
+}

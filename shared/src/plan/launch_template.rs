@@ -29,9 +29,8 @@ pub struct TemplateSettings {
 impl TemplateSettings {
     /// Whether `held` gives every value these settings set.
     pub fn held_by(&self, held: &TemplateSettings) -> bool {
-        let same = |wanted: &Option<String>, held: &Option<String>| {
-            wanted.is_none() || wanted == held
-        };
+        let same =
+            |wanted: &Option<String>, held: &Option<String>| wanted.is_none() || wanted == held;
         same(&self.instance_type, &held.instance_type)
             && same(&self.subnet, &held.subnet)
             && same(&self.key_name, &held.key_name)
@@ -77,16 +76,20 @@ impl WantedTemplates {
             public_ip: launch.associate_public_ip_address,
             tags: tags.clone(),
         };
-        let test = (launch.test_subnet.is_some() || launch.test_security_groups.is_some()).then(
-            || TemplateSettings {
-                subnet: launch.test_subnet.clone().or_else(|| cutover.subnet.clone()),
-                security_groups: launch
-                    .test_security_groups
-                    .clone()
-                    .unwrap_or_else(|| cutover.security_groups.clone()),
-                ..cutover.clone()
-            },
-        );
+        let test =
+            (launch.test_subnet.is_some() || launch.test_security_groups.is_some()).then(|| {
+                TemplateSettings {
+                    subnet: launch
+                        .test_subnet
+                        .clone()
+                        .or_else(|| cutover.subnet.clone()),
+                    security_groups: launch
+                        .test_security_groups
+                        .clone()
+                        .unwrap_or_else(|| cutover.security_groups.clone()),
+                    ..cutover.clone()
+                }
+            });
         if cutover == TemplateSettings::default() && test.is_none() {
             return None;
         }
@@ -116,7 +119,9 @@ impl WantedTemplates {
             questions
                 .security_groups
                 .extend(settings.security_groups.iter().cloned());
-            questions.instance_types.extend(settings.instance_type.clone());
+            questions
+                .instance_types
+                .extend(settings.instance_type.clone());
             questions.key_pairs.extend(settings.key_name.clone());
         }
     }
@@ -155,7 +160,10 @@ impl WantedTemplates {
                 if let (Some(wanted), Some(actual)) = (&self.vpc, vpc) {
                     if wanted != actual {
                         let subnet = settings.subnet.as_deref().unwrap_or_default();
-                        report("vpc", format!("subnet {subnet} is in {actual}, not {wanted}"));
+                        report(
+                            "vpc",
+                            format!("subnet {subnet} is in {actual}, not {wanted}"),
+                        );
                     }
                 }
             }

@@ -72,7 +72,10 @@ fn settings_the_account_honours_raise_no_problem_and_others_are_named() {
                 "securityGroups",
                 "security group sg-b is in vpc-b, not in vpc-a of subnet subnet-a".into()
             ),
-            ("securityGroups", "security group sg-x does not exist".into()),
+            (
+                "securityGroups",
+                "security group sg-x does not exist".into()
+            ),
         ]
     );
     let nowhere = WantedTemplates::of(&launch("subnet-x", &["sg-a"]), &BTreeMap::new()).unwrap();
@@ -96,7 +99,9 @@ fn a_test_network_is_a_second_template_checked_on_its_own() {
     let problems = wanted.check(&account());
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(problems[0].field, "testSecurityGroups");
-    assert!(problems[0].message.contains("sg-a is in vpc-a, not in vpc-b"));
+    assert!(problems[0]
+        .message
+        .contains("sg-a is in vpc-a, not in vpc-b"));
     settings.test_security_groups = Some(vec!["sg-b".into()]);
     let wanted = WantedTemplates::of(&settings, &BTreeMap::new()).unwrap();
     assert_eq!(wanted.check(&account()), []);

@@ -187,7 +187,11 @@ applications:
     .expect("a plan");
     let app = &plan.applications[0];
     let shop = plan.defaults.then(&app.settings).launch;
-    assert_eq!(shop.groups(), ["sg-3"], "the application's one group replaces the list");
+    assert_eq!(
+        shop.groups(),
+        ["sg-3"],
+        "the application's one group replaces the list"
+    );
     assert_eq!(shop.test_subnet.as_deref(), Some("subnet-9"));
     let group = &app.groups[0];
     let web_01 = plan.defaults.then(&app.settings).then(&group.settings);

@@ -15,7 +15,11 @@ pub enum Shape {
     Int,
     Bool,
     Struct(&'static [Field]),
+    /// A list whose members an answer writes as `<item>`.
     List(&'static Shape),
+    /// A list of strings whose members an answer writes under their own element name
+    /// (the model's member `locationName`, e.g. `groupId`).
+    Named(&'static str),
 }
 
 /// One member: its name in the model, in a request (`queryName`, else the capitalised
@@ -65,7 +69,12 @@ const PLACEMENT: &[Field] = &[
 const NETWORK_INTERFACE: &[Field] = &[
     field("DeviceIndex", "DeviceIndex", "deviceIndex", Shape::Int),
     field("SubnetId", "SubnetId", "subnetId", Shape::Str),
-    field("Groups", "SecurityGroupId", "groupSet", Shape::List(&STR)),
+    field(
+        "Groups",
+        "SecurityGroupId",
+        "groupSet",
+        Shape::Named("groupId"),
+    ),
     field(
         "AssociatePublicIpAddress",
         "AssociatePublicIpAddress",
@@ -261,6 +270,7 @@ impl Params {
                     None
                 }
             }
+            Shape::Named(_) => self.read_shape(key, Shape::List(&STR))?,
             Shape::List(item) => {
                 let indices = self.indices(key);
                 if indices.is_empty() {
@@ -291,6 +301,7 @@ fn fits(shape: Shape, tail: &str) -> bool {
     match shape {
         Shape::Str | Shape::Int | Shape::Bool => tail.is_empty(),
         Shape::Struct(fields) => !tail.is_empty() && describes(fields, tail),
+        Shape::Named(_) => fits(Shape::List(&STR), tail),
         Shape::List(item) => {
             let (index, rest) = tail.split_once('.').unwrap_or((tail, ""));
             index.parse::<u32>().is_ok() && fits(*item, rest)
@@ -380,6 +391,14 @@ impl Xml {
                 }
                 self.close(tag);
             }
+            Shape::Named(member) => {
+                let items = value.as_array().cloned().unwrap_or_default();
+                self.open(tag);
+                for v in &items {
+                    self.shape(member, STR, v);
+                }
+                self.close(tag);
+            }
         }
     }
 
@@ -422,7 +441,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("<groupSet><item>sg-1</item><item>sg-2</item></groupSet>"),
+            text.contains("<groupSet><groupId>sg-1</groupId><groupId>sg-2</groupId></groupSet>"),
             "{text}"
         );
         assert!(

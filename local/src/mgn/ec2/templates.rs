@@ -187,8 +187,9 @@ pub(super) fn create_version(engine: &mut Engine, params: &Params) -> Answer {
         })?),
     };
     let description = params.get("VersionDescription").map(str::to_owned);
+    let token = params.get("ClientToken").map(str::to_owned);
     let number = engine
-        .new_template_version(&id, source, description, data)?
+        .new_template_version(&id, (source, token), description, data)?
         .number;
     let t = engine.launch_template(&id).ok_or_else(|| not_found(&id))?;
     let mut xml = Xml::default();

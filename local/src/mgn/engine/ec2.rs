@@ -33,6 +33,7 @@ pub const DEFAULT_INSTANCE_TYPES: &[(&str, u32, u64)] = &[
     ("c5.xlarge", 4, 8192),
     ("r5.large", 2, 16384),
     ("r5.xlarge", 4, 32768),
+    ("r5.2xlarge", 8, 65536),
 ];
 
 /// One version of a launch template: its data as EC2's member names hold it.
@@ -42,6 +43,8 @@ pub struct TemplateVersion {
     pub description: Option<String>,
     pub created: Millis,
     pub data: Value,
+    /// The `ClientToken` it was made with: the same token gives this version again.
+    pub client_token: Option<String>,
 }
 
 /// An EC2 launch template.
@@ -173,6 +176,7 @@ impl Engine {
                 description: None,
                 created: self.now,
                 data,
+                client_token: None,
             }],
             default_version: 1,
         });
@@ -188,11 +192,12 @@ impl Engine {
         &self.launch_templates_ec2
     }
 
-    /// CreateLaunchTemplateVersion: `data` over the source version's (or nothing).
+    /// CreateLaunchTemplateVersion: `data` over the source version's (or nothing); a
+    /// `token` given before gives the version it made.
     pub(crate) fn new_template_version(
         &mut self,
         id: &str,
-        source: Option<u64>,
+        (source, token): (Option<u64>, Option<String>),
         description: Option<String>,
         data: Value,
     ) -> Result<&TemplateVersion, String> {
@@ -204,6 +209,13 @@ impl Engine {
             .ok_or_else(|| {
                 format!("InvalidLaunchTemplateId.NotFound: the launch template {id} does not exist")
             })?;
+        let made = template
+            .versions
+            .iter()
+            .position(|v| token.is_some() && v.client_token == token);
+        if let Some(index) = made {
+            return Ok(&template.versions[index]);
+        }
         let mut merged = match source {
             None => json!({}),
             Some(n) => template.version(n).map(|v| v.data.clone()).ok_or_else(|| {
@@ -221,6 +233,7 @@ impl Engine {
             description,
             created: now,
             data: merged,
+            client_token: token,
         });
         Ok(&template.versions[template.versions.len() - 1])
     }
