@@ -196,6 +196,7 @@ async fn a_refused_plan_leaves_the_last_accepted_one_in_force() {
         app: "web".into(),
         route: ReplicationRoute::App,
         replication: Default::default(),
+        launch_template: None,
     };
     accepted.servers.insert("s-1".into(), policy);
     store.put(RESOLVED_KEY, serde_json::to_vec(&accepted).unwrap());

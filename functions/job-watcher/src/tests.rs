@@ -611,6 +611,7 @@ async fn a_recreated_job_takes_the_plans_settings_for_its_server() {
                 number_of_recent_amis_to_keep: Some(2),
                 ..Default::default()
             }),
+            launch_template: None,
         },
     );
     store

@@ -11,6 +11,7 @@
 //! version. Each change is idempotent (MGN is listed first, by the plan's names), so a
 //! run cut off half way is completed by the next.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use autopilot_core::artifacts::{self, StateObject};
@@ -32,6 +33,8 @@ use autopilot_core::trigger::{Incoming, MGN_LIFECYCLE_STATE_CHANGE};
 use autopilot_core::{AutopilotError, AwsCallError};
 use serde::Serialize;
 use serde_json::Value;
+
+mod templates;
 
 /// Where the ledger lives in the artifacts bucket.
 pub const LEDGER_KEY: &str = "state/mgn-planner/ledger.json";
@@ -56,6 +59,10 @@ pub struct Summary {
     pub launch_configured: usize,
     /// Servers whose MGN replication configuration was changed to the plan's settings.
     pub replication_configured: usize,
+    /// Servers whose EC2 launch template got new versions for the plan's settings.
+    pub templates_changed: usize,
+    /// Applications held because the account cannot honour their launch settings.
+    pub held_by_settings: usize,
     pub errors: usize,
     pub dry_run: bool,
     pub events_published: usize,
@@ -161,11 +168,17 @@ async fn plan_and_group(
     }
     ledger.accepted();
     (summary.applications, summary.members_waiting) = (plan.applications.len(), wave.waiting.len());
-    let resolved = ResolvedPlan::from_wave(&version, &wave);
-    artifacts::store_resolved_plan(&context.s3, &config.artifacts_bucket, &resolved).await?;
     let (mut errors, apps) = group(context, &wave, &servers, &version, ledger, summary).await?;
     let books = (&mut *ledger, &mut *summary);
     errors.extend(configure(context, (&wave, &servers, &apps), &version, books).await);
+    let listed: HashSet<&ServerId> = servers.iter().map(|s| &s.id).collect();
+    let templates = templates::put(context, (&plan, text), &wave, &listed, ledger).await;
+    (summary.templates_changed, summary.held_by_settings) =
+        (templates.changed, templates.problems.len());
+    let mut resolved = ResolvedPlan::from_wave(&version, &wave);
+    templates.annotate(&mut resolved);
+    errors.extend(templates.errors);
+    artifacts::store_resolved_plan(&context.s3, &config.artifacts_bucket, &resolved).await?;
     Ok(errors)
 }
 
@@ -244,7 +257,7 @@ async fn configure(
     version: &str,
     (ledger, summary): (&mut PlannerLedger, &mut Summary),
 ) -> Vec<AwsCallError> {
-    let listed: std::collections::HashSet<&ServerId> = servers.iter().map(|s| &s.id).collect();
+    let listed: HashSet<&ServerId> = servers.iter().map(|s| &s.id).collect();
     let mut errors = Vec::new();
     for desired in &wave.apps {
         let members = desired.groups.iter().flat_map(|g| &g.servers);

@@ -47,13 +47,17 @@ pub struct MgnHandle {
 }
 
 /// One EC2 instance a launch made.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InstanceView {
     pub id: String,
     pub server_id: String,
     /// A test instance (else a cutover instance).
     pub test: bool,
     pub terminated: bool,
+    /// Where it runs: its instance type, subnet and security groups.
+    pub instance_type: String,
+    pub subnet: String,
+    pub security_groups: Vec<String>,
 }
 
 /// How to serve the MGN stand-in.
@@ -242,6 +246,9 @@ impl MgnHandle {
                 server_id: instance.server_id.clone(),
                 test: instance.kind == engine::LaunchKind::Test,
                 terminated: instance.terminated.is_some(),
+                instance_type: instance.placement.instance_type.clone(),
+                subnet: instance.placement.subnet.clone(),
+                security_groups: instance.placement.security_groups.clone(),
             })
             .collect()
     }

@@ -34,6 +34,7 @@ mod chaos;
 mod log_hygiene;
 mod mgn_launcher;
 mod mgn_planner;
+mod mgn_templates;
 mod mgn_watcher;
 mod mgn_wave;
 mod plan_wave;

@@ -1,7 +1,9 @@
 //! MGN's launch and replication configurations of one source server, the parts the
 //! plan sets (`plan::mgn_settings`): read with Get…Configuration, changed with
-//! Update…Configuration, each field in MGN's words both ways.
+//! Update…Configuration, each field in MGN's words both ways; and the EC2 launch
+//! template MGN launches the server from.
 
+use aws_sdk_mgn::operation::get_launch_configuration::GetLaunchConfigurationOutput;
 use aws_sdk_mgn::types::{
     BootMode as MgnBootMode, Licensing, ReplicationConfigurationDataPlaneRouting,
     ReplicationConfigurationEbsEncryption, TargetInstanceTypeRightSizingMethod,
@@ -13,14 +15,40 @@ use crate::model::ServerId;
 use crate::plan::mgn_settings::{MgnLaunch, MgnReplication};
 use crate::plan::{BootMode, DataPlaneRouting, RightSizing};
 
-/// The launch configuration MGN holds for `server`.
-pub async fn launch(mgn: &Client, server: &ServerId) -> Result<MgnLaunch, AwsCallError> {
-    let held = mgn
-        .get_launch_configuration()
+async fn get_launch(
+    mgn: &Client,
+    server: &ServerId,
+) -> Result<GetLaunchConfigurationOutput, AwsCallError> {
+    mgn.get_launch_configuration()
         .source_server_id(server.as_str())
         .send()
         .await
-        .map_err(|error| AwsCallError::from_sdk("MGN", "GetLaunchConfiguration", &error))?;
+        .map_err(|error| AwsCallError::from_sdk("MGN", "GetLaunchConfiguration", &error))
+}
+
+/// The EC2 launch template MGN launches `server` from.
+pub async fn launch_template_id(mgn: &Client, server: &ServerId) -> Result<String, AwsCallError> {
+    let held = get_launch(mgn, server).await?;
+    held.ec2_launch_template_id()
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            let missing = crate::paging::MissingField {
+                service: "MGN",
+                shape: "LaunchConfiguration",
+                field: "ec2LaunchTemplateID",
+            };
+            AwsCallError::unusable_answer(
+                "MGN",
+                "GetLaunchConfiguration",
+                "MissingField",
+                missing.to_string(),
+            )
+        })
+}
+
+/// The launch configuration MGN holds for `server`.
+pub async fn launch(mgn: &Client, server: &ServerId) -> Result<MgnLaunch, AwsCallError> {
+    let held = get_launch(mgn, server).await?;
     Ok(MgnLaunch {
         right_sizing: held
             .target_instance_type_right_sizing_method()

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{LaunchSettings, Plan};
 
@@ -154,6 +154,21 @@ impl WantedTemplates {
                 .as_ref()
                 .map(|test| (test, "testSubnet", "testSecurityGroups")),
         ];
+        if let Some(test) = &self.test {
+            if test.subnet != cutover.subnet && cutover.subnet.is_none() {
+                report(
+                    "testSubnet",
+                    "a test subnet needs the cutover's `subnet` beside it".into(),
+                );
+            }
+            if test.security_groups != cutover.security_groups && cutover.security_groups.is_empty()
+            {
+                report(
+                    "testSecurityGroups",
+                    "test security groups need the cutover's `securityGroups` beside them".into(),
+                );
+            }
+        }
         for (settings, subnet_field, groups_field) in networks.into_iter().flatten() {
             let vpc = subnet_vpc(settings, account, subnet_field, &mut report);
             if subnet_field == "subnet" {
@@ -202,6 +217,26 @@ fn subnet_vpc<'a>(
         report(field, format!("subnet {subnet} does not exist"));
     }
     vpc
+}
+
+/// A server's launch template versions the planner made: its cutover's (the default
+/// it leaves) and its test's when tests run in another network (the launcher makes
+/// each the default before its launch).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateVersions {
+    pub template_id: String,
+    pub cutover: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<u64>,
+}
+
+/// The versions made for a server and the digest of what the plan wanted of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplatesMade {
+    pub digest: String,
+    pub versions: TemplateVersions,
 }
 
 /// What the planner asks EC2 about the account.

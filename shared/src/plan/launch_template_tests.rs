@@ -105,6 +105,21 @@ fn a_test_network_is_a_second_template_checked_on_its_own() {
     settings.test_security_groups = Some(vec!["sg-b".into()]);
     let wanted = WantedTemplates::of(&settings, &BTreeMap::new()).unwrap();
     assert_eq!(wanted.check(&account()), []);
+    let mut alone = LaunchSettings {
+        test_subnet: Some("subnet-b".into()),
+        ..LaunchSettings::default()
+    };
+    let problems = WantedTemplates::of(&alone, &BTreeMap::new())
+        .unwrap()
+        .check(&account());
+    assert_eq!(problems[0].field, "testSubnet", "{problems:?}");
+    assert!(problems[0].message.contains("cutover's `subnet`"));
+    alone.test_subnet = None;
+    alone.test_security_groups = Some(vec!["sg-b".into()]);
+    let problems = WantedTemplates::of(&alone, &BTreeMap::new())
+        .unwrap()
+        .check(&account());
+    assert_eq!(problems[0].field, "testSecurityGroups", "{problems:?}");
     assert_ne!(
         wanted.digest(),
         WantedTemplates::of(&launch("subnet-a", &["sg-a"]), &BTreeMap::new())

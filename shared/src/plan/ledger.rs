@@ -48,6 +48,10 @@ pub struct PlannerLedger {
     /// MGN: the replication settings put on each server, likewise.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub mgn_replication: BTreeMap<crate::model::ServerId, String>,
+    /// MGN: the launch template versions made for each server, with the digest of what
+    /// the plan wanted of them (`plan::launch_template`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mgn_templates: BTreeMap<crate::model::ServerId, super::launch_template::TemplatesMade>,
     /// Applications whose stack was terminated for a `rollback`, by the rollback's key
     /// (application and plan version): once per version.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::desired::DesiredWave;
+use super::launch_template::TemplateVersions;
 use super::{LaunchMode, ReplicationRoute, ReplicationSettings};
 use crate::model::ServerId;
 use crate::wave_policy::PlannedServers;
@@ -57,6 +58,10 @@ pub struct AppPolicy {
     /// Launched, and its replication ended as the plan asks: its servers get no job.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub finalized: bool,
+    /// MGN: why its members' launch settings cannot be used (a subnet, group, type or
+    /// key pair the account lacks): nothing launches it until they can.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_settings_problem: Option<String>,
 }
 
 /// How one planned server is replicated.
@@ -67,6 +72,9 @@ pub struct ServerPolicy {
     pub route: ReplicationRoute,
     /// Shared with the desired wave's servers that set nothing of their own.
     pub replication: Arc<ReplicationSettings>,
+    /// MGN: the launch template versions the planner made for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_template: Option<TemplateVersions>,
 }
 
 impl ResolvedPlan {
@@ -88,6 +96,7 @@ impl ResolvedPlan {
                     archive: app.archive,
                     depends_on: app.depends_on.clone(),
                     finalized: false,
+                    launch_settings_problem: None,
                 };
                 (app.name.clone(), policy)
             })
@@ -101,6 +110,7 @@ impl ResolvedPlan {
                         app: app.name.clone(),
                         route: app.replicated_by,
                         replication: server.replication.clone(),
+                        launch_template: None,
                     };
                     (server.server_id.clone(), policy)
                 })

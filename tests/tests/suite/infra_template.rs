@@ -208,6 +208,13 @@ fn expected() -> Vec<Expected> {
                 "mgn:GetReplicationConfiguration",
                 "mgn:UpdateReplicationConfiguration",
                 "mgn:TagResource",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeInstanceTypes",
+                "ec2:DescribeKeyPairs",
+                "ec2:DescribeLaunchTemplateVersions",
+                "ec2:CreateLaunchTemplateVersion",
+                "ec2:ModifyLaunchTemplate",
             ],
             runs_alone: true,
             publishes: true,
@@ -248,6 +255,7 @@ fn expected() -> Vec<Expected> {
                 "mgn:FinalizeCutover",
                 "mgn:MarkAsArchived",
                 "ec2:DescribeInstanceStatus",
+                "ec2:ModifyLaunchTemplate",
             ],
             runs_alone: true,
             publishes: true,
@@ -264,12 +272,17 @@ fn expected() -> Vec<Expected> {
 
 /// Actions that take no resource in IAM (listings, and EC2's status checks): the only
 /// ones besides SMS's that may be granted on `Resource: "*"`.
-const NO_RESOURCE_LEVEL: [&str; 5] = [
+const NO_RESOURCE_LEVEL: [&str; 10] = [
     "mgn:DescribeSourceServers",
     "mgn:DescribeJobs",
     "mgn:ListApplications",
     "mgn:ListWaves",
     "ec2:DescribeInstanceStatus",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeKeyPairs",
+    "ec2:DescribeLaunchTemplateVersions",
 ];
 
 // --- loading ---------------------------------------------------------------------------

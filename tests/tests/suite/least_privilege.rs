@@ -12,8 +12,8 @@
 //!   there, read from those files;
 //! - the warm app cache (`shared/src/app_cache.rs`): a function whose context keeps an
 //!   `AppCache` gets the SMS operations of the helpers app_cache.rs calls;
-//! - EC2, reached through the core's own query client (`shared/src/ec2.rs`): each of its
-//!   methods names the one operation it sends.
+//! - EC2, reached through the core's own query client (`shared/src/ec2/`): each of its
+//!   methods names the actions it sends.
 //!
 //! Unit tests (`tests.rs`, and everything from `#[cfg(test)]` on in a source file) are
 //! not code that runs in Lambda and are left out. The check is lexical: an operation
@@ -32,14 +32,31 @@ const FUNCTIONS: [(&str, &str, &[&str]); 8] = [
     ("job-watcher", "JobWatcherFunction", &["sms"]),
     ("template-generator", "TemplateGeneratorFunction", &["sms"]),
     ("app-launcher", "AppLauncherFunction", &["sms"]),
-    ("mgn-planner", "MgnPlannerFunction", &["mgn"]),
+    ("mgn-planner", "MgnPlannerFunction", &["mgn", "ec2"]),
     ("mgn-watcher", "MgnWatcherFunction", &["mgn"]),
     ("mgn-launcher", "MgnLauncherFunction", &["mgn", "ec2"]),
 ];
 
-/// The core's EC2 client's methods and the operation each sends (its
-/// `.operation_name(...)`, checked below against shared/src/ec2.rs).
-const EC2_METHODS: [(&str, &str); 1] = [("instance_statuses", "DescribeInstanceStatus")];
+/// The core's EC2 client's methods and the actions each sends (checked below against
+/// shared/src/ec2/).
+const EC2_METHODS: [(&str, &[&str]); 5] = [
+    ("instance_statuses", &["DescribeInstanceStatus"]),
+    (
+        "account",
+        &[
+            "DescribeSubnets",
+            "DescribeSecurityGroups",
+            "DescribeInstanceTypes",
+            "DescribeKeyPairs",
+        ],
+    ),
+    (
+        "default_template_version",
+        &["DescribeLaunchTemplateVersions"],
+    ),
+    ("new_template_version", &["CreateLaunchTemplateVersion"]),
+    ("set_default_template_version", &["ModifyLaunchTemplate"]),
+];
 
 /// Calls the code makes that the template does not grant yet, each a reported bug: the
 /// test tolerates exactly these and fails once one is fixed, so the entry is removed.
@@ -244,9 +261,11 @@ fn derived_actions(function: &str, services: &[&str]) -> BTreeMap<String, String
         }
     }
     if services.contains(&"ec2") {
-        for (method, op) in EC2_METHODS {
+        for (method, actions) in EC2_METHODS {
             if code.contains(&format!(".{method}(")) {
-                found.insert(format!("ec2:{op}"), format!("ec2::Ec2::{method}"));
+                for op in actions {
+                    found.insert(format!("ec2:{op}"), format!("ec2::Ec2::{method}"));
+                }
             }
         }
     }
@@ -313,10 +332,16 @@ fn the_helper_mapping_is_read_from_the_cores_helper_files() {
         snake("StartOnDemandReplicationRun"),
         "start_on_demand_replication_run"
     );
-    let ec2 = runtime_code(&root().join("shared/src/ec2.rs"));
-    for (method, op) in EC2_METHODS {
+    let ec2_dir = root().join("shared/src/ec2");
+    let ec2: String = ["status.rs", "account.rs", "templates.rs"]
+        .iter()
+        .map(|file| runtime_code(&ec2_dir.join(file)))
+        .collect();
+    for (method, actions) in EC2_METHODS {
         assert!(ec2.contains(&format!("pub async fn {method}(")), "{method}");
-        assert!(ec2.contains(&format!(".operation_name(\"{op}\")")), "{op}");
+        for op in actions {
+            assert!(ec2.contains(&format!("\"{op}\"")), "{op}");
+        }
     }
 }
 

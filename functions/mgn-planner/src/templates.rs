@@ -1,0 +1,223 @@
+//! The planner's EC2 half: each member's launch template made to hold what the plan
+//! wants (instance type, subnet, security groups, key pair, instance profile, tags; a
+//! second version for a test network). What the plan names is first checked against
+//! the account (one set of questions for every member that changed), so a setting EC2
+//! would refuse at launch time is found now: the member is left as it is, and its
+//! application is held with the problem named by VM and plan line. A member whose
+//! versions were made for the same wanted settings (the ledger keeps their digest) is
+//! not read again.
+
+use std::collections::{BTreeMap, HashSet};
+
+use autopilot_core::config::MgnPlannerConfig;
+use autopilot_core::mgn;
+use autopilot_core::model::ServerId;
+use autopilot_core::plan::desired::{DesiredServer, DesiredWave};
+use autopilot_core::plan::launch_template::{
+    setting_path, AccountQuestions, TemplateVersions, TemplatesMade, WantedTemplates,
+};
+use autopilot_core::plan::ledger::PlannerLedger;
+use autopilot_core::plan::resolved::ResolvedPlan;
+use autopilot_core::plan::{source, Plan};
+use autopilot_core::runtime::Context;
+use autopilot_core::AwsCallError;
+
+/// What putting the templates came to.
+#[derive(Debug, Default)]
+pub struct TemplatesPut {
+    /// Members whose template got new versions.
+    pub changed: usize,
+    /// Each held application's problems, in plan order.
+    pub problems: BTreeMap<String, Vec<String>>,
+    /// Every member's versions, made now or before.
+    pub versions: BTreeMap<ServerId, TemplateVersions>,
+    pub errors: Vec<AwsCallError>,
+}
+
+impl TemplatesPut {
+    /// Gives the resolved plan each member's versions and each held application its
+    /// problem.
+    pub fn annotate(&self, resolved: &mut ResolvedPlan) {
+        for (id, versions) in &self.versions {
+            if let Some(server) = resolved.servers.get_mut(id) {
+                server.launch_template = Some(versions.clone());
+            }
+        }
+        for (app, problems) in &self.problems {
+            if let Some(policy) = resolved.apps.get_mut(app) {
+                let more = match problems.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                };
+                policy.launch_settings_problem = Some(format!("{}{more}", problems[0]));
+            }
+        }
+    }
+}
+
+/// One member whose template must change, where the plan places it.
+struct Pending<'w> {
+    app: &'w str,
+    group: &'w str,
+    member: &'w DesiredServer,
+    wanted: WantedTemplates,
+}
+
+/// Checks and puts what the plan wants of each listed member's launch template.
+pub async fn put(
+    context: &Context<MgnPlannerConfig>,
+    (plan, text): (&Plan, &str),
+    wave: &DesiredWave,
+    listed: &HashSet<&ServerId>,
+    ledger: &mut PlannerLedger,
+) -> TemplatesPut {
+    let mut put = TemplatesPut::default();
+    let pending = changes(wave, listed, ledger, &mut put);
+    if pending.is_empty() {
+        return put;
+    }
+    let mut questions = AccountQuestions::default();
+    for change in &pending {
+        change.wanted.ask(&mut questions);
+    }
+    let account = match context.ec2.account(&questions).await {
+        Ok(account) => account,
+        Err(error) => {
+            put.errors.push(error);
+            return put;
+        }
+    };
+    let lines = source::read(text)
+        .map(|(_, lines)| lines)
+        .unwrap_or_default();
+    for change in pending {
+        let problems = change.wanted.check(&account);
+        if !problems.is_empty() {
+            let vm = &change.member.vm_name;
+            let held = put.problems.entry(change.app.to_owned()).or_default();
+            for problem in problems {
+                let path = setting_path(plan, change.app, change.group, vm, problem.field);
+                let line = lines
+                    .of(&path)
+                    .map_or(String::new(), |l| format!(" (line {l})"));
+                held.push(format!("{vm}: {}{line}", problem.message));
+            }
+            continue;
+        }
+        if context.dry_run() {
+            continue;
+        }
+        let id = &change.member.server_id;
+        match make_versions(context, id, &change.wanted).await {
+            Ok((versions, changed)) => {
+                put.changed += usize::from(changed);
+                let made = TemplatesMade {
+                    digest: change.wanted.digest(),
+                    versions: versions.clone(),
+                };
+                ledger.mgn_templates.insert(id.clone(), made);
+                put.versions.insert(id.clone(), versions);
+            }
+            Err(error) => put.errors.push(error),
+        }
+    }
+    put
+}
+
+/// The listed members whose templates must change; the others' versions go into `put`
+/// as the ledger keeps them, and a member the plan asks nothing of leaves the ledger.
+fn changes<'w>(
+    wave: &'w DesiredWave,
+    listed: &HashSet<&ServerId>,
+    ledger: &mut PlannerLedger,
+    put: &mut TemplatesPut,
+) -> Vec<Pending<'w>> {
+    let mut pending = Vec::new();
+    for app in &wave.apps {
+        for group in &app.groups {
+            for member in group
+                .servers
+                .iter()
+                .filter(|m| listed.contains(&m.server_id))
+            {
+                let id = &member.server_id;
+                let Some(wanted) = WantedTemplates::of(&member.launch, &app.tags) else {
+                    ledger.mgn_templates.remove(id);
+                    continue;
+                };
+                match ledger.mgn_templates.get(id) {
+                    Some(made) if made.digest == wanted.digest() => {
+                        put.versions.insert(id.clone(), made.versions.clone());
+                    }
+                    _ => pending.push(Pending {
+                        app: &app.name,
+                        group: &group.name,
+                        member,
+                        wanted,
+                    }),
+                }
+            }
+        }
+    }
+    pending
+}
+
+/// The versions `wanted` needs on `server`'s template, made unless the default version
+/// holds them already; whether any was made. Each is made with a token of the wanted
+/// settings, so a run cut off and run again gets the same versions back.
+async fn make_versions(
+    context: &Context<MgnPlannerConfig>,
+    server: &ServerId,
+    wanted: &WantedTemplates,
+) -> Result<(TemplateVersions, bool), AwsCallError> {
+    let template_id = mgn::configurations::launch_template_id(&context.mgn, server).await?;
+    let held = context.ec2.default_template_version(&template_id).await?;
+    let token = |kind: &str| {
+        let digest =
+            autopilot_core::digest::hex(format!("{template_id}{}", wanted.digest()).as_bytes());
+        format!("sms-autopilot-{kind}-{digest}")
+    };
+    if wanted.test.is_none() && wanted.cutover.held_by(&held.settings) {
+        let versions = TemplateVersions {
+            template_id,
+            cutover: held.version,
+            test: None,
+        };
+        return Ok((versions, false));
+    }
+    let test = match &wanted.test {
+        Some(settings) => Some(
+            context
+                .ec2
+                .new_template_version(
+                    &held,
+                    settings,
+                    "sms-autopilot: test launches",
+                    &token("test"),
+                )
+                .await?,
+        ),
+        None => None,
+    };
+    let cutover = context
+        .ec2
+        .new_template_version(
+            &held,
+            &wanted.cutover,
+            "sms-autopilot: cutover",
+            &token("cutover"),
+        )
+        .await?;
+    context
+        .ec2
+        .set_default_template_version(&template_id, cutover)
+        .await?;
+    Ok((
+        TemplateVersions {
+            template_id,
+            cutover,
+            test,
+        },
+        true,
+    ))
+}
