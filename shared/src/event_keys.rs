@@ -9,13 +9,13 @@
 
 use crate::events::{
     AppArchived, AppConfigured, AppCutOver, AppFinalized, AppLaunchCheckFailed, AppLaunchFailed,
-    AppLaunchHeld, AppLaunchPassed, AppLaunchStarted, AppLaunched, AppMoveHeld, AppPlanned,
-    AppReady, AppRolledBack, CatalogImportSkipped, CatalogImportStarted, ChangeSetGenerated,
-    DecisionKey, ImportCatalogRequested, PlanDrift, PlanRejected, RemediationAction,
-    ReplicationExpiring, ReplicationJobCreated, ReplicationJobFailed, ReplicationJobRecovered,
-    ReplicationJobRemediated, ReplicationJobUpdated, ReplicationProblemCleared,
-    ReplicationProblemDetected, ReplicationRetried, ReplicationRunCompleted, RetryAction,
-    ServerSkipped, TemplateGenerated,
+    AppLaunchHeld, AppLaunchPassed, AppLaunchStarted, AppLaunched, AppMoveHeld, AppMoveResumed,
+    AppPlanned, AppReady, AppRolledBack, CatalogImportSkipped, CatalogImportStarted,
+    ChangeSetGenerated, DecisionKey, ImportCatalogRequested, PlanDrift, PlanRejected,
+    RemediationAction, ReplicationExpiring, ReplicationJobCreated, ReplicationJobFailed,
+    ReplicationJobRecovered, ReplicationJobRemediated, ReplicationJobUpdated,
+    ReplicationProblemCleared, ReplicationProblemDetected, ReplicationRetried,
+    ReplicationRunCompleted, RetryAction, ServerSkipped, TemplateGenerated,
 };
 use crate::model::JobId;
 
@@ -231,6 +231,13 @@ impl DecisionKey for AppArchived {
 
 /// The application and the reason: held again for another reason is another decision.
 impl DecisionKey for AppMoveHeld {
+    fn key_parts(&self) -> Vec<String> {
+        vec![self.app_name.clone(), digest(&self.reason)]
+    }
+}
+
+/// The application and the hold lifted.
+impl DecisionKey for AppMoveResumed {
     fn key_parts(&self) -> Vec<String> {
         vec![self.app_name.clone(), digest(&self.reason)]
     }

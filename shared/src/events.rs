@@ -14,6 +14,7 @@ mod plan;
 mod replication_health;
 pub use cutover::{
     AppArchived, AppCutOver, AppLaunchCheckFailed, AppLaunchPassed, AppLaunchStarted, AppMoveHeld,
+    AppMoveResumed,
 };
 pub use plan::{
     AppConfigured, AppFinalized, AppPlanned, AppRolledBack, FinalizedBy, PlanChange, PlanDrift,
@@ -485,6 +486,7 @@ detail_types!(
     AppCutOver,
     AppArchived,
     AppMoveHeld,
+    AppMoveResumed,
 );
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use autopilot_core::config::MgnLauncherConfig;
 use autopilot_core::cutover::{AppMove, CutoverLedger, Launch, LaunchKind, MoveStage, Step};
 use autopilot_core::events::{
     server_subject, AppArchived, AppCutOver, AppLaunchCheckFailed, AppLaunchPassed,
-    AppLaunchStarted, AppMoveHeld, OutgoingEvent,
+    AppLaunchStarted, AppMoveHeld, AppMoveResumed, OutgoingEvent,
 };
 use autopilot_core::mgn::launch;
 use autopilot_core::migration::CutoverPhase;
@@ -39,7 +39,16 @@ pub async fn take(
     summary: &mut Summary,
 ) -> Result<(), AutopilotError> {
     if !matches!(step, Step::Hold(_)) {
-        books(ledger, app).held = None;
+        if let Some(reason) = books(ledger, app).held.take() {
+            summary.resumed += 1;
+            let resumed = AppMoveResumed {
+                app_name: app.name.clone(),
+                reason,
+            };
+            ledger
+                .outbox
+                .push(OutgoingEvent::new(resumed, doing.dry_run));
+        }
     }
     match step {
         Step::Wait(_) => summary.waiting += 1,
@@ -114,8 +123,9 @@ fn hold(
     ledger.outbox.push(OutgoingEvent::new(held, dry_run));
 }
 
-/// Claims the launch (stored first), asks for it, and records its job; a refused or
-/// failed request lets the claim go.
+/// Makes each member template's version for this launch the default (a test network's
+/// or the cutover's), claims the launch (stored first), asks for it, and records its
+/// job; a refused or failed request lets the claim go.
 async fn start(
     doing: &Doing<'_>,
     ledger: &mut CutoverLedger,
@@ -129,6 +139,17 @@ async fn start(
         let started = started(app, kind, attempt, None);
         ledger.outbox.push(OutgoingEvent::new(started, true));
         return Ok(());
+    }
+    for versions in &app.switched_templates {
+        let version = match kind {
+            LaunchKind::Test => versions.test.unwrap_or(versions.cutover),
+            LaunchKind::Cutover => versions.cutover,
+        };
+        doing
+            .context
+            .ec2
+            .set_default_template_version(&versions.template_id, version)
+            .await?;
     }
     let claim = Launch {
         attempt,

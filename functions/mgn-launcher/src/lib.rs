@@ -34,6 +34,8 @@ pub const LEDGER_KEY: &str = "state/mgn-launcher/ledger.json";
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub trigger: String,
+    /// The version of the plan whose resolution this run followed, if there is one.
+    pub plan_version: Option<String>,
     pub servers_observed: usize,
     pub applications: usize,
     pub waiting: usize,
@@ -47,6 +49,8 @@ pub struct Summary {
     /// Applications left to a person, and of those the ones reported this time.
     pub held: usize,
     pub holds_reported: usize,
+    /// Applications whose hold no longer stands, announced now.
+    pub resumed: usize,
     /// Applications with nothing left to do.
     pub done: usize,
     pub step_errors: usize,
@@ -84,6 +88,7 @@ pub async fn handle(
     let (apps, listed) = observe::applications(&context, &plan).await?;
     let mut summary = Summary {
         trigger,
+        plan_version: Some(plan.plan_version.clone()).filter(|v| !v.is_empty()),
         servers_observed: listed,
         applications: apps.len(),
         dry_run: context.dry_run(),

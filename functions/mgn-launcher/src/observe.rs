@@ -11,6 +11,7 @@ use autopilot_core::cutover::{
 };
 use autopilot_core::mgn::{api, launch};
 use autopilot_core::model::{ServerId, SourceServer};
+use autopilot_core::plan::launch_template::TemplateVersions;
 use autopilot_core::plan::resolved::{AppPolicy, ResolvedPlan};
 use autopilot_core::readiness::LaunchWindow;
 use autopilot_core::runtime::Context;
@@ -31,6 +32,9 @@ pub struct PlannedApp {
     pub members: Vec<SourceServer>,
     /// Members the plan names that MGN did not list when the plan was resolved.
     pub waiting: usize,
+    /// Its members' launch templates that hold a test network: each launch makes its
+    /// kind's version the default first.
+    pub switched_templates: Vec<TemplateVersions>,
 }
 
 impl PlannedApp {
@@ -78,7 +82,13 @@ pub async fn applications(
                 .iter()
                 .filter_map(|id| listed_members.remove(id))
                 .collect();
+            let switched_templates = ids
+                .iter()
+                .filter_map(|id| plan.servers.get(id)?.launch_template.clone())
+                .filter(|versions| versions.test.is_some())
+                .collect();
             PlannedApp {
+                switched_templates,
                 policy: move_policy(policy, config),
                 waiting: policy.members_waiting,
                 name,
@@ -103,6 +113,7 @@ fn move_policy(policy: &AppPolicy, config: &MgnLauncherConfig) -> MovePolicy {
         cutover_window,
         depends_on: policy.depends_on.clone(),
         archive: policy.archive,
+        launch_settings_problem: policy.launch_settings_problem.clone(),
     }
 }
 

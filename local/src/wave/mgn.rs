@@ -196,10 +196,11 @@ impl MgnWave {
         }
     }
 
-    /// Every version of the plan is placed and each of its applications is cut over
-    /// (and archived when it asks) or left to a person.
+    /// Every version of the plan is placed and followed, and each of its applications is
+    /// cut over (and archived when it asks) or left to a person.
     fn converged(&self) -> bool {
-        let Some(plan) = self.plans.in_force().filter(|_| self.plans.all_placed()) else {
+        let followed = self.plans.followed_on_mgn(&self.dispatch.log);
+        let Some(plan) = self.plans.in_force().filter(|_| followed) else {
             return false;
         };
         let last = &self.last_words;

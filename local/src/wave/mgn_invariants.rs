@@ -17,13 +17,14 @@ use crate::harness::invariants::{key_breaches, SeenEvent};
 use crate::mgn::InstanceView;
 
 /// The launcher's decisions about applications.
-const LAUNCHER: [&str; 6] = [
+const LAUNCHER: [&str; 7] = [
     "AppLaunchStarted",
     "AppLaunchPassed",
     "AppLaunchCheckFailed",
     "AppCutOver",
     "AppArchived",
     "AppMoveHeld",
+    "AppMoveResumed",
 ];
 
 /// The decisions made (not a dry run's), in the order they were published.
@@ -49,20 +50,23 @@ pub fn note_last_words(last: &mut BTreeMap<String, String>, entries: &[LogEntry]
     }
 }
 
-/// Why each held application is held, by the launcher's last hold.
+/// Why each held application is held, by the launcher's last hold; a hold lifted
+/// since is left out.
 pub fn holds(log: &[LogEntry]) -> BTreeMap<String, String> {
-    decided(log)
-        .into_iter()
-        .filter(|seen| detail_type(seen.event) == "AppMoveHeld")
-        .map(|seen| {
-            let detail = &seen.event["detail"];
-            let app = detail["appName"].as_str().unwrap_or_default().to_owned();
-            (
-                app,
-                detail["reason"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
+    let mut holds = BTreeMap::new();
+    for seen in decided(log) {
+        let detail = &seen.event["detail"];
+        let app = detail["appName"].as_str().unwrap_or_default().to_owned();
+        match detail_type(seen.event) {
+            "AppMoveHeld" => {
+                let reason = detail["reason"].as_str().unwrap_or_default().to_owned();
+                holds.insert(app, reason);
+            }
+            "AppMoveResumed" => drop(holds.remove(&app)),
+            _ => {}
+        }
+    }
+    holds
 }
 
 /// Breaches of the guards, from the decisions published.
@@ -211,6 +215,29 @@ mod tests {
     }
 
     #[test]
+    fn a_hold_lifted_since_is_no_longer_one() {
+        let held = |time, app, reason| {
+            event(
+                time,
+                "AppMoveHeld",
+                json!({ "appName": app, "reason": reason }),
+            )
+        };
+        let log = vec![
+            held("t1", "web", "its launch settings cannot be used"),
+            held("t1", "db", "a person launches its test"),
+            event(
+                "t2",
+                "AppMoveResumed",
+                json!({ "appName": "web", "reason": "its launch settings cannot be used" }),
+            ),
+        ];
+        let holds = holds(&log);
+        assert_eq!(holds.len(), 1, "{holds:?}");
+        assert_eq!(holds["db"], "a person launches its test");
+    }
+
+    #[test]
     fn every_guard_is_named_when_broken() {
         // 2024-01-01 was a Monday; db's window is Saturdays.
         let log = [
@@ -267,12 +294,14 @@ mod tests {
                 server_id: "s-1".into(),
                 test: true,
                 terminated: false,
+                ..InstanceView::default()
             },
             InstanceView {
                 id: "i-2".into(),
                 server_id: "s-1".into(),
                 test: false,
                 terminated: false,
+                ..InstanceView::default()
             },
         ];
         assert_eq!(

@@ -140,6 +140,45 @@ impl PlanFeed {
         Ok(())
     }
 
+    /// Whether the MGN functions have acted on the last version placed: the planner
+    /// read it (and refused it, or made MGN hold it without an error), and the launcher
+    /// ran on its resolution afterwards; until then a hold may be one the new version
+    /// lifts.
+    pub(super) fn followed_on_mgn(&self, log: &[LogEntry]) -> bool {
+        if !self.due.is_empty() {
+            return false;
+        }
+        let Some((placed, version)) = self.placed.last() else {
+            return true;
+        };
+        let latest = |wanted: &str| {
+            log.iter().rev().find_map(|entry| match entry {
+                LogEntry::Invocation {
+                    time,
+                    function,
+                    summary,
+                    ..
+                } if function == wanted && time >= placed && !summary.is_null() => {
+                    Some((time, summary))
+                }
+                _ => None,
+            })
+        };
+        let Some((planned_at, planned)) = latest("mgn-planner") else {
+            return false;
+        };
+        if planned["planVersion"] != version.as_str() {
+            return false;
+        }
+        if planned["rejected"] == true {
+            return true;
+        }
+        planned["errors"] == 0
+            && latest("mgn-launcher").is_some_and(|(launched_at, launched)| {
+                launched_at >= planned_at && launched["planVersion"] == version.as_str()
+            })
+    }
+
     /// Whether every version has been put in place.
     pub(super) fn all_placed(&self) -> bool {
         self.due.is_empty()

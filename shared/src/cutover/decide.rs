@@ -175,6 +175,9 @@ fn next_launch(
         LaunchMode::Rollback => return Step::Hold("the wave plan rolls it back".into()),
         LaunchMode::Automatic => {}
     }
+    if let Some(problem) = &subject.policy.launch_settings_problem {
+        return Step::Hold(format!("its launch settings cannot be used: {problem}"));
+    }
     if subject.members.is_empty() {
         return Step::Wait(Blocker::NoMembers);
     }

@@ -114,6 +114,8 @@ pub struct MovePolicy {
     pub depends_on: Vec<String>,
     /// Archive its servers once cut over.
     pub archive: bool,
+    /// Why its launch settings cannot be used, as the planner found: it is held.
+    pub launch_settings_problem: Option<String>,
 }
 
 /// The launcher's own limits.

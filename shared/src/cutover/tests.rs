@@ -122,6 +122,46 @@ fn a_test_starts_once_every_member_is_ready_and_replicating() {
 }
 
 #[test]
+fn launch_settings_the_account_cannot_honour_hold_the_next_launch() {
+    let policy = MovePolicy {
+        launch_settings_problem: Some("web-01: subnet subnet-x does not exist (line 7)".into()),
+        ..MovePolicy::default()
+    };
+    let ready = [member("a", CutoverPhase::ReadyToTest)];
+    let mut ledger = CutoverLedger::default();
+    let step = decide(&subject(&policy, &ready), &ledger, &limits(), at(0));
+    assert_eq!(
+        step,
+        Step::Hold(
+            "its launch settings cannot be used: web-01: subnet subnet-x does not exist (line 7)"
+                .into()
+        )
+    );
+    let passed = [member("a", CutoverPhase::ReadyToCutOver)];
+    ledger.apps.insert(
+        "shop".into(),
+        AppMove {
+            stage: MoveStage::TestPassed,
+            ..AppMove::default()
+        },
+    );
+    let step = decide(&subject(&policy, &passed), &ledger, &limits(), at(0));
+    assert!(matches!(step, Step::Hold(_)), "nor its cutover: {step:?}");
+    let sound = MovePolicy::default();
+    let step = decide(&subject(&sound, &passed), &ledger, &limits(), at(0));
+    assert!(
+        matches!(
+            step,
+            Step::Start {
+                kind: LaunchKind::Cutover,
+                ..
+            }
+        ),
+        "{step:?}"
+    );
+}
+
+#[test]
 fn dependencies_and_windows_hold_a_launch_back() {
     let policy = MovePolicy {
         depends_on: vec!["db".into()],

@@ -84,3 +84,13 @@ pub struct AppMoveHeld {
     pub app_name: String,
     pub reason: String,
 }
+
+/// A hold that no longer stands (the plan or the account changed): the launcher moves
+/// the application on its own again. Sent once per hold lifted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppMoveResumed {
+    pub app_name: String,
+    /// The reason of the hold lifted.
+    pub reason: String,
+}

@@ -12,9 +12,9 @@ use std::path::PathBuf;
 use autopilot_core::cutover::LaunchKind;
 use autopilot_core::events::{
     server_subject, AppCutOver, AppFinalized, AppLaunchCheckFailed, AppLaunchFailed, AppLaunchHeld,
-    AppLaunched, AppMoveHeld, AppRolledBack, FinalizedBy, OutgoingEvent, PlanRejected,
-    RemediationAction, ReplicationExpiring, ReplicationJobRemediated, ReplicationProblemDetected,
-    ReplicationRetried, RetryAction,
+    AppLaunched, AppMoveHeld, AppMoveResumed, AppRolledBack, FinalizedBy, OutgoingEvent,
+    PlanRejected, RemediationAction, ReplicationExpiring, ReplicationJobRemediated,
+    ReplicationProblemDetected, ReplicationRetried, RetryAction,
 };
 use autopilot_core::model::AppLaunchStatus;
 use autopilot_core::replication_health::ProblemKind;
@@ -260,6 +260,13 @@ fn mgn_published() -> Vec<OutgoingEvent> {
             },
             false,
         ),
+        OutgoingEvent::new(
+            AppMoveResumed {
+                app_name: "intranet".into(),
+                reason: "its launch settings cannot be used: web-01: subnet subnet-x does not exist (line 7)".into(),
+            },
+            false,
+        ),
     ]
 }
 
@@ -283,7 +290,7 @@ fn schema_properties(detail_type: &str) -> Vec<String> {
 #[test]
 fn every_notification_is_one_line_of_fields_its_event_has() {
     let rules = notification_rules();
-    assert_eq!(rules.len(), 15, "one rule per decision people must know");
+    assert_eq!(rules.len(), 16, "one rule per decision people must know");
     for rule in &rules {
         let detail_types = rule.pattern["detail-type"].as_array().unwrap();
         assert_eq!(detail_types.len(), 1, "{}", rule.name);
@@ -387,6 +394,10 @@ async fn each_notification_rule_sends_its_decision_as_one_line_and_nothing_else(
         ("NotifyMoveRetried", "Application billing: test launch 1 failed on VM db-01 (server s-0123456789abcdef0) of application billing and will be launched again: LAUNCH_FAILED: InvalidSubnetID.NotFound"),
         ("NotifyAppCutOver", "Application billing is cut over and its cutover finalized (cutover 1): its servers no longer replicate."),
         ("NotifyMoveHeld", "Application shop is left to a person: a person launches its test"),
+        (
+            "NotifyMoveResumed",
+            "Application intranet moves on again: the hold no longer stands (its launch settings cannot be used: web-01: subnet subnet-x does not exist (line 7))",
+        ),
     ];
     for (rule, url) in rules.iter().zip(&queues) {
         let lines: Vec<Value> = drain(&sqs, url)
