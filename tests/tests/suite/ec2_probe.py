@@ -84,10 +84,12 @@ def unknown_elements(shape, element, path):
             else:
                 unknown_elements(member, child, f"{path}/{tag}")
     elif shape.type_name == "list":
+        # A list's members are `item`s unless the model names them (`groupId`).
+        expected = shape.member.serialization.get("name", "item")
         for child in element:
-            if child.tag.split("}")[-1] != "item":
+            if child.tag.split("}")[-1] != expected:
                 UNKNOWN.append(f"{path}/{child.tag}")
-            unknown_elements(shape.member, child, f"{path}/item")
+            unknown_elements(shape.member, child, f"{path}/{expected}")
 
 
 def check_shape(http_response, operation_name, **_):

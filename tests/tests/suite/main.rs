@@ -17,6 +17,7 @@ mod bad_sms_answers;
 mod fixtures;
 
 // Whole waves and the state that must survive retries and overlaps.
+mod ec2_client_on_moto;
 mod ec2_stand_in;
 mod idempotency;
 mod lease;
