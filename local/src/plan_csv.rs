@@ -4,10 +4,11 @@
 //! `depends_on` (names separated by `;`), `launch` (`automatic` or `manual`),
 //! `replicated_by` (`jobs` or `app`), `window`, and for MGN `wave`, `test_window`,
 //! `archive` (`yes` or `no`), and launch settings `instance_type`, `subnet`,
-//! `security_group`, `vpc`, `key_pair`, `instance_profile`, and for MGN `right_sizing`
-//! (`none`, `basic`), `byol`, `copy_private_ip` (`yes`, `no`), `boot_mode`
-//! (`legacy_bios`, `uefi`, `use_source`) and the replication's `staging_subnet`. A column it does not know is refused, with the known
-//! name closest to it. Every problem is named by the row and column a spreadsheet shows
+//! `security_group`, `vpc`, `key_pair`, `instance_profile`, and for MGN
+//! `security_groups`, `test_subnet`, `test_security_groups` (groups separated by `;`),
+//! `right_sizing` (`none`, `basic`), `byol`, `copy_private_ip` (`yes`, `no`), `boot_mode`
+//! (`legacy_bios`, `uefi`, `use_source`) and the replication's `staging_subnet`. A
+//! column it does not know is refused, with the known name closest to it. Every problem is named by the row and column a spreadsheet shows
 //! (the header is row 1, the first column A), the plan's own rules (dependencies that
 //! exist and do not loop, ...) included, and no plan is written unless all rows are sound.
 
@@ -22,7 +23,7 @@ use autopilot_core::plan::{
 };
 
 /// Every column the sheet may have, as its header is normalised.
-const COLUMNS: [&str; 22] = [
+const COLUMNS: [&str; 25] = [
     "application",
     "group",
     "vm_name",
@@ -37,6 +38,9 @@ const COLUMNS: [&str; 22] = [
     "instance_type",
     "subnet",
     "security_group",
+    "security_groups",
+    "test_subnet",
+    "test_security_groups",
     "vpc",
     "key_pair",
     "instance_profile",

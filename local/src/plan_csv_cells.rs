@@ -44,16 +44,7 @@ pub(super) fn row_choices(row: &SheetRow<'_>) -> Result<AppChoices, RowProblem> 
             ))
         }
     };
-    let depends_on = row
-        .value("depends_on")
-        .map(|v| {
-            v.split(';')
-                .map(str::trim)
-                .filter(|d| !d.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let depends_on = names(row, "depends_on").unwrap_or_default();
     let archive = yes_no(row, "archive")?;
     let text = |column: &str| row.value(column).map(str::to_owned);
     Ok(AppChoices {
@@ -96,6 +87,17 @@ fn one_of<T: Copy>(
     }
 }
 
+/// The names a cell lists, separated by `;`.
+fn names(row: &SheetRow<'_>, column: &str) -> Option<Vec<String>> {
+    row.value(column).map(|v| {
+        v.split(';')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+}
+
 /// The settings a row gives its server.
 pub(super) fn server_settings(row: &SheetRow<'_>) -> Result<Settings, RowProblem> {
     let text = |column: &str| row.value(column).map(str::to_owned);
@@ -103,6 +105,9 @@ pub(super) fn server_settings(row: &SheetRow<'_>) -> Result<Settings, RowProblem
         instance_type: text("instance_type"),
         subnet: text("subnet"),
         security_group: text("security_group"),
+        security_groups: names(row, "security_groups"),
+        test_subnet: text("test_subnet"),
+        test_security_groups: names(row, "test_security_groups"),
         vpc: text("vpc"),
         ec2_key_name: text("key_pair"),
         iam_instance_profile_name: text("instance_profile"),

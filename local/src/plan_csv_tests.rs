@@ -75,15 +75,19 @@ fn a_test_window_the_plan_refuses_is_named_by_its_cell() {
 
 #[test]
 fn mgn_settings_columns_become_the_servers_settings() {
-    let csv = "application,group,vm_name,right_sizing,byol,boot_mode,staging_subnet\n\
-               shop,web,web-01,basic,yes,uefi,subnet-0a\n\
-               shop,web,web-02,,,,\n";
+    let csv = "application,group,vm_name,right_sizing,byol,boot_mode,staging_subnet,\
+               security_groups,test_subnet,test_security_groups\n\
+               shop,web,web-01,basic,yes,uefi,subnet-0a,sg-1; sg-2,subnet-0t,sg-9\n\
+               shop,web,web-02,,,,,,,\n";
     let plan = plan_from_csv(csv).unwrap();
     let group = &plan.applications[0].groups[0];
     let web_01 = &group.server_settings["web-01"];
     assert_eq!(web_01.launch.right_sizing, Some(RightSizing::Basic));
     assert_eq!(web_01.launch.byol, Some(true));
     assert_eq!(web_01.launch.boot_mode, Some(BootMode::Uefi));
+    assert_eq!(web_01.launch.groups(), ["sg-1", "sg-2"]);
+    assert_eq!(web_01.launch.test_subnet.as_deref(), Some("subnet-0t"));
+    assert_eq!(web_01.launch.test_security_groups, Some(vec!["sg-9".into()]));
     assert_eq!(
         web_01.replication.staging_subnet.as_deref(),
         Some("subnet-0a")
