@@ -87,7 +87,10 @@ fn mgn_settings_columns_become_the_servers_settings() {
     assert_eq!(web_01.launch.boot_mode, Some(BootMode::Uefi));
     assert_eq!(web_01.launch.groups(), ["sg-1", "sg-2"]);
     assert_eq!(web_01.launch.test_subnet.as_deref(), Some("subnet-0t"));
-    assert_eq!(web_01.launch.test_security_groups, Some(vec!["sg-9".into()]));
+    assert_eq!(
+        web_01.launch.test_security_groups,
+        Some(vec!["sg-9".into()])
+    );
     assert_eq!(
         web_01.replication.staging_subnet.as_deref(),
         Some("subnet-0a")
