@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use autopilot_core::config::MgnPlannerConfig;
+use autopilot_core::report::moves::Moves;
 use autopilot_core::report::{AppOutcome, PlanOutcome, Progress};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -35,11 +36,9 @@ pub struct MgnWave {
     started: DateTime<Utc>,
     scenario_name: String,
     until: std::time::Duration,
-    /// When each application was first seen cut over, by name.
-    cut_over: BTreeMap<String, DateTime<Utc>>,
-    /// The launcher's latest decision about each application, by its detail-type.
-    last_words: BTreeMap<String, String>,
-    /// How much of the log those two have read.
+    /// Each application's move, as the launcher's decisions tell it.
+    moves: Moves,
+    /// How much of the log `moves` has read.
     read: usize,
 }
 
@@ -81,8 +80,7 @@ impl MgnWave {
             started,
             scenario_name,
             until: options.until,
-            cut_over: BTreeMap::new(),
-            last_words: BTreeMap::new(),
+            moves: Moves::default(),
             read: 0,
         })
     }
@@ -116,7 +114,7 @@ impl MgnWave {
             };
             self.dispatch.settle(&self.world.bus, now, inject).await?;
             let servers = self.source_servers();
-            self.read_new_decisions(now);
+            self.read_new_decisions();
             let progress = self.progress(&servers, now);
             if !progress.same_counts(&last) {
                 on_progress(&progress);
@@ -143,16 +141,12 @@ impl MgnWave {
             .unwrap_or_default()
     }
 
-    /// Reads the decisions logged since the last step: each application's latest, and
-    /// those whose cutover the launcher announced, first seen now.
-    fn read_new_decisions(&mut self, now: DateTime<Utc>) {
-        let new = &self.dispatch.log[self.read..];
-        mgn_invariants::note_last_words(&mut self.last_words, new);
-        for seen in outcome::bus_events(new) {
-            if seen.event["detail-type"] == "AppCutOver" {
-                let name = seen.event["detail"]["appName"].as_str().unwrap_or_default();
-                self.cut_over.entry(name.to_owned()).or_insert(now);
-            }
+    /// Reads the decisions logged since the last step into each application's move.
+    fn read_new_decisions(&mut self) {
+        for seen in outcome::bus_events(&self.dispatch.log[self.read..]) {
+            let detail_type = seen.event["detail-type"].as_str().unwrap_or_default();
+            self.moves
+                .note(seen.time, detail_type, &seen.event["detail"]);
         }
         self.read = self.dispatch.log.len();
     }
@@ -190,7 +184,7 @@ impl MgnWave {
                 .plans
                 .in_force()
                 .map_or(0, |plan| plan.applications.len()),
-            launched: self.cut_over.len(),
+            launched: self.moves.cut_over_count(),
             plan_versions: self.plans.versions_placed(),
             plan_changes: self.dispatch.plan_changes,
         }
@@ -203,15 +197,14 @@ impl MgnWave {
         let Some(plan) = self.plans.in_force().filter(|_| followed) else {
             return false;
         };
-        let last = &self.last_words;
-        plan.applications.iter().all(
-            |app| match last.get(app.name.as_str()).map(String::as_str) {
+        plan.applications
+            .iter()
+            .all(|app| match self.moves.last_word(&app.name) {
                 Some("AppArchived") => true,
                 Some("AppCutOver") => !app.archive,
                 Some("AppMoveHeld") => true,
                 _ => false,
-            },
-        )
+            })
     }
 
     async fn finish(self, converged: bool, timeline: Vec<Progress>) -> WaveReport {
@@ -228,7 +221,11 @@ impl MgnWave {
         let apps = self.app_outcomes(&plan);
         let verdict = verdict(converged, &apps, now);
         let plan_outcome: PlanOutcome = self.plans.outcome(&self.dispatch.log);
-        let first_launched = self.cut_over.clone();
+        let deployed_report = self
+            .dispatch
+            .closing_report(now, &self.world.storage.s3_root())
+            .await;
+        let first_launched = self.moves.cut_over_times();
         let report = WaveReport {
             scenario: self.scenario_name.clone(),
             converged,
@@ -251,7 +248,7 @@ impl MgnWave {
             rehearsal: None,
             log: self.dispatch.log,
             archived_templates: Vec::new(),
-            deployed_report: None,
+            deployed_report,
         };
         self.world.shutdown().await;
         report
@@ -260,8 +257,6 @@ impl MgnWave {
     /// Each application of the plan: its members as MGN lists them, how far it moved.
     fn app_outcomes(&self, plan: &autopilot_core::plan::Plan) -> Vec<AppOutcome> {
         let servers = self.source_servers();
-        let last = &self.last_words;
-        let held = mgn_invariants::holds(&self.dispatch.log);
         let apps: BTreeMap<String, String> = self
             .world
             .mgn
@@ -304,28 +299,14 @@ impl MgnWave {
                     member_names: members.iter().map(|s| name_of(s)).collect(),
                     depends_on: app.depends_on.clone(),
                     completed_runs: members.len(),
-                    launch_status: move_status(last.get(app.name.as_str()).map(String::as_str)),
-                    launched_at: self.cut_over.get(&app.name).map(|at| stamp(*at)),
-                    held_by: held.get(app.name.as_str()).cloned(),
+                    launch_status: self.moves.status(&app.name).to_owned(),
+                    launched_at: self.moves.cut_over_at(&app.name).cloned(),
+                    held_by: self.moves.held_by(&app.name).cloned(),
                     finalized_at: None,
                 }
             })
             .collect()
     }
-}
-
-/// An application's move as the report words it, from the launcher's last word on it.
-fn move_status(last: Option<&str>) -> String {
-    match last {
-        Some("AppArchived") => "CUT OVER, ARCHIVED",
-        Some("AppCutOver") => "CUT OVER",
-        Some("AppMoveHeld") => "HELD",
-        Some("AppLaunchPassed") => "TESTED",
-        Some("AppLaunchStarted") => "LAUNCHING",
-        Some("AppLaunchCheckFailed") => "LAUNCH FAILED",
-        _ => "REPLICATING",
-    }
-    .to_owned()
 }
 
 fn empty_plan() -> autopilot_core::plan::Plan {

@@ -16,17 +16,6 @@ use super::outcome::{bus_events, LogEntry};
 use crate::harness::invariants::{key_breaches, SeenEvent};
 use crate::mgn::InstanceView;
 
-/// The launcher's decisions about applications.
-const LAUNCHER: [&str; 7] = [
-    "AppLaunchStarted",
-    "AppLaunchPassed",
-    "AppLaunchCheckFailed",
-    "AppCutOver",
-    "AppArchived",
-    "AppMoveHeld",
-    "AppMoveResumed",
-];
-
 /// The decisions made (not a dry run's), in the order they were published.
 fn decided(log: &[LogEntry]) -> Vec<SeenEvent<'_>> {
     bus_events(log)
@@ -36,37 +25,6 @@ fn decided(log: &[LogEntry]) -> Vec<SeenEvent<'_>> {
 
 fn detail_type(event: &Value) -> &str {
     event["detail-type"].as_str().unwrap_or_default()
-}
-
-/// Keeps in `last` the launcher's latest decision about each application, by its
-/// detail-type, as `entries` (the log's newest) say.
-pub fn note_last_words(last: &mut BTreeMap<String, String>, entries: &[LogEntry]) {
-    for seen in decided(entries) {
-        let kind = detail_type(seen.event);
-        if LAUNCHER.contains(&kind) {
-            let app = seen.event["detail"]["appName"].as_str().unwrap_or_default();
-            last.insert(app.to_owned(), kind.to_owned());
-        }
-    }
-}
-
-/// Why each held application is held, by the launcher's last hold; a hold lifted
-/// since is left out.
-pub fn holds(log: &[LogEntry]) -> BTreeMap<String, String> {
-    let mut holds = BTreeMap::new();
-    for seen in decided(log) {
-        let detail = &seen.event["detail"];
-        let app = detail["appName"].as_str().unwrap_or_default().to_owned();
-        match detail_type(seen.event) {
-            "AppMoveHeld" => {
-                let reason = detail["reason"].as_str().unwrap_or_default().to_owned();
-                holds.insert(app, reason);
-            }
-            "AppMoveResumed" => drop(holds.remove(&app)),
-            _ => {}
-        }
-    }
-    holds
 }
 
 /// Breaches of the guards, from the decisions published.
@@ -212,29 +170,6 @@ mod tests {
             "version: 1\napplications:\n  - name: db\n    window: \"sat 00:00-24:00\"\n    groups: [{name: g, servers: [db-01]}]\n  - name: web\n    dependsOn: [db]\n    groups: [{name: g, servers: [web-01]}]\n",
         )
         .expect("plan")
-    }
-
-    #[test]
-    fn a_hold_lifted_since_is_no_longer_one() {
-        let held = |time, app, reason| {
-            event(
-                time,
-                "AppMoveHeld",
-                json!({ "appName": app, "reason": reason }),
-            )
-        };
-        let log = vec![
-            held("t1", "web", "its launch settings cannot be used"),
-            held("t1", "db", "a person launches its test"),
-            event(
-                "t2",
-                "AppMoveResumed",
-                json!({ "appName": "web", "reason": "its launch settings cannot be used" }),
-            ),
-        ];
-        let holds = holds(&log);
-        assert_eq!(holds.len(), 1, "{holds:?}");
-        assert_eq!(holds["db"], "a person launches its test");
     }
 
     #[test]

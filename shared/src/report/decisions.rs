@@ -59,7 +59,8 @@ impl Decision {
             .unwrap_or_default()
     }
 
-    fn dry_run(&self) -> bool {
+    /// A dry run's decision: announced, not made.
+    pub fn dry_run(&self) -> bool {
         self.detail["dryRun"] == true
     }
 
@@ -84,6 +85,7 @@ impl Decision {
                 "replication" => "replication configuration put".to_owned(),
                 "replicationStarted" => "app replication started".to_owned(),
                 "replicationRemoved" => "replication configuration removed".to_owned(),
+                "launchTemplate" => "launch template versions made".to_owned(),
                 other => other.to_owned(),
             },
             "PlanDrift" => format!(

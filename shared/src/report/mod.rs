@@ -6,6 +6,7 @@
 
 pub mod decisions;
 pub mod html;
+pub mod moves;
 
 use serde::{Deserialize, Serialize};
 
