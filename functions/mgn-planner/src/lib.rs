@@ -175,6 +175,10 @@ async fn plan_and_group(
     let templates = templates::put(context, (&plan, text), &wave, &listed, ledger).await;
     (summary.templates_changed, summary.held_by_settings) =
         (templates.changed, templates.problems.len());
+    for app in &templates.changed_apps {
+        let configured = configured(app, &apps, PlannedConfiguration::LaunchTemplate, &version);
+        ledger.outbox.push(OutgoingEvent::new(configured, false));
+    }
     let mut resolved = ResolvedPlan::from_wave(&version, &wave);
     templates.annotate(&mut resolved);
     errors.extend(templates.errors);
@@ -275,21 +279,12 @@ async fn configure(
             summary.launch_configured + changed.0,
             summary.replication_configured + changed.1,
         );
-        let app_id = apps
-            .iter()
-            .find(|a| a.name == desired.name)
-            .map(|a| AppId::from(a.id.as_str()));
         let kinds = [
             (changed.0, PlannedConfiguration::Launch),
             (changed.1, PlannedConfiguration::Replication),
         ];
         for (_, configuration) in kinds.into_iter().filter(|(count, _)| *count > 0) {
-            let configured = AppConfigured {
-                app_name: desired.name.clone(),
-                app_id: app_id.clone(),
-                configuration,
-                plan_version: Some(version.to_owned()),
-            };
+            let configured = configured(&desired.name, apps, configuration, version);
             ledger.outbox.push(OutgoingEvent::new(configured, false));
         }
     }
@@ -334,6 +329,24 @@ async fn configure_member(
         Some(_) => {}
     }
     Ok(changed)
+}
+
+/// The planner's word that `configuration` of application `name` was put.
+fn configured(
+    name: &str,
+    apps: &[HeldApplication],
+    configuration: PlannedConfiguration,
+    version: &str,
+) -> AppConfigured {
+    AppConfigured {
+        app_name: name.to_owned(),
+        app_id: apps
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| AppId::from(a.id.as_str())),
+        configuration,
+        plan_version: Some(version.to_owned()),
+    }
 }
 
 /// `members`: the application's planned members MGN lists.

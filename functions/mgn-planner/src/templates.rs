@@ -7,7 +7,7 @@
 //! versions were made for the same wanted settings (the ledger keeps their digest) is
 //! not read again.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use autopilot_core::config::MgnPlannerConfig;
 use autopilot_core::mgn;
@@ -27,6 +27,8 @@ use autopilot_core::AwsCallError;
 pub struct TemplatesPut {
     /// Members whose template got new versions.
     pub changed: usize,
+    /// The applications of those members.
+    pub changed_apps: BTreeSet<String>,
     /// Each held application's problems, in plan order.
     pub problems: BTreeMap<String, Vec<String>>,
     /// Every member's versions, made now or before.
@@ -110,7 +112,10 @@ pub async fn put(
         let id = &change.member.server_id;
         match make_versions(context, id, &change.wanted).await {
             Ok((versions, changed)) => {
-                put.changed += usize::from(changed);
+                if changed {
+                    put.changed += 1;
+                    put.changed_apps.insert(change.app.to_owned());
+                }
                 let made = TemplatesMade {
                     digest: change.wanted.digest(),
                     versions: versions.clone(),

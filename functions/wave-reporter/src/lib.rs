@@ -1,10 +1,12 @@
 //! wave-reporter: keeps the decision trail and writes the wave report. Every decision
 //! the functions publish on the project's bus reaches it and is kept (`trail`); on its
-//! schedule it folds what arrived into the trail, reads the wave from SMS, and writes
-//! the report rendered by the same code as the local run's: `reports/latest.html`, and
-//! a copy under `reports/history/` named after the time. It reads SMS and writes only
+//! schedule it folds what arrived into the trail, reads the wave from the stack's
+//! migration service (SMS: `status`, MGN: `mgn_status`), and writes the report rendered
+//! by the same code as the local run's: `reports/latest.html`, and a copy under
+//! `reports/history/` named after the time. It only reads the service and writes only
 //! to the artifacts bucket, so it runs in dry-run too.
 
+pub mod mgn_status;
 pub mod status;
 pub mod trail;
 
@@ -13,9 +15,9 @@ use std::sync::Arc;
 
 use autopilot_core::app_cache::AppCache;
 use autopilot_core::artifacts::{self, StateObject};
-use autopilot_core::config::WaveReporterConfig;
+use autopilot_core::config::{Backend, WaveReporterConfig};
 use autopilot_core::events::detail_time;
-use autopilot_core::report::{html, Decision};
+use autopilot_core::report::{html, Decision, Progress, WaveStatus};
 use autopilot_core::runtime::Context;
 use autopilot_core::sms::api;
 use autopilot_core::trigger::Incoming;
@@ -103,6 +105,47 @@ fn project_decision(payload: &Value) -> Result<Option<Decision>, AutopilotError>
     Ok(Decision::from_event(payload, time))
 }
 
+/// What the stack's migration service holds now.
+enum Seen {
+    Sms(Observed),
+    Mgn(mgn_status::MgnObserved),
+}
+
+impl Seen {
+    async fn observe(
+        context: &Arc<ReporterContext>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, AutopilotError> {
+        Ok(match context.config.backend {
+            Backend::Sms => Self::Sms(observe(context, now).await?),
+            Backend::Mgn => Self::Mgn(mgn_status::observe(context).await?),
+        })
+    }
+
+    fn progress(&self, trail: &Trail, started: DateTime<Utc>, now: DateTime<Utc>) -> Progress {
+        match self {
+            Self::Sms(observed) => status::progress(observed, trail, started, now),
+            Self::Mgn(observed) => mgn_status::progress(observed, trail, started, now),
+        }
+    }
+
+    fn wave_status(
+        &self,
+        config: &WaveReporterConfig,
+        trail: &Trail,
+        current: &Progress,
+        now: DateTime<Utc>,
+    ) -> WaveStatus {
+        let (name, shown) = (&config.wave_name, config.decisions_shown as usize);
+        match self {
+            Self::Sms(observed) => status::wave_status(name, observed, trail, current, shown, now),
+            Self::Mgn(observed) => {
+                mgn_status::wave_status(name, observed, trail, current, shown, now)
+            }
+        }
+    }
+}
+
 /// The scheduled run: fold, observe, sample, store the trail, then write the report.
 async fn report(context: &Arc<ReporterContext>, dry_run: bool) -> Result<Summary, AutopilotError> {
     let bucket = &context.config.artifacts_bucket;
@@ -111,20 +154,13 @@ async fn report(context: &Arc<ReporterContext>, dry_run: bool) -> Result<Summary
     let mut trail: Trail = object.load().await?;
     let pending = trail::pending(&context.s3, bucket).await?;
     let folded = trail.merge(pending.decisions);
-    let observed = observe(context, now).await?;
+    let seen = Seen::observe(context, now).await?;
     let started = trail.start(now);
-    let current = status::progress(&observed, &trail, started, now);
+    let current = seen.progress(&trail, started, now);
     trail.sample(current.clone());
     object.store(&trail).await?;
     trail::delete(&context.s3, bucket, &pending.keys).await?;
-    let page = html::render(&status::wave_status(
-        &context.config.wave_name,
-        &observed,
-        &trail,
-        &current,
-        context.config.decisions_shown as usize,
-        now,
-    ));
+    let page = html::render(&seen.wave_status(&context.config, &trail, &current, now));
     let dated = history_key(now);
     for key in [LATEST_KEY, dated.as_str()] {
         artifacts::store_bytes(
@@ -142,8 +178,8 @@ async fn report(context: &Arc<ReporterContext>, dry_run: bool) -> Result<Summary
         decisions_folded: folded,
         decisions_in_trail: trail.decisions.len(),
         unreadable: pending.unreadable.len(),
-        servers: observed.discovered,
-        apps: observed.apps.len(),
+        servers: current.discovered,
+        apps: current.apps,
         report: Some(dated),
         dry_run,
         ..Summary::default()

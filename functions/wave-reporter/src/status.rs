@@ -171,7 +171,7 @@ pub fn wave_status(
         timeline_minutes: current.elapsed_minutes,
         apps: app_rows(observed, trail, &jobs),
         plan: PlanOutcome {
-            versions: plan_versions(observed, trail),
+            versions: plan_versions(&observed.plan, trail),
             steps: decisions::plan_steps(&trail.decisions),
         },
         expiring: decisions::expiry_warnings(&trail.decisions),
@@ -183,9 +183,10 @@ pub fn wave_status(
 }
 
 /// The versions of the plan the trail names (those refused), and the one in force.
-fn plan_versions(observed: &Observed, trail: &Trail) -> Vec<PlacedVersion> {
+/// The plan versions the trail tells of, and the one in force if the trail lacks it.
+pub fn plan_versions(plan: &ResolvedPlan, trail: &Trail) -> Vec<PlacedVersion> {
     let mut versions = decisions::plan_versions(&trail.decisions);
-    let in_force = Some(observed.plan.plan_version.clone()).filter(|v| !v.is_empty());
+    let in_force = Some(plan.plan_version.clone()).filter(|v| !v.is_empty());
     if let Some(version) = in_force {
         if !versions.iter().any(|v| v.version == version) {
             versions.push(PlacedVersion {

@@ -44,6 +44,7 @@ fn config() -> WaveReporterConfig {
         artifacts_bucket: "artifacts".into(),
         wave_name: "wave-3".into(),
         decisions_shown: 500,
+        backend: autopilot_core::config::Backend::Sms,
     }
 }
 

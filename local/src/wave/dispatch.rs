@@ -113,3 +113,27 @@ impl Dispatch {
         }
     }
 }
+
+/// The function that writes the deployed wave report.
+const REPORTER: &str = "wave-reporter";
+
+impl Dispatch {
+    /// The wave report as the deployed stack shows it: the wave-reporter's scheduled
+    /// run once more at the wave's end (as its next tick would), then the
+    /// `reports/latest.html` it wrote under `s3_root`. None when the template has no
+    /// reporter.
+    pub(super) async fn closing_report(
+        &self,
+        now: DateTime<Utc>,
+        s3_root: &std::path::Path,
+    ) -> Option<Vec<u8>> {
+        let reporter = crate::harness::functions::wiring_of(&self.wiring, REPORTER).ok()?;
+        let schedule = reporter.schedules.first()?;
+        let payload = crate::harness::payloads::scheduled_event(now, reporter, schedule);
+        if let Err(error) = self.functions.invoke(REPORTER, payload).await {
+            tracing::warn!(%error, "the closing wave report was not written");
+        }
+        let bucket = s3_root.join(&self.wiring.artifacts_bucket);
+        std::fs::read(bucket.join(wave_reporter::LATEST_KEY)).ok()
+    }
+}

@@ -32,7 +32,7 @@ use crate::bus::LocalBus;
 use crate::harness::clients::local_clients;
 use crate::harness::functions::{self, Functions, FunctionsError};
 use crate::harness::invariants::{self, GivenUp};
-use crate::harness::payloads::{self, stamp};
+use crate::harness::payloads::stamp;
 use crate::harness::processes::{process_invokers, Killer, ProcessOptions};
 use crate::harness::wiring::{Wiring, WiringError};
 use crate::harness::world::{LocalWorld, WorldError};
@@ -418,7 +418,10 @@ impl Wave {
             outcome::verdict(converged, &state, &self.opt_out, &given_up, now)
         };
         let rehearsal = self.dry_run.then(|| Rehearsal::of(&self.dispatch.log));
-        let deployed_report = self.closing_report(now).await;
+        let deployed_report = self
+            .dispatch
+            .closing_report(now, &self.emulator.s3_root())
+            .await;
         let archived_templates =
             outcome::archived_objects(&self.emulator, &self.dispatch.wiring.artifacts_bucket);
         let mut faults = match &self.dispatch.chaos {
@@ -459,28 +462,6 @@ impl Wave {
         report
     }
 }
-
-impl Wave {
-    /// The wave report as the deployed stack shows it: the wave-reporter's scheduled
-    /// run once more at the wave's end (as its next tick would), then the
-    /// `reports/latest.html` it wrote. None when the template has no reporter.
-    async fn closing_report(&self, now: DateTime<Utc>) -> Option<Vec<u8>> {
-        let reporter = functions::wiring_of(&self.dispatch.wiring, REPORTER).ok()?;
-        let schedule = reporter.schedules.first()?;
-        let payload = payloads::scheduled_event(now, reporter, schedule);
-        if let Err(error) = self.dispatch.functions.invoke(REPORTER, payload).await {
-            tracing::warn!(%error, "the closing wave report was not written");
-        }
-        let bucket = self
-            .emulator
-            .s3_root()
-            .join(&self.dispatch.wiring.artifacts_bucket);
-        std::fs::read(bucket.join(wave_reporter::LATEST_KEY)).ok()
-    }
-}
-
-/// The function that writes the deployed wave report.
-const REPORTER: &str = "wave-reporter";
 
 /// The caller's plan versions, else the scenario's own.
 fn chosen_plan_versions(given: Vec<PlanVersion>, scenario: &Scenario) -> Vec<PlanVersion> {

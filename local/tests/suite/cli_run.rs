@@ -456,6 +456,14 @@ fn the_default_wave_converges_on_mgn_and_reports_it() {
     assert_eq!(summary["invariantBreaches"], serde_json::json!([]));
     let html = std::fs::read_to_string(out.path().join("report.html")).expect("report.html");
     assert!(html.contains("MGN calls") && html.contains("CUT OVER"));
+    let deployed = std::fs::read_to_string(out.path().join("deployed-report.html"))
+        .expect("the stack's wave-reporter wrote its report");
+    assert!(
+        deployed.contains("3 of 5 applications cut over")
+            && deployed.contains("MGN as it is now")
+            && deployed.contains("launch template versions made"),
+        "{deployed}"
+    );
     let refused = run(&[
         "--backend",
         "mgn",

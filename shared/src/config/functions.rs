@@ -397,6 +397,28 @@ pub struct WaveReporterConfig {
     pub wave_name: String,
     /// How many of the latest decisions the report lists.
     pub decisions_shown: u32,
+    /// The migration service the stack drives: the report reads it.
+    pub backend: Backend,
+}
+
+/// The migration service a stack drives (the template's `Backend` parameter).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Backend {
+    #[default]
+    Sms,
+    Mgn,
+}
+
+impl std::str::FromStr for Backend {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "SMS" => Ok(Self::Sms),
+            "MGN" => Ok(Self::Mgn),
+            _ => Err("neither SMS nor MGN".to_owned()),
+        }
+    }
 }
 
 impl FunctionConfig for WaveReporterConfig {
@@ -420,6 +442,7 @@ impl FunctionConfig for WaveReporterConfig {
                 .optional_string("WAVE_NAME")
                 .unwrap_or_else(|| "sms-autopilot".to_owned()),
             decisions_shown: env.int_or("REPORT_DECISIONS_SHOWN", 500, 1, 10_000),
+            backend: env.parse_or("BACKEND", Backend::Sms, "SMS or MGN"),
         }
     }
 }

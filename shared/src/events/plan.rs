@@ -57,6 +57,8 @@ pub enum PlannedConfiguration {
     /// The replication configuration an earlier plan gave was removed: the plan
     /// replicates the application by standalone jobs now.
     ReplicationRemoved,
+    /// MGN: its members' EC2 launch templates were given new versions.
+    LaunchTemplate,
 }
 
 /// A launched application's replication was ended as the plan asks (`finalize`): its

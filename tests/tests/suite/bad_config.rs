@@ -93,6 +93,7 @@ const BAD_VALUES: &[(&str, &[&str])] = &[
     ),
     ("PLAN_KEY", &["/plan/wave.yaml", "state/plan.yaml"]),
     ("REPORT_DECISIONS_SHOWN", &["0", "10001", "all", "-5"]),
+    ("BACKEND", &["sms", "EC2", "both"]),
 ];
 
 /// Variables for which no value alone is malformed, and what makes them bad instead.
@@ -154,6 +155,7 @@ fn valid_environment() -> BTreeMap<&'static str, String> {
         ("PLAN_KEY", "plan/wave-plan.yaml"),
         ("WAVE_NAME", "wave-3"),
         ("REPORT_DECISIONS_SHOWN", "500"),
+        ("BACKEND", "MGN"),
     ]
     .into_iter()
     .map(|(k, v)| (k, v.to_owned()))

@@ -181,6 +181,7 @@ fn expected() -> Vec<Expected> {
                 "sms:GetReplicationJobs",
                 "sms:ListApps",
                 "sms:GetApp",
+                "mgn:DescribeSourceServers",
             ],
             runs_alone: true,
             publishes: false,

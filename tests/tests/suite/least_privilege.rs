@@ -26,12 +26,13 @@ use autopilot_local::sms::protocol::{IMPLEMENTED_OPERATIONS, UNIMPLEMENTED_OPERA
 use serde_yaml_ng::Value;
 
 /// (function directory, logical id of its AWS::Serverless::Function, services it calls).
-const FUNCTIONS: [(&str, &str, &[&str]); 8] = [
+const FUNCTIONS: [(&str, &str, &[&str]); 9] = [
     ("catalog-import", "CatalogImportFunction", &["sms"]),
     ("job-creator", "JobCreatorFunction", &["sms"]),
     ("job-watcher", "JobWatcherFunction", &["sms"]),
     ("template-generator", "TemplateGeneratorFunction", &["sms"]),
     ("app-launcher", "AppLauncherFunction", &["sms"]),
+    ("wave-reporter", "WaveReporterFunction", &["sms", "mgn"]),
     ("mgn-planner", "MgnPlannerFunction", &["mgn", "ec2"]),
     ("mgn-watcher", "MgnWatcherFunction", &["mgn"]),
     ("mgn-launcher", "MgnLauncherFunction", &["mgn", "ec2"]),
