@@ -91,6 +91,10 @@ pub struct CsvToPlanArgs {
     /// Write the plan here instead of stdout.
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Also write MGN's inventory sheet (its import CSV: each server with its
+    /// application and wave) here, for mgn-import.
+    #[arg(long)]
+    pub mgn_inventory: Option<PathBuf>,
 }
 
 /// Arguments of `plan`.
@@ -470,6 +474,13 @@ pub fn csv_to_plan(args: CsvToPlanArgs) -> Result<(), CliError> {
         .map_err(|error| CliError::Rejected(format!("the plan cannot be written: {error}")))?;
     autopilot_core::plan::Plan::parse(&yaml)
         .map_err(|refusal| CliError::Rejected(format!("{}: {refusal}", args.file.display())))?;
+    if let Some(path) = &args.mgn_inventory {
+        let sheet = crate::mgn_inventory::inventory_csv(&plan);
+        std::fs::write(path, sheet).map_err(|source| CliError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
     match &args.output {
         Some(path) => std::fs::write(path, yaml).map_err(|source| CliError::Io {
             path: path.display().to_string(),

@@ -50,6 +50,7 @@ mod faults;
 pub mod harness;
 pub mod http;
 pub mod mgn;
+pub mod mgn_inventory;
 mod model_enum;
 mod page_token;
 pub mod plan_csv;

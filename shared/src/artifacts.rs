@@ -23,6 +23,20 @@ pub async fn load_bytes(
         .map(|tagged| tagged.bytes))
 }
 
+/// The ETag of an object's current version, without reading it; `None` when it does
+/// not exist.
+pub async fn etag_of(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<String>, AwsCallError> {
+    match s3.head_object().bucket(bucket).key(key).send().await {
+        Ok(head) => Ok(Some(head.e_tag().unwrap_or_default().to_owned())),
+        Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+        Err(error) => Err(AwsCallError::from_sdk("S3", "HeadObject", &error)),
+    }
+}
+
 /// An object's bytes with the ETag that names this version of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tagged {

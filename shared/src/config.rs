@@ -268,13 +268,27 @@ impl CommonConfig {
 
 /// `PLAN_KEY`: where the wave plan is in the artifacts bucket.
 pub(crate) fn plan_key(env: &mut EnvReader<'_>) -> String {
+    object_key(env, "PLAN_KEY", DEFAULT_PLAN_KEY, "the plan")
+}
+
+/// Where the engineer puts MGN's inventory sheet by default.
+pub const DEFAULT_INVENTORY_KEY: &str = "plan/mgn-inventory.csv";
+
+/// The key `variable` names in the artifacts bucket for `what` the engineer puts there:
+/// outside the functions' `state/`, without a leading `/`.
+pub(crate) fn object_key(
+    env: &mut EnvReader<'_>,
+    variable: &'static str,
+    default: &str,
+    what: &str,
+) -> String {
     let key = env
-        .optional_string("PLAN_KEY")
-        .unwrap_or_else(|| DEFAULT_PLAN_KEY.to_owned());
+        .optional_string(variable)
+        .unwrap_or_else(|| default.to_owned());
     if key.starts_with('/') || key.starts_with("state/") {
         env.fail(
-            "PLAN_KEY",
-            format!("`{key}` is not a key for the plan"),
+            variable,
+            format!("`{key}` is not a key for {what}"),
             "an object key outside state/, without a leading /",
         );
     }

@@ -11,9 +11,9 @@ use crate::events::{
     AppArchived, AppConfigured, AppCutOver, AppFinalized, AppLaunchCheckFailed, AppLaunchFailed,
     AppLaunchHeld, AppLaunchPassed, AppLaunchStarted, AppLaunched, AppMoveHeld, AppMoveResumed,
     AppPlanned, AppReady, AppRolledBack, CatalogImportSkipped, CatalogImportStarted,
-    ChangeSetGenerated, DecisionKey, ImportCatalogRequested, PlanDrift, PlanRejected,
-    RemediationAction, ReplicationExpiring, ReplicationJobCreated, ReplicationJobFailed,
-    ReplicationJobRecovered, ReplicationJobRemediated, ReplicationJobUpdated,
+    ChangeSetGenerated, DecisionKey, ImportCatalogRequested, InventoryImported, PlanDrift,
+    PlanRejected, RemediationAction, ReplicationExpiring, ReplicationJobCreated,
+    ReplicationJobFailed, ReplicationJobRecovered, ReplicationJobRemediated, ReplicationJobUpdated,
     ReplicationProblemCleared, ReplicationProblemDetected, ReplicationRetried,
     ReplicationRunCompleted, RetryAction, ServerSkipped, TemplateGenerated,
 };
@@ -38,6 +38,13 @@ impl DecisionKey for ImportCatalogRequested {
 impl DecisionKey for CatalogImportStarted {
     fn key_parts(&self) -> Vec<String> {
         vec![or_dash(self.requested_at.as_deref())]
+    }
+}
+
+/// An import is reported once.
+impl DecisionKey for InventoryImported {
+    fn key_parts(&self) -> Vec<String> {
+        vec![self.import_id.clone()]
     }
 }
 

@@ -7,7 +7,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::{AppId, Connector, JobId, ReplicationJobState, RunId, ServerId};
+use crate::model::{
+    AppId, Connector, Counted, ImportProblem, JobId, ReplicationJobState, RunId, ServerId,
+};
 
 mod cutover;
 mod plan;
@@ -194,6 +196,23 @@ pub struct CatalogImportStarted {
     /// The time of the schedule tick or request that asked for the import (RFC 3339).
     #[serde(default)]
     pub requested_at: Option<String>,
+}
+
+/// MGN read an inventory sheet (StartImport): what it made and changed, and the rows
+/// it refused (the first 20 of `problemCount`). Sent once per import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryImported {
+    pub import_id: String,
+    /// `s3://bucket/key` of the sheet.
+    pub source: String,
+    /// False when the file could not be read at all.
+    pub succeeded: bool,
+    pub servers: Counted,
+    pub applications: Counted,
+    pub waves: Counted,
+    pub problems: Vec<ImportProblem>,
+    pub problem_count: usize,
 }
 
 /// No connector was healthy, so the import was not attempted.
@@ -487,6 +506,7 @@ detail_types!(
     AppArchived,
     AppMoveHeld,
     AppMoveResumed,
+    InventoryImported,
 );
 
 #[cfg(test)]

@@ -501,7 +501,9 @@ pub struct CatalogStatus {
     pub last_modified_on: Option<DateTime<Utc>>,
 }
 
+mod inventory;
 mod source_server;
+pub use inventory::{Counted, ImportProblem, ImportState, ImportTask};
 pub use source_server::{CopyLaunch, JobServer, LaunchJob, SourceServer};
 
 #[cfg(test)]

@@ -185,13 +185,24 @@ impl Incoming {
     /// notification arrived: one for another object is refused (the rule should not
     /// send it).
     pub fn plan_changed(&self, bucket: &str, key: &str) -> Option<Result<(), AutopilotError>> {
+        self.object_written(bucket, key, "the plan")
+    }
+
+    /// S3's notification that `what` (`key` in `bucket`) was written, if an S3
+    /// notification arrived: one for another object is refused.
+    pub fn object_written(
+        &self,
+        bucket: &str,
+        key: &str,
+        what: &str,
+    ) -> Option<Result<(), AutopilotError>> {
         let created = self.s3_object_created()?;
         Some(created.and_then(|created| {
             if created.bucket.name == bucket && created.object.key == key {
                 return Ok(());
             }
             Err(AutopilotError::InvalidEvent(format!(
-                "an S3 notification for s3://{}/{}, not for the plan",
+                "an S3 notification for s3://{}/{}, not for {what}",
                 created.bucket.name, created.object.key
             )))
         }))

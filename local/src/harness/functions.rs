@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use autopilot_core::config::{
     AppLauncherConfig, AppPlannerConfig, CatalogImportConfig, ConfigErrors, FunctionConfig,
-    JobCreatorConfig, JobWatcherConfig, MgnLauncherConfig, MgnPlannerConfig, MgnWatcherConfig,
-    TemplateGeneratorConfig, WaveReporterConfig,
+    JobCreatorConfig, JobWatcherConfig, MgnImportConfig, MgnLauncherConfig, MgnPlannerConfig,
+    MgnWatcherConfig, TemplateGeneratorConfig, WaveReporterConfig,
 };
 use autopilot_core::runtime::{run_alone_if_asked, Clock, Context};
 use autopilot_core::trigger::is_scheduled;
@@ -23,7 +23,7 @@ use serde_json::Value;
 use super::wiring::{FunctionWiring, Wiring};
 
 /// The deployed binaries of either backend, in the order reports list them.
-pub const NAMES: [&str; 10] = [
+pub const NAMES: [&str; 11] = [
     "app-planner",
     "catalog-import",
     "job-creator",
@@ -34,6 +34,7 @@ pub const NAMES: [&str; 10] = [
     "mgn-planner",
     "mgn-watcher",
     "mgn-launcher",
+    "mgn-import",
 ];
 
 /// Why the functions could not be set up.
@@ -240,6 +241,11 @@ fn bind_handler(
         "mgn-launcher" => bind(
             mgn_launcher::handle,
             context::<MgnLauncherConfig, ()>(function, overrides, clients, clock)?,
+            binding,
+        ),
+        "mgn-import" => bind(
+            mgn_import::handle,
+            context::<MgnImportConfig, ()>(function, overrides, clients, clock)?,
             binding,
         ),
         other => return Err(FunctionsError::Unknown(other.to_owned())),

@@ -92,7 +92,12 @@ impl MgnWorld {
     ) -> Result<Self, WorldError> {
         let storage = Emulator::start(scenario.clone(), EmulatorOptions::default()).await?;
         storage.create_bucket(bucket)?;
-        let mgn = crate::mgn::MgnHandle::start(scenario, 0)
+        // MGN reads an imported sheet from the same local S3 the functions write to.
+        let options = crate::mgn::MgnOptions {
+            s3_root: Some(storage.s3_root()),
+            ..crate::mgn::MgnOptions::default()
+        };
+        let mgn = crate::mgn::MgnHandle::start_with(scenario, options)
             .await
             .map_err(|e| WorldError::Mgn(e.to_string()))?;
         mgn.call("InitializeService", &serde_json::json!({}))

@@ -32,6 +32,7 @@ mod throughput;
 mod bad_scenarios;
 mod chaos;
 mod log_hygiene;
+mod mgn_inventory;
 mod mgn_launcher;
 mod mgn_planner;
 mod mgn_templates;

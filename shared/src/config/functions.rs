@@ -9,8 +9,8 @@ use crate::replication_health::HealthPolicy;
 use crate::wave_policy::{Selector, WavePolicy};
 
 use super::{
-    artifacts_bucket, plan_key, CommonConfig, EnvReader, FunctionConfig, JobParameters,
-    LeasePolicy, LeasedRuns,
+    artifacts_bucket, object_key, plan_key, CommonConfig, EnvReader, FunctionConfig, JobParameters,
+    LeasePolicy, LeasedRuns, DEFAULT_INVENTORY_KEY,
 };
 
 /// catalog-import: GetConnectors, then ImportServerCatalog when one is healthy.
@@ -384,6 +384,42 @@ impl FunctionConfig for MgnPlannerConfig {
             common: CommonConfig::read(env),
             artifacts_bucket: artifacts_bucket(env),
             plan_key: plan_key(env),
+        }
+    }
+}
+
+/// mgn-import: where the inventory sheet MGN imports is put.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MgnImportConfig {
+    pub common: CommonConfig,
+    pub artifacts_bucket: String,
+    /// The inventory sheet's key in the artifacts bucket (MGN's import CSV).
+    pub inventory_key: String,
+}
+
+impl FunctionConfig for MgnImportConfig {
+    fn common(&self) -> &CommonConfig {
+        &self.common
+    }
+
+    fn lease(&self) -> Option<LeasePolicy<'_>> {
+        Some(LeasePolicy {
+            function: "mgn-import",
+            bucket: &self.artifacts_bucket,
+            runs: LeasedRuns::All,
+        })
+    }
+
+    fn read(env: &mut EnvReader<'_>) -> Self {
+        Self {
+            common: CommonConfig::read(env),
+            artifacts_bucket: artifacts_bucket(env),
+            inventory_key: object_key(
+                env,
+                "INVENTORY_KEY",
+                DEFAULT_INVENTORY_KEY,
+                "the inventory sheet",
+            ),
         }
     }
 }

@@ -19,7 +19,8 @@ use autopilot_local::harness::runtime_api::{lambda_environment, Report, RuntimeA
 
 use autopilot_core::config::{
     AppLauncherConfig, AppPlannerConfig, CatalogImportConfig, ConfigErrors, FunctionConfig,
-    JobCreatorConfig, JobWatcherConfig, TemplateGeneratorConfig, WaveReporterConfig,
+    JobCreatorConfig, JobWatcherConfig, MgnImportConfig, TemplateGeneratorConfig,
+    WaveReporterConfig,
 };
 
 /// Malformed values per variable.
@@ -92,6 +93,10 @@ const BAD_VALUES: &[(&str, &[&str])] = &[
         ],
     ),
     ("PLAN_KEY", &["/plan/wave.yaml", "state/plan.yaml"]),
+    (
+        "INVENTORY_KEY",
+        &["/plan/inventory.csv", "state/inventory.csv"],
+    ),
     ("REPORT_DECISIONS_SHOWN", &["0", "10001", "all", "-5"]),
     ("BACKEND", &["sms", "EC2", "both"]),
 ];
@@ -153,6 +158,7 @@ fn valid_environment() -> BTreeMap<&'static str, String> {
         ("LAUNCH_MAX_ATTEMPTS", "2"),
         ("LAUNCH_RECHECK_RULE", "sms-autopilot-launch-recheck"),
         ("PLAN_KEY", "plan/wave-plan.yaml"),
+        ("INVENTORY_KEY", "plan/mgn-inventory.csv"),
         ("WAVE_NAME", "wave-3"),
         ("REPORT_DECISIONS_SHOWN", "500"),
         ("BACKEND", "MGN"),
@@ -225,7 +231,8 @@ fn every_bad_value_of_every_variable_is_refused_naming_it() {
         + check_function::<TemplateGeneratorConfig>("template-generator")
         + check_function::<AppLauncherConfig>("app-launcher")
         + check_function::<AppPlannerConfig>("app-planner")
-        + check_function::<WaveReporterConfig>("wave-reporter");
+        + check_function::<WaveReporterConfig>("wave-reporter")
+        + check_function::<MgnImportConfig>("mgn-import");
     assert!(checked > 150, "{checked} bad values checked");
     // Every table row is a variable some function reads (no stale rows).
     let read: Vec<&str> = [
@@ -236,6 +243,7 @@ fn every_bad_value_of_every_variable_is_refused_naming_it() {
         AppLauncherConfig::variables(),
         AppPlannerConfig::variables(),
         WaveReporterConfig::variables(),
+        MgnImportConfig::variables(),
     ]
     .concat();
     let listed = BAD_VALUES

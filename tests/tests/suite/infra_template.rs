@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use autopilot_core::config::{
     AppLauncherConfig, AppPlannerConfig, CatalogImportConfig, FunctionConfig, JobCreatorConfig,
-    JobWatcherConfig, MgnLauncherConfig, MgnPlannerConfig, MgnWatcherConfig,
+    JobWatcherConfig, MgnImportConfig, MgnLauncherConfig, MgnPlannerConfig, MgnWatcherConfig,
     TemplateGeneratorConfig, WaveReporterConfig,
 };
 use autopilot_core::events::{
@@ -242,6 +242,17 @@ fn expected() -> Vec<Expected> {
             switched_schedule: None,
         },
         Expected {
+            logical_id: "MgnImportFunction",
+            name: "mgn-import",
+            variables: MgnImportConfig::variables(),
+            actions: &["mgn:StartImport", "mgn:ListImports", "mgn:ListImportErrors"],
+            runs_alone: true,
+            publishes: true,
+            rules: vec![(None, S3_SOURCE, vec![S3_OBJECT_CREATED])],
+            schedule_parameter: Some("MgnImportSchedule"),
+            switched_schedule: None,
+        },
+        Expected {
             logical_id: "MgnLauncherFunction",
             name: "mgn-launcher",
             variables: MgnLauncherConfig::variables(),
@@ -273,7 +284,7 @@ fn expected() -> Vec<Expected> {
 
 /// Actions that take no resource in IAM (listings, and EC2's status checks): the only
 /// ones besides SMS's that may be granted on `Resource: "*"`.
-const NO_RESOURCE_LEVEL: [&str; 10] = [
+const NO_RESOURCE_LEVEL: [&str; 13] = [
     "mgn:DescribeSourceServers",
     "mgn:DescribeJobs",
     "mgn:ListApplications",
@@ -284,6 +295,10 @@ const NO_RESOURCE_LEVEL: [&str; 10] = [
     "ec2:DescribeInstanceTypes",
     "ec2:DescribeKeyPairs",
     "ec2:DescribeLaunchTemplateVersions",
+    // Assumed: no resource type could be confirmed for MGN's imports.
+    "mgn:StartImport",
+    "mgn:ListImports",
+    "mgn:ListImportErrors",
 ];
 
 // --- loading ---------------------------------------------------------------------------
@@ -721,7 +736,7 @@ fn events_s3_and_pass_role_are_scoped_to_the_stacks_own_resources() {
             .collect();
         let wanted: &[&str] = match expected.name {
             "job-watcher" | "job-creator" | "app-launcher" | "template-generator"
-            | "app-planner" | "mgn-planner" | "mgn-watcher" | "mgn-launcher" => {
+            | "app-planner" | "mgn-planner" | "mgn-watcher" | "mgn-launcher" | "mgn-import" => {
                 &["s3:GetObject", "s3:PutObject", "s3:ListBucket"]
             }
             "wave-reporter" => &[
@@ -1325,6 +1340,7 @@ fn metric_names(function: &str) -> BTreeSet<String> {
         "mgn-planner" => serde_json::to_value(mgn_planner::Summary::default()),
         "mgn-watcher" => serde_json::to_value(mgn_watcher::Summary::default()),
         "mgn-launcher" => serde_json::to_value(mgn_launcher::Summary::default()),
+        "mgn-import" => serde_json::to_value(mgn_import::Summary::default()),
         other => panic!("no metrics known for {other}"),
     }
     .expect("a summary serializes");

@@ -6,7 +6,7 @@
 //! - direct SDK calls, `.get_servers()`, `.start_test()`, … — every operation of the
 //!   service's model (the stand-ins' lists of the models' operations) in snake_case;
 //! - calls of the core's shared helpers (`shared/src/sms/api.rs`, and
-//!   `shared/src/mgn/{api,launch,groupings,configurations}.rs`), called as
+//!   `shared/src/mgn/{api,launch,groupings,configurations,imports}.rs`), called as
 //!   `module::name(`, each
 //!   mapped to the SDK calls in that helper's own body and in the functions it calls
 //!   there, read from those files;
@@ -26,7 +26,7 @@ use autopilot_local::sms::protocol::{IMPLEMENTED_OPERATIONS, UNIMPLEMENTED_OPERA
 use serde_yaml_ng::Value;
 
 /// (function directory, logical id of its AWS::Serverless::Function, services it calls).
-const FUNCTIONS: [(&str, &str, &[&str]); 9] = [
+const FUNCTIONS: [(&str, &str, &[&str]); 10] = [
     ("catalog-import", "CatalogImportFunction", &["sms"]),
     ("job-creator", "JobCreatorFunction", &["sms"]),
     ("job-watcher", "JobWatcherFunction", &["sms"]),
@@ -35,6 +35,7 @@ const FUNCTIONS: [(&str, &str, &[&str]); 9] = [
     ("wave-reporter", "WaveReporterFunction", &["sms", "mgn"]),
     ("mgn-planner", "MgnPlannerFunction", &["mgn", "ec2"]),
     ("mgn-watcher", "MgnWatcherFunction", &["mgn"]),
+    ("mgn-import", "MgnImportFunction", &["mgn"]),
     ("mgn-launcher", "MgnLauncherFunction", &["mgn", "ec2"]),
 ];
 
@@ -122,6 +123,7 @@ fn service(prefix: &str) -> Service {
                 ("launch", "shared/src/mgn/launch.rs"),
                 ("groupings", "shared/src/mgn/groupings.rs"),
                 ("configurations", "shared/src/mgn/configurations.rs"),
+                ("imports", "shared/src/mgn/imports.rs"),
             ],
         },
         other => panic!("no service {other}"),

@@ -12,11 +12,11 @@ use std::path::PathBuf;
 use autopilot_core::cutover::LaunchKind;
 use autopilot_core::events::{
     server_subject, AppCutOver, AppFinalized, AppLaunchCheckFailed, AppLaunchFailed, AppLaunchHeld,
-    AppLaunched, AppMoveHeld, AppMoveResumed, AppRolledBack, FinalizedBy, OutgoingEvent,
-    PlanRejected, RemediationAction, ReplicationExpiring, ReplicationJobRemediated,
+    AppLaunched, AppMoveHeld, AppMoveResumed, AppRolledBack, FinalizedBy, InventoryImported,
+    OutgoingEvent, PlanRejected, RemediationAction, ReplicationExpiring, ReplicationJobRemediated,
     ReplicationProblemDetected, ReplicationRetried, RetryAction,
 };
-use autopilot_core::model::AppLaunchStatus;
+use autopilot_core::model::{AppLaunchStatus, Counted};
 use autopilot_core::replication_health::ProblemKind;
 use aws_sdk_eventbridge::types::{InputTransformer, PutEventsRequestEntry, Target};
 use common::moto::{drain, queue, start_or_skip};
@@ -261,6 +261,25 @@ fn mgn_published() -> Vec<OutgoingEvent> {
             false,
         ),
         OutgoingEvent::new(
+            InventoryImported {
+                import_id: "import-0123456789abcdef0".into(),
+                source: "s3://artifacts/plan/mgn-inventory.csv".into(),
+                succeeded: true,
+                servers: Counted {
+                    created: 120,
+                    modified: 0,
+                },
+                applications: Counted {
+                    created: 9,
+                    modified: 1,
+                },
+                waves: Counted::default(),
+                problems: Vec::new(),
+                problem_count: 2,
+            },
+            false,
+        ),
+        OutgoingEvent::new(
             AppMoveResumed {
                 app_name: "intranet".into(),
                 reason: "its launch settings cannot be used: web-01: subnet subnet-x does not exist (line 7)".into(),
@@ -283,6 +302,9 @@ fn schema_properties(detail_type: &str) -> Vec<String> {
         for key in ["oneOf", "anyOf", "allOf"] {
             stack.extend(node[key].as_array().into_iter().flatten());
         }
+        for key in ["$defs", "definitions"] {
+            stack.extend(node[key].as_object().into_iter().flat_map(|d| d.values()));
+        }
     }
     names
 }
@@ -290,7 +312,7 @@ fn schema_properties(detail_type: &str) -> Vec<String> {
 #[test]
 fn every_notification_is_one_line_of_fields_its_event_has() {
     let rules = notification_rules();
-    assert_eq!(rules.len(), 16, "one rule per decision people must know");
+    assert_eq!(rules.len(), 17, "one rule per decision people must know");
     for rule in &rules {
         let detail_types = rule.pattern["detail-type"].as_array().unwrap();
         assert_eq!(detail_types.len(), 1, "{}", rule.name);
@@ -298,8 +320,11 @@ fn every_notification_is_one_line_of_fields_its_event_has() {
         let allowed = schema_properties(detail_type);
         for (placeholder, path) in rule.paths.as_object().unwrap() {
             let field = path.as_str().unwrap().strip_prefix("$.detail.").unwrap();
+            // A nested field (`servers.created`): each step is a property of the schema.
             assert!(
-                allowed.iter().any(|name| name == field),
+                field
+                    .split('.')
+                    .all(|step| allowed.iter().any(|name| name == step)),
                 "{}: {field} is not a field of {detail_type}",
                 rule.name
             );
@@ -310,13 +335,14 @@ fn every_notification_is_one_line_of_fields_its_event_has() {
             );
         }
         assert!(!rule.template.contains('\n'), "{}: one line", rule.name);
-        // <subject> is the server's VM name, id and application, in words.
-        let names_subject = ["<subject>", "<app>", "<plan>"]
+        // <subject> is the server's VM name, id and application, in words; <source>
+        // the inventory sheet an import read.
+        let names_subject = ["<subject>", "<app>", "<plan>", "<source>"]
             .iter()
             .any(|p| rule.template.contains(p));
         assert!(
             names_subject,
-            "{}: names the server (VM and application), the application or the plan",
+            "{}: names the server (VM and application), the application, the plan or the sheet",
             rule.name
         );
     }
@@ -394,6 +420,10 @@ async fn each_notification_rule_sends_its_decision_as_one_line_and_nothing_else(
         ("NotifyMoveRetried", "Application billing: test launch 1 failed on VM db-01 (server s-0123456789abcdef0) of application billing and will be launched again: LAUNCH_FAILED: InvalidSubnetID.NotFound"),
         ("NotifyAppCutOver", "Application billing is cut over and its cutover finalized (cutover 1): its servers no longer replicate."),
         ("NotifyMoveHeld", "Application shop is left to a person: a person launches its test"),
+        (
+            "NotifyInventoryImported",
+            "MGN imported the inventory s3://artifacts/plan/mgn-inventory.csv: 120 servers and 9 applications created, 2 rows refused (see the InventoryImported event).",
+        ),
         (
             "NotifyMoveResumed",
             "Application intranet moves on again: the hold no longer stands (its launch settings cannot be used: web-01: subnet subnet-x does not exist (line 7))",

@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 use autopilot_core::clients::Endpoints;
 use autopilot_core::config::{
     AppLauncherConfig, CatalogImportConfig, FunctionConfig, JobCreatorConfig, JobWatcherConfig,
-    MgnLauncherConfig, MgnPlannerConfig, MgnWatcherConfig, TemplateGeneratorConfig,
+    MgnImportConfig, MgnLauncherConfig, MgnPlannerConfig, MgnWatcherConfig,
+    TemplateGeneratorConfig,
 };
 use autopilot_core::events::{AppReady, DetailType, EVENT_SOURCE};
 use autopilot_core::runtime::ACCEPT_SIMULATED_CLOCK;
@@ -58,7 +59,7 @@ struct Function {
 }
 
 impl Function {
-    const ALL: [Function; 8] = [
+    const ALL: [Function; 9] = [
         Function {
             name: "catalog-import",
             variables: CatalogImportConfig::variables,
@@ -90,6 +91,10 @@ impl Function {
         Function {
             name: "mgn-launcher",
             variables: MgnLauncherConfig::variables,
+        },
+        Function {
+            name: "mgn-import",
+            variables: MgnImportConfig::variables,
         },
     ];
 
@@ -492,6 +497,20 @@ async fn mgn_planner_answers_a_schedule() {
         .call("ListApplications", &json!({}))
         .expect("listed");
     assert_eq!(apps["items"][0]["name"], "shop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mgn_import_answers_a_schedule() {
+    let world = World::start_mgn().await;
+    let sheet = "mgn:wave:name,mgn:app:name,mgn:server:user-provided-id\nwave-1,shop,web-01\n";
+    world.put("plan/mgn-inventory.csv", sheet.to_owned()).await;
+    let Invoked { summary, world } = invoke("mgn-import", world, schedule_event()).await;
+    assert_eq!(summary["trigger"], "schedule");
+    let import = summary["importStarted"]
+        .as_str()
+        .expect("an import started");
+    let listed = world.mgn().call("ListImports", &json!({})).expect("listed");
+    assert_eq!(listed["items"][0]["importID"], import, "{summary}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
