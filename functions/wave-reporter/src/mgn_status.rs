@@ -88,12 +88,7 @@ pub fn progress(
         apps: planned.len(),
         launched: planned.iter().filter(|app| moves.cut_over(app)).count(),
         plan_versions: decisions::plan_versions(&trail.decisions).len(),
-        plan_changes: trail
-            .decisions
-            .iter()
-            .filter(|d| matches!(d.detail_type.as_str(), "AppPlanned" | "AppConfigured"))
-            .filter(|d| d.detail["dryRun"] != true)
-            .count(),
+        plan_changes: trail.plan_changes(),
     }
 }
 
@@ -115,13 +110,7 @@ pub fn wave_status(
         .filter(|d| d.detail_type == "ReplicationProblemDetected" && !d.dry_run())
         .count();
     let shown = trail.decisions.len().saturating_sub(decisions_shown);
-    let mut timeline = trail.samples.clone();
-    if timeline
-        .last()
-        .is_none_or(|last| !last.same_counts(current))
-    {
-        timeline.push(current.clone());
-    }
+    let timeline = trail.timeline(current);
     WaveStatus {
         title: wave_name.to_owned(),
         verdict: verdict(&apps, current),

@@ -111,12 +111,7 @@ pub fn progress(
         }
     }
     let apps: Vec<_> = observed.live_apps().collect();
-    let plan_changes = trail
-        .decisions
-        .iter()
-        .filter(|d| matches!(d.detail_type.as_str(), "AppPlanned" | "AppConfigured"))
-        .filter(|d| d.detail["dryRun"] != true)
-        .count();
+    let plan_changes = trail.plan_changes();
     Progress {
         time: detail_time(now),
         elapsed_minutes: u64::try_from((now - started).num_minutes()).unwrap_or(0),
@@ -150,13 +145,7 @@ pub fn wave_status(
             .map_or_else(|| "gone".to_owned(), |j| j.state.status.clone())
     });
     let shown = trail.decisions.len().saturating_sub(decisions_shown);
-    let mut timeline = trail.samples.clone();
-    if timeline
-        .last()
-        .is_none_or(|last| !last.same_counts(current))
-    {
-        timeline.push(current.clone());
-    }
+    let timeline = trail.timeline(current);
     WaveStatus {
         title: wave_name.to_owned(),
         verdict: verdict(observed, current),

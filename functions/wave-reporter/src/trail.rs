@@ -41,6 +41,27 @@ pub struct Trail {
 }
 
 impl Trail {
+    /// The samples so far, with `current` after them unless its counts are the last's.
+    pub fn timeline(&self, current: &Progress) -> Vec<Progress> {
+        let mut timeline = self.samples.clone();
+        if timeline
+            .last()
+            .is_none_or(|last| !last.same_counts(current))
+        {
+            timeline.push(current.clone());
+        }
+        timeline
+    }
+
+    /// Applications the planner created, changed or configured so far.
+    pub fn plan_changes(&self) -> usize {
+        self.decisions
+            .iter()
+            .filter(|d| matches!(d.detail_type.as_str(), "AppPlanned" | "AppConfigured"))
+            .filter(|d| !d.dry_run())
+            .count()
+    }
+
     /// Adds the decisions not yet in the trail, keeping time order; returns how many
     /// were new.
     pub fn merge(&mut self, arrived: Vec<Decision>) -> usize {
