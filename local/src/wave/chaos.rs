@@ -9,12 +9,50 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::faults::FaultCounts;
 use crate::rng::SplitMix64;
 use crate::sms::protocol::AppLaunchStatus;
 use crate::sms::{App, AppReplication};
 use crate::{EmulatorHandle, Faults, LatencySpikes, Scenario, Throttle, ThrottleClock};
 
 use crate::bus::LocalBus;
+
+/// The migration service a chaos wave strikes: the SMS emulator or the MGN stand-in
+/// (with its EC2).
+pub(super) trait FaultedService {
+    /// Its name in the tally ("SMS", "MGN").
+    fn name(&self) -> &'static str;
+    fn set_faults(&self, faults: Faults);
+    fn injected(&self) -> FaultCounts;
+}
+
+impl FaultedService for EmulatorHandle {
+    fn name(&self) -> &'static str {
+        "SMS"
+    }
+
+    fn set_faults(&self, faults: Faults) {
+        EmulatorHandle::set_faults(self, faults);
+    }
+
+    fn injected(&self) -> FaultCounts {
+        self.sms_faults_injected()
+    }
+}
+
+impl FaultedService for crate::mgn::MgnHandle {
+    fn name(&self) -> &'static str {
+        "MGN"
+    }
+
+    fn set_faults(&self, faults: Faults) {
+        crate::mgn::MgnHandle::set_faults(self, faults);
+    }
+
+    fn injected(&self) -> FaultCounts {
+        self.faults_injected()
+    }
+}
 
 /// What to inject, and for how long.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +136,56 @@ impl Chaos {
         }
     }
 
+    /// The scenario as this chaos plays it on MGN: each server, drawn from the seed, may
+    /// stall mid-sync (recovering by itself or only once retried), fall behind with a
+    /// backlog, fail its first test launch or have its first test instance impaired; and
+    /// EventBridge loses a share of MGN's events. What the scenario gives a server stays.
+    /// Returns what it staged, by kind.
+    pub(super) fn stage_mgn(&self, scenario: &mut Scenario) -> BTreeMap<String, u64> {
+        let mut staged: BTreeMap<String, u64> = BTreeMap::new();
+        let mut stage = |kind: &str| *staged.entry(kind.to_owned()).or_default() += 1;
+        const ERRORS: [&str; 3] = ["UNSTABLE_NETWORK", "AGENT_NOT_SEEN", "SNAPSHOTS_FAILURE"];
+        let mut draws = SplitMix64::new(self.seed ^ 0x3c6e_f372);
+        let names: Vec<String> = scenario.servers.iter().map(|s| s.vm_name.clone()).collect();
+        for name in names {
+            let spec = scenario.mgn.servers.entry(name).or_default();
+            if draws.next_f64() < 0.25 {
+                let by_itself = draws.next_f64() < 0.5;
+                spec.stalls.push(crate::scenario::StallSpec {
+                    at_secs: 600 + draws.next_u64() % 6600,
+                    for_secs: by_itself.then(|| 300 + draws.next_u64() % 1500),
+                    error: ERRORS[(draws.next_u64() % 3) as usize].to_owned(),
+                });
+                spec.stalls.sort_by_key(|stall| stall.at_secs);
+                stage(if by_itself {
+                    "MGN stalls ending by themselves"
+                } else {
+                    "MGN stalls needing a retry"
+                });
+            }
+            if draws.next_f64() < 0.1 {
+                spec.backlogs.push(crate::scenario::CatchUpSpec {
+                    at_secs: 3600 + draws.next_u64() % 5400,
+                    for_secs: 600 + draws.next_u64() % 1200,
+                    gib: 5,
+                });
+                stage("MGN backlogs");
+            }
+            if draws.next_f64() < 0.15 {
+                spec.test_launch_failures += 1;
+                stage("MGN test launches failed");
+            }
+            if draws.next_f64() < 0.1 {
+                spec.impaired_test_instances += 1;
+                stage("MGN test instances impaired");
+            }
+        }
+        if scenario.mgn.dropped_events == 0.0 {
+            scenario.mgn.dropped_events = self.sms.dropped_sms_events;
+        }
+        staged
+    }
+
     /// Each chaos seed meets its own sequence of 500s and failed entries, not the
     /// scenario's.
     pub(super) fn fault_seed(&self, scenario_seed: u64) -> u64 {
@@ -157,21 +245,27 @@ impl ChaosState {
         self.on
     }
 
-    /// Turns the faults on at the start and off once `faults_for` has passed.
-    pub(super) fn switch(&mut self, elapsed: Duration, emulator: &EmulatorHandle, bus: &LocalBus) {
+    /// Turns the faults on at the start and off once `faults_for` has passed: the
+    /// migration service's, the local S3's (served by `storage`) and the bus's.
+    pub(super) fn switch(
+        &mut self,
+        elapsed: Duration,
+        (service, storage): (&dyn FaultedService, &EmulatorHandle),
+        bus: &LocalBus,
+    ) {
         let active = elapsed < self.chaos.faults_for;
         if active == self.on {
             return;
         }
         self.on = active;
         if active {
-            emulator.set_faults(self.chaos.sms.clone());
+            service.set_faults(self.chaos.sms.clone());
             bus.set_failure_rate(self.chaos.bus_failure_rate);
-            emulator.set_s3_failure_rate(self.chaos.s3_failure_rate, self.chaos.seed);
+            storage.set_s3_failure_rate(self.chaos.s3_failure_rate, self.chaos.seed);
         } else {
-            emulator.set_faults(Faults::default());
+            service.set_faults(Faults::default());
             bus.set_failure_rate(0.0);
-            emulator.set_s3_failure_rate(0.0, self.chaos.seed);
+            storage.set_s3_failure_rate(0.0, self.chaos.seed);
         }
     }
 
@@ -210,19 +304,21 @@ impl ChaosState {
         *self.injected.entry(kind.to_owned()).or_default() += by;
     }
 
-    /// Every fault injected so far, the emulator's, the S3's and the bus's included.
-    pub(super) fn tally(&self, emulator: &EmulatorHandle, bus: &LocalBus) -> BTreeMap<String, u64> {
+    /// Every fault injected so far, the service's, the S3's and the bus's included.
+    pub(super) fn tally(
+        &self,
+        (service, storage): (&dyn FaultedService, &EmulatorHandle),
+        bus: &LocalBus,
+    ) -> BTreeMap<String, u64> {
         let mut faults = self.injected.clone();
-        let sms = emulator.sms_faults_injected();
-        faults.insert("SMS ThrottlingException".into(), sms.throttled);
-        faults.insert("SMS 500 InternalError".into(), sms.internal_errors);
-        faults.insert("SMS latency spikes".into(), sms.slowed);
-        faults.insert("SMS events dropped".into(), sms.events_dropped);
-        faults.insert("S3 500/503 refusals".into(), emulator.s3_faults_injected());
+        let name = service.name();
+        let counts = service.injected();
+        faults.insert(format!("{name} ThrottlingException"), counts.throttled);
+        faults.insert(format!("{name} 500 InternalError"), counts.internal_errors);
+        faults.insert(format!("{name} latency spikes"), counts.slowed);
+        faults.insert(format!("{name} events dropped"), counts.events_dropped);
+        faults.insert("S3 500/503 refusals".into(), storage.s3_faults_injected());
         faults.insert("PutEvents entries failed".into(), bus.counts().1);
-        let apps = emulator.state().apps;
-        let launches_failed = apps.iter().map(|a| u64::from(a.launches_failed)).sum();
-        faults.insert("launches ended LAUNCH_FAILED".into(), launches_failed);
         faults
     }
 }

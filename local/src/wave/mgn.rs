@@ -14,6 +14,7 @@ use autopilot_core::report::{AppOutcome, PlanOutcome, Progress};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use super::chaos::{ChaosState, FaultedService};
 use super::dispatch::Dispatch;
 use super::outcome::{self, DetectionDelay, WaveReport};
 use super::plans::PlanFeed;
@@ -44,11 +45,12 @@ pub struct MgnWave {
 
 impl MgnWave {
     /// Starts MGN, S3 and the bus, and wires the MGN functions as the template deploys
-    /// them with `Backend` MGN. Chaos, dry runs and processes are SMS's only for now.
+    /// them with `Backend` MGN; under chaos, with the faults of [`super::chaos`] and MGN's
+    /// own kinds staged in the scenario. Dry runs and processes are SMS's only for now.
     pub async fn start(options: WaveOptions) -> Result<Self, WaveError> {
-        if options.chaos.is_some() || options.dry_run || options.processes.is_some() {
+        if options.dry_run || options.processes.is_some() {
             return Err(WaveError::Unsupported(
-                "an MGN wave plays without chaos, dry run or processes for now".into(),
+                "an MGN wave plays without dry run or processes for now".into(),
             ));
         }
         let wiring = Wiring::load_with(&options.template, &MGN_BACKEND)?;
@@ -58,9 +60,20 @@ impl MgnWave {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         let scenario_name = options.scenario.name.clone();
-        let seed = options.scenario.seed;
         let versions = chosen_plan_versions(options.plans, &options.scenario);
-        let world = MgnWorld::start(options.scenario, &wiring.artifacts_bucket, seed).await?;
+        let mut scenario = options.scenario;
+        let chaos = options.chaos.map(|chaos| {
+            let staged = chaos.stage_mgn(&mut scenario);
+            // Each chaos seed meets its own 500s, throttles and lost events.
+            scenario.seed = chaos.fault_seed(scenario.seed);
+            let mut state = ChaosState::new(chaos);
+            for (kind, count) in staged {
+                state.count(&kind, count);
+            }
+            state
+        });
+        let seed = scenario.seed;
+        let world = MgnWorld::start(scenario, &wiring.artifacts_bucket, seed).await?;
         world.bus.declare_schedules(&wiring);
         let clients = local_clients(&world.endpoints(), None);
         let functions = Functions::new(&wiring, &overrides, &clients, &world.clock())?;
@@ -74,7 +87,7 @@ impl MgnWave {
         );
         let started = world.mgn.now();
         Ok(Self {
-            dispatch: Dispatch::new(wiring, functions, None),
+            dispatch: Dispatch::new(wiring, functions, chaos),
             world,
             plans,
             started,
@@ -103,6 +116,10 @@ impl MgnWave {
             let now = self.world.mgn.now();
             let elapsed = (now - self.started).to_std().unwrap_or_default();
             self.plans.place_due(elapsed, now, &self.world.bus).await?;
+            if let Some(chaos) = self.dispatch.chaos.as_mut() {
+                let service = (&*self.world.mgn as &dyn FaultedService, &self.world.storage);
+                chaos.switch(elapsed, service, &self.world.bus);
+            }
             self.dispatch.fire_schedules(&self.world.bus, now);
             let inject = |bus: &crate::bus::LocalBus| {
                 while let Ok(event) = mgn_events.try_recv() {
@@ -241,7 +258,13 @@ impl MgnWave {
             invocations: self.dispatch.invocations.clone(),
             dead_lettered: self.dispatch.queue.dead_lettered().to_vec(),
             invariant_breaches: breaches,
-            faults: BTreeMap::new(),
+            faults: match &self.dispatch.chaos {
+                Some(chaos) => {
+                    let service = (&*self.world.mgn as &dyn FaultedService, &self.world.storage);
+                    chaos.tally(service, &self.world.bus)
+                }
+                None => BTreeMap::new(),
+            },
             timeline,
             plan: plan_outcome,
             first_launched,

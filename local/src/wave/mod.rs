@@ -287,7 +287,7 @@ impl Wave {
     fn switch_faults(&mut self, now: DateTime<Utc>) {
         if let Some(chaos) = self.dispatch.chaos.as_mut() {
             let elapsed = (now - self.started).to_std().unwrap_or_default();
-            chaos.switch(elapsed, &self.emulator, &self.bus);
+            chaos.switch(elapsed, (&self.emulator, &self.emulator), &self.bus);
             chaos.stop_app_replication(elapsed, &self.emulator);
         }
     }
@@ -425,7 +425,13 @@ impl Wave {
         let archived_templates =
             outcome::archived_objects(&self.emulator, &self.dispatch.wiring.artifacts_bucket);
         let mut faults = match &self.dispatch.chaos {
-            Some(chaos) => chaos.tally(&self.emulator, &self.bus),
+            Some(chaos) => {
+                let mut faults = chaos.tally((&self.emulator, &self.emulator), &self.bus);
+                let apps = self.emulator.state().apps;
+                let failed = apps.iter().map(|a| u64::from(a.launches_failed)).sum();
+                faults.insert("launches ended LAUNCH_FAILED".into(), failed);
+                faults
+            }
             None => BTreeMap::new(),
         };
         if let Some(killer) = &self.killer {

@@ -20,33 +20,9 @@
 use crate::common;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::Duration;
 
-use autopilot_local::wave::{Chaos, PlanVersion, Wave, WaveOptions};
+use autopilot_local::wave::{Chaos, Wave, WaveOptions};
 use autopilot_local::Scenario;
-
-/// Plays the default wave under `Chaos::everything(seed)`; returns the faults injected.
-/// The scenario's versions of the wave plan (the fixed one replaces the first at 4h30),
-/// with a broken edit put in place between them at a time drawn from the seed: the
-/// planner must refuse it, change nothing, and take the fixed version after it.
-fn plans_with_a_broken_edit(scenario: &Scenario, seed: u64) -> Vec<PlanVersion> {
-    let mut plans: Vec<PlanVersion> = scenario
-        .plan_versions()
-        .into_iter()
-        .map(|(at, text)| PlanVersion {
-            after: Duration::from_secs(at),
-            text,
-        })
-        .collect();
-    let broken_at = 1800 + seed.wrapping_mul(7919) % 9000;
-    plans.push(PlanVersion {
-        after: Duration::from_secs(broken_at),
-        text: "version: 1\napplications: seven\n".to_owned(),
-    });
-    plans.sort_by_key(|plan| plan.after);
-    plans
-}
 
 /// On even seeds the watcher deletes and recreates failed jobs.
 fn recreating_failed_jobs_on_even_seeds(seed: u64) -> Vec<(String, String)> {
@@ -67,10 +43,11 @@ fn rolled_back_on_every_third_seed(scenario: &mut Scenario, seed: u64) -> bool {
     rolls_back
 }
 
+/// Plays the default wave under `Chaos::everything(seed)`; returns the faults injected.
 async fn play(seed: u64) -> Result<BTreeMap<String, u64>, String> {
     let mut scenario = Scenario::default_scenario();
     let rolls_back = rolled_back_on_every_third_seed(&mut scenario, seed);
-    let plans = plans_with_a_broken_edit(&scenario, seed);
+    let plans = common::plans_with_a_broken_edit(&scenario, seed);
     let wave = Wave::start(WaveOptions {
         scenario,
         chaos: Some(Chaos::everything(seed)),
@@ -131,38 +108,16 @@ async fn play(seed: u64) -> Result<BTreeMap<String, u64>, String> {
         return Err(format!("seed {seed}: {:?}", report.invariant_breaches));
     }
     if !report.converged {
-        let kept = keep_log(seed, &report.log);
+        let kept = common::keep_log(seed, &report.log);
         return Err(format!("seed {seed}: {} ({kept})", report.verdict));
     }
     Ok(report.faults)
 }
 
-/// Writes a failed seed's log beside the test's other temporary files: the overlapping
-/// invocations make a replay take another path, so the failed run is the one to read.
-fn keep_log(seed: u64, log: &[autopilot_local::wave::LogEntry]) -> String {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("chaos-seed-{seed}.json"));
-    let written = serde_json::to_vec_pretty(log)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| std::fs::write(&path, bytes).map_err(|e| e.to_string()));
-    match written {
-        Ok(()) => format!("log in {}", path.display()),
-        Err(e) => format!("log not written to {}: {e}", path.display()),
-    }
-}
-
-fn env_number(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(value) => value
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={value:?} is not a whole number")),
-        Err(_) => default,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waves_keep_their_invariants_under_faults() {
-    let seeds = env_number("CHAOS_SEEDS", 4);
-    let first = env_number("CHAOS_FIRST_SEED", 1);
+    let seeds = common::env_number("CHAOS_SEEDS", 4);
+    let first = common::env_number("CHAOS_FIRST_SEED", 1);
     let mut failures = Vec::new();
     let mut totals: BTreeMap<String, u64> = BTreeMap::new();
     for seed in first..first + seeds {

@@ -13,6 +13,7 @@ mod job_lifecycle;
 mod launch_configuration;
 mod limits;
 mod mgn_apps;
+mod mgn_chaos;
 mod mgn_configurations;
 mod mgn_conformance;
 mod mgn_ec2;

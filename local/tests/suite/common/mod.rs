@@ -177,3 +177,50 @@ pub fn with_payments_rolled_back(scenario: &mut Scenario, rollback_at: u64, rela
     again.text = Some(relaunched);
     scenario.plans.push(again);
 }
+
+/// The scenario's versions of the wave plan (the fixed one replaces the first at 4h30),
+/// with a broken edit put in place between them at a time drawn from the seed: the
+/// planner must refuse it, change nothing, and take the fixed version after it.
+pub fn plans_with_a_broken_edit(
+    scenario: &Scenario,
+    seed: u64,
+) -> Vec<autopilot_local::wave::PlanVersion> {
+    let mut plans: Vec<autopilot_local::wave::PlanVersion> = scenario
+        .plan_versions()
+        .into_iter()
+        .map(|(at, text)| autopilot_local::wave::PlanVersion {
+            after: std::time::Duration::from_secs(at),
+            text,
+        })
+        .collect();
+    let broken_at = 1800 + seed.wrapping_mul(7919) % 9000;
+    plans.push(autopilot_local::wave::PlanVersion {
+        after: std::time::Duration::from_secs(broken_at),
+        text: "version: 1\napplications: seven\n".to_owned(),
+    });
+    plans.sort_by_key(|plan| plan.after);
+    plans
+}
+
+/// Writes a failed seed's log beside the test's other temporary files: the overlapping
+/// invocations make a replay take another path, so the failed run is the one to read.
+pub fn keep_log(seed: u64, log: &[autopilot_local::wave::LogEntry]) -> String {
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("chaos-seed-{seed}.json"));
+    let written = serde_json::to_vec_pretty(log)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| std::fs::write(&path, bytes).map_err(|e| e.to_string()));
+    match written {
+        Ok(()) => format!("log in {}", path.display()),
+        Err(e) => format!("log not written to {}: {e}", path.display()),
+    }
+}
+
+pub fn env_number(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(value) => value
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value:?} is not a whole number")),
+        Err(_) => default,
+    }
+}
