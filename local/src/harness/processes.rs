@@ -95,11 +95,14 @@ impl Killer {
         self.lock().running = None;
     }
 
-    /// The emulator's answer hook: kills the running process on the armed action.
+    /// The migration service's answer hook: kills the running process on the armed
+    /// action (a call that changes something; reads are Get, List and Describe calls).
     pub fn answer_hook(self: &Arc<Self>) -> AnswerHook {
         let killer = Arc::clone(self);
         Arc::new(move |operation: &str| {
-            let changes = !(operation.starts_with("Get") || operation.starts_with("List"));
+            let changes = !["Get", "List", "Describe"]
+                .iter()
+                .any(|read| operation.starts_with(read));
             if changes {
                 killer.on_action();
             }
@@ -117,7 +120,10 @@ impl Killer {
             .is_some_and(|(dice, kills)| dice.next_f64() < kills.action_rate);
         if kill_now {
             kill(pid);
-            *state.kills.entry("after an SMS action".into()).or_default() += 1;
+            *state
+                .kills
+                .entry("after a service action".into())
+                .or_default() += 1;
         }
     }
 

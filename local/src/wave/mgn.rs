@@ -20,7 +20,7 @@ use super::outcome::{self, DetectionDelay, WaveReport};
 use super::plans::PlanFeed;
 use super::{chosen_plan_versions, mgn_invariants, WaveError, WaveOptions, STEP};
 use crate::harness::clients::local_clients;
-use crate::harness::functions::{self, Functions};
+use crate::harness::functions;
 use crate::harness::payloads::stamp;
 use crate::harness::wiring::Wiring;
 use crate::harness::world::MgnWorld;
@@ -41,16 +41,19 @@ pub struct MgnWave {
     moves: Moves,
     /// How much of the log `moves` has read.
     read: usize,
+    /// The hard-kill harness's killer, when the functions run as processes.
+    killer: Option<std::sync::Arc<crate::harness::processes::Killer>>,
 }
 
 impl MgnWave {
     /// Starts MGN, S3 and the bus, and wires the MGN functions as the template deploys
     /// them with `Backend` MGN; under chaos, with the faults of [`super::chaos`] and MGN's
-    /// own kinds staged in the scenario. Dry runs and processes are SMS's only for now.
+    /// own kinds staged in the scenario; with the functions as killed processes when
+    /// asked. Dry runs are SMS's only for now.
     pub async fn start(options: WaveOptions) -> Result<Self, WaveError> {
-        if options.dry_run || options.processes.is_some() {
+        if options.dry_run {
             return Err(WaveError::Unsupported(
-                "an MGN wave plays without dry run or processes for now".into(),
+                "an MGN wave plays without a dry run for now".into(),
             ));
         }
         let wiring = Wiring::load_with(&options.template, &MGN_BACKEND)?;
@@ -76,7 +79,13 @@ impl MgnWave {
         let world = MgnWorld::start(scenario, &wiring.artifacts_bucket, seed).await?;
         world.bus.declare_schedules(&wiring);
         let clients = local_clients(&world.endpoints(), None);
-        let functions = Functions::new(&wiring, &overrides, &clients, &world.clock())?;
+        let (functions, killer) = super::functions_for(
+            (&wiring, &overrides),
+            (&world.endpoints(), &world.clock()),
+            options.processes.as_ref(),
+            |hook| world.mgn.on_answer(hook),
+        )
+        .await?;
         let planner: MgnPlannerConfig =
             functions::config(functions::wiring_of(&wiring, "mgn-planner")?, &overrides)?;
         let plans = PlanFeed::new(
@@ -95,6 +104,7 @@ impl MgnWave {
             until: options.until,
             moves: Moves::default(),
             read: 0,
+            killer,
         })
     }
 
@@ -258,13 +268,7 @@ impl MgnWave {
             invocations: self.dispatch.invocations.clone(),
             dead_lettered: self.dispatch.queue.dead_lettered().to_vec(),
             invariant_breaches: breaches,
-            faults: match &self.dispatch.chaos {
-                Some(chaos) => {
-                    let service = (&*self.world.mgn as &dyn FaultedService, &self.world.storage);
-                    chaos.tally(service, &self.world.bus)
-                }
-                None => BTreeMap::new(),
-            },
+            faults: self.faults(),
             timeline,
             plan: plan_outcome,
             first_launched,
@@ -275,6 +279,21 @@ impl MgnWave {
         };
         self.world.shutdown().await;
         report
+    }
+
+    /// The faults injected: chaos's, and the processes the hard-kill harness killed.
+    fn faults(&self) -> BTreeMap<String, u64> {
+        let mut faults = match &self.dispatch.chaos {
+            Some(chaos) => {
+                let service = (&*self.world.mgn as &dyn FaultedService, &self.world.storage);
+                chaos.tally(service, &self.world.bus)
+            }
+            None => BTreeMap::new(),
+        };
+        for (point, count) in self.killer.iter().flat_map(|killer| killer.kills()) {
+            faults.insert(format!("processes killed {point}"), count);
+        }
+        faults
     }
 
     /// Each application of the plan: its members as MGN lists them, how far it moved.

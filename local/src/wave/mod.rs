@@ -178,18 +178,13 @@ impl Wave {
         let (clock, endpoints) = (world.clock(), world.endpoints());
         let LocalWorld { emulator, bus } = world;
         let clients = local_clients(&endpoints, None);
-        let (functions, killer) = match &options.processes {
-            Some(processes) => {
-                let killer = Killer::new(processes.kills);
-                emulator.on_answer(killer.answer_hook());
-                let invokers =
-                    process_invokers(&wiring, overrides, &endpoints, &clock, processes, &killer)
-                        .await
-                        .map_err(WaveError::Processes)?;
-                (Functions::from_invokers(invokers), Some(killer))
-            }
-            None => (Functions::new(&wiring, overrides, &clients, &clock)?, None),
-        };
+        let (functions, killer) = functions_for(
+            (&wiring, overrides),
+            (&endpoints, &clock),
+            options.processes.as_ref(),
+            |hook| emulator.on_answer(hook),
+        )
+        .await?;
         let planner: AppPlannerConfig =
             functions::config(functions::wiring_of(&wiring, "app-planner")?, overrides)?;
         let plans = PlanFeed::new(
@@ -467,6 +462,30 @@ impl Wave {
         self.emulator.shutdown().await;
         report
     }
+}
+
+/// The wave's functions: in this process, or as real processes behind a Runtime API,
+/// killed as `processes` says (`hook_service` gives the killer's hook to the migration
+/// service, which runs it as it answers each call).
+async fn functions_for(
+    (wiring, overrides): (&Wiring, &[(&str, &str)]),
+    (endpoints, clock): (
+        &autopilot_core::clients::Endpoints,
+        &autopilot_core::runtime::Clock,
+    ),
+    processes: Option<&ProcessOptions>,
+    hook_service: impl FnOnce(crate::http::AnswerHook),
+) -> Result<(Functions, Option<Arc<Killer>>), WaveError> {
+    let Some(processes) = processes else {
+        let clients = local_clients(endpoints, None);
+        return Ok((Functions::new(wiring, overrides, &clients, clock)?, None));
+    };
+    let killer = Killer::new(processes.kills);
+    hook_service(killer.answer_hook());
+    let invokers = process_invokers(wiring, overrides, endpoints, clock, processes, &killer)
+        .await
+        .map_err(WaveError::Processes)?;
+    Ok((Functions::from_invokers(invokers), Some(killer)))
 }
 
 /// The caller's plan versions, else the scenario's own.
