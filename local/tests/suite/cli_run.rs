@@ -473,7 +473,7 @@ fn the_default_wave_converges_on_mgn_and_reports_it() {
     ]);
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stdout));
     assert!(
-        text(&refused.stderr).contains("without dry run or processes"),
+        text(&refused.stderr).contains("without a dry run"),
         "{}",
         text(&refused.stderr)
     );
