@@ -96,13 +96,15 @@ impl Killer {
     }
 
     /// The migration service's answer hook: kills the running process on the armed
-    /// action (a call that changes something; reads are Get, List and Describe calls).
+    /// action (a call that changes something; reads are Get, List and Describe calls,
+    /// EC2's named `ec2:Describe…`).
     pub fn answer_hook(self: &Arc<Self>) -> AnswerHook {
         let killer = Arc::clone(self);
         Arc::new(move |operation: &str| {
+            let action = operation.strip_prefix("ec2:").unwrap_or(operation);
             let changes = !["Get", "List", "Describe"]
                 .iter()
-                .any(|read| operation.starts_with(read));
+                .any(|read| action.starts_with(read));
             if changes {
                 killer.on_action();
             }

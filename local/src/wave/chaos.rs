@@ -1,7 +1,8 @@
 //! Seeded faults for a chaos wave: what the SMS emulator, the local S3 and the local bus
 //! inject, and what the driver itself does to invocations (duplicated and reordered
 //! deliveries, overlapping runs where Lambda allows them, cut-offs like timeouts), and
-//! what an operator does by hand mid-wave (app replication stopped).
+//! what an operator does by hand mid-wave (SMS: app replication stopped; MGN: a passed
+//! test reverted).
 //! Every fault stops at `faults_for`, after which the wave must still converge.
 
 use std::collections::BTreeMap;
@@ -79,6 +80,9 @@ pub struct Chaos {
     /// replicating and has not launched (StopAppReplication deletes their jobs): the
     /// planner must start it again.
     pub stop_app_replication_after: Option<Duration>,
+    /// MGN: from when an operator marks a server whose test passed back ready for
+    /// testing, by hand (the first one found while faults last).
+    pub revert_a_test_after: Option<Duration>,
 }
 
 impl Chaos {
@@ -118,6 +122,10 @@ impl Chaos {
             // runs of the applications replicated by app replication.
             stop_app_replication_after: Some(Duration::from_secs(
                 3600 + SplitMix64::new(seed ^ 0x5709_a991).next_u64() % 5400,
+            )),
+            // Half an hour to 80 minutes in: while the first applications' tests pass.
+            revert_a_test_after: Some(Duration::from_secs(
+                1800 + SplitMix64::new(seed ^ 0x2e0b_7c13).next_u64() % 3000,
             )),
         }
     }
@@ -203,6 +211,8 @@ pub(super) struct ChaosState {
     pub(super) injected: BTreeMap<String, u64>,
     /// The operator's stop of app replication was played.
     replication_stopped: bool,
+    /// The operator's revert of a server's passed test was played (MGN).
+    test_reverted: bool,
 }
 
 impl ChaosState {
@@ -214,6 +224,7 @@ impl ChaosState {
             on: false,
             injected: BTreeMap::new(),
             replication_stopped: false,
+            test_reverted: false,
         }
     }
 
@@ -236,6 +247,38 @@ impl ChaosState {
                     tracing::warn!(app = app.id, %error, "chaos: StopAppReplication refused");
                     self.count("app replication stops refused", 1);
                 }
+            }
+        }
+    }
+
+    /// From `revert_a_test_after` on, while faults last, an operator on MGN marks
+    /// the first server found ready for cutover back ready for testing, by hand, as one
+    /// who doubts its test would (ChangeServerLifeCycleState): its application must test
+    /// again before any cutover. Played once, when such a server is found.
+    pub(super) fn revert_a_test(&mut self, elapsed: Duration, mgn: &crate::mgn::MgnHandle) {
+        let Some(at) = self.chaos.revert_a_test_after else {
+            return;
+        };
+        if self.test_reverted || elapsed < at || !self.on {
+            return;
+        }
+        let Ok(listed) = mgn.call("DescribeSourceServers", &json!({})) else {
+            return;
+        };
+        let ready =
+            listed["items"].as_array().into_iter().flatten().find(|s| {
+                s["lifeCycle"]["state"] == "READY_FOR_CUTOVER" && s["isArchived"] != true
+            });
+        let Some(id) = ready.and_then(|s| s["sourceServerID"].as_str()) else {
+            return;
+        };
+        self.test_reverted = true;
+        let revert = json!({ "sourceServerID": id, "lifeCycle": { "state": "READY_FOR_TEST" } });
+        match mgn.call("ChangeServerLifeCycleState", &revert) {
+            Ok(_) => self.count("passed tests reverted by hand", 1),
+            Err(error) => {
+                tracing::warn!(server = id, ?error, "chaos: the revert was refused");
+                self.count("test reverts refused", 1);
             }
         }
     }

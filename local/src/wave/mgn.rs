@@ -129,6 +129,7 @@ impl MgnWave {
             if let Some(chaos) = self.dispatch.chaos.as_mut() {
                 let service = (&*self.world.mgn as &dyn FaultedService, &self.world.storage);
                 chaos.switch(elapsed, service, &self.world.bus);
+                chaos.revert_a_test(elapsed, &self.world.mgn);
             }
             self.dispatch.fire_schedules(&self.world.bus, now);
             let inject = |bus: &crate::bus::LocalBus| {

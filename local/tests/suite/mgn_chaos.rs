@@ -1,7 +1,9 @@
 //! Chaos on MGN: the default wave on the MGN stand-in under seeded faults — MGN's and
 //! EC2's 500s, throttling bursts and latency spikes, S3 refusals, PutEvents failures,
 //! lost `aws.mgn` events, every event delivered twice and out of order, overlapping and
-//! cut-off invocations, a broken edit of the wave plan mid-wave — and MGN's own kinds
+//! cut-off invocations, a broken edit of the wave plan mid-wave, a passed test reverted by
+//! hand (the first server found ready for cutover, half an hour to 80 minutes in) — and
+//! MGN's own kinds
 //! drawn per server (stalls mid-sync that end by themselves or only once retried,
 //! backlogs, failed test launches, impaired test instances) must keep every MGN guard
 //! (no cutover without a passed test, no launch before its dependencies or outside its

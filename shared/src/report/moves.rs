@@ -39,12 +39,24 @@ impl Moves {
         moves
     }
 
-    /// Takes in one decision published at `time` (a dry run's is left out).
+    /// Takes in one decision published at `time` (a dry run's is left out). Decisions
+    /// may arrive out of order (EventBridge promises no order): once an application is
+    /// cut over, only its archiving is a later word.
     pub fn note(&mut self, time: &str, detail_type: &str, detail: &Value) {
         if !LAUNCHER_DECISIONS.contains(&detail_type) || detail["dryRun"] == true {
             return;
         }
         let app = detail["appName"].as_str().unwrap_or_default().to_owned();
+        let last = self.last_words.get(&app).map(String::as_str);
+        let settled = matches!(last, Some("AppCutOver" | "AppArchived"));
+        if settled && detail_type != "AppArchived" {
+            if detail_type == "AppCutOver" {
+                self.cut_over_at
+                    .entry(app)
+                    .or_insert_with(|| time.to_owned());
+            }
+            return;
+        }
         match detail_type {
             "AppMoveHeld" => {
                 let reason = detail["reason"].as_str().unwrap_or_default();
@@ -163,6 +175,16 @@ mod tests {
         );
         assert_eq!(moves.status("office"), "REPLICATING");
         assert_eq!(moves.cut_over_count(), 1);
+        let late = [
+            decision("t1", "AppCutOver", "billing", ""),
+            decision("t1", "AppLaunchPassed", "billing", ""),
+        ];
+        let moves = Moves::of(&late);
+        assert_eq!(
+            moves.status("billing"),
+            "CUT OVER",
+            "the cutover's own pass, delivered after it, is not a later word"
+        );
         let mut dry = decision("t7", "AppCutOver", "office", "");
         dry.detail["dryRun"] = json!(true);
         let moves = Moves::of(&[dry]);
