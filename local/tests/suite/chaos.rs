@@ -118,24 +118,7 @@ async fn play(seed: u64) -> Result<BTreeMap<String, u64>, String> {
 async fn waves_keep_their_invariants_under_faults() {
     let seeds = common::env_number("CHAOS_SEEDS", 4);
     let first = common::env_number("CHAOS_FIRST_SEED", 1);
-    let mut failures = Vec::new();
-    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
-    for seed in first..first + seeds {
-        match play(seed).await {
-            Ok(faults) => {
-                for (kind, count) in faults {
-                    *totals.entry(kind).or_default() += count;
-                }
-            }
-            Err(failure) => failures.push(failure),
-        }
-    }
-    eprintln!(
-        "seeds {first}..={}: {} passed, {} failed; faults injected in the passing runs: {totals:?}",
-        first + seeds - 1,
-        seeds as usize - failures.len(),
-        failures.len()
-    );
+    let (failures, totals) = common::play_seeds((first, seeds), play).await;
     // A suite that injected nothing of some kind would prove nothing about it.
     for kind in [
         "SMS 500 InternalError",

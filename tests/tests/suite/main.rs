@@ -27,5 +27,4 @@ mod wave_reporter;
 
 // The real binaries under a Lambda Runtime API, and killed mid-invocation.
 mod hard_kills;
-mod mgn_hard_kills;
 mod runtime_api;

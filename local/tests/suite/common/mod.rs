@@ -224,3 +224,35 @@ pub fn env_number(name: &str, default: u64) -> u64 {
         Err(_) => default,
     }
 }
+
+/// Plays seeds `first..first + count` with `play`, which gives each seed's faults or
+/// why it failed; prints the line the soak reads (`seeds a..=b: …`) and returns the
+/// failures and the faults of the passing seeds, totalled by kind.
+pub async fn play_seeds<F, Fut>(
+    (first, count): (u64, u64),
+    mut play: F,
+) -> (Vec<String>, std::collections::BTreeMap<String, u64>)
+where
+    F: FnMut(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<std::collections::BTreeMap<String, u64>, String>>,
+{
+    let mut failures = Vec::new();
+    let mut totals = std::collections::BTreeMap::new();
+    for seed in first..first + count {
+        match play(seed).await {
+            Ok(faults) => {
+                for (kind, made) in faults {
+                    *totals.entry(kind).or_default() += made;
+                }
+            }
+            Err(failure) => failures.push(failure),
+        }
+    }
+    eprintln!(
+        "seeds {first}..={}: {} passed, {} failed; faults injected in the passing runs: {totals:?}",
+        first + count - 1,
+        count as usize - failures.len(),
+        failures.len()
+    );
+    (failures, totals)
+}
