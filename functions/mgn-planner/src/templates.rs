@@ -89,9 +89,9 @@ pub async fn put(
             return put;
         }
     };
-    let lines = source::read(text)
-        .map(|(_, lines)| lines)
-        .unwrap_or_default();
+    // The plan is read again for its lines only when a problem must name one.
+    let lines = std::sync::OnceLock::new();
+    let lines = || lines.get_or_init(|| source::read(text).map(|(_, l)| l).unwrap_or_default());
     for change in pending {
         let problems = change.wanted.check(&account);
         if !problems.is_empty() {
@@ -99,7 +99,7 @@ pub async fn put(
             let held = put.problems.entry(change.app.to_owned()).or_default();
             for problem in problems {
                 let path = setting_path(plan, change.app, change.group, vm, problem.field);
-                let line = lines
+                let line = lines()
                     .of(&path)
                     .map_or(String::new(), |l| format!(" (line {l})"));
                 held.push(format!("{vm}: {}{line}", problem.message));

@@ -135,9 +135,13 @@ impl Killer {
         *state.kills.entry("at a random moment".into()).or_default() += 1;
     }
 
-    /// Kills made so far, by where.
+    /// Kills made so far, as a wave's faults name them (`processes killed <where>`).
     pub fn kills(&self) -> BTreeMap<String, u64> {
-        self.lock().kills.clone()
+        let kills = &self.lock().kills;
+        kills
+            .iter()
+            .map(|(point, count)| (format!("processes killed {point}"), *count))
+            .collect()
     }
 }
 

@@ -291,9 +291,7 @@ impl MgnWave {
             }
             None => BTreeMap::new(),
         };
-        for (point, count) in self.killer.iter().flat_map(|killer| killer.kills()) {
-            faults.insert(format!("processes killed {point}"), count);
-        }
+        faults.extend(self.killer.iter().flat_map(|killer| killer.kills()));
         faults
     }
 

@@ -430,9 +430,7 @@ impl Wave {
             None => BTreeMap::new(),
         };
         if let Some(killer) = &self.killer {
-            for (point, count) in killer.kills() {
-                faults.insert(format!("processes killed {point}"), count);
-            }
+            faults.extend(killer.kills());
         }
         let report = WaveReport {
             scenario: self.scenario_name.clone(),
