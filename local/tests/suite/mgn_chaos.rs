@@ -66,14 +66,7 @@ async fn play(seed: u64) -> Result<BTreeMap<String, u64>, String> {
             "seed {seed}: {refused} plan versions refused, expected the broken edit alone"
         ));
     }
-    if !report.invariant_breaches.is_empty() {
-        return Err(format!("seed {seed}: {:?}", report.invariant_breaches));
-    }
-    if !report.converged {
-        let kept = common::keep_log(seed, &report.log);
-        return Err(format!("seed {seed}: {} ({kept})", report.verdict));
-    }
-    Ok(report.faults)
+    common::judged(seed, report)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,7 @@
 
 pub mod mgn_world;
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -216,6 +217,26 @@ pub fn keep_log(seed: u64, log: &[autopilot_local::wave::LogEntry]) -> String {
     }
 }
 
+/// A chaos seed's verdict: its faults if it kept every guard and converged, else why
+/// not, with the wave's log kept beside the test's output to read.
+pub fn judged(
+    seed: u64,
+    report: autopilot_local::wave::WaveReport,
+) -> Result<BTreeMap<String, u64>, String> {
+    if !report.invariant_breaches.is_empty() {
+        let kept = keep_log(seed, &report.log);
+        return Err(format!(
+            "seed {seed}: {:?} ({kept})",
+            report.invariant_breaches
+        ));
+    }
+    if !report.converged {
+        let kept = keep_log(seed, &report.log);
+        return Err(format!("seed {seed}: {} ({kept})", report.verdict));
+    }
+    Ok(report.faults)
+}
+
 pub fn env_number(name: &str, default: u64) -> u64 {
     match std::env::var(name) {
         Ok(value) => value
@@ -231,7 +252,7 @@ pub fn env_number(name: &str, default: u64) -> u64 {
 pub async fn play_seeds<F, Fut>(
     (first, count): (u64, u64),
     mut play: F,
-) -> (Vec<String>, std::collections::BTreeMap<String, u64>)
+) -> (Vec<String>, BTreeMap<String, u64>)
 where
     F: FnMut(u64) -> Fut,
     Fut: std::future::Future<Output = Result<std::collections::BTreeMap<String, u64>, String>>,
