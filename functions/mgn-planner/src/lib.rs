@@ -69,6 +69,9 @@ pub struct Summary {
     pub events_deferred: usize,
 }
 
+/// Each server's EC2 launch template as MGN named it in this run.
+pub type KnownTemplates = std::collections::HashMap<ServerId, String>;
+
 pub async fn handle(
     payload: Value,
     context: Arc<Context<MgnPlannerConfig>>,
@@ -169,10 +172,18 @@ async fn plan_and_group(
     ledger.accepted();
     (summary.applications, summary.members_waiting) = (plan.applications.len(), wave.waiting.len());
     let (mut errors, apps) = group(context, &wave, &servers, &version, ledger, summary).await?;
-    let books = (&mut *ledger, &mut *summary);
+    let mut known_templates = KnownTemplates::new();
+    let books = (&mut *ledger, &mut *summary, &mut known_templates);
     errors.extend(configure(context, (&wave, &servers, &apps), &version, books).await);
     let listed: HashSet<&ServerId> = servers.iter().map(|s| &s.id).collect();
-    let templates = templates::put(context, (&plan, text), &wave, &listed, ledger).await;
+    let templates = templates::put(
+        context,
+        (&plan, text),
+        &wave,
+        &listed,
+        (ledger, &known_templates),
+    )
+    .await;
     (summary.templates_changed, summary.held_by_settings) =
         (templates.changed, templates.problems.len());
     for app in &templates.changed_apps {
@@ -254,12 +265,13 @@ async fn group(
 /// Puts the launch and replication settings the plan gives each member MGN lists into
 /// its configurations; a server whose wanted settings were put already (the ledger
 /// keeps their digests) is not read again. One `AppConfigured` per application and
-/// configuration changed.
+/// configuration changed. The launch templates read on the way are kept in
+/// `known_templates`.
 async fn configure(
     context: &Context<MgnPlannerConfig>,
     (wave, servers, apps): (&DesiredWave, &[SourceServer], &[HeldApplication]),
     version: &str,
-    (ledger, summary): (&mut PlannerLedger, &mut Summary),
+    (ledger, summary, known_templates): (&mut PlannerLedger, &mut Summary, &mut KnownTemplates),
 ) -> Vec<AwsCallError> {
     let listed: HashSet<&ServerId> = servers.iter().map(|s| &s.id).collect();
     let mut errors = Vec::new();
@@ -267,7 +279,7 @@ async fn configure(
         let members = desired.groups.iter().flat_map(|g| &g.servers);
         let mut changed = (0, 0);
         for member in members.filter(|m| listed.contains(&m.server_id)) {
-            match configure_member(context, member, ledger).await {
+            match configure_member(context, member, (ledger, &mut *known_templates)).await {
                 Ok((launch, replication)) => {
                     changed.0 += usize::from(launch);
                     changed.1 += usize::from(replication);
@@ -296,7 +308,7 @@ async fn configure(
 async fn configure_member(
     context: &Context<MgnPlannerConfig>,
     member: &DesiredServer,
-    ledger: &mut PlannerLedger,
+    (ledger, known_templates): (&mut PlannerLedger, &mut KnownTemplates),
 ) -> Result<(bool, bool), AwsCallError> {
     let (client, id) = (&context.mgn, &member.server_id);
     let mut changed = (false, false);
@@ -306,7 +318,10 @@ async fn configure_member(
             if ledger.mgn_launch.get(id) != Some(&wanted.digest()) && !context.dry_run() =>
         {
             let held = mgn::configurations::launch(client, id).await?;
-            if let Some(change) = wanted.change_from(&held) {
+            if let Some(template) = held.template_id {
+                known_templates.insert(id.clone(), template);
+            }
+            if let Some(change) = wanted.change_from(&held.settings) {
                 mgn::configurations::update_launch(client, id, &change).await?;
                 changed.0 = true;
             }

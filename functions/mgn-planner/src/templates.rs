@@ -22,6 +22,8 @@ use autopilot_core::plan::{source, Plan};
 use autopilot_core::runtime::Context;
 use autopilot_core::AwsCallError;
 
+use crate::KnownTemplates;
+
 /// What putting the templates came to.
 #[derive(Debug, Default)]
 pub struct TemplatesPut {
@@ -71,7 +73,7 @@ pub async fn put(
     (plan, text): (&Plan, &str),
     wave: &DesiredWave,
     listed: &HashSet<&ServerId>,
-    ledger: &mut PlannerLedger,
+    (ledger, known_templates): (&mut PlannerLedger, &KnownTemplates),
 ) -> TemplatesPut {
     let mut put = TemplatesPut::default();
     let pending = changes(wave, listed, ledger, &mut put);
@@ -110,7 +112,14 @@ pub async fn put(
             continue;
         }
         let id = &change.member.server_id;
-        match make_versions(context, id, &change.wanted).await {
+        // A server keeps its template for life: the one read this run or made before.
+        let template = known_templates.get(id).cloned().or_else(|| {
+            ledger
+                .mgn_templates
+                .get(id)
+                .map(|made| made.versions.template_id.clone())
+        });
+        match make_versions(context, id, template, &change.wanted).await {
             Ok((versions, changed)) => {
                 if changed {
                     put.changed += 1;
@@ -168,14 +177,19 @@ fn changes<'w>(
 }
 
 /// The versions `wanted` needs on `server`'s template, made unless the default version
-/// holds them already; whether any was made. Each is made with a token of the wanted
+/// holds them already; whether any was made. `template` is the server's launch template
+/// when known; MGN is asked otherwise. Each is made with a token of the wanted
 /// settings, so a run cut off and run again gets the same versions back.
 async fn make_versions(
     context: &Context<MgnPlannerConfig>,
     server: &ServerId,
+    template: Option<String>,
     wanted: &WantedTemplates,
 ) -> Result<(TemplateVersions, bool), AwsCallError> {
-    let template_id = mgn::configurations::launch_template_id(&context.mgn, server).await?;
+    let template_id = match template {
+        Some(known) => known,
+        None => mgn::configurations::launch_template_id(&context.mgn, server).await?,
+    };
     let held = context.ec2.default_template_version(&template_id).await?;
     let token = |kind: &str| {
         let digest =

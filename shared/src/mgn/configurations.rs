@@ -26,9 +26,21 @@ async fn get_launch(
         .map_err(|error| AwsCallError::from_sdk("MGN", "GetLaunchConfiguration", &error))
 }
 
+/// What MGN holds of a server's launch: the settings the plan sets, and the EC2 launch
+/// template it launches the server from (one per server, for the server's life).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldLaunch {
+    pub settings: MgnLaunch,
+    /// None when MGN's answer named no template.
+    pub template_id: Option<String>,
+}
+
 /// The EC2 launch template MGN launches `server` from.
 pub async fn launch_template_id(mgn: &Client, server: &ServerId) -> Result<String, AwsCallError> {
-    let held = get_launch(mgn, server).await?;
+    template_id_of(&get_launch(mgn, server).await?)
+}
+
+fn template_id_of(held: &GetLaunchConfigurationOutput) -> Result<String, AwsCallError> {
     held.ec2_launch_template_id()
         .map(str::to_owned)
         .ok_or_else(|| {
@@ -46,10 +58,17 @@ pub async fn launch_template_id(mgn: &Client, server: &ServerId) -> Result<Strin
         })
 }
 
-/// The launch configuration MGN holds for `server`.
-pub async fn launch(mgn: &Client, server: &ServerId) -> Result<MgnLaunch, AwsCallError> {
+/// The launch configuration MGN holds for `server`, with its template.
+pub async fn launch(mgn: &Client, server: &ServerId) -> Result<HeldLaunch, AwsCallError> {
     let held = get_launch(mgn, server).await?;
-    Ok(MgnLaunch {
+    Ok(HeldLaunch {
+        settings: launch_settings(&held),
+        template_id: held.ec2_launch_template_id().map(str::to_owned),
+    })
+}
+
+fn launch_settings(held: &GetLaunchConfigurationOutput) -> MgnLaunch {
+    MgnLaunch {
         right_sizing: held
             .target_instance_type_right_sizing_method()
             .and_then(|m| match m {
@@ -66,7 +85,7 @@ pub async fn launch(mgn: &Client, server: &ServerId) -> Result<MgnLaunch, AwsCal
         }),
         copy_private_ip: held.copy_private_ip(),
         copy_tags: held.copy_tags(),
-    })
+    }
 }
 
 /// Sets the fields `change` gives on `server`'s launch configuration, the others left
