@@ -101,8 +101,9 @@ pub async fn handle(
         dry_run: context.dry_run(),
     };
     let mut errors = Vec::new();
+    let seen = observe::Sightings::read(&context, &ledger).await;
     for app in &apps {
-        let progress = match observe::progress(&context, &mut ledger, app, now).await {
+        let progress = match observe::progress(&context, (&mut ledger, &seen), app, now).await {
             Ok(progress) => progress,
             Err(error) => {
                 errors.push(AutopilotError::from(error));

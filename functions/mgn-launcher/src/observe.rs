@@ -1,6 +1,7 @@
 //! What the launcher looks at: the planned applications in dependency order with their
 //! members as MGN lists them (one sweep, keeping only planned servers), and for an
-//! application waiting on a launch, what its job, its log and EC2 say of it.
+//! application waiting on a launch, what its job, its log and EC2 say of it (the jobs and
+//! checks of every waiting launch read together first).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,7 +11,7 @@ use autopilot_core::cutover::{
     LaunchProgress, MovePolicy, MoveStage,
 };
 use autopilot_core::mgn::{api, launch};
-use autopilot_core::model::{ServerId, SourceServer};
+use autopilot_core::model::{LaunchJob, ServerId, SourceServer};
 use autopilot_core::plan::launch_template::TemplateVersions;
 use autopilot_core::plan::resolved::{AppPolicy, ResolvedPlan};
 use autopilot_core::readiness::LaunchWindow;
@@ -146,11 +147,81 @@ fn in_dependency_order(plan: &ResolvedPlan) -> Vec<(String, &AppPolicy)> {
     ordered
 }
 
-/// What the launch `app` waits on has come to, if it waits on one. A claim without a
-/// job is matched to the job MGN started for it, or let go once old enough.
+/// What MGN and EC2 said of every launch the books wait on, read for all applications
+/// at once (their jobs 1,000 ids a call, then the status checks of the copies the
+/// finished ones launched, 100 a call) rather than once per application.
+#[derive(Debug, Default)]
+pub struct Sightings {
+    /// The jobs asked for, each as MGN listed it (`None`: no longer listed).
+    jobs: HashMap<String, Option<LaunchJob>>,
+    /// The instances asked about, each as EC2 listed it (`None`: not listed yet).
+    checks: HashMap<String, Option<CheckStatus>>,
+}
+
+impl Sightings {
+    /// Reads the jobs of the launches `ledger` waits on and their copies' checks. A
+    /// failed read leaves the sightings empty: each application then reads its own
+    /// launch, and only its step fails if that read fails too.
+    pub async fn read(context: &Context<MgnLauncherConfig>, ledger: &CutoverLedger) -> Self {
+        match Self::try_read(context, ledger).await {
+            Ok(sightings) => sightings,
+            Err(error) => {
+                tracing::warn!(%error, "launches not read together; each is read on its own");
+                Self::default()
+            }
+        }
+    }
+
+    async fn try_read(
+        context: &Context<MgnLauncherConfig>,
+        ledger: &CutoverLedger,
+    ) -> Result<Self, AwsCallError> {
+        let job_ids: Vec<String> = ledger
+            .apps
+            .values()
+            .filter_map(|books| match &books.stage {
+                MoveStage::Testing(launch) | MoveStage::CuttingOver(launch) => {
+                    launch.job_id.clone()
+                }
+                _ => None,
+            })
+            .collect();
+        if job_ids.is_empty() {
+            return Ok(Self::default());
+        }
+        let listed = launch::launch_jobs(&context.mgn, &job_ids).await?;
+        let instances: Vec<String> = listed
+            .iter()
+            .filter(|job| job.finished)
+            .flat_map(|job| job.servers.iter().filter_map(|s| s.instance_id.clone()))
+            .collect();
+        let mut checks: HashMap<String, Option<CheckStatus>> =
+            instances.iter().map(|id| (id.clone(), None)).collect();
+        if !instances.is_empty() {
+            for seen in context.ec2.instance_statuses(&instances).await? {
+                checks.insert(seen.instance_id, Some(seen.status));
+            }
+        }
+        let mut jobs: HashMap<String, Option<LaunchJob>> =
+            job_ids.into_iter().map(|id| (id, None)).collect();
+        for job in listed {
+            jobs.insert(job.id.clone(), Some(job));
+        }
+        Ok(Self { jobs, checks })
+    }
+
+    /// The job `id` as read, if it was asked for.
+    fn job(&self, id: &str) -> Option<Option<LaunchJob>> {
+        self.jobs.get(id).cloned()
+    }
+}
+
+/// What the launch `app` waits on has come to, if it waits on one, from `seen` where it
+/// holds the launch. A claim without a job is matched to the job MGN started for it, or
+/// let go once old enough.
 pub async fn progress(
     context: &Context<MgnLauncherConfig>,
-    ledger: &mut CutoverLedger,
+    (ledger, seen): (&mut CutoverLedger, &Sightings),
     app: &PlannedApp,
     now: DateTime<Utc>,
 ) -> Result<Option<LaunchProgress>, AwsCallError> {
@@ -163,7 +234,10 @@ pub async fn progress(
         _ => return Ok(None),
     };
     let job = match &launch.job_id {
-        Some(id) => launch::launch_job(&context.mgn, id).await?,
+        Some(id) => match seen.job(id) {
+            Some(job) => job,
+            None => launch::launch_job(&context.mgn, id).await?,
+        },
         None => {
             let found =
                 launch::find_launch_job(&context.mgn, kind, &app.ids, launch.claimed_at).await?;
@@ -190,7 +264,9 @@ pub async fn progress(
             let reason = logged.unwrap_or_else(|| "its copy was not launched".to_owned());
             LaunchProgress::Failed { server, reason }
         }
-        JobReading::Launched(copies) => LaunchProgress::Launched(checks(context, copies).await?),
+        JobReading::Launched(copies) => {
+            LaunchProgress::Launched(checks(context, copies, seen).await?)
+        }
     }))
 }
 
@@ -212,23 +288,31 @@ pub fn release(books: &mut autopilot_core::cutover::AppMove, kind: LaunchKind) {
     }
 }
 
-/// The EC2 status checks of launched copies; a copy EC2 does not list yet is pending.
+/// The EC2 status checks of launched copies (from `seen` when it asked about every one);
+/// a copy EC2 does not list yet is pending.
 async fn checks(
     context: &Context<MgnLauncherConfig>,
     copies: Vec<(ServerId, String)>,
+    seen: &Sightings,
 ) -> Result<Vec<InstanceCheck>, AwsCallError> {
-    let ids: Vec<String> = copies
+    let mut statuses: HashMap<String, Option<CheckStatus>> = copies
         .iter()
-        .map(|(_, instance)| instance.clone())
+        .filter_map(|(_, id)| Some((id.clone(), seen.checks.get(id)?.clone())))
         .collect();
-    let statuses = context.ec2.instance_statuses(&ids).await?;
+    if statuses.len() < copies.len() {
+        let ids: Vec<String> = copies.iter().map(|(_, id)| id.clone()).collect();
+        statuses = ids.iter().map(|id| (id.clone(), None)).collect();
+        for status in context.ec2.instance_statuses(&ids).await? {
+            statuses.insert(status.instance_id, Some(status.status));
+        }
+    }
     Ok(copies
         .into_iter()
         .map(|(server, instance_id)| {
             let status = statuses
-                .iter()
-                .find(|s| s.instance_id == instance_id)
-                .map_or(CheckStatus::Pending, |s| s.status.clone());
+                .remove(&instance_id)
+                .flatten()
+                .unwrap_or(CheckStatus::Pending);
             InstanceCheck {
                 server,
                 instance_id,

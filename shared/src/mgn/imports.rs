@@ -121,6 +121,7 @@ pub async fn import_problems(
         |token| {
             mgn.list_import_errors()
                 .import_id(import_id)
+                .max_results(super::api::PAGE_SIZE)
                 .set_next_token(token)
                 .send()
         },

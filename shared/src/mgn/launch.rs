@@ -77,16 +77,25 @@ pub async fn start_launch(
         })
 }
 
+/// Job ids one DescribeJobs filter takes (the model's limit).
+const JOB_IDS_PER_CALL: usize = 1000;
+
 /// One launch job by id; `None` when MGN no longer lists it.
 pub async fn launch_job(mgn: &Client, job_id: &str) -> Result<Option<LaunchJob>, AwsCallError> {
-    let only = DescribeJobsRequestFilters::builder()
-        .job_ids(job_id)
-        .build();
-    let jobs = jobs(mgn, only).await?;
-    Ok(jobs
-        .iter()
-        .find(|job| job.job_id() == job_id)
-        .map(launch_job_of))
+    let jobs = launch_jobs(mgn, &[job_id.to_owned()]).await?;
+    Ok(jobs.into_iter().find(|job| job.id == job_id))
+}
+
+/// The jobs of `job_ids` MGN still lists, 1,000 ids a call.
+pub async fn launch_jobs(mgn: &Client, job_ids: &[String]) -> Result<Vec<LaunchJob>, AwsCallError> {
+    let mut found = Vec::with_capacity(job_ids.len());
+    for chunk in job_ids.chunks(JOB_IDS_PER_CALL) {
+        let only = DescribeJobsRequestFilters::builder()
+            .set_job_ids(Some(chunk.to_vec()))
+            .build();
+        found.extend(jobs(mgn, only).await?.iter().map(launch_job_of));
+    }
+    Ok(found)
 }
 
 /// The latest launch of `kind` started since `since` for all of `members`, if MGN lists one:
@@ -127,6 +136,7 @@ async fn jobs(
         |token| {
             mgn.describe_jobs()
                 .filters(filters.clone())
+                .max_results(super::api::PAGE_SIZE)
                 .set_next_token(token)
                 .send()
         },
