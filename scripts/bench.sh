@@ -4,6 +4,7 @@
 #
 #   bash scripts/bench.sh                     everything (about 10 minutes on 2 cores once built)
 #   bash scripts/bench.sh --starts 5 --skip-scale     any `autopilot-bench` option
+#   bash scripts/bench.sh --backend mgn       the MGN stack's measurements only (their own section)
 #
 # Steps: builds each function's release binary (`cargo build --release -p <name>`, for
 # this machine's architecture, x86_64 here) and autopilot-local, with the workspace's
@@ -29,7 +30,8 @@ if ! command -v zip >/dev/null || ! command -v unzip >/dev/null; then
     fi
 fi
 
-for name in app-planner catalog-import job-creator job-watcher template-generator app-launcher wave-reporter autopilot-local autopilot-bench; do
+for name in app-planner catalog-import job-creator job-watcher template-generator app-launcher wave-reporter \
+    mgn-planner mgn-watcher mgn-launcher mgn-import autopilot-local autopilot-bench; do
     say "cargo build --release -p $name"
     cargo build --release -p "$name"
 done

@@ -29,6 +29,13 @@ pub struct BenchArgs {
     /// Catalog sizes (servers) for peak memory and calls per cycle; apps = servers / 20.
     #[arg(long, value_delimiter = ',', default_value = "100,1000,10000")]
     pub sizes: Vec<usize>,
+    /// Which stack's measurements to take: `sms`, `mgn` or `both`. Each writes its own
+    /// section of the file given to `--write`.
+    #[arg(long, value_enum, default_value = "both")]
+    pub backend: BackendChoice,
+    /// Source-server counts of the MGN cycles; applications = servers / 20.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
+    pub mgn_sizes: Vec<usize>,
     /// Servers of the timed sweeps.
     #[arg(long, default_value_t = 10_000)]
     pub scale_servers: usize,
@@ -56,6 +63,24 @@ pub struct BenchArgs {
     pub child_env: Vec<(String, String)>,
 }
 
+/// The stacks a bench run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendChoice {
+    Sms,
+    Mgn,
+    Both,
+}
+
+impl BackendChoice {
+    pub fn sms(self) -> bool {
+        self != Self::Mgn
+    }
+
+    pub fn mgn(self) -> bool {
+        self != Self::Sms
+    }
+}
+
 fn parse_env(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .filter(|(name, _)| !name.is_empty())
@@ -71,6 +96,9 @@ impl BenchArgs {
         }
         if self.sizes.is_empty() || self.sizes.contains(&0) {
             return Err("every --sizes value must be positive".into());
+        }
+        if self.mgn_sizes.is_empty() || self.mgn_sizes.contains(&0) {
+            return Err("every --mgn-sizes value must be positive".into());
         }
         if self.scale_servers == 0 || self.scale_apps == 0 {
             return Err("--scale-servers and --scale-apps must be positive".into());

@@ -9,17 +9,26 @@ use autopilot_local::harness::bootstrap::{Bootstrap, Output};
 use autopilot_local::harness::functions;
 use autopilot_local::harness::runtime_api::{Report, RuntimeApi, INVOCATION_LIMIT};
 use autopilot_local::harness::wiring::{FunctionWiring, Wiring};
+use autopilot_local::wave::mgn::MGN_BACKEND;
 use serde_json::Value;
 
 use crate::args::BenchArgs;
 use crate::error::{BenchError, MeasureError, Measured};
-use crate::world::World;
+use crate::world::environment;
 
-/// Runs the measurements: the arguments, the functions as the template deploys them,
-/// and a folder for the binaries' output.
+/// A world a function's binary is started in: which stack deployed it there, and where
+/// its clients call.
+pub trait Sandboxed {
+    fn stack<'b>(&self, bench: &'b Bench<'_>) -> &'b Wiring;
+    fn endpoints(&self) -> autopilot_core::clients::Endpoints;
+}
+
+/// Runs the measurements: the arguments, the functions as the template deploys them
+/// (with `Backend` SMS, and with MGN), and a folder for the binaries' output.
 pub struct Bench<'a> {
     pub args: &'a BenchArgs,
     pub wiring: Wiring,
+    pub mgn_wiring: Wiring,
     pub logs: tempfile::TempDir,
     runs: Mutex<u64>,
 }
@@ -29,6 +38,7 @@ impl<'a> Bench<'a> {
         Ok(Self {
             args,
             wiring: Wiring::load(&args.template)?,
+            mgn_wiring: Wiring::load_with(&args.template, &MGN_BACKEND)?,
             logs: tempfile::tempdir().map_err(|source| BenchError::Io {
                 path: "temporary folder".into(),
                 source,
@@ -59,7 +69,7 @@ impl Bench<'_> {
     /// its peak RSS once it polls for the next invocation.
     pub async fn invoke(
         &self,
-        world: &World,
+        world: &impl Sandboxed,
         function: &str,
         event: Value,
     ) -> Measured<Invocation> {
@@ -69,18 +79,18 @@ impl Bench<'_> {
     /// As [`Bench::invoke`], with `extra_env` over the template's environment.
     pub async fn invoke_with(
         &self,
-        world: &World,
+        world: &impl Sandboxed,
         function: &str,
         event: Value,
         extra_env: &[(String, String)],
     ) -> Measured<Invocation> {
         let binary = self.binary(function)?;
-        let wiring = self.function(function)?;
+        let wiring = functions::wiring_of(world.stack(self), function)?;
         let api = RuntimeApi::start()
             .await
             .map_err(MeasureError::RuntimeApi)?;
         let request_id = api.invoke(event);
-        let mut env = world.environment(wiring, api.addr());
+        let mut env = environment(wiring, api.addr(), &world.endpoints());
         env.extend(self.args.child_env.iter().cloned());
         env.extend(extra_env.iter().cloned());
         let run = {

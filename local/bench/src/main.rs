@@ -26,6 +26,11 @@ mod error;
 mod machine;
 mod measure;
 mod memory_table;
+mod mgn_cycles;
+mod mgn_measure;
+mod mgn_side_by_side;
+mod mgn_table;
+mod mgn_world;
 mod packages;
 mod planning;
 mod resolution;
@@ -61,23 +66,38 @@ async fn main() {
     }
 }
 
-/// Takes every measurement, prints the table and writes it where asked.
+/// Takes every measurement of the stacks asked for, prints each stack's table and
+/// writes it into its section where asked.
 async fn run(args: BenchArgs) -> Result<(), BenchError> {
     args.check().map_err(BenchError::Usage)?;
     let bench = Bench::new(&args)?;
-    let figures = bench.measure_everything().await;
-    let table = table::render(&figures);
+    let mut failures = Vec::new();
+    if args.backend.sms() {
+        let figures = bench.measure_everything().await;
+        publish(&args, &table::render(&figures), table::SMS_SECTION)?;
+        failures.extend(figures.failures);
+    }
+    if args.backend.mgn() {
+        let figures = bench.measure_mgn().await;
+        publish(&args, &mgn_table::render(&figures), table::MGN_SECTION)?;
+        failures.extend(figures.failures);
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(BenchError::MeasurementsFailed(failures))
+    }
+}
+
+/// Prints `table` and writes it between `section`'s markers of `--write`'s file.
+fn publish(args: &BenchArgs, table: &str, section: table::Section) -> Result<(), BenchError> {
     println!("{table}");
     if let Some(path) = &args.write {
-        table::write_between_markers(path, &table).map_err(|source| BenchError::Io {
+        table::write_between_markers(path, table, section).map_err(|source| BenchError::Io {
             path: path.display().to_string(),
             source,
         })?;
         eprintln!("bench: table written into {}", path.display());
     }
-    if figures.failures.is_empty() {
-        Ok(())
-    } else {
-        Err(BenchError::MeasurementsFailed(figures.failures))
-    }
+    Ok(())
 }

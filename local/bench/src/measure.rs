@@ -1,6 +1,7 @@
 //! A bench run: every measurement in turn, each failure noted while the rest go on.
 
-use autopilot_local::harness::functions::NAMES;
+use autopilot_local::harness::functions::{wiring_of, NAMES};
+use autopilot_local::harness::wiring::Wiring;
 
 use crate::bench::Bench;
 use crate::error::MeasureError;
@@ -16,7 +17,7 @@ impl<'a> Bench<'a> {
         };
         eprintln!("bench: cold starts ({} per function)", self.args.starts);
         let mut cold = Vec::new();
-        for function in NAMES {
+        for function in deployed(&self.wiring) {
             let figures = self.cold_starts(function).await;
             if let Err(error) = &figures {
                 note(format!("cold start of {function}"), error);
@@ -73,4 +74,11 @@ impl<'a> Bench<'a> {
             failures,
         }
     }
+}
+
+/// The functions a stack deploys, in the registry's order.
+pub fn deployed(stack: &Wiring) -> impl Iterator<Item = &'static str> + '_ {
+    NAMES
+        .into_iter()
+        .filter(|name| wiring_of(stack, name).is_ok())
 }

@@ -15,8 +15,9 @@ const GROWTH_TARGET_MIB: f64 = 1.0;
 /// Peak RSS through one cycle, per function and catalog size, judged against Lambda's
 /// 128 MB at the largest size and against the growth per 1,000 servers between the
 /// smallest and the largest size.
-pub(crate) fn memory_section(
-    cycles: &[(usize, Measured<Vec<Cycle>>)],
+pub(crate) fn memory_section<C: Peak>(
+    heading: &str,
+    cycles: &[(usize, Measured<Vec<C>>)],
     out: &mut String,
     summary: &mut Vec<Target>,
 ) {
@@ -24,11 +25,11 @@ pub(crate) fn memory_section(
     let labels: Vec<String> = cycles
         .iter()
         .find_map(|(_, c)| c.as_ref().ok())
-        .map(|c| c.iter().map(|c| c.label.clone()).collect())
+        .map(|c| c.iter().map(|c| c.label().to_owned()).collect())
         .unwrap_or_default();
     let _ = writeln!(
         out,
-        "\n### 2. Peak RSS (VmHWM) through one cycle\n\n| function (trigger) | {} |\n| --- |{}",
+        "\n### {heading}\n\n| function (trigger) | {} |\n| --- |{}",
         sizes
             .iter()
             .map(|s| format!("{s} servers"))
@@ -44,8 +45,8 @@ pub(crate) fn memory_section(
             let rss = match measured {
                 Ok(found) => found
                     .iter()
-                    .find(|c| &c.label == label)
-                    .and_then(|c| c.peak_rss_kib)
+                    .find(|c| c.label() == label)
+                    .and_then(Peak::peak_rss_kib)
                     .map(mib),
                 Err(_) => None,
             };
@@ -68,6 +69,32 @@ pub(crate) fn memory_section(
         }
     }
     summary.extend(judged.targets());
+}
+
+/// A cycle whose peak memory the section shows.
+pub(crate) trait Peak {
+    fn label(&self) -> &str;
+    fn peak_rss_kib(&self) -> Option<u64>;
+}
+
+impl Peak for Cycle {
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn peak_rss_kib(&self) -> Option<u64> {
+        self.peak_rss_kib
+    }
+}
+
+impl Peak for crate::mgn_cycles::MgnCycle {
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn peak_rss_kib(&self) -> Option<u64> {
+        self.peak_rss_kib
+    }
 }
 
 /// The worst peak at the largest size and the worst growth per 1,000 servers.

@@ -149,7 +149,11 @@ async fn python_startups(python: &Path, model: &Path, bench: &Bench<'_>) -> Meas
 }
 
 /// Spawn to the script's ready line; the script is killed there.
-fn start_script(python: &Path, script: &Path, env: &BTreeMap<&str, String>) -> Measured<Duration> {
+pub(crate) fn start_script(
+    python: &Path,
+    script: &Path,
+    env: &BTreeMap<&str, String>,
+) -> Measured<Duration> {
     let mut running = RunningScript::start(python, script, env)?;
     let ready = running.line();
     let startup = running.spawned.elapsed();
@@ -164,7 +168,7 @@ fn start_script(python: &Path, script: &Path, env: &BTreeMap<&str, String>) -> M
 }
 
 /// The script started, its output read line by line.
-struct RunningScript {
+pub(crate) struct RunningScript {
     child: Child,
     lines: Lines<BufReader<ChildStdout>>,
     spawned: Instant,
@@ -244,7 +248,7 @@ fn script_path() -> PathBuf {
 
 /// Runs the script to its "done" line (after its "ready" line): the cycle's length and
 /// the process's VmHWM.
-fn run_script(
+pub(crate) fn run_script(
     python: &Path,
     script: &Path,
     env: &BTreeMap<&str, String>,
@@ -267,7 +271,7 @@ fn run_script(
 }
 
 /// `target/venvs/boto3` with exactly [`BOTO3_REQUIREMENT`], created once; its python.
-fn boto3_python() -> Measured<PathBuf> {
+pub(crate) fn boto3_python() -> Measured<PathBuf> {
     let dir = PathBuf::from("target/venvs/boto3");
     let python = dir.join("bin/python");
     let marker = dir.join("installed.txt");
@@ -296,7 +300,7 @@ fn boto3_python() -> Measured<PathBuf> {
 }
 
 /// Median of unsorted figures (the upper one of an even count).
-fn median(values: &[f64]) -> f64 {
+pub(crate) fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)

@@ -19,11 +19,18 @@ use crate::timed::{Timed, LAMBDA_LIMIT_SECS};
 use crate::verdict::{mib, status, Target};
 use crate::world::PAGE;
 
-/// The line before the generated section of BENCHMARKS.md.
-pub const BEGIN_MARKER: &str =
-    "<!-- bench:begin — written by `autopilot-bench`; do not edit by hand -->";
-/// The line after it.
-pub const END_MARKER: &str = "<!-- bench:end -->";
+/// The lines around a generated section of BENCHMARKS.md: (before, after).
+pub type Section = (&'static str, &'static str);
+/// The SMS stack's section.
+pub const SMS_SECTION: Section = (
+    "<!-- bench:begin — written by `autopilot-bench`; do not edit by hand -->",
+    "<!-- bench:end -->",
+);
+/// The MGN stack's section.
+pub const MGN_SECTION: Section = (
+    "<!-- bench:mgn:begin — written by `autopilot-bench --backend mgn`; do not edit by hand -->",
+    "<!-- bench:mgn:end -->",
+);
 
 /// The targets the table judges each measurement against.
 const INIT_TARGET_MS: f64 = 10.0;
@@ -47,7 +54,7 @@ pub struct Figures<'a> {
 }
 
 /// Nearest-rank percentile of unsorted figures.
-fn percentile(values: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(values: &[f64], p: f64) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }
@@ -57,7 +64,7 @@ fn percentile(values: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn duration_text(d: Duration) -> String {
+pub(crate) fn duration_text(d: Duration) -> String {
     let secs = d.as_secs_f64();
     if secs >= 1.0 {
         format!("{secs:.1} s")
@@ -103,8 +110,18 @@ pub fn render(f: &Figures<'_>) -> String {
     }
 
     let mut summary: Vec<Target> = Vec::new();
-    cold_start_section(f, &mut out, &mut summary);
-    crate::memory_table::memory_section(&f.cycles, &mut out, &mut summary);
+    cold_start_section(
+        &format!("1. Cold start ({} starts per function)", f.args.starts),
+        &f.cold,
+        &mut out,
+        &mut summary,
+    );
+    crate::memory_table::memory_section(
+        "2. Peak RSS (VmHWM) through one cycle",
+        &f.cycles,
+        &mut out,
+        &mut summary,
+    );
     packages_section(f, &mut out, &mut summary);
     calls_section(f, &mut out, &mut summary);
     sweeps_section(f, &mut out, &mut summary);
@@ -126,16 +143,20 @@ pub fn render(f: &Figures<'_>) -> String {
 }
 
 /// Cold start: init and first response per function.
-fn cold_start_section(f: &Figures<'_>, out: &mut String, summary: &mut Vec<Target>) {
+pub(crate) fn cold_start_section(
+    heading: &str,
+    cold: &[(&'static str, Measured<ColdStart>)],
+    out: &mut String,
+    summary: &mut Vec<Target>,
+) {
     let _ = writeln!(
         out,
-        "### 1. Cold start ({} starts per function)\n\n\
+        "### {heading}\n\n\
          | function | spawn → first invocation/next, median | p90 | spawn → first response, median | p90 | peak RSS |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: |",
-        f.args.starts
+         | --- | ---: | ---: | ---: | ---: | ---: |"
     );
     let mut worst_init: Option<(f64, &str)> = None;
-    for (function, figures) in f.cold.iter() {
+    for (function, figures) in cold.iter() {
         match figures {
             Ok(c) => {
                 let median = percentile(&c.init_ms, 50.0);
@@ -161,7 +182,7 @@ fn cold_start_section(f: &Figures<'_>, out: &mut String, summary: &mut Vec<Targe
         }
     }
     summary.push(match worst_init {
-        Some((ms, function)) if f.cold.iter().all(|(_, c)| c.is_ok()) => (
+        Some((ms, function)) if cold.iter().all(|(_, c)| c.is_ok()) => (
             format!("init under {INIT_TARGET_MS} ms median"),
             format!("slowest median {ms:.1} ms ({function})"),
             status(ms < INIT_TARGET_MS),
@@ -479,21 +500,21 @@ fn criterion_section(f: &Figures<'_>, out: &mut String) {
     }
 }
 
-/// Replaces what lies between the bench markers of `path` with `table`.
-pub fn write_between_markers(path: &Path, table: &str) -> std::io::Result<()> {
+/// Replaces what lies between `section`'s markers in `path` with `table`.
+pub fn write_between_markers(path: &Path, table: &str, section: Section) -> std::io::Result<()> {
     let text = std::fs::read_to_string(path)?;
-    let updated = replace_between_markers(&text, table).ok_or_else(|| {
+    let updated = replace_between_markers(&text, table, section).ok_or_else(|| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!("no `{BEGIN_MARKER}` … `{END_MARKER}` section"),
+            format!("no `{}` … `{}` section", section.0, section.1),
         )
     })?;
     std::fs::write(path, updated)
 }
 
-fn replace_between_markers(text: &str, table: &str) -> Option<String> {
-    let begin = text.find(BEGIN_MARKER)? + BEGIN_MARKER.len();
-    let end = begin + text[begin..].find(END_MARKER)?;
+fn replace_between_markers(text: &str, table: &str, (before, after): Section) -> Option<String> {
+    let begin = text.find(before)? + before.len();
+    let end = begin + text[begin..].find(after)?;
     Some(format!(
         "{}\n{}\n{}",
         &text[..begin],
@@ -516,12 +537,17 @@ mod tests {
 
     #[test]
     fn the_table_replaces_only_the_marked_section() {
-        let text = format!("intro\n{BEGIN_MARKER}\nold\n{END_MARKER}\nafter\n");
-        let updated = replace_between_markers(&text, "new table\n").expect("markers");
+        let (begin, end) = SMS_SECTION;
+        let (mgn_begin, mgn_end) = MGN_SECTION;
+        let text =
+            format!("intro\n{begin}\nold\n{end}\nmiddle\n{mgn_begin}\nold mgn\n{mgn_end}\nafter\n");
+        let updated = replace_between_markers(&text, "new table\n", SMS_SECTION).expect("markers");
         assert_eq!(
             updated,
-            format!("intro\n{BEGIN_MARKER}\nnew table\n{END_MARKER}\nafter\n")
+            format!("intro\n{begin}\nnew table\n{end}\nmiddle\n{mgn_begin}\nold mgn\n{mgn_end}\nafter\n")
         );
-        assert!(replace_between_markers("no markers", "x").is_none());
+        let updated = replace_between_markers(&updated, "mgn table", MGN_SECTION).expect("markers");
+        assert!(updated.contains(&format!("{mgn_begin}\nmgn table\n{mgn_end}\nafter")));
+        assert!(replace_between_markers("no markers", "x", SMS_SECTION).is_none());
     }
 }

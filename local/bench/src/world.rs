@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use autopilot_core::clients::Endpoints;
 use autopilot_core::runtime::Clock;
 use autopilot_core::Clients;
 use autopilot_local::harness::clients::{sdk_config, StaticCredentials};
@@ -17,7 +18,40 @@ use autopilot_local::Scenario;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use crate::bench::{Bench, Sandboxed};
 use crate::error::{MeasureError, Measured};
+
+impl Sandboxed for World {
+    fn stack<'b>(&self, bench: &'b Bench<'_>) -> &'b Wiring {
+        &bench.wiring
+    }
+
+    fn endpoints(&self) -> Endpoints {
+        self.local.endpoints()
+    }
+}
+
+/// What Lambda and the template give `function`, pointed at `endpoints`.
+pub fn environment(
+    function: &FunctionWiring,
+    api: SocketAddr,
+    endpoints: &Endpoints,
+) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = function
+        .environment
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    let sandbox = Sandbox {
+        memory_mb: 128,
+        log_stream: "bench",
+        credentials: BINARY_CREDENTIALS,
+        endpoints,
+    };
+    env.extend(lambda_environment(&function.binary, api, &sandbox));
+    env
+}
 
 impl std::ops::Deref for World {
     type Target = LocalWorld;
@@ -39,7 +73,7 @@ const BINARY_CREDENTIALS: StaticCredentials<'static> = StaticCredentials {
 };
 
 /// The credentials the bench's in-process clients sign with.
-const BENCH_CREDENTIALS: StaticCredentials<'static> = StaticCredentials {
+pub const BENCH_CREDENTIALS: StaticCredentials<'static> = StaticCredentials {
     access_key_id: "bench",
     secret_access_key: "bench",
     session_token: None,
@@ -143,28 +177,6 @@ impl World {
         self.sms("StartAppReplication", json!({ "appId": id }))?;
         self.emulator.advance(Duration::from_secs(3 * 3600));
         Ok((id, name))
-    }
-
-    /// What Lambda and the template give `function`, pointed at this world.
-    pub fn environment(
-        &self,
-        function: &FunctionWiring,
-        api: SocketAddr,
-    ) -> BTreeMap<String, String> {
-        let mut env: BTreeMap<String, String> = function
-            .environment
-            .iter()
-            .filter(|(_, value)| !value.is_empty())
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect();
-        let sandbox = Sandbox {
-            memory_mb: 128,
-            log_stream: "bench",
-            credentials: BINARY_CREDENTIALS,
-            endpoints: &self.endpoints(),
-        };
-        env.extend(lambda_environment(&function.binary, api, &sandbox));
-        env
     }
 
     /// SDK clients for handlers run in this process, retrying as the deployed ones do.
