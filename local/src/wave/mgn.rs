@@ -26,6 +26,23 @@ use crate::harness::wiring::Wiring;
 use crate::harness::world::MgnWorld;
 use crate::mgn::MgnHandle;
 
+/// Every job MGN lists, read directly (uncounted, no faults).
+fn all_jobs(mgn: &MgnHandle) -> Result<Vec<Value>, String> {
+    let mut jobs = Vec::new();
+    let mut input = json!({ "maxResults": 1000 });
+    for _ in 0..10_000 {
+        let page = mgn
+            .call("DescribeJobs", &input)
+            .map_err(|e| format!("MGN's jobs could not be read: {e:?}"))?;
+        jobs.extend(page["items"].as_array().cloned().unwrap_or_default());
+        match page["nextToken"].as_str().filter(|t| !t.is_empty()) {
+            Some(token) => input["nextToken"] = json!(token),
+            None => return Ok(jobs),
+        }
+    }
+    Err("MGN's DescribeJobs kept giving a nextToken".into())
+}
+
 /// The template's parameters for an MGN stack.
 pub const MGN_BACKEND: [(&str, &str); 1] = [("Backend", "MGN")];
 
@@ -241,6 +258,15 @@ impl MgnWave {
         let mut breaches = mgn_invariants::breaches(&self.dispatch.log, &plan);
         breaches.extend(mgn_invariants::left_running(&self.world.mgn.instances()));
         breaches.extend(mgn_invariants::refused(&self.world.mgn.refusals()));
+        let reverted = self
+            .dispatch
+            .chaos
+            .as_ref()
+            .and_then(|c| c.reverted.as_ref());
+        match all_jobs(&self.world.mgn) {
+            Ok(jobs) => breaches.extend(mgn_invariants::retested(&jobs, reverted)),
+            Err(problem) => breaches.push(problem),
+        }
         for (function, seen) in self.dispatch.functions.lease_overlaps() {
             breaches.push(format!(
                 "{function}: {seen} runs took the lease while another run held it"

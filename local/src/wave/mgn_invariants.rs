@@ -2,8 +2,9 @@
 //! and what MGN and EC2 hold at the end: no cutover without a passed test of that
 //! application; no test before the tests of the applications it depends on passed, no
 //! cutover before their cutovers; none outside its window; no application cut over
-//! twice; no test instance left running; no launch MGN had to refuse; every decision
-//! key naming one decision.
+//! twice; no server cut over without a test since an operator reverted its passed one;
+//! no test instance left running; no launch MGN had to refuse; every decision key naming
+//! one decision.
 
 use std::collections::BTreeMap;
 
@@ -115,6 +116,39 @@ fn start_breaches(
     breaches
 }
 
+/// A server whose passed test an operator reverted at `at` must be tested again before
+/// its next cutover. From MGN's jobs: a cutover launched with it after the revert needs
+/// a test launched with it since the revert. A cutover asked for in the revert's own
+/// instant is let be: MGN has no conditional launch, so a run that read the server ready
+/// just before the revert races it in any client.
+pub fn retested(jobs: &[Value], reverted: Option<&(String, DateTime<Utc>)>) -> Vec<String> {
+    let Some((server, at)) = reverted else {
+        return Vec::new();
+    };
+    let launched_with = |initiated_by: &str| -> Vec<DateTime<Utc>> {
+        jobs.iter()
+            .filter(|job| job["type"] == "LAUNCH" && job["initiatedBy"] == initiated_by)
+            .filter(|job| {
+                job["participatingServers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|p| p["sourceServerID"] == server.as_str())
+            })
+            .filter_map(|job| job["creationDateTime"].as_str()?.parse().ok())
+            .collect()
+    };
+    let tests = launched_with("START_TEST");
+    launched_with("START_CUTOVER")
+        .into_iter()
+        .filter(|cutover| cutover > at)
+        .filter(|cutover| !tests.iter().any(|test| test >= at && test < cutover))
+        .map(|cutover| {
+            format!("{cutover}: {server} cut over without a test since its passed test was reverted at {at}")
+        })
+        .collect()
+}
+
 /// Test instances still running at the wave's end: a decided test terminates its own.
 pub fn left_running(instances: &[InstanceView]) -> Vec<String> {
     instances
@@ -198,6 +232,35 @@ mod tests {
             "2024-01-01T04:00:00Z: db test started outside its window",
         ];
         assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn a_reverted_test_must_be_run_again_before_the_cutover() {
+        let job = |initiated_by: &str, at: &str, server: &str| {
+            json!({
+                "type": "LAUNCH",
+                "initiatedBy": initiated_by,
+                "creationDateTime": at,
+                "participatingServers": [{ "sourceServerID": server }],
+            })
+        };
+        let reverted = (
+            "s-1".to_owned(),
+            "2024-01-01T01:00:00Z".parse().expect("time"),
+        );
+        let early = job("START_TEST", "2024-01-01T00:10:00Z", "s-1");
+        let racing = job("START_CUTOVER", "2024-01-01T01:00:00Z", "s-1");
+        let unretested = job("START_CUTOVER", "2024-01-01T01:30:00Z", "s-1");
+        let other = job("START_CUTOVER", "2024-01-01T01:30:00Z", "s-2");
+        let retest = job("START_TEST", "2024-01-01T01:10:00Z", "s-1");
+        let before = [early.clone(), racing.clone(), unretested.clone(), other];
+        assert_eq!(
+            retested(&before, Some(&reverted)),
+            ["2024-01-01 01:30:00 UTC: s-1 cut over without a test since its passed test was reverted at 2024-01-01 01:00:00 UTC"]
+        );
+        let after = [early, racing, retest, unretested];
+        assert!(retested(&after, Some(&reverted)).is_empty());
+        assert!(retested(&before, None).is_empty());
     }
 
     #[test]
