@@ -46,6 +46,15 @@ pub struct MgnHandle {
     ticker: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// One life-cycle change of a source server, in MGN's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifeCycleChangeView {
+    pub at: DateTime<Utc>,
+    pub server_id: String,
+    pub from: &'static str,
+    pub to: &'static str,
+}
+
 /// One EC2 instance a launch made.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InstanceView {
@@ -249,6 +258,24 @@ impl MgnHandle {
                 instance_type: instance.placement.instance_type.clone(),
                 subnet: instance.placement.subnet.clone(),
                 security_groups: instance.placement.security_groups.clone(),
+            })
+            .collect()
+    }
+
+    /// Every life-cycle change a call made (ChangeServerLifeCycleState, FinalizeCutover),
+    /// in order, as an admin's audit trail would show it: MGN itself keeps only the last
+    /// test and cutover marks of a server.
+    pub fn life_cycle_changes(&self) -> Vec<LifeCycleChangeView> {
+        let account = self.shared.lock();
+        account
+            .engine
+            .life_cycle_changes()
+            .iter()
+            .map(|change| LifeCycleChangeView {
+                at: DateTime::from_timestamp_millis(change.at).unwrap_or_default(),
+                server_id: change.server_id.clone(),
+                from: change.from.as_str(),
+                to: change.to.as_str(),
             })
             .collect()
     }

@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::faults::FaultCounts;
@@ -214,8 +213,6 @@ pub(super) struct ChaosState {
     replication_stopped: bool,
     /// The operator's revert of a server's passed test was played (MGN).
     test_reverted: bool,
-    /// The server whose passed test the operator reverted, and when (MGN's clock).
-    pub(super) reverted: Option<(String, DateTime<Utc>)>,
 }
 
 impl ChaosState {
@@ -228,7 +225,6 @@ impl ChaosState {
             injected: BTreeMap::new(),
             replication_stopped: false,
             test_reverted: false,
-            reverted: None,
         }
     }
 
@@ -279,10 +275,7 @@ impl ChaosState {
         self.test_reverted = true;
         let revert = json!({ "sourceServerID": id, "lifeCycle": { "state": "READY_FOR_TEST" } });
         match mgn.call("ChangeServerLifeCycleState", &revert) {
-            Ok(_) => {
-                self.reverted = Some((id.to_owned(), mgn.now()));
-                self.count("passed tests reverted by hand", 1);
-            }
+            Ok(_) => self.count("passed tests reverted by hand", 1),
             Err(error) => {
                 tracing::warn!(server = id, ?error, "chaos: the revert was refused");
                 self.count("test reverts refused", 1);

@@ -18,7 +18,7 @@ use super::chaos::{ChaosState, FaultedService};
 use super::dispatch::Dispatch;
 use super::outcome::{self, DetectionDelay, WaveReport};
 use super::plans::PlanFeed;
-use super::{chosen_plan_versions, mgn_invariants, WaveError, WaveOptions, STEP};
+use super::{chosen_plan_versions, mgn_invariants, mgn_launches, WaveError, WaveOptions, STEP};
 use crate::harness::clients::local_clients;
 use crate::harness::functions;
 use crate::harness::payloads::stamp;
@@ -26,21 +26,39 @@ use crate::harness::wiring::Wiring;
 use crate::harness::world::MgnWorld;
 use crate::mgn::MgnHandle;
 
-/// Every job MGN lists, read directly (uncounted, no faults).
-fn all_jobs(mgn: &MgnHandle) -> Result<Vec<Value>, String> {
-    let mut jobs = Vec::new();
-    let mut input = json!({ "maxResults": 1000 });
+/// The launch guards' breaches on what MGN holds at the end ([`mgn_launches`]).
+fn launch_breaches(
+    mgn: &MgnHandle,
+    plan: &autopilot_core::plan::Plan,
+) -> Result<Vec<String>, String> {
+    let jobs = every_item(mgn, "DescribeJobs", json!({}))?;
+    let servers = every_item(mgn, "DescribeSourceServers", json!({}))?;
+    let applications = every_item(mgn, "ListApplications", json!({}))?;
+    let changes = mgn.life_cycle_changes();
+    let record = mgn_launches::MgnRecord {
+        jobs: &jobs,
+        servers: &servers,
+        applications: &applications,
+        changes: &changes,
+    };
+    Ok(mgn_launches::launch_breaches(&record, plan))
+}
+
+/// Every item an MGN listing gives, read directly (uncounted, no faults).
+fn every_item(mgn: &MgnHandle, operation: &str, mut input: Value) -> Result<Vec<Value>, String> {
+    let mut items = Vec::new();
+    input["maxResults"] = json!(1000);
     for _ in 0..10_000 {
         let page = mgn
-            .call("DescribeJobs", &input)
-            .map_err(|e| format!("MGN's jobs could not be read: {e:?}"))?;
-        jobs.extend(page["items"].as_array().cloned().unwrap_or_default());
+            .call(operation, &input)
+            .map_err(|e| format!("MGN {operation} could not be read for the guards: {e:?}"))?;
+        items.extend(page["items"].as_array().cloned().unwrap_or_default());
         match page["nextToken"].as_str().filter(|t| !t.is_empty()) {
             Some(token) => input["nextToken"] = json!(token),
-            None => return Ok(jobs),
+            None => return Ok(items),
         }
     }
-    Err("MGN's DescribeJobs kept giving a nextToken".into())
+    Err(format!("MGN {operation} kept giving a nextToken"))
 }
 
 /// The template's parameters for an MGN stack.
@@ -255,16 +273,11 @@ impl MgnWave {
     async fn finish(self, converged: bool, timeline: Vec<Progress>) -> WaveReport {
         let now = self.world.mgn.now();
         let plan = self.plans.in_force().cloned().unwrap_or_else(empty_plan);
-        let mut breaches = mgn_invariants::breaches(&self.dispatch.log, &plan);
+        let mut breaches = mgn_invariants::breaches(&self.dispatch.log);
         breaches.extend(mgn_invariants::left_running(&self.world.mgn.instances()));
         breaches.extend(mgn_invariants::refused(&self.world.mgn.refusals()));
-        let reverted = self
-            .dispatch
-            .chaos
-            .as_ref()
-            .and_then(|c| c.reverted.as_ref());
-        match all_jobs(&self.world.mgn) {
-            Ok(jobs) => breaches.extend(mgn_invariants::retested(&jobs, reverted)),
+        match launch_breaches(&self.world.mgn, &plan) {
+            Ok(found) => breaches.extend(found),
             Err(problem) => breaches.push(problem),
         }
         for (function, seen) in self.dispatch.functions.lease_overlaps() {

@@ -15,6 +15,7 @@ mod dry_run;
 mod invocations;
 pub mod mgn;
 mod mgn_invariants;
+mod mgn_launches;
 pub mod outcome;
 pub mod plans;
 

@@ -75,7 +75,18 @@ impl Engine {
                 ))
             }
         }
+        let to = s.life_cycle;
+        self.record_change(id, from, to);
         Ok(())
+    }
+
+    fn record_change(&mut self, id: &str, from: LifeCycleState, to: LifeCycleState) {
+        self.life_cycle_changes.push(super::LifeCycleChange {
+            at: self.now,
+            server_id: id.to_owned(),
+            from,
+            to,
+        });
     }
 
     /// FinalizeCutover: a server CUTTING_OVER whose cutover instance launched goes to
@@ -112,6 +123,7 @@ impl Engine {
         let s = &mut self.servers[index];
         s.life_cycle = LifeCycleState::Cutover;
         s.last_cutover.finalized = Some(now);
+        self.record_change(id, LifeCycleState::CuttingOver, LifeCycleState::Cutover);
         self.end_replication(index);
         self.announce_stall_change(index);
         Ok(())

@@ -140,6 +140,18 @@ pub(crate) struct Engine {
     imports: Vec<ImportTask>,
     /// The local S3's directory, where imports read their files.
     s3_root: Option<PathBuf>,
+    /// Every life-cycle change made by hand or by FinalizeCutover, in order (for the
+    /// harness's guards; MGN keeps only the last of each in `lifeCycle`).
+    life_cycle_changes: Vec<LifeCycleChange>,
+}
+
+/// One life-cycle change a call made: when, of which server, from and to what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifeCycleChange {
+    pub at: Millis,
+    pub server_id: String,
+    pub from: crate::mgn::model::LifeCycleState,
+    pub to: crate::mgn::model::LifeCycleState,
 }
 
 /// Simulated milliseconds as an ISO 8601 duration (`PT…S`), MGN's lags and durations.
@@ -176,6 +188,7 @@ impl Engine {
             subscribers: Vec::new(),
             imports: Vec::new(),
             s3_root: None,
+            life_cycle_changes: Vec::new(),
             delivery: Delivery::new(scenario.mgn.dropped_events, scenario.seed ^ 0x6d67_6e64),
             settings: MgnSettings::default(),
             ids: SplitMix64::new(0),
@@ -327,6 +340,10 @@ impl Engine {
     /// Every instance a launch made, terminated ones included.
     pub(crate) fn instances(&self) -> &[Instance] {
         &self.instances
+    }
+
+    pub(crate) fn life_cycle_changes(&self) -> &[LifeCycleChange] {
+        &self.life_cycle_changes
     }
 
     /// The lag of a healthy continuous replication, ms.
