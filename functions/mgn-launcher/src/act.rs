@@ -1,5 +1,5 @@
-//! Each step the launcher decided, done: a launch claimed in the books (stored) before
-//! it is asked for; a passed launch marked and its test copies terminated, or its
+//! Each step the launcher decided, done: the launches claimed in the books (stored)
+//! before they are asked for, a few at a time; a passed launch marked and its test copies terminated, or its
 //! cutover finalized; a failed one reverted, its copies terminated and alerted once;
 //! servers archived; holds reported once per reason. A call that a run cut off may
 //! have made already is only made for servers not yet where it puts them, so a run
@@ -18,6 +18,7 @@ use autopilot_core::model::ServerId;
 use autopilot_core::runtime::Context;
 use autopilot_core::AutopilotError;
 use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
 
 use crate::observe::{release, PlannedApp};
 use crate::Summary;
@@ -30,11 +31,22 @@ pub struct Doing<'a> {
     pub dry_run: bool,
 }
 
-/// Does `step` for `app`, keeping the books in `ledger` and counting in `summary`.
-pub async fn take(
+/// Launches asked for at once: MGN throttles its API per account.
+const LAUNCHES_IN_FLIGHT: usize = 4;
+
+/// A launch claimed in the books this run, asked for once every claim is stored.
+pub struct Claim<'a> {
+    app: &'a PlannedApp,
+    kind: LaunchKind,
+    attempt: u32,
+}
+
+/// Does `step` for `app`, keeping the books in `ledger` and counting in `summary`; a
+/// launch is claimed and joins `claims`, to be asked for by [`start_claimed`].
+pub async fn take<'a>(
     doing: &Doing<'_>,
-    ledger: &mut CutoverLedger,
-    app: &PlannedApp,
+    (ledger, claims): (&mut CutoverLedger, &mut Vec<Claim<'a>>),
+    app: &'a PlannedApp,
     step: Step,
     summary: &mut Summary,
 ) -> Result<(), AutopilotError> {
@@ -66,7 +78,9 @@ pub async fn take(
             books(ledger, app).stage = MoveStage::AwaitingTest;
         }
         Step::Hold(reason) => hold(ledger, app, reason, doing.dry_run, summary),
-        Step::Start { kind, attempt } => start(doing, ledger, app, kind, attempt, summary).await?,
+        Step::Start { kind, attempt } => {
+            claims.extend(claim(doing, ledger, (app, kind, attempt), summary).await?);
+        }
         Step::Pass { kind, instances } => {
             pass(doing, ledger, app, kind, instances, summary).await?
         }
@@ -124,21 +138,18 @@ fn hold(
 }
 
 /// Makes each member template's version for this launch the default (a test network's
-/// or the cutover's), claims the launch (stored first), asks for it, and records its
-/// job; a refused or failed request lets the claim go.
-async fn start(
+/// or the cutover's) and claims the launch in the books; a dry run only announces it.
+async fn claim<'a>(
     doing: &Doing<'_>,
     ledger: &mut CutoverLedger,
-    app: &PlannedApp,
-    kind: LaunchKind,
-    attempt: u32,
+    (app, kind, attempt): (&'a PlannedApp, LaunchKind, u32),
     summary: &mut Summary,
-) -> Result<(), AutopilotError> {
+) -> Result<Option<Claim<'a>>, AutopilotError> {
     if doing.dry_run {
         summary.launches_started += 1;
         let started = started(app, kind, attempt, None);
         ledger.outbox.push(OutgoingEvent::new(started, true));
-        return Ok(());
+        return Ok(None);
     }
     for versions in &app.switched_templates {
         let version = match kind {
@@ -168,22 +179,58 @@ async fn start(
             claimed.stage = MoveStage::CuttingOver(claim);
         }
     }
-    doing.object.store(&*ledger).await?;
-    match launch::start_launch(&doing.context.mgn, kind, &app.ids).await {
-        Ok(job_id) => {
-            if let Some(launch) = launch_of(books(ledger, app)) {
-                launch.job_id = Some(job_id.clone());
-            }
-            summary.launches_started += 1;
-            let started = started(app, kind, attempt, Some(job_id));
-            ledger.outbox.push(OutgoingEvent::new(started, false));
-            Ok(())
+    Ok(Some(Claim { app, kind, attempt }))
+}
+
+/// Stores every claim at once, then asks MGN for the launches, [`LAUNCHES_IN_FLIGHT`] at
+/// a time: each asked for records its job and is announced, each refused or failed lets
+/// its claim go. A run stopped in between leaves claims the next run matches to the jobs
+/// MGN started, or lets go.
+pub async fn start_claimed(
+    doing: &Doing<'_>,
+    ledger: &mut CutoverLedger,
+    claims: Vec<Claim<'_>>,
+    summary: &mut Summary,
+) -> Vec<AutopilotError> {
+    if claims.is_empty() {
+        return Vec::new();
+    }
+    if let Err(error) = doing.object.store(&*ledger).await {
+        for claim in &claims {
+            release(books(ledger, claim.app), claim.kind);
         }
-        Err(error) => {
-            release(books(ledger, app), kind);
-            Err(error.into())
+        return vec![error];
+    }
+    let mgn = &doing.context.mgn;
+    // Collected first: a stream over a closure of borrowed claims is not Send.
+    let asks: Vec<_> = claims
+        .iter()
+        .map(|claim| launch::start_launch(mgn, claim.kind, &claim.app.ids))
+        .collect();
+    let answers: Vec<_> = stream::iter(asks)
+        .buffered(LAUNCHES_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut errors = Vec::new();
+    for (claim, answer) in claims.iter().zip(answers) {
+        let claimed = books(ledger, claim.app);
+        match answer {
+            Ok(job_id) => {
+                if let Some(launch) = launch_of(claimed) {
+                    launch.job_id = Some(job_id.clone());
+                }
+                summary.launches_started += 1;
+                let started = started(claim.app, claim.kind, claim.attempt, Some(job_id));
+                ledger.outbox.push(OutgoingEvent::new(started, false));
+            }
+            Err(error) => {
+                tracing::warn!(app = %claim.app.name, %error, "launch not started; tried again next run");
+                release(claimed, claim.kind);
+                errors.push(error.into());
+            }
         }
     }
+    errors
 }
 
 fn started(

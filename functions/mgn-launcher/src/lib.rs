@@ -101,6 +101,7 @@ pub async fn handle(
         dry_run: context.dry_run(),
     };
     let mut errors = Vec::new();
+    let mut claims = Vec::new();
     let seen = observe::Sightings::read(&context, &ledger).await;
     for app in &apps {
         let progress = match observe::progress(&context, (&mut ledger, &seen), app, now).await {
@@ -118,11 +119,13 @@ pub async fn handle(
             progress,
         };
         let step = decide(&subject, &ledger, &context.config.limits, now);
-        if let Err(error) = act::take(&doing, &mut ledger, app, step, &mut summary).await {
+        let books = (&mut ledger, &mut claims);
+        if let Err(error) = act::take(&doing, books, app, step, &mut summary).await {
             tracing::warn!(app = %app.name, %error, "step not done; tried again next run");
             errors.push(error);
         }
     }
+    errors.extend(act::start_claimed(&doing, &mut ledger, claims, &mut summary).await);
     object.store_if_changed(&ledger).await?;
     let delivery = outbox::publish(&context.publisher, &object, &mut ledger).await?;
     (summary.events_published, summary.events_deferred) = (delivery.published, delivery.deferred);
