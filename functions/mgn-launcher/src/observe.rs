@@ -115,6 +115,7 @@ fn move_policy(policy: &AppPolicy, config: &MgnLauncherConfig) -> MovePolicy {
         depends_on: policy.depends_on.clone(),
         archive: policy.archive,
         launch_settings_problem: policy.launch_settings_problem.clone(),
+        settings_pending: policy.settings_pending,
     }
 }
 

@@ -9,7 +9,9 @@
 //! server the plan no longer places taken out of a managed application. An invalid
 //! plan, or one whose members conflict, changes nothing and is reported once per
 //! version. Each change is idempotent (MGN is listed first, by the plan's names), so a
-//! run cut off half way is completed by the next.
+//! run cut off half way is completed by the next; one that nears its deadline makes no
+//! more changes ([`CHANGE_MARGIN`]) and leaves them to the next, its applications
+//! waiting in the resolved plan until their members' launch settings are in place.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -39,6 +41,19 @@ mod templates;
 /// Where the ledger lives in the artifacts bucket.
 pub const LEDGER_KEY: &str = "state/mgn-planner/ledger.json";
 
+/// Time one member's changes may take, their SDK retries included (a launch
+/// configuration read and put, a template read, two versions made and one set as the
+/// default): with less than this and the outbox's publishing margin left before
+/// Lambda's deadline, a run makes no more changes and the next run makes the rest. A
+/// first plan of 25,000 members is more calls than one run has time for.
+pub const CHANGE_MARGIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Whether the run is too near its deadline to start another change.
+pub(crate) fn near_deadline() -> bool {
+    autopilot_core::runtime::remaining()
+        .is_some_and(|left| left < CHANGE_MARGIN + outbox::PUBLISH_MARGIN)
+}
+
 /// What one invocation did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,6 +78,9 @@ pub struct Summary {
     pub templates_changed: usize,
     /// Applications held because the account cannot honour their launch settings.
     pub held_by_settings: usize,
+    /// Member changes left for the next run: too little time was left before the
+    /// deadline.
+    pub changes_deferred: usize,
     pub errors: usize,
     pub dry_run: bool,
     pub events_published: usize,
@@ -190,8 +208,10 @@ async fn plan_and_group(
         let configured = configured(app, &apps, PlannedConfiguration::LaunchTemplate, &version);
         ledger.outbox.push(OutgoingEvent::new(configured, false));
     }
+    summary.changes_deferred += templates.deferred;
     let mut resolved = ResolvedPlan::from_wave(&version, &wave);
     templates.annotate(&mut resolved);
+    templates::mark_pending(&mut resolved, &wave, &listed, ledger);
     errors.extend(templates.errors);
     artifacts::store_resolved_plan(&context.s3, &config.artifacts_bucket, &resolved).await?;
     Ok(errors)
@@ -279,6 +299,10 @@ async fn configure(
         let members = desired.groups.iter().flat_map(|g| &g.servers);
         let mut changed = (0, 0);
         for member in members.filter(|m| listed.contains(&m.server_id)) {
+            if near_deadline() {
+                summary.changes_deferred += 1;
+                continue;
+            }
             match configure_member(context, member, (ledger, &mut *known_templates)).await {
                 Ok((launch, replication)) => {
                     changed.0 += usize::from(launch);

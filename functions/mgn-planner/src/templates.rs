@@ -17,6 +17,7 @@ use autopilot_core::plan::launch_template::{
     setting_path, AccountQuestions, TemplateVersions, TemplatesMade, WantedTemplates,
 };
 use autopilot_core::plan::ledger::PlannerLedger;
+use autopilot_core::plan::mgn_settings::MgnLaunch;
 use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::plan::{source, Plan};
 use autopilot_core::runtime::Context;
@@ -36,6 +37,8 @@ pub struct TemplatesPut {
     /// Every member's versions, made now or before.
     pub versions: BTreeMap<ServerId, TemplateVersions>,
     pub errors: Vec<AwsCallError>,
+    /// Members left for the next run: the deadline was near.
+    pub deferred: usize,
 }
 
 impl TemplatesPut {
@@ -56,6 +59,38 @@ impl TemplatesPut {
                 policy.launch_settings_problem = Some(format!("{}{more}", problems[0]));
             }
         }
+    }
+}
+
+/// Gives each application of `resolved` the number of its listed members whose launch
+/// configuration or template does not yet hold what the plan wants (the ledger keeps
+/// the digests of what was put), unless it is held by a settings problem already.
+pub fn mark_pending(
+    resolved: &mut ResolvedPlan,
+    wave: &DesiredWave,
+    listed: &HashSet<&ServerId>,
+    ledger: &PlannerLedger,
+) {
+    for app in &wave.apps {
+        let Some(policy) = resolved.apps.get_mut(&app.name) else {
+            continue;
+        };
+        if policy.launch_settings_problem.is_some() {
+            continue;
+        }
+        policy.settings_pending = app
+            .servers()
+            .filter(|member| listed.contains(&member.server_id))
+            .filter(|member| {
+                let id = &member.server_id;
+                let launch = MgnLaunch::wanted(&member.launch)
+                    .is_some_and(|w| ledger.mgn_launch.get(id) != Some(&w.digest()));
+                let template = WantedTemplates::of(&member.launch, &app.tags).is_some_and(|w| {
+                    ledger.mgn_templates.get(id).map(|made| &made.digest) != Some(&w.digest())
+                });
+                launch || template
+            })
+            .count();
     }
 }
 
@@ -109,6 +144,10 @@ pub async fn put(
             continue;
         }
         if context.dry_run() {
+            continue;
+        }
+        if crate::near_deadline() {
+            put.deferred += 1;
             continue;
         }
         let id = &change.member.server_id;

@@ -200,3 +200,70 @@ async fn launch_templates_hold_the_plan_or_the_application_is_held() {
     assert_eq!(resumed[0]["appName"], "office");
     world.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planner_near_its_deadline_leaves_its_changes_and_nothing_launches_meanwhile() {
+    let world = MgnWorld::start(SCENARIO).await;
+    world.mgn.advance(Duration::from_secs(60));
+    let shop_only = "version: 1
+applications:
+  - name: shop
+    settings: { launch: { instanceType: m5.large, subnet: subnet-a, securityGroups: [sg-a] } }
+    groups: [{name: web, servers: [web-01]}]
+";
+    put_plan(&world, shop_only).await;
+    let planner = world.context::<MgnPlannerConfig>(&[]);
+    let plan_once = || {
+        mgn_planner::handle(
+            rule_event(world.mgn.now(), "mgn-planner"),
+            Arc::clone(&planner),
+        )
+    };
+    // A second less than one member's change and the outbox's margin.
+    let left = mgn_planner::CHANGE_MARGIN + autopilot_core::outbox::PUBLISH_MARGIN
+        - Duration::from_secs(1);
+    let near =
+        autopilot_core::runtime::with_deadline(std::time::Instant::now() + left, plan_once())
+            .await
+            .expect("planned what time allowed");
+    assert_eq!(
+        (
+            near.changes_deferred,
+            near.launch_configured,
+            near.templates_changed
+        ),
+        (2, 0, 0),
+        "the launch configuration and the template left for the next run"
+    );
+    assert_eq!(near.applications_created, 1, "grouping is not deferred");
+    assert_eq!(resolved(&world).await.apps["shop"].settings_pending, 1);
+
+    // Replicated and ready for testing, shop still waits for its settings.
+    let launcher = world.context::<MgnLauncherConfig>(&[]);
+    let launch_once = || {
+        mgn_launcher::handle(
+            rule_event(world.mgn.now(), "mgn-launcher"),
+            Arc::clone(&launcher),
+        )
+    };
+    world.mgn.advance(Duration::from_secs(30 * 60));
+    let waiting = launch_once().await.expect("launcher runs");
+    assert_eq!((waiting.launches_started, waiting.waiting), (0, 1));
+
+    let next = plan_once().await.expect("planned the rest");
+    assert_eq!(
+        (
+            next.changes_deferred,
+            next.launch_configured,
+            next.templates_changed
+        ),
+        (0, 1, 1)
+    );
+    assert_eq!(resolved(&world).await.apps["shop"].settings_pending, 0);
+    let started = launch_once().await.expect("launcher runs");
+    assert_eq!(
+        started.launches_started, 1,
+        "tested once its settings are in place"
+    );
+    world.shutdown().await;
+}

@@ -60,6 +60,9 @@ pub enum Blocker {
     Dependencies(Vec<String>),
     /// Its window for this launch is closed.
     OutsideWindow(LaunchKind),
+    /// Members whose launch settings the planner has not put in place yet: launched
+    /// now, they would start from what their templates held before the plan.
+    SettingsPending { members: usize },
 }
 
 /// One application as an invocation sees it.
@@ -177,6 +180,11 @@ fn next_launch(
     }
     if let Some(problem) = &subject.policy.launch_settings_problem {
         return Step::Hold(format!("its launch settings cannot be used: {problem}"));
+    }
+    if subject.policy.settings_pending > 0 {
+        return Step::Wait(Blocker::SettingsPending {
+            members: subject.policy.settings_pending,
+        });
     }
     if subject.members.is_empty() {
         return Step::Wait(Blocker::NoMembers);

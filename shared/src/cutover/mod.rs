@@ -116,6 +116,8 @@ pub struct MovePolicy {
     pub archive: bool,
     /// Why its launch settings cannot be used, as the planner found: it is held.
     pub launch_settings_problem: Option<String>,
+    /// Members whose launch settings the planner has not put in place yet: it waits.
+    pub settings_pending: usize,
 }
 
 /// The launcher's own limits.

@@ -162,6 +162,27 @@ fn launch_settings_the_account_cannot_honour_hold_the_next_launch() {
 }
 
 #[test]
+fn an_application_waits_until_its_launch_settings_are_in_place() {
+    let policy = MovePolicy {
+        settings_pending: 2,
+        ..MovePolicy::default()
+    };
+    let ready = [member("a", CutoverPhase::ReadyToTest)];
+    let ledger = CutoverLedger::default();
+    let step = decide(&subject(&policy, &ready), &ledger, &limits(), at(0));
+    assert_eq!(step, Step::Wait(Blocker::SettingsPending { members: 2 }));
+    let in_place = MovePolicy::default();
+    let step = decide(&subject(&in_place, &ready), &ledger, &limits(), at(0));
+    assert_eq!(
+        step,
+        Step::Start {
+            kind: LaunchKind::Test,
+            attempt: 1
+        }
+    );
+}
+
+#[test]
 fn dependencies_and_windows_hold_a_launch_back() {
     let policy = MovePolicy {
         depends_on: vec!["db".into()],

@@ -62,6 +62,10 @@ pub struct AppPolicy {
     /// key pair the account lacks): nothing launches it until they can.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch_settings_problem: Option<String>,
+    /// MGN: members whose launch settings the planner has not put in place yet (a run
+    /// near its deadline, a call that failed): nothing launches it until it has.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub settings_pending: usize,
 }
 
 /// How one planned server is replicated.
@@ -97,6 +101,7 @@ impl ResolvedPlan {
                     depends_on: app.depends_on.clone(),
                     finalized: false,
                     launch_settings_problem: None,
+                    settings_pending: 0,
                 };
                 (app.name.clone(), policy)
             })
