@@ -22,12 +22,11 @@ use autopilot_core::events::{
     AppConfigured, AppPlanned, OutgoingEvent, PlanChange, PlannedConfiguration,
 };
 use autopilot_core::mgn::{self, api};
-use autopilot_core::model::{AppId, ServerId, SourceServer};
+use autopilot_core::model::{AppId, Server, ServerId};
 use autopilot_core::outbox;
-use autopilot_core::plan::desired::{self, DesiredServer, DesiredWave};
-use autopilot_core::plan::groupings::{self, Association, HeldApplication};
+use autopilot_core::plan::desired::{self, DesiredWave};
+use autopilot_core::plan::groupings::{self, Association, HeldApplication, Placement};
 use autopilot_core::plan::ledger::PlannerLedger;
-use autopilot_core::plan::mgn_settings::{MgnLaunch, MgnReplication};
 use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::plan::{digest, Plan, PlanProblem, PlanRejected as Refusal};
 use autopilot_core::runtime::Context;
@@ -36,6 +35,7 @@ use autopilot_core::{AutopilotError, AwsCallError};
 use serde::Serialize;
 use serde_json::Value;
 
+mod configure;
 mod templates;
 
 /// Where the ledger lives in the artifacts bucket.
@@ -176,8 +176,17 @@ async fn plan_and_group(
             return Ok(Vec::new());
         }
     };
-    let servers = api::source_servers(&context.mgn).await?.items;
-    let catalog: Vec<_> = servers.iter().map(SourceServer::catalog_entry).collect();
+    // Each listed server's hints go into the catalog, dropped once the plan is
+    // resolved; the rest of the run needs its id and application only.
+    let (mut catalog, mut servers) = (Vec::new(), Vec::new());
+    api::source_servers_each(&context.mgn, |server| {
+        servers.push(Placement {
+            id: server.id.clone(),
+            application_id: server.application_id,
+        });
+        catalog.push(Server::without_job(server.id, server.vm));
+    })
+    .await?;
     let wave = desired::resolve(&plan, &catalog);
     drop(catalog);
     if !wave.conflicts.is_empty() {
@@ -191,9 +200,10 @@ async fn plan_and_group(
     (summary.applications, summary.members_waiting) = (plan.applications.len(), wave.waiting.len());
     let (mut errors, apps) = group(context, &wave, &servers, &version, ledger, summary).await?;
     let mut known_templates = KnownTemplates::new();
-    let books = (&mut *ledger, &mut *summary, &mut known_templates);
-    errors.extend(configure(context, (&wave, &servers, &apps), &version, books).await);
     let listed: HashSet<&ServerId> = servers.iter().map(|s| &s.id).collect();
+    let books = (&mut *ledger, &mut *summary, &mut known_templates);
+    let placed = (&wave, &listed, apps.as_slice());
+    errors.extend(configure::configure(context, placed, &version, books).await);
     let templates = templates::put(
         context,
         (&plan, text),
@@ -230,7 +240,7 @@ fn problem(message: &str) -> PlanProblem {
 async fn group(
     context: &Context<MgnPlannerConfig>,
     wave: &DesiredWave,
-    servers: &[SourceServer],
+    servers: &[Placement],
     version: &str,
     ledger: &mut PlannerLedger,
     summary: &mut Summary,
@@ -282,96 +292,8 @@ async fn group(
     Ok((errors, apps))
 }
 
-/// Puts the launch and replication settings the plan gives each member MGN lists into
-/// its configurations; a server whose wanted settings were put already (the ledger
-/// keeps their digests) is not read again. One `AppConfigured` per application and
-/// configuration changed. The launch templates read on the way are kept in
-/// `known_templates`.
-async fn configure(
-    context: &Context<MgnPlannerConfig>,
-    (wave, servers, apps): (&DesiredWave, &[SourceServer], &[HeldApplication]),
-    version: &str,
-    (ledger, summary, known_templates): (&mut PlannerLedger, &mut Summary, &mut KnownTemplates),
-) -> Vec<AwsCallError> {
-    let listed: HashSet<&ServerId> = servers.iter().map(|s| &s.id).collect();
-    let mut errors = Vec::new();
-    for desired in &wave.apps {
-        let members = desired.groups.iter().flat_map(|g| &g.servers);
-        let mut changed = (0, 0);
-        for member in members.filter(|m| listed.contains(&m.server_id)) {
-            if near_deadline() {
-                summary.changes_deferred += 1;
-                continue;
-            }
-            match configure_member(context, member, (ledger, &mut *known_templates)).await {
-                Ok((launch, replication)) => {
-                    changed.0 += usize::from(launch);
-                    changed.1 += usize::from(replication);
-                }
-                Err(error) => errors.push(error),
-            }
-        }
-        (summary.launch_configured, summary.replication_configured) = (
-            summary.launch_configured + changed.0,
-            summary.replication_configured + changed.1,
-        );
-        let kinds = [
-            (changed.0, PlannedConfiguration::Launch),
-            (changed.1, PlannedConfiguration::Replication),
-        ];
-        for (_, configuration) in kinds.into_iter().filter(|(count, _)| *count > 0) {
-            let configured = configured(&desired.name, apps, configuration, version);
-            ledger.outbox.push(OutgoingEvent::new(configured, false));
-        }
-    }
-    errors
-}
-
-/// Puts what the plan wants of one member's launch and replication configurations,
-/// each unless its digest says it was put already; whether each was changed.
-async fn configure_member(
-    context: &Context<MgnPlannerConfig>,
-    member: &DesiredServer,
-    (ledger, known_templates): (&mut PlannerLedger, &mut KnownTemplates),
-) -> Result<(bool, bool), AwsCallError> {
-    let (client, id) = (&context.mgn, &member.server_id);
-    let mut changed = (false, false);
-    match MgnLaunch::wanted(&member.launch) {
-        None => drop(ledger.mgn_launch.remove(id)),
-        Some(wanted)
-            if ledger.mgn_launch.get(id) != Some(&wanted.digest()) && !context.dry_run() =>
-        {
-            let held = mgn::configurations::launch(client, id).await?;
-            if let Some(template) = held.template_id {
-                known_templates.insert(id.clone(), template);
-            }
-            if let Some(change) = wanted.change_from(&held.settings) {
-                mgn::configurations::update_launch(client, id, &change).await?;
-                changed.0 = true;
-            }
-            ledger.mgn_launch.insert(id.clone(), wanted.digest());
-        }
-        Some(_) => {}
-    }
-    match MgnReplication::wanted(&member.replication) {
-        None => drop(ledger.mgn_replication.remove(id)),
-        Some(wanted)
-            if ledger.mgn_replication.get(id) != Some(&wanted.digest()) && !context.dry_run() =>
-        {
-            let held = mgn::configurations::replication(client, id).await?;
-            if let Some(change) = wanted.change_from(&held) {
-                mgn::configurations::update_replication(client, id, &change).await?;
-                changed.1 = true;
-            }
-            ledger.mgn_replication.insert(id.clone(), wanted.digest());
-        }
-        Some(_) => {}
-    }
-    Ok(changed)
-}
-
 /// The planner's word that `configuration` of application `name` was put.
-fn configured(
+pub(crate) fn configured(
     name: &str,
     apps: &[HeldApplication],
     configuration: PlannedConfiguration,

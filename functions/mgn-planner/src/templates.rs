@@ -22,6 +22,7 @@ use autopilot_core::plan::resolved::ResolvedPlan;
 use autopilot_core::plan::{source, Plan};
 use autopilot_core::runtime::Context;
 use autopilot_core::AwsCallError;
+use futures::stream::{self, StreamExt};
 
 use crate::KnownTemplates;
 
@@ -129,6 +130,7 @@ pub async fn put(
     // The plan is read again for its lines only when a problem must name one.
     let lines = std::sync::OnceLock::new();
     let lines = || lines.get_or_init(|| source::read(text).map(|(_, l)| l).unwrap_or_default());
+    let mut to_make = Vec::new();
     for change in pending {
         let problems = change.wanted.check(&account);
         if !problems.is_empty() {
@@ -141,25 +143,37 @@ pub async fn put(
                     .map_or(String::new(), |l| format!(" (line {l})"));
                 held.push(format!("{vm}: {}{line}", problem.message));
             }
-            continue;
+        } else if !context.dry_run() {
+            to_make.push(change);
         }
-        if context.dry_run() {
-            continue;
-        }
-        if crate::near_deadline() {
-            put.deferred += 1;
-            continue;
-        }
+    }
+    let books = &*ledger;
+    let asks: Vec<_> = to_make
+        .iter()
+        .map(|change| async move {
+            if crate::near_deadline() {
+                return None;
+            }
+            let id = &change.member.server_id;
+            // A server keeps its template for life: the one read this run or made before.
+            let template = known_templates.get(id).cloned().or_else(|| {
+                books
+                    .mgn_templates
+                    .get(id)
+                    .map(|made| made.versions.template_id.clone())
+            });
+            Some(make_versions(context, id, template, &change.wanted).await)
+        })
+        .collect();
+    let made: Vec<_> = stream::iter(asks)
+        .buffered(crate::configure::MEMBERS_IN_FLIGHT)
+        .collect()
+        .await;
+    for (change, made) in to_make.iter().zip(made) {
         let id = &change.member.server_id;
-        // A server keeps its template for life: the one read this run or made before.
-        let template = known_templates.get(id).cloned().or_else(|| {
-            ledger
-                .mgn_templates
-                .get(id)
-                .map(|made| made.versions.template_id.clone())
-        });
-        match make_versions(context, id, template, &change.wanted).await {
-            Ok((versions, changed)) => {
+        match made {
+            None => put.deferred += 1,
+            Some(Ok((versions, changed))) => {
                 if changed {
                     put.changed += 1;
                     put.changed_apps.insert(change.app.to_owned());
@@ -171,7 +185,7 @@ pub async fn put(
                 ledger.mgn_templates.insert(id.clone(), made);
                 put.versions.insert(id.clone(), versions);
             }
-            Err(error) => put.errors.push(error),
+            Some(Err(error)) => put.errors.push(error),
         }
     }
     put

@@ -32,6 +32,15 @@ pub struct Side {
     pub servers_tested: usize,
     /// MGN calls the cycle made.
     pub calls: u64,
+    /// Wall time the stand-in spent answering them (overlapping calls once).
+    pub service: Duration,
+}
+
+impl Side {
+    /// The cycle less the stand-in's answering: the launcher's own time.
+    pub fn own(&self) -> Duration {
+        self.cycle.saturating_sub(self.service)
+    }
 }
 
 /// Both launchers' cycles at one MGN latency.
@@ -101,9 +110,10 @@ impl Bench<'_> {
         let wiring =
             autopilot_local::harness::functions::wiring_of(&self.mgn_wiring, "mgn-launcher")?;
         let event = world.schedule(wiring);
-        let before = world.calls().values().sum::<u64>();
+        let (before, busy) = (world.calls().values().sum::<u64>(), world.mgn().busy_time());
         let invocation = self.invoke(&world, "mgn-launcher", event).await;
         let calls = world.calls().values().sum::<u64>() - before;
+        let service = world.mgn().busy_time().saturating_sub(busy);
         let servers_tested = tested(&world);
         world.shutdown().await;
         let invocation = invocation?;
@@ -112,6 +122,7 @@ impl Bench<'_> {
             peak_rss_kib: invocation.peak_rss_kib,
             servers_tested: servers_tested?,
             calls,
+            service,
         })
     }
 }
@@ -155,11 +166,12 @@ async fn python_launcher(python: &Path, latency_ms: u64, bench: &Bench<'_>) -> M
     let world = bench.ready_estate(latency_ms).await?;
     let env = script_environment(&world);
     let (python, script) = (python.to_owned(), script_path());
-    let before = world.calls().values().sum::<u64>();
+    let (before, busy) = (world.calls().values().sum::<u64>(), world.mgn().busy_time());
     let run = tokio::task::spawn_blocking(move || run_script(&python, &script, &env))
         .await
         .map_err(|e| MeasureError::Setup(format!("the boto3 script: {e}")));
     let calls = world.calls().values().sum::<u64>() - before;
+    let service = world.mgn().busy_time().saturating_sub(busy);
     let servers_tested = tested(&world);
     world.shutdown().await;
     let (cycle, peak_rss_kib) = run??;
@@ -168,6 +180,7 @@ async fn python_launcher(python: &Path, latency_ms: u64, bench: &Bench<'_>) -> M
         peak_rss_kib,
         servers_tested: servers_tested?,
         calls,
+        service,
     })
 }
 
@@ -207,8 +220,12 @@ pub fn section(figures: &Measured<MgnSideBySide>, out: &mut String) -> Vec<(Stri
          Start-up is spawn to being ready for the first call (the binary's first poll of the \
          Runtime API, its clients made; the script's ready line), over many starts; the cycle is \
          spawn to the response or to the script's done line. The launcher does more in its \
-         cycle than the script: it reads and stores its books, checks each application's \
-         members and dependencies, and publishes each launch as an event."
+         cycle than the script: it takes its lease, reads and stores its books, checks each \
+         application's members and dependencies, and publishes each launch as an event. The \
+         stand-in answers on the same two cores, and each side waits for the same answers \
+         (one page of 1,000 servers rendered, the tests started): *MGN answering* is the wall \
+         time the stand-in spent answering the side's calls, overlapping calls once, and *own \
+         time* the cycle less it."
     );
     let figures = match figures {
         Ok(figures) => figures,
@@ -236,8 +253,8 @@ pub fn section(figures: &Measured<MgnSideBySide>, out: &mut String) -> Vec<(Stri
     )];
     let _ = writeln!(
         out,
-        "\n| MGN latency | launcher | whole cycle | peak RSS | MGN calls | servers tested |\n\
-         | ---: | --- | ---: | ---: | ---: | ---: |"
+        "\n| MGN latency | launcher | whole cycle | MGN answering | own time | peak RSS | MGN calls | servers tested |\n\
+         | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     for row in &figures.cycles {
         targets.extend(cycle_rows(row, out));
@@ -253,9 +270,11 @@ fn cycle_rows(row: &Cycles, out: &mut String) -> Vec<(String, String, bool)> {
     ] {
         let _ = writeln!(
             out,
-            "| {} ms | {name} | {:.2} s | {} | {} | {} |",
+            "| {} ms | {name} | {:.3} s | {:.3} s | {:.3} s | {} | {} | {} |",
             row.latency_ms,
             side.cycle.as_secs_f64(),
+            side.service.as_secs_f64(),
+            side.own().as_secs_f64(),
             side.peak_rss_kib
                 .map_or("—".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
             side.calls,
@@ -265,6 +284,7 @@ fn cycle_rows(row: &Cycles, out: &mut String) -> Vec<(String, String, bool)> {
     let ratio = |python: f64, project: f64| python / project.max(f64::EPSILON);
     let (p, r) = (&row.python, &row.project);
     let cycle = ratio(p.cycle.as_secs_f64(), r.cycle.as_secs_f64());
+    let own = ratio(p.own().as_secs_f64(), r.own().as_secs_f64());
     let memory = match (p.peak_rss_kib, r.peak_rss_kib) {
         (Some(p), Some(r)) => ratio(p as f64, r as f64),
         _ => 0.0,
@@ -275,6 +295,11 @@ fn cycle_rows(row: &Cycles, out: &mut String) -> Vec<(String, String, bool)> {
             format!("MGN: whole cycle ≥ 5× faster, {at}"),
             format!("{cycle:.1}×"),
             cycle >= 5.0,
+        ),
+        (
+            format!("MGN: own time (the cycle less MGN answering) ≥ 5× shorter, {at}"),
+            format!("{own:.1}×"),
+            own >= 5.0,
         ),
         (
             format!("MGN: peak memory ≥ 3× smaller, {at}"),

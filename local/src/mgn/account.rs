@@ -35,6 +35,26 @@ pub(crate) struct Shared {
     pub(crate) calls: Mutex<BTreeMap<String, u64>>,
     pub(crate) refusals: Mutex<BTreeMap<String, u64>>,
     pub(crate) on_answer: Mutex<Option<AnswerHook>>,
+    /// Wall time during which at least one call was being answered.
+    pub(crate) busy: Mutex<Busy>,
+}
+
+/// How long the endpoints have been answering calls: overlapping calls count once.
+#[derive(Debug, Default)]
+pub(crate) struct Busy {
+    in_flight: u32,
+    since: Option<std::time::Instant>,
+    total: std::time::Duration,
+}
+
+impl Busy {
+    /// The time counted so far, the call under way included.
+    pub(crate) fn total(&self) -> std::time::Duration {
+        self.total
+            + self
+                .since
+                .map_or_else(Default::default, |since| since.elapsed())
+    }
 }
 
 impl Account {
@@ -72,6 +92,26 @@ pub(crate) fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// Answers `request` with `serve`, the time counted as the service's.
+    pub(crate) async fn answering<F: std::future::Future>(&self, serve: F) -> F::Output {
+        {
+            let mut busy = relock(&self.busy);
+            if busy.in_flight == 0 {
+                busy.since = Some(std::time::Instant::now());
+            }
+            busy.in_flight += 1;
+        }
+        let answer = serve.await;
+        let mut busy = relock(&self.busy);
+        busy.in_flight -= 1;
+        if busy.in_flight == 0 {
+            if let Some(since) = busy.since.take() {
+                busy.total += since.elapsed();
+            }
+        }
+        answer
+    }
+
     /// The account, its clock first brought up to wall time when it follows it.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Account> {
         let mut account = self.account.lock().unwrap_or_else(|p| p.into_inner());

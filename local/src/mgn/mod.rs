@@ -122,16 +122,17 @@ impl MgnHandle {
             calls: Mutex::new(BTreeMap::new()),
             refusals: Mutex::new(BTreeMap::new()),
             on_answer: Mutex::new(None),
+            busy: Mutex::new(account::Busy::default()),
         });
         let serving = Arc::clone(&shared);
         let server = LoopbackServer::serve("MGN stand-in", listener, move |request| {
             let shared = Arc::clone(&serving);
-            async move { endpoint::handle(&shared, request).await }
+            async move { shared.answering(endpoint::handle(&shared, request)).await }
         });
         let serving = Arc::clone(&shared);
         let ec2 = LoopbackServer::serve("EC2 stand-in", ec2_listener, move |request| {
             let shared = Arc::clone(&serving);
-            async move { ec2::handle(&shared, request).await }
+            async move { shared.answering(ec2::handle(&shared, request)).await }
         });
         let (stop, stopped) = watch::channel(false);
         let ticking = Arc::clone(&shared);
@@ -193,6 +194,13 @@ impl MgnHandle {
     /// Calls received per operation, whatever their outcome (EC2's as `ec2:Action`).
     pub fn call_counts(&self) -> BTreeMap<String, u64> {
         relock(&self.shared.calls).clone()
+    }
+
+    /// Wall time MGN's and EC2's endpoints spent answering calls so far, from taking a
+    /// call on (its injected latency as slept) to its answer rendered; calls answered
+    /// at once count once.
+    pub fn busy_time(&self) -> std::time::Duration {
+        relock(&self.shared.busy).total()
     }
 
     /// Calls the service itself refused (injected faults left out), by

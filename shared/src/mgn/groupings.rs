@@ -35,6 +35,7 @@ pub async fn applications(mgn: &Client) -> Result<Vec<HeldApplication>, AwsCallE
         |token| {
             mgn.list_applications()
                 .filters(live.clone())
+                .max_results(super::api::PAGE_SIZE)
                 .set_next_token(token)
                 .send()
         },
@@ -70,6 +71,7 @@ pub async fn waves(mgn: &Client) -> Result<Vec<HeldWave>, AwsCallError> {
         |token| {
             mgn.list_waves()
                 .filters(live.clone())
+                .max_results(super::api::PAGE_SIZE)
                 .set_next_token(token)
                 .send()
         },

@@ -100,6 +100,23 @@ struct Moves<'a> {
     into_wave: BTreeMap<&'a str, Vec<String>>,
 }
 
+/// A source server as the groupings see it: its id and the application MGN holds it in
+/// (all a planner keeps of each listed server once the plan is resolved).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub id: ServerId,
+    pub application_id: Option<String>,
+}
+
+impl From<&SourceServer> for Placement {
+    fn from(server: &SourceServer) -> Self {
+        Self {
+            id: server.id.clone(),
+            application_id: server.application_id.clone(),
+        }
+    }
+}
+
 /// The association calls that make MGN group `servers` as the plan does, once every
 /// wave and application it names is held: servers leave first (MGN refuses a server
 /// joining while it belongs to another application, and an application joining a wave
@@ -108,7 +125,7 @@ pub fn associations(
     wave: &DesiredWave,
     apps: &[HeldApplication],
     waves: &[HeldWave],
-    servers: &[SourceServer],
+    servers: &[Placement],
 ) -> Vec<Association> {
     let moves = moves(wave, apps, waves, servers);
     let app_name = |id: &str| {
@@ -176,7 +193,7 @@ fn moves<'a>(
     wave: &DesiredWave,
     apps: &'a [HeldApplication],
     waves: &'a [HeldWave],
-    servers: &'a [SourceServer],
+    servers: &'a [Placement],
 ) -> Moves<'a> {
     let app_by_name: BTreeMap<&str, &HeldApplication> =
         apps.iter().map(|a| (a.name.as_str(), a)).collect();
@@ -241,21 +258,18 @@ fn moves<'a>(
 /// Servers in a managed application that the plan places nowhere, by application.
 fn strays<'a>(
     apps: &'a [HeldApplication],
-    servers: &[SourceServer],
+    servers: &[Placement],
     planned_in: &BTreeSet<&ServerId>,
 ) -> Vec<(&'a str, Vec<ServerId>)> {
+    let mut unplanned: BTreeMap<&str, Vec<ServerId>> = BTreeMap::new();
+    for server in servers.iter().filter(|s| !planned_in.contains(&s.id)) {
+        if let Some(app) = server.application_id.as_deref() {
+            unplanned.entry(app).or_default().push(server.id.clone());
+        }
+    }
     apps.iter()
         .filter(|a| a.managed)
-        .map(|held| {
-            let strays = servers
-                .iter()
-                .filter(|s| s.application_id.as_deref() == Some(held.id.as_str()))
-                .filter(|s| !planned_in.contains(&s.id))
-                .map(|s| s.id.clone())
-                .collect::<Vec<_>>();
-            (held.id.as_str(), strays)
-        })
-        .filter(|(_, strays)| !strays.is_empty())
+        .filter_map(|held| Some((held.id.as_str(), unplanned.remove(held.id.as_str())?)))
         .collect()
 }
 

@@ -39,6 +39,10 @@ applications:
     groups: [{name: jobs, servers: [batch-01]}]
 ";
 
+fn placed(servers: &[SourceServer]) -> Vec<Placement> {
+    servers.iter().map(Placement::from).collect()
+}
+
 fn resolved(servers: &[SourceServer]) -> DesiredWave {
     let plan = Plan::parse(PLAN).expect("plan");
     let catalog: Vec<_> = servers.iter().map(SourceServer::catalog_entry).collect();
@@ -91,7 +95,7 @@ fn servers_join_their_application_and_applications_their_wave() {
         id: "wave-9".into(),
         name: "wave-1".into(),
     }];
-    let calls = associations(&wave, &apps, &waves, &servers);
+    let calls = associations(&wave, &apps, &waves, &placed(&servers));
     let join = |app: &str, name: &str, servers: &[&str]| Association::Join {
         app_id: app.into(),
         app_name: name.into(),
@@ -127,7 +131,7 @@ fn servers_join_their_application_and_applications_their_wave() {
         held("app-2", "billing", Some("wave-9"), true),
         held("app-4", "batch", None, false),
     ];
-    assert!(associations(&wave, &apps, &waves, &settled).is_empty());
+    assert!(associations(&wave, &apps, &waves, &placed(&settled)).is_empty());
 }
 
 #[test]
@@ -140,7 +144,12 @@ fn associations_go_fifty_ids_a_call() {
         .collect();
     let catalog: Vec<_> = servers.iter().map(SourceServer::catalog_entry).collect();
     let wave = desired::resolve(&plan, &catalog);
-    let calls = associations(&wave, &[held("app-1", "big", None, true)], &[], &servers);
+    let calls = associations(
+        &wave,
+        &[held("app-1", "big", None, true)],
+        &[],
+        &placed(&servers),
+    );
     let sizes: Vec<usize> = calls
         .iter()
         .map(|c| match c {
