@@ -24,6 +24,9 @@ use crate::{configured, near_deadline, KnownTemplates, Summary};
 /// account, and each member is two to four calls.
 pub const MEMBERS_IN_FLIGHT: usize = 4;
 
+/// Members whose calls are made before the next ones are set up.
+pub const MEMBERS_PER_BATCH: usize = 64;
+
 /// What became of one of a member's configurations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Put {
@@ -62,22 +65,29 @@ pub async fn configure(
         .filter(|(_, member)| listed.contains(&member.server_id))
         .collect();
     let books = &*ledger;
-    let asks: Vec<_> = members
-        .iter()
-        .map(|(_, member)| async move {
-            if near_deadline() {
-                return Member::Deferred;
-            }
-            match configure_member(context, member, books).await {
-                Ok(done) => done,
-                Err(error) => Member::Failed(error),
-            }
-        })
-        .collect();
-    let outcomes: Vec<Member> = stream::iter(asks)
-        .buffered(MEMBERS_IN_FLIGHT)
-        .collect()
-        .await;
+    let mut outcomes: Vec<Member> = Vec::with_capacity(members.len());
+    // A batch's calls are made before the next batch's futures exist: 25,000 of them
+    // at once would hold every member's state machine in memory.
+    for batch in members.chunks(MEMBERS_PER_BATCH) {
+        let asks: Vec<_> = batch
+            .iter()
+            .map(|(_, member)| async move {
+                if near_deadline() {
+                    return Member::Deferred;
+                }
+                match configure_member(context, member, books).await {
+                    Ok(done) => done,
+                    Err(error) => Member::Failed(error),
+                }
+            })
+            .collect();
+        outcomes.extend(
+            stream::iter(asks)
+                .buffered(MEMBERS_IN_FLIGHT)
+                .collect::<Vec<_>>()
+                .await,
+        );
+    }
     let mut errors = Vec::new();
     let mut changed: Vec<(&str, PlannedConfiguration)> = Vec::new();
     for ((app, member), outcome) in members.iter().zip(outcomes) {

@@ -148,27 +148,33 @@ pub async fn put(
         }
     }
     let books = &*ledger;
-    let asks: Vec<_> = to_make
-        .iter()
-        .map(|change| async move {
-            if crate::near_deadline() {
-                return None;
-            }
-            let id = &change.member.server_id;
-            // A server keeps its template for life: the one read this run or made before.
-            let template = known_templates.get(id).cloned().or_else(|| {
-                books
-                    .mgn_templates
-                    .get(id)
-                    .map(|made| made.versions.template_id.clone())
-            });
-            Some(make_versions(context, id, template, &change.wanted).await)
-        })
-        .collect();
-    let made: Vec<_> = stream::iter(asks)
-        .buffered(crate::configure::MEMBERS_IN_FLIGHT)
-        .collect()
-        .await;
+    let mut made = Vec::with_capacity(to_make.len());
+    for batch in to_make.chunks(crate::configure::MEMBERS_PER_BATCH) {
+        let asks: Vec<_> = batch
+            .iter()
+            .map(|change| async move {
+                if crate::near_deadline() {
+                    return None;
+                }
+                let id = &change.member.server_id;
+                // A server keeps its template for life: the one read this run or made
+                // before.
+                let template = known_templates.get(id).cloned().or_else(|| {
+                    books
+                        .mgn_templates
+                        .get(id)
+                        .map(|made| made.versions.template_id.clone())
+                });
+                Some(make_versions(context, id, template, &change.wanted).await)
+            })
+            .collect();
+        made.extend(
+            stream::iter(asks)
+                .buffered(crate::configure::MEMBERS_IN_FLIGHT)
+                .collect::<Vec<_>>()
+                .await,
+        );
+    }
     for (change, made) in to_make.iter().zip(made) {
         let id = &change.member.server_id;
         match made {

@@ -34,6 +34,9 @@ pub struct MgnCycle {
     pub peak_rss_kib: Option<u64>,
     /// From the first poll for an invocation to its response: the handler's run.
     pub run_time: Duration,
+    /// Wall time the stand-in spent answering the cycle's calls (overlapping calls
+    /// once): on the same two cores as the function.
+    pub service: Duration,
     /// The function's Timeout in the template.
     pub timeout: Duration,
     pub calls: BTreeMap<String, u64>,
@@ -244,12 +247,15 @@ impl Bench<'_> {
         let wiring = autopilot_local::harness::functions::wiring_of(&self.mgn_wiring, function)?;
         let before = world.calls();
         let accepted = world.events_accepted();
+        let busy = world.mgn().busy_time();
         let invocation = self.invoke(world, function, event).await?;
+        let service = world.mgn().busy_time().saturating_sub(busy);
         let calls = difference(&world.calls(), &before);
         Ok(MgnCycle {
             label: format!("{function} ({trigger})"),
             peak_rss_kib: invocation.peak_rss_kib,
             run_time: invocation.done.saturating_sub(invocation.init),
+            service,
             timeout: wiring.timeout,
             calls,
             allowed,
@@ -404,6 +410,7 @@ mod tests {
             label: "mgn-launcher (schedule)".into(),
             peak_rss_kib: None,
             run_time: Duration::from_secs(3),
+            service: Duration::from_secs(1),
             timeout: Duration::from_secs(300),
             calls: calls.iter().map(|(op, n)| ((*op).to_owned(), *n)).collect(),
             allowed,
