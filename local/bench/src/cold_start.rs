@@ -19,11 +19,7 @@ impl Bench<'_> {
     /// `starts` cold starts of `function`, each in a fresh small world so every first
     /// invocation does the same work.
     pub async fn cold_starts(&self, function: &str) -> Measured<ColdStart> {
-        let mut figures = ColdStart {
-            init_ms: Vec::new(),
-            done_ms: Vec::new(),
-            peak_rss_kib: Vec::new(),
-        };
+        let mut figures = ColdStart::new();
         let wiring = self.function(function)?;
         for _ in 0..self.args.starts {
             let world = World::start(two_server_scenario(), &self.wiring).await?;
@@ -44,12 +40,26 @@ impl Bench<'_> {
             };
             let invocation = self.invoke(&world, function, event).await;
             world.shutdown().await;
-            let invocation = invocation?;
-            figures.init_ms.push(millis(invocation.init));
-            figures.done_ms.push(millis(invocation.done));
-            figures.peak_rss_kib.extend(invocation.peak_rss_kib);
+            figures.take(&invocation?);
         }
         Ok(figures)
+    }
+}
+
+impl ColdStart {
+    pub fn new() -> Self {
+        Self {
+            init_ms: Vec::new(),
+            done_ms: Vec::new(),
+            peak_rss_kib: Vec::new(),
+        }
+    }
+
+    /// Adds one start's figures.
+    pub fn take(&mut self, invocation: &crate::bench::Invocation) {
+        self.init_ms.push(millis(invocation.init));
+        self.done_ms.push(millis(invocation.done));
+        self.peak_rss_kib.extend(invocation.peak_rss_kib);
     }
 }
 

@@ -71,11 +71,7 @@ impl<'a> Bench<'a> {
     /// estate whose plan the mgn-planner has applied (but for the planner itself, whose
     /// first run applies it) and whose servers replicate.
     pub async fn mgn_cold_starts(&self, function: &str) -> Measured<ColdStart> {
-        let mut figures = ColdStart {
-            init_ms: Vec::new(),
-            done_ms: Vec::new(),
-            peak_rss_kib: Vec::new(),
-        };
+        let mut figures = ColdStart::new();
         let wiring = wiring_of(&self.mgn_wiring, function)?;
         for _ in 0..self.args.starts {
             let mut scenario = two_server_scenario();
@@ -98,15 +94,8 @@ impl<'a> Bench<'a> {
                 }
             };
             world.shutdown().await;
-            let invocation = invocation?;
-            figures.init_ms.push(millis(invocation.init));
-            figures.done_ms.push(millis(invocation.done));
-            figures.peak_rss_kib.extend(invocation.peak_rss_kib);
+            figures.take(&invocation?);
         }
         Ok(figures)
     }
-}
-
-fn millis(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
 }

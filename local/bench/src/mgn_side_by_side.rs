@@ -18,7 +18,9 @@ use crate::bench::Bench;
 use crate::cycles::SEED;
 use crate::error::{MeasureError, Measured};
 use crate::mgn_world::MgnBenchWorld;
-use crate::side_by_side::{boto3_python, median, run_script, start_script, BOTO3_REQUIREMENT};
+use crate::side_by_side::{
+    boto3_python, run_script, start_script, startup_rows, BOTO3_REQUIREMENT,
+};
 
 /// Source servers both launchers work through.
 pub const SERVERS: usize = 1000;
@@ -234,22 +236,11 @@ pub fn section(figures: &Measured<MgnSideBySide>, out: &mut String) -> Vec<(Stri
             return Vec::new();
         }
     };
-    let (project, python) = (
-        median(&figures.project_startups_ms),
-        median(&figures.python_startups_ms),
-    );
-    let _ = writeln!(
+    let mut targets = vec![startup_rows(
         out,
-        "\n| launcher | starts | start-up, median |\n| --- | ---: | ---: |\n\
-         | mgn-launcher | {} | {project:.1} ms |\n| boto3 script | {} | {python:.1} ms |",
-        figures.project_startups_ms.len(),
-        figures.python_startups_ms.len()
-    );
-    let startup = python / project.max(f64::EPSILON);
-    let mut targets = vec![(
-        "MGN: start-up ≥ 20× the boto3 script's (medians)".to_owned(),
-        format!("{startup:.1}×"),
-        startup >= 20.0,
+        ("launcher", "mgn-launcher"),
+        (&figures.project_startups_ms, &figures.python_startups_ms),
+        "MGN: start-up ≥ 20× the boto3 script's (medians)",
     )];
     let _ = writeln!(
         out,

@@ -7,8 +7,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use autopilot_core::clients::Endpoints;
-use autopilot_core::Clients;
-use autopilot_local::harness::clients::sdk_config;
 use autopilot_local::harness::payloads::{rule_event, scheduled_event};
 use autopilot_local::harness::wiring::{FunctionWiring, Wiring};
 use autopilot_local::harness::world::MgnWorld;
@@ -19,7 +17,6 @@ use serde_json::{json, Value};
 
 use crate::bench::{Bench, Sandboxed};
 use crate::error::{MeasureError, Measured};
-use crate::world::BENCH_CREDENTIALS;
 
 /// Largest page DescribeSourceServers, ListApplications and ListWaves give (the
 /// model's `MaxResultsType` maximum, and the functions' page size).
@@ -128,43 +125,11 @@ impl MgnBenchWorld {
 
     /// Writes an object into the artifacts bucket, as an engineer puts a plan there.
     pub async fn put_object(&self, key: &str, body: Vec<u8>) -> Measured<()> {
-        let clients = Clients::for_endpoints(
-            &sdk_config(BENCH_CREDENTIALS, Some(1)),
-            &self.local.endpoints(),
-        );
-        clients
-            .s3
-            .put_object()
-            .bucket(&self.artifacts_bucket)
-            .key(key)
-            .body(body.into())
-            .send()
-            .await
-            .map_err(|e| {
-                MeasureError::Setup(format!(
-                    "s3://{}/{key} could not be written: {}",
-                    self.artifacts_bucket,
-                    autopilot_core::AwsCallError::from_sdk("S3", "PutObject", &e)
-                ))
-            })?;
-        Ok(())
+        crate::world::put_object(&self.local.endpoints(), &self.artifacts_bucket, key, body).await
     }
 
-    /// A state file a function keeps in the artifacts bucket, read from the local S3's
-    /// folder; an empty object when there is none yet.
+    /// A state file a function keeps in the artifacts bucket.
     pub fn state_file(&self, key: &str) -> Measured<Value> {
-        let path = self
-            .local
-            .storage
-            .s3_root()
-            .join(&self.artifacts_bucket)
-            .join(key);
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| MeasureError::Malformed {
-                path: path.display().to_string(),
-                problem: e.to_string(),
-            }),
-            Err(_) => Ok(json!({})),
-        }
+        crate::world::state_file(&self.local.storage.s3_root(), &self.artifacts_bucket, key)
     }
 }

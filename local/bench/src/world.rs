@@ -31,6 +31,43 @@ impl Sandboxed for World {
     }
 }
 
+/// Writes an object into `bucket` of the local S3 at `endpoints`.
+pub async fn put_object(
+    endpoints: &Endpoints,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+) -> Measured<()> {
+    Clients::for_endpoints(&sdk_config(BENCH_CREDENTIALS, Some(1)), endpoints)
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body.into())
+        .send()
+        .await
+        .map_err(|e| {
+            MeasureError::Setup(format!(
+                "s3://{bucket}/{key} could not be written: {}",
+                autopilot_core::AwsCallError::from_sdk("S3", "PutObject", &e)
+            ))
+        })?;
+    Ok(())
+}
+
+/// A state file a function keeps in `bucket`, read from the local S3's folder
+/// `s3_root`; an empty object when there is none yet.
+pub fn state_file(s3_root: &std::path::Path, bucket: &str, key: &str) -> Measured<Value> {
+    let path = s3_root.join(bucket).join(key);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| MeasureError::Malformed {
+            path: path.display().to_string(),
+            problem: e.to_string(),
+        }),
+        Err(_) => Ok(json!({})),
+    }
+}
+
 /// What Lambda and the template give `function`, pointed at `endpoints`.
 pub fn environment(
     function: &FunctionWiring,
@@ -73,7 +110,7 @@ const BINARY_CREDENTIALS: StaticCredentials<'static> = StaticCredentials {
 };
 
 /// The credentials the bench's in-process clients sign with.
-pub const BENCH_CREDENTIALS: StaticCredentials<'static> = StaticCredentials {
+const BENCH_CREDENTIALS: StaticCredentials<'static> = StaticCredentials {
     access_key_id: "bench",
     secret_access_key: "bench",
     session_token: None,
@@ -209,39 +246,12 @@ impl World {
 
     /// Writes an object into the artifacts bucket, as an engineer puts a plan there.
     pub async fn put_object(&self, key: &str, body: Vec<u8>) -> Measured<()> {
-        self.clients(1)
-            .s3
-            .put_object()
-            .bucket(&self.artifacts_bucket)
-            .key(key)
-            .body(body.into())
-            .send()
-            .await
-            .map_err(|e| {
-                MeasureError::Setup(format!(
-                    "s3://{}/{key} could not be written: {}",
-                    self.artifacts_bucket,
-                    autopilot_core::AwsCallError::from_sdk("S3", "PutObject", &e)
-                ))
-            })?;
-        Ok(())
+        put_object(&self.endpoints(), &self.artifacts_bucket, key, body).await
     }
 
-    /// A state file a function keeps in the artifacts bucket, read from the local S3's
-    /// folder; an empty object when there is none yet.
+    /// A state file a function keeps in the artifacts bucket.
     pub fn state_file(&self, key: &str) -> Measured<Value> {
-        let path = self
-            .emulator
-            .s3_root()
-            .join(&self.artifacts_bucket)
-            .join(key);
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| MeasureError::Malformed {
-                path: path.display().to_string(),
-                problem: e.to_string(),
-            }),
-            Err(_) => Ok(json!({})),
-        }
+        state_file(&self.emulator.s3_root(), &self.artifacts_bucket, key)
     }
 
     pub fn app_ready(&self, app_id: &str, name: &str, servers: usize) -> Value {
