@@ -127,12 +127,45 @@ pub async fn put(
             return put;
         }
     };
+    let to_make = held_or_to_make(context, (plan, text), pending, &account, &mut put);
+    let made = make_all(context, &to_make, (ledger, known_templates)).await;
+    for (change, made) in to_make.iter().zip(made) {
+        let id = &change.member.server_id;
+        match made {
+            None => put.deferred += 1,
+            Some(Ok((versions, changed))) => {
+                if changed {
+                    put.changed += 1;
+                    put.changed_apps.insert(change.app.to_owned());
+                }
+                let made = TemplatesMade {
+                    digest: change.wanted.digest(),
+                    versions: versions.clone(),
+                };
+                ledger.mgn_templates.insert(id.clone(), made);
+                put.versions.insert(id.clone(), versions);
+            }
+            Some(Err(error)) => put.errors.push(error),
+        }
+    }
+    put
+}
+
+/// The changes the account can honour (none in a dry run); each other one's problems
+/// go into `put`, named by VM and plan line.
+fn held_or_to_make<'w>(
+    context: &Context<MgnPlannerConfig>,
+    (plan, text): (&Plan, &str),
+    pending: Vec<Pending<'w>>,
+    account: &autopilot_core::plan::launch_template::Ec2Account,
+    put: &mut TemplatesPut,
+) -> Vec<Pending<'w>> {
     // The plan is read again for its lines only when a problem must name one.
     let lines = std::sync::OnceLock::new();
     let lines = || lines.get_or_init(|| source::read(text).map(|(_, l)| l).unwrap_or_default());
     let mut to_make = Vec::new();
     for change in pending {
-        let problems = change.wanted.check(&account);
+        let problems = change.wanted.check(account);
         if !problems.is_empty() {
             let vm = &change.member.vm_name;
             let held = put.problems.entry(change.app.to_owned()).or_default();
@@ -147,7 +180,16 @@ pub async fn put(
             to_make.push(change);
         }
     }
-    let books = &*ledger;
+    to_make
+}
+
+/// Makes each change's versions, a batch of members at a time and a few calls in
+/// flight; `None` for a change whose turn came too near the deadline.
+async fn make_all(
+    context: &Context<MgnPlannerConfig>,
+    to_make: &[Pending<'_>],
+    (books, known_templates): (&PlannerLedger, &KnownTemplates),
+) -> Vec<Option<Result<(TemplateVersions, bool), AwsCallError>>> {
     let mut made = Vec::with_capacity(to_make.len());
     for batch in to_make.chunks(crate::configure::MEMBERS_PER_BATCH) {
         let asks: Vec<_> = batch
@@ -175,26 +217,7 @@ pub async fn put(
                 .await,
         );
     }
-    for (change, made) in to_make.iter().zip(made) {
-        let id = &change.member.server_id;
-        match made {
-            None => put.deferred += 1,
-            Some(Ok((versions, changed))) => {
-                if changed {
-                    put.changed += 1;
-                    put.changed_apps.insert(change.app.to_owned());
-                }
-                let made = TemplatesMade {
-                    digest: change.wanted.digest(),
-                    versions: versions.clone(),
-                };
-                ledger.mgn_templates.insert(id.clone(), made);
-                put.versions.insert(id.clone(), versions);
-            }
-            Some(Err(error)) => put.errors.push(error),
-        }
-    }
-    put
+    made
 }
 
 /// The listed members whose templates must change; the others' versions go into `put`

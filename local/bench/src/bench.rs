@@ -14,14 +14,7 @@ use serde_json::Value;
 
 use crate::args::BenchArgs;
 use crate::error::{BenchError, MeasureError, Measured};
-use crate::world::environment;
-
-/// A world a function's binary is started in: which stack deployed it there, and where
-/// its clients call.
-pub trait Sandboxed {
-    fn stack<'b>(&self, bench: &'b Bench<'_>) -> &'b Wiring;
-    fn endpoints(&self) -> autopilot_core::clients::Endpoints;
-}
+use crate::sandbox::{environment, Sandboxed};
 
 /// Runs the measurements: the arguments, the functions as the template deploys them
 /// (with `Backend` SMS, and with MGN), and a folder for the binaries' output.
@@ -85,7 +78,7 @@ impl Bench<'_> {
         extra_env: &[(String, String)],
     ) -> Measured<Invocation> {
         let binary = self.binary(function)?;
-        let wiring = functions::wiring_of(world.stack(self), function)?;
+        let wiring = functions::wiring_of(world.stack(&self.wiring, &self.mgn_wiring), function)?;
         let api = RuntimeApi::start()
             .await
             .map_err(MeasureError::RuntimeApi)?;

@@ -34,6 +34,7 @@ mod mgn_world;
 mod packages;
 mod planning;
 mod resolution;
+mod sandbox;
 mod side_by_side;
 mod table;
 mod timed;

@@ -15,8 +15,8 @@ use autopilot_local::Scenario;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use crate::bench::{Bench, Sandboxed};
 use crate::error::{MeasureError, Measured};
+use crate::sandbox::Sandboxed;
 
 /// Largest page DescribeSourceServers, ListApplications and ListWaves give (the
 /// model's `MaxResultsType` maximum, and the functions' page size).
@@ -29,8 +29,8 @@ pub struct MgnBenchWorld {
 }
 
 impl Sandboxed for MgnBenchWorld {
-    fn stack<'b>(&self, bench: &'b Bench<'_>) -> &'b Wiring {
-        &bench.mgn_wiring
+    fn stack<'w>(&self, _sms: &'w Wiring, mgn: &'w Wiring) -> &'w Wiring {
+        mgn
     }
 
     fn endpoints(&self) -> Endpoints {

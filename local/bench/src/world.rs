@@ -2,8 +2,6 @@
 //! starting at the wall clock, and the local event bus; plus the uncounted shortcuts the
 //! bench takes to set a scene (import the catalog, create jobs, replicate an app).
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use autopilot_core::clients::Endpoints;
@@ -11,19 +9,18 @@ use autopilot_core::runtime::Clock;
 use autopilot_core::Clients;
 use autopilot_local::harness::clients::{sdk_config, StaticCredentials};
 use autopilot_local::harness::payloads::{project_event, rule_event, scheduled_event};
-use autopilot_local::harness::runtime_api::{lambda_environment, Sandbox};
 use autopilot_local::harness::wiring::{FunctionWiring, Wiring};
 use autopilot_local::harness::world::LocalWorld;
 use autopilot_local::Scenario;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use crate::bench::{Bench, Sandboxed};
 use crate::error::{MeasureError, Measured};
+use crate::sandbox::Sandboxed;
 
 impl Sandboxed for World {
-    fn stack<'b>(&self, bench: &'b Bench<'_>) -> &'b Wiring {
-        &bench.wiring
+    fn stack<'w>(&self, sms: &'w Wiring, _mgn: &'w Wiring) -> &'w Wiring {
+        sms
     }
 
     fn endpoints(&self) -> Endpoints {
@@ -68,28 +65,6 @@ pub fn state_file(s3_root: &std::path::Path, bucket: &str, key: &str) -> Measure
     }
 }
 
-/// What Lambda and the template give `function`, pointed at `endpoints`.
-pub fn environment(
-    function: &FunctionWiring,
-    api: SocketAddr,
-    endpoints: &Endpoints,
-) -> BTreeMap<String, String> {
-    let mut env: BTreeMap<String, String> = function
-        .environment
-        .iter()
-        .filter(|(_, value)| !value.is_empty())
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect();
-    let sandbox = Sandbox {
-        memory_mb: 128,
-        log_stream: "bench",
-        credentials: BINARY_CREDENTIALS,
-        endpoints,
-    };
-    env.extend(lambda_environment(&function.binary, api, &sandbox));
-    env
-}
-
 impl std::ops::Deref for World {
     type Target = LocalWorld;
 
@@ -100,14 +75,6 @@ impl std::ops::Deref for World {
 
 /// Largest page of every SMS list operation (the emulator's and the functions' maximum).
 pub const PAGE: usize = 100;
-
-/// The credentials the started binaries get from their (pretend) execution role.
-const BINARY_CREDENTIALS: StaticCredentials<'static> = StaticCredentials {
-    access_key_id: "AKIDLOCALBENCH",
-    secret_access_key: "local-bench-secret",
-    session_token: Some("local-bench-token"),
-    provider_name: "bench",
-};
 
 /// The credentials the bench's in-process clients sign with.
 const BENCH_CREDENTIALS: StaticCredentials<'static> = StaticCredentials {
