@@ -11,6 +11,7 @@ use autopilot_core::model::AppLaunchStatus;
 
 use autopilot_core::migration::LaunchPhase;
 use autopilot_core::sms::vocabulary;
+use autopilot_local::harness::processes::changes_something;
 use autopilot_local::sms::protocol::AppLaunchStatus as EmulatedLaunchStatus;
 use autopilot_local::sms::App;
 use autopilot_local::Scenario;
@@ -93,7 +94,7 @@ impl Cycle {
     pub fn actions(&self) -> u64 {
         self.calls
             .iter()
-            .filter(|(op, _)| is_action(op))
+            .filter(|(op, _)| changes_something(op))
             .map(|(_, n)| n)
             .sum()
     }
@@ -102,7 +103,7 @@ impl Cycle {
     pub fn excess(&self) -> Vec<(String, i64)> {
         let mut excess = Vec::new();
         for (op, &n) in &self.calls {
-            if is_action(op) {
+            if changes_something(op) {
                 continue;
             }
             let mut allowed: usize = self
@@ -124,11 +125,6 @@ impl Cycle {
         }
         excess
     }
-}
-
-/// A mutating SMS operation: one call per action.
-fn is_action(operation: &str) -> bool {
-    !(operation.starts_with("Get") || operation.starts_with("List"))
 }
 
 pub fn pages(items: usize) -> usize {

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use autopilot_local::harness::processes::changes_something;
 use autopilot_local::Scenario;
 use serde_json::{json, Value};
 
@@ -45,14 +46,6 @@ pub struct MgnCycle {
     pub events: u64,
 }
 
-/// Whether an MGN or EC2 operation changes something (every call that is not a read).
-pub fn is_action(operation: &str) -> bool {
-    let name = operation.strip_prefix("ec2:").unwrap_or(operation);
-    !["Describe", "List", "Get"]
-        .iter()
-        .any(|read| name.starts_with(read))
-}
-
 /// Pages of a listing of `items` at MGN's largest page (at least one).
 pub fn mgn_pages(items: usize) -> u64 {
     items.div_ceil(MGN_PAGE).max(1) as u64
@@ -66,7 +59,7 @@ impl MgnCycle {
     pub fn actions(&self) -> u64 {
         self.calls
             .iter()
-            .filter(|(op, _)| is_action(op))
+            .filter(|(op, _)| changes_something(op))
             .map(|(_, n)| n)
             .sum()
     }
@@ -79,7 +72,7 @@ impl MgnCycle {
     pub fn excess(&self) -> Vec<(String, u64)> {
         self.calls
             .iter()
-            .filter(|(op, _)| !is_action(op))
+            .filter(|(op, _)| !changes_something(op))
             .filter_map(|(op, &n)| {
                 let allowed: u64 = self
                     .allowed
@@ -426,14 +419,14 @@ mod tests {
             "GetLaunchConfiguration",
             "ec2:DescribeInstanceStatus",
         ] {
-            assert!(!is_action(read), "{read}");
+            assert!(!changes_something(read), "{read}");
         }
         for action in [
             "StartTest",
             "ChangeServerLifeCycleState",
             "ec2:ModifyLaunchTemplate",
         ] {
-            assert!(is_action(action), "{action}");
+            assert!(changes_something(action), "{action}");
         }
         assert_eq!(mgn_pages(0), 1);
         assert_eq!(mgn_pages(1000), 1);

@@ -65,6 +65,15 @@ struct KillerState {
     kills: BTreeMap<String, u64>,
 }
 
+/// Whether a call to SMS, MGN or EC2 changes something: reads are the Get, List and
+/// Describe calls (EC2's named `ec2:Describe…`), everything else is an action.
+pub fn changes_something(operation: &str) -> bool {
+    let name = operation.strip_prefix("ec2:").unwrap_or(operation);
+    !["Get", "List", "Describe"]
+        .iter()
+        .any(|read| name.starts_with(read))
+}
+
 impl Killer {
     /// A killer drawing from `kills`; one that never kills without them.
     pub fn new(kills: Option<KillDice>) -> Arc<Self> {
@@ -96,16 +105,11 @@ impl Killer {
     }
 
     /// The migration service's answer hook: kills the running process on the armed
-    /// action (a call that changes something; reads are Get, List and Describe calls,
-    /// EC2's named `ec2:Describe…`).
+    /// action (a call that [changes something](changes_something)).
     pub fn answer_hook(self: &Arc<Self>) -> AnswerHook {
         let killer = Arc::clone(self);
         Arc::new(move |operation: &str| {
-            let action = operation.strip_prefix("ec2:").unwrap_or(operation);
-            let changes = !["Get", "List", "Describe"]
-                .iter()
-                .any(|read| action.starts_with(read));
-            if changes {
+            if changes_something(operation) {
                 killer.on_action();
             }
         })
