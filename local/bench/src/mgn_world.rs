@@ -76,34 +76,12 @@ impl MgnBenchWorld {
         self.local.bus.counts().0
     }
 
-    /// One MGN call straight into the stand-in: no HTTP, not counted.
-    pub fn mgn_call(&self, operation: &str, input: Value) -> Measured<Value> {
-        self.local
-            .mgn
-            .call(operation, &input)
-            .map_err(|e| MeasureError::Setup(format!("MGN {operation}: {e:?}")))
-    }
-
     /// Every item of an MGN list operation, page by page, uncounted.
     pub fn mgn_list(&self, operation: &str, input: Value) -> Measured<Vec<Value>> {
-        let mut items = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..100_000 {
-            let mut page_input = input.clone();
-            page_input["maxResults"] = json!(MGN_PAGE);
-            if let Some(token) = &token {
-                page_input["nextToken"] = json!(token);
-            }
-            let page = self.mgn_call(operation, page_input)?;
-            items.extend(page["items"].as_array().cloned().unwrap_or_default());
-            match page["nextToken"].as_str().filter(|t| !t.is_empty()) {
-                Some(next) => token = Some(next.to_owned()),
-                None => return Ok(items),
-            }
-        }
-        Err(MeasureError::Setup(format!(
-            "{operation} kept returning a nextToken"
-        )))
+        self.local
+            .mgn
+            .every_item(operation, input)
+            .map_err(|e| MeasureError::Setup(format!("MGN {operation}: {e:?}")))
     }
 
     /// Source servers that are not archived, as MGN lists them.

@@ -191,6 +191,30 @@ impl MgnHandle {
         Ok(answer.unwrap_or_default())
     }
 
+    /// Every item of an MGN listing, page by page through [`MgnHandle::call`] (so
+    /// uncounted and without faults), `input` its filters.
+    pub fn every_item(
+        &self,
+        operation: &str,
+        mut input: serde_json::Value,
+    ) -> Result<Vec<serde_json::Value>, MgnError> {
+        let mut items = Vec::new();
+        input["maxResults"] = serde_json::json!(1000);
+        // Far more pages than any estate played here holds.
+        for _ in 0..100_000 {
+            let page = self.call(operation, &input)?;
+            items.extend(page["items"].as_array().cloned().unwrap_or_default());
+            match page["nextToken"].as_str().filter(|t| !t.is_empty()) {
+                Some(token) => input["nextToken"] = serde_json::json!(token),
+                None => return Ok(items),
+            }
+        }
+        Err(MgnError::field(
+            "nextToken",
+            "was still handed out after 100,000 pages",
+        ))
+    }
+
     /// Calls received per operation, whatever their outcome (EC2's as `ec2:Action`).
     pub fn call_counts(&self) -> BTreeMap<String, u64> {
         relock(&self.shared.calls).clone()

@@ -31,9 +31,13 @@ fn launch_breaches(
     mgn: &MgnHandle,
     plan: &autopilot_core::plan::Plan,
 ) -> Result<Vec<String>, String> {
-    let jobs = every_item(mgn, "DescribeJobs", json!({}))?;
-    let servers = every_item(mgn, "DescribeSourceServers", json!({}))?;
-    let applications = every_item(mgn, "ListApplications", json!({}))?;
+    let every_item = |operation: &str| {
+        mgn.every_item(operation, json!({}))
+            .map_err(|e| format!("MGN {operation} could not be read for the guards: {e:?}"))
+    };
+    let jobs = every_item("DescribeJobs")?;
+    let servers = every_item("DescribeSourceServers")?;
+    let applications = every_item("ListApplications")?;
     let changes = mgn.life_cycle_changes();
     let record = mgn_launches::MgnRecord {
         jobs: &jobs,
@@ -42,23 +46,6 @@ fn launch_breaches(
         changes: &changes,
     };
     Ok(mgn_launches::launch_breaches(&record, plan))
-}
-
-/// Every item an MGN listing gives, read directly (uncounted, no faults).
-fn every_item(mgn: &MgnHandle, operation: &str, mut input: Value) -> Result<Vec<Value>, String> {
-    let mut items = Vec::new();
-    input["maxResults"] = json!(1000);
-    for _ in 0..10_000 {
-        let page = mgn
-            .call(operation, &input)
-            .map_err(|e| format!("MGN {operation} could not be read for the guards: {e:?}"))?;
-        items.extend(page["items"].as_array().cloned().unwrap_or_default());
-        match page["nextToken"].as_str().filter(|t| !t.is_empty()) {
-            Some(token) => input["nextToken"] = json!(token),
-            None => return Ok(items),
-        }
-    }
-    Err(format!("MGN {operation} kept giving a nextToken"))
 }
 
 /// The template's parameters for an MGN stack.
