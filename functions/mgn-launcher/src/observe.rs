@@ -196,13 +196,7 @@ impl Sightings {
             .filter(|job| job.finished)
             .flat_map(|job| job.servers.iter().filter_map(|s| s.instance_id.clone()))
             .collect();
-        let mut checks: HashMap<String, Option<CheckStatus>> =
-            instances.iter().map(|id| (id.clone(), None)).collect();
-        if !instances.is_empty() {
-            for seen in context.ec2.instance_statuses(&instances).await? {
-                checks.insert(seen.instance_id, Some(seen.status));
-            }
-        }
+        let checks = read_checks(context, &instances).await?;
         let mut jobs: HashMap<String, Option<LaunchJob>> =
             job_ids.into_iter().map(|id| (id, None)).collect();
         for job in listed {
@@ -289,6 +283,21 @@ pub fn release(books: &mut autopilot_core::cutover::AppMove, kind: LaunchKind) {
     }
 }
 
+/// Each of `instances` with its status checks as EC2 lists them (`None`: not listed yet).
+async fn read_checks(
+    context: &Context<MgnLauncherConfig>,
+    instances: &[String],
+) -> Result<HashMap<String, Option<CheckStatus>>, AwsCallError> {
+    let mut checks: HashMap<String, Option<CheckStatus>> =
+        instances.iter().map(|id| (id.clone(), None)).collect();
+    if !instances.is_empty() {
+        for seen in context.ec2.instance_statuses(instances).await? {
+            checks.insert(seen.instance_id, Some(seen.status));
+        }
+    }
+    Ok(checks)
+}
+
 /// The EC2 status checks of launched copies (from `seen` when it asked about every one);
 /// a copy EC2 does not list yet is pending.
 async fn checks(
@@ -302,10 +311,7 @@ async fn checks(
         .collect();
     if statuses.len() < copies.len() {
         let ids: Vec<String> = copies.iter().map(|(_, id)| id.clone()).collect();
-        statuses = ids.iter().map(|id| (id.clone(), None)).collect();
-        for status in context.ec2.instance_statuses(&ids).await? {
-            statuses.insert(status.instance_id, Some(status.status));
-        }
+        statuses = read_checks(context, &ids).await?;
     }
     Ok(copies
         .into_iter()
