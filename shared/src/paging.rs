@@ -178,3 +178,73 @@ where
     let swept = sweep_each(listing, fetch_page, read_page, |item| items.push(item)).await?;
     Ok(swept.into_sweep(items))
 }
+
+/// Items kept as a listing hands them over, joined at their exact count once it ends.
+/// A `Vec` grown one item at a time doubles: at 100,000 source servers it would hold
+/// room for 131,072 and, while it grows, the old and the new buffer at once.
+#[derive(Debug)]
+pub struct Gathered<T> {
+    chunks: Vec<Vec<T>>,
+    count: usize,
+}
+
+impl<T> Default for Gathered<T> {
+    fn default() -> Self {
+        Self {
+            chunks: Vec::new(),
+            count: 0,
+        }
+    }
+}
+
+impl<T> Gathered<T> {
+    /// Items per chunk: a page of the largest listings.
+    const CHUNK: usize = 1_000;
+
+    pub fn push(&mut self, item: T) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(item),
+            _ => {
+                let mut chunk = Vec::with_capacity(Self::CHUNK);
+                chunk.push(item);
+                self.chunks.push(chunk);
+            }
+        }
+        self.count += 1;
+    }
+
+    /// Every item in the order pushed, where it was kept.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.chunks.iter().flatten()
+    }
+
+    /// Every item in the order pushed; each chunk is freed as it is moved, so the
+    /// items are held about once.
+    pub fn into_vec(self) -> Vec<T> {
+        let mut items = Vec::with_capacity(self.count);
+        for chunk in self.chunks {
+            items.extend(chunk);
+        }
+        items
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Gathered;
+
+    #[test]
+    fn gathered_items_come_back_in_order_at_their_exact_count() {
+        for count in [0, 1, 999, 1_000, 1_001, 2_500] {
+            let mut gathered = Gathered::default();
+            (0..count).for_each(|n| gathered.push(n));
+            assert!(
+                gathered.iter().copied().eq(0..count),
+                "{count} items in order"
+            );
+            let items = gathered.into_vec();
+            assert_eq!(items, (0..count).collect::<Vec<_>>());
+            assert_eq!(items.capacity(), count, "{count} items");
+        }
+    }
+}

@@ -24,6 +24,8 @@ use autopilot_core::events::{
 use autopilot_core::mgn::{self, api};
 use autopilot_core::model::{AppId, Server, ServerId};
 use autopilot_core::outbox;
+use autopilot_core::paging::Gathered;
+use autopilot_core::plan::catalog_index::NamedHints;
 use autopilot_core::plan::desired::{self, DesiredWave};
 use autopilot_core::plan::groupings::{self, Association, HeldApplication, Placement};
 use autopilot_core::plan::ledger::PlannerLedger;
@@ -178,17 +180,21 @@ async fn plan_and_group(
     };
     // Each listed server's hints go into the catalog, dropped once the plan is
     // resolved; the rest of the run needs its id and application only.
-    let (mut catalog, mut servers) = (Vec::new(), Vec::new());
+    let (mut catalog, mut servers) = (Gathered::default(), Gathered::default());
+    let hints = NamedHints::of(&plan);
     api::source_servers_each(&context.mgn, |server| {
         servers.push(Placement {
             id: server.id.clone(),
             application_id: server.application_id,
         });
-        catalog.push(Server::without_job(server.id, server.vm));
+        let mut entry = Server::without_job(server.id, server.vm);
+        hints.keep_in(&mut entry);
+        catalog.push(entry);
     })
     .await?;
-    let wave = desired::resolve(&plan, &catalog);
+    let wave = desired::resolve(&plan, catalog.iter());
     drop(catalog);
+    let servers = servers.into_vec();
     if !wave.conflicts.is_empty() {
         refuse(
             Refusal::of_conflicts(text, &wave.conflicts).problems,

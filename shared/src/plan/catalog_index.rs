@@ -10,20 +10,22 @@ use crate::model::Server;
 use crate::wave_policy::{glob_matches, Selector, VmField};
 
 use super::rules::Member;
+use super::Plan;
 
 /// One catalog, sorted by each field a member names: a field's order is built the
 /// first time a member needs it, so a plan of VM names alone pays for one (at 100,000
 /// servers each is 2.4 MB, within the planner's 128 MB).
 pub struct CatalogIndex<'a> {
-    catalog: &'a [Server],
+    /// The catalog's servers in its order: a slice, or a listing kept in chunks.
+    catalog: Vec<&'a Server>,
     /// Per field of [`VmField::ALL`]: (value, index in the catalog), sorted.
     sorted: [OnceCell<Vec<(&'a str, usize)>>; VmField::ALL.len()],
 }
 
 impl<'a> CatalogIndex<'a> {
-    pub fn new(catalog: &'a [Server]) -> Self {
+    pub fn new(catalog: impl IntoIterator<Item = &'a Server>) -> Self {
         Self {
-            catalog,
+            catalog: catalog.into_iter().collect(),
             sorted: Default::default(),
         }
     }
@@ -50,7 +52,7 @@ impl<'a> CatalogIndex<'a> {
             Member::Selector(selector) => self.selected(selector),
         };
         indices.sort_unstable();
-        indices.into_iter().map(|i| &self.catalog[i]).collect()
+        indices.into_iter().map(|i| self.catalog[i]).collect()
     }
 
     fn selected(&self, selector: &Selector) -> Vec<usize> {
@@ -83,6 +85,51 @@ fn field_slot(field: VmField) -> usize {
         .iter()
         .position(|known| *known == field)
         .expect("every field is in ALL")
+}
+
+/// The identification hints resolving one plan reads: the fields its selectors name,
+/// the VM name (members and per-server settings name it) and the hostname (a shared
+/// name's conflict is worded by it). At 100,000 MGN source servers the others'
+/// strings would be most of the planner's memory.
+pub struct NamedHints {
+    named: [bool; VmField::ALL.len()],
+}
+
+impl NamedHints {
+    pub fn of(plan: &Plan) -> Self {
+        let mut named = [false; VmField::ALL.len()];
+        for field in [VmField::VmName, VmField::Hostname] {
+            named[field_slot(field)] = true;
+        }
+        let members = plan
+            .applications
+            .iter()
+            .flat_map(|app| &app.groups)
+            .flat_map(|group| &group.servers);
+        for text in members {
+            if let Ok(Member::Selector(selector)) = Member::parse(text) {
+                named[field_slot(selector.field)] = true;
+            }
+        }
+        Self { named }
+    }
+
+    /// Forgets the hints of `server` the plan never reads.
+    pub fn keep_in(&self, server: &mut Server) {
+        let vm = &mut server.vm;
+        let hints = [
+            (VmField::VmPath, &mut vm.vm_path),
+            (VmField::VmManagerName, &mut vm.vm_manager_name),
+            (VmField::Fqdn, &mut vm.fqdn),
+            (VmField::VmwareUuid, &mut vm.vmware_uuid),
+            (VmField::UserProvidedId, &mut vm.user_provided_id),
+        ];
+        for (field, value) in hints {
+            if !self.named[field_slot(field)] {
+                *value = None;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

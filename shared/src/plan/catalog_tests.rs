@@ -212,3 +212,44 @@ applications:
         assert_eq!(at(&text), expected, "{text}");
     }
 }
+
+#[test]
+fn the_hints_a_plan_never_reads_are_forgotten_and_it_resolves_the_same() {
+    let mut catalog = catalog();
+    for (server, n) in catalog.iter_mut().zip(1..) {
+        server.vm.hostname = server.vm.vm_name.clone();
+        server.vm.fqdn = Some(format!("host-{n}.corp"));
+        server.vm.vmware_uuid = Some(format!("uuid-{n}"));
+        server.vm.user_provided_id = Some(format!("asset-{n}"));
+    }
+    for members in [
+        "[db]",
+        "[\"fqdn:host-2.*\", db]",
+        "[\"vmPath:/dc1/*\"]",
+        "[twin]",
+    ] {
+        let plan = Plan::parse(&one_app(members)).unwrap_or_else(|refusal| panic!("{refusal}"));
+        let hints = catalog_index::NamedHints::of(&plan);
+        let mut kept = catalog.clone();
+        kept.iter_mut().for_each(|server| hints.keep_in(server));
+        assert_eq!(
+            desired::resolve(&plan, &kept),
+            desired::resolve(&plan, &catalog),
+            "{members}"
+        );
+        let vm = &kept[1].vm;
+        assert_eq!(vm.vm_name.as_deref(), Some("twin"), "{members}");
+        assert_eq!(vm.hostname.as_deref(), Some("twin"), "{members}");
+        assert_eq!(vm.fqdn.is_some(), members.contains("fqdn:"), "{members}");
+        assert_eq!(
+            vm.vm_path.is_some(),
+            members.contains("vmPath:"),
+            "{members}"
+        );
+        assert_eq!(
+            (&vm.vmware_uuid, &vm.user_provided_id),
+            (&None, &None),
+            "{members}"
+        );
+    }
+}

@@ -98,7 +98,7 @@ impl DesiredApp {
 
 /// Resolves every application's members against `catalog`; a server matched by two
 /// applications stays with the first (in the plan's order) and the second is a conflict.
-pub fn resolve(plan: &Plan, catalog: &[Server]) -> DesiredWave {
+pub fn resolve<'c>(plan: &Plan, catalog: impl IntoIterator<Item = &'c Server>) -> DesiredWave {
     let index = CatalogIndex::new(catalog);
     let mut wave = DesiredWave::default();
     let mut taken: BTreeMap<ServerId, String> = BTreeMap::new();
