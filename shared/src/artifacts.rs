@@ -206,21 +206,16 @@ impl ResolvedPlanOnce {
 }
 
 /// Stores what the launcher and the job-creator take from the accepted plan, when it
-/// changed. The planner is its only writer: an unreadable stored copy is replaced, not
-/// obeyed.
+/// changed. The planner is its only writer: the stored copy is compared as bytes, never
+/// read (at 100,000 servers reading it would hold the plan twice), so an unreadable one
+/// is replaced, not obeyed.
 pub async fn store_resolved_plan(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     resolved: &ResolvedPlan,
 ) -> Result<(), AutopilotError> {
     let object = StateObject::new(s3, bucket, RESOLVED_KEY, RESOLVED_WHAT);
-    match object.load::<ResolvedPlan>().await {
-        Ok(_) => {}
-        Err(error @ AutopilotError::CorruptState { .. }) => {
-            tracing::error!(%error, "the stored resolved plan is unreadable; writing it again");
-        }
-        Err(error) => return Err(error),
-    }
+    object.remember_stored().await?;
     object.store_if_changed(resolved).await?;
     Ok(())
 }
@@ -264,6 +259,15 @@ impl<'a> StateObject<'a> {
         let state: T = load_json(self.s3, self.bucket, self.key, self.what).await?;
         self.remember(crate::digest::fnv1a(&json(&state)));
         Ok(state)
+    }
+
+    /// Remembers the digest of the stored bytes without reading them as state, for a
+    /// writer that only needs to know whether its write would change them.
+    pub async fn remember_stored(&self) -> Result<(), AutopilotError> {
+        if let Some(bytes) = load_bytes(self.s3, self.bucket, self.key).await? {
+            self.remember(crate::digest::fnv1a(&bytes));
+        }
+        Ok(())
     }
 
     /// Writes the state.
@@ -349,6 +353,36 @@ mod tests {
         );
         assert!(error.to_string().contains(RESOLVED_KEY), "{error}");
         assert_eq!(error.retryability(), crate::Retryability::Permanent);
+    }
+
+    #[tokio::test]
+    async fn the_resolved_plan_is_stored_when_changed_and_replaces_an_unreadable_copy() {
+        let bucket = MemoryBucket::default();
+        let (s3, _, puts) = bucket.client();
+        let resolved = ResolvedPlan {
+            plan_version: "v1".into(),
+            ..ResolvedPlan::default()
+        };
+        bucket.put(RESOLVED_KEY, b"{\"apps\": [".to_vec());
+        store_resolved_plan(&s3, "b", &resolved)
+            .await
+            .expect("replaced");
+        assert_eq!(load_resolved_plan(&s3, "b").await.expect("read"), resolved);
+        assert_eq!(puts.num_calls(), 1);
+        store_resolved_plan(&s3, "b", &resolved)
+            .await
+            .expect("unchanged");
+        assert_eq!(
+            puts.num_calls(),
+            1,
+            "an unchanged plan is not written again"
+        );
+        let next = ResolvedPlan {
+            plan_version: "v2".into(),
+            ..ResolvedPlan::default()
+        };
+        store_resolved_plan(&s3, "b", &next).await.expect("changed");
+        assert_eq!(load_resolved_plan(&s3, "b").await.expect("read"), next);
     }
 
     #[tokio::test]
