@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 
 use autopilot_core::config::MgnPlannerConfig;
+use autopilot_core::digest::Digest;
 use autopilot_core::events::{OutgoingEvent, PlannedConfiguration};
 use autopilot_core::mgn;
 use autopilot_core::model::ServerId;
@@ -35,7 +36,7 @@ enum Put {
     /// Put already for the same wanted settings (or a dry run): nothing to record.
     Settled,
     /// Now holds the wanted settings (`changed`: a call changed it).
-    Held { digest: String, changed: bool },
+    Held { digest: Digest, changed: bool },
 }
 
 /// What one member came to.
@@ -133,7 +134,7 @@ pub async fn configure(
 
 /// Keeps in `books` what became of one configuration; whether a call changed it.
 fn record(
-    books: &mut std::collections::BTreeMap<ServerId, String>,
+    books: &mut std::collections::BTreeMap<ServerId, Digest>,
     id: &ServerId,
     put: Put,
 ) -> bool {

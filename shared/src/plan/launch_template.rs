@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::digest::Digest;
 use serde::{Deserialize, Serialize};
 
 use super::{LaunchSettings, Plan};
@@ -107,9 +108,9 @@ impl WantedTemplates {
     }
 
     /// A stable digest of what is wanted, for the planner's books.
-    pub fn digest(&self) -> String {
+    pub fn digest(&self) -> Digest {
         let text = serde_json::to_string(self).unwrap_or_default();
-        crate::digest::hex(text.as_bytes())
+        Digest::of(text.as_bytes())
     }
 
     /// Adds what the account must hold for these settings to `questions`.
@@ -235,7 +236,7 @@ pub struct TemplateVersions {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TemplatesMade {
-    pub digest: String,
+    pub digest: Digest,
     pub versions: TemplateVersions,
 }
 

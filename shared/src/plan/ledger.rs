@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::digest;
+use crate::digest::Digest;
 use crate::events::OutgoingEvent;
 use crate::model::AppId;
 
@@ -44,10 +45,10 @@ pub struct PlannerLedger {
     /// MGN: the launch settings put on each server, as the digest of what the plan
     /// wanted (`plan::mgn_launch`): while the plan wants the same, MGN is not read again.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub mgn_launch: BTreeMap<crate::model::ServerId, String>,
+    pub mgn_launch: BTreeMap<crate::model::ServerId, Digest>,
     /// MGN: the replication settings put on each server, likewise.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub mgn_replication: BTreeMap<crate::model::ServerId, String>,
+    pub mgn_replication: BTreeMap<crate::model::ServerId, Digest>,
     /// MGN: the launch template versions made for each server, with the digest of what
     /// the plan wanted of them (`plan::launch_template`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -158,5 +159,21 @@ mod tests {
         ));
         ledger.keep_drift_of(&[]);
         assert!(ledger.report_drift(&app, &differences));
+    }
+
+    #[test]
+    fn the_settings_books_read_and_write_back_the_same_bytes() {
+        // A ledger written before the digests were kept as numbers must read as the
+        // same books and write back unchanged, or the first run would store it again.
+        let stored = r#"{"drift":{},"inStep":{},"outbox":[],"mgnLaunch":{"s-1":"85944171f73967e8"},"mgnReplication":{"s-1":"cbf29ce484222325"}}"#;
+        let ledger: PlannerLedger = serde_json::from_str(stored).unwrap();
+        assert_eq!(
+            ledger.mgn_launch[&crate::model::ServerId::from("s-1")],
+            Digest::of(b"foobar")
+        );
+        assert_eq!(serde_json::to_string(&ledger).unwrap(), stored);
+        let corrupt = stored.replace("cbf29ce484222325", "not-a-digest");
+        let error = serde_json::from_str::<PlannerLedger>(&corrupt).unwrap_err();
+        assert!(error.to_string().contains("16 hex digits"), "{error}");
     }
 }

@@ -5,6 +5,7 @@
 //! change from what MGN holds, and the digest the planner keeps so that settings
 //! already put are not read again until the plan changes them.
 
+use crate::digest::Digest;
 use serde::Serialize;
 
 use super::{BootMode, DataPlaneRouting, LaunchSettings, ReplicationSettings, RightSizing};
@@ -15,9 +16,9 @@ fn differs<T: PartialEq + Clone>(wanted: &Option<T>, held: &Option<T>) -> Option
 }
 
 /// A stable digest of wanted settings, for the planner's books.
-fn digest_of<T: Serialize>(wanted: &T) -> String {
+fn digest_of<T: Serialize>(wanted: &T) -> Digest {
     let text = serde_json::to_string(wanted).unwrap_or_default();
-    crate::digest::hex(text.as_bytes())
+    Digest::of(text.as_bytes())
 }
 
 /// MGN's launch configuration fields, each set or left alone.
@@ -48,7 +49,7 @@ impl MgnLaunch {
     }
 
     /// A stable digest of what is wanted, for the planner's books.
-    pub fn digest(&self) -> String {
+    pub fn digest(&self) -> Digest {
         digest_of(self)
     }
 
@@ -96,7 +97,7 @@ impl MgnReplication {
     }
 
     /// A stable digest of what is wanted, for the planner's books.
-    pub fn digest(&self) -> String {
+    pub fn digest(&self) -> Digest {
         digest_of(self)
     }
 
