@@ -218,14 +218,31 @@ impl<T> Gathered<T> {
         self.chunks.iter().flatten()
     }
 
+    /// How many items were pushed.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
     /// Every item in the order pushed; each chunk is freed as it is moved, so the
     /// items are held about once.
     pub fn into_vec(self) -> Vec<T> {
         let mut items = Vec::with_capacity(self.count);
-        for chunk in self.chunks {
-            items.extend(chunk);
-        }
+        items.extend(self);
         items
+    }
+}
+
+impl<T> IntoIterator for Gathered<T> {
+    type Item = T;
+    type IntoIter = std::iter::Flatten<std::vec::IntoIter<Vec<T>>>;
+
+    /// Every item in the order pushed, each chunk freed once its items are taken.
+    fn into_iter(self) -> Self::IntoIter {
+        self.chunks.into_iter().flatten()
     }
 }
 
@@ -238,6 +255,7 @@ mod tests {
         for count in [0, 1, 999, 1_000, 1_001, 2_500] {
             let mut gathered = Gathered::default();
             (0..count).for_each(|n| gathered.push(n));
+            assert_eq!(gathered.len(), count);
             assert!(
                 gathered.iter().copied().eq(0..count),
                 "{count} items in order"
