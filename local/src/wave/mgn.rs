@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use super::chaos::{ChaosState, FaultedService};
 use super::dispatch::Dispatch;
 use super::outcome::{self, DetectionDelay, WaveReport};
-use super::plans::PlanFeed;
+use super::plans::{PlanFeed, ENGINEER_ATTEMPTS};
 use super::{chosen_plan_versions, mgn_invariants, mgn_launches, WaveError, WaveOptions, STEP};
 use crate::harness::clients::local_clients;
 use crate::harness::functions;
@@ -100,7 +100,7 @@ impl MgnWave {
         let seed = scenario.seed;
         let world = MgnWorld::start(scenario, &wiring.artifacts_bucket, seed).await?;
         world.bus.declare_schedules(&wiring);
-        let clients = local_clients(&world.endpoints(), None);
+        let clients = local_clients(&world.endpoints(), Some(ENGINEER_ATTEMPTS));
         let (functions, killer) = super::functions_for(
             (&wiring, &overrides),
             (&world.endpoints(), &world.clock()),

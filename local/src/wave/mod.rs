@@ -49,7 +49,7 @@ use chaos::ChaosState;
 use dispatch::Dispatch;
 pub use dry_run::Rehearsal;
 pub use outcome::{DetectionDelay, LogEntry, WaveReport};
-use plans::PlanFeed;
+use plans::{PlanFeed, ENGINEER_ATTEMPTS};
 pub use plans::{PlanVersion, PlanWriteError};
 
 /// How long a simulated step is: schedules are rates of minutes or more.
@@ -178,7 +178,7 @@ impl Wave {
         world.emulator.reseed_faults(fault_seed);
         let (clock, endpoints) = (world.clock(), world.endpoints());
         let LocalWorld { emulator, bus } = world;
-        let clients = local_clients(&endpoints, None);
+        let clients = local_clients(&endpoints, Some(ENGINEER_ATTEMPTS));
         let (functions, killer) = functions_for(
             (&wiring, overrides),
             (&endpoints, &clock),

@@ -15,6 +15,11 @@ use super::LogEntry;
 use crate::bus::LocalBus;
 use crate::harness::payloads::{s3_object_created, stamp};
 
+/// Attempts the engineer's client makes to put a plan version. An engineer whose upload
+/// S3 refuses runs it again; the SDK's standard three attempts alone lost one plan edit
+/// in the 1,000 chaos waves of a soak to three refusals in a row.
+pub(super) const ENGINEER_ATTEMPTS: u32 = 10;
+
 /// One version of the plan and when, from the wave's start, it is put in place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanVersion {
