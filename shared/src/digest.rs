@@ -25,6 +25,11 @@ impl Digest {
     pub fn of(bytes: &[u8]) -> Self {
         Self(fnv1a(bytes))
     }
+
+    /// The digest of `value`'s JSON: stable for plain data, for what a plan wants.
+    pub fn of_json<T: serde::Serialize>(value: &T) -> Self {
+        Self::of(&serde_json::to_vec(value).unwrap_or_default())
+    }
 }
 
 impl std::fmt::Display for Digest {

@@ -109,8 +109,7 @@ impl WantedTemplates {
 
     /// A stable digest of what is wanted, for the planner's books.
     pub fn digest(&self) -> Digest {
-        let text = serde_json::to_string(self).unwrap_or_default();
-        Digest::of(text.as_bytes())
+        Digest::of_json(self)
     }
 
     /// Adds what the account must hold for these settings to `questions`.

@@ -15,12 +15,6 @@ fn differs<T: PartialEq + Clone>(wanted: &Option<T>, held: &Option<T>) -> Option
     wanted.clone().filter(|w| held.as_ref() != Some(w))
 }
 
-/// A stable digest of wanted settings, for the planner's books.
-fn digest_of<T: Serialize>(wanted: &T) -> Digest {
-    let text = serde_json::to_string(wanted).unwrap_or_default();
-    Digest::of(text.as_bytes())
-}
-
 /// MGN's launch configuration fields, each set or left alone.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,7 +44,7 @@ impl MgnLaunch {
 
     /// A stable digest of what is wanted, for the planner's books.
     pub fn digest(&self) -> Digest {
-        digest_of(self)
+        Digest::of_json(self)
     }
 
     /// The wanted fields `held` does not give; none when it gives them all.
@@ -98,7 +92,7 @@ impl MgnReplication {
 
     /// A stable digest of what is wanted, for the planner's books.
     pub fn digest(&self) -> Digest {
-        digest_of(self)
+        Digest::of_json(self)
     }
 
     /// The wanted fields `held` does not give; none when it gives them all.
