@@ -15,6 +15,10 @@
 //! the run that held it, as Lambda's retry of a throttled invocation would, with one
 //! object, no deletes and no clocks compared (the local wave's clock stands still while
 //! a round runs).
+//!
+//! A run whose write is refused because another took the lease after it looked, and
+//! that finds the other has already handed it back, is answered: that pass started
+//! after its look. Many runs at once would otherwise chase one lease after another.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -84,6 +88,9 @@ pub struct HeldLease {
 pub enum Taking {
     Taken(Lease),
     Held(HeldLease),
+    /// Another run took the lease after this one looked, and has already handed it back:
+    /// its pass started after this run's look, so it saw all this run would have seen.
+    Answered(LeaseRecord),
     /// Another run wrote the lease between this one's read and write; look again.
     Contended,
 }
@@ -126,9 +133,25 @@ impl<'a> LeaseStore<'a> {
         now: DateTime<Utc>,
         term: TimeDelta,
     ) -> Result<Taking, AutopilotError> {
-        let condition = match self.read().await? {
-            None => WriteCondition::Absent,
-            Some(found) if found.record.free_at(now) => WriteCondition::Unchanged(found.etag),
+        let seen = self.look().await?;
+        self.take_as_seen(seen, holder, now, term).await
+    }
+
+    /// Takes the lease for `term` from `now` if `seen`, the lease as this run last
+    /// looked at it, is free; the write is refused if the lease changed since.
+    pub async fn take_as_seen(
+        &self,
+        seen: Option<HeldLease>,
+        holder: &str,
+        now: DateTime<Utc>,
+        term: TimeDelta,
+    ) -> Result<Taking, AutopilotError> {
+        let (condition, seen_token) = match seen {
+            None => (WriteCondition::Absent, None),
+            Some(found) if found.record.free_at(now) => (
+                WriteCondition::Unchanged(found.etag),
+                Some(found.record.token),
+            ),
             Some(found) => return Ok(Taking::Held(found)),
         };
         let record = LeaseRecord::new(holder, now, term);
@@ -137,12 +160,19 @@ impl<'a> LeaseStore<'a> {
         }
         // Refused: another run wrote first, or this run's write landed and its answer was
         // lost, so that the SDK's retry found the condition broken by the write itself.
-        Ok(match self.read().await? {
+        // A free lease changes only by being taken, so a released taking other than the
+        // one seen was taken after this run looked and has finished its pass.
+        Ok(match self.look().await? {
             Some(found) if found.record.token == record.token => Taking::Taken(Lease {
                 etag: found.etag,
                 record: found.record,
             }),
             Some(found) if !found.record.free_at(now) => Taking::Held(found),
+            Some(found)
+                if found.record.released && seen_token.as_ref() != Some(&found.record.token) =>
+            {
+                Taking::Answered(found.record)
+            }
             _ => Taking::Contended,
         })
     }
@@ -186,7 +216,7 @@ impl<'a> LeaseStore<'a> {
             {
                 return Ok(HandBack::Released);
             }
-            let Some(found) = self.read().await? else {
+            let Some(found) = self.look().await? else {
                 return Ok(HandBack::TakenOver);
             };
             if found.record.token != lease.record.token {
@@ -232,8 +262,8 @@ impl<'a> LeaseStore<'a> {
         Ok(artifacts::store_json_if(self.s3, self.bucket, &self.key, record, condition).await?)
     }
 
-    /// The lease object and its ETag, if there is one.
-    async fn read(&self) -> Result<Option<HeldLease>, AutopilotError> {
+    /// The lease as it stands: its record and ETag, if it was ever taken.
+    pub async fn look(&self) -> Result<Option<HeldLease>, AutopilotError> {
         let Some(tagged) = artifacts::load_tagged(self.s3, self.bucket, &self.key).await? else {
             return Ok(None);
         };

@@ -226,14 +226,22 @@ where
     let store = LeaseStore::new(s3, policy.bucket, policy.function);
     let holder = run_name(&payload);
     let lease = match acquire(&store, &holder, clock).await? {
-        Ok(lease) => lease,
-        Err(held) => {
+        Acquired::Lease(lease) => lease,
+        Acquired::Held(held) => {
             tracing::info!(run = %holder, held_by = %held.holder, until = %held.expires_at,
                 "the lease is held: asked its holder to pass once more");
             return Ok(serde_json::json!({
                 "leaseHeldBy": held.holder,
                 "leaseHeldUntil": held.expires_at,
                 "rerunRequested": held.holder != holder,
+            }));
+        }
+        Acquired::Answered(passed) => {
+            tracing::info!(run = %holder, passed_by = %passed.holder,
+                "another run took the lease after this one looked and has passed for it");
+            return Ok(serde_json::json!({
+                "answeredBy": passed.holder,
+                "rerunRequested": false,
             }));
         }
     };
@@ -255,25 +263,38 @@ fn lease_term() -> chrono::TimeDelta {
         })
 }
 
+/// How a run that needs the lease goes on.
+enum Acquired {
+    /// It holds the lease and works.
+    Lease(Lease),
+    /// Another run holds it and passes once more for this one, or runs for the very
+    /// same event.
+    Held(LeaseRecord),
+    /// Another run took it after this one looked and has already passed.
+    Answered(LeaseRecord),
+}
+
 /// Takes the lease; when another run holds it, asks that run to pass once more, unless
-/// it runs for the very same event. The lease, or the taking that holds it and acts
-/// for this run.
+/// it runs for the very same event.
 async fn acquire(
     store: &LeaseStore<'_>,
     holder: &str,
     clock: &Clock,
-) -> Result<Result<Lease, LeaseRecord>, AutopilotError> {
-    // Each look takes the lease, has its holder asked, or finds that it changed hands
-    // meanwhile; eight in a row means the function is busier than any schedule makes
-    // it, and Lambda's retry comes back when it has settled.
+) -> Result<Acquired, AutopilotError> {
+    // Each look takes the lease, has its holder asked, finds a pass made since, or finds
+    // that it changed hands meanwhile; eight in a row means the function is busier than
+    // any schedule makes it, and Lambda's retry comes back when it has settled.
     for _ in 0..8 {
         match store.take(holder, clock(), lease_term()).await? {
-            Taking::Taken(lease) => return Ok(Ok(lease)),
+            Taking::Taken(lease) => return Ok(Acquired::Lease(lease)),
+            Taking::Answered(passed) => return Ok(Acquired::Answered(passed)),
             // A second delivery of the event the holder runs for: its pass is this one's.
-            Taking::Held(held) if held.record.holder == holder => return Ok(Err(held.record)),
+            Taking::Held(held) if held.record.holder == holder => {
+                return Ok(Acquired::Held(held.record))
+            }
             Taking::Held(held) => {
                 if store.ask_rerun(&held, holder).await? {
-                    return Ok(Err(held.record));
+                    return Ok(Acquired::Held(held.record));
                 }
             }
             Taking::Contended => {}

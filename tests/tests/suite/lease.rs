@@ -1,7 +1,8 @@
 //! The functions' lease (`shared/src/lease.rs`) against two S3 peers, the local S3 and
 //! moto's: one taking at a time, a lapsed lease taken over and its old holder told so,
-//! and many runs at once of which no two ever work together, the ones that found the
-//! lease held being covered by their holder's passes once more.
+//! a run that looked before another took and handed it back answered by that pass, and
+//! many runs at once of which no two ever work together, the ones that found the lease
+//! held being covered by their holder's passes once more.
 
 use crate::common;
 
@@ -92,6 +93,35 @@ async fn a_lapsed_lease_is_taken_over(s3: &aws_sdk_s3::Client, function: &str) {
     assert_eq!(released(&store, &next).await, HandBack::Released);
 }
 
+async fn a_pass_made_since_the_look_answers_the_run(s3: &aws_sdk_s3::Client, function: &str) {
+    let store = LeaseStore::new(s3, BUCKET, function);
+    let term = TimeDelta::minutes(5);
+    for round in ["never taken", "handed back"] {
+        let now = Utc::now();
+        let seen = store.look().await.expect("look");
+        assert_eq!(
+            seen.is_some(),
+            round == "handed back",
+            "{function}: {round}"
+        );
+        let Taking::Taken(other) = store.take("run quick", now, term).await.expect("take") else {
+            panic!("{function}: {round}: a free lease was not taken");
+        };
+        match store
+            .take_as_seen(seen.clone(), "run late", now, term)
+            .await
+        {
+            Ok(Taking::Held(held)) => assert_eq!(held.record.token, other.record.token),
+            other => panic!("{function}: {round}: a lease taken since was not held: {other:?}"),
+        }
+        assert_eq!(released(&store, &other).await, HandBack::Released);
+        match store.take_as_seen(seen, "run late", now, term).await {
+            Ok(Taking::Answered(passed)) => assert_eq!(passed.token, other.record.token),
+            other => panic!("{function}: {round}: a pass made since did not answer: {other:?}"),
+        }
+    }
+}
+
 /// What many runs at once of one leased function did.
 #[derive(Debug, Default)]
 struct Crowd {
@@ -99,6 +129,8 @@ struct Crowd {
     most_at_once: usize,
     worked: usize,
     found_held: usize,
+    /// Runs that found a pass had been made since they looked.
+    answered: usize,
     passed_again: usize,
     /// Runs that ended asking for a rerun after which no work started: the trigger
     /// that started them was never acted on.
@@ -154,6 +186,9 @@ async fn runs_at_once_never_work_together(
             assert!(summary["leaseHeldBy"].is_string(), "{summary}");
             crowd.found_held += 1;
             held_runs_started.push(started);
+        } else if summary["answeredBy"].is_string() {
+            crowd.answered += 1;
+            held_runs_started.push(started);
         }
         crowd.passed_again += summary["reruns"].as_u64().unwrap_or(0) as usize;
     }
@@ -171,12 +206,18 @@ async fn runs_at_once_never_work_together(
 fn check_crowd(peer: &str, crowd: &Crowd) {
     eprintln!("{peer}: {crowd:?}");
     assert_eq!(crowd.most_at_once, 1, "{peer}: two runs worked at once");
-    assert!(crowd.found_held > 0, "{peer}: 12 runs at once never met");
+    assert!(
+        crowd.found_held + crowd.answered > 0,
+        "{peer}: 12 runs at once never met"
+    );
     assert_eq!(
         crowd.unanswered, 0,
-        "{peer}: runs found the lease held, and no pass started after them"
+        "{peer}: runs found the lease held or answered, and no pass started after them"
     );
-    assert_eq!(crowd.worked, 12 - crowd.found_held + crowd.passed_again);
+    assert_eq!(
+        crowd.worked,
+        12 - crowd.found_held - crowd.answered + crowd.passed_again
+    );
 }
 
 #[tokio::test]
@@ -187,6 +228,7 @@ async fn the_lease_keeps_runs_apart_on_the_local_s3() {
     let client = s3_client(&s3.endpoint());
     one_taking_at_a_time(&client, "job-watcher").await;
     a_lapsed_lease_is_taken_over(&client, "app-launcher").await;
+    a_pass_made_since_the_look_answers_the_run(&client, "wave-reporter").await;
     let crowd = runs_at_once_never_work_together(&client, "job-creator").await;
     check_crowd("local S3", &crowd);
     s3.shutdown().await;
@@ -207,6 +249,7 @@ async fn the_lease_keeps_runs_apart_on_motos_s3() {
         .expect("CreateBucket in moto");
     one_taking_at_a_time(&client, "job-watcher").await;
     a_lapsed_lease_is_taken_over(&client, "app-launcher").await;
+    a_pass_made_since_the_look_answers_the_run(&client, "wave-reporter").await;
     let crowd = runs_at_once_never_work_together(&client, "job-creator").await;
     check_crowd("moto", &crowd);
 }
