@@ -2,9 +2,9 @@
 //! local S3, the local event bus, the Lambda Runtime API fake and the tests' proxies.
 //!
 //! It binds 127.0.0.1 only (a port of 0 picks a free one), serves HTTP/1.1 with one
-//! task per connection, logs accept errors and backs off briefly instead of spinning
-//! when the process runs out of descriptors, and shuts down gracefully: it stops
-//! accepting, lets each open connection finish the request it is serving, closes idle
+//! task per connection and without Nagle's delay, logs accept errors and backs off
+//! briefly instead of spinning when the process runs out of descriptors, and shuts
+//! down gracefully: it stops accepting, lets each open connection finish the request it is serving, closes idle
 //! keep-alive connections, and gives up on stragglers (a long poll that never
 //! answers) after [`SHUTDOWN_GRACE`]. [`aws_response`] frames the stand-ins' answers
 //! as AWS services do (request id, content type, error type).
@@ -177,6 +177,12 @@ async fn accept_loop<H, F, B>(
             },
             _ = stopped.changed() => break,
         };
+        // An answer written in pieces (s3s streams an object) would otherwise have its
+        // last piece held by Nagle's algorithm until the client acknowledges the rest,
+        // which a client may delay by 40 ms: a stall of the stand-in, not of a service.
+        if let Err(error) = socket.set_nodelay(true) {
+            tracing::debug!(server = name, %error, "TCP_NODELAY not set");
+        }
         let handle = handle.clone();
         let service = hyper::service::service_fn(move |request: Request<Incoming>| {
             let answer = handle(request);
