@@ -4,10 +4,10 @@
 //! It binds 127.0.0.1 only (a port of 0 picks a free one), serves HTTP/1.1 with one
 //! task per connection and without Nagle's delay, logs accept errors and backs off
 //! briefly instead of spinning when the process runs out of descriptors, and shuts
-//! down gracefully: it stops accepting, lets each open connection finish the request it is serving, closes idle
-//! keep-alive connections, and gives up on stragglers (a long poll that never
-//! answers) after [`SHUTDOWN_GRACE`]. [`aws_response`] frames the stand-ins' answers
-//! as AWS services do (request id, content type, error type).
+//! down gracefully: it stops accepting, lets each open connection finish the request
+//! it is serving, closes idle keep-alive connections, and gives up on stragglers (a
+//! long poll that never answers) after [`SHUTDOWN_GRACE`]. [`aws_response`] frames
+//! the stand-ins' answers as AWS services do (request id, content type, error type).
 
 use std::convert::Infallible;
 use std::future::Future;
