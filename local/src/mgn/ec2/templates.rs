@@ -28,16 +28,12 @@ fn named<'e>(engine: &'e Engine, params: &Params) -> Result<&'e LaunchTemplate, 
             "the request must name LaunchTemplateId or LaunchTemplateName",
         )
     })?;
-    engine
-        .launch_templates_ec2()
-        .iter()
-        .find(|t| t.name == name)
-        .ok_or_else(|| {
-            Ec2Error::new(
-                "InvalidLaunchTemplateName.NotFoundException",
-                format!("no launch template is named {name}"),
-            )
-        })
+    engine.launch_template_named(name).ok_or_else(|| {
+        Ec2Error::new(
+            "InvalidLaunchTemplateName.NotFoundException",
+            format!("no launch template is named {name}"),
+        )
+    })
 }
 
 fn write_template(xml: &mut Xml, t: &LaunchTemplate) {

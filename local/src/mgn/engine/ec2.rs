@@ -5,6 +5,8 @@
 //! picks the instance type itself). A default version naming a subnet, security group,
 //! instance type or key pair the account lacks fails the launch with EC2's error code.
 
+use std::collections::HashMap;
+
 use serde_json::{json, Value};
 
 use crate::scenario::{Network, NetworkMember};
@@ -55,6 +57,35 @@ pub struct LaunchTemplate {
     pub created: Millis,
     pub versions: Vec<TemplateVersion>,
     pub default_version: u64,
+}
+
+/// The account's launch templates in creation order, found by id or name at once (an
+/// estate has one per source server, and every EC2 call names one).
+#[derive(Debug, Default)]
+pub(super) struct LaunchTemplates {
+    all: Vec<LaunchTemplate>,
+    by_id: HashMap<String, usize>,
+    by_name: HashMap<String, usize>,
+}
+
+impl LaunchTemplates {
+    fn push(&mut self, template: LaunchTemplate) {
+        self.by_id.insert(template.id.clone(), self.all.len());
+        self.by_name.insert(template.name.clone(), self.all.len());
+        self.all.push(template);
+    }
+
+    fn by_id(&self, id: &str) -> Option<&LaunchTemplate> {
+        self.by_id.get(id).map(|&i| &self.all[i])
+    }
+
+    fn by_id_mut(&mut self, id: &str) -> Option<&mut LaunchTemplate> {
+        self.by_id.get(id).map(|&i| &mut self.all[i])
+    }
+
+    fn by_name(&self, name: &str) -> Option<&LaunchTemplate> {
+        self.by_name.get(name).map(|&i| &self.all[i])
+    }
 }
 
 impl LaunchTemplate {
@@ -184,12 +215,17 @@ impl Engine {
 
     /// The launch template `id`, if the account has it.
     pub(crate) fn launch_template(&self, id: &str) -> Option<&LaunchTemplate> {
-        self.launch_templates_ec2.iter().find(|t| t.id == id)
+        self.launch_templates_ec2.by_id(id)
+    }
+
+    /// The launch template named `name`, if the account has it.
+    pub(crate) fn launch_template_named(&self, name: &str) -> Option<&LaunchTemplate> {
+        self.launch_templates_ec2.by_name(name)
     }
 
     /// Every launch template, in creation order.
     pub(crate) fn launch_templates_ec2(&self) -> &[LaunchTemplate] {
-        &self.launch_templates_ec2
+        &self.launch_templates_ec2.all
     }
 
     /// CreateLaunchTemplateVersion: `data` over the source version's (or nothing); a
@@ -202,13 +238,7 @@ impl Engine {
         data: Value,
     ) -> Result<&TemplateVersion, String> {
         let now = self.now;
-        let template = self
-            .launch_templates_ec2
-            .iter_mut()
-            .find(|t| t.id == id)
-            .ok_or_else(|| {
-                format!("InvalidLaunchTemplateId.NotFound: the launch template {id} does not exist")
-            })?;
+        let template = self.template_mut(id)?;
         let made = template
             .versions
             .iter()
@@ -244,21 +274,21 @@ impl Engine {
         id: &str,
         number: u64,
     ) -> Result<&LaunchTemplate, String> {
-        let index = self
-            .launch_templates_ec2
-            .iter()
-            .position(|t| t.id == id)
-            .ok_or_else(|| {
-                format!("InvalidLaunchTemplateId.NotFound: the launch template {id} does not exist")
-            })?;
-        let template = &mut self.launch_templates_ec2[index];
+        let template = self.template_mut(id)?;
         if template.version(number).is_none() {
             return Err(format!(
                 "InvalidLaunchTemplateId.VersionNotFound: version {number} of {id} does not exist"
             ));
         }
         template.default_version = number;
-        Ok(&self.launch_templates_ec2[index])
+        Ok(template)
+    }
+
+    /// The launch template `id` to change, or EC2's error for a template it lacks.
+    fn template_mut(&mut self, id: &str) -> Result<&mut LaunchTemplate, String> {
+        self.launch_templates_ec2.by_id_mut(id).ok_or_else(|| {
+            format!("InvalidLaunchTemplateId.NotFound: the launch template {id} does not exist")
+        })
     }
 
     /// Where a launch of the server `server` puts its instance, from the default version

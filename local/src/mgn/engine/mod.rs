@@ -45,7 +45,7 @@ use servers::CatchUp;
 
 pub use apps::{Aggregate, Grouping, GroupingKind};
 pub use configurations::{SettingsKind, SettingsTemplate};
-use ec2::AccountEc2;
+use ec2::{AccountEc2, LaunchTemplates};
 pub use ec2::{LaunchTemplate, Placement};
 pub use imports::{Counts, ImportTask};
 pub use launch::{Instance, InstanceChecks, Job, LaunchKind};
@@ -132,7 +132,7 @@ pub(crate) struct Engine {
     /// What the target account's EC2 holds, read once from the scenario's network.
     account_ec2: AccountEc2,
     /// The account's EC2 launch templates.
-    launch_templates_ec2: Vec<LaunchTemplate>,
+    launch_templates_ec2: LaunchTemplates,
     event_ids: SplitMix64,
     events: Vec<MgnEvent>,
     subscribers: Vec<UnboundedSender<MgnEvent>>,
@@ -182,7 +182,7 @@ impl Engine {
             replication_templates: Vec::new(),
             launch_templates: Vec::new(),
             account_ec2: AccountEc2::of(scenario.network.as_ref()),
-            launch_templates_ec2: Vec::new(),
+            launch_templates_ec2: LaunchTemplates::default(),
             event_ids: SplitMix64::new(scenario.seed ^ 0x6d67_6e65),
             events: Vec::new(),
             subscribers: Vec::new(),
