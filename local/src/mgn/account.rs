@@ -64,7 +64,7 @@ impl Account {
         &mut self,
         operation: &str,
         input: &serde_json::Value,
-    ) -> Result<Option<serde_json::Value>, MgnError> {
+    ) -> Result<api::Output, MgnError> {
         if operation == "InitializeService" {
             self.initialized = true;
             self.engine.initialize();

@@ -15,6 +15,7 @@ use percent_encoding::percent_decode_str;
 use serde_json::{json, Value};
 
 use super::account::Shared;
+use super::api::{Body, Output};
 use super::error::MgnError;
 use super::protocol::{route_of, ErrorKind, Route, ValidationReason};
 use crate::faults::InjectedFault;
@@ -23,11 +24,11 @@ use crate::faults::InjectedFault;
 const MAX_BODY: usize = 8 * 1024 * 1024;
 
 /// What an operation answers: its status and JSON body (none for 204).
-type Answer = Result<(u16, Option<Value>), MgnError>;
+type Answer = Result<(u16, Output), MgnError>;
 
 pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Full<Bytes>> {
     match answer(shared, request).await {
-        Ok((status, body)) => respond(status, body.map(|b| b.to_string()), None),
+        Ok((status, body)) => respond(status, body.map(Body::into_text), None),
         Err(error) => respond(
             error.kind.status(),
             Some(error.body().to_string()),

@@ -188,7 +188,15 @@ impl MgnHandle {
         input: &serde_json::Value,
     ) -> Result<serde_json::Value, MgnError> {
         let answer = self.shared.lock().run(operation, input)?;
-        Ok(answer.unwrap_or_default())
+        match answer {
+            None => Ok(serde_json::Value::Null),
+            Some(body) => body.into_value().map_err(|e| {
+                MgnError::new(
+                    protocol::ErrorKind::InternalServer,
+                    format!("{operation} answered text that is not JSON: {e}"),
+                )
+            }),
+        }
     }
 
     /// Every item of an MGN listing, page by page through [`MgnHandle::call`] (so

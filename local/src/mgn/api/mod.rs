@@ -7,6 +7,7 @@
 //! know are ignored, as a restJson1 service does.
 //!
 //! - `servers.rs`: DescribeSourceServers and the calls on one source server;
+//! - `server_shape.rs`: the model's SourceServer, written straight to JSON;
 //! - `apps.rs`: applications and waves, and what they hold;
 //! - `configurations.rs` and `settings.rs`: replication and launch configurations and
 //!   their templates;
@@ -20,6 +21,7 @@ mod apps;
 mod configurations;
 mod imports;
 mod jobs;
+mod server_shape;
 mod servers;
 pub mod settings;
 mod tags;
@@ -93,11 +95,40 @@ pub const SERVED: &[&str] = &[
     "UpdateWave",
 ];
 
-/// What an operation answers: a JSON body, or none (a 204).
-pub(crate) type Output = Option<Value>;
+/// An operation's answer: a JSON tree, or the JSON text of a listing that writes its
+/// large pages itself.
+#[derive(Debug)]
+pub(crate) enum Body {
+    Tree(Value),
+    Text(String),
+}
+
+impl Body {
+    /// The body as it goes on the wire.
+    pub(crate) fn into_text(self) -> String {
+        match self {
+            Body::Tree(value) => value.to_string(),
+            Body::Text(text) => text,
+        }
+    }
+
+    /// The body as a tree, for harnesses that read answers.
+    pub(crate) fn into_value(self) -> Result<Value, serde_json::Error> {
+        match self {
+            Body::Tree(value) => Ok(value),
+            Body::Text(text) => serde_json::from_str(&text),
+        }
+    }
+}
+
+/// What an operation answers: a body, or none (a 204).
+pub(crate) type Output = Option<Body>;
 
 /// One operation's wire handler.
 type Handler = fn(&mut Engine, &Value) -> Result<Value, MgnError>;
+
+/// The handler of an operation that writes its answer as JSON text.
+type WritingHandler = fn(&mut Engine, &Value) -> Result<String, MgnError>;
 
 /// Runs the operation `name` on the engine, once `accountID` (when given) is found to
 /// be this account; `None` when the stand-in does not serve it.
@@ -107,17 +138,28 @@ pub(crate) fn call(
     name: &str,
     input: &Value,
 ) -> Option<Result<Output, MgnError>> {
+    if let Some(writer) = writing_handler(name) {
+        let answer = own_account(input, account).and_then(|()| writer(engine, input));
+        return Some(answer.map(|text| Some(Body::Text(text))));
+    }
     let handler = server_handler(name)
         .or_else(|| settings_handler(name))
         .or_else(|| grouping_handler(name))?;
     let answer = own_account(input, account).and_then(|()| handler(engine, input));
-    Some(answer.map(|v| Some(compact(v))))
+    Some(answer.map(|v| Some(Body::Tree(compact(v)))))
+}
+
+/// The listings whose pages are written straight to JSON text.
+fn writing_handler(name: &str) -> Option<WritingHandler> {
+    match name {
+        "DescribeSourceServers" => Some(servers::describe_source_servers),
+        _ => None,
+    }
 }
 
 /// Source servers, their jobs, imports and tags.
 fn server_handler(name: &str) -> Option<Handler> {
     Some(match name {
-        "DescribeSourceServers" => servers::describe_source_servers,
         "ChangeServerLifeCycleState" => servers::change_life_cycle_state,
         "FinalizeCutover" => servers::finalize_cutover,
         "MarkAsArchived" => servers::mark_as_archived,

@@ -1,15 +1,15 @@
-//! Source servers on the wire: DescribeSourceServers with the model's filters, the calls
-//! on one server (each answers the server as it now stands, the model's SourceServer),
-//! and the rendering of that shape.
+//! Source servers on the wire: DescribeSourceServers with the model's filters, and the
+//! calls on one server (each answers the server as it now stands, the model's
+//! SourceServer as `server_shape.rs` writes it).
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{check_id, opt_bool, opt_object, page, req_id, str_list, wrong_type};
-use crate::mgn::engine::{
-    device_name, iso8601_duration, rfc3339, Engine, LaunchRecord, SourceServer,
-};
+use super::server_shape::SourceServerShape;
+use super::{check_id, compact, opt_bool, opt_object, page, req_id, str_list, wrong_type};
+use crate::mgn::engine::{Engine, SourceServer};
 use crate::mgn::error::MgnError;
-use crate::mgn::model::{ChangeableLifeCycleState, FirstBoot, LifeCycleState, ReplicationType};
+use crate::mgn::model::{ChangeableLifeCycleState, LifeCycleState, ReplicationType};
 
 /// The filters of DescribeSourceServers, each as the model bounds it.
 struct Filters {
@@ -93,10 +93,11 @@ impl Filters {
     }
 }
 
+/// DescribeSourceServers, its page written as JSON text (see `server_shape`).
 pub(super) fn describe_source_servers(
     engine: &mut Engine,
     input: &Value,
-) -> Result<Value, MgnError> {
+) -> Result<String, MgnError> {
     let filters = filters(input)?;
     let kept: Vec<&SourceServer> = engine
         .source_servers()
@@ -107,8 +108,23 @@ pub(super) fn describe_source_servers(
         .map(Value::to_string)
         .unwrap_or_default();
     let (from, to, next) = page("DescribeSourceServers", &filter_text, input, kept.len())?;
-    let items: Vec<Value> = kept[from..to].iter().map(|s| render(engine, s)).collect();
-    Ok(json!({ "items": items, "nextToken": next }))
+    let page = SourceServerPage {
+        items: kept[from..to]
+            .iter()
+            .map(|s| SourceServerShape::of(engine, s))
+            .collect(),
+        next_token: next,
+    };
+    Ok(serde_json::to_string(&page).expect("a page of source servers renders as JSON"))
+}
+
+/// A page of DescribeSourceServers.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SourceServerPage<'a> {
+    items: Vec<SourceServerShape<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
 }
 
 /// Runs `act` on the server `sourceServerID` names, then answers it as it now stands.
@@ -182,117 +198,9 @@ pub(super) fn resume_replication(engine: &mut Engine, input: &Value) -> Result<V
     on_server(engine, input, Engine::resume_replication)
 }
 
-/// The model's SourceServer.
+/// The model's SourceServer, as a tree for the calls on one server.
 pub(super) fn render(engine: &Engine, s: &SourceServer) -> Value {
-    let now = engine.now();
-    let launched = s.launched_instance.map(|i| &engine.instances()[i]);
-    json!({
-        "sourceServerID": s.id,
-        "arn": s.arn,
-        "isArchived": s.archived,
-        "tags": s.tags,
-        "replicationType": ReplicationType::AgentBased.as_str(),
-        "applicationID": s.application_id,
-        "userProvidedID": s.user_provided_id,
-        "launchedInstance": launched.map(|i| json!({
-            "ec2InstanceID": i.id,
-            "jobID": i.job_id,
-            "firstBoot": FirstBoot::Succeeded.as_str(),
-        })),
-        "dataReplicationInfo": s.agent_installed.then(|| data_replication_info(engine, s)),
-        "lifeCycle": {
-            "addedToServiceDateTime": s.added.map(rfc3339),
-            "firstByteDateTime": s.first_byte.map(rfc3339),
-            "elapsedReplicationDuration": s.first_byte.map(|t| iso8601_duration(now - t)),
-            "lastSeenByServiceDateTime": s.last_seen(now).map(rfc3339),
-            "lastTest": launch_record(&s.last_test),
-            "lastCutover": launch_record(&s.last_cutover),
-            "state": s.life_cycle.as_str(),
-        },
-        "sourceProperties": s.agent_installed.then(|| source_properties(s, now)),
-        "connectorAction": s.connector_action,
-    })
-}
-
-fn data_replication_info(engine: &Engine, s: &SourceServer) -> Value {
-    let now = engine.now();
-    let r = &s.replication;
-    let replicated = r.replicated_bytes(now);
-    let rescanned = r.rescanned_bytes(now);
-    let disks: Vec<Value> = r
-        .total_bytes()
-        .iter()
-        .zip(&replicated)
-        .enumerate()
-        .map(|(k, (total, done))| {
-            json!({
-                "deviceName": device_name(k),
-                "totalStorageBytes": total,
-                "replicatedStorageBytes": done,
-                "rescannedStorageBytes": rescanned[k],
-                "backloggedStorageBytes": if k == 0 { r.backlogged } else { 0 },
-            })
-        })
-        .collect();
-    json!({
-        "dataReplicationState": r.state.as_str(),
-        "dataReplicationInitiation": r.initiation.as_ref().map(|(started, steps)| json!({
-            "startDateTime": rfc3339(*started),
-            "steps": steps.iter().map(|(name, status)| json!({
-                "name": name.as_str(),
-                "status": status.as_str(),
-            })).collect::<Vec<_>>(),
-        })),
-        "dataReplicationError": r.error.map(|e| json!({
-            "error": e.as_str(),
-            "rawError": format!("data replication stalled: {e}"),
-        })),
-        "lagDuration": r.lag(now, engine.healthy_lag()).map(iso8601_duration),
-        "etaDateTime": r.eta(now).map(rfc3339),
-        "replicatedDisks": disks,
-        "lastSnapshotDateTime": r.last_snapshot.map(rfc3339),
-    })
-}
-
-fn launch_record(record: &LaunchRecord) -> Value {
-    let at = |t: Option<i64>| t.map(|t| json!({ "apiCallDateTime": rfc3339(t) }));
-    json!({
-        "initiated": record.initiated.as_ref().map(|(t, job)| json!({
-            "apiCallDateTime": rfc3339(*t),
-            "jobID": job,
-        })),
-        "reverted": at(record.reverted),
-        "finalized": at(record.finalized),
-    })
-}
-
-fn source_properties(s: &SourceServer, now: i64) -> Value {
-    let disks: Vec<Value> = s
-        .replication
-        .disks
-        .iter()
-        .enumerate()
-        .map(|(k, bytes)| json!({ "deviceName": device_name(k), "bytes": bytes }))
-        .collect();
-    json!({
-        "lastUpdatedDateTime": s.added.map(|_| rfc3339(now)),
-        "recommendedInstanceType": "t3.medium",
-        "identificationHints": {
-            "fqdn": s.hints.fqdn,
-            "hostname": s.hints.hostname,
-            "vmWareUuid": s.hints.vmware_uuid,
-            "vmPath": s.hints.vm_path,
-        },
-        "networkInterfaces": [{
-            "macAddress": s.hints.mac_address,
-            "ips": [s.hints.ip_address],
-            "isPrimary": true,
-        }],
-        "disks": disks,
-        "cpus": [{ "cores": 2, "modelName": "Intel(R) Xeon(R) CPU" }],
-        "ramBytes": 8u64 << 30,
-        "os": { "fullString": "Linux" },
-    })
+    serde_json::to_value(SourceServerShape::of(engine, s)).expect("a source server renders as JSON")
 }
 
 pub(super) fn delete_source_server(engine: &mut Engine, input: &Value) -> Result<Value, MgnError> {
@@ -305,7 +213,8 @@ pub(super) fn delete_source_server(engine: &mut Engine, input: &Value) -> Result
 /// stand-in plays no connectors).
 pub(super) fn update_source_server(engine: &mut Engine, input: &Value) -> Result<Value, MgnError> {
     let id = req_id(input, "sourceServerID", "s-")?;
+    // Kept without its null members, as every answer is written.
     let action = opt_object(input, "connectorAction")?.cloned();
-    engine.set_connector_action(&id, action.map(Value::Object))?;
+    engine.set_connector_action(&id, action.map(|a| compact(Value::Object(a))))?;
     Ok(render(engine, engine.source_server(&id)?))
 }
