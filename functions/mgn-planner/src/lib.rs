@@ -22,10 +22,10 @@ use autopilot_core::events::{
     AppConfigured, AppPlanned, OutgoingEvent, PlanChange, PlannedConfiguration,
 };
 use autopilot_core::mgn::{self, api};
-use autopilot_core::model::{AppId, Server, ServerId};
+use autopilot_core::model::{AppId, ServerId};
 use autopilot_core::outbox;
 use autopilot_core::paging::Gathered;
-use autopilot_core::plan::catalog_index::NamedHints;
+use autopilot_core::plan::catalog_index::{HintedServer, NamedHints};
 use autopilot_core::plan::desired::{self, DesiredWave};
 use autopilot_core::plan::groupings::{self, Association, HeldApplication, Placement};
 use autopilot_core::plan::ledger::PlannerLedger;
@@ -184,9 +184,7 @@ async fn plan_and_group(
     let hints = NamedHints::of(&plan);
     api::source_servers_each(&context.mgn, |server| {
         applications.push(server.application_id);
-        let mut entry = Server::without_job(server.id, server.vm);
-        hints.keep_in(&mut entry);
-        catalog.push(entry);
+        catalog.push(hints.keep(server.id, server.vm));
     })
     .await?;
     let wave = desired::resolve(&plan, catalog.iter());
@@ -231,7 +229,10 @@ async fn plan_and_group(
 
 /// Each listed server's id and application: the ids are moved out of the catalog, its
 /// hints freed chunk by chunk, so that 100,000 of them are never held twice.
-fn placements(catalog: Gathered<Server>, applications: Gathered<Option<String>>) -> Vec<Placement> {
+fn placements(
+    catalog: Gathered<HintedServer>,
+    applications: Gathered<Option<String>>,
+) -> Vec<Placement> {
     let mut servers = Vec::with_capacity(catalog.len());
     let placed = catalog.into_iter().zip(applications);
     servers.extend(placed.map(|(server, application_id)| Placement {

@@ -6,24 +6,78 @@
 
 use std::cell::OnceCell;
 
-use crate::model::Server;
+use crate::model::{JobId, Server, ServerId, VmServer};
 use crate::wave_policy::{glob_matches, Selector, VmField};
 
 use super::rules::Member;
 use super::Plan;
 
+/// What resolving a plan reads of a catalog server: its id, its identification hints by
+/// field, and the replication job it has (SMS).
+pub trait CatalogServer {
+    fn id(&self) -> &ServerId;
+    /// The value of `field` (the server's id for [`VmField::ServerId`]).
+    fn hint(&self, field: VmField) -> Option<&str>;
+    /// The replication job that currently replicates it.
+    fn live_job(&self) -> Option<&JobId>;
+}
+
+impl CatalogServer for Server {
+    fn id(&self) -> &ServerId {
+        &self.id
+    }
+
+    fn hint(&self, field: VmField) -> Option<&str> {
+        field.value_of(self)
+    }
+
+    fn live_job(&self) -> Option<&JobId> {
+        self.replication_job_id
+            .as_ref()
+            .filter(|_| self.has_live_job())
+    }
+}
+
+/// A source server as resolving one plan needs it: its id and the hints the plan reads,
+/// about 40 bytes and its strings where a whole [`Server`] takes 296.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HintedServer {
+    pub id: ServerId,
+    hints: Box<[(VmField, Box<str>)]>,
+}
+
+impl CatalogServer for HintedServer {
+    fn id(&self) -> &ServerId {
+        &self.id
+    }
+
+    fn hint(&self, field: VmField) -> Option<&str> {
+        if field == VmField::ServerId {
+            return Some(self.id.as_str());
+        }
+        self.hints
+            .iter()
+            .find(|(named, _)| *named == field)
+            .map(|(_, value)| &**value)
+    }
+
+    fn live_job(&self) -> Option<&JobId> {
+        None
+    }
+}
+
 /// One catalog, sorted by each field a member names: a field's order is built the
 /// first time a member needs it, so a plan of VM names alone pays for one (at 100,000
 /// servers each is 2.4 MB, within the planner's 128 MB).
-pub struct CatalogIndex<'a> {
+pub struct CatalogIndex<'a, S> {
     /// The catalog's servers in its order: a slice, or a listing kept in chunks.
-    catalog: Vec<&'a Server>,
+    catalog: Vec<&'a S>,
     /// Per field of [`VmField::ALL`]: (value, index in the catalog), sorted.
     sorted: [OnceCell<Vec<(&'a str, usize)>>; VmField::ALL.len()],
 }
 
-impl<'a> CatalogIndex<'a> {
-    pub fn new(catalog: impl IntoIterator<Item = &'a Server>) -> Self {
+impl<'a, S: CatalogServer> CatalogIndex<'a, S> {
+    pub fn new(catalog: impl IntoIterator<Item = &'a S>) -> Self {
         Self {
             catalog: catalog.into_iter().collect(),
             sorted: Default::default(),
@@ -36,7 +90,7 @@ impl<'a> CatalogIndex<'a> {
                 .catalog
                 .iter()
                 .enumerate()
-                .filter_map(|(index, server)| Some((field.value_of(server)?, index)))
+                .filter_map(|(index, server)| Some((server.hint(field)?, index)))
                 .collect();
             values.sort_unstable();
             values
@@ -44,7 +98,7 @@ impl<'a> CatalogIndex<'a> {
     }
 
     /// The catalog servers `member` names, in catalog order.
-    pub fn matching(&self, member: &Member) -> Vec<&'a Server> {
+    pub fn matching(&self, member: &Member) -> Vec<&'a S> {
         let mut indices = match member {
             Member::VmName(name) => {
                 self.starting_with(VmField::VmName, name, |value| value == name)
@@ -114,21 +168,23 @@ impl NamedHints {
         Self { named }
     }
 
-    /// Forgets the hints of `server` the plan never reads.
-    pub fn keep_in(&self, server: &mut Server) {
-        let vm = &mut server.vm;
+    /// The catalog entry of the server `id`: the hints of `vm` the plan reads.
+    pub fn keep(&self, id: ServerId, vm: VmServer) -> HintedServer {
         let hints = [
-            (VmField::VmPath, &mut vm.vm_path),
-            (VmField::VmManagerName, &mut vm.vm_manager_name),
-            (VmField::Fqdn, &mut vm.fqdn),
-            (VmField::VmwareUuid, &mut vm.vmware_uuid),
-            (VmField::UserProvidedId, &mut vm.user_provided_id),
+            (VmField::VmName, vm.vm_name),
+            (VmField::VmPath, vm.vm_path),
+            (VmField::VmManagerName, vm.vm_manager_name),
+            (VmField::Hostname, vm.hostname),
+            (VmField::Fqdn, vm.fqdn),
+            (VmField::VmwareUuid, vm.vmware_uuid),
+            (VmField::UserProvidedId, vm.user_provided_id),
         ];
-        for (field, value) in hints {
-            if !self.named[field_slot(field)] {
-                *value = None;
-            }
-        }
+        let kept = hints
+            .into_iter()
+            .filter(|(field, _)| self.named[field_slot(*field)])
+            .filter_map(|(field, value)| Some((field, value?.into_boxed_str())))
+            .collect();
+        HintedServer { id, hints: kept }
     }
 }
 
@@ -151,7 +207,7 @@ mod tests {
         catalog
     }
 
-    fn ids(index: &CatalogIndex<'_>, member: &str) -> Vec<String> {
+    fn ids(index: &CatalogIndex<'_, Server>, member: &str) -> Vec<String> {
         let member = Member::parse(member).expect("a member");
         index
             .matching(&member)

@@ -6,13 +6,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::catalog_index::CatalogIndex;
+use super::catalog_index::{CatalogIndex, CatalogServer};
 use super::rules::Member;
 use super::{
     LaunchMode, LaunchSettings, Plan, PlannedApp, PlannedGroup, ReplicationRoute,
     ReplicationSettings, Settings,
 };
-use crate::model::{JobId, Server, ServerId};
+use crate::model::{JobId, ServerId};
+use crate::wave_policy::VmField;
 
 /// What the plan asks SMS to hold, in terms of the catalog.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -98,7 +99,10 @@ impl DesiredApp {
 
 /// Resolves every application's members against `catalog`; a server matched by two
 /// applications stays with the first (in the plan's order) and the second is a conflict.
-pub fn resolve<'c>(plan: &Plan, catalog: impl IntoIterator<Item = &'c Server>) -> DesiredWave {
+pub fn resolve<'c, S: CatalogServer + 'c>(
+    plan: &Plan,
+    catalog: impl IntoIterator<Item = &'c S>,
+) -> DesiredWave {
     let index = CatalogIndex::new(catalog);
     let mut wave = DesiredWave::default();
     let mut taken: BTreeMap<ServerId, String> = BTreeMap::new();
@@ -116,13 +120,13 @@ pub fn resolve<'c>(plan: &Plan, catalog: impl IntoIterator<Item = &'c Server>) -
 
 /// What resolving one application works with: the catalog, the servers applications
 /// before it took, and the wave's waiting members and conflicts.
-struct Resolving<'r, 'c> {
-    index: &'r CatalogIndex<'c>,
+struct Resolving<'r, 'c, S> {
+    index: &'r CatalogIndex<'c, S>,
     taken: &'r mut BTreeMap<ServerId, String>,
     wave: &'r mut DesiredWave,
 }
 
-impl<'c> Resolving<'_, 'c> {
+impl<'c, S: CatalogServer> Resolving<'_, 'c, S> {
     fn app(&mut self, plan: &Plan, at: usize, app: &PlannedApp) -> DesiredApp {
         let app_settings = plan.defaults.then(&app.settings);
         let mut logical_ids = BTreeSet::new();
@@ -158,7 +162,7 @@ impl<'c> Resolving<'_, 'c> {
     }
 
     /// The catalog servers a group's members bring to its application.
-    fn group_members(&mut self, path: &str, app: &str, group: &PlannedGroup) -> Vec<&'c Server> {
+    fn group_members(&mut self, path: &str, app: &str, group: &PlannedGroup) -> Vec<&'c S> {
         let mut placed = Vec::new();
         for (member_at, text) in group.servers.iter().enumerate() {
             let member = Placing {
@@ -175,7 +179,7 @@ impl<'c> Resolving<'_, 'c> {
     /// The catalog servers this member brings to its application: none while the
     /// catalog lacks it (waiting), none when it is ambiguous or already taken by another
     /// application (a conflict).
-    fn place(&mut self, member: &Placing<'_>) -> Vec<&'c Server> {
+    fn place(&mut self, member: &Placing<'_>) -> Vec<&'c S> {
         let Ok(parsed) = Member::parse(member.text) else {
             return Vec::new();
         };
@@ -187,7 +191,7 @@ impl<'c> Resolving<'_, 'c> {
         }
         if matches!(parsed, Member::VmName(_)) && matched.len() > 1 {
             // An MGN catalog's bare names are the hostnames its agents report.
-            let (name, selector) = if matched.iter().all(|s| s.vm.hostname.is_some()) {
+            let (name, selector) = if matched.iter().all(|s| s.hint(VmField::Hostname).is_some()) {
                 ("hostname", "an `fqdn:`")
             } else {
                 ("VM name", "a `vmPath:`")
@@ -203,18 +207,19 @@ impl<'c> Resolving<'_, 'c> {
         }
         let mut placed = Vec::new();
         for server in matched {
-            match self.taken.get(&server.id) {
+            match self.taken.get(server.id()) {
                 Some(owner) if owner != member.app => {
                     let reason = format!(
                         "{} ({}) is already a member of `{owner}`",
                         vm_name_of(server),
-                        server.id
+                        server.id()
                     );
                     self.wave.conflicts.push(member.unresolved(reason));
                 }
                 Some(_) => {}
                 None => {
-                    self.taken.insert(server.id.clone(), member.app.to_owned());
+                    self.taken
+                        .insert(server.id().clone(), member.app.to_owned());
                     placed.push(server);
                 }
             }
@@ -230,15 +235,15 @@ impl<'c> Resolving<'_, 'c> {
         path: &str,
         app: &str,
         group: &PlannedGroup,
-        placed: &[&Server],
+        placed: &[&S],
     ) {
         if group.server_settings.is_empty() {
             return;
         }
         // The group's servers by VM name, once: a key is then a lookup, not a scan.
-        let mut by_name: BTreeMap<&str, Vec<&Server>> = BTreeMap::new();
+        let mut by_name: BTreeMap<&str, Vec<&S>> = BTreeMap::new();
         for server in placed {
-            by_name.entry(vm_name_of(server)).or_default().push(server);
+            by_name.entry(vm_name_of(*server)).or_default().push(server);
         }
         for vm in group.server_settings.keys() {
             let named = by_name.get(vm.as_str()).map_or(&[][..], Vec::as_slice);
@@ -276,10 +281,10 @@ impl<'c> Resolving<'_, 'c> {
 }
 
 /// A group's placed servers with their settings and logical IDs.
-fn settled(
+fn settled<S: CatalogServer>(
     group: &PlannedGroup,
     group_settings: &Settings,
-    placed: Vec<&Server>,
+    placed: Vec<&S>,
     logical_ids: &mut BTreeSet<String>,
 ) -> Vec<DesiredServer> {
     let shared = (
@@ -299,25 +304,22 @@ fn settled(
             };
             DesiredServer {
                 logical_id: logical_id(&vm_name, logical_ids),
-                server_id: server.id.clone(),
+                server_id: server.id().clone(),
                 vm_name,
                 launch,
                 replication,
-                live_job: server
-                    .has_live_job()
-                    .then(|| server.replication_job_id.clone())
-                    .flatten(),
+                live_job: server.live_job().cloned(),
             }
         })
         .collect()
 }
 
-fn vm_name_of(server: &Server) -> &str {
-    server.vm.vm_name.as_deref().unwrap_or(server.id.as_str())
+fn vm_name_of<S: CatalogServer>(server: &S) -> &str {
+    server.hint(VmField::VmName).unwrap_or(server.id().as_str())
 }
 
-fn ids_of(servers: &[&Server]) -> String {
-    let ids: Vec<&str> = servers.iter().map(|s| s.id.as_str()).collect();
+fn ids_of<S: CatalogServer>(servers: &[&S]) -> String {
+    let ids: Vec<&str> = servers.iter().map(|s| s.id().as_str()).collect();
     ids.join(", ")
 }
 
