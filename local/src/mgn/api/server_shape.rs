@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::mgn::engine::{
     device_name, iso8601_duration, rfc3339, Engine, Instance, LaunchRecord, SourceServer,
+    RECOMMENDED_INSTANCE_TYPE,
 };
 use crate::mgn::model::{FirstBoot, ReplicationType};
 
@@ -296,7 +297,7 @@ impl<'a> SourceProperties<'a> {
         let hints = &s.hints;
         Self {
             last_updated_date_time: s.added.map(|_| rfc3339(now)),
-            recommended_instance_type: "t3.medium",
+            recommended_instance_type: RECOMMENDED_INSTANCE_TYPE,
             identification_hints: IdentificationHints {
                 fqdn: &hints.fqdn,
                 hostname: &hints.hostname,

@@ -46,7 +46,7 @@ use servers::CatchUp;
 pub use apps::{Aggregate, Grouping, GroupingKind};
 pub use configurations::{SettingsKind, SettingsTemplate};
 use ec2::{AccountEc2, LaunchTemplates};
-pub use ec2::{LaunchTemplate, Placement};
+pub use ec2::{LaunchTemplate, Placement, RECOMMENDED_INSTANCE_TYPE};
 pub use imports::{Counts, ImportTask};
 pub use launch::{Instance, InstanceChecks, Job, LaunchKind};
 pub use servers::{device_name, LaunchRecord, SourceServer};
