@@ -9,6 +9,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::digest::Fnv1a;
 use crate::error::{AutopilotError, AwsCallError};
 use crate::plan::resolved::{ResolvedPlan, RESOLVED_KEY};
 
@@ -59,8 +60,58 @@ pub async fn load_tagged(
     bucket: &str,
     key: &str,
 ) -> Result<Option<Tagged>, AwsCallError> {
+    let mut bytes = Vec::new();
+    let etag = read_object(s3, bucket, key, &mut bytes).await?;
+    Ok(etag.map(|etag| Tagged { bytes, etag }))
+}
+
+/// The FNV-1a digest of an object's bytes, read chunk by chunk and never held whole;
+/// `None` when it does not exist.
+pub async fn digest_of(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<u64>, AwsCallError> {
+    let mut digest = Fnv1a::default();
+    let etag = read_object(s3, bucket, key, &mut digest).await?;
+    Ok(etag.map(|_| digest.finish()))
+}
+
+/// Where an object's body goes as it arrives.
+trait BodySink {
+    /// The body's size, as S3 gave it, before any of it.
+    fn expect(&mut self, _length: usize) {}
+    fn take(&mut self, chunk: &[u8]);
+}
+
+impl BodySink for Vec<u8> {
+    fn expect(&mut self, length: usize) {
+        self.reserve_exact(length);
+    }
+
+    fn take(&mut self, chunk: &[u8]) {
+        self.extend_from_slice(chunk);
+    }
+}
+
+impl BodySink for Fnv1a {
+    fn take(&mut self, chunk: &[u8]) {
+        self.write(chunk);
+    }
+}
+
+/// Gives an object's body to `sink` chunk by chunk as it arrives, so that it is never
+/// held twice (a body collected first keeps the connection's read buffers, about twice
+/// its size, until it is copied out); the object's ETag, or `None` when it does not
+/// exist.
+async fn read_object(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    sink: &mut impl BodySink,
+) -> Result<Option<String>, AwsCallError> {
     let answer = s3.get_object().bucket(bucket).key(key).send().await;
-    let object = match answer {
+    let mut object = match answer {
         Ok(object) => object,
         Err(error) => {
             let missing = error.as_service_error().is_some_and(|e| e.is_no_such_key());
@@ -70,15 +121,21 @@ pub async fn load_tagged(
             return Err(AwsCallError::from_sdk("S3", "GetObject", &error));
         }
     };
-    let etag = object.e_tag().unwrap_or_default().to_owned();
-    let bytes = object.body.collect().await.map_err(|error| {
-        let message = format!("s3://{bucket}/{key}: body could not be read: {error}");
-        AwsCallError::body_cut_off("S3", "GetObject", message)
-    })?;
-    Ok(Some(Tagged {
-        bytes: bytes.into_bytes().to_vec(),
-        etag,
-    }))
+    let length = object
+        .content_length()
+        .and_then(|n| usize::try_from(n).ok());
+    sink.expect(length.unwrap_or_default());
+    loop {
+        match object.body.try_next().await {
+            Ok(Some(chunk)) => sink.take(&chunk),
+            Ok(None) => break,
+            Err(error) => {
+                let message = format!("s3://{bucket}/{key}: body could not be read: {error}");
+                return Err(AwsCallError::body_cut_off("S3", "GetObject", message));
+            }
+        }
+    }
+    Ok(Some(object.e_tag().unwrap_or_default().to_owned()))
 }
 
 /// Writes a JSON object only if `condition` holds: the new ETag, or `None` when S3
@@ -264,8 +321,8 @@ impl<'a> StateObject<'a> {
     /// Remembers the digest of the stored bytes without reading them as state, for a
     /// writer that only needs to know whether its write would change them.
     pub async fn remember_stored(&self) -> Result<(), AutopilotError> {
-        if let Some(bytes) = load_bytes(self.s3, self.bucket, self.key).await? {
-            self.remember(crate::digest::fnv1a(&bytes));
+        if let Some(digest) = digest_of(self.s3, self.bucket, self.key).await? {
+            self.remember(digest);
         }
         Ok(())
     }
@@ -335,6 +392,60 @@ mod tests {
             Counter { count: 2 }
         );
         assert!(!again.store_if_changed(&counter).await.expect("as read"));
+    }
+
+    /// An S3 client whose GetObject answers a body in `pieces`, then `error` if given.
+    fn s3_answering_in_pieces(
+        pieces: &'static [&'static str],
+        error: Option<&'static str>,
+    ) -> aws_sdk_s3::Client {
+        use aws_sdk_s3::operation::get_object::GetObjectOutput;
+        use aws_smithy_mocks::{mock, mock_client, RuleMode};
+        use aws_smithy_types::body::SdkBody;
+        use http_body::Frame;
+        use std::io::{Error, ErrorKind};
+        let get = mock!(aws_sdk_s3::Client::get_object).then_output(move || {
+            let frames = pieces
+                .iter()
+                .map(|piece| Ok(Frame::data(bytes::Bytes::from_static(piece.as_bytes()))))
+                .chain(error.map(|cause| Err(Error::new(ErrorKind::UnexpectedEof, cause))));
+            let body = http_body_util::StreamBody::new(futures::stream::iter(frames));
+            GetObjectOutput::builder()
+                .e_tag("\"etag-1\"")
+                .body(ByteStream::new(SdkBody::from_body_1_x(body)))
+                .build()
+        });
+        mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&get])
+    }
+
+    #[tokio::test]
+    async fn an_object_in_pieces_is_read_and_digested_whole() {
+        let s3 = s3_answering_in_pieces(&["{\"apps\"", ": [], ", "\"x\": 1}"], None);
+        let tagged = load_tagged(&s3, "b", "k")
+            .await
+            .expect("read")
+            .expect("exists");
+        assert_eq!(tagged.bytes, b"{\"apps\": [], \"x\": 1}");
+        assert_eq!(tagged.etag, "\"etag-1\"");
+        let digest = digest_of(&s3, "b", "k").await.expect("read");
+        assert_eq!(digest, Some(crate::digest::fnv1a(&tagged.bytes)));
+    }
+
+    #[tokio::test]
+    async fn a_body_cut_off_is_an_error_naming_the_object() {
+        let s3 = s3_answering_in_pieces(&["{\"apps\""], Some("connection reset"));
+        for error in [
+            load_tagged(&s3, "b", "state/x.json")
+                .await
+                .expect_err("cut off"),
+            digest_of(&s3, "b", "state/x.json")
+                .await
+                .expect_err("cut off"),
+        ] {
+            let text = error.to_string();
+            assert!(text.contains("s3://b/state/x.json"), "{text}");
+            assert!(text.contains("body could not be read"), "{text}");
+        }
     }
 
     #[tokio::test]

@@ -5,9 +5,31 @@
 
 /// FNV-1a, 64 bits, of `bytes`.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    let mut digest = Fnv1a::default();
+    digest.write(bytes);
+    digest.finish()
+}
+
+/// [`fnv1a`] of bytes given piece by piece, e.g. an object's body as it arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv1a {
+    pub fn write(&mut self, bytes: &[u8]) {
+        self.0 = bytes.iter().fold(self.0, |hash, byte| {
+            (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    }
+
+    pub fn finish(self) -> u64 {
+        self.0
+    }
 }
 
 /// [`fnv1a`] as 16 hex digits.
@@ -81,6 +103,17 @@ mod tests {
         assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
         assert_eq!(hex(b"foobar"), "85944171f73967e8");
+    }
+
+    #[test]
+    fn bytes_given_in_pieces_digest_as_when_given_whole() {
+        let whole = b"a plan of many chunks";
+        for cut in 0..=whole.len() {
+            let mut pieces = Fnv1a::default();
+            pieces.write(&whole[..cut]);
+            pieces.write(&whole[cut..]);
+            assert_eq!(pieces.finish(), fnv1a(whole), "cut at {cut}");
+        }
     }
 
     #[test]
