@@ -7,9 +7,12 @@
 //! versions were made for the same wanted settings (the ledger keeps their digest) is
 //! not read again.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use autopilot_core::config::MgnPlannerConfig;
+use autopilot_core::digest::Digest;
 use autopilot_core::mgn;
 use autopilot_core::model::ServerId;
 use autopilot_core::plan::desired::{DesiredServer, DesiredWave};
@@ -19,6 +22,7 @@ use autopilot_core::plan::launch_template::{
 use autopilot_core::plan::ledger::PlannerLedger;
 use autopilot_core::plan::mgn_settings::MgnLaunch;
 use autopilot_core::plan::resolved::ResolvedPlan;
+use autopilot_core::plan::settings::LaunchSettings;
 use autopilot_core::plan::{source, Plan};
 use autopilot_core::runtime::Context;
 use autopilot_core::AwsCallError;
@@ -100,7 +104,41 @@ struct Pending<'w> {
     app: &'w str,
     group: &'w str,
     member: &'w DesiredServer,
-    wanted: WantedTemplates,
+    wanted: Arc<Wanted>,
+}
+
+/// What a member wants of its launch template, and its digest: one value, shared by
+/// every member that wants the same.
+struct Wanted {
+    templates: WantedTemplates,
+    digest: Digest,
+}
+
+/// The members' wanted templates, one of each distinct value kept and shared: a copy
+/// for each of 25,000 members (its application's tags among it) was most of the
+/// planner's memory.
+#[derive(Default)]
+struct DistinctWanted(HashMap<Digest, Arc<Wanted>>);
+
+impl DistinctWanted {
+    /// What a member with `launch` settings in an application with `tags` wants of its
+    /// template; none when its settings ask nothing of it.
+    fn of(
+        &mut self,
+        launch: &LaunchSettings,
+        tags: &BTreeMap<String, String>,
+    ) -> Option<Arc<Wanted>> {
+        let templates = WantedTemplates::of(launch, tags)?;
+        let digest = templates.digest();
+        let wanted = match self.0.entry(digest) {
+            Entry::Occupied(held) if held.get().templates == templates => held.get().clone(),
+            // Two values with one digest: not shared, though the books cannot tell them
+            // apart.
+            Entry::Occupied(_) => Arc::new(Wanted { templates, digest }),
+            Entry::Vacant(slot) => slot.insert(Arc::new(Wanted { templates, digest })).clone(),
+        };
+        Some(wanted)
+    }
 }
 
 /// Checks and puts what the plan wants of each listed member's launch template.
@@ -118,7 +156,7 @@ pub async fn put(
     }
     let mut questions = AccountQuestions::default();
     for change in &pending {
-        change.wanted.ask(&mut questions);
+        change.wanted.templates.ask(&mut questions);
     }
     let account = match context.ec2.account(&questions).await {
         Ok(account) => account,
@@ -139,7 +177,7 @@ pub async fn put(
                     put.changed_apps.insert(change.app.to_owned());
                 }
                 let made = TemplatesMade {
-                    digest: change.wanted.digest(),
+                    digest: change.wanted.digest,
                     versions: versions.clone(),
                 };
                 ledger.mgn_templates.insert(id.clone(), made);
@@ -165,7 +203,7 @@ fn held_or_to_make<'w>(
     let lines = || lines.get_or_init(|| source::read(text).map(|(_, l)| l).unwrap_or_default());
     // Kept in place: a second list would hold 25,000 changes twice at 100,000 servers.
     pending.retain(|change| {
-        let problems = change.wanted.check(account);
+        let problems = change.wanted.templates.check(account);
         if problems.is_empty() {
             return !context.dry_run();
         }
@@ -229,6 +267,7 @@ fn changes<'w>(
     put: &mut TemplatesPut,
 ) -> Vec<Pending<'w>> {
     let mut pending = Vec::new();
+    let mut distinct = DistinctWanted::default();
     for app in &wave.apps {
         for group in &app.groups {
             for member in group
@@ -237,12 +276,12 @@ fn changes<'w>(
                 .filter(|m| listed.contains(&m.server_id))
             {
                 let id = &member.server_id;
-                let Some(wanted) = WantedTemplates::of(&member.launch, &app.tags) else {
+                let Some(wanted) = distinct.of(&member.launch, &app.tags) else {
                     ledger.mgn_templates.remove(id);
                     continue;
                 };
                 match ledger.mgn_templates.get(id) {
-                    Some(made) if made.digest == wanted.digest() => {
+                    Some(made) if made.digest == wanted.digest => {
                         put.versions.insert(id.clone(), made.versions.clone());
                     }
                     _ => pending.push(Pending {
@@ -266,7 +305,10 @@ async fn make_versions(
     context: &Context<MgnPlannerConfig>,
     server: &ServerId,
     template: Option<String>,
-    wanted: &WantedTemplates,
+    Wanted {
+        templates: wanted,
+        digest,
+    }: &Wanted,
 ) -> Result<(TemplateVersions, bool), AwsCallError> {
     let template_id = match template {
         Some(known) => known,
@@ -274,8 +316,7 @@ async fn make_versions(
     };
     let held = context.ec2.default_template_version(&template_id).await?;
     let token = |kind: &str| {
-        let digest =
-            autopilot_core::digest::hex(format!("{template_id}{}", wanted.digest()).as_bytes());
+        let digest = autopilot_core::digest::hex(format!("{template_id}{digest}").as_bytes());
         format!("sms-autopilot-{kind}-{digest}")
     };
     if wanted.test.is_none() && wanted.cutover.held_by(&held.settings) {
@@ -321,4 +362,42 @@ async fn make_versions(
         },
         true,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn launch(instance_type: &str) -> LaunchSettings {
+        LaunchSettings {
+            instance_type: Some(instance_type.to_owned()),
+            ..LaunchSettings::default()
+        }
+    }
+
+    #[test]
+    fn members_wanting_the_same_share_one_value_and_others_get_their_own() {
+        let tags = BTreeMap::from([("team".to_owned(), "web".to_owned())]);
+        let other_tags = BTreeMap::from([("team".to_owned(), "db".to_owned())]);
+        let mut distinct = DistinctWanted::default();
+        let first = distinct.of(&launch("m5.large"), &tags).expect("wanted");
+        let same = distinct.of(&launch("m5.large"), &tags).expect("wanted");
+        assert!(Arc::ptr_eq(&first, &same), "equal settings share one value");
+        assert_eq!(first.digest, first.templates.digest());
+        let bigger = distinct.of(&launch("m5.xlarge"), &tags).expect("wanted");
+        let tagged = distinct
+            .of(&launch("m5.large"), &other_tags)
+            .expect("wanted");
+        assert!(!Arc::ptr_eq(&first, &bigger));
+        assert!(!Arc::ptr_eq(&first, &tagged));
+        assert_eq!(tagged.templates.cutover.tags, other_tags);
+        assert_eq!(
+            bigger.templates.cutover.instance_type.as_deref(),
+            Some("m5.xlarge")
+        );
+        assert!(distinct
+            .of(&LaunchSettings::default(), &BTreeMap::new())
+            .is_none());
+        assert_eq!(distinct.0.len(), 3);
+    }
 }
