@@ -26,7 +26,7 @@ use autopilot_core::model::{AppId, ServerId};
 use autopilot_core::outbox;
 use autopilot_core::paging::Gathered;
 use autopilot_core::plan::catalog_index::{HintedServer, NamedHints};
-use autopilot_core::plan::desired::{self, DesiredWave};
+use autopilot_core::plan::desired::{self, DesiredApp, DesiredWave};
 use autopilot_core::plan::groupings::{self, Association, HeldApplication, Placement};
 use autopilot_core::plan::ledger::PlannerLedger;
 use autopilot_core::plan::resolved::ResolvedPlan;
@@ -116,7 +116,7 @@ pub async fn handle(
             summary.no_plan = true;
             Vec::new()
         }
-        Some(bytes) => plan_and_group(&context, &bytes, &mut ledger, &mut summary).await?,
+        Some(bytes) => plan_and_group(&context, bytes, &mut ledger, &mut summary).await?,
     };
     object.store_if_changed(&ledger).await?;
     let delivery = outbox::publish(&context.publisher, &object, &mut ledger).await?;
@@ -151,15 +151,33 @@ fn trigger(
     ))
 }
 
-/// Reads and resolves the plan, stores it resolved, then groups MGN's servers as it
-/// says; returns the calls that failed.
+/// Reads and resolves the plan, groups MGN's servers as it says, then stores it
+/// resolved; returns the calls that failed.
 async fn plan_and_group(
     context: &Context<MgnPlannerConfig>,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     ledger: &mut PlannerLedger,
     summary: &mut Summary,
 ) -> Result<Vec<AwsCallError>, AutopilotError> {
-    let version = digest(bytes);
+    // The plan, its text and the wave are dropped by now: at 100,000 servers they
+    // would be held beside the resolved plan's JSON.
+    let Some((resolved, errors)) = resolve_and_group(context, bytes, ledger, summary).await? else {
+        return Ok(Vec::new());
+    };
+    let bucket = &context.config.artifacts_bucket;
+    artifacts::store_resolved_plan(&context.s3, bucket, &resolved).await?;
+    Ok(errors)
+}
+
+/// Reads and resolves the plan and groups MGN's servers as it says; the plan resolved
+/// and the calls that failed, or `None` when the plan was refused.
+async fn resolve_and_group(
+    context: &Context<MgnPlannerConfig>,
+    bytes: Vec<u8>,
+    ledger: &mut PlannerLedger,
+    summary: &mut Summary,
+) -> Result<Option<(ResolvedPlan, Vec<AwsCallError>)>, AutopilotError> {
+    let version = digest(&bytes);
     summary.plan_version = Some(version.clone());
     let config = &context.config;
     let location = format!("s3://{}/{}", config.artifacts_bucket, config.plan_key);
@@ -167,15 +185,15 @@ async fn plan_and_group(
         (summary.rejected, summary.problems) = (true, problems.len());
         ledger.reject(location.clone(), &version, &problems, context.dry_run());
     };
-    let Ok(text) = std::str::from_utf8(bytes) else {
+    let Ok(text) = std::str::from_utf8(&bytes) else {
         refuse(vec![problem("the plan is not UTF-8 text")], summary);
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let plan = match Plan::parse(text) {
         Ok(plan) => plan,
         Err(refusal) => {
             refuse(refusal.problems, summary);
-            return Ok(Vec::new());
+            return Ok(None);
         }
     };
     // Each listed server's hints go into the catalog, dropped once the plan is
@@ -188,13 +206,13 @@ async fn plan_and_group(
     })
     .await?;
     let wave = desired::resolve(&plan, catalog.iter());
-    let servers = placements(catalog, applications);
+    let servers = placements(catalog, applications, &wave);
     if !wave.conflicts.is_empty() {
         refuse(
             Refusal::of_conflicts(text, &wave.conflicts).problems,
             summary,
         );
-        return Ok(Vec::new());
+        return Ok(None);
     }
     ledger.accepted();
     (summary.applications, summary.members_waiting) = (plan.applications.len(), wave.waiting.len());
@@ -223,23 +241,32 @@ async fn plan_and_group(
     templates.annotate(&mut resolved);
     templates::mark_pending(&mut resolved, &wave, &listed, ledger);
     errors.extend(templates.errors);
-    artifacts::store_resolved_plan(&context.s3, &config.artifacts_bucket, &resolved).await?;
-    Ok(errors)
+    Ok(Some((resolved, errors)))
 }
 
-/// Each listed server's id and application: the ids are moved out of the catalog, its
-/// hints freed chunk by chunk, so that 100,000 of them are never held twice.
+/// The id and application of each listed server the grouping concerns: the wave's
+/// members and the servers in an application. The ids are moved out of the catalog, its
+/// hints freed chunk by chunk, so that 100,000 of them are never held twice, and the
+/// servers in neither (most of an estate, in a wave of a few) are not kept.
 fn placements(
     catalog: Gathered<HintedServer>,
     applications: Gathered<Option<String>>,
+    wave: &DesiredWave,
 ) -> Vec<Placement> {
-    let mut servers = Vec::with_capacity(catalog.len());
+    let members: HashSet<&ServerId> = wave
+        .apps
+        .iter()
+        .flat_map(DesiredApp::servers)
+        .map(|member| &member.server_id)
+        .collect();
     let placed = catalog.into_iter().zip(applications);
-    servers.extend(placed.map(|(server, application_id)| Placement {
-        id: server.id,
-        application_id,
-    }));
-    servers
+    placed
+        .filter(|(server, application_id)| application_id.is_some() || members.contains(&server.id))
+        .map(|(server, application_id)| Placement {
+            id: server.id,
+            application_id,
+        })
+        .collect()
 }
 
 fn problem(message: &str) -> PlanProblem {
