@@ -7,7 +7,8 @@
 //!
 //! The HTTPS client trusts the system's CA bundle file. Left to itself, the SDK also
 //! reads every file of the system's certificate directory (292 on Debian), which
-//! measured at 2 to 4 ms of each cold start (BENCHMARKS.md).
+//! measured at 2 to 4 ms of each cold start (BENCHMARKS.md), and parses its roots again
+//! as each SDK client is built ([`TlsOnFirstUse`]).
 
 use std::path::Path;
 
@@ -15,6 +16,13 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 use aws_smithy_http_client::Builder;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
@@ -74,7 +82,7 @@ impl Clients {
             )
             .build_https();
         let sdk = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(https)
+            .http_client(TlsOnFirstUse(https))
             .retry_config(RetryConfig::standard().with_max_attempts(max_attempts))
             .load()
             .await;
@@ -139,6 +147,36 @@ impl Clients {
             events: aws_sdk_eventbridge::Client::new(sdk),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
         }
+    }
+}
+
+/// The HTTPS client, whose TLS set-up (the CA bundle parsed into a root store) is made
+/// once, for the first request. The SDK's own client makes and drops one as each SDK
+/// client is built, so that native certificates load early: with the five clients and
+/// aws-config's STS client, that was about half of each cold start (BENCHMARKS.md).
+#[derive(Debug)]
+struct TlsOnFirstUse(SharedHttpClient);
+
+impl HttpClient for TlsOnFirstUse {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        // Made on first use for these settings, then cached by the client.
+        self.0.http_connector(settings, components)
+    }
+
+    fn validate_final_config(
+        &self,
+        components: &RuntimeComponents,
+        config: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.validate_final_config(components, config)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
     }
 }
 
@@ -210,5 +248,82 @@ mod tests {
         assert!(bundle_trust_store(&dir).is_none());
         std::fs::remove_file(&dir).unwrap();
         assert!(bundle_trust_store(Path::new("/nonexistent/bundle.pem")).is_none());
+    }
+
+    /// An HTTP client that counts how it is used and answers every request 200.
+    #[derive(Debug, Default)]
+    struct Counting {
+        validated: std::sync::atomic::AtomicUsize,
+        connectors: std::sync::atomic::AtomicUsize,
+    }
+
+    #[derive(Debug, Clone)]
+    struct CountingClient(std::sync::Arc<Counting>);
+
+    impl HttpClient for CountingClient {
+        fn http_connector(
+            &self,
+            _: &HttpConnectorSettings,
+            _: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorFuture};
+            use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+            #[derive(Debug)]
+            struct Ok200;
+            impl HttpConnector for Ok200 {
+                fn call(&self, _: HttpRequest) -> HttpConnectorFuture {
+                    let body = aws_smithy_types::body::SdkBody::empty();
+                    HttpConnectorFuture::ready(Ok(HttpResponse::new(200.try_into().unwrap(), body)))
+                }
+            }
+            self.0
+                .connectors
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            SharedHttpConnector::new(Ok200)
+        }
+
+        fn validate_base_client_config(
+            &self,
+            _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder,
+            _: &ConfigBag,
+        ) -> Result<(), BoxError> {
+            self.0
+                .validated
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_connection_is_set_up_at_the_first_request_not_as_each_client_is_built() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let counting = std::sync::Arc::new(Counting::default());
+        let inner = SharedHttpClient::new(CountingClient(counting.clone()));
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_credential_types::Credentials::new("id", "secret", None, None, "test"),
+                ),
+            )
+            .http_client(TlsOnFirstUse(inner))
+            .build();
+        let clients = Clients::from_sdk_config(&sdk, true);
+        assert_eq!(
+            counting.validated.load(SeqCst),
+            0,
+            "no client built a connection"
+        );
+        assert_eq!(counting.connectors.load(SeqCst), 0);
+        clients
+            .s3
+            .head_object()
+            .bucket("b")
+            .key("k")
+            .send()
+            .await
+            .expect("answered through the wrapped client");
+        assert_eq!(counting.connectors.load(SeqCst), 1);
     }
 }
