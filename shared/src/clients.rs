@@ -5,10 +5,11 @@
 //! itself; S3 switches to path-style addressing when its endpoint is overridden, since
 //! local S3 servers do not resolve bucket subdomains.
 //!
-//! The HTTPS client trusts the system's CA bundle file. Left to itself, the SDK also
-//! reads every file of the system's certificate directory (292 on Debian), which
-//! measured at 2 to 4 ms of each cold start (BENCHMARKS.md), and parses its roots again
-//! as each SDK client is built ([`TlsOnFirstUse`]).
+//! The HTTPS client trusts the system's CA bundle file: checked at cold start, made into
+//! a root store once, at the first request. Left to itself, the SDK also reads every file of the system's certificate
+//! directory (292 on Debian; 2 to 4 ms of each cold start when measured), and parses
+//! its roots again as each SDK client is built ([`TlsOnFirstUse`]; half of each cold
+//! start, BENCHMARKS.md).
 
 use std::path::Path;
 
