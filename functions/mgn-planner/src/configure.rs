@@ -4,8 +4,6 @@
 //! digests) is not read again; one whose turn comes too near the deadline is left to
 //! the next run.
 
-use std::collections::HashSet;
-
 use autopilot_core::config::MgnPlannerConfig;
 use autopilot_core::digest::Digest;
 use autopilot_core::events::{OutgoingEvent, PlannedConfiguration};
@@ -50,12 +48,12 @@ enum Member {
     Failed(AwsCallError),
 }
 
-/// Puts each listed member's settings; one `AppConfigured` per application and
+/// Puts each member's settings; one `AppConfigured` per application and
 /// configuration changed. The launch templates MGN named on the way are kept in
 /// `known_templates`. Returns the calls that failed.
 pub async fn configure(
     context: &Context<MgnPlannerConfig>,
-    (wave, listed, apps): (&DesiredWave, &HashSet<&ServerId>, &[HeldApplication]),
+    (wave, apps): (&DesiredWave, &[HeldApplication]),
     version: &str,
     (ledger, summary, known_templates): (&mut PlannerLedger, &mut Summary, &mut KnownTemplates),
 ) -> Vec<AwsCallError> {
@@ -63,7 +61,6 @@ pub async fn configure(
         .apps
         .iter()
         .flat_map(|app| app.servers().map(move |m| (app.name.as_str(), m)))
-        .filter(|(_, member)| listed.contains(&member.server_id))
         .collect();
     let books = &*ledger;
     let mut outcomes: Vec<Member> = Vec::with_capacity(members.len());

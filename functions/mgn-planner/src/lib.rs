@@ -217,19 +217,12 @@ async fn resolve_and_group(
     ledger.accepted();
     (summary.applications, summary.members_waiting) = (plan.applications.len(), wave.waiting.len());
     let (mut errors, apps) = group(context, &wave, &servers, &version, ledger, summary).await?;
+    // Every member of the wave is a server MGN listed this run: it was resolved from
+    // that listing.
     let mut known_templates = KnownTemplates::new();
-    let listed: HashSet<&ServerId> = servers.iter().map(|s| &s.id).collect();
     let books = (&mut *ledger, &mut *summary, &mut known_templates);
-    let placed = (&wave, &listed, apps.as_slice());
-    errors.extend(configure::configure(context, placed, &version, books).await);
-    let templates = templates::put(
-        context,
-        (&plan, text),
-        &wave,
-        &listed,
-        (ledger, &known_templates),
-    )
-    .await;
+    errors.extend(configure::configure(context, (&wave, &apps), &version, books).await);
+    let templates = templates::put(context, (&plan, text), &wave, (ledger, &known_templates)).await;
     (summary.templates_changed, summary.held_by_settings) =
         (templates.changed, templates.problems.len());
     for app in &templates.changed_apps {
@@ -239,7 +232,7 @@ async fn resolve_and_group(
     summary.changes_deferred += templates.deferred;
     let mut resolved = ResolvedPlan::from_wave(&version, &wave);
     templates.annotate(&mut resolved);
-    templates::mark_pending(&mut resolved, &wave, &listed, ledger);
+    templates::mark_pending(&mut resolved, &wave, ledger);
     errors.extend(templates.errors);
     Ok(Some((resolved, errors)))
 }

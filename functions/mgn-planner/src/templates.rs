@@ -8,7 +8,7 @@
 //! not read again.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use autopilot_core::config::MgnPlannerConfig;
@@ -67,15 +67,10 @@ impl TemplatesPut {
     }
 }
 
-/// Gives each application of `resolved` the number of its listed members whose launch
+/// Gives each application of `resolved` the number of its members whose launch
 /// configuration or template does not yet hold what the plan wants (the ledger keeps
 /// the digests of what was put), unless it is held by a settings problem already.
-pub fn mark_pending(
-    resolved: &mut ResolvedPlan,
-    wave: &DesiredWave,
-    listed: &HashSet<&ServerId>,
-    ledger: &PlannerLedger,
-) {
+pub fn mark_pending(resolved: &mut ResolvedPlan, wave: &DesiredWave, ledger: &PlannerLedger) {
     for app in &wave.apps {
         let Some(policy) = resolved.apps.get_mut(&app.name) else {
             continue;
@@ -85,7 +80,6 @@ pub fn mark_pending(
         }
         policy.settings_pending = app
             .servers()
-            .filter(|member| listed.contains(&member.server_id))
             .filter(|member| {
                 let id = &member.server_id;
                 let launch = MgnLaunch::wanted(&member.launch)
@@ -141,16 +135,15 @@ impl DistinctWanted {
     }
 }
 
-/// Checks and puts what the plan wants of each listed member's launch template.
+/// Checks and puts what the plan wants of each member's launch template.
 pub async fn put(
     context: &Context<MgnPlannerConfig>,
     (plan, text): (&Plan, &str),
     wave: &DesiredWave,
-    listed: &HashSet<&ServerId>,
     (ledger, known_templates): (&mut PlannerLedger, &KnownTemplates),
 ) -> TemplatesPut {
     let mut put = TemplatesPut::default();
-    let pending = changes(wave, listed, ledger, &mut put);
+    let pending = changes(wave, ledger, &mut put);
     if pending.is_empty() {
         return put;
     }
@@ -258,11 +251,10 @@ async fn make_all(
     made
 }
 
-/// The listed members whose templates must change; the others' versions go into `put`
+/// The members whose templates must change; the others' versions go into `put`
 /// as the ledger keeps them, and a member the plan asks nothing of leaves the ledger.
 fn changes<'w>(
     wave: &'w DesiredWave,
-    listed: &HashSet<&ServerId>,
     ledger: &mut PlannerLedger,
     put: &mut TemplatesPut,
 ) -> Vec<Pending<'w>> {
@@ -270,11 +262,7 @@ fn changes<'w>(
     let mut distinct = DistinctWanted::default();
     for app in &wave.apps {
         for group in &app.groups {
-            for member in group
-                .servers
-                .iter()
-                .filter(|m| listed.contains(&m.server_id))
-            {
+            for member in &group.servers {
                 let id = &member.server_id;
                 let Some(wanted) = distinct.of(&member.launch, &app.tags) else {
                     ledger.mgn_templates.remove(id);
