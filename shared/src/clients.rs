@@ -6,10 +6,9 @@
 //! local S3 servers do not resolve bucket subdomains.
 //!
 //! The HTTPS client trusts the system's CA bundle file: checked at cold start, made into
-//! a root store once, at the first request. Left to itself, the SDK also reads every file of the system's certificate
-//! directory (292 on Debian; 2 to 4 ms of each cold start when measured), and parses
-//! its roots again as each SDK client is built ([`TlsOnFirstUse`]; half of each cold
-//! start, BENCHMARKS.md).
+//! a root store once, at the first request ([`TlsOnFirstUse`]). Left to itself, the SDK
+//! also reads every file of the system's certificate directory (292 on Debian; 2 to 4 ms
+//! of each cold start when measured).
 
 use std::path::Path;
 
@@ -90,19 +89,18 @@ impl Clients {
         let s3_overridden = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
             .iter()
             .any(|name| overridden(name));
-        let mut clients = Self::from_sdk_config(&sdk, s3_overridden);
         // Deployed, each invocation's metrics count its SMS and MGN calls and throttles.
-        clients.sms = aws_sdk_sms::Client::from_conf(
+        let sms = aws_sdk_sms::Client::from_conf(
             aws_sdk_sms::config::Builder::from(&sdk)
                 .interceptor(crate::calls::CallCounter(&crate::calls::SMS))
                 .build(),
         );
-        clients.mgn = aws_sdk_mgn::Client::from_conf(
+        let mgn = aws_sdk_mgn::Client::from_conf(
             aws_sdk_mgn::config::Builder::from(&sdk)
                 .interceptor(crate::calls::CallCounter(&crate::calls::MGN))
                 .build(),
         );
-        clients
+        Self::with_backends(&sdk, s3_overridden, sms, mgn)
     }
 
     /// Clients sending each service's requests to its own endpoint, not AWS's: the local
@@ -138,12 +136,23 @@ impl Clients {
     /// Builds the clients from an SDK configuration (tests and the local runner point
     /// it at the emulator).
     pub fn from_sdk_config(sdk: &SdkConfig, s3_path_style: bool) -> Self {
+        let (sms, mgn) = (aws_sdk_sms::Client::new(sdk), aws_sdk_mgn::Client::new(sdk));
+        Self::with_backends(sdk, s3_path_style, sms, mgn)
+    }
+
+    /// The clients, the SMS and MGN ones given: each is built once per cold start.
+    fn with_backends(
+        sdk: &SdkConfig,
+        s3_path_style: bool,
+        sms: aws_sdk_sms::Client,
+        mgn: aws_sdk_mgn::Client,
+    ) -> Self {
         let s3_config = aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(s3_path_style)
             .build();
         Self {
-            sms: aws_sdk_sms::Client::new(sdk),
-            mgn: aws_sdk_mgn::Client::new(sdk),
+            sms,
+            mgn,
             ec2: crate::ec2::Ec2::new(sdk, ec2_endpoint_override(), max_attempts(sdk)),
             events: aws_sdk_eventbridge::Client::new(sdk),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
